@@ -1,0 +1,14 @@
+// Every atom the actors speak, in one place (CAF 0.17 atoms are at most 10 characters).
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace fedrelay::actors {
+
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,36 @@
+// Key types of a fedrelay node: the Ed25519 identity (signing) and the X25519 keys
+// derived from it (sealing). Plain byte arrays, so they can be stored and compared.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+namespace fedrelay::crypto {
+
+using public_key = std::array<uint8_t, 32>;  // Ed25519 public key
+using signature = std::array<uint8_t, 64>;   // Ed25519 detached signature
+using hash256 = std::array<uint8_t, 32>;     // BLAKE2b-256 digest
+
+/// Makes sure libsodium is initialised; safe to call from any thread, any number of
+/// times. Returns an error only if libsodium cannot start (no entropy source).
+[[nodiscard]] caf::error init();
+
+/// Lower-case hex of any byte string.
+std::string to_hex(std::string_view bytes);
+template <size_t N>
+std::string to_hex(const std::array<uint8_t, N>& bytes) {
+  return to_hex(std::string_view{reinterpret_cast<const char*>(bytes.data()), N});
+}
+
+/// Parses lower- or upper-case hex; errc::bad_key when the text is not hex of `size` bytes.
+[[nodiscard]] caf::expected<std::string> from_hex(std::string_view hex, size_t size);
+
+/// Standard base64 (with padding), as used by PEM.
+std::string to_base64(std::string_view bytes);
+[[nodiscard]] caf::expected<std::string> from_base64(std::string_view text);
+
+}  // namespace fedrelay::crypto

@@ -1,0 +1,41 @@
+// Sealing between two nodes: crypto_box (X25519 + XSalsa20-Poly1305) with the keys
+// derived from both Ed25519 identities, precomputed once per peer.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+#include "crypto/identity.hpp"
+
+namespace fedrelay::crypto {
+
+/// The shared key between this node and one peer (crypto_box_beforenm). The same key
+/// seals and opens in both directions. Cheap to copy; wiped on destruction.
+class box_key {
+public:
+  /// Derives the key from our identity and the peer's Ed25519 public key.
+  /// errc::bad_key when the peer key is not a valid Ed25519 point.
+  [[nodiscard]] static caf::expected<box_key> derive(const identity& self,
+                                                     const public_key& peer);
+
+  box_key(const box_key&);
+  box_key& operator=(const box_key&);
+  ~box_key();
+
+  /// Returns nonce (24 bytes, fresh random) || ciphertext (plaintext + 16-byte tag).
+  std::string seal(std::string_view plaintext) const;
+
+  /// Opens what seal() made; errc::open_failed on any tampering, truncation or wrong key.
+  [[nodiscard]] caf::expected<std::string> open(std::string_view sealed) const;
+
+  /// Overhead that seal() adds to a plaintext.
+  static constexpr size_t overhead = 24 + 16;
+
+private:
+  box_key() = default;
+  std::array<uint8_t, 32> key_{};
+};
+
+}  // namespace fedrelay::crypto

@@ -1,0 +1,21 @@
+#include "storage/errc.hpp"
+
+namespace fedrelay::storage {
+
+std::string to_string(errc code) {
+  switch (code) {
+    case errc::locked:
+      return "locked";
+    case errc::open_failed:
+      return "open_failed";
+    case errc::read_failed:
+      return "read_failed";
+    case errc::write_failed:
+      return "write_failed";
+    case errc::corrupted:
+      return "corrupted";
+  }
+  return "unknown";
+}
+
+}  // namespace fedrelay::storage

@@ -1,0 +1,29 @@
+// Key encodings shared by all columns: big-endian integers so RocksDB's byte order is
+// numeric order, and "prefix 0x00 number" compound keys.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fedrelay::storage {
+
+/// 8 bytes, big-endian.
+std::string encode_u64(uint64_t value);
+
+/// Reads 8 big-endian bytes; nullopt when `bytes` is not 8 bytes long.
+std::optional<uint64_t> decode_u64(std::string_view bytes);
+
+/// prefix + '\0' + encode_u64(seq): the key of entry `seq` in a per-prefix log.
+/// REQUIRES: `prefix` has no '\0' (domains and ids never do).
+std::string sequenced_key(std::string_view prefix, uint64_t seq);
+
+/// The first and one-past-last keys of every sequenced_key with this prefix.
+std::string sequenced_begin(std::string_view prefix);
+std::string sequenced_end(std::string_view prefix);
+
+/// Splits a sequenced_key back; nullopt when the key is not of that form.
+std::optional<std::pair<std::string_view, uint64_t>> split_sequenced_key(std::string_view key);
+
+}  // namespace fedrelay::storage

@@ -1,0 +1,114 @@
+// The node's one RocksDB, seen as named columns of ordered keys and byte values.
+// The only door to RocksDB in the project: callers see keys, bytes and caf::error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+namespace fedrelay::storage {
+
+/// The column families of DESIGN.md section 6. One place for their names: column_name().
+enum class column : uint8_t {
+  meta,       // node meta: schema version, identity facts, settings digests
+  rooms,      // room state: room id -> encoded state
+  room_log,   // room logs: room id + seq (big-endian) -> event
+  outbox,     // outboxes: peer domain + 0x00 + seq (big-endian) -> queued event
+  receipts,   // receipts and peer delivery state: per-peer cursors, stored receipts
+  dedup,      // inbound dedup: transaction ids and event ids already applied
+  inbox,      // the local inbox: cursor (big-endian) -> event for the local server
+  discovery,  // discovery cache: domain -> peer record with expiry
+  files,      // file metadata and small file contents
+};
+inline constexpr size_t column_count = 9;
+
+/// The RocksDB column family name of `c`, e.g. "room_log".
+std::string_view column_name(column c);
+
+/// A set of changes applied atomically by store::write. Not thread-safe.
+class write_batch {
+public:
+  write_batch();
+  ~write_batch();
+  write_batch(write_batch&&) noexcept;
+  write_batch& operator=(write_batch&&) noexcept;
+
+  void put(column c, std::string_view key, std::string_view value);
+  void del(column c, std::string_view key);
+  /// Deletes every key in [from, to).
+  void del_range(column c, std::string_view from, std::string_view to);
+  /// Appends every change of `other` (group commit of several batches).
+  void append(const write_batch& other);
+  size_t count() const;
+  bool empty() const { return count() == 0; }
+  void clear();
+
+private:
+  friend class store;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+struct store_options {
+  /// Create the directory and the column families when missing. Default: true.
+  bool create_if_missing = true;
+  /// Block cache in bytes shared by all columns. Default 32 MiB: the queues are read
+  /// once, front to back, so a large cache buys little.
+  size_t block_cache_bytes = 32u << 20;
+};
+
+/// Durability of one write: `synced` returns after the WAL is on disk (RocksDB groups
+/// concurrent synced writers into one fsync); `buffered` returns before the fsync and
+/// can lose the last writes on power failure (never on a process crash).
+enum class durability { synced, buffered };
+
+/// One open database. Thread-safe: any thread may read and write concurrently.
+class store {
+public:
+  /// Opens (or creates) the database in `dir`. errc::locked, naming `dir`, when another
+  /// process (or another store in this process) has it open; errc::open_failed otherwise.
+  [[nodiscard]] static caf::expected<std::unique_ptr<store>> open(const std::string& dir,
+                                                                  store_options opts = {});
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  const std::string& dir() const noexcept;
+
+  /// The value of `key`, or nullopt when absent. errc::read_failed on I/O errors.
+  [[nodiscard]] caf::expected<std::optional<std::string>> get(column c,
+                                                              std::string_view key) const;
+
+  /// Applies `batch` atomically. After a failed write (errc::write_failed) the store is
+  /// read-only until reopened: a failed fsync leaves the WAL in an unknown state.
+  [[nodiscard]] caf::error write(const write_batch& batch, durability d = durability::synced);
+
+  /// Visits the keys in [from, to) in order (`to` empty: to the end of the column), at
+  /// most `limit` of them (0: no limit). The visitor returns false to stop early.
+  using visitor = std::function<bool(std::string_view key, std::string_view value)>;
+  [[nodiscard]] caf::error scan(column c, std::string_view from, std::string_view to,
+                                size_t limit, const visitor& visit) const;
+
+  /// The last key in [from, to) with its value, or nullopt when the range is empty
+  /// (finds the next sequence number of a log without scanning it).
+  [[nodiscard]] caf::expected<std::optional<std::pair<std::string, std::string>>> last_in_range(
+      column c, std::string_view from, std::string_view to) const;
+
+  /// Size of the live data in a column in bytes (estimate, from RocksDB's properties).
+  uint64_t approximate_bytes(column c) const;
+
+  /// True once a write has failed; the store then refuses writes.
+  bool failed() const noexcept;
+
+private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace fedrelay::storage

@@ -21,9 +21,9 @@ enum class errc : uint8_t {
   bad_signature,    // a signature does not verify
 };
 
-/// Returns the name of an error code, e.g. "invalid".
+/// Returns the name of an error code, e.g. "bad_pem".
 std::string to_string(errc code);
 
-} // namespace fedrelay::crypto
+}  // namespace fedrelay::crypto
 
 CAF_ERROR_CODE_ENUM(fedrelay::crypto::errc, "crypto")

@@ -13,7 +13,7 @@
 namespace fedrelay::crypto {
 
 class identity {
-public:
+ public:
   /// Makes a fresh key pair from the system's randomness.
   static identity generate();
 
@@ -22,7 +22,7 @@ public:
 
   identity(const identity&);
   identity& operator=(const identity&);
-  identity(identity&&) noexcept;
+  identity(identity&&) noexcept;  // the moved-from identity no longer holds the secret
   identity& operator=(identity&&) noexcept;
   ~identity();  // wipes the secret key
 
@@ -34,7 +34,11 @@ public:
   /// The X25519 secret scalar derived from the Ed25519 secret key (for sealing.hpp).
   std::array<uint8_t, 32> x25519_secret() const;
 
-private:
+ private:
+  // Writes the seed to the key file; the only code besides this class that reads the
+  // secret key.
+  friend caf::error save_identity(const std::string& dir, const identity& id);
+
   identity();
   crypto::public_key public_key_{};
   std::array<uint8_t, 64> secret_key_{};

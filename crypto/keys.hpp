@@ -31,6 +31,8 @@ std::string to_hex(const std::array<uint8_t, N>& bytes) {
 
 /// Standard base64 (with padding), as used by PEM.
 std::string to_base64(std::string_view bytes);
+/// Parses canonical standard base64 (padding required, no whitespace or other characters);
+/// errc::bad_pem otherwise.
 [[nodiscard]] caf::expected<std::string> from_base64(std::string_view text);
 
 }  // namespace fedrelay::crypto

@@ -14,11 +14,10 @@ namespace fedrelay::crypto {
 /// The shared key between this node and one peer (crypto_box_beforenm). The same key
 /// seals and opens in both directions. Cheap to copy; wiped on destruction.
 class box_key {
-public:
+ public:
   /// Derives the key from our identity and the peer's Ed25519 public key.
   /// errc::bad_key when the peer key is not a valid Ed25519 point.
-  [[nodiscard]] static caf::expected<box_key> derive(const identity& self,
-                                                     const public_key& peer);
+  [[nodiscard]] static caf::expected<box_key> derive(const identity& self, const public_key& peer);
 
   box_key(const box_key&);
   box_key& operator=(const box_key&);
@@ -33,7 +32,7 @@ public:
   /// Overhead that seal() adds to a plaintext.
   static constexpr size_t overhead = 24 + 16;
 
-private:
+ private:
   box_key() = default;
   std::array<uint8_t, 32> key_{};
 };

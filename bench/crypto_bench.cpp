@@ -1,0 +1,98 @@
+// Google Benchmark for the crypto hot paths: sealing and opening transactions with a
+// cached per-peer key, Ed25519 signatures, BLAKE2b content hashes, and PEM parsing.
+#include <benchmark/benchmark.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "crypto/hash.hpp"
+#include "crypto/identity.hpp"
+#include "crypto/pem.hpp"
+#include "crypto/sealing.hpp"
+
+namespace fedrelay::crypto {
+namespace {
+
+// Both ends of one peer link, derived once, as a peer actor caches them.
+struct link {
+  identity a = identity::generate();
+  identity b = identity::generate();
+  box_key a_to_b = derive(a, b.public_key());
+  box_key b_to_a = derive(b, a.public_key());
+
+  static box_key derive(const identity& self, const public_key& peer) {
+    auto key = box_key::derive(self, peer);
+    if (!key) throw std::runtime_error("box_key::derive failed");
+    return *key;
+  }
+};
+
+const link& shared_link() {
+  static const link l;
+  return l;
+}
+
+void bm_seal(benchmark::State& state) {
+  const auto& l = shared_link();
+  std::string plaintext(static_cast<size_t>(state.range(0)), 'x');
+  for (auto _ : state) benchmark::DoNotOptimize(l.a_to_b.seal(plaintext));
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(bm_seal)->Arg(256)->Arg(4096);
+
+void bm_open(benchmark::State& state) {
+  const auto& l = shared_link();
+  auto sealed = l.a_to_b.seal(std::string(static_cast<size_t>(state.range(0)), 'x'));
+  for (auto _ : state) {
+    auto opened = l.b_to_a.open(sealed);
+    if (!opened) state.SkipWithError("open failed");
+    benchmark::DoNotOptimize(opened);
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(bm_open)->Arg(256)->Arg(4096);
+
+void bm_derive_box_key(benchmark::State& state) {
+  const auto& l = shared_link();
+  for (auto _ : state) benchmark::DoNotOptimize(box_key::derive(l.a, l.b.public_key()));
+}
+BENCHMARK(bm_derive_box_key);
+
+void bm_sign(benchmark::State& state) {
+  const auto& l = shared_link();
+  std::string message(256, 'm');
+  for (auto _ : state) benchmark::DoNotOptimize(l.a.sign(message));
+}
+BENCHMARK(bm_sign);
+
+void bm_verify(benchmark::State& state) {
+  const auto& l = shared_link();
+  std::string message(256, 'm');
+  auto sig = l.a.sign(message);
+  for (auto _ : state) {
+    auto err = verify(l.a.public_key(), message, sig);
+    if (err) state.SkipWithError("verify failed");
+    benchmark::DoNotOptimize(err);
+  }
+}
+BENCHMARK(bm_verify);
+
+void bm_blake2b(benchmark::State& state) {
+  std::string data(static_cast<size_t>(state.range(0)), 'd');
+  for (auto _ : state) benchmark::DoNotOptimize(blake2b_256(data));
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(bm_blake2b)->Arg(4096)->Arg(1 << 20);
+
+void bm_parse_pem(benchmark::State& state) {
+  auto pem = public_key_pem_line(shared_link().a.public_key());
+  for (auto _ : state) {
+    auto key = parse_public_key_pem(pem);
+    if (!key) state.SkipWithError("parse failed");
+    benchmark::DoNotOptimize(key);
+  }
+}
+BENCHMARK(bm_parse_pem);
+
+}  // namespace
+}  // namespace fedrelay::crypto

@@ -37,6 +37,7 @@ function(fedrelay_add_test name)
     add_dependencies(${name} fedrelay)
   endif()
   gtest_discover_tests(${name}
+    TEST_PREFIX "${name}."
     DISCOVERY_TIMEOUT 30
     PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS ${arg_LABEL})
 endfunction()

@@ -30,7 +30,9 @@ inline constexpr size_t column_count = 9;
 /// The RocksDB column family name of `c`, e.g. "room_log".
 std::string_view column_name(column c);
 
-/// A set of changes applied atomically by store::write. Not thread-safe.
+/// A set of changes applied atomically by store::write. Not thread-safe, store::write
+/// included (RocksDB stamps a sequence number into it): one thread per batch at a time.
+/// A moved-from batch may only be assigned to or destroyed.
 class write_batch {
 public:
   write_batch();
@@ -40,7 +42,7 @@ public:
 
   void put(column c, std::string_view key, std::string_view value);
   void del(column c, std::string_view key);
-  /// Deletes every key in [from, to).
+  /// Deletes every key in [from, to); nothing when from >= to (`to` empty included).
   void del_range(column c, std::string_view from, std::string_view to);
   /// Appends every change of `other` (group commit of several batches).
   void append(const write_batch& other);
@@ -60,6 +62,11 @@ struct store_options {
   /// Block cache in bytes shared by all columns. Default 32 MiB: the queues are read
   /// once, front to back, so a large cache buys little.
   size_t block_cache_bytes = 32u << 20;
+  /// Tests only, in the spirit of LevelDB's fault_injection_test: when set, it is asked
+  /// before every append to and sync of the write-ahead log, and `true` makes that I/O
+  /// fail as a full disk or a failed fsync would. Called from writing threads, so it must
+  /// be thread-safe. Default: empty (RocksDB's own file system, untouched).
+  std::function<bool()> fail_wal_io;
 };
 
 /// Durability of one write: `synced` returns after the WAL is on disk (RocksDB groups

@@ -1,0 +1,346 @@
+// store: the node's one RocksDB, its options for a queue workload, its column families,
+// and the translation of rocksdb::Status into storage::errc at this folder's edge.
+#include "storage/store.hpp"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+
+#include "storage/errc.hpp"
+#include "storage/write_batch_internal.hpp"
+
+namespace fedrelay::storage {
+namespace {
+
+// The one place for the column family names; indexed by the enum value.
+constexpr std::array<std::string_view, column_count> column_names = {
+    "meta", "rooms", "room_log", "outbox", "receipts", "dedup", "inbox", "discovery", "files",
+};
+static_assert(static_cast<size_t>(column::files) + 1 == column_count,
+              "column_count and column_names must list every column");
+
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+std::string_view view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+// RocksDB's PosixFileSystem::LockFile reports a held LOCK file as an IOError, in two
+// forms: "While lock file: <dir>/LOCK: Resource temporarily unavailable" when another
+// process holds the fcntl lock (EACCES, "Permission denied", on some systems), and
+// "lock hold by current process ...: No locks available" when this process has the
+// directory open already (fcntl locks are per process, so RocksDB keeps its own table).
+bool is_lock_held(const rocksdb::Status& status) {
+  if (!status.IsIOError()) return false;
+  auto text = status.ToString();
+  if (contains(text, "lock hold by current process")) return true;
+  return contains(text, "While lock file") &&
+         (contains(text, "Resource temporarily unavailable") ||
+          contains(text, "Permission denied") || contains(text, "No locks available"));
+}
+
+caf::error read_error(const std::string& what, const rocksdb::Status& status) {
+  return caf::make_error(status.IsCorruption() ? errc::corrupted : errc::read_failed, what,
+                         status.ToString());
+}
+
+// A write-ahead-log file whose appends and syncs first ask the test's fault hook.
+class faulty_wal_file final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  faulty_wal_file(std::unique_ptr<rocksdb::FSWritableFile> file, const std::function<bool()>& fail)
+      : FSWritableFileOwnerWrapper(std::move(file)), fail_(fail) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (fail_()) return injected();
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (fail_()) return injected();
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (fail_()) return injected();
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                          rocksdb::IODebugContext* dbg) override {
+    if (fail_()) return injected();
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  static rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected WAL fault"); }
+  const std::function<bool()>& fail_;  // REQUIRES: the file system that owns it outlives us
+};
+
+// The file system of store_options::fail_wal_io: RocksDB's default one, with the WAL
+// files (NNNNNN.log; the info log is named LOG) wrapped in faulty_wal_file.
+class faulty_wal_file_system final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit faulty_wal_file_system(std::function<bool()> fail)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(std::move(fail)) {}
+
+  static const char* kClassName() { return "FedrelayFaultyWalFileSystem"; }
+  const char* Name() const override { return kClassName(); }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    auto status = FileSystemWrapper::NewWritableFile(name, options, result, dbg);
+    if (status.ok() && is_wal(name))
+      *result = std::make_unique<faulty_wal_file>(std::move(*result), fail_);
+    return status;
+  }
+
+ private:
+  static bool is_wal(const std::string& name) {
+    return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
+  }
+  std::function<bool()> fail_;
+};
+
+// DB-wide options. The workload is a set of queues: small synced batches (an event plus
+// its outbox entries), read soon after, front to back, then deleted by range.
+rocksdb::Options db_options(const store_options& opts, rocksdb::Env* env) {
+  rocksdb::Options o;
+  if (env) o.env = env;
+  o.create_if_missing = opts.create_if_missing;
+  // Column families are schema, not data: a newer build adds its columns to an old
+  // directory even when the directory itself must already exist.
+  o.create_missing_column_families = true;
+  // Two background threads (flush and compaction share them) on a small node; writes
+  // are bound by fsync, not by compaction. Set after `env`: it sizes that env's pools.
+  o.IncreaseParallelism(2);
+  o.max_background_jobs = 2;
+  // Nine columns with default 64 MiB memtables could hold over a GiB; cap them together.
+  o.db_write_buffer_size = 64u << 20;
+  // A WAL file can only be deleted once every column with data in it has flushed, and a
+  // quiet column (meta) would pin old WALs forever; past this size RocksDB flushes it.
+  o.max_total_wal_size = 64u << 20;
+  // After a crash, recover every intact record up to the torn tail (RocksDB's default,
+  // stated here because the crash test relies on it): acknowledged synced writes are
+  // whole, an unacknowledged tail may be dropped, and the store still opens.
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // RocksDB's own info LOG rolls at every open; keep a few for diagnosis, not 1000.
+  o.keep_log_file_num = 5;
+  o.max_log_file_size = 8u << 20;
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions column_options(column c,
+                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  // Level compaction with dynamic level sizes keeps space amplification near 1.1 however
+  // large the queues grew once; a memtable smaller than the default 64 MiB, since nine
+  // share db_write_buffer_size.
+  o.compaction_style = rocksdb::kCompactionStyleLevel;
+  o.level_compaction_dynamic_level_bytes = true;
+  o.write_buffer_size = 16u << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Point lookups (dedup, rooms, discovery) mostly hit or miss whole keys: a 10-bit
+  // bloom filter answers most misses without reading a block. Index and filter blocks
+  // live in the block cache so memory stays bounded by block_cache_bytes.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Queues delete what they read. When half of any 128 consecutive entries of a table
+  // file are tombstones, compact it, so scans from the front stop stepping over them.
+  if (c == column::outbox || c == column::inbox || c == column::dedup)
+    o.table_properties_collector_factories.push_back(
+        rocksdb::NewCompactOnDeletionCollectorFactory(128, 64));
+  return o;
+}
+
+}  // namespace
+
+std::string_view column_name(column c) {
+  return column_names[static_cast<size_t>(c)];
+}
+
+struct store::impl {
+  std::string dir;
+  // Declared before `db` so it is destroyed after it: RocksDB uses it until the end.
+  std::unique_ptr<rocksdb::Env> env;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // "default", then each column
+  // True when every column's family id is logical_id(column): batches then go to
+  // RocksDB without being re-addressed.
+  bool logical_ids = true;
+  std::atomic<bool> failed{false};
+  std::mutex failure_mutex;
+  std::string failure;  // GUARDED_BY(failure_mutex): the reason of the first failed write
+
+  ~impl() {
+    // RocksDB requires every handle to be released before the DB is deleted.
+    if (db)
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    handles.clear();
+    db.reset();
+  }
+
+  rocksdb::ColumnFamilyHandle* handle(column c) const {
+    return handles[static_cast<size_t>(c) + 1];
+  }
+
+  caf::error record_failure(const rocksdb::Status& status) {
+    std::lock_guard<std::mutex> guard{failure_mutex};
+    if (!failed.exchange(true)) failure = status.ToString();
+    return caf::make_error(errc::write_failed,
+                           "write to " + dir + " failed; the store refuses writes until reopened",
+                           status.ToString());
+  }
+
+  caf::error refusal() {
+    std::lock_guard<std::mutex> guard{failure_mutex};
+    return caf::make_error(errc::write_failed,
+                           "store " + dir + " is read-only after an earlier failed write", failure);
+  }
+};
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_options opts) {
+  auto p = std::make_unique<impl>();
+  p->dir = dir;
+  if (opts.fail_wal_io)
+    p->env = rocksdb::NewCompositeEnv(
+        std::make_shared<faulty_wal_file_system>(std::move(opts.fail_wal_io)));
+  auto options = db_options(opts, p->env.get());
+  auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
+  for (size_t i = 0; i < column_count; ++i) {
+    auto c = static_cast<column>(i);
+    families.emplace_back(std::string{column_name(c)}, column_options(c, cache));
+  }
+  rocksdb::DB* raw = nullptr;
+  auto status = rocksdb::DB::Open(options, dir, families, &p->handles, &raw);
+  p->db.reset(raw);
+  if (!status.ok()) {
+    if (is_lock_held(status)) {
+      auto holder = contains(status.ToString(), "current process") ? "another store in this process"
+                                                                   : "another fedrelay process";
+      return caf::make_error(
+          errc::locked,
+          "data directory " + dir + " is in use by " + holder + " (RocksDB LOCK held)",
+          status.ToString());
+    }
+    return caf::make_error(errc::open_failed, "cannot open the database in " + dir,
+                           status.ToString());
+  }
+  for (size_t i = 0; i < column_count; ++i)
+    if (p->handle(static_cast<column>(i))->GetID() != logical_id(static_cast<column>(i)))
+      p->logical_ids = false;
+  return std::unique_ptr<store>{new store(std::move(p))};
+}
+
+const std::string& store::dir() const noexcept {
+  return impl_->dir;
+}
+
+caf::expected<std::optional<std::string>> store::get(column c, std::string_view key) const {
+  std::string value;
+  auto status = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(c), slice(key), &value);
+  if (status.IsNotFound()) return std::optional<std::string>{};
+  if (!status.ok()) return read_error("get from " + std::string{column_name(c)}, status);
+  return std::optional<std::string>{std::move(value)};
+}
+
+caf::error store::write(const write_batch& batch, durability d) {
+  // Sticky, as LevelDB's RecordBackgroundError: after a failed write or fsync the WAL is
+  // in an unknown state, so nothing more is acknowledged until a reopen recovers it.
+  if (impl_->failed.load(std::memory_order_acquire)) return impl_->refusal();
+  if (batch.empty()) return caf::none;
+  rocksdb::WriteOptions options;
+  // RocksDB makes one writer the leader of all that wait, and one fsync covers the group.
+  options.sync = d == durability::synced;
+  // RocksDB stamps the sequence number into the batch's header, hence a mutable batch
+  // (write_batch is not thread-safe: one writer per batch at a time).
+  auto& changes = batch.impl_->batch;
+  if (impl_->logical_ids) {
+    auto status = impl_->db->Write(options, &changes);
+    return status.ok() ? caf::none : impl_->record_failure(status);
+  }
+  rocksdb::WriteBatch mapped;
+  auto status = copy_changes(changes, mapped, [this](column c) { return impl_->handle(c); });
+  if (!status.ok())
+    return caf::make_error(errc::write_failed, "cannot address a batch to " + impl_->dir,
+                           status.ToString());
+  status = impl_->db->Write(options, &mapped);
+  return status.ok() ? caf::none : impl_->record_failure(status);
+}
+
+caf::error store::scan(column c, std::string_view from, std::string_view to, size_t limit,
+                       const visitor& visit) const {
+  rocksdb::ReadOptions options;
+  // The bound lets RocksDB stop inside a table file, without reading past `to`.
+  auto upper = slice(to);
+  if (!to.empty()) options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(options, impl_->handle(c))};
+  size_t visited = 0;
+  for (it->Seek(slice(from)); it->Valid(); it->Next()) {
+    if (!visit(view(it->key()), view(it->value()))) break;
+    if (limit != 0 && ++visited == limit) break;
+  }
+  if (!it->status().ok()) return read_error("scan of " + std::string{column_name(c)}, it->status());
+  return caf::none;
+}
+
+caf::expected<std::optional<std::pair<std::string, std::string>>> store::last_in_range(
+    column c, std::string_view from, std::string_view to) const {
+  using result = std::optional<std::pair<std::string, std::string>>;
+  if (!to.empty() && to <= from) return result{};
+  rocksdb::ReadOptions options;
+  // The lower bound stops the backward step at `from` when the range is empty.
+  auto lower = slice(from);
+  options.iterate_lower_bound = &lower;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(options, impl_->handle(c))};
+  if (to.empty()) {
+    it->SeekToLast();
+  } else {
+    // SeekForPrev finds the last key <= to; the range excludes `to` itself.
+    it->SeekForPrev(slice(to));
+    if (it->Valid() && view(it->key()) == to) it->Prev();
+  }
+  if (!it->status().ok())
+    return read_error("last key in a range of " + std::string{column_name(c)}, it->status());
+  if (!it->Valid() || view(it->key()) < from) return result{};
+  return result{std::pair{it->key().ToString(), it->value().ToString()}};
+}
+
+uint64_t store::approximate_bytes(column c) const {
+  // Table files (live data, after compaction estimates) plus the memtables not yet flushed.
+  uint64_t files = 0;
+  uint64_t memtables = 0;
+  impl_->db->GetIntProperty(impl_->handle(c), "rocksdb.estimate-live-data-size", &files);
+  impl_->db->GetIntProperty(impl_->handle(c), "rocksdb.cur-size-all-mem-tables", &memtables);
+  return files + memtables;
+}
+
+bool store::failed() const noexcept {
+  return impl_->failed.load(std::memory_order_acquire);
+}
+
+}  // namespace fedrelay::storage

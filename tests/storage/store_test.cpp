@@ -1,0 +1,479 @@
+// store against a real RocksDB in a temp dir: columns, reads and writes, batches, scans,
+// the in-process lock, and the sticky failure after an injected WAL fault.
+#include "storage/store.hpp"
+
+#include <dirent.h>
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "storage/keys.hpp"
+#include "tests/storage/store_test_util.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fedrelay::storage {
+namespace {
+
+using testing::context_text;
+using testing::is;
+
+constexpr column all_columns[] = {column::meta,   column::rooms,     column::room_log,
+                                  column::outbox, column::receipts,  column::dedup,
+                                  column::inbox,  column::discovery, column::files};
+static_assert(std::size(all_columns) == column_count);
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<store> open_store(store_options opts = {}) {
+    auto s = store::open(dir.path(), std::move(opts));
+    EXPECT_TRUE(s) << caf::to_string(s.error());
+    return s ? std::move(*s) : nullptr;
+  }
+
+  static std::optional<std::string> get(const store& s, column c, std::string_view key) {
+    auto value = s.get(c, key);
+    EXPECT_TRUE(value) << caf::to_string(value.error());
+    return value ? *value : std::nullopt;
+  }
+
+  static void put(store& s, column c, std::string_view key, std::string_view value) {
+    write_batch b;
+    b.put(c, key, value);
+    ASSERT_EQ(s.write(b), caf::none);
+  }
+
+  static std::vector<std::string> keys(const store& s, column c, std::string_view from,
+                                       std::string_view to, size_t limit = 0) {
+    std::vector<std::string> out;
+    auto err = s.scan(c, from, to, limit, [&](std::string_view k, std::string_view) {
+      out.emplace_back(k);
+      return true;
+    });
+    EXPECT_EQ(err, caf::none) << caf::to_string(err);
+    return out;
+  }
+
+  fedrelay::test::temp_dir dir{"fedrelay-storage"};
+};
+
+std::string options_file_text(const std::string& dir) {
+  std::string latest;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (auto* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.rfind("OPTIONS-", 0) == 0 && name > latest) latest = name;
+    }
+    closedir(d);
+  }
+  return latest.empty() ? std::string{} : fedrelay::test::read_file(dir + "/" + latest);
+}
+
+TEST_F(StoreTest, ColumnNamesAreDistinctAndStable) {
+  EXPECT_EQ(column_name(column::meta), "meta");
+  EXPECT_EQ(column_name(column::room_log), "room_log");
+  EXPECT_EQ(column_name(column::files), "files");
+  for (size_t i = 0; i < column_count; ++i)
+    for (size_t j = i + 1; j < column_count; ++j)
+      EXPECT_NE(column_name(all_columns[i]), column_name(all_columns[j]));
+}
+
+TEST_F(StoreTest, OpenCreatesEveryColumnFamily) {
+  { auto s = open_store(); }
+  // RocksDB writes the families it has into its OPTIONS file.
+  auto options = options_file_text(dir.path());
+  ASSERT_FALSE(options.empty());
+  EXPECT_NE(options.find("[CFOptions \"default\"]"), std::string::npos);
+  for (auto c : all_columns)
+    EXPECT_NE(options.find("[CFOptions \"" + std::string{column_name(c)} + "\"]"),
+              std::string::npos)
+        << column_name(c);
+}
+
+TEST_F(StoreTest, DataInEveryColumnSurvivesReopen) {
+  {
+    auto s = open_store();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->dir(), dir.path());
+    write_batch b;
+    // The same key in every column holds a different value: the columns are separate.
+    for (auto c : all_columns) b.put(c, "key", "value of " + std::string{column_name(c)});
+    ASSERT_EQ(s->write(b), caf::none);
+  }
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  for (auto c : all_columns)
+    EXPECT_EQ(get(*s, c, "key"), "value of " + std::string{column_name(c)}) << column_name(c);
+}
+
+TEST_F(StoreTest, OpenWithoutCreateFailsOnAMissingDirectory) {
+  store_options opts;
+  opts.create_if_missing = false;
+  auto s = store::open(dir / "absent", opts);
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(is(s.error(), errc::open_failed)) << caf::to_string(s.error());
+  EXPECT_NE(context_text(s.error()).find(dir / "absent"), std::string::npos);
+}
+
+TEST_F(StoreTest, PutGetDelete) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(get(*s, column::rooms, "r1"), std::nullopt);
+  put(*s, column::rooms, "r1", "state-1");
+  EXPECT_EQ(get(*s, column::rooms, "r1"), "state-1");
+  put(*s, column::rooms, "r1", "state-2");
+  EXPECT_EQ(get(*s, column::rooms, "r1"), "state-2");
+  // Keys and values are bytes: NULs and high bytes go through unchanged.
+  std::string binary_key("\0\xff\x01k", 4), binary_value("\0v\xfe\0", 4);
+  put(*s, column::rooms, binary_key, binary_value);
+  EXPECT_EQ(get(*s, column::rooms, binary_key), binary_value);
+  put(*s, column::rooms, "empty", "");
+  EXPECT_EQ(get(*s, column::rooms, "empty"), "");
+  write_batch b;
+  b.del(column::rooms, "r1");
+  b.del(column::rooms, "never-there");
+  ASSERT_EQ(s->write(b, durability::buffered), caf::none);
+  EXPECT_EQ(get(*s, column::rooms, "r1"), std::nullopt);
+  EXPECT_EQ(get(*s, column::rooms, "empty"), "");
+}
+
+TEST_F(StoreTest, DeleteRangeRemovesHalfOpenRangeOfOneColumnOnly) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  write_batch fill;
+  for (uint64_t seq = 1; seq <= 10; ++seq) {
+    fill.put(column::outbox, sequenced_key("b.example", seq), "event");
+    fill.put(column::outbox, sequenced_key("c.example", seq), "event");
+    fill.put(column::room_log, sequenced_key("b.example", seq), "event");
+  }
+  ASSERT_EQ(s->write(fill), caf::none);
+  write_batch drop;
+  drop.del_range(column::outbox, sequenced_key("b.example", 3), sequenced_key("b.example", 8));
+  ASSERT_EQ(s->write(drop), caf::none);
+  for (uint64_t seq = 1; seq <= 10; ++seq) {
+    bool dropped = seq >= 3 && seq < 8;
+    EXPECT_EQ(get(*s, column::outbox, sequenced_key("b.example", seq)).has_value(), !dropped)
+        << seq;
+    EXPECT_TRUE(get(*s, column::outbox, sequenced_key("c.example", seq))) << seq;
+    EXPECT_TRUE(get(*s, column::room_log, sequenced_key("b.example", seq))) << seq;
+  }
+  // A whole queue at once.
+  write_batch clear;
+  clear.del_range(column::outbox, sequenced_begin("c.example"), sequenced_end("c.example"));
+  ASSERT_EQ(s->write(clear), caf::none);
+  EXPECT_TRUE(
+      keys(*s, column::outbox, sequenced_begin("c.example"), sequenced_end("c.example")).empty());
+  EXPECT_EQ(keys(*s, column::outbox, "", "").size(), 5u);
+}
+
+TEST_F(StoreTest, EmptyOrInvertedDeleteRangeDeletesNothing) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  put(*s, column::outbox, "m", "kept");
+  write_batch b;
+  b.put(column::outbox, "n", "new");
+  b.del_range(column::outbox, "z", "a");
+  b.del_range(column::outbox, "m", "m");
+  b.del_range(column::outbox, "a", "");
+  EXPECT_EQ(b.count(), 1u);
+  ASSERT_EQ(s->write(b), caf::none);
+  EXPECT_FALSE(s->failed());
+  EXPECT_EQ(get(*s, column::outbox, "m"), "kept");
+  EXPECT_EQ(get(*s, column::outbox, "n"), "new");
+}
+
+TEST_F(StoreTest, BatchCountsAppendsAndClears) {
+  write_batch a;
+  EXPECT_TRUE(a.empty());
+  a.put(column::room_log, "k1", "v1");
+  a.del(column::outbox, "k2");
+  a.del_range(column::outbox, "a", "b");
+  EXPECT_EQ(a.count(), 3u);
+  write_batch b;
+  b.put(column::inbox, "k3", "v3");
+  b.append(a);
+  EXPECT_EQ(b.count(), 4u);
+  EXPECT_EQ(a.count(), 3u);
+  write_batch moved{std::move(b)};
+  EXPECT_EQ(moved.count(), 4u);
+  moved.clear();
+  EXPECT_TRUE(moved.empty());
+}
+
+TEST_F(StoreTest, AppendedBatchesApplyTogether) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  put(*s, column::outbox, "old", "x");
+  write_batch event;
+  event.put(column::room_log, sequenced_key("room", 1), "event-1");
+  event.put(column::outbox, sequenced_key("b.example", 1), "event-1");
+  write_batch other;
+  other.put(column::room_log, sequenced_key("room", 2), "event-2");
+  other.del(column::outbox, "old");
+  event.append(other);
+  ASSERT_EQ(s->write(event), caf::none);
+  EXPECT_EQ(get(*s, column::room_log, sequenced_key("room", 1)), "event-1");
+  EXPECT_EQ(get(*s, column::room_log, sequenced_key("room", 2)), "event-2");
+  EXPECT_EQ(get(*s, column::outbox, sequenced_key("b.example", 1)), "event-1");
+  EXPECT_EQ(get(*s, column::outbox, "old"), std::nullopt);
+}
+
+TEST_F(StoreTest, EmptyBatchIsANoOp) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->write(write_batch{}), caf::none);
+  EXPECT_EQ(s->write(write_batch{}, durability::buffered), caf::none);
+}
+
+TEST_F(StoreTest, ScanVisitsHalfOpenRangeInOrder) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  write_batch b;
+  // Written out of order; read back in numeric order thanks to big-endian seqs.
+  for (uint64_t seq : {300ull, 2ull, 10ull, 1ull, 256ull, 9ull})
+    b.put(column::outbox, sequenced_key("b.example", seq), "v" + std::to_string(seq));
+  b.put(column::outbox, sequenced_key("a.example", 5), "other peer");
+  b.put(column::outbox, sequenced_key("c.example", 5), "other peer");
+  b.put(column::inbox, sequenced_key("b.example", 4), "other column");
+  ASSERT_EQ(s->write(b), caf::none);
+
+  std::vector<uint64_t> seqs;
+  std::vector<std::string> values;
+  auto err = s->scan(column::outbox, sequenced_begin("b.example"), sequenced_end("b.example"), 0,
+                     [&](std::string_view key, std::string_view value) {
+                       auto split = split_sequenced_key(key);
+                       EXPECT_TRUE(split);
+                       EXPECT_EQ(split->first, "b.example");
+                       seqs.push_back(split->second);
+                       values.emplace_back(value);
+                       return true;
+                     });
+  ASSERT_EQ(err, caf::none);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 9, 10, 256, 300}));
+  EXPECT_EQ(values.front(), "v1");
+  EXPECT_EQ(values.back(), "v300");
+
+  // `to` is excluded, `from` included.
+  auto middle =
+      keys(*s, column::outbox, sequenced_key("b.example", 2), sequenced_key("b.example", 256));
+  ASSERT_EQ(middle.size(), 3u);
+  EXPECT_EQ(middle.front(), sequenced_key("b.example", 2));
+  EXPECT_EQ(middle.back(), sequenced_key("b.example", 10));
+  // Empty `to`: to the end of the column; empty `from`: from its start.
+  EXPECT_EQ(keys(*s, column::outbox, sequenced_key("b.example", 256), "").size(), 3u);
+  EXPECT_EQ(keys(*s, column::outbox, "", "").size(), 8u);
+  // Empty and inverted ranges visit nothing.
+  EXPECT_TRUE(keys(*s, column::outbox, sequenced_key("b.example", 3), sequenced_key("b.example", 9))
+                  .empty());
+  EXPECT_TRUE(keys(*s, column::outbox, sequenced_key("b.example", 9), sequenced_key("b.example", 2))
+                  .empty());
+  EXPECT_TRUE(keys(*s, column::files, "", "").empty());
+}
+
+TEST_F(StoreTest, ScanHonoursLimitAndEarlyStop) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  write_batch b;
+  for (uint64_t seq = 1; seq <= 50; ++seq) b.put(column::inbox, encode_u64(seq), "e");
+  ASSERT_EQ(s->write(b), caf::none);
+
+  auto first = keys(*s, column::inbox, "", "", 10);
+  ASSERT_EQ(first.size(), 10u);
+  EXPECT_EQ(first.front(), encode_u64(1));
+  EXPECT_EQ(first.back(), encode_u64(10));
+  // The next page starts after the last key seen.
+  auto next = keys(*s, column::inbox, encode_u64(11), "", 10);
+  ASSERT_EQ(next.size(), 10u);
+  EXPECT_EQ(next.front(), encode_u64(11));
+  EXPECT_EQ(keys(*s, column::inbox, encode_u64(45), "", 10).size(), 6u);
+  EXPECT_EQ(keys(*s, column::inbox, "", "", 1000).size(), 50u);
+
+  size_t visited = 0;
+  auto err = s->scan(column::inbox, "", "", 0, [&](std::string_view, std::string_view) {
+    return ++visited < 7;  // stop at the 7th key
+  });
+  ASSERT_EQ(err, caf::none);
+  EXPECT_EQ(visited, 7u);
+  // Early stop and limit together: the first to trigger wins.
+  visited = 0;
+  err = s->scan(column::inbox, "", "", 3, [&](std::string_view, std::string_view) {
+    ++visited;
+    return true;
+  });
+  ASSERT_EQ(err, caf::none);
+  EXPECT_EQ(visited, 3u);
+}
+
+TEST_F(StoreTest, LastInRangeFindsTheHighestKeyBelowTo) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  auto last = [&](std::string_view from, std::string_view to) {
+    auto r = s->last_in_range(column::room_log, from, to);
+    EXPECT_TRUE(r) << caf::to_string(r.error());
+    return r ? *r : std::nullopt;
+  };
+  EXPECT_EQ(last(sequenced_begin("room-b"), sequenced_end("room-b")), std::nullopt);
+  EXPECT_EQ(last("", ""), std::nullopt);
+
+  write_batch b;
+  for (uint64_t seq : {1ull, 2ull, 255ull, 256ull, 1000ull})
+    b.put(column::room_log, sequenced_key("room-b", seq), "event " + std::to_string(seq));
+  b.put(column::room_log, sequenced_key("room-a", 5000), "other room");
+  b.put(column::room_log, sequenced_key("room-c", 1), "other room");
+  ASSERT_EQ(s->write(b), caf::none);
+
+  auto found = last(sequenced_begin("room-b"), sequenced_end("room-b"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(split_sequenced_key(found->first)->second, 1000u);
+  EXPECT_EQ(found->second, "event 1000");
+  // `to` itself is excluded.
+  found = last(sequenced_begin("room-b"), sequenced_key("room-b", 256));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(split_sequenced_key(found->first)->second, 255u);
+  // A `to` between keys.
+  found = last(sequenced_begin("room-b"), sequenced_key("room-b", 100));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(split_sequenced_key(found->first)->second, 2u);
+  // Nothing in [from, to) although keys exist on both sides.
+  EXPECT_EQ(last(sequenced_key("room-b", 3), sequenced_key("room-b", 255)), std::nullopt);
+  // A room with no events next to rooms with events.
+  EXPECT_EQ(last(sequenced_begin("room-bb"), sequenced_end("room-bb")), std::nullopt);
+  EXPECT_EQ(last(sequenced_begin("room-0"), sequenced_end("room-0")), std::nullopt);
+  // Empty `to`: the last key of the column at or after `from`.
+  found = last(sequenced_begin("room-b"), "");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->first, sequenced_key("room-c", 1));
+  EXPECT_EQ(last(sequenced_key("room-b", 3), sequenced_key("room-b", 2)), std::nullopt);
+  // Deleted keys are not found.
+  write_batch drop;
+  drop.del_range(column::room_log, sequenced_key("room-b", 256), sequenced_end("room-b"));
+  ASSERT_EQ(s->write(drop), caf::none);
+  found = last(sequenced_begin("room-b"), sequenced_end("room-b"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(split_sequenced_key(found->first)->second, 255u);
+}
+
+TEST_F(StoreTest, SecondOpenInTheSameProcessIsLocked) {
+  auto first = open_store();
+  ASSERT_TRUE(first);
+  auto second = store::open(dir.path());
+  ASSERT_FALSE(second);
+  EXPECT_TRUE(is(second.error(), errc::locked)) << caf::to_string(second.error());
+  auto text = context_text(second.error());
+  EXPECT_NE(text.find("data directory " + dir.path() + " is in use"), std::string::npos) << text;
+  // Once the first store is closed the directory opens again.
+  first.reset();
+  EXPECT_TRUE(open_store());
+}
+
+TEST_F(StoreTest, ConcurrentSyncedWritersAllLand) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  constexpr int threads = 4, batches = 100;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < batches; ++i) {
+        write_batch b;
+        b.put(column::outbox, sequenced_key("peer" + std::to_string(t), i), "event");
+        b.put(column::room_log, sequenced_key("room" + std::to_string(t), i), "event");
+        if (s->write(b)) ++failures;
+      }
+    });
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(keys(*s, column::outbox, "", "").size(), size_t{threads * batches});
+  EXPECT_EQ(keys(*s, column::room_log, "", "").size(), size_t{threads * batches});
+}
+
+TEST_F(StoreTest, ApproximateBytesGrowsWithData) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  auto before = s->approximate_bytes(column::files);
+  write_batch b;
+  for (int i = 0; i < 1000; ++i) b.put(column::files, encode_u64(i), std::string(1024, 'x'));
+  ASSERT_EQ(s->write(b, durability::buffered), caf::none);
+  auto after = s->approximate_bytes(column::files);
+  EXPECT_GT(after, before);
+  EXPECT_GE(after, 1000u * 1024u);
+}
+
+TEST_F(StoreTest, FailedWriteIsStickyAndReadsStillWork) {
+  std::atomic<bool> fail{false};
+  std::atomic<int> wal_io{0};
+  store_options opts;
+  opts.fail_wal_io = [&] {
+    ++wal_io;
+    return fail.load();
+  };
+  {
+    auto s = open_store(opts);
+    ASSERT_TRUE(s);
+    put(*s, column::rooms, "before", "kept");
+    EXPECT_GT(wal_io.load(), 0);  // the hook sees the WAL
+    EXPECT_FALSE(s->failed());
+
+    fail = true;
+    write_batch lost;
+    lost.put(column::rooms, "lost", "x");
+    lost.put(column::outbox, "lost", "x");
+    auto err = s->write(lost);
+    EXPECT_TRUE(is(err, errc::write_failed)) << caf::to_string(err);
+    EXPECT_NE(context_text(err).find("injected WAL fault"), std::string::npos) << context_text(err);
+    EXPECT_TRUE(s->failed());
+
+    // The disk is fine again, but the store no longer trusts its WAL: refused without
+    // reaching RocksDB (the hook is not asked again), whatever the durability.
+    fail = false;
+    auto io_before = wal_io.load();
+    write_batch later;
+    later.put(column::rooms, "later", "x");
+    err = s->write(later);
+    EXPECT_TRUE(is(err, errc::write_failed)) << caf::to_string(err);
+    auto text = context_text(err);
+    EXPECT_NE(text.find("read-only"), std::string::npos) << text;
+    EXPECT_NE(text.find("injected WAL fault"), std::string::npos) << text;  // the first cause
+    EXPECT_TRUE(is(s->write(later, durability::buffered), errc::write_failed));
+    EXPECT_EQ(wal_io.load(), io_before);
+
+    // Reads still work, and the failed batch left nothing behind (atomic).
+    EXPECT_EQ(get(*s, column::rooms, "before"), "kept");
+    EXPECT_EQ(get(*s, column::rooms, "lost"), std::nullopt);
+    EXPECT_EQ(get(*s, column::outbox, "lost"), std::nullopt);
+    EXPECT_EQ(get(*s, column::rooms, "later"), std::nullopt);
+    EXPECT_EQ(keys(*s, column::rooms, "", "").size(), 1u);
+  }
+  // A reopen recovers from the WAL and accepts writes again.
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->failed());
+  EXPECT_EQ(get(*s, column::rooms, "before"), "kept");
+  EXPECT_EQ(get(*s, column::rooms, "lost"), std::nullopt);
+  put(*s, column::rooms, "after", "ok");
+  EXPECT_EQ(get(*s, column::rooms, "after"), "ok");
+}
+
+TEST_F(StoreTest, FailedSyncIsStickyToo) {
+  // Fail only the fsync: the record reached the file but not the disk, so the store must
+  // not acknowledge it, nor anything after it.
+  std::atomic<int> calls{0};
+  std::atomic<bool> armed{false};
+  store_options opts;
+  // The first WAL I/O of the write (the append of its record) succeeds, the rest (the
+  // fsync) fails.
+  opts.fail_wal_io = [&] { return armed.load() && ++calls >= 2; };
+  auto s = open_store(opts);
+  ASSERT_TRUE(s);
+  armed = true;
+  write_batch b;
+  b.put(column::meta, "k", "v");
+  auto err = s->write(b);
+  EXPECT_TRUE(is(err, errc::write_failed)) << caf::to_string(err);
+  EXPECT_TRUE(s->failed());
+  EXPECT_TRUE(is(s->write(b, durability::buffered), errc::write_failed));
+}
+
+}  // namespace
+}  // namespace fedrelay::storage

@@ -1,5 +1,25 @@
 // The node's settings, read from one TOML file (DESIGN.md section 7). Every field says
 // its TOML key, meaning and default; load_settings() validates all of them.
+//
+// How values are read (examples/node.toml shows every key):
+// - Domains (federation.domain, peers.allow/deny, peers.static domain) are DNS names:
+//   labels of letters, digits and '-' (not first or last), separated by single dots, at
+//   most 63 characters a label and 253 in all. Uppercase is accepted and lowercased,
+//   since DNS compares names case-insensitively; a trailing dot is not accepted.
+// - An empty string for a required key (domain, public_url, hub_url, storage.dir,
+//   local_api.token) means "not set", as in a fresh admin form: missing_keys() reports
+//   it, load_settings() does not.
+// - URLs: public_url and peers.static url are http(s)://host[:port] with no path but "/";
+//   hub_url may carry a path prefix. A trailing '/' is dropped, so "/api/v1/..." can be
+//   appended. hub.smtp_url is smtp(s)://[user:pass@]host[:port].
+// - Endpoints are "host:port" or "[v6]:port", port 1-65535. dns.resolver must be an IP
+//   address (ldns asks an address, not a name); without a port it means port 53, as in
+//   resolv.conf, and a bare IPv6 address ("::1") is accepted there.
+// - Relative paths (storage.dir, tls.*, hub.dir) are relative to the file's directory,
+//   not the cwd, and are stored absolute and normalized. "~" is not expanded. Files are
+//   not opened here: whoever uses them reports a missing one.
+// - Problems are reported in file order; array indices in keys count from 0
+//   ("peers.deny[0]" is the first entry).
 #pragma once
 
 #include <chrono>
@@ -8,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 namespace fedrelay::config {
@@ -24,7 +45,9 @@ struct endpoint {
   std::string to_string() const;
 };
 
-/// Parses "host:port"; nullopt when the port is missing, not a number or over 65535.
+/// Parses "host:port" or "[v6]:port"; nullopt when the host or port is missing, the port is
+/// not a number or over 65535, or an IPv6 address lacks brackets. Port 0 is accepted here
+/// (load_settings rejects it).
 std::optional<endpoint> parse_endpoint(const std::string& text);
 
 /// One entry of [[peers.static]]: answers discovery for `domain` without DNS or Hub.
@@ -43,18 +66,18 @@ struct tls_settings {
 
 /// [transport]: how the peer queues send. Defaults suit a node on a normal link.
 struct transport_settings {
-  size_t batch_max_events = 2048;           // events in one transaction at most
-  size_t batch_max_bytes = 4u << 20;        // bytes of events in one transaction at most
-  size_t window = 4;                        // transactions in flight per peer
-  std::chrono::milliseconds backoff_initial{500};   // first retry delay
-  std::chrono::milliseconds backoff_max{60'000};    // cap of the exponential backoff
+  size_t batch_max_events = 2048;                     // events in one transaction at most
+  size_t batch_max_bytes = 4u << 20;                  // bytes of events in one transaction at most
+  size_t window = 4;                                  // transactions in flight per peer
+  std::chrono::milliseconds backoff_initial{500};     // first retry delay
+  std::chrono::milliseconds backoff_max{60'000};      // cap of the exponential backoff
   std::chrono::milliseconds request_timeout{30'000};  // one transaction's round trip
 };
 
 /// [limits]: what the federation and local listeners accept.
 struct limit_settings {
-  size_t max_body_bytes = 16u << 20;     // larger request bodies get 413
-  size_t max_connections = 1024;         // concurrent inbound connections per listener
+  size_t max_body_bytes = 16u << 20;      // larger request bodies get 413
+  size_t max_connections = 1024;          // concurrent inbound connections per listener
   std::chrono::seconds read_timeout{30};  // a request must arrive within this
   std::chrono::seconds clock_skew{300};   // accepted age/skew of a transaction's time
 };
@@ -81,7 +104,7 @@ struct settings {
   // [storage]
   std::string storage_dir;  // dir (required); relative paths are relative to the file
   // [dns]
-  std::optional<endpoint> dns_resolver;  // resolver; nullopt: the system's resolv.conf
+  std::optional<endpoint> dns_resolver;         // resolver; nullopt: the system's resolv.conf
   std::chrono::milliseconds dns_timeout{2000};  // timeout: the bound on one lookup
   std::chrono::seconds dns_negative_ttl{60};    // negative_ttl: how long failures are cached
   // [local_api]
@@ -89,14 +112,17 @@ struct settings {
   // [tls]
   tls_settings tls;
   // [peers]
-  std::vector<std::string> allow;  // allow: empty means every domain
-  std::vector<std::string> deny;   // deny: always wins
+  // allow / deny: domains ("b.example") or wildcards ("*.example.com": every name below
+  // example.com, not example.com itself). See peer_allowed().
+  std::vector<std::string> allow;         // allow: empty means every domain
+  std::vector<std::string> deny;          // deny: always wins
   std::vector<static_peer> static_peers;  // [[peers.static]]
   transport_settings transport;
   limit_settings limits;
   hub_settings hub;
 
-  std::string source_path;  // the file these came from (absolute)
+  std::string source_path;  // the file these came from (absolute); parse_settings: `name`
+                            // made absolute, whose directory anchors relative paths
 };
 
 /// Reads and validates `path`. On failure the error is config::errc::parse_failed (not
@@ -110,8 +136,17 @@ struct settings {
 [[nodiscard]] caf::expected<settings> parse_settings(const std::string& text,
                                                      const std::string& name);
 
-/// The required keys that are unset, e.g. {"federation.domain", "storage.dir"}; empty
-/// when the node can enable federation.
+/// The required keys that are unset, in file order, from federation.domain,
+/// federation.hub_url (only with discovery = "hub"), federation.public_url, storage.dir
+/// and local_api.token; empty when the node can enable federation.
 std::vector<std::string> missing_keys(const settings& s);
+
+/// Whether the node may federate with `domain` (any case): not matched by `deny`, and
+/// matched by `allow` unless `allow` is empty.
+bool peer_allowed(const settings& s, const std::string& domain);
+
+/// One line per problem of an error from load_settings()/parse_settings(), for printing;
+/// any other error gives the single line caf::to_string(err).
+std::vector<std::string> error_lines(const caf::error& err);
 
 }  // namespace fedrelay::config

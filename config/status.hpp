@@ -20,8 +20,9 @@ enum class status {
 /// The exact status string.
 std::string_view status_text(status s);
 
-/// The status a node with these settings starts in: not_fully_set when missing_keys()
-/// is not empty, disabled when enabled = false, booting otherwise.
+/// The status a node with these settings starts in: disabled when enabled = false (even
+/// with keys missing: the user turned federation off, so nothing is waiting on them),
+/// otherwise not_fully_set when missing_keys() is not empty, booting otherwise.
 status initial_status(const settings& s);
 
 }  // namespace fedrelay::config

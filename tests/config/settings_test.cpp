@@ -1,0 +1,386 @@
+// Tests of load_settings/parse_settings: every field read, defaults, paths, missing keys,
+// the example file, and how syntax errors and unreadable files are reported.
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <caf/sec.hpp>
+
+#include "config/settings.hpp"
+#include "tests/config/test_util.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fedrelay::config {
+namespace {
+
+using test::lines;
+using test::problems;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string full_file() {
+  return std::string(R"(
+[federation]
+enabled = false
+domain = "Chat.A.Example"
+discovery = "hub"
+hub_url = "https://hub.example/federation/"
+public_url = "https://chat.a.example:8443/"
+
+[listen]
+federation = "[::]:9443"
+local = "127.0.0.2:3200"
+
+[storage]
+dir = "/var/lib/fedrelay-a"
+
+[dns]
+resolver = "127.0.0.1:5353"
+timeout_ms = 750
+negative_ttl_s = 0
+
+[local_api]
+token = "s3cret-token"
+
+[tls]
+cert = "/etc/fedrelay/cert.pem"
+key = "/etc/fedrelay/key.pem"
+ca = "/etc/fedrelay/ca.pem"
+
+[peers]
+allow = ["b.example", "*.Corp.Example"]
+deny = ["spam.example"]
+
+[[peers.static]]
+domain = "b.example"
+url = "http://127.0.0.1:8002"
+public_key = """)") +
+         test::test_pem + R"("""
+
+[[peers.static]]
+domain = "c.example"
+url = "https://[::1]:8003/"
+public_key = "-----BEGIN PUBLIC KEY-----MCowBQYDK2VwAyEAHOA6PDWHOKbmHRVjTf31NcC7TS9wnNtZl+ESeimUr9M=-----END PUBLIC KEY-----"
+
+[transport]
+batch_max_events = 100
+batch_max_bytes = 65536
+window = 2
+backoff_initial_ms = 100
+backoff_max_ms = 1000
+request_timeout_ms = 5000
+
+[limits]
+max_body_bytes = 1048576
+max_connections = 64
+read_timeout_s = 10
+clock_skew_s = 60
+
+[hub]
+listen = "127.0.0.1:8600"
+public_url = "http://hub.example:8600"
+dir = "/var/lib/fedrelay-hub"
+smtp_url = "smtps://user:pass@mail.example:465"
+mail_from = "hub@Hub.Example"
+)";
+}
+
+TEST(SettingsTest, ReadsEveryField) {
+  auto s = parse_settings(full_file(), "/etc/fedrelay/node.toml");
+  ASSERT_TRUE(s) << ::testing::PrintToString(error_lines(s.error()));
+  EXPECT_FALSE(s->enabled);
+  EXPECT_EQ(s->domain, "chat.a.example");
+  EXPECT_EQ(s->discovery, discovery_method::hub);
+  EXPECT_EQ(s->hub_url, "https://hub.example/federation");
+  EXPECT_EQ(s->public_url, "https://chat.a.example:8443");
+  EXPECT_EQ(s->listen_federation.host, "::");
+  EXPECT_EQ(s->listen_federation.port, 9443);
+  EXPECT_EQ(s->listen_local.host, "127.0.0.2");
+  EXPECT_EQ(s->listen_local.port, 3200);
+  EXPECT_EQ(s->storage_dir, "/var/lib/fedrelay-a");
+  ASSERT_TRUE(s->dns_resolver);
+  EXPECT_EQ(s->dns_resolver->host, "127.0.0.1");
+  EXPECT_EQ(s->dns_resolver->port, 5353);
+  EXPECT_EQ(s->dns_timeout, std::chrono::milliseconds(750));
+  EXPECT_EQ(s->dns_negative_ttl, std::chrono::seconds(0));
+  EXPECT_EQ(s->local_api_token, "s3cret-token");
+  EXPECT_EQ(s->tls.cert, "/etc/fedrelay/cert.pem");
+  EXPECT_EQ(s->tls.key, "/etc/fedrelay/key.pem");
+  EXPECT_EQ(s->tls.ca, "/etc/fedrelay/ca.pem");
+  EXPECT_TRUE(s->tls.enabled());
+  EXPECT_THAT(s->allow, ElementsAre("b.example", "*.corp.example"));
+  EXPECT_THAT(s->deny, ElementsAre("spam.example"));
+  ASSERT_EQ(s->static_peers.size(), 2u);
+  EXPECT_EQ(s->static_peers[0].domain, "b.example");
+  EXPECT_EQ(s->static_peers[0].url, "http://127.0.0.1:8002");
+  EXPECT_EQ(s->static_peers[0].public_key_pem, test::test_pem);
+  EXPECT_EQ(s->static_peers[1].domain, "c.example");
+  EXPECT_EQ(s->static_peers[1].url, "https://[::1]:8003");
+  EXPECT_THAT(s->static_peers[1].public_key_pem, StartsWith("-----BEGIN PUBLIC KEY-----MCow"));
+  EXPECT_EQ(s->transport.batch_max_events, 100u);
+  EXPECT_EQ(s->transport.batch_max_bytes, 65536u);
+  EXPECT_EQ(s->transport.window, 2u);
+  EXPECT_EQ(s->transport.backoff_initial, std::chrono::milliseconds(100));
+  EXPECT_EQ(s->transport.backoff_max, std::chrono::milliseconds(1000));
+  EXPECT_EQ(s->transport.request_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(s->limits.max_body_bytes, 1048576u);
+  EXPECT_EQ(s->limits.max_connections, 64u);
+  EXPECT_EQ(s->limits.read_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(s->limits.clock_skew, std::chrono::seconds(60));
+  EXPECT_EQ(s->hub.listen, "127.0.0.1:8600");
+  EXPECT_EQ(s->hub.public_url, "http://hub.example:8600");
+  EXPECT_EQ(s->hub.dir, "/var/lib/fedrelay-hub");
+  EXPECT_EQ(s->hub.smtp_url, "smtps://user:pass@mail.example:465");
+  EXPECT_EQ(s->hub.mail_from, "hub@hub.example");
+  EXPECT_EQ(s->source_path, "/etc/fedrelay/node.toml");
+  EXPECT_TRUE(missing_keys(*s).empty());
+}
+
+TEST(SettingsTest, EmptyFileGivesDefaults) {
+  auto s = parse_settings("", "/etc/fedrelay/node.toml");
+  ASSERT_TRUE(s);
+  settings defaults;
+  EXPECT_TRUE(s->enabled);
+  EXPECT_EQ(s->domain, "");
+  EXPECT_EQ(s->discovery, discovery_method::dns);
+  EXPECT_EQ(s->hub_url, "");
+  EXPECT_EQ(s->public_url, "");
+  EXPECT_EQ(s->listen_federation.to_string(), "0.0.0.0:8443");
+  EXPECT_EQ(s->listen_local.to_string(), "127.0.0.1:3100");
+  EXPECT_EQ(s->storage_dir, "");
+  EXPECT_FALSE(s->dns_resolver);
+  EXPECT_EQ(s->dns_timeout, defaults.dns_timeout);
+  EXPECT_EQ(s->dns_negative_ttl, defaults.dns_negative_ttl);
+  EXPECT_FALSE(s->tls.enabled());
+  EXPECT_TRUE(s->allow.empty());
+  EXPECT_TRUE(s->deny.empty());
+  EXPECT_TRUE(s->static_peers.empty());
+  EXPECT_EQ(s->transport.batch_max_events, defaults.transport.batch_max_events);
+  EXPECT_EQ(s->transport.backoff_max, defaults.transport.backoff_max);
+  EXPECT_EQ(s->limits.max_body_bytes, defaults.limits.max_body_bytes);
+  EXPECT_EQ(s->hub.listen, "");
+  EXPECT_THAT(missing_keys(*s), ElementsAre("federation.domain", "federation.public_url",
+                                            "storage.dir", "local_api.token"));
+}
+
+TEST(SettingsTest, CommentsOnlyAndEmptyTablesAreFine) {
+  auto s = parse_settings(lines({"# nothing yet", "[federation]", "[peers]", "allow = []"}),
+                          "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->domain, "");
+}
+
+TEST(SettingsTest, DottedAndInlineTablesAreTheSameKeys) {
+  auto s = parse_settings(
+      lines({"federation.domain = \"a.example\"", "listen = { local = \"127.0.0.1:4000\" }"}),
+      "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->domain, "a.example");
+  EXPECT_EQ(s->listen_local.port, 4000);
+}
+
+TEST(SettingsTest, MissingKeysNamesEachUnsetRequiredKey) {
+  auto s = parse_settings(
+      lines({"[federation]", "domain = \"a.example\"", "public_url = \"http://127.0.0.1:1\"",
+             "[storage]", "dir = \"/d\"", "[local_api]", "token = \"t\""}),
+      "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(missing_keys(*s).empty());
+
+  settings copy = *s;
+  copy.local_api_token.clear();
+  EXPECT_THAT(missing_keys(copy), ElementsAre("local_api.token"));
+  copy = *s;
+  copy.storage_dir.clear();
+  copy.domain.clear();
+  EXPECT_THAT(missing_keys(copy), ElementsAre("federation.domain", "storage.dir"));
+}
+
+TEST(SettingsTest, HubDiscoveryRequiresHubUrl) {
+  auto base = std::string(
+      "[federation]\ndomain = \"a.example\"\n"
+      "public_url = \"http://127.0.0.1:1\"\n"
+      "discovery = \"hub\"\n");
+  auto rest = std::string("[storage]\ndir = \"/d\"\n[local_api]\ntoken = \"t\"\n");
+  auto without = parse_settings(base + rest, "/x/node.toml");
+  ASSERT_TRUE(without);
+  EXPECT_THAT(missing_keys(*without), ElementsAre("federation.hub_url"));
+  auto with = parse_settings(base + "hub_url = \"https://hub.example\"\n" + rest, "/x/node.toml");
+  ASSERT_TRUE(with);
+  EXPECT_TRUE(missing_keys(*with).empty());
+}
+
+TEST(SettingsTest, HubUrlIsNotRequiredByOtherMethods) {
+  auto s = parse_settings(lines({"[federation]", "discovery = \"static\""}), "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->discovery, discovery_method::static_table);
+  EXPECT_THAT(missing_keys(*s), ElementsAre("federation.domain", "federation.public_url",
+                                            "storage.dir", "local_api.token"));
+}
+
+TEST(SettingsTest, EmptyStringsOfRequiredKeysMeanNotSet) {
+  auto text = lines({"[federation]", "domain = \"\"", "public_url = \"\"", "[storage]",
+                     "dir = \"\"", "[local_api]", "token = \"\""});
+  auto s = parse_settings(text, "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_THAT(missing_keys(*s), ElementsAre("federation.domain", "federation.public_url",
+                                            "storage.dir", "local_api.token"));
+}
+
+TEST(SettingsTest, DiscoveryNames) {
+  EXPECT_EQ(to_string(discovery_method::dns), "dns");
+  EXPECT_EQ(to_string(discovery_method::hub), "hub");
+  EXPECT_EQ(to_string(discovery_method::static_table), "static");
+  for (auto m : {discovery_method::dns, discovery_method::hub, discovery_method::static_table}) {
+    auto s = parse_settings("federation.discovery = \"" + to_string(m) + "\"", "/x/node.toml");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->discovery, m);
+  }
+}
+
+TEST(SettingsTest, RelativePathsAreRelativeToTheFile) {
+  fedrelay::test::temp_dir dir;
+  std::filesystem::create_directories(dir / "etc");
+  fedrelay::test::write_file(
+      dir / "etc/node.toml",
+      lines({"[storage]", "dir = \"./data/a/\"", "[tls]", "cert = \"tls/cert.pem\"",
+             "key = \"../keys/key.pem\"", "ca = \"/abs/ca.pem\"", "[hub]", "dir = \"hubdata\""}));
+  auto s = load_settings(dir / "etc/node.toml");
+  ASSERT_TRUE(s) << ::testing::PrintToString(error_lines(s.error()));
+  EXPECT_EQ(s->source_path, dir / "etc/node.toml");
+  EXPECT_EQ(s->storage_dir, dir / "etc/data/a");
+  EXPECT_EQ(s->tls.cert, dir / "etc/tls/cert.pem");
+  EXPECT_EQ(s->tls.key, dir / "keys/key.pem");
+  EXPECT_EQ(s->tls.ca, "/abs/ca.pem");
+  EXPECT_EQ(s->hub.dir, dir / "etc/hubdata");
+}
+
+TEST(SettingsTest, RelativeNameIsAnchoredAtTheWorkingDirectory) {
+  auto s = parse_settings("storage.dir = \"data\"", "conf/node.toml");
+  ASSERT_TRUE(s);
+  auto cwd = std::filesystem::current_path();
+  EXPECT_EQ(s->source_path, (cwd / "conf/node.toml").string());
+  EXPECT_EQ(s->storage_dir, (cwd / "conf/data").string());
+}
+
+TEST(SettingsTest, LoadsFromFile) {
+  fedrelay::test::temp_dir dir;
+  fedrelay::test::write_file(dir / "node.toml", "[federation]\ndomain = \"a.example\"\n");
+  auto s = load_settings(dir / "node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->domain, "a.example");
+}
+
+TEST(SettingsTest, MissingFileIsParseFailedNamingThePath) {
+  fedrelay::test::temp_dir dir;
+  auto path = dir / "nope.toml";
+  auto s = load_settings(path);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  EXPECT_THAT(error_lines(s.error()),
+              ElementsAre(path + ": cannot read: No such file or directory"));
+}
+
+TEST(SettingsTest, DirectoryIsParseFailed) {
+  fedrelay::test::temp_dir dir;
+  auto s = load_settings(dir.path());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  EXPECT_THAT(error_lines(s.error()), ElementsAre(dir.path() + ": cannot read: it is a directory"));
+}
+
+TEST(SettingsTest, SyntaxErrorIsParseFailedWithLine) {
+  auto s =
+      parse_settings(lines({"[federation]", "enabled = true", "domain = = \"a\""}), "node.toml");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  auto msgs = error_lines(s.error());
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_THAT(msgs[0], StartsWith("node.toml:3: "));
+  EXPECT_THAT(msgs[0], HasSubstr("domain = = \"a\""));  // toml11 quotes the line
+}
+
+TEST(SettingsTest, SyntaxErrorInFileNamesTheFile) {
+  fedrelay::test::temp_dir dir;
+  fedrelay::test::write_file(dir / "node.toml", "a = 1\n\n[federation\n");
+  auto s = load_settings(dir / "node.toml");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  EXPECT_THAT(error_lines(s.error())[0], StartsWith(dir / "node.toml:3: "));
+}
+
+TEST(SettingsTest, DuplicateKeyIsParseFailed) {
+  auto s = parse_settings(lines({"[storage]", "dir = \"a\"", "dir = \"b\""}), "node.toml");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  EXPECT_THAT(error_lines(s.error())[0], StartsWith("node.toml:3: "));
+}
+
+TEST(SettingsTest, ExampleFileLoadsAndIsComplete) {
+  auto path = std::string(FEDRELAY_SOURCE_DIR) + "/examples/node.toml";
+  auto s = load_settings(path);
+  ASSERT_TRUE(s) << ::testing::PrintToString(error_lines(s.error()));
+  EXPECT_TRUE(missing_keys(*s).empty());
+  EXPECT_TRUE(s->enabled);
+  EXPECT_EQ(s->domain, "a.example");
+  EXPECT_EQ(s->discovery, discovery_method::static_table);
+  EXPECT_EQ(s->public_url, "http://127.0.0.1:8443");
+  EXPECT_EQ(s->listen_federation.to_string(), "127.0.0.1:8443");
+  EXPECT_EQ(s->listen_local.to_string(), "127.0.0.1:3100");
+  EXPECT_EQ(s->storage_dir, std::string(FEDRELAY_SOURCE_DIR) + "/examples/data/a");
+  EXPECT_FALSE(s->tls.enabled());
+  ASSERT_EQ(s->static_peers.size(), 1u);
+  EXPECT_EQ(s->static_peers[0].domain, "b.example");
+  EXPECT_FALSE(s->hub.listen.empty());
+}
+
+TEST(SettingsTest, ExampleFileUsesEveryKey) {
+  // Every key the reader knows appears in the example, so the example documents them all.
+  auto text = fedrelay::test::read_file(std::string(FEDRELAY_SOURCE_DIR) + "/examples/node.toml");
+  for (const char* key : {"enabled",
+                          "domain",
+                          "discovery",
+                          "hub_url",
+                          "public_url",
+                          "federation",
+                          "local",
+                          "dir",
+                          "resolver",
+                          "timeout_ms",
+                          "negative_ttl_s",
+                          "token",
+                          "cert",
+                          "key",
+                          "ca",
+                          "allow",
+                          "deny",
+                          "[[peers.static]]",
+                          "url",
+                          "public_key",
+                          "batch_max_events",
+                          "batch_max_bytes",
+                          "window",
+                          "backoff_initial_ms",
+                          "backoff_max_ms",
+                          "request_timeout_ms",
+                          "max_body_bytes",
+                          "max_connections",
+                          "read_timeout_s",
+                          "clock_skew_s",
+                          "listen",
+                          "smtp_url",
+                          "mail_from"})
+    EXPECT_THAT(text, HasSubstr(std::string("\n") + key)) << key;
+}
+
+TEST(SettingsTest, ErrorLinesOfOtherErrors) {
+  caf::error err = caf::make_error(caf::sec::unexpected_message);
+  auto out = error_lines(err);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].empty());
+}
+
+}  // namespace
+}  // namespace fedrelay::config

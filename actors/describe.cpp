@@ -1,0 +1,52 @@
+#include "actors/describe.hpp"
+
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+#include "actors/errc.hpp"
+#include "config/errc.hpp"
+#include "crypto/errc.hpp"
+#include "storage/errc.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+template <class Errc>
+std::string code_name(const caf::error& err) {
+  return to_string(static_cast<Errc>(err.code()));
+}
+
+std::string code_of(const caf::error& err) {
+  auto category = err.category();
+  if (category == caf::atom("config")) return code_name<config::errc>(err);
+  if (category == caf::atom("crypto")) return code_name<crypto::errc>(err);
+  if (category == caf::atom("storage")) return code_name<storage::errc>(err);
+  if (category == caf::atom("actors")) return code_name<actors::errc>(err);
+  if (category == caf::atom("system")) return to_string(static_cast<caf::sec>(err.code()));
+  return std::to_string(err.code());
+}
+
+}  // namespace
+
+std::string detail_of(const caf::error& err) {
+  std::string out;
+  const auto& ctx = err.context();
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    if (!ctx.match_element<std::string>(i)) continue;
+    if (!out.empty()) out += "; ";
+    out += ctx.get_as<std::string>(i);
+  }
+  return out.empty() ? code_of(err) : out;
+}
+
+std::string describe(const caf::error& err) {
+  if (!err) return "no error";
+  auto out = to_string(err.category()) + ": " + code_of(err);
+  const auto& ctx = err.context();
+  bool has_text = false;
+  for (size_t i = 0; i < ctx.size(); ++i) has_text |= ctx.match_element<std::string>(i);
+  if (has_text) out += ": " + detail_of(err);
+  return out;
+}
+
+}  // namespace fedrelay::actors

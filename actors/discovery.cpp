@@ -1,0 +1,312 @@
+// The discovery actor: static table, then DNS or the Hub, with one query in flight per
+// domain, answers cached for their TTL (failures for the negative TTL) in memory and in
+// the store.
+#include "actors/discovery_actor.hpp"
+
+#include <chrono>
+#include <random>
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/discovery_cache.hpp"
+#include "actors/errc.hpp"
+#include "actors/logger.hpp"
+#include "crypto/pem.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using clock_type = caf::actor_clock::clock_type;
+using time_point = caf::actor_clock::time_point;
+
+struct cache_entry {
+  cached_answer answer;
+  time_point expires;  // on the actor clock, so tests can advance it
+};
+
+struct discovery_state {
+  discovery_options options;
+  discovery_ports ports;
+  std::unordered_map<std::string, peer_record> static_table;
+  std::unordered_map<std::string, cache_entry> cache;
+  std::unordered_map<std::string, std::vector<caf::typed_response_promise<peer_record>>> pending;
+  uint64_t lookups = 0;
+  uint64_t cache_hits = 0;
+  std::minstd_rand rng{std::random_device{}()};
+  static inline const char* name = "discovery";
+};
+
+using discovery_pointer = discovery_actor::stateful_pointer<discovery_state>;
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// RFC 2782: the lowest priority wins; among equals, a weighted random pick.
+const dns_srv& pick_srv(const std::vector<dns_srv>& records, std::minstd_rand& rng) {
+  uint16_t best = records.front().priority;
+  for (const auto& r : records) best = std::min(best, r.priority);
+  std::vector<const dns_srv*> candidates;
+  uint32_t total = 0;
+  for (const auto& r : records) {
+    if (r.priority != best) continue;
+    candidates.push_back(&r);
+    total += r.weight;
+  }
+  if (total == 0) return *candidates[rng() % candidates.size()];
+  uint32_t ticket = std::uniform_int_distribution<uint32_t>{0, total - 1}(rng);
+  for (const auto* r : candidates) {
+    if (ticket < r->weight) return *r;
+    ticket -= r->weight;
+  }
+  return *candidates.back();
+}
+
+std::string host_for_url(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+caf::expected<peer_record> record_from_dns(const std::string& domain, const dns_records& dns,
+                                           std::minstd_rand& rng) {
+  auto srv_name = "_rocketchat._tcp." + domain;
+  if (dns.nxdomain)
+    return caf::make_error(errc::nxdomain, domain + ": no such domain (NXDOMAIN for " +
+                                               srv_name + ")");
+  if (dns.srv.empty())
+    return caf::make_error(errc::no_srv_record, domain + ": no SRV record " + srv_name);
+  if (!dns.has_key)
+    return caf::make_error(errc::no_key_record,
+                           domain + ": no TXT record rocketchat-public-key." + domain);
+  std::string joined;
+  for (const auto& s : dns.key_strings) joined += s;
+  auto key = crypto::parse_public_key_pem(joined);
+  if (!key)
+    return caf::make_error(errc::bad_key_record, domain + ": rocketchat-public-key." + domain +
+                                                     " is not a PEM Ed25519 public key: " +
+                                                     detail_of(key.error()));
+  std::string protocol = "https";
+  if (dns.has_protocol) {
+    protocol = dns.protocol;
+    if (protocol != "http" && protocol != "https")
+      return caf::make_error(errc::bad_protocol, domain + ": rocketchat-protocol." + domain +
+                                                     " is \"" + dns.protocol +
+                                                     "\" (expected http or https)");
+  }
+  const auto& srv = pick_srv(dns.srv, rng);
+  peer_record rec;
+  rec.domain = domain;
+  rec.protocol = protocol;
+  rec.base_url = protocol + "://" + host_for_url(srv.target) + ":" + std::to_string(srv.port);
+  rec.public_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
+  rec.ttl = dns.ttl;
+  rec.source = record_source::dns;
+  return rec;
+}
+
+namespace {
+
+void remember(discovery_pointer self, const std::string& domain, cached_answer answer,
+              std::chrono::seconds ttl) {
+  auto& st = self->state;
+  ttl = std::min(ttl, st.options.max_ttl);
+  answer.expires_at = unix_now() + ttl.count();
+  if (answer.record) answer.record->expires_at = answer.expires_at;
+  if (ttl.count() <= 0) {
+    st.cache.erase(domain);
+    return;
+  }
+  if (st.ports.store != nullptr) {
+    storage::write_batch batch;
+    batch.put(storage::column::discovery, domain, encode_cached_answer(answer));
+    // A lost cache entry only costs one more lookup after a crash: no fsync.
+    if (auto err = st.ports.store->write(batch, storage::durability::buffered))
+      log()->warn("discovery cache for {} not persisted: {}", domain, describe(err));
+  }
+  st.cache[domain] = cache_entry{std::move(answer), self->clock().now() + ttl};
+}
+
+void settle(discovery_pointer self, const std::string& domain,
+            const caf::expected<peer_record>& result) {
+  auto& st = self->state;
+  auto waiting = std::move(st.pending[domain]);
+  st.pending.erase(domain);
+  for (auto& promise : waiting) {
+    if (result)
+      promise.deliver(*result);
+    else
+      promise.deliver(result.error());
+  }
+}
+
+void finish_lookup(discovery_pointer self, const std::string& domain,
+                   caf::expected<peer_record> result) {
+  cached_answer answer;
+  std::chrono::seconds ttl;
+  if (result) {
+    answer.record = *result;
+    ttl = std::chrono::seconds{result->ttl};
+  } else {
+    answer.failure = result.error();
+    ttl = self->state.options.negative_ttl;
+    log()->info("discovery of {} failed: {}", domain, describe(result.error()));
+  }
+  remember(self, domain, std::move(answer), ttl);
+  settle(self, domain, result);
+}
+
+caf::error timeout_error(const caf::error& err, const std::string& what) {
+  if (err == caf::sec::request_timeout)
+    return caf::make_error(errc::resolver_timeout, what + " did not answer in time");
+  return err;
+}
+
+void ask_dns(discovery_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  if (!st.ports.dns) {
+    finish_lookup(self, domain, caf::make_error(errc::resolver_failed, "no DNS resolver"));
+    return;
+  }
+  // The resolver bounds itself; the margin only guards against a resolver that died.
+  auto bound = st.options.lookup_timeout + std::chrono::seconds(2);
+  self->request(st.ports.dns, bound, lookup_atom::value, domain)
+      .then(
+          [self, domain](dns_records& dns) {
+            finish_lookup(self, domain, record_from_dns(domain, dns, self->state.rng));
+          },
+          [self, domain](caf::error& err) {
+            finish_lookup(self, domain, timeout_error(err, "DNS resolver"));
+          });
+}
+
+void ask_hub(discovery_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  if (!st.ports.hub) {
+    finish_lookup(self, domain, caf::make_error(errc::resolver_failed, "no Hub configured"));
+    return;
+  }
+  auto bound = st.options.lookup_timeout + std::chrono::seconds(2);
+  self->request(st.ports.hub, bound, lookup_atom::value, domain)
+      .then(
+          [self, domain](peer_record& rec) {
+            rec.domain = domain;
+            rec.source = record_source::hub;
+            finish_lookup(self, domain, std::move(rec));
+          },
+          [self, domain](caf::error& err) {
+            finish_lookup(self, domain, timeout_error(err, "Hub"));
+          });
+}
+
+/// A cached answer from memory, or after a restart from the store.
+const cached_answer* cached(discovery_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (auto i = st.cache.find(domain); i != st.cache.end()) {
+    if (i->second.expires > now) return &i->second.answer;
+    // Expired in memory: the store's copy is the same answer, so it is not consulted.
+    st.cache.erase(i);
+    return nullptr;
+  }
+  if (st.ports.store == nullptr) return nullptr;
+  auto bytes = st.ports.store->get(storage::column::discovery, domain);
+  if (!bytes || !*bytes) return nullptr;
+  auto answer = decode_cached_answer(**bytes);
+  auto left = answer ? answer->expires_at - unix_now() : 0;
+  if (left <= 0) return nullptr;
+  auto& entry = st.cache[domain];
+  entry.answer = std::move(*answer);
+  entry.expires = now + std::chrono::seconds{left};
+  return &entry.answer;
+}
+
+}  // namespace
+
+discovery_actor::behavior_type discovery(discovery_pointer self, discovery_options options,
+                                         discovery_ports ports) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.ports = ports;
+  for (const auto& peer : st.options.static_peers) {
+    peer_record rec;
+    rec.domain = peer.domain;
+    rec.base_url = peer.url;
+    while (!rec.base_url.empty() && rec.base_url.back() == '/') rec.base_url.pop_back();
+    rec.protocol = rec.base_url.rfind("https://", 0) == 0 ? "https" : "http";
+    if (auto key = crypto::parse_public_key_pem(peer.public_key_pem))
+      rec.public_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
+    else
+      log()->error("static peer {} has an unusable key: {}", peer.domain,
+                   describe(key.error()));
+    rec.ttl = 0;
+    rec.source = record_source::static_table;
+    st.static_table.emplace(peer.domain, std::move(rec));
+  }
+  return {
+      [self](resolve_atom, const std::string& domain) -> caf::result<peer_record> {
+        auto& st = self->state;
+        if (auto i = st.static_table.find(domain); i != st.static_table.end()) {
+          if (i->second.public_key.empty())
+            return caf::make_error(errc::bad_key_record,
+                                   domain + ": the static peer's public_key is not valid");
+          return i->second;
+        }
+        if (auto* answer = cached(self, domain)) {
+          ++st.cache_hits;
+          if (!answer->record) return answer->failure;
+          auto rec = *answer->record;
+          rec.source = record_source::cache;
+          return rec;
+        }
+        auto promise = self->make_response_promise<peer_record>();
+        auto& waiting = st.pending[domain];
+        waiting.push_back(promise);
+        if (waiting.size() > 1) return promise;  // a query for it is already in flight
+        ++st.lookups;
+        switch (st.options.method) {
+          case config::discovery_method::dns:
+            ask_dns(self, domain);
+            break;
+          case config::discovery_method::hub:
+            ask_hub(self, domain);
+            break;
+          case config::discovery_method::static_table:
+            finish_lookup(self, domain,
+                          caf::make_error(errc::not_found,
+                                          domain + ": not in the static peer table"));
+            break;
+        }
+        return promise;
+      },
+      [self](forget_atom, const std::string& domain) {
+        auto& st = self->state;
+        bool had = st.cache.erase(domain) > 0;
+        if (st.ports.store != nullptr) {
+          storage::write_batch batch;
+          batch.del(storage::column::discovery, domain);
+          if (auto err = st.ports.store->write(batch, storage::durability::buffered))
+            log()->warn("discovery cache for {} not dropped: {}", domain, describe(err));
+        }
+        return had;
+      },
+      [self](stats_atom) -> caf::result<uint64_t, uint64_t> {
+        return {self->state.lookups, self->state.cache_hits};
+      },
+  };
+}
+
+discovery_actor spawn_discovery(caf::actor_system& sys, discovery_options options,
+                                discovery_ports ports) {
+  return sys.spawn(discovery, std::move(options), ports);
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,68 @@
+// The federation wire format, version 1 (docs/PROTOCOL.md): a transaction is a batch of
+// events from one origin to one destination; a receipt answers each event. Both travel
+// as JSON sealed with crypto_box between the two nodes' keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace fedrelay::actors {
+
+/// The protocol versions this build speaks; the first is what it sends.
+inline constexpr uint32_t protocol_version = 1;
+inline const std::vector<uint32_t> supported_versions = {1};
+
+/// HTTP headers of a dispatch request (in clear, outside the sealed body).
+inline constexpr std::string_view origin_header = "X-Fedrelay-Origin";
+inline constexpr std::string_view version_header = "X-Fedrelay-Version";
+
+/// Paths of the federation API (one place for each).
+inline constexpr std::string_view dispatch_path = "/api/v1/federation.events.dispatch";
+inline constexpr std::string_view since_path = "/api/v1/federation.events.since";
+inline constexpr std::string_view users_search_path = "/api/v1/federation.users.search";
+inline constexpr std::string_view files_get_path = "/api/v1/federation.files.get";
+
+struct transaction {
+  uint32_t version = protocol_version;
+  std::string id;           // "<origin>:<32 hex chars>", unique per origin
+  std::string origin;       // sending domain; must equal the origin header
+  std::string destination;  // receiving domain; a receiver refuses any other
+  int64_t created_ms = 0;   // Unix milliseconds; outside the receiver's window: refused
+  std::vector<std::string> events;  // each one JSON object with at least "id"
+};
+
+/// One event's fate at the receiver.
+struct event_result {
+  std::string id;
+  bool accepted = false;
+  std::string reason;  // why it was refused (empty when accepted)
+};
+
+struct receipt {
+  uint32_t version = protocol_version;
+  std::string transaction_id;
+  std::vector<event_result> results;
+};
+
+/// Serialises a transaction; the events are embedded as JSON, not re-encoded strings.
+/// REQUIRES: every event is a JSON object (the outbox only holds what the node wrote).
+std::string encode_transaction(const transaction& t);
+
+/// Parses what encode_transaction wrote; actors::errc::bad_request naming the field on
+/// any malformed, missing or mistyped field, or an event without a string "id".
+[[nodiscard]] caf::expected<transaction> decode_transaction(std::string_view json);
+
+std::string encode_receipt(const receipt& r);
+[[nodiscard]] caf::expected<receipt> decode_receipt(std::string_view json);
+
+/// A fresh transaction id for `origin`.
+std::string make_transaction_id(const std::string& origin);
+
+/// The "id" field of an event JSON, or empty when there is none.
+std::string event_id_of(std::string_view event_json);
+
+}  // namespace fedrelay::actors

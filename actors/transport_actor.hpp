@@ -1,0 +1,48 @@
+// The port through which a peer actor sends a sealed transaction (implemented in net/
+// as an HTTP POST with Beast): the domain core never sees sockets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+
+namespace fedrelay::actors {
+
+using send_atom = caf::atom_constant<caf::atom("send")>;
+
+/// One HTTP request to a peer: POST base_url + path with these headers and body.
+struct outbound_request {
+  std::string base_url;  // "https://chat.b.example:443"
+  std::string path;      // e.g. dispatch_path
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outbound_request& x) {
+  return f(caf::meta::type_name("outbound_request"), x.base_url, x.path, x.headers, x.body);
+}
+
+/// What the peer answered.
+struct inbound_reply {
+  uint16_t status = 0;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inbound_reply& x) {
+  return f(caf::meta::type_name("inbound_reply"), x.status, x.body);
+}
+
+/// Sends one request; replies with the peer's answer (any status), or an error when no
+/// answer came (connection refused, TLS failure, timeout): actors::errc::unavailable.
+using transport_actor =
+    caf::typed_actor<caf::replies_to<send_atom, outbound_request>::with<inbound_reply>>;
+
+}  // namespace fedrelay::actors

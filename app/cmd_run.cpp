@@ -1,0 +1,40 @@
+// `fedrelay run`: boots the node and serves until SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/load.hpp"
+#include "app/node.hpp"
+#include "config/status.hpp"
+
+namespace fedrelay::app {
+
+int cmd_run(const std::string& config_path) {
+  auto s = load_or_report(config_path);
+  if (!s) return exit_error;
+  if (!report_if_not_fully_set(*s)) return exit_not_fully_set;
+  if (!s->enabled) {
+    std::cout << config::status_text(config::status::disabled) << std::endl;
+    return exit_ok;
+  }
+  // Block the stop signals before any thread starts, so only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::cout << config::status_text(config::status::booting) << std::endl;
+  auto n = node::start(std::move(*s));
+  if (!n) {
+    report(n.error());
+    return exit_error;
+  }
+  std::cout << config::status_text((*n)->status()) << std::endl;
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  std::cerr << "stopping on signal " << received << '\n';
+  return exit_ok;
+}
+
+}  // namespace fedrelay::app

@@ -1,0 +1,75 @@
+// The operator's first steps: keygen, dns-records and status.
+#include <iostream>
+
+#include "actors/describe.hpp"
+#include "actors/published_records.hpp"
+#include "app/commands.hpp"
+#include "app/load.hpp"
+#include "app/status_file.hpp"
+#include "config/status.hpp"
+#include "crypto/pem.hpp"
+
+namespace fedrelay::app {
+
+int cmd_keygen(const std::string& config_path) {
+  auto s = load_or_report(config_path);
+  if (!s) return exit_error;
+  if (s->storage_dir.empty()) {
+    std::cerr << "error: " << config_path << ": storage.dir: not set (the key is kept there)\n";
+    return exit_not_fully_set;
+  }
+  auto id = identity_or_report(*s);
+  if (!id) return exit_error;
+  std::cout << crypto::public_key_pem(id->public_key());
+  return exit_ok;
+}
+
+int cmd_dns_records(const std::string& config_path) {
+  auto s = load_or_report(config_path);
+  if (!s) return exit_error;
+  for (const char* key : {"federation.domain", "federation.public_url", "storage.dir"}) {
+    for (const auto& missing : config::missing_keys(*s)) {
+      if (missing == key) {
+        std::cerr << "error: " << config_path << ": " << key
+                  << ": not set (needed to know what to publish)\n";
+        return exit_not_fully_set;
+      }
+    }
+  }
+  auto id = identity_or_report(*s);
+  if (!id) return exit_error;
+  auto records = actors::records_to_publish(*s, id->public_key());
+  if (!records) {
+    report(records.error());
+    return exit_error;
+  }
+  std::cout << "; DNS records for " << s->domain << ": add these to the zone of " << s->domain
+            << "\n; zone-file form\n"
+            << actors::zone_file_form(*records)
+            << "\n; provider form (name, type, value as quoted strings; e.g. Route 53)\n"
+            << actors::provider_form(*records);
+  return exit_ok;
+}
+
+int cmd_status(const std::string& config_path) {
+  auto s = load_or_report(config_path);
+  if (!s) return exit_error;
+  auto initial = config::initial_status(*s);
+  if (initial != config::status::booting) {
+    std::cout << config::status_text(initial) << '\n';
+    if (initial == config::status::not_fully_set)
+      for (const auto& key : config::missing_keys(*s)) std::cerr << "missing: " << key << '\n';
+    return initial == config::status::not_fully_set ? exit_not_fully_set : exit_ok;
+  }
+  if (auto live = read_live_status(s->storage_dir)) {
+    std::cout << *live << '\n';
+    return exit_ok;
+  }
+  // Enabled and fully set, but no node runs on this data directory: federation is off.
+  std::cout << config::status_text(config::status::disabled) << '\n';
+  std::cerr << "no node is running on " << s->storage_dir << " (start it with fedrelay run -c "
+            << config_path << ")\n";
+  return exit_ok;
+}
+
+}  // namespace fedrelay::app

@@ -1,0 +1,21 @@
+// One function per subcommand of the command line (DESIGN.md section 9). Each returns
+// the process exit code and prints its errors itself, one clear line each.
+#pragma once
+
+#include <string>
+
+namespace fedrelay::app {
+
+/// Exit codes shared by all subcommands.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_error = 1;          // bad input, failed operation
+inline constexpr int exit_not_fully_set = 2;  // settings are not fully set
+inline constexpr int exit_lookup_failed = 3;  // `resolve` found nothing usable
+
+int cmd_run(const std::string& config_path);
+int cmd_keygen(const std::string& config_path);
+int cmd_status(const std::string& config_path);
+int cmd_dns_records(const std::string& config_path);
+int cmd_resolve(const std::string& config_path, const std::string& domain);
+
+}  // namespace fedrelay::app

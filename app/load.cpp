@@ -1,0 +1,52 @@
+#include "app/load.hpp"
+
+#include <iostream>
+
+#include "actors/describe.hpp"
+#include "config/status.hpp"
+
+namespace fedrelay::app {
+
+void report(const caf::error& err) {
+  std::cerr << "error: " << actors::describe(err) << '\n';
+}
+
+std::optional<config::settings> load_or_report(const std::string& path) {
+  auto s = config::load_settings(path);
+  if (s) return std::move(*s);
+  // One line per problem, so a file with three mistakes shows all three at once.
+  for (const auto& line : config::error_lines(s.error())) std::cerr << "error: " << line << '\n';
+  return std::nullopt;
+}
+
+bool report_if_not_fully_set(const config::settings& s) {
+  auto missing = config::missing_keys(s);
+  if (missing.empty()) return true;
+  std::cout << config::status_text(config::status::not_fully_set) << '\n';
+  for (const auto& key : missing) std::cerr << "missing: " << key << '\n';
+  return false;
+}
+
+std::optional<crypto::identity> identity_or_report(const config::settings& s) {
+  bool created = false;
+  auto id = crypto::load_or_create_identity(s.storage_dir, &created);
+  if (!id) {
+    report(id.error());
+    return std::nullopt;
+  }
+  if (created)
+    std::cerr << "created a new node identity in " << s.storage_dir << "/"
+              << crypto::identity_file_name << '\n';
+  return std::move(*id);
+}
+
+std::unique_ptr<storage::store> store_or_report(const config::settings& s) {
+  auto db = storage::store::open(s.storage_dir + "/db");
+  if (!db) {
+    report(db.error());
+    return nullptr;
+  }
+  return std::move(*db);
+}
+
+}  // namespace fedrelay::app

@@ -1,0 +1,31 @@
+// Start-up steps every subcommand shares: read the settings, open the store, load the
+// identity, each printing one clear line per problem on stderr.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/settings.hpp"
+#include "crypto/identity.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::app {
+
+/// The settings, or nullopt after printing every problem ("error: FILE:LINE: KEY: ...").
+std::optional<config::settings> load_or_report(const std::string& path);
+
+/// Prints the status line and the missing keys when settings are not fully set; returns
+/// true when the settings are complete.
+bool report_if_not_fully_set(const config::settings& s);
+
+/// Loads (or creates, saying so on stderr) the identity in storage.dir.
+std::optional<crypto::identity> identity_or_report(const config::settings& s);
+
+/// Opens the node's store, or prints why not (for example, another node holds it).
+std::unique_ptr<storage::store> store_or_report(const config::settings& s);
+
+/// Prints "error: <describe(err)>" on stderr.
+void report(const caf::error& err);
+
+}  // namespace fedrelay::app

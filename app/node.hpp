@@ -1,0 +1,37 @@
+// The composition root of one fedrelay node: opens the store and the identity, spawns
+// the actors and the listeners, and tears them down in reverse order.
+#pragma once
+
+#include <memory>
+
+#include <caf/expected.hpp>
+
+#include "actors/discovery_actor.hpp"
+#include "config/settings.hpp"
+#include "config/status.hpp"
+#include "crypto/identity.hpp"
+
+namespace fedrelay::app {
+
+class node {
+public:
+  /// Boots a node. REQUIRES: missing_keys(s) is empty and s.enabled. Errors: the store is
+  /// locked or cannot be opened, the identity cannot be read, a listener cannot bind.
+  [[nodiscard]] static caf::expected<std::unique_ptr<node>> start(config::settings s);
+
+  ~node();  // stops listeners, then actors, then closes the store
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  config::status status() const;
+  const config::settings& settings() const;
+  const crypto::identity& identity() const;
+  actors::discovery_actor discovery() const;
+
+private:
+  struct impl;
+  explicit node(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace fedrelay::app

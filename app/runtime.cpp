@@ -1,0 +1,17 @@
+#include "app/runtime.hpp"
+
+#include "actors/peer_record.hpp"
+#include "actors/dns_resolver_actor.hpp"
+
+namespace fedrelay::app {
+
+runtime_config::runtime_config(size_t threads) {
+  set("scheduler.max-threads", threads);
+  // CAF's own log and console output would interleave with ours.
+  set("logger.console", caf::atom("none"));
+  add_message_type<actors::peer_record>("fedrelay::peer_record");
+  add_message_type<actors::dns_records>("fedrelay::dns_records");
+  add_message_type<actors::dns_srv>("fedrelay::dns_srv");
+}
+
+}  // namespace fedrelay::app

@@ -1,0 +1,39 @@
+#include "app/status_file.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace fedrelay::app {
+
+void write_status_file(const std::string& dir, config::status s) {
+  auto path = dir + "/" + status_file_name;
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << getpid() << ' ' << config::status_text(s) << '\n';
+  }
+  // rename() is atomic, so a reader never sees half a line.
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+void remove_status_file(const std::string& dir) {
+  std::remove((dir + "/" + status_file_name).c_str());
+}
+
+std::optional<std::string> read_live_status(const std::string& dir) {
+  std::ifstream in(dir + "/" + status_file_name);
+  long pid = 0;
+  std::string text;
+  if (!(in >> pid) || pid <= 0) return std::nullopt;
+  std::getline(in >> std::ws, text);
+  // A node killed with SIGKILL leaves its file behind; only a live pid counts.
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return std::nullopt;
+  return text;
+}
+
+}  // namespace fedrelay::app

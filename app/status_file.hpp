@@ -1,0 +1,23 @@
+// The running node's status, published as a small file in its data directory so that
+// `fedrelay status` can read it while the node holds the store's lock.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/status.hpp"
+
+namespace fedrelay::app {
+
+inline constexpr const char* status_file_name = "status";
+
+/// Writes "<pid> <status text>" atomically to dir/status.
+void write_status_file(const std::string& dir, config::status s);
+
+/// Removes dir/status (the node stopped).
+void remove_status_file(const std::string& dir);
+
+/// The status text of the node that wrote dir/status, when that process still runs.
+std::optional<std::string> read_live_status(const std::string& dir);
+
+}  // namespace fedrelay::app

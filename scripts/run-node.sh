@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs one fedrelay node on loopback with the
+# settings in ./run/node.toml (written from examples/node.toml on first use).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/build.sh"
+mkdir -p "$root/run"
+if [ ! -f "$root/run/node.toml" ]; then
+  cp "$root/examples/node.toml" "$root/run/node.toml"
+  echo "wrote $root/run/node.toml (edit it to join the real network)"
+fi
+"$root/build/app/fedrelay" keygen -c "$root/run/node.toml" >/dev/null
+"$root/build/app/fedrelay" dns-records -c "$root/run/node.toml"
+exec "$root/build/app/fedrelay" run -c "$root/run/node.toml"

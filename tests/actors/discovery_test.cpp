@@ -80,7 +80,7 @@ protected:
   }
 
   discovery_actor start(discovery_options options = {}, bool persist = true) {
-    auto d = spawn_discovery(sys, options, {dns, nullptr, persist ? db.get() : nullptr});
+    auto d = spawn_discovery(sys, options, {dns, {}, persist ? db.get() : nullptr});
     spawned.push_back(caf::actor_cast<caf::actor>(d));
     return d;
   }

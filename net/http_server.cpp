@@ -1,0 +1,599 @@
+// The HTTP/1.1 and HTTPS server on Beast, shaped like Beast's advanced_server: a listener
+// accepts, a session per connection owns its stream and buffer and lives through
+// shared_from_this, and every asynchronous step is a do_x/on_x pair.
+#include "net/http_server.hpp"
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "net/errc.hpp"
+#include "net/http_internal.hpp"
+
+namespace fedrelay::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Connections past max_connections still get a 503, up to this many at once; beyond that
+// they are closed at accept, so a flood cannot exhaust file descriptors.
+constexpr size_t refusal_allowance = 64;
+// After an error response the client may still be sending the request it was refused for;
+// reading it for a while before closing keeps the kernel from answering with a reset that
+// would destroy the response before the client reads it.
+constexpr std::chrono::seconds linger_time{5};
+constexpr size_t linger_bytes = 64u << 20;
+// An accept that fails for lack of descriptors is retried after this pause, not in a spin.
+constexpr std::chrono::milliseconds accept_retry_delay{100};
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+http_response error_response(unsigned status, std::string_view message) {
+  http_response r;
+  r.status = status;
+  r.body = "{\"success\":false,\"error\":\"" + json_escape(message) + "\"}";
+  return r;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  auto addr = ep.address().to_string();
+  if (ep.address().is_v6()) addr = "[" + addr + "]";
+  return addr + ":" + std::to_string(ep.port());
+}
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+}  // namespace
+
+// What the listener and every session share; sessions hold it, so it outlives them.
+struct server_core {
+  server_options options;
+  request_handler handler;
+  std::optional<ssl::context> tls;
+  std::atomic<bool> stopped{false};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<size_t> open{0};    // every live session
+  std::atomic<size_t> served{0};  // live sessions that are not refusals
+  std::mutex mutex;               // guards next_id and sessions
+  uint64_t next_id = 0;
+  std::unordered_map<uint64_t, std::weak_ptr<class session_base>> sessions;
+};
+
+// The part of a session the server sees: it can be told to close from any thread.
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  virtual void close_from_server() = 0;
+};
+
+// One connection: the request/response loop shared by the plain and TLS sessions (CRTP,
+// as in Beast's server-flex example). The stream is reached only through derived(), so a
+// WebSocket upgrade can later branch off in on_read (beast::websocket::is_upgrade) and move
+// derived().stream() and buffer_ into a websocket session.
+template <class Derived>
+class http_session : public session_base {
+ public:
+  http_session(std::shared_ptr<server_core> core, std::string remote, bool refuse)
+      : core_(std::move(core)), remote_(std::move(remote)), refuse_(refuse) {
+    ++core_->open;
+    if (!refuse_) ++core_->served;
+  }
+
+  ~http_session() override {
+    --core_->open;
+    if (!refuse_) --core_->served;
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    core_->sessions.erase(id_);
+  }
+
+  void set_id(uint64_t id) { id_ = id; }
+
+  void close_from_server() override {
+    auto self = derived().shared_from_this();
+    asio::post(executor_, [self] {
+      self->closing_ = true;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream()).socket().close(ignored);
+    });
+  }
+
+ protected:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  Derived& derived() { return static_cast<Derived&>(*this); }
+  auto& stream() { return derived().stream(); }
+  beast::tcp_stream& socket_layer() { return beast::get_lowest_layer(stream()); }
+
+  // Between requests: the first one must start within read_timeout of the accept, the
+  // next ones within idle_timeout of the previous response.
+  void do_wait_request() {
+    if (closing_) return;
+    if (first_request_ || buffer_.size() > 0) return do_read_header();
+    socket_layer().expires_after(core_->options.idle_timeout);
+    stream().async_read_some(
+        buffer_.prepare(4096),
+        beast::bind_front_handler(&http_session::on_first_bytes, derived().shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec || closing_) return;  // idle timeout, or the client closed: nothing to answer
+    buffer_.commit(n);
+    do_read_header();
+  }
+
+  // The whole request (headers and body) shares one deadline, so a client trickling bytes
+  // cannot hold the connection past read_timeout.
+  void do_read_header() {
+    socket_layer().expires_after(core_->options.read_timeout);
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
+    parser_->body_limit(core_->options.max_body_bytes);
+    http::async_read_header(
+        stream(), buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_read_header, derived().shared_from_this()));
+  }
+
+  void on_read_header(beast::error_code ec, size_t) {
+    if (ec || closing_) return on_read_error(ec);
+    auto& req = parser_->get();
+    auto expect = req[http::field::expect];
+    if (!parser_->is_done() && beast::iequals(expect, "100-continue")) return do_continue();
+    do_read_body();
+  }
+
+  // curl and others wait for "100 Continue" before sending a large body.
+  void do_continue() {
+    static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(
+        stream(), asio::buffer(interim.data(), interim.size()),
+        beast::bind_front_handler(&http_session::on_continue, derived().shared_from_this()));
+  }
+
+  void on_continue(beast::error_code ec, size_t) {
+    if (ec || closing_) return;
+    do_read_body();
+  }
+
+  void do_read_body() {
+    if (parser_->is_done()) return on_read({}, 0);
+    http::async_read(
+        stream(), buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec || closing_) return on_read_error(ec);
+    auto msg = parser_->release();
+    parser_.reset();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    head_request_ = msg.method() == http::verb::head;
+    if (refuse_) {
+      auto res = error_response(503, "too many connections (limit " +
+                                         std::to_string(core_->options.max_connections) + ")");
+      res.headers.emplace_back("Retry-After", "1");
+      return do_write(std::move(res), true);
+    }
+    http_request req;
+    req.method = std::string{msg.method_string()};
+    req.target = std::string{msg.target()};
+    for (const auto& field : msg)
+      req.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+    req.body = std::move(msg.body());
+    req.remote_address = remote_;
+    // The handler may take as long as it likes (long-polls); no timer runs meanwhile.
+    socket_layer().expires_never();
+    auto self = derived().shared_from_this();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    responder respond = [self, answered](http_response res) {
+      if (answered->exchange(true)) return;
+      asio::post(self->executor_,
+                 [self, res = std::move(res)]() mutable { self->do_write(std::move(res), false); });
+    };
+    try {
+      core_->handler(std::move(req), respond);
+    } catch (const std::exception& e) {
+      spdlog::error("http_server: handler threw for {}: {}", remote_, e.what());
+      respond(error_response(500, "internal error"));
+    } catch (...) {
+      respond(error_response(500, "internal error"));
+    }
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (closing_) return;
+    const auto& o = core_->options;
+    if (ec == http::error::body_limit)
+      return do_write(error_response(413, "request body too large (limit " +
+                                              std::to_string(o.max_body_bytes) + " bytes)"),
+                      true);
+    if (ec == http::error::header_limit)
+      return do_write(error_response(431, "request header too large (limit " +
+                                              std::to_string(o.max_header_bytes) + " bytes)"),
+                      true);
+    // end_of_stream and partial_message are a client going away, not a bad request.
+    if (is_http_parse_error(ec) && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+      return do_write(error_response(400, "bad request: " + ec.message()), true);
+    // Timeouts (Beast has closed the socket already), resets, EOF: nothing to answer.
+    derived().do_eof();
+  }
+
+  void do_write(http_response res, bool error_close) {
+    if (closing_) return;
+    if (res.status < 100 || res.status > 999) res = error_response(500, "bad response status");
+    res_.emplace();
+    auto& out = *res_;
+    out.version(version_);
+    out.result(res.status);
+    out.set(http::field::server, "fedrelay");
+    if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
+    for (const auto& [name, value] : res.headers) {
+      // A CR or LF would let a value forge headers of its own; such a field is dropped.
+      if (name.find_first_of("\r\n:") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos || name.empty())
+        continue;
+      out.insert(name, value);
+    }
+    out.keep_alive(keep_alive_ && !error_close);
+    if (head_request_) {
+      out.content_length(res.body.size());
+    } else {
+      out.body() = std::move(res.body);
+      out.prepare_payload();
+    }
+    close_after_write_ = !out.keep_alive();
+    error_close_ = error_close;
+    socket_layer().expires_after(core_->options.read_timeout);
+    http::async_write(
+        stream(), out,
+        beast::bind_front_handler(&http_session::on_write, derived().shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    res_.reset();
+    if (ec || closing_) return;  // the client is gone; the session ends with this handler
+    if (error_close_) return derived().do_linger();
+    if (close_after_write_) return derived().do_eof();
+    first_request_ = false;
+    do_wait_request();
+  }
+
+  std::shared_ptr<server_core> core_;
+  executor_type executor_;  // set by the derived class from its stream
+  std::string remote_;
+  bool refuse_;
+  uint64_t id_ = 0;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> res_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_request_ = false;
+  bool first_request_ = true;
+  bool close_after_write_ = false;
+  bool error_close_ = false;
+  bool closing_ = false;
+};
+
+class plain_session : public http_session<plain_session>,
+                      public std::enable_shared_from_this<plain_session> {
+ public:
+  plain_session(tcp::socket&& socket, std::shared_ptr<server_core> core, std::string remote,
+                bool refuse)
+      : http_session(std::move(core), std::move(remote), refuse), stream_(std::move(socket)) {
+    executor_ = stream_.get_executor();
+  }
+
+  beast::tcp_stream& stream() { return stream_; }
+  using std::enable_shared_from_this<plain_session>::shared_from_this;
+
+  void run() {
+    asio::dispatch(executor_, [self = shared_from_this()] { self->do_wait_request(); });
+  }
+
+  void do_eof() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // Half-close, then read and drop what the client still sends, until it closes too or
+  // the linger time or byte budget runs out.
+  void do_linger() {
+    do_eof();
+    stream_.expires_after(linger_time);
+    do_drain();
+  }
+
+ private:
+  void do_drain() {
+    stream_.async_read_some(
+        drain_.prepare(16384),
+        beast::bind_front_handler(&plain_session::on_drain, shared_from_this()));
+  }
+
+  void on_drain(beast::error_code ec, size_t n) {
+    drained_ += n;
+    if (ec || closing_ || drained_ > linger_bytes) return;
+    do_drain();
+  }
+
+  friend class http_session<plain_session>;
+  beast::tcp_stream stream_;
+  beast::flat_buffer drain_;
+  size_t drained_ = 0;
+};
+
+class tls_session : public http_session<tls_session>,
+                    public std::enable_shared_from_this<tls_session> {
+ public:
+  tls_session(tcp::socket&& socket, std::shared_ptr<server_core> core, std::string remote,
+              bool refuse)
+      : http_session(core, std::move(remote), refuse), stream_(std::move(socket), *core->tls) {
+    executor_ = stream_.get_executor();
+  }
+
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  using std::enable_shared_from_this<tls_session>::shared_from_this;
+
+  void run() {
+    asio::dispatch(executor_, [self = shared_from_this()] { self->do_handshake(); });
+  }
+
+  // close_notify, bounded by the linger time; the socket closes with the session.
+  void do_eof() {
+    socket_layer().expires_after(linger_time);
+    stream_.async_shutdown(
+        beast::bind_front_handler(&tls_session::on_shutdown, shared_from_this()));
+  }
+
+  void do_linger() { do_eof(); }
+
+ private:
+  void do_handshake() {
+    socket_layer().expires_after(core_->options.read_timeout);
+    stream_.async_handshake(
+        ssl::stream_base::server,
+        beast::bind_front_handler(&tls_session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec || closing_) return;  // not TLS, a failed handshake or a timeout: just close
+    do_wait_request();
+  }
+
+  void on_shutdown(beast::error_code) {}
+
+  friend class http_session<tls_session>;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+};
+
+// Accepts connections on its own strand and starts a session for each.
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  listener(asio::io_context& ioc, std::shared_ptr<server_core> core)
+      : ioc_(ioc),
+        acceptor_(asio::make_strand(ioc)),
+        retry_(acceptor_.get_executor()),
+        core_(std::move(core)) {}
+
+  [[nodiscard]] caf::error open() {
+    const auto& ep_cfg = core_->options.listen;
+    std::string host = ep_cfg.host.empty() ? "0.0.0.0" : ep_cfg.host;
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    auto where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                 std::to_string(ep_cfg.port);
+    auto fail = [&](const std::string& what, const beast::error_code& ec) {
+      return caf::make_error(errc::bind_failed,
+                             "cannot listen on " + where + ": " + what + ec.message());
+    };
+    beast::error_code ec;
+    tcp::endpoint ep;
+    auto addr = asio::ip::make_address(host, ec);
+    if (!ec) {
+      ep = tcp::endpoint{addr, ep_cfg.port};
+    } else {
+      tcp::resolver resolver{ioc_};
+      auto results =
+          resolver.resolve(host, std::to_string(ep_cfg.port), tcp::resolver::passive, ec);
+      if (ec || results.empty()) return fail("cannot resolve the host: ", ec);
+      ep = results.begin()->endpoint();
+    }
+    acceptor_.open(ep.protocol(), ec);
+    if (ec) return fail("", ec);
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) return fail("", ec);
+    acceptor_.bind(ep, ec);
+    if (ec) return fail("", ec);
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("", ec);
+    port_ = acceptor_.local_endpoint(ec).port();
+    return {};
+  }
+
+  uint16_t port() const { return port_; }
+
+  void run() { do_accept(); }
+
+  // Called on the acceptor's strand.
+  void close() {
+    beast::error_code ignored;
+    retry_.cancel();
+    acceptor_.close(ignored);
+  }
+
+  auto executor() { return acceptor_.get_executor(); }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (core_->stopped || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      spdlog::warn("http_server: accept on port {} failed: {}", port_, ec.message());
+      retry_.expires_after(accept_retry_delay);
+      retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec && !self->core_->stopped) self->do_accept();
+      });
+      return;
+    }
+    ++core_->accepted;
+    if (core_->open >= core_->options.max_connections + refusal_allowance) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      return do_accept();
+    }
+    bool refuse = core_->served >= core_->options.max_connections;
+    beast::error_code remote_ec;
+    auto remote = endpoint_text(socket.remote_endpoint(remote_ec));
+    if (core_->tls)
+      start_session(std::make_shared<tls_session>(std::move(socket), core_, remote, refuse));
+    else
+      start_session(std::make_shared<plain_session>(std::move(socket), core_, remote, refuse));
+    do_accept();
+  }
+
+  template <class Session>
+  void start_session(std::shared_ptr<Session> session) {
+    {
+      std::lock_guard<std::mutex> guard{core_->mutex};
+      auto id = ++core_->next_id;
+      session->set_id(id);
+      core_->sessions.emplace(id, session);
+    }
+    session->run();
+  }
+
+  asio::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
+  std::shared_ptr<server_core> core_;
+  uint16_t port_ = 0;
+};
+
+struct http_server::state {
+  asio::io_context& ioc;
+  std::shared_ptr<server_core> core;
+  std::shared_ptr<listener> accept_loop;
+};
+
+caf::expected<std::unique_ptr<http_server>> http_server::start(io_runtime& runtime,
+                                                               server_options options,
+                                                               request_handler handler) {
+  auto core = std::make_shared<server_core>();
+  core->options = std::move(options);
+  core->handler = std::move(handler);
+  const auto& o = core->options;
+  if (o.max_connections == 0) core->options.max_connections = 1;
+  if (!o.tls_cert_file.empty() || !o.tls_key_file.empty()) {
+    if (o.tls_cert_file.empty() || o.tls_key_file.empty())
+      return caf::make_error(errc::tls_failed, "TLS needs both a certificate file and a key file");
+    core->tls.emplace(ssl::context::tls_server);
+    auto& ctx = *core->tls;
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                    ssl::context::single_dh_use);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(o.tls_cert_file, ec);
+    if (ec)
+      return caf::make_error(errc::tls_failed,
+                             "cannot load certificate " + o.tls_cert_file + ": " + ec.message());
+    ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+    if (ec)
+      return caf::make_error(errc::tls_failed,
+                             "cannot load private key " + o.tls_key_file + ": " + ec.message());
+  }
+  auto& ioc = io_context_of(runtime);
+  auto accept_loop = std::make_shared<listener>(ioc, core);
+  if (auto err = accept_loop->open()) return err;
+  asio::dispatch(accept_loop->executor(), [accept_loop] { accept_loop->run(); });
+  auto st = std::make_shared<state>(state{ioc, std::move(core), std::move(accept_loop)});
+  return std::unique_ptr<http_server>{new http_server(std::move(st))};
+}
+
+http_server::http_server(std::shared_ptr<state> st) : state_(std::move(st)) {}
+
+http_server::~http_server() {
+  stop();
+}
+
+uint16_t http_server::port() const {
+  return state_->accept_loop->port();
+}
+
+uint64_t http_server::accepted_connections() const {
+  return state_->core->accepted;
+}
+
+size_t http_server::open_connections() const {
+  return state_->core->open;
+}
+
+void http_server::stop() {
+  auto core = state_->core;
+  if (core->stopped.exchange(true)) return;
+  auto accept_loop = state_->accept_loop;
+  auto done = std::make_shared<std::promise<void>>();
+  auto close_all = [core, accept_loop, done] {
+    accept_loop->close();
+    std::vector<std::shared_ptr<session_base>> live;
+    {
+      std::lock_guard<std::mutex> guard{core->mutex};
+      for (auto& [id, weak] : core->sessions)
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) s->close_from_server();
+    done->set_value();
+  };
+  auto& ioc = state_->ioc;
+  if (ioc.stopped()) {
+    // No io thread runs, so nothing races with closing the acceptor here; the sessions'
+    // sockets close when the runtime destroys their pending handlers.
+    accept_loop->close();
+    return;
+  }
+  auto finished = done->get_future();
+  asio::post(accept_loop->executor(), close_all);
+  if (ioc.get_executor().running_in_this_thread()) return;
+  finished.wait_for(std::chrono::seconds(5));
+}
+
+}  // namespace fedrelay::net

@@ -1,0 +1,88 @@
+// An HTTP/1.1 (optionally HTTPS) server: accepts connections, reads requests within limits
+// and timeouts, and hands each request to a callback that answers whenever it is ready.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "config/settings.hpp"
+#include "net/http_types.hpp"
+#include "net/io_runtime.hpp"
+
+namespace fedrelay::net {
+
+/// Sends the response to one request. Call it exactly once, from any thread: the response
+/// is posted to the connection's own executor, and the connection stays alive until then
+/// (the responder holds it). Further calls are ignored. If every copy is destroyed without
+/// a call, the connection is closed without an answer.
+using responder = std::function<void(http_response)>;
+
+/// Called on an io thread for every complete request; must not block (hand the work to an
+/// actor and answer through the responder). An exception thrown here answers 500.
+using request_handler = std::function<void(http_request&&, responder)>;
+
+struct server_options {
+  config::endpoint listen;  // address and port to bind; port 0 picks a free one (see port())
+  // Larger bodies are answered 413 and the connection is closed. A Content-Length over the
+  // limit is refused before the body is read.
+  size_t max_body_bytes = 16u << 20;
+  // Request line plus header fields; more is answered 431 and the connection is closed.
+  size_t max_header_bytes = 16u << 10;
+  // Open connections at most. The next ones are accepted, read one request and get 503
+  // with Retry-After (so a peer backs off instead of hanging in the backlog); past
+  // max_connections + 64 a new connection is closed at once without a word.
+  size_t max_connections = 1024;
+  // A whole request (headers and body) must arrive within this once its first byte did
+  // (on a new connection: once it was accepted); also bounds the TLS handshake and the
+  // write of each response. A client sending byte by byte is cut off by it.
+  std::chrono::seconds read_timeout{30};
+  // How long a keep-alive connection may wait for the first byte of its next request.
+  std::chrono::seconds idle_timeout{60};
+  // PEM certificate chain and private key: when both are set the port speaks only TLS.
+  std::string tls_cert_file, tls_key_file;
+};
+
+/// A listening HTTP server. Each connection is a session on its own strand: read a
+/// request, call the handler, write the response, then wait for the next request
+/// (keep-alive, no pipelining). No handler runs after stop() returns, apart from those
+/// already running.
+class http_server {
+ public:
+  /// Binds and starts accepting on `runtime`. Errors: net::errc::bind_failed naming the
+  /// address and the OS reason; net::errc::tls_failed when the certificate or key cannot be
+  /// loaded (or only one of them is set).
+  [[nodiscard]] static caf::expected<std::unique_ptr<http_server>> start(io_runtime& runtime,
+                                                                         server_options options,
+                                                                         request_handler handler);
+  /// Calls stop().
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// The bound port (the real one when the options asked for port 0).
+  uint16_t port() const;
+
+  /// Stops accepting and closes every open connection; responses still pending are
+  /// dropped. Waits (up to a few seconds) for the io threads to do it unless called from
+  /// one of them. Idempotent.
+  void stop();
+
+  /// Connections accepted since start (for tests and metrics).
+  uint64_t accepted_connections() const;
+  /// Connections open right now.
+  size_t open_connections() const;
+
+  struct state;
+
+ private:
+  explicit http_server(std::shared_ptr<state> st);
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace fedrelay::net

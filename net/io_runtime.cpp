@@ -1,0 +1,68 @@
+// Starts and joins the threads that run net's io_context.
+#include "net/io_runtime.hpp"
+
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "net/http_internal.hpp"
+
+namespace fedrelay::net {
+
+io_runtime::io_runtime(size_t threads) : impl_(std::make_unique<impl>()) {
+  impl_->work.emplace(impl_->context.get_executor());
+  if (threads == 0) threads = 1;
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  for (size_t i = 0; i < threads; ++i) {
+    impl_->threads.emplace_back([ctx = &impl_->context] {
+      // A handler that throws is a bug; log it and keep serving the other sockets rather
+      // than taking the node down with one bad connection.
+      for (;;) {
+        try {
+          ctx->run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("net: io thread caught an exception: {}", e.what());
+        } catch (...) {
+          spdlog::error("net: io thread caught an unknown exception");
+        }
+      }
+    });
+  }
+}
+
+io_runtime::~io_runtime() {
+  stop();
+  // Left only when an io thread destroys its own runtime, which the header forbids; detach
+  // so the process does not terminate on a joinable thread.
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.detach();
+}
+
+void io_runtime::stop() {
+  std::vector<std::thread> to_join;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mutex};
+    impl_->work.reset();
+    impl_->context.stop();
+    auto self = std::this_thread::get_id();
+    for (auto it = impl_->threads.begin(); it != impl_->threads.end();) {
+      if (it->get_id() == self) {
+        ++it;
+      } else {
+        to_join.push_back(std::move(*it));
+        it = impl_->threads.erase(it);
+      }
+    }
+  }
+  for (auto& t : to_join)
+    if (t.joinable()) t.join();
+}
+
+size_t io_runtime::thread_count() const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->threads.size();
+}
+
+}  // namespace fedrelay::net

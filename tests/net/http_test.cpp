@@ -1,0 +1,718 @@
+// The HTTP layer over real loopback sockets: server limits and timeouts, client pooling,
+// errors and HTTPS with a CA made by the test, plus URL and query parsing.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <caf/error.hpp>
+
+#include "net/errc.hpp"
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "net/http_types.hpp"
+#include "net/io_runtime.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fedrelay::net {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+bool has_code(const caf::error& err, errc code) {
+  return err.category() == caf::atom("net") && err.code() == static_cast<uint8_t>(code);
+}
+
+server_options loopback_options() {
+  server_options o;
+  o.listen = config::endpoint{"127.0.0.1", 0};
+  return o;
+}
+
+url origin_of(const http_server& server, const std::string& scheme = "http") {
+  auto u = parse_url(scheme + "://127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_TRUE(u) << caf::to_string(u.error());
+  return *u;
+}
+
+http_request get(std::string target) {
+  http_request req;
+  req.method = "GET";
+  req.target = std::move(target);
+  return req;
+}
+
+// Sends one request and waits for its result.
+caf::expected<http_response> send(http_client& client, const url& base, http_request req,
+                                  std::chrono::milliseconds timeout = 5s) {
+  std::promise<caf::expected<http_response>> promise;
+  auto result = promise.get_future();
+  client.request(base, std::move(req), timeout,
+                 [&promise](caf::expected<http_response> r) { promise.set_value(std::move(r)); });
+  return result.get();
+}
+
+// A blocking POSIX socket to 127.0.0.1, for clients that misbehave on purpose.
+class raw_socket {
+ public:
+  explicit raw_socket(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~raw_socket() { close(); }
+  raw_socket(const raw_socket&) = delete;
+  raw_socket& operator=(const raw_socket&) = delete;
+
+  bool connected() const { return connected_; }
+  bool send(std::string_view data) {
+    return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+  // Everything until the peer closes or `timeout` passes.
+  std::string read_all(std::chrono::milliseconds timeout) {
+    std::string out;
+    auto deadline = clock_type::now() + timeout;
+    while (clock_type::now() < deadline) {
+      if (!wait_readable(deadline)) break;
+      char buf[4096];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        closed_by_peer_ = true;
+        break;
+      }
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  // True when the peer closed (EOF or reset) within `timeout`.
+  bool wait_closed(std::chrono::milliseconds timeout) {
+    read_all(timeout);
+    return closed_by_peer_;
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  bool wait_readable(clock_type::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0))) > 0;
+  }
+
+  int fd_;
+  bool connected_ = false;
+  bool closed_by_peer_ = false;
+};
+
+// Echoes what it received as "key: value" lines, so tests can check the parsing.
+void echo_handler(http_request&& req, responder respond) {
+  http_response res;
+  res.content_type = "text/plain";
+  res.headers.emplace_back("X-Echo-Method", req.method);
+  res.body = "path=" + req.path() + "\nq=" + req.query("q").value_or("<none>") +
+             "\nx-test=" + std::string{req.header("x-TEST")} + "\nbody=" + req.body +
+             "\nremote=" + req.remote_address;
+  respond(std::move(res));
+}
+
+// ---- URLs and query strings --------------------------------------------------------------
+
+TEST(HttpUrlTest, ParsesSchemesHostsPortsAndPaths) {
+  auto a = parse_url("http://example.com");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->scheme, "http");
+  EXPECT_EQ(a->host, "example.com");
+  EXPECT_EQ(a->port, 80);
+  EXPECT_EQ(a->path, "");
+  EXPECT_EQ(a->target(), "/");
+  EXPECT_FALSE(a->tls());
+
+  auto b = parse_url("HTTPS://Chat.A.Example:8443/api/v1/x?y=1#frag");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->scheme, "https");
+  EXPECT_EQ(b->host, "chat.a.example");
+  EXPECT_EQ(b->port, 8443);
+  EXPECT_EQ(b->path, "/api/v1/x?y=1");
+  EXPECT_TRUE(b->tls());
+  EXPECT_EQ(b->origin(), "https://chat.a.example:8443");
+
+  auto c = parse_url("https://127.0.0.1");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->port, 443);
+
+  auto d = parse_url("http://[::1]:8002/x");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->host, "::1");
+  EXPECT_EQ(d->port, 8002);
+  EXPECT_EQ(d->origin(), "http://[::1]:8002");
+  EXPECT_EQ(d->to_string(), "http://[::1]:8002/x");
+
+  auto e = parse_url("http://h?x=1");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "h");
+  EXPECT_EQ(e->path, "/?x=1");
+}
+
+TEST(HttpUrlTest, RejectsBadUrls) {
+  for (const char* text :
+       {"", "example.com", "ftp://example.com", "http://", "http://:80", "http://h:0",
+        "http://h:65536", "http://h:12a", "http://h:", "http://user@h", "http://h x/",
+        "http://[::1", "http://::1:80/", "http://h/\n"}) {
+    auto u = parse_url(text);
+    ASSERT_FALSE(u) << text;
+    EXPECT_TRUE(has_code(u.error(), errc::bad_url)) << caf::to_string(u.error());
+  }
+  auto u = parse_url("gopher://h");
+  EXPECT_NE(caf::to_string(u.error()).find("gopher"), std::string::npos);
+}
+
+TEST(HttpTypesTest, DecodesQueriesAndFindsHeaders) {
+  http_request req;
+  req.target = "/api/v1/users.search?q=bob%40b.example&empty=&flag&plus=a+b&bad=%zz&q=second";
+  req.headers = {{"Content-Type", "text/plain"}, {"X-Token", "t1"}};
+  EXPECT_EQ(req.path(), "/api/v1/users.search");
+  EXPECT_EQ(req.query("q"), "bob@b.example");
+  EXPECT_EQ(req.query("empty"), "");
+  EXPECT_EQ(req.query("flag"), "");
+  EXPECT_EQ(req.query("plus"), "a b");
+  EXPECT_EQ(req.query("bad"), "%zz");
+  EXPECT_EQ(req.query("missing"), std::nullopt);
+  EXPECT_EQ(req.header("content-type"), "text/plain");
+  EXPECT_EQ(req.header("X-TOKEN"), "t1");
+  EXPECT_EQ(req.header("absent"), "");
+
+  auto target = make_target("/files.upload", {{"room_id", "r 1/a"}, {"name", "ü&=.txt"}});
+  EXPECT_EQ(target, "/files.upload?room_id=r%201%2Fa&name=%C3%BC%26%3D.txt");
+  http_request back;
+  back.target = target;
+  EXPECT_EQ(back.query("room_id"), "r 1/a");
+  EXPECT_EQ(back.query("name"), "ü&=.txt");
+  EXPECT_EQ(make_target("/x", {}), "/x");
+  EXPECT_EQ(url_encode("a-b_c.d~e"), "a-b_c.d~e");
+}
+
+// ---- the server ----------------------------------------------------------------------------
+
+TEST(HttpServerTest, AnswersOnLoopback) {
+  io_runtime runtime{2};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  ASSERT_NE((*server)->port(), 0);
+  http_client client{runtime};
+  http_request req;
+  req.method = "POST";
+  req.target = "/api/v1/chat.send?q=hello%20world&other=1";
+  req.headers = {{"X-Test", "yes"}, {"Content-Type", "application/json"}};
+  req.body = "{\"text\":\"hi\"}";
+  auto res = send(client, origin_of(**server), req);
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 200u);
+  EXPECT_EQ(res->content_type, "text/plain");
+  EXPECT_EQ(res->header("x-echo-method"), "POST");
+  EXPECT_EQ(res->header("server"), "fedrelay");
+  EXPECT_NE(res->body.find("path=/api/v1/chat.send\n"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("q=hello world\n"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("x-test=yes\n"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("body={\"text\":\"hi\"}\n"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("remote=127.0.0.1:"), std::string::npos) << res->body;
+}
+
+TEST(HttpServerTest, KeepsConnectionsAlive) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  std::set<std::string> remotes;
+  for (int i = 0; i < 5; ++i) {
+    auto res = send(client, origin_of(**server), get("/n?q=" + std::to_string(i)));
+    ASSERT_TRUE(res) << caf::to_string(res.error());
+    EXPECT_NE(res->body.find("q=" + std::to_string(i)), std::string::npos);
+    remotes.insert(res->body.substr(res->body.find("remote=")));
+  }
+  EXPECT_EQ(remotes.size(), 1u);
+  EXPECT_EQ((*server)->accepted_connections(), 1u);
+}
+
+TEST(HttpServerTest, HandlerMayAnswerLaterFromAnotherThread) {
+  io_runtime runtime{1};
+  std::vector<std::thread> workers;
+  std::mutex mutex;
+  auto server =
+      http_server::start(runtime, loopback_options(), [&](http_request&& req, responder respond) {
+        std::lock_guard<std::mutex> guard{mutex};
+        workers.emplace_back([respond, body = req.body] {
+          std::this_thread::sleep_for(100ms);
+          http_response res;
+          res.status = 202;
+          res.body = "{\"success\":true,\"got\":\"" + body + "\"}";
+          respond(res);
+          respond(http_response{});  // a second call is ignored
+        });
+      });
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  http_request req;
+  req.method = "POST";
+  req.target = "/later";
+  req.body = "abc";
+  for (int i = 0; i < 2; ++i) {
+    auto res = send(client, origin_of(**server), req);
+    ASSERT_TRUE(res) << caf::to_string(res.error());
+    EXPECT_EQ(res->status, 202u);
+    EXPECT_EQ(res->body, "{\"success\":true,\"got\":\"abc\"}");
+  }
+  EXPECT_EQ((*server)->accepted_connections(), 1u);
+  for (auto& t : workers) t.join();
+}
+
+TEST(HttpServerTest, RefusesOversizedBodiesWith413AndKeepsServing) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_body_bytes = 1024;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  for (size_t size : {size_t{4096}, size_t{1} << 20}) {
+    http_request req;
+    req.method = "POST";
+    req.target = "/big";
+    req.body.assign(size, 'x');
+    auto res = send(client, origin_of(**server), req);
+    ASSERT_TRUE(res) << size << ": " << caf::to_string(res.error());
+    EXPECT_EQ(res->status, 413u);
+    EXPECT_EQ(res->content_type, "application/json");
+    EXPECT_EQ(res->body,
+              "{\"success\":false,\"error\":\"request body too large (limit 1024 bytes)\"}");
+  }
+  http_request ok;
+  ok.method = "POST";
+  ok.target = "/small";
+  ok.body.assign(1024, 'y');
+  auto res = send(client, origin_of(**server), ok);
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 200u);
+}
+
+TEST(HttpServerTest, RefusesOversizedHeadersWith431) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_header_bytes = 1024;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  auto req = get("/");
+  req.headers.emplace_back("X-Long", std::string(4096, 'h'));
+  auto res = send(client, origin_of(**server), req);
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 431u);
+  EXPECT_NE(res->body.find("limit 1024 bytes"), std::string::npos);
+}
+
+TEST(HttpServerTest, AnswersMalformedRequestsWith400) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  raw_socket sock{(*server)->port()};
+  ASSERT_TRUE(sock.connected());
+  ASSERT_TRUE(sock.send("THIS IS NOT HTTP\r\n\r\n"));
+  auto reply = sock.read_all(5s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\"success\":false"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+
+  http_client client{runtime};
+  auto res = send(client, origin_of(**server), get("/after"));
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 200u);
+}
+
+TEST(HttpServerTest, SendsContinueBeforeTheBody) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  raw_socket sock{(*server)->port()};
+  ASSERT_TRUE(sock.connected());
+  ASSERT_TRUE(
+      sock.send("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                "Expect: 100-continue\r\nConnection: close\r\n\r\n"));
+  auto interim = sock.read_all(500ms);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(sock.send("hello"));
+  auto reply = sock.read_all(5s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("body=hello"), std::string::npos) << reply;
+}
+
+TEST(HttpServerTest, CutsOffSlowClientsAndKeepsServing) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.read_timeout = 1s;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  raw_socket sock{(*server)->port()};
+  ASSERT_TRUE(sock.connected());
+  std::string request = "GET /slow HTTP/1.1\r\nHost: x\r\nX-Padding: ";
+  request.append(200, 'p');
+  auto start = clock_type::now();
+  bool cut_off = false;
+  // One byte every 50 ms: each read makes progress, only the request deadline stops it.
+  for (size_t i = 0; i < request.size() && clock_type::now() - start < 5s; ++i) {
+    if (!sock.send(request.substr(i, 1)) || sock.wait_closed(50ms)) {
+      cut_off = true;
+      break;
+    }
+  }
+  auto elapsed = clock_type::now() - start;
+  EXPECT_TRUE(cut_off);
+  EXPECT_GE(elapsed, 900ms);
+  EXPECT_LT(elapsed, 3s);
+
+  http_client client{runtime};
+  auto res = send(client, origin_of(**server), get("/after"));
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 200u);
+}
+
+TEST(HttpServerTest, ClosesIdleKeepAliveConnections) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.idle_timeout = 1s;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  raw_socket sock{(*server)->port()};
+  ASSERT_TRUE(sock.connected());
+  ASSERT_TRUE(sock.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto start = clock_type::now();
+  EXPECT_TRUE(sock.wait_closed(5s));
+  auto elapsed = clock_type::now() - start;
+  EXPECT_GE(elapsed, 900ms);
+  EXPECT_LT(elapsed, 3s);
+}
+
+TEST(HttpServerTest, CapsConcurrentConnectionsWith503) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_connections = 2;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto& srv = **server;
+  auto idle1 = std::make_unique<raw_socket>(srv.port());
+  raw_socket idle2{srv.port()};
+  ASSERT_TRUE(idle1->connected() && idle2.connected());
+  ASSERT_TRUE(test::wait_until([&] { return srv.open_connections() == 2; }, 5s));
+
+  http_client client{runtime};
+  auto res = send(client, origin_of(srv), get("/third"));
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 503u);
+  EXPECT_EQ(res->header("retry-after"), "1");
+  EXPECT_NE(res->body.find("too many connections (limit 2)"), std::string::npos) << res->body;
+
+  idle1.reset();
+  ASSERT_TRUE(test::wait_until([&] { return srv.open_connections() == 1; }, 5s));
+  res = send(client, origin_of(srv), get("/fourth"));
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 200u);
+}
+
+TEST(HttpServerTest, ReportsBindFailureWithAddressAndReason) {
+  io_runtime runtime{1};
+  auto first = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(first) << caf::to_string(first.error());
+  auto options = loopback_options();
+  options.listen.port = (*first)->port();
+  auto second = http_server::start(runtime, options, echo_handler);
+  ASSERT_FALSE(second);
+  EXPECT_TRUE(has_code(second.error(), errc::bind_failed));
+  auto text = caf::to_string(second.error());
+  EXPECT_NE(text.find("127.0.0.1:" + std::to_string((*first)->port())), std::string::npos) << text;
+  EXPECT_NE(text.find("in use"), std::string::npos) << text;
+}
+
+TEST(HttpServerTest, StopClosesTheListenerAndOpenConnections) {
+  io_runtime runtime{1};
+  std::vector<responder> parked;  // keeps the sessions waiting for an answer
+  std::mutex mutex;
+  auto server =
+      http_server::start(runtime, loopback_options(), [&](http_request&&, responder respond) {
+        std::lock_guard<std::mutex> guard{mutex};
+        parked.push_back(std::move(respond));
+      });
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto port = (*server)->port();
+  raw_socket waiting{port};
+  ASSERT_TRUE(waiting.send("GET /never HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(test::wait_until([&] { return (*server)->open_connections() == 1; }, 5s));
+  (*server)->stop();
+  EXPECT_TRUE(waiting.wait_closed(2s));
+  raw_socket late{port};
+  EXPECT_FALSE(late.connected());
+}
+
+// ---- the client ----------------------------------------------------------------------------
+
+TEST(HttpClientTest, FailsFastOnAClosedPort) {
+  io_runtime runtime{1};
+  http_client client{runtime};
+  auto port = test::free_tcp_port();
+  auto base = parse_url("http://127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(base);
+  auto start = clock_type::now();
+  auto res = send(client, *base, get("/"), 10s);
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(has_code(res.error(), errc::connect_failed)) << caf::to_string(res.error());
+  EXPECT_NE(caf::to_string(res.error()).find("127.0.0.1:" + std::to_string(port)),
+            std::string::npos);
+  EXPECT_LT(clock_type::now() - start, 2s);
+}
+
+TEST(HttpClientTest, TimesOutWhenTheServerNeverAnswers) {
+  io_runtime runtime{1};
+  std::vector<responder> parked;
+  std::mutex mutex;
+  auto server =
+      http_server::start(runtime, loopback_options(), [&](http_request&&, responder respond) {
+        std::lock_guard<std::mutex> guard{mutex};
+        parked.push_back(std::move(respond));
+      });
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  auto start = clock_type::now();
+  auto res = send(client, origin_of(**server), get("/never"), 300ms);
+  auto elapsed = clock_type::now() - start;
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(has_code(res.error(), errc::timeout)) << caf::to_string(res.error());
+  EXPECT_NE(caf::to_string(res.error()).find("/never"), std::string::npos);
+  EXPECT_GE(elapsed, 250ms);
+  EXPECT_LT(elapsed, 2s);
+  (*server)->stop();
+  std::lock_guard<std::mutex> guard{mutex};
+  parked.clear();
+}
+
+TEST(HttpClientTest, RetriesAStalePooledConnectionOnce) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.idle_timeout = 1s;  // the server drops the pooled connection before its reuse
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  auto http_post = [] {
+    http_request req;
+    req.method = "POST";
+    req.target = "/tx";
+    req.body = "payload";
+    return req;
+  };
+  auto first = send(client, origin_of(**server), http_post());
+  ASSERT_TRUE(first) << caf::to_string(first.error());
+  ASSERT_TRUE(test::wait_until([&] { return (*server)->open_connections() == 0; }, 5s));
+  auto second = send(client, origin_of(**server), http_post());
+  ASSERT_TRUE(second) << caf::to_string(second.error());
+  EXPECT_EQ(second->status, 200u);
+  EXPECT_NE(second->body.find("body=payload"), std::string::npos);
+  EXPECT_EQ((*server)->accepted_connections(), 2u);
+}
+
+TEST(HttpClientTest, QueuesRequestsPastTheConnectionLimitPerHost) {
+  io_runtime runtime{2};
+  std::vector<std::thread> workers;
+  std::mutex mutex;
+  auto server =
+      http_server::start(runtime, loopback_options(), [&](http_request&& req, responder respond) {
+        std::lock_guard<std::mutex> guard{mutex};
+        workers.emplace_back([respond, t = req.target] {
+          std::this_thread::sleep_for(50ms);
+          http_response res;
+          res.body = t;
+          respond(res);
+        });
+      });
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  client_options copts;
+  copts.max_connections_per_host = 1;
+  http_client client{runtime, copts};
+  std::vector<std::future<caf::expected<http_response>>> results;
+  std::vector<std::shared_ptr<std::promise<caf::expected<http_response>>>> promises;
+  for (int i = 0; i < 4; ++i) {
+    auto p = std::make_shared<std::promise<caf::expected<http_response>>>();
+    results.push_back(p->get_future());
+    client.request(origin_of(**server), get("/r" + std::to_string(i)), 5s,
+                   [p](caf::expected<http_response> r) { p->set_value(std::move(r)); });
+    promises.push_back(p);
+  }
+  for (int i = 0; i < 4; ++i) {
+    auto res = results[i].get();
+    ASSERT_TRUE(res) << caf::to_string(res.error());
+    EXPECT_EQ(res->body, "/r" + std::to_string(i));
+  }
+  EXPECT_EQ((*server)->accepted_connections(), 1u);
+  std::lock_guard<std::mutex> guard{mutex};
+  for (auto& t : workers) t.join();
+}
+
+TEST(HttpClientTest, GetsBlockingForTheCommandLine) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto url_text = origin_of(**server).to_string() + "/api/v1/federation.status?q=s";
+  auto res = http_get_blocking(url_text, 5s, {{"X-Test", "cli"}});
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_NE(res->body.find("q=s\n"), std::string::npos);
+  EXPECT_NE(res->body.find("x-test=cli\n"), std::string::npos);
+  auto bad = http_get_blocking("nope://x", 1s);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(has_code(bad.error(), errc::bad_url));
+}
+
+// ---- HTTPS ---------------------------------------------------------------------------------
+
+// A CA and a server certificate for 127.0.0.1 and localhost, plus an unrelated CA, made
+// once for the suite with the openssl command.
+class HttpsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::temp_dir{"fedrelay-https"};
+    auto run = [](std::vector<std::string> argv) {
+      auto r = test::run_command(argv, 30s);
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+    };
+    auto ec_key = std::vector<std::string>{"-newkey", "ec", "-pkeyopt",
+                                           "ec_paramgen_curve:prime256v1", "-nodes"};
+    auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+      a.insert(a.begin() + 2, b.begin(), b.end());
+      return a;
+    };
+    auto& d = *dir_;
+    for (const char* ca : {"ca", "other-ca"})
+      run(with({"openssl", "req", "-x509", "-keyout", d / (std::string{ca} + ".key"), "-out",
+                d / (std::string{ca} + ".pem"), "-days", "2", "-subj", "/CN=fedrelay test CA"},
+               ec_key));
+    run(with({"openssl", "req", "-keyout", d / "server.key", "-out", d / "server.csr", "-subj",
+              "/CN=127.0.0.1"},
+             ec_key));
+    test::write_file(d / "ext.cnf",
+                     "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                     "extendedKeyUsage=serverAuth\n");
+    run({"openssl", "x509", "-req", "-in", d / "server.csr", "-CA", d / "ca.pem", "-CAkey",
+         d / "ca.key", "-CAcreateserial", "-out", d / "server.pem", "-days", "2", "-extfile",
+         d / "ext.cnf"});
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  server_options tls_options() {
+    auto o = loopback_options();
+    o.tls_cert_file = *dir_ / "server.pem";
+    o.tls_key_file = *dir_ / "server.key";
+    return o;
+  }
+
+  static test::temp_dir* dir_;
+};
+
+test::temp_dir* HttpsTest::dir_ = nullptr;
+
+TEST_F(HttpsTest, RoundTripVerifiedAgainstTheTestCa) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, tls_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  client_options copts;
+  copts.ca_file = *dir_ / "ca.pem";
+  http_client client{runtime, copts};
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    auto base = parse_url(std::string{"https://"} + host + ":" + std::to_string((*server)->port()));
+    ASSERT_TRUE(base);
+    for (int i = 0; i < 2; ++i) {
+      http_request req;
+      req.method = "POST";
+      req.target = "/secure?q=" + std::to_string(i);
+      req.body = "sealed";
+      auto res = send(client, *base, req);
+      ASSERT_TRUE(res) << host << ": " << caf::to_string(res.error());
+      EXPECT_EQ(res->status, 200u);
+      EXPECT_NE(res->body.find("body=sealed"), std::string::npos);
+      EXPECT_NE(res->body.find("q=" + std::to_string(i)), std::string::npos);
+    }
+  }
+  EXPECT_EQ((*server)->accepted_connections(), 2u);  // one per origin, reused
+}
+
+TEST_F(HttpsTest, WrongCaFailsWithTlsFailed) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, tls_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  client_options copts;
+  copts.ca_file = *dir_ / "other-ca.pem";
+  http_client client{runtime, copts};
+  auto res = send(client, origin_of(**server, "https"), get("/"));
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(has_code(res.error(), errc::tls_failed)) << caf::to_string(res.error());
+  EXPECT_NE(caf::to_string(res.error()).find("certificate"), std::string::npos)
+      << caf::to_string(res.error());
+
+  // Plain HTTP to the TLS-only port is not answered as HTTP.
+  http_client plain{runtime};
+  auto res2 = send(plain, origin_of(**server), get("/"), 3s);
+  EXPECT_FALSE(res2);
+}
+
+TEST_F(HttpsTest, RejectsAHostNameTheCertificateDoesNotName) {
+  io_runtime runtime{1};
+  auto options = tls_options();
+  options.listen.host = "127.0.0.2";
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  client_options copts;
+  copts.ca_file = *dir_ / "ca.pem";
+  http_client client{runtime, copts};
+  auto base = parse_url("https://127.0.0.2:" + std::to_string((*server)->port()));
+  ASSERT_TRUE(base);
+  auto res = send(client, *base, get("/"));
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(has_code(res.error(), errc::tls_failed)) << caf::to_string(res.error());
+}
+
+TEST_F(HttpsTest, ReportsUnloadableCertificates) {
+  io_runtime runtime{1};
+  auto options = tls_options();
+  options.tls_key_file.clear();
+  auto only_cert = http_server::start(runtime, options, echo_handler);
+  ASSERT_FALSE(only_cert);
+  EXPECT_TRUE(has_code(only_cert.error(), errc::tls_failed));
+  options.tls_key_file = *dir_ / "missing.key";
+  auto missing = http_server::start(runtime, options, echo_handler);
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(has_code(missing.error(), errc::tls_failed));
+  EXPECT_NE(caf::to_string(missing.error()).find("missing.key"), std::string::npos);
+
+  client_options copts;
+  copts.ca_file = *dir_ / "no-such-ca.pem";
+  http_client client{runtime, copts};
+  auto res = send(client, *parse_url("https://127.0.0.1:1"), get("/"));
+  ASSERT_FALSE(res);
+  EXPECT_TRUE(has_code(res.error(), errc::tls_failed));
+}
+
+}  // namespace
+}  // namespace fedrelay::net

@@ -11,7 +11,9 @@
 #include "app/runtime.hpp"
 #include "crypto/pem.hpp"
 #include "net/dns_resolver.hpp"
+#include "net/http_client.hpp"
 #include "net/hub_client.hpp"
+#include "net/io_runtime.hpp"
 
 namespace fedrelay::app {
 namespace {
@@ -34,12 +36,15 @@ void print_record(const actors::peer_record& rec) {
 int cmd_resolve(const std::string& config_path, const std::string& domain) {
   auto s = load_or_report(config_path);
   if (!s) return exit_error;
+  // The running node holds the store; then resolve asks without the persisted cache.
+  // Declared first, so it outlives the actors that use it.
+  std::unique_ptr<storage::store> db;
+  net::io_runtime io{1};
+  net::http_client client{io};
   runtime rt;
   auto& sys = rt.system();
-  // The running node holds the store; then resolve asks without the persisted cache.
-  std::unique_ptr<storage::store> db;
   if (!s->storage_dir.empty()) {
-    if (auto opened = storage::store::open(s->storage_dir + "/db")) db = std::move(*opened);
+    if (auto opened = open_store(*s)) db = std::move(*opened);
   }
   actors::discovery_options options;
   options.method = s->discovery;
@@ -48,7 +53,7 @@ int cmd_resolve(const std::string& config_path, const std::string& domain) {
   options.lookup_timeout = s->dns_timeout;
   actors::discovery_ports ports;
   ports.dns = net::spawn_dns_resolver(sys, s->dns_resolver, s->dns_timeout);
-  if (!s->hub_url.empty()) ports.hub = net::spawn_hub_client(sys, s->hub_url, s->dns_timeout);
+  if (!s->hub_url.empty()) ports.hub = net::spawn_hub_client(sys, client, s->hub_url, s->dns_timeout);
   ports.store = db.get();
   auto discovery = actors::spawn_discovery(sys, options, ports);
   int rc = exit_ok;

@@ -13,10 +13,15 @@ namespace fedrelay::app {
 int cmd_run(const std::string& config_path) {
   auto s = load_or_report(config_path);
   if (!s) return exit_error;
-  if (!report_if_not_fully_set(*s)) return exit_not_fully_set;
-  if (!s->enabled) {
-    std::cout << config::status_text(config::status::disabled) << std::endl;
-    return exit_ok;
+  switch (config::initial_status(*s)) {
+    case config::status::disabled:
+      std::cout << config::status_text(config::status::disabled) << std::endl;
+      return exit_ok;
+    case config::status::not_fully_set:
+      report_if_not_fully_set(*s);
+      return exit_not_fully_set;
+    default:
+      break;
   }
   // Block the stop signals before any thread starts, so only sigwait below sees them.
   sigset_t stop_signals;

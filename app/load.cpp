@@ -1,9 +1,11 @@
 #include "app/load.hpp"
 
+#include <filesystem>
 #include <iostream>
 
 #include "actors/describe.hpp"
 #include "config/status.hpp"
+#include "storage/errc.hpp"
 
 namespace fedrelay::app {
 
@@ -40,13 +42,16 @@ std::optional<crypto::identity> identity_or_report(const config::settings& s) {
   return std::move(*id);
 }
 
-std::unique_ptr<storage::store> store_or_report(const config::settings& s) {
-  auto db = storage::store::open(s.storage_dir + "/db");
-  if (!db) {
-    report(db.error());
-    return nullptr;
-  }
-  return std::move(*db);
+caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings& s) {
+  std::error_code ec;
+  std::filesystem::create_directories(s.storage_dir, ec);
+  if (ec)
+    return caf::make_error(storage::errc::open_failed,
+                           "cannot create the data directory " + s.storage_dir + ": " + ec.message());
+  // The directory holds the secret key: nobody else needs to look inside.
+  std::filesystem::permissions(s.storage_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  return storage::store::open(s.storage_dir + "/db");
 }
 
 }  // namespace fedrelay::app

@@ -22,8 +22,9 @@ bool report_if_not_fully_set(const config::settings& s);
 /// Loads (or creates, saying so on stderr) the identity in storage.dir.
 std::optional<crypto::identity> identity_or_report(const config::settings& s);
 
-/// Opens the node's store, or prints why not (for example, another node holds it).
-std::unique_ptr<storage::store> store_or_report(const config::settings& s);
+/// Opens the node's store in storage.dir/db, creating storage.dir (mode 0700) when
+/// missing. Errors: storage::errc::locked when another node holds it, open_failed.
+[[nodiscard]] caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings& s);
 
 /// Prints "error: <describe(err)>" on stderr.
 void report(const caf::error& err);

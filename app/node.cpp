@@ -2,10 +2,13 @@
 
 #include <caf/scoped_actor.hpp>
 
+#include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "app/status_file.hpp"
 #include "net/dns_resolver.hpp"
+#include "net/http_client.hpp"
 #include "net/hub_client.hpp"
+#include "net/io_runtime.hpp"
 #include "storage/store.hpp"
 
 namespace fedrelay::app {
@@ -14,6 +17,8 @@ struct node::impl {
   config::settings settings;
   crypto::identity identity;
   std::unique_ptr<storage::store> store;
+  net::io_runtime io{2};
+  net::http_client client{io};
   runtime rt;
   actors::dns_resolver_actor dns;
   actors::hub_lookup_actor hub;
@@ -38,7 +43,7 @@ node::~node() {
 }
 
 caf::expected<std::unique_ptr<node>> node::start(config::settings s) {
-  auto db = storage::store::open(s.storage_dir + "/db");
+  auto db = open_store(s);
   if (!db) return db.error();
   auto id = crypto::load_or_create_identity(s.storage_dir);
   if (!id) return id.error();
@@ -47,7 +52,7 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s) {
   auto& sys = p->rt.system();
   const auto& cfg = p->settings;
   p->dns = net::spawn_dns_resolver(sys, cfg.dns_resolver, cfg.dns_timeout);
-  if (!cfg.hub_url.empty()) p->hub = net::spawn_hub_client(sys, cfg.hub_url, cfg.dns_timeout);
+  if (!cfg.hub_url.empty()) p->hub = net::spawn_hub_client(sys, p->client, cfg.hub_url, cfg.dns_timeout);
   actors::discovery_options options;
   options.method = cfg.discovery;
   options.static_peers = cfg.static_peers;

@@ -1,0 +1,143 @@
+// The operator's first steps through the real binary: keygen, dns-records, status, run,
+// configuration errors, and a second node on the same data directory.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <csignal>
+
+#include "crypto/pem.hpp"
+#include "tests/app/cli_support.hpp"
+#include "tests/support/ports.hpp"
+
+namespace fedrelay::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CliTest : public testing::Test {
+protected:
+  temp_dir dir;
+  std::string config = dir / "node.toml";
+
+  void write_config(const std::string& extra = {}) {
+    write_file(config, node_config("a.example", dir / "data", free_tcp_port(), free_tcp_port(), extra));
+  }
+};
+
+TEST_F(CliTest, KeygenCreatesAPrivateKeyAndPrintsAPemOpensslReads) {
+  write_config();
+  auto out = fedrelay({"keygen", "-c", config});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  auto begin = out.output.find("-----BEGIN PUBLIC KEY-----");
+  ASSERT_NE(begin, std::string::npos) << out.output;
+  auto pem = out.output.substr(begin);
+  ASSERT_TRUE(crypto::parse_public_key_pem(pem));
+  struct stat st {};
+  ASSERT_EQ(stat((dir / "data/node.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  write_file(dir / "pub.pem", pem);
+  auto openssl = run_command({"openssl", "pkey", "-pubin", "-in", dir / "pub.pem", "-text", "-noout"});
+  EXPECT_EQ(openssl.exit_code, 0) << openssl.output;
+  EXPECT_NE(openssl.output.find("ED25519 Public-Key"), std::string::npos) << openssl.output;
+  // The secret never appears in what keygen prints.
+  EXPECT_EQ(out.output.find("PRIVATE"), std::string::npos);
+}
+
+TEST_F(CliTest, KeygenKeepsTheExistingIdentity) {
+  write_config();
+  auto first = fedrelay({"keygen", "-c", config});
+  auto second = fedrelay({"keygen", "-c", config});
+  ASSERT_EQ(first.exit_code, 0);
+  EXPECT_NE(first.output.find("created a new node identity"), std::string::npos);
+  EXPECT_EQ(second.output.find("created a new node identity"), std::string::npos);
+  auto pem_of = [](const std::string& s) { return s.substr(s.find("-----BEGIN")); };
+  EXPECT_EQ(pem_of(first.output), pem_of(second.output));
+}
+
+TEST_F(CliTest, DnsRecordsShowsBothForms) {
+  write_file(config, "[federation]\ndomain = \"a.example\"\npublic_url = \"https://chat.a.example:8443\"\n"
+                     "[storage]\ndir = \"data\"\n[local_api]\ntoken = \"t\"\n");
+  auto key = fedrelay({"keygen", "-c", config});
+  auto pem = key.output.substr(key.output.find("-----BEGIN"));
+  auto parsed = crypto::parse_public_key_pem(pem);
+  ASSERT_TRUE(parsed);
+  auto line = crypto::public_key_pem_line(*parsed);
+  auto out = fedrelay({"dns-records", "-c", config});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("_rocketchat._tcp.a.example. 3600 IN SRV 1 1 8443 chat.a.example."),
+            std::string::npos)
+      << out.output;
+  EXPECT_NE(out.output.find("rocketchat-public-key.a.example. 3600 IN TXT \"" + line + "\""),
+            std::string::npos)
+      << out.output;
+  EXPECT_NE(out.output.find("rocketchat-protocol.a.example. 3600 IN TXT \"https\""),
+            std::string::npos);
+  EXPECT_NE(out.output.find("_rocketchat._tcp.a.example  SRV  1 1 8443 chat.a.example"),
+            std::string::npos);
+  EXPECT_NE(out.output.find("rocketchat-public-key.a.example  TXT  \"" + line + "\""),
+            std::string::npos);
+}
+
+TEST_F(CliTest, StatusOfAFileWithoutDomainIsNotFullySet) {
+  write_file(config, "[storage]\ndir = \"data\"\n");
+  for (const char* cmd : {"status", "run"}) {
+    auto out = fedrelay({cmd, "-c", config});
+    EXPECT_EQ(out.exit_code, 2) << cmd << ": " << out.output;
+    EXPECT_NE(out.output.find("Could not enable, settings are not fully set\n"), std::string::npos)
+        << out.output;
+    EXPECT_NE(out.output.find("missing: federation.domain"), std::string::npos) << out.output;
+  }
+}
+
+TEST_F(CliTest, StatusOfADisabledNodeIsDisabled) {
+  write_file(config, "[federation]\nenabled = false\n");
+  for (const char* cmd : {"status", "run"}) {
+    auto out = fedrelay({cmd, "-c", config});
+    EXPECT_EQ(out.exit_code, 0) << out.output;
+    EXPECT_EQ(out.output, "Disabled\n");
+  }
+}
+
+TEST_F(CliTest, ConfigMistakesNameFileLineAndKey) {
+  write_file(config, "[federation]\ndomain = \"a.example\"\ndiscovery = \"carrier-pigeon\"\n"
+                     "[listen]\nfederation = \"0.0.0.0\"\n");
+  auto out = fedrelay({"run", "-c", config});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.output.find("node.toml:3: federation.discovery"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("node.toml:5: listen.federation"), std::string::npos) << out.output;
+  EXPECT_EQ(out.output.find("Booting"), std::string::npos) << "must not start half-configured";
+}
+
+TEST_F(CliTest, RunBootsThenRunsAndStatusFollows) {
+  write_config();
+  std::string log = dir / "node.log";
+  child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
+  ASSERT_TRUE(wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+      << read_file(log);
+  EXPECT_EQ(read_file(log).find("Booting...\n"), 0u) << read_file(log);
+  auto status = fedrelay({"status", "-c", config});
+  EXPECT_EQ(status.output, "Running\n");
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+  auto after = fedrelay({"status", "-c", config});
+  EXPECT_NE(after.output.find("Disabled\n"), std::string::npos) << after.output;
+}
+
+TEST_F(CliTest, SecondNodeOnTheSameDirectoryGetsAClearError) {
+  write_config();
+  std::string log = dir / "node.log";
+  child_process first({FEDRELAY_BINARY, "run", "-c", config}, log);
+  ASSERT_TRUE(wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+      << read_file(log);
+  auto second = fedrelay({"run", "-c", config});
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find("in use by another fedrelay process"), std::string::npos)
+      << second.output;
+  EXPECT_NE(second.output.find(dir / "data"), std::string::npos) << second.output;
+  // The first node is unharmed.
+  EXPECT_TRUE(first.running());
+  EXPECT_EQ(fedrelay({"status", "-c", config}).output, "Running\n");
+}
+
+}  // namespace
+}  // namespace fedrelay::test

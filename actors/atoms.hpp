@@ -11,4 +11,13 @@ using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
+// The peer transport: journal, peer queues and the receiving side.
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+using rejected_atom = caf::atom_constant<caf::atom("rejected")>;
+using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
+
 }  // namespace fedrelay::actors

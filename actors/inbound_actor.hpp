@@ -1,0 +1,72 @@
+// The inbound actor owns the receiving side of federation.events.dispatch (DESIGN.md
+// section 4): it opens and checks each transaction, answers a replayed one with its stored
+// receipt, applies new events exactly once (dedup by transaction and event id) and hands
+// them to the local inbox, all in one synced write per transaction.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/discovery_actor.hpp"
+#include "actors/transport_actor.hpp"
+#include "crypto/identity.hpp"
+
+namespace fedrelay::storage {
+class store;
+}
+
+namespace fedrelay::actors {
+
+struct inbound_options {
+  std::string own_domain;                            // transactions must be addressed to it
+  std::shared_ptr<const crypto::identity> identity;  // REQUIRES: not null
+  /// A transaction whose created_ms is further than this from our clock is refused (422).
+  std::chrono::milliseconds clock_skew{300'000};
+  /// Bound on one discovery request.
+  std::chrono::milliseconds lookup_timeout{10'000};
+  /// A body that does not open makes the actor ask discovery afresh for the origin's key
+  /// (it may have rotated), at most once per origin in this interval, so forged requests
+  /// cannot turn into a flood of lookups.
+  std::chrono::milliseconds refresh_interval{30'000};
+  /// Whether an origin may federate with us ([peers] allow/deny); empty: every origin.
+  std::function<bool(const std::string&)> allowed;
+};
+
+struct inbound_ports {
+  storage::store* store = nullptr;  // REQUIRES: not null, outlives the actor
+  discovery_actor discovery;        // REQUIRES: valid
+  /// Receives (inbox_atom, last_cursor) after new events reached the inbox; may be null.
+  caf::actor inbox_listener;
+};
+
+using inbound_actor = caf::typed_actor<
+    // Handles one dispatch: (origin header, version header, sealed body). Always replies
+    // with an HTTP answer: 200 and the sealed receipt; 400 unsupported version (the body
+    // names the versions spoken), missing origin or malformed transaction; 401 the body
+    // does not open with the origin's key; 403 origin not allowed, or origin/destination
+    // not matching; 422 created_ms outside the clock-skew window; 503 the origin cannot
+    // be resolved or the store failed (the sender retries). Error bodies are
+    // {"success":false,"error":"..."}.
+    caf::replies_to<dispatch_atom, std::string, std::string, std::string>::with<inbound_reply>>;
+
+/// Spawns the inbound actor. Its synced writes block, so app passes `detached` = true;
+/// tests spawn it on the scheduler.
+inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inbound_ports ports,
+                            bool detached = false);
+
+/// Keys of column `dedup`: an applied transaction ("t\0" origin "\0" id -> its receipt
+/// JSON) and an applied event ("e\0" event id -> the id of the transaction that brought it).
+std::string dedup_transaction_key(std::string_view origin, std::string_view transaction_id);
+std::string dedup_event_key(std::string_view event_id);
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,190 @@
+// The journal: group commit through the mailbox. An append only queues itself and, if
+// no flush is pending, sends a flush message to the journal itself; the mailbox is FIFO,
+// so every append that arrived before that flush is written by it in one synced batch.
+#include "actors/journal_actor.hpp"
+
+#include <chrono>
+#include <map>
+#include <unordered_map>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/logger.hpp"
+#include "actors/outbox.hpp"
+#include "actors/transaction.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using journal_impl = journal_actor::extend<caf::reacts_to<flush_atom>>;
+
+struct waiting_append {
+  journal_entry entry;
+  std::vector<std::string> event_ids;  // of entry.outbound, checked on arrival
+  caf::typed_response_promise<std::vector<uint64_t>> promise;
+};
+
+struct journal_state {
+  storage::store* store = nullptr;
+  peer_manager_actor manager;
+  std::vector<waiting_append> pending;
+  bool flush_scheduled = false;
+  bool failed = false;  // sticky: a failed synced write leaves the WAL in doubt
+  caf::error failure;
+  std::unordered_map<std::string, uint64_t> last_seq;  // last seq assigned per domain
+  uint64_t writes = 0;
+  uint64_t appends = 0;
+  static inline const char* name = "journal";
+};
+
+using journal_pointer = journal_impl::stateful_pointer<journal_state>;
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The ids of the outbound events, or why the entry cannot be written.
+[[nodiscard]] caf::expected<std::vector<std::string>> check(const journal_entry& entry) {
+  for (const auto& put : entry.puts)
+    if (put.column >= storage::column_count)
+      return caf::make_error(errc::bad_request,
+                             "journal: unknown column " + std::to_string(put.column));
+  std::vector<std::string> ids;
+  ids.reserve(entry.outbound.size());
+  for (const auto& out : entry.outbound) {
+    if (out.destination.empty() || out.destination.find('\0') != std::string::npos)
+      return caf::make_error(errc::bad_request, "journal: bad destination domain");
+    auto id = event_id_of(out.event);
+    if (id.empty())
+      return caf::make_error(errc::bad_request, "journal: an event for " + out.destination +
+                                                    " is not a JSON object with a string \"id\"");
+    ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+/// The last seq ever assigned to `domain`: the high-water mark, or the queue's last key
+/// when the mark is older (a store written before marks existed).
+[[nodiscard]] caf::expected<uint64_t> load_last_seq(journal_pointer self,
+                                                    const std::string& domain) {
+  auto& st = self->state;
+  if (auto i = st.last_seq.find(domain); i != st.last_seq.end()) return i->second;
+  auto mark = st.store->get(storage::column::receipts, outbox_high_water_key(domain));
+  if (!mark) return mark.error();
+  uint64_t last = 0;
+  if (*mark) last = storage::decode_u64(**mark).value_or(0);
+  auto queued = outbox(*st.store, domain).last_seq();
+  if (!queued) return queued.error();
+  last = std::max(last, *queued);
+  st.last_seq.emplace(domain, last);
+  return last;
+}
+
+void flush(journal_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  auto waiting = std::move(st.pending);
+  st.pending.clear();
+  if (st.failed) {
+    for (auto& w : waiting) w.promise.deliver(st.failure);
+    return;
+  }
+  storage::write_batch batch;
+  std::map<std::string, uint64_t> last;  // tentative until the write succeeds
+  std::vector<std::vector<uint64_t>> seqs(waiting.size());
+  auto now = unix_ms();
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    auto& w = waiting[i];
+    caf::error load_error;
+    for (const auto& out : w.entry.outbound) {
+      if (last.count(out.destination) > 0) continue;
+      auto seq = load_last_seq(self, out.destination);
+      if (!seq) {
+        load_error = caf::make_error(
+            errc::storage_failed,
+            "journal: reading the outbox of " + out.destination + ": " + describe(seq.error()));
+        break;
+      }
+      last.emplace(out.destination, *seq);
+    }
+    if (load_error) {
+      log()->error("{}", describe(load_error));
+      w.promise.deliver(load_error);
+      continue;
+    }
+    for (const auto& put : w.entry.puts)
+      batch.put(static_cast<storage::column>(put.column), put.key, put.value);
+    for (size_t k = 0; k < w.entry.outbound.size(); ++k) {
+      const auto& out = w.entry.outbound[k];
+      auto seq = ++last[out.destination];
+      batch.put(storage::column::outbox, storage::sequenced_key(out.destination, seq),
+                encode_outbox_value(now, w.event_ids[k], out.event));
+      seqs[i].push_back(seq);
+    }
+  }
+  for (const auto& [domain, seq] : last)
+    batch.put(storage::column::receipts, outbox_high_water_key(domain), storage::encode_u64(seq));
+  if (!batch.empty()) {
+    if (auto err = st.store->write(batch, storage::durability::synced)) {
+      st.failed = true;
+      st.failure = caf::make_error(errc::storage_failed, "journal: " + describe(err));
+      log()->error("journal write failed, refusing writes until restart: {}", describe(err));
+      for (auto& w : waiting)
+        if (w.promise.pending()) w.promise.deliver(st.failure);
+      return;
+    }
+    ++st.writes;
+  }
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    if (!waiting[i].promise.pending()) continue;
+    ++st.appends;
+    waiting[i].promise.deliver(std::move(seqs[i]));
+  }
+  for (const auto& [domain, seq] : last) {
+    st.last_seq[domain] = seq;
+    if (st.manager) self->send(st.manager, wake_atom::value, domain, seq);
+  }
+}
+
+journal_impl::behavior_type journal(journal_pointer self, storage::store* store,
+                                    peer_manager_actor manager) {
+  self->state.store = store;
+  self->state.manager = std::move(manager);
+  return {
+      [self](append_atom, journal_entry& entry) -> caf::result<std::vector<uint64_t>> {
+        auto& st = self->state;
+        if (st.failed) return st.failure;
+        auto ids = check(entry);
+        if (!ids) return ids.error();
+        auto promise = self->make_response_promise<std::vector<uint64_t>>();
+        st.pending.push_back(waiting_append{std::move(entry), std::move(*ids), promise});
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+        return promise;
+      },
+      [self](flush_atom) { flush(self); },
+      [self](stats_atom) -> caf::result<uint64_t, uint64_t> {
+        return {self->state.writes, self->state.appends};
+      },
+  };
+}
+
+}  // namespace
+
+journal_actor spawn_journal(caf::actor_system& sys, storage::store& store,
+                            peer_manager_actor manager, bool detached) {
+  if (detached) return sys.spawn<caf::detached>(journal, &store, std::move(manager));
+  return sys.spawn(journal, &store, std::move(manager));
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,158 @@
+// The outbox column seen as one queue per domain. Readers start from a seq rather than
+// from the front of the domain's range, so the tombstones of acknowledged entries are
+// skipped by the seek instead of being iterated on every read.
+#include "actors/outbox.hpp"
+
+#include "storage/keys.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+constexpr size_t header_size = 8 + 4;
+
+void append_u32(std::string& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+uint32_t read_u32(std::string_view bytes) {
+  uint32_t value = 0;
+  for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  return value;
+}
+
+}  // namespace
+
+std::string encode_outbox_value(int64_t enqueued_ms, std::string_view event_id,
+                                std::string_view event) {
+  std::string out;
+  out.reserve(header_size + event_id.size() + event.size());
+  out += storage::encode_u64(static_cast<uint64_t>(enqueued_ms));
+  append_u32(out, static_cast<uint32_t>(event_id.size()));
+  out += event_id;
+  out += event;
+  return out;
+}
+
+std::optional<outbox_entry> decode_outbox_value(std::string_view value) {
+  if (value.size() < header_size) return std::nullopt;
+  auto id_size = read_u32(value.substr(8, 4));
+  if (value.size() - header_size < id_size) return std::nullopt;
+  outbox_entry entry;
+  entry.enqueued_ms = static_cast<int64_t>(*storage::decode_u64(value.substr(0, 8)));
+  entry.event_id.assign(value.substr(header_size, id_size));
+  entry.event.assign(value.substr(header_size + id_size));
+  if (entry.event.empty()) return std::nullopt;
+  return entry;
+}
+
+std::string outbox_high_water_key(std::string_view domain) {
+  std::string key = "outbox.last";
+  key.push_back('\0');
+  key.append(domain);
+  return key;
+}
+
+outbox::outbox(storage::store& store, std::string domain)
+    : store_(store), domain_(std::move(domain)) {}
+
+caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
+                                         size_t max_bytes) const {
+  outbox_batch batch;
+  auto visit = [&](std::string_view key, std::string_view value) {
+    auto split = storage::split_sequenced_key(key);
+    if (!split) return true;
+    batch.last_seq = split->second;
+    auto entry = decode_outbox_value(value);
+    if (!entry) {
+      batch.corrupt.push_back(split->second);
+      return true;
+    }
+    if (!batch.entries.empty() && batch.bytes + entry->event.size() > max_bytes) return false;
+    entry->seq = split->second;
+    batch.bytes += entry->event.size();
+    batch.entries.push_back(std::move(*entry));
+    return batch.entries.size() < max_events;
+  };
+  if (auto err = store_.scan(storage::column::outbox, storage::sequenced_key(domain_, from_seq),
+                             storage::sequenced_end(domain_), 0, visit))
+    return err;
+  // An entry that did not fit was visited but not taken: the batch ends before it.
+  if (!batch.entries.empty()) batch.last_seq = batch.entries.back().seq;
+  if (!batch.corrupt.empty() && !batch.entries.empty()) {
+    // Only corrupt seqs before the last entry taken were passed over for good.
+    auto last = batch.entries.back().seq;
+    std::vector<uint64_t> passed;
+    for (auto seq : batch.corrupt)
+      if (seq < last) passed.push_back(seq);
+    batch.corrupt = std::move(passed);
+  }
+  return batch;
+}
+
+caf::error outbox::remove(const std::vector<uint64_t>& seqs, storage::durability d) {
+  if (seqs.empty()) return {};
+  storage::write_batch batch;
+  for (auto seq : seqs) batch.del(storage::column::outbox, storage::sequenced_key(domain_, seq));
+  return store_.write(batch, d);
+}
+
+caf::expected<uint64_t> outbox::count() const {
+  uint64_t n = 0;
+  auto visit = [&n](std::string_view, std::string_view) {
+    ++n;
+    return true;
+  };
+  if (auto err = store_.scan(storage::column::outbox, storage::sequenced_begin(domain_),
+                             storage::sequenced_end(domain_), 0, visit))
+    return err;
+  return n;
+}
+
+caf::expected<std::optional<outbox_entry>> outbox::oldest() const {
+  std::optional<outbox_entry> found;
+  auto visit = [&found](std::string_view key, std::string_view value) {
+    auto split = storage::split_sequenced_key(key);
+    auto entry = decode_outbox_value(value);
+    if (!split || !entry) return true;
+    entry->seq = split->second;
+    found = std::move(*entry);
+    return false;
+  };
+  if (auto err = store_.scan(storage::column::outbox, storage::sequenced_begin(domain_),
+                             storage::sequenced_end(domain_), 0, visit))
+    return err;
+  return found;
+}
+
+caf::expected<uint64_t> outbox::last_seq() const {
+  auto last = store_.last_in_range(storage::column::outbox, storage::sequenced_begin(domain_),
+                                   storage::sequenced_end(domain_));
+  if (!last) return last.error();
+  if (!*last) return uint64_t{0};
+  auto split = storage::split_sequenced_key((*last)->first);
+  return split ? split->second : uint64_t{0};
+}
+
+caf::expected<std::vector<std::string>> outbox_domains(const storage::store& store) {
+  std::vector<std::string> domains;
+  std::string from;
+  for (;;) {
+    std::optional<std::string> key;
+    auto visit = [&key](std::string_view k, std::string_view) {
+      key = std::string{k};
+      return false;
+    };
+    if (auto err = store.scan(storage::column::outbox, from, {}, 1, visit)) return err;
+    if (!key) return domains;
+    auto split = storage::split_sequenced_key(*key);
+    if (!split) {
+      // Not a queue key (nothing writes those): step over it.
+      from = *key + '\0';
+      continue;
+    }
+    domains.emplace_back(split->first);
+    from = storage::sequenced_end(domains.back());
+  }
+}
+
+}  // namespace fedrelay::actors

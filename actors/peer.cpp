@@ -1,0 +1,443 @@
+// The peer actor: one remote domain's queue on its way out. Three named behaviors are the
+// states of the link: `resolving` (waiting for discovery), `connected` (sending, up to
+// `window` transactions in flight) and `backing_off` (waiting for the retry timer).
+// Transactions stay in memory from their first send to their receipt, so a resend keeps
+// its transaction id; what was sent but not acknowledged before a crash is read again
+// from the outbox after the restart and deduplicated by the receiver.
+#include "actors/peer_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <random>
+
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/logger.hpp"
+#include "actors/outbox.hpp"
+#include "actors/transaction.hpp"
+#include "crypto/sealing.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using peer_impl = peer_actor::extend<caf::reacts_to<retry_atom, uint64_t>>;
+
+/// A transaction from its first send until its receipt.
+struct pending_transaction {
+  transaction txn;
+  std::vector<uint64_t> seqs;    // outbox seq of each event
+  std::vector<std::string> ids;  // id of each event
+  bool in_flight = false;
+};
+
+enum class link_state { resolving, connected, backing_off };
+
+const char* name_of(link_state s) {
+  switch (s) {
+    case link_state::resolving:
+      return "resolving";
+    case link_state::connected:
+      return "connected";
+    case link_state::backing_off:
+      return "backing_off";
+  }
+  return "unknown";
+}
+
+struct peer_state {
+  peer_context ctx;
+  std::string domain;
+  std::optional<outbox> queue;
+  // What discovery said, and the box key derived from its public key.
+  std::optional<peer_record> record;
+  std::optional<crypto::box_key> key;
+  std::string key_of;          // the public key `key` was derived from
+  uint64_t resolve_round = 0;  // counts successful resolves; a reply names its round
+  // The queue: transactions built and not acknowledged, oldest first, and the outbox
+  // positions not yet read into one.
+  std::deque<pending_transaction> txns;
+  size_t in_flight = 0;
+  uint64_t next_read = 0;     // first seq not yet in a transaction
+  uint64_t known_last = 0;    // highest seq known to be queued
+  uint64_t counted_last = 0;  // highest seq counted in `depth` (wakes may trail reads)
+  uint64_t depth = 0;
+  // Backoff: `streak` failures in a row; `epoch` invalidates stale retry timers.
+  uint32_t streak = 0;
+  std::chrono::milliseconds backoff{0};
+  uint64_t epoch = 0;
+  bool forgot = false;  // discovery was told to forget the domain after a 401
+  std::mt19937_64 rng;
+  link_state link = link_state::resolving;
+  // Metrics.
+  uint64_t sent = 0;
+  uint64_t failures = 0;
+  std::string last_error;
+  static inline const char* name = "peer";
+};
+
+using peer_pointer = peer_impl::stateful_pointer<peer_state>;
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+peer_impl::behavior_type resolving(peer_pointer self);
+peer_impl::behavior_type connected(peer_pointer self);
+peer_impl::behavior_type backing_off(peer_pointer self);
+void resolve(peer_pointer self);
+void pump(peer_pointer self);
+
+// -- metrics and failures ----------------------------------------------------------------
+
+peer_stats stats_of(peer_pointer self) {
+  auto& st = self->state;
+  peer_stats s;
+  s.domain = st.domain;
+  s.state = name_of(st.link);
+  s.queue_depth = st.depth;
+  if (auto oldest = st.queue->oldest(); oldest && *oldest)
+    s.oldest_age_ms = std::max<int64_t>(0, unix_ms() - (*oldest)->enqueued_ms);
+  s.transactions_sent = st.sent;
+  s.failures = st.failures;
+  s.backoff_ms = st.backoff.count();
+  s.last_error = st.last_error;
+  return s;
+}
+
+void note_failure(peer_pointer self, std::string what) {
+  auto& st = self->state;
+  ++st.failures;
+  st.last_error = std::move(what);
+}
+
+void enter_backoff(peer_pointer self) {
+  auto& st = self->state;
+  const auto& cfg = st.ctx.settings;
+  ++st.streak;
+  // Doubling from backoff_initial, capped; the shift is bounded so it cannot overflow.
+  auto ceiling = cfg.backoff_initial * (int64_t{1} << std::min<uint32_t>(st.streak - 1, 30));
+  st.backoff = std::min(ceiling, cfg.backoff_max);
+  // Full jitter: a uniform delay up to the ceiling, so peers that failed together do not
+  // come back together.
+  std::uniform_int_distribution<int64_t> pick{1, std::max<int64_t>(1, st.backoff.count())};
+  std::chrono::milliseconds delay{pick(st.rng)};
+  ++st.epoch;
+  self->delayed_send(self, delay, retry_atom::value, st.epoch);
+  if (st.streak == 1 || st.streak % 10 == 0)
+    log()->warn("peer {}: {} (attempt {}, retrying in {} ms)", st.domain, st.last_error, st.streak,
+                delay.count());
+  st.link = link_state::backing_off;
+  self->become(backing_off(self));
+}
+
+/// A send made in resolve round `round` failed. Only a failure of the current round
+/// moves a connected peer to backing off: one sent before the last backoff was in flight
+/// beside the failure that caused it, and is simply sent again.
+void send_failed(peer_pointer self, uint64_t round, std::string what) {
+  auto& st = self->state;
+  note_failure(self, std::move(what));
+  if (st.link != link_state::connected) return;
+  if (round == st.resolve_round)
+    enter_backoff(self);
+  else
+    pump(self);
+}
+
+pending_transaction* find(peer_pointer self, const std::string& id) {
+  for (auto& p : self->state.txns)
+    if (p.txn.id == id) return &p;
+  return nullptr;
+}
+
+// -- receipts ------------------------------------------------------------------------------
+
+/// Applies a receipt; an error when it does not answer the transaction it should.
+[[nodiscard]] caf::error on_receipt(peer_pointer self, pending_transaction& p, const receipt& r) {
+  auto& st = self->state;
+  if (r.transaction_id != p.txn.id)
+    return caf::make_error(errc::bad_request, "receipt for transaction " + r.transaction_id +
+                                                  ", expected " + p.txn.id);
+  if (r.results.size() != p.ids.size())
+    return caf::make_error(errc::bad_request, "receipt answers " +
+                                                  std::to_string(r.results.size()) + " of " +
+                                                  std::to_string(p.ids.size()) + " events");
+  for (size_t i = 0; i < p.ids.size(); ++i)
+    if (r.results[i].id != p.ids[i])
+      return caf::make_error(errc::bad_request, "receipt names event " + r.results[i].id +
+                                                    " where " + p.ids[i] + " was sent");
+  for (const auto& result : r.results) {
+    if (result.accepted) continue;
+    log()->info("peer {} rejected event {}: {}", st.domain, result.id, result.reason);
+    if (st.ctx.rejection_sink)
+      // The sink is dynamically typed (any actor may collect rejections): anon_send.
+      caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, result.id,
+                     result.reason);
+  }
+  // Accepted and rejected alike leave the queue: a rejection is final.
+  if (auto err = st.queue->remove(p.seqs))
+    log()->error("peer {}: acknowledged events stay queued: {}", st.domain, describe(err));
+  st.depth -= std::min<uint64_t>(st.depth, p.seqs.size());
+  return {};
+}
+
+void on_reply(peer_pointer self, const std::string& id, uint64_t round, const crypto::box_key& key,
+              inbound_reply& reply) {
+  auto& st = self->state;
+  auto* p = find(self, id);
+  if (p == nullptr) return;
+  p->in_flight = false;
+  --st.in_flight;
+  if (reply.status == 401) {
+    // The receiver could not open our box: perhaps its key rotated. Ask discovery once
+    // afresh before backing off; a 401 to a box sealed before the last resolve says
+    // nothing about the key we hold now.
+    if (round != st.resolve_round || st.link != link_state::connected) {
+      pump(self);
+      return;
+    }
+    if (!st.forgot) {
+      st.forgot = true;
+      note_failure(self, "HTTP 401: " + reply.body);
+      log()->info("peer {} could not open our transaction; resolving its key again", st.domain);
+      self->request(st.ctx.discovery, st.ctx.settings.request_timeout, forget_atom::value,
+                    st.domain)
+          .then([self](bool) { resolve(self); }, [self](caf::error&) { resolve(self); });
+      st.link = link_state::resolving;
+      self->become(resolving(self));
+      return;
+    }
+    send_failed(self, round, "HTTP 401: " + reply.body);
+    return;
+  }
+  if (reply.status != 200) {
+    send_failed(self, round, "HTTP " + std::to_string(reply.status) + ": " + reply.body);
+    return;
+  }
+  auto opened = key.open(reply.body);
+  if (!opened) {
+    send_failed(self, round, "receipt does not open: " + describe(opened.error()));
+    return;
+  }
+  auto r = decode_receipt(*opened);
+  if (!r) {
+    send_failed(self, round, describe(r.error()));
+    return;
+  }
+  if (auto err = on_receipt(self, *p, *r)) {
+    send_failed(self, round, describe(err));
+    return;
+  }
+  st.txns.erase(std::find_if(st.txns.begin(), st.txns.end(),
+                             [&id](const pending_transaction& t) { return t.txn.id == id; }));
+  ++st.sent;
+  st.streak = 0;
+  st.backoff = std::chrono::milliseconds{0};
+  st.forgot = false;
+  pump(self);
+}
+
+// -- sending -------------------------------------------------------------------------------
+
+void send(peer_pointer self, pending_transaction& p) {
+  auto& st = self->state;
+  // A resend gets a fresh time (the id stays), so a long outage does not make the
+  // receiver refuse the batch as stale.
+  p.txn.created_ms = unix_ms();
+  outbound_request req;
+  req.base_url = st.record->base_url;
+  req.path = std::string{dispatch_path};
+  req.headers = {{std::string{origin_header}, st.ctx.own_domain},
+                 {std::string{version_header}, std::to_string(protocol_version)}};
+  req.body = st.key->seal(encode_transaction(p.txn));
+  p.in_flight = true;
+  ++st.in_flight;
+  auto id = p.txn.id;
+  auto round = st.resolve_round;
+  auto key = *st.key;
+  self->request(st.ctx.transport, st.ctx.settings.request_timeout, send_atom::value, std::move(req))
+      .then([self, id, round, key](inbound_reply& reply) { on_reply(self, id, round, key, reply); },
+            [self, id, round](caf::error& err) {
+              auto* p = find(self, id);
+              if (p == nullptr) return;
+              p->in_flight = false;
+              --self->state.in_flight;
+              send_failed(self, round, describe(err));
+            });
+}
+
+/// Reads the next batch from the outbox into a transaction; false when there is none.
+bool read_next(peer_pointer self) {
+  auto& st = self->state;
+  const auto& cfg = st.ctx.settings;
+  while (st.next_read <= st.known_last) {
+    auto batch = st.queue->read(st.next_read, cfg.batch_max_events, cfg.batch_max_bytes);
+    if (!batch) {
+      note_failure(self, "reading the outbox: " + describe(batch.error()));
+      log()->error("peer {}: {}", st.domain, st.last_error);
+      return false;
+    }
+    if (!batch->corrupt.empty()) {
+      log()->error("peer {}: dropping {} unreadable outbox entries", st.domain,
+                   batch->corrupt.size());
+      if (auto err = st.queue->remove(batch->corrupt))
+        log()->error("peer {}: {}", st.domain, describe(err));
+      st.depth -= std::min<uint64_t>(st.depth, batch->corrupt.size());
+    }
+    if (batch->last_seq == 0) {
+      st.next_read = st.known_last + 1;
+      return false;
+    }
+    st.next_read = batch->last_seq + 1;
+    st.known_last = std::max(st.known_last, batch->last_seq);
+    if (batch->entries.empty()) continue;
+    pending_transaction p;
+    p.txn.id = make_transaction_id(st.ctx.own_domain);
+    p.txn.origin = st.ctx.own_domain;
+    p.txn.destination = st.domain;
+    for (auto& e : batch->entries) {
+      p.seqs.push_back(e.seq);
+      p.ids.push_back(std::move(e.event_id));
+      p.txn.events.push_back(std::move(e.event));
+    }
+    st.txns.push_back(std::move(p));
+    return true;
+  }
+  return false;
+}
+
+/// Fills the window: first transactions waiting for a resend, oldest first, then new ones.
+void pump(peer_pointer self) {
+  auto& st = self->state;
+  if (st.link != link_state::connected) return;
+  const size_t window = std::max<size_t>(1, st.ctx.settings.window);
+  for (auto& p : st.txns) {
+    if (st.in_flight >= window) return;
+    if (!p.in_flight) send(self, p);
+  }
+  while (st.in_flight < window && read_next(self)) send(self, st.txns.back());
+}
+
+// -- resolving -----------------------------------------------------------------------------
+
+[[nodiscard]] caf::error take_record(peer_pointer self, peer_record& rec) {
+  auto& st = self->state;
+  if (rec.public_key.size() != crypto::public_key{}.size())
+    return caf::make_error(errc::bad_key_record, st.domain + ": discovery gave a key of " +
+                                                     std::to_string(rec.public_key.size()) +
+                                                     " bytes");
+  if (!st.key || st.key_of != rec.public_key) {
+    crypto::public_key peer_key;
+    std::copy(rec.public_key.begin(), rec.public_key.end(), peer_key.begin());
+    auto key = crypto::box_key::derive(*st.ctx.identity, peer_key);
+    if (!key) return key.error();
+    st.key = std::move(*key);
+    st.key_of = rec.public_key;
+  }
+  st.record = std::move(rec);
+  return {};
+}
+
+void resolve(peer_pointer self) {
+  auto& st = self->state;
+  self->request(st.ctx.discovery, st.ctx.settings.request_timeout, resolve_atom::value, st.domain)
+      .then(
+          [self](peer_record& rec) {
+            auto& st = self->state;
+            if (auto err = take_record(self, rec)) {
+              note_failure(self, describe(err));
+              enter_backoff(self);
+              return;
+            }
+            ++st.resolve_round;
+            st.link = link_state::connected;
+            self->become(connected(self));
+            pump(self);
+          },
+          [self](caf::error& err) {
+            note_failure(self, "discovery: " + describe(err));
+            enter_backoff(self);
+          });
+}
+
+// -- behaviors -----------------------------------------------------------------------------
+
+void on_wake(peer_pointer self, uint64_t seq) {
+  auto& st = self->state;
+  if (seq > st.counted_last) {
+    st.depth += seq - st.counted_last;
+    st.counted_last = seq;
+  }
+  st.known_last = std::max(st.known_last, seq);
+}
+
+peer_impl::behavior_type resolving(peer_pointer self) {
+  return {
+      [self](wake_atom, uint64_t seq) { on_wake(self, seq); },
+      [self](stats_atom) { return stats_of(self); },
+      [](retry_atom, uint64_t) {
+        // A stale timer: a resolve is already under way.
+      },
+  };
+}
+
+peer_impl::behavior_type connected(peer_pointer self) {
+  return {
+      [self](wake_atom, uint64_t seq) {
+        on_wake(self, seq);
+        pump(self);
+      },
+      [self](stats_atom) { return stats_of(self); },
+      [](retry_atom, uint64_t) {
+        // A stale timer: the link came back before it fired.
+      },
+  };
+}
+
+peer_impl::behavior_type backing_off(peer_pointer self) {
+  return {
+      [self](wake_atom, uint64_t seq) { on_wake(self, seq); },
+      [self](stats_atom) { return stats_of(self); },
+      [self](retry_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (epoch != st.epoch) return;
+        // Resolve again on every retry: discovery answers from its cache, and a peer that
+        // moved or rotated its key is found without waiting for the TTL.
+        st.link = link_state::resolving;
+        self->become(resolving(self));
+        resolve(self);
+      },
+  };
+}
+
+peer_impl::behavior_type peer(peer_pointer self, peer_context ctx, std::string domain) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.domain = std::move(domain);
+  st.queue.emplace(*st.ctx.store, st.domain);
+  st.rng.seed(st.ctx.rng_seed != 0 ? st.ctx.rng_seed : std::random_device{}());
+  if (auto last = st.queue->last_seq())
+    st.known_last = st.counted_last = *last;
+  else
+    log()->error("peer {}: reading the outbox: {}", st.domain, describe(last.error()));
+  if (auto n = st.queue->count()) st.depth = *n;
+  st.link = link_state::resolving;
+  resolve(self);
+  return resolving(self);
+}
+
+}  // namespace
+
+peer_actor spawn_peer(caf::actor_system& sys, peer_context ctx, std::string domain) {
+  return sys.spawn(peer, std::move(ctx), std::move(domain));
+}
+
+}  // namespace fedrelay::actors

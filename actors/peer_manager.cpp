@@ -1,0 +1,110 @@
+// The peer manager: spawns a peer per domain on the first wake, links it, and restarts it
+// (after backoff_initial, so a crashing peer cannot spin) when it fails. A restarted
+// peer rebuilds everything from the outbox, which is all the state that matters.
+#include "actors/peer_manager_actor.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include <caf/exit_reason.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/logger.hpp"
+#include "actors/outbox.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+struct peer_manager_state {
+  peer_context ctx;
+  std::map<std::string, peer_actor> peers;
+  static inline const char* name = "peer_manager";
+};
+
+using peer_manager_pointer = peer_manager_actor::stateful_pointer<peer_manager_state>;
+
+peer_actor& peer_of(peer_manager_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  auto i = st.peers.find(domain);
+  if (i != st.peers.end()) return i->second;
+  auto peer = spawn_peer(self->system(), st.ctx, domain);
+  self->link_to(peer);
+  return st.peers.emplace(domain, std::move(peer)).first->second;
+}
+
+/// Collects the stats of every peer; a peer that does not answer is reported as such.
+struct stats_collector {
+  caf::typed_response_promise<std::vector<peer_stats>> promise;
+  std::vector<peer_stats> collected;
+  size_t waiting = 0;
+
+  void add(peer_stats s) {
+    collected.push_back(std::move(s));
+    if (--waiting > 0) return;
+    std::sort(collected.begin(), collected.end(),
+              [](const peer_stats& a, const peer_stats& b) { return a.domain < b.domain; });
+    promise.deliver(std::move(collected));
+  }
+};
+
+peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self, peer_context ctx) {
+  self->state.ctx = std::move(ctx);
+  // A linked peer that exits is forgotten (and restarted if it failed); an exit from
+  // anyone else, such as app's shutdown, ends the manager and through the links its peers.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    for (auto i = st.peers.begin(); i != st.peers.end(); ++i) {
+      if (i->second.address() != msg.source) continue;
+      auto domain = i->first;
+      st.peers.erase(i);
+      if (msg.reason && msg.reason != caf::exit_reason::normal) {
+        log()->error("peer {} failed, restarting: {}", domain, describe(msg.reason));
+        self->delayed_send(self, st.ctx.settings.backoff_initial, wake_atom::value, domain,
+                           uint64_t{0});
+      }
+      return;
+    }
+    self->quit(msg.reason);
+  });
+  if (auto domains = outbox_domains(*self->state.ctx.store)) {
+    for (const auto& domain : *domains) peer_of(self, domain);
+  } else {
+    log()->error("peer manager: cannot list the outboxes: {}", describe(domains.error()));
+  }
+  return {
+      [self](wake_atom, const std::string& domain, uint64_t seq) {
+        self->send(peer_of(self, domain), wake_atom::value, seq);
+      },
+      [self](stats_atom) -> caf::result<std::vector<peer_stats>> {
+        auto& st = self->state;
+        if (st.peers.empty()) return std::vector<peer_stats>{};
+        auto collector = std::make_shared<stats_collector>();
+        collector->promise = self->make_response_promise<std::vector<peer_stats>>();
+        collector->waiting = st.peers.size();
+        for (const auto& [domain, peer] : st.peers) {
+          self->request(peer, st.ctx.settings.request_timeout, stats_atom::value)
+              .then([collector](peer_stats& s) { collector->add(std::move(s)); },
+                    [collector, domain = domain](caf::error& err) {
+                      peer_stats s;
+                      s.domain = domain;
+                      s.state = "unknown";
+                      s.last_error = describe(err);
+                      collector->add(std::move(s));
+                    });
+        }
+        return collector->promise;
+      },
+  };
+}
+
+}  // namespace
+
+peer_manager_actor spawn_peer_manager(caf::actor_system& sys, peer_context ctx) {
+  return sys.spawn(peer_manager, std::move(ctx));
+}
+
+}  // namespace fedrelay::actors

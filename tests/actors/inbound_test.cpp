@@ -1,0 +1,190 @@
+// The receiving side: every status of federation.events.dispatch, exactly-once application
+// and the stored receipt of a replayed transaction.
+#include "actors/inbound_actor.hpp"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "tests/actors/transport_fixture.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using nlohmann::json;
+using testing::test_node;
+using testing::transport_fixture;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class InboundTest : public transport_fixture {
+ protected:
+  void SetUp() override {
+    transport_fixture::SetUp();
+    a_ = &add_node("a.example");
+    b_ = &add_node("b.example");
+    c_ = &add_node("c.example");  // known to nobody: a forger
+    start_discovery(*b_);
+    start_inbound(*b_);
+  }
+
+  transaction txn(std::vector<std::string> events) {
+    transaction t;
+    t.id = make_transaction_id("a.example");
+    t.origin = "a.example";
+    t.destination = "b.example";
+    t.created_ms = now_ms();
+    t.events = std::move(events);
+    return t;
+  }
+
+  inbound_reply dispatch(const std::string& origin, const std::string& version,
+                         const std::string& body) {
+    auto reply = ask<inbound_reply>(b_->inbound, dispatch_atom::value, origin, version, body);
+    EXPECT_TRUE(reply.value) << describe(reply.error);
+    return reply.value.value_or(inbound_reply{});
+  }
+
+  /// Dispatches `t` sealed by A for B; returns the status and the opened receipt.
+  std::pair<uint16_t, std::optional<receipt>> send(const transaction& t) {
+    auto key = box_between(*a_, *b_);
+    auto reply = dispatch("a.example", "1", key.seal(encode_transaction(t)));
+    if (reply.status != 200) return {reply.status, std::nullopt};
+    auto opened = key.open(reply.body);
+    EXPECT_TRUE(opened) << describe(opened.error());
+    auto r = decode_receipt(*opened);
+    EXPECT_TRUE(r) << describe(r.error());
+    return {reply.status, *r};
+  }
+
+  static std::string error_of(const inbound_reply& reply) {
+    auto doc = json::parse(reply.body, nullptr, false);
+    EXPECT_TRUE(doc.is_object()) << reply.body;
+    EXPECT_EQ(doc.value("success", true), false) << reply.body;
+    return doc.value("error", "");
+  }
+
+  test_node* a_ = nullptr;
+  test_node* b_ = nullptr;
+  test_node* c_ = nullptr;
+};
+
+TEST_F(InboundTest, AppliesANewTransactionToTheInbox) {
+  auto t = txn({event("a.example:1", "one"), event("a.example:2", "two")});
+  auto [status, r] = send(t);
+  ASSERT_EQ(status, 200);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->transaction_id, t.id);
+  ASSERT_EQ(r->results.size(), 2u);
+  EXPECT_EQ(r->results[0].id, "a.example:1");
+  EXPECT_TRUE(r->results[0].accepted);
+  EXPECT_EQ(r->results[1].id, "a.example:2");
+  EXPECT_TRUE(r->results[1].accepted);
+  auto inbox = inbox_of(*b_);
+  ASSERT_EQ(inbox.size(), 2u);
+  EXPECT_EQ(inbox[0].first, 1u);
+  EXPECT_EQ(
+      inbox[0].second,
+      (json{{"id", "a.example:1"}, {"type", "message"}, {"text", "one"}, {"origin", "a.example"}}));
+  EXPECT_EQ(inbox[1].first, 2u);
+  EXPECT_EQ(inbox[1].second["text"], "two");
+}
+
+TEST_F(InboundTest, AReplayGetsTheStoredReceiptAndAppliesNothing) {
+  auto t = txn({event("a.example:1"), event("a.example:2")});
+  auto first = send(t);
+  ASSERT_EQ(first.first, 200);
+  auto again = send(t);
+  ASSERT_EQ(again.first, 200);
+  ASSERT_TRUE(again.second);
+  EXPECT_EQ(encode_receipt(*again.second), encode_receipt(*first.second));
+  EXPECT_EQ(inbox_of(*b_).size(), 2u);
+}
+
+TEST_F(InboundTest, AnEventSeenBeforeIsAcceptedButAppliedOnce) {
+  ASSERT_EQ(send(txn({event("a.example:1"), event("a.example:2")})).first, 200);
+  auto [status, r] = send(txn({event("a.example:2"), event("a.example:3"), event("a.example:3")}));
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(r->results.size(), 3u);
+  for (const auto& result : r->results) EXPECT_TRUE(result.accepted) << result.id;
+  auto inbox = inbox_of(*b_);
+  ASSERT_EQ(inbox.size(), 3u);
+  EXPECT_EQ(inbox[0].second["id"], "a.example:1");
+  EXPECT_EQ(inbox[1].second["id"], "a.example:2");
+  EXPECT_EQ(inbox[2].second["id"], "a.example:3");
+  EXPECT_EQ(inbox[2].first, 3u);
+}
+
+TEST_F(InboundTest, ABodySealedByAnotherKeyIsUnauthorized) {
+  auto forged = box_between(*c_, *b_).seal(encode_transaction(txn({event("a.example:1")})));
+  auto reply = dispatch("a.example", "1", forged);
+  EXPECT_EQ(reply.status, 401);
+  EXPECT_EQ(error_of(reply), "body is not sealed for b.example by the key of a.example");
+  EXPECT_TRUE(inbox_of(*b_).empty());
+}
+
+TEST_F(InboundTest, ATamperedBodyIsUnauthorized) {
+  auto sealed = box_between(*a_, *b_).seal(encode_transaction(txn({event("a.example:1")})));
+  sealed[sealed.size() / 2] ^= 0x01;
+  EXPECT_EQ(dispatch("a.example", "1", sealed).status, 401);
+  EXPECT_EQ(dispatch("a.example", "1", sealed.substr(0, 10)).status, 401);
+  EXPECT_TRUE(inbox_of(*b_).empty());
+}
+
+TEST_F(InboundTest, AWrongDestinationOrOriginIsForbidden) {
+  auto t = txn({event("a.example:1")});
+  t.destination = "c.example";
+  auto [status, r] = send(t);
+  EXPECT_EQ(status, 403);
+  auto u = txn({event("a.example:1")});
+  u.origin = "c.example";
+  EXPECT_EQ(send(u).first, 403);
+  EXPECT_TRUE(inbox_of(*b_).empty());
+}
+
+TEST_F(InboundTest, AStaleTransactionIsRefused) {
+  auto t = txn({event("a.example:1")});
+  t.created_ms -= 10 * 60 * 1000;
+  auto key = box_between(*a_, *b_);
+  auto reply = dispatch("a.example", "1", key.seal(encode_transaction(t)));
+  EXPECT_EQ(reply.status, 422);
+  EXPECT_EQ(error_of(reply), "transaction time outside the accepted window");
+  t.created_ms += 20 * 60 * 1000;  // from the future, as far
+  EXPECT_EQ(send(t).first, 422);
+  EXPECT_TRUE(inbox_of(*b_).empty());
+}
+
+TEST_F(InboundTest, AnUnsupportedVersionNamesTheVersionsSpoken) {
+  auto key = box_between(*a_, *b_);
+  auto reply = dispatch("a.example", "2", key.seal(encode_transaction(txn({}))));
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(
+      json::parse(reply.body),
+      (json{{"success", false}, {"error", "unsupported protocol version 2"}, {"versions", {1}}}));
+  EXPECT_EQ(dispatch("a.example", "", "x").status, 400);
+  EXPECT_EQ(dispatch("a.example", "1.0", "x").status, 400);
+}
+
+TEST_F(InboundTest, AMalformedTransactionIsABadRequest) {
+  auto key = box_between(*a_, *b_);
+  auto reply = dispatch("a.example", "1", key.seal("{\"version\":1}"));
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_NE(error_of(reply).find("\"id\""), std::string::npos) << reply.body;
+  EXPECT_EQ(dispatch("a.example", "1", key.seal("not json")).status, 400);
+  EXPECT_EQ(dispatch("", "1", key.seal("{}")).status, 400);
+}
+
+TEST_F(InboundTest, AnOriginDiscoveryDoesNotKnowIsUnavailable) {
+  auto reply = dispatch("z.example", "1", "whatever");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_NE(error_of(reply).find("z.example"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

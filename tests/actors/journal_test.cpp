@@ -1,0 +1,168 @@
+// The journal: group commit, outbox seqs per destination, validation and sticky failure.
+#include "actors/journal_actor.hpp"
+
+#include <atomic>
+
+#include <gtest/gtest.h>
+
+#include "actors/describe.hpp"
+#include "actors/outbox.hpp"
+#include "tests/actors/transport_fixture.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using testing::test_node;
+using testing::transport_fixture;
+
+/// Stands in for the peer manager: records every wake.
+struct wake_log {
+  std::vector<std::pair<std::string, uint64_t>> wakes;
+};
+
+peer_manager_actor::behavior_type recording_manager(peer_manager_actor::pointer, wake_log* log) {
+  return {
+      [log](wake_atom, const std::string& domain, uint64_t seq) {
+        log->wakes.emplace_back(domain, seq);
+      },
+      [](stats_atom) { return std::vector<peer_stats>{}; },
+  };
+}
+
+class JournalTest : public transport_fixture {
+ protected:
+  void SetUp() override {
+    transport_fixture::SetUp();
+    node_ = &add_node("a.example");
+    manager_ = keep(sys_->spawn(recording_manager, &wakes_));
+    journal_ = node_->journal = keep(spawn_journal(*sys_, *node_->store, manager_));
+  }
+
+  static journal_entry to(const std::string& domain, std::vector<std::string> ids) {
+    journal_entry entry;
+    for (const auto& id : ids) entry.outbound.push_back({domain, event(id)});
+    return entry;
+  }
+
+  std::pair<uint64_t, uint64_t> stats() {
+    auto slot = std::make_shared<std::pair<uint64_t, uint64_t>>();
+    sys_->spawn([slot, j = journal_](caf::event_based_actor* self) {
+      self->request(j, caf::infinite, stats_atom::value).then([slot](uint64_t w, uint64_t a) {
+        *slot = {w, a};
+      });
+    });
+    sched_->run();
+    return *slot;
+  }
+
+  test_node* node_ = nullptr;
+  wake_log wakes_;
+  peer_manager_actor manager_;
+  journal_actor journal_;
+};
+
+TEST_F(JournalTest, GroupCommitsEveryAppendWaitingInTheMailbox) {
+  journal_entry with_put = to("b.example", {"e4", "e5"});
+  with_put.puts.push_back(
+      journal_put{static_cast<uint8_t>(storage::column::room_log), "room1", "state"});
+  // All four are in the journal's mailbox before it runs once.
+  auto r1 = request<std::vector<uint64_t>>(journal_, append_atom::value, to("b.example", {"e1"}));
+  auto r2 = request<std::vector<uint64_t>>(journal_, append_atom::value, to("c.example", {"e2"}));
+  auto r3 =
+      request<std::vector<uint64_t>>(journal_, append_atom::value, to("b.example", {"e3", "e3b"}));
+  auto r4 = request<std::vector<uint64_t>>(journal_, append_atom::value, with_put);
+  sched_->run();
+  ASSERT_TRUE(r1->value && r2->value && r3->value && r4->value);
+  EXPECT_EQ(*r1->value, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(*r2->value, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(*r3->value, (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(*r4->value, (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(stats(), (std::pair<uint64_t, uint64_t>{1, 4}));
+  // One wake per destination, with the last seq written.
+  EXPECT_EQ(wakes_.wakes,
+            (std::vector<std::pair<std::string, uint64_t>>{{"b.example", 5}, {"c.example", 1}}));
+  auto queued = outbox{*node_->store, "b.example"}.read(0, 100, 1 << 20);
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->entries.size(), 5u);
+  std::vector<std::string> ids;
+  for (const auto& e : queued->entries) ids.push_back(e.event_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"e1", "e3", "e3b", "e4", "e5"}));
+  EXPECT_EQ(queued->entries[0].event, event("e1"));
+  EXPECT_GT(queued->entries[0].enqueued_ms, 0);
+  auto put = node_->store->get(storage::column::room_log, "room1");
+  ASSERT_TRUE(put && *put);
+  EXPECT_EQ(**put, "state");
+  // A later append is a write of its own, and seqs go on.
+  EXPECT_EQ(enqueue(*node_, "c.example", {event("e6")}), (std::vector<uint64_t>{2}));
+  EXPECT_EQ(stats(), (std::pair<uint64_t, uint64_t>{2, 5}));
+}
+
+TEST_F(JournalTest, SeqsNeverRepeatAfterARestartWithAnEmptyQueue) {
+  EXPECT_EQ(enqueue(*node_, "b.example", {event("e1"), event("e2")}),
+            (std::vector<uint64_t>{1, 2}));
+  outbox q{*node_->store, "b.example"};
+  ASSERT_FALSE(q.remove({1, 2}, storage::durability::synced));
+  stop(caf::actor_cast<caf::actor>(journal_));
+  journal_ = node_->journal = keep(spawn_journal(*sys_, *node_->store, manager_));
+  EXPECT_EQ(enqueue(*node_, "b.example", {event("e3")}), (std::vector<uint64_t>{3}));
+}
+
+TEST_F(JournalTest, RefusesMalformedEntries) {
+  journal_entry not_json;
+  not_json.outbound.push_back({"b.example", "not json"});
+  auto r1 = ask<std::vector<uint64_t>>(journal_, append_atom::value, not_json);
+  EXPECT_EQ(r1.error, caf::make_error(errc::bad_request)) << describe(r1.error);
+  journal_entry no_id;
+  no_id.outbound.push_back({"b.example", R"({"text":"x"})"});
+  auto r2 = ask<std::vector<uint64_t>>(journal_, append_atom::value, no_id);
+  EXPECT_EQ(r2.error, caf::make_error(errc::bad_request));
+  journal_entry bad_column;
+  bad_column.puts.push_back(journal_put{200, "k", "v"});
+  auto r3 = ask<std::vector<uint64_t>>(journal_, append_atom::value, bad_column);
+  EXPECT_EQ(r3.error, caf::make_error(errc::bad_request));
+  journal_entry no_destination = to("", {"e1"});
+  auto r4 = ask<std::vector<uint64_t>>(journal_, append_atom::value, no_destination);
+  EXPECT_EQ(r4.error, caf::make_error(errc::bad_request));
+  EXPECT_EQ(count_keys(*node_, storage::column::outbox), 0u);
+  EXPECT_TRUE(wakes_.wakes.empty());
+}
+
+TEST(JournalFailureTest, AFailedWriteIsStickyUntilRestart) {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  test::temp_dir dir{"fedrelay-journal"};
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  storage::store_options opts;
+  opts.fail_wal_io = [fail] { return fail->load(); };
+  auto store = storage::store::open(dir.path(), opts);
+  ASSERT_TRUE(store) << describe(store.error());
+  {
+    caf::actor_system sys{cfg};
+    auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+    auto journal = spawn_journal(sys, **store, peer_manager_actor{});
+    auto append = [&](const std::string& id) {
+      auto slot = std::make_shared<testing::reply_slot<std::vector<uint64_t>>>();
+      journal_entry entry;
+      entry.outbound.push_back({"b.example", "{\"id\":\"" + id + "\"}"});
+      sys.spawn([slot, journal, entry](caf::event_based_actor* self) {
+        self->request(journal, caf::infinite, append_atom::value, entry)
+            .then([slot](std::vector<uint64_t>& seqs) { slot->value = seqs; },
+                  [slot](caf::error& err) { slot->error = err; });
+      });
+      sched.run();
+      return *slot;
+    };
+    EXPECT_TRUE(append("e1").value);
+    fail->store(true);
+    auto failed = append("e2");
+    EXPECT_EQ(failed.error, caf::make_error(errc::storage_failed)) << describe(failed.error);
+    fail->store(false);
+    auto refused = append("e3");
+    EXPECT_EQ(refused.error, caf::make_error(errc::storage_failed)) << describe(refused.error);
+    caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

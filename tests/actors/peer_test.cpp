@@ -1,0 +1,344 @@
+// The sending side end to end: journal -> peer manager -> peer -> test transport -> the
+// inbound actor of a second node, with real stores, keys and discovery on both sides.
+#include "actors/peer_actor.hpp"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/outbox.hpp"
+#include "tests/actors/transport_fixture.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::header_of;
+using testing::test_node;
+using testing::transport_fixture;
+
+struct rejection {
+  std::string domain, event_id, reason;
+  bool operator==(const rejection& o) const {
+    return domain == o.domain && event_id == o.event_id && reason == o.reason;
+  }
+};
+
+caf::behavior rejection_collector(caf::event_based_actor*, std::vector<rejection>* out) {
+  return {
+      [out](rejected_atom, const std::string& domain, const std::string& id,
+            const std::string& reason) {
+        out->push_back({domain, id, reason});
+      },
+  };
+}
+
+/// Discovery for A that first hands out a stale key for B, and B's real key once told to
+/// forget (a key rotation A has not seen yet).
+struct rotating_discovery_state {
+  peer_record current;
+  peer_record stale;
+  int forgets = 0;
+};
+
+discovery_actor::behavior_type rotating_discovery(discovery_actor::pointer,
+                                                  rotating_discovery_state* st) {
+  return {
+      [st](resolve_atom, const std::string&) { return st->forgets > 0 ? st->current : st->stale; },
+      [st](forget_atom, const std::string&) {
+        ++st->forgets;
+        return true;
+      },
+      [](stats_atom) -> caf::result<uint64_t, uint64_t> {
+        return {0, 0};
+      },
+  };
+}
+
+class PeerTest : public transport_fixture {
+ protected:
+  void SetUp() override {
+    transport_fixture::SetUp();
+    settings_.batch_max_events = 2;
+    settings_.window = 2;
+    settings_.backoff_initial = 500ms;
+    settings_.backoff_max = 4000ms;
+    rejection_sink_ = keep(sys_->spawn(rejection_collector, &rejections_));
+    a_ = &add_node("a.example");
+    b_ = &add_node("b.example");
+    start_discovery(*a_);
+    start_discovery(*b_);
+    start_inbound(*b_);
+  }
+
+  std::vector<std::string> ids_in_inbox(const test_node& node) {
+    std::vector<std::string> ids;
+    for (const auto& [cursor, e] : inbox_of(node)) ids.push_back(e["id"]);
+    return ids;
+  }
+
+  std::vector<peer_stats> stats(const test_node& node) {
+    auto reply = ask<std::vector<peer_stats>>(node.peers, stats_atom::value);
+    EXPECT_TRUE(reply.value) << describe(reply.error);
+    return reply.value.value_or(std::vector<peer_stats>{});
+  }
+
+  peer_stats stats_of_b() {
+    auto all = stats(*a_);
+    EXPECT_EQ(all.size(), 1u);
+    return all.empty() ? peer_stats{} : all.front();
+  }
+
+  /// The transaction inside a request A sent to B.
+  transaction opened(const outbound_request& req) {
+    auto plain = box_between(*b_, *a_).open(req.body);
+    EXPECT_TRUE(plain) << describe(plain.error());
+    if (!plain) return {};
+    auto t = decode_transaction(*plain);
+    EXPECT_TRUE(t) << describe(t.error());
+    return t ? *t : transaction{};
+  }
+
+  test_node* a_ = nullptr;
+  test_node* b_ = nullptr;
+  std::vector<rejection> rejections_;
+};
+
+TEST_F(PeerTest, DeliversQueuedEventsInOrder) {
+  start_sender(*a_);
+  std::vector<std::string> events;
+  for (int i = 1; i <= 5; ++i) events.push_back(event("a.example:" + std::to_string(i)));
+  EXPECT_EQ(enqueue(*a_, "b.example", events), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  sched_->run();
+  auto inbox = inbox_of(*b_);
+  ASSERT_EQ(inbox.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(inbox[i].first, i + 1);
+    auto expected = json::parse(events[i]);
+    expected["origin"] = "a.example";
+    EXPECT_EQ(inbox[i].second, expected);
+  }
+  // Batches of at most two events, each request as the protocol says.
+  ASSERT_EQ(net_.requests.size(), 3u);
+  const auto& req = net_.requests.front();
+  EXPECT_EQ(req.base_url, b_->url);
+  EXPECT_EQ(req.path, dispatch_path);
+  EXPECT_EQ(header_of(req, origin_header), "a.example");
+  EXPECT_EQ(header_of(req, version_header), "1");
+  auto t = opened(req);
+  EXPECT_EQ(t.origin, "a.example");
+  EXPECT_EQ(t.destination, "b.example");
+  EXPECT_EQ(t.events.size(), 2u);
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  auto s = stats_of_b();
+  EXPECT_EQ(s.domain, "b.example");
+  EXPECT_EQ(s.state, "connected");
+  EXPECT_EQ(s.queue_depth, 0u);
+  EXPECT_EQ(s.oldest_age_ms, 0);
+  EXPECT_EQ(s.transactions_sent, 3u);
+  EXPECT_EQ(s.failures, 0u);
+  EXPECT_EQ(s.backoff_ms, 0);
+  // More events later go the same way.
+  enqueue(*a_, "b.example", {event("a.example:6")});
+  sched_->run();
+  EXPECT_EQ(ids_in_inbox(*b_).back(), "a.example:6");
+}
+
+TEST_F(PeerTest, BacksOffWhileTheReceiverIsDownThenDrainsInOrder) {
+  start_sender(*a_);
+  net_.down = true;
+  enqueue(*a_, "b.example", {event("a.example:1"), event("a.example:2"), event("a.example:3")});
+  sched_->run();
+  auto s = stats_of_b();
+  EXPECT_EQ(s.state, "backing_off");
+  EXPECT_EQ(s.queue_depth, 3u);
+  EXPECT_GE(s.oldest_age_ms, 0);
+  EXPECT_EQ(s.backoff_ms, 500);
+  EXPECT_NE(s.last_error.find("connection refused"), std::string::npos) << s.last_error;
+  // The retry is due within the ceiling, which doubles up to backoff_max.
+  std::vector<int64_t> ceilings;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto due = next_delayed_message();
+    ASSERT_TRUE(due);
+    auto ceiling = stats_of_b().backoff_ms;
+    ceilings.push_back(ceiling);
+    EXPECT_GT(*due, caf::timespan{0});
+    EXPECT_LE(*due, std::chrono::milliseconds{ceiling});
+    // Nothing happens before the timer is due.
+    auto requests = net_.requests.size();
+    if (*due > 1ms) {
+      sched_->advance_time(*due - 1ms);
+      sched_->run();
+      EXPECT_EQ(net_.requests.size(), requests);
+    }
+    sched_->advance_time(1ms);
+    sched_->run();
+    EXPECT_GT(net_.requests.size(), requests);
+  }
+  EXPECT_EQ(ceilings, (std::vector<int64_t>{500, 1000, 2000, 4000, 4000}));
+  EXPECT_TRUE(inbox_of(*b_).empty());
+  // Queued while down, too.
+  enqueue(*a_, "b.example", {event("a.example:4"), event("a.example:5")});
+  sched_->run();
+  EXPECT_EQ(stats_of_b().queue_depth, 5u);
+  net_.down = false;
+  auto due = next_delayed_message();
+  ASSERT_TRUE(due);
+  sched_->advance_time(*due);
+  sched_->run();
+  EXPECT_EQ(ids_in_inbox(*b_),
+            (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:3", "a.example:4",
+                                      "a.example:5"}));
+  s = stats_of_b();
+  EXPECT_EQ(s.state, "connected");
+  EXPECT_EQ(s.queue_depth, 0u);
+  EXPECT_EQ(s.backoff_ms, 0);
+  // Six rounds of two transactions each (window 2) failed.
+  EXPECT_EQ(s.failures, 12u);
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+}
+
+TEST_F(PeerTest, AResentBatchKeepsItsTransactionId) {
+  start_sender(*a_);
+  bool fail_once = true;
+  net_.intercept = [&fail_once](const outbound_request&) -> std::optional<inbound_reply> {
+    if (!fail_once) return std::nullopt;
+    fail_once = false;
+    return inbound_reply{503, R"({"success":false,"error":"busy"})"};
+  };
+  enqueue(*a_, "b.example", {event("a.example:1")});
+  sched_->run();
+  EXPECT_EQ(stats_of_b().last_error, R"(HTTP 503: {"success":false,"error":"busy"})");
+  sched_->trigger_timeouts();
+  sched_->run();
+  ASSERT_EQ(net_.requests.size(), 2u);
+  EXPECT_EQ(opened(net_.requests[0]).id, opened(net_.requests[1]).id);
+  EXPECT_EQ(ids_in_inbox(*b_), (std::vector<std::string>{"a.example:1"}));
+}
+
+TEST_F(PeerTest, ReplaysTheQueueAfterARestart) {
+  start_sender(*a_);
+  net_.down = true;
+  enqueue(*a_, "b.example", {event("a.example:1"), event("a.example:2"), event("a.example:3")});
+  sched_->run();
+  EXPECT_EQ(stats_of_b().state, "backing_off");
+  // The node goes away with everything still queued, and comes back.
+  stop_sender(*a_);
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 3u);
+  net_.down = false;
+  start_sender(*a_);
+  sched_->run();
+  EXPECT_EQ(ids_in_inbox(*b_),
+            (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:3"}));
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  // The new journal goes on from the old seqs.
+  EXPECT_EQ(enqueue(*a_, "b.example", {event("a.example:4")}), (std::vector<uint64_t>{4}));
+  sched_->run();
+  EXPECT_EQ(ids_in_inbox(*b_).size(), 4u);
+}
+
+TEST_F(PeerTest, AnEventSentTwiceAcrossARestartIsAppliedOnce) {
+  start_sender(*a_);
+  // The request reaches B, but B's receipt is lost on the way back: A keeps the events.
+  std::vector<outbound_request> lost;
+  net_.intercept = [&lost](const outbound_request& req) -> std::optional<inbound_reply> {
+    lost.push_back(req);
+    return inbound_reply{504, "gateway timeout"};
+  };
+  enqueue(*a_, "b.example", {event("a.example:1"), event("a.example:2")});
+  sched_->run();
+  ASSERT_EQ(lost.size(), 1u);
+  auto applied =
+      ask<inbound_reply>(b_->inbound, dispatch_atom::value, header_of(lost[0], origin_header),
+                         header_of(lost[0], version_header), lost[0].body);
+  ASSERT_TRUE(applied.value);
+  EXPECT_EQ(applied.value->status, 200);
+  EXPECT_EQ(ids_in_inbox(*b_).size(), 2u);
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 2u);
+  stop_sender(*a_);
+  net_.intercept = nullptr;
+  start_sender(*a_);
+  sched_->run();
+  EXPECT_EQ(ids_in_inbox(*b_), (std::vector<std::string>{"a.example:1", "a.example:2"}));
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+}
+
+TEST_F(PeerTest, RejectionsReachTheSinkAndLeaveTheQueue) {
+  start_sender(*a_);
+  // B's host refuses the second event: a receipt B would send, sealed with B's key.
+  net_.intercept = [this](const outbound_request& req) -> std::optional<inbound_reply> {
+    auto t = opened(req);
+    receipt r;
+    r.transaction_id = t.id;
+    for (const auto& e : t.events) {
+      auto id = event_id_of(e);
+      r.results.push_back({id, id != "a.example:2", id == "a.example:2" ? "user is muted" : ""});
+    }
+    return inbound_reply{200, box_between(*b_, *a_).seal(encode_receipt(r))};
+  };
+  enqueue(*a_, "b.example", {event("a.example:1"), event("a.example:2")});
+  sched_->run();
+  EXPECT_EQ(rejections_, (std::vector<rejection>{{"b.example", "a.example:2", "user is muted"}}));
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  EXPECT_EQ(stats_of_b().transactions_sent, 1u);
+}
+
+TEST_F(PeerTest, AReceiptForAnotherTransactionIsAFailure) {
+  start_sender(*a_);
+  net_.intercept = [this](const outbound_request& req) -> std::optional<inbound_reply> {
+    receipt r;
+    r.transaction_id = "a.example:other";
+    r.results.push_back({"a.example:1", true, ""});
+    return inbound_reply{200, box_between(*b_, *a_).seal(encode_receipt(r))};
+  };
+  enqueue(*a_, "b.example", {event("a.example:1")});
+  sched_->run();
+  auto s = stats_of_b();
+  EXPECT_EQ(s.state, "backing_off");
+  EXPECT_EQ(s.queue_depth, 1u);
+  EXPECT_NE(s.last_error.find("receipt for transaction a.example:other"), std::string::npos)
+      << s.last_error;
+}
+
+TEST_F(PeerTest, UnauthorizedMakesThePeerForgetTheKeyOnceAndResolveAgain) {
+  // A's discovery still has a key for B that B no longer holds.
+  auto stale_identity = crypto::identity::generate();
+  rotating_discovery_state rotation;
+  rotation.current = peer_record{"b.example", b_->url, "http", {}, 0, 0, record_source::dns};
+  auto key = b_->public_key();
+  rotation.current.public_key.assign(key.begin(), key.end());
+  rotation.stale = rotation.current;
+  auto stale_key = stale_identity.public_key();
+  rotation.stale.public_key.assign(stale_key.begin(), stale_key.end());
+  a_->discovery = keep(sys_->spawn(rotating_discovery, &rotation));
+  start_sender(*a_);
+  enqueue(*a_, "b.example", {event("a.example:1")});
+  sched_->run();
+  EXPECT_EQ(rotation.forgets, 1);
+  EXPECT_EQ(ids_in_inbox(*b_), (std::vector<std::string>{"a.example:1"}));
+  auto s = stats_of_b();
+  EXPECT_EQ(s.state, "connected");
+  EXPECT_EQ(s.failures, 1u);
+  EXPECT_EQ(s.backoff_ms, 0);
+  EXPECT_NE(s.last_error.find("HTTP 401"), std::string::npos) << s.last_error;
+  ASSERT_EQ(net_.requests.size(), 2u);
+}
+
+TEST_F(PeerTest, AnUnknownDomainBacksOff) {
+  start_sender(*a_);
+  enqueue(*a_, "nowhere.example", {event("a.example:1")});
+  sched_->run();
+  auto all = stats(*a_);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].domain, "nowhere.example");
+  EXPECT_EQ(all[0].state, "backing_off");
+  EXPECT_EQ(all[0].queue_depth, 1u);
+  EXPECT_NE(all[0].last_error.find("discovery"), std::string::npos) << all[0].last_error;
+  EXPECT_TRUE(net_.requests.empty());
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

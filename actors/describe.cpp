@@ -3,6 +3,9 @@
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
+#include <utility>
+#include <vector>
+
 #include "actors/errc.hpp"
 #include "config/errc.hpp"
 #include "crypto/errc.hpp"
@@ -16,8 +19,15 @@ std::string code_name(const caf::error& err) {
   return to_string(static_cast<Errc>(err.code()));
 }
 
+std::vector<std::pair<caf::atom_value, std::string (*)(uint8_t)>>& registered_names() {
+  static std::vector<std::pair<caf::atom_value, std::string (*)(uint8_t)>> names;
+  return names;
+}
+
 std::string code_of(const caf::error& err) {
   auto category = err.category();
+  for (const auto& [registered, name_of] : registered_names())
+    if (registered == category) return name_of(err.code());
   if (category == caf::atom("config")) return code_name<config::errc>(err);
   if (category == caf::atom("crypto")) return code_name<crypto::errc>(err);
   if (category == caf::atom("storage")) return code_name<storage::errc>(err);
@@ -27,6 +37,10 @@ std::string code_of(const caf::error& err) {
 }
 
 }  // namespace
+
+void register_error_names(caf::atom_value category, std::string (*name_of)(uint8_t code)) {
+  registered_names().emplace_back(category, name_of);
+}
 
 std::string detail_of(const caf::error& err) {
   std::string out;

@@ -14,4 +14,8 @@ std::string describe(const caf::error& err);
 /// Only the detail strings (or the code name when there are none).
 std::string detail_of(const caf::error& err);
 
+/// Teaches describe() the code names of a category this folder cannot include (net/):
+/// the composition root registers them once at start-up, before any thread runs.
+void register_error_names(caf::atom_value category, std::string (*name_of)(uint8_t code));
+
 }  // namespace fedrelay::actors

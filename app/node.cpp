@@ -2,37 +2,131 @@
 
 #include <caf/scoped_actor.hpp>
 
+#include "actors/inbound_actor.hpp"
+#include "actors/journal_actor.hpp"
+#include "actors/peer_manager_actor.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "app/status_file.hpp"
 #include "net/dns_resolver.hpp"
+#include "net/federation_api.hpp"
 #include "net/http_client.hpp"
+#include "net/http_server.hpp"
 #include "net/hub_client.hpp"
 #include "net/io_runtime.hpp"
+#include "net/transport.hpp"
 #include "storage/store.hpp"
 
 namespace fedrelay::app {
+namespace {
 
+net::server_options listener(const config::settings& s, const config::endpoint& where, bool tls) {
+  net::server_options o;
+  o.listen = where;
+  o.max_body_bytes = s.limits.max_body_bytes;
+  o.max_connections = s.limits.max_connections;
+  o.read_timeout = s.limits.read_timeout;
+  if (tls) {
+    o.tls_cert_file = s.tls.cert;
+    o.tls_key_file = s.tls.key;
+  }
+  return o;
+}
+
+}  // namespace
+
+// Members are declared in start-up order; they are destroyed in reverse, so listeners go
+// first, then actors (explicitly, in ~impl), then the runtimes, the store last.
 struct node::impl {
   config::settings settings;
-  crypto::identity identity;
+  std::shared_ptr<const crypto::identity> identity;
   std::unique_ptr<storage::store> store;
   net::io_runtime io{2};
-  net::http_client client{io};
+  net::http_client client;
   runtime rt;
   actors::dns_resolver_actor dns;
   actors::hub_lookup_actor hub;
   actors::discovery_actor discovery;
+  actors::transport_actor transport;
+  actors::peer_manager_actor peers;
+  actors::journal_actor journal;
+  actors::inbound_actor inbound;
+  std::unique_ptr<net::http_server> federation_server;
   config::status status = config::status::booting;
 
   impl(config::settings s, crypto::identity id, std::unique_ptr<storage::store> db)
-      : settings(std::move(s)), identity(std::move(id)), store(std::move(db)) {}
+      : settings(std::move(s)),
+        identity(std::make_shared<const crypto::identity>(std::move(id))),
+        store(std::move(db)),
+        client(io, client_options(settings)) {}
+
+  static net::client_options client_options(const config::settings& s) {
+    net::client_options o;
+    o.ca_file = s.tls.ca;
+    o.max_response_body_bytes = s.limits.max_body_bytes;
+    return o;
+  }
 
   ~impl() {
+    if (federation_server) federation_server->stop();
     caf::scoped_actor self{rt.system()};
-    for (const auto& a : {caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
-                          caf::actor_cast<caf::actor>(hub)})
+    for (const auto& a :
+         {caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(journal),
+          caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
+          caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
+          caf::actor_cast<caf::actor>(hub)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  bool allowed(const std::string& domain) const { return config::peer_allowed(settings, domain); }
+
+  [[nodiscard]] caf::error spawn_actors() {
+    auto& sys = rt.system();
+    const auto& cfg = settings;
+    dns = net::spawn_dns_resolver(sys, cfg.dns_resolver, cfg.dns_timeout);
+    if (!cfg.hub_url.empty()) hub = net::spawn_hub_client(sys, client, cfg.hub_url, cfg.dns_timeout);
+    actors::discovery_options options;
+    options.method = cfg.discovery;
+    options.static_peers = cfg.static_peers;
+    options.negative_ttl = cfg.dns_negative_ttl;
+    options.lookup_timeout = cfg.dns_timeout;
+    discovery = actors::spawn_discovery(sys, options, {dns, hub, store.get()});
+    transport = net::spawn_transport(sys, client, cfg.transport.request_timeout);
+    actors::peer_context peer_ctx;
+    peer_ctx.own_domain = cfg.domain;
+    peer_ctx.identity = identity;
+    peer_ctx.settings = cfg.transport;
+    peer_ctx.store = store.get();
+    peer_ctx.discovery = discovery;
+    peer_ctx.transport = transport;
+    peers = actors::spawn_peer_manager(sys, peer_ctx);
+    // The journal and the inbound actor block on fsync: each gets a thread of its own.
+    journal = actors::spawn_journal(sys, *store, peers, true);
+    actors::inbound_options in_opts;
+    in_opts.own_domain = cfg.domain;
+    in_opts.identity = identity;
+    in_opts.clock_skew = cfg.limits.clock_skew;
+    in_opts.allowed = [this](const std::string& d) { return allowed(d); };
+    actors::inbound_ports in_ports;
+    in_ports.store = store.get();
+    in_ports.discovery = discovery;
+    inbound = actors::spawn_inbound(sys, in_opts, in_ports, true);
+    return caf::none;
+  }
+
+  [[nodiscard]] caf::error start_listeners() {
+    net::federation_api_context fed;
+    fed.system = &rt.system();
+    fed.inbound = inbound;
+    fed.discovery = discovery;
+    fed.allowed = [this](const std::string& d) { return allowed(d); };
+    fed.clock_skew = settings.limits.clock_skew;
+    auto server = net::http_server::start(
+        io, listener(settings, settings.listen_federation, settings.tls.enabled()),
+        net::make_federation_handler(std::move(fed)));
+    if (!server) return server.error();
+    federation_server = std::move(*server);
+    return caf::none;
   }
 };
 
@@ -49,16 +143,8 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s) {
   if (!id) return id.error();
   write_status_file(s.storage_dir, config::status::booting);
   auto p = std::make_unique<impl>(std::move(s), std::move(*id), std::move(*db));
-  auto& sys = p->rt.system();
-  const auto& cfg = p->settings;
-  p->dns = net::spawn_dns_resolver(sys, cfg.dns_resolver, cfg.dns_timeout);
-  if (!cfg.hub_url.empty()) p->hub = net::spawn_hub_client(sys, p->client, cfg.hub_url, cfg.dns_timeout);
-  actors::discovery_options options;
-  options.method = cfg.discovery;
-  options.static_peers = cfg.static_peers;
-  options.negative_ttl = cfg.dns_negative_ttl;
-  options.lookup_timeout = cfg.dns_timeout;
-  p->discovery = actors::spawn_discovery(sys, options, {p->dns, p->hub, p->store.get()});
+  if (auto err = p->spawn_actors()) return err;
+  if (auto err = p->start_listeners()) return err;
   p->status = config::status::running;
   write_status_file(p->settings.storage_dir, p->status);
   return std::unique_ptr<node>{new node(std::move(p))};
@@ -73,7 +159,7 @@ const config::settings& node::settings() const {
 }
 
 const crypto::identity& node::identity() const {
-  return impl_->identity;
+  return *impl_->identity;
 }
 
 actors::discovery_actor node::discovery() const {

@@ -1,11 +1,20 @@
 #include "app/runtime.hpp"
 
 #include "actors/peer_record.hpp"
+#include "actors/describe.hpp"
 #include "actors/dns_resolver_actor.hpp"
+#include "net/errc.hpp"
 
 namespace fedrelay::app {
 
 runtime_config::runtime_config(size_t threads) {
+  static const bool named = [] {
+    actors::register_error_names(caf::atom("net"), [](uint8_t code) {
+      return net::to_string(static_cast<net::errc>(code));
+    });
+    return true;
+  }();
+  (void)named;
   set("scheduler.max-threads", threads);
   // CAF's own log and console output would interleave with ours.
   set("logger.console", caf::atom("none"));

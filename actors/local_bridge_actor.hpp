@@ -1,0 +1,34 @@
+// The local bridge owns what the node hands to its local server (DESIGN.md section 8):
+// the durable inbox with its cursors, long-poll waiters, and the registry of local users.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+
+namespace fedrelay::actors {
+
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using search_atom = caf::atom_constant<caf::atom("search")>;
+
+using local_bridge_actor = caf::typed_actor<
+    // Inbox events after cursor `after`, at most `limit`; when there are none, waits up to
+    // `wait_ms` for new ones. Replies with the JSON object {"events":[...],"next":CURSOR}
+    // (each event has "cursor"); next = after when nothing came.
+    caf::replies_to<fetch_atom, uint64_t, uint32_t, uint32_t>::with<std::string>,
+    // New events reached the inbox up to `last_cursor`: wake the waiters. No reply.
+    caf::reacts_to<inbox_atom, uint64_t>,
+    // Registers a local user (username, display name) so peers can find it. Replies true
+    // when the user is new. Errors: bad_request (empty or invalid username).
+    caf::replies_to<register_atom, std::string, std::string>::with<bool>,
+    // Local users whose username starts with the query (a peer's users.search), as a
+    // JSON array of {"username","name"}.
+    caf::replies_to<search_atom, std::string>::with<std::string>>;
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,53 @@
+#include "actors/request_auth.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "actors/errc.hpp"
+#include "crypto/hash.hpp"
+
+namespace fedrelay::actors {
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string signing_string(std::string_view method, std::string_view target, int64_t time_ms,
+                           std::string_view body) {
+  std::string out;
+  out.append(method).append("\n").append(target).append("\n");
+  out.append(std::to_string(time_ms)).append("\n");
+  out.append(crypto::to_hex(crypto::blake2b_256(body)));
+  return out;
+}
+
+std::string sign_request(const crypto::identity& id, std::string_view method,
+                         std::string_view target, int64_t time_ms, std::string_view body) {
+  auto sig = id.sign(signing_string(method, target, time_ms, body));
+  return crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+}
+
+caf::error verify_request(std::string_view key, std::string_view method, std::string_view target,
+                          std::string_view time_text, std::string_view body,
+                          std::string_view signature_b64, std::chrono::milliseconds skew) {
+  int64_t time_ms = 0;
+  auto [end, ec] = std::from_chars(time_text.data(), time_text.data() + time_text.size(), time_ms);
+  if (ec != std::errc{} || end != time_text.data() + time_text.size())
+    return caf::make_error(errc::bad_request, std::string{time_header} + " is not a number");
+  if (std::abs(unix_ms_now() - time_ms) > skew.count())
+    return caf::make_error(errc::rejected, "request time outside the accepted window");
+  auto raw = crypto::from_base64(signature_b64);
+  if (!raw || raw->size() != crypto::signature{}.size() || key.size() != crypto::public_key{}.size())
+    return caf::make_error(errc::bad_request, std::string{signature_header} + " is malformed");
+  crypto::signature sig{};
+  std::copy(raw->begin(), raw->end(), sig.begin());
+  crypto::public_key pk{};
+  std::copy(key.begin(), key.end(), pk.begin());
+  if (crypto::verify(pk, signing_string(method, target, time_ms, body), sig))
+    return caf::make_error(errc::rejected, "signature does not verify with the origin's key");
+  return caf::none;
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,66 @@
+// The room manager owns the node's rooms (DESIGN.md sections 2 and 3): it spawns one room
+// actor per room on demand and routes the local server's calls and the peers' room events
+// to them. Bodies that carry room data are JSON text, so net/ passes them through.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/transaction.hpp"
+
+namespace fedrelay::actors {
+
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using dm_atom = caf::atom_constant<caf::atom("dm")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using since_atom = caf::atom_constant<caf::atom("since")>;
+
+/// One call of the local server that changes a room. `user` is the acting local user's
+/// name (no domain); `type` an event type of DESIGN.md section 3 as written on the wire
+/// ("message.sent", "user.invited", ...); `content` a JSON object with the type's fields;
+/// `id` the local server's own event id, or empty to have one made.
+struct local_submission {
+  std::string room_id;
+  std::string type;
+  std::string user;
+  std::string content;
+  std::string id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, local_submission& x) {
+  return f(caf::meta::type_name("local_submission"), x.room_id, x.type, x.user, x.content, x.id);
+}
+
+using room_manager_actor = caf::typed_actor<
+    // Creates a room hosted here: (name, type "public"|"private"|"broadcast", owner local
+    // name); replies with the room id. Errors: bad_request.
+    caf::replies_to<create_atom, std::string, std::string, std::string>::with<std::string>,
+    // Opens (or finds) the direct chat of local user `from` with `to` ("name@domain");
+    // replies with the room id. Errors: bad_request, domain_not_allowed.
+    caf::replies_to<dm_atom, std::string, std::string>::with<std::string>,
+    // Submits a local user's event; replies with the event id once it is durable (and,
+    // when this node hosts the room, sequenced). Errors: not_found (room), rejected
+    // (the reason: not a member, muted, broadcast, deleted, ...), bad_request.
+    caf::replies_to<submit_atom, local_submission>::with<std::string>,
+    // The room's state as a JSON object (rooms.info). Errors: not_found.
+    caf::replies_to<info_atom, std::string>::with<std::string>,
+    // The room's log after seq `after`, at most `limit` events, as a JSON array
+    // (rooms.history). Errors: not_found.
+    caf::replies_to<history_atom, std::string, uint64_t, uint32_t>::with<std::string>,
+    // Applies one room event a peer sent (origin domain, event JSON from a transaction);
+    // replies with its fate for the receipt. Never an error: a refusal is a result.
+    caf::replies_to<apply_atom, std::string, std::string>::with<event_result>,
+    // Catch-up for a member server (origin domain, room id, after seq, limit): the
+    // sequenced events as a JSON array. Errors: not_found, rejected (origin has no member).
+    caf::replies_to<since_atom, std::string, std::string, uint64_t, uint32_t>::with<std::string>>;
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,25 @@
+// Lets an io-thread handler ask an actor without blocking: a short-lived actor makes the
+// request and runs the continuation with the answer (on a CAF thread).
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+namespace fedrelay::net {
+
+/// Sends `xs...` to `target` and calls `on_value` with the reply (of type R) or
+/// `on_error` with the error (request_timeout after `timeout`). Exactly one of them runs.
+template <class R, class Handle, class... Ts>
+void ask(caf::actor_system& sys, const Handle& target, std::chrono::milliseconds timeout,
+         std::function<void(R&)> on_value, std::function<void(caf::error&)> on_error, Ts... xs) {
+  sys.spawn([=](caf::event_based_actor* self) {
+    // The actor lives until its one request is answered, then it is gone.
+    self->request(target, timeout, xs...)
+        .then([on_value](R& value) { on_value(value); }, [on_error](caf::error& err) { on_error(err); });
+  });
+}
+
+}  // namespace fedrelay::net

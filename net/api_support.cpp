@@ -1,0 +1,83 @@
+#include "net/api_support.hpp"
+
+#include <caf/sec.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+
+namespace fedrelay::net {
+
+http_response error_reply(unsigned status, std::string_view message) {
+  http_response res;
+  res.status = status;
+  res.body = nlohmann::json{{"success", false}, {"error", message}}.dump();
+  return res;
+}
+
+namespace {
+
+unsigned status_of(const caf::error& err) {
+  if (err.category() == caf::atom("system"))
+    return err == caf::sec::request_timeout ? 504 : 500;
+  if (err.category() != caf::atom("actors")) return 500;
+  switch (static_cast<actors::errc>(err.code())) {
+    case actors::errc::not_found:
+      return 404;
+    case actors::errc::bad_request:
+      return 400;
+    case actors::errc::rejected:
+    case actors::errc::domain_not_allowed:
+      return 403;
+    case actors::errc::unavailable:
+    case actors::errc::storage_failed:
+      return 503;
+    case actors::errc::resolver_timeout:
+      return 504;
+    default:
+      return 502;  // discovery of a peer failed: the upstream is at fault
+  }
+}
+
+}  // namespace
+
+http_response error_reply(const caf::error& err) {
+  return error_reply(status_of(err), actors::detail_of(err));
+}
+
+http_response success_reply(std::string_view json_object, unsigned status) {
+  http_response res;
+  res.status = status;
+  // Splice "success" in front instead of re-encoding what the actors already encoded.
+  auto body = std::string{json_object};
+  auto open = body.find('{');
+  if (open == std::string::npos) {
+    res.body = R"({"success":true})";
+  } else {
+    bool empty = body.find_first_not_of(" \t\r\n", open + 1) == body.rfind('}');
+    res.body = body.substr(0, open + 1) + R"("success":true)" + (empty ? "" : ",") +
+               body.substr(open + 1);
+  }
+  return res;
+}
+
+request_handler route_table(std::vector<route> routes) {
+  return [routes = std::move(routes)](http_request&& req, responder respond) {
+    auto path = req.path();
+    bool path_known = false;
+    for (const auto& r : routes) {
+      if (r.path != path) continue;
+      path_known = true;
+      if (r.method == req.method) {
+        r.handler(std::move(req), std::move(respond));
+        return;
+      }
+    }
+    if (path_known)
+      respond(error_reply(405, "method " + req.method + " not allowed on " + path));
+    else
+      respond(error_reply(404, "no such endpoint: " + path));
+  };
+}
+
+}  // namespace fedrelay::net

@@ -1,0 +1,100 @@
+#include "net/federation_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/request_auth.hpp"
+#include "actors/transaction.hpp"
+#include "net/actor_call.hpp"
+#include "net/api_support.hpp"
+#include "net/logger.hpp"
+
+namespace fedrelay::net {
+namespace {
+
+using namespace std::string_literals;
+
+/// Answers 403 for a refused origin and 400 for a missing one; returns the origin or "".
+std::string admitted_origin(const federation_api_context& ctx, const http_request& req,
+                            const responder& respond) {
+  std::string origin{req.header(actors::origin_header)};
+  if (origin.empty()) {
+    respond(error_reply(400, "missing header "s + std::string{actors::origin_header}));
+    return {};
+  }
+  if (ctx.allowed && !ctx.allowed(origin)) {
+    respond(error_reply(403, "domain not allowed: " + origin));
+    return {};
+  }
+  return origin;
+}
+
+http_response from_inbound(actors::inbound_reply& reply) {
+  http_response res;
+  res.status = reply.status;
+  // 200 carries a sealed receipt; errors carry JSON.
+  res.content_type = reply.status == 200 ? "application/octet-stream" : "application/json";
+  res.body = std::move(reply.body);
+  return res;
+}
+
+template <class Atom>
+request_handler sealed_route(federation_api_context ctx, Atom atom) {
+  return [ctx, atom](http_request&& req, responder respond) {
+    auto origin = admitted_origin(ctx, req, respond);
+    if (origin.empty()) return;
+    std::string version{req.header(actors::version_header)};
+    ask<actors::inbound_reply>(
+        *ctx.system, ctx.inbound, ctx.timeout,
+        [respond](actors::inbound_reply& reply) { respond(from_inbound(reply)); },
+        [respond](caf::error& err) { respond(error_reply(503, actors::detail_of(err))); }, atom,
+        origin, version, std::move(req.body));
+  };
+}
+
+/// A signed read: resolve the origin's key, check the signature, then `then(origin)`.
+void with_signed_origin(const federation_api_context& ctx, http_request&& req, responder respond,
+                        std::function<void(const std::string&, responder)> then) {
+  auto origin = admitted_origin(ctx, req, respond);
+  if (origin.empty()) return;
+  auto shared = std::make_shared<http_request>(std::move(req));
+  ask<actors::peer_record>(
+      *ctx.system, ctx.discovery, ctx.timeout,
+      [ctx, shared, respond, then, origin](actors::peer_record& rec) {
+        auto err = actors::verify_request(rec.public_key, shared->method, shared->target,
+                                          shared->header(actors::time_header), shared->body,
+                                          shared->header(actors::signature_header), ctx.clock_skew);
+        if (err) {
+          respond(error_reply(401, actors::detail_of(err)));
+          return;
+        }
+        then(origin, respond);
+      },
+      [respond](caf::error& err) { respond(error_reply(503, actors::detail_of(err))); },
+      actors::resolve_atom::value, origin);
+}
+
+}  // namespace
+
+request_handler make_federation_handler(federation_api_context ctx) {
+  std::vector<route> routes;
+  routes.push_back({"POST", std::string{actors::dispatch_path},
+                    sealed_route(ctx, actors::dispatch_atom::value)});
+  routes.push_back(
+      {"GET", std::string{actors::users_search_path}, [ctx](http_request&& req, responder respond) {
+         auto query = req.query("q").value_or("");
+         with_signed_origin(ctx, std::move(req), std::move(respond),
+                            [ctx, query](const std::string&, responder respond) {
+                              ask<std::string>(
+                                  *ctx.system, ctx.bridge, ctx.timeout,
+                                  [respond](std::string& users) {
+                                    respond(success_reply(R"({"users":)" + users + "}"));
+                                  },
+                                  [respond](caf::error& err) { respond(error_reply(err)); },
+                                  actors::search_atom::value, query);
+                            });
+       }});
+  return route_table(std::move(routes));
+}
+
+}  // namespace fedrelay::net

@@ -1,0 +1,366 @@
+#include "net/local_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/request_auth.hpp"
+#include "actors/transaction.hpp"
+#include "crypto/pem.hpp"
+#include "net/actor_call.hpp"
+#include "net/api_support.hpp"
+
+namespace fedrelay::net {
+namespace {
+
+using nlohmann::json;
+using ctx_ptr = std::shared_ptr<const local_api_context>;
+
+/// Compares in time independent of where the strings differ, so the token cannot be
+/// guessed byte by byte from response times.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % (b.empty() ? 1 : b.size())];
+  return diff == 0 && !b.empty();
+}
+
+/// Wraps a handler with the bearer-token check.
+request_handler authorized(const ctx_ptr& ctx, request_handler next) {
+  return [ctx, next](http_request&& req, responder respond) {
+    auto auth = req.header("Authorization");
+    constexpr std::string_view scheme = "Bearer ";
+    if (auth.substr(0, scheme.size()) != scheme ||
+        !same_secret(auth.substr(scheme.size()), ctx->token)) {
+      respond(error_reply(401, "missing or wrong bearer token"));
+      return;
+    }
+    next(std::move(req), std::move(respond));
+  };
+}
+
+/// The request body as a JSON object, or nullopt after answering 400.
+std::optional<json> json_body(const http_request& req, const responder& respond) {
+  auto j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    respond(error_reply(400, "the body must be a JSON object"));
+    return std::nullopt;
+  }
+  return j;
+}
+
+/// The string field `name`, or nullopt after answering 400.
+std::optional<std::string> field(const json& body, const char* name, const responder& respond) {
+  auto i = body.find(name);
+  if (i == body.end() || !i->is_string() || i->get<std::string>().empty()) {
+    respond(error_reply(400, std::string{"missing field \""} + name + "\" (a non-empty string)"));
+    return std::nullopt;
+  }
+  return i->get<std::string>();
+}
+
+std::string qualified(const local_api_context& ctx, const std::string& user) {
+  return user.find('@') == std::string::npos ? user + "@" + ctx.own_domain : user;
+}
+
+/// The acting user must be one of ours: the local server speaks only for its own users.
+std::optional<std::string> local_user(const local_api_context& ctx, const std::string& user,
+                                      const responder& respond) {
+  auto at = user.find('@');
+  if (at == std::string::npos) return user;
+  if (user.substr(at + 1) == ctx.own_domain) return user.substr(0, at);
+  respond(error_reply(400, "user " + user + " is not a user of " + ctx.own_domain));
+  return std::nullopt;
+}
+
+template <class R>
+std::function<void(caf::error&)> fail_with(const responder& respond) {
+  return [respond](caf::error& err) { respond(error_reply(err)); };
+}
+
+/// How one submitting call maps its body to a room event.
+struct submission_spec {
+  const char* path;
+  const char* type;
+  const char* actor_field;  // "user" or "by"
+  // Fills `content` from `body`; returns false after answering 400.
+  std::function<bool(const local_api_context&, const json& body, json& content, const responder&)>
+      content;
+};
+
+auto target_user(const char* from) {
+  return [from](const local_api_context& ctx, const json& body, json& content,
+                const responder& respond) {
+    auto user = field(body, from, respond);
+    if (!user) return false;
+    content["target"] = qualified(ctx, *user);
+    return true;
+  };
+}
+
+auto fields(std::initializer_list<std::pair<const char*, const char*>> names) {
+  std::vector<std::pair<const char*, const char*>> copy{names};
+  return [copy](const local_api_context&, const json& body, json& content,
+                const responder& respond) {
+    for (auto [from, to] : copy) {
+      auto value = field(body, from, respond);
+      if (!value) return false;
+      content[to] = *value;
+    }
+    return true;
+  };
+}
+
+auto no_content() {
+  return [](const local_api_context&, const json&, json&, const responder&) { return true; };
+}
+
+request_handler submit_route(const ctx_ptr& ctx, submission_spec spec) {
+  return [ctx, spec](http_request&& req, responder respond) {
+    auto body = json_body(req, respond);
+    if (!body) return;
+    auto room = field(*body, "room_id", respond);
+    if (!room) return;
+    auto actor = field(*body, spec.actor_field, respond);
+    if (!actor) return;
+    auto user = local_user(*ctx, *actor, respond);
+    if (!user) return;
+    json content = json::object();
+    if (!spec.content(*ctx, *body, content, respond)) return;
+    actors::local_submission sub{*room, spec.type, *user, content.dump(), {}};
+    if (auto id = body->find("id"); id != body->end() && id->is_string()) sub.id = id->get<std::string>();
+    ask<std::string>(
+        *ctx->system, ctx->rooms, ctx->timeout,
+        [respond](std::string& event_id) {
+          respond(success_reply(json{{"event_id", event_id}}.dump()));
+        },
+        fail_with<std::string>(respond), actors::submit_atom::value, std::move(sub));
+  };
+}
+
+std::vector<submission_spec> submission_specs() {
+  return {
+      {"/api/v1/rooms.invite", "user.invited", "by", target_user("user")},
+      {"/api/v1/rooms.leave", "user.left", "user", no_content()},
+      {"/api/v1/rooms.kick", "user.removed", "by", target_user("user")},
+      {"/api/v1/rooms.setRole", "role.changed", "by",
+       [](const local_api_context& ctx, const json& body, json& content, const responder& respond) {
+         return target_user("user")(ctx, body, content, respond) &&
+                fields({{"role", "role"}})(ctx, body, content, respond);
+       }},
+      {"/api/v1/rooms.mute", "user.muted", "by", target_user("user")},
+      {"/api/v1/rooms.unmute", "user.unmuted", "by", target_user("user")},
+      {"/api/v1/rooms.delete", "room.deleted", "by", no_content()},
+      {"/api/v1/chat.send", "message.sent", "user", fields({{"text", "text"}})},
+      {"/api/v1/chat.update", "message.edited", "user",
+       fields({{"event_id", "target"}, {"text", "text"}})},
+      {"/api/v1/chat.delete", "message.deleted", "user", fields({{"event_id", "target"}})},
+      {"/api/v1/chat.react", "reaction.set", "user",
+       fields({{"event_id", "target"}, {"emoji", "emoji"}})},
+      {"/api/v1/chat.unreact", "reaction.unset", "user",
+       fields({{"event_id", "target"}, {"emoji", "emoji"}})},
+      {"/api/v1/rooms.read", "read.receipt", "user", fields({{"up_to", "up_to"}})},
+      {"/api/v1/notify.send", "notification", "user",
+       [](const local_api_context& ctx, const json& body, json& content, const responder& respond) {
+         auto to = field(body, "to", respond);
+         if (!to) return false;
+         content["to"] = qualified(ctx, *to);
+         return fields({{"kind", "kind"}, {"text", "text"}})(ctx, body, content, respond);
+       }},
+  };
+}
+
+uint64_t number_param(const http_request& req, const char* name, uint64_t fallback, uint64_t max) {
+  auto text = req.query(name);
+  if (!text || text->empty()) return fallback;
+  try {
+    return std::min<uint64_t>(std::stoull(*text), max);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+void search_remote(const ctx_ptr& ctx, const std::string& name, const std::string& domain,
+                   responder respond) {
+  ask<actors::peer_record>(
+      *ctx->system, ctx->discovery, ctx->timeout,
+      [ctx, name, domain, respond](actors::peer_record& rec) {
+        auto base = parse_url(rec.base_url);
+        if (!base) {
+          respond(error_reply(502, "peer URL " + rec.base_url + " is not valid"));
+          return;
+        }
+        http_request req;
+        req.method = "GET";
+        req.target = make_target(actors::users_search_path, {{"q", name}});
+        auto now = actors::unix_ms_now();
+        req.headers = {{std::string{actors::origin_header}, ctx->own_domain},
+                       {std::string{actors::time_header}, std::to_string(now)},
+                       {std::string{actors::signature_header},
+                        actors::sign_request(*ctx->identity, req.method, req.target, now, "")}};
+        ctx->client->request(*base, std::move(req), ctx->timeout,
+                             [domain, respond](caf::expected<http_response> res) {
+                               if (!res) {
+                                 respond(error_reply(503, actors::detail_of(res.error())));
+                                 return;
+                               }
+                               auto j = json::parse(res->body, nullptr, false);
+                               if (res->status != 200 || j.is_discarded() || !j["users"].is_array()) {
+                                 respond(error_reply(502, domain + " answered HTTP " +
+                                                              std::to_string(res->status)));
+                                 return;
+                               }
+                               json users = json::array();
+                               for (auto& u : j["users"]) {
+                                 if (!u.is_object() || !u["username"].is_string()) continue;
+                                 users.push_back({{"username", u["username"].get<std::string>() + "@" + domain},
+                                                  {"name", u.value("name", "")}});
+                               }
+                               respond(success_reply(json{{"users", users}}.dump()));
+                             });
+      },
+      fail_with<actors::peer_record>(respond), actors::resolve_atom::value, domain);
+}
+
+}  // namespace
+
+request_handler make_local_handler(local_api_context context) {
+  auto ctx = std::make_shared<const local_api_context>(std::move(context));
+  std::vector<route> routes;
+  auto add = [&](const char* method, std::string path, request_handler h) {
+    routes.push_back({method, std::move(path), authorized(ctx, std::move(h))});
+  };
+  for (auto& spec : submission_specs()) add("POST", spec.path, submit_route(ctx, spec));
+
+  add("POST", "/api/v1/users.register", [ctx](http_request&& req, responder respond) {
+    auto body = json_body(req, respond);
+    if (!body) return;
+    auto username = field(*body, "username", respond);
+    if (!username) return;
+    auto name = body->value("name", *username);
+    ask<bool>(
+        *ctx->system, ctx->bridge, ctx->timeout,
+        [respond](bool created) { respond(success_reply(json{{"created", created}}.dump())); },
+        fail_with<bool>(respond), actors::register_atom::value, *username, name);
+  });
+
+  add("GET", "/api/v1/users.search", [ctx](http_request&& req, responder respond) {
+    auto q = req.query("q").value_or("");
+    auto at = q.find('@');
+    if (q.empty()) {
+      respond(error_reply(400, "missing query parameter q (name or name@domain)"));
+      return;
+    }
+    if (at != std::string::npos && q.substr(at + 1) != ctx->own_domain) {
+      auto domain = q.substr(at + 1);
+      if (ctx->allowed && !ctx->allowed(domain)) {
+        respond(error_reply(403, "domain not allowed: " + domain));
+        return;
+      }
+      search_remote(ctx, q.substr(0, at), domain, std::move(respond));
+      return;
+    }
+    ask<std::string>(
+        *ctx->system, ctx->bridge, ctx->timeout,
+        [respond](std::string& users) { respond(success_reply(R"({"users":)" + users + "}")); },
+        fail_with<std::string>(respond), actors::search_atom::value, q.substr(0, at));
+  });
+
+  add("POST", "/api/v1/rooms.create", [ctx](http_request&& req, responder respond) {
+    auto body = json_body(req, respond);
+    if (!body) return;
+    auto name = field(*body, "name", respond);
+    if (!name) return;
+    auto type = field(*body, "type", respond);
+    if (!type) return;
+    auto owner = field(*body, "owner", respond);
+    if (!owner) return;
+    auto user = local_user(*ctx, *owner, respond);
+    if (!user) return;
+    ask<std::string>(
+        *ctx->system, ctx->rooms, ctx->timeout,
+        [respond](std::string& room_id) { respond(success_reply(json{{"room_id", room_id}}.dump())); },
+        fail_with<std::string>(respond), actors::create_atom::value, *name, *type, *user);
+  });
+
+  add("POST", "/api/v1/dm.create", [ctx](http_request&& req, responder respond) {
+    auto body = json_body(req, respond);
+    if (!body) return;
+    auto from = field(*body, "from", respond);
+    if (!from) return;
+    auto to = field(*body, "to", respond);
+    if (!to) return;
+    auto user = local_user(*ctx, *from, respond);
+    if (!user) return;
+    auto target = qualified(*ctx, *to);
+    auto domain = target.substr(target.find('@') + 1);
+    if (ctx->allowed && !ctx->allowed(domain)) {
+      respond(error_reply(403, "domain not allowed: " + domain));
+      return;
+    }
+    ask<std::string>(
+        *ctx->system, ctx->rooms, ctx->timeout,
+        [respond](std::string& room_id) { respond(success_reply(json{{"room_id", room_id}}.dump())); },
+        fail_with<std::string>(respond), actors::dm_atom::value, *user, target);
+  });
+
+  add("GET", "/api/v1/rooms.info", [ctx](http_request&& req, responder respond) {
+    auto room = req.query("room_id").value_or("");
+    ask<std::string>(
+        *ctx->system, ctx->rooms, ctx->timeout,
+        [respond](std::string& info) { respond(success_reply(R"({"room":)" + info + "}")); },
+        fail_with<std::string>(respond), actors::info_atom::value, room);
+  });
+
+  add("GET", "/api/v1/rooms.history", [ctx](http_request&& req, responder respond) {
+    auto room = req.query("room_id").value_or("");
+    auto after = number_param(req, "after", 0, UINT64_MAX);
+    auto limit = static_cast<uint32_t>(number_param(req, "limit", 100, 1000));
+    ask<std::string>(
+        *ctx->system, ctx->rooms, ctx->timeout,
+        [respond](std::string& events) { respond(success_reply(R"({"events":)" + events + "}")); },
+        fail_with<std::string>(respond), actors::history_atom::value, room, after, limit);
+  });
+
+  add("GET", "/api/v1/events", [ctx](http_request&& req, responder respond) {
+    auto after = number_param(req, "after", 0, UINT64_MAX);
+    auto limit = static_cast<uint32_t>(number_param(req, "limit", 100, 10'000));
+    auto wait_s = number_param(req, "wait", 0, 60);
+    auto wait_ms = static_cast<uint32_t>(wait_s * 1000);
+    ask<std::string>(
+        *ctx->system, ctx->bridge, ctx->timeout + std::chrono::milliseconds(wait_ms),
+        [respond](std::string& page) { respond(success_reply(page)); },
+        fail_with<std::string>(respond), actors::fetch_atom::value, after, limit, wait_ms);
+  });
+
+  add("GET", "/api/v1/federation.status", [ctx](http_request&&, responder respond) {
+    auto reply = [ctx, respond](const json& peers) {
+      crypto::public_key key = ctx->identity->public_key();
+      respond(success_reply(json{{"status", ctx->status_text()},
+                                 {"domain", ctx->own_domain},
+                                 {"public_key", crypto::public_key_pem(key)},
+                                 {"fingerprint", crypto::fingerprint(key)},
+                                 {"peers", peers}}
+                                .dump()));
+    };
+    ask<std::vector<actors::peer_stats>>(
+        *ctx->system, ctx->peers, ctx->timeout,
+        [reply](std::vector<actors::peer_stats>& stats) {
+          json peers = json::array();
+          for (const auto& p : stats)
+            peers.push_back({{"domain", p.domain},
+                             {"state", p.state},
+                             {"queue_depth", p.queue_depth},
+                             {"oldest_queued_age_ms", p.oldest_age_ms},
+                             {"transactions_sent", p.transactions_sent},
+                             {"failures", p.failures},
+                             {"backoff_ms", p.backoff_ms},
+                             {"last_error", p.last_error}});
+          reply(peers);
+        },
+        [reply](caf::error&) { reply(json::array()); }, actors::stats_atom::value);
+  });
+
+  return route_table(std::move(routes));
+}
+
+}  // namespace fedrelay::net

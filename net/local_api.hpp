@@ -1,0 +1,40 @@
+// The local server's API (DESIGN.md section 8) as a route table: bearer-token checks,
+// JSON in and out, each call handed to the actor that owns the answer.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/discovery_actor.hpp"
+#include "actors/local_bridge_actor.hpp"
+#include "actors/peer_manager_actor.hpp"
+#include "actors/room_manager_actor.hpp"
+#include "crypto/identity.hpp"
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+
+namespace fedrelay::net {
+
+struct local_api_context {
+  caf::actor_system* system = nullptr;  // REQUIRES: not null, outlives the handler
+  std::string token;                    // every call needs "Authorization: Bearer <token>"
+  std::string own_domain;
+  std::shared_ptr<const crypto::identity> identity;  // signs users.search requests to peers
+  std::function<std::string()> status_text;          // the node's current status string
+  actors::room_manager_actor rooms;
+  actors::local_bridge_actor bridge;
+  actors::discovery_actor discovery;
+  actors::peer_manager_actor peers;
+  http_client* client = nullptr;  // for users.search on peers; REQUIRES: outlives the handler
+  std::function<bool(const std::string&)> allowed;  // [peers] allow/deny; null: all
+  std::chrono::milliseconds timeout{30'000};        // bound on one actor call
+};
+
+/// Every call of DESIGN.md section 8 but the file and WebSocket ones.
+request_handler make_local_handler(local_api_context ctx);
+
+}  // namespace fedrelay::net

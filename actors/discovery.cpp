@@ -254,6 +254,8 @@ discovery_actor::behavior_type discovery(discovery_pointer self, discovery_optio
   return {
       [self](resolve_atom, const std::string& domain) -> caf::result<peer_record> {
         auto& st = self->state;
+        if (st.options.allowed && !st.options.allowed(domain))
+          return caf::make_error(errc::domain_not_allowed, "domain not allowed: " + domain);
         if (auto i = st.static_table.find(domain); i != st.static_table.end()) {
           if (i->second.public_key.empty())
             return caf::make_error(errc::bad_key_record,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,7 +28,8 @@ namespace fedrelay::actors {
 using discovery_actor = caf::typed_actor<
     // Resolves a domain to its peer record. Errors (actors::errc): nxdomain, no_srv_record,
     // no_key_record, bad_key_record, bad_protocol, resolver_timeout, resolver_failed,
-    // not_found (static discovery, unknown domain), unavailable (Hub unreachable).
+    // not_found (static discovery, unknown domain), unavailable (Hub unreachable),
+    // domain_not_allowed (refused by [peers]).
     caf::replies_to<resolve_atom, std::string>::with<peer_record>,
     // Drops what is cached for a domain, so the next resolve asks again (a peer's key
     // may have rotated). Replies true when something was cached.
@@ -41,6 +43,9 @@ struct discovery_options {
   std::chrono::seconds negative_ttl{60};          // how long a failed lookup is cached
   std::chrono::seconds max_ttl{86400};            // published TTLs are capped at this
   std::chrono::milliseconds lookup_timeout{3000};  // bound on one DNS or Hub request
+  /// [peers] allow/deny: a refused domain is answered domain_not_allowed before any
+  /// lookup. Null: every domain.
+  std::function<bool(const std::string&)> allowed;
 };
 
 /// The ports discovery uses; any may be null: a null dns or hub port is a method not

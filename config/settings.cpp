@@ -2,6 +2,8 @@
 // every problem with its file and line so a user can fix a whole file in one go.
 #include "config/settings.hpp"
 
+#include "config/peer_filter.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -944,14 +946,7 @@ std::vector<std::string> missing_keys(const settings& s) {
 }
 
 bool peer_allowed(const settings& s, const std::string& domain) {
-  std::string name = lowercase(domain);
-  auto matches = [&](const std::string& pattern) {
-    // "*.example.com" matches names below example.com, at any depth, but not itself.
-    if (starts_with(pattern, "*.")) return ends_with(name, pattern.substr(1));
-    return name == pattern;
-  };
-  if (std::any_of(s.deny.begin(), s.deny.end(), matches)) return false;
-  return s.allow.empty() || std::any_of(s.allow.begin(), s.allow.end(), matches);
+  return peer_filter{s.allow, s.deny}.allowed(domain);
 }
 
 std::vector<std::string> error_lines(const caf::error& err) {

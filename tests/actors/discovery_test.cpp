@@ -7,6 +7,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/describe.hpp"
 #include "actors/discovery_actor.hpp"
 #include "actors/errc.hpp"
 #include "crypto/identity.hpp"
@@ -243,6 +244,17 @@ TEST_F(DiscoveryActorTest, StaticMethodRefusesUnknownDomains) {
   auto rec = resolve(start(options), "b.example");
   ASSERT_FALSE(rec);
   EXPECT_EQ(rec.error(), caf::make_error(errc::not_found));
+  EXPECT_EQ(zone->queries, 0);
+}
+
+TEST_F(DiscoveryActorTest, RefusedDomainsAreNeverLookedUp) {
+  zone->records["b.example"] = published(peer.public_key(), 300);
+  discovery_options options;
+  options.allowed = [](const std::string& d) { return d != "b.example"; };
+  auto rec = resolve(start(options), "b.example");
+  ASSERT_FALSE(rec);
+  EXPECT_EQ(rec.error(), caf::make_error(errc::domain_not_allowed));
+  EXPECT_EQ(actors::describe(rec.error()), "actors: domain_not_allowed: domain not allowed: b.example");
   EXPECT_EQ(zone->queries, 0);
 }
 

@@ -1,0 +1,59 @@
+// The allow and deny lists: matching, precedence, reload, and refusal counting.
+#include <gtest/gtest.h>
+
+#include "config/peer_filter.hpp"
+
+namespace fedrelay::config {
+namespace {
+
+using verdict = peer_filter::verdict;
+
+TEST(PeerFilterTest, EmptyListsAllowEveryone) {
+  peer_filter f{{}, {}};
+  EXPECT_TRUE(f.allowed("b.example"));
+}
+
+TEST(PeerFilterTest, DenyAlwaysWins) {
+  peer_filter f{{"b.example", "*.corp.example"}, {"b.example", "bad.corp.example"}};
+  EXPECT_EQ(f.check("b.example"), verdict::denied);
+  EXPECT_EQ(f.check("bad.corp.example"), verdict::denied);
+  EXPECT_EQ(f.check("good.corp.example"), verdict::allowed);
+}
+
+TEST(PeerFilterTest, NonEmptyAllowRefusesTheRest) {
+  peer_filter f{{"b.example"}, {}};
+  EXPECT_EQ(f.check("c.example"), verdict::not_allowed);
+  EXPECT_EQ(f.check("B.Example"), verdict::allowed);
+}
+
+TEST(PeerFilterTest, WildcardMatchesSubdomainsNotTheDomainItself) {
+  EXPECT_TRUE(domain_matches("*.example.com", "a.example.com"));
+  EXPECT_TRUE(domain_matches("*.example.com", "a.b.example.com"));
+  EXPECT_FALSE(domain_matches("*.example.com", "example.com"));
+  EXPECT_FALSE(domain_matches("*.example.com", "badexample.com"));
+  EXPECT_FALSE(domain_matches("example.com", "a.example.com"));
+}
+
+TEST(PeerFilterTest, ReplacePutsNewListsInForceAndKeepsCounts) {
+  peer_filter f{{}, {"b.example"}};
+  EXPECT_TRUE(f.note_refusal("b.example", verdict::denied));
+  f.replace({}, {});
+  EXPECT_TRUE(f.allowed("b.example"));
+  EXPECT_EQ(f.snapshot().refused_by_deny, 1u);
+}
+
+TEST(PeerFilterTest, RefusalsAreLoggedOncePerPeriodButAllCounted) {
+  peer_filter f{{"a.example"}, {"b.example"}};
+  EXPECT_TRUE(f.note_refusal("b.example", verdict::denied));
+  EXPECT_FALSE(f.note_refusal("b.example", verdict::denied));
+  EXPECT_TRUE(f.note_refusal("c.example", verdict::not_allowed));
+  EXPECT_TRUE(f.note_refusal("b.example", verdict::denied, std::chrono::seconds(0)));
+  auto s = f.snapshot();
+  EXPECT_EQ(s.refused_by_deny, 3u);
+  EXPECT_EQ(s.refused_by_allow, 1u);
+  EXPECT_EQ(s.refused_per_domain["b.example"], 3u);
+  EXPECT_EQ(s.allow, std::vector<std::string>{"a.example"});
+}
+
+}  // namespace
+}  // namespace fedrelay::config

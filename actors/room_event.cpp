@@ -1,0 +1,415 @@
+#include "actors/room_event.hpp"
+
+#include <algorithm>
+#include <array>
+#include <random>
+
+#include "actors/errc.hpp"
+#include "crypto/keys.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::array<std::string_view, 17> type_names = {
+    "room.created",   "user.invited", "user.joined",    "user.left",       "user.removed",
+    "role.changed",   "message.sent", "message.edited", "message.deleted", "reaction.set",
+    "reaction.unset", "read.receipt", "notification",   "user.muted",      "user.unmuted",
+    "file.shared",    "room.deleted",
+};
+
+enum class field_kind { text, nonempty_text, user, room_type, role, notice_kind, file_id, size };
+
+struct field {
+  std::string_view name;
+  field_kind kind;
+  bool required = true;
+};
+
+/// The content fields of each type (room.created's "with" is checked with the room type).
+std::vector<field> fields_of(event_type t) {
+  switch (t) {
+    case event_type::room_created:
+      return {{"name", field_kind::text},
+              {"room_type", field_kind::room_type},
+              {"with", field_kind::user, false}};
+    case event_type::user_invited:
+    case event_type::user_removed:
+    case event_type::user_muted:
+    case event_type::user_unmuted:
+      return {{"target", field_kind::user}};
+    case event_type::role_changed:
+      return {{"target", field_kind::user}, {"role", field_kind::role}};
+    case event_type::message_sent:
+      return {{"text", field_kind::text}};
+    case event_type::message_edited:
+      return {{"target", field_kind::nonempty_text}, {"text", field_kind::text}};
+    case event_type::message_deleted:
+      return {{"target", field_kind::nonempty_text}};
+    case event_type::reaction_set:
+    case event_type::reaction_unset:
+      return {{"target", field_kind::nonempty_text}, {"emoji", field_kind::nonempty_text}};
+    case event_type::read_receipt:
+      return {{"up_to", field_kind::nonempty_text}};
+    case event_type::notification:
+      return {
+          {"to", field_kind::user}, {"kind", field_kind::notice_kind}, {"text", field_kind::text}};
+    case event_type::file_shared:
+      return {{"file_id", field_kind::file_id},
+              {"name", field_kind::text},
+              {"mime", field_kind::text},
+              {"size", field_kind::size}};
+    case event_type::user_joined:
+    case event_type::user_left:
+    case event_type::room_deleted:
+      return {};
+  }
+  return {};
+}
+
+bool is_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool one_of(const std::string& value, std::initializer_list<std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+[[nodiscard]] caf::error bad(const std::string& what) {
+  return caf::make_error(errc::bad_request, what);
+}
+
+[[nodiscard]] caf::error check_field(const field& f, const json& value) {
+  auto name = "content." + std::string{f.name};
+  if (f.kind == field_kind::size) {
+    if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0))
+      return bad(name + " must be a non-negative integer");
+    return {};
+  }
+  if (!value.is_string()) return bad(name + " must be a string");
+  const auto& s = value.get_ref<const std::string&>();
+  switch (f.kind) {
+    case field_kind::text:
+      return {};
+    case field_kind::nonempty_text:
+      if (s.empty()) return bad(name + " must not be empty");
+      return {};
+    case field_kind::user:
+      if (!valid_qualified_user(s)) return bad(name + " must be a user name@domain");
+      return {};
+    case field_kind::room_type:
+      if (!one_of(s, {"public", "private", "broadcast", "direct"}))
+        return bad(name + " must be public, private, broadcast or direct");
+      return {};
+    case field_kind::role:
+      if (!one_of(s, {"owner", "moderator", "member"}))
+        return bad(name + " must be owner, moderator or member");
+      return {};
+    case field_kind::notice_kind:
+      if (!one_of(s, {"mention", "alert"})) return bad(name + " must be mention or alert");
+      return {};
+    case field_kind::file_id:
+      if (s.size() != 64 || !is_hex(s)) return bad(name + " must be 64 lower-case hex digits");
+      return {};
+    case field_kind::size:
+      break;
+  }
+  return {};
+}
+
+/// Whether content field `name` of type `t` names a user.
+bool is_user_field(event_type t, std::string_view name) {
+  for (const auto& f : fields_of(t))
+    if (f.name == name) return f.kind == field_kind::user;
+  return false;
+}
+
+template <class T>
+[[nodiscard]] caf::error take(const json& doc, std::string_view key, T& out) {
+  auto i = doc.find(key);
+  if (i == doc.end()) return bad("missing \"" + std::string{key} + "\"");
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!i->is_string()) return bad("\"" + std::string{key} + "\" must be a string");
+    out = i->template get<std::string>();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (!i->is_number_integer()) return bad("\"" + std::string{key} + "\" must be an integer");
+    out = i->template get<int64_t>();
+  } else {
+    if (!i->is_number_unsigned()) return bad("\"" + std::string{key} + "\" must be unsigned");
+    out = i->template get<uint64_t>();
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(event_type t) {
+  return type_names[static_cast<size_t>(t)];
+}
+
+std::optional<event_type> parse_event_type(std::string_view name) {
+  for (size_t i = 0; i < type_names.size(); ++i)
+    if (type_names[i] == name) return static_cast<event_type>(i);
+  return std::nullopt;
+}
+
+std::string dump(const json& doc) {
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json to_json(const room_event& e) {
+  json doc = {{"id", e.id},           {"type", to_string(e.type)},
+              {"room_id", e.room_id}, {"origin", e.origin},
+              {"user", e.user},       {"ts", e.ts},
+              {"content", e.content}};
+  if (!e.sig.empty()) doc["sig"] = e.sig;
+  if (e.seq > 0) doc["seq"] = e.seq;
+  return doc;
+}
+
+std::string encode_event(const room_event& e) {
+  return dump(to_json(e));
+}
+
+caf::expected<room_event> decode_event(const json& doc) {
+  if (!doc.is_object()) return bad("an event must be a JSON object");
+  room_event e;
+  std::string type;
+  if (auto err = take(doc, "id", e.id)) return err;
+  if (auto err = take(doc, "type", type)) return err;
+  if (auto err = take(doc, "room_id", e.room_id)) return err;
+  if (auto err = take(doc, "origin", e.origin)) return err;
+  if (auto err = take(doc, "user", e.user)) return err;
+  if (auto err = take(doc, "ts", e.ts)) return err;
+  if (auto err = take(doc, "sig", e.sig)) return err;
+  if (doc.contains("seq"))
+    if (auto err = take(doc, "seq", e.seq)) return err;
+  auto t = parse_event_type(type);
+  if (!t) return bad("unknown event type \"" + type + "\"");
+  e.type = *t;
+  if (!valid_domain(e.origin)) return bad("\"origin\" is not a domain");
+  if (e.id.size() > 512 || domain_of_id(e.id) != e.origin || e.id.size() == e.origin.size() + 1)
+    return bad("event id " + e.id + " is not of the form <local>:" + e.origin);
+  if (!valid_room_id(e.room_id)) return bad("\"room_id\" is not <32 hex>:<domain>");
+  if (!valid_qualified_user(e.user)) return bad("\"user\" is not name@domain");
+  if (e.sig.empty()) return bad("\"sig\" is empty");
+  auto content = doc.find("content");
+  if (content == doc.end() || !content->is_object())
+    return bad("\"content\" must be a JSON object");
+  e.content = *content;
+  if (auto err = check_content(e.type, e.content)) return err;
+  return e;
+}
+
+caf::expected<room_event> parse_event(std::string_view text) {
+  auto doc = json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded()) return bad("an event is not JSON");
+  return decode_event(doc);
+}
+
+std::string canonical_form(const room_event& e) {
+  auto doc = to_json(e);
+  doc.erase("sig");
+  doc.erase("seq");
+  return dump(doc);
+}
+
+void sign_event(room_event& e, const crypto::identity& id) {
+  auto sig = id.sign(canonical_form(e));
+  e.sig =
+      crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+}
+
+caf::error verify_event(const room_event& e, const crypto::public_key& key) {
+  auto raw = crypto::from_base64(e.sig);
+  crypto::signature sig{};
+  if (!raw || raw->size() != sig.size()) return caf::make_error(errc::rejected, "bad signature");
+  std::copy(raw->begin(), raw->end(), sig.begin());
+  if (crypto::verify(key, canonical_form(e), sig))
+    return caf::make_error(errc::rejected, "bad signature");
+  return {};
+}
+
+caf::error check_content(event_type t, const json& content) {
+  if (!content.is_object()) return bad("content must be a JSON object");
+  for (const auto& f : fields_of(t)) {
+    auto i = content.find(f.name);
+    if (i == content.end()) {
+      if (f.required) return bad("missing content." + std::string{f.name});
+      continue;
+    }
+    if (auto err = check_field(f, *i)) return err;
+  }
+  if (t == event_type::room_created) {
+    bool direct = content["room_type"] == "direct";
+    if (direct != content.contains("with"))
+      return bad(direct ? "missing content.with: a direct room names its second user"
+                        : "content.with is only for direct rooms");
+  }
+  return {};
+}
+
+// -- users and ids -------------------------------------------------------------------------
+
+bool valid_user_name(std::string_view name) {
+  if (name.empty() || name.size() > 255) return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return c == '@' || c == ':' || u <= 0x20 || u == 0x7f;
+  });
+}
+
+bool valid_domain(std::string_view domain) {
+  if (domain.empty() || domain.size() > 253) return false;
+  return std::all_of(domain.begin(), domain.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
+  });
+}
+
+bool valid_qualified_user(std::string_view user) {
+  auto at = user.find('@');
+  if (at == std::string_view::npos) return false;
+  return valid_user_name(user.substr(0, at)) && valid_domain(user.substr(at + 1));
+}
+
+std::string_view domain_of_user(std::string_view user) {
+  auto at = user.rfind('@');
+  return at == std::string_view::npos ? std::string_view{} : user.substr(at + 1);
+}
+
+std::string_view domain_of_id(std::string_view id) {
+  auto colon = id.rfind(':');
+  return colon == std::string_view::npos ? std::string_view{} : id.substr(colon + 1);
+}
+
+bool valid_room_id(std::string_view id) {
+  return id.size() > 33 && id[32] == ':' && is_hex(id.substr(0, 32)) && valid_domain(id.substr(33));
+}
+
+std::optional<std::string> qualify_user(std::string_view user, std::string_view own) {
+  if (valid_user_name(user)) return std::string{user} + "@" + std::string{own};
+  if (valid_qualified_user(user)) return std::string{user};
+  return std::nullopt;
+}
+
+std::string localize_user(std::string_view user, std::string_view own) {
+  if (domain_of_user(user) == own && user.size() > own.size() + 1)
+    return std::string{user.substr(0, user.size() - own.size() - 1)};
+  return std::string{user};
+}
+
+std::string random_hex(size_t bytes) {
+  // Ids only need to be unique, not secret; the OS source gives enough bits.
+  thread_local std::random_device device;
+  std::string raw(bytes, '\0');
+  for (size_t i = 0; i < bytes; i += 4) {
+    auto word = device();
+    for (size_t k = 0; k < 4 && i + k < bytes; ++k)
+      raw[i + k] = static_cast<char>((word >> (8 * k)) & 0xff);
+  }
+  return crypto::to_hex(raw);
+}
+
+std::string make_room_id(std::string_view host) {
+  return random_hex(16) + ":" + std::string{host};
+}
+
+caf::error qualify_content(event_type t, json& content, std::string_view own) {
+  if (!content.is_object()) return bad("content must be a JSON object");
+  json out = json::object();
+  for (const auto& f : fields_of(t)) {
+    auto i = content.find(f.name);
+    if (i == content.end()) continue;
+    if (f.kind == field_kind::user && i->is_string()) {
+      auto user = qualify_user(i->get_ref<const std::string&>(), own);
+      if (!user) return bad("content." + std::string{f.name} + " is not a user");
+      out[std::string{f.name}] = *user;
+    } else {
+      out[std::string{f.name}] = *i;
+    }
+  }
+  content = std::move(out);
+  return {};
+}
+
+json local_view(const room_event& e, std::string_view own) {
+  json view = json::object();
+  for (const auto& [key, value] : e.content.items()) {
+    if (value.is_string() && is_user_field(e.type, key))
+      view[key] = localize_user(value.get_ref<const std::string&>(), own);
+    else
+      view[key] = value;
+  }
+  view["type"] = to_string(e.type);
+  view["room_id"] = e.room_id;
+  view["event_id"] = e.id;
+  view["origin"] = e.origin;
+  view["user"] = localize_user(e.user, own);
+  view["ts"] = e.ts;
+  if (e.seq > 0) view["seq"] = e.seq;
+  return view;
+}
+
+// -- federation messages -------------------------------------------------------------------
+
+namespace {
+
+std::string message_id(std::string_view kind, std::string_view room_id, std::string_view rest) {
+  std::string id{kind};
+  id += ':';
+  id += room_id;
+  id += ':';
+  id += rest;
+  return id;
+}
+
+}  // namespace
+
+std::string submit_message_id(std::string_view room_id, std::string_view event_id) {
+  return message_id("submit", room_id, event_id);
+}
+
+std::string event_message_id(std::string_view room_id, std::string_view event_id) {
+  return message_id("event", room_id, event_id);
+}
+
+std::string state_message_id(std::string_view room_id, uint64_t seq) {
+  return message_id("state", room_id, std::to_string(seq));
+}
+
+std::string rejected_message_id(std::string_view room_id, std::string_view event_id) {
+  return message_id("rejected", room_id, event_id);
+}
+
+std::string submit_message(const room_event& e) {
+  return dump(
+      {{"kind", submit_kind}, {"id", submit_message_id(e.room_id, e.id)}, {"event", to_json(e)}});
+}
+
+std::string event_message(const room_event& e) {
+  return dump(
+      {{"kind", event_kind}, {"id", event_message_id(e.room_id, e.id)}, {"event", to_json(e)}});
+}
+
+std::string state_message(std::string_view room_id, uint64_t seq, const json& state) {
+  return dump({{"kind", state_kind},
+               {"id", state_message_id(room_id, seq)},
+               {"room_id", room_id},
+               {"seq", seq},
+               {"state", state}});
+}
+
+std::string rejected_message(std::string_view room_id, std::string_view event_id,
+                             std::string_view user, std::string_view reason) {
+  return dump({{"kind", rejected_kind},
+               {"id", rejected_message_id(room_id, event_id)},
+               {"room_id", room_id},
+               {"event_id", event_id},
+               {"user", user},
+               {"reason", reason}});
+}
+
+}  // namespace fedrelay::actors

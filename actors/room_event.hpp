@@ -1,0 +1,162 @@
+// Room events (DESIGN.md section 3): the signed JSON objects a room is made of, the rules on
+// their fields, the forms of users and ids, and the envelopes rooms exchange between servers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "crypto/identity.hpp"
+
+namespace fedrelay::actors {
+
+/// The event types; to_string gives the wire name ("message.sent", ...).
+enum class event_type : uint8_t {
+  room_created,
+  user_invited,
+  user_joined,
+  user_left,
+  user_removed,
+  role_changed,
+  message_sent,
+  message_edited,
+  message_deleted,
+  reaction_set,
+  reaction_unset,
+  read_receipt,
+  notification,
+  user_muted,
+  user_unmuted,
+  file_shared,
+  room_deleted,
+};
+
+std::string_view to_string(event_type t);
+
+/// The type of a wire name; nullopt for a name that is not one.
+std::optional<event_type> parse_event_type(std::string_view name);
+
+/// One event. On the wire: {"id","type","room_id","origin","user","ts","content","sig"}
+/// plus "seq" once the host sequenced it.
+struct room_event {
+  std::string id;  // "<local part>:<origin>"
+  event_type type = event_type::message_sent;
+  std::string room_id;                                // "<32 hex>:<host>"
+  std::string origin;                                 // the domain whose server signed the event
+  std::string user;                                   // the acting user, always "name@domain"
+  int64_t ts = 0;                                     // Unix milliseconds at the origin
+  nlohmann::json content = nlohmann::json::object();  // the type's fields (content_fields)
+  std::string sig;   // base64 Ed25519 signature over canonical_form(); empty: unsigned
+  uint64_t seq = 0;  // the room's sequence number; 0 until sequenced
+};
+
+/// The wire object: "sig" when signed, "seq" when sequenced.
+nlohmann::json to_json(const room_event& e);
+
+/// to_json as compact text.
+std::string encode_event(const room_event& e);
+
+/// Parses a wire event and checks every field: id of the form "<local>:<origin>", a room id,
+/// a user "name@domain", a known type, the content of that type, a signature.
+/// errc::bad_request naming the first field that is wrong.
+[[nodiscard]] caf::expected<room_event> decode_event(const nlohmann::json& doc);
+[[nodiscard]] caf::expected<room_event> parse_event(std::string_view text);
+
+/// What the origin signs: the wire object without "sig" and "seq", dumped compactly
+/// (nlohmann objects keep their keys sorted, so the text is deterministic).
+std::string canonical_form(const room_event& e);
+
+/// Signs `e` (sets e.sig) with the origin server's identity.
+void sign_event(room_event& e, const crypto::identity& id);
+
+/// errc::rejected "bad signature" unless `e.sig` is the signature of `key` over
+/// canonical_form(e).
+[[nodiscard]] caf::error verify_event(const room_event& e, const crypto::public_key& key);
+
+/// Checks the content fields of a type: each required field present with its type and
+/// allowed values (room_type, role, kind, users as "name@domain", a file id of 64 hex).
+/// Fields the type does not name are allowed. errc::bad_request naming the field.
+[[nodiscard]] caf::error check_content(event_type t, const nlohmann::json& content);
+
+// -- users and ids -------------------------------------------------------------------------
+
+/// A user name without domain: 1 to 255 bytes, no '@', ':', whitespace or control bytes.
+bool valid_user_name(std::string_view name);
+
+/// A domain: 1 to 253 bytes of letters, digits, '-' and '.'.
+bool valid_domain(std::string_view domain);
+
+/// Whether `user` is "name@domain" with a valid name and domain.
+bool valid_qualified_user(std::string_view user);
+
+/// The domain of "name@domain"; empty when there is no '@'.
+std::string_view domain_of_user(std::string_view user);
+
+/// The domain of an event or room id "<local>:<domain>" (after the last ':'); empty when
+/// there is no ':'.
+std::string_view domain_of_id(std::string_view id);
+
+/// Whether `id` is "<32 lower-case hex>:<domain>".
+bool valid_room_id(std::string_view id);
+
+/// The wire form of a user the local API names: "name" becomes "name@own", "name@domain"
+/// stays; nullopt when it is neither.
+std::optional<std::string> qualify_user(std::string_view user, std::string_view own);
+
+/// The local API's form: "name@own" becomes "name", other users stay qualified.
+std::string localize_user(std::string_view user, std::string_view own);
+
+/// A fresh room id hosted by `host`: 128 random bits in hex, ':', host.
+std::string make_room_id(std::string_view host);
+
+/// `bytes` random bytes as lower-case hex (ids that need only be unique).
+std::string random_hex(size_t bytes);
+
+/// Keeps only the content fields the type names and rewrites those that name users
+/// (target, to, with) from the local API's form to the wire form, so what a local server
+/// submits is the type's content and nothing else. errc::bad_request when a user field
+/// is not a user.
+[[nodiscard]] caf::error qualify_content(event_type t, nlohmann::json& content,
+                                         std::string_view own);
+
+/// The event as the local server sees it (inbox, rooms.history): a flat object with
+/// "type", "room_id", "event_id", "origin", "user", "ts", "seq" (when sequenced) and the
+/// content fields, every user in the local API's form.
+nlohmann::json local_view(const room_event& e, std::string_view own);
+
+// -- federation messages -------------------------------------------------------------------
+//
+// Rooms travel as the events of transactions, each a JSON object with a "kind" and an "id"
+// unique per message, so the receiver's per-id dedup drops only true repeats:
+//   {"kind":"submit","id":"submit:<room>:<event id>","event":{...}}     member -> host
+//   {"kind":"event","id":"event:<room>:<event id>","event":{...,"seq"}}  host -> members
+//   {"kind":"room.state","id":"state:<room>:<seq>","room_id","seq","state":{...}}
+//                                                                        host -> new member
+//   {"kind":"rejected","id":"rejected:<room>:<event id>","room_id","event_id","user",
+//    "reason"}                                                           host -> submitter
+
+inline constexpr std::string_view submit_kind = "submit";
+inline constexpr std::string_view event_kind = "event";
+inline constexpr std::string_view state_kind = "room.state";
+inline constexpr std::string_view rejected_kind = "rejected";
+
+std::string submit_message_id(std::string_view room_id, std::string_view event_id);
+std::string event_message_id(std::string_view room_id, std::string_view event_id);
+std::string state_message_id(std::string_view room_id, uint64_t seq);
+std::string rejected_message_id(std::string_view room_id, std::string_view event_id);
+
+std::string submit_message(const room_event& e);
+std::string event_message(const room_event& e);
+std::string state_message(std::string_view room_id, uint64_t seq, const nlohmann::json& state);
+std::string rejected_message(std::string_view room_id, std::string_view event_id,
+                             std::string_view user, std::string_view reason);
+
+/// Compact JSON text that never throws on bad UTF-8 (replaced by U+FFFD).
+std::string dump(const nlohmann::json& doc);
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,276 @@
+#include "actors/room_state.hpp"
+
+#include "actors/errc.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using json = nlohmann::json;
+
+[[nodiscard]] caf::error refuse(std::string reason) {
+  return caf::make_error(errc::rejected, std::move(reason));
+}
+
+std::string text_of(const room_event& e, const char* field) {
+  auto i = e.content.find(field);
+  return i != e.content.end() && i->is_string() ? i->get<std::string>() : std::string{};
+}
+
+std::string role_of(const room_state& s, const std::string& user) {
+  auto i = s.members.find(user);
+  return i == s.members.end() ? std::string{} : i->second;
+}
+
+bool moderates(const room_state& s, const std::string& user) {
+  auto role = role_of(s, user);
+  return role == "owner" || role == "moderator";
+}
+
+bool is_member(const room_state& s, const std::string& user) {
+  return s.members.count(user) > 0;
+}
+
+[[nodiscard]] caf::error need_member_target(const room_state& s, const std::string& target) {
+  if (!is_member(s, target)) return refuse("user " + target + " is not a member");
+  return {};
+}
+
+[[nodiscard]] caf::error may_post(const room_state& s, const room_event& e) {
+  if (s.muted.count(e.user) > 0) return refuse("user is muted");
+  if (s.type == "broadcast" && !moderates(s, e.user))
+    return refuse("only owners and moderators post in a broadcast room");
+  return {};
+}
+
+[[nodiscard]] caf::error need_message(const room_state& s, const std::string& target) {
+  if (s.authors.count(target) == 0) return refuse("no such message " + target);
+  return {};
+}
+
+/// The rules of each type once the room exists and the user is a member.
+[[nodiscard]] caf::error validate_member_event(const room_state& s, const room_event& e) {
+  switch (e.type) {
+    case event_type::room_created:
+      return refuse("room already created");
+    case event_type::user_joined:
+      return refuse("already a member");
+    case event_type::user_invited: {
+      if (s.type == "direct") return refuse("no invites in a direct room");
+      if (!moderates(s, e.user)) return refuse("only owners and moderators may invite");
+      auto target = text_of(e, "target");
+      if (is_member(s, target)) return refuse("user " + target + " is already a member");
+      return {};
+    }
+    case event_type::user_left:
+      return {};
+    case event_type::user_removed: {
+      if (!moderates(s, e.user)) return refuse("only owners and moderators may remove users");
+      auto target = text_of(e, "target");
+      if (auto err = need_member_target(s, target)) return err;
+      if (role_of(s, target) == "owner" && role_of(s, e.user) != "owner")
+        return refuse("only an owner may remove an owner");
+      return {};
+    }
+    case event_type::role_changed:
+      if (role_of(s, e.user) != "owner") return refuse("only an owner may change roles");
+      return need_member_target(s, text_of(e, "target"));
+    case event_type::message_sent:
+    case event_type::file_shared:
+      return may_post(s, e);
+    case event_type::message_edited: {
+      if (s.muted.count(e.user) > 0) return refuse("user is muted");
+      auto target = text_of(e, "target");
+      if (auto err = need_message(s, target)) return err;
+      if (s.authors.at(target) != e.user) return refuse("only the author may edit a message");
+      return {};
+    }
+    case event_type::message_deleted: {
+      auto target = text_of(e, "target");
+      if (auto err = need_message(s, target)) return err;
+      if (s.authors.at(target) != e.user && !moderates(s, e.user))
+        return refuse("only the author, owners and moderators may delete a message");
+      return {};
+    }
+    case event_type::reaction_set:
+    case event_type::reaction_unset:
+      if (s.muted.count(e.user) > 0) return refuse("user is muted");
+      return need_message(s, text_of(e, "target"));
+    case event_type::read_receipt:
+      return {};
+    case event_type::notification:
+      return need_member_target(s, text_of(e, "to"));
+    case event_type::user_muted:
+    case event_type::user_unmuted: {
+      bool mute = e.type == event_type::user_muted;
+      if (!moderates(s, e.user))
+        return refuse(mute ? "only owners and moderators may mute"
+                           : "only owners and moderators may unmute");
+      auto target = text_of(e, "target");
+      if (auto err = need_member_target(s, target)) return err;
+      if (mute == (s.muted.count(target) > 0))
+        return refuse("user " + target + (mute ? " is already muted" : " is not muted"));
+      return {};
+    }
+    case event_type::room_deleted:
+      if (role_of(s, e.user) != "owner") return refuse("only an owner may delete the room");
+      return {};
+  }
+  return refuse("unknown event type");
+}
+
+[[nodiscard]] caf::error validate_creation(const room_state& s, const room_event& e) {
+  if (domain_of_id(e.room_id) != e.origin)
+    return refuse("a room is created by its host " + std::string{domain_of_id(e.room_id)});
+  if (text_of(e, "room_type") == "direct" && text_of(e, "with") == e.user)
+    return refuse("a direct room is between two users");
+  return {};
+}
+
+}  // namespace
+
+caf::error validate(const room_state& s, const room_event& e) {
+  if (domain_of_user(e.user) != e.origin)
+    return refuse("user " + e.user + " is not of origin " + e.origin);
+  if (!s.created()) {
+    if (e.type != event_type::room_created) return refuse("no such room");
+    return validate_creation(s, e);
+  }
+  if (s.deleted) return refuse("room deleted");
+  if (e.type == event_type::user_joined) {
+    if (is_member(s, e.user)) return refuse("already a member");
+    if (s.type != "public") return refuse("the room is invite only");
+    return {};
+  }
+  if (e.type != event_type::room_created && !is_member(s, e.user)) return refuse("not a member");
+  return validate_member_event(s, e);
+}
+
+void apply(room_state& s, const room_event& e) {
+  switch (e.type) {
+    case event_type::room_created:
+      s.room_id = e.room_id;
+      s.name = text_of(e, "name");
+      s.type = text_of(e, "room_type");
+      s.host = std::string{domain_of_id(e.room_id)};
+      s.members[e.user] = "owner";
+      if (s.type == "direct") s.members[text_of(e, "with")] = "member";
+      break;
+    case event_type::user_invited:
+      s.members.emplace(text_of(e, "target"), "member");
+      break;
+    case event_type::user_joined:
+      s.members.emplace(e.user, "member");
+      break;
+    case event_type::user_left:
+      s.members.erase(e.user);
+      s.muted.erase(e.user);
+      break;
+    case event_type::user_removed:
+      s.members.erase(text_of(e, "target"));
+      s.muted.erase(text_of(e, "target"));
+      break;
+    case event_type::role_changed:
+      s.members[text_of(e, "target")] = text_of(e, "role");
+      break;
+    case event_type::message_sent:
+    case event_type::file_shared:
+      s.authors[e.id] = e.user;
+      break;
+    case event_type::message_deleted:
+      s.authors.erase(text_of(e, "target"));
+      break;
+    case event_type::user_muted:
+      s.muted.insert(text_of(e, "target"));
+      break;
+    case event_type::user_unmuted:
+      s.muted.erase(text_of(e, "target"));
+      break;
+    case event_type::room_deleted:
+      s.deleted = true;
+      break;
+    case event_type::message_edited:
+    case event_type::reaction_set:
+    case event_type::reaction_unset:
+    case event_type::read_receipt:
+    case event_type::notification:
+      break;
+  }
+  if (e.seq > s.last_seq) s.last_seq = e.seq;
+}
+
+std::set<std::string> member_servers(const room_state& s) {
+  std::set<std::string> out;
+  for (const auto& [user, role] : s.members) out.emplace(domain_of_user(user));
+  return out;
+}
+
+json encode_state(const room_state& s, bool with_authors) {
+  json doc = {{"room_id", s.room_id}, {"name", s.name},        {"type", s.type},
+              {"host", s.host},       {"members", s.members},  {"muted", s.muted},
+              {"deleted", s.deleted}, {"last_seq", s.last_seq}};
+  if (with_authors) doc["authors"] = s.authors;
+  return doc;
+}
+
+caf::expected<room_state> decode_state(const json& doc) {
+  auto bad = [](const std::string& what) {
+    return caf::make_error(errc::bad_request, "room state: " + what);
+  };
+  if (!doc.is_object()) return bad("not a JSON object");
+  room_state s;
+  for (auto [key, out] : {std::pair{"room_id", &s.room_id}, std::pair{"name", &s.name},
+                          std::pair{"type", &s.type}, std::pair{"host", &s.host}}) {
+    auto i = doc.find(key);
+    if (i == doc.end() || !i->is_string())
+      return bad(std::string{"\""} + key + "\" must be a string");
+    *out = i->get<std::string>();
+  }
+  if (!valid_room_id(s.room_id)) return bad("\"room_id\" is not a room id");
+  if (s.type != "public" && s.type != "private" && s.type != "broadcast" && s.type != "direct")
+    return bad("\"type\" is not a room type");
+  auto members = doc.find("members");
+  if (members == doc.end() || !members->is_object()) return bad("\"members\" must be an object");
+  for (const auto& [user, role] : members->items()) {
+    if (!valid_qualified_user(user) || !role.is_string())
+      return bad("member " + user + " is not name@domain with a role");
+    s.members.emplace(user, role.get<std::string>());
+  }
+  auto muted = doc.find("muted");
+  if (muted == doc.end() || !muted->is_array()) return bad("\"muted\" must be an array");
+  for (const auto& user : *muted) {
+    if (!user.is_string()) return bad("\"muted\" must hold users");
+    s.muted.insert(user.get<std::string>());
+  }
+  auto deleted = doc.find("deleted");
+  if (deleted == doc.end() || !deleted->is_boolean()) return bad("\"deleted\" must be a boolean");
+  s.deleted = deleted->get<bool>();
+  auto last = doc.find("last_seq");
+  if (last == doc.end() || !last->is_number_unsigned()) return bad("\"last_seq\" must be unsigned");
+  s.last_seq = last->get<uint64_t>();
+  if (auto authors = doc.find("authors"); authors != doc.end()) {
+    if (!authors->is_object()) return bad("\"authors\" must be an object");
+    for (const auto& [id, user] : authors->items()) {
+      if (!user.is_string()) return bad("\"authors\" must map event ids to users");
+      s.authors.emplace(id, user.get<std::string>());
+    }
+  }
+  return s;
+}
+
+caf::expected<room_state> parse_state(std::string_view text) {
+  auto doc = json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded()) return caf::make_error(errc::bad_request, "room state: not JSON");
+  return decode_state(doc);
+}
+
+json info_view(const room_state& s, std::string_view own) {
+  json members = json::object();
+  for (const auto& [user, role] : s.members) members[localize_user(user, own)] = role;
+  json muted = json::array();
+  for (const auto& user : s.muted) muted.push_back(localize_user(user, own));
+  return {{"room_id", s.room_id}, {"name", s.name},        {"type", s.type},
+          {"host", s.host},       {"members", members},    {"muted", muted},
+          {"deleted", s.deleted}, {"last_seq", s.last_seq}};
+}
+
+}  // namespace fedrelay::actors

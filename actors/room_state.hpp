@@ -1,0 +1,62 @@
+// The state of one room as a pure state machine (DESIGN.md section 3): `validate` decides
+// whether an event may happen at this point of the room's life, `apply` makes it happen.
+// No I/O and no actors, so every rule is tested on its own.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/room_event.hpp"
+
+namespace fedrelay::actors {
+
+struct room_state {
+  std::string room_id;
+  std::string name;
+  std::string type;  // "public", "private", "broadcast" or "direct"; empty: not created
+  std::string host;  // the domain of the room id
+  std::map<std::string, std::string> members;  // "name@domain" -> "owner"|"moderator"|"member"
+  std::set<std::string> muted;                 // members who may not post
+  bool deleted = false;
+  uint64_t last_seq = 0;  // the seq of the last event applied
+  /// Message and file events still in the room -> their author, for edit, delete and
+  /// reactions. It grows with the room, so the rooms column keeps it out of the state
+  /// value (one key per message, room_actor.hpp); snapshots carry it whole.
+  std::map<std::string, std::string> authors;
+
+  bool created() const { return !type.empty(); }
+};
+
+/// Whether `e` may happen now, checked by the host against the state at that point; the
+/// same rules give a member its quick local refusal. errc::rejected with the reason for
+/// people ("not a member", "user is muted", "room deleted", ...).
+[[nodiscard]] caf::error validate(const room_state& s, const room_event& e);
+
+/// Applies `e` and, when it is sequenced, moves last_seq to e.seq.
+/// REQUIRES: validate(s, e) passed here or at the host.
+void apply(room_state& s, const room_event& e);
+
+/// The domains with at least one member, in order.
+std::set<std::string> member_servers(const room_state& s);
+
+/// The room as JSON: {"room_id","name","type","host","members":{user:role},"muted":[...],
+/// "deleted","last_seq"} and, when `with_authors`, "authors":{event id:user}.
+nlohmann::json encode_state(const room_state& s, bool with_authors);
+
+/// Reads what encode_state wrote (authors when present). errc::bad_request naming the
+/// field that is wrong.
+[[nodiscard]] caf::expected<room_state> decode_state(const nlohmann::json& doc);
+[[nodiscard]] caf::expected<room_state> parse_state(std::string_view text);
+
+/// rooms.info for the local server: encode_state without authors, users in the local
+/// API's form ("name" for users of `own`, "name@domain" for the others).
+nlohmann::json info_view(const room_state& s, std::string_view own);
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,248 @@
+// Room events: the wire form, signatures over the canonical form, field checks, user and id
+// forms, and the federation messages.
+#include "actors/room_event.hpp"
+
+#include <gtest/gtest.h>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using nlohmann::json;
+
+const std::string room = "0123456789abcdef0123456789abcdef:a.example";
+
+room_event message(const std::string& text = "hello") {
+  room_event e;
+  e.id = "m1:a.example";
+  e.type = event_type::message_sent;
+  e.room_id = room;
+  e.origin = "a.example";
+  e.user = "alice@a.example";
+  e.ts = 1700000000000;
+  e.content = {{"text", text}};
+  return e;
+}
+
+json wire(const room_event& e) {
+  return json::parse(encode_event(e));
+}
+
+std::string decode_error(const json& doc) {
+  auto e = decode_event(doc);
+  EXPECT_FALSE(e) << doc.dump();
+  return e ? std::string{} : detail_of(e.error());
+}
+
+TEST(RoomEventTest, EveryTypeHasItsWireName) {
+  for (uint8_t i = 0; i <= static_cast<uint8_t>(event_type::room_deleted); ++i) {
+    auto t = static_cast<event_type>(i);
+    EXPECT_EQ(parse_event_type(to_string(t)), t) << to_string(t);
+  }
+  EXPECT_EQ(to_string(event_type::message_sent), "message.sent");
+  EXPECT_EQ(to_string(event_type::read_receipt), "read.receipt");
+  EXPECT_FALSE(parse_event_type("message"));
+}
+
+TEST(RoomEventTest, ASignedEventSurvivesTheWire) {
+  auto id = crypto::identity::generate();
+  auto e = message();
+  sign_event(e, id);
+  EXPECT_FALSE(e.sig.empty());
+  auto back = parse_event(encode_event(e));
+  ASSERT_TRUE(back) << describe(back.error());
+  EXPECT_EQ(back->id, e.id);
+  EXPECT_EQ(back->type, event_type::message_sent);
+  EXPECT_EQ(back->user, "alice@a.example");
+  EXPECT_EQ(back->content, e.content);
+  EXPECT_EQ(back->seq, 0u);
+  EXPECT_FALSE(verify_event(*back, id.public_key()));
+}
+
+TEST(RoomEventTest, TheSequenceNumberIsNotSigned) {
+  auto id = crypto::identity::generate();
+  auto e = message();
+  sign_event(e, id);
+  e.seq = 42;  // the host sequences what the origin signed
+  auto back = parse_event(encode_event(e));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->seq, 42u);
+  EXPECT_EQ(wire(e)["seq"], 42);
+  EXPECT_FALSE(verify_event(*back, id.public_key()));
+  EXPECT_EQ(canonical_form(e).find("seq"), std::string::npos);
+  EXPECT_EQ(canonical_form(e).find("sig"), std::string::npos);
+}
+
+TEST(RoomEventTest, ATamperedEventHasABadSignature) {
+  auto id = crypto::identity::generate();
+  auto e = message();
+  sign_event(e, id);
+  for (auto change : std::vector<std::function<void(room_event&)>>{
+           [](room_event& x) { x.content["text"] = "hellO"; },
+           [](room_event& x) { x.user = "mallory@a.example"; },
+           [](room_event& x) { x.ts += 1; },
+           [](room_event& x) { x.type = event_type::message_deleted; },
+           [](room_event& x) { x.room_id[0] = '1'; },
+           [](room_event& x) { x.sig[5] = x.sig[5] == 'A' ? 'B' : 'A'; },
+           [](room_event& x) { x.sig = "not base64"; },
+       }) {
+    auto copy = e;
+    change(copy);
+    auto err = verify_event(copy, id.public_key());
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err, errc::rejected);
+    EXPECT_EQ(detail_of(err), "bad signature");
+  }
+  auto other = crypto::identity::generate();
+  EXPECT_EQ(detail_of(verify_event(e, other.public_key())), "bad signature");
+}
+
+TEST(RoomEventTest, DecodingNamesTheFieldThatIsWrong) {
+  auto id = crypto::identity::generate();
+  auto e = message();
+  sign_event(e, id);
+  auto good = wire(e);
+  auto without = [&](const char* key) {
+    auto doc = good;
+    doc.erase(key);
+    return doc;
+  };
+  auto with = [&](const char* key, json value) {
+    auto doc = good;
+    doc[key] = std::move(value);
+    return doc;
+  };
+  EXPECT_EQ(decode_error(without("id")), "missing \"id\"");
+  EXPECT_EQ(decode_error(without("sig")), "missing \"sig\"");
+  EXPECT_EQ(decode_error(with("ts", "soon")), "\"ts\" must be an integer");
+  EXPECT_EQ(decode_error(with("type", "message")), "unknown event type \"message\"");
+  EXPECT_EQ(decode_error(with("id", "m1:b.example")),
+            "event id m1:b.example is not of the form <local>:a.example");
+  EXPECT_EQ(decode_error(with("id", ":a.example")),
+            "event id :a.example is not of the form <local>:a.example");
+  EXPECT_EQ(decode_error(with("room_id", "general")), "\"room_id\" is not <32 hex>:<domain>");
+  EXPECT_EQ(decode_error(with("user", "alice")), "\"user\" is not name@domain");
+  EXPECT_EQ(decode_error(with("content", json::array())), "\"content\" must be a JSON object");
+  EXPECT_EQ(decode_error(with("content", json::object())), "missing content.text");
+  EXPECT_EQ(decode_error(with("content", {{"text", 5}})), "content.text must be a string");
+  EXPECT_EQ(decode_error(with("seq", -1)), "\"seq\" must be unsigned");
+  EXPECT_EQ(decode_error(json::array()), "an event must be a JSON object");
+  EXPECT_FALSE(parse_event(std::string_view{"{not json"}));
+}
+
+TEST(RoomEventTest, ContentIsCheckedPerType) {
+  auto ok = [](event_type t, json c) { return !check_content(t, c); };
+  EXPECT_TRUE(ok(event_type::room_created, {{"name", "x"}, {"room_type", "public"}}));
+  EXPECT_FALSE(ok(event_type::room_created, {{"name", "x"}, {"room_type", "secret"}}));
+  EXPECT_FALSE(ok(event_type::room_created, {{"name", "x"}, {"room_type", "direct"}}));
+  EXPECT_TRUE(ok(event_type::room_created,
+                 {{"name", ""}, {"room_type", "direct"}, {"with", "bob@b.example"}}));
+  EXPECT_FALSE(ok(event_type::room_created,
+                  {{"name", ""}, {"room_type", "public"}, {"with", "bob@b.example"}}));
+  EXPECT_TRUE(ok(event_type::user_invited, {{"target", "bob@b.example"}}));
+  EXPECT_FALSE(ok(event_type::user_invited, {{"target", "bob"}}));
+  EXPECT_TRUE(ok(event_type::role_changed, {{"target", "bob@b.example"}, {"role", "moderator"}}));
+  EXPECT_FALSE(ok(event_type::role_changed, {{"target", "bob@b.example"}, {"role", "admin"}}));
+  EXPECT_FALSE(ok(event_type::message_edited, {{"target", ""}, {"text", "x"}}));
+  EXPECT_TRUE(ok(event_type::reaction_set, {{"target", "m1:a.example"}, {"emoji", ":+1:"}}));
+  EXPECT_FALSE(ok(event_type::reaction_unset, {{"target", "m1:a.example"}}));
+  EXPECT_TRUE(ok(event_type::read_receipt, {{"up_to", "m1:a.example"}}));
+  EXPECT_TRUE(
+      ok(event_type::notification, {{"to", "bob@b.example"}, {"kind", "mention"}, {"text", "hi"}}));
+  EXPECT_FALSE(
+      ok(event_type::notification, {{"to", "bob@b.example"}, {"kind", "spam"}, {"text", "hi"}}));
+  json file = {
+      {"file_id", std::string(64, 'a')}, {"name", "a.png"}, {"mime", "image/png"}, {"size", 10}};
+  EXPECT_TRUE(ok(event_type::file_shared, file));
+  file["size"] = -1;
+  EXPECT_FALSE(ok(event_type::file_shared, file));
+  file["size"] = 10;
+  file["file_id"] = "abc";
+  EXPECT_FALSE(ok(event_type::file_shared, file));
+  EXPECT_TRUE(ok(event_type::user_left, json::object()));
+  EXPECT_TRUE(ok(event_type::room_deleted, {{"extra", 1}}));
+}
+
+TEST(RoomEventTest, UsersAndIds) {
+  EXPECT_EQ(qualify_user("alice", "a.example"), "alice@a.example");
+  EXPECT_EQ(qualify_user("bob@b.example", "a.example"), "bob@b.example");
+  EXPECT_FALSE(qualify_user("", "a.example"));
+  EXPECT_FALSE(qualify_user("a b", "a.example"));
+  EXPECT_FALSE(qualify_user("bob@", "a.example"));
+  EXPECT_FALSE(qualify_user("a:b", "a.example"));
+  EXPECT_EQ(localize_user("alice@a.example", "a.example"), "alice");
+  EXPECT_EQ(localize_user("bob@b.example", "a.example"), "bob@b.example");
+  EXPECT_EQ(domain_of_user("bob@b.example"), "b.example");
+  EXPECT_EQ(domain_of_id("x:y:b.example"), "b.example");
+  auto id = make_room_id("a.example");
+  EXPECT_TRUE(valid_room_id(id)) << id;
+  EXPECT_EQ(domain_of_id(id), "a.example");
+  EXPECT_NE(make_room_id("a.example"), id);
+  EXPECT_FALSE(valid_room_id("0123456789ABCDEF0123456789abcdef:a.example"));
+  EXPECT_FALSE(valid_room_id("0123456789abcdef0123456789abcdef:"));
+}
+
+TEST(RoomEventTest, LocalContentIsQualifiedAndTrimmedToTheType) {
+  json c = {{"target", "bob"}, {"extra", true}};
+  ASSERT_FALSE(qualify_content(event_type::user_invited, c, "a.example"));
+  EXPECT_EQ(c, (json{{"target", "bob@a.example"}}));
+  json n = {{"to", "carol@c.example"}, {"kind", "alert"}, {"text", "x"}};
+  ASSERT_FALSE(qualify_content(event_type::notification, n, "a.example"));
+  EXPECT_EQ(n["to"], "carol@c.example");
+  json m = {{"target", "m1:a.example"}, {"text", "x"}};
+  ASSERT_FALSE(qualify_content(event_type::message_edited, m, "a.example"));
+  EXPECT_EQ(m["target"], "m1:a.example");  // an event id, not a user
+  json bad = {{"target", "no one"}};
+  EXPECT_EQ(qualify_content(event_type::user_removed, bad, "a.example"), errc::bad_request);
+}
+
+TEST(RoomEventTest, TheLocalViewIsFlatWithLocalUsersBare) {
+  room_event e;
+  e.id = "n1:b.example";
+  e.type = event_type::notification;
+  e.room_id = room;
+  e.origin = "b.example";
+  e.user = "bob@b.example";
+  e.ts = 5;
+  e.seq = 9;
+  e.content = {{"to", "alice@a.example"}, {"kind", "mention"}, {"text", "hey"}};
+  EXPECT_EQ(local_view(e, "a.example"), (json{{"type", "notification"},
+                                              {"room_id", room},
+                                              {"event_id", "n1:b.example"},
+                                              {"origin", "b.example"},
+                                              {"user", "bob@b.example"},
+                                              {"ts", 5},
+                                              {"seq", 9},
+                                              {"to", "alice"},
+                                              {"kind", "mention"},
+                                              {"text", "hey"}}));
+  EXPECT_EQ(local_view(e, "b.example")["user"], "bob");
+  EXPECT_EQ(local_view(e, "b.example")["to"], "alice@a.example");
+}
+
+TEST(RoomEventTest, FederationMessagesHaveDistinctIds) {
+  auto id = crypto::identity::generate();
+  auto e = message();
+  sign_event(e, id);
+  auto submit = json::parse(submit_message(e));
+  auto event = json::parse(event_message(e));
+  auto state = json::parse(state_message(room, 3, json::object()));
+  auto rejected = json::parse(rejected_message(room, e.id, e.user, "user is muted"));
+  EXPECT_EQ(submit["kind"], "submit");
+  EXPECT_EQ(event["kind"], "event");
+  EXPECT_EQ(state["kind"], "room.state");
+  EXPECT_EQ(rejected["kind"], "rejected");
+  std::set<std::string> ids = {submit["id"], event["id"], state["id"], rejected["id"]};
+  EXPECT_EQ(ids.size(), 4u);
+  EXPECT_EQ(submit["id"], "submit:" + room + ":m1:a.example");
+  EXPECT_EQ(state["seq"], 3);
+  EXPECT_EQ(rejected["reason"], "user is muted");
+  auto inner = decode_event(submit["event"]);
+  ASSERT_TRUE(inner);
+  EXPECT_FALSE(verify_event(*inner, id.public_key()));
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

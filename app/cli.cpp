@@ -25,16 +25,23 @@ int run_cli(int argc, char** argv) {
   add_config(status);
   auto* records = cli.add_subcommand("dns-records", "print the DNS records to publish");
   add_config(records);
+  auto* reload = cli.add_subcommand(
+      "reload", "make the running node re-read its settings (the [peers] lists); same as SIGHUP");
+  add_config(reload);
   auto* resolve = cli.add_subcommand("resolve", "show what discovery finds for a peer domain");
   resolve->add_option("domain", domain, "the peer's domain")->required();
   add_config(resolve);
+  auto* hub = cli.add_subcommand("hub", "run a Hub: registration by mail, and lookups");
+  add_config(hub);
 
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return cmd_run(config_path);
   if (keygen->parsed()) return cmd_keygen(config_path);
   if (status->parsed()) return cmd_status(config_path);
   if (records->parsed()) return cmd_dns_records(config_path);
+  if (reload->parsed()) return cmd_reload(config_path);
   if (resolve->parsed()) return cmd_resolve(config_path, domain);
+  if (hub->parsed()) return cmd_hub(config_path);
   return exit_error;
 }
 

@@ -28,6 +28,7 @@ int cmd_run(const std::string& config_path) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::cout << config::status_text(config::status::booting) << std::endl;
   auto n = node::start(std::move(*s));
@@ -36,10 +37,23 @@ int cmd_run(const std::string& config_path) {
     return exit_error;
   }
   std::cout << config::status_text((*n)->status()) << std::endl;
-  int received = 0;
-  sigwait(&stop_signals, &received);
-  std::cerr << "stopping on signal " << received << '\n';
-  return exit_ok;
+  for (;;) {
+    int received = 0;
+    sigwait(&stop_signals, &received);
+    if (received != SIGHUP) {
+      std::cerr << "stopping on signal " << received << '\n';
+      return exit_ok;
+    }
+    // SIGHUP: re-read the file; a broken file changes nothing and says why.
+    auto fresh = load_or_report(config_path);
+    if (!fresh) {
+      std::cerr << "reload refused: the settings above are not valid; nothing changed\n";
+      continue;
+    }
+    auto changes = (*n)->reload(*fresh);
+    if (changes.empty()) std::cerr << "reload: nothing that can change at run time changed\n";
+    for (const auto& change : changes) std::cerr << "reload: " << change << '\n';
+  }
 }
 
 }  // namespace fedrelay::app

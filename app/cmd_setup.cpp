@@ -1,4 +1,8 @@
 // The operator's first steps: keygen, dns-records and status.
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "actors/describe.hpp"
@@ -69,6 +73,22 @@ int cmd_status(const std::string& config_path) {
   std::cout << config::status_text(config::status::disabled) << '\n';
   std::cerr << "no node is running on " << s->storage_dir << " (start it with fedrelay run -c "
             << config_path << ")\n";
+  return exit_ok;
+}
+
+int cmd_reload(const std::string& config_path) {
+  auto s = load_or_report(config_path);
+  if (!s) return exit_error;
+  auto pid = read_live_pid(s->storage_dir);
+  if (!pid) {
+    std::cerr << "error: no node is running on " << s->storage_dir << '\n';
+    return exit_error;
+  }
+  if (kill(*pid, SIGHUP) != 0) {
+    std::cerr << "error: cannot signal process " << *pid << ": " << std::strerror(errno) << '\n';
+    return exit_error;
+  }
+  std::cout << "asked node " << *pid << " to reload " << config_path << '\n';
   return exit_ok;
 }
 

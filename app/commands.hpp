@@ -16,6 +16,9 @@ int cmd_run(const std::string& config_path);
 int cmd_keygen(const std::string& config_path);
 int cmd_status(const std::string& config_path);
 int cmd_dns_records(const std::string& config_path);
+int cmd_reload(const std::string& config_path);
 int cmd_resolve(const std::string& config_path, const std::string& domain);
+/// Runs a Hub from the [hub] section (docs/HUB.md) until SIGINT or SIGTERM.
+int cmd_hub(const std::string& config_path);
 
 }  // namespace fedrelay::app

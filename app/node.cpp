@@ -39,6 +39,7 @@ net::server_options listener(const config::settings& s, const config::endpoint& 
 // first, then actors (explicitly, in ~impl), then the runtimes, the store last.
 struct node::impl {
   config::settings settings;
+  std::shared_ptr<config::peer_filter> filter;
   std::shared_ptr<const crypto::identity> identity;
   std::unique_ptr<storage::store> store;
   net::io_runtime io{2};
@@ -56,6 +57,7 @@ struct node::impl {
 
   impl(config::settings s, crypto::identity id, std::unique_ptr<storage::store> db)
       : settings(std::move(s)),
+        filter(std::make_shared<config::peer_filter>(settings.allow, settings.deny)),
         identity(std::make_shared<const crypto::identity>(std::move(id))),
         store(std::move(db)),
         client(io, client_options(settings)) {}
@@ -78,7 +80,9 @@ struct node::impl {
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
   }
 
-  bool allowed(const std::string& domain) const { return config::peer_allowed(settings, domain); }
+  std::function<bool(const std::string&)> allowed() const {
+    return [f = filter](const std::string& domain) { return f->allowed(domain); };
+  }
 
   [[nodiscard]] caf::error spawn_actors() {
     auto& sys = rt.system();
@@ -90,6 +94,7 @@ struct node::impl {
     options.static_peers = cfg.static_peers;
     options.negative_ttl = cfg.dns_negative_ttl;
     options.lookup_timeout = cfg.dns_timeout;
+    options.allowed = allowed();
     discovery = actors::spawn_discovery(sys, options, {dns, hub, store.get()});
     transport = net::spawn_transport(sys, client, cfg.transport.request_timeout);
     actors::peer_context peer_ctx;
@@ -106,7 +111,7 @@ struct node::impl {
     in_opts.own_domain = cfg.domain;
     in_opts.identity = identity;
     in_opts.clock_skew = cfg.limits.clock_skew;
-    in_opts.allowed = [this](const std::string& d) { return allowed(d); };
+    in_opts.allowed = allowed();
     actors::inbound_ports in_ports;
     in_ports.store = store.get();
     in_ports.discovery = discovery;
@@ -119,7 +124,7 @@ struct node::impl {
     fed.system = &rt.system();
     fed.inbound = inbound;
     fed.discovery = discovery;
-    fed.allowed = [this](const std::string& d) { return allowed(d); };
+    fed.filter = filter;
     fed.clock_skew = settings.limits.clock_skew;
     auto server = net::http_server::start(
         io, listener(settings, settings.listen_federation, settings.tls.enabled()),
@@ -148,6 +153,19 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s) {
   p->status = config::status::running;
   write_status_file(p->settings.storage_dir, p->status);
   return std::unique_ptr<node>{new node(std::move(p))};
+}
+
+std::vector<std::string> node::reload(const config::settings& fresh) {
+  std::vector<std::string> changes;
+  auto& current = impl_->settings;
+  if (fresh.allow != current.allow || fresh.deny != current.deny) {
+    impl_->filter->replace(fresh.allow, fresh.deny);
+    current.allow = fresh.allow;
+    current.deny = fresh.deny;
+    changes.push_back("peers.allow and peers.deny replaced (" + std::to_string(fresh.allow.size()) +
+                      " allowed, " + std::to_string(fresh.deny.size()) + " denied)");
+  }
+  return changes;
 }
 
 config::status node::status() const {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -22,6 +24,10 @@ public:
   ~node();  // stops listeners, then actors, then closes the store
   node(const node&) = delete;
   node& operator=(const node&) = delete;
+
+  /// Applies what can change without a restart from freshly loaded settings: the
+  /// [peers] allow and deny lists. Returns a line per change for the log.
+  std::vector<std::string> reload(const config::settings& fresh);
 
   config::status status() const;
   const config::settings& settings() const;

@@ -25,7 +25,10 @@ void remove_status_file(const std::string& dir) {
   std::remove((dir + "/" + status_file_name).c_str());
 }
 
-std::optional<std::string> read_live_status(const std::string& dir) {
+namespace {
+
+/// (pid, status text) from dir/status when that pid is alive.
+std::optional<std::pair<pid_t, std::string>> read_live(const std::string& dir) {
   std::ifstream in(dir + "/" + status_file_name);
   long pid = 0;
   std::string text;
@@ -33,7 +36,21 @@ std::optional<std::string> read_live_status(const std::string& dir) {
   std::getline(in >> std::ws, text);
   // A node killed with SIGKILL leaves its file behind; only a live pid counts.
   if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return std::nullopt;
-  return text;
+  return std::make_pair(static_cast<pid_t>(pid), text);
+}
+
+}  // namespace
+
+std::optional<pid_t> read_live_pid(const std::string& dir) {
+  auto live = read_live(dir);
+  if (!live) return std::nullopt;
+  return live->first;
+}
+
+std::optional<std::string> read_live_status(const std::string& dir) {
+  auto live = read_live(dir);
+  if (!live) return std::nullopt;
+  return live->second;
 }
 
 }  // namespace fedrelay::app

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <sys/types.h>
 
 #include "config/status.hpp"
 
@@ -16,6 +17,9 @@ void write_status_file(const std::string& dir, config::status s);
 
 /// Removes dir/status (the node stopped).
 void remove_status_file(const std::string& dir);
+
+/// The pid of the node that wrote dir/status, when that process still runs.
+std::optional<pid_t> read_live_pid(const std::string& dir);
 
 /// The status text of the node that wrote dir/status, when that process still runs.
 std::optional<std::string> read_live_status(const std::string& dir);

@@ -22,9 +22,16 @@ std::string admitted_origin(const federation_api_context& ctx, const http_reques
     respond(error_reply(400, "missing header "s + std::string{actors::origin_header}));
     return {};
   }
-  if (ctx.allowed && !ctx.allowed(origin)) {
-    respond(error_reply(403, "domain not allowed: " + origin));
-    return {};
+  if (ctx.filter) {
+    auto verdict = ctx.filter->check(origin);
+    if (verdict != config::peer_filter::verdict::allowed) {
+      if (ctx.filter->note_refusal(origin, verdict))
+        log()->warn("refusing federation requests from {} ({} by [peers]); further refusals "
+                    "of it are counted, not logged, for a minute",
+                    origin, verdict == config::peer_filter::verdict::denied ? "denied" : "not allowed");
+      respond(error_reply(403, "domain not allowed: " + origin));
+      return {};
+    }
   }
   return origin;
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -11,6 +12,7 @@
 #include "actors/discovery_actor.hpp"
 #include "actors/inbound_actor.hpp"
 #include "actors/local_bridge_actor.hpp"
+#include "config/peer_filter.hpp"
 #include "net/http_server.hpp"
 
 namespace fedrelay::net {
@@ -20,9 +22,9 @@ struct federation_api_context {
   actors::inbound_actor inbound;
   actors::discovery_actor discovery;
   actors::local_bridge_actor bridge;
-  /// Whether a domain may federate with us; refused origins get 403 before any
-  /// decryption or storage work. Null: every domain.
-  std::function<bool(const std::string&)> allowed;
+  /// [peers] allow/deny: refused origins get 403 before any decryption or storage work,
+  /// logged once per domain and minute. Null: every domain.
+  std::shared_ptr<config::peer_filter> filter;
   std::chrono::milliseconds timeout{30'000};     // bound on one actor call
   std::chrono::milliseconds clock_skew{300'000};  // accepted age of a signed request
 };

@@ -139,7 +139,17 @@ request_handler submit_route(const ctx_ptr& ctx, submission_spec spec) {
 
 std::vector<submission_spec> submission_specs() {
   return {
-      {"/api/v1/rooms.invite", "user.invited", "by", target_user("user")},
+      {"/api/v1/rooms.invite", "user.invited", "by",
+       [](const local_api_context& ctx, const json& body, json& content, const responder& respond) {
+         if (!target_user("user")(ctx, body, content, respond)) return false;
+         auto target = content["target"].get<std::string>();
+         auto domain = target.substr(target.find('@') + 1);
+         if (ctx.filter && !ctx.filter->allowed(domain)) {
+           respond(error_reply(403, "domain not allowed: " + domain));
+           return false;
+         }
+         return true;
+       }},
       {"/api/v1/rooms.leave", "user.left", "user", no_content()},
       {"/api/v1/rooms.kick", "user.removed", "by", target_user("user")},
       {"/api/v1/rooms.setRole", "role.changed", "by",
@@ -252,7 +262,7 @@ request_handler make_local_handler(local_api_context context) {
     }
     if (at != std::string::npos && q.substr(at + 1) != ctx->own_domain) {
       auto domain = q.substr(at + 1);
-      if (ctx->allowed && !ctx->allowed(domain)) {
+      if (ctx->filter && !ctx->filter->allowed(domain)) {
         respond(error_reply(403, "domain not allowed: " + domain));
         return;
       }
@@ -293,7 +303,7 @@ request_handler make_local_handler(local_api_context context) {
     if (!user) return;
     auto target = qualified(*ctx, *to);
     auto domain = target.substr(target.find('@') + 1);
-    if (ctx->allowed && !ctx->allowed(domain)) {
+    if (ctx->filter && !ctx->filter->allowed(domain)) {
       respond(error_reply(403, "domain not allowed: " + domain));
       return;
     }

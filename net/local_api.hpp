@@ -13,6 +13,7 @@
 #include "actors/local_bridge_actor.hpp"
 #include "actors/peer_manager_actor.hpp"
 #include "actors/room_manager_actor.hpp"
+#include "config/peer_filter.hpp"
 #include "crypto/identity.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -30,7 +31,7 @@ struct local_api_context {
   actors::discovery_actor discovery;
   actors::peer_manager_actor peers;
   http_client* client = nullptr;  // for users.search on peers; REQUIRES: outlives the handler
-  std::function<bool(const std::string&)> allowed;  // [peers] allow/deny; null: all
+  std::shared_ptr<config::peer_filter> filter;  // [peers] allow/deny; null: every domain
   std::chrono::milliseconds timeout{30'000};        // bound on one actor call
 };
 

@@ -1,0 +1,128 @@
+// `fedrelay hub`: runs a Hub (DESIGN.md section 5, docs/HUB.md) from the [hub] section and
+// serves until SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include <caf/scoped_actor.hpp>
+
+#include "actors/hub_registry.hpp"
+#include "app/commands.hpp"
+#include "app/load.hpp"
+#include "app/runtime.hpp"
+#include "net/hub_api.hpp"
+#include "net/http_server.hpp"
+#include "net/http_types.hpp"
+#include "net/io_runtime.hpp"
+#include "net/smtp_mailer.hpp"
+#include "storage/errc.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::app {
+namespace {
+
+/// The [hub] keys that are unset, each with what it is for.
+std::vector<std::string> missing_hub_keys(const config::hub_settings& h) {
+  std::vector<std::string> out;
+  if (h.listen.empty()) out.push_back("hub.listen (the address to serve on, \"0.0.0.0:8600\")");
+  if (h.public_url.empty())
+    out.push_back("hub.public_url (the Hub's URL as nodes and browsers reach it; the base of "
+                  "the confirmation link)");
+  if (h.dir.empty()) out.push_back("hub.dir (the Hub's data directory)");
+  if (h.smtp_url.empty())
+    out.push_back("hub.smtp_url (the SMTP server that sends the confirmation mail, "
+                  "\"smtp://user:password@mail.example:587\")");
+  if (h.mail_from.empty()) out.push_back("hub.mail_from (the sender of the confirmation mail)");
+  return out;
+}
+
+caf::expected<std::unique_ptr<storage::store>> open_hub_store(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return caf::make_error(storage::errc::open_failed, "cannot create " + dir + ": " + ec.message());
+  // Registrations name mail addresses; nobody else needs to read them.
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  return storage::store::open(dir + "/db");
+}
+
+}  // namespace
+
+int cmd_hub(const std::string& config_path) {
+  auto s = load_or_report(config_path);
+  if (!s) return exit_error;
+  auto missing = missing_hub_keys(s->hub);
+  if (!missing.empty()) {
+    for (const auto& key : missing) std::cerr << "error: " << key << " is not set\n";
+    return exit_not_fully_set;
+  }
+  auto listen = config::parse_endpoint(s->hub.listen);
+  auto public_url = net::parse_url(s->hub.public_url);
+  if (!listen || !public_url) {
+    std::cerr << "error: hub.listen or hub.public_url cannot be used\n";
+    return exit_error;
+  }
+  // Block the stop signals before any thread starts, so only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // Declared in the order they must outlive each other: the store outlives the actors
+  // (the runtime waits for them), the io runtime outlives the server.
+  auto db = open_hub_store(s->hub.dir);
+  if (!db) {
+    report(db.error());
+    return exit_error;
+  }
+  net::io_runtime io{2};
+  runtime rt;
+  auto& sys = rt.system();
+
+  net::smtp_options mail;
+  mail.url = s->hub.smtp_url;
+  mail.ca_file = s->tls.ca;
+  mail.helo_name = public_url->host;
+  auto mailer = net::spawn_smtp_mailer(sys, mail, true);
+  actors::hub_registry_options reg;
+  reg.public_url = s->hub.public_url;
+  reg.mail_from = s->hub.mail_from;
+  auto registry = actors::spawn_hub_registry(sys, **db, reg, mailer, true);
+  auto stop_actors = [&] {
+    caf::scoped_actor self{sys};
+    self->send_exit(registry, caf::exit_reason::user_shutdown);
+    self->send_exit(mailer, caf::exit_reason::user_shutdown);
+  };
+
+  net::hub_api_context ctx;
+  ctx.system = &sys;
+  ctx.registry = registry;
+  ctx.clock_skew = s->limits.clock_skew;
+  net::server_options server_options;
+  server_options.listen = *listen;
+  server_options.max_body_bytes = ctx.max_body_bytes;
+  server_options.max_connections = s->limits.max_connections;
+  server_options.read_timeout = s->limits.read_timeout;
+  server_options.tls_cert_file = s->tls.cert;
+  server_options.tls_key_file = s->tls.key;
+  auto server = net::http_server::start(io, server_options, net::make_hub_handler(ctx));
+  if (!server) {
+    report(server.error());
+    stop_actors();
+    return exit_error;
+  }
+  std::cout << "Hub listening on " << listen->host << ":" << (*server)->port()
+            << (s->tls.enabled() ? " (https)" : "") << "; confirmation links point to "
+            << s->hub.public_url << "; mail through " << net::redacted_smtp_url(mail.url)
+            << std::endl;
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  std::cerr << "stopping on signal " << received << '\n';
+  (*server)->stop();
+  stop_actors();
+  return exit_ok;
+}
+
+}  // namespace fedrelay::app

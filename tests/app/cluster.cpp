@@ -1,0 +1,138 @@
+#include "tests/app/cluster.hpp"
+
+#include <csignal>
+#include <stdexcept>
+
+#include "net/http_client.hpp"
+#include "tests/support/ports.hpp"
+
+namespace fedrelay::test {
+
+using namespace std::chrono_literals;
+
+test_node::test_node(std::string domain, const std::string& root)
+    : domain_(std::move(domain)),
+      dir_(root + "/" + domain_),
+      config_path_(dir_ + "/node.toml"),
+      federation_port_(free_tcp_port()),
+      local_port_(free_tcp_port()) {
+  run_command({"mkdir", "-p", dir_});
+  configure({});
+  auto key = run_command({FEDRELAY_BINARY, "keygen", "-c", config_path_});
+  auto begin = key.output.find("-----BEGIN PUBLIC KEY-----");
+  if (key.exit_code != 0 || begin == std::string::npos)
+    throw std::runtime_error("keygen failed for " + domain_ + ": " + key.output);
+  public_key_pem_ = key.output.substr(begin);
+}
+
+test_node::~test_node() {
+  if (process_) process_->stop(SIGTERM, 10s);
+}
+
+std::string test_node::log() const {
+  return read_file(dir_ + "/node.log");
+}
+
+void test_node::configure(const std::vector<const test_node*>& peers, const std::string& extra) {
+  std::string text = "[federation]\ndomain = \"" + domain_ +
+                     "\"\ndiscovery = \"static\"\npublic_url = \"http://127.0.0.1:" +
+                     std::to_string(federation_port_) + "\"\n[listen]\nfederation = \"127.0.0.1:" +
+                     std::to_string(federation_port_) + "\"\nlocal = \"127.0.0.1:" +
+                     std::to_string(local_port_) + "\"\n[storage]\ndir = \"data\"\n" +
+                     "[local_api]\ntoken = \"token-" + domain_ + "\"\n" +
+                     "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" + extra;
+  for (const auto* p : peers)
+    text += "\n[[peers.static]]\ndomain = \"" + p->domain() + "\"\nurl = \"http://127.0.0.1:" +
+            std::to_string(p->federation_port()) + "\"\npublic_key = \"\"\"" + p->public_key_pem() +
+            "\"\"\"\n";
+  write_file(config_path_, text);
+}
+
+void test_node::start() {
+  process_ = std::make_unique<child_process>(
+      std::vector<std::string>{FEDRELAY_BINARY, "run", "-c", config_path_}, dir_ + "/node.log");
+  auto up = wait_until([&] { return log().find("Running\n") != std::string::npos || !process_->running(); },
+                       20s);
+  if (!up || !process_->running()) throw std::runtime_error(domain_ + " did not start: " + log());
+}
+
+bool test_node::stop() {
+  if (!process_) return true;
+  auto status = process_->stop(SIGTERM, 10s);
+  process_.reset();
+  return status && *status == 0;
+}
+
+void test_node::kill_hard() {
+  if (process_) process_->kill_hard();
+  process_.reset();
+}
+
+bool test_node::running() {
+  return process_ && process_->running();
+}
+
+json test_node::call(const std::string& method, const std::string& path, const json& body,
+                     unsigned* status) const {
+  net::http_request req;
+  req.method = method;
+  req.target = path;
+  req.headers = {{"Authorization", "Bearer token-" + domain_}, {"Content-Type", "application/json"}};
+  if (method != "GET") req.body = body.dump();
+  net::url base{"http", "127.0.0.1", local_port_, {}};
+  auto res = net::http_request_blocking(base, std::move(req), 70s);
+  if (!res) return json{{"success", false}, {"http_error", caf::to_string(res.error())}};
+  if (status) *status = res->status;
+  auto j = json::parse(res->body, nullptr, false);
+  return j.is_discarded() ? json{{"success", false}, {"body", res->body}} : j;
+}
+
+std::vector<json> test_node::all_events() const {
+  std::vector<json> out;
+  uint64_t after = 0;
+  for (int page = 0; page < 1000; ++page) {
+    auto reply = get("/api/v1/events?after=" + std::to_string(after) + "&limit=1000");
+    if (!reply.value("success", false) || reply["events"].empty()) break;
+    for (auto& e : reply["events"]) out.push_back(e);
+    after = reply["next"].get<uint64_t>();
+  }
+  return out;
+}
+
+std::vector<json> room_events(const std::vector<json>& events, const std::string& room_id) {
+  std::vector<json> out;
+  for (auto e : events) {
+    if (e.value("room_id", "") != room_id) continue;
+    e.erase("cursor");
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<json> test_node::wait_for_room_events(const std::string& room_id, size_t count,
+                                                  std::chrono::milliseconds timeout) const {
+  std::vector<json> found;
+  wait_until(
+      [&] {
+        found = room_events(all_events(), room_id);
+        return found.size() >= count;
+      },
+      timeout);
+  return found;
+}
+
+cluster::cluster(const std::vector<std::string>& domains, const std::string& extra) {
+  for (const auto& d : domains) nodes_.push_back(std::make_unique<test_node>(d, root_.path()));
+  for (auto& n : nodes_) {
+    std::vector<const test_node*> others;
+    for (auto& m : nodes_)
+      if (m != n) others.push_back(m.get());
+    n->configure(others, extra);
+  }
+}
+
+void cluster::start_all() {
+  for (auto& n : nodes_) n->start();
+}
+
+}  // namespace fedrelay::test

@@ -1,0 +1,91 @@
+// Real fedrelay nodes on loopback for multi-node tests: each one a `fedrelay run` process
+// with its own data directory and ports, finding the others through static peer tables,
+// driven only through its local API as a chat server would.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fedrelay::test {
+
+using nlohmann::json;
+
+class test_node {
+public:
+  /// Prepares (keygen) a node for `domain` under `root`; `extra` TOML is appended to its
+  /// settings (after the static peer table is known, see cluster).
+  test_node(std::string domain, const std::string& root);
+  ~test_node();
+
+  const std::string& domain() const { return domain_; }
+  const std::string& config_path() const { return config_path_; }
+  const std::string& public_key_pem() const { return public_key_pem_; }
+  uint16_t federation_port() const { return federation_port_; }
+  uint16_t local_port() const { return local_port_; }
+  std::string log() const;
+
+  /// Writes the settings: this node plus `peers` as its static table, then `extra`.
+  void configure(const std::vector<const test_node*>& peers, const std::string& extra = {});
+
+  /// Starts `fedrelay run` and waits (bounded) until it prints Running.
+  void start();
+  /// SIGTERM and wait; false when it did not stop cleanly.
+  bool stop();
+  /// SIGKILL: a crash.
+  void kill_hard();
+  bool running();
+
+  /// Calls the local API with the bearer token; the reply's JSON (or {"success":false,
+  /// "http_error":…} when no answer came). `status` (optional) receives the HTTP status.
+  json call(const std::string& method, const std::string& path, const json& body = json::object(),
+            unsigned* status = nullptr) const;
+  json post(const std::string& path, const json& body, unsigned* status = nullptr) const {
+    return call("POST", path, body, status);
+  }
+  json get(const std::string& path_and_query, unsigned* status = nullptr) const {
+    return call("GET", path_and_query, json::object(), status);
+  }
+
+  /// Every inbox event from cursor 0 on (pages through `events`).
+  std::vector<json> all_events() const;
+
+  /// Polls all_events() until `count` events of `room_id` are there (or `timeout`); returns
+  /// those events.
+  std::vector<json> wait_for_room_events(const std::string& room_id, size_t count,
+                                         std::chrono::milliseconds timeout) const;
+
+private:
+  std::string domain_;
+  std::string dir_;
+  std::string config_path_;
+  std::string public_key_pem_;
+  uint16_t federation_port_;
+  uint16_t local_port_;
+  std::unique_ptr<child_process> process_;
+};
+
+/// N nodes that know each other through static peer tables.
+class cluster {
+public:
+  /// Nodes named by `domains`, e.g. {"a.test", "b.test", "c.test"}; `extra` TOML for all.
+  explicit cluster(const std::vector<std::string>& domains, const std::string& extra = {});
+  test_node& operator[](size_t i) { return *nodes_[i]; }
+  size_t size() const { return nodes_.size(); }
+  void start_all();
+
+private:
+  temp_dir root_{"fedrelay-cluster"};
+  std::vector<std::unique_ptr<test_node>> nodes_;
+};
+
+/// The events of `room_id` among `events`, without the cursor (which differs per node).
+std::vector<json> room_events(const std::vector<json>& events, const std::string& room_id);
+
+}  // namespace fedrelay::test

@@ -20,4 +20,8 @@ using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using rejected_atom = caf::atom_constant<caf::atom("rejected")>;
 using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
 
+// Rooms and the local bridge.
+using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+
 }  // namespace fedrelay::actors

@@ -1,10 +1,13 @@
-// The inbound actor. Each dispatch is two steps: ask discovery for the origin's key (the
-// only asynchronous part), then open, check, deduplicate and apply in one go, so two
-// dispatches of the same transaction can never both pass the dedup check.
+// The inbound actor. Each dispatch is three steps: ask discovery for the origin's key,
+// open and check the transaction, then hand its new events to the room manager and store
+// the receipt once every answer is in. A transaction being applied is kept in memory, so a
+// replay that arrives meanwhile waits for the same receipt instead of applying it again.
 #include "actors/inbound_actor.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -50,12 +53,26 @@ struct cached_key {
   crypto::box_key key;
 };
 
+/// A transaction whose events are with the room manager: its answers are counted as they
+/// come, and a replay of the same transaction meanwhile waits for the same receipt.
+struct applying {
+  std::string origin;
+  std::string txn_key;
+  std::string txn_id;
+  crypto::box_key key;
+  receipt r;
+  std::vector<bool> routed;  // per event: handed to the room manager (marked when accepted)
+  size_t waiting = 0;
+  caf::error failure;  // the room manager did not answer one of them
+  std::vector<reply_promise> promises;
+};
+
 struct inbound_state {
   inbound_options options;
   inbound_ports ports;
   std::unordered_map<std::string, cached_key> keys;
   std::unordered_map<std::string, caf::actor_clock::time_point> refreshed;
-  uint64_t next_cursor = 0;  // 0: not read from the store yet
+  std::unordered_map<std::string, std::shared_ptr<applying>> in_flight;  // by txn_key
   static inline const char* name = "inbound";
 };
 
@@ -118,87 +135,171 @@ bool may_refresh(inbound_pointer self, const std::string& origin) {
   return true;
 }
 
-[[nodiscard]] caf::expected<uint64_t> next_cursor(inbound_pointer self) {
-  auto& st = self->state;
-  if (st.next_cursor != 0) return st.next_cursor;
-  auto last = st.ports.store->last_in_range(storage::column::inbox, "", "");
-  if (!last) return last.error();
-  uint64_t cursor = 1;
-  if (*last) cursor = storage::decode_u64((*last)->first).value_or(0) + 1;
-  st.next_cursor = cursor;
-  return cursor;
-}
-
 inbound_reply storage_failure(const std::string& origin, const caf::error& err) {
   log()->error("dispatch from {}: {}", origin, describe(err));
   return failure(503, "storage failed on the receiving node");
 }
 
-/// Checks and applies an opened transaction; every outcome is an HTTP answer.
-inbound_reply apply(inbound_pointer self, const std::string& origin, const crypto::box_key& key,
-                    const std::string& plaintext) {
+/// Every answer is in: stores the receipt with the marks of the events the rooms took,
+/// and answers the dispatch and any replay that waited for it.
+void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
+  auto& st = self->state;
+  st.in_flight.erase(a->txn_key);
+  auto answer = [&a](const inbound_reply& reply) {
+    for (auto& p : a->promises) p.deliver(reply);
+  };
+  if (a->failure) {
+    // Nothing is stored: the sender retries the whole transaction, and what the rooms
+    // took already is deduplicated by them.
+    log()->warn("dispatch from {}: {}", a->origin, describe(a->failure));
+    answer(failure(503, "the rooms could not take the events now: " + detail_of(a->failure)));
+    return;
+  }
+  storage::write_batch batch;
+  for (size_t i = 0; i < a->routed.size(); ++i)
+    if (a->routed[i] && a->r.results[i].accepted)
+      batch.put(storage::column::dedup, dedup_event_key(a->r.results[i].id), a->txn_id);
+  auto encoded = encode_receipt(a->r);
+  batch.put(storage::column::dedup, a->txn_key, encoded);
+  if (auto err = st.ports.store->write(batch, storage::durability::synced)) {
+    answer(storage_failure(a->origin, err));
+    return;
+  }
+  answer({200, a->key.seal(encoded)});
+}
+
+/// Checks an opened transaction and hands its new events to the room manager; every
+/// outcome is an HTTP answer.
+void apply(inbound_pointer self, const std::string& origin, const crypto::box_key& key,
+           const std::string& plaintext, reply_promise promise) {
   auto& st = self->state;
   auto& store = *st.ports.store;
   auto txn = decode_transaction(plaintext);
   if (!txn) {
     log()->warn("dispatch from {}: {}", origin, describe(txn.error()));
-    return failure(400, detail_of(txn.error()));
+    promise.deliver(failure(400, detail_of(txn.error())));
+    return;
   }
-  if (!speaks(txn->version)) return unsupported_version(std::to_string(txn->version));
-  if (txn->origin != origin)
-    return failure(
-        403, "transaction origin " + txn->origin + " does not match the origin header " + origin);
-  if (txn->destination != st.options.own_domain)
-    return failure(
-        403, "transaction is for " + txn->destination + ", this node is " + st.options.own_domain);
+  if (!speaks(txn->version)) {
+    promise.deliver(unsupported_version(std::to_string(txn->version)));
+    return;
+  }
+  if (txn->origin != origin) {
+    promise.deliver(failure(
+        403, "transaction origin " + txn->origin + " does not match the origin header " + origin));
+    return;
+  }
+  if (txn->destination != st.options.own_domain) {
+    promise.deliver(failure(
+        403, "transaction is for " + txn->destination + ", this node is " + st.options.own_domain));
+    return;
+  }
   auto skew = std::chrono::milliseconds{unix_ms() - txn->created_ms};
-  if (skew > st.options.clock_skew || -skew > st.options.clock_skew)
-    return failure(422, "transaction time outside the accepted window");
+  if (skew > st.options.clock_skew || -skew > st.options.clock_skew) {
+    promise.deliver(failure(422, "transaction time outside the accepted window"));
+    return;
+  }
   auto txn_key = dedup_transaction_key(origin, txn->id);
+  if (auto i = st.in_flight.find(txn_key); i != st.in_flight.end()) {
+    i->second->promises.push_back(promise);
+    return;
+  }
   auto stored = store.get(storage::column::dedup, txn_key);
-  if (!stored) return storage_failure(origin, stored.error());
-  if (*stored) return {200, key.seal(**stored)};
-  auto cursor = next_cursor(self);
-  if (!cursor) return storage_failure(origin, cursor.error());
-  storage::write_batch batch;
-  receipt r;
-  r.transaction_id = txn->id;
-  std::unordered_set<std::string> applied_here;
-  uint64_t next = *cursor;
-  for (const auto& text : txn->events) {
+  if (!stored) {
+    promise.deliver(storage_failure(origin, stored.error()));
+    return;
+  }
+  if (*stored) {
+    promise.deliver(inbound_reply{200, key.seal(**stored)});
+    return;
+  }
+  auto a = std::make_shared<applying>(applying{origin, txn_key, txn->id, key, {}, {}, 0, {}, {}});
+  a->r.transaction_id = txn->id;
+  a->promises.push_back(promise);
+  a->routed.assign(txn->events.size(), false);
+  std::unordered_set<std::string> seen_here;
+  for (size_t i = 0; i < txn->events.size(); ++i) {
     // decode_transaction checked that each event is an object with a string id.
-    auto event = json::parse(text, nullptr, false);
-    auto id = event["id"].get<std::string>();
-    r.results.push_back(event_result{id, true, {}});
-    if (applied_here.count(id) > 0) continue;
-    auto event_key = dedup_event_key(id);
-    auto seen = store.get(storage::column::dedup, event_key);
-    if (!seen) return storage_failure(origin, seen.error());
+    auto id = event_id_of(txn->events[i]);
+    a->r.results.push_back(event_result{id, true, {}});
+    if (!seen_here.insert(id).second) continue;
+    auto seen = store.get(storage::column::dedup, dedup_event_key(id));
+    if (!seen) {
+      promise.deliver(storage_failure(origin, seen.error()));
+      return;
+    }
     if (*seen) continue;
-    event["origin"] = origin;
-    batch.put(storage::column::inbox, storage::encode_u64(next++),
-              event.dump(-1, ' ', false, json::error_handler_t::replace));
-    batch.put(storage::column::dedup, event_key, txn->id);
-    applied_here.insert(std::move(id));
+    a->routed[i] = true;
+    ++a->waiting;
   }
-  auto encoded = encode_receipt(r);
-  batch.put(storage::column::dedup, txn_key, encoded);
-  if (auto err = store.write(batch, storage::durability::synced))
-    return storage_failure(origin, err);
-  if (next != *cursor) {
-    st.next_cursor = next;
-    if (st.ports.inbox_listener)
-      caf::anon_send(st.ports.inbox_listener, inbox_atom::value, next - 1);
+  if (a->waiting == 0) {
+    finish(self, a);
+    return;
   }
-  return {200, key.seal(encoded)};
+  st.in_flight.emplace(txn_key, a);
+  // The room manager gets the events in order; CAF keeps the order of messages between
+  // two actors, and the rooms keep it from there.
+  for (size_t i = 0; i < txn->events.size(); ++i) {
+    if (!a->routed[i]) continue;
+    self->request(st.ports.rooms, st.options.room_timeout, apply_atom::value, origin,
+                  txn->events[i])
+        .then(
+            [self, a, i](event_result& result) {
+              a->r.results[i].accepted = result.accepted;
+              a->r.results[i].reason = std::move(result.reason);
+              if (--a->waiting == 0) finish(self, a);
+            },
+            [self, a](caf::error& err) {
+              if (!a->failure) a->failure = std::move(err);
+              if (--a->waiting == 0) finish(self, a);
+            });
+  }
 }
 
+/// Answers an opened catch-up request with what the room manager says.
+void answer_since(inbound_pointer self, const std::string& origin, const crypto::box_key& key,
+                  const std::string& plaintext, reply_promise promise) {
+  auto& st = self->state;
+  auto doc = json::parse(plaintext, nullptr, false);
+  auto field = [&doc](const char* name) { return doc.is_object() ? doc.find(name) : doc.end(); };
+  auto room = field("room_id");
+  auto after = field("after");
+  auto limit = field("limit");
+  if (!doc.is_object() || room == doc.end() || !room->is_string() || after == doc.end() ||
+      !after->is_number_unsigned() ||
+      (limit != doc.end() && (!limit->is_number_unsigned() ||
+                              limit->get<uint64_t>() > std::numeric_limits<uint32_t>::max()))) {
+    promise.deliver(failure(400,
+                            "a catch-up request is {\"room_id\": string, \"after\": "
+                            "unsigned[, \"limit\": unsigned]}"));
+    return;
+  }
+  uint32_t max = limit == doc.end() ? 0 : limit->get<uint32_t>();
+  self->request(st.ports.rooms, st.options.room_timeout, since_atom::value, origin,
+                room->get<std::string>(), after->get<uint64_t>(), max)
+      .then(
+          [promise, key](std::string& events) mutable {
+            promise.deliver(inbound_reply{200, key.seal(events)});
+          },
+          [promise, origin](caf::error& err) mutable {
+            if (err == errc::rejected)
+              promise.deliver(failure(403, detail_of(err)));
+            else if (err == errc::not_found)
+              promise.deliver(failure(404, detail_of(err)));
+            else
+              promise.deliver(failure(503, detail_of(err)));
+          });
+}
+
+using opened_fn =
+    std::function<void(const crypto::box_key&, const std::string& plaintext, reply_promise)>;
+
 void open_from(inbound_pointer self, std::string origin, std::shared_ptr<const std::string> body,
-               reply_promise promise, bool refreshed) {
+               reply_promise promise, bool refreshed, opened_fn then) {
   auto& st = self->state;
   self->request(st.ports.discovery, st.options.lookup_timeout, resolve_atom::value, origin)
       .then(
-          [self, origin, body, promise, refreshed](peer_record& rec) mutable {
+          [self, origin, body, promise, refreshed, then](peer_record& rec) mutable {
             auto& st = self->state;
             auto key = key_for(self, origin, rec.public_key);
             if (!key) {
@@ -207,13 +308,13 @@ void open_from(inbound_pointer self, std::string origin, std::shared_ptr<const s
             }
             auto plaintext = key->open(*body);
             if (plaintext) {
-              promise.deliver(apply(self, origin, *key, *plaintext));
+              then(*key, *plaintext, promise);
               return;
             }
             if (!refreshed && may_refresh(self, origin)) {
               // Perhaps the origin rotated its key: forget what discovery cached, ask again.
-              auto retry = [self, origin, body, promise]() mutable {
-                open_from(self, origin, body, promise, true);
+              auto retry = [self, origin, body, promise, then]() mutable {
+                open_from(self, origin, body, promise, true, then);
               };
               self->request(st.ports.discovery, st.options.lookup_timeout, forget_atom::value,
                             origin)
@@ -225,9 +326,20 @@ void open_from(inbound_pointer self, std::string origin, std::shared_ptr<const s
                                              " by the key of " + origin));
           },
           [self, origin, promise](caf::error& err) mutable {
-            log()->info("dispatch from {}: cannot resolve it: {}", origin, describe(err));
+            log()->info("request from {}: cannot resolve it: {}", origin, describe(err));
             promise.deliver(failure(503, "cannot resolve " + origin + ": " + detail_of(err)));
           });
+}
+
+/// The checks every request passes before its body is opened; an answer when it fails.
+std::optional<inbound_reply> precheck(inbound_pointer self, const std::string& origin,
+                                      const std::string& version) {
+  auto& st = self->state;
+  if (!speaks(version)) return unsupported_version(version);
+  if (origin.empty()) return failure(400, "missing " + std::string{origin_header} + " header");
+  if (st.options.allowed && !st.options.allowed(origin))
+    return failure(403, origin + " may not federate with " + st.options.own_domain);
+  return std::nullopt;
 }
 
 inbound_actor::behavior_type inbound(inbound_pointer self, inbound_options options,
@@ -237,15 +349,22 @@ inbound_actor::behavior_type inbound(inbound_pointer self, inbound_options optio
   return {
       [self](dispatch_atom, std::string& origin, const std::string& version,
              std::string& body) -> caf::result<inbound_reply> {
-        auto& st = self->state;
-        if (!speaks(version)) return unsupported_version(version);
-        if (origin.empty())
-          return failure(400, "missing " + std::string{origin_header} + " header");
-        if (st.options.allowed && !st.options.allowed(origin))
-          return failure(403, origin + " may not federate with " + st.options.own_domain);
+        if (auto refused = precheck(self, origin, version)) return *refused;
         auto promise = self->make_response_promise<inbound_reply>();
-        open_from(self, std::move(origin), std::make_shared<const std::string>(std::move(body)),
-                  promise, false);
+        open_from(self, origin, std::make_shared<const std::string>(std::move(body)), promise,
+                  false,
+                  [self, origin](const crypto::box_key& key, const std::string& plaintext,
+                                 reply_promise p) { apply(self, origin, key, plaintext, p); });
+        return promise;
+      },
+      [self](since_atom, std::string& origin, const std::string& version,
+             std::string& body) -> caf::result<inbound_reply> {
+        if (auto refused = precheck(self, origin, version)) return *refused;
+        auto promise = self->make_response_promise<inbound_reply>();
+        open_from(
+            self, origin, std::make_shared<const std::string>(std::move(body)), promise, false,
+            [self, origin](const crypto::box_key& key, const std::string& plaintext,
+                           reply_promise p) { answer_since(self, origin, key, plaintext, p); });
         return promise;
       },
   };

@@ -1,7 +1,8 @@
-// The inbound actor owns the receiving side of federation.events.dispatch (DESIGN.md
-// section 4): it opens and checks each transaction, answers a replayed one with its stored
-// receipt, applies new events exactly once (dedup by transaction and event id) and hands
-// them to the local inbox, all in one synced write per transaction.
+// The inbound actor owns the receiving side of federation.events.dispatch and
+// federation.events.since (DESIGN.md section 4): it opens and checks each transaction,
+// answers a replayed one with its stored receipt, hands each new event (dedup by
+// transaction and event id) to the room manager and stores the receipt of the room
+// manager's answers; and it opens catch-up requests and seals the room manager's answer.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/discovery_actor.hpp"
+#include "actors/room_manager_actor.hpp"
 #include "actors/transport_actor.hpp"
 #include "crypto/identity.hpp"
 
@@ -34,6 +36,9 @@ struct inbound_options {
   std::chrono::milliseconds clock_skew{300'000};
   /// Bound on one discovery request.
   std::chrono::milliseconds lookup_timeout{10'000};
+  /// Bound on the room manager's answer to one event or catch-up; past it the sender is
+  /// told 503 and retries.
+  std::chrono::milliseconds room_timeout{30'000};
   /// A body that does not open makes the actor ask discovery afresh for the origin's key
   /// (it may have rotated), at most once per origin in this interval, so forged requests
   /// cannot turn into a flood of lookups.
@@ -45,8 +50,7 @@ struct inbound_options {
 struct inbound_ports {
   storage::store* store = nullptr;  // REQUIRES: not null, outlives the actor
   discovery_actor discovery;        // REQUIRES: valid
-  /// Receives (inbox_atom, last_cursor) after new events reached the inbox; may be null.
-  caf::actor inbox_listener;
+  room_manager_actor rooms;         // applies each event, answers catch-up. REQUIRES: valid
 };
 
 using inbound_actor = caf::typed_actor<
@@ -55,9 +59,15 @@ using inbound_actor = caf::typed_actor<
     // names the versions spoken), missing origin or malformed transaction; 401 the body
     // does not open with the origin's key; 403 origin not allowed, or origin/destination
     // not matching; 422 created_ms outside the clock-skew window; 503 the origin cannot
-    // be resolved or the store failed (the sender retries). Error bodies are
-    // {"success":false,"error":"..."}.
-    caf::replies_to<dispatch_atom, std::string, std::string, std::string>::with<inbound_reply>>;
+    // be resolved, the store failed or the room manager did not answer (the sender
+    // retries). Error bodies are {"success":false,"error":"..."}.
+    caf::replies_to<dispatch_atom, std::string, std::string, std::string>::with<inbound_reply>,
+    // Handles one catch-up: (origin header, version header, body sealed like a dispatch
+    // holding {"room_id","after","limit"}). Replies 200 and the sealed JSON array of the
+    // room's events after `after`; 400 unsupported version or malformed request; 401 the
+    // body does not open; 403 origin not allowed or without a member in the room; 404 no
+    // such room hosted here; 503 the origin cannot be resolved or the room manager failed.
+    caf::replies_to<since_atom, std::string, std::string, std::string>::with<inbound_reply>>;
 
 /// Spawns the inbound actor. Its synced writes block, so app passes `detached` = true;
 /// tests spawn it on the scheduler.
@@ -65,7 +75,8 @@ inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inb
                             bool detached = false);
 
 /// Keys of column `dedup`: an applied transaction ("t\0" origin "\0" id -> its receipt
-/// JSON) and an applied event ("e\0" event id -> the id of the transaction that brought it).
+/// JSON) and an applied event ("e\0" event id -> the id of the transaction that brought it,
+/// or, written by the rooms with the event's effect, the room id).
 std::string dedup_transaction_key(std::string_view origin, std::string_view transaction_id);
 std::string dedup_event_key(std::string_view event_id);
 

@@ -7,9 +7,11 @@
 #include <map>
 #include <unordered_map>
 
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
@@ -24,20 +26,30 @@ namespace {
 
 using journal_impl = journal_actor::extend<caf::reacts_to<flush_atom>>;
 
+/// What check() found in an entry: the ids of its outbound events and its inbox events
+/// parsed (the cursor goes into them at flush).
+struct checked_entry {
+  std::vector<std::string> event_ids;
+  std::vector<nlohmann::json> inbox;
+};
+
 struct waiting_append {
   journal_entry entry;
-  std::vector<std::string> event_ids;  // of entry.outbound, checked on arrival
+  checked_entry checked;
   caf::typed_response_promise<std::vector<uint64_t>> promise;
 };
 
 struct journal_state {
   storage::store* store = nullptr;
   peer_manager_actor manager;
+  caf::actor inbox_listener;
   std::vector<waiting_append> pending;
   bool flush_scheduled = false;
   bool failed = false;  // sticky: a failed synced write leaves the WAL in doubt
   caf::error failure;
   std::unordered_map<std::string, uint64_t> last_seq;  // last seq assigned per domain
+  uint64_t last_cursor = 0;                            // last inbox cursor assigned
+  bool cursor_loaded = false;
   uint64_t writes = 0;
   uint64_t appends = 0;
   static inline const char* name = "journal";
@@ -51,14 +63,15 @@ int64_t unix_ms() {
       .count();
 }
 
-/// The ids of the outbound events, or why the entry cannot be written.
-[[nodiscard]] caf::expected<std::vector<std::string>> check(const journal_entry& entry) {
+/// The ids of the outbound events and the parsed inbox events, or why the entry cannot
+/// be written.
+[[nodiscard]] caf::expected<checked_entry> check(const journal_entry& entry) {
   for (const auto& put : entry.puts)
     if (put.column >= storage::column_count)
       return caf::make_error(errc::bad_request,
                              "journal: unknown column " + std::to_string(put.column));
-  std::vector<std::string> ids;
-  ids.reserve(entry.outbound.size());
+  checked_entry checked;
+  checked.event_ids.reserve(entry.outbound.size());
   for (const auto& out : entry.outbound) {
     if (out.destination.empty() || out.destination.find('\0') != std::string::npos)
       return caf::make_error(errc::bad_request, "journal: bad destination domain");
@@ -66,9 +79,27 @@ int64_t unix_ms() {
     if (id.empty())
       return caf::make_error(errc::bad_request, "journal: an event for " + out.destination +
                                                     " is not a JSON object with a string \"id\"");
-    ids.push_back(std::move(id));
+    checked.event_ids.push_back(std::move(id));
   }
-  return ids;
+  checked.inbox.reserve(entry.inbox.size());
+  for (const auto& text : entry.inbox) {
+    auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (!doc.is_object())
+      return caf::make_error(errc::bad_request, "journal: an inbox event is not a JSON object");
+    checked.inbox.push_back(std::move(doc));
+  }
+  return checked;
+}
+
+/// The last inbox cursor ever assigned: read from the inbox's last key on first use.
+[[nodiscard]] caf::expected<uint64_t> load_last_cursor(journal_pointer self) {
+  auto& st = self->state;
+  if (st.cursor_loaded) return st.last_cursor;
+  auto last = st.store->last_in_range(storage::column::inbox, "", "");
+  if (!last) return last.error();
+  st.last_cursor = *last ? storage::decode_u64((*last)->first).value_or(0) : 0;
+  st.cursor_loaded = true;
+  return st.last_cursor;
 }
 
 /// The last seq ever assigned to `domain`: the high-water mark, or the queue's last key
@@ -101,9 +132,17 @@ void flush(journal_pointer self) {
   std::map<std::string, uint64_t> last;  // tentative until the write succeeds
   std::vector<std::vector<uint64_t>> seqs(waiting.size());
   auto now = unix_ms();
+  uint64_t cursor = 0;  // the last inbox cursor given in this batch; tentative too
   for (size_t i = 0; i < waiting.size(); ++i) {
     auto& w = waiting[i];
     caf::error load_error;
+    if (!w.checked.inbox.empty()) {
+      if (auto loaded = load_last_cursor(self))
+        cursor = std::max(cursor, *loaded);
+      else
+        load_error = caf::make_error(errc::storage_failed,
+                                     "journal: reading the inbox: " + describe(loaded.error()));
+    }
     for (const auto& out : w.entry.outbound) {
       if (last.count(out.destination) > 0) continue;
       auto seq = load_last_seq(self, out.destination);
@@ -126,8 +165,13 @@ void flush(journal_pointer self) {
       const auto& out = w.entry.outbound[k];
       auto seq = ++last[out.destination];
       batch.put(storage::column::outbox, storage::sequenced_key(out.destination, seq),
-                encode_outbox_value(now, w.event_ids[k], out.event));
+                encode_outbox_value(now, w.checked.event_ids[k], out.event));
       seqs[i].push_back(seq);
+    }
+    for (auto& event : w.checked.inbox) {
+      event["cursor"] = ++cursor;
+      batch.put(storage::column::inbox, storage::encode_u64(cursor),
+                event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
   for (const auto& [domain, seq] : last)
@@ -152,20 +196,26 @@ void flush(journal_pointer self) {
     st.last_seq[domain] = seq;
     if (st.manager) self->send(st.manager, wake_atom::value, domain, seq);
   }
+  if (cursor > st.last_cursor) {
+    st.last_cursor = cursor;
+    // The listener is dynamically typed (the local bridge, or a test's probe): anon_send.
+    if (st.inbox_listener) caf::anon_send(st.inbox_listener, inbox_atom::value, cursor);
+  }
 }
 
 journal_impl::behavior_type journal(journal_pointer self, storage::store* store,
-                                    peer_manager_actor manager) {
+                                    peer_manager_actor manager, caf::actor inbox_listener) {
   self->state.store = store;
   self->state.manager = std::move(manager);
+  self->state.inbox_listener = std::move(inbox_listener);
   return {
       [self](append_atom, journal_entry& entry) -> caf::result<std::vector<uint64_t>> {
         auto& st = self->state;
         if (st.failed) return st.failure;
-        auto ids = check(entry);
-        if (!ids) return ids.error();
+        auto checked = check(entry);
+        if (!checked) return checked.error();
         auto promise = self->make_response_promise<std::vector<uint64_t>>();
-        st.pending.push_back(waiting_append{std::move(entry), std::move(*ids), promise});
+        st.pending.push_back(waiting_append{std::move(entry), std::move(*checked), promise});
         if (!st.flush_scheduled) {
           st.flush_scheduled = true;
           self->send(self, flush_atom::value);
@@ -182,9 +232,10 @@ journal_impl::behavior_type journal(journal_pointer self, storage::store* store,
 }  // namespace
 
 journal_actor spawn_journal(caf::actor_system& sys, storage::store& store,
-                            peer_manager_actor manager, bool detached) {
-  if (detached) return sys.spawn<caf::detached>(journal, &store, std::move(manager));
-  return sys.spawn(journal, &store, std::move(manager));
+                            peer_manager_actor manager, caf::actor inbox_listener, bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(journal, &store, std::move(manager), std::move(inbox_listener));
+  return sys.spawn(journal, &store, std::move(manager), std::move(inbox_listener));
 }
 
 }  // namespace fedrelay::actors

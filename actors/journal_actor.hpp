@@ -1,11 +1,13 @@
 // The journal actor owns the node's durable writes: it group-commits every append waiting
-// in its mailbox into one synced write batch and assigns the outbox seqs of each peer.
+// in its mailbox into one synced write batch, assigns the outbox seqs of each peer and the
+// node-wide cursors of the local server's inbox.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
@@ -48,19 +50,25 @@ typename Inspector::result_type inspect(Inspector& f, journal_outbound& x) {
 struct journal_entry {
   std::vector<journal_put> puts;
   std::vector<journal_outbound> outbound;
+  /// Events for the local server, each a compact JSON object: the journal gives each the
+  /// next inbox cursor (written into it as "cursor") and stores it in column `inbox`
+  /// under encode_u64(cursor), in order.
+  std::vector<std::string> inbox;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_entry& x) {
-  return f(caf::meta::type_name("journal_entry"), x.puts, x.outbound);
+  return f(caf::meta::type_name("journal_entry"), x.puts, x.outbound, x.inbox);
 }
 
 using journal_actor = caf::typed_actor<
     // Writes the entry (synced, grouped with the appends queued beside it) and replies
     // with the outbox seq given to each outbound event, in order; then wakes the peer
-    // manager for each destination. Errors: bad_request (unknown column, an event that
-    // is not a JSON object with a string "id", an empty destination), storage_failed
-    // (the write failed; the journal then refuses every later append until restart).
+    // manager for each destination and the inbox listener with the last inbox cursor.
+    // Errors: bad_request (unknown column, an event that is not a JSON object with a
+    // string "id", an empty destination, an inbox event that is not a JSON object),
+    // storage_failed (the write failed; the journal then refuses every later append
+    // until restart).
     caf::replies_to<append_atom, journal_entry>::with<std::vector<uint64_t>>,
     // Replies with (synced writes done, appends written): group commit shows as fewer
     // writes than appends.
@@ -68,8 +76,11 @@ using journal_actor = caf::typed_actor<
 
 /// Spawns the journal. Its writes block on fsync, so app passes `detached` = true (a
 /// thread of its own); tests spawn it on the scheduler. `manager` may be null.
+/// `inbox_listener` (the local bridge; may be null) receives (inbox_atom, last_cursor)
+/// after each write that added inbox events.
 /// REQUIRES: `store` outlives the actor.
 journal_actor spawn_journal(caf::actor_system& sys, storage::store& store,
-                            peer_manager_actor manager, bool detached = false);
+                            peer_manager_actor manager, caf::actor inbox_listener = {},
+                            bool detached = false);
 
 }  // namespace fedrelay::actors

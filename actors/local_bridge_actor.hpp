@@ -5,11 +5,17 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include <caf/actor_system.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
+
+namespace fedrelay::storage {
+class store;
+}
 
 namespace fedrelay::actors {
 
@@ -30,5 +36,15 @@ using local_bridge_actor = caf::typed_actor<
     // Local users whose username starts with the query (a peer's users.search), as a
     // JSON array of {"username","name"}.
     caf::replies_to<search_atom, std::string>::with<std::string>>;
+
+/// Spawns the bridge. It reads the inbox that the journal writes (the journal's inbox
+/// listener should be this actor) and keeps the users in column `meta` under
+/// local_user_key. A fetch's `limit` of 0 means 100; at most 1000 events come at once.
+/// REQUIRES: `store` outlives the actor.
+local_bridge_actor spawn_local_bridge(caf::actor_system& sys, storage::store& store);
+
+/// The key of a registered user in column `meta` ("user\0" + username -> JSON
+/// {"username","name"}).
+std::string local_user_key(std::string_view username);
 
 }  // namespace fedrelay::actors

@@ -3,15 +3,28 @@
 // to them. Bodies that carry room data are JSON text, so net/ passes them through.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
+#include <caf/actor_system.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/discovery_actor.hpp"
+#include "actors/journal_actor.hpp"
 #include "actors/transaction.hpp"
+#include "actors/transport_actor.hpp"
+#include "config/settings.hpp"
+#include "crypto/identity.hpp"
+
+namespace fedrelay::storage {
+class store;
+}
 
 namespace fedrelay::actors {
 
@@ -40,6 +53,12 @@ typename Inspector::result_type inspect(Inspector& f, local_submission& x) {
   return f(caf::meta::type_name("local_submission"), x.room_id, x.type, x.user, x.content, x.id);
 }
 
+/// event_result (transaction.hpp) travels as a reply of apply_atom.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_result& x) {
+  return f(caf::meta::type_name("event_result"), x.id, x.accepted, x.reason);
+}
+
 using room_manager_actor = caf::typed_actor<
     // Creates a room hosted here: (name, type "public"|"private"|"broadcast", owner local
     // name); replies with the room id. Errors: bad_request.
@@ -62,5 +81,31 @@ using room_manager_actor = caf::typed_actor<
     // Catch-up for a member server (origin domain, room id, after seq, limit): the
     // sequenced events as a JSON array. Errors: not_found, rejected (origin has no member).
     caf::replies_to<since_atom, std::string, std::string, uint64_t, uint32_t>::with<std::string>>;
+
+/// Everything rooms need from the node; the manager hands the same to each room actor.
+struct room_context {
+  std::string own_domain;                            // hosts the rooms whose id ends in it
+  std::shared_ptr<const crypto::identity> identity;  // signs our events. REQUIRES: not null
+  /// request_timeout bounds a catch-up request; backoff_initial and backoff_max pace the
+  /// retries of a failed catch-up.
+  config::transport_settings settings;
+  storage::store* store = nullptr;  // REQUIRES: not null, outlives every room actor
+  journal_actor journal;            // every room write goes through it. REQUIRES: valid
+  discovery_actor discovery;        // origin keys and the host's address. REQUIRES: valid
+  transport_actor transport;        // catch-up requests to hosts. REQUIRES: valid
+  /// Whether a domain may federate with us ([peers] allow/deny); empty: every domain.
+  std::function<bool(const std::string&)> allowed;
+  /// Events asked for in one catch-up request (the host's `since` limit).
+  uint32_t catchup_batch = 500;
+  /// How long a room actor trusts an origin key it looked up before asking discovery
+  /// again (discovery caches too; this only spares the round trip per event).
+  std::chrono::milliseconds key_ttl{300'000};
+};
+
+/// Spawns the room manager. It spawns a room actor for every room replica in the store
+/// (rooms hosted elsewhere), so each asks its host for what it missed while the node was
+/// down; hosted rooms start on demand. Room actors are linked to it: stopping the manager
+/// stops them.
+room_manager_actor spawn_room_manager(caf::actor_system& sys, room_context ctx);
 
 }  // namespace fedrelay::actors

@@ -1,5 +1,6 @@
-// The receiving side: every status of federation.events.dispatch, exactly-once application
-// and the stored receipt of a replayed transaction.
+// The receiving side: every status of federation.events.dispatch and
+// federation.events.since, exactly-once hand-over to the rooms (a stand-in records what it
+// gets) and the stored receipt of a replayed transaction.
 #include "actors/inbound_actor.hpp"
 
 #include <chrono>
@@ -75,7 +76,7 @@ class InboundTest : public transport_fixture {
   test_node* c_ = nullptr;
 };
 
-TEST_F(InboundTest, AppliesANewTransactionToTheInbox) {
+TEST_F(InboundTest, HandsANewTransactionToTheRoomsInOrder) {
   auto t = txn({event("a.example:1", "one"), event("a.example:2", "two")});
   auto [status, r] = send(t);
   ASSERT_EQ(status, 200);
@@ -86,14 +87,47 @@ TEST_F(InboundTest, AppliesANewTransactionToTheInbox) {
   EXPECT_TRUE(r->results[0].accepted);
   EXPECT_EQ(r->results[1].id, "a.example:2");
   EXPECT_TRUE(r->results[1].accepted);
-  auto inbox = inbox_of(*b_);
-  ASSERT_EQ(inbox.size(), 2u);
-  EXPECT_EQ(inbox[0].first, 1u);
-  EXPECT_EQ(
-      inbox[0].second,
-      (json{{"id", "a.example:1"}, {"type", "message"}, {"text", "one"}, {"origin", "a.example"}}));
-  EXPECT_EQ(inbox[1].first, 2u);
-  EXPECT_EQ(inbox[1].second["text"], "two");
+  const auto& applied = b_->recorder.applied;
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(applied[0].origin, "a.example");
+  EXPECT_EQ(applied[0].message,
+            (json{{"id", "a.example:1"}, {"type", "message"}, {"text", "one"}}));
+  EXPECT_EQ(applied[1].origin, "a.example");
+  EXPECT_EQ(applied[1].message["text"], "two");
+  // The rooms write the inbox themselves; the inbound actor no longer does.
+  EXPECT_TRUE(inbox_of(*b_).empty());
+}
+
+TEST_F(InboundTest, ARefusalOfTheRoomsIsInTheReceiptAndNotMarkedSeen) {
+  b_->recorder.refuse["a.example:2"] = "bad signature";
+  auto [status, r] = send(txn({event("a.example:1"), event("a.example:2")}));
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(r->results.size(), 2u);
+  EXPECT_TRUE(r->results[0].accepted);
+  EXPECT_FALSE(r->results[1].accepted);
+  EXPECT_EQ(r->results[1].reason, "bad signature");
+  // Sent again in a new transaction, only the refused one is judged again.
+  b_->recorder.refuse.clear();
+  auto again = send(txn({event("a.example:1"), event("a.example:2")}));
+  ASSERT_EQ(again.first, 200);
+  EXPECT_TRUE(again.second->results[1].accepted);
+  EXPECT_EQ(b_->recorder.ids(),
+            (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:2"}));
+}
+
+TEST_F(InboundTest, AReplayWhileTheFirstIsAppliedWaitsForTheSameReceipt) {
+  auto t = txn({event("a.example:1"), event("a.example:2")});
+  auto key = box_between(*a_, *b_);
+  auto first = request<inbound_reply>(b_->inbound, dispatch_atom::value, std::string{"a.example"},
+                                      std::string{"1"}, key.seal(encode_transaction(t)));
+  auto second = request<inbound_reply>(b_->inbound, dispatch_atom::value, std::string{"a.example"},
+                                       std::string{"1"}, key.seal(encode_transaction(t)));
+  sched_->run();
+  ASSERT_TRUE(first->value && second->value);
+  EXPECT_EQ(first->value->status, 200);
+  EXPECT_EQ(second->value->status, 200);
+  EXPECT_EQ(*key.open(first->value->body), *key.open(second->value->body));
+  EXPECT_EQ(b_->recorder.ids(), (std::vector<std::string>{"a.example:1", "a.example:2"}));
 }
 
 TEST_F(InboundTest, AReplayGetsTheStoredReceiptAndAppliesNothing) {
@@ -104,7 +138,7 @@ TEST_F(InboundTest, AReplayGetsTheStoredReceiptAndAppliesNothing) {
   ASSERT_EQ(again.first, 200);
   ASSERT_TRUE(again.second);
   EXPECT_EQ(encode_receipt(*again.second), encode_receipt(*first.second));
-  EXPECT_EQ(inbox_of(*b_).size(), 2u);
+  EXPECT_EQ(b_->recorder.applied.size(), 2u);
 }
 
 TEST_F(InboundTest, AnEventSeenBeforeIsAcceptedButAppliedOnce) {
@@ -113,12 +147,9 @@ TEST_F(InboundTest, AnEventSeenBeforeIsAcceptedButAppliedOnce) {
   ASSERT_EQ(status, 200);
   ASSERT_EQ(r->results.size(), 3u);
   for (const auto& result : r->results) EXPECT_TRUE(result.accepted) << result.id;
-  auto inbox = inbox_of(*b_);
-  ASSERT_EQ(inbox.size(), 3u);
-  EXPECT_EQ(inbox[0].second["id"], "a.example:1");
-  EXPECT_EQ(inbox[1].second["id"], "a.example:2");
-  EXPECT_EQ(inbox[2].second["id"], "a.example:3");
-  EXPECT_EQ(inbox[2].first, 3u);
+  EXPECT_EQ(r->results[2].id, "a.example:3");
+  EXPECT_EQ(b_->recorder.ids(),
+            (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:3"}));
 }
 
 TEST_F(InboundTest, ABodySealedByAnotherKeyIsUnauthorized) {
@@ -126,7 +157,7 @@ TEST_F(InboundTest, ABodySealedByAnotherKeyIsUnauthorized) {
   auto reply = dispatch("a.example", "1", forged);
   EXPECT_EQ(reply.status, 401);
   EXPECT_EQ(error_of(reply), "body is not sealed for b.example by the key of a.example");
-  EXPECT_TRUE(inbox_of(*b_).empty());
+  EXPECT_TRUE(b_->recorder.applied.empty());
 }
 
 TEST_F(InboundTest, ATamperedBodyIsUnauthorized) {
@@ -134,7 +165,7 @@ TEST_F(InboundTest, ATamperedBodyIsUnauthorized) {
   sealed[sealed.size() / 2] ^= 0x01;
   EXPECT_EQ(dispatch("a.example", "1", sealed).status, 401);
   EXPECT_EQ(dispatch("a.example", "1", sealed.substr(0, 10)).status, 401);
-  EXPECT_TRUE(inbox_of(*b_).empty());
+  EXPECT_TRUE(b_->recorder.applied.empty());
 }
 
 TEST_F(InboundTest, AWrongDestinationOrOriginIsForbidden) {
@@ -145,7 +176,7 @@ TEST_F(InboundTest, AWrongDestinationOrOriginIsForbidden) {
   auto u = txn({event("a.example:1")});
   u.origin = "c.example";
   EXPECT_EQ(send(u).first, 403);
-  EXPECT_TRUE(inbox_of(*b_).empty());
+  EXPECT_TRUE(b_->recorder.applied.empty());
 }
 
 TEST_F(InboundTest, AStaleTransactionIsRefused) {
@@ -157,7 +188,7 @@ TEST_F(InboundTest, AStaleTransactionIsRefused) {
   EXPECT_EQ(error_of(reply), "transaction time outside the accepted window");
   t.created_ms += 20 * 60 * 1000;  // from the future, as far
   EXPECT_EQ(send(t).first, 422);
-  EXPECT_TRUE(inbox_of(*b_).empty());
+  EXPECT_TRUE(b_->recorder.applied.empty());
 }
 
 TEST_F(InboundTest, AnUnsupportedVersionNamesTheVersionsSpoken) {
@@ -184,6 +215,44 @@ TEST_F(InboundTest, AnOriginDiscoveryDoesNotKnowIsUnavailable) {
   auto reply = dispatch("z.example", "1", "whatever");
   EXPECT_EQ(reply.status, 503);
   EXPECT_NE(error_of(reply).find("z.example"), std::string::npos);
+}
+
+TEST_F(InboundTest, CatchUpIsSealedAndItsRefusalsAreStatuses) {
+  std::vector<std::string> asked;
+  b_->recorder.since = [&asked](const std::string& origin, const std::string& room, uint64_t after,
+                                uint32_t limit) -> caf::expected<std::string> {
+    asked.push_back(origin + " " + room + " " + std::to_string(after) + " " +
+                    std::to_string(limit));
+    if (room == "known") return std::string{R"([{"seq":4}])"};
+    if (room == "closed") return caf::make_error(errc::rejected, "not a member server");
+    return caf::make_error(errc::not_found, "no such room " + room);
+  };
+  auto key = box_between(*a_, *b_);
+  auto since = [&](const std::string& body) {
+    auto reply = ask<inbound_reply>(b_->inbound, since_atom::value, std::string{"a.example"},
+                                    std::string{"1"}, key.seal(body));
+    EXPECT_TRUE(reply.value);
+    return reply.value.value_or(inbound_reply{});
+  };
+  auto ok = since(R"({"room_id":"known","after":3,"limit":10})");
+  ASSERT_EQ(ok.status, 200);
+  EXPECT_EQ(*key.open(ok.body), R"([{"seq":4}])");
+  auto closed = since(R"({"room_id":"closed","after":0})");
+  EXPECT_EQ(closed.status, 403);
+  EXPECT_EQ(error_of(closed), "not a member server");
+  EXPECT_EQ(since(R"({"room_id":"gone","after":0})").status, 404);
+  EXPECT_EQ(asked, (std::vector<std::string>{"a.example known 3 10", "a.example closed 0 0",
+                                             "a.example gone 0 0"}));
+  EXPECT_EQ(since(R"({"room_id":"known"})").status, 400);
+  EXPECT_EQ(since("not json").status, 400);
+  auto forged =
+      ask<inbound_reply>(b_->inbound, since_atom::value, std::string{"a.example"}, std::string{"1"},
+                         box_between(*c_, *b_).seal(R"({"room_id":"known","after":0})"));
+  EXPECT_EQ(forged.value->status, 401);
+  auto old = ask<inbound_reply>(b_->inbound, since_atom::value, std::string{"a.example"},
+                                std::string{"7"}, key.seal("{}"));
+  EXPECT_EQ(old.value->status, 400);
+  EXPECT_EQ(asked.size(), 3u);
 }
 
 }  // namespace

@@ -127,6 +127,54 @@ TEST_F(JournalTest, RefusesMalformedEntries) {
   EXPECT_TRUE(wakes_.wakes.empty());
 }
 
+/// Stands in for the local bridge: records every inbox wake.
+caf::behavior recording_listener(caf::event_based_actor*, std::vector<uint64_t>* cursors) {
+  return {
+      [cursors](inbox_atom, uint64_t last) { cursors->push_back(last); },
+  };
+}
+
+TEST_F(JournalTest, GivesInboxEventsNodeWideCursorsAndWakesTheListener) {
+  std::vector<uint64_t> woken;
+  auto listener = keep(sys_->spawn(recording_listener, &woken));
+  stop(caf::actor_cast<caf::actor>(journal_));
+  journal_ = node_->journal = keep(spawn_journal(*sys_, *node_->store, manager_, listener));
+  journal_entry first;
+  first.inbox = {R"({"type":"message.sent","text":"one"})", R"({"type":"message.sent"})"};
+  journal_entry second = to("b.example", {"e1"});
+  second.inbox = {R"({"type":"user.left"})"};
+  auto r1 = request<std::vector<uint64_t>>(journal_, append_atom::value, first);
+  auto r2 = request<std::vector<uint64_t>>(journal_, append_atom::value, second);
+  sched_->run();
+  ASSERT_TRUE(r1->value && r2->value);
+  EXPECT_TRUE(r1->value->empty());
+  EXPECT_EQ(*r2->value, (std::vector<uint64_t>{1}));
+  auto inbox = inbox_of(*node_);
+  ASSERT_EQ(inbox.size(), 3u);
+  EXPECT_EQ(inbox[0].first, 1u);
+  EXPECT_EQ(inbox[0].second,
+            (nlohmann::json{{"cursor", 1}, {"type", "message.sent"}, {"text", "one"}}));
+  EXPECT_EQ(inbox[1].second["cursor"], 2);
+  EXPECT_EQ(inbox[2].first, 3u);
+  EXPECT_EQ(inbox[2].second["type"], "user.left");
+  EXPECT_EQ(woken, (std::vector<uint64_t>{3}));  // one wake per synced write
+  // An append without inbox events wakes nobody; after a restart cursors go on.
+  enqueue(*node_, "b.example", {event("e2")});
+  EXPECT_EQ(woken.size(), 1u);
+  stop(caf::actor_cast<caf::actor>(journal_));
+  journal_ = node_->journal = keep(spawn_journal(*sys_, *node_->store, manager_, listener));
+  journal_entry third;
+  third.inbox = {R"({"type":"room.deleted"})"};
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(journal_, append_atom::value, third).value);
+  EXPECT_EQ(inbox_of(*node_).back().first, 4u);
+  EXPECT_EQ(woken, (std::vector<uint64_t>{3, 4}));
+  journal_entry bad;
+  bad.inbox = {"[1,2]"};
+  auto refused = ask<std::vector<uint64_t>>(journal_, append_atom::value, bad);
+  EXPECT_EQ(refused.error, caf::make_error(errc::bad_request));
+  EXPECT_EQ(inbox_of(*node_).size(), 4u);
+}
+
 TEST(JournalFailureTest, AFailedWriteIsStickyUntilRestart) {
   caf::actor_system_config cfg;
   cfg.set("scheduler.policy", caf::atom("testing"));

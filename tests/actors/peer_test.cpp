@@ -74,11 +74,8 @@ class PeerTest : public transport_fixture {
     start_inbound(*b_);
   }
 
-  std::vector<std::string> ids_in_inbox(const test_node& node) {
-    std::vector<std::string> ids;
-    for (const auto& [cursor, e] : inbox_of(node)) ids.push_back(e["id"]);
-    return ids;
-  }
+  /// The ids of the events B's rooms were given, in order.
+  std::vector<std::string> ids_applied(const test_node& node) { return node.recorder.ids(); }
 
   std::vector<peer_stats> stats(const test_node& node) {
     auto reply = ask<std::vector<peer_stats>>(node.peers, stats_atom::value);
@@ -113,13 +110,11 @@ TEST_F(PeerTest, DeliversQueuedEventsInOrder) {
   for (int i = 1; i <= 5; ++i) events.push_back(event("a.example:" + std::to_string(i)));
   EXPECT_EQ(enqueue(*a_, "b.example", events), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   sched_->run();
-  auto inbox = inbox_of(*b_);
-  ASSERT_EQ(inbox.size(), 5u);
+  const auto& applied = b_->recorder.applied;
+  ASSERT_EQ(applied.size(), 5u);
   for (size_t i = 0; i < 5; ++i) {
-    EXPECT_EQ(inbox[i].first, i + 1);
-    auto expected = json::parse(events[i]);
-    expected["origin"] = "a.example";
-    EXPECT_EQ(inbox[i].second, expected);
+    EXPECT_EQ(applied[i].origin, "a.example");
+    EXPECT_EQ(applied[i].message, json::parse(events[i]));
   }
   // Batches of at most two events, each request as the protocol says.
   ASSERT_EQ(net_.requests.size(), 3u);
@@ -144,7 +139,7 @@ TEST_F(PeerTest, DeliversQueuedEventsInOrder) {
   // More events later go the same way.
   enqueue(*a_, "b.example", {event("a.example:6")});
   sched_->run();
-  EXPECT_EQ(ids_in_inbox(*b_).back(), "a.example:6");
+  EXPECT_EQ(ids_applied(*b_).back(), "a.example:6");
 }
 
 TEST_F(PeerTest, BacksOffWhileTheReceiverIsDownThenDrainsInOrder) {
@@ -179,7 +174,7 @@ TEST_F(PeerTest, BacksOffWhileTheReceiverIsDownThenDrainsInOrder) {
     EXPECT_GT(net_.requests.size(), requests);
   }
   EXPECT_EQ(ceilings, (std::vector<int64_t>{500, 1000, 2000, 4000, 4000}));
-  EXPECT_TRUE(inbox_of(*b_).empty());
+  EXPECT_TRUE(b_->recorder.applied.empty());
   // Queued while down, too.
   enqueue(*a_, "b.example", {event("a.example:4"), event("a.example:5")});
   sched_->run();
@@ -189,9 +184,8 @@ TEST_F(PeerTest, BacksOffWhileTheReceiverIsDownThenDrainsInOrder) {
   ASSERT_TRUE(due);
   sched_->advance_time(*due);
   sched_->run();
-  EXPECT_EQ(ids_in_inbox(*b_),
-            (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:3", "a.example:4",
-                                      "a.example:5"}));
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:3",
+                                                        "a.example:4", "a.example:5"}));
   s = stats_of_b();
   EXPECT_EQ(s.state, "connected");
   EXPECT_EQ(s.queue_depth, 0u);
@@ -216,7 +210,7 @@ TEST_F(PeerTest, AResentBatchKeepsItsTransactionId) {
   sched_->run();
   ASSERT_EQ(net_.requests.size(), 2u);
   EXPECT_EQ(opened(net_.requests[0]).id, opened(net_.requests[1]).id);
-  EXPECT_EQ(ids_in_inbox(*b_), (std::vector<std::string>{"a.example:1"}));
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:1"}));
 }
 
 TEST_F(PeerTest, ReplaysTheQueueAfterARestart) {
@@ -231,13 +225,13 @@ TEST_F(PeerTest, ReplaysTheQueueAfterARestart) {
   net_.down = false;
   start_sender(*a_);
   sched_->run();
-  EXPECT_EQ(ids_in_inbox(*b_),
+  EXPECT_EQ(ids_applied(*b_),
             (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:3"}));
   EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
   // The new journal goes on from the old seqs.
   EXPECT_EQ(enqueue(*a_, "b.example", {event("a.example:4")}), (std::vector<uint64_t>{4}));
   sched_->run();
-  EXPECT_EQ(ids_in_inbox(*b_).size(), 4u);
+  EXPECT_EQ(ids_applied(*b_).size(), 4u);
 }
 
 TEST_F(PeerTest, AnEventSentTwiceAcrossARestartIsAppliedOnce) {
@@ -256,13 +250,13 @@ TEST_F(PeerTest, AnEventSentTwiceAcrossARestartIsAppliedOnce) {
                          header_of(lost[0], version_header), lost[0].body);
   ASSERT_TRUE(applied.value);
   EXPECT_EQ(applied.value->status, 200);
-  EXPECT_EQ(ids_in_inbox(*b_).size(), 2u);
+  EXPECT_EQ(ids_applied(*b_).size(), 2u);
   EXPECT_EQ(count_keys(*a_, storage::column::outbox), 2u);
   stop_sender(*a_);
   net_.intercept = nullptr;
   start_sender(*a_);
   sched_->run();
-  EXPECT_EQ(ids_in_inbox(*b_), (std::vector<std::string>{"a.example:1", "a.example:2"}));
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:1", "a.example:2"}));
   EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
 }
 
@@ -318,7 +312,7 @@ TEST_F(PeerTest, UnauthorizedMakesThePeerForgetTheKeyOnceAndResolveAgain) {
   enqueue(*a_, "b.example", {event("a.example:1")});
   sched_->run();
   EXPECT_EQ(rotation.forgets, 1);
-  EXPECT_EQ(ids_in_inbox(*b_), (std::vector<std::string>{"a.example:1"}));
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:1"}));
   auto s = stats_of_b();
   EXPECT_EQ(s.state, "connected");
   EXPECT_EQ(s.failures, 1u);

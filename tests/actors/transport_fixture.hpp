@@ -1,6 +1,6 @@
-// A deterministic world for the peer transport tests: CAF's test_coordinator, in-process
-// nodes with real stores, identities and static discovery, and a test transport that hands
-// each outbound request to the inbound actor of the node at that URL.
+// A deterministic world for the peer transport and room tests: CAF's test_coordinator,
+// in-process nodes with real stores, identities and static discovery, and a test transport
+// that hands each outbound request to the inbound actor of the node at that URL.
 #pragma once
 
 #include <functional>
@@ -25,6 +25,7 @@
 #include "actors/inbound_actor.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/peer_manager_actor.hpp"
+#include "actors/room_manager_actor.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/identity.hpp"
 #include "crypto/pem.hpp"
@@ -34,6 +35,61 @@
 #include "tests/support/temp_dir.hpp"
 
 namespace fedrelay::actors::testing {
+
+/// What a stand-in room manager was given: each message with the domain it came from.
+struct applied_message {
+  std::string origin;
+  nlohmann::json message;
+};
+
+/// Stands in for a node's room manager where a test looks at the transport only: records
+/// every message and accepts it, unless `refuse` names its id (id -> reason).
+struct room_recorder {
+  std::vector<applied_message> applied;
+  std::map<std::string, std::string> refuse;
+  /// Answers catch-up (origin, room id, after, limit); empty: not_found.
+  std::function<caf::expected<std::string>(const std::string&, const std::string&, uint64_t,
+                                           uint32_t)>
+      since;
+
+  std::vector<std::string> ids() const {
+    std::vector<std::string> out;
+    for (const auto& a : applied) out.push_back(a.message.value("id", ""));
+    return out;
+  }
+};
+
+inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::pointer,
+                                                         room_recorder* rec) {
+  auto none = [] { return caf::make_error(errc::not_found, "no rooms in this test"); };
+  return {
+      [none](create_atom, const std::string&, const std::string&,
+             const std::string&) -> caf::result<std::string> { return none(); },
+      [none](dm_atom, const std::string&, const std::string&) -> caf::result<std::string> {
+        return none();
+      },
+      [none](submit_atom, const local_submission&) -> caf::result<std::string> { return none(); },
+      [none](info_atom, const std::string&) -> caf::result<std::string> { return none(); },
+      [none](history_atom, const std::string&, uint64_t, uint32_t) -> caf::result<std::string> {
+        return none();
+      },
+      [rec](apply_atom, const std::string& origin, const std::string& text) {
+        auto doc = nlohmann::json::parse(text);
+        rec->applied.push_back({origin, doc});
+        auto id = doc.value("id", "");
+        auto refused = rec->refuse.find(id);
+        if (refused == rec->refuse.end()) return event_result{id, true, {}};
+        return event_result{id, false, refused->second};
+      },
+      [rec, none](since_atom, const std::string& origin, const std::string& room, uint64_t after,
+                  uint32_t limit) -> caf::result<std::string> {
+        if (!rec->since) return none();
+        auto answer = rec->since(origin, room, after, limit);
+        if (!answer) return answer.error();
+        return *answer;
+      },
+  };
+}
 
 /// One in-process node: its store and identity, and whichever actors a test starts.
 struct test_node {
@@ -46,6 +102,8 @@ struct test_node {
   inbound_actor inbound;
   journal_actor journal;
   peer_manager_actor peers;
+  room_manager_actor rooms;
+  room_recorder recorder;  // what the stand-in room manager got, when there is one
 
   crypto::public_key public_key() const { return identity->public_key(); }
 };
@@ -76,6 +134,9 @@ inline transport_actor::behavior_type test_transport(transport_actor::pointer se
         auto route = net->routes.find(req.base_url);
         if (route == net->routes.end())
           return caf::make_error(errc::unavailable, "no route to " + req.base_url);
+        if (req.path == since_path)
+          return self->delegate(route->second, since_atom::value, header_of(req, origin_header),
+                                header_of(req, version_header), std::move(req.body));
         return self->delegate(route->second, dispatch_atom::value, header_of(req, origin_header),
                               header_of(req, version_header), std::move(req.body));
       },
@@ -147,15 +208,19 @@ class transport_fixture : public ::testing::Test {
     node.discovery = keep(spawn_discovery(*sys_, std::move(options), discovery_ports{}));
   }
 
+  /// The node's inbound actor, handing events to node.rooms, or to a stand-in that records
+  /// them in node.recorder when the node has no room manager.
   void start_inbound(test_node& node,
                      std::chrono::milliseconds clock_skew = std::chrono::minutes(5)) {
     inbound_options options;
     options.own_domain = node.domain;
     options.identity = node.identity;
     options.clock_skew = clock_skew;
+    if (!node.rooms) node.rooms = keep(sys_->spawn(recording_rooms, &node.recorder));
     inbound_ports ports;
     ports.store = node.store.get();
     ports.discovery = node.discovery;
+    ports.rooms = node.rooms;
     node.inbound = keep(spawn_inbound(*sys_, std::move(options), ports));
     net_.routes[node.url] = node.inbound;
   }

@@ -1,0 +1,163 @@
+// The local bridge. A long-poll that finds nothing parks its response promise in the state;
+// an inbox wake from the journal answers every waiter whose cursor it passed, and a timer
+// on the actor clock answers a waiter that is still there with whatever is new (usually
+// nothing).
+#include "actors/local_bridge_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/logger.hpp"
+#include "actors/room_event.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+
+std::string local_user_key(std::string_view username) {
+  std::string key = "user";
+  key.push_back('\0');
+  key.append(username);
+  return key;
+}
+
+namespace {
+
+using json = nlohmann::json;
+using bridge_impl = local_bridge_actor::extend<caf::reacts_to<expire_atom, uint64_t>>;
+
+constexpr uint32_t default_page = 100;
+constexpr uint32_t max_page = 1000;
+constexpr size_t max_search_results = 50;
+
+struct waiter {
+  uint64_t after = 0;
+  uint32_t limit = 0;
+  caf::typed_response_promise<std::string> promise;
+};
+
+struct local_bridge_state {
+  storage::store* store = nullptr;
+  std::map<uint64_t, waiter> waiters;  // by waiter id
+  uint64_t next_waiter = 0;
+  static inline const char* name = "local_bridge";
+};
+
+using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
+
+/// One page of the inbox after `after`: the JSON reply and how many events it holds.
+[[nodiscard]] caf::expected<std::pair<std::string, size_t>> read_page(bridge_pointer self,
+                                                                      uint64_t after,
+                                                                      uint32_t limit) {
+  std::string events;
+  size_t count = 0;
+  uint64_t next = after;
+  if (after < std::numeric_limits<uint64_t>::max()) {
+    limit = limit == 0 ? default_page : std::min(limit, max_page);
+    auto err = self->state.store->scan(storage::column::inbox, storage::encode_u64(after + 1), "",
+                                       limit, [&](std::string_view key, std::string_view value) {
+                                         // The journal wrote each value as a JSON object holding
+                                         // its cursor.
+                                         if (count++ > 0) events.push_back(',');
+                                         events.append(value);
+                                         next = storage::decode_u64(key).value_or(next);
+                                         return true;
+                                       });
+    if (err) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
+  }
+  return std::make_pair("{\"events\":[" + events + "],\"next\":" + std::to_string(next) + "}",
+                        count);
+}
+
+void answer(bridge_pointer self, waiter& w) {
+  auto page = read_page(self, w.after, w.limit);
+  if (page)
+    w.promise.deliver(std::move(page->first));
+  else
+    w.promise.deliver(page.error());
+}
+
+bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* store) {
+  self->state.store = store;
+  return {
+      [self](fetch_atom, uint64_t after, uint32_t limit,
+             uint32_t wait_ms) -> caf::result<std::string> {
+        auto page = read_page(self, after, limit);
+        if (!page) return page.error();
+        if (page->second > 0 || wait_ms == 0) return std::move(page->first);
+        auto& st = self->state;
+        auto id = st.next_waiter++;
+        auto promise = self->make_response_promise<std::string>();
+        st.waiters.emplace(id, waiter{after, limit, promise});
+        self->delayed_send(self, std::chrono::milliseconds{wait_ms}, expire_atom::value, id);
+        return promise;
+      },
+      [self](inbox_atom, uint64_t last_cursor) {
+        auto& st = self->state;
+        for (auto i = st.waiters.begin(); i != st.waiters.end();) {
+          if (i->second.after >= last_cursor) {
+            ++i;
+            continue;
+          }
+          answer(self, i->second);
+          i = st.waiters.erase(i);
+        }
+      },
+      [self](expire_atom, uint64_t id) {
+        auto& st = self->state;
+        auto i = st.waiters.find(id);
+        if (i == st.waiters.end()) return;
+        answer(self, i->second);
+        st.waiters.erase(i);
+      },
+      [self](register_atom, const std::string& username,
+             const std::string& name) -> caf::result<bool> {
+        if (!valid_user_name(username))
+          return caf::make_error(errc::bad_request, "\"" + username +
+                                                        "\" is not a user name (1 to 255 bytes, "
+                                                        "no '@', ':', spaces or control bytes)");
+        auto& store = *self->state.store;
+        auto key = local_user_key(username);
+        auto existing = store.get(storage::column::meta, key);
+        if (!existing) return caf::make_error(errc::storage_failed, describe(existing.error()));
+        auto value = dump({{"username", username}, {"name", name}});
+        if (*existing && **existing == value) return false;
+        storage::write_batch batch;
+        batch.put(storage::column::meta, key, value);
+        // Registrations are rare; a synced write keeps the answer honest.
+        if (auto err = store.write(batch, storage::durability::synced))
+          return caf::make_error(errc::storage_failed, describe(err));
+        return !existing->has_value();
+      },
+      [self](search_atom, const std::string& query) -> caf::result<std::string> {
+        auto prefix = local_user_key(query);
+        json users = json::array();
+        auto err = self->state.store->scan(storage::column::meta, prefix, "", 0,
+                                           [&](std::string_view key, std::string_view value) {
+                                             if (key.substr(0, prefix.size()) != prefix)
+                                               return false;
+                                             auto user = json::parse(value, nullptr, false);
+                                             if (user.is_object()) users.push_back(std::move(user));
+                                             return users.size() < max_search_results;
+                                           });
+        if (err) return caf::make_error(errc::storage_failed, describe(err));
+        return dump(users);
+      },
+  };
+}
+
+}  // namespace
+
+local_bridge_actor spawn_local_bridge(caf::actor_system& sys, storage::store& store) {
+  return sys.spawn(local_bridge, &store);
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,849 @@
+// The room actor. Every change of the room goes through one queue of operations, run in
+// arrival order: an operation that needs an origin's key waits at the head of the queue
+// until discovery answers, so the host judges events in the order they came and a member
+// verifies each event before it applies it. The state in memory runs ahead of the disk by
+// the appends in flight; the journal writes them in order, and a failed append stops the
+// actor so that the next message finds it rebuilt from what is on disk.
+#include "actors/room_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/inbound_actor.hpp"
+#include "actors/logger.hpp"
+#include "actors/room_event.hpp"
+#include "actors/room_state.hpp"
+#include "crypto/sealing.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+
+std::string room_author_key(std::string_view room_id, std::string_view event_id) {
+  std::string key{room_id};
+  key.push_back('\0');
+  key.append(event_id);
+  return key;
+}
+
+std::string direct_room_key(std::string_view user_a, std::string_view user_b) {
+  if (user_b < user_a) std::swap(user_a, user_b);
+  std::string key = "dm";
+  key.push_back('\0');
+  key.append(user_a);
+  key.push_back('\0');
+  key.append(user_b);
+  return key;
+}
+
+std::string room_message_key(std::string_view message_id) {
+  return dedup_event_key(message_id);
+}
+
+namespace {
+
+using json = nlohmann::json;
+using room_impl = room_actor::extend<caf::reacts_to<catchup_atom, uint64_t>>;
+using done_fn = std::function<void(const caf::error&)>;
+
+constexpr uint32_t default_history_limit = 100;
+constexpr uint32_t max_page = 1000;
+/// Events a member holds ahead of a gap at most; past that it drops them and relies on
+/// catch-up, so a host sending far-off seqs cannot fill its memory.
+constexpr size_t max_ahead = 4096;
+
+struct cached_key {
+  crypto::public_key key;
+  caf::actor_clock::time_point fetched;
+};
+
+/// One step of the room's queue. `run` gets the key of `key_domain` (null when the
+/// step needs none, or when looking it up failed: then the error).
+struct room_op {
+  std::string key_domain;
+  std::function<void(const crypto::public_key*, const caf::error&)> run;
+};
+
+struct room_actor_state {
+  room_context ctx;
+  std::string room_id;
+  std::string host;
+  bool hosted = false;
+  room_state room;
+  std::set<std::string> writing;  // message ids whose append is in flight
+  std::deque<room_op> ops;
+  bool fetching = false;  // a key lookup for the head of `ops` is under way
+  caf::error key_error;   // why the last lookup failed, for the head of `ops`
+  std::map<std::string, cached_key> keys;
+  // A member's sequenced events that came before their turn, verified, by seq.
+  std::map<uint64_t, room_event> ahead;
+  // Catch-up: one request at a time; `again` asks for another when it ends.
+  bool catching_up = false;
+  bool catchup_again = false;
+  uint32_t catchup_failures = 0;
+  uint64_t catchup_epoch = 0;  // invalidates retry timers of older rounds
+  std::optional<crypto::box_key> host_box;
+  std::string host_box_of;  // the host key `host_box` was derived from
+  static inline const char* name = "room";
+};
+
+using room_pointer = room_impl::stateful_pointer<room_actor_state>;
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void put(journal_entry& entry, storage::column c, std::string key, std::string value) {
+  entry.puts.push_back(journal_put{static_cast<uint8_t>(c), std::move(key), std::move(value)});
+}
+
+std::string text_of(const room_event& e, const char* field) {
+  auto i = e.content.find(field);
+  return i != e.content.end() && i->is_string() ? i->get<std::string>() : std::string{};
+}
+
+event_result accepted(const std::string& message_id) {
+  return {message_id, true, {}};
+}
+
+event_result refused(const std::string& message_id, std::string reason) {
+  return {message_id, false, std::move(reason)};
+}
+
+// -- writing -------------------------------------------------------------------------------
+
+/// Appends `entry`; `done` runs once it is on disk, or with the error. A failed append
+/// leaves the state in memory ahead of the disk, so the actor stops (it is spawned again,
+/// from the store, by the next message for the room).
+void commit(room_pointer self, journal_entry entry, done_fn done) {
+  self->request(self->state.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
+      .then([done](std::vector<uint64_t>&) { done({}); },
+            [self, done](caf::error& err) {
+              log()->error("room {}: the journal failed; stopping: {}", self->state.room_id,
+                           describe(err));
+              done(err);
+              self->quit(err);
+            });
+}
+
+/// What applying the sequenced event `e` (already applied to the state) writes on every
+/// node that has the room: the log entry, the author of a message, the direct-room index,
+/// the dedup mark of the message that brought it, and the local server's inbox entry.
+void record_applied(room_pointer self, journal_entry& entry, const room_event& e,
+                    const std::string& message_id) {
+  auto& st = self->state;
+  put(entry, storage::column::room_log, storage::sequenced_key(st.room_id, e.seq), encode_event(e));
+  if (e.type == event_type::message_sent || e.type == event_type::file_shared)
+    put(entry, storage::column::rooms, room_author_key(st.room_id, e.id), e.user);
+  else if (e.type == event_type::message_deleted)
+    put(entry, storage::column::rooms, room_author_key(st.room_id, text_of(e, "target")), "");
+  else if (e.type == event_type::room_created && st.room.type == "direct")
+    put(entry, storage::column::meta, direct_room_key(e.user, text_of(e, "with")), st.room_id);
+  put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+  entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
+}
+
+void record_state(room_pointer self, journal_entry& entry) {
+  auto& st = self->state;
+  put(entry, storage::column::rooms, st.room_id, dump(encode_state(st.room, false)));
+}
+
+/// Whether the message was handled already (written, or being written).
+bool handled(room_pointer self, const std::string& message_id) {
+  auto& st = self->state;
+  if (st.writing.count(message_id) > 0) return true;
+  auto seen = st.ctx.store->get(storage::column::dedup, room_message_key(message_id));
+  if (!seen) {
+    log()->error("room {}: reading dedup: {}", st.room_id, describe(seen.error()));
+    return false;
+  }
+  return seen->has_value();
+}
+
+// -- the queue -----------------------------------------------------------------------------
+
+const crypto::public_key* fresh_key(room_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  if (domain == st.ctx.own_domain) return &st.ctx.identity->public_key();
+  auto i = st.keys.find(domain);
+  if (i == st.keys.end() || self->clock().now() - i->second.fetched >= st.ctx.key_ttl)
+    return nullptr;
+  return &i->second.key;
+}
+
+void run_ops(room_pointer self);
+
+void fetch_key(room_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  st.fetching = true;
+  self->request(st.ctx.discovery, st.ctx.settings.request_timeout, resolve_atom::value, domain)
+      .then(
+          [self, domain](peer_record& rec) {
+            auto& st = self->state;
+            st.fetching = false;
+            if (rec.public_key.size() == crypto::public_key{}.size()) {
+              cached_key k;
+              std::copy(rec.public_key.begin(), rec.public_key.end(), k.key.begin());
+              k.fetched = self->clock().now();
+              st.keys.insert_or_assign(domain, k);
+            } else {
+              st.key_error = caf::make_error(errc::bad_key_record, "the key of " + domain);
+            }
+            run_ops(self);
+          },
+          [self, domain](caf::error& err) {
+            auto& st = self->state;
+            st.fetching = false;
+            st.key_error = caf::make_error(
+                errc::unavailable, "cannot resolve the key of " + domain + ": " + detail_of(err));
+            run_ops(self);
+          });
+}
+
+void run_ops(room_pointer self) {
+  auto& st = self->state;
+  while (!st.ops.empty() && !st.fetching) {
+    auto& head = st.ops.front();
+    crypto::public_key key{};
+    bool have_key = false;
+    caf::error err;
+    if (!head.key_domain.empty()) {
+      if (auto k = fresh_key(self, head.key_domain)) {
+        key = *k;
+        have_key = true;
+      } else if (st.key_error) {
+        err = std::move(st.key_error);
+        st.key_error = caf::error{};
+      } else {
+        fetch_key(self, head.key_domain);
+        return;
+      }
+    }
+    auto op = std::move(st.ops.front());
+    st.ops.pop_front();
+    op.run(have_key ? &key : nullptr, err);
+  }
+}
+
+void enqueue(room_pointer self, std::string key_domain,
+             std::function<void(const crypto::public_key*, const caf::error&)> run) {
+  self->state.ops.push_back(room_op{std::move(key_domain), std::move(run)});
+  run_ops(self);
+}
+
+// -- the host ------------------------------------------------------------------------------
+
+/// The domain that gets its first member with `e` (it must receive the room's state
+/// first); empty when there is none.
+std::string newcomer_of(room_pointer self, const room_event& e) {
+  auto& st = self->state;
+  std::string user;
+  if (e.type == event_type::user_invited)
+    user = text_of(e, "target");
+  else if (e.type == event_type::user_joined)
+    user = e.user;
+  else
+    return {};
+  auto domain = std::string{domain_of_user(user)};
+  if (domain == st.ctx.own_domain || member_servers(st.room).count(domain) > 0) return {};
+  return domain;
+}
+
+/// The domain of the user who leaves the room with `e`: it learns of it though it may
+/// have no member left.
+std::string leaver_of(const room_event& e) {
+  if (e.type == event_type::user_left) return std::string{domain_of_user(e.user)};
+  if (e.type == event_type::user_removed) return std::string{domain_of_user(text_of(e, "target"))};
+  return {};
+}
+
+/// Sequences a validated event: the next seq, the state, the log, the inbox and a copy
+/// for every other member server (the room's state first for a server that joins with
+/// this event), all in one append.
+void sequence(room_pointer self, room_event e, const std::string& message_id, done_fn done) {
+  auto& st = self->state;
+  e.seq = st.room.last_seq + 1;
+  auto newcomer = newcomer_of(self, e);
+  json snapshot;
+  auto snapshot_seq = st.room.last_seq;
+  if (!newcomer.empty()) snapshot = encode_state(st.room, true);
+  auto leaver = leaver_of(e);
+  apply(st.room, e);
+  journal_entry entry;
+  record_applied(self, entry, e, message_id);
+  record_state(self, entry);
+  auto targets = member_servers(st.room);
+  if (!leaver.empty()) targets.insert(leaver);
+  targets.erase(st.ctx.own_domain);
+  auto copy = event_message(e);
+  for (const auto& domain : targets) {
+    if (domain == newcomer)
+      entry.outbound.push_back({domain, state_message(st.room_id, snapshot_seq, snapshot)});
+    entry.outbound.push_back({domain, copy});
+  }
+  st.writing.insert(message_id);
+  commit(self, std::move(entry), [self, message_id, done](const caf::error& err) {
+    self->state.writing.erase(message_id);
+    done(err);
+  });
+}
+
+/// Refuses a member server's submission: the reason travels back to it as a message of
+/// kind "rejected", and the submission is marked handled so a resend is not judged again.
+void refuse_submit(room_pointer self, const std::string& origin, const room_event& e,
+                   const std::string& reason, const std::string& message_id, done_fn done) {
+  auto& st = self->state;
+  log()->info("room {}: refused {} of {} from {}: {}", st.room_id, to_string(e.type), e.user,
+              origin, reason);
+  journal_entry entry;
+  entry.outbound.push_back({origin, rejected_message(st.room_id, e.id, e.user, reason)});
+  put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+  st.writing.insert(message_id);
+  commit(self, std::move(entry), [self, message_id, done](const caf::error& err) {
+    self->state.writing.erase(message_id);
+    done(err);
+  });
+}
+
+using result_promise = caf::typed_response_promise<event_result>;
+
+void deliver(result_promise& promise, const std::string& message_id, const caf::error& err) {
+  if (err)
+    promise.deliver(err);
+  else
+    promise.deliver(accepted(message_id));
+}
+
+void on_submit(room_pointer self, const std::string& origin, const std::string& message_id,
+               room_event e, result_promise promise) {
+  auto& st = self->state;
+  if (!st.hosted) {
+    promise.deliver(refused(message_id, "this node does not host room " + st.room_id));
+    return;
+  }
+  if (e.origin != origin) {
+    promise.deliver(
+        refused(message_id, "event origin " + e.origin + " is not the sender " + origin));
+    return;
+  }
+  auto key_domain = e.origin;
+  enqueue(self, key_domain,
+          [self, origin, message_id, e = std::move(e), promise](const crypto::public_key* key,
+                                                                const caf::error& key_err) mutable {
+            auto& st = self->state;
+            if (handled(self, message_id)) {
+              promise.deliver(accepted(message_id));
+              return;
+            }
+            if (key == nullptr) {
+              promise.deliver(key_err);
+              return;
+            }
+            auto done = [message_id, promise](const caf::error& err) mutable {
+              deliver(promise, message_id, err);
+            };
+            if (verify_event(e, *key)) {
+              refuse_submit(self, origin, e, "bad signature", message_id, done);
+              return;
+            }
+            if (auto err = validate(st.room, e)) {
+              refuse_submit(self, origin, e, detail_of(err), message_id, done);
+              return;
+            }
+            sequence(self, std::move(e), message_id, done);
+          });
+}
+
+// -- a member ------------------------------------------------------------------------------
+
+void request_catchup(room_pointer self);
+
+/// Applies the events of `ahead` that are next in line, in one append with what `entry`
+/// holds already; `done` runs once that is on disk. A gap left behind asks the host.
+void drain(room_pointer self, journal_entry entry, done_fn done) {
+  auto& st = self->state;
+  bool applied_any = false;
+  while (!st.ahead.empty()) {
+    auto first = st.ahead.begin();
+    if (first->first <= st.room.last_seq) {
+      st.ahead.erase(first);
+      continue;
+    }
+    if (first->first != st.room.last_seq + 1) break;
+    auto e = std::move(first->second);
+    st.ahead.erase(first);
+    apply(st.room, e);
+    record_applied(self, entry, e, event_message_id(st.room_id, e.id));
+    applied_any = true;
+  }
+  if (applied_any) record_state(self, entry);
+  bool gap = !st.ahead.empty();
+  if (entry.puts.empty() && entry.inbox.empty())
+    done({});
+  else
+    commit(self, std::move(entry), std::move(done));
+  if (gap) request_catchup(self);
+}
+
+/// Checks a sequenced event from the host before it may wait in `ahead`: its user must
+/// be of its origin, and the origin's signature must hold (the host relays others'
+/// events, so it is the origin's key that counts). Empty when it may.
+std::string check_relayed(const room_event& e, const crypto::public_key& key) {
+  if (domain_of_user(e.user) != e.origin) return "user " + e.user + " is not of origin " + e.origin;
+  if (verify_event(e, key)) return "bad signature";
+  return {};
+}
+
+void on_event(room_pointer self, const std::string& message_id, room_event e,
+              result_promise promise) {
+  auto key_domain = e.origin;
+  enqueue(self, key_domain,
+          [self, message_id, e = std::move(e), promise](const crypto::public_key* key,
+                                                        const caf::error& key_err) mutable {
+            auto& st = self->state;
+            if (e.seq <= st.room.last_seq || st.ahead.count(e.seq) > 0) {
+              promise.deliver(accepted(message_id));
+              return;
+            }
+            if (key == nullptr) {
+              promise.deliver(key_err);
+              return;
+            }
+            if (auto why = check_relayed(e, *key); !why.empty()) {
+              log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, why);
+              promise.deliver(refused(message_id, why));
+              return;
+            }
+            if (st.ahead.size() < max_ahead) st.ahead.emplace(e.seq, std::move(e));
+            drain(self, {}, [message_id, promise](const caf::error& err) mutable {
+              deliver(promise, message_id, err);
+            });
+          });
+}
+
+void on_state(room_pointer self, const std::string& message_id, uint64_t seq, json state,
+              result_promise promise) {
+  enqueue(self, {},
+          [self, message_id, seq, state = std::move(state), promise](const crypto::public_key*,
+                                                                     const caf::error&) mutable {
+            auto& st = self->state;
+            if (st.room.created() && seq <= st.room.last_seq) {
+              promise.deliver(accepted(message_id));
+              return;
+            }
+            auto fresh = decode_state(state);
+            if (!fresh || fresh->room_id != st.room_id || fresh->host != st.host) {
+              promise.deliver(refused(
+                  message_id, fresh ? "a state of another room" : detail_of(fresh.error())));
+              return;
+            }
+            fresh->last_seq = seq;
+            journal_entry entry;
+            // Authors this replica knew and the state no longer has are deleted messages.
+            for (const auto& [id, user] : st.room.authors)
+              if (fresh->authors.count(id) == 0)
+                put(entry, storage::column::rooms, room_author_key(st.room_id, id), "");
+            for (const auto& [id, user] : fresh->authors)
+              put(entry, storage::column::rooms, room_author_key(st.room_id, id), user);
+            st.room = std::move(*fresh);
+            if (st.room.type == "direct" && st.room.members.size() == 2)
+              put(entry, storage::column::meta,
+                  direct_room_key(st.room.members.begin()->first,
+                                  std::next(st.room.members.begin())->first),
+                  st.room_id);
+            put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+            record_state(self, entry);
+            log()->info("room {}: state at seq {} from the host", st.room_id, seq);
+            drain(self, std::move(entry), [message_id, promise](const caf::error& err) mutable {
+              deliver(promise, message_id, err);
+            });
+            // Whatever came after the state and before this moment may be lost: ask.
+            request_catchup(self);
+          });
+}
+
+// -- catch-up ------------------------------------------------------------------------------
+
+void catchup_failed(room_pointer self, const std::string& what) {
+  auto& st = self->state;
+  st.catching_up = false;
+  ++st.catchup_failures;
+  const auto& cfg = st.ctx.settings;
+  auto delay =
+      cfg.backoff_initial * (int64_t{1} << std::min<uint32_t>(st.catchup_failures - 1, 30));
+  delay = std::min(delay, std::chrono::duration_cast<decltype(delay)>(cfg.backoff_max));
+  if (st.catchup_failures == 1 || st.catchup_failures % 10 == 0)
+    log()->warn("room {}: catch-up from {} failed (attempt {}, retrying in {} ms): {}", st.room_id,
+                st.host, st.catchup_failures,
+                std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), what);
+  self->delayed_send(self, delay, catchup_atom::value, st.catchup_epoch);
+}
+
+void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t asked_after,
+                      inbound_reply& reply) {
+  auto& st = self->state;
+  if (reply.status == 403 || reply.status == 404) {
+    // The host says we have no member in the room, or does not know it: asking again
+    // will not change that. The next event from the host starts over.
+    log()->info("room {}: the host refuses catch-up: HTTP {}: {}", st.room_id, reply.status,
+                reply.body);
+    st.catching_up = false;
+    st.catchup_failures = 0;
+    return;
+  }
+  if (reply.status != 200) {
+    catchup_failed(self, "HTTP " + std::to_string(reply.status) + ": " + reply.body);
+    return;
+  }
+  auto opened = key.open(reply.body);
+  if (!opened) {
+    catchup_failed(self, "the reply does not open: " + describe(opened.error()));
+    return;
+  }
+  auto doc = json::parse(*opened, nullptr, false);
+  if (!doc.is_array()) {
+    catchup_failed(self, "the reply is not a JSON array");
+    return;
+  }
+  auto unresolved = std::make_shared<std::string>();
+  for (const auto& item : doc) {
+    auto e = decode_event(item);
+    if (!e || e->seq == 0 || e->room_id != st.room_id) {
+      log()->warn("room {}: catch-up brought a bad event: {}", st.room_id,
+                  e ? "not sequenced or of another room" : describe(e.error()));
+      continue;
+    }
+    auto origin = e->origin;
+    enqueue(self, origin,
+            [self, e = std::move(*e), unresolved](const crypto::public_key* key,
+                                                  const caf::error& key_err) mutable {
+              auto& st = self->state;
+              if (e.seq <= st.room.last_seq || st.ahead.count(e.seq) > 0) return;
+              if (key == nullptr) {
+                *unresolved = detail_of(key_err);
+                return;
+              }
+              if (auto why = check_relayed(e, *key); !why.empty()) {
+                log()->error("room {}: catch-up event {} refused: {}", st.room_id, e.id, why);
+                return;
+              }
+              if (st.ahead.size() < max_ahead) st.ahead.emplace(e.seq, std::move(e));
+            });
+  }
+  bool full = doc.size() >= st.ctx.catchup_batch;
+  enqueue(self, {},
+          [self, asked_after, full, unresolved](const crypto::public_key*, const caf::error&) {
+            auto& st = self->state;
+            st.catching_up = false;
+            drain(self, {}, [](const caf::error&) {});
+            if (!unresolved->empty()) {
+              catchup_failed(self, *unresolved);
+              return;
+            }
+            bool gap = !st.ahead.empty();
+            if (gap && st.room.last_seq == asked_after) {
+              // The host's answer did not fill the gap: waiting is all that helps.
+              catchup_failed(self, "the host's events do not fill the gap after seq " +
+                                       std::to_string(st.room.last_seq));
+              return;
+            }
+            st.catchup_failures = 0;
+            if ((full || st.catchup_again) && !st.catching_up) request_catchup(self);
+          });
+}
+
+void send_catchup(room_pointer self, peer_record& rec) {
+  auto& st = self->state;
+  if (rec.public_key.size() != crypto::public_key{}.size()) {
+    catchup_failed(self, "discovery gave a bad key for " + st.host);
+    return;
+  }
+  if (!st.host_box || st.host_box_of != rec.public_key) {
+    crypto::public_key host_key;
+    std::copy(rec.public_key.begin(), rec.public_key.end(), host_key.begin());
+    auto box = crypto::box_key::derive(*st.ctx.identity, host_key);
+    if (!box) {
+      catchup_failed(self, describe(box.error()));
+      return;
+    }
+    st.host_box = std::move(*box);
+    st.host_box_of = rec.public_key;
+  }
+  auto after = st.room.last_seq;
+  json body = {{"room_id", st.room_id}, {"after", after}, {"limit", st.ctx.catchup_batch}};
+  outbound_request req;
+  req.base_url = rec.base_url;
+  req.path = std::string{since_path};
+  req.headers = {{std::string{origin_header}, st.ctx.own_domain},
+                 {std::string{version_header}, std::to_string(protocol_version)}};
+  req.body = st.host_box->seal(body.dump());
+  auto key = *st.host_box;
+  self->request(st.ctx.transport, st.ctx.settings.request_timeout, send_atom::value, std::move(req))
+      .then([self, key, after](inbound_reply& reply) { on_catchup_reply(self, key, after, reply); },
+            [self](caf::error& err) { catchup_failed(self, describe(err)); });
+}
+
+/// Asks the host for the events after our last seq (one request at a time).
+void request_catchup(room_pointer self) {
+  auto& st = self->state;
+  if (st.hosted) return;
+  if (st.catching_up) {
+    st.catchup_again = true;
+    return;
+  }
+  st.catching_up = true;
+  st.catchup_again = false;
+  ++st.catchup_epoch;
+  self->request(st.ctx.discovery, st.ctx.settings.request_timeout, resolve_atom::value, st.host)
+      .then([self](peer_record& rec) { send_catchup(self, rec); },
+            [self](caf::error& err) { catchup_failed(self, "discovery: " + describe(err)); });
+}
+
+// -- local submissions ---------------------------------------------------------------------
+
+[[nodiscard]] caf::expected<room_event> local_event(room_pointer self, local_submission& sub) {
+  auto& st = self->state;
+  auto type = parse_event_type(sub.type);
+  if (!type) return caf::make_error(errc::bad_request, "unknown event type \"" + sub.type + "\"");
+  if (!valid_user_name(sub.user))
+    return caf::make_error(errc::bad_request, "\"" + sub.user + "\" is not a local user name");
+  if (sub.id.size() > 255 || sub.id.find('\0') != std::string::npos)
+    return caf::make_error(errc::bad_request, "an event id has at most 255 bytes and no NUL");
+  auto content = sub.content.empty() ? json::object() : json::parse(sub.content, nullptr, false);
+  if (!content.is_object())
+    return caf::make_error(errc::bad_request, "the content is not a JSON object");
+  if (auto err = qualify_content(*type, content, st.ctx.own_domain)) return err;
+  if (auto err = check_content(*type, content)) return err;
+  room_event e;
+  e.id = (sub.id.empty() ? random_hex(16) : sub.id) + ":" + st.ctx.own_domain;
+  e.type = *type;
+  e.room_id = st.room_id;
+  e.origin = st.ctx.own_domain;
+  e.user = sub.user + "@" + st.ctx.own_domain;
+  e.ts = unix_ms();
+  e.content = std::move(content);
+  sign_event(e, *st.ctx.identity);
+  return e;
+}
+
+void local_submit(room_pointer self, room_event e,
+                  caf::typed_response_promise<std::string> promise) {
+  auto& st = self->state;
+  auto message_id = submit_message_id(st.room_id, e.id);
+  auto id = e.id;
+  if (handled(self, message_id)) {
+    promise.deliver(id);
+    return;
+  }
+  auto done = [promise, id](const caf::error& err) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(id);
+  };
+  if (st.hosted) {
+    if (auto err = validate(st.room, e)) {
+      promise.deliver(err);
+      return;
+    }
+    sequence(self, std::move(e), message_id, done);
+    return;
+  }
+  // A member checks against its replica to spare the round trip; the host decides. Only a
+  // join may go to a room this node has no replica of yet.
+  if (st.room.created()) {
+    if (auto err = validate(st.room, e)) {
+      promise.deliver(err);
+      return;
+    }
+  } else if (e.type != event_type::user_joined) {
+    promise.deliver(caf::make_error(errc::not_found, "no such room " + st.room_id));
+    return;
+  }
+  journal_entry entry;
+  entry.outbound.push_back({st.host, submit_message(e)});
+  put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+  st.writing.insert(message_id);
+  commit(self, std::move(entry), [self, message_id, done](const caf::error& err) mutable {
+    self->state.writing.erase(message_id);
+    done(err);
+  });
+}
+
+// -- reads ---------------------------------------------------------------------------------
+
+/// The stored events after `after`, at most `limit`, each as stored (wire form with seq).
+[[nodiscard]] caf::expected<std::vector<std::string>> read_log(room_pointer self, uint64_t after,
+                                                               uint32_t limit) {
+  auto& st = self->state;
+  std::vector<std::string> out;
+  if (after == std::numeric_limits<uint64_t>::max()) return out;
+  auto err = st.ctx.store->scan(
+      storage::column::room_log, storage::sequenced_key(st.room_id, after + 1),
+      storage::sequenced_end(st.room_id), limit, [&out](std::string_view, std::string_view value) {
+        out.emplace_back(value);
+        return true;
+      });
+  if (err) return caf::make_error(errc::storage_failed, "room log: " + describe(err));
+  return out;
+}
+
+void load(room_pointer self) {
+  auto& st = self->state;
+  auto stored = st.ctx.store->get(storage::column::rooms, st.room_id);
+  if (!stored) {
+    log()->error("room {}: reading its state: {}", st.room_id, describe(stored.error()));
+    return;
+  }
+  if (!*stored) return;
+  auto room = parse_state(**stored);
+  if (!room) {
+    log()->error("room {}: its stored state is unreadable: {}", st.room_id, describe(room.error()));
+    return;
+  }
+  st.room = std::move(*room);
+  auto from = room_author_key(st.room_id, "");
+  auto to = st.room_id + '\x01';
+  auto err = st.ctx.store->scan(storage::column::rooms, from, to, 0,
+                                [&st, &from](std::string_view key, std::string_view value) {
+                                  if (!value.empty())
+                                    st.room.authors.emplace(key.substr(from.size()), value);
+                                  return true;
+                                });
+  if (err) log()->error("room {}: reading its authors: {}", st.room_id, describe(err));
+}
+
+room_impl::behavior_type room(room_pointer self, room_context ctx, std::string room_id) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.room_id = std::move(room_id);
+  st.host = std::string{domain_of_id(st.room_id)};
+  st.hosted = st.host == st.ctx.own_domain;
+  load(self);
+  // A replica may have missed events while the node was down.
+  if (!st.hosted && st.room.created()) request_catchup(self);
+  return {
+      [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
+        auto e = local_event(self, sub);
+        if (!e) return e.error();
+        auto promise = self->make_response_promise<std::string>();
+        enqueue(self, {},
+                [self, e = std::move(*e), promise](const crypto::public_key*,
+                                                   const caf::error&) mutable {
+                  local_submit(self, std::move(e), promise);
+                });
+        return promise;
+      },
+      [self](apply_atom, const std::string& origin,
+             const std::string& text) -> caf::result<event_result> {
+        auto& st = self->state;
+        auto doc = json::parse(text, nullptr, false);
+        if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string() ||
+            !doc.contains("kind") || !doc["kind"].is_string())
+          return refused("", "a room message is a JSON object with a string kind and id");
+        auto message_id = doc["id"].get<std::string>();
+        auto kind = doc["kind"].get<std::string>();
+        if (kind == state_kind) {
+          if (st.hosted || origin != st.host)
+            return refused(message_id, "only the host " + st.host + " sends the room's state");
+          auto seq = doc.find("seq");
+          auto state = doc.find("state");
+          if (seq == doc.end() || !seq->is_number_unsigned() || state == doc.end())
+            return refused(message_id, "a room state needs \"seq\" and \"state\"");
+          if (message_id != state_message_id(st.room_id, seq->get<uint64_t>()))
+            return refused(message_id, "the message id does not match the state");
+          auto promise = self->make_response_promise<event_result>();
+          on_state(self, message_id, seq->get<uint64_t>(), std::move(*state), promise);
+          return promise;
+        }
+        if (kind != submit_kind && kind != event_kind)
+          return refused(message_id, "unknown kind \"" + kind + "\"");
+        auto inner = doc.find("event");
+        if (inner == doc.end()) return refused(message_id, "missing \"event\"");
+        auto e = decode_event(*inner);
+        if (!e) return refused(message_id, detail_of(e.error()));
+        if (e->room_id != st.room_id) return refused(message_id, "an event of another room");
+        if (kind == submit_kind) {
+          if (message_id != submit_message_id(st.room_id, e->id))
+            return refused(message_id, "the message id does not match its event");
+          auto promise = self->make_response_promise<event_result>();
+          on_submit(self, origin, message_id, std::move(*e), promise);
+          return promise;
+        }
+        if (st.hosted || origin != st.host)
+          return refused(message_id, "only the host " + st.host + " sequences the room");
+        if (e->seq == 0) return refused(message_id, "the event is not sequenced");
+        if (message_id != event_message_id(st.room_id, e->id))
+          return refused(message_id, "the message id does not match its event");
+        auto promise = self->make_response_promise<event_result>();
+        on_event(self, message_id, std::move(*e), promise);
+        return promise;
+      },
+      [self](info_atom) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.room.created())
+          return caf::make_error(errc::not_found, "no such room " + st.room_id);
+        return dump(info_view(st.room, st.ctx.own_domain));
+      },
+      [self](history_atom, uint64_t after, uint32_t limit) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.room.created())
+          return caf::make_error(errc::not_found, "no such room " + st.room_id);
+        if (limit == 0) limit = default_history_limit;
+        auto events = read_log(self, after, std::min(limit, max_page));
+        if (!events) return events.error();
+        json out = json::array();
+        for (const auto& text : *events) {
+          auto e = parse_event(text);
+          if (e) out.push_back(local_view(*e, st.ctx.own_domain));
+        }
+        return dump(out);
+      },
+      [self](since_atom, const std::string& origin, uint64_t after,
+             uint32_t limit) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.hosted) return caf::make_error(errc::rejected, "not the host of " + st.room_id);
+        if (!st.room.created())
+          return caf::make_error(errc::not_found, "no such room " + st.room_id);
+        if (member_servers(st.room).count(origin) == 0)
+          return caf::make_error(errc::rejected, "not a member server");
+        if (limit == 0) limit = st.ctx.catchup_batch;
+        auto events =
+            read_log(self, after, std::min(limit, std::max(max_page, st.ctx.catchup_batch)));
+        if (!events) return events.error();
+        std::string out = "[";
+        for (size_t i = 0; i < events->size(); ++i) {
+          if (i > 0) out += ',';
+          out += (*events)[i];
+        }
+        out += ']';
+        return out;
+      },
+      [self](catchup_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (epoch == st.catchup_epoch && !st.catching_up) request_catchup(self);
+      },
+  };
+}
+
+}  // namespace
+
+room_actor spawn_room(caf::actor_system& sys, room_context ctx, std::string room_id) {
+  return sys.spawn(room, std::move(ctx), std::move(room_id));
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,63 @@
+// The room actor owns one room on this node (DESIGN.md sections 2 and 3): its state and its
+// log. On the host it validates, sequences and fans events out and answers catch-up; on a
+// member it pre-checks local submissions, forwards them to the host, applies the host's
+// events strictly in seq order and asks the host for what it missed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/actor_system.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/room_manager_actor.hpp"
+
+namespace fedrelay::actors {
+
+using room_actor = caf::typed_actor<
+    // A local user's event (`user` bare, content users bare or qualified); replies with the
+    // event id once it is durable: sequenced on the host, queued for the host on a member.
+    // A repeated id changes nothing and replies the same id. Errors: rejected (the rule
+    // that refused it), bad_request (type, content, user), not_found (no replica here).
+    caf::replies_to<submit_atom, local_submission>::with<std::string>,
+    // A federation message for this room (origin domain, JSON text of kind submit, event
+    // or room.state); replies with its fate for the receipt once its effect is durable.
+    // Errors only when it cannot be judged now (an origin key that does not resolve, the
+    // journal failing): the sender retries.
+    caf::replies_to<apply_atom, std::string, std::string>::with<event_result>,
+    // The room as rooms.info shows it (room_state.hpp info_view). Errors: not_found.
+    caf::replies_to<info_atom>::with<std::string>,
+    // The log after seq `after`, at most `limit` events (0: 100), in the local view
+    // (room_event.hpp local_view). Errors: not_found.
+    caf::replies_to<history_atom, uint64_t, uint32_t>::with<std::string>,
+    // Catch-up for server `origin`: the signed, sequenced events after `after`, at most
+    // `limit` (0: catchup_batch), as a JSON array. Host only. Errors: not_found, rejected
+    // ("not a member server", "not the host").
+    caf::replies_to<since_atom, std::string, uint64_t, uint32_t>::with<std::string>>;
+
+/// Spawns the actor of `room_id`, loading its state from the store (an unknown room
+/// starts empty: a room being created here, or a replica waiting for its first state).
+/// A loaded replica asks its host for what it missed.
+room_actor spawn_room(caf::actor_system& sys, room_context ctx, std::string room_id);
+
+// Keys the rooms write besides room_log (sequenced_key(room id, seq) -> event JSON with
+// "seq") and rooms (room id -> encode_state without authors):
+
+/// Column `rooms`: the author of one message or file event (room id "\0" event id ->
+/// "name@domain"; empty once the message is deleted).
+std::string room_author_key(std::string_view room_id, std::string_view event_id);
+
+/// Column `meta`: the direct room of two users ("dm\0" lower "\0" higher -> room id), so
+/// the same pair reuses its room.
+std::string direct_room_key(std::string_view user_a, std::string_view user_b);
+
+/// Column `dedup`, the same key the inbound actor checks for each message id
+/// (dedup_event_key): written with the effect of a message, so a message already handled
+/// is never handled again, even when the process died between the two writes. The host
+/// and a member mark a submitted event with its submit message id, which makes local
+/// submissions idempotent too.
+std::string room_message_key(std::string_view message_id);
+
+}  // namespace fedrelay::actors

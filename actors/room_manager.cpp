@@ -1,0 +1,336 @@
+// The room manager: routes by room id, spawns a room actor on the first message for a room
+// it knows (or may come to know: a replica waiting for its host's state), links it and
+// forgets it when it stops. It judges the messages no room actor can: a submission for a
+// room this node does not host or does not have, and the host's rejections of our
+// submissions, which go straight to the inbox.
+#include "actors/room_manager_actor.hpp"
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <caf/exit_reason.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/logger.hpp"
+#include "actors/room_actor.hpp"
+#include "actors/room_event.hpp"
+#include "actors/room_state.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using json = nlohmann::json;
+
+struct room_manager_state {
+  room_context ctx;
+  std::map<std::string, room_actor> rooms;
+  std::map<std::string, std::string> direct;  // direct_room_key -> room id, opened this run
+  std::set<std::string> writing;              // message ids whose append is in flight
+  static inline const char* name = "room_manager";
+};
+
+using room_manager_pointer = room_manager_actor::stateful_pointer<room_manager_state>;
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+event_result refused(const std::string& message_id, std::string reason) {
+  return {message_id, false, std::move(reason)};
+}
+
+bool stored(room_manager_pointer self, storage::column c, const std::string& key) {
+  auto value = self->state.ctx.store->get(c, key);
+  if (!value) {
+    log()->error("room manager: reading {}: {}", storage::column_name(c), describe(value.error()));
+    return false;
+  }
+  return value->has_value();
+}
+
+/// The actor of `room_id`: running, or spawned when the store has the room or `may_be_new`
+/// (a room being created, a replica waiting for its state); null otherwise.
+room_actor* room_of(room_manager_pointer self, const std::string& room_id, bool may_be_new) {
+  auto& st = self->state;
+  if (auto i = st.rooms.find(room_id); i != st.rooms.end()) return &i->second;
+  if (!valid_room_id(room_id)) return nullptr;
+  if (!may_be_new && !stored(self, storage::column::rooms, room_id)) return nullptr;
+  auto room = spawn_room(self->system(), st.ctx, room_id);
+  self->link_to(room);
+  return &st.rooms.emplace(room_id, std::move(room)).first->second;
+}
+
+caf::error no_room(const std::string& room_id) {
+  return caf::make_error(errc::not_found, "no such room " + room_id);
+}
+
+void commit(room_manager_pointer self, journal_entry entry, const std::string& message_id,
+            caf::typed_response_promise<event_result> promise) {
+  auto& st = self->state;
+  st.writing.insert(message_id);
+  self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
+      .then(
+          [self, message_id, promise](std::vector<uint64_t>&) mutable {
+            self->state.writing.erase(message_id);
+            promise.deliver(event_result{message_id, true, {}});
+          },
+          [self, message_id, promise](caf::error& err) mutable {
+            self->state.writing.erase(message_id);
+            promise.deliver(err);
+          });
+}
+
+bool handled(room_manager_pointer self, const std::string& message_id) {
+  return self->state.writing.count(message_id) > 0 ||
+         stored(self, storage::column::dedup, room_message_key(message_id));
+}
+
+/// The host refused one of our submissions: the local server learns it from its inbox.
+caf::result<event_result> on_rejected(room_manager_pointer self, const std::string& origin,
+                                      const json& doc, const std::string& message_id) {
+  auto& st = self->state;
+  for (const char* field : {"room_id", "event_id", "user", "reason"})
+    if (!doc.contains(field) || !doc[field].is_string())
+      return refused(message_id, std::string{"a rejection needs a string \""} + field + "\"");
+  auto room_id = doc["room_id"].get<std::string>();
+  auto event_id = doc["event_id"].get<std::string>();
+  if (domain_of_id(room_id) != origin)
+    return refused(message_id, "only the host of room " + room_id + " rejects its events");
+  if (domain_of_id(event_id) != st.ctx.own_domain)
+    return refused(message_id, "event " + event_id + " is not of " + st.ctx.own_domain);
+  if (message_id != rejected_message_id(room_id, event_id))
+    return refused(message_id, "the message id does not match the rejection");
+  if (handled(self, message_id)) return event_result{message_id, true, {}};
+  json view = {{"type", "rejected"},
+               {"room_id", room_id},
+               {"event_id", event_id},
+               {"origin", origin},
+               {"user", localize_user(doc["user"].get<std::string>(), st.ctx.own_domain)},
+               {"reason", doc["reason"]},
+               {"ts", unix_ms()}};
+  journal_entry entry;
+  entry.inbox.push_back(dump(view));
+  entry.puts.push_back(journal_put{static_cast<uint8_t>(storage::column::dedup),
+                                   room_message_key(message_id), room_id});
+  auto promise = self->make_response_promise<event_result>();
+  commit(self, std::move(entry), message_id, promise);
+  return promise;
+}
+
+/// A member server submitted to a room this node hosts but does not have: it learns so
+/// as from any other refusal.
+caf::result<event_result> no_such_hosted_room(room_manager_pointer self, const std::string& origin,
+                                              const json& doc, const std::string& message_id) {
+  auto e = decode_event(doc.contains("event") ? doc["event"] : json{});
+  if (!e) return refused(message_id, detail_of(e.error()));
+  if (e->origin != origin)
+    return refused(message_id, "event origin " + e->origin + " is not the sender " + origin);
+  if (message_id != submit_message_id(e->room_id, e->id))
+    return refused(message_id, "the message id does not match its event");
+  if (handled(self, message_id)) return event_result{message_id, true, {}};
+  journal_entry entry;
+  entry.outbound.push_back(
+      {origin, rejected_message(e->room_id, e->id, e->user, "no such room " + e->room_id)});
+  entry.puts.push_back(journal_put{static_cast<uint8_t>(storage::column::dedup),
+                                   room_message_key(message_id), e->room_id});
+  auto promise = self->make_response_promise<event_result>();
+  commit(self, std::move(entry), message_id, promise);
+  return promise;
+}
+
+caf::result<event_result> on_apply(room_manager_pointer self, const std::string& origin,
+                                   const std::string& text) {
+  auto& st = self->state;
+  auto doc = json::parse(text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string() || !doc.contains("kind") ||
+      !doc["kind"].is_string())
+    return refused(doc.is_object() && doc.contains("id") && doc["id"].is_string()
+                       ? doc["id"].get<std::string>()
+                       : std::string{},
+                   "a room message is a JSON object with a string kind and id");
+  auto message_id = doc["id"].get<std::string>();
+  auto kind = doc["kind"].get<std::string>();
+  if (kind == rejected_kind) return on_rejected(self, origin, doc, message_id);
+  std::string room_id;
+  if (kind == state_kind) {
+    if (doc.contains("room_id") && doc["room_id"].is_string()) room_id = doc["room_id"];
+  } else if (kind == submit_kind || kind == event_kind) {
+    if (doc.contains("event") && doc["event"].is_object() && doc["event"].contains("room_id") &&
+        doc["event"]["room_id"].is_string())
+      room_id = doc["event"]["room_id"];
+  } else {
+    return refused(message_id, "unknown kind \"" + kind + "\"");
+  }
+  if (!valid_room_id(room_id)) return refused(message_id, "no valid room id");
+  auto host = std::string{domain_of_id(room_id)};
+  if (kind == submit_kind) {
+    if (host != st.ctx.own_domain)
+      return refused(message_id, st.ctx.own_domain + " does not host room " + room_id);
+    auto room = room_of(self, room_id, false);
+    if (room == nullptr) return no_such_hosted_room(self, origin, doc, message_id);
+    return self->delegate(*room, apply_atom::value, origin, text);
+  }
+  if (host != origin || host == st.ctx.own_domain)
+    return refused(message_id, "only the host " + host + " sends room " + room_id);
+  return self->delegate(*room_of(self, room_id, true), apply_atom::value, origin, text);
+}
+
+/// Submits the room.created event of `room_id`, a new room hosted here; replies with the
+/// room id once it is written. `on_done` (may be empty) runs when the answer is known.
+caf::result<std::string> create_room(room_manager_pointer self, const std::string& room_id,
+                                     const std::string& owner, json content,
+                                     std::function<void()> on_done) {
+  auto room = *room_of(self, room_id, true);
+  local_submission sub{
+      room_id, std::string{to_string(event_type::room_created)}, owner, dump(content), {}};
+  auto promise = self->make_response_promise<std::string>();
+  self->request(room, caf::infinite, submit_atom::value, std::move(sub))
+      .then(
+          [promise, room_id, on_done](std::string&) mutable {
+            if (on_done) on_done();
+            promise.deliver(room_id);
+          },
+          [promise, on_done](caf::error& err) mutable {
+            if (on_done) on_done();
+            promise.deliver(err);
+          });
+  return promise;
+}
+
+/// The direct room of the pair when one exists and is not deleted.
+std::string existing_direct_room(room_manager_pointer self, const std::string& key) {
+  auto& st = self->state;
+  if (auto i = st.direct.find(key); i != st.direct.end()) return i->second;
+  auto room_id = st.ctx.store->get(storage::column::meta, key);
+  if (!room_id || !*room_id) return {};
+  auto state = st.ctx.store->get(storage::column::rooms, **room_id);
+  if (!state || !*state) return {};
+  auto room = parse_state(**state);
+  if (!room || room->deleted) return {};
+  return **room_id;
+}
+
+/// Starts the actor of every replica in the store, so each asks its host what it missed.
+void start_replicas(room_manager_pointer self) {
+  auto& st = self->state;
+  std::string from;
+  for (;;) {
+    std::string found;
+    // One seek per room: the keys after a room id up to room id + 0x01 are its authors.
+    auto err = st.ctx.store->scan(storage::column::rooms, from, "", 1,
+                                  [&found](std::string_view key, std::string_view) {
+                                    found = std::string{key};
+                                    return false;
+                                  });
+    if (err) {
+      log()->error("room manager: listing the rooms: {}", describe(err));
+      return;
+    }
+    if (found.empty()) return;
+    auto room_id = found.substr(0, found.find('\0'));
+    if (domain_of_id(room_id) != st.ctx.own_domain) room_of(self, room_id, false);
+    from = room_id + '\x01';
+  }
+}
+
+room_manager_actor::behavior_type room_manager(room_manager_pointer self, room_context ctx) {
+  self->state.ctx = std::move(ctx);
+  // A linked room that exits is forgotten (the next message spawns it again from the
+  // store); an exit from anyone else, such as app's shutdown, ends the manager and
+  // through the links its rooms.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    for (auto i = st.rooms.begin(); i != st.rooms.end(); ++i) {
+      if (i->second.address() != msg.source) continue;
+      if (msg.reason && msg.reason != caf::exit_reason::normal)
+        log()->error("room {} stopped: {}", i->first, describe(msg.reason));
+      st.rooms.erase(i);
+      return;
+    }
+    self->quit(msg.reason);
+  });
+  start_replicas(self);
+  return {
+      [self](create_atom, const std::string& name, const std::string& type,
+             const std::string& owner) -> caf::result<std::string> {
+        if (type != "public" && type != "private" && type != "broadcast")
+          return caf::make_error(errc::bad_request,
+                                 "room type must be public, private or broadcast");
+        if (!valid_user_name(owner))
+          return caf::make_error(errc::bad_request, "\"" + owner + "\" is not a local user name");
+        return create_room(self, make_room_id(self->state.ctx.own_domain), owner,
+                           {{"name", name}, {"room_type", type}}, {});
+      },
+      [self](dm_atom, const std::string& from, const std::string& to) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!valid_user_name(from))
+          return caf::make_error(errc::bad_request, "\"" + from + "\" is not a local user name");
+        auto peer = qualify_user(to, st.ctx.own_domain);
+        if (!peer) return caf::make_error(errc::bad_request, "\"" + to + "\" is not a user");
+        auto self_user = from + "@" + st.ctx.own_domain;
+        if (*peer == self_user)
+          return caf::make_error(errc::bad_request, "a direct chat needs two users");
+        auto domain = std::string{domain_of_user(*peer)};
+        if (domain != st.ctx.own_domain && st.ctx.allowed && !st.ctx.allowed(domain))
+          return caf::make_error(errc::domain_not_allowed, domain + " may not federate with us");
+        auto key = direct_room_key(self_user, *peer);
+        if (auto existing = existing_direct_room(self, key); !existing.empty()) return existing;
+        // Remembered until the room is written (the store answers then), so a second call
+        // for the pair meanwhile reuses it.
+        auto room_id = make_room_id(st.ctx.own_domain);
+        st.direct[key] = room_id;
+        return create_room(self, room_id, from,
+                           {{"name", ""}, {"room_type", "direct"}, {"with", *peer}},
+                           [self, key] { self->state.direct.erase(key); });
+      },
+      [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (sub.type == to_string(event_type::room_created))
+          return caf::make_error(errc::bad_request, "rooms are made with create or dm");
+        bool may_be_new = domain_of_id(sub.room_id) != st.ctx.own_domain &&
+                          sub.type == to_string(event_type::user_joined);
+        auto room = room_of(self, sub.room_id, may_be_new);
+        if (room == nullptr) return no_room(sub.room_id);
+        return self->delegate(*room, submit_atom::value, std::move(sub));
+      },
+      [self](info_atom, const std::string& room_id) -> caf::result<std::string> {
+        auto room = room_of(self, room_id, false);
+        if (room == nullptr) return no_room(room_id);
+        return self->delegate(*room, info_atom::value);
+      },
+      [self](history_atom, const std::string& room_id, uint64_t after,
+             uint32_t limit) -> caf::result<std::string> {
+        auto room = room_of(self, room_id, false);
+        if (room == nullptr) return no_room(room_id);
+        return self->delegate(*room, history_atom::value, after, limit);
+      },
+      [self](apply_atom, const std::string& origin, const std::string& text)
+          -> caf::result<event_result> { return on_apply(self, origin, text); },
+      [self](since_atom, const std::string& origin, const std::string& room_id, uint64_t after,
+             uint32_t limit) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (domain_of_id(room_id) != st.ctx.own_domain) return no_room(room_id);
+        auto room = room_of(self, room_id, false);
+        if (room == nullptr) return no_room(room_id);
+        return self->delegate(*room, since_atom::value, origin, after, limit);
+      },
+  };
+}
+
+}  // namespace
+
+room_manager_actor spawn_room_manager(caf::actor_system& sys, room_context ctx) {
+  return sys.spawn(room_manager, std::move(ctx));
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,134 @@
+// The local bridge: inbox pages by cursor, long-poll wake-up and timeout on the actor clock,
+// and the registry of local users.
+#include "actors/local_bridge_actor.hpp"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "tests/actors/transport_fixture.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::test_node;
+using testing::transport_fixture;
+
+class LocalBridgeTest : public transport_fixture {
+ protected:
+  void SetUp() override {
+    transport_fixture::SetUp();
+    node_ = &add_node("a.example");
+    bridge_ = keep(spawn_local_bridge(*sys_, *node_->store));
+    node_->journal = keep(spawn_journal(*sys_, *node_->store, peer_manager_actor{},
+                                        caf::actor_cast<caf::actor>(bridge_)));
+  }
+
+  /// Writes inbox events through the journal, as the rooms do.
+  void write_inbox(const std::vector<std::string>& texts) {
+    journal_entry entry;
+    for (const auto& text : texts) entry.inbox.push_back(json{{"text", text}}.dump());
+    auto reply = ask<std::vector<uint64_t>>(node_->journal, append_atom::value, entry);
+    ASSERT_TRUE(reply.value) << describe(reply.error);
+  }
+
+  static std::vector<std::string> texts(const json& page) {
+    std::vector<std::string> out;
+    for (const auto& e : page["events"]) out.push_back(e["text"]);
+    return out;
+  }
+
+  json fetch(uint64_t after, uint32_t limit, uint32_t wait_ms = 0) {
+    auto reply = ask<std::string>(bridge_, fetch_atom::value, after, limit, wait_ms);
+    EXPECT_TRUE(reply.value) << describe(reply.error);
+    return json::parse(reply.value.value_or("{}"));
+  }
+
+  test_node* node_ = nullptr;
+  local_bridge_actor bridge_;
+};
+
+TEST_F(LocalBridgeTest, PagesThroughTheInboxByCursor) {
+  write_inbox({"one", "two", "three", "four", "five"});
+  auto first = fetch(0, 2);
+  EXPECT_EQ(texts(first), (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(first["next"], 2);
+  EXPECT_EQ(first["events"][0]["cursor"], 1);
+  EXPECT_EQ(first["events"][1]["cursor"], 2);
+  auto rest = fetch(2, 0);
+  EXPECT_EQ(texts(rest), (std::vector<std::string>{"three", "four", "five"}));
+  EXPECT_EQ(rest["next"], 5);
+  auto none = fetch(5, 10);
+  EXPECT_TRUE(none["events"].empty());
+  EXPECT_EQ(none["next"], 5);
+  EXPECT_EQ(texts(fetch(3, 1)), (std::vector<std::string>{"four"}));
+}
+
+TEST_F(LocalBridgeTest, ALongPollWakesWhenEventsArrive) {
+  write_inbox({"old"});
+  auto waiting =
+      request<std::string>(bridge_, fetch_atom::value, uint64_t{1}, uint32_t{10}, uint32_t{30'000});
+  auto ahead =
+      request<std::string>(bridge_, fetch_atom::value, uint64_t{5}, uint32_t{10}, uint32_t{30'000});
+  sched_->run();
+  EXPECT_FALSE(waiting->done);
+  write_inbox({"new", "newer"});
+  ASSERT_TRUE(waiting->done);
+  auto page = json::parse(*waiting->value);
+  EXPECT_EQ(texts(page), (std::vector<std::string>{"new", "newer"}));
+  EXPECT_EQ(page["next"], 3);
+  // A waiter whose cursor is past what arrived keeps waiting.
+  EXPECT_FALSE(ahead->done);
+  sched_->advance_time(30s);
+  sched_->run();
+  ASSERT_TRUE(ahead->done);
+  EXPECT_EQ(json::parse(*ahead->value), (json{{"events", json::array()}, {"next", 5}}));
+}
+
+TEST_F(LocalBridgeTest, ALongPollEndsEmptyWhenItsWaitExpires) {
+  auto waiting =
+      request<std::string>(bridge_, fetch_atom::value, uint64_t{0}, uint32_t{10}, uint32_t{1000});
+  sched_->run();
+  sched_->advance_time(999ms);
+  sched_->run();
+  EXPECT_FALSE(waiting->done);
+  sched_->advance_time(1ms);
+  sched_->run();
+  ASSERT_TRUE(waiting->done);
+  EXPECT_EQ(json::parse(*waiting->value), (json{{"events", json::array()}, {"next", 0}}));
+  // Events after the expiry are there for the next call.
+  write_inbox({"late"});
+  EXPECT_EQ(texts(fetch(0, 10, 1000)), (std::vector<std::string>{"late"}));
+}
+
+TEST_F(LocalBridgeTest, RegistersAndSearchesLocalUsers) {
+  auto reg = [&](const std::string& user, const std::string& name) {
+    return ask<bool>(bridge_, register_atom::value, user, name);
+  };
+  EXPECT_EQ(reg("alice", "Alice A.").value, true);
+  EXPECT_EQ(reg("alfred", "Alfred").value, true);
+  EXPECT_EQ(reg("bob", "Bob").value, true);
+  EXPECT_EQ(reg("alice", "Alice A.").value, false);
+  EXPECT_EQ(reg("alice", "Alice B.").value, false);  // renamed, not new
+  auto bad = reg("no one", "x");
+  EXPECT_EQ(bad.error, caf::make_error(errc::bad_request)) << describe(bad.error);
+  EXPECT_EQ(reg("", "x").error, caf::make_error(errc::bad_request));
+  EXPECT_EQ(reg("bob@b.example", "x").error, caf::make_error(errc::bad_request));
+  auto search = [&](const std::string& q) {
+    auto reply = ask<std::string>(bridge_, search_atom::value, q);
+    EXPECT_TRUE(reply.value);
+    return json::parse(reply.value.value_or("[]"));
+  };
+  EXPECT_EQ(search("al"), (json{{{"name", "Alfred"}, {"username", "alfred"}},
+                                {{"name", "Alice B."}, {"username", "alice"}}}));
+  EXPECT_EQ(search("bob"), (json{{{"name", "Bob"}, {"username", "bob"}}}));
+  EXPECT_EQ(search("carol"), json::array());
+  EXPECT_EQ(search("").size(), 3u);
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

@@ -1,0 +1,616 @@
+// Federated rooms end to end: three in-process nodes (the host a.example and the members
+// b.example and c.example), each with its journal, peers, inbound actor, room manager and
+// local bridge, real stores, keys and discovery, talking through the test transport.
+#include "actors/room_actor.hpp"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/local_bridge_actor.hpp"
+#include "actors/room_event.hpp"
+#include "tests/actors/transport_fixture.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::reply_slot;
+using testing::test_node;
+using testing::transport_fixture;
+
+const std::string alice = "alice";  // on a.example, the host
+const std::string bob_at_b = "bob@b.example";
+const std::string carol_at_c = "carol@c.example";
+
+class RoomTest : public transport_fixture {
+ protected:
+  void SetUp() override {
+    transport_fixture::SetUp();
+    settings_.backoff_initial = 500ms;
+    settings_.backoff_max = 2000ms;
+    a_ = &add_node("a.example");
+    b_ = &add_node("b.example");
+    c_ = &add_node("c.example");
+    for (auto* n : {a_, b_, c_}) start_discovery(*n);
+    for (auto* n : {a_, b_, c_}) start_node(*n);
+  }
+
+  room_context room_context_of(test_node& n) {
+    room_context ctx;
+    ctx.own_domain = n.domain;
+    ctx.identity = n.identity;
+    ctx.settings = settings_;
+    ctx.store = n.store.get();
+    ctx.journal = n.journal;
+    ctx.discovery = n.discovery;
+    ctx.transport = transport_;
+    ctx.catchup_batch = 4;  // small, so catch-up takes several rounds
+    return ctx;
+  }
+
+  void start_node(test_node& n) {
+    n.peers = keep(spawn_peer_manager(*sys_, context_of(n)));
+    bridges_[n.domain] = keep(spawn_local_bridge(*sys_, *n.store));
+    n.journal = keep(
+        spawn_journal(*sys_, *n.store, n.peers, caf::actor_cast<caf::actor>(bridges_[n.domain])));
+    n.rooms = keep(spawn_room_manager(*sys_, room_context_of(n)));
+    start_inbound(n);
+  }
+
+  std::string create(test_node& n, const std::string& name, const std::string& type,
+                     const std::string& owner) {
+    auto reply = ask<std::string>(n.rooms, create_atom::value, name, type, owner);
+    EXPECT_TRUE(reply.value) << describe(reply.error);
+    return reply.value.value_or("");
+  }
+
+  reply_slot<std::string> submit(test_node& n, const std::string& room, const std::string& type,
+                                 const std::string& user, json content = json::object(),
+                                 const std::string& id = "") {
+    return ask<std::string>(n.rooms, submit_atom::value,
+                            local_submission{room, type, user, content.dump(), id});
+  }
+
+  /// Submits and expects the event id.
+  std::string accepted(test_node& n, const std::string& room, const std::string& type,
+                       const std::string& user, json content = json::object(),
+                       const std::string& id = "") {
+    auto reply = submit(n, room, type, user, std::move(content), id);
+    EXPECT_TRUE(reply.value) << type << " by " << user << " at " << n.domain << ": "
+                             << describe(reply.error);
+    return reply.value.value_or("");
+  }
+
+  /// Submits and expects a refusal; returns its reason.
+  std::string refused(test_node& n, const std::string& room, const std::string& type,
+                      const std::string& user, json content = json::object()) {
+    auto reply = submit(n, room, type, user, std::move(content));
+    EXPECT_FALSE(reply.value) << type << " by " << user << " at " << n.domain << " passed";
+    EXPECT_EQ(reply.error, caf::make_error(errc::rejected)) << describe(reply.error);
+    return detail_of(reply.error);
+  }
+
+  std::string send(test_node& n, const std::string& room, const std::string& user,
+                   const std::string& text) {
+    return accepted(n, room, "message.sent", user, {{"text", text}});
+  }
+
+  json info(test_node& n, const std::string& room) {
+    auto reply = ask<std::string>(n.rooms, info_atom::value, room);
+    EXPECT_TRUE(reply.value) << n.domain << ": " << describe(reply.error);
+    return json::parse(reply.value.value_or("{}"));
+  }
+
+  /// The node's inbox events of `room` (and rejections of it), in cursor order.
+  std::vector<json> room_inbox(const test_node& n, const std::string& room) {
+    std::vector<json> out;
+    uint64_t last_cursor = 0;
+    for (const auto& [cursor, e] : inbox_of(n)) {
+      EXPECT_EQ(e["cursor"], cursor);
+      EXPECT_GT(cursor, last_cursor);
+      last_cursor = cursor;
+      if (e["room_id"] == room) out.push_back(e);
+    }
+    return out;
+  }
+
+  /// "seq type event_id" of each sequenced event in the inbox, checking that seqs only grow
+  /// (in order, nothing twice).
+  std::vector<std::string> sequenced(const test_node& n, const std::string& room) {
+    std::vector<std::string> out;
+    uint64_t last = 0;
+    for (const auto& e : room_inbox(n, room)) {
+      if (e["type"] == "rejected") continue;
+      auto seq = e["seq"].get<uint64_t>();
+      EXPECT_GT(seq, last) << n.domain << ": " << e.dump();
+      last = seq;
+      out.push_back(std::to_string(seq) + " " + e["type"].get<std::string>() + " " +
+                    e["event_id"].get<std::string>());
+    }
+    return out;
+  }
+
+  std::vector<json> rejections(const test_node& n, const std::string& room) {
+    std::vector<json> out;
+    for (const auto& e : room_inbox(n, room))
+      if (e["type"] == "rejected") out.push_back(e);
+    return out;
+  }
+
+  /// The tail of `all` from the first entry whose seq is at least `from`.
+  static std::vector<std::string> from_seq(const std::vector<std::string>& all, uint64_t from) {
+    std::vector<std::string> out;
+    for (const auto& line : all)
+      if (std::stoull(line) >= from) out.push_back(line);
+    return out;
+  }
+
+  /// An event of a user of `n`, signed by `n`, as its server would submit it.
+  room_event signed_event(const test_node& n, const std::string& room, event_type type,
+                          const std::string& user, json content, const std::string& local_id) {
+    room_event e;
+    e.id = local_id + ":" + n.domain;
+    e.type = type;
+    e.room_id = room;
+    e.origin = n.domain;
+    e.user = user;
+    e.ts = 1;
+    e.content = std::move(content);
+    sign_event(e, *n.identity);
+    return e;
+  }
+
+  /// Queues a submission from `n` to the host straight into its outbox (past the local
+  /// checks of its room actor), as a buggy or hostile server could.
+  void inject_submit(test_node& n, const room_event& e) {
+    enqueue(n, std::string{domain_of_id(e.room_id)}, {submit_message(e)});
+    sched_->run();
+  }
+
+  /// A room hosted by A with alice (owner), bob of B and carol of C.
+  std::string room_of_three(const std::string& type = "private") {
+    auto room = create(*a_, "general", type, alice);
+    accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});
+    accepted(*a_, room, "user.invited", alice, {{"target", carol_at_c}});
+    return room;
+  }
+
+  /// Makes every request to `n` fail until restore() (its peers back off).
+  void cut_off(const test_node& n) {
+    net_.intercept = [url = n.url](const outbound_request& req) -> std::optional<inbound_reply> {
+      if (req.base_url != url) return std::nullopt;
+      return inbound_reply{503, R"({"success":false,"error":"down"})"};
+    };
+  }
+
+  /// Answers every transaction to `n` with a receipt accepting it, without delivering it:
+  /// the sender forgets those events for good, as if its queue had been lost.
+  void swallow_dispatches_to(const test_node& n) {
+    net_.intercept = [this, &n](const outbound_request& req) -> std::optional<inbound_reply> {
+      if (req.base_url != n.url || req.path != dispatch_path) return std::nullopt;
+      auto key = box_between(n, *a_);
+      auto t = decode_transaction(*key.open(req.body));
+      receipt r;
+      r.transaction_id = t->id;
+      for (const auto& e : t->events) r.results.push_back({event_id_of(e), true, {}});
+      return inbound_reply{200, key.seal(encode_receipt(r))};
+    };
+  }
+
+  /// Lifts cut_off and lets every backoff run out.
+  void restore() {
+    net_.intercept = nullptr;
+    for (int i = 0; i < 4; ++i) {
+      sched_->advance_time(settings_.backoff_max);
+      sched_->run();
+    }
+  }
+
+  test_node* a_ = nullptr;
+  test_node* b_ = nullptr;
+  test_node* c_ = nullptr;
+  std::map<std::string, local_bridge_actor> bridges_;
+};
+
+TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
+  auto room = room_of_three();
+  EXPECT_TRUE(valid_room_id(room));
+  EXPECT_EQ(domain_of_id(room), "a.example");
+  auto members = json{{"alice@a.example", "owner"}, {"bob", "member"}, {carol_at_c, "member"}};
+  EXPECT_EQ(info(*b_, room)["members"], members);
+  EXPECT_EQ(info(*a_, room)["members"],
+            (json{{"alice", "owner"}, {bob_at_b, "member"}, {carol_at_c, "member"}}));
+  EXPECT_EQ(info(*c_, room)["last_seq"], 3);
+  EXPECT_EQ(info(*c_, room)["type"], "private");
+  EXPECT_EQ(info(*c_, room)["name"], "general");
+  // B joined with its invitation (seq 2), C with its own (seq 3); each sees its invitation.
+  auto all = sequenced(*a_, room);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].substr(0, 15), "1 room.created ");
+  EXPECT_EQ(sequenced(*b_, room), from_seq(all, 2));
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+  auto invite = room_inbox(*b_, room).front();
+  EXPECT_EQ(invite["type"], "user.invited");
+  EXPECT_EQ(invite["user"], "alice@a.example");
+  EXPECT_EQ(invite["target"], "bob");
+  EXPECT_EQ(invite["origin"], "a.example");
+}
+
+TEST_F(RoomTest, MessagesEditsReactionsReceiptsAndNotificationsReachEveryMember) {
+  auto room = room_of_three();
+  auto hi_b = send(*b_, room, "bob", "hi from b");
+  auto hi_c = send(*c_, room, "carol", "hi from c");
+  auto hi_a = send(*a_, room, alice, "hi from a");
+  EXPECT_EQ(domain_of_id(hi_b), "b.example");
+  accepted(*b_, room, "message.edited", "bob", {{"target", hi_b}, {"text", "hello from b"}});
+  EXPECT_EQ(refused(*c_, room, "message.edited", "carol", {{"target", hi_b}, {"text", "x"}}),
+            "only the author may edit a message");
+  accepted(*c_, room, "reaction.set", "carol", {{"target", hi_b}, {"emoji", ":+1:"}});
+  accepted(*c_, room, "reaction.unset", "carol", {{"target", hi_b}, {"emoji", ":+1:"}});
+  accepted(*b_, room, "read.receipt", "bob", {{"up_to", hi_a}});
+  accepted(*a_, room, "notification", alice,
+           {{"to", carol_at_c}, {"kind", "mention"}, {"text", "@carol look"}});
+  accepted(*a_, room, "message.deleted", alice, {{"target", hi_c}});  // an owner may
+  EXPECT_EQ(refused(*c_, room, "reaction.set", "carol", {{"target", hi_c}, {"emoji", "x"}}),
+            "no such message " + hi_c);
+  auto all = sequenced(*a_, room);
+  ASSERT_EQ(all.size(), 12u);
+  EXPECT_EQ(sequenced(*b_, room), from_seq(all, 2));
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+  // What the local servers see: their own users bare, others qualified.
+  auto at_c = room_inbox(*c_, room);
+  auto edit = std::find_if(at_c.begin(), at_c.end(),
+                           [](const json& e) { return e["type"] == "message.edited"; });
+  ASSERT_NE(edit, at_c.end());
+  EXPECT_EQ((*edit)["user"], bob_at_b);
+  EXPECT_EQ((*edit)["target"], hi_b);
+  EXPECT_EQ((*edit)["text"], "hello from b");
+  auto note = std::find_if(at_c.begin(), at_c.end(),
+                           [](const json& e) { return e["type"] == "notification"; });
+  ASSERT_NE(note, at_c.end());
+  EXPECT_EQ((*note)["to"], "carol");
+  EXPECT_EQ((*note)["kind"], "mention");
+  EXPECT_EQ((*note)["user"], "alice@a.example");
+  // The history is the same log, in the same local view.
+  auto history = ask<std::string>(b_->rooms, history_atom::value, room, uint64_t{3}, uint32_t{2});
+  ASSERT_TRUE(history.value) << describe(history.error);
+  auto page = json::parse(*history.value);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0]["seq"], 4);
+  EXPECT_EQ(page[0]["user"], "bob");
+  EXPECT_EQ(page[0]["text"], "hi from b");
+  EXPECT_EQ(page[1]["event_id"], hi_c);
+  for (auto* n : {a_, b_, c_}) EXPECT_TRUE(rejections(*n, room).empty()) << n->domain;
+}
+
+TEST_F(RoomTest, AMutedUsersPostIsRejectedByTheHostAndTheRejectionReachesItsServer) {
+  auto room = room_of_three("public");
+  // C does not hear of the mute yet, so its own check lets carol's post through.
+  cut_off(*c_);
+  accepted(*a_, room, "user.muted", alice, {{"target", carol_at_c}});
+  auto post = send(*c_, room, "carol", "can you hear me?");
+  EXPECT_EQ(domain_of_id(post), "c.example");
+  restore();
+  auto refusals = rejections(*c_, room);
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0]["event_id"], post);
+  EXPECT_EQ(refusals[0]["reason"], "user is muted");
+  EXPECT_EQ(refusals[0]["user"], "carol");
+  EXPECT_EQ(refusals[0]["origin"], "a.example");
+  EXPECT_GT(refusals[0]["cursor"], 0);
+  // Now C knows: the next post is refused at once, without a round trip.
+  EXPECT_EQ(refused(*c_, room, "message.sent", "carol", {{"text", "again"}}), "user is muted");
+  EXPECT_EQ(refused(*c_, room, "reaction.set", "carol", {{"target", post}, {"emoji", "x"}}),
+            "user is muted");
+  accepted(*a_, room, "user.unmuted", alice, {{"target", carol_at_c}});
+  auto back = send(*c_, room, "carol", "back");
+  auto all = sequenced(*a_, room);
+  EXPECT_EQ(all.back(), std::to_string(all.size()) + " message.sent " + back);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+  EXPECT_EQ(sequenced(*b_, room), from_seq(all, 2));
+  EXPECT_TRUE(rejections(*b_, room).empty());
+  EXPECT_EQ(rejections(*c_, room).size(), 1u);
+}
+
+TEST_F(RoomTest, OnlyOwnersAndModeratorsPostInABroadcastRoom) {
+  auto room = room_of_three("broadcast");
+  send(*a_, room, alice, "announcement");
+  EXPECT_EQ(refused(*b_, room, "message.sent", "bob", {{"text", "me too"}}),
+            "only owners and moderators post in a broadcast room");
+  // The host refuses it as well when a server skips its own check.
+  auto e = signed_event(*b_, room, event_type::message_sent, bob_at_b, {{"text", "sneaky"}}, "s1");
+  inject_submit(*b_, e);
+  auto refusals = rejections(*b_, room);
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0]["event_id"], e.id);
+  EXPECT_EQ(refusals[0]["reason"], "only owners and moderators post in a broadcast room");
+  accepted(*a_, room, "role.changed", alice, {{"target", bob_at_b}, {"role", "moderator"}});
+  send(*b_, room, "bob", "now I may");
+  EXPECT_EQ(info(*c_, room)["members"][bob_at_b], "moderator");
+  auto all = sequenced(*a_, room);
+  EXPECT_EQ(all.size(), 6u);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+}
+
+TEST_F(RoomTest, KickRolesAndDeletion) {
+  auto room = room_of_three();
+  EXPECT_EQ(refused(*b_, room, "user.removed", "bob", {{"target", carol_at_c}}),
+            "only owners and moderators may remove users");
+  accepted(*a_, room, "user.removed", alice, {{"target", carol_at_c}});
+  // C hears of its own removal, then of nothing more.
+  EXPECT_EQ(room_inbox(*c_, room).back()["type"], "user.removed");
+  EXPECT_EQ(room_inbox(*c_, room).back()["target"], "carol");
+  EXPECT_EQ(refused(*c_, room, "message.sent", "carol", {{"text", "x"}}), "not a member");
+  auto after_kick = send(*a_, room, alice, "carol is gone");
+  EXPECT_EQ(room_inbox(*b_, room).back()["event_id"], after_kick);
+  EXPECT_NE(room_inbox(*c_, room).back()["event_id"], after_kick);
+  // A moderator invites carol back: C gets the room's state anew and goes on from it.
+  accepted(*a_, room, "role.changed", alice, {{"target", bob_at_b}, {"role", "moderator"}});
+  accepted(*b_, room, "user.invited", "bob", {{"target", carol_at_c}});
+  EXPECT_EQ(info(*c_, room)["members"]["carol"], "member");
+  EXPECT_EQ(info(*c_, room)["members"][bob_at_b], "moderator");
+  auto welcome = send(*c_, room, "carol", "I am back");
+  EXPECT_EQ(room_inbox(*b_, room).back()["event_id"], welcome);
+  // Only an owner deletes the room; nothing is accepted after it.
+  EXPECT_EQ(refused(*b_, room, "room.deleted", "bob"), "only an owner may delete the room");
+  accepted(*a_, room, "room.deleted", alice);
+  for (auto* n : {a_, b_, c_}) {
+    EXPECT_EQ(info(*n, room)["deleted"], true) << n->domain;
+    EXPECT_EQ(room_inbox(*n, room).back()["type"], "room.deleted") << n->domain;
+  }
+  EXPECT_EQ(refused(*a_, room, "message.sent", alice, {{"text", "x"}}), "room deleted");
+  EXPECT_EQ(refused(*b_, room, "message.sent", "bob", {{"text", "x"}}), "room deleted");
+  auto late =
+      signed_event(*c_, room, event_type::message_sent, carol_at_c, {{"text", "late"}}, "l1");
+  inject_submit(*c_, late);
+  auto refusals = rejections(*c_, room);
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0]["event_id"], late.id);
+  EXPECT_EQ(refusals[0]["reason"], "room deleted");
+  // Every node saw the events of its membership in the host's order, nothing twice.
+  auto all = sequenced(*a_, room);
+  EXPECT_EQ(sequenced(*b_, room), from_seq(all, 2));
+  auto at_c = sequenced(*c_, room);
+  ASSERT_FALSE(at_c.empty());
+  EXPECT_EQ(at_c.front().substr(0, 2), "3 ");
+}
+
+TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {
+  auto room = room_of_three();
+  // Transactions to C are swallowed: a receipt comes back, so A forgets them for good.
+  swallow_dispatches_to(*c_);
+  std::vector<std::string> missed;
+  for (int i = 0; i < 9; ++i) missed.push_back(send(*b_, room, "bob", "m" + std::to_string(i)));
+  EXPECT_EQ(info(*c_, room)["last_seq"], 3);
+  net_.intercept = nullptr;
+  // The next event shows C the gap; it asks the host, four events at a time.
+  auto next = send(*a_, room, alice, "did everyone get that?");
+  auto all = sequenced(*a_, room);
+  ASSERT_EQ(all.size(), 13u);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+  EXPECT_EQ(info(*c_, room)["last_seq"], 13);
+  size_t catchups = 0;
+  for (const auto& req : net_.requests)
+    if (req.path == since_path && req.base_url == a_->url) ++catchups;
+  EXPECT_GE(catchups, 3u);
+  EXPECT_EQ(room_inbox(*c_, room).back()["event_id"], next);
+}
+
+TEST_F(RoomTest, CatchUpRetriesWithBackoffUntilTheHostAnswers) {
+  auto room = room_of_three();
+  // C misses an event, and the host cannot be asked for a while.
+  net_.intercept = [this](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.base_url == c_->url && req.path == dispatch_path) {
+      auto key = box_between(*c_, *a_);
+      auto t = decode_transaction(*key.open(req.body));
+      receipt r;
+      r.transaction_id = t->id;
+      for (const auto& e : t->events) r.results.push_back({event_id_of(e), true, {}});
+      return inbound_reply{200, key.seal(encode_receipt(r))};
+    }
+    if (req.path == since_path) return inbound_reply{503, "busy"};
+    return std::nullopt;
+  };
+  send(*b_, room, "bob", "lost");
+  net_.intercept = [](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.path == since_path) return inbound_reply{503, "busy"};
+    return std::nullopt;
+  };
+  send(*b_, room, "bob", "shows the gap");
+  EXPECT_EQ(info(*c_, room)["last_seq"], 3);
+  auto asked = [this] {
+    size_t n = 0;
+    for (const auto& req : net_.requests) n += req.path == since_path ? 1 : 0;
+    return n;
+  };
+  auto before = asked();
+  sched_->advance_time(settings_.backoff_initial);
+  sched_->run();
+  EXPECT_EQ(asked(), before + 1);  // the first retry after backoff_initial
+  net_.intercept = nullptr;
+  sched_->advance_time(2 * settings_.backoff_initial);
+  sched_->run();
+  EXPECT_EQ(info(*c_, room)["last_seq"], 5);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
+}
+
+TEST_F(RoomTest, AServerSpeaksOnlyForItsOwnUsers) {
+  auto room = room_of_three("public");
+  // B submits in carol's name, signed by B.
+  auto forged =
+      signed_event(*b_, room, event_type::message_sent, carol_at_c, {{"text", "I am carol"}}, "f1");
+  inject_submit(*b_, forged);
+  auto refusals = rejections(*b_, room);
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0]["event_id"], forged.id);
+  EXPECT_EQ(refusals[0]["reason"], "user carol@c.example is not of origin b.example");
+  // A signature that does not hold.
+  auto tampered =
+      signed_event(*b_, room, event_type::message_sent, bob_at_b, {{"text", "original"}}, "t1");
+  tampered.content["text"] = "changed";
+  inject_submit(*b_, tampered);
+  refusals = rejections(*b_, room);
+  ASSERT_EQ(refusals.size(), 2u);
+  EXPECT_EQ(refusals[1]["event_id"], tampered.id);
+  EXPECT_EQ(refusals[1]["reason"], "bad signature");
+  // Nothing of it reached the room.
+  EXPECT_EQ(sequenced(*a_, room).size(), 3u);
+  EXPECT_TRUE(rejections(*c_, room).empty());
+}
+
+TEST_F(RoomTest, AMemberRefusesAForgedEventFromTheHost) {
+  auto room = room_of_three();
+  // A host that relays an event of carol's it made up itself.
+  auto fake = signed_event(*a_, room, event_type::message_sent, carol_at_c, {{"text", "x"}}, "x1");
+  fake.origin = "c.example";
+  fake.id = "x1:c.example";
+  fake.seq = 4;
+  enqueue(*a_, "b.example", {event_message(fake)});
+  sched_->run();
+  EXPECT_EQ(info(*b_, room)["last_seq"], 3);
+  auto real = send(*c_, room, "carol", "the real one");
+  EXPECT_EQ(room_inbox(*b_, room).back()["event_id"], real);
+  EXPECT_EQ(sequenced(*b_, room), from_seq(sequenced(*a_, room), 2));
+}
+
+TEST_F(RoomTest, SubmittingAnIdTwiceChangesNothing) {
+  auto room = room_of_three();
+  auto first = accepted(*a_, room, "message.sent", alice, {{"text", "once"}}, "local-1");
+  EXPECT_EQ(first, "local-1:a.example");
+  EXPECT_EQ(accepted(*a_, room, "message.sent", alice, {{"text", "twice"}}, "local-1"), first);
+  auto from_b = accepted(*b_, room, "message.sent", "bob", {{"text", "once"}}, "b-1");
+  EXPECT_EQ(from_b, "b-1:b.example");
+  EXPECT_EQ(accepted(*b_, room, "message.sent", "bob", {{"text", "twice"}}, "b-1"), from_b);
+  auto all = sequenced(*a_, room);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[3], "4 message.sent " + first);
+  EXPECT_EQ(all[4], "5 message.sent " + from_b);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+  // The same submission resent by B's server (say after a crash) is not sequenced again.
+  auto e = signed_event(*b_, room, event_type::message_sent, bob_at_b, {{"text", "once"}}, "b-2");
+  inject_submit(*b_, e);
+  inject_submit(*b_, e);
+  EXPECT_EQ(sequenced(*a_, room).size(), 6u);
+  EXPECT_TRUE(rejections(*b_, room).empty());
+}
+
+TEST_F(RoomTest, BadLocalSubmissionsAreBadRequests) {
+  auto room = room_of_three();
+  auto bad = [&](test_node& n, const std::string& r, const std::string& type,
+                 const std::string& user, json content) {
+    auto reply = submit(n, r, type, user, std::move(content));
+    EXPECT_FALSE(reply.value);
+    return reply.error;
+  };
+  EXPECT_EQ(bad(*a_, room, "message.shouted", alice, {{"text", "x"}}),
+            caf::make_error(errc::bad_request));
+  EXPECT_EQ(bad(*a_, room, "message.sent", alice, json::object()),
+            caf::make_error(errc::bad_request));
+  EXPECT_EQ(bad(*a_, room, "message.sent", "bob@b.example", {{"text", "x"}}),
+            caf::make_error(errc::bad_request));
+  EXPECT_EQ(bad(*a_, room, "room.created", alice, {{"name", "x"}, {"room_type", "public"}}),
+            caf::make_error(errc::bad_request));
+  EXPECT_EQ(bad(*a_, "0123456789abcdef0123456789abcdef:a.example", "message.sent", alice,
+                {{"text", "x"}}),
+            caf::make_error(errc::not_found));
+  EXPECT_EQ(bad(*b_, "0123456789abcdef0123456789abcdef:a.example", "message.sent", "bob",
+                {{"text", "x"}}),
+            caf::make_error(errc::not_found));
+  auto created = ask<std::string>(a_->rooms, create_atom::value, std::string{"x"},
+                                  std::string{"secret"}, alice);
+  EXPECT_EQ(created.error, caf::make_error(errc::bad_request));
+  auto no_info = ask<std::string>(a_->rooms, info_atom::value, std::string{"nope"});
+  EXPECT_EQ(no_info.error, caf::make_error(errc::not_found));
+}
+
+TEST_F(RoomTest, ARemoteUserJoinsAPublicRoomWithoutAReplica) {
+  auto room = create(*a_, "lobby", "public", alice);
+  accepted(*b_, room, "user.joined", "bob");
+  EXPECT_EQ(info(*b_, room)["members"]["bob"], "member");
+  EXPECT_EQ(info(*a_, room)["members"][bob_at_b], "member");
+  send(*b_, room, "bob", "hello lobby");
+  EXPECT_EQ(sequenced(*b_, room), from_seq(sequenced(*a_, room), 2));
+  // A private room is not joined so.
+  auto closed = create(*a_, "staff", "private", alice);
+  EXPECT_TRUE(submit(*c_, closed, "user.joined", "carol").value);  // C cannot check: no replica
+  auto refusals = rejections(*c_, closed);
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0]["reason"], "the room is invite only");
+}
+
+TEST_F(RoomTest, DirectChatsAreReusedForTheSamePair) {
+  auto opened = ask<std::string>(a_->rooms, dm_atom::value, alice, bob_at_b);
+  ASSERT_TRUE(opened.value) << describe(opened.error);
+  auto room = *opened.value;
+  EXPECT_EQ(domain_of_id(room), "a.example");
+  auto again = ask<std::string>(a_->rooms, dm_atom::value, alice, bob_at_b);
+  EXPECT_EQ(again.value, room);
+  // Bob's server finds the same room from its side.
+  auto from_b = ask<std::string>(b_->rooms, dm_atom::value, std::string{"bob"},
+                                 std::string{"alice@a.example"});
+  EXPECT_EQ(from_b.value, room);
+  EXPECT_EQ(info(*b_, room)["type"], "direct");
+  EXPECT_EQ(info(*b_, room)["members"], (json{{"alice@a.example", "owner"}, {"bob", "member"}}));
+  send(*b_, room, "bob", "hi alice");
+  EXPECT_EQ(room_inbox(*a_, room).back()["text"], "hi alice");
+  EXPECT_EQ(refused(*a_, room, "user.invited", alice, {{"target", carol_at_c}}),
+            "no invites in a direct room");
+  auto self_chat = ask<std::string>(a_->rooms, dm_atom::value, alice, std::string{"alice"});
+  EXPECT_EQ(self_chat.error, caf::make_error(errc::bad_request));
+  auto local = ask<std::string>(a_->rooms, dm_atom::value, alice, std::string{"dave"});
+  ASSERT_TRUE(local.value);
+  EXPECT_NE(*local.value, room);
+  EXPECT_EQ(info(*a_, *local.value)["members"], (json{{"alice", "owner"}, {"dave", "member"}}));
+}
+
+TEST_F(RoomTest, CatchUpIsOnlyForMemberServers) {
+  auto room = create(*a_, "general", "private", alice);
+  accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});
+  auto as = [&](const std::string& origin) {
+    return ask<std::string>(a_->rooms, since_atom::value, origin, room, uint64_t{0}, uint32_t{0});
+  };
+  auto for_b = as("b.example");
+  ASSERT_TRUE(for_b.value) << describe(for_b.error);
+  auto events = json::parse(*for_b.value);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["seq"], 1);
+  EXPECT_TRUE(events[0].contains("sig"));
+  auto for_c = as("c.example");
+  EXPECT_EQ(for_c.error, caf::make_error(errc::rejected));
+  EXPECT_EQ(detail_of(for_c.error), "not a member server");
+  // Over the wire: C asks through its key and gets 403.
+  auto key = box_between(*c_, *a_);
+  auto reply =
+      ask<inbound_reply>(a_->inbound, since_atom::value, std::string{"c.example"}, std::string{"1"},
+                         key.seal(json{{"room_id", room}, {"after", 0}}.dump()));
+  ASSERT_TRUE(reply.value);
+  EXPECT_EQ(reply.value->status, 403);
+  auto unknown = ask<std::string>(a_->rooms, since_atom::value, std::string{"b.example"},
+                                  std::string{"0123456789abcdef0123456789abcdef:a.example"},
+                                  uint64_t{0}, uint32_t{0});
+  EXPECT_EQ(unknown.error, caf::make_error(errc::not_found));
+}
+
+TEST_F(RoomTest, AReplicaLoadedAtStartAsksForWhatItMissed) {
+  auto room = room_of_three();
+  // C goes down, and what A queued for it meanwhile is lost.
+  stop(caf::actor_cast<caf::actor>(c_->rooms));
+  swallow_dispatches_to(*c_);
+  send(*a_, room, alice, "while c was away");
+  send(*b_, room, "bob", "me too");
+  net_.intercept = nullptr;
+  // C comes back: its room manager starts the replica, which asks the host at once.
+  c_->rooms = keep(spawn_room_manager(*sys_, room_context_of(*c_)));
+  stop(caf::actor_cast<caf::actor>(c_->inbound));
+  start_inbound(*c_);
+  sched_->run();
+  EXPECT_EQ(info(*c_, room)["last_seq"], 5);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

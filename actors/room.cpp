@@ -84,8 +84,9 @@ struct room_actor_state {
   room_state room;
   std::set<std::string> writing;  // message ids whose append is in flight
   std::deque<room_op> ops;
-  bool fetching = false;  // a key lookup for the head of `ops` is under way
-  caf::error key_error;   // why the last lookup failed, for the head of `ops`
+  bool fetching = false;                       // a key lookup for the head of `ops` is under way
+  caf::error key_error;                        // why the last lookup failed, for the head of `ops`
+  std::optional<crypto::public_key> head_key;  // what the last lookup gave, for the head
   std::map<std::string, cached_key> keys;
   // A member's sequenced events that came before their turn, verified, by seq.
   std::map<uint64_t, room_event> ahead;
@@ -200,6 +201,7 @@ void fetch_key(room_pointer self, const std::string& domain) {
               std::copy(rec.public_key.begin(), rec.public_key.end(), k.key.begin());
               k.fetched = self->clock().now();
               st.keys.insert_or_assign(domain, k);
+              st.head_key = k.key;  // the head uses it, however short key_ttl is
             } else {
               st.key_error = caf::make_error(errc::bad_key_record, "the key of " + domain);
             }
@@ -222,7 +224,10 @@ void run_ops(room_pointer self) {
     bool have_key = false;
     caf::error err;
     if (!head.key_domain.empty()) {
-      if (auto k = fresh_key(self, head.key_domain)) {
+      if (st.head_key) {
+        key = *st.head_key;
+        have_key = true;
+      } else if (auto k = fresh_key(self, head.key_domain)) {
         key = *k;
         have_key = true;
       } else if (st.key_error) {
@@ -233,6 +238,7 @@ void run_ops(room_pointer self) {
         return;
       }
     }
+    st.head_key.reset();
     auto op = std::move(st.ops.front());
     st.ops.pop_front();
     op.run(have_key ? &key : nullptr, err);

@@ -26,6 +26,14 @@ const std::string alice = "alice";  // on a.example, the host
 const std::string bob_at_b = "bob@b.example";
 const std::string carol_at_c = "carol@c.example";
 
+/// Collects what the peers report as refused for good: "domain message-id: reason".
+caf::behavior refusal_collector(caf::event_based_actor*, std::vector<std::string>* out) {
+  return {
+      [out](rejected_atom, const std::string& domain, const std::string& id,
+            const std::string& reason) { out->push_back(domain + " " + id + ": " + reason); },
+  };
+}
+
 class RoomTest : public transport_fixture {
  protected:
   void SetUp() override {
@@ -35,6 +43,7 @@ class RoomTest : public transport_fixture {
     a_ = &add_node("a.example");
     b_ = &add_node("b.example");
     c_ = &add_node("c.example");
+    rejection_sink_ = keep(sys_->spawn(refusal_collector, &refusals_));
     for (auto* n : {a_, b_, c_}) start_discovery(*n);
     for (auto* n : {a_, b_, c_}) start_node(*n);
   }
@@ -214,6 +223,7 @@ class RoomTest : public transport_fixture {
   test_node* b_ = nullptr;
   test_node* c_ = nullptr;
   std::map<std::string, local_bridge_actor> bridges_;
+  std::vector<std::string> refusals_;  // messages a receiver refused in its receipt
 };
 
 TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
@@ -475,6 +485,28 @@ TEST_F(RoomTest, AMemberRefusesAForgedEventFromTheHost) {
   auto real = send(*c_, room, "carol", "the real one");
   EXPECT_EQ(room_inbox(*b_, room).back()["event_id"], real);
   EXPECT_EQ(sequenced(*b_, room), from_seq(sequenced(*a_, room), 2));
+}
+
+TEST_F(RoomTest, OnlyTheHostSendsARoomsEventsAndState) {
+  auto room = room_of_three();
+  // B pretends to sequence the host's room for C.
+  auto e = signed_event(*b_, room, event_type::message_sent, bob_at_b, {{"text", "x"}}, "p1");
+  e.seq = 4;
+  enqueue(*b_, "c.example", {event_message(e), state_message(room, 9, json::object())});
+  // And submits to C, which does not host the room.
+  enqueue(*b_, "c.example", {submit_message(e)});
+  sched_->run();
+  EXPECT_EQ(refusals_, (std::vector<std::string>{"c.example " + event_message_id(room, e.id) +
+                                                     ": only the host a.example sends room " + room,
+                                                 "c.example " + state_message_id(room, 9) +
+                                                     ": only the host a.example sends room " + room,
+                                                 "c.example " + submit_message_id(room, e.id) +
+                                                     ": c.example does not host room " + room}));
+  EXPECT_EQ(info(*c_, room)["last_seq"], 3);
+  // Nothing of it counts: the next real event goes on from seq 3.
+  auto real = send(*b_, room, "bob", "real");
+  EXPECT_EQ(room_inbox(*c_, room).back()["event_id"], real);
+  EXPECT_EQ(room_inbox(*c_, room).back()["seq"], 4);
 }
 
 TEST_F(RoomTest, SubmittingAnIdTwiceChangesNothing) {

@@ -11,9 +11,9 @@
 #include "app/commands.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
-#include "net/hub_api.hpp"
 #include "net/http_server.hpp"
 #include "net/http_types.hpp"
+#include "net/hub_api.hpp"
 #include "net/io_runtime.hpp"
 #include "net/smtp_mailer.hpp"
 #include "storage/errc.hpp"
@@ -27,12 +27,14 @@ std::vector<std::string> missing_hub_keys(const config::hub_settings& h) {
   std::vector<std::string> out;
   if (h.listen.empty()) out.push_back("hub.listen (the address to serve on, \"0.0.0.0:8600\")");
   if (h.public_url.empty())
-    out.push_back("hub.public_url (the Hub's URL as nodes and browsers reach it; the base of "
-                  "the confirmation link)");
+    out.push_back(
+        "hub.public_url (the Hub's URL as nodes and browsers reach it; the base of "
+        "the confirmation link)");
   if (h.dir.empty()) out.push_back("hub.dir (the Hub's data directory)");
   if (h.smtp_url.empty())
-    out.push_back("hub.smtp_url (the SMTP server that sends the confirmation mail, "
-                  "\"smtp://user:password@mail.example:587\")");
+    out.push_back(
+        "hub.smtp_url (the SMTP server that sends the confirmation mail, "
+        "\"smtp://user:password@mail.example:587\")");
   if (h.mail_from.empty()) out.push_back("hub.mail_from (the sender of the confirmation mail)");
   return out;
 }
@@ -40,7 +42,9 @@ std::vector<std::string> missing_hub_keys(const config::hub_settings& h) {
 caf::expected<std::unique_ptr<storage::store>> open_hub_store(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return caf::make_error(storage::errc::open_failed, "cannot create " + dir + ": " + ec.message());
+  if (ec)
+    return caf::make_error(storage::errc::open_failed,
+                           "cannot create " + dir + ": " + ec.message());
   // Registrations name mail addresses; nobody else needs to read them.
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
@@ -70,16 +74,17 @@ int cmd_hub(const std::string& config_path) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  // Declared in the order they must outlive each other: the store outlives the actors
-  // (the runtime waits for them), the io runtime outlives the server.
+  // Destroyed in reverse order: the server, then the io runtime (its queued handlers hold
+  // actor handles, and the actor system waits until no handle is left), then the actors'
+  // system, the store last (the registry writes to it until it exits).
   auto db = open_hub_store(s->hub.dir);
   if (!db) {
     report(db.error());
     return exit_error;
   }
-  net::io_runtime io{2};
   runtime rt;
   auto& sys = rt.system();
+  net::io_runtime io{2};
 
   net::smtp_options mail;
   mail.url = s->hub.smtp_url;
@@ -90,10 +95,15 @@ int cmd_hub(const std::string& config_path) {
   reg.public_url = s->hub.public_url;
   reg.mail_from = s->hub.mail_from;
   auto registry = actors::spawn_hub_registry(sys, **db, reg, mailer, true);
+  // Waits for every actor, the helpers of requests in flight included, so that no answer
+  // is posted to the io runtime once it stops. A mail being sent finishes first.
   auto stop_actors = [&] {
-    caf::scoped_actor self{sys};
-    self->send_exit(registry, caf::exit_reason::user_shutdown);
-    self->send_exit(mailer, caf::exit_reason::user_shutdown);
+    {
+      caf::scoped_actor self{sys};
+      self->send_exit(registry, caf::exit_reason::user_shutdown);
+      self->send_exit(mailer, caf::exit_reason::user_shutdown);
+    }
+    sys.await_all_actors_done();
   };
 
   net::hub_api_context ctx;
@@ -113,7 +123,7 @@ int cmd_hub(const std::string& config_path) {
     stop_actors();
     return exit_error;
   }
-  std::cout << "Hub listening on " << listen->host << ":" << (*server)->port()
+  std::cout << "Hub listening on " << config::endpoint{listen->host, (*server)->port()}.to_string()
             << (s->tls.enabled() ? " (https)" : "") << "; confirmation links point to "
             << s->hub.public_url << "; mail through " << net::redacted_smtp_url(mail.url)
             << std::endl;

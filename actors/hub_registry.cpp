@@ -1,0 +1,434 @@
+// The Hub's registry and its actor. Keys (the Hub's own store, nothing of a node's):
+//   meta  "hub/confirmed/<domain>" -> {"url","key"(hex),"confirmed_ms"}   what lookups serve
+//   meta  "hub/pending/<domain>"   -> {"url","key","token"(hex hash),"expires_ms","mailed_ms"}
+//   dedup "hub/token/<hex hash>"   -> {"domain","expires_ms","used"}
+#include "actors/hub_registry.hpp"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/logger.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/pem.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using storage::column;
+using json = nlohmann::json;
+
+constexpr std::string_view confirmed_prefix = "hub/confirmed/";
+constexpr std::string_view pending_prefix = "hub/pending/";
+constexpr std::string_view token_prefix = "hub/token/";
+constexpr size_t token_bytes = 32;
+
+std::string key_of(std::string_view prefix, std::string_view name) {
+  return std::string{prefix} + std::string{name};
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out{text};
+  for (auto& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return out;
+}
+
+caf::error storage_error(const caf::error& err) {
+  return caf::make_error(errc::storage_failed, "hub store: " + describe(err));
+}
+
+std::string system_random_bytes(size_t n) {
+  std::string out(n, '\0');
+  size_t filled = 0;
+  while (filled < n) {
+    auto got = getrandom(out.data() + filled, n - filled, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      // Without the kernel's randomness no token may be made: a guessable link would let
+      // anyone confirm any domain.
+      throw std::runtime_error("getrandom failed");
+    }
+    filled += static_cast<size_t>(got);
+  }
+  return out;
+}
+
+std::string token_hash(std::string_view token) {
+  return crypto::to_hex(crypto::blake2b_256(token));
+}
+
+bool is_token_text(std::string_view token) {
+  if (token.size() != token_bytes * 2) return false;
+  for (char ch : token)
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return false;
+  return true;
+}
+
+// A stored JSON value, or nullopt when absent; a value that does not parse is treated as
+// absent too (only this code writes these keys, so that is a bug already logged).
+caf::expected<std::optional<json>> read_json(const storage::store& db, column c,
+                                             const std::string& key) {
+  auto raw = db.get(c, key);
+  if (!raw) return storage_error(raw.error());
+  if (!*raw) return std::optional<json>{};
+  auto j = json::parse(**raw, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    log()->error("hub store: {} does not decode; ignored", key);
+    return std::optional<json>{};
+  }
+  return std::optional<json>{std::move(j)};
+}
+
+std::string utc_text(int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string to_string(hub_registration_state s) {
+  switch (s) {
+    case hub_registration_state::pending:
+      return "pending";
+    case hub_registration_state::confirmed:
+      return "confirmed";
+    case hub_registration_state::throttled:
+      return "throttled";
+  }
+  return "unknown";
+}
+
+bool valid_hub_domain(std::string_view domain) {
+  if (domain.empty() || domain.size() > 253) return false;
+  size_t labels = 0;
+  size_t start = 0;
+  while (start <= domain.size()) {
+    auto end = domain.find('.', start);
+    if (end == std::string_view::npos) end = domain.size();
+    auto label = domain.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    for (char ch : label)
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+    ++labels;
+    start = end + 1;
+  }
+  return labels >= 2;
+}
+
+std::string confirmation_link(const std::string& public_url, const std::string& token) {
+  auto base = public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + std::string{hub_confirm_path} + "?token=" + token;
+}
+
+hub_registry::hub_registry(storage::store& db, hub_registry_options options)
+    : db_(db), options_(std::move(options)) {
+  if (!options_.random_bytes) options_.random_bytes = system_random_bytes;
+}
+
+int64_t hub_registry::now() const {
+  if (options_.now_ms) return options_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+caf::expected<hub_register_step> hub_registry::register_domain(const hub_registration& reg) {
+  auto domain = lowercase(reg.domain);
+  if (!valid_hub_domain(domain))
+    return caf::make_error(errc::bad_request, "\"" + reg.domain + "\" is not a domain name");
+  if (reg.url.empty() || reg.url.size() > 2048)
+    return caf::make_error(errc::bad_request, "the url is empty or too long");
+  if (reg.public_key.size() != crypto::public_key{}.size())
+    return caf::make_error(errc::bad_request, "the public key is not 32 bytes");
+  auto key_hex = crypto::to_hex(reg.public_key);
+  auto same = [&](const json& j) {
+    return j.value("url", "") == reg.url && j.value("key", "") == key_hex;
+  };
+  auto t = now();
+  hub_register_step step;
+  step.outcome.mail_to = "webmaster@" + domain;
+
+  auto confirmed = read_json(db_, column::meta, key_of(confirmed_prefix, domain));
+  if (!confirmed) return confirmed.error();
+  if (*confirmed && same(**confirmed)) {
+    step.outcome.state = hub_registration_state::confirmed;
+    step.outcome.mail_to.clear();
+    return step;
+  }
+  auto pending_key = key_of(pending_prefix, domain);
+  auto pending = read_json(db_, column::meta, pending_key);
+  if (!pending) return pending.error();
+  if (*pending) {
+    const auto& p = **pending;
+    auto expires = p.value("expires_ms", int64_t{0});
+    if (same(p) && t < expires) {
+      step.outcome.state = hub_registration_state::pending;
+      step.outcome.expires_ms = expires;
+      return step;
+    }
+    auto next_mail = p.value("mailed_ms", int64_t{0}) + options_.min_mail_interval.count();
+    if (t < next_mail) {
+      step.outcome.state = hub_registration_state::throttled;
+      step.outcome.retry_after_s = static_cast<uint32_t>((next_mail - t + 999) / 1000);
+      return step;
+    }
+  }
+  auto token = crypto::to_hex(options_.random_bytes(token_bytes));
+  auto hash = token_hash(token);
+  auto expires = t + options_.token_ttl.count();
+  storage::write_batch batch;
+  if (*pending) {
+    // Only the newest link works: the older one would confirm what is no longer asked.
+    batch.del(column::dedup, key_of(token_prefix, (**pending).value("token", "")));
+  }
+  json p{{"url", reg.url},
+         {"key", key_hex},
+         {"token", hash},
+         {"expires_ms", expires},
+         {"mailed_ms", t}};
+  batch.put(column::meta, pending_key, p.dump());
+  json tok{{"domain", domain}, {"expires_ms", expires}, {"used", false}};
+  batch.put(column::dedup, key_of(token_prefix, hash), tok.dump());
+  if (auto err = db_.write(batch)) return storage_error(err);
+  step.outcome.state = hub_registration_state::pending;
+  step.outcome.mailed = true;
+  step.outcome.expires_ms = expires;
+  step.token = std::move(token);
+  return step;
+}
+
+mail_message hub_registry::confirmation_mail(const hub_registration& reg,
+                                             const std::string& token) const {
+  auto domain = lowercase(reg.domain);
+  crypto::public_key key{};
+  std::copy(reg.public_key.begin(), reg.public_key.end(), key.begin());
+  auto hours = std::chrono::duration_cast<std::chrono::hours>(options_.token_ttl).count();
+  mail_message m;
+  m.from = options_.mail_from;
+  m.to = "webmaster@" + domain;
+  m.subject = "Confirm the federation registration of " + domain;
+  m.text = "Hello,\n\nthe fedrelay Hub at " + options_.public_url +
+           " was asked to publish this federation record:\n\n"
+           "  domain:      " +
+           domain +
+           "\n"
+           "  URL:         " +
+           reg.url +
+           "\n"
+           "  fingerprint: " +
+           crypto::fingerprint(key) +
+           "\n\n"
+           "Chat servers that look " +
+           domain +
+           " up on this Hub will send its federation\n"
+           "traffic to that URL, encrypted for that key. If this is right, confirm it by\n"
+           "opening this link before " +
+           utc_text(now() + options_.token_ttl.count()) +
+           ":\n\n"
+           "  " +
+           confirmation_link(options_.public_url, token) +
+           "\n\n"
+           "If nobody at " +
+           domain +
+           " asked for this, ignore this mail: nothing is\n"
+           "published without the confirmation, and the link stops working after " +
+           std::to_string(hours) + " hours.\n";
+  return m;
+}
+
+caf::error hub_registry::abandon(const std::string& domain_text, const std::string& token) {
+  auto domain = lowercase(domain_text);
+  auto hash = token_hash(token);
+  storage::write_batch batch;
+  batch.del(column::dedup, key_of(token_prefix, hash));
+  auto pending_key = key_of(pending_prefix, domain);
+  auto pending = read_json(db_, column::meta, pending_key);
+  if (!pending) return pending.error();
+  // A newer registration may have replaced this one while the mail was being sent.
+  if (*pending && (**pending).value("token", "") == hash) batch.del(column::meta, pending_key);
+  if (auto err = db_.write(batch)) return storage_error(err);
+  return caf::none;
+}
+
+caf::expected<std::string> hub_registry::confirm(std::string_view token) {
+  const auto invalid =
+      "this confirmation link is not valid: it was mistyped, or a newer "
+      "registration of the domain replaced it";
+  if (!is_token_text(token)) return caf::make_error(errc::not_found, invalid);
+  auto hash = token_hash(token);
+  auto token_key = key_of(token_prefix, hash);
+  auto entry = read_json(db_, column::dedup, token_key);
+  if (!entry) return entry.error();
+  if (!*entry) return caf::make_error(errc::not_found, invalid);
+  auto tok = std::move(**entry);
+  auto domain = tok.value("domain", "");
+  if (tok.value("used", false))
+    return caf::make_error(errc::rejected,
+                           "this confirmation link was already used: " + domain + " is confirmed");
+  if (now() >= tok.value("expires_ms", int64_t{0}))
+    return caf::make_error(errc::rejected, "this confirmation link has expired; the node of " +
+                                               domain + " sends a new one when it registers again");
+  auto pending_key = key_of(pending_prefix, domain);
+  auto pending = read_json(db_, column::meta, pending_key);
+  if (!pending) return pending.error();
+  if (!*pending || (**pending).value("token", "") != hash)
+    return caf::make_error(errc::not_found, invalid);
+  const auto& p = **pending;
+  json confirmed{{"url", p.value("url", "")}, {"key", p.value("key", "")}, {"confirmed_ms", now()}};
+  tok["used"] = true;
+  storage::write_batch batch;
+  batch.put(column::meta, key_of(confirmed_prefix, domain), confirmed.dump());
+  batch.del(column::meta, pending_key);
+  // Kept, marked used, until it expires: a second click is told what happened.
+  batch.put(column::dedup, token_key, tok.dump());
+  if (auto err = db_.write(batch)) return storage_error(err);
+  return domain;
+}
+
+caf::expected<hub_record> hub_registry::lookup(std::string_view domain_text) const {
+  auto domain = lowercase(domain_text);
+  const auto none = "no confirmed record for this domain";
+  if (!valid_hub_domain(domain)) return caf::make_error(errc::not_found, none);
+  auto confirmed = read_json(db_, column::meta, key_of(confirmed_prefix, domain));
+  if (!confirmed) return confirmed.error();
+  if (!*confirmed) return caf::make_error(errc::not_found, none);
+  const auto& c = **confirmed;
+  auto key = crypto::from_hex(c.value("key", ""), crypto::public_key{}.size());
+  if (!key)
+    return caf::make_error(errc::storage_failed,
+                           "hub store: the key of " + domain + " does not decode");
+  hub_record rec;
+  rec.domain = domain;
+  rec.url = c.value("url", "");
+  rec.public_key = std::move(*key);
+  rec.ttl = static_cast<uint32_t>(options_.record_ttl.count());
+  rec.confirmed_ms = c.value("confirmed_ms", int64_t{0});
+  return rec;
+}
+
+caf::expected<size_t> hub_registry::sweep() {
+  auto t = now();
+  storage::write_batch batch;
+  auto collect = [&](column c, std::string_view prefix) -> caf::error {
+    auto from = std::string{prefix};
+    auto to = from;
+    to.back() = static_cast<char>(to.back() + 1);  // every key starting with the prefix
+    return db_.scan(c, from, to, 0, [&](std::string_view key, std::string_view value) {
+      auto j = json::parse(value, nullptr, false);
+      if (j.is_discarded() || !j.is_object() || t >= j.value("expires_ms", int64_t{0}))
+        batch.del(c, key);
+      return true;
+    });
+  };
+  if (auto err = collect(column::meta, pending_prefix)) return storage_error(err);
+  if (auto err = collect(column::dedup, token_prefix)) return storage_error(err);
+  auto removed = batch.count();
+  if (removed == 0) return size_t{0};
+  if (auto err = db_.write(batch)) return storage_error(err);
+  return removed;
+}
+
+namespace {
+
+struct hub_registry_state {
+  std::unique_ptr<hub_registry> registry;
+  mailer_actor mailer;
+  static inline const char* name = "hub_registry";
+};
+
+// The mailer bounds each attempt itself (its SMTP timeout); this only keeps a promise
+// from waiting forever on a mailer that died.
+constexpr auto mail_wait = std::chrono::minutes(5);
+
+hub_registry_actor::behavior_type hub_registry_behavior(
+    hub_registry_actor::stateful_pointer<hub_registry_state> self, storage::store* db,
+    hub_registry_options options, mailer_actor mailer) {
+  self->state.registry = std::make_unique<hub_registry>(*db, std::move(options));
+  self->state.mailer = std::move(mailer);
+  auto interval = self->state.registry->options().sweep_interval;
+  self->send(self, sweep_atom::value);
+  return {
+      [=](hub_register_atom, hub_registration& reg) -> caf::result<hub_register_outcome> {
+        auto& registry = *self->state.registry;
+        auto step = registry.register_domain(reg);
+        if (!step) {
+          log()->warn("hub: registration of {} refused: {}", reg.domain, describe(step.error()));
+          return std::move(step.error());
+        }
+        if (!step->token) {
+          log()->info("hub: registration of {}: {}", reg.domain, to_string(step->outcome.state));
+          return step->outcome;
+        }
+        auto mail = registry.confirmation_mail(reg, *step->token);
+        auto promise = self->make_response_promise<hub_register_outcome>();
+        auto outcome = step->outcome;
+        auto token = std::move(*step->token);
+        self->request(self->state.mailer, mail_wait, mail_atom::value, std::move(mail))
+            .then(
+                [=](bool) mutable {
+                  log()->info("hub: registration of {} pending; confirmation mailed to {}",
+                              reg.domain, outcome.mail_to);
+                  promise.deliver(outcome);
+                },
+                [=](caf::error& err) mutable {
+                  log()->warn("hub: confirmation mail to {} failed: {}", outcome.mail_to,
+                              describe(err));
+                  if (auto e = self->state.registry->abandon(reg.domain, token))
+                    log()->error("hub: pending registration of {} not dropped: {}", reg.domain,
+                                 describe(e));
+                  promise.deliver(caf::make_error(errc::unavailable,
+                                                  "the confirmation mail to " + outcome.mail_to +
+                                                      " could not be sent: " + detail_of(err)));
+                });
+        return promise;
+      },
+      [=](hub_confirm_atom, const std::string& token) -> caf::result<std::string> {
+        auto domain = self->state.registry->confirm(token);
+        if (!domain) return std::move(domain.error());
+        log()->info("hub: {} confirmed", *domain);
+        return std::move(*domain);
+      },
+      [=](lookup_atom, const std::string& domain) -> caf::result<hub_record> {
+        auto rec = self->state.registry->lookup(domain);
+        if (!rec) return std::move(rec.error());
+        return std::move(*rec);
+      },
+      [=](sweep_atom) {
+        auto removed = self->state.registry->sweep();
+        if (!removed)
+          log()->warn("hub: sweep failed: {}", describe(removed.error()));
+        else if (*removed > 0)
+          log()->info("hub: dropped {} expired registrations and links", *removed);
+        self->delayed_send(self, interval, sweep_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+hub_registry_actor spawn_hub_registry(caf::actor_system& sys, storage::store& db,
+                                      hub_registry_options options, mailer_actor mailer,
+                                      bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(hub_registry_behavior, &db, std::move(options),
+                                    std::move(mailer));
+  return sys.spawn(hub_registry_behavior, &db, std::move(options), std::move(mailer));
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,292 @@
+// The Hub API's handlers: checks and rate limits on the io threads, the registry actor for
+// everything that touches the store or the mail.
+#include "net/hub_api.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/sec.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/request_auth.hpp"
+#include "actors/transaction.hpp"
+#include "crypto/pem.hpp"
+#include "net/actor_call.hpp"
+#include "net/api_support.hpp"
+#include "net/hub_client.hpp"
+#include "net/logger.hpp"
+
+namespace fedrelay::net {
+namespace {
+
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+/// Token buckets keyed by client address. Shared by the io threads, hence the mutex; the
+/// work under it is a hash lookup and some arithmetic.
+class rate_limiter {
+ public:
+  rate_limiter(double per_minute, double burst, size_t max_clients)
+      : per_second_(per_minute / 60.0), burst_(std::max(burst, 1.0)), max_clients_(max_clients) {}
+
+  /// 0 when the client may go on (a token was taken), else the seconds until it may.
+  uint32_t take(const std::string& client) {
+    auto now = steady::now();
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (buckets_.size() >= max_clients_ && buckets_.find(client) == buckets_.end()) prune(now);
+    auto [it, fresh] = buckets_.try_emplace(client, bucket{burst_, now});
+    auto& b = it->second;
+    if (!fresh) {
+      std::chrono::duration<double> elapsed = now - b.last;
+      b.tokens = std::min(burst_, b.tokens + elapsed.count() * per_second_);
+      b.last = now;
+    }
+    if (b.tokens >= 1.0) {
+      b.tokens -= 1.0;
+      return 0;
+    }
+    return static_cast<uint32_t>(std::ceil((1.0 - b.tokens) / per_second_));
+  }
+
+ private:
+  struct bucket {
+    double tokens;
+    steady::time_point last;
+  };
+
+  // A bucket that has refilled is the same as no bucket; forget those. If every client is
+  // busy (a flood of addresses), start over rather than grow without bound.
+  void prune(steady::time_point now) {
+    for (auto i = buckets_.begin(); i != buckets_.end();) {
+      std::chrono::duration<double> idle = now - i->second.last;
+      if (i->second.tokens + idle.count() * per_second_ >= burst_)
+        i = buckets_.erase(i);
+      else
+        ++i;
+    }
+    if (buckets_.size() >= max_clients_) buckets_.clear();
+  }
+
+  double per_second_;
+  double burst_;
+  size_t max_clients_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, bucket> buckets_;
+};
+
+/// "127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "::1".
+std::string client_address(const std::string& remote) {
+  if (!remote.empty() && remote.front() == '[') {
+    auto close = remote.find(']');
+    return remote.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+  }
+  auto colon = remote.rfind(':');
+  return colon == std::string::npos ? remote : remote.substr(0, colon);
+}
+
+http_response too_many(uint32_t retry_after, const std::string& what) {
+  http_response res;
+  res.status = 429;
+  res.body = json{{"success", false},
+                  {"error", what + "; retry in " + std::to_string(retry_after) + " s"},
+                  {"retry_after", retry_after}}
+                 .dump();
+  res.headers.emplace_back("Retry-After", std::to_string(retry_after));
+  return res;
+}
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    switch (ch) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
+    }
+  }
+  return out;
+}
+
+// The confirmation link is opened by a person in a browser: answer a page, not JSON.
+http_response page(unsigned status, const std::string& title, const std::string& text) {
+  http_response res;
+  res.status = status;
+  res.content_type = "text/html; charset=utf-8";
+  res.headers.emplace_back("Cache-Control", "no-store");
+  res.headers.emplace_back("Referrer-Policy", "no-referrer");  // the token is in the URL
+  res.body = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
+             "</title></head>\n<body><h1>" + html_escape(title) + "</h1>\n<p>" + html_escape(text) +
+             "</p></body></html>\n";
+  return res;
+}
+
+bool is_code(const caf::error& err, actors::errc code) {
+  return err.category() == caf::atom("actors") && err.code() == static_cast<uint8_t>(code);
+}
+
+http_response registry_failure(const caf::error& err) {
+  if (is_code(err, actors::errc::bad_request)) return error_reply(400, actors::detail_of(err));
+  if (err == caf::sec::request_timeout) return error_reply(504, "the Hub took too long");
+  return error_reply(503, actors::detail_of(err));
+}
+
+// A registration's fields, checked; the error reply otherwise.
+struct checked_registration {
+  actors::hub_registration reg;
+  std::optional<http_response> problem;
+};
+
+checked_registration check_registration(const hub_api_context& ctx, const http_request& req) {
+  checked_registration out;
+  auto fail = [&](unsigned status, const std::string& why) {
+    out.problem = error_reply(status, why);
+    return out;
+  };
+  if (req.body.size() > ctx.max_body_bytes) return fail(413, "the registration is too large");
+  auto j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(400, "the body is not a JSON object");
+  for (const char* field : {"domain", "url", "public_key"})
+    if (!j.contains(field) || !j[field].is_string())
+      return fail(400, std::string{"missing string field \""} + field + "\"");
+  auto domain = j["domain"].get<std::string>();
+  std::transform(domain.begin(), domain.end(), domain.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (!actors::valid_hub_domain(domain))
+    return fail(400, "\"" + domain + "\" is not a domain name");
+  std::string origin{req.header(actors::origin_header)};
+  std::transform(origin.begin(), origin.end(), origin.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (origin != domain)
+    return fail(400, std::string{actors::origin_header} + " must name the domain registered");
+  auto url_text = j["url"].get<std::string>();
+  auto parsed = parse_url(url_text);
+  if (!parsed) return fail(400, "url: " + actors::detail_of(parsed.error()));
+  if (!parsed->path.empty() && parsed->path != "/")
+    return fail(400, "url: a node's public URL has no path");
+  while (!url_text.empty() && url_text.back() == '/') url_text.pop_back();
+  auto key = crypto::parse_public_key_pem(j["public_key"].get<std::string>());
+  if (!key) return fail(400, "public_key: " + actors::detail_of(key.error()));
+  std::string raw_key{reinterpret_cast<const char*>(key->data()), key->size()};
+  // The key in the body signs the request: whoever registers holds it. Domain ownership is
+  // proven later, by the mail.
+  if (auto err = actors::verify_request(raw_key, "POST", actors::hub_register_path,
+                                        req.header(actors::time_header), req.body,
+                                        req.header(actors::signature_header), ctx.clock_skew)) {
+    return fail(is_code(err, actors::errc::bad_request) ? 400 : 401, actors::detail_of(err));
+  }
+  out.reg = actors::hub_registration{domain, url_text, std::move(raw_key)};
+  return out;
+}
+
+request_handler register_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
+  return [ctx, limiter](http_request&& req, responder respond) {
+    if (auto wait = limiter->take(client_address(req.remote_address)))
+      return respond(too_many(wait, "too many registrations from this address"));
+    auto checked = check_registration(ctx, req);
+    if (checked.problem) return respond(std::move(*checked.problem));
+    ask<actors::hub_register_outcome>(
+        *ctx.system, ctx.registry, ctx.timeout,
+        [respond](actors::hub_register_outcome& out) {
+          if (out.state == actors::hub_registration_state::throttled)
+            return respond(too_many(out.retry_after_s,
+                                    "a confirmation mail for this domain was sent "
+                                    "moments ago"));
+          json body{{"status", to_string(out.state)}, {"mailed", out.mailed}};
+          if (!out.mail_to.empty()) body["mail_to"] = out.mail_to;
+          if (out.expires_ms > 0) body["expires_at"] = out.expires_ms / 1000;
+          respond(success_reply(body.dump()));
+        },
+        [respond](caf::error& err) { respond(registry_failure(err)); },
+        actors::hub_register_atom::value, std::move(checked.reg));
+  };
+}
+
+request_handler confirm_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
+  return [ctx, limiter](http_request&& req, responder respond) {
+    if (auto wait = limiter->take(client_address(req.remote_address))) {
+      auto res = page(429, "Too many requests",
+                      "Please try again in " + std::to_string(wait) + " seconds.");
+      res.headers.emplace_back("Retry-After", std::to_string(wait));
+      return respond(std::move(res));
+    }
+    auto token = req.query("token");
+    if (!token || token->empty())
+      return respond(page(400, "No confirmation token",
+                          "The link lacks its token; copy the "
+                          "whole link from the mail."));
+    ask<std::string>(
+        *ctx.system, ctx.registry, ctx.timeout,
+        [respond](std::string& domain) {
+          respond(page(200, "Confirmed",
+                       domain + " is confirmed: peers that look it up on this Hub now find it."));
+        },
+        [respond](caf::error& err) {
+          if (is_code(err, actors::errc::not_found))
+            return respond(page(404, "Unknown link", actors::detail_of(err)));
+          if (is_code(err, actors::errc::rejected))
+            return respond(page(410, "Link no longer valid", actors::detail_of(err)));
+          respond(page(503, "Try again later", "The Hub could not confirm right now."));
+        },
+        actors::hub_confirm_atom::value, std::move(*token));
+  };
+}
+
+request_handler lookup_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
+  return [ctx, limiter](http_request&& req, responder respond) {
+    if (auto wait = limiter->take(client_address(req.remote_address)))
+      return respond(too_many(wait, "too many lookups from this address"));
+    auto domain = req.query("domain");
+    if (!domain || domain->empty())
+      return respond(error_reply(400, "missing query parameter domain"));
+    ask<actors::hub_record>(
+        *ctx.system, ctx.registry, ctx.timeout,
+        [respond](actors::hub_record& rec) {
+          crypto::public_key key{};
+          std::copy(rec.public_key.begin(), rec.public_key.end(), key.begin());
+          json body{{"domain", rec.domain},
+                    {"url", rec.url},
+                    {"public_key", crypto::public_key_pem(key)},
+                    {"ttl", rec.ttl}};
+          respond(success_reply(body.dump()));
+        },
+        [respond](caf::error& err) {
+          // One answer for unknown, unconfirmed and malformed names alike: the Hub must
+          // not tell which domains it has heard of.
+          if (is_code(err, actors::errc::not_found))
+            return respond(error_reply(404, "no confirmed record for this domain"));
+          respond(registry_failure(err));
+        },
+        actors::lookup_atom::value, std::move(*domain));
+  };
+}
+
+}  // namespace
+
+request_handler make_hub_handler(hub_api_context ctx) {
+  auto registrations = std::make_shared<rate_limiter>(
+      ctx.limits.registrations_per_minute, ctx.limits.registration_burst, ctx.limits.max_clients);
+  auto lookups = std::make_shared<rate_limiter>(ctx.limits.lookups_per_minute,
+                                                ctx.limits.lookup_burst, ctx.limits.max_clients);
+  return route_table({
+      {"POST", std::string{actors::hub_register_path}, register_route(ctx, registrations)},
+      {"GET", std::string{actors::hub_confirm_path}, confirm_route(ctx, lookups)},
+      {"GET", hub_lookup_path, lookup_route(ctx, lookups)},
+  });
+}
+
+}  // namespace fedrelay::net

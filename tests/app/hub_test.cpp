@@ -1,0 +1,497 @@
+// `fedrelay hub` as an operator runs it: the real binary, a real SMTP server on loopback
+// (aiosmtpd), the mail read and its link followed as a person would, and `fedrelay resolve`
+// finding the confirmed domain through the Hub.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <regex>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/hub_registrar.hpp"
+#include "config/status.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/identity.hpp"
+#include "crypto/pem.hpp"
+#include "net/http_client.hpp"
+#include "net/io_runtime.hpp"
+#include "net/transport.hpp"
+#include "tests/app/cli_support.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/smtp_server.hpp"
+
+namespace fedrelay::test {
+namespace {
+
+using json = nlohmann::json;
+
+struct http_reply {
+  int status = 0;
+  std::string head;  // status line and header fields
+  std::string body;
+};
+
+/// One HTTP/1.1 request over a fresh loopback connection; the tests need nothing more.
+http_reply http(uint16_t port, const std::string& method, const std::string& target,
+                const std::vector<std::pair<std::string, std::string>>& headers = {},
+                const std::string& body = {}) {
+  http_reply out;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return out;
+  timeval tv{15, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return out;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& [name, value] : headers) req += name + ": " + value + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (size_t sent = 0; sent < req.size();) {
+    auto n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    auto n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    auto end = data.find("\r\n\r\n");
+    if (end == std::string::npos) continue;
+    std::smatch m;
+    std::string head = data.substr(0, end);
+    static const std::regex length{"[Cc]ontent-[Ll]ength: *([0-9]+)"};
+    if (std::regex_search(head, m, length) && data.size() >= end + 4 + std::stoul(m[1].str()))
+      break;
+  }
+  close(fd);
+  auto end = data.find("\r\n\r\n");
+  if (data.size() < 12 || end == std::string::npos) return out;
+  out.status = std::stoi(data.substr(9, 3));
+  out.head = data.substr(0, end);
+  out.body = data.substr(end + 4);
+  return out;
+}
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// What a node signs (actors/request_auth.hpp), written out again so the wire format is
+/// checked independently of the code that produces it.
+std::string signature_of(const crypto::identity& id, const std::string& time,
+                         const std::string& body) {
+  auto text =
+      "POST\n/api/v1/hub.register\n" + time + "\n" + crypto::to_hex(crypto::blake2b_256(body));
+  auto sig = id.sign(text);
+  return crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+}
+
+std::string registration(const std::string& domain, const std::string& url,
+                         const crypto::identity& id) {
+  return json{
+      {"domain", domain}, {"url", url}, {"public_key", crypto::public_key_pem(id.public_key())}}
+      .dump();
+}
+
+std::string link_in(const std::string& mail) {
+  std::smatch m;
+  static const std::regex link{
+      "http://127\\.0\\.0\\.1:[0-9]+/api/v1/hub\\.confirm\\?token=[0-9a-f]{64}"};
+  return std::regex_search(mail, m, link) ? m[0].str() : std::string{};
+}
+
+class HubTest : public testing::Test {
+ protected:
+  temp_dir dir;
+  std::string config = dir / "hub.toml";
+  uint16_t port = free_tcp_port();
+  std::unique_ptr<smtp_server> smtp;
+  std::unique_ptr<child_process> hub;
+  crypto::identity key = crypto::identity::generate();
+
+  void SetUp() override { start_smtp({}); }
+
+  void start_smtp(smtp_server_options options) {
+    smtp = std::make_unique<smtp_server>(std::move(options));
+    smtp->start();
+  }
+
+  std::string hub_config(const std::string& smtp_url, const std::string& extra = {}) {
+    return "[hub]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+           "\"\npublic_url = \"http://127.0.0.1:" + std::to_string(port) +
+           "\"\ndir = \"hub-data\"\nsmtp_url = \"" + smtp_url +
+           "\"\nmail_from = \"hub@hub.test\"\n" + extra;
+  }
+
+  void start_hub(const std::string& text = {}) {
+    write_file(config, text.empty() ? hub_config(smtp->url()) : text);
+    hub = std::make_unique<child_process>(
+        std::vector<std::string>{FEDRELAY_BINARY, "hub", "-c", config}, dir / "hub.log");
+    bool up = wait_until(
+        [&] {
+          return !hub->running() ||
+                 read_file(dir / "hub.log").find("Hub listening") != std::string::npos;
+        },
+        std::chrono::seconds(15));
+    ASSERT_TRUE(up && hub->running()) << read_file(dir / "hub.log");
+  }
+
+  void TearDown() override {
+    if (hub) hub->stop();
+  }
+
+  http_reply post_registration(const std::string& body, const crypto::identity& signer,
+                               const std::string& origin, int64_t time_ms = unix_ms()) {
+    auto time = std::to_string(time_ms);
+    return http(port, "POST", "/api/v1/hub.register",
+                {{"Content-Type", "application/json"},
+                 {"X-Fedrelay-Origin", origin},
+                 {"X-Fedrelay-Time", time},
+                 {"X-Fedrelay-Signature", signature_of(signer, time, body)}},
+                body);
+  }
+
+  http_reply register_domain(const std::string& domain, const crypto::identity& id,
+                             const std::string& url = "http://127.0.0.1:9443") {
+    return post_registration(registration(domain, url, id), id, domain);
+  }
+
+  http_reply lookup(const std::string& domain) {
+    return http(port, "GET", "/api/v1/hub.lookup?domain=" + domain);
+  }
+
+  /// Opens a link from a mail, as a browser would.
+  http_reply open(const std::string& link) {
+    auto target = link.substr(link.find("/api/"));
+    return http(port, "GET", target);
+  }
+
+  std::string node_config_using_hub(const std::string& data_dir) {
+    auto text = node_config("a.test", data_dir, free_tcp_port(), free_tcp_port());
+    auto at = text.find("discovery = \"dns\"");
+    return text.replace(
+        at, std::string{"discovery = \"dns\""}.size(),
+        "discovery = \"hub\"\nhub_url = \"http://127.0.0.1:" + std::to_string(port) + "\"");
+  }
+};
+
+TEST_F(HubTest, RegisterConfirmByMailLookUpAndResolve) {
+  start_hub();
+  auto reg = register_domain("b.test", key);
+  ASSERT_EQ(reg.status, 200) << reg.body;
+  auto answer = json::parse(reg.body);
+  EXPECT_EQ(answer["status"], "pending");
+  EXPECT_EQ(answer["mail_to"], "webmaster@b.test");
+  EXPECT_EQ(answer["mailed"], true);
+
+  auto mails = smtp->wait_for_mails(1);
+  ASSERT_EQ(mails.size(), 1u) << smtp->log();
+  const auto& mail = mails[0];
+  EXPECT_EQ(mail.mail_from, "hub@hub.test");
+  ASSERT_EQ(mail.recipients.size(), 1u);
+  EXPECT_EQ(mail.recipients[0], "webmaster@b.test");
+  EXPECT_NE(mail.content.find("Subject: Confirm the federation registration of b.test"),
+            std::string::npos)
+      << mail.content;
+  EXPECT_NE(mail.content.find("To: <webmaster@b.test>"), std::string::npos);
+  EXPECT_NE(mail.content.find(crypto::fingerprint(key.public_key())), std::string::npos);
+  EXPECT_NE(mail.content.find("http://127.0.0.1:9443"), std::string::npos);
+  auto link = link_in(mail.content);
+  ASSERT_FALSE(link.empty()) << mail.content;
+
+  EXPECT_EQ(lookup("b.test").status, 404);  // not before the link is opened
+  auto page = open(link);
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("b.test is confirmed"), std::string::npos) << page.body;
+  EXPECT_NE(page.head.find("text/html"), std::string::npos);
+
+  auto found = lookup("b.test");
+  ASSERT_EQ(found.status, 200) << found.body;
+  auto rec = json::parse(found.body);
+  EXPECT_EQ(rec["success"], true);
+  EXPECT_EQ(rec["domain"], "b.test");
+  EXPECT_EQ(rec["url"], "http://127.0.0.1:9443");
+  EXPECT_EQ(rec["ttl"], 300);
+  auto pem = crypto::parse_public_key_pem(rec["public_key"].get<std::string>());
+  ASSERT_TRUE(pem);
+  EXPECT_EQ(*pem, key.public_key());
+
+  auto node = dir / "node.toml";
+  write_file(node, node_config_using_hub(dir / "node-data"));
+  auto out = fedrelay({"resolve", "b.test", "-c", node});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("url:         http://127.0.0.1:9443\n"), std::string::npos)
+      << out.output;
+  EXPECT_NE(out.output.find("source:      hub\n"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("fingerprint: " + crypto::fingerprint(key.public_key())),
+            std::string::npos);
+
+  // The node registering again at its next boot is answered at once and mails nobody.
+  auto again = register_domain("b.test", key);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(json::parse(again.body)["status"], "confirmed");
+  EXPECT_EQ(smtp->mails().size(), 1u);
+}
+
+TEST_F(HubTest, WrongOrUsedLinksAreRefused) {
+  start_hub();
+  ASSERT_EQ(register_domain("b.test", key).status, 200);
+  auto mails = smtp->wait_for_mails(1);
+  ASSERT_EQ(mails.size(), 1u);
+  auto link = link_in(mails[0].content);
+  auto wrong = http(port, "GET", "/api/v1/hub.confirm?token=" + std::string(64, '0'));
+  EXPECT_EQ(wrong.status, 404);
+  EXPECT_NE(wrong.body.find("not valid"), std::string::npos) << wrong.body;
+  EXPECT_EQ(http(port, "GET", "/api/v1/hub.confirm?token=short").status, 404);
+  EXPECT_EQ(http(port, "GET", "/api/v1/hub.confirm").status, 400);
+  EXPECT_EQ(lookup("b.test").status, 404);
+
+  ASSERT_EQ(open(link).status, 200);
+  auto second = open(link);
+  EXPECT_EQ(second.status, 410);
+  EXPECT_NE(second.body.find("already used"), std::string::npos) << second.body;
+  EXPECT_EQ(lookup("b.test").status, 200);
+}
+
+TEST_F(HubTest, UnknownAndUnconfirmedDomainsLookTheSame) {
+  start_hub();
+  auto unknown = lookup("never.test");
+  ASSERT_EQ(register_domain("b.test", key).status, 200);
+  auto pending = lookup("b.test");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(pending.status, 404);
+  EXPECT_EQ(unknown.body, pending.body);
+  auto malformed = lookup("not_a_domain");
+  EXPECT_EQ(malformed.status, 404);
+  EXPECT_EQ(malformed.body, unknown.body);
+}
+
+TEST_F(HubTest, UnsignedOrForgedRegistrationsAreRefusedAndMailNobody) {
+  start_hub();
+  auto body = registration("b.test", "http://127.0.0.1:9443", key);
+  auto other = crypto::identity::generate();
+  auto forged = post_registration(body, other, "b.test");
+  EXPECT_EQ(forged.status, 401) << forged.body;
+  auto stale = post_registration(body, key, "b.test", unix_ms() - 3'600'000);
+  EXPECT_EQ(stale.status, 401) << stale.body;
+  EXPECT_NE(stale.body.find("window"), std::string::npos) << stale.body;
+  auto wrong_origin = post_registration(body, key, "c.test");
+  EXPECT_EQ(wrong_origin.status, 400) << wrong_origin.body;
+  auto unsigned_reg = http(port, "POST", "/api/v1/hub.register", {}, body);
+  EXPECT_EQ(unsigned_reg.status, 400) << unsigned_reg.body;
+  auto not_json = post_registration("{nope", key, "b.test");
+  EXPECT_EQ(not_json.status, 400);
+  auto with_path = register_domain("b.test", key, "http://127.0.0.1:9443/some/path");
+  EXPECT_EQ(with_path.status, 400) << with_path.body;
+  EXPECT_EQ(http(port, "GET", "/api/v1/hub.register").status, 405);
+  EXPECT_EQ(smtp->mails().size(), 0u);
+}
+
+TEST_F(HubTest, NewKeyIsServedOnlyOnceItIsConfirmed) {
+  start_hub();
+  ASSERT_EQ(register_domain("b.test", key).status, 200);
+  ASSERT_EQ(open(link_in(smtp->wait_for_mails(1).at(0).content)).status, 200);
+  auto rotated = crypto::identity::generate();
+  auto reg = register_domain("b.test", rotated, "http://127.0.0.1:9444");
+  ASSERT_EQ(reg.status, 200) << reg.body;
+  EXPECT_EQ(json::parse(reg.body)["status"], "pending");
+  auto mails = smtp->wait_for_mails(2);
+  ASSERT_EQ(mails.size(), 2u);
+  auto served = json::parse(lookup("b.test").body);
+  EXPECT_EQ(*crypto::parse_public_key_pem(served["public_key"].get<std::string>()),
+            key.public_key());
+  EXPECT_EQ(served["url"], "http://127.0.0.1:9443");
+  ASSERT_EQ(open(link_in(mails[1].content)).status, 200);
+  served = json::parse(lookup("b.test").body);
+  EXPECT_EQ(*crypto::parse_public_key_pem(served["public_key"].get<std::string>()),
+            rotated.public_key());
+  EXPECT_EQ(served["url"], "http://127.0.0.1:9444");
+}
+
+TEST_F(HubTest, RegistrationsAndLookupsAreRateLimited) {
+  start_hub();
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(register_domain("b.test", key).status, 200) << i;
+  auto refused = register_domain("b.test", key);
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_NE(refused.head.find("Retry-After:"), std::string::npos) << refused.head;
+  EXPECT_GT(json::parse(refused.body)["retry_after"].get<int>(), 0);
+  EXPECT_EQ(smtp->mails().size(), 1u);  // one registration, one mail
+  // 120 at once, then about two a second: the bucket refills while the test asks.
+  int answered = 0;
+  bool limited = false;
+  for (int i = 0; i < 300 && !limited; ++i) {
+    auto status = lookup("b.test").status;
+    limited = status == 429;
+    answered += status == 404;
+  }
+  EXPECT_TRUE(limited);
+  EXPECT_GE(answered, 120);
+}
+
+TEST_F(HubTest, MailThatCannotBeSentFailsTheRegistrationCleanly) {
+  start_smtp({"", "", "", true});
+  start_hub();
+  auto reg = register_domain("b.test", key);
+  EXPECT_EQ(reg.status, 503) << reg.body;
+  EXPECT_NE(reg.body.find("webmaster@b.test"), std::string::npos) << reg.body;
+  EXPECT_NE(reg.body.find("550"), std::string::npos) << reg.body;
+  // Nothing stayed pending: the next attempt is not throttled and tries the mail again.
+  auto again = register_domain("b.test", key);
+  EXPECT_EQ(again.status, 503) << again.body;
+}
+
+TEST_F(HubTest, MailGoesThroughStartTlsWithAuthentication) {
+  auto cert = dir / "smtp-cert.pem";
+  auto cert_key = dir / "smtp-key.pem";
+  auto made = run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                           "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", cert_key, "-out",
+                           cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                           "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  start_smtp({cert, cert_key, "hubuser:s3cret", false});
+  auto url = "smtp://hubuser:s3cret@127.0.0.1:" + std::to_string(smtp->port());
+  start_hub(hub_config(url, "[tls]\nca = \"" + cert + "\"\n"));
+  EXPECT_EQ(read_file(dir / "hub.log").find("s3cret"), std::string::npos);
+  auto reg = register_domain("b.test", key);
+  ASSERT_EQ(reg.status, 200) << reg.body << read_file(dir / "hub.log");
+  auto mails = smtp->wait_for_mails(1);
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_TRUE(mails[0].tls);
+  EXPECT_EQ(mails[0].auth_user, "hubuser");
+  ASSERT_EQ(open(link_in(mails[0].content)).status, 200);
+}
+
+TEST_F(HubTest, WrongSmtpPasswordIsReportedWithoutLeakingIt) {
+  auto cert = dir / "smtp-cert.pem";
+  auto cert_key = dir / "smtp-key.pem";
+  ASSERT_EQ(run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", cert_key, "-out",
+                         cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                         "subjectAltName=IP:127.0.0.1"})
+                .exit_code,
+            0);
+  start_smtp({cert, cert_key, "hubuser:s3cret", false});
+  auto url = "smtp://hubuser:wrong-pw@127.0.0.1:" + std::to_string(smtp->port());
+  start_hub(hub_config(url, "[tls]\nca = \"" + cert + "\"\n"));
+  auto reg = register_domain("b.test", key);
+  EXPECT_EQ(reg.status, 503) << reg.body;
+  EXPECT_NE(reg.body.find("535"), std::string::npos) << reg.body;  // the server's refusal
+  EXPECT_EQ(reg.body.find("wrong-pw"), std::string::npos) << reg.body;
+  EXPECT_EQ(read_file(dir / "hub.log").find("wrong-pw"), std::string::npos);
+  EXPECT_EQ(smtp->mails().size(), 0u);
+}
+
+TEST_F(HubTest, HubDownThenUpKeepsItsRecords) {
+  start_hub();
+  ASSERT_EQ(register_domain("b.test", key).status, 200);
+  ASSERT_EQ(open(link_in(smtp->wait_for_mails(1).at(0).content)).status, 200);
+  ASSERT_EQ(hub->stop(), 0) << read_file(dir / "hub.log");
+
+  auto node = dir / "node.toml";
+  write_file(node, node_config_using_hub(dir / "node-data"));
+  auto down = fedrelay({"resolve", "b.test", "-c", node});
+  EXPECT_EQ(down.exit_code, 3) << down.output;
+  EXPECT_NE(down.output.find("unavailable"), std::string::npos) << down.output;
+
+  start_hub();
+  // A fresh data directory, so the node does not answer from its negative cache.
+  write_file(node, node_config_using_hub(dir / "node-data2"));
+  auto up = fedrelay({"resolve", "b.test", "-c", node});
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  EXPECT_NE(up.output.find("source:      hub\n"), std::string::npos) << up.output;
+}
+
+// The node side for real: the registrar posting through the HTTP transport, first to a
+// Hub that is not there, then to one that comes up; the status strings of DESIGN.md §7.
+TEST_F(HubTest, NodeRegistrarFollowsAHubThatComesUpLater) {
+  using namespace std::chrono_literals;
+  net::io_runtime io{1};
+  net::http_client client{io};
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> seen;  // status text, reason
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+  auto transport = net::spawn_transport(sys, client, 5000ms);
+  actors::hub_registrar_options o;
+  o.hub_url = "http://127.0.0.1:" + std::to_string(port);
+  o.domain = "a.test";
+  o.public_url = "http://127.0.0.1:9555";
+  o.identity = std::make_shared<const crypto::identity>(key);
+  o.transport = transport;
+  o.on_status = [&](config::status s, const std::string& why) {
+    std::lock_guard<std::mutex> guard{mutex};
+    seen.emplace_back(std::string{config::status_text(s)}, why);
+  };
+  o.backoff_initial = 100ms;
+  o.backoff_max = 400ms;
+  o.pending_poll = 200ms;
+  auto registrar = actors::spawn_hub_registrar(sys, o);
+  // Whatever the test's outcome, both actors go before the system waits for them.
+  struct stop_on_exit {
+    std::vector<caf::actor> actors;
+    ~stop_on_exit() {
+      for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    }
+  } stopper{{caf::actor_cast<caf::actor>(registrar), caf::actor_cast<caf::actor>(transport)}};
+  auto last = [&] {
+    std::lock_guard<std::mutex> guard{mutex};
+    return seen.empty() ? std::pair<std::string, std::string>{} : seen.back();
+  };
+
+  EXPECT_TRUE(wait_until(
+      [&] { return last().first == "[HUB Only] Disabled, could not register with Hub"; }, 10s))
+      << last().first;
+  {
+    std::lock_guard<std::mutex> guard{mutex};
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.front().first, "[HUB Only] Registering with Hub...");
+    EXPECT_NE(seen.back().second.find("cannot be reached"), std::string::npos)
+        << seen.back().second;
+  }
+  start_hub();
+  EXPECT_TRUE(wait_until([&] { return last().first == "Running"; }, 10s)) << last().second;
+  EXPECT_NE(last().second.find("waiting for webmaster@a.test"), std::string::npos) << last().second;
+  auto mails = smtp->wait_for_mails(1);
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0].recipients.at(0), "webmaster@a.test");
+  EXPECT_EQ(open(link_in(mails[0].content)).status, 200);
+  EXPECT_TRUE(
+      wait_until([&] { return last().second.find("; confirmed") != std::string::npos; }, 10s))
+      << last().second;
+  EXPECT_EQ(last().first, "Running");
+  auto found = json::parse(lookup("a.test").body);
+  EXPECT_EQ(found["url"], "http://127.0.0.1:9555");
+  EXPECT_EQ(smtp->mails().size(), 1u);  // polling the pending registration mailed nobody
+}
+
+TEST_F(HubTest, MissingHubSettingsAreNamed) {
+  write_file(config, "[hub]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+  auto out = fedrelay({"hub", "-c", config});
+  EXPECT_EQ(out.exit_code, 2) << out.output;
+  for (const char* key : {"hub.public_url", "hub.dir", "hub.smtp_url", "hub.mail_from"})
+    EXPECT_NE(out.output.find(key), std::string::npos) << key << "\n" << out.output;
+  EXPECT_EQ(out.output.find("hub.listen"), std::string::npos) << out.output;
+}
+
+}  // namespace
+}  // namespace fedrelay::test

@@ -2,6 +2,7 @@
 // the process exit code and prints its errors itself, one clear line each.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace fedrelay::app {
@@ -17,6 +18,14 @@ int cmd_keygen(const std::string& config_path);
 int cmd_status(const std::string& config_path);
 int cmd_dns_records(const std::string& config_path);
 int cmd_reload(const std::string& config_path);
+int cmd_room_create(const std::string& config_path, const std::string& name,
+                    const std::string& type, const std::string& owner);
+int cmd_room_invite(const std::string& config_path, const std::string& room,
+                    const std::string& user, const std::string& by);
+int cmd_send(const std::string& config_path, const std::string& room, const std::string& user,
+             const std::string& text);
+int cmd_tail(const std::string& config_path, uint64_t after, bool follow);
+int cmd_demo(bool keep);
 int cmd_resolve(const std::string& config_path, const std::string& domain);
 /// Runs a Hub from the [hub] section (docs/HUB.md) until SIGINT or SIGTERM.
 int cmd_hub(const std::string& config_path);

@@ -1,10 +1,14 @@
 #include "app/node.hpp"
 
+#include <atomic>
+
 #include <caf/scoped_actor.hpp>
 
 #include "actors/inbound_actor.hpp"
 #include "actors/journal_actor.hpp"
+#include "actors/local_bridge_actor.hpp"
 #include "actors/peer_manager_actor.hpp"
+#include "actors/room_manager_actor.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "app/status_file.hpp"
@@ -14,6 +18,7 @@
 #include "net/http_server.hpp"
 #include "net/hub_client.hpp"
 #include "net/io_runtime.hpp"
+#include "net/local_api.hpp"
 #include "net/transport.hpp"
 #include "storage/store.hpp"
 
@@ -42,18 +47,23 @@ struct node::impl {
   std::shared_ptr<config::peer_filter> filter;
   std::shared_ptr<const crypto::identity> identity;
   std::unique_ptr<storage::store> store;
+  // The actor system outlives the io threads: a thread that spawned or messaged an actor
+  // holds CAF's logger until it ends, and ~actor_system waits for that logger.
+  runtime rt;
   net::io_runtime io{2};
   net::http_client client;
-  runtime rt;
   actors::dns_resolver_actor dns;
   actors::hub_lookup_actor hub;
   actors::discovery_actor discovery;
   actors::transport_actor transport;
   actors::peer_manager_actor peers;
+  actors::local_bridge_actor bridge;
   actors::journal_actor journal;
+  actors::room_manager_actor rooms;
   actors::inbound_actor inbound;
   std::unique_ptr<net::http_server> federation_server;
-  config::status status = config::status::booting;
+  std::unique_ptr<net::http_server> local_server;
+  std::atomic<config::status> status{config::status::booting};  // read by the local API
 
   impl(config::settings s, crypto::identity id, std::unique_ptr<storage::store> db)
       : settings(std::move(s)),
@@ -70,10 +80,12 @@ struct node::impl {
   }
 
   ~impl() {
+    if (local_server) local_server->stop();
     if (federation_server) federation_server->stop();
     caf::scoped_actor self{rt.system()};
     for (const auto& a :
-         {caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(journal),
+         {caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(rooms),
+          caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
           caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
           caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
           caf::actor_cast<caf::actor>(hub)})
@@ -105,8 +117,19 @@ struct node::impl {
     peer_ctx.discovery = discovery;
     peer_ctx.transport = transport;
     peers = actors::spawn_peer_manager(sys, peer_ctx);
+    bridge = actors::spawn_local_bridge(sys, *store);
     // The journal and the inbound actor block on fsync: each gets a thread of its own.
-    journal = actors::spawn_journal(sys, *store, peers, true);
+    journal = actors::spawn_journal(sys, *store, peers, caf::actor_cast<caf::actor>(bridge), true);
+    actors::room_context room_ctx;
+    room_ctx.own_domain = cfg.domain;
+    room_ctx.identity = identity;
+    room_ctx.settings = cfg.transport;
+    room_ctx.store = store.get();
+    room_ctx.journal = journal;
+    room_ctx.discovery = discovery;
+    room_ctx.transport = transport;
+    room_ctx.allowed = allowed();
+    rooms = actors::spawn_room_manager(sys, room_ctx);
     actors::inbound_options in_opts;
     in_opts.own_domain = cfg.domain;
     in_opts.identity = identity;
@@ -115,6 +138,7 @@ struct node::impl {
     actors::inbound_ports in_ports;
     in_ports.store = store.get();
     in_ports.discovery = discovery;
+    in_ports.rooms = rooms;
     inbound = actors::spawn_inbound(sys, in_opts, in_ports, true);
     return caf::none;
   }
@@ -124,6 +148,7 @@ struct node::impl {
     fed.system = &rt.system();
     fed.inbound = inbound;
     fed.discovery = discovery;
+    fed.bridge = bridge;
     fed.filter = filter;
     fed.clock_skew = settings.limits.clock_skew;
     auto server = net::http_server::start(
@@ -131,6 +156,22 @@ struct node::impl {
         net::make_federation_handler(std::move(fed)));
     if (!server) return server.error();
     federation_server = std::move(*server);
+    net::local_api_context local;
+    local.system = &rt.system();
+    local.token = settings.local_api_token;
+    local.own_domain = settings.domain;
+    local.identity = identity;
+    local.status_text = [this] { return std::string{config::status_text(status)}; };
+    local.rooms = rooms;
+    local.bridge = bridge;
+    local.discovery = discovery;
+    local.peers = peers;
+    local.client = &client;
+    local.filter = filter;
+    auto local_listener = net::http_server::start(io, listener(settings, settings.listen_local, false),
+                                                  net::make_local_handler(std::move(local)));
+    if (!local_listener) return local_listener.error();
+    local_server = std::move(*local_listener);
     return caf::none;
   }
 };
@@ -151,7 +192,7 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s) {
   if (auto err = p->spawn_actors()) return err;
   if (auto err = p->start_listeners()) return err;
   p->status = config::status::running;
-  write_status_file(p->settings.storage_dir, p->status);
+  write_status_file(p->settings.storage_dir, config::status::running);
   return std::unique_ptr<node>{new node(std::move(p))};
 }
 

@@ -16,9 +16,18 @@ template <class R, class Handle, class... Ts>
 void ask(caf::actor_system& sys, const Handle& target, std::chrono::milliseconds timeout,
          std::function<void(R&)> on_value, std::function<void(caf::error&)> on_error, Ts... xs) {
   sys.spawn([=](caf::event_based_actor* self) {
-    // The actor lives until its one request is answered, then it is gone.
+    // The actor lives until its one request is answered, then quits: an actor without a
+    // behavior would otherwise linger and keep ~actor_system waiting.
     self->request(target, timeout, xs...)
-        .then([on_value](R& value) { on_value(value); }, [on_error](caf::error& err) { on_error(err); });
+        .then(
+            [self, on_value](R& value) {
+              on_value(value);
+              self->quit();
+            },
+            [self, on_error](caf::error& err) {
+              on_error(err);
+              self->quit();
+            });
   });
 }
 

@@ -87,6 +87,8 @@ request_handler make_federation_handler(federation_api_context ctx) {
   std::vector<route> routes;
   routes.push_back({"POST", std::string{actors::dispatch_path},
                     sealed_route(ctx, actors::dispatch_atom::value)});
+  routes.push_back({"POST", std::string{actors::since_path},
+                    sealed_route(ctx, actors::since_atom::value)});
   routes.push_back(
       {"GET", std::string{actors::users_search_path}, [ctx](http_request&& req, responder respond) {
          auto query = req.query("q").value_or("");

@@ -73,11 +73,11 @@ bool test_node::running() {
 }
 
 json test_node::call(const std::string& method, const std::string& path, const json& body,
-                     unsigned* status) const {
+                     unsigned* status, const std::string& token) const {
   net::http_request req;
   req.method = method;
   req.target = path;
-  req.headers = {{"Authorization", "Bearer token-" + domain_}, {"Content-Type", "application/json"}};
+  req.headers = {{"Authorization", "Bearer " + (token.empty() ? "token-" + domain_ : token)}, {"Content-Type", "application/json"}};
   if (method != "GET") req.body = body.dump();
   net::url base{"http", "127.0.0.1", local_port_, {}};
   auto res = net::http_request_blocking(base, std::move(req), 70s);

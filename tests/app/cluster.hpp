@@ -42,10 +42,10 @@ public:
   void kill_hard();
   bool running();
 
-  /// Calls the local API with the bearer token; the reply's JSON (or {"success":false,
+  /// Calls the local API with the bearer token (or `token` when given); the reply's JSON (or {"success":false,
   /// "http_error":…} when no answer came). `status` (optional) receives the HTTP status.
   json call(const std::string& method, const std::string& path, const json& body = json::object(),
-            unsigned* status = nullptr) const;
+            unsigned* status = nullptr, const std::string& token = {}) const;
   json post(const std::string& path, const json& body, unsigned* status = nullptr) const {
     return call("POST", path, body, status);
   }

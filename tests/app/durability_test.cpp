@@ -1,0 +1,123 @@
+// Durability between real processes: a receiver killed with SIGKILL, a sender killed with
+// SIGKILL, a receiver down while the backlog grows; exact counts of what arrives.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/app/cluster.hpp"
+
+namespace fedrelay::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DurabilityTest : public testing::Test {
+protected:
+  cluster nodes{{"a.test", "b.test"}};
+  test_node& a = nodes[0];
+  test_node& b = nodes[1];
+  std::string room;
+
+  void SetUp() override {
+    nodes.start_all();
+    auto r = a.post("/api/v1/rooms.create", {{"name", "load"}, {"type", "private"}, {"owner", "alice"}});
+    ASSERT_TRUE(r.value("success", false)) << r.dump();
+    room = r["room_id"];
+    ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+                    .value("success", false));
+    ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << b.log();  // b sees the room from its invite on
+  }
+
+  /// Sends `count` messages from alice; returns the event ids the node accepted.
+  std::vector<std::string> send_many(int count, const std::string& tag) {
+    std::vector<std::string> accepted;
+    for (int i = 0; i < count; ++i) {
+      unsigned status = 0;
+      auto r = a.post("/api/v1/chat.send",
+                      {{"room_id", room}, {"user", "alice"}, {"text", tag + std::to_string(i)}}, &status);
+      if (status == 200 && r.value("success", false)) accepted.push_back(r["event_id"]);
+    }
+    return accepted;
+  }
+
+  static std::multiset<std::string> message_ids(const std::vector<json>& events) {
+    std::multiset<std::string> ids;
+    for (const auto& e : events)
+      if (e.value("type", "") == "message.sent") ids.insert(e.value("event_id", ""));
+    return ids;
+  }
+};
+
+TEST_F(DurabilityTest, ReceiverKilledMidStreamGetsEverythingExactlyOnce) {
+  auto first = send_many(100, "before ");
+  ASSERT_EQ(first.size(), 100u);
+  b.kill_hard();
+  auto second = send_many(100, "while b is dead ");
+  ASSERT_EQ(second.size(), 100u);
+  b.start();
+  auto on_b = b.wait_for_room_events(room, 201, 60s);
+  ASSERT_EQ(on_b.size(), 201u) << b.log();
+  auto ids = message_ids(on_b);
+  EXPECT_EQ(ids.size(), 200u);
+  for (const auto& id : first) EXPECT_EQ(ids.count(id), 1u) << id;
+  for (const auto& id : second) EXPECT_EQ(ids.count(id), 1u) << id;
+}
+
+TEST_F(DurabilityTest, SenderKilledMidStreamLosesNothingItAccepted) {
+  auto accepted = send_many(150, "accepted ");
+  ASSERT_EQ(accepted.size(), 150u);
+  // Killed right after accepting: most of these are still in its outbox.
+  a.kill_hard();
+  a.start();
+  auto on_b = b.wait_for_room_events(room, 151, 60s);
+  ASSERT_EQ(on_b.size(), 151u) << a.log();
+  auto ids = message_ids(on_b);
+  for (const auto& id : accepted) EXPECT_EQ(ids.count(id), 1u) << id;
+  // And the node goes on working after the crash.
+  auto more = send_many(5, "after restart ");
+  ASSERT_EQ(more.size(), 5u);
+  EXPECT_EQ(b.wait_for_room_events(room, 156, 30s).size(), 156u);
+}
+
+TEST_F(DurabilityTest, QueuedEventsSurviveASenderCrash) {
+  // b is down, so every accepted event is still in a's outbox when a is killed.
+  ASSERT_TRUE(b.stop());
+  auto accepted = send_many(150, "queued ");
+  ASSERT_EQ(accepted.size(), 150u);
+  a.kill_hard();
+  a.start();
+  b.start();
+  auto on_b = b.wait_for_room_events(room, 151, 60s);
+  ASSERT_EQ(on_b.size(), 151u) << a.log();
+  auto ids = message_ids(on_b);
+  for (const auto& id : accepted) EXPECT_EQ(ids.count(id), 1u) << id;
+}
+
+TEST_F(DurabilityTest, BacklogGrowsWhileTheReceiverIsDownThenDrains) {
+  ASSERT_TRUE(b.stop());
+  auto accepted = send_many(300, "backlog ");
+  ASSERT_EQ(accepted.size(), 300u);
+  bool backlog_seen = wait_until(
+      [&] {
+        auto status = a.get("/api/v1/federation.status");
+        for (const auto& p : status["peers"])
+          if (p.value("domain", "") == "b.test") return p.value("queue_depth", 0u) >= 300u;
+        return false;
+      },
+      10s);
+  EXPECT_TRUE(backlog_seen) << a.get("/api/v1/federation.status").dump();
+  b.start();
+  EXPECT_EQ(b.wait_for_room_events(room, 301, 60s).size(), 301u);
+  bool drained = wait_until(
+      [&] {
+        auto status = a.get("/api/v1/federation.status");
+        for (const auto& p : status["peers"])
+          if (p.value("domain", "") == "b.test") return p.value("queue_depth", 1u) == 0u;
+        return false;
+      },
+      30s);
+  EXPECT_TRUE(drained) << a.get("/api/v1/federation.status").dump();
+}
+
+}  // namespace
+}  // namespace fedrelay::test

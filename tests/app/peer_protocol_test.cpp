@@ -1,0 +1,180 @@
+// A real node facing a peer that the test plays itself (x.test, with a key the test holds):
+// sealed transactions, replays, forgeries, tampering, stale times, versions, sizes and
+// refused domains, each answered as docs/PROTOCOL.md says, with the node still serving.
+#include <gtest/gtest.h>
+
+#include "actors/room_event.hpp"
+#include "actors/transaction.hpp"
+#include "crypto/pem.hpp"
+#include "crypto/sealing.hpp"
+#include "net/http_client.hpp"
+#include "tests/app/cluster.hpp"
+
+namespace fedrelay::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PeerProtocolTest : public testing::Test {
+protected:
+  temp_dir root;
+  crypto::identity x = crypto::identity::generate();
+  test_node a{"a.test", root.path()};
+  crypto::public_key a_key = *crypto::parse_public_key_pem(a.public_key_pem());
+  crypto::box_key box = *crypto::box_key::derive(x, a_key);
+  std::string room;
+
+  void SetUp() override {
+    // x.test is a static peer whose URL nobody answers: what a sends it just waits.
+    a.configure({}, "[limits]\nmax_body_bytes = 65536\n[peers]\ndeny = [\"z.test\"]\n"
+                    "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:9\"\n"
+                    "public_key = \"\"\"" + crypto::public_key_pem(x.public_key()) + "\"\"\"\n");
+    a.start();
+    auto r = a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
+    ASSERT_TRUE(r.value("success", false)) << r.dump();
+    room = r["room_id"];
+    ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "xavier@x.test"}, {"by", "alice"}})
+                    .value("success", false));
+  }
+
+  /// A message by `user`, signed by x.test, wrapped as a submission to the host.
+  std::string submission(const std::string& user, const std::string& text) {
+    actors::room_event e;
+    e.id = actors::random_hex(8) + ":x.test";
+    e.type = actors::event_type::message_sent;
+    e.room_id = room;
+    e.origin = "x.test";
+    e.user = user;
+    e.ts = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+    e.content = {{"text", text}};
+    actors::sign_event(e, x);
+    return actors::submit_message(e);
+  }
+
+  actors::transaction transaction_of(std::vector<std::string> events) {
+    actors::transaction t;
+    t.id = actors::make_transaction_id("x.test");
+    t.origin = "x.test";
+    t.destination = "a.test";
+    t.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    t.events = std::move(events);
+    return t;
+  }
+
+  net::http_response dispatch(const std::string& body, const std::string& origin = "x.test",
+                              const std::string& version = "1") {
+    net::http_request req;
+    req.method = "POST";
+    req.target = std::string{actors::dispatch_path};
+    req.headers = {{std::string{actors::origin_header}, origin},
+                   {std::string{actors::version_header}, version}};
+    req.body = body;
+    auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.federation_port(), {}},
+                                          std::move(req), 30s);
+    EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));
+    return res ? *res : net::http_response{};
+  }
+
+  size_t messages_in_inbox() {
+    size_t n = 0;
+    for (const auto& e : room_events(a.all_events(), room)) n += e.value("type", "") == "message.sent";
+    return n;
+  }
+
+  void expect_still_serving() {
+    unsigned status = 0;
+    a.get("/api/v1/federation.status", &status);
+    EXPECT_EQ(status, 200u);
+  }
+};
+
+TEST_F(PeerProtocolTest, ReplayedTransactionGetsTheStoredReceiptAndIsAppliedOnce) {
+  auto sealed = box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "hi")})));
+  auto first = dispatch(sealed);
+  ASSERT_EQ(first.status, 200u) << first.body;
+  auto receipt = actors::decode_receipt(*box.open(first.body));
+  ASSERT_TRUE(receipt);
+  ASSERT_EQ(receipt->results.size(), 1u);
+  EXPECT_TRUE(receipt->results[0].accepted) << receipt->results[0].reason;
+  auto replay = dispatch(sealed);
+  ASSERT_EQ(replay.status, 200u);
+  auto again = actors::decode_receipt(*box.open(replay.body));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->transaction_id, receipt->transaction_id);
+  EXPECT_EQ(messages_in_inbox(), 1u);
+}
+
+TEST_F(PeerProtocolTest, AServerMaySpeakOnlyForItsOwnUsers) {
+  auto sealed = box.seal(actors::encode_transaction(transaction_of({submission("carol@c.test", "forged")})));
+  auto res = dispatch(sealed);
+  ASSERT_EQ(res.status, 200u);
+  auto receipt = actors::decode_receipt(*box.open(res.body));
+  ASSERT_TRUE(receipt);
+  EXPECT_FALSE(receipt->results.at(0).accepted);
+  EXPECT_EQ(messages_in_inbox(), 0u);
+}
+
+TEST_F(PeerProtocolTest, ForgedOriginIsRefusedWith401) {
+  auto mallory = crypto::identity::generate();
+  auto forged = crypto::box_key::derive(mallory, a_key)->seal(
+      actors::encode_transaction(transaction_of({submission("xavier@x.test", "forged")})));
+  auto res = dispatch(forged);
+  EXPECT_EQ(res.status, 401u) << res.body;
+  EXPECT_EQ(messages_in_inbox(), 0u);
+  expect_still_serving();
+}
+
+TEST_F(PeerProtocolTest, TamperedBodyIsRefusedWith401) {
+  auto sealed = box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "x")})));
+  sealed[sealed.size() / 2] ^= 0x01;
+  EXPECT_EQ(dispatch(sealed).status, 401u);
+  EXPECT_EQ(dispatch("not even a box").status, 401u);
+  expect_still_serving();
+}
+
+TEST_F(PeerProtocolTest, StaleTransactionIsRefusedWith422) {
+  auto t = transaction_of({submission("xavier@x.test", "old")});
+  t.created_ms -= 3'600'000;
+  auto res = dispatch(box.seal(actors::encode_transaction(t)));
+  EXPECT_EQ(res.status, 422u) << res.body;
+  EXPECT_EQ(messages_in_inbox(), 0u);
+}
+
+TEST_F(PeerProtocolTest, UnknownVersionIsAnsweredWithTheVersionsSpoken) {
+  auto res = dispatch(box.seal(actors::encode_transaction(transaction_of({}))), "x.test", "9");
+  EXPECT_EQ(res.status, 400u);
+  auto j = json::parse(res.body, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << res.body;
+  EXPECT_EQ(j["versions"], json::array({1}));
+}
+
+TEST_F(PeerProtocolTest, OversizedBodyIsRefusedWith413) {
+  auto res = dispatch(std::string(200'000, 'x'));
+  EXPECT_EQ(res.status, 413u);
+  expect_still_serving();
+}
+
+TEST_F(PeerProtocolTest, DeniedDomainIsRefusedWith403BeforeAnyWork) {
+  auto res = dispatch("anything", "z.test");
+  EXPECT_EQ(res.status, 403u);
+  EXPECT_NE(res.body.find("domain not allowed: z.test"), std::string::npos) << res.body;
+  for (int i = 0; i < 5; ++i) dispatch("anything", "z.test");
+  // Logged once for the domain, not once per request.
+  size_t logged = 0;
+  for (size_t pos = a.log().find("refusing federation requests from z.test"); pos != std::string::npos;
+       pos = a.log().find("refusing federation requests from z.test", pos + 1))
+    ++logged;
+  EXPECT_EQ(logged, 1u) << a.log();
+}
+
+TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {
+  auto res = dispatch("anything", "");
+  EXPECT_EQ(res.status, 400u);
+}
+
+}  // namespace
+}  // namespace fedrelay::test

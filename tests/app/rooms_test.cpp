@@ -1,0 +1,261 @@
+// Federated rooms between real nodes, driven only through the local API: three domains,
+// every kind of event, authorization by the host, and what each local server finally sees.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/app/cluster.hpp"
+
+namespace fedrelay::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto settle = 30s;  // bound on waiting for federation to deliver
+
+/// The room events every node must agree on (users are written differently on each
+/// server, so only the fields that are the same everywhere).
+std::vector<std::string> fingerprint(const std::vector<json>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events)
+    out.push_back(e.value("type", "") + " " + e.value("event_id", "") + " seq=" +
+                  std::to_string(e.value("seq", 0)));
+  return out;
+}
+
+/// A member server sees a room from the event that brought its first user in: its events
+/// must be exactly the host's from that seq on.
+std::vector<std::string> host_view_from(const std::vector<json>& host,
+                                        const std::vector<json>& member) {
+  if (member.empty()) return {};
+  auto first = member.front().value("seq", 0u);
+  std::vector<json> suffix;
+  for (const auto& e : host)
+    if (e.value("seq", 0u) >= first) suffix.push_back(e);
+  return fingerprint(suffix);
+}
+
+class RoomsTest : public testing::Test {
+protected:
+  cluster nodes{{"a.test", "b.test", "c.test"}};
+  test_node& a = nodes[0];
+  test_node& b = nodes[1];
+  test_node& c = nodes[2];
+
+  void SetUp() override {
+    nodes.start_all();
+    a.post("/api/v1/users.register", {{"username", "alice"}, {"name", "Alice"}});
+    b.post("/api/v1/users.register", {{"username", "bob"}, {"name", "Bob"}});
+    c.post("/api/v1/users.register", {{"username", "carol"}, {"name", "Carol"}});
+  }
+
+  std::string create_room(const std::string& type = "public") {
+    auto r = a.post("/api/v1/rooms.create", {{"name", "general"}, {"type", type}, {"owner", "alice"}});
+    EXPECT_TRUE(r.value("success", false)) << r.dump() << a.log();
+    return r.value("room_id", "");
+  }
+
+  void invite_everyone(const std::string& room) {
+    for (const char* user : {"bob@b.test", "carol@c.test"}) {
+      auto r = a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", user}, {"by", "alice"}});
+      ASSERT_TRUE(r.value("success", false)) << r.dump();
+    }
+  }
+
+  std::string send(test_node& n, const std::string& room, const std::string& user,
+                   const std::string& text, unsigned* status = nullptr) {
+    auto r = n.post("/api/v1/chat.send", {{"room_id", room}, {"user", user}, {"text", text}}, status);
+    return r.value("event_id", "");
+  }
+};
+
+TEST_F(RoomsTest, UsersSearchFindsARemoteUserOnItsServer) {
+  auto r = a.get("/api/v1/users.search?q=bob@b.test");
+  ASSERT_TRUE(r.value("success", false)) << r.dump();
+  ASSERT_EQ(r["users"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["users"][0]["username"], "bob@b.test");
+  EXPECT_EQ(r["users"][0]["name"], "Bob");
+}
+
+TEST_F(RoomsTest, ThreeDomainsSeeTheSameEventsInTheSameOrder) {
+  auto room = create_room();
+  invite_everyone(room);
+  auto m1 = send(a, room, "alice", "hello from a");
+  ASSERT_FALSE(m1.empty());
+  // Members submit through the host; wait until their replicas know they are members.
+  // b joined at seq 2 and c at seq 3: each sees the room from there on.
+  ASSERT_GE(b.wait_for_room_events(room, 3, settle).size(), 3u) << b.log();
+  ASSERT_GE(c.wait_for_room_events(room, 2, settle).size(), 2u) << c.log();
+  auto m2 = send(b, room, "bob", "hello from b");
+  auto m3 = send(c, room, "carol", "hello from c");
+  ASSERT_FALSE(m2.empty());
+  ASSERT_FALSE(m3.empty());
+  auto expected_total = 4u + 2u;  // created, 2 invites, m1, m2, m3
+  ASSERT_GE(a.wait_for_room_events(room, expected_total, settle).size(), expected_total);
+  EXPECT_TRUE(b.post("/api/v1/chat.update", {{"room_id", room}, {"user", "bob"}, {"event_id", m2}, {"text", "edited"}})
+                  .value("success", false));
+  EXPECT_TRUE(c.post("/api/v1/chat.react", {{"room_id", room}, {"user", "carol"}, {"event_id", m1}, {"emoji", ":+1:"}})
+                  .value("success", false));
+  EXPECT_TRUE(c.post("/api/v1/chat.unreact", {{"room_id", room}, {"user", "carol"}, {"event_id", m1}, {"emoji", ":+1:"}})
+                  .value("success", false));
+  EXPECT_TRUE(b.post("/api/v1/rooms.read", {{"room_id", room}, {"user", "bob"}, {"up_to", m3}}).value("success", false));
+  EXPECT_TRUE(c.post("/api/v1/notify.send", {{"room_id", room}, {"user", "carol"}, {"to", "alice@a.test"}, {"kind", "mention"}, {"text", "@alice look"}})
+                  .value("success", false));
+  EXPECT_TRUE(a.post("/api/v1/chat.delete", {{"room_id", room}, {"user", "alice"}, {"event_id", m1}}).value("success", false));
+  auto total = expected_total + 6;
+  auto on_a = a.wait_for_room_events(room, total, settle);
+  auto on_b = b.wait_for_room_events(room, total - 1, settle);
+  auto on_c = c.wait_for_room_events(room, total - 2, settle);
+  ASSERT_EQ(on_a.size(), total) << a.log();
+  EXPECT_EQ(on_b.size(), total - 1);
+  EXPECT_EQ(on_c.size(), total - 2);
+  EXPECT_EQ(fingerprint(on_b), host_view_from(on_a, on_b));
+  EXPECT_EQ(fingerprint(on_c), host_view_from(on_a, on_c));
+  // Nothing twice, in the host's order.
+  std::set<std::string> ids;
+  uint64_t last_seq = 0;
+  for (const auto& e : on_a) {
+    EXPECT_TRUE(ids.insert(e.value("event_id", "")).second) << e.dump();
+    EXPECT_GT(e.value("seq", 0u), last_seq);
+    last_seq = e.value("seq", 0u);
+  }
+  // Users are bare when local and qualified when remote, as each local server sees them.
+  auto text_of = [](const std::vector<json>& events, const std::string& id) {
+    for (const auto& e : events)
+      if (e.value("event_id", "") == id) return e;
+    return json{};
+  };
+  EXPECT_EQ(text_of(on_b, m2).value("user", ""), "bob");
+  EXPECT_EQ(text_of(on_a, m2).value("user", ""), "bob@b.test");
+  EXPECT_EQ(text_of(on_c, m2).value("text", ""), "hello from b");
+  EXPECT_EQ(text_of(on_a, m3).value("origin", ""), "c.test");
+}
+
+TEST_F(RoomsTest, MutedUsersPostsAreRejectedAndTheReasonReachesTheirServer) {
+  auto room = create_room();
+  invite_everyone(room);
+  ASSERT_GE(b.wait_for_room_events(room, 2, settle).size(), 2u);
+  ASSERT_TRUE(a.post("/api/v1/rooms.mute", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}}).value("success", false));
+  ASSERT_GE(b.wait_for_room_events(room, 3, settle).size(), 3u);
+  unsigned status = 0;
+  auto refused = send(b, room, "bob", "can you hear me", &status);
+  // Refused at once by b's replica (same rules as the host), or later by the host: either
+  // way the submitting server learns why.
+  bool seen_rejection = status == 403;
+  if (!seen_rejection) {
+    seen_rejection = wait_until(
+        [&] {
+          for (const auto& e : b.all_events())
+            if (e.value("type", "") == "rejected" && e.value("event_id", "") == refused)
+              return e.value("reason", "").find("muted") != std::string::npos;
+          return false;
+        },
+        settle);
+  }
+  EXPECT_TRUE(seen_rejection) << b.log();
+  ASSERT_TRUE(a.post("/api/v1/rooms.unmute", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}}).value("success", false));
+  ASSERT_GE(b.wait_for_room_events(room, 4, settle).size(), 4u);
+  auto ok = send(b, room, "bob", "back");
+  ASSERT_FALSE(ok.empty());
+  auto on_a = a.wait_for_room_events(room, 6, settle);
+  ASSERT_EQ(on_a.size(), 6u);
+  EXPECT_EQ(on_a.back().value("event_id", ""), ok);
+}
+
+TEST_F(RoomsTest, OnlyOwnersAndModeratorsPostInBroadcastRooms) {
+  auto room = create_room("broadcast");
+  invite_everyone(room);
+  ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
+  unsigned status = 0;
+  auto r = c.post("/api/v1/chat.send", {{"room_id", room}, {"user", "carol"}, {"text", "may I?"}}, &status);
+  EXPECT_EQ(status, 403u) << r.dump();
+  EXPECT_NE(r.value("error", "").find("broadcast"), std::string::npos) << r.dump();
+  ASSERT_TRUE(a.post("/api/v1/rooms.setRole", {{"room_id", room}, {"user", "carol@c.test"}, {"role", "moderator"}, {"by", "alice"}})
+                  .value("success", false));
+  ASSERT_GE(c.wait_for_room_events(room, 2, settle).size(), 2u);
+  EXPECT_FALSE(send(c, room, "carol", "now I may").empty());
+  EXPECT_EQ(a.wait_for_room_events(room, 5, settle).size(), 5u);
+}
+
+TEST_F(RoomsTest, NonMembersCannotPostAndOnlyOwnersDelete) {
+  auto room = create_room("private");
+  unsigned status = 0;
+  send(b, room, "bob", "let me in", &status);
+  EXPECT_NE(status, 200u);
+  invite_everyone(room);
+  ASSERT_GE(b.wait_for_room_events(room, 2, settle).size(), 2u);
+  auto r = b.post("/api/v1/rooms.delete", {{"room_id", room}, {"by", "bob"}}, &status);
+  EXPECT_EQ(status, 403u) << r.dump();
+  ASSERT_TRUE(a.post("/api/v1/rooms.delete", {{"room_id", room}, {"by", "alice"}}).value("success", false));
+  ASSERT_GE(b.wait_for_room_events(room, 3, settle).size(), 3u);
+  send(b, room, "bob", "too late", &status);
+  EXPECT_EQ(status, 403u);
+  EXPECT_EQ(a.wait_for_room_events(room, 4, 1s).back().value("type", ""), "room.deleted");
+}
+
+TEST_F(RoomsTest, KickAndLeave) {
+  auto room = create_room();
+  invite_everyone(room);
+  ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
+  ASSERT_TRUE(a.post("/api/v1/rooms.kick", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}}).value("success", false));
+  ASSERT_TRUE(b.post("/api/v1/rooms.leave", {{"room_id", room}, {"user", "bob"}}).value("success", false));
+  auto on_a = a.wait_for_room_events(room, 5, settle);
+  ASSERT_EQ(on_a.size(), 5u);
+  // Both removed servers learn of their own removal.
+  EXPECT_EQ(c.wait_for_room_events(room, 2, settle).back().value("type", ""), "user.removed");
+  EXPECT_EQ(b.wait_for_room_events(room, 4, settle).back().value("type", ""), "user.left");
+  unsigned status = 0;
+  send(c, room, "carol", "still here?", &status);
+  EXPECT_NE(status, 200u);
+}
+
+TEST_F(RoomsTest, DirectChatBetweenTwoServers) {
+  auto r = a.post("/api/v1/dm.create", {{"from", "alice"}, {"to", "bob@b.test"}});
+  ASSERT_TRUE(r.value("success", false)) << r.dump();
+  auto room = r.value("room_id", "");
+  auto again = a.post("/api/v1/dm.create", {{"from", "alice"}, {"to", "bob@b.test"}});
+  EXPECT_EQ(again.value("room_id", ""), room);
+  ASSERT_FALSE(b.wait_for_room_events(room, 1, settle).empty()) << b.log();
+  auto hi = send(a, room, "alice", "hi bob");
+  ASSERT_FALSE(hi.empty());
+  auto reply = send(b, room, "bob", "hi alice");
+  ASSERT_FALSE(reply.empty());
+  auto on_a = a.wait_for_room_events(room, 3, settle);
+  auto on_b = b.wait_for_room_events(room, 3, settle);
+  ASSERT_EQ(on_a.size(), 3u);
+  EXPECT_EQ(fingerprint(on_b), fingerprint(on_a));
+  EXPECT_EQ(on_b[1].value("text", ""), "hi bob");
+  EXPECT_EQ(on_b[1].value("user", ""), "alice@a.test");
+}
+
+TEST_F(RoomsTest, AMemberServerThatWasDownCatchesUp) {
+  auto room = create_room();
+  invite_everyone(room);
+  ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
+  ASSERT_TRUE(c.stop());
+  for (int i = 0; i < 20; ++i) ASSERT_FALSE(send(a, room, "alice", "while c is down " + std::to_string(i)).empty());
+  ASSERT_FALSE(send(b, room, "bob", "b too").empty());
+  c.start();
+  auto on_a = a.wait_for_room_events(room, 24, settle);
+  auto on_c = c.wait_for_room_events(room, 22, settle);
+  ASSERT_EQ(on_a.size(), 24u);
+  EXPECT_EQ(fingerprint(on_c), host_view_from(on_a, on_c)) << c.log();
+}
+
+TEST_F(RoomsTest, BadCallsChangeNothing) {
+  unsigned status = 0;
+  auto r = a.call("POST", "/api/v1/rooms.create", json{{"name", "x"}}, &status, "wrong-token");
+  EXPECT_EQ(status, 401u) << r.dump();
+  r = a.call("POST", "/api/v1/rooms.create", json{{"name", "x"}}, &status);
+  EXPECT_EQ(status, 400u) << r.dump();
+  EXPECT_FALSE(r.value("success", true));
+  r = a.post("/api/v1/chat.send", {{"room_id", "00000000000000000000000000000000:a.test"}, {"user", "alice"}, {"text", "x"}}, &status);
+  EXPECT_EQ(status, 404u) << r.dump();
+  r = a.post("/api/v1/chat.send", {{"room_id", "whatever"}, {"user", "bob@b.test"}, {"text", "x"}}, &status);
+  EXPECT_EQ(status, 400u) << r.dump();  // a local server speaks only for its own users
+  r = a.get("/api/v1/no.such.call", &status);
+  EXPECT_EQ(status, 404u);
+}
+
+}  // namespace
+}  // namespace fedrelay::test

@@ -1,9 +1,11 @@
 #include "app/node.hpp"
 
 #include <atomic>
+#include <mutex>
 
 #include <caf/scoped_actor.hpp>
 
+#include "actors/hub_registrar.hpp"
 #include "actors/inbound_actor.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/local_bridge_actor.hpp"
@@ -19,6 +21,7 @@
 #include "net/hub_client.hpp"
 #include "net/io_runtime.hpp"
 #include "net/local_api.hpp"
+#include "net/logger.hpp"
 #include "net/transport.hpp"
 #include "storage/store.hpp"
 
@@ -61,9 +64,19 @@ struct node::impl {
   actors::journal_actor journal;
   actors::room_manager_actor rooms;
   actors::inbound_actor inbound;
+  actors::hub_registrar_actor registrar;
   std::unique_ptr<net::http_server> federation_server;
   std::unique_ptr<net::http_server> local_server;
   std::atomic<config::status> status{config::status::booting};  // read by the local API
+  std::mutex status_mutex;
+  std::string status_reason;  // why the status is what it is (Hub registration), if anything
+
+  void set_status(config::status s, std::string reason = {}) {
+    std::lock_guard<std::mutex> guard{status_mutex};
+    status = s;
+    status_reason = std::move(reason);
+    write_status_file(settings.storage_dir, s);
+  }
 
   impl(config::settings s, crypto::identity id, std::unique_ptr<storage::store> db)
       : settings(std::move(s)),
@@ -84,7 +97,8 @@ struct node::impl {
     if (federation_server) federation_server->stop();
     caf::scoped_actor self{rt.system()};
     for (const auto& a :
-         {caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(rooms),
+         {caf::actor_cast<caf::actor>(registrar), caf::actor_cast<caf::actor>(inbound),
+          caf::actor_cast<caf::actor>(rooms),
           caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
           caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
           caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
@@ -143,6 +157,26 @@ struct node::impl {
     return caf::none;
   }
 
+  /// With discovery = hub the node registers with the Hub; the status follows it.
+  void register_with_hub() {
+    if (settings.discovery != config::discovery_method::hub) {
+      set_status(config::status::running);
+      return;
+    }
+    actors::hub_registrar_options o;
+    o.hub_url = settings.hub_url;
+    o.domain = settings.domain;
+    o.public_url = settings.public_url;
+    o.identity = identity;
+    o.transport = transport;
+    o.on_status = [this](config::status s, const std::string& reason) {
+      if (!reason.empty()) net::log()->info("hub registration: {}: {}", config::status_text(s), reason);
+      set_status(s, reason);
+    };
+    set_status(config::status::hub_registering);
+    registrar = actors::spawn_hub_registrar(rt.system(), std::move(o));
+  }
+
   [[nodiscard]] caf::error start_listeners() {
     net::federation_api_context fed;
     fed.system = &rt.system();
@@ -162,6 +196,10 @@ struct node::impl {
     local.own_domain = settings.domain;
     local.identity = identity;
     local.status_text = [this] { return std::string{config::status_text(status)}; };
+    local.status_reason = [this] {
+      std::lock_guard<std::mutex> guard{status_mutex};
+      return status_reason;
+    };
     local.rooms = rooms;
     local.bridge = bridge;
     local.discovery = discovery;
@@ -191,8 +229,7 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s) {
   auto p = std::make_unique<impl>(std::move(s), std::move(*id), std::move(*db));
   if (auto err = p->spawn_actors()) return err;
   if (auto err = p->start_listeners()) return err;
-  p->status = config::status::running;
-  write_status_file(p->settings.storage_dir, config::status::running);
+  p->register_with_hub();
   return std::unique_ptr<node>{new node(std::move(p))};
 }
 

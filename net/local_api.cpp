@@ -346,6 +346,7 @@ request_handler make_local_handler(local_api_context context) {
     auto reply = [ctx, respond](const json& peers) {
       crypto::public_key key = ctx->identity->public_key();
       respond(success_reply(json{{"status", ctx->status_text()},
+                                 {"status_reason", ctx->status_reason ? ctx->status_reason() : ""},
                                  {"domain", ctx->own_domain},
                                  {"public_key", crypto::public_key_pem(key)},
                                  {"fingerprint", crypto::fingerprint(key)},

@@ -26,6 +26,7 @@ struct local_api_context {
   std::string own_domain;
   std::shared_ptr<const crypto::identity> identity;  // signs users.search requests to peers
   std::function<std::string()> status_text;          // the node's current status string
+  std::function<std::string()> status_reason;        // why (e.g. the Hub's answer); may be null
   actors::room_manager_actor rooms;
   actors::local_bridge_actor bridge;
   actors::discovery_actor discovery;

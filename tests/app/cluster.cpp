@@ -49,10 +49,12 @@ void test_node::configure(const std::vector<const test_node*>& peers, const std:
 }
 
 void test_node::start() {
+  // The log is appended to across restarts: only what this start writes counts.
+  auto from = log().size();
   process_ = std::make_unique<child_process>(
       std::vector<std::string>{FEDRELAY_BINARY, "run", "-c", config_path_}, dir_ + "/node.log");
-  auto up = wait_until([&] { return log().find("Running\n") != std::string::npos || !process_->running(); },
-                       20s);
+  auto up = wait_until(
+      [&] { return log().find("Running\n", from) != std::string::npos || !process_->running(); }, 20s);
   if (!up || !process_->running()) throw std::runtime_error(domain_ + " did not start: " + log());
 }
 

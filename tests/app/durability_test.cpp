@@ -35,7 +35,10 @@ protected:
       unsigned status = 0;
       auto r = a.post("/api/v1/chat.send",
                       {{"room_id", room}, {"user", "alice"}, {"text", tag + std::to_string(i)}}, &status);
-      if (status == 200 && r.value("success", false)) accepted.push_back(r["event_id"]);
+      if (status == 200 && r.value("success", false))
+        accepted.push_back(r["event_id"]);
+      else
+        ADD_FAILURE() << "chat.send refused (HTTP " << status << "): " << r.dump();
     }
     return accepted;
   }

@@ -112,10 +112,15 @@ TEST_F(PeerProtocolTest, AServerMaySpeakOnlyForItsOwnUsers) {
   auto sealed = box.seal(actors::encode_transaction(transaction_of({submission("carol@c.test", "forged")})));
   auto res = dispatch(sealed);
   ASSERT_EQ(res.status, 200u);
+  // Delivered (the receipt takes it), but the host refuses it as a room event: nothing is
+  // applied, and the refusal travels back to x.test as a "rejected" message.
   auto receipt = actors::decode_receipt(*box.open(res.body));
   ASSERT_TRUE(receipt);
-  EXPECT_FALSE(receipt->results.at(0).accepted);
+  ASSERT_EQ(receipt->results.size(), 1u);
   EXPECT_EQ(messages_in_inbox(), 0u);
+  auto honest = dispatch(box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "mine")}))));
+  ASSERT_EQ(honest.status, 200u);
+  EXPECT_EQ(messages_in_inbox(), 1u);
 }
 
 TEST_F(PeerProtocolTest, ForgedOriginIsRefusedWith401) {

@@ -3,6 +3,8 @@
 // retries with exponential backoff and jitter, and the metrics of that link.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -54,6 +56,9 @@ struct peer_context {
   /// Receives (rejected_atom, domain, event_id, reason) for every event a peer refused
   /// for good; may be null.
   caf::actor rejection_sink;
+  /// [peers] allow/deny: the queue of a refused domain is dropped, never sent. Null:
+  /// every domain.
+  std::function<bool(const std::string&)> allowed;
   /// Seeds the backoff jitter; 0 seeds from std::random_device (tests fix it).
   uint64_t rng_seed = 0;
 };

@@ -15,6 +15,8 @@
 #include "actors/describe.hpp"
 #include "actors/logger.hpp"
 #include "actors/outbox.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
 
 namespace fedrelay::actors {
 namespace {
@@ -26,6 +28,34 @@ struct peer_manager_state {
 };
 
 using peer_manager_pointer = peer_manager_actor::stateful_pointer<peer_manager_state>;
+
+bool refused(peer_manager_pointer self, const std::string& domain) {
+  const auto& allowed = self->state.ctx.allowed;
+  return allowed && !allowed(domain);
+}
+
+/// Stops the peer of a refused domain and deletes its queue; returns the events dropped.
+uint64_t drop_queue(peer_manager_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  if (auto i = st.peers.find(domain); i != st.peers.end()) {
+    // Unlinked first: its exit must not look like a failure to restart.
+    self->unlink_from(i->second);
+    self->send_exit(i->second, caf::exit_reason::user_shutdown);
+    st.peers.erase(i);
+  }
+  outbox queue{*st.ctx.store, domain};
+  auto count = queue.count();
+  storage::write_batch batch;
+  batch.del_range(storage::column::outbox, storage::sequenced_begin(domain),
+                  storage::sequenced_end(domain));
+  if (auto err = st.ctx.store->write(batch, storage::durability::synced)) {
+    log()->error("cannot drop the queue of refused domain {}: {}", domain, describe(err));
+    return 0;
+  }
+  auto dropped = count ? *count : 0;
+  log()->warn("dropped {} queued events for {}: the domain is refused by [peers]", dropped, domain);
+  return dropped;
+}
 
 peer_actor& peer_of(peer_manager_pointer self, const std::string& domain) {
   auto& st = self->state;
@@ -71,13 +101,30 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self, peer_c
     self->quit(msg.reason);
   });
   if (auto domains = outbox_domains(*self->state.ctx.store)) {
-    for (const auto& domain : *domains) peer_of(self, domain);
+    for (const auto& domain : *domains) {
+      if (refused(self, domain))
+        drop_queue(self, domain);
+      else
+        peer_of(self, domain);
+    }
   } else {
     log()->error("peer manager: cannot list the outboxes: {}", describe(domains.error()));
   }
   return {
       [self](wake_atom, const std::string& domain, uint64_t seq) {
+        if (refused(self, domain)) {
+          drop_queue(self, domain);
+          return;
+        }
         self->send(peer_of(self, domain), wake_atom::value, seq);
+      },
+      [self](forget_atom) -> uint64_t {
+        uint64_t dropped = 0;
+        auto domains = outbox_domains(*self->state.ctx.store);
+        if (!domains) return 0;
+        for (const auto& domain : *domains)
+          if (refused(self, domain)) dropped += drop_queue(self, domain);
+        return dropped;
       },
       [self](stats_atom) -> caf::result<std::vector<peer_stats>> {
         auto& st = self->state;

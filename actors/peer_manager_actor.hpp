@@ -20,10 +20,13 @@ using peer_manager_actor = caf::typed_actor<
     // wakes it. No reply.
     caf::reacts_to<wake_atom, std::string, uint64_t>,
     // Replies with the metrics of every peer, ordered by domain.
-    caf::replies_to<stats_atom>::with<std::vector<peer_stats>>>;
+    caf::replies_to<stats_atom>::with<std::vector<peer_stats>>,
+    // The [peers] lists changed: stops the peers of domains now refused and drops their
+    // queues (never retried). Replies with the number of events dropped.
+    caf::replies_to<forget_atom>::with<uint64_t>>;
 
 /// Spawns the manager; it scans the outbox column and starts a peer for every domain
-/// that has queued events (replay after a restart). Its peers are linked to it: stopping
+/// that has queued events (replay after a restart), dropping the queues of refused ones. Its peers are linked to it: stopping
 /// the manager stops them.
 peer_manager_actor spawn_peer_manager(caf::actor_system& sys, peer_context ctx);
 

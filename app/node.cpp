@@ -130,6 +130,7 @@ struct node::impl {
     peer_ctx.store = store.get();
     peer_ctx.discovery = discovery;
     peer_ctx.transport = transport;
+    peer_ctx.allowed = allowed();
     peers = actors::spawn_peer_manager(sys, peer_ctx);
     bridge = actors::spawn_local_bridge(sys, *store);
     // The journal and the inbound actor block on fsync: each gets a thread of its own.
@@ -242,6 +243,15 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
     current.deny = fresh.deny;
     changes.push_back("peers.allow and peers.deny replaced (" + std::to_string(fresh.allow.size()) +
                       " allowed, " + std::to_string(fresh.deny.size()) + " denied)");
+    // Queues of domains refused from now on are dropped, never retried.
+    caf::scoped_actor self{impl_->rt.system()};
+    self->request(impl_->peers, std::chrono::seconds(30), actors::forget_atom::value)
+        .receive(
+            [&](uint64_t dropped) {
+              changes.push_back("dropped " + std::to_string(dropped) +
+                                " queued events of domains now refused");
+            },
+            [&](caf::error& err) { changes.push_back("queues not checked: " + caf::to_string(err)); });
   }
   return changes;
 }

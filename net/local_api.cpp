@@ -345,12 +345,22 @@ request_handler make_local_handler(local_api_context context) {
   add("GET", "/api/v1/federation.status", [ctx](http_request&&, responder respond) {
     auto reply = [ctx, respond](const json& peers) {
       crypto::public_key key = ctx->identity->public_key();
+      json lists = json::object();
+      if (ctx->filter) {
+        auto f = ctx->filter->snapshot();
+        lists = {{"allow", f.allow},
+                 {"deny", f.deny},
+                 {"refused_by_deny", f.refused_by_deny},
+                 {"refused_by_allow", f.refused_by_allow},
+                 {"refused_per_domain", f.refused_per_domain}};
+      }
       respond(success_reply(json{{"status", ctx->status_text()},
                                  {"status_reason", ctx->status_reason ? ctx->status_reason() : ""},
                                  {"domain", ctx->own_domain},
                                  {"public_key", crypto::public_key_pem(key)},
                                  {"fingerprint", crypto::fingerprint(key)},
-                                 {"peers", peers}}
+                                 {"peers", peers},
+                                 {"peer_lists", lists}}
                                 .dump()));
     };
     ask<std::vector<actors::peer_stats>>(

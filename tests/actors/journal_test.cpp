@@ -26,6 +26,7 @@ peer_manager_actor::behavior_type recording_manager(peer_manager_actor::pointer,
         log->wakes.emplace_back(domain, seq);
       },
       [](stats_atom) { return std::vector<peer_stats>{}; },
+      [](forget_atom) { return uint64_t{0}; },
   };
 }
 

@@ -336,3 +336,37 @@ TEST_F(PeerTest, AnUnknownDomainBacksOff) {
 
 }  // namespace
 }  // namespace fedrelay::actors
+
+namespace fedrelay::actors {
+namespace {
+
+class PeerFilterTest : public PeerTest {};
+
+TEST_F(PeerFilterTest, ARefusedDomainsQueueIsDroppedAndNeverSent) {
+  auto refused = std::make_shared<bool>(false);
+  auto ctx = context_of(*a_);
+  ctx.allowed = [refused](const std::string& d) { return !(*refused && d == "b.example"); };
+  net_.routes.erase(b_->url);
+  a_->peers = keep(spawn_peer_manager(*sys_, ctx));
+  a_->journal = keep(spawn_journal(*sys_, *a_->store, a_->peers));
+  enqueue(*a_, "b.example", {event("a.example:1"), event("a.example:2"), event("a.example:3")});
+  sched_->run();
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 3u);
+  // The lists change (a reload): the backlog of b is dropped and counted.
+  *refused = true;
+  auto dropped = ask<uint64_t>(a_->peers, forget_atom::value);
+  ASSERT_TRUE(dropped.value);
+  EXPECT_EQ(*dropped.value, 3u);
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  // Whatever is queued for it later is dropped too, never sent.
+  auto before = net_.requests.size();
+  enqueue(*a_, "b.example", {event("a.example:4")});
+  sched_->run();
+  sched_->trigger_timeouts();
+  sched_->run();
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  EXPECT_EQ(net_.requests.size(), before);
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <random>
 #include <stdexcept>
 
 namespace fedrelay::test {
@@ -35,11 +36,14 @@ bool tcp_port_free(uint16_t port) {
 }  // namespace
 
 uint16_t free_tcp_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  uint16_t port = bound_port(fd);
-  close(fd);
-  if (port == 0) throw std::runtime_error("no free TCP port");
-  return port;
+  // Below Linux's ephemeral range (32768-60999): a port the kernel picked for us could be
+  // picked again as the local port of some client connection before our server binds it.
+  static std::minstd_rand rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto port = static_cast<uint16_t>(20000 + rng() % 12000);
+    if (tcp_port_free(port)) return port;
+  }
+  throw std::runtime_error("no free TCP port");
 }
 
 uint16_t free_udp_port() {

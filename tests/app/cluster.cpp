@@ -33,16 +33,27 @@ std::string test_node::log() const {
   return read_file(dir_ + "/node.log");
 }
 
+void test_node::use_tls(std::string cert, std::string key, std::string ca) {
+  scheme_ = "https";
+  tls_section_ = "[tls]\ncert = \"" + cert + "\"\nkey = \"" + key + "\"\nca = \"" + ca + "\"\n";
+}
+
+void test_node::use_dns(uint16_t port) {
+  discovery_ = "dns";
+  dns_section_ = "[dns]\nresolver = \"127.0.0.1:" + std::to_string(port) + "\"\ntimeout_ms = 1000\n";
+}
+
 void test_node::configure(const std::vector<const test_node*>& peers, const std::string& extra) {
   std::string text = "[federation]\ndomain = \"" + domain_ +
-                     "\"\ndiscovery = \"static\"\npublic_url = \"http://127.0.0.1:" +
+                     "\"\ndiscovery = \"" + discovery_ + "\"\npublic_url = \"" + scheme_ + "://127.0.0.1:" +
                      std::to_string(federation_port_) + "\"\n[listen]\nfederation = \"127.0.0.1:" +
                      std::to_string(federation_port_) + "\"\nlocal = \"127.0.0.1:" +
                      std::to_string(local_port_) + "\"\n[storage]\ndir = \"data\"\n" +
                      "[local_api]\ntoken = \"token-" + domain_ + "\"\n" +
-                     "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" + extra;
+                     "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" + tls_section_ +
+                     dns_section_ + extra;
   for (const auto* p : peers)
-    text += "\n[[peers.static]]\ndomain = \"" + p->domain() + "\"\nurl = \"http://127.0.0.1:" +
+    text += "\n[[peers.static]]\ndomain = \"" + p->domain() + "\"\nurl = \"" + p->scheme() + "://127.0.0.1:" +
             std::to_string(p->federation_port()) + "\"\npublic_key = \"\"\"" + p->public_key_pem() +
             "\"\"\"\n";
   write_file(config_path_, text);

@@ -31,6 +31,13 @@ public:
   uint16_t local_port() const { return local_port_; }
   std::string log() const;
 
+  /// Serves the federation port with TLS (cert and key files) and verifies peers against
+  /// `ca`; peers then reach it with https. Call before configure().
+  void use_tls(std::string cert, std::string key, std::string ca);
+  const std::string& scheme() const { return scheme_; }
+  /// Finds peers through DNS asked of 127.0.0.1:`port` instead of the static table.
+  void use_dns(uint16_t port);
+
   /// Writes the settings: this node plus `peers` as its static table, then `extra`.
   void configure(const std::vector<const test_node*>& peers, const std::string& extra = {});
 
@@ -69,6 +76,10 @@ private:
   uint16_t federation_port_;
   uint16_t local_port_;
   std::unique_ptr<child_process> process_;
+  std::string scheme_ = "http";
+  std::string tls_section_;
+  std::string discovery_ = "static";
+  std::string dns_section_;
 };
 
 /// N nodes that know each other through static peer tables.

@@ -32,6 +32,9 @@ class dns_server {
   /// bytes; no commas or control characters: dnsmasq
   /// takes them from its command line, where a comma separates strings).
   void add_txt(const std::string& name, std::vector<std::string> strings);
+  /// Forgets every declared record (the zone stays); declare the new ones, then stop()
+  /// and start() to serve them on the same port.
+  void clear_records() { records_.clear(); }
   /// An A record (or AAAA for an IPv6 address).
   void add_host(const std::string& name, const std::string& ip);
   /// Names under `zone` (outside the served zone) are forwarded to a UDP socket that

@@ -20,9 +20,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "net/errc.hpp"
 #include "net/http_internal.hpp"
+#include "net/websocket_session.hpp"
 
 namespace fedrelay::net {
 
@@ -90,42 +92,65 @@ struct server_core {
   std::atomic<size_t> served{0};  // live sessions that are not refusals
   std::mutex mutex;               // guards next_id and sessions
   uint64_t next_id = 0;
-  std::unordered_map<uint64_t, std::weak_ptr<class session_base>> sessions;
+  std::unordered_map<uint64_t, std::weak_ptr<session_base>> sessions;
 };
 
-// The part of a session the server sees: it can be told to close from any thread.
-class session_base {
+// Counts a connection from accept until its last session (HTTP, then maybe WebSocket) ends.
+class server_slot final : public connection_slot {
  public:
-  virtual ~session_base() = default;
-  virtual void close_from_server() = 0;
-};
-
-// One connection: the request/response loop shared by the plain and TLS sessions (CRTP,
-// as in Beast's server-flex example). The stream is reached only through derived(), so a
-// WebSocket upgrade can later branch off in on_read (beast::websocket::is_upgrade) and move
-// derived().stream() and buffer_ into a websocket session.
-template <class Derived>
-class http_session : public session_base {
- public:
-  http_session(std::shared_ptr<server_core> core, std::string remote, bool refuse)
-      : core_(std::move(core)), remote_(std::move(remote)), refuse_(refuse) {
+  server_slot(std::shared_ptr<server_core> core, bool refuse)
+      : core_(std::move(core)), refuse_(refuse) {
     ++core_->open;
     if (!refuse_) ++core_->served;
   }
 
-  ~http_session() override {
+  ~server_slot() override {
     --core_->open;
     if (!refuse_) --core_->served;
     std::lock_guard<std::mutex> guard{core_->mutex};
     core_->sessions.erase(id_);
   }
 
-  void set_id(uint64_t id) { id_ = id; }
+  // Called by the listener before the session runs.
+  void register_session(std::weak_ptr<session_base> session) {
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    id_ = ++core_->next_id;
+    core_->sessions.emplace(id_, std::move(session));
+  }
+
+  void attach(std::weak_ptr<session_base> session) override {
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    core_->sessions[id_] = std::move(session);
+  }
+
+ private:
+  std::shared_ptr<server_core> core_;
+  bool refuse_;
+  uint64_t id_ = 0;
+};
+
+// One connection: the request/response loop shared by the plain and TLS sessions (CRTP,
+// as in Beast's server-flex example). The stream is reached only through derived(), so an
+// accepted WebSocket upgrade moves derived().stream() and the connection's slot into a
+// websocket session (net/websocket_session.cpp) and this session ends.
+template <class Derived>
+class http_session : public session_base {
+ public:
+  http_session(std::shared_ptr<server_core> core, std::string remote, bool refuse)
+      : core_(std::move(core)),
+        slot_(std::make_unique<server_slot>(core_, refuse)),
+        remote_(std::move(remote)),
+        refuse_(refuse) {}
+
+  server_slot& slot() { return *slot_; }
 
   void close_from_server() override {
     auto self = derived().shared_from_this();
     asio::post(executor_, [self] {
       self->closing_ = true;
+      // A stop() that raced with the hand-over found this session in the list; the stream
+      // now belongs to the websocket session.
+      if (self->successor_) return self->successor_->close_from_server();
       beast::error_code ignored;
       beast::get_lowest_layer(self->stream()).socket().close(ignored);
     });
@@ -208,6 +233,7 @@ class http_session : public session_base {
       res.headers.emplace_back("Retry-After", "1");
       return do_write(std::move(res), true);
     }
+    bool upgrade = core_->options.websocket_upgrade && beast::websocket::is_upgrade(msg);
     http_request req;
     req.method = std::string{msg.method_string()};
     req.target = std::string{msg.target()};
@@ -217,6 +243,7 @@ class http_session : public session_base {
     req.remote_address = remote_;
     // The handler may take as long as it likes (long-polls); no timer runs meanwhile.
     socket_layer().expires_never();
+    if (upgrade) return do_decide_upgrade(std::move(msg), std::move(req));
     auto self = derived().shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     responder respond = [self, answered](http_response res) {
@@ -232,6 +259,48 @@ class http_session : public session_base {
     } catch (...) {
       respond(error_response(500, "internal error"));
     }
+  }
+
+  // The decider answers like a request handler: later, from any thread, exactly once.
+  void do_decide_upgrade(http::request<http::string_body>&& msg, http_request&& req) {
+    upgrade_msg_.emplace(std::move(msg));
+    upgrade_req_.emplace(req);
+    auto self = derived().shared_from_this();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    upgrade_responder respond = [self, answered](upgrade_decision decision) {
+      if (answered->exchange(true)) return;
+      asio::post(self->executor_, [self, decision = std::move(decision)]() mutable {
+        self->on_upgrade_decided(std::move(decision));
+      });
+    };
+    try {
+      core_->options.websocket_upgrade(std::move(req), respond);
+    } catch (const std::exception& e) {
+      spdlog::error("http_server: upgrade decider threw for {}: {}", remote_, e.what());
+      respond(error_response(500, "internal error"));
+    } catch (...) {
+      respond(error_response(500, "internal error"));
+    }
+  }
+
+  void on_upgrade_decided(upgrade_decision decision) {
+    if (closing_ || core_->stopped) return;
+    auto* handler = std::get_if<websocket_handler>(&decision);
+    if (handler && !*handler) decision = error_response(500, "no handler for the upgrade");
+    if (auto* refusal = std::get_if<http_response>(&decision)) {
+      upgrade_msg_.reset();
+      upgrade_req_.reset();
+      return do_write(std::move(*refusal), false);
+    }
+    websocket_limits limits;
+    limits.max_message_bytes = core_->options.max_body_bytes;
+    limits.max_queue_bytes = core_->options.max_websocket_queue_bytes;
+    limits.close_timeout = core_->options.read_timeout;
+    successor_ = start_websocket_session(std::move(stream()), std::move(*upgrade_msg_),
+                                         std::move(*upgrade_req_), std::move(*handler), limits,
+                                         std::move(slot_));
+    upgrade_msg_.reset();
+    upgrade_req_.reset();
   }
 
   void on_read_error(beast::error_code ec) {
@@ -294,10 +363,13 @@ class http_session : public session_base {
   }
 
   std::shared_ptr<server_core> core_;
-  executor_type executor_;  // set by the derived class from its stream
+  std::unique_ptr<server_slot> slot_;  // moves to the websocket session on an upgrade
+  executor_type executor_;             // set by the derived class from its stream
   std::string remote_;
   bool refuse_;
-  uint64_t id_ = 0;
+  std::optional<http::request<http::string_body>> upgrade_msg_;  // while the decider runs
+  std::optional<http_request> upgrade_req_;
+  std::shared_ptr<session_base> successor_;  // the websocket session, after the hand-over
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
@@ -493,12 +565,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
   template <class Session>
   void start_session(std::shared_ptr<Session> session) {
-    {
-      std::lock_guard<std::mutex> guard{core_->mutex};
-      auto id = ++core_->next_id;
-      session->set_id(id);
-      core_->sessions.emplace(id, session);
-    }
+    session->slot().register_session(session);
     session->run();
   }
 

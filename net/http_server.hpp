@@ -14,6 +14,7 @@
 #include "config/settings.hpp"
 #include "net/http_types.hpp"
 #include "net/io_runtime.hpp"
+#include "net/websocket.hpp"
 
 namespace fedrelay::net {
 
@@ -30,13 +31,14 @@ using request_handler = std::function<void(http_request&&, responder)>;
 struct server_options {
   config::endpoint listen;  // address and port to bind; port 0 picks a free one (see port())
   // Larger bodies are answered 413 and the connection is closed. A Content-Length over the
-  // limit is refused before the body is read.
+  // limit is refused before the body is read. Also the largest incoming WebSocket message:
+  // a larger one closes that connection (code 1009).
   size_t max_body_bytes = 16u << 20;
   // Request line plus header fields; more is answered 431 and the connection is closed.
   size_t max_header_bytes = 16u << 10;
-  // Open connections at most. The next ones are accepted, read one request and get 503
-  // with Retry-After (so a peer backs off instead of hanging in the backlog); past
-  // max_connections + 64 a new connection is closed at once without a word.
+  // Open connections at most, WebSockets included. The next ones are accepted, read one
+  // request and get 503 with Retry-After (so a peer backs off instead of hanging in the
+  // backlog); past max_connections + 64 a new connection is closed at once without a word.
   size_t max_connections = 1024;
   // A whole request (headers and body) must arrive within this once its first byte did
   // (on a new connection: once it was accepted); also bounds the TLS handshake and the
@@ -46,12 +48,22 @@ struct server_options {
   std::chrono::seconds idle_timeout{60};
   // PEM certificate chain and private key: when both are set the port speaks only TLS.
   std::string tls_cert_file, tls_key_file;
+  // Decides on requests asking for a WebSocket upgrade (see net/websocket.hpp); null: such
+  // requests are ordinary requests for the request handler. An accepted WebSocket uses
+  // Beast's suggested server timeouts (handshake 30 s; a ping after 150 s without traffic,
+  // closed after 300 s without an answer) instead of read_timeout and idle_timeout.
+  upgrade_decider websocket_upgrade;
+  // Per WebSocket connection: bytes queued by send() and not yet written, at most; past
+  // it the peer is too slow and the connection is dropped. Bounds the memory one stuck
+  // client can pin; it should hold a few of the largest messages the application sends.
+  size_t max_websocket_queue_bytes = 8u << 20;
 };
 
 /// A listening HTTP server. Each connection is a session on its own strand: read a
 /// request, call the handler, write the response, then wait for the next request
-/// (keep-alive, no pipelining). No handler runs after stop() returns, apart from those
-/// already running.
+/// (keep-alive, no pipelining). A request accepted as a WebSocket upgrade turns the
+/// connection into a WebSocket on the same strand. No handler runs after stop() returns,
+/// apart from those already running.
 class http_server {
  public:
   /// Binds and starts accepting on `runtime`. Errors: net::errc::bind_failed naming the
@@ -68,9 +80,10 @@ class http_server {
   /// The bound port (the real one when the options asked for port 0).
   uint16_t port() const;
 
-  /// Stops accepting and closes every open connection; responses still pending are
-  /// dropped. Waits (up to a few seconds) for the io threads to do it unless called from
-  /// one of them. Idempotent.
+  /// Stops accepting and closes every open connection, WebSockets included (their
+  /// on_close runs unless the io_runtime stops first); responses still pending are dropped.
+  /// Waits (up to a few seconds) for the io threads to do it unless called from one of
+  /// them. Idempotent.
   void stop();
 
   /// Connections accepted since start (for tests and metrics).

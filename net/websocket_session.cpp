@@ -1,0 +1,431 @@
+// WebSocket sessions on Beast for connections the HTTP server upgraded: a read loop that
+// pauses while nobody listens, an ordered write queue bounded in bytes, and a close
+// handshake with a backstop timer. Everything but send/close/open runs on the strand.
+#include "net/websocket_session.hpp"
+
+#include <atomic>
+#include <deque>
+#include <exception>
+#include <optional>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+namespace fedrelay::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+
+// RFC 6455 5.5: a control frame's payload is at most 125 bytes, two of them the code.
+constexpr size_t max_close_reason = 123;
+
+template <class Stream>
+class websocket_session;
+
+// What the application holds. It refers to the session weakly, so a handle kept after the
+// end pins no socket (and may outlive the io_runtime); the session lives as long as it has
+// an operation in flight, which is always, except while reading is paused.
+template <class Stream>
+class connection_handle final : public websocket_connection {
+ public:
+  connection_handle(std::weak_ptr<websocket_session<Stream>> session,
+                    std::shared_ptr<const http_request> request)
+      : session_(std::move(session)), request_(std::move(request)) {}
+
+  ~connection_handle() override {
+    if (auto s = session_.lock()) s->handle_dropped();
+  }
+
+  void send(std::string text) override {
+    if (auto s = session_.lock()) s->send(std::move(text));
+  }
+
+  void close(std::string reason) override {
+    if (auto s = session_.lock()) s->close(std::move(reason));
+  }
+
+  bool open() const override {
+    auto s = session_.lock();
+    return s && s->is_open();
+  }
+
+  size_t pending_bytes() const override {
+    auto s = session_.lock();
+    return s ? s->pending_bytes() : 0;
+  }
+
+  const std::string& remote_address() const override { return request_->remote_address; }
+
+  const http_request& request() const override { return *request_; }
+
+  void on_message(std::function<void(std::string)> callback) override {
+    if (auto s = session_.lock()) s->set_on_message(std::move(callback));
+  }
+
+  void on_close(std::function<void()> callback) override {
+    if (auto s = session_.lock()) return s->set_on_close(std::move(callback));
+    // The session is gone, so it had finished; its io threads may be gone too.
+    if (callback) callback();
+  }
+
+ private:
+  std::weak_ptr<websocket_session<Stream>> session_;
+  std::shared_ptr<const http_request> request_;
+};
+
+template <class Stream>
+class websocket_session final : public session_base,
+                                public std::enable_shared_from_this<websocket_session<Stream>> {
+ public:
+  websocket_session(Stream&& stream, http_request request, websocket_handler handler,
+                    websocket_limits limits, std::unique_ptr<connection_slot> slot)
+      : ws_(std::move(stream)),
+        executor_(ws_.get_executor()),
+        timer_(executor_),
+        request_(std::make_shared<const http_request>(std::move(request))),
+        handler_(std::move(handler)),
+        limits_(limits),
+        slot_(std::move(slot)) {}
+
+  using std::enable_shared_from_this<websocket_session<Stream>>::shared_from_this;
+
+  // From now on stop() reaches this session instead of the HTTP session it came from.
+  void attach_to_server() { slot_->attach(this->weak_from_this()); }
+
+  // On the strand. Beast's own timeouts (handshake, idle pings) replace the TCP stream's,
+  // which must then be off.
+  void run(upgrade_message&& upgrade) {
+    upgrade_ = std::move(upgrade);
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "fedrelay"); }));
+    ws_.read_message_max(limits_.max_message_bytes);
+    ws_.text(true);
+    ws_.async_accept(*upgrade_,
+                     beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
+  }
+
+  // ---- for connection_handle, any thread ----
+
+  void send(std::string text) {
+    if (!open_) return;
+    auto size = text.size();
+    if (pending_.fetch_add(size) + size > limits_.max_queue_bytes) {
+      pending_ -= size;
+      if (open_.exchange(false))
+        asio::post(executor_, [self = shared_from_this()] {
+          spdlog::warn("websocket {} {}: peer too slow, over {} bytes queued; dropped",
+                       self->request_->remote_address, self->request_->path(),
+                       self->limits_.max_queue_bytes);
+          self->finish();
+        });
+      return;
+    }
+    asio::post(executor_, [self = shared_from_this(), text = std::move(text)]() mutable {
+      self->enqueue(std::move(text));
+    });
+  }
+
+  void close(std::string reason) {
+    if (!open_.exchange(false)) return;
+    // Posted, not dispatched: sends posted before it from this thread stay ahead of it.
+    asio::post(executor_, [self = shared_from_this(), reason = std::move(reason)]() mutable {
+      self->begin_close(websocket::close_code::normal, std::move(reason), true);
+    });
+  }
+
+  bool is_open() const { return open_; }
+
+  size_t pending_bytes() const { return pending_; }
+
+  // Dispatched, so a callback set inside the handler (on the strand) is in place before
+  // the handler returns and the first read starts.
+  void set_on_message(std::function<void(std::string)> callback) {
+    asio::dispatch(executor_,
+                   [self = shared_from_this(), callback = std::move(callback)]() mutable {
+                     self->install_on_message(std::move(callback));
+                   });
+  }
+
+  void set_on_close(std::function<void()> callback) {
+    asio::dispatch(executor_,
+                   [self = shared_from_this(), callback = std::move(callback)]() mutable {
+                     if (!self->finished_) {
+                       self->on_close_ = std::move(callback);
+                       return;
+                     }
+                     if (callback) self->run_on_close(std::move(callback));
+                   });
+  }
+
+  // Nobody can set on_message any more, so a paused connection would stay paused for good.
+  void handle_dropped() {
+    asio::post(executor_, [self = shared_from_this()] {
+      self->handle_gone_ = true;
+      if (self->held_ && !self->on_message_) self->finish();
+    });
+  }
+
+  // ---- session_base ----
+
+  void close_from_server() override {
+    asio::post(executor_, [self = shared_from_this()] { self->finish(); });
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    upgrade_.reset();
+    if (ec || finished_) {
+      spdlog::debug("websocket {}: handshake failed: {}", request_->remote_address, ec.message());
+      return finish();
+    }
+    open_ = true;
+    auto handler = std::move(handler_);
+    handler_ = nullptr;
+    try {
+      handler(std::make_shared<connection_handle<Stream>>(this->weak_from_this(), request_));
+    } catch (const std::exception& e) {
+      spdlog::error("websocket {} {}: handler threw: {}", request_->remote_address,
+                    request_->path(), e.what());
+      begin_close(websocket::close_code::internal_error, "internal error", false);
+    } catch (...) {
+      begin_close(websocket::close_code::internal_error, "internal error", false);
+    }
+    if (!finished_ && !reading_) do_read();
+  }
+
+  // ---- reading ----
+
+  void do_read() {
+    reading_ = true;
+    ws_.async_read(buffer_,
+                   beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    reading_ = false;
+    if (finished_) return;
+    if (ec) {
+      // A close frame from the peer, a timeout, a reset, or a message over the limit
+      // (Beast has answered that one with close code 1009 already).
+      if (ec != websocket::error::closed)
+        spdlog::debug("websocket {}: read ended: {}", request_->remote_address, ec.message());
+      return finish();
+    }
+    if (!ws_.got_text()) {
+      // The API speaks JSON text; a binary frame is a client bug, refused by policy rather
+      // than guessed at as UTF-8.
+      buffer_.consume(buffer_.size());
+      return begin_close(websocket::close_code::policy_error, "text frames only", false);
+    }
+    auto text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (!on_message_) {
+      if (handle_gone_) return finish();
+      // Reading pauses until on_message is set; no operation holds the session meanwhile.
+      held_ = std::move(text);
+      self_ = shared_from_this();
+      return;
+    }
+    deliver(std::move(text));
+    if (!finished_ && !reading_) do_read();
+  }
+
+  void install_on_message(std::function<void(std::string)> callback) {
+    if (finished_) return;
+    on_message_ = callback ? std::make_shared<std::function<void(std::string)>>(std::move(callback))
+                           : nullptr;
+    if (!on_message_ || !held_) return;
+    auto text = std::move(*held_);
+    held_.reset();
+    auto keep_alive = std::move(self_);
+    deliver(std::move(text));
+    if (!finished_ && !reading_) do_read();
+  }
+
+  // Through a shared copy: the callback may replace itself via on_message().
+  void deliver(std::string text) {
+    auto callback = on_message_;
+    try {
+      (*callback)(std::move(text));
+    } catch (const std::exception& e) {
+      spdlog::error("websocket {} {}: message callback threw: {}", request_->remote_address,
+                    request_->path(), e.what());
+      begin_close(websocket::close_code::internal_error, "internal error", false);
+    } catch (...) {
+      begin_close(websocket::close_code::internal_error, "internal error", false);
+    }
+  }
+
+  // ---- writing ----
+
+  void enqueue(std::string text) {
+    if (finished_ || close_pending_) {
+      pending_ -= text.size();
+      return;
+    }
+    queue_.push_back(std::move(text));
+    if (!writing_) do_write();
+  }
+
+  void do_write() {
+    if (finished_) return;
+    if (queue_.empty()) {
+      if (close_pending_ && !closing_) do_close();
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(asio::buffer(queue_.front()),
+                    beast::bind_front_handler(&websocket_session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    writing_ = false;
+    pending_ -= queue_.front().size();
+    queue_.pop_front();
+    if (finished_) return;
+    if (ec) {
+      spdlog::debug("websocket {}: write failed: {}", request_->remote_address, ec.message());
+      return finish();
+    }
+    do_write();
+  }
+
+  // Drops what is queued, except a message being written (its buffer is in use).
+  void discard_queue() {
+    size_t keep = writing_ ? 1 : 0;
+    while (queue_.size() > keep) {
+      pending_ -= queue_.back().size();
+      queue_.pop_back();
+    }
+  }
+
+  // ---- closing ----
+
+  // `drain`: write what is queued first (a close() by the application); otherwise the
+  // close frame follows the message being written, if any.
+  void begin_close(websocket::close_code code, std::string reason, bool drain) {
+    if (finished_ || close_pending_) return;
+    open_ = false;
+    close_pending_ = true;
+    if (reason.size() > max_close_reason) reason.resize(max_close_reason);
+    reason_ = websocket::close_reason{code, reason};
+    if (!drain) discard_queue();
+    // A peer that neither reads the queue nor answers the close frame is cut off.
+    timer_.expires_after(limits_.close_timeout);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->finished_) return;
+      spdlog::debug("websocket {}: close handshake timed out", self->request_->remote_address);
+      self->finish();
+    });
+    if (!writing_) do_write();
+  }
+
+  void do_close() {
+    closing_ = true;
+    ws_.async_close(
+        reason_, beast::bind_front_handler(&websocket_session::on_close_done, shared_from_this()));
+  }
+
+  void on_close_done(beast::error_code ec) {
+    if (ec && !finished_)
+      spdlog::debug("websocket {}: close failed: {}", request_->remote_address, ec.message());
+    finish();
+  }
+
+  // Ends the connection once: closes the socket (a pending read or write completes with an
+  // error and finds finished_ set), gives the server slot back, runs on_close and releases
+  // both callbacks, which may hold the handle. Every caller holds the session.
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    open_ = false;
+    timer_.cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    discard_queue();
+    held_.reset();
+    self_.reset();
+    slot_.reset();
+    on_message_.reset();
+    auto callback = std::move(on_close_);
+    on_close_ = nullptr;
+    if (callback) run_on_close(std::move(callback));
+  }
+
+  void run_on_close(std::function<void()> callback) {
+    try {
+      callback();
+    } catch (const std::exception& e) {
+      spdlog::error("websocket {}: close callback threw: {}", request_->remote_address, e.what());
+    } catch (...) {
+      spdlog::error("websocket {}: close callback threw", request_->remote_address);
+    }
+  }
+
+  websocket::stream<Stream, false> ws_;  // no permessage-deflate: less code, no zlib state
+  asio::any_io_executor executor_;       // the connection's strand; fixed, so any thread may post
+  asio::steady_timer timer_;
+  const std::shared_ptr<const http_request> request_;  // shared with the handle
+  websocket_handler handler_;
+  const websocket_limits limits_;
+  std::unique_ptr<connection_slot> slot_;
+  std::optional<upgrade_message> upgrade_;  // until the handshake completes
+  std::atomic<bool> open_{false};
+  std::atomic<size_t> pending_{0};  // bytes accepted by send() and not yet written
+  // The rest is used on the strand only.
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;  // front: being written while writing_
+  std::shared_ptr<std::function<void(std::string)>> on_message_;
+  std::function<void()> on_close_;
+  std::optional<std::string> held_;
+  std::shared_ptr<websocket_session> self_;  // only while reading is paused
+  bool handle_gone_ = false;
+  websocket::close_reason reason_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool close_pending_ = false;  // the close frame goes out once the queue is written
+  bool closing_ = false;        // async_close started
+  bool finished_ = false;
+};
+
+template <class Stream>
+std::shared_ptr<session_base> start(Stream stream, upgrade_message&& upgrade, http_request request,
+                                    websocket_handler handler, websocket_limits limits,
+                                    std::unique_ptr<connection_slot> slot) {
+  auto session = std::make_shared<websocket_session<Stream>>(
+      std::move(stream), std::move(request), std::move(handler), limits, std::move(slot));
+  session->attach_to_server();
+  session->run(std::move(upgrade));
+  return session;
+}
+
+}  // namespace
+
+std::shared_ptr<session_base> start_websocket_session(
+    beast::tcp_stream&& stream, upgrade_message&& upgrade, http_request request,
+    websocket_handler handler, websocket_limits limits, std::unique_ptr<connection_slot> slot) {
+  return start<beast::tcp_stream>(std::move(stream), std::move(upgrade), std::move(request),
+                                  std::move(handler), limits, std::move(slot));
+}
+
+std::shared_ptr<session_base> start_websocket_session(
+    beast::ssl_stream<beast::tcp_stream>&& stream, upgrade_message&& upgrade, http_request request,
+    websocket_handler handler, websocket_limits limits, std::unique_ptr<connection_slot> slot) {
+  return start<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), std::move(upgrade),
+                                                     std::move(request), std::move(handler), limits,
+                                                     std::move(slot));
+}
+
+}  // namespace fedrelay::net

@@ -207,8 +207,10 @@ struct node::impl {
     local.peers = peers;
     local.client = &client;
     local.filter = filter;
-    auto local_listener = net::http_server::start(io, listener(settings, settings.listen_local, false),
-                                                  net::make_local_handler(std::move(local)));
+    auto calls = net::make_local_handler(local);
+    auto local_options = listener(settings, settings.listen_local, false);
+    local_options.websocket_upgrade = net::make_local_upgrade(std::move(local), calls);
+    auto local_listener = net::http_server::start(io, std::move(local_options), std::move(calls));
     if (!local_listener) return local_listener.error();
     local_server = std::move(*local_listener);
     return caf::none;

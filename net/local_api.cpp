@@ -24,13 +24,16 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0 && !b.empty();
 }
 
+bool bearer_ok(const http_request& req, const std::string& token) {
+  auto auth = req.header("Authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  return auth.substr(0, scheme.size()) == scheme && same_secret(auth.substr(scheme.size()), token);
+}
+
 /// Wraps a handler with the bearer-token check.
 request_handler authorized(const ctx_ptr& ctx, request_handler next) {
   return [ctx, next](http_request&& req, responder respond) {
-    auto auth = req.header("Authorization");
-    constexpr std::string_view scheme = "Bearer ";
-    if (auth.substr(0, scheme.size()) != scheme ||
-        !same_secret(auth.substr(scheme.size()), ctx->token)) {
+    if (!bearer_ok(req, ctx->token)) {
       respond(error_reply(401, "missing or wrong bearer token"));
       return;
     }
@@ -231,7 +234,81 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
       fail_with<actors::peer_record>(respond), actors::resolve_atom::value, domain);
 }
 
+/// Feeds one WebSocket from the inbox: long-polls the bridge and sends what comes, until
+/// the connection ends.
+struct event_pump : std::enable_shared_from_this<event_pump> {
+  ctx_ptr ctx;
+  std::shared_ptr<websocket_connection> conn;
+  uint64_t after = 0;
+
+  void next() {
+    if (!conn->open()) return;
+    auto self = shared_from_this();
+    constexpr uint32_t wait_ms = 25'000;
+    ask<std::string>(
+        *ctx->system, ctx->bridge, ctx->timeout + std::chrono::milliseconds(wait_ms),
+        [self](std::string& page) {
+          auto j = json::parse(page, nullptr, false);
+          if (j.is_discarded()) return self->conn->close("inbox unreadable");
+          for (const auto& e : j["events"]) self->conn->send(e.dump());
+          self->after = j.value("next", self->after);
+          self->next();
+        },
+        [self](caf::error& err) { self->conn->close(actors::detail_of(err)); },
+        actors::fetch_atom::value, after, uint32_t{500}, wait_ms);
+  }
+};
+
+/// Answers one API call made over the WebSocket through the ordinary route table.
+void call_over_websocket(const request_handler& calls, const std::shared_ptr<websocket_connection>& conn,
+                         const std::string& message) {
+  auto j = json::parse(message, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j["call"].is_string()) {
+    conn->send(json{{"status", 400}, {"reply", {{"success", false}, {"error", "a message is {\"call\", \"body\", \"ref\"}"}}}}.dump());
+    return;
+  }
+  auto call = j["call"].get<std::string>();
+  bool read = call.rfind("rooms.info", 0) == 0 || call.rfind("rooms.history", 0) == 0 ||
+              call.rfind("users.search", 0) == 0 || call.rfind("federation.status", 0) == 0;
+  http_request req;
+  req.method = read ? "GET" : "POST";
+  req.target = "/api/v1/" + call;
+  req.headers = {{"Authorization", std::string{conn->request().header("Authorization")}}};
+  req.body = j.value("body", json::object()).dump();
+  auto ref = j.value("ref", json{});
+  calls(std::move(req), [conn, ref](http_response res) {
+    auto reply = json::parse(res.body, nullptr, false);
+    conn->send(json{{"ref", ref}, {"status", res.status}, {"reply", reply.is_discarded() ? json{} : reply}}.dump());
+  });
+}
+
 }  // namespace
+
+upgrade_decider make_local_upgrade(local_api_context context, request_handler calls) {
+  auto ctx = std::make_shared<const local_api_context>(std::move(context));
+  return [ctx, calls](http_request&& req, upgrade_responder decide) {
+    if (req.path() != "/api/v1/events.stream") {
+      decide(error_reply(404, "no such stream: " + req.path()));
+      return;
+    }
+    if (!bearer_ok(req, ctx->token)) {
+      decide(error_reply(401, "missing or wrong bearer token"));
+      return;
+    }
+    auto after = number_param(req, "after", 0, UINT64_MAX);
+    decide(websocket_handler{[ctx, calls, after](std::shared_ptr<websocket_connection> conn) {
+      std::weak_ptr<websocket_connection> weak = conn;
+      conn->on_message([calls, weak](std::string message) {
+        if (auto c = weak.lock()) call_over_websocket(calls, c, message);
+      });
+      auto pump = std::make_shared<event_pump>();
+      pump->ctx = ctx;
+      pump->conn = conn;
+      pump->after = after;
+      pump->next();
+    }});
+  };
+}
 
 request_handler make_local_handler(local_api_context context) {
   auto ctx = std::make_shared<const local_api_context>(std::move(context));

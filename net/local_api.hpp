@@ -17,6 +17,7 @@
 #include "crypto/identity.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net/websocket.hpp"
 
 namespace fedrelay::net {
 
@@ -38,5 +39,13 @@ struct local_api_context {
 
 /// Every call of DESIGN.md section 8 but the file and WebSocket ones.
 request_handler make_local_handler(local_api_context ctx);
+
+/// GET /api/v1/events.stream?after=CURSOR as a WebSocket (bearer token as for every call):
+/// each inbox event after the cursor is sent as one text message (the event's JSON, with
+/// "cursor"), for as long as the connection lasts. The local server may also call the API
+/// over it: a message {"call": "chat.send", "body": {...}, "ref": any} is handled as
+/// POST /api/v1/chat.send (GET for the read calls) and answered with
+/// {"ref", "status", "reply"}. `calls` is the handler from make_local_handler.
+upgrade_decider make_local_upgrade(local_api_context ctx, request_handler calls);
 
 }  // namespace fedrelay::net

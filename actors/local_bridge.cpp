@@ -87,6 +87,13 @@ void answer(bridge_pointer self, waiter& w) {
 
 bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* store) {
   self->state.store = store;
+  // Parked long-polls are answered with what there is when the node stops: a promise
+  // dropped unanswered would leave its requester waiting for its whole timeout.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, w] : self->state.waiters) answer(self, w);
+    self->state.waiters.clear();
+    self->quit(msg.reason);
+  });
   return {
       [self](fetch_atom, uint64_t after, uint32_t limit,
              uint32_t wait_ms) -> caf::result<std::string> {

@@ -80,8 +80,8 @@ caf::expected<peer_record> record_from_dns(const std::string& domain, const dns_
                                            std::minstd_rand& rng) {
   auto srv_name = "_rocketchat._tcp." + domain;
   if (dns.nxdomain)
-    return caf::make_error(errc::nxdomain, domain + ": no such domain (NXDOMAIN for " +
-                                               srv_name + ")");
+    return caf::make_error(errc::nxdomain,
+                           domain + ": no such domain (NXDOMAIN for " + srv_name + ")");
   if (dns.srv.empty())
     return caf::make_error(errc::no_srv_record, domain + ": no SRV record " + srv_name);
   if (!dns.has_key)
@@ -91,9 +91,9 @@ caf::expected<peer_record> record_from_dns(const std::string& domain, const dns_
   for (const auto& s : dns.key_strings) joined += s;
   auto key = crypto::parse_public_key_pem(joined);
   if (!key)
-    return caf::make_error(errc::bad_key_record, domain + ": rocketchat-public-key." + domain +
-                                                     " is not a PEM Ed25519 public key: " +
-                                                     detail_of(key.error()));
+    return caf::make_error(errc::bad_key_record,
+                           domain + ": rocketchat-public-key." + domain +
+                               " is not a PEM Ed25519 public key: " + detail_of(key.error()));
   std::string protocol = "https";
   if (dns.has_protocol) {
     protocol = dns.protocol;
@@ -245,8 +245,7 @@ discovery_actor::behavior_type discovery(discovery_pointer self, discovery_optio
     if (auto key = crypto::parse_public_key_pem(peer.public_key_pem))
       rec.public_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
     else
-      log()->error("static peer {} has an unusable key: {}", peer.domain,
-                   describe(key.error()));
+      log()->error("static peer {} has an unusable key: {}", peer.domain, describe(key.error()));
     rec.ttl = 0;
     rec.source = record_source::static_table;
     st.static_table.emplace(peer.domain, std::move(rec));
@@ -282,9 +281,9 @@ discovery_actor::behavior_type discovery(discovery_pointer self, discovery_optio
             ask_hub(self, domain);
             break;
           case config::discovery_method::static_table:
-            finish_lookup(self, domain,
-                          caf::make_error(errc::not_found,
-                                          domain + ": not in the static peer table"));
+            finish_lookup(
+                self, domain,
+                caf::make_error(errc::not_found, domain + ": not in the static peer table"));
             break;
         }
         return promise;

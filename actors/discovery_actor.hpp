@@ -39,9 +39,9 @@ using discovery_actor = caf::typed_actor<
 
 struct discovery_options {
   config::discovery_method method = config::discovery_method::dns;
-  std::vector<config::static_peer> static_peers;  // always answer first, for their domains
-  std::chrono::seconds negative_ttl{60};          // how long a failed lookup is cached
-  std::chrono::seconds max_ttl{86400};            // published TTLs are capped at this
+  std::vector<config::static_peer> static_peers;   // always answer first, for their domains
+  std::chrono::seconds negative_ttl{60};           // how long a failed lookup is cached
+  std::chrono::seconds max_ttl{86400};             // published TTLs are capped at this
   std::chrono::milliseconds lookup_timeout{3000};  // bound on one DNS or Hub request
   /// [peers] allow/deny: a refused domain is answered domain_not_allowed before any
   /// lookup. Null: every domain.

@@ -17,8 +17,9 @@ std::string encode_cached_answer(const cached_answer& answer) {
     const auto& r = *answer.record;
     // The key is raw bytes; hex keeps the JSON valid UTF-8.
     auto key_hex = crypto::to_hex(r.public_key);
-    j["record"] = {{"domain", r.domain},     {"base_url", r.base_url}, {"protocol", r.protocol},
-                   {"public_key", key_hex},  {"ttl", r.ttl},           {"source", static_cast<int>(r.source)}};
+    j["record"] = {{"domain", r.domain},     {"base_url", r.base_url},
+                   {"protocol", r.protocol}, {"public_key", key_hex},
+                   {"ttl", r.ttl},           {"source", static_cast<int>(r.source)}};
   } else {
     j["error"] = {{"code", answer.failure.code()}, {"detail", detail_of(answer.failure)}};
   }

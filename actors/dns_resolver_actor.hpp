@@ -8,8 +8,8 @@
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
-#include <caf/typed_actor.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
 
@@ -32,19 +32,19 @@ typename Inspector::result_type inspect(Inspector& f, dns_srv& x) {
 /// exist is empty (no SRV) or has `has_*` false; the TTL of the whole answer is the
 /// smallest TTL among the records found.
 struct dns_records {
-  std::vector<dns_srv> srv;           // _rocketchat._tcp.<domain>
-  bool has_key = false;               // rocketchat-public-key.<domain> exists
+  std::vector<dns_srv> srv;              // _rocketchat._tcp.<domain>
+  bool has_key = false;                  // rocketchat-public-key.<domain> exists
   std::vector<std::string> key_strings;  // its character-strings, in order
-  bool has_protocol = false;          // rocketchat-protocol.<domain> exists
-  std::string protocol;               // its joined character-strings
+  bool has_protocol = false;             // rocketchat-protocol.<domain> exists
+  std::string protocol;                  // its joined character-strings
   uint32_t ttl = 0;
   bool nxdomain = false;  // the SRV name does not exist (NXDOMAIN)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dns_records& x) {
-  return f(caf::meta::type_name("dns_records"), x.srv, x.has_key, x.key_strings,
-           x.has_protocol, x.protocol, x.ttl, x.nxdomain);
+  return f(caf::meta::type_name("dns_records"), x.srv, x.has_key, x.key_strings, x.has_protocol,
+           x.protocol, x.ttl, x.nxdomain);
 }
 
 /// Answers (lookup_atom, domain) with the domain's dns_records; errors:

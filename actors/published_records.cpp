@@ -89,16 +89,15 @@ std::string zone_file_form(const published_records& r) {
   auto ttl = std::to_string(r.ttl);
   return r.srv_name + ". " + ttl + " IN SRV " + std::to_string(r.srv_priority) + " " +
          std::to_string(r.srv_weight) + " " + std::to_string(r.srv_port) + " " + r.srv_target +
-         ".\n" + r.key_name + ". " + ttl + " IN TXT " + quote_txt_strings(r.key_strings) +
-         "\n" + r.protocol_name + ". " + ttl + " IN TXT " + quote_txt_strings({r.protocol}) +
-         "\n";
+         ".\n" + r.key_name + ". " + ttl + " IN TXT " + quote_txt_strings(r.key_strings) + "\n" +
+         r.protocol_name + ". " + ttl + " IN TXT " + quote_txt_strings({r.protocol}) + "\n";
 }
 
 std::string provider_form(const published_records& r) {
   return r.srv_name + "  SRV  " + std::to_string(r.srv_priority) + " " +
          std::to_string(r.srv_weight) + " " + std::to_string(r.srv_port) + " " + r.srv_target +
-         "\n" + r.key_name + "  TXT  " + quote_txt_strings(r.key_strings) + "\n" +
-         r.protocol_name + "  TXT  " + quote_txt_strings({r.protocol}) + "\n";
+         "\n" + r.key_name + "  TXT  " + quote_txt_strings(r.key_strings) + "\n" + r.protocol_name +
+         "  TXT  " + quote_txt_strings({r.protocol}) + "\n";
 }
 
 }  // namespace fedrelay::actors

@@ -36,18 +36,18 @@ struct published_records {
   uint16_t srv_priority = 1;
   uint16_t srv_weight = 1;
   uint16_t srv_port = 0;
-  std::string srv_target;       // host of the public URL
-  std::string key_name;         // rocketchat-public-key.<domain>
+  std::string srv_target;                // host of the public URL
+  std::string key_name;                  // rocketchat-public-key.<domain>
   std::vector<std::string> key_strings;  // the one-line PEM, split at 255 bytes
-  std::string protocol_name;    // rocketchat-protocol.<domain>
-  std::string protocol;         // scheme of the public URL
+  std::string protocol_name;             // rocketchat-protocol.<domain>
+  std::string protocol;                  // scheme of the public URL
   uint32_t ttl = 3600;
 };
 
 /// The records for these settings and key; actors::errc::bad_request naming
 /// federation.public_url when it is not a base URL.
-[[nodiscard]] caf::expected<published_records> records_to_publish(
-    const config::settings& s, const crypto::public_key& key);
+[[nodiscard]] caf::expected<published_records> records_to_publish(const config::settings& s,
+                                                                  const crypto::public_key& key);
 
 /// Zone-file lines (absolute names, trailing dots), one record per line.
 std::string zone_file_form(const published_records& r);

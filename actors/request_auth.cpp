@@ -39,7 +39,8 @@ caf::error verify_request(std::string_view key, std::string_view method, std::st
   if (std::abs(unix_ms_now() - time_ms) > skew.count())
     return caf::make_error(errc::rejected, "request time outside the accepted window");
   auto raw = crypto::from_base64(signature_b64);
-  if (!raw || raw->size() != crypto::signature{}.size() || key.size() != crypto::public_key{}.size())
+  if (!raw || raw->size() != crypto::signature{}.size() ||
+      key.size() != crypto::public_key{}.size())
     return caf::make_error(errc::bad_request, std::string{signature_header} + " is malformed");
   crypto::signature sig{};
   std::copy(raw->begin(), raw->end(), sig.begin());

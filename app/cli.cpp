@@ -37,9 +37,11 @@ int run_cli(int argc, char** argv) {
   std::string room, user, text, by, name, type = "public";
   uint64_t after = 0;
   bool follow = false, keep = false;
-  auto* room_cmd = cli.add_subcommand("room", "create rooms and invite users through the local API");
+  auto* room_cmd =
+      cli.add_subcommand("room", "create rooms and invite users through the local API");
   room_cmd->require_subcommand(1);
-  auto* room_create = room_cmd->add_subcommand("create", "create a room hosted here; prints its id");
+  auto* room_create =
+      room_cmd->add_subcommand("create", "create a room hosted here; prints its id");
   room_create->add_option("name", name, "the room's name")->required();
   room_create->add_option("--type", type, "public, private or broadcast")->capture_default_str();
   room_create->add_option("--owner", user, "the local user who owns it")->required();
@@ -58,7 +60,8 @@ int run_cli(int argc, char** argv) {
   tail->add_option("--after", after, "start after this cursor (0: from the beginning)");
   tail->add_flag("-f,--follow", follow, "keep waiting for new events");
   add_config(tail);
-  auto* demo = cli.add_subcommand("demo", "three nodes on loopback sharing a room, for a first look");
+  auto* demo =
+      cli.add_subcommand("demo", "three nodes on loopback sharing a room, for a first look");
   demo->add_flag("--keep", keep, "leave the nodes running until Ctrl-C");
 
   CLI11_PARSE(cli, argc, argv);

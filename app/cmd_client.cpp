@@ -56,9 +56,9 @@ int cmd_tail(const std::string& config_path, uint64_t after, bool follow) {
   if (!s) return exit_error;
   local_client client{*s};
   for (;;) {
-    auto page = client.get("/api/v1/events?after=" + std::to_string(after) + "&limit=500" +
-                               (follow ? "&wait=25" : ""),
-                           std::chrono::seconds(40));
+    auto page = client.get(
+        "/api/v1/events?after=" + std::to_string(after) + "&limit=500" + (follow ? "&wait=25" : ""),
+        std::chrono::seconds(40));
     if (!page) {
       report(page.error());
       return exit_error;

@@ -50,7 +50,8 @@ bool step(const char* what, const caf::expected<json>& reply) {
 }  // namespace
 
 int cmd_demo(bool keep) {
-  auto root = std::filesystem::temp_directory_path() / ("fedrelay-demo-" + std::to_string(getpid()));
+  auto root =
+      std::filesystem::temp_directory_path() / ("fedrelay-demo-" + std::to_string(getpid()));
   std::vector<demo_node> nodes(3);
   const char* domains[] = {"a.demo", "b.demo", "c.demo"};
   const char* users[] = {"alice", "bob", "carol"};
@@ -91,16 +92,19 @@ int cmd_demo(bool keep) {
   std::vector<local_client> clients;
   for (auto& n : nodes) clients.emplace_back(n.settings);
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (!step("users.register", clients[i].post("/api/v1/users.register", {{"username", users[i]}})))
+    if (!step("users.register",
+              clients[i].post("/api/v1/users.register", {{"username", users[i]}})))
       return exit_error;
   auto room = clients[0].post("/api/v1/rooms.create",
                               {{"name", "demo"}, {"type", "public"}, {"owner", "alice"}});
   if (!step("rooms.create", room)) return exit_error;
   std::string room_id = (*room)["room_id"];
-  std::cout << "\nalice@a.demo created room " << room_id << " and invites bob@b.demo and carol@c.demo\n";
+  std::cout << "\nalice@a.demo created room " << room_id
+            << " and invites bob@b.demo and carol@c.demo\n";
   for (const char* who : {"bob@b.demo", "carol@c.demo"})
-    if (!step("rooms.invite", clients[0].post("/api/v1/rooms.invite",
-                                              {{"room_id", room_id}, {"user", who}, {"by", "alice"}})))
+    if (!step("rooms.invite",
+              clients[0].post("/api/v1/rooms.invite",
+                              {{"room_id", room_id}, {"user", who}, {"by", "alice"}})))
       return exit_error;
   // The members' servers learn of the room through federation; wait until they have it.
   auto room_known = [&](size_t i) {
@@ -109,10 +113,12 @@ int cmd_demo(bool keep) {
   };
   for (int tries = 0; tries < 100 && !(room_known(1) && room_known(2)); ++tries)
     std::this_thread::sleep_for(100ms);
-  const char* lines[] = {"Hello from a.demo!", "Hi alice, bob here on b.demo.", "carol on c.demo, all ears."};
+  const char* lines[] = {"Hello from a.demo!", "Hi alice, bob here on b.demo.",
+                         "carol on c.demo, all ears."};
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (!step("chat.send", clients[i].post("/api/v1/chat.send",
-                                           {{"room_id", room_id}, {"user", users[i]}, {"text", lines[i]}})))
+    if (!step("chat.send",
+              clients[i].post("/api/v1/chat.send",
+                              {{"room_id", room_id}, {"user", users[i]}, {"text", lines[i]}})))
       return exit_error;
   // Every server ends with the three messages, in the host's order; a member's server
   // sees the room from the event that brought its user in.

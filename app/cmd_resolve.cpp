@@ -54,7 +54,8 @@ int cmd_resolve(const std::string& config_path, const std::string& domain) {
   options.lookup_timeout = s->dns_timeout;
   actors::discovery_ports ports;
   ports.dns = net::spawn_dns_resolver(sys, s->dns_resolver, s->dns_timeout);
-  if (!s->hub_url.empty()) ports.hub = net::spawn_hub_client(sys, client, s->hub_url, s->dns_timeout);
+  if (!s->hub_url.empty())
+    ports.hub = net::spawn_hub_client(sys, client, s->hub_url, s->dns_timeout);
   ports.store = db.get();
   auto discovery = actors::spawn_discovery(sys, options, ports);
   int rc = exit_ok;
@@ -66,9 +67,9 @@ int cmd_resolve(const std::string& config_path, const std::string& domain) {
                    std::cerr << "error: " << actors::describe(err) << '\n';
                    rc = exit_lookup_failed;
                  });
-    for (const auto& a : {caf::actor_cast<caf::actor>(discovery),
-                          caf::actor_cast<caf::actor>(ports.dns),
-                          caf::actor_cast<caf::actor>(ports.hub)})
+    for (const auto& a :
+         {caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(ports.dns),
+          caf::actor_cast<caf::actor>(ports.hub)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
   }
   return rc;

@@ -46,8 +46,8 @@ caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings
   std::error_code ec;
   std::filesystem::create_directories(s.storage_dir, ec);
   if (ec)
-    return caf::make_error(storage::errc::open_failed,
-                           "cannot create the data directory " + s.storage_dir + ": " + ec.message());
+    return caf::make_error(storage::errc::open_failed, "cannot create the data directory " +
+                                                           s.storage_dir + ": " + ec.message());
   // The directory holds the secret key: nobody else needs to look inside.
   std::filesystem::permissions(s.storage_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);

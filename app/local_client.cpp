@@ -31,17 +31,18 @@ caf::expected<json> local_client::call(const std::string& method, const std::str
   req.target = path;
   req.headers = {{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
   req.body = std::move(body);
-  auto res = net::http_request_blocking(net::url{"http", host_, port_, {}}, std::move(req), timeout);
+  auto res =
+      net::http_request_blocking(net::url{"http", host_, port_, {}}, std::move(req), timeout);
   if (!res)
-    return caf::make_error(actors::errc::unavailable, "the node's local API at " + host_ + ":" +
-                                                          std::to_string(port_) + " did not answer: " +
-                                                          actors::detail_of(res.error()));
+    return caf::make_error(actors::errc::unavailable,
+                           "the node's local API at " + host_ + ":" + std::to_string(port_) +
+                               " did not answer: " + actors::detail_of(res.error()));
   auto reply = json::parse(res->body, nullptr, false);
   if (reply.is_discarded() || !reply.is_object())
     return caf::make_error(actors::errc::bad_request, "not a JSON answer: " + res->body);
   if (!reply.value("success", false))
-    return caf::make_error(actors::errc::rejected,
-                           "HTTP " + std::to_string(res->status) + ": " + reply.value("error", res->body));
+    return caf::make_error(actors::errc::rejected, "HTTP " + std::to_string(res->status) + ": " +
+                                                       reply.value("error", res->body));
   return reply;
 }
 
@@ -52,8 +53,12 @@ std::string describe_event(const json& e) {
   auto type = e.value("type", "?");
   if (type == "message.sent") return head + user + ": " + e.value("text", "");
   if (type == "message.edited") return head + user + " edited: " + e.value("text", "");
-  if (type == "rejected") return "[" + room.substr(0, 8) + "] refused " + e.value("event_id", "") + ": " + e.value("reason", "");
-  if (type == "room.created") return head + user + " created room \"" + e.value("name", "") + "\" (" + e.value("room_type", "") + ")";
+  if (type == "rejected")
+    return "[" + room.substr(0, 8) + "] refused " + e.value("event_id", "") + ": " +
+           e.value("reason", "");
+  if (type == "room.created")
+    return head + user + " created room \"" + e.value("name", "") + "\" (" +
+           e.value("room_type", "") + ")";
   if (e.contains("target")) return head + user + " " + type + " " + e.value("target", "");
   return head + user + " " + type;
 }

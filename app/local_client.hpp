@@ -14,7 +14,7 @@
 namespace fedrelay::app {
 
 class local_client {
-public:
+ public:
   /// Talks to the local API of the node with these settings (listen.local, token).
   explicit local_client(const config::settings& s);
   local_client(std::string host, uint16_t port, std::string token);
@@ -24,13 +24,14 @@ public:
   [[nodiscard]] caf::expected<nlohmann::json> post(const std::string& path,
                                                    const nlohmann::json& body) const;
   /// GET `path_and_query`.
-  [[nodiscard]] caf::expected<nlohmann::json> get(const std::string& path_and_query,
-                                                  std::chrono::seconds timeout =
-                                                      std::chrono::seconds(30)) const;
+  [[nodiscard]] caf::expected<nlohmann::json> get(
+      const std::string& path_and_query,
+      std::chrono::seconds timeout = std::chrono::seconds(30)) const;
 
-private:
-  [[nodiscard]] caf::expected<nlohmann::json> call(const std::string& method, const std::string& path,
-                                                   std::string body, std::chrono::seconds timeout) const;
+ private:
+  [[nodiscard]] caf::expected<nlohmann::json> call(const std::string& method,
+                                                   const std::string& path, std::string body,
+                                                   std::chrono::seconds timeout) const;
   std::string host_;
   uint16_t port_;
   std::string token_;

@@ -98,11 +98,10 @@ struct node::impl {
     caf::scoped_actor self{rt.system()};
     for (const auto& a :
          {caf::actor_cast<caf::actor>(registrar), caf::actor_cast<caf::actor>(inbound),
-          caf::actor_cast<caf::actor>(rooms),
-          caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
-          caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
-          caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
-          caf::actor_cast<caf::actor>(hub)})
+          caf::actor_cast<caf::actor>(rooms), caf::actor_cast<caf::actor>(journal),
+          caf::actor_cast<caf::actor>(bridge), caf::actor_cast<caf::actor>(peers),
+          caf::actor_cast<caf::actor>(transport), caf::actor_cast<caf::actor>(discovery),
+          caf::actor_cast<caf::actor>(dns), caf::actor_cast<caf::actor>(hub)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
   }
 
@@ -114,7 +113,8 @@ struct node::impl {
     auto& sys = rt.system();
     const auto& cfg = settings;
     dns = net::spawn_dns_resolver(sys, cfg.dns_resolver, cfg.dns_timeout);
-    if (!cfg.hub_url.empty()) hub = net::spawn_hub_client(sys, client, cfg.hub_url, cfg.dns_timeout);
+    if (!cfg.hub_url.empty())
+      hub = net::spawn_hub_client(sys, client, cfg.hub_url, cfg.dns_timeout);
     actors::discovery_options options;
     options.method = cfg.discovery;
     options.static_peers = cfg.static_peers;
@@ -171,7 +171,8 @@ struct node::impl {
     o.identity = identity;
     o.transport = transport;
     o.on_status = [this](config::status s, const std::string& reason) {
-      if (!reason.empty()) net::log()->info("hub registration: {}: {}", config::status_text(s), reason);
+      if (!reason.empty())
+        net::log()->info("hub registration: {}: {}", config::status_text(s), reason);
       set_status(s, reason);
     };
     set_status(config::status::hub_registering);
@@ -253,7 +254,9 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
               changes.push_back("dropped " + std::to_string(dropped) +
                                 " queued events of domains now refused");
             },
-            [&](caf::error& err) { changes.push_back("queues not checked: " + caf::to_string(err)); });
+            [&](caf::error& err) {
+              changes.push_back("queues not checked: " + caf::to_string(err));
+            });
   }
   return changes;
 }

@@ -16,7 +16,7 @@
 namespace fedrelay::app {
 
 class node {
-public:
+ public:
   /// Boots a node. REQUIRES: missing_keys(s) is empty and s.enabled. Errors: the store is
   /// locked or cannot be opened, the identity cannot be read, a listener cannot bind.
   [[nodiscard]] static caf::expected<std::unique_ptr<node>> start(config::settings s);
@@ -34,7 +34,7 @@ public:
   const crypto::identity& identity() const;
   actors::discovery_actor discovery() const;
 
-private:
+ private:
   struct impl;
   explicit node(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;

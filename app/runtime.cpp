@@ -1,8 +1,8 @@
 #include "app/runtime.hpp"
 
-#include "actors/peer_record.hpp"
 #include "actors/describe.hpp"
 #include "actors/dns_resolver_actor.hpp"
+#include "actors/peer_record.hpp"
 #include "net/errc.hpp"
 
 namespace fedrelay::app {

@@ -16,11 +16,11 @@ struct runtime_config : caf::actor_system_config {
 /// REQUIRES: every long-lived actor has been sent an exit before destruction, since
 /// ~actor_system waits for all actors.
 class runtime {
-public:
+ public:
   explicit runtime(size_t threads = 2) : config_(threads), system_(config_) {}
   caf::actor_system& system() { return system_; }
 
-private:
+ private:
   runtime_config config_;
   caf::actor_system system_;
 };

@@ -2,9 +2,9 @@
 // `fedrelay status` can read it while the node holds the store's lock.
 #pragma once
 
+#include <sys/types.h>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 
 #include "config/status.hpp"
 

@@ -12,15 +12,15 @@
 namespace fedrelay::config {
 
 enum class errc : uint8_t {
-  invalid = 1,     // the file parses but a key has a bad value (context: file:line: key: what)
-  parse_failed,    // not valid TOML, or the file cannot be read
-  not_fully_set,   // required keys are missing (context names them)
-  write_failed,    // the file could not be written back
+  invalid = 1,    // the file parses but a key has a bad value (context: file:line: key: what)
+  parse_failed,   // not valid TOML, or the file cannot be read
+  not_fully_set,  // required keys are missing (context names them)
+  write_failed,   // the file could not be written back
 };
 
 /// Returns the name of an error code, e.g. "invalid".
 std::string to_string(errc code);
 
-} // namespace fedrelay::config
+}  // namespace fedrelay::config
 
 CAF_ERROR_CODE_ENUM(fedrelay::config::errc, "config")

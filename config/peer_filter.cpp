@@ -44,7 +44,8 @@ peer_filter::verdict peer_filter::check(const std::string& domain) const {
   return verdict::allowed;
 }
 
-bool peer_filter::note_refusal(const std::string& domain, verdict why, std::chrono::seconds period) {
+bool peer_filter::note_refusal(const std::string& domain, verdict why,
+                               std::chrono::seconds period) {
   auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> guard{mutex_};
   (why == verdict::denied ? refused_by_deny_ : refused_by_allow_) += 1;

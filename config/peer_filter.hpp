@@ -17,7 +17,7 @@ namespace fedrelay::config {
 bool domain_matches(const std::string& pattern, const std::string& name);
 
 class peer_filter {
-public:
+ public:
   enum class verdict { allowed, denied, not_allowed };  // not_allowed: missing from `allow`
 
   peer_filter(std::vector<std::string> allow, std::vector<std::string> deny);
@@ -43,7 +43,7 @@ public:
   };
   stats snapshot() const;
 
-private:
+ private:
   mutable std::mutex mutex_;
   std::vector<std::string> allow_;
   std::vector<std::string> deny_;

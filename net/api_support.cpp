@@ -18,8 +18,7 @@ http_response error_reply(unsigned status, std::string_view message) {
 namespace {
 
 unsigned status_of(const caf::error& err) {
-  if (err.category() == caf::atom("system"))
-    return err == caf::sec::request_timeout ? 504 : 500;
+  if (err.category() == caf::atom("system")) return err == caf::sec::request_timeout ? 504 : 500;
   if (err.category() != caf::atom("actors")) return 500;
   switch (static_cast<actors::errc>(err.code())) {
     case actors::errc::not_found:
@@ -55,8 +54,8 @@ http_response success_reply(std::string_view json_object, unsigned status) {
     res.body = R"({"success":true})";
   } else {
     bool empty = body.find_first_not_of(" \t\r\n", open + 1) == body.rfind('}');
-    res.body = body.substr(0, open + 1) + R"("success":true)" + (empty ? "" : ",") +
-               body.substr(open + 1);
+    res.body =
+        body.substr(0, open + 1) + R"("success":true)" + (empty ? "" : ",") + body.substr(open + 1);
   }
   return res;
 }

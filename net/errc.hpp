@@ -24,6 +24,6 @@ enum class errc : uint8_t {
 /// Returns the name of an error code, e.g. "invalid".
 std::string to_string(errc code);
 
-} // namespace fedrelay::net
+}  // namespace fedrelay::net
 
 CAF_ERROR_CODE_ENUM(fedrelay::net::errc, "net")

@@ -26,9 +26,10 @@ std::string admitted_origin(const federation_api_context& ctx, const http_reques
     auto verdict = ctx.filter->check(origin);
     if (verdict != config::peer_filter::verdict::allowed) {
       if (ctx.filter->note_refusal(origin, verdict))
-        log()->warn("refusing federation requests from {} ({} by [peers]); further refusals "
-                    "of it are counted, not logged, for a minute",
-                    origin, verdict == config::peer_filter::verdict::denied ? "denied" : "not allowed");
+        log()->warn(
+            "refusing federation requests from {} ({} by [peers]); further refusals "
+            "of it are counted, not logged, for a minute",
+            origin, verdict == config::peer_filter::verdict::denied ? "denied" : "not allowed");
       respond(error_reply(403, "domain not allowed: " + origin));
       return {};
     }
@@ -87,8 +88,8 @@ request_handler make_federation_handler(federation_api_context ctx) {
   std::vector<route> routes;
   routes.push_back({"POST", std::string{actors::dispatch_path},
                     sealed_route(ctx, actors::dispatch_atom::value)});
-  routes.push_back({"POST", std::string{actors::since_path},
-                    sealed_route(ctx, actors::since_atom::value)});
+  routes.push_back(
+      {"POST", std::string{actors::since_path}, sealed_route(ctx, actors::since_atom::value)});
   routes.push_back(
       {"GET", std::string{actors::users_search_path}, [ctx](http_request&& req, responder respond) {
          auto query = req.query("q").value_or("");

@@ -25,7 +25,7 @@ struct federation_api_context {
   /// [peers] allow/deny: refused origins get 403 before any decryption or storage work,
   /// logged once per domain and minute. Null: every domain.
   std::shared_ptr<config::peer_filter> filter;
-  std::chrono::milliseconds timeout{30'000};     // bound on one actor call
+  std::chrono::milliseconds timeout{30'000};      // bound on one actor call
   std::chrono::milliseconds clock_skew{300'000};  // accepted age of a signed request
 };
 

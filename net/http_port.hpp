@@ -18,20 +18,19 @@ using http_done_atom = caf::atom_constant<caf::atom("httpdone")>;
 
 /// The promises of one actor's requests in flight, keyed by a local id.
 class pending_http {
-public:
+ public:
   /// Sends `req` with `client`; the answer arrives at `self` as
   /// (http_done_atom, id, http_response) or (http_done_atom, id, caf::error).
   uint64_t start(http_client& client, caf::actor self, const url& base, http_request req,
                  std::chrono::milliseconds timeout, caf::response_promise promise) {
     auto id = next_id_++;
     promises_.emplace(id, std::move(promise));
-    client.request(base, std::move(req), timeout,
-                   [self, id](caf::expected<http_response> result) {
-                     if (result)
-                       caf::anon_send(self, http_done_atom::value, id, std::move(*result));
-                     else
-                       caf::anon_send(self, http_done_atom::value, id, std::move(result.error()));
-                   });
+    client.request(base, std::move(req), timeout, [self, id](caf::expected<http_response> result) {
+      if (result)
+        caf::anon_send(self, http_done_atom::value, id, std::move(*result));
+      else
+        caf::anon_send(self, http_done_atom::value, id, std::move(result.error()));
+    });
     return id;
   }
 
@@ -44,7 +43,7 @@ public:
     return promise;
   }
 
-private:
+ private:
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, caf::response_promise> promises_;
 };

@@ -25,13 +25,14 @@ caf::expected<actors::peer_record> record_from_reply(const std::string& domain,
     return caf::make_error(actors::errc::unavailable,
                            "the Hub answered HTTP " + std::to_string(res.status));
   auto j = nlohmann::json::parse(res.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.value("success", false) ||
-      !j["url"].is_string() || !j["public_key"].is_string())
-    return caf::make_error(actors::errc::unavailable, "the Hub's answer for " + domain + " is malformed");
+  if (j.is_discarded() || !j.is_object() || !j.value("success", false) || !j["url"].is_string() ||
+      !j["public_key"].is_string())
+    return caf::make_error(actors::errc::unavailable,
+                           "the Hub's answer for " + domain + " is malformed");
   auto key = crypto::parse_public_key_pem(j["public_key"].get<std::string>());
   if (!key)
-    return caf::make_error(actors::errc::bad_key_record,
-                           domain + ": the Hub's key is not valid: " + actors::detail_of(key.error()));
+    return caf::make_error(actors::errc::bad_key_record, domain + ": the Hub's key is not valid: " +
+                                                             actors::detail_of(key.error()));
   actors::peer_record rec;
   rec.domain = domain;
   rec.base_url = j["url"].get<std::string>();
@@ -43,8 +44,8 @@ caf::expected<actors::peer_record> record_from_reply(const std::string& domain,
   return rec;
 }
 
-caf::behavior hub_client(caf::stateful_actor<hub_client_state>* self, http_client* client,
-                         url hub, std::chrono::milliseconds timeout) {
+caf::behavior hub_client(caf::stateful_actor<hub_client_state>* self, http_client* client, url hub,
+                         std::chrono::milliseconds timeout) {
   return {
       [=](actors::lookup_atom, const std::string& domain) -> caf::result<actors::peer_record> {
         http_request req;

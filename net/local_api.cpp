@@ -102,15 +102,15 @@ auto target_user(const char* from) {
 
 auto fields(std::initializer_list<std::pair<const char*, const char*>> names) {
   std::vector<std::pair<const char*, const char*>> copy{names};
-  return [copy](const local_api_context&, const json& body, json& content,
-                const responder& respond) {
-    for (auto [from, to] : copy) {
-      auto value = field(body, from, respond);
-      if (!value) return false;
-      content[to] = *value;
-    }
-    return true;
-  };
+  return
+      [copy](const local_api_context&, const json& body, json& content, const responder& respond) {
+        for (auto [from, to] : copy) {
+          auto value = field(body, from, respond);
+          if (!value) return false;
+          content[to] = *value;
+        }
+        return true;
+      };
 }
 
 auto no_content() {
@@ -130,7 +130,8 @@ request_handler submit_route(const ctx_ptr& ctx, submission_spec spec) {
     json content = json::object();
     if (!spec.content(*ctx, *body, content, respond)) return;
     actors::local_submission sub{*room, spec.type, *user, content.dump(), {}};
-    if (auto id = body->find("id"); id != body->end() && id->is_string()) sub.id = id->get<std::string>();
+    if (auto id = body->find("id"); id != body->end() && id->is_string())
+      sub.id = id->get<std::string>();
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::string& event_id) {
@@ -210,26 +211,26 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
                        {std::string{actors::time_header}, std::to_string(now)},
                        {std::string{actors::signature_header},
                         actors::sign_request(*ctx->identity, req.method, req.target, now, "")}};
-        ctx->client->request(*base, std::move(req), ctx->timeout,
-                             [domain, respond](caf::expected<http_response> res) {
-                               if (!res) {
-                                 respond(error_reply(503, actors::detail_of(res.error())));
-                                 return;
-                               }
-                               auto j = json::parse(res->body, nullptr, false);
-                               if (res->status != 200 || j.is_discarded() || !j["users"].is_array()) {
-                                 respond(error_reply(502, domain + " answered HTTP " +
-                                                              std::to_string(res->status)));
-                                 return;
-                               }
-                               json users = json::array();
-                               for (auto& u : j["users"]) {
-                                 if (!u.is_object() || !u["username"].is_string()) continue;
-                                 users.push_back({{"username", u["username"].get<std::string>() + "@" + domain},
-                                                  {"name", u.value("name", "")}});
-                               }
-                               respond(success_reply(json{{"users", users}}.dump()));
-                             });
+        ctx->client->request(
+            *base, std::move(req), ctx->timeout,
+            [domain, respond](caf::expected<http_response> res) {
+              if (!res) {
+                respond(error_reply(503, actors::detail_of(res.error())));
+                return;
+              }
+              auto j = json::parse(res->body, nullptr, false);
+              if (res->status != 200 || j.is_discarded() || !j["users"].is_array()) {
+                respond(error_reply(502, domain + " answered HTTP " + std::to_string(res->status)));
+                return;
+              }
+              json users = json::array();
+              for (auto& u : j["users"]) {
+                if (!u.is_object() || !u["username"].is_string()) continue;
+                users.push_back({{"username", u["username"].get<std::string>() + "@" + domain},
+                                 {"name", u.value("name", "")}});
+              }
+              respond(success_reply(json{{"users", users}}.dump()));
+            });
       },
       fail_with<actors::peer_record>(respond), actors::resolve_atom::value, domain);
 }
@@ -260,11 +261,15 @@ struct event_pump : std::enable_shared_from_this<event_pump> {
 };
 
 /// Answers one API call made over the WebSocket through the ordinary route table.
-void call_over_websocket(const request_handler& calls, const std::shared_ptr<websocket_connection>& conn,
+void call_over_websocket(const request_handler& calls,
+                         const std::shared_ptr<websocket_connection>& conn,
                          const std::string& message) {
   auto j = json::parse(message, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j["call"].is_string()) {
-    conn->send(json{{"status", 400}, {"reply", {{"success", false}, {"error", "a message is {\"call\", \"body\", \"ref\"}"}}}}.dump());
+    conn->send(json{
+        {"status", 400},
+        {"reply", {{"success", false}, {"error", "a message is {\"call\", \"body\", \"ref\"}"}}}}
+                   .dump());
     return;
   }
   auto call = j["call"].get<std::string>();
@@ -278,7 +283,9 @@ void call_over_websocket(const request_handler& calls, const std::shared_ptr<web
   auto ref = j.value("ref", json{});
   calls(std::move(req), [conn, ref](http_response res) {
     auto reply = json::parse(res.body, nullptr, false);
-    conn->send(json{{"ref", ref}, {"status", res.status}, {"reply", reply.is_discarded() ? json{} : reply}}.dump());
+    conn->send(
+        json{{"ref", ref}, {"status", res.status}, {"reply", reply.is_discarded() ? json{} : reply}}
+            .dump());
   });
 }
 
@@ -326,7 +333,9 @@ request_handler make_local_handler(local_api_context context) {
     auto name = body->value("name", *username);
     ask<bool>(
         *ctx->system, ctx->bridge, ctx->timeout,
-        [respond](bool created) { respond(success_reply(json{{"created", created}}.dump())); },
+        [respond](bool created) {
+          respond(success_reply(json{{"created", created}}.dump()));
+        },
         fail_with<bool>(respond), actors::register_atom::value, *username, name);
   });
 
@@ -365,7 +374,9 @@ request_handler make_local_handler(local_api_context context) {
     if (!user) return;
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
-        [respond](std::string& room_id) { respond(success_reply(json{{"room_id", room_id}}.dump())); },
+        [respond](std::string& room_id) {
+          respond(success_reply(json{{"room_id", room_id}}.dump()));
+        },
         fail_with<std::string>(respond), actors::create_atom::value, *name, *type, *user);
   });
 
@@ -386,7 +397,9 @@ request_handler make_local_handler(local_api_context context) {
     }
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
-        [respond](std::string& room_id) { respond(success_reply(json{{"room_id", room_id}}.dump())); },
+        [respond](std::string& room_id) {
+          respond(success_reply(json{{"room_id", room_id}}.dump()));
+        },
         fail_with<std::string>(respond), actors::dm_atom::value, *user, target);
   });
 
@@ -431,14 +444,14 @@ request_handler make_local_handler(local_api_context context) {
                  {"refused_by_allow", f.refused_by_allow},
                  {"refused_per_domain", f.refused_per_domain}};
       }
-      respond(success_reply(json{{"status", ctx->status_text()},
-                                 {"status_reason", ctx->status_reason ? ctx->status_reason() : ""},
-                                 {"domain", ctx->own_domain},
-                                 {"public_key", crypto::public_key_pem(key)},
-                                 {"fingerprint", crypto::fingerprint(key)},
-                                 {"peers", peers},
-                                 {"peer_lists", lists}}
-                                .dump()));
+      respond(success_reply(json{
+          {"status", ctx->status_text()},
+          {"status_reason", ctx->status_reason ? ctx->status_reason() : ""},
+          {"domain", ctx->own_domain},
+          {"public_key", crypto::public_key_pem(key)},
+          {"fingerprint", crypto::fingerprint(key)},
+          {"peers", peers},
+          {"peer_lists", lists}}.dump()));
     };
     ask<std::vector<actors::peer_stats>>(
         *ctx->system, ctx->peers, ctx->timeout,

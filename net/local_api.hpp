@@ -34,7 +34,7 @@ struct local_api_context {
   actors::peer_manager_actor peers;
   http_client* client = nullptr;  // for users.search on peers; REQUIRES: outlives the handler
   std::shared_ptr<config::peer_filter> filter;  // [peers] allow/deny; null: every domain
-  std::chrono::milliseconds timeout{30'000};        // bound on one actor call
+  std::chrono::milliseconds timeout{30'000};    // bound on one actor call
 };
 
 /// Every call of DESIGN.md section 8 but the file and WebSocket ones.

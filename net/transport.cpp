@@ -24,8 +24,9 @@ caf::behavior transport(caf::stateful_actor<transport_state>* self, http_client*
         if (i == urls.end()) {
           auto parsed = parse_url(out.base_url);
           if (!parsed)
-            return caf::make_error(actors::errc::bad_request,
-                                   "peer URL " + out.base_url + ": " + actors::detail_of(parsed.error()));
+            return caf::make_error(
+                actors::errc::bad_request,
+                "peer URL " + out.base_url + ": " + actors::detail_of(parsed.error()));
           i = urls.emplace(out.base_url, std::move(*parsed)).first;
         }
         http_request req;
@@ -41,7 +42,8 @@ caf::behavior transport(caf::stateful_actor<transport_state>* self, http_client*
       },
       [=](http_done_atom, uint64_t id, http_response& res) {
         auto promise = self->state.pending.take(id);
-        promise.deliver(actors::inbound_reply{static_cast<uint16_t>(res.status), std::move(res.body)});
+        promise.deliver(
+            actors::inbound_reply{static_cast<uint16_t>(res.status), std::move(res.body)});
       },
       [=](http_done_atom, uint64_t id, caf::error& err) {
         auto promise = self->state.pending.take(id);

@@ -2,8 +2,8 @@
 // actor clock, shared queries, static overrides, persistence, and every failure answer.
 #include <gtest/gtest.h>
 
-#include <caf/all.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -62,7 +62,7 @@ dns_records published(const crypto::public_key& key, uint32_t ttl, std::string t
 }
 
 class DiscoveryActorTest : public testing::Test {
-protected:
+ protected:
   test_config cfg;
   caf::actor_system sys{cfg};
   caf::scheduler::test_coordinator& sched =
@@ -227,8 +227,8 @@ TEST_F(DiscoveryActorTest, StaticEntriesOverrideDns) {
   crypto::identity other = crypto::identity::generate();
   zone->records["b.example"] = published(peer.public_key(), 300);
   discovery_options options;
-  options.static_peers.push_back(
-      config::static_peer{"b.example", "http://127.0.0.1:8002/", crypto::public_key_pem(other.public_key())});
+  options.static_peers.push_back(config::static_peer{"b.example", "http://127.0.0.1:8002/",
+                                                     crypto::public_key_pem(other.public_key())});
   auto rec = resolve(start(options), "b.example");
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->source, record_source::static_table);
@@ -254,7 +254,8 @@ TEST_F(DiscoveryActorTest, RefusedDomainsAreNeverLookedUp) {
   auto rec = resolve(start(options), "b.example");
   ASSERT_FALSE(rec);
   EXPECT_EQ(rec.error(), caf::make_error(errc::domain_not_allowed));
-  EXPECT_EQ(actors::describe(rec.error()), "actors: domain_not_allowed: domain not allowed: b.example");
+  EXPECT_EQ(actors::describe(rec.error()),
+            "actors: domain_not_allowed: domain not allowed: b.example");
   EXPECT_EQ(zone->queries, 0);
 }
 

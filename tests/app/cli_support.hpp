@@ -21,10 +21,12 @@ inline command_result fedrelay(std::vector<std::string> args) {
 inline std::string node_config(const std::string& domain, const std::string& dir,
                                uint16_t federation_port, uint16_t local_port,
                                const std::string& extra = {}) {
-  return "[federation]\ndomain = \"" + domain + "\"\ndiscovery = \"dns\"\npublic_url = \"http://127.0.0.1:" +
-         std::to_string(federation_port) + "\"\n[listen]\nfederation = \"127.0.0.1:" +
-         std::to_string(federation_port) + "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port) +
-         "\"\n[storage]\ndir = \"" + dir + "\"\n[local_api]\ntoken = \"secret\"\n" + extra;
+  return "[federation]\ndomain = \"" + domain +
+         "\"\ndiscovery = \"dns\"\npublic_url = \"http://127.0.0.1:" +
+         std::to_string(federation_port) +
+         "\"\n[listen]\nfederation = \"127.0.0.1:" + std::to_string(federation_port) +
+         "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port) + "\"\n[storage]\ndir = \"" + dir +
+         "\"\n[local_api]\ntoken = \"secret\"\n" + extra;
 }
 
 }  // namespace fedrelay::test

@@ -16,12 +16,13 @@ namespace {
 using namespace std::chrono_literals;
 
 class CliTest : public testing::Test {
-protected:
+ protected:
   temp_dir dir;
   std::string config = dir / "node.toml";
 
   void write_config(const std::string& extra = {}) {
-    write_file(config, node_config("a.example", dir / "data", free_tcp_port(), free_tcp_port(), extra));
+    write_file(config,
+               node_config("a.example", dir / "data", free_tcp_port(), free_tcp_port(), extra));
   }
 };
 
@@ -37,7 +38,8 @@ TEST_F(CliTest, KeygenCreatesAPrivateKeyAndPrintsAPemOpensslReads) {
   ASSERT_EQ(stat((dir / "data/node.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   write_file(dir / "pub.pem", pem);
-  auto openssl = run_command({"openssl", "pkey", "-pubin", "-in", dir / "pub.pem", "-text", "-noout"});
+  auto openssl =
+      run_command({"openssl", "pkey", "-pubin", "-in", dir / "pub.pem", "-text", "-noout"});
   EXPECT_EQ(openssl.exit_code, 0) << openssl.output;
   EXPECT_NE(openssl.output.find("ED25519 Public-Key"), std::string::npos) << openssl.output;
   // The secret never appears in what keygen prints.
@@ -56,8 +58,9 @@ TEST_F(CliTest, KeygenKeepsTheExistingIdentity) {
 }
 
 TEST_F(CliTest, DnsRecordsShowsBothForms) {
-  write_file(config, "[federation]\ndomain = \"a.example\"\npublic_url = \"https://chat.a.example:8443\"\n"
-                     "[storage]\ndir = \"data\"\n[local_api]\ntoken = \"t\"\n");
+  write_file(config,
+             "[federation]\ndomain = \"a.example\"\npublic_url = \"https://chat.a.example:8443\"\n"
+             "[storage]\ndir = \"data\"\n[local_api]\ntoken = \"t\"\n");
   auto key = fedrelay({"keygen", "-c", config});
   auto pem = key.output.substr(key.output.find("-----BEGIN"));
   auto parsed = crypto::parse_public_key_pem(pem);
@@ -100,8 +103,9 @@ TEST_F(CliTest, StatusOfADisabledNodeIsDisabled) {
 }
 
 TEST_F(CliTest, ConfigMistakesNameFileLineAndKey) {
-  write_file(config, "[federation]\ndomain = \"a.example\"\ndiscovery = \"carrier-pigeon\"\n"
-                     "[listen]\nfederation = \"0.0.0.0\"\n");
+  write_file(config,
+             "[federation]\ndomain = \"a.example\"\ndiscovery = \"carrier-pigeon\"\n"
+             "[listen]\nfederation = \"0.0.0.0\"\n");
   auto out = fedrelay({"run", "-c", config});
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_NE(out.output.find("node.toml:3: federation.discovery"), std::string::npos) << out.output;
@@ -113,7 +117,8 @@ TEST_F(CliTest, RunBootsThenRunsAndStatusFollows) {
   write_config();
   std::string log = dir / "node.log";
   child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
-  ASSERT_TRUE(wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
       << read_file(log);
   EXPECT_EQ(read_file(log).find("Booting...\n"), 0u) << read_file(log);
   auto status = fedrelay({"status", "-c", config});
@@ -127,7 +132,8 @@ TEST_F(CliTest, SecondNodeOnTheSameDirectoryGetsAClearError) {
   write_config();
   std::string log = dir / "node.log";
   child_process first({FEDRELAY_BINARY, "run", "-c", config}, log);
-  ASSERT_TRUE(wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
       << read_file(log);
   auto second = fedrelay({"run", "-c", config});
   EXPECT_EQ(second.exit_code, 1) << second.output;

@@ -40,22 +40,23 @@ void test_node::use_tls(std::string cert, std::string key, std::string ca) {
 
 void test_node::use_dns(uint16_t port) {
   discovery_ = "dns";
-  dns_section_ = "[dns]\nresolver = \"127.0.0.1:" + std::to_string(port) + "\"\ntimeout_ms = 1000\n";
+  dns_section_ =
+      "[dns]\nresolver = \"127.0.0.1:" + std::to_string(port) + "\"\ntimeout_ms = 1000\n";
 }
 
 void test_node::configure(const std::vector<const test_node*>& peers, const std::string& extra) {
-  std::string text = "[federation]\ndomain = \"" + domain_ +
-                     "\"\ndiscovery = \"" + discovery_ + "\"\npublic_url = \"" + scheme_ + "://127.0.0.1:" +
-                     std::to_string(federation_port_) + "\"\n[listen]\nfederation = \"127.0.0.1:" +
-                     std::to_string(federation_port_) + "\"\nlocal = \"127.0.0.1:" +
-                     std::to_string(local_port_) + "\"\n[storage]\ndir = \"data\"\n" +
-                     "[local_api]\ntoken = \"token-" + domain_ + "\"\n" +
-                     "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" + tls_section_ +
-                     dns_section_ + extra;
+  std::string text = "[federation]\ndomain = \"" + domain_ + "\"\ndiscovery = \"" + discovery_ +
+                     "\"\npublic_url = \"" + scheme_ +
+                     "://127.0.0.1:" + std::to_string(federation_port_) +
+                     "\"\n[listen]\nfederation = \"127.0.0.1:" + std::to_string(federation_port_) +
+                     "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port_) +
+                     "\"\n[storage]\ndir = \"data\"\n" + "[local_api]\ntoken = \"token-" + domain_ +
+                     "\"\n" + "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" +
+                     tls_section_ + dns_section_ + extra;
   for (const auto* p : peers)
-    text += "\n[[peers.static]]\ndomain = \"" + p->domain() + "\"\nurl = \"" + p->scheme() + "://127.0.0.1:" +
-            std::to_string(p->federation_port()) + "\"\npublic_key = \"\"\"" + p->public_key_pem() +
-            "\"\"\"\n";
+    text += "\n[[peers.static]]\ndomain = \"" + p->domain() + "\"\nurl = \"" + p->scheme() +
+            "://127.0.0.1:" + std::to_string(p->federation_port()) + "\"\npublic_key = \"\"\"" +
+            p->public_key_pem() + "\"\"\"\n";
   write_file(config_path_, text);
 }
 
@@ -65,7 +66,8 @@ void test_node::start() {
   process_ = std::make_unique<child_process>(
       std::vector<std::string>{FEDRELAY_BINARY, "run", "-c", config_path_}, dir_ + "/node.log");
   auto up = wait_until(
-      [&] { return log().find("Running\n", from) != std::string::npos || !process_->running(); }, 20s);
+      [&] { return log().find("Running\n", from) != std::string::npos || !process_->running(); },
+      20s);
   if (!up || !process_->running()) throw std::runtime_error(domain_ + " did not start: " + log());
 }
 
@@ -90,7 +92,8 @@ json test_node::call(const std::string& method, const std::string& path, const j
   net::http_request req;
   req.method = method;
   req.target = path;
-  req.headers = {{"Authorization", "Bearer " + (token.empty() ? "token-" + domain_ : token)}, {"Content-Type", "application/json"}};
+  req.headers = {{"Authorization", "Bearer " + (token.empty() ? "token-" + domain_ : token)},
+                 {"Content-Type", "application/json"}};
   if (method != "GET") req.body = body.dump();
   net::url base{"http", "127.0.0.1", local_port_, {}};
   auto res = net::http_request_blocking(base, std::move(req), 70s);

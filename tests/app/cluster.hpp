@@ -18,7 +18,7 @@ namespace fedrelay::test {
 using nlohmann::json;
 
 class test_node {
-public:
+ public:
   /// Prepares (keygen) a node for `domain` under `root`; `extra` TOML is appended to its
   /// settings (after the static peer table is known, see cluster).
   test_node(std::string domain, const std::string& root);
@@ -49,8 +49,9 @@ public:
   void kill_hard();
   bool running();
 
-  /// Calls the local API with the bearer token (or `token` when given); the reply's JSON (or {"success":false,
-  /// "http_error":…} when no answer came). `status` (optional) receives the HTTP status.
+  /// Calls the local API with the bearer token (or `token` when given); the reply's JSON (or
+  /// {"success":false, "http_error":…} when no answer came). `status` (optional) receives the HTTP
+  /// status.
   json call(const std::string& method, const std::string& path, const json& body = json::object(),
             unsigned* status = nullptr, const std::string& token = {}) const;
   json post(const std::string& path, const json& body, unsigned* status = nullptr) const {
@@ -68,7 +69,7 @@ public:
   std::vector<json> wait_for_room_events(const std::string& room_id, size_t count,
                                          std::chrono::milliseconds timeout) const;
 
-private:
+ private:
   std::string domain_;
   std::string dir_;
   std::string config_path_;
@@ -84,14 +85,14 @@ private:
 
 /// N nodes that know each other through static peer tables.
 class cluster {
-public:
+ public:
   /// Nodes named by `domains`, e.g. {"a.test", "b.test", "c.test"}; `extra` TOML for all.
   explicit cluster(const std::vector<std::string>& domains, const std::string& extra = {});
   test_node& operator[](size_t i) { return *nodes_[i]; }
   size_t size() const { return nodes_.size(); }
   void start_all();
 
-private:
+ private:
   temp_dir root_{"fedrelay-cluster"};
   std::vector<std::unique_ptr<test_node>> nodes_;
 };

@@ -12,7 +12,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class DurabilityTest : public testing::Test {
-protected:
+ protected:
   cluster nodes{{"a.test", "b.test"}};
   test_node& a = nodes[0];
   test_node& b = nodes[1];
@@ -20,12 +20,15 @@ protected:
 
   void SetUp() override {
     nodes.start_all();
-    auto r = a.post("/api/v1/rooms.create", {{"name", "load"}, {"type", "private"}, {"owner", "alice"}});
+    auto r =
+        a.post("/api/v1/rooms.create", {{"name", "load"}, {"type", "private"}, {"owner", "alice"}});
     ASSERT_TRUE(r.value("success", false)) << r.dump();
     room = r["room_id"];
-    ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
-                    .value("success", false));
-    ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << b.log();  // b sees the room from its invite on
+    ASSERT_TRUE(
+        a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+            .value("success", false));
+    ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u)
+        << b.log();  // b sees the room from its invite on
   }
 
   /// Sends `count` messages from alice; returns the event ids the node accepted.
@@ -34,7 +37,8 @@ protected:
     for (int i = 0; i < count; ++i) {
       unsigned status = 0;
       auto r = a.post("/api/v1/chat.send",
-                      {{"room_id", room}, {"user", "alice"}, {"text", tag + std::to_string(i)}}, &status);
+                      {{"room_id", room}, {"user", "alice"}, {"text", tag + std::to_string(i)}},
+                      &status);
       if (status == 200 && r.value("success", false))
         accepted.push_back(r["event_id"]);
       else

@@ -19,7 +19,7 @@ std::string key_line(const test_node& n) {
 }
 
 class KeyRotationTest : public testing::Test {
-protected:
+ protected:
   temp_dir root;
   test_node a{"a.test", root.path()};
   test_node b{"b.test", root.path()};
@@ -42,10 +42,12 @@ TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
   b.configure({});
   a.start();
   b.start();
-  auto r = a.post("/api/v1/rooms.create", {{"name", "dns"}, {"type", "private"}, {"owner", "alice"}});
+  auto r =
+      a.post("/api/v1/rooms.create", {{"name", "dns"}, {"type", "private"}, {"owner", "alice"}});
   auto room = r.value("room_id", "");
-  ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
-                  .value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+          .value("success", false));
   ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << a.log() << b.log();
 
   // b gets a new identity and publishes it; a still has the old key cached (TTL 3600).
@@ -62,8 +64,9 @@ TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
   publish(b, new_key);
   dns.start();
   b.start();
-  ASSERT_TRUE(a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "still there?"}})
-                  .value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "still there?"}})
+          .value("success", false));
   auto on_b = b.wait_for_room_events(room, 2, 30s);
   ASSERT_EQ(on_b.size(), 2u) << a.log();
   EXPECT_EQ(on_b.back().value("text", ""), "still there?");

@@ -11,7 +11,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class PeerListsTest : public testing::Test {
-protected:
+ protected:
   cluster nodes{{"a.test", "b.test", "c.test"}};
   test_node& a = nodes[0];
   test_node& b = nodes[1];
@@ -42,7 +42,8 @@ TEST_F(PeerListsTest, ADeniedDomainIsRefusedEverywhereWhileOthersGoOn) {
   auto r = a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
   room = r["room_id"];
   unsigned status = 0;
-  r = a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}}, &status);
+  r = a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}},
+             &status);
   EXPECT_EQ(status, 403u);
   EXPECT_EQ(r.value("error", ""), "domain not allowed: c.test");
   r = a.post("/api/v1/dm.create", {{"from", "alice"}, {"to", "carol@c.test"}}, &status);
@@ -52,14 +53,18 @@ TEST_F(PeerListsTest, ADeniedDomainIsRefusedEverywhereWhileOthersGoOn) {
   // Nothing for c entered a queue.
   EXPECT_EQ(queued_for("c.test"), 0u);
   // c's own requests to a are refused (its room's invite to alice never lands) ...
-  auto c_room = c.post("/api/v1/rooms.create", {{"name", "c"}, {"type", "public"}, {"owner", "carol"}});
-  ASSERT_TRUE(c.post("/api/v1/rooms.invite", {{"room_id", c_room["room_id"]}, {"user", "alice@a.test"}, {"by", "carol"}})
+  auto c_room =
+      c.post("/api/v1/rooms.create", {{"name", "c"}, {"type", "public"}, {"owner", "carol"}});
+  ASSERT_TRUE(c.post("/api/v1/rooms.invite",
+                     {{"room_id", c_room["room_id"]}, {"user", "alice@a.test"}, {"by", "carol"}})
                   .value("success", false));
-  EXPECT_TRUE(wait_until([&] { return status_of_a()["peer_lists"].value("refused_by_deny", 0u) > 0; }, 20s))
+  EXPECT_TRUE(
+      wait_until([&] { return status_of_a()["peer_lists"].value("refused_by_deny", 0u) > 0; }, 20s))
       << status_of_a().dump();
   // ... while b and a go on.
-  ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
-                  .value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+          .value("success", false));
   EXPECT_EQ(b.wait_for_room_events(room, 1, 20s).size(), 1u);
   auto lists = status_of_a()["peer_lists"];
   EXPECT_EQ(lists["deny"], json::array({"c.test"}));
@@ -77,26 +82,30 @@ TEST_F(PeerListsTest, ABacklogIsDroppedWhenItsDomainIsDeniedAndTheConversationGo
   nodes.start_all();
   auto r = a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
   room = r["room_id"];
-  ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
-                  .value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
+          .value("success", false));
   ASSERT_EQ(c.wait_for_room_events(room, 1, 20s).size(), 1u);
   ASSERT_TRUE(c.stop());
   for (int i = 0; i < 25; ++i)
-    ASSERT_TRUE(a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "m" + std::to_string(i)}})
+    ASSERT_TRUE(a.post("/api/v1/chat.send",
+                       {{"room_id", room}, {"user", "alice"}, {"text", "m" + std::to_string(i)}})
                     .value("success", false));
   ASSERT_TRUE(wait_until([&] { return queued_for("c.test") == 25; }, 10s))
       << queued_for("c.test") << " " << status_of_a().dump();
   set_lists_of_a("[peers]\ndeny = [\"c.test\"]\n");
   reload_a();
   ASSERT_TRUE(wait_until([&] { return queued_for("c.test") == 0; }, 10s)) << status_of_a().dump();
-  EXPECT_TRUE(wait_until([&] { return a.log().find("dropped 25 queued events for c.test") != std::string::npos; }, 5s))
+  EXPECT_TRUE(wait_until(
+      [&] { return a.log().find("dropped 25 queued events for c.test") != std::string::npos; }, 5s))
       << a.log();
   // Allowed again: new events flow, and c catches up with what it missed from the host.
   set_lists_of_a("");
   reload_a();
   c.start();
-  ASSERT_TRUE(a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "welcome back"}})
-                  .value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "welcome back"}})
+          .value("success", false));
   auto on_c = c.wait_for_room_events(room, 27, 30s);
   ASSERT_EQ(on_c.size(), 27u) << c.log();
   EXPECT_EQ(on_c.back().value("text", ""), "welcome back");

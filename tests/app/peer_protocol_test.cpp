@@ -16,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class PeerProtocolTest : public testing::Test {
-protected:
+ protected:
   temp_dir root;
   crypto::identity x = crypto::identity::generate();
   test_node a{"a.test", root.path()};
@@ -26,14 +26,18 @@ protected:
 
   void SetUp() override {
     // x.test is a static peer whose URL nobody answers: what a sends it just waits.
-    a.configure({}, "[limits]\nmax_body_bytes = 65536\n[peers]\ndeny = [\"z.test\"]\n"
-                    "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:9\"\n"
-                    "public_key = \"\"\"" + crypto::public_key_pem(x.public_key()) + "\"\"\"\n");
+    a.configure({},
+                "[limits]\nmax_body_bytes = 65536\n[peers]\ndeny = [\"z.test\"]\n"
+                "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:9\"\n"
+                "public_key = \"\"\"" +
+                    crypto::public_key_pem(x.public_key()) + "\"\"\"\n");
     a.start();
-    auto r = a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
+    auto r =
+        a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
     ASSERT_TRUE(r.value("success", false)) << r.dump();
     room = r["room_id"];
-    ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "xavier@x.test"}, {"by", "alice"}})
+    ASSERT_TRUE(a.post("/api/v1/rooms.invite",
+                       {{"room_id", room}, {"user", "xavier@x.test"}, {"by", "alice"}})
                     .value("success", false));
   }
 
@@ -81,7 +85,8 @@ protected:
 
   size_t messages_in_inbox() {
     size_t n = 0;
-    for (const auto& e : room_events(a.all_events(), room)) n += e.value("type", "") == "message.sent";
+    for (const auto& e : room_events(a.all_events(), room))
+      n += e.value("type", "") == "message.sent";
     return n;
   }
 
@@ -93,7 +98,8 @@ protected:
 };
 
 TEST_F(PeerProtocolTest, ReplayedTransactionGetsTheStoredReceiptAndIsAppliedOnce) {
-  auto sealed = box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "hi")})));
+  auto sealed =
+      box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "hi")})));
   auto first = dispatch(sealed);
   ASSERT_EQ(first.status, 200u) << first.body;
   auto receipt = actors::decode_receipt(*box.open(first.body));
@@ -109,7 +115,8 @@ TEST_F(PeerProtocolTest, ReplayedTransactionGetsTheStoredReceiptAndIsAppliedOnce
 }
 
 TEST_F(PeerProtocolTest, AServerMaySpeakOnlyForItsOwnUsers) {
-  auto sealed = box.seal(actors::encode_transaction(transaction_of({submission("carol@c.test", "forged")})));
+  auto sealed =
+      box.seal(actors::encode_transaction(transaction_of({submission("carol@c.test", "forged")})));
   auto res = dispatch(sealed);
   ASSERT_EQ(res.status, 200u);
   // Delivered (the receipt takes it), but the host refuses it as a room event: nothing is
@@ -118,15 +125,17 @@ TEST_F(PeerProtocolTest, AServerMaySpeakOnlyForItsOwnUsers) {
   ASSERT_TRUE(receipt);
   ASSERT_EQ(receipt->results.size(), 1u);
   EXPECT_EQ(messages_in_inbox(), 0u);
-  auto honest = dispatch(box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "mine")}))));
+  auto honest = dispatch(
+      box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "mine")}))));
   ASSERT_EQ(honest.status, 200u);
   EXPECT_EQ(messages_in_inbox(), 1u);
 }
 
 TEST_F(PeerProtocolTest, ForgedOriginIsRefusedWith401) {
   auto mallory = crypto::identity::generate();
-  auto forged = crypto::box_key::derive(mallory, a_key)->seal(
-      actors::encode_transaction(transaction_of({submission("xavier@x.test", "forged")})));
+  auto forged = crypto::box_key::derive(mallory, a_key)
+                    ->seal(actors::encode_transaction(
+                        transaction_of({submission("xavier@x.test", "forged")})));
   auto res = dispatch(forged);
   EXPECT_EQ(res.status, 401u) << res.body;
   EXPECT_EQ(messages_in_inbox(), 0u);
@@ -134,7 +143,8 @@ TEST_F(PeerProtocolTest, ForgedOriginIsRefusedWith401) {
 }
 
 TEST_F(PeerProtocolTest, TamperedBodyIsRefusedWith401) {
-  auto sealed = box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "x")})));
+  auto sealed =
+      box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "x")})));
   sealed[sealed.size() / 2] ^= 0x01;
   EXPECT_EQ(dispatch(sealed).status, 401u);
   EXPECT_EQ(dispatch("not even a box").status, 401u);
@@ -170,7 +180,8 @@ TEST_F(PeerProtocolTest, DeniedDomainIsRefusedWith403BeforeAnyWork) {
   for (int i = 0; i < 5; ++i) dispatch("anything", "z.test");
   // Logged once for the domain, not once per request.
   size_t logged = 0;
-  for (size_t pos = a.log().find("refusing federation requests from z.test"); pos != std::string::npos;
+  for (size_t pos = a.log().find("refusing federation requests from z.test");
+       pos != std::string::npos;
        pos = a.log().find("refusing federation requests from z.test", pos + 1))
     ++logged;
   EXPECT_EQ(logged, 1u) << a.log();

@@ -12,7 +12,7 @@ namespace fedrelay::test {
 namespace {
 
 class ResolveTest : public testing::Test {
-protected:
+ protected:
   temp_dir dir;
   std::string config = dir / "node.toml";
   crypto::identity peer = crypto::identity::generate();
@@ -22,8 +22,9 @@ protected:
   void SetUp() override {
     dns.add_srv("_rocketchat._tcp.b.test", "chat.b.test", 8443);
     // Split at odd places, as some DNS providers do.
-    dns.add_txt("rocketchat-public-key.b.test",
-                {peer_key_line.substr(0, 20), peer_key_line.substr(20, 17), peer_key_line.substr(37)});
+    dns.add_txt(
+        "rocketchat-public-key.b.test",
+        {peer_key_line.substr(0, 20), peer_key_line.substr(20, 17), peer_key_line.substr(37)});
     dns.add_txt("rocketchat-protocol.b.test", {"http"});
     dns.add_srv("_rocketchat._tcp.nokey.b.test", "chat.b.test", 8443);
     dns.add_srv("_rocketchat._tcp.badkey.b.test", "chat.b.test", 8443);
@@ -38,9 +39,11 @@ protected:
 TEST_F(ResolveTest, ShowsUrlProtocolKeyTtlAndSource) {
   auto out = fedrelay({"resolve", "b.test", "-c", config});
   ASSERT_EQ(out.exit_code, 0) << out.output;
-  EXPECT_NE(out.output.find("url:         http://chat.b.test:8443\n"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("url:         http://chat.b.test:8443\n"), std::string::npos)
+      << out.output;
   EXPECT_NE(out.output.find("protocol:    http\n"), std::string::npos);
-  EXPECT_NE(out.output.find("fingerprint: " + crypto::fingerprint(peer.public_key())), std::string::npos);
+  EXPECT_NE(out.output.find("fingerprint: " + crypto::fingerprint(peer.public_key())),
+            std::string::npos);
   EXPECT_NE(out.output.find("ttl:         300\n"), std::string::npos);
   EXPECT_NE(out.output.find("source:      dns\n"), std::string::npos);
   EXPECT_NE(out.output.find(crypto::public_key_pem(peer.public_key())), std::string::npos);
@@ -77,8 +80,9 @@ TEST_F(ResolveTest, DeadDnsServerTimesOutWithinTheBound) {
   // The failure was cached for the negative TTL; with the server back and the cache
   // bypassed by a fresh data directory, the lookup works again.
   dns.start();
-  write_file(config, node_config("a.test", dir / "data2", free_tcp_port(), free_tcp_port(),
-                                 "[dns]\nresolver = \"127.0.0.1:" + std::to_string(dns.port()) + "\"\n"));
+  write_file(config,
+             node_config("a.test", dir / "data2", free_tcp_port(), free_tcp_port(),
+                         "[dns]\nresolver = \"127.0.0.1:" + std::to_string(dns.port()) + "\"\n"));
   EXPECT_EQ(fedrelay({"resolve", "b.test", "-c", config}).exit_code, 0);
 }
 
@@ -92,7 +96,8 @@ TEST_F(ResolveTest, StaticPeersOverrideDns) {
   auto out = fedrelay({"resolve", "b.test", "-c", config});
   ASSERT_EQ(out.exit_code, 0) << out.output;
   EXPECT_NE(out.output.find("source:      static\n"), std::string::npos) << out.output;
-  EXPECT_NE(out.output.find("fingerprint: " + crypto::fingerprint(other.public_key())), std::string::npos);
+  EXPECT_NE(out.output.find("fingerprint: " + crypto::fingerprint(other.public_key())),
+            std::string::npos);
 }
 
 }  // namespace

@@ -18,8 +18,8 @@ constexpr auto settle = 30s;  // bound on waiting for federation to deliver
 std::vector<std::string> fingerprint(const std::vector<json>& events) {
   std::vector<std::string> out;
   for (const auto& e : events)
-    out.push_back(e.value("type", "") + " " + e.value("event_id", "") + " seq=" +
-                  std::to_string(e.value("seq", 0)));
+    out.push_back(e.value("type", "") + " " + e.value("event_id", "") +
+                  " seq=" + std::to_string(e.value("seq", 0)));
   return out;
 }
 
@@ -36,7 +36,7 @@ std::vector<std::string> host_view_from(const std::vector<json>& host,
 }
 
 class RoomsTest : public testing::Test {
-protected:
+ protected:
   cluster nodes{{"a.test", "b.test", "c.test"}};
   test_node& a = nodes[0];
   test_node& b = nodes[1];
@@ -50,7 +50,8 @@ protected:
   }
 
   std::string create_room(const std::string& type = "public") {
-    auto r = a.post("/api/v1/rooms.create", {{"name", "general"}, {"type", type}, {"owner", "alice"}});
+    auto r =
+        a.post("/api/v1/rooms.create", {{"name", "general"}, {"type", type}, {"owner", "alice"}});
     EXPECT_TRUE(r.value("success", false)) << r.dump() << a.log();
     return r.value("room_id", "");
   }
@@ -64,7 +65,8 @@ protected:
 
   std::string send(test_node& n, const std::string& room, const std::string& user,
                    const std::string& text, unsigned* status = nullptr) {
-    auto r = n.post("/api/v1/chat.send", {{"room_id", room}, {"user", user}, {"text", text}}, status);
+    auto r =
+        n.post("/api/v1/chat.send", {{"room_id", room}, {"user", user}, {"text", text}}, status);
     return r.value("event_id", "");
   }
 };
@@ -92,16 +94,26 @@ TEST_F(RoomsTest, ThreeDomainsSeeTheSameEventsInTheSameOrder) {
   ASSERT_FALSE(m3.empty());
   auto expected_total = 4u + 2u;  // created, 2 invites, m1, m2, m3
   ASSERT_GE(a.wait_for_room_events(room, expected_total, settle).size(), expected_total);
-  EXPECT_TRUE(b.post("/api/v1/chat.update", {{"room_id", room}, {"user", "bob"}, {"event_id", m2}, {"text", "edited"}})
+  EXPECT_TRUE(b.post("/api/v1/chat.update",
+                     {{"room_id", room}, {"user", "bob"}, {"event_id", m2}, {"text", "edited"}})
                   .value("success", false));
-  EXPECT_TRUE(c.post("/api/v1/chat.react", {{"room_id", room}, {"user", "carol"}, {"event_id", m1}, {"emoji", ":+1:"}})
+  EXPECT_TRUE(c.post("/api/v1/chat.react",
+                     {{"room_id", room}, {"user", "carol"}, {"event_id", m1}, {"emoji", ":+1:"}})
                   .value("success", false));
-  EXPECT_TRUE(c.post("/api/v1/chat.unreact", {{"room_id", room}, {"user", "carol"}, {"event_id", m1}, {"emoji", ":+1:"}})
+  EXPECT_TRUE(c.post("/api/v1/chat.unreact",
+                     {{"room_id", room}, {"user", "carol"}, {"event_id", m1}, {"emoji", ":+1:"}})
                   .value("success", false));
-  EXPECT_TRUE(b.post("/api/v1/rooms.read", {{"room_id", room}, {"user", "bob"}, {"up_to", m3}}).value("success", false));
-  EXPECT_TRUE(c.post("/api/v1/notify.send", {{"room_id", room}, {"user", "carol"}, {"to", "alice@a.test"}, {"kind", "mention"}, {"text", "@alice look"}})
+  EXPECT_TRUE(b.post("/api/v1/rooms.read", {{"room_id", room}, {"user", "bob"}, {"up_to", m3}})
                   .value("success", false));
-  EXPECT_TRUE(a.post("/api/v1/chat.delete", {{"room_id", room}, {"user", "alice"}, {"event_id", m1}}).value("success", false));
+  EXPECT_TRUE(c.post("/api/v1/notify.send", {{"room_id", room},
+                                             {"user", "carol"},
+                                             {"to", "alice@a.test"},
+                                             {"kind", "mention"},
+                                             {"text", "@alice look"}})
+                  .value("success", false));
+  EXPECT_TRUE(
+      a.post("/api/v1/chat.delete", {{"room_id", room}, {"user", "alice"}, {"event_id", m1}})
+          .value("success", false));
   auto total = expected_total + 6;
   auto on_a = a.wait_for_room_events(room, total, settle);
   auto on_b = b.wait_for_room_events(room, total - 1, settle);
@@ -135,7 +147,9 @@ TEST_F(RoomsTest, MutedUsersPostsAreRejectedAndTheReasonReachesTheirServer) {
   auto room = create_room();
   invite_everyone(room);
   ASSERT_GE(b.wait_for_room_events(room, 2, settle).size(), 2u);
-  ASSERT_TRUE(a.post("/api/v1/rooms.mute", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}}).value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.mute", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+          .value("success", false));
   ASSERT_GE(b.wait_for_room_events(room, 3, settle).size(), 3u);
   unsigned status = 0;
   auto refused = send(b, room, "bob", "can you hear me", &status);
@@ -153,7 +167,9 @@ TEST_F(RoomsTest, MutedUsersPostsAreRejectedAndTheReasonReachesTheirServer) {
         settle);
   }
   EXPECT_TRUE(seen_rejection) << b.log();
-  ASSERT_TRUE(a.post("/api/v1/rooms.unmute", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}}).value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.unmute", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+          .value("success", false));
   ASSERT_GE(b.wait_for_room_events(room, 4, settle).size(), 4u);
   auto ok = send(b, room, "bob", "back");
   ASSERT_FALSE(ok.empty());
@@ -167,11 +183,14 @@ TEST_F(RoomsTest, OnlyOwnersAndModeratorsPostInBroadcastRooms) {
   invite_everyone(room);
   ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
   unsigned status = 0;
-  auto r = c.post("/api/v1/chat.send", {{"room_id", room}, {"user", "carol"}, {"text", "may I?"}}, &status);
+  auto r = c.post("/api/v1/chat.send", {{"room_id", room}, {"user", "carol"}, {"text", "may I?"}},
+                  &status);
   EXPECT_EQ(status, 403u) << r.dump();
   EXPECT_NE(r.value("error", "").find("broadcast"), std::string::npos) << r.dump();
-  ASSERT_TRUE(a.post("/api/v1/rooms.setRole", {{"room_id", room}, {"user", "carol@c.test"}, {"role", "moderator"}, {"by", "alice"}})
-                  .value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.setRole",
+             {{"room_id", room}, {"user", "carol@c.test"}, {"role", "moderator"}, {"by", "alice"}})
+          .value("success", false));
   ASSERT_GE(c.wait_for_room_events(room, 2, settle).size(), 2u);
   EXPECT_FALSE(send(c, room, "carol", "now I may").empty());
   EXPECT_EQ(a.wait_for_room_events(room, 5, settle).size(), 5u);
@@ -186,7 +205,8 @@ TEST_F(RoomsTest, NonMembersCannotPostAndOnlyOwnersDelete) {
   ASSERT_GE(b.wait_for_room_events(room, 2, settle).size(), 2u);
   auto r = b.post("/api/v1/rooms.delete", {{"room_id", room}, {"by", "bob"}}, &status);
   EXPECT_EQ(status, 403u) << r.dump();
-  ASSERT_TRUE(a.post("/api/v1/rooms.delete", {{"room_id", room}, {"by", "alice"}}).value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.delete", {{"room_id", room}, {"by", "alice"}}).value("success", false));
   ASSERT_GE(b.wait_for_room_events(room, 3, settle).size(), 3u);
   send(b, room, "bob", "too late", &status);
   EXPECT_EQ(status, 403u);
@@ -197,8 +217,11 @@ TEST_F(RoomsTest, KickAndLeave) {
   auto room = create_room();
   invite_everyone(room);
   ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
-  ASSERT_TRUE(a.post("/api/v1/rooms.kick", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}}).value("success", false));
-  ASSERT_TRUE(b.post("/api/v1/rooms.leave", {{"room_id", room}, {"user", "bob"}}).value("success", false));
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.kick", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
+          .value("success", false));
+  ASSERT_TRUE(
+      b.post("/api/v1/rooms.leave", {{"room_id", room}, {"user", "bob"}}).value("success", false));
   auto on_a = a.wait_for_room_events(room, 5, settle);
   ASSERT_EQ(on_a.size(), 5u);
   // Both removed servers learn of their own removal.
@@ -233,7 +256,8 @@ TEST_F(RoomsTest, AMemberServerThatWasDownCatchesUp) {
   invite_everyone(room);
   ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
   ASSERT_TRUE(c.stop());
-  for (int i = 0; i < 20; ++i) ASSERT_FALSE(send(a, room, "alice", "while c is down " + std::to_string(i)).empty());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_FALSE(send(a, room, "alice", "while c is down " + std::to_string(i)).empty());
   ASSERT_FALSE(send(b, room, "bob", "b too").empty());
   c.start();
   auto on_a = a.wait_for_room_events(room, 24, settle);
@@ -249,9 +273,13 @@ TEST_F(RoomsTest, BadCallsChangeNothing) {
   r = a.call("POST", "/api/v1/rooms.create", json{{"name", "x"}}, &status);
   EXPECT_EQ(status, 400u) << r.dump();
   EXPECT_FALSE(r.value("success", true));
-  r = a.post("/api/v1/chat.send", {{"room_id", "00000000000000000000000000000000:a.test"}, {"user", "alice"}, {"text", "x"}}, &status);
+  r = a.post(
+      "/api/v1/chat.send",
+      {{"room_id", "00000000000000000000000000000000:a.test"}, {"user", "alice"}, {"text", "x"}},
+      &status);
   EXPECT_EQ(status, 404u) << r.dump();
-  r = a.post("/api/v1/chat.send", {{"room_id", "whatever"}, {"user", "bob@b.test"}, {"text", "x"}}, &status);
+  r = a.post("/api/v1/chat.send", {{"room_id", "whatever"}, {"user", "bob@b.test"}, {"text", "x"}},
+             &status);
   EXPECT_EQ(status, 400u) << r.dump();  // a local server speaks only for its own users
   r = a.get("/api/v1/no.such.call", &status);
   EXPECT_EQ(status, 404u);

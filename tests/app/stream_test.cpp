@@ -11,13 +11,14 @@ namespace {
 using namespace std::chrono_literals;
 
 class StreamTest : public testing::Test {
-protected:
+ protected:
   temp_dir root;
   test_node a{"a.test", root.path()};
 
   void SetUp() override { a.start(); }
 
-  std::unique_ptr<net::websocket_client> open_stream(uint64_t after, const std::string& token = {}) {
+  std::unique_ptr<net::websocket_client> open_stream(uint64_t after,
+                                                     const std::string& token = {}) {
     auto client = net::websocket_client::connect(
         "ws://127.0.0.1:" + std::to_string(a.local_port()),
         "/api/v1/events.stream?after=" + std::to_string(after),
@@ -28,12 +29,14 @@ protected:
 };
 
 TEST_F(StreamTest, StreamsInboxEventsInOrderAndResumesAfterACursor) {
-  auto room = a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
+  auto room =
+      a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
   auto room_id = room.value("room_id", "");
   auto stream = open_stream(0);
   ASSERT_TRUE(stream);
   for (int i = 0; i < 5; ++i)
-    a.post("/api/v1/chat.send", {{"room_id", room_id}, {"user", "alice"}, {"text", "m" + std::to_string(i)}});
+    a.post("/api/v1/chat.send",
+           {{"room_id", room_id}, {"user", "alice"}, {"text", "m" + std::to_string(i)}});
   std::vector<json> got;
   for (int i = 0; i < 6; ++i) {
     auto msg = stream->receive(10s);
@@ -58,9 +61,11 @@ TEST_F(StreamTest, StreamsInboxEventsInOrderAndResumesAfterACursor) {
 TEST_F(StreamTest, CallsOverTheSocketAreAnswered) {
   auto stream = open_stream(0);
   ASSERT_TRUE(stream);
-  ASSERT_FALSE(stream->send(json{{"call", "rooms.create"}, {"ref", 7},
-                                 {"body", {{"name", "ws"}, {"type", "private"}, {"owner", "alice"}}}}
-                                .dump()));
+  ASSERT_FALSE(
+      stream->send(json{{"call", "rooms.create"},
+                        {"ref", 7},
+                        {"body", {{"name", "ws"}, {"type", "private"}, {"owner", "alice"}}}}
+                       .dump()));
   // The reply and the room.created event both come; order between them is not fixed.
   bool replied = false, streamed = false;
   for (int i = 0; i < 2; ++i) {

@@ -11,7 +11,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class TlsTest : public testing::Test {
-protected:
+ protected:
   test_ca ca;
   temp_dir root;
   test_node a{"a.test", root.path()};
@@ -28,7 +28,8 @@ protected:
   }
 
   std::string shared_room() {
-    auto r = a.post("/api/v1/rooms.create", {{"name", "tls"}, {"type", "private"}, {"owner", "alice"}});
+    auto r =
+        a.post("/api/v1/rooms.create", {{"name", "tls"}, {"type", "private"}, {"owner", "alice"}});
     auto room = r.value("room_id", "");
     a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}});
     a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "over https"}});

@@ -121,7 +121,9 @@ command_result run_command(const std::vector<std::string>& argv,
       return result;
     }
     if (n < 0) {
-      struct timespec ts {0, 5'000'000};
+      struct timespec ts {
+        0, 5'000'000
+      };
       nanosleep(&ts, nullptr);
     }
   }

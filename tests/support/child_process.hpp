@@ -2,16 +2,16 @@
 // and reaped when the object goes away so no test leaves processes behind.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace fedrelay::test {
 
 class child_process {
-public:
+ public:
   /// Starts argv[0] (looked up in PATH) with its output appended to `log_path`
   /// (or /dev/null when empty). Throws std::runtime_error when it cannot be started.
   explicit child_process(std::vector<std::string> argv, std::string log_path = {});
@@ -32,7 +32,7 @@ public:
   /// Waits up to `timeout` for the process to exit by itself.
   std::optional<int> wait(std::chrono::milliseconds timeout);
 
-private:
+ private:
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };
@@ -52,7 +52,9 @@ bool wait_until(Predicate ready, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (ready()) return true;
-    struct timespec ts {0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     nanosleep(&ts, nullptr);
   }
   return ready();

@@ -7,7 +7,7 @@
 namespace fedrelay::test {
 
 class temp_dir {
-public:
+ public:
   explicit temp_dir(const std::string& prefix = "fedrelay-test");
   ~temp_dir();
   temp_dir(const temp_dir&) = delete;
@@ -17,7 +17,7 @@ public:
   /// path() + "/" + name
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+ private:
   std::string path_;
 };
 

@@ -12,16 +12,16 @@
 namespace fedrelay::storage {
 
 enum class errc : uint8_t {
-  locked = 1,       // another process holds the data directory
-  open_failed,      // the database could not be opened (context: RocksDB's reason)
+  locked = 1,   // another process holds the data directory
+  open_failed,  // the database could not be opened (context: RocksDB's reason)
   read_failed,
-  write_failed,     // a write or fsync failed; the store refuses writes from then on
-  corrupted,        // a stored value does not decode
+  write_failed,  // a write or fsync failed; the store refuses writes from then on
+  corrupted,     // a stored value does not decode
 };
 
 /// Returns the name of an error code, e.g. "invalid".
 std::string to_string(errc code);
 
-} // namespace fedrelay::storage
+}  // namespace fedrelay::storage
 
 CAF_ERROR_CODE_ENUM(fedrelay::storage::errc, "storage")

@@ -2,6 +2,8 @@
 // node will use to reach a peer, which source answered, and each failure's own answer.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "crypto/identity.hpp"
 #include "crypto/pem.hpp"
 #include "tests/app/cli_support.hpp"
@@ -84,6 +86,27 @@ TEST_F(ResolveTest, DeadDnsServerTimesOutWithinTheBound) {
              node_config("a.test", dir / "data2", free_tcp_port(), free_tcp_port(),
                          "[dns]\nresolver = \"127.0.0.1:" + std::to_string(dns.port()) + "\"\n"));
   EXPECT_EQ(fedrelay({"resolve", "b.test", "-c", config}).exit_code, 0);
+}
+
+TEST(ResolveTtlTest, AnAnswerExpiresWithItsTtl) {
+  temp_dir dir;
+  auto peer = crypto::identity::generate();
+  auto line = crypto::public_key_pem_line(peer.public_key());
+  dns_server dns{"b.test", 1};  // every record with a TTL of one second
+  dns.add_srv("_rocketchat._tcp.b.test", "chat.b.test", 8443);
+  dns.add_txt("rocketchat-public-key.b.test", {line});
+  dns.start();
+  auto config = dir / "node.toml";
+  write_file(config, node_config("a.test", dir / "data", free_tcp_port(), free_tcp_port(),
+                                 "[dns]\nresolver = \"127.0.0.1:" + std::to_string(dns.port()) + "\"\n"));
+  auto first = fedrelay({"resolve", "b.test", "-c", config});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("ttl:         1\n"), std::string::npos) << first.output;
+  // Past the TTL the persisted answer is stale: DNS is asked again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  auto second = fedrelay({"resolve", "b.test", "-c", config});
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("source:      dns\n"), std::string::npos) << second.output;
 }
 
 TEST_F(ResolveTest, StaticPeersOverrideDns) {

@@ -44,9 +44,15 @@ void test_node::use_dns(uint16_t port) {
       "[dns]\nresolver = \"127.0.0.1:" + std::to_string(port) + "\"\ntimeout_ms = 1000\n";
 }
 
+void test_node::use_hub(std::string url) {
+  discovery_ = "hub";
+  hub_url_ = std::move(url);
+}
+
 void test_node::configure(const std::vector<const test_node*>& peers, const std::string& extra) {
   std::string text = "[federation]\ndomain = \"" + domain_ + "\"\ndiscovery = \"" + discovery_ +
-                     "\"\npublic_url = \"" + scheme_ +
+                     "\"\n" + (hub_url_.empty() ? "" : "hub_url = \"" + hub_url_ + "\"\n") +
+                     "public_url = \"" + scheme_ +
                      "://127.0.0.1:" + std::to_string(federation_port_) +
                      "\"\n[listen]\nfederation = \"127.0.0.1:" + std::to_string(federation_port_) +
                      "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port_) +
@@ -66,7 +72,13 @@ void test_node::start() {
   process_ = std::make_unique<child_process>(
       std::vector<std::string>{FEDRELAY_BINARY, "run", "-c", config_path_}, dir_ + "/node.log");
   auto up = wait_until(
-      [&] { return log().find("Running\n", from) != std::string::npos || !process_->running(); },
+      [&] {
+        // With discovery = "hub" the node is up once it registers; Running comes later.
+        auto text = log();
+        return text.find("Running\n", from) != std::string::npos ||
+               text.find("[HUB Only] Registering with Hub...\n", from) != std::string::npos ||
+               !process_->running();
+      },
       20s);
   if (!up || !process_->running()) throw std::runtime_error(domain_ + " did not start: " + log());
 }

@@ -37,6 +37,8 @@ class test_node {
   const std::string& scheme() const { return scheme_; }
   /// Finds peers through DNS asked of 127.0.0.1:`port` instead of the static table.
   void use_dns(uint16_t port);
+  /// Registers with, and finds peers through, the Hub at `url`.
+  void use_hub(std::string url);
 
   /// Writes the settings: this node plus `peers` as its static table, then `extra`.
   void configure(const std::vector<const test_node*>& peers, const std::string& extra = {});
@@ -81,6 +83,7 @@ class test_node {
   std::string tls_section_;
   std::string discovery_ = "static";
   std::string dns_section_;
+  std::string hub_url_;
 };
 
 /// N nodes that know each other through static peer tables.

@@ -27,6 +27,7 @@
 #include "net/transport.hpp"
 #include "tests/app/cli_support.hpp"
 #include "tests/support/ports.hpp"
+#include "tests/app/cluster.hpp"
 #include "tests/support/smtp_server.hpp"
 
 namespace fedrelay::test {
@@ -482,6 +483,39 @@ TEST_F(HubTest, NodeRegistrarFollowsAHubThatComesUpLater) {
   auto found = json::parse(lookup("a.test").body);
   EXPECT_EQ(found["url"], "http://127.0.0.1:9555");
   EXPECT_EQ(smtp->mails().size(), 1u);  // polling the pending registration mailed nobody
+}
+
+TEST_F(HubTest, TwoNodesFindEachOtherThroughTheHubAndTalk) {
+  using namespace std::chrono_literals;
+  start_hub();
+  auto hub_url = "http://127.0.0.1:" + std::to_string(port);
+  test_node a{"a.test", dir.path()};
+  test_node b{"b.test", dir.path()};
+  for (auto* n : {&a, &b}) {
+    n->use_hub(hub_url);
+    n->configure({});
+    n->start();
+  }
+  // Each node registered at boot; the webmasters confirm by following the mailed links.
+  auto mails = smtp->wait_for_mails(2);
+  ASSERT_EQ(mails.size(), 2u) << read_file(dir / "hub.log");
+  for (const auto& mail : mails) EXPECT_EQ(open(link_in(mail.content)).status, 200);
+  for (auto* n : {&a, &b})
+    EXPECT_TRUE(wait_until([&] { return n->get("/api/v1/federation.status").value("status", "") == "Running"; }, 20s))
+        << n->log();
+  auto r = a.post("/api/v1/rooms.create", {{"name", "hub"}, {"type", "private"}, {"owner", "alice"}});
+  auto room = r.value("room_id", "");
+  ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+                  .value("success", false));
+  ASSERT_TRUE(a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "found you through the Hub"}})
+                  .value("success", false));
+  auto on_b = b.wait_for_room_events(room, 2, 30s);
+  ASSERT_EQ(on_b.size(), 2u) << a.log() << b.log();
+  EXPECT_EQ(on_b.back().value("text", ""), "found you through the Hub");
+  // And back: b's user answers through the host, found through the Hub as well.
+  ASSERT_TRUE(b.post("/api/v1/chat.send", {{"room_id", room}, {"user", "bob"}, {"text", "hello"}})
+                  .value("success", false));
+  EXPECT_EQ(a.wait_for_room_events(room, 4, 30s).size(), 4u) << a.log();
 }
 
 TEST_F(HubTest, MissingHubSettingsAreNamed) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -243,6 +244,51 @@ void start_replicas(room_manager_pointer self) {
   }
 }
 
+/// Submits the removal of every member of a refused domain from the rooms hosted here.
+uint32_t remove_refused_members(room_manager_pointer self) {
+  auto& st = self->state;
+  if (!st.ctx.allowed) return 0;
+  uint32_t removals = 0;
+  std::string from;
+  for (;;) {
+    std::string room_id;
+    auto err = st.ctx.store->scan(storage::column::rooms, from, "", 1,
+                                  [&](std::string_view key, std::string_view) {
+                                    room_id = std::string{key.substr(0, key.find('\0'))};
+                                    return false;
+                                  });
+    if (err || room_id.empty()) return removals;
+    from = room_id + '\x01';
+    if (domain_of_id(room_id) != st.ctx.own_domain) continue;
+    auto stored = st.ctx.store->get(storage::column::rooms, room_id);
+    if (!stored || !*stored) continue;
+    auto doc = nlohmann::json::parse(**stored, nullptr, false);
+    auto state = doc.is_discarded() ? caf::expected<room_state>{caf::make_error(errc::bad_request)}
+                                    : decode_state(doc);
+    if (!state || state->deleted) continue;
+    std::string owner;
+    for (const auto& [user, role] : state->members)
+      if (role == "owner" && domain_of_user(user) == st.ctx.own_domain) owner = user;
+    if (owner.empty()) continue;
+    auto* room = room_of(self, room_id, false);
+    if (room == nullptr) continue;
+    for (const auto& [user, role] : state->members) {
+      auto domain = std::string{domain_of_user(user)};
+      if (domain == st.ctx.own_domain || st.ctx.allowed(domain)) continue;
+      nlohmann::json content{{"target", user}};
+      // Fire and forget: the room answers the submission to nobody.
+      caf::anon_send(*room, submit_atom::value,
+                     local_submission{room_id,
+                                      std::string{to_string(event_type::user_removed)},
+                                      owner.substr(0, owner.find('@')),
+                                      content.dump(),
+                                      {}});
+      log()->info("removing {} from room {}: its domain is refused by [peers]", user, room_id);
+      ++removals;
+    }
+  }
+}
+
 room_manager_actor::behavior_type room_manager(room_manager_pointer self, room_context ctx) {
   self->state.ctx = std::move(ctx);
   // A linked room that exits is forgotten (the next message spawns it again from the
@@ -293,6 +339,7 @@ room_manager_actor::behavior_type room_manager(room_manager_pointer self, room_c
                            {{"name", ""}, {"room_type", "direct"}, {"with", *peer}},
                            [self, key] { self->state.direct.erase(key); });
       },
+      [self](forget_atom) -> uint32_t { return remove_refused_members(self); },
       [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
         auto& st = self->state;
         if (sub.type == to_string(event_type::room_created))

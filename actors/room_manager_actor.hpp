@@ -80,7 +80,11 @@ using room_manager_actor = caf::typed_actor<
     caf::replies_to<apply_atom, std::string, std::string>::with<event_result>,
     // Catch-up for a member server (origin domain, room id, after seq, limit): the
     // sequenced events as a JSON array. Errors: not_found, rejected (origin has no member).
-    caf::replies_to<since_atom, std::string, std::string, uint64_t, uint32_t>::with<std::string>>;
+    caf::replies_to<since_atom, std::string, std::string, uint64_t, uint32_t>::with<std::string>,
+    // The [peers] lists changed: every member of a refused domain is removed from the rooms
+    // hosted here, by one of the room's local owners, so the other members see it. Replies
+    // with the number of removals submitted.
+    caf::replies_to<forget_atom>::with<uint32_t>>;
 
 /// Everything rooms need from the node; the manager hands the same to each room actor.
 struct room_context {

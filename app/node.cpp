@@ -246,8 +246,18 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
     current.deny = fresh.deny;
     changes.push_back("peers.allow and peers.deny replaced (" + std::to_string(fresh.allow.size()) +
                       " allowed, " + std::to_string(fresh.deny.size()) + " denied)");
-    // Queues of domains refused from now on are dropped, never retried.
+    // Their users leave the rooms hosted here (the other members see the removal), then
+    // the queues of domains refused from now on are dropped, never retried.
     caf::scoped_actor self{impl_->rt.system()};
+    self->request(impl_->rooms, std::chrono::seconds(30), actors::forget_atom::value)
+        .receive(
+            [&](uint32_t removed) {
+              changes.push_back("removed " + std::to_string(removed) +
+                                " members of refused domains from rooms hosted here");
+            },
+            [&](caf::error& err) {
+              changes.push_back("rooms not checked: " + caf::to_string(err));
+            });
     self->request(impl_->peers, std::chrono::seconds(30), actors::forget_atom::value)
         .receive(
             [&](uint64_t dropped) {

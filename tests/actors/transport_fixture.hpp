@@ -88,6 +88,7 @@ inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::poi
         if (!answer) return answer.error();
         return *answer;
       },
+      [](forget_atom) { return uint32_t{0}; },
   };
 }
 

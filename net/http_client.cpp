@@ -44,18 +44,6 @@ bool is_stale_connection_error(const beast::error_code& ec) {
          ec == ssl::error::stream_truncated;
 }
 
-bool is_ip_literal(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-std::string host_header(const url& u) {
-  auto host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  bool default_port = (u.tls() && u.port == 443) || (!u.tls() && u.port == 80);
-  return default_port ? host : host + ":" + std::to_string(u.port);
-}
-
 }  // namespace
 
 // One pooled connection: a plain or a TLS stream on the client's strand, with the buffer

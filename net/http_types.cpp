@@ -2,6 +2,8 @@
 // file compiles in a second.
 #include "net/http_types.hpp"
 
+#include <arpa/inet.h>
+
 #include <cctype>
 
 #include "net/errc.hpp"
@@ -179,6 +181,18 @@ caf::expected<url> parse_url(std::string_view text) {
   }
   for (auto& c : result.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return result;
+}
+
+std::string host_header(const url& u) {
+  auto host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  bool default_port = (u.tls() && u.port == 443) || (!u.tls() && u.port == 80);
+  return default_port ? host : host + ":" + std::to_string(u.port);
+}
+
+bool is_ip_literal(const std::string& host) {
+  in6_addr buffer{};
+  return inet_pton(AF_INET, host.c_str(), &buffer) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &buffer) == 1;
 }
 
 }  // namespace fedrelay::net

@@ -85,4 +85,11 @@ struct url {
 /// user info, bad port, spaces or control characters).
 [[nodiscard]] caf::expected<url> parse_url(std::string_view text);
 
+/// The Host header for requests to `u`: the host (IPv6 in brackets), with ":port" unless
+/// the port is the scheme's default.
+std::string host_header(const url& u);
+
+/// Whether `host` is an IPv4 or IPv6 address rather than a name (no SNI for addresses).
+bool is_ip_literal(const std::string& host);
+
 }  // namespace fedrelay::net

@@ -30,18 +30,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-bool is_ip_literal(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-std::string host_header(const url& u) {
-  auto host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  bool default_port = (u.tls() && u.port == 443) || (!u.tls() && u.port == 80);
-  return default_port ? host : host + ":" + std::to_string(u.port);
-}
-
 // ws and wss are http and https as far as parse_url and the ports are concerned.
 caf::expected<url> parse_ws_url(std::string_view text) {
   std::string spelled{text};

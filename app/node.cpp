@@ -246,27 +246,23 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
     current.deny = fresh.deny;
     changes.push_back("peers.allow and peers.deny replaced (" + std::to_string(fresh.allow.size()) +
                       " allowed, " + std::to_string(fresh.deny.size()) + " denied)");
-    // Their users leave the rooms hosted here (the other members see the removal), then
-    // the queues of domains refused from now on are dropped, never retried.
+    // The queues of domains refused from now on are dropped, never retried, and their
+    // users leave the rooms hosted here (the other members see the removal).
     caf::scoped_actor self{impl_->rt.system()};
-    self->request(impl_->rooms, std::chrono::seconds(30), actors::forget_atom::value)
-        .receive(
-            [&](uint32_t removed) {
-              changes.push_back("removed " + std::to_string(removed) +
-                                " members of refused domains from rooms hosted here");
-            },
-            [&](caf::error& err) {
-              changes.push_back("rooms not checked: " + caf::to_string(err));
-            });
-    self->request(impl_->peers, std::chrono::seconds(30), actors::forget_atom::value)
-        .receive(
-            [&](uint64_t dropped) {
-              changes.push_back("dropped " + std::to_string(dropped) +
-                                " queued events of domains now refused");
-            },
-            [&](caf::error& err) {
-              changes.push_back("queues not checked: " + caf::to_string(err));
-            });
+    // Asks `handle` to apply the new lists and notes how many things it changed.
+    auto apply = [&](const auto& handle, auto count, const std::string& what,
+                     const std::string& unchecked) {
+      self->request(handle, std::chrono::seconds(30), actors::forget_atom::value)
+          .receive(
+              [&](decltype(count) n) { changes.push_back(std::to_string(n) + " " + what); },
+              [&](caf::error& err) { changes.push_back(unchecked + ": " + caf::to_string(err)); });
+    };
+    // The backlog first, so its count is what was queued before the reload; the removals
+    // the rooms then queue for refused domains are dropped as they arrive.
+    apply(impl_->peers, uint64_t{0}, "queued events of domains now refused dropped",
+          "queues not checked");
+    apply(impl_->rooms, uint32_t{0}, "members of refused domains removed from rooms hosted here",
+          "rooms not checked");
   }
   return changes;
 }

@@ -644,5 +644,28 @@ TEST_F(RoomTest, AReplicaLoadedAtStartAsksForWhatItMissed) {
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
+TEST_F(RoomTest, RestartedRoomsGoOnFromTheLastSeqInTheirLog) {
+  auto room = room_of_three();
+  // Messages leave the stored state value at seq 3; only the log knows seqs 4 to 6.
+  for (const auto* text : {"one", "two", "three"}) send(*a_, room, alice, text);
+  ASSERT_EQ(info(*b_, room)["last_seq"], 6);
+  for (auto* n : {a_, b_}) {
+    stop(caf::actor_cast<caf::actor>(n->rooms));
+    n->rooms = keep(spawn_room_manager(*sys_, room_context_of(*n)));
+    stop(caf::actor_cast<caf::actor>(n->inbound));
+    start_inbound(*n);
+  }
+  sched_->run();
+  EXPECT_EQ(info(*a_, room)["last_seq"], 6);
+  EXPECT_EQ(info(*b_, room)["last_seq"], 6);
+  // The host neither reuses a seq nor skips one, and the member applies the next in line.
+  auto next = send(*a_, room, alice, "four");
+  auto at_a = sequenced(*a_, room);
+  ASSERT_EQ(at_a.size(), 7u);
+  EXPECT_EQ(at_a.back(), "7 message.sent " + next);
+  EXPECT_EQ(sequenced(*b_, room), from_seq(at_a, 2));
+  EXPECT_EQ(sequenced(*c_, room), from_seq(at_a, 3));
+}
+
 }  // namespace
 }  // namespace fedrelay::actors

@@ -16,6 +16,11 @@ runtime_config::runtime_config(size_t threads) {
   }();
   (void)named;
   set("scheduler.max-threads", threads);
+  // One shared queue with a condition variable instead of work stealing: stealing workers
+  // poll and nanosleep between messages, which cost 15-20 % of the CPU per relayed event
+  // on two cores (docs/PERFORMANCE.md); the relay's actors hand work along a pipeline, so
+  // there is little locality for stealing to keep.
+  set("scheduler.policy", caf::atom("sharing"));
   // CAF's own log and console output would interleave with ours.
   set("logger.console", caf::atom("none"));
   add_message_type<actors::peer_record>("fedrelay::peer_record");

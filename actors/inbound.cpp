@@ -237,23 +237,31 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
     return;
   }
   st.in_flight.emplace(txn_key, a);
-  // The room manager gets the events in order; CAF keeps the order of messages between
-  // two actors, and the rooms keep it from there.
+  // One request for the whole transaction: the room manager hands each room its share in
+  // one message, so a room applies a run of events in one append.
+  std::vector<std::string> texts;
+  std::vector<size_t> indices;
+  texts.reserve(a->waiting);
+  indices.reserve(a->waiting);
   for (size_t i = 0; i < txn->events.size(); ++i) {
     if (!a->routed[i]) continue;
-    self->request(st.ports.rooms, st.options.room_timeout, apply_atom::value, origin,
-                  txn->events[i])
-        .then(
-            [self, a, i](event_result& result) {
-              a->r.results[i].accepted = result.accepted;
-              a->r.results[i].reason = std::move(result.reason);
-              if (--a->waiting == 0) finish(self, a);
-            },
-            [self, a](caf::error& err) {
-              if (!a->failure) a->failure = std::move(err);
-              if (--a->waiting == 0) finish(self, a);
-            });
+    texts.push_back(std::move(txn->events[i]));
+    indices.push_back(i);
   }
+  self->request(st.ports.rooms, st.options.room_timeout, apply_atom::value, origin,
+                std::move(texts))
+      .then(
+          [self, a, indices](std::vector<event_result>& results) {
+            for (size_t k = 0; k < indices.size() && k < results.size(); ++k) {
+              a->r.results[indices[k]].accepted = results[k].accepted;
+              a->r.results[indices[k]].reason = std::move(results[k].reason);
+            }
+            finish(self, a);
+          },
+          [self, a](caf::error& err) {
+            a->failure = std::move(err);
+            finish(self, a);
+          });
 }
 
 /// Answers an opened catch-up request with what the room manager says.

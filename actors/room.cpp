@@ -432,6 +432,18 @@ std::string check_relayed(const room_event& e, const crypto::public_key* key) {
   return {};
 }
 
+/// Why a sequenced event (of message `message_id` from `origin`) cannot come from this
+/// room's host; empty when it can.
+std::string not_from_host(room_pointer self, const std::string& origin,
+                          const std::string& message_id, const room_event& e) {
+  auto& st = self->state;
+  if (st.hosted || origin != st.host) return "only the host " + st.host + " sequences the room";
+  if (e.seq == 0) return "the event is not sequenced";
+  if (message_id != event_message_id(st.room_id, e.id))
+    return "the message id does not match its event";
+  return {};
+}
+
 void on_event(room_pointer self, const std::string& message_id, room_event e,
               result_promise promise) {
   auto key_domain = relayed_key_domain(self, e);
@@ -457,6 +469,64 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
               deliver(promise, message_id, err);
             });
           });
+}
+
+/// A run of the host's sequenced events (event messages of one transaction): each is
+/// checked and placed in line as on_event does, and one drain applies them all in one
+/// append. The results wait for that append.
+void on_event_run(room_pointer self, const std::string& origin,
+                  const std::vector<std::string>& texts,
+                  caf::typed_response_promise<std::vector<event_result>> promise) {
+  auto& st = self->state;
+  struct run_state {
+    std::vector<event_result> results;
+    caf::error failure;  // a key that did not resolve: the sender retries
+  };
+  auto run = std::make_shared<run_state>();
+  run->results.resize(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto doc = json::parse(texts[i], nullptr, false);
+    auto message_id = doc.is_object() ? doc.value("id", "") : std::string{};
+    auto inner = doc.is_object() ? doc.find("event") : doc.end();
+    if (message_id.empty() || doc.value("kind", "") != event_kind || inner == doc.end()) {
+      run->results[i] = refused(message_id, "a run holds sequenced events only");
+      continue;
+    }
+    auto e = decode_event(*inner);
+    std::string why = !e                         ? detail_of(e.error())
+                      : e->room_id != st.room_id ? "an event of another room"
+                                                 : not_from_host(self, origin, message_id, *e);
+    if (!why.empty()) {
+      run->results[i] = refused(message_id, why);
+      continue;
+    }
+    run->results[i] = accepted(message_id);
+    auto key_domain = relayed_key_domain(self, *e);
+    enqueue(self, key_domain,
+            [self, run, i, needs_key = !key_domain.empty(), e = std::move(*e)](
+                const crypto::public_key* key, const caf::error& key_err) mutable {
+              auto& st = self->state;
+              if (e.seq <= st.room.last_seq || st.ahead.count(e.seq) > 0) return;
+              if (needs_key && key == nullptr) {
+                if (!run->failure) run->failure = key_err;
+                return;
+              }
+              if (auto why = check_relayed(e, key); !why.empty()) {
+                log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, why);
+                run->results[i] = refused(run->results[i].id, why);
+                return;
+              }
+              if (st.ahead.size() < max_ahead) st.ahead.emplace(e.seq, std::move(e));
+            });
+  }
+  enqueue(self, {}, [self, run, promise](const crypto::public_key*, const caf::error&) mutable {
+    drain(self, {}, [run, promise](const caf::error& err) mutable {
+      if (err || run->failure)
+        promise.deliver(err ? err : run->failure);
+      else
+        promise.deliver(std::move(run->results));
+    });
+  });
 }
 
 void on_state(room_pointer self, const std::string& message_id, uint64_t seq, json state,
@@ -876,13 +946,16 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
           on_submit(self, origin, message_id, std::move(*e), promise);
           return promise;
         }
-        if (st.hosted || origin != st.host)
-          return refused(message_id, "only the host " + st.host + " sequences the room");
-        if (e->seq == 0) return refused(message_id, "the event is not sequenced");
-        if (message_id != event_message_id(st.room_id, e->id))
-          return refused(message_id, "the message id does not match its event");
+        if (auto why = not_from_host(self, origin, message_id, *e); !why.empty())
+          return refused(message_id, why);
         auto promise = self->make_response_promise<event_result>();
         on_event(self, message_id, std::move(*e), promise);
+        return promise;
+      },
+      [self](apply_atom, const std::string& origin,
+             const std::vector<std::string>& texts) -> caf::result<std::vector<event_result>> {
+        auto promise = self->make_response_promise<std::vector<event_result>>();
+        on_event_run(self, origin, texts, promise);
         return promise;
       },
       [self](info_atom) -> caf::result<std::string> {

@@ -30,6 +30,11 @@ using room_actor = caf::typed_actor<
     // Errors only when it cannot be judged now (an origin key that does not resolve, the
     // journal failing): the sender retries.
     caf::replies_to<apply_atom, std::string, std::string>::with<event_result>,
+    // A run of sequenced events from the host (kind event only; origin domain, JSON texts),
+    // checked one by one and applied in one append; one result per event, in order.
+    // Errors as for one event: the sender retries, what was applied is deduplicated.
+    caf::replies_to<apply_atom, std::string,
+                    std::vector<std::string>>::with<std::vector<event_result>>,
     // The room as rooms.info shows it (room_state.hpp info_view). Errors: not_found.
     caf::replies_to<info_atom>::with<std::string>,
     // The log after seq `after`, at most `limit` events (0: 100), in the local view

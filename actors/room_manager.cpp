@@ -186,6 +186,84 @@ caf::result<event_result> on_apply(room_manager_pointer self, const std::string&
   return self->delegate(*room_of(self, room_id, true), apply_atom::value, origin, text);
 }
 
+/// The replica a room message goes to as part of a run: set for a sequenced event of a
+/// room hosted by the sender (the bulk of what servers send each other); null for
+/// everything else, which takes the one-message path.
+room_actor* run_room(room_manager_pointer self, const std::string& origin, const json& doc) {
+  auto& st = self->state;
+  if (!doc.is_object() || doc.value("kind", "") != event_kind) return nullptr;
+  auto id = doc.find("id");
+  auto event = doc.find("event");
+  if (id == doc.end() || !id->is_string() || event == doc.end() || !event->is_object())
+    return nullptr;
+  auto room_id = event->find("room_id");
+  if (room_id == event->end() || !room_id->is_string()) return nullptr;
+  const auto& id_text = room_id->get_ref<const std::string&>();
+  if (!valid_room_id(id_text)) return nullptr;
+  auto host = domain_of_id(id_text);
+  if (host != origin || host == st.ctx.own_domain) return nullptr;
+  return room_of(self, id_text, true);
+}
+
+/// The room messages of one transaction. The leading sequenced events go to their rooms
+/// in one message per room; from the first other message on, each takes the one-message
+/// path (through this actor's own mailbox, so it reaches its room after the runs).
+caf::result<std::vector<event_result>> apply_batch(room_manager_pointer self,
+                                                   const std::string& origin,
+                                                   std::vector<std::string>& texts) {
+  if (texts.empty()) return std::vector<event_result>{};
+  struct gathering {
+    std::vector<event_result> results;
+    size_t left = 0;
+    caf::error failure;
+  };
+  auto g = std::make_shared<gathering>();
+  g->results.resize(texts.size());
+  g->left = texts.size();
+  auto promise = self->make_response_promise<std::vector<event_result>>();
+  auto settled = [g, promise](size_t count) mutable {
+    g->left -= count;
+    if (g->left > 0) return;
+    if (g->failure)
+      promise.deliver(g->failure);
+    else
+      promise.deliver(std::move(g->results));
+  };
+  auto failed = [g, settled](size_t count, caf::error& err) mutable {
+    if (!g->failure) g->failure = std::move(err);
+    settled(count);
+  };
+  std::map<room_actor*, std::pair<std::vector<size_t>, std::vector<std::string>>> runs;
+  size_t i = 0;
+  for (; i < texts.size(); ++i) {
+    auto room = run_room(self, origin, json::parse(texts[i], nullptr, false));
+    if (room == nullptr) break;
+    runs[room].first.push_back(i);
+    runs[room].second.push_back(std::move(texts[i]));
+  }
+  for (auto& [room, run] : runs) {
+    self->request(*room, caf::infinite, apply_atom::value, origin, std::move(run.second))
+        .then(
+            [g, settled, indices = run.first](std::vector<event_result>& got) mutable {
+              for (size_t k = 0; k < indices.size() && k < got.size(); ++k)
+                g->results[indices[k]] = std::move(got[k]);
+              settled(indices.size());
+            },
+            [failed, n = run.first.size()](caf::error& err) mutable { failed(n, err); });
+  }
+  auto me = caf::actor_cast<room_manager_actor>(self);
+  for (; i < texts.size(); ++i) {
+    self->request(me, caf::infinite, apply_atom::value, origin, std::move(texts[i]))
+        .then(
+            [g, settled, i](event_result& got) mutable {
+              g->results[i] = std::move(got);
+              settled(1);
+            },
+            [failed](caf::error& err) mutable { failed(1, err); });
+  }
+  return promise;
+}
+
 /// Submits the room.created event of `room_id`, a new room hosted here; replies with the
 /// room id once it is written. `on_done` (may be empty) runs when the answer is known.
 caf::result<std::string> create_room(room_manager_pointer self, const std::string& room_id,
@@ -412,6 +490,8 @@ room_manager_actor::behavior_type room_manager(room_manager_pointer self, room_c
       },
       [self](apply_atom, const std::string& origin, const std::string& text)
           -> caf::result<event_result> { return on_apply(self, origin, text); },
+      [self](apply_atom, const std::string& origin, std::vector<std::string>& texts)
+          -> caf::result<std::vector<event_result>> { return apply_batch(self, origin, texts); },
       [self](since_atom, const std::string& origin, const std::string& room_id, uint64_t after,
              uint32_t limit) -> caf::result<std::string> {
         auto& st = self->state;

@@ -83,6 +83,13 @@ using room_manager_actor = caf::typed_actor<
     // Applies one room event a peer sent (origin domain, event JSON from a transaction);
     // replies with its fate for the receipt. Never an error: a refusal is a result.
     caf::replies_to<apply_atom, std::string, std::string>::with<event_result>,
+    // Applies the room events of one transaction (origin domain, event JSON texts in the
+    // transaction's order); replies with the fate of each, in order. Each room gets its
+    // share in order (runs of sequenced events in one message, so in one append). Errors
+    // when one of them cannot be judged now (as for a single event): the sender retries
+    // the whole transaction, and what was taken is deduplicated.
+    caf::replies_to<apply_atom, std::string,
+                    std::vector<std::string>>::with<std::vector<event_result>>,
     // Catch-up for a member server (origin domain, room id, after seq, limit): the
     // sequenced events as a JSON array. Errors: not_found, rejected (origin has no member).
     caf::replies_to<since_atom, std::string, std::string, uint64_t, uint32_t>::with<std::string>,

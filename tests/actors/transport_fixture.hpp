@@ -52,6 +52,15 @@ struct room_recorder {
                                            uint32_t)>
       since;
 
+  event_result apply(const std::string& origin, const std::string& text) {
+    auto doc = nlohmann::json::parse(text);
+    applied.push_back({origin, doc});
+    auto id = doc.value("id", "");
+    auto refused = refuse.find(id);
+    if (refused == refuse.end()) return event_result{id, true, {}};
+    return event_result{id, false, refused->second};
+  }
+
   std::vector<std::string> ids() const {
     std::vector<std::string> out;
     for (const auto& a : applied) out.push_back(a.message.value("id", ""));
@@ -69,21 +78,19 @@ inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::poi
         return none();
       },
       [none](submit_atom, const local_submission&) -> caf::result<std::string> { return none(); },
-      [none](submit_atom,
-             const std::vector<local_submission>&) -> caf::result<std::vector<event_result>> {
-        return none();
-      },
+      [none](submit_atom, const std::vector<local_submission>&)
+          -> caf::result<std::vector<event_result>> { return none(); },
       [none](info_atom, const std::string&) -> caf::result<std::string> { return none(); },
       [none](history_atom, const std::string&, uint64_t, uint32_t) -> caf::result<std::string> {
         return none();
       },
       [rec](apply_atom, const std::string& origin, const std::string& text) {
-        auto doc = nlohmann::json::parse(text);
-        rec->applied.push_back({origin, doc});
-        auto id = doc.value("id", "");
-        auto refused = rec->refuse.find(id);
-        if (refused == rec->refuse.end()) return event_result{id, true, {}};
-        return event_result{id, false, refused->second};
+        return rec->apply(origin, text);
+      },
+      [rec](apply_atom, const std::string& origin, const std::vector<std::string>& texts) {
+        std::vector<event_result> out;
+        for (const auto& text : texts) out.push_back(rec->apply(origin, text));
+        return out;
       },
       [rec, none](since_atom, const std::string& origin, const std::string& room, uint64_t after,
                   uint32_t limit) -> caf::result<std::string> {

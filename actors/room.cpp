@@ -154,10 +154,12 @@ void commit_marked(room_pointer self, journal_entry entry, std::vector<std::stri
 /// What applying the sequenced event `e` (already applied to the state) writes on every
 /// node that has the room: the log entry, the author of a message, the direct-room index,
 /// the dedup mark of the message that brought it, and the local server's inbox entry.
-void record_applied(room_pointer self, journal_entry& entry, const room_event& e,
-                    const std::string& message_id) {
+/// Returns the event as the log stores it (encode_event), for the host's fan-out.
+std::string record_applied(room_pointer self, journal_entry& entry, const room_event& e,
+                           const std::string& message_id) {
   auto& st = self->state;
-  put(entry, storage::column::room_log, storage::sequenced_key(st.room_id, e.seq), encode_event(e));
+  auto encoded = encode_event(e);
+  put(entry, storage::column::room_log, storage::sequenced_key(st.room_id, e.seq), encoded);
   if (e.type == event_type::message_sent || e.type == event_type::file_shared)
     put(entry, storage::column::rooms, room_author_key(st.room_id, e.id), e.user);
   else if (e.type == event_type::message_deleted)
@@ -166,6 +168,7 @@ void record_applied(room_pointer self, journal_entry& entry, const room_event& e
     put(entry, storage::column::meta, direct_room_key(e.user, text_of(e, "with")), st.room_id);
   put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
   entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
+  return encoded;
 }
 
 void record_state(room_pointer self, journal_entry& entry) {
@@ -300,12 +303,12 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   if (!newcomer.empty()) snapshot = encode_state(st.room, true);
   auto leaver = leaver_of(e);
   apply(st.room, e);
-  record_applied(self, entry, e, message_id);
+  auto encoded = record_applied(self, entry, e, message_id);
   if (changes_stored_state(e.type)) record_state(self, entry);
   auto targets = member_servers(st.room);
   if (!leaver.empty()) targets.insert(leaver);
   targets.erase(st.ctx.own_domain);
-  auto copy = event_message(e);
+  auto copy = event_message(e, encoded);
   for (const auto& domain : targets) {
     if (domain == newcomer)
       entry.outbound.push_back({domain, state_message(st.room_id, snapshot_seq, snapshot)});

@@ -394,6 +394,17 @@ std::string event_message(const room_event& e) {
       {{"kind", event_kind}, {"id", event_message_id(e.room_id, e.id)}, {"event", to_json(e)}});
 }
 
+std::string event_message(const room_event& e, std::string_view encoded) {
+  std::string out = R"({"event":)";
+  out.append(encoded);
+  out += R"(,"id":)";
+  out += dump(event_message_id(e.room_id, e.id));
+  out += R"(,"kind":)";
+  out += dump(event_kind);
+  out += '}';
+  return out;
+}
+
 std::string state_message(std::string_view room_id, uint64_t seq, const json& state) {
   return dump({{"kind", state_kind},
                {"id", state_message_id(room_id, seq)},

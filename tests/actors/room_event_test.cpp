@@ -222,6 +222,15 @@ TEST(RoomEventTest, TheLocalViewIsFlatWithLocalUsersBare) {
   EXPECT_EQ(local_view(e, "b.example")["to"], "alice@a.example");
 }
 
+TEST(RoomEventTest, AnEventMessageBuiltFromTheEncodedEventIsTheSame) {
+  auto id = crypto::identity::generate();
+  auto e = message();
+  e.content["text"] = "quotes \" and \\ and \u00e9";
+  sign_event(e, id);
+  e.seq = 42;
+  EXPECT_EQ(event_message(e, encode_event(e)), event_message(e));
+}
+
 TEST(RoomEventTest, FederationMessagesHaveDistinctIds) {
   auto id = crypto::identity::generate();
   auto e = message();

@@ -128,12 +128,12 @@ std::string write_plot(const std::vector<row>& rows, const std::string& title,
   // of live traffic (the drain row's latency includes the time B was down).
   std::string rates, latencies;
   for (const auto& r : rows) {
+    auto label = quoted(r.name + (r.batch > 1 ? " batch " + std::to_string(r.batch) : ""));
     if (r.e2e_per_s > 0 || r.accepted_per_s > 0)
-      rates += quoted(r.name + (r.batch > 1 ? " b" + std::to_string(r.batch) : "")) + " " +
-               fixed(r.e2e_per_s, 0) + " " + fixed(r.accepted_per_s, 0) + "\n";
+      rates += label + " " + fixed(r.e2e_per_s, 0) + " " + fixed(r.accepted_per_s, 0) + "\n";
     if (r.p50 > 0 && r.name.rfind("recovery", 0) != 0 && r.name.rfind("kill", 0) != 0)
-      latencies += quoted(r.name + (r.batch > 1 ? " b" + std::to_string(r.batch) : "")) + " " +
-                   fixed(r.p50, 3) + " " + fixed(r.p99, 3) + " " + fixed(r.p999, 3) + "\n";
+      latencies +=
+          label + " " + fixed(r.p50, 3) + " " + fixed(r.p99, 3) + " " + fixed(r.p999, 3) + "\n";
   }
   if (rates.empty()) return "nothing to plot";
   int panels = latencies.empty() ? 1 : 2;
@@ -152,7 +152,7 @@ std::string write_plot(const std::vector<row>& rows, const std::string& title,
             "set style fill solid 0.85 border -1\n"
             "set boxwidth 0.9\n"
             "set grid ytics\n"
-            "set key tmargin horizontal\n"
+            "set key below horizontal\n"
             "set xtics rotate by 30 right nomirror\n"
             "set yrange [0:*]\n"
             "set title \"Throughput\"\n"

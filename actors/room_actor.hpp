@@ -22,6 +22,9 @@ using room_actor = caf::typed_actor<
     // A repeated id changes nothing and replies the same id. Errors: rejected (the rule
     // that refused it), bad_request (type, content, user), not_found (no replica here).
     caf::replies_to<submit_atom, local_submission>::with<std::string>,
+    // Many local events of this room in one append; one result per event, in order
+    // (accepted with its id, or refused with the reason). Never an error as a whole.
+    caf::replies_to<submit_atom, std::vector<local_submission>>::with<std::vector<event_result>>,
     // A federation message for this room (origin domain, JSON text of kind submit, event
     // or room.state); replies with its fate for the receipt once its effect is durable.
     // Errors only when it cannot be judged now (an origin key that does not resolve, the

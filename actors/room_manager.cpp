@@ -208,6 +208,58 @@ caf::result<std::string> create_room(room_manager_pointer self, const std::strin
   return promise;
 }
 
+/// The room actor a local submission goes to. Errors: bad_request (a room_created, which
+/// only create and dm make), not_found.
+caf::expected<room_actor*> room_for(room_manager_pointer self, const local_submission& sub) {
+  auto& st = self->state;
+  if (sub.type == to_string(event_type::room_created))
+    return caf::make_error(errc::bad_request, "rooms are made with create or dm");
+  bool may_be_new = domain_of_id(sub.room_id) != st.ctx.own_domain &&
+                    sub.type == to_string(event_type::user_joined);
+  auto room = room_of(self, sub.room_id, may_be_new);
+  if (room == nullptr) return no_room(sub.room_id);
+  return room;
+}
+
+/// A batch of local submissions: one batch per room (each one append there), the results
+/// put back in the order of `subs`.
+caf::result<std::vector<event_result>> submit_batch(room_manager_pointer self,
+                                                    std::vector<local_submission>& subs) {
+  struct gathering {
+    std::vector<event_result> results;
+    size_t rooms_left = 0;
+  };
+  auto g = std::make_shared<gathering>();
+  g->results.resize(subs.size());
+  std::map<room_actor*, std::vector<size_t>> by_room;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    auto room = room_for(self, subs[i]);
+    if (room)
+      by_room[*room].push_back(i);
+    else
+      g->results[i].reason = detail_of(room.error());
+  }
+  if (by_room.empty()) return std::move(g->results);
+  auto promise = self->make_response_promise<std::vector<event_result>>();
+  g->rooms_left = by_room.size();
+  for (auto& [room, indices] : by_room) {
+    std::vector<local_submission> part;
+    part.reserve(indices.size());
+    for (auto i : indices) part.push_back(std::move(subs[i]));
+    auto place = [g, promise, indices = indices](std::vector<event_result> got) mutable {
+      for (size_t k = 0; k < indices.size() && k < got.size(); ++k)
+        g->results[indices[k]] = std::move(got[k]);
+      if (--g->rooms_left == 0) promise.deliver(std::move(g->results));
+    };
+    self->request(*room, caf::infinite, submit_atom::value, std::move(part))
+        .then([place](std::vector<event_result>& got) mutable { place(std::move(got)); },
+              [place, n = indices.size()](caf::error& err) mutable {
+                place(std::vector<event_result>(n, event_result{{}, false, detail_of(err)}));
+              });
+  }
+  return promise;
+}
+
 /// The direct room of the pair when one exists and is not deleted.
 std::string existing_direct_room(room_manager_pointer self, const std::string& key) {
   auto& st = self->state;
@@ -341,15 +393,12 @@ room_manager_actor::behavior_type room_manager(room_manager_pointer self, room_c
       },
       [self](forget_atom) -> uint32_t { return remove_refused_members(self); },
       [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
-        auto& st = self->state;
-        if (sub.type == to_string(event_type::room_created))
-          return caf::make_error(errc::bad_request, "rooms are made with create or dm");
-        bool may_be_new = domain_of_id(sub.room_id) != st.ctx.own_domain &&
-                          sub.type == to_string(event_type::user_joined);
-        auto room = room_of(self, sub.room_id, may_be_new);
-        if (room == nullptr) return no_room(sub.room_id);
-        return self->delegate(*room, submit_atom::value, std::move(sub));
+        auto room = room_for(self, sub);
+        if (!room) return room.error();
+        return self->delegate(**room, submit_atom::value, std::move(sub));
       },
+      [self](submit_atom, std::vector<local_submission>& subs)
+          -> caf::result<std::vector<event_result>> { return submit_batch(self, subs); },
       [self](info_atom, const std::string& room_id) -> caf::result<std::string> {
         auto room = room_of(self, room_id, false);
         if (room == nullptr) return no_room(room_id);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/meta/type_name.hpp>
@@ -70,6 +71,10 @@ using room_manager_actor = caf::typed_actor<
     // when this node hosts the room, sequenced). Errors: not_found (room), rejected
     // (the reason: not a member, muted, broadcast, deleted, ...), bad_request.
     caf::replies_to<submit_atom, local_submission>::with<std::string>,
+    // Submits many local events at once: each room's share in one append. Replies with one
+    // result per submission, in order: accepted with the event id, or refused with the
+    // reason (a refusal is a result here, never an error of the whole batch).
+    caf::replies_to<submit_atom, std::vector<local_submission>>::with<std::vector<event_result>>,
     // The room's state as a JSON object (rooms.info). Errors: not_found.
     caf::replies_to<info_atom, std::string>::with<std::string>,
     // The room's log after seq `after`, at most `limit` events, as a JSON array

@@ -198,6 +198,22 @@ void apply(room_state& s, const room_event& e) {
   if (e.seq > s.last_seq) s.last_seq = e.seq;
 }
 
+bool changes_stored_state(event_type type) {
+  switch (type) {
+    case event_type::message_sent:
+    case event_type::file_shared:
+    case event_type::message_deleted:
+    case event_type::message_edited:
+    case event_type::reaction_set:
+    case event_type::reaction_unset:
+    case event_type::read_receipt:
+    case event_type::notification:
+      return false;
+    default:
+      return true;
+  }
+}
+
 std::set<std::string> member_servers(const room_state& s) {
   std::set<std::string> out;
   for (const auto& [user, role] : s.members) out.emplace(domain_of_user(user));

@@ -43,6 +43,13 @@ struct room_state {
 /// REQUIRES: validate(s, e) passed here or at the host.
 void apply(room_state& s, const room_event& e);
 
+/// Whether applying an event of this type changes the stored state value (the rooms
+/// column's room id key). Messages, reactions, receipts and notifications only move
+/// last_seq and the authors, which live under their own keys and in the log, so the state
+/// value is not rewritten for them: a room with millions of messages would otherwise
+/// write its member list once per message. Loading takes last_seq from the log.
+bool changes_stored_state(event_type type);
+
 /// The domains with at least one member, in order.
 std::set<std::string> member_servers(const room_state& s);
 

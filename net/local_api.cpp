@@ -117,27 +117,91 @@ auto no_content() {
   return [](const local_api_context&, const json&, json&, const responder&) { return true; };
 }
 
+/// The local submission a call's body asks for, or nullopt after answering 400.
+std::optional<actors::local_submission> to_submission(const local_api_context& ctx,
+                                                      const submission_spec& spec, const json& body,
+                                                      const responder& respond) {
+  auto room = field(body, "room_id", respond);
+  if (!room) return std::nullopt;
+  auto actor = field(body, spec.actor_field, respond);
+  if (!actor) return std::nullopt;
+  auto user = local_user(ctx, *actor, respond);
+  if (!user) return std::nullopt;
+  json content = json::object();
+  if (!spec.content(ctx, body, content, respond)) return std::nullopt;
+  actors::local_submission sub{*room, spec.type, *user, content.dump(), {}};
+  if (auto id = body.find("id"); id != body.end() && id->is_string())
+    sub.id = id->get<std::string>();
+  return sub;
+}
+
 request_handler submit_route(const ctx_ptr& ctx, submission_spec spec) {
   return [ctx, spec](http_request&& req, responder respond) {
     auto body = json_body(req, respond);
     if (!body) return;
-    auto room = field(*body, "room_id", respond);
-    if (!room) return;
-    auto actor = field(*body, spec.actor_field, respond);
-    if (!actor) return;
-    auto user = local_user(*ctx, *actor, respond);
-    if (!user) return;
-    json content = json::object();
-    if (!spec.content(*ctx, *body, content, respond)) return;
-    actors::local_submission sub{*room, spec.type, *user, content.dump(), {}};
-    if (auto id = body->find("id"); id != body->end() && id->is_string())
-      sub.id = id->get<std::string>();
+    auto sub = to_submission(*ctx, spec, *body, respond);
+    if (!sub) return;
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::string& event_id) {
           respond(success_reply(json{{"event_id", event_id}}.dump()));
         },
-        fail_with<std::string>(respond), actors::submit_atom::value, std::move(sub));
+        fail_with<std::string>(respond), actors::submit_atom::value, std::move(*sub));
+  };
+}
+
+/// Messages in one chat.sendBatch at most: bounds the reply and one room append.
+constexpr size_t max_batch_messages = 1000;
+
+/// chat.sendBatch {"messages":[chat.send bodies]}: one request and one durable append per
+/// room for many messages, the way a busy chat server (or a bridge replaying history)
+/// submits. A malformed item fails the whole call with 400 naming it, before anything is
+/// submitted; after that each message has its own result, in order.
+request_handler send_batch_route(const ctx_ptr& ctx, submission_spec spec) {
+  return [ctx, spec](http_request&& req, responder respond) {
+    auto body = json_body(req, respond);
+    if (!body) return;
+    auto messages = body->find("messages");
+    if (messages == body->end() || !messages->is_array() || messages->empty() ||
+        messages->size() > max_batch_messages) {
+      respond(error_reply(400, "\"messages\" must be an array of 1 to " +
+                                   std::to_string(max_batch_messages) + " chat.send bodies"));
+      return;
+    }
+    std::vector<actors::local_submission> subs;
+    subs.reserve(messages->size());
+    for (size_t i = 0; i < messages->size(); ++i) {
+      std::string why;
+      responder capture = [&why](http_response r) {
+        auto doc = json::parse(r.body, nullptr, false);
+        why = doc.is_object() && doc.contains("error") ? doc["error"].get<std::string>() : r.body;
+      };
+      const auto& item = (*messages)[i];
+      auto sub = item.is_object() ? to_submission(*ctx, spec, item, capture) : std::nullopt;
+      if (!sub) {
+        respond(error_reply(400, "messages[" + std::to_string(i) +
+                                     "]: " + (why.empty() ? "not a JSON object" : why)));
+        return;
+      }
+      subs.push_back(std::move(*sub));
+    }
+    ask<std::vector<actors::event_result>>(
+        *ctx->system, ctx->rooms, ctx->timeout,
+        [respond](std::vector<actors::event_result>& results) {
+          json out = json::array();
+          size_t accepted = 0;
+          for (const auto& r : results) {
+            if (r.accepted) {
+              ++accepted;
+              out.push_back({{"event_id", r.id}});
+            } else {
+              out.push_back({{"error", r.reason}});
+            }
+          }
+          respond(success_reply(json{{"results", out}, {"accepted", accepted}}.dump()));
+        },
+        fail_with<std::vector<actors::event_result>>(respond), actors::submit_atom::value,
+        std::move(subs));
   };
 }
 
@@ -323,7 +387,11 @@ request_handler make_local_handler(local_api_context context) {
   auto add = [&](const char* method, std::string path, request_handler h) {
     routes.push_back({method, std::move(path), authorized(ctx, std::move(h))});
   };
-  for (auto& spec : submission_specs()) add("POST", spec.path, submit_route(ctx, spec));
+  for (auto& spec : submission_specs()) {
+    if (std::string_view{spec.path} == "/api/v1/chat.send")
+      add("POST", "/api/v1/chat.sendBatch", send_batch_route(ctx, spec));
+    add("POST", spec.path, submit_route(ctx, spec));
+  }
 
   add("POST", "/api/v1/users.register", [ctx](http_request&& req, responder respond) {
     auto body = json_body(req, respond);

@@ -644,5 +644,77 @@ TEST_F(RoomTest, AReplicaLoadedAtStartAsksForWhatItMissed) {
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
+TEST_F(RoomTest, RestartedRoomsGoOnFromTheLastSeqInTheirLog) {
+  auto room = room_of_three();
+  // Messages leave the stored state value at seq 3; only the log knows seqs 4 to 6.
+  for (const auto* text : {"one", "two", "three"}) send(*a_, room, alice, text);
+  ASSERT_EQ(info(*b_, room)["last_seq"], 6);
+  for (auto* n : {a_, b_}) {
+    stop(caf::actor_cast<caf::actor>(n->rooms));
+    n->rooms = keep(spawn_room_manager(*sys_, room_context_of(*n)));
+    stop(caf::actor_cast<caf::actor>(n->inbound));
+    start_inbound(*n);
+  }
+  sched_->run();
+  EXPECT_EQ(info(*a_, room)["last_seq"], 6);
+  EXPECT_EQ(info(*b_, room)["last_seq"], 6);
+  // The host neither reuses a seq nor skips one, and the member applies the next in line.
+  auto next = send(*a_, room, alice, "four");
+  auto at_a = sequenced(*a_, room);
+  ASSERT_EQ(at_a.size(), 7u);
+  EXPECT_EQ(at_a.back(), "7 message.sent " + next);
+  EXPECT_EQ(sequenced(*b_, room), from_seq(at_a, 2));
+  EXPECT_EQ(sequenced(*c_, room), from_seq(at_a, 3));
+}
+
+TEST_F(RoomTest, ABatchOfSubmissionsGetsOneResultEachInOrder) {
+  auto room = room_of_three("broadcast");
+  auto other = create(*a_, "other", "private", alice);
+  auto msg = [](const std::string& room_id, const std::string& user, const std::string& text,
+                const std::string& id = "") {
+    return local_submission{room_id, "message.sent", user, json{{"text", text}}.dump(), id};
+  };
+  std::vector<local_submission> batch{
+      msg(room, alice, "first", "k1"),
+      msg(room, "bob", "bob may not post here"),  // not a user of a.example: not a member
+      msg(other, alice, "in another room"),
+      msg(room, alice, "again", "k1"),  // the same id: answered, not sequenced twice
+      msg("nope:a.example", alice, "no such room"),
+      msg(room, alice, "last"),
+  };
+  auto reply = ask<std::vector<event_result>>(a_->rooms, submit_atom::value, batch);
+  ASSERT_TRUE(reply.value) << describe(reply.error);
+  const auto& results = *reply.value;
+  ASSERT_EQ(results.size(), 6u);
+  EXPECT_TRUE(results[0].accepted);
+  EXPECT_EQ(results[0].id, "k1:a.example");
+  EXPECT_FALSE(results[1].accepted);
+  EXPECT_NE(results[1].reason.find("not a member"), std::string::npos) << results[1].reason;
+  EXPECT_TRUE(results[2].accepted);
+  EXPECT_TRUE(results[3].accepted);
+  EXPECT_EQ(results[3].id, "k1:a.example");
+  EXPECT_FALSE(results[4].accepted);
+  EXPECT_NE(results[4].reason.find("no such room"), std::string::npos) << results[4].reason;
+  EXPECT_TRUE(results[5].accepted);
+  auto at_a = sequenced(*a_, room);
+  ASSERT_EQ(at_a.size(), 5u);
+  EXPECT_EQ(at_a[3], "4 message.sent k1:a.example");
+  EXPECT_EQ(at_a[4], "5 message.sent " + results[5].id);
+  EXPECT_EQ(sequenced(*b_, room), from_seq(at_a, 2));
+  EXPECT_EQ(sequenced(*c_, room), from_seq(at_a, 3));
+  EXPECT_EQ(sequenced(*a_, other).back(), "2 message.sent " + results[2].id);
+  // A member's batch goes to the host and comes back sequenced, in order.
+  accepted(*a_, room, "role.changed", alice, {{"target", bob_at_b}, {"role", "moderator"}});
+  auto from_b = ask<std::vector<event_result>>(
+      b_->rooms, submit_atom::value,
+      std::vector<local_submission>{msg(room, "bob", "b1"), msg(room, "bob", "b2")});
+  ASSERT_TRUE(from_b.value) << describe(from_b.error);
+  ASSERT_EQ(from_b.value->size(), 2u);
+  auto tail = from_seq(sequenced(*c_, room), 7);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0], "7 message.sent " + (*from_b.value)[0].id);
+  EXPECT_EQ(tail[1], "8 message.sent " + (*from_b.value)[1].id);
+}
+
 }  // namespace
 }  // namespace fedrelay::actors

@@ -69,6 +69,10 @@ inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::poi
         return none();
       },
       [none](submit_atom, const local_submission&) -> caf::result<std::string> { return none(); },
+      [none](submit_atom,
+             const std::vector<local_submission>&) -> caf::result<std::vector<event_result>> {
+        return none();
+      },
       [none](info_atom, const std::string&) -> caf::result<std::string> { return none(); },
       [none](history_atom, const std::string&, uint64_t, uint32_t) -> caf::result<std::string> {
         return none();

@@ -285,5 +285,40 @@ TEST_F(RoomsTest, BadCallsChangeNothing) {
   EXPECT_EQ(status, 404u);
 }
 
+TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {
+  auto room = create_room();
+  invite_everyone(room);
+  json messages = json::array();
+  for (int i = 0; i < 300; ++i)
+    messages.push_back({{"room_id", room}, {"user", "alice"}, {"text", "m" + std::to_string(i)}});
+  messages[7]["id"] = "local-7";
+  messages[8] = {{"room_id", room}, {"user", "nobody"}, {"text", "not a member"}};
+  unsigned status = 0;
+  auto r = a.post("/api/v1/chat.sendBatch", {{"messages", messages}}, &status);
+  ASSERT_EQ(status, 200u) << r.dump();
+  ASSERT_EQ(r["results"].size(), 300u);
+  EXPECT_EQ(r["accepted"], 299);
+  EXPECT_EQ(r["results"][7]["event_id"], "local-7:a.test");
+  EXPECT_NE(r["results"][8].value("error", "").find("not a member"), std::string::npos) << r.dump();
+  // b and c see the 299 messages after their invitation, in the host's order.
+  auto on_a = a.wait_for_room_events(room, 302, settle);
+  auto on_c = c.wait_for_room_events(room, 300, settle);
+  ASSERT_EQ(on_a.size(), 302u);
+  ASSERT_EQ(on_c.size(), 300u) << c.log();
+  EXPECT_EQ(fingerprint(on_c), host_view_from(on_a, on_c));
+  EXPECT_EQ(on_c.back()["text"], "m299");
+  // A bad item refuses the whole call before anything is submitted.
+  r = a.post("/api/v1/chat.sendBatch",
+             {{"messages",
+               {{{"room_id", room}, {"user", "alice"}, {"text", "fine"}},
+                {{"room_id", room}, {"user", "alice"}}}}},
+             &status);
+  EXPECT_EQ(status, 400u) << r.dump();
+  EXPECT_NE(r.value("error", "").find("messages[1]"), std::string::npos) << r.dump();
+  r = a.post("/api/v1/chat.sendBatch", {{"messages", json::array()}}, &status);
+  EXPECT_EQ(status, 400u) << r.dump();
+  EXPECT_EQ(a.wait_for_room_events(room, 303, 1s).size(), 302u);
+}
+
 }  // namespace
 }  // namespace fedrelay::test

@@ -33,6 +33,9 @@ using namespace std::chrono_literals;
 
 // Exit status when A lost or duplicated an acknowledged event in the kill scenario.
 constexpr int lost_or_duplicated_exit = 3;
+// Exit status when a run was incomplete: a submit failed, or accepted events did not all
+// arrive within the bound (the row says which).
+constexpr int incomplete_exit = 4;
 
 class harness {
  public:
@@ -56,7 +59,8 @@ class harness {
         std::printf("note: %s on SIGTERM at the end: %s\n", n->domain().c_str(), how.c_str());
     }
     if (!o_.out.empty()) write_report(command_line);
-    return intact_ ? 0 : lost_or_duplicated_exit;
+    if (!intact_) return lost_or_duplicated_exit;
+    return complete_ ? 0 : incomplete_exit;
   }
 
   // On failure: what the nodes last said, before the temp dir goes away.
@@ -175,9 +179,16 @@ class harness {
     r.note += (r.note.empty() ? "" : "; ") + text;
   }
 
-  static void note_failures(row& r, const submit_result& s) {
+  void note_failures(row& r, const submit_result& s) {
+    complete_ = complete_ && s.failed == 0;
     if (s.batch_unsupported) note(r, "node has no chat.sendBatch (HTTP 404): run stopped");
     if (s.failed > 0) note(r, std::to_string(s.failed) + " submits failed (" + s.first_error + ")");
+  }
+
+  void note_incomplete(row& r, size_t seen, size_t accepted, const std::string& where) {
+    complete_ = false;
+    note(r, "only " + std::to_string(seen) + " of " + std::to_string(accepted) + " accepted seen " +
+                where + " in time");
   }
 
   row to_row(const std::string& name, size_t size, const measured& m) {
@@ -195,8 +206,7 @@ class harness {
     r.b_switches_per_event = per_event(m.b1.ctx_switches - m.b0.ctx_switches, m.seen.count);
     note_failures(r, m.submitted);
     if (m.seen.count < m.submitted.accepted)
-      note(r, "only " + std::to_string(m.seen.count) + " of " +
-                  std::to_string(m.submitted.accepted) + " accepted seen at B in time");
+      note_incomplete(r, m.seen.count, m.submitted.accepted, "at B");
     if (m.seen.duplicates > 0)
       note(r, std::to_string(m.seen.duplicates) + " duplicate arrivals at B");
     return r;
@@ -334,8 +344,7 @@ class harness {
                 " servers");
     note_failures(r, submitted);
     if (least < submitted.accepted)
-      note(r, "only " + std::to_string(least) + " of " + std::to_string(submitted.accepted) +
-                  " accepted seen at the slowest server in time");
+      note_incomplete(r, least, submitted.accepted, "at the slowest server");
     if (duplicates > 0) note(r, std::to_string(duplicates) + " duplicate arrivals");
     return r;
   }
@@ -432,8 +441,7 @@ class harness {
                    (page_rate > 0 ? fixed(page_rate, 0) + " ev/s" : "all in one page") +
                    "; latencies include the time B was down";
     if (seen.count < submitted.accepted)
-      drained.note += "; only " + std::to_string(seen.count) + " of " +
-                      std::to_string(submitted.accepted) + " seen in time";
+      note_incomplete(drained, seen.count, submitted.accepted, "at B");
     add(drained);
   }
 
@@ -531,7 +539,8 @@ class harness {
   std::vector<row> rows_;
   double max_rate_ = 0;
   int run_ = 0;
-  bool intact_ = true;  // the kill scenario found nothing lost or duplicated
+  bool intact_ = true;    // the kill scenario found nothing lost or duplicated
+  bool complete_ = true;  // every submit accepted, every accepted event seen in time
   std::string stop_note_;
 };
 

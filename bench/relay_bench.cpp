@@ -68,7 +68,7 @@ class harness {
     std::vector<const node*> all{a_.get(), b_.get()};
     for (const auto& m : members_) all.push_back(m.get());
     for (const auto* n : all)
-      if (n && n->pid() > 0)
+      if (n && !n->log().empty())
         std::fprintf(stderr, "--- %s node.log (tail)\n%s\n", n->domain().c_str(),
                      n->tail_of_log().c_str());
   }

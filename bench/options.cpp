@@ -1,0 +1,124 @@
+#include "bench/options.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+
+namespace fedrelay::bench {
+
+namespace {
+
+const char* const known_scenarios[] = {"throughput", "latency", "fanout", "recovery", "kill"};
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, sep))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+double positive_number(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(v > 0))
+    throw std::runtime_error(flag + ": not a positive number: " + text);
+  return v;
+}
+
+void usage() {
+  std::printf(
+      "usage: relay_bench [--events N] [--connections K] [--batch N] [--sizes 256,4096]\n"
+      "                   [--rates 10,50,90] [--latency-seconds S] [--latency-size B]\n"
+      "                   [--fanout-servers M] [--fanout-events N]\n"
+      "                   [--scenarios throughput,latency,fanout,recovery,kill]\n"
+      "                   [--out FILE.md] [--dir PARENT] [--binary PATH] [--keep]\n"
+      "--out FILE.md also writes FILE.png (gnuplot) next to it.\n");
+}
+
+}  // namespace
+
+options parse_options(int argc, char** argv, const std::string& default_binary) {
+  options o;
+  o.binary = default_binary;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&] { return positive_number(arg, value()); };
+    auto count = [&] { return static_cast<size_t>(number()); };
+    if (arg == "--events") {
+      o.events = count();
+    } else if (arg == "--connections") {
+      o.connections = count();
+    } else if (arg == "--batch") {
+      o.batch = count();
+    } else if (arg == "--sizes" || arg == "--rates") {
+      auto list = split(value(), ',');
+      if (list.empty()) throw std::runtime_error(arg + " needs a list");
+      if (arg == "--sizes")
+        o.sizes.clear();
+      else
+        o.rates.clear();
+      for (auto& item : list) {
+        double v = positive_number(arg, item);
+        if (arg == "--sizes")
+          o.sizes.push_back(static_cast<size_t>(v));
+        else
+          o.rates.push_back(v);
+      }
+    } else if (arg == "--latency-seconds") {
+      o.latency_seconds = number();
+    } else if (arg == "--latency-size") {
+      o.latency_size = count();
+    } else if (arg == "--fanout-servers") {
+      o.fanout_servers = count();
+    } else if (arg == "--fanout-events") {
+      o.fanout_events = count();
+    } else if (arg == "--scenarios") {
+      o.scenarios = value();
+    } else if (arg == "--out") {
+      o.out = value();
+    } else if (arg == "--dir") {
+      o.parent_dir = value();
+    } else if (arg == "--binary") {
+      o.binary = value();
+    } else if (arg == "--keep") {
+      o.keep = true;
+    } else if (arg == "--help" || arg == "-h") {
+      usage();
+      std::exit(0);
+    } else {
+      usage();
+      throw std::runtime_error("unknown argument " + arg);
+    }
+  }
+  if (o.parent_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    o.parent_dir = tmp && *tmp ? tmp : "/tmp";
+  }
+  for (auto size : o.sizes)
+    if (size < 64) throw std::runtime_error("--sizes: at least 64 bytes (the tag needs room)");
+  if (o.latency_size < 64) throw std::runtime_error("--latency-size: at least 64 bytes");
+  if (o.batch > 1000) throw std::runtime_error("--batch: at most 1000 messages per request");
+  if (o.fanout_servers > 50) throw std::runtime_error("--fanout-servers: at most 50");
+  if (o.fanout_events == 0) o.fanout_events = o.events;
+  for (const auto& s : split(o.scenarios, ',')) {
+    bool known = false;
+    for (const char* k : known_scenarios) known = known || s == k;
+    if (!known) throw std::runtime_error("--scenarios: unknown scenario " + s);
+  }
+  return o;
+}
+
+bool wanted(const options& o, const std::string& scenario) {
+  for (auto& s : split(o.scenarios, ','))
+    if (s == scenario) return true;
+  return false;
+}
+
+}  // namespace fedrelay::bench

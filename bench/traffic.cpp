@@ -1,0 +1,325 @@
+#include "bench/traffic.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+
+namespace fedrelay::bench {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::atomic<bool> stopping{false};
+
+std::string event_text(int run, size_t seq, int64_t sent_ns, size_t size) {
+  std::string text =
+      "fb" + std::to_string(run) + ":" + std::to_string(seq) + ":" + std::to_string(sent_ns) + ":";
+  // Letters and digits from a per-event pseudo-random stream: a repeated character would
+  // compress to almost nothing in RocksDB's tables and understate the bytes per event.
+  static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  uint64_t state = 0x9e3779b97f4a7c15ULL * (seq + 1) + static_cast<uint64_t>(run);
+  while (text.size() < size) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    text.push_back(alphabet[state % 36]);
+  }
+  return text;
+}
+
+std::optional<tag> parse_tag(const std::string& text) {
+  if (text.rfind("fb", 0) != 0) return std::nullopt;
+  char* end = nullptr;
+  tag t{};
+  t.run = static_cast<int>(std::strtol(text.c_str() + 2, &end, 10));
+  if (*end != ':') return std::nullopt;
+  t.seq = std::strtoull(end + 1, &end, 10);
+  if (*end != ':') return std::nullopt;
+  t.sent_ns = std::strtoll(end + 1, &end, 10);
+  if (*end != ':') return std::nullopt;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------
+// inbox_reader
+
+inbox_reader::inbox_reader(api_client& api, const node& n, std::string room_id)
+    : api_(api), node_(n), room_id_(std::move(room_id)) {}
+
+inbox_reader::~inbox_reader() {
+  stop();
+}
+
+void inbox_reader::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void inbox_reader::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void inbox_reader::begin_run(int run, size_t expected) {
+  std::lock_guard<std::mutex> lock(mu_);
+  run_ = run;
+  expected_ = expected;
+  arrivals_.assign(expected, 0);
+  required_.clear();
+  missing_ = 0;
+  result_ = seen_result{};
+  result_.latencies_ns.reserve(expected);
+}
+
+seen_result inbox_reader::wait_for(size_t want, steady::time_point until) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_until(lock, until, [&] { return result_.count >= want; });
+  return result_;
+}
+
+size_t inbox_reader::wait_for_all(const std::vector<char>& required, steady::time_point until) {
+  std::unique_lock<std::mutex> lock(mu_);
+  required_ = required;
+  required_.resize(expected_, 0);
+  missing_ = 0;
+  for (size_t seq = 0; seq < expected_; ++seq)
+    if (required_[seq] && arrivals_[seq] == 0) ++missing_;
+  cv_.wait_until(lock, until, [&] { return missing_ == 0; });
+  return missing_;
+}
+
+std::vector<uint8_t> inbox_reader::arrivals() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return arrivals_;
+}
+
+void inbox_reader::pause() {
+  std::unique_lock<std::mutex> lock(mu_);
+  paused_ = true;
+  cv_.wait_until(lock, after(20s), [&] { return !in_call_; });
+}
+
+void inbox_reader::resume() {
+  std::lock_guard<std::mutex> lock(mu_);
+  paused_ = false;
+}
+
+void inbox_reader::loop() {
+  uint64_t cursor = 0;
+  while (!stop_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_call_ = !paused_;
+    }
+    cv_.notify_all();
+    if (!in_call_) {
+      std::this_thread::sleep_for(20ms);
+      continue;
+    }
+    auto target = "/api/v1/events?after=" + std::to_string(cursor) + "&limit=1000&wait=1";
+    caf::expected<net::http_response> res = caf::error{};
+    try {
+      res = api_.call(node_.local_port(), node_.token(), "GET", target, "", 15s);
+    } catch (const std::exception&) {
+      res = caf::error{};
+    }
+    if (!res || res->status != 200) {
+      // The node is stopped or restarting.
+      std::this_thread::sleep_for(50ms);
+      continue;
+    }
+    take_page(res->body, now_ns(), cursor);
+    cv_.notify_all();
+  }
+}
+
+void inbox_reader::take_page(const std::string& body, int64_t seen_ns, uint64_t& cursor) {
+  auto page = json::parse(body, nullptr, false);
+  if (page.is_discarded()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& e : page.value("events", json::array())) {
+    if (e.value("room_id", "") != room_id_) continue;
+    auto text = e.find("text");
+    if (text == e.end() || !text->is_string()) continue;
+    auto t = parse_tag(text->get_ref<const std::string&>());
+    if (!t || t->run != run_ || t->seq >= expected_) continue;
+    auto& arrived = arrivals_[t->seq];
+    if (arrived < 255) ++arrived;
+    if (arrived > 1) {
+      ++result_.duplicates;
+      continue;
+    }
+    if (result_.count++ == 0) result_.first_ns = seen_ns;
+    result_.last_ns = seen_ns;
+    result_.latencies_ns.push_back(seen_ns - t->sent_ns);
+    if (!required_.empty() && required_[t->seq]) --missing_;
+  }
+  cursor = page.value("next", cursor);
+}
+
+// ---------------------------------------------------------------------------------------
+// submitter
+
+double accepted_per_s(const submit_result& s) {
+  return per_second(s.accepted, s.first_ns, s.last_accept_ns);
+}
+
+submitter::submitter(api_client& api, const node& a, std::string room_id, int run, size_t size,
+                     size_t batch)
+    : api_(api),
+      a_(a),
+      room_id_(std::move(room_id)),
+      run_(run),
+      size_(size),
+      batch_(std::max<size_t>(batch, 1)) {}
+
+submit_result submitter::closed_loop(size_t n, size_t connections, steady::time_point until) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    total_ = n;
+    chain_ = true;
+    result_.acked.assign(n, 0);
+    result_.first_ns = now_ns();
+  }
+  for (size_t i = 0; i < connections; ++i) send_next();
+  return wait(until);
+}
+
+submit_result submitter::open_loop(size_t n, double rate, steady::time_point until) {
+  int64_t start_ns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    total_ = n;
+    chain_ = false;
+    result_.acked.assign(n, 0);
+    result_.first_ns = start_ns = now_ns();
+  }
+  double ns_per_event = 1e9 / rate;
+  auto due_ns = [&](size_t seq) {
+    return start_ns + static_cast<int64_t>(ns_per_event * static_cast<double>(seq));
+  };
+  for (size_t first = 0; first < n && steady::now() < until; first += batch_) {
+    size_t count = std::min(batch_, n - first);
+    std::this_thread::sleep_until(
+        steady::time_point(std::chrono::nanoseconds(due_ns(first + count - 1))));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (next_ >= total_) break;  // halted
+      next_ = first + count;
+    }
+    send(first, count, due_ns(first), ns_per_event);
+  }
+  return wait(until);
+}
+
+size_t submitter::halt() {
+  size_t in_flight;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight = next_ - answered_;
+    total_ = next_;
+  }
+  cv_.notify_all();
+  return in_flight;
+}
+
+size_t submitter::accepted_so_far() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return result_.accepted;
+}
+
+void submitter::send_next() {
+  if (stopping) return;
+  size_t first, count;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next_ >= total_) return;
+    first = next_;
+    count = std::min(batch_, total_ - next_);
+    next_ += count;
+  }
+  send(first, count, now_ns(), 0);
+}
+
+void submitter::send(size_t first, size_t count, int64_t stamp_ns, double ns_per_event) {
+  // Built by hand: the text is ASCII without quotes, and this runs once per event.
+  auto room = json(room_id_).dump();
+  auto message = [&](size_t i) {
+    auto stamp = stamp_ns + static_cast<int64_t>(ns_per_event * static_cast<double>(i));
+    return R"({"room_id":)" + room + R"(,"user":"alice","text":")" +
+           event_text(run_, first + i, stamp, size_) + "\"}";
+  };
+  std::string target = "/api/v1/chat.send";
+  std::string body;
+  if (batch_ == 1) {
+    body = message(0);
+  } else {
+    target = "/api/v1/chat.sendBatch";
+    body = R"({"messages":[)";
+    for (size_t i = 0; i < count; ++i) body += (i ? "," : "") + message(i);
+    body += "]}";
+  }
+  api_.request(a_.local_port(), a_.token(), "POST", target, std::move(body), 30s,
+               [self = shared_from_this(), first, count](caf::expected<net::http_response> r) {
+                 self->on_answer(first, count, r);
+               });
+}
+
+void submitter::on_answer(size_t first, size_t count, const caf::expected<net::http_response>& r) {
+  // One entry per event: its event_id when accepted, else the error.
+  std::vector<std::optional<std::string>> errors(count);
+  std::string error;
+  if (!r) {
+    error = fedrelay::actors::describe(r.error());
+  } else if (r->status != 200) {
+    error = "HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 200);
+  } else if (batch_ > 1) {
+    auto reply = json::parse(r->body, nullptr, false);
+    auto results = reply.is_object() ? reply.value("results", json::array()) : json::array();
+    for (size_t i = 0; i < count; ++i) {
+      if (i >= results.size() || !results[i].is_object())
+        errors[i] = "chat.sendBatch answered " + std::to_string(results.size()) + " results for " +
+                    std::to_string(count) + " messages";
+      else if (!results[i].contains("event_id"))
+        errors[i] = "chat.sendBatch: " + results[i].value("error", results[i].dump());
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++result_.requests;
+    for (size_t i = 0; i < count; ++i) {
+      const auto& e = error.empty() ? errors[i] : std::optional<std::string>(error);
+      if (!e) {
+        ++result_.accepted;
+        result_.acked[first + i] = 1;
+        result_.last_accept_ns = now_ns();
+        continue;
+      }
+      ++result_.failed;
+      if (result_.first_error.empty()) result_.first_error = *e;
+    }
+    answered_ += count;
+    if (batch_ > 1 && r && r->status == 404) {
+      // A node without the batch call: every further request would fail the same way.
+      result_.batch_unsupported = true;
+      total_ = next_;
+    }
+  }
+  cv_.notify_all();
+  if (chain_) send_next();
+}
+
+submit_result submitter::wait(steady::time_point until) {
+  std::unique_lock<std::mutex> lock(mu_);
+  // Only what was sent is waited for: an open loop cut short by its deadline or a halt
+  // sent fewer.
+  if (!cv_.wait_until(lock, until, [&] { return answered_ >= (chain_ ? total_ : next_); }))
+    throw std::runtime_error("submitting did not finish in time (" + std::to_string(answered_) +
+                             " of " + std::to_string(total_) + " answered)");
+  return result_;
+}
+
+}  // namespace fedrelay::bench

@@ -1,0 +1,154 @@
+// The traffic of relay_bench: submitters playing the sending chat server at A's local API
+// (chat.send, or chat.sendBatch), and inbox readers playing the receiving chat servers.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/node.hpp"
+#include "bench/process.hpp"
+
+namespace fedrelay::bench {
+
+// Events carry their run, sequence number and send time in the text: "fb<run>:<seq>:<ns>:"
+// and then filler up to the wanted size, so the readers need no table of event ids.
+std::string event_text(int run, size_t seq, int64_t sent_ns, size_t size);
+
+struct tag {
+  int run;
+  size_t seq;
+  int64_t sent_ns;
+};
+
+std::optional<tag> parse_tag(const std::string& text);
+
+// What a reader saw of one run.
+struct seen_result {
+  size_t count = 0;       // distinct sequence numbers
+  size_t duplicates = 0;  // arrivals of a sequence number already seen
+  int64_t first_ns = 0;
+  int64_t last_ns = 0;
+  std::vector<int64_t> latencies_ns;  // seen minus submitted, one per distinct event
+};
+
+// A local server: one thread long-polling a node's `events` from cursor 0 on, counting the
+// tagged events of the current run in one room. Survives the node being down (retries
+// every 50 ms).
+class inbox_reader {
+ public:
+  inbox_reader(api_client& api, const node& n, std::string room_id);
+  ~inbox_reader();
+  inbox_reader(const inbox_reader&) = delete;
+  inbox_reader& operator=(const inbox_reader&) = delete;
+
+  void start();
+  void stop();
+
+  // Starts counting run `run` of `expected` events (sequence numbers 0..expected-1).
+  void begin_run(int run, size_t expected);
+
+  // Waits until `want` events of the current run were seen, or `until`; the result so far.
+  seen_result wait_for(size_t want, steady::time_point until);
+
+  // Waits until every sequence number marked in `required` was seen, or `until`; returns
+  // how many of them are still missing.
+  size_t wait_for_all(const std::vector<char>& required, steady::time_point until);
+
+  // How often each sequence number of the current run arrived (0, 1, or more).
+  std::vector<uint8_t> arrivals();
+
+  // Stops polling and waits (bounded) for the poll in flight to end, so the node can be
+  // stopped without a parked long poll.
+  void pause();
+  void resume();
+
+ private:
+  void loop();
+  void take_page(const std::string& body, int64_t seen_ns, uint64_t& cursor);
+
+  api_client& api_;
+  const node& node_;
+  std::string room_id_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  bool paused_ = false;
+  bool in_call_ = false;
+  std::condition_variable cv_;
+  int run_ = -1;
+  size_t expected_ = 0;
+  std::vector<uint8_t> arrivals_;
+  std::vector<char> required_;
+  size_t missing_ = 0;  // of required_
+  seen_result result_;
+};
+
+// What the submitter got back. `acked[seq]` is 1 for every event A accepted (HTTP 200 with
+// an event_id for it).
+struct submit_result {
+  size_t accepted = 0;
+  size_t failed = 0;
+  size_t requests = 0;
+  int64_t first_ns = 0;
+  int64_t last_accept_ns = 0;
+  std::string first_error;
+  bool batch_unsupported = false;  // the node answered 404 to chat.sendBatch
+  std::vector<char> acked;
+};
+
+// Accepted events per second, from the first submit to the last acceptance.
+double accepted_per_s(const submit_result& s);
+
+// Set before the HTTP client goes away, so late answers do not start new requests.
+extern std::atomic<bool> stopping;
+
+// Submits chat.send (batch 1) or chat.sendBatch (batch > 1) at A: closed loop (K requests
+// in flight, each answer sends the next) or open loop (a fixed offered rate, whatever the
+// answers do). Create with std::make_shared: answers keep it alive.
+class submitter : public std::enable_shared_from_this<submitter> {
+ public:
+  submitter(api_client& api, const node& a, std::string room_id, int run, size_t size,
+            size_t batch);
+
+  submit_result closed_loop(size_t n, size_t connections, steady::time_point until);
+
+  // Event i is due at start + i / rate. A request goes out when the last event of its batch
+  // is due and carries the batch's events, each stamped with its own due time, so latency
+  // includes waiting for the batch and a submitter that falls behind (coordinated omission).
+  submit_result open_loop(size_t n, double rate, steady::time_point until);
+
+  // No new requests from now on; the ones in flight are still counted. Returns how many
+  // events were in flight.
+  size_t halt();
+
+  size_t accepted_so_far();
+
+ private:
+  void send(size_t first, size_t count, int64_t stamp_ns, double ns_per_event);
+  void send_next();
+  void on_answer(size_t first, size_t count, const caf::expected<net::http_response>& r);
+  submit_result wait(steady::time_point until);
+
+  api_client& api_;
+  const node& a_;
+  std::string room_id_;
+  int run_;
+  size_t size_;
+  size_t batch_;
+  bool chain_ = true;
+  size_t total_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t next_ = 0;
+  size_t answered_ = 0;
+  submit_result result_;
+};
+
+}  // namespace fedrelay::bench

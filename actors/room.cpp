@@ -83,6 +83,10 @@ struct room_actor_state {
   bool hosted = false;
   room_state room;
   std::set<std::string> writing;  // message ids whose append is in flight
+  // Authors (room.authors) are kept in memory only while their append is in flight: the
+  // ids touched since the last commit, and per id the appends in flight that touch it.
+  std::vector<std::string> authors_unflushed;
+  std::map<std::string, uint32_t> authors_in_flight;
   std::deque<room_op> ops;
   bool fetching = false;                       // a key lookup for the head of `ops` is under way
   caf::error key_error;                        // why the last lookup failed, for the head of `ops`
@@ -131,14 +135,29 @@ event_result refused(const std::string& message_id, std::string reason) {
 /// leaves the state in memory ahead of the disk, so the actor stops (it is spawned again,
 /// from the store, by the next message for the room).
 void commit(room_pointer self, journal_entry entry, done_fn done) {
-  self->request(self->state.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
-      .then([done](std::vector<uint64_t>&) { done({}); },
-            [self, done](caf::error& err) {
-              log()->error("room {}: the journal failed; stopping: {}", self->state.room_id,
-                           describe(err));
-              done(err);
-              self->quit(err);
-            });
+  auto& st = self->state;
+  auto touched = std::move(st.authors_unflushed);
+  st.authors_unflushed.clear();
+  for (const auto& id : touched) ++st.authors_in_flight[id];
+  self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
+      .then(
+          [self, done, touched](std::vector<uint64_t>&) {
+            // On disk now: the store answers for these authors from here on.
+            auto& st = self->state;
+            for (const auto& id : touched) {
+              auto i = st.authors_in_flight.find(id);
+              if (i == st.authors_in_flight.end() || --i->second > 0) continue;
+              st.authors_in_flight.erase(i);
+              st.room.authors.erase(id);
+            }
+            done({});
+          },
+          [self, done](caf::error& err) {
+            log()->error("room {}: the journal failed; stopping: {}", self->state.room_id,
+                         describe(err));
+            done(err);
+            self->quit(err);
+          });
 }
 
 /// Commits `entry`, which holds the effects of the messages `ids` (marked as being written
@@ -160,11 +179,16 @@ std::string record_applied(room_pointer self, journal_entry& entry, const room_e
   auto& st = self->state;
   auto encoded = encode_event(e);
   put(entry, storage::column::room_log, storage::sequenced_key(st.room_id, e.seq), encoded);
-  if (e.type == event_type::message_sent || e.type == event_type::file_shared)
+  if (e.type == event_type::message_sent || e.type == event_type::file_shared) {
     put(entry, storage::column::rooms, room_author_key(st.room_id, e.id), e.user);
-  else if (e.type == event_type::message_deleted)
-    put(entry, storage::column::rooms, room_author_key(st.room_id, text_of(e, "target")), "");
-  else if (e.type == event_type::room_created && st.room.type == "direct")
+    st.authors_unflushed.push_back(e.id);
+  } else if (e.type == event_type::message_deleted) {
+    auto target = text_of(e, "target");
+    put(entry, storage::column::rooms, room_author_key(st.room_id, target), "");
+    // Until the append is on disk the store still names the author: mark it deleted.
+    st.room.authors[target] = "";
+    st.authors_unflushed.push_back(target);
+  } else if (e.type == event_type::room_created && st.room.type == "direct")
     put(entry, storage::column::meta, direct_room_key(e.user, text_of(e, "with")), st.room_id);
   put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
   entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
@@ -186,6 +210,47 @@ bool handled(room_pointer self, const std::string& message_id) {
     return false;
   }
   return seen->has_value();
+}
+
+/// Looks up authors that are no longer in memory (see room_actor_state::authors_unflushed).
+author_lookup stored_authors(room_pointer self) {
+  return [self](const std::string& event_id) -> std::optional<std::string> {
+    auto& st = self->state;
+    auto found = st.ctx.store->get(storage::column::rooms, room_author_key(st.room_id, event_id));
+    if (!found) {
+      log()->error("room {}: reading an author: {}", st.room_id, describe(found.error()));
+      return std::nullopt;
+    }
+    return *found;
+  };
+}
+
+/// Every message of the room still there with its author, from the store and what is in
+/// flight; for the snapshot a joining server gets (the only time the whole set is needed).
+std::map<std::string, std::string> all_authors(room_pointer self) {
+  auto& st = self->state;
+  std::map<std::string, std::string> out;
+  auto from = room_author_key(st.room_id, "");
+  auto err = st.ctx.store->scan(storage::column::rooms, from, st.room_id + '\x01', 0,
+                                [&out, &from](std::string_view key, std::string_view value) {
+                                  if (!value.empty()) out.emplace(key.substr(from.size()), value);
+                                  return true;
+                                });
+  if (err) log()->error("room {}: reading its authors: {}", st.room_id, describe(err));
+  for (const auto& [id, user] : st.room.authors) {
+    if (user.empty())
+      out.erase(id);
+    else
+      out.insert_or_assign(id, user);
+  }
+  return out;
+}
+
+/// The room's state with every author, as a joining server gets it.
+json snapshot_of(room_pointer self) {
+  auto full = self->state.room;
+  full.authors = all_authors(self);
+  return encode_state(full, true);
 }
 
 // -- the queue -----------------------------------------------------------------------------
@@ -300,7 +365,7 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   auto newcomer = newcomer_of(self, e);
   json snapshot;
   auto snapshot_seq = st.room.last_seq;
-  if (!newcomer.empty()) snapshot = encode_state(st.room, true);
+  if (!newcomer.empty()) snapshot = snapshot_of(self);
   auto leaver = leaver_of(e);
   apply(st.room, e);
   auto encoded = record_applied(self, entry, e, message_id);
@@ -379,7 +444,7 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
               refuse_submit(self, origin, e, "bad signature", message_id, done);
               return;
             }
-            if (auto err = validate(st.room, e)) {
+            if (auto err = validate(st.room, e, stored_authors(self))) {
               refuse_submit(self, origin, e, detail_of(err), message_id, done);
               return;
             }
@@ -551,11 +616,16 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
             fresh->last_seq = seq;
             journal_entry entry;
             // Authors this replica knew and the state no longer has are deleted messages.
-            for (const auto& [id, user] : st.room.authors)
-              if (fresh->authors.count(id) == 0)
+            for (const auto& [id, user] : all_authors(self))
+              if (fresh->authors.count(id) == 0) {
                 put(entry, storage::column::rooms, room_author_key(st.room_id, id), "");
-            for (const auto& [id, user] : fresh->authors)
-              put(entry, storage::column::rooms, room_author_key(st.room_id, id), user);
+                fresh->authors[id] = "";
+              }
+            for (const auto& [id, user] : fresh->authors) {
+              if (!user.empty())
+                put(entry, storage::column::rooms, room_author_key(st.room_id, id), user);
+              st.authors_unflushed.push_back(id);
+            }
             st.room = std::move(*fresh);
             if (st.room.type == "direct" && st.room.members.size() == 2)
               put(entry, storage::column::meta,
@@ -749,11 +819,11 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
   auto message_id = submit_message_id(st.room_id, e.id);
   if (!made_id && handled(self, message_id)) return false;
   if (st.hosted) {
-    if (auto err = validate(st.room, e)) return err;
+    if (auto err = validate(st.room, e, stored_authors(self))) return err;
     sequence_into(self, entry, std::move(e), message_id);
   } else {
     if (st.room.created()) {
-      if (auto err = validate(st.room, e)) return err;
+      if (auto err = validate(st.room, e, stored_authors(self))) return err;
     } else if (e.type != event_type::user_joined) {
       return caf::make_error(errc::not_found, "no such room " + st.room_id);
     }
@@ -857,16 +927,7 @@ void load(room_pointer self) {
     log()->error("room {}: its stored state is unreadable: {}", st.room_id, describe(room.error()));
     return;
   }
-  st.room = std::move(*room);
-  auto from = room_author_key(st.room_id, "");
-  auto to = st.room_id + '\x01';
-  auto err = st.ctx.store->scan(storage::column::rooms, from, to, 0,
-                                [&st, &from](std::string_view key, std::string_view value) {
-                                  if (!value.empty())
-                                    st.room.authors.emplace(key.substr(from.size()), value);
-                                  return true;
-                                });
-  if (err) log()->error("room {}: reading its authors: {}", st.room_id, describe(err));
+  st.room = std::move(*room);  // authors stay in the store (stored_authors)
   // The state value is not rewritten for messages (changes_stored_state): the log knows
   // the last seq applied.
   auto last =

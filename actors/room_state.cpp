@@ -42,13 +42,30 @@ bool is_member(const room_state& s, const std::string& user) {
   return {};
 }
 
-[[nodiscard]] caf::error need_message(const room_state& s, const std::string& target) {
-  if (s.authors.count(target) == 0) return refuse("no such message " + target);
-  return {};
+/// The author of message `target`, or nullopt when there is no such message (or it was
+/// deleted).
+std::optional<std::string> author_of(const room_state& s, const std::string& target,
+                                     const author_lookup& stored) {
+  std::optional<std::string> author;
+  if (auto i = s.authors.find(target); i != s.authors.end())
+    author = i->second;
+  else if (stored)
+    author = stored(target);
+  if (author && author->empty()) author.reset();
+  return author;
+}
+
+[[nodiscard]] caf::expected<std::string> need_message(const room_state& s,
+                                                      const std::string& target,
+                                                      const author_lookup& stored) {
+  auto author = author_of(s, target, stored);
+  if (!author) return refuse("no such message " + target);
+  return *author;
 }
 
 /// The rules of each type once the room exists and the user is a member.
-[[nodiscard]] caf::error validate_member_event(const room_state& s, const room_event& e) {
+[[nodiscard]] caf::error validate_member_event(const room_state& s, const room_event& e,
+                                               const author_lookup& stored) {
   switch (e.type) {
     case event_type::room_created:
       return refuse("room already created");
@@ -79,22 +96,24 @@ bool is_member(const room_state& s, const std::string& user) {
       return may_post(s, e);
     case event_type::message_edited: {
       if (s.muted.count(e.user) > 0) return refuse("user is muted");
-      auto target = text_of(e, "target");
-      if (auto err = need_message(s, target)) return err;
-      if (s.authors.at(target) != e.user) return refuse("only the author may edit a message");
+      auto author = need_message(s, text_of(e, "target"), stored);
+      if (!author) return author.error();
+      if (*author != e.user) return refuse("only the author may edit a message");
       return {};
     }
     case event_type::message_deleted: {
-      auto target = text_of(e, "target");
-      if (auto err = need_message(s, target)) return err;
-      if (s.authors.at(target) != e.user && !moderates(s, e.user))
+      auto author = need_message(s, text_of(e, "target"), stored);
+      if (!author) return author.error();
+      if (*author != e.user && !moderates(s, e.user))
         return refuse("only the author, owners and moderators may delete a message");
       return {};
     }
     case event_type::reaction_set:
     case event_type::reaction_unset:
       if (s.muted.count(e.user) > 0) return refuse("user is muted");
-      return need_message(s, text_of(e, "target"));
+      if (auto author = need_message(s, text_of(e, "target"), stored); !author)
+        return author.error();
+      return {};
     case event_type::read_receipt:
       return {};
     case event_type::notification:
@@ -128,7 +147,7 @@ bool is_member(const room_state& s, const std::string& user) {
 
 }  // namespace
 
-caf::error validate(const room_state& s, const room_event& e) {
+caf::error validate(const room_state& s, const room_event& e, const author_lookup& stored) {
   if (domain_of_user(e.user) != e.origin)
     return refuse("user " + e.user + " is not of origin " + e.origin);
   if (!s.created()) {
@@ -142,7 +161,7 @@ caf::error validate(const room_state& s, const room_event& e) {
     return {};
   }
   if (e.type != event_type::room_created && !is_member(s, e.user)) return refuse("not a member");
-  return validate_member_event(s, e);
+  return validate_member_event(s, e, stored);
 }
 
 void apply(room_state& s, const room_event& e) {
@@ -224,7 +243,11 @@ json encode_state(const room_state& s, bool with_authors) {
   json doc = {{"room_id", s.room_id}, {"name", s.name},        {"type", s.type},
               {"host", s.host},       {"members", s.members},  {"muted", s.muted},
               {"deleted", s.deleted}, {"last_seq", s.last_seq}};
-  if (with_authors) doc["authors"] = s.authors;
+  if (with_authors) {
+    doc["authors"] = json::object();
+    for (const auto& [id, user] : s.authors)
+      if (!user.empty()) doc["authors"][id] = user;
+  }
   return doc;
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -26,9 +28,10 @@ struct room_state {
   std::set<std::string> muted;                 // members who may not post
   bool deleted = false;
   uint64_t last_seq = 0;  // the seq of the last event applied
-  /// Message and file events still in the room -> their author, for edit, delete and
-  /// reactions. It grows with the room, so the rooms column keeps it out of the state
-  /// value (one key per message, room_actor.hpp); snapshots carry it whole.
+  /// Message and file events -> their author, for edit, delete and reactions; "" marks a
+  /// deleted message. On its own (tests, snapshots) it holds every message of the room. A
+  /// room actor keeps here only the authors whose append is still in flight and finds the
+  /// others in the store (author_lookup), so memory does not grow with the room's history.
   std::map<std::string, std::string> authors;
 
   bool created() const { return !type.empty(); }
@@ -37,7 +40,12 @@ struct room_state {
 /// Whether `e` may happen now, checked by the host against the state at that point; the
 /// same rules give a member its quick local refusal. errc::rejected with the reason for
 /// people ("not a member", "user is muted", "room deleted", ...).
-[[nodiscard]] caf::error validate(const room_state& s, const room_event& e);
+/// The stored author of a message or file event ("" once deleted), or nullopt when the
+/// store has none; consulted for ids that room_state::authors does not hold.
+using author_lookup = std::function<std::optional<std::string>(const std::string& event_id)>;
+
+[[nodiscard]] caf::error validate(const room_state& s, const room_event& e,
+                                  const author_lookup& stored = {});
 
 /// Applies `e` and, when it is sequenced, moves last_seq to e.seq.
 /// REQUIRES: validate(s, e) passed here or at the host.

@@ -716,5 +716,33 @@ TEST_F(RoomTest, ABatchOfSubmissionsGetsOneResultEachInOrder) {
   EXPECT_EQ(tail[1], "8 message.sent " + (*from_b.value)[1].id);
 }
 
+TEST_F(RoomTest, AuthorsComeFromTheStoreAfterARestartAndReachAJoiningServer) {
+  auto room = create(*a_, "general", "public", alice);
+  accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});
+  auto by_alice = send(*a_, room, alice, "mine");
+  auto by_bob = send(*b_, room, "bob", "his");
+  auto gone = send(*a_, room, alice, "soon deleted");
+  accepted(*a_, room, "message.deleted", alice, {{"target", gone}});
+  for (auto* n : {a_, b_}) {
+    stop(caf::actor_cast<caf::actor>(n->rooms));
+    n->rooms = keep(spawn_room_manager(*sys_, room_context_of(*n)));
+    stop(caf::actor_cast<caf::actor>(n->inbound));
+    start_inbound(*n);
+  }
+  sched_->run();
+  accepted(*a_, room, "message.edited", alice, {{"target", by_alice}, {"text", "edited"}});
+  EXPECT_EQ(refused(*a_, room, "message.edited", alice, {{"target", by_bob}, {"text", "x"}}),
+            "only the author may edit a message");
+  EXPECT_EQ(refused(*b_, room, "reaction.set", "bob", {{"target", gone}, {"emoji", "x"}}),
+            "no such message " + gone);
+  // C joins later: the snapshot it gets names the authors, so its replica judges as well.
+  accepted(*a_, room, "user.invited", alice, {{"target", carol_at_c}});
+  EXPECT_EQ(refused(*c_, room, "message.edited", "carol", {{"target", by_bob}, {"text", "x"}}),
+            "only the author may edit a message");
+  EXPECT_EQ(refused(*c_, room, "message.deleted", "carol", {{"target", gone}}),
+            "no such message " + gone);
+  accepted(*c_, room, "reaction.set", "carol", {{"target", by_alice}, {"emoji", "y"}});
+}
+
 }  // namespace
 }  // namespace fedrelay::actors

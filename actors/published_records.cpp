@@ -100,4 +100,11 @@ std::string provider_form(const published_records& r) {
          "  TXT  " + quote_txt_strings({r.protocol}) + "\n";
 }
 
+std::string printed_form(const published_records& r, const std::string& domain) {
+  return "; DNS records for " + domain + ": add these to the zone of " + domain +
+         "\n; zone-file form\n" + zone_file_form(r) +
+         "\n; provider form (name, type, value as quoted strings; e.g. Route 53)\n" +
+         provider_form(r);
+}
+
 }  // namespace fedrelay::actors

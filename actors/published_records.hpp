@@ -56,4 +56,7 @@ std::string zone_file_form(const published_records& r);
 /// Route 53 take (TXT values as quoted strings, SRV as "priority weight port target").
 std::string provider_form(const published_records& r);
 
+/// What `fedrelay dns-records` prints: a heading naming `domain`, then both forms.
+std::string printed_form(const published_records& r, const std::string& domain);
+
 }  // namespace fedrelay::actors

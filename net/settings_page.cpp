@@ -109,7 +109,7 @@ constexpr const char* page_html = R"html(<!DOCTYPE html>
       <div><input type="text" id="domain" spellcheck="false">
         <div class="hint">The domain this node federates for, such as chat.example.com.</div></div></div>
     <div class="setting"><label for="public-key">Public Key</label>
-      <div><div class="key-row"><textarea id="public-key" rows="3" readonly></textarea>
+      <div><div class="key-row"><textarea id="public-key" rows="4" readonly></textarea>
         <button id="copy-key" type="button">Copy</button></div>
         <div class="hint" id="fingerprint"></div></div></div>
     <div class="setting"><label for="hub-url">Hub URL</label>

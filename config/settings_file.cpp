@@ -29,35 +29,6 @@ struct edit {
   std::string text;
 };
 
-std::string toml_string(const std::string& value) {
-  std::string out = "\"";
-  for (char ch : value) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(ch));
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string toml_value(const std::variant<bool, std::string>& value) {
   if (auto* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
   return toml_string(std::get<std::string>(value));
@@ -157,6 +128,40 @@ caf::expected<std::string> edit_settings_text(const std::string& text, const std
   }
   if (!appended.empty() && !out.empty() && out.back() != '\n') out += '\n';
   return out + appended;
+}
+
+std::string toml_string(const std::string& text, size_t max_shown) {
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == max_shown) {
+      out += "...";
+      break;
+    }
+    char ch = text[i];
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(ch));
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
 }
 
 caf::expected<std::string> read_text_file(const std::string& path) {

@@ -26,6 +26,10 @@ struct setting_change {
 [[nodiscard]] caf::expected<std::string> edit_settings_text(
     const std::string& text, const std::string& name, const std::vector<setting_change>& changes);
 
+/// `text` as a TOML basic string: quoted, with '"', '\\' and control characters escaped.
+/// With `max_shown`, cut after that many characters and marked "..." (for messages).
+std::string toml_string(const std::string& text, size_t max_shown = std::string::npos);
+
 /// Reads the whole file; errc::parse_failed with the OS reason when it cannot.
 [[nodiscard]] caf::expected<std::string> read_text_file(const std::string& path);
 

@@ -50,7 +50,7 @@ class SettingsScreenTest : public testing::Test {
     if (!browser_available()) GTEST_SKIP() << "chromium and chromium-driver are not installed";
     nodes = std::make_unique<cluster>(std::vector<std::string>{"a.test", "b.test"});
     nodes->start_all();
-    page = std::make_unique<browser>(1280, 1450);
+    page = std::make_unique<browser>(1280, 1620);
     url = "http://127.0.0.1:" + std::to_string(a().local_port()) + "/admin";
   }
 

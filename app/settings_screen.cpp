@@ -51,6 +51,8 @@ settings_screen::~settings_screen() {
 }
 
 std::vector<net::route> settings_screen::routes() const {
+  // Settings made in memory (the demo) have no file for the screen to show and change.
+  if (config_path_.empty()) return {};
   net::settings_api_context ctx;
   ctx.config_path = config_path_;
   ctx.identity = identity_;

@@ -26,7 +26,8 @@ class settings_screen {
   settings_screen(const settings_screen&) = delete;
   settings_screen& operator=(const settings_screen&) = delete;
 
-  /// The screen's calls, for local_api_context::settings_routes.
+  /// The screen's calls, for local_api_context::settings_routes; none when the settings
+  /// were not read from a file.
   std::vector<net::route> routes() const;
 
   struct check_thread;

@@ -149,6 +149,7 @@ let token = sessionStorage.getItem(tokenKey) || "";
 let loaded = null;        // the settings as last read from the file
 let instance = null;      // which start of the node answered last
 let restarting = false;   // a saved change is being applied
+let restartingSince = 0;
 let pollTimer = null;
 
 class Unauthorized extends Error {}
@@ -224,13 +225,20 @@ function showPeers(peers) {
   }
 }
 
+// A restart takes about a second; one that takes much longer did not come back.
+function waitingForRestart() {
+  if (Date.now() - restartingSince < 30000) return showStatus("Booting...", "applying the saved settings");
+  restarting = false;
+  showStatus("Unknown", "the node did not come back after applying the settings; see its log");
+}
+
 async function pollStatus() {
   try {
     if (restarting) {
       // Until a new start of the node answers, the old one or none may be there.
       const s = await api("GET", "federation.settings");
       if (s.instance && s.instance !== instance) { restarting = false; await loadAll(); }
-      else showStatus("Booting...", "applying the saved settings");
+      else waitingForRestart();
     } else {
       const st = await api("GET", "federation.status");
       if (st.success) {
@@ -245,7 +253,7 @@ async function pollStatus() {
     }
   } catch (e) {
     if (e instanceof Unauthorized) return showLogin("That token was not accepted.");
-    if (restarting) showStatus("Booting...", "applying the saved settings");
+    if (restarting) waitingForRestart();
     else showStatus("Unknown", "the node does not answer");
   }
   pollTimer = setTimeout(pollStatus, 1000);
@@ -321,7 +329,13 @@ async function save() {
   const changes = changedValues();
   if (!Object.keys(changes).length) return;
   $("save").disabled = true;
-  const r = await api("POST", "federation.settings", changes);
+  let r;
+  try { r = await api("POST", "federation.settings", changes); }
+  catch (e) {
+    if (e instanceof Unauthorized) throw e;
+    formChanged();
+    return showMessages("error", ["The node did not answer: " + e.message]);
+  }
   if (!r.success) {
     formChanged();
     return showMessages("error", (r.errors || [r.error]).map((l) => "error: " + l));
@@ -330,7 +344,11 @@ async function save() {
   for (const m of r.missing || []) lines.push("missing: " + m);
   showMessages("ok", lines);
   fillForm(r.settings);
-  if (r.applying) { restarting = true; showStatus("Booting...", "applying the saved settings"); }
+  if (r.applying) {
+    restarting = true;
+    restartingSince = Date.now();
+    showStatus("Booting...", "applying the saved settings");
+  }
 }
 
 function start() {

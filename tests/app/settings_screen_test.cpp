@@ -94,6 +94,10 @@ TEST_F(SettingsScreenTest, NothingIsShownOrChangedWithoutTheToken) {
       "#login-error", [](const std::string& s) { return !s.empty(); }, 10s);
   EXPECT_EQ(said, "That token was not accepted.");
   EXPECT_TRUE(page->property("#screen", "hidden").get<bool>());
+  // Nothing of the node reached the page: neither its domain nor its key.
+  auto html = page->execute("return document.documentElement.outerHTML;").get<std::string>();
+  EXPECT_EQ(html.find("a.test"), std::string::npos);
+  EXPECT_EQ(html.find("BEGIN PUBLIC KEY"), std::string::npos);
   // Every call behind the page wants the token; the file stays as it was.
   auto before = read_file(a().config_path());
   for (auto [method, call] :

@@ -52,6 +52,19 @@ caf::error os_error(const std::string& what, const std::string& path) {
   return caf::make_error(errc::write_failed, what + " " + path + ": " + std::strerror(errno));
 }
 
+// Replaces `length` bytes at `column` of `line` (which starts at `offset`) by `value`; a
+// comment after the value keeps its column when the spaces before it allow.
+edit keep_comment_column(const std::string& line, size_t offset, size_t column, size_t length,
+                         std::string value) {
+  size_t end = column + length;
+  size_t comment = line.find_first_not_of(" ", end);
+  if (comment == std::string::npos || line[comment] != '#' || comment == end)
+    return {offset + column, length, std::move(value)};
+  size_t width = comment - column;  // the value and the spaces before the comment
+  size_t spaces = width > value.size() ? width - value.size() : 1;
+  return {offset + column, width, value + std::string(spaces, ' ')};
+}
+
 // The last line of `table`'s keys, when that key's value sits on one line; else `header`.
 size_t last_line_of(const toml::value& table, size_t header, size_t line_count) {
   size_t last = header;
@@ -101,8 +114,8 @@ caf::expected<std::string> edit_settings_text(const std::string& text, const std
       if (where.line() < 1 || where.line() >= starts.size() ||
           column + where.region() > where.line_str().size())
         return cannot_edit(name, change.key, "its value spans several lines");
-      edits.push_back(
-          {starts[where.line() - 1] + column, where.region(), toml_value(change.value)});
+      edits.push_back(keep_comment_column(where.line_str(), starts[where.line() - 1], column,
+                                          where.region(), toml_value(change.value)));
       continue;
     }
     // A missing key goes below the table's last key, or its "[section]" header line.

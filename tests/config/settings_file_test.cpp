@@ -29,13 +29,22 @@ TEST(SettingsFileTest, ReplacesValuesWhereTheyStandAndKeepsComments) {
                            {"federation.enabled", false},
                            {"federation.domain", std::string{"b.example"}}});
   EXPECT_EQ(out,
-            lines({"# my node", "[federation]", "enabled = false   # on", "domain = \"b.example\"",
+            lines({"# my node", "[federation]", "enabled = false  # on", "domain = \"b.example\"",
                    "discovery = \"hub\" # how peers are found", "", "[storage]", "dir = \"d\""}));
   auto s = parse_settings(out, "node.toml");
   ASSERT_TRUE(s);
   EXPECT_EQ(s->discovery, discovery_method::hub);
   EXPECT_FALSE(s->enabled);
   EXPECT_EQ(s->domain, "b.example");
+}
+
+TEST(SettingsFileTest, CommentsAfterValuesKeepTheirColumnWhileTheyCan) {
+  auto text =
+      lines({"[federation]", "domain = \"a.example\"        # ours", "hub_url = \"x\" # hub"});
+  auto out = edited(text, {{"federation.domain", std::string{"b.example.org"}},
+                           {"federation.hub_url", std::string{"https://hub.example"}}});
+  EXPECT_EQ(out, lines({"[federation]", "domain = \"b.example.org\"    # ours",
+                        "hub_url = \"https://hub.example\" # hub"}));
 }
 
 TEST(SettingsFileTest, AddsAMissingKeyBelowTheLastKeyOfItsTable) {

@@ -49,6 +49,12 @@ struct published_records {
 [[nodiscard]] caf::expected<published_records> records_to_publish(const config::settings& s,
                                                                   const crypto::public_key& key);
 
+/// One record as a zone-file line, without the newline: what `fedrelay check` names as
+/// the fix for a missing or wrong record.
+std::string srv_zone_line(const published_records& r);
+std::string key_zone_line(const published_records& r);
+std::string protocol_zone_line(const published_records& r);
+
 /// Zone-file lines (absolute names, trailing dots), one record per line.
 std::string zone_file_form(const published_records& r);
 

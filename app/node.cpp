@@ -190,6 +190,8 @@ struct node::impl {
     fed.bridge = bridge;
     fed.filter = filter;
     fed.clock_skew = settings.limits.clock_skew;
+    fed.own_domain = settings.domain;
+    fed.identity = identity;
     auto server = net::http_server::start(
         io, listener(settings, settings.listen_federation, settings.tls.enabled()),
         net::make_federation_handler(std::move(fed)));

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/check.hpp"
 #include "net/settings_api.hpp"
 
 namespace fedrelay::app {
@@ -57,6 +58,11 @@ std::vector<net::route> settings_screen::routes() const {
   ctx.config_path = config_path_;
   ctx.identity = identity_;
   ctx.apply = apply_;
+  // The checks look at the file as it is now, as `fedrelay check` does, with this node
+  // running.
+  ctx.run_checks = [checks = checks_, path = config_path_](std::function<void(std::string)> done) {
+    return checks->start([path, done = std::move(done)] { done(to_json(check_file(path, true))); });
+  };
   return net::settings_routes(std::move(ctx));
 }
 

@@ -123,6 +123,14 @@ json browser::execute(const std::string& script) {
 }
 
 std::string browser::screenshot_png() {
+  // The window grows to the page's height first, so the picture holds the whole page.
+  auto size = execute(
+      "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight,"
+      " window.outerWidth];");
+  int height = size[0].get<int>() + size[1].get<int>();
+  value_of(call("POST", "/session/" + session_ + "/window/rect",
+                {{"width", size[2].get<int>()}, {"height", height}}),
+           "resize");
   auto base64 = value_of(call("GET", "/session/" + session_ + "/screenshot"), "screenshot");
   auto png = crypto::from_base64(base64.get<std::string>());
   if (!png) throw std::runtime_error("screenshot is not base64");

@@ -38,7 +38,7 @@ class browser {
   void type(const std::string& css, const std::string& keys);
   /// Runs `script` in the page (its `return` value comes back).
   nlohmann::json execute(const std::string& script);
-  /// The page as a PNG.
+  /// The whole page as a PNG (the window is made as tall as the page).
   std::string screenshot_png();
 
   /// Polls until `css`'s text satisfies `ready` or `timeout` passes; returns the last text.

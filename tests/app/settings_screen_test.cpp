@@ -133,6 +133,10 @@ TEST_F(SettingsScreenTest, ShowsWhatTheCommandLineShowsAndAppliesChanges) {
   // Status, key and records as the command line and the key file give them.
   EXPECT_EQ(cli_status(a()), "Running");
   EXPECT_EQ(page->property("#public-key", "value").get<std::string>(), a().public_key_pem());
+  page->click("#copy-key");
+  EXPECT_EQ(page->wait_for_text(
+                "#copy-key", [](const std::string& s) { return s == "Copied"; }, 5s),
+            "Copied");
   auto records = run_command({FEDRELAY_BINARY, "dns-records", "-c", a().config_path()});
   ASSERT_EQ(records.exit_code, 0) << records.output;
   EXPECT_EQ(page->wait_for_text(

@@ -3,6 +3,7 @@
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
+#include <ctime>
 #include <utility>
 #include <vector>
 
@@ -61,6 +62,15 @@ std::string describe(const caf::error& err) {
   for (size_t i = 0; i < ctx.size(); ++i) has_text |= ctx.match_element<std::string>(i);
   if (has_text) out += ": " + detail_of(err);
   return out;
+}
+
+std::string utc_text(int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
 }
 
 }  // namespace fedrelay::actors

@@ -1,6 +1,7 @@
 // Turns any fedrelay or CAF error into one line for people: "category: code: detail".
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <caf/error.hpp>
@@ -13,6 +14,9 @@ std::string describe(const caf::error& err);
 
 /// Only the detail strings (or the code name when there are none).
 std::string detail_of(const caf::error& err);
+
+/// A Unix time in milliseconds as "2026-11-25 15:42 UTC", for messages to people.
+std::string utc_text(int64_t unix_ms);
 
 /// Teaches describe() the code names of a category this folder cannot include (net/):
 /// the composition root registers them once at start-up, before any thread runs.

@@ -89,15 +89,6 @@ caf::expected<std::optional<json>> read_json(const storage::store& db, column c,
   return std::optional<json>{std::move(j)};
 }
 
-std::string utc_text(int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
-
 }  // namespace
 
 std::string to_string(hub_registration_state s) {

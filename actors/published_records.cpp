@@ -85,12 +85,23 @@ caf::expected<published_records> records_to_publish(const config::settings& s,
   return r;
 }
 
+std::string srv_zone_line(const published_records& r) {
+  return r.srv_name + ". " + std::to_string(r.ttl) + " IN SRV " + std::to_string(r.srv_priority) +
+         " " + std::to_string(r.srv_weight) + " " + std::to_string(r.srv_port) + " " +
+         r.srv_target + ".";
+}
+
+std::string key_zone_line(const published_records& r) {
+  return r.key_name + ". " + std::to_string(r.ttl) + " IN TXT " + quote_txt_strings(r.key_strings);
+}
+
+std::string protocol_zone_line(const published_records& r) {
+  return r.protocol_name + ". " + std::to_string(r.ttl) + " IN TXT " +
+         quote_txt_strings({r.protocol});
+}
+
 std::string zone_file_form(const published_records& r) {
-  auto ttl = std::to_string(r.ttl);
-  return r.srv_name + ". " + ttl + " IN SRV " + std::to_string(r.srv_priority) + " " +
-         std::to_string(r.srv_weight) + " " + std::to_string(r.srv_port) + " " + r.srv_target +
-         ".\n" + r.key_name + ". " + ttl + " IN TXT " + quote_txt_strings(r.key_strings) + "\n" +
-         r.protocol_name + ". " + ttl + " IN TXT " + quote_txt_strings({r.protocol}) + "\n";
+  return srv_zone_line(r) + "\n" + key_zone_line(r) + "\n" + protocol_zone_line(r) + "\n";
 }
 
 std::string provider_form(const published_records& r) {
@@ -98,6 +109,13 @@ std::string provider_form(const published_records& r) {
          std::to_string(r.srv_weight) + " " + std::to_string(r.srv_port) + " " + r.srv_target +
          "\n" + r.key_name + "  TXT  " + quote_txt_strings(r.key_strings) + "\n" + r.protocol_name +
          "  TXT  " + quote_txt_strings({r.protocol}) + "\n";
+}
+
+std::string printed_form(const published_records& r, const std::string& domain) {
+  return "; DNS records for " + domain + ": add these to the zone of " + domain +
+         "\n; zone-file form\n" + zone_file_form(r) +
+         "\n; provider form (name, type, value as quoted strings; e.g. Route 53)\n" +
+         provider_form(r);
 }
 
 }  // namespace fedrelay::actors

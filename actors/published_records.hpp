@@ -49,11 +49,20 @@ struct published_records {
 [[nodiscard]] caf::expected<published_records> records_to_publish(const config::settings& s,
                                                                   const crypto::public_key& key);
 
+/// One record as a zone-file line, without the newline: what `fedrelay check` names as
+/// the fix for a missing or wrong record.
+std::string srv_zone_line(const published_records& r);
+std::string key_zone_line(const published_records& r);
+std::string protocol_zone_line(const published_records& r);
+
 /// Zone-file lines (absolute names, trailing dots), one record per line.
 std::string zone_file_form(const published_records& r);
 
 /// One record per line as "NAME  TYPE  VALUE", the form provider consoles such as
 /// Route 53 take (TXT values as quoted strings, SRV as "priority weight port target").
 std::string provider_form(const published_records& r);
+
+/// What `fedrelay dns-records` prints: a heading naming `domain`, then both forms.
+std::string printed_form(const published_records& r, const std::string& domain);
 
 }  // namespace fedrelay::actors

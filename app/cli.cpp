@@ -31,6 +31,11 @@ int run_cli(int argc, char** argv) {
   auto* resolve = cli.add_subcommand("resolve", "show what discovery finds for a peer domain");
   resolve->add_option("domain", domain, "the peer's domain")->required();
   add_config(resolve);
+  bool json = false;
+  auto* check = cli.add_subcommand(
+      "check", "check the settings, files, ports, DNS, Hub, public URL and TLS; one line each");
+  check->add_flag("--json", json, "print the results as one JSON object");
+  add_config(check);
   auto* hub = cli.add_subcommand("hub", "run a Hub: registration by mail, and lookups");
   add_config(hub);
 
@@ -76,6 +81,7 @@ int run_cli(int argc, char** argv) {
   if (records->parsed()) return cmd_dns_records(config_path);
   if (reload->parsed()) return cmd_reload(config_path);
   if (resolve->parsed()) return cmd_resolve(config_path, domain);
+  if (check->parsed()) return cmd_check(config_path, json);
   if (hub->parsed()) return cmd_hub(config_path);
   return exit_error;
 }

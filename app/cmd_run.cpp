@@ -1,11 +1,15 @@
-// `fedrelay run`: boots the node and serves until SIGINT or SIGTERM.
+// `fedrelay run`: boots the node and serves until SIGINT or SIGTERM; starts it again from
+// the file when the settings screen changed it (SIGUSR1).
 #include <signal.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "app/commands.hpp"
 #include "app/load.hpp"
-#include "app/node.hpp"
+#include "app/standby.hpp"
 #include "config/status.hpp"
 
 namespace fedrelay::app {
@@ -29,17 +33,40 @@ int cmd_run(const std::string& config_path) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGHUP);
+  sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The settings screen wrote the file: this thread restarts from it (see below).
+  auto apply = [] { kill(getpid(), SIGUSR1); };
   std::cout << config::status_text(config::status::booting) << std::endl;
-  auto n = node::start(std::move(*s));
+  auto n = serving::start(std::move(*s), apply);
   if (!n) {
     report(n.error());
     return exit_error;
   }
-  std::cout << config::status_text((*n)->status()) << std::endl;
+  std::cout << config::status_text(n->status()) << std::endl;
   for (;;) {
     int received = 0;
     sigwait(&stop_signals, &received);
+    if (received == SIGUSR1) {
+      // Restart from the file; one that does not load changes nothing and says why.
+      auto fresh = load_or_report(config_path);
+      if (!fresh) {
+        std::cerr << "restart refused: the settings above are not valid; nothing changed\n";
+        continue;
+      }
+      std::cerr << "restarting from " << config_path << '\n';
+      // The screen's reply is on its way out of the listener about to close.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      n->stop();
+      std::cout << config::status_text(config::status::booting) << std::endl;
+      n = serving::start(std::move(*fresh), apply);
+      if (!n) {
+        report(n.error());
+        return exit_error;
+      }
+      std::cout << config::status_text(n->status()) << std::endl;
+      continue;
+    }
     if (received != SIGHUP) {
       std::cerr << "stopping on signal " << received << '\n';
       return exit_ok;
@@ -50,7 +77,7 @@ int cmd_run(const std::string& config_path) {
       std::cerr << "reload refused: the settings above are not valid; nothing changed\n";
       continue;
     }
-    auto changes = (*n)->reload(*fresh);
+    auto changes = n->reload(*fresh);
     if (changes.empty()) std::cerr << "reload: nothing that can change at run time changed\n";
     for (const auto& change : changes) std::cerr << "reload: " << change << '\n';
   }

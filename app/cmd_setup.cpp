@@ -47,11 +47,7 @@ int cmd_dns_records(const std::string& config_path) {
     report(records.error());
     return exit_error;
   }
-  std::cout << "; DNS records for " << s->domain << ": add these to the zone of " << s->domain
-            << "\n; zone-file form\n"
-            << actors::zone_file_form(*records)
-            << "\n; provider form (name, type, value as quoted strings; e.g. Route 53)\n"
-            << actors::provider_form(*records);
+  std::cout << actors::printed_form(*records, s->domain);
   return exit_ok;
 }
 

@@ -27,6 +27,8 @@ int cmd_send(const std::string& config_path, const std::string& room, const std:
 int cmd_tail(const std::string& config_path, uint64_t after, bool follow);
 int cmd_demo(bool keep);
 int cmd_resolve(const std::string& config_path, const std::string& domain);
+/// Checks the node's setup (app/check.hpp); exit 0 only when no check is an error.
+int cmd_check(const std::string& config_path, bool json);
 /// Runs a Hub from the [hub] section (docs/HUB.md) until SIGINT or SIGTERM.
 int cmd_hub(const std::string& config_path);
 

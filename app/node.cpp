@@ -13,6 +13,7 @@
 #include "actors/room_manager_actor.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
+#include "app/settings_screen.hpp"
 #include "app/status_file.hpp"
 #include "net/dns_resolver.hpp"
 #include "net/federation_api.hpp"
@@ -70,6 +71,8 @@ struct node::impl {
   std::atomic<config::status> status{config::status::booting};  // read by the local API
   std::mutex status_mutex;
   std::string status_reason;  // why the status is what it is (Hub registration), if anything
+  std::function<void()> apply;              // restarts from the file the screen wrote
+  std::unique_ptr<settings_screen> screen;  // destroyed first: waits for a check run
 
   void set_status(config::status s, std::string reason = {}) {
     std::lock_guard<std::mutex> guard{status_mutex};
@@ -187,6 +190,8 @@ struct node::impl {
     fed.bridge = bridge;
     fed.filter = filter;
     fed.clock_skew = settings.limits.clock_skew;
+    fed.own_domain = settings.domain;
+    fed.identity = identity;
     auto server = net::http_server::start(
         io, listener(settings, settings.listen_federation, settings.tls.enabled()),
         net::make_federation_handler(std::move(fed)));
@@ -208,6 +213,8 @@ struct node::impl {
     local.peers = peers;
     local.client = &client;
     local.filter = filter;
+    screen = std::make_unique<settings_screen>(settings, identity, apply);
+    local.settings_routes = screen->routes();
     auto calls = net::make_local_handler(local);
     auto local_options = listener(settings, settings.listen_local, false);
     local_options.websocket_upgrade = net::make_local_upgrade(std::move(local), calls);
@@ -224,13 +231,14 @@ node::~node() {
   remove_status_file(impl_->settings.storage_dir);
 }
 
-caf::expected<std::unique_ptr<node>> node::start(config::settings s) {
+caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::function<void()> apply) {
   auto db = open_store(s);
   if (!db) return db.error();
   auto id = crypto::load_or_create_identity(s.storage_dir);
   if (!id) return id.error();
   write_status_file(s.storage_dir, config::status::booting);
   auto p = std::make_unique<impl>(std::move(s), std::move(*id), std::move(*db));
+  p->apply = std::move(apply);
   if (auto err = p->spawn_actors()) return err;
   if (auto err = p->start_listeners()) return err;
   p->register_with_hub();

@@ -2,6 +2,7 @@
 // the actors and the listeners, and tears them down in reverse order.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,9 @@ class node {
  public:
   /// Boots a node. REQUIRES: missing_keys(s) is empty and s.enabled. Errors: the store is
   /// locked or cannot be opened, the identity cannot be read, a listener cannot bind.
-  [[nodiscard]] static caf::expected<std::unique_ptr<node>> start(config::settings s);
+  /// `apply`: called by the settings screen after it wrote the file (see settings_screen).
+  [[nodiscard]] static caf::expected<std::unique_ptr<node>> start(
+      config::settings s, std::function<void()> apply = {});
 
   ~node();  // stops listeners, then actors, then closes the store
   node(const node&) = delete;

@@ -7,7 +7,7 @@
 
 namespace fedrelay::app {
 
-runtime_config::runtime_config(size_t threads) {
+void register_net_error_names() {
   static const bool named = [] {
     actors::register_error_names(caf::atom("net"), [](uint8_t code) {
       return net::to_string(static_cast<net::errc>(code));
@@ -15,6 +15,10 @@ runtime_config::runtime_config(size_t threads) {
     return true;
   }();
   (void)named;
+}
+
+runtime_config::runtime_config(size_t threads) {
+  register_net_error_names();
   set("scheduler.max-threads", threads);
   // One shared queue with a condition variable instead of work stealing: stealing workers
   // poll and nanosleep between messages, which cost 15-20 % of the CPU per relayed event

@@ -7,6 +7,10 @@
 
 namespace fedrelay::app {
 
+/// Teaches actors::describe() net's error names; once, thread-safe. Code that describes
+/// net errors without an actor system (fedrelay check) calls it; runtime_config does.
+void register_net_error_names();
+
 struct runtime_config : caf::actor_system_config {
   /// `threads`: CAF worker threads (CAF alone would start max(4, cores)).
   explicit runtime_config(size_t threads);

@@ -20,6 +20,7 @@
 #include <toml.hpp>
 
 #include "config/errc.hpp"
+#include "config/settings_file.hpp"
 
 namespace fedrelay::config {
 namespace {
@@ -99,38 +100,7 @@ bool has_space_or_control(const std::string& text) {
 // A string as the user would write it in TOML, cut short so a pasted PEM block does not
 // flood the message.
 std::string quote(const std::string& text) {
-  constexpr size_t max_shown = 60;
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i == max_shown) {
-      out += "...";
-      break;
-    }
-    char ch = text[i];
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(ch));
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
+  return toml_string(text, 60);
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -919,15 +889,9 @@ caf::expected<settings> load_settings(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec))
     return make_config_error(errc::parse_failed, {path + ": cannot read: it is a directory"});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_config_error(errc::parse_failed, {path + ": cannot read: " + std::strerror(errno)});
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    return make_config_error(errc::parse_failed, {path + ": cannot read: " + std::strerror(errno)});
-  return parse_at(text.str(), path, absolute_path(path));
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  return parse_at(*text, path, absolute_path(path));
 }
 
 caf::expected<settings> parse_settings(const std::string& text, const std::string& name) {

@@ -4,9 +4,11 @@
 
 #include "actors/describe.hpp"
 #include "actors/request_auth.hpp"
+#include "actors/self_check.hpp"
 #include "actors/transaction.hpp"
 #include "net/actor_call.hpp"
 #include "net/api_support.hpp"
+#include "net/federation_self.hpp"
 #include "net/logger.hpp"
 
 namespace fedrelay::net {
@@ -104,6 +106,9 @@ request_handler make_federation_handler(federation_api_context ctx) {
                                   actors::search_atom::value, query);
                             });
        }});
+  if (ctx.identity)
+    routes.push_back({"GET", std::string{actors::self_path},
+                      make_self_check_handler(ctx.own_domain, ctx.identity, ctx.clock_skew)});
   return route_table(std::move(routes));
 }
 

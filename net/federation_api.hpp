@@ -13,6 +13,7 @@
 #include "actors/inbound_actor.hpp"
 #include "actors/local_bridge_actor.hpp"
 #include "config/peer_filter.hpp"
+#include "crypto/identity.hpp"
 #include "net/http_server.hpp"
 
 namespace fedrelay::net {
@@ -25,12 +26,15 @@ struct federation_api_context {
   /// [peers] allow/deny: refused origins get 403 before any decryption or storage work,
   /// logged once per domain and minute. Null: every domain.
   std::shared_ptr<config::peer_filter> filter;
-  std::chrono::milliseconds timeout{30'000};      // bound on one actor call
-  std::chrono::milliseconds clock_skew{300'000};  // accepted age of a signed request
+  std::string own_domain;                            // answers federation.self
+  std::shared_ptr<const crypto::identity> identity;  // signs federation.self; may be null
+  std::chrono::milliseconds timeout{30'000};         // bound on one actor call
+  std::chrono::milliseconds clock_skew{300'000};     // accepted age of a signed request
 };
 
 /// POST federation.events.dispatch, POST federation.events.since (sealed bodies, opened
-/// by the inbound actor) and GET federation.users.search (a signed request).
+/// by the inbound actor), GET federation.users.search (a signed request) and, with an
+/// identity, GET federation.self (net/federation_self.hpp).
 request_handler make_federation_handler(federation_api_context ctx);
 
 }  // namespace fedrelay::net

@@ -17,8 +17,10 @@ struct hub_client_state {
   static inline const char* name = "hub_client";
 };
 
-caf::expected<actors::peer_record> record_from_reply(const std::string& domain,
-                                                     const http_response& res) {
+}  // namespace
+
+caf::expected<actors::peer_record> hub_record_from_reply(const std::string& domain,
+                                                         const http_response& res) {
   if (res.status == 404)
     return caf::make_error(actors::errc::not_found, domain + ": the Hub has no confirmed record");
   if (res.status != 200)
@@ -44,6 +46,8 @@ caf::expected<actors::peer_record> record_from_reply(const std::string& domain,
   return rec;
 }
 
+namespace {
+
 caf::behavior hub_client(caf::stateful_actor<hub_client_state>* self, http_client* client, url hub,
                          std::chrono::milliseconds timeout) {
   return {
@@ -62,7 +66,7 @@ caf::behavior hub_client(caf::stateful_actor<hub_client_state>* self, http_clien
         auto promise = self->state.pending.take(id);
         auto domain = std::move(self->state.domains[id]);
         self->state.domains.erase(id);
-        auto rec = record_from_reply(domain, res);
+        auto rec = hub_record_from_reply(domain, res);
         if (rec)
           promise.deliver(std::move(*rec));
         else

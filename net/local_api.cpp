@@ -539,6 +539,10 @@ request_handler make_local_handler(local_api_context context) {
         [reply](caf::error&) { reply(json::array()); }, actors::stats_atom::value);
   });
 
+  for (const auto& r : ctx->settings_routes) add(r.method.c_str(), r.path, r.handler);
+  if (!ctx->settings_routes.empty())
+    routes.push_back({"GET", settings_page_path,
+                      [](http_request&&, responder respond) { respond(settings_page()); }});
   return route_table(std::move(routes));
 }
 

@@ -17,6 +17,7 @@
 #include "crypto/identity.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net/settings_api.hpp"
 #include "net/websocket.hpp"
 
 namespace fedrelay::net {
@@ -35,6 +36,9 @@ struct local_api_context {
   http_client* client = nullptr;  // for users.search on peers; REQUIRES: outlives the handler
   std::shared_ptr<config::peer_filter> filter;  // [peers] allow/deny; null: every domain
   std::chrono::milliseconds timeout{30'000};    // bound on one actor call
+  // The settings screen's calls (net/settings_api.hpp), token-checked like every call; when
+  // set, its page is served at settings_page_path (no data in it, so without the token).
+  std::vector<route> settings_routes;
 };
 
 /// Every call of DESIGN.md section 8 but the file and WebSocket ones.

@@ -1,0 +1,260 @@
+// The checks of `fedrelay check` that look at this machine: settings, files, listen
+// addresses and the TLS certificate.
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include "actors/describe.hpp"
+#include "app/check_internal.hpp"
+#include "app/status_file.hpp"
+#include "crypto/pem.hpp"
+#include "net/certificate.hpp"
+
+namespace fedrelay::app::check_detail {
+namespace {
+
+/// The file's mode, or the errno of stat().
+struct file_mode {
+  int error = 0;
+  unsigned mode = 0;
+  bool is_dir = false;
+};
+
+file_mode stat_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {errno, 0, false};
+  return {0, static_cast<unsigned>(st.st_mode), S_ISDIR(st.st_mode)};
+}
+
+std::string keygen_fix(const context& c) {
+  return "fedrelay keygen -c " + c.config_path + ", then publish what fedrelay dns-records -c " +
+         c.config_path + " prints";
+}
+
+void check_node_key(context& c, report& r) {
+  auto path = c.s.storage_dir + "/" + std::string{crypto::identity_file_name};
+  auto st = stat_file(path);
+  if (st.error == ENOENT) {
+    r.error("node.key", path + " is missing: the node has no identity", keygen_fix(c));
+    return;
+  }
+  if (st.error == 0 && (st.mode & 077) != 0) {
+    r.error("node.key",
+            path + " has mode " + mode_text(st.mode) +
+                ": group or others can read the secret key, so the node refuses it",
+            "chmod 600 " + path);
+    return;
+  }
+  auto id = crypto::load_identity(c.s.storage_dir);
+  if (!id) {
+    r.error("node.key", actors::describe(id.error()),
+            "restore " + path + " from a backup (only if it is lost for good: move it aside and " +
+                keygen_fix(c) + ")");
+    return;
+  }
+  r.ok("node.key",
+       path + " has mode " + mode_text(st.mode) + ", key " + crypto::fingerprint(id->public_key()));
+  c.identity = std::move(*id);
+}
+
+void check_tls_key(const context& c, report& r) {
+  const auto& path = c.s.tls.key;
+  auto st = stat_file(path);
+  if (st.error != 0) {
+    r.error("tls.key", path + ": " + std::strerror(st.error),
+            "set tls.key in " + c.config_path + " to the private key of tls.cert");
+  } else if ((st.mode & 007) != 0) {
+    r.error("tls.key", path + " has mode " + mode_text(st.mode) + ": anyone can read the TLS key",
+            "chmod 600 " + path);
+  } else if ((st.mode & 070) != 0) {
+    r.warning("tls.key",
+              path + " has mode " + mode_text(st.mode) + ": its group can read the TLS key",
+              "chmod 600 " + path + " (keep 0640 only if every member of its group may)");
+  } else {
+    r.ok("tls.key", path + " has mode " + mode_text(st.mode));
+  }
+}
+
+/// 0 when `where` can be bound and listened on now; else an errno, or -1 with `detail`.
+int try_bind(const config::endpoint& where, std::string& detail) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  auto port = std::to_string(where.port);
+  if (int rc = ::getaddrinfo(where.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    detail = ::gai_strerror(rc);
+    return -1;
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list{found, &::freeaddrinfo};
+  int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  // As the node's acceptor does, so a port in TIME_WAIT is not reported as taken.
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int result = 0;
+  if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 1) != 0) result = errno;
+  ::close(fd);
+  return result;
+}
+
+std::string this_binary() {
+  char path[4096];
+  auto n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string{path, static_cast<size_t>(n)} : std::string{"fedrelay"};
+}
+
+void check_one_listen(const context& c, report& r, const std::string& key,
+                      const config::endpoint& where, std::optional<pid_t> live_pid) {
+  auto name = "listen." + key;
+  auto text = where.to_string();
+  auto change = "choose another address for " + name + " in " + c.config_path;
+  std::string detail;
+  int rc = try_bind(where, detail);
+  if (rc == 0) {
+    r.ok(name, text + " can be bound");
+  } else if (rc == EADDRINUSE && c.running_node) {
+    r.ok(name, text + " is in use by this node");
+  } else if (rc == EADDRINUSE && live_pid) {
+    r.ok(name, text + " is in use by the running node (pid " + std::to_string(*live_pid) + ")");
+  } else if (rc == EADDRINUSE) {
+    r.error(name, text + " is in use by another process",
+            "stop what listens there (ss -ltnp 'sport = :" + std::to_string(where.port) +
+                "' names it), or " + change);
+  } else if (rc == EACCES) {
+    r.error(name, "binding " + text + " needs privileges (ports below 1024)",
+            "choose a port from 1024 up for " + name + " in " + c.config_path +
+                " (public_url may keep its port behind a proxy), or grant it: sudo setcap "
+                "cap_net_bind_service=+ep " +
+                this_binary());
+  } else if (rc == EADDRNOTAVAIL) {
+    r.error(name, where.host + " is not an address of this machine",
+            "set " + name + " in " + c.config_path +
+                " to an address of this machine (ip -brief address lists them) or 0.0.0.0");
+  } else {
+    r.error(name, "cannot bind " + text + ": " + (rc < 0 ? detail : std::strerror(rc)), change);
+  }
+}
+
+}  // namespace
+
+bool check_settings(context& c, report& r) {
+  const auto& s = c.s;
+  auto missing = config::missing_keys(s);
+  for (const auto& key : missing)
+    r.error("settings", key + " is not set", "set " + key + " in " + c.config_path);
+  if (missing.empty())
+    r.ok("settings", c.config_path + " is valid and complete (domain " + s.domain + ", discovery " +
+                         config::to_string(s.discovery) + ")");
+  if (!s.enabled)
+    r.warning("settings", "federation.enabled = false: the node does not federate",
+              "set federation.enabled = true in " + c.config_path);
+  return !s.domain.empty() && !s.public_url.empty();
+}
+
+void check_files(context& c, report& r) {
+  const auto& dir = c.s.storage_dir;
+  if (!dir.empty()) {
+    auto st = stat_file(dir);
+    if (st.error == ENOENT) {
+      r.error("storage.dir", dir + " does not exist",
+              keygen_fix(c) + " (keygen creates it, mode 0700, with the node key)");
+    } else if (st.error != 0) {
+      r.error("storage.dir", "cannot look at " + dir + ": " + std::strerror(st.error),
+              "give the user running fedrelay access to " + dir);
+    } else if (!st.is_dir) {
+      r.error("storage.dir", dir + " is not a directory",
+              "set storage.dir in " + c.config_path + " to a directory");
+    } else {
+      if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
+        r.error("storage.dir", dir + " is not writable by this user",
+                "run fedrelay as the owner of " + dir + ", or: chown -R $(id -un) " + dir);
+      else if ((st.mode & 077) != 0)
+        r.warning("storage.dir",
+                  dir + " has mode " + mode_text(st.mode) +
+                      ": others can look into the directory of the secret key",
+                  "chmod 700 " + dir);
+      else
+        r.ok("storage.dir", dir + " has mode " + mode_text(st.mode));
+      check_node_key(c, r);
+    }
+  }
+  if (c.s.tls.enabled()) check_tls_key(c, r);
+}
+
+void check_listen(const context& c, report& r) {
+  auto live_pid = c.s.storage_dir.empty() ? std::nullopt : read_live_pid(c.s.storage_dir);
+  check_one_listen(c, r, "federation", c.s.listen_federation, live_pid);
+  if (c.s.listen_local.to_string() == c.s.listen_federation.to_string()) {
+    r.error("listen.local", "is the same address as listen.federation",
+            "give listen.local its own port in " + c.config_path);
+    return;
+  }
+  check_one_listen(c, r, "local", c.s.listen_local, live_pid);
+}
+
+void check_certificate(const context& c, report& r) {
+  auto url = actors::split_base_url(c.s.public_url);
+  bool https = url && url->scheme == "https";
+  if (!c.s.tls.enabled()) {
+    if (https)
+      r.ok("tls.cert",
+           "not served by the node ([tls] is unset): TLS for public_url ends in front of it, and "
+           "the public_url check goes through that");
+    else
+      r.ok("tls.cert", "not used: public_url is http and [tls] is unset");
+    return;
+  }
+  if (!https)
+    r.error("tls.cert",
+            "[tls] is set, so listen.federation speaks HTTPS, but public_url " + c.s.public_url +
+                " tells peers http",
+            "set federation.public_url to https://... in " + c.config_path +
+                " and republish the records fedrelay dns-records prints");
+  auto info = net::inspect_certificate(c.s.tls.cert, c.s.tls.key, url ? url->host : "");
+  if (!info) {
+    r.error("tls.cert", actors::describe(info.error()),
+            "set tls.cert in " + c.config_path + " to the PEM certificate chain to serve");
+    return;
+  }
+  bool fine = true;
+  auto fail = [&](std::string message, std::string fix) {
+    r.error("tls.cert", std::move(message), std::move(fix));
+    fine = false;
+  };
+  if (!info->key_problem.empty())
+    fail(info->key_problem, "set tls.key in " + c.config_path +
+                                " to the key of tls.cert (openssl x509 -noout -pubkey -in CERT "
+                                "and openssl pkey -pubout -in KEY print the same key)");
+  auto now = static_cast<int64_t>(std::time(nullptr));
+  auto days_left = (info->not_after - now) / 86400;
+  auto what = c.s.tls.cert + " (" + info->subject + ")";
+  auto until = actors::utc_text(info->not_after * 1000);
+  if (now >= info->not_after)
+    fail(what + " expired on " + until,
+         "renew it (e.g. certbot renew), point tls.cert at the new one, restart the node");
+  else if (now < info->not_before)
+    fail(what + " is not valid before " + actors::utc_text(info->not_before * 1000),
+         "check this machine's clock (date -u), or use a certificate valid now");
+  if (url && !info->names_host)
+    fail(what + " is not valid for " + url->host + ", the host of public_url; peers check it",
+         "use a certificate whose subjectAltName names " + url->host);
+  if (!fine) return;
+  if (days_left < 14)
+    r.warning("tls.cert",
+              what + " expires in " + std::to_string(days_left) +
+                  (days_left == 1 ? " day (" : " days (") + until + ")",
+              "renew it before " + until + " and restart the node");
+  else
+    r.ok("tls.cert", what + " is valid until " + until + ", names " +
+                         (url ? url->host : std::string{}) + " and matches tls.key");
+}
+
+}  // namespace fedrelay::app::check_detail

@@ -1,0 +1,42 @@
+// Changes a few keys of the node's TOML file in place, keeping every other byte (comments,
+// key order, layout), and replaces the file atomically: what the settings screen saves.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+namespace fedrelay::config {
+
+/// One key to set, written "section.key" ("federation.domain"), with its new value.
+struct setting_change {
+  std::string key;
+  std::variant<bool, std::string> value;
+};
+
+/// `text` (the file named `name`) with every change applied. A key that is present is
+/// replaced where it stands, its trailing comment kept; a missing key becomes the first
+/// line of its table, or of a new "[section]" appended when the file has none. The result
+/// is not validated here: load it with parse_settings(). Errors: errc::parse_failed when
+/// `text` is not TOML; errc::write_failed naming the key when its value spans several lines
+/// or its table is written in a form that cannot be edited line by line (inline or dotted).
+[[nodiscard]] caf::expected<std::string> edit_settings_text(
+    const std::string& text, const std::string& name, const std::vector<setting_change>& changes);
+
+/// `text` as a TOML basic string: quoted, with '"', '\\' and control characters escaped.
+/// With `max_shown`, cut after that many characters and marked "..." (for messages).
+std::string toml_string(const std::string& text, size_t max_shown = std::string::npos);
+
+/// Reads the whole file; errc::parse_failed with the OS reason when it cannot.
+[[nodiscard]] caf::expected<std::string> read_text_file(const std::string& path);
+
+/// Replaces `path` with `text` so that a reader sees the old or the new file, never a
+/// part: a temporary file in the same directory with the old file's mode, fsynced, renamed
+/// over `path`, then the directory fsynced. Errors: errc::write_failed with the OS reason
+/// (`path` is then unchanged).
+[[nodiscard]] caf::error replace_file(const std::string& path, const std::string& text);
+
+}  // namespace fedrelay::config

@@ -1,0 +1,299 @@
+// `fedrelay check` against a real DNS server (dnsmasq) and a real node: correct records
+// pass, and each wrong thing (a truncated key, a wrong port, a missing SRV, an open key
+// file, a taken port, a public URL that reaches another node, TLS files) is an error line
+// that names its fix.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "crypto/identity.hpp"
+#include "crypto/pem.hpp"
+#include "tests/app/cli_support.hpp"
+#include "tests/app/cluster.hpp"
+#include "tests/net/tls_test_support.hpp"
+#include "tests/support/dns_server.hpp"
+
+namespace fedrelay::test {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+/// The line of check `name` ("dns.srv"), or "" when there is none.
+std::string line_of(const std::string& output, const std::string& name) {
+  for (const auto& line : lines_of(output)) {
+    auto colon = line.find(": ");
+    auto start = line.find_first_not_of(' ', line.find(' '));
+    if (colon != std::string::npos && start != std::string::npos &&
+        line.substr(start, colon - start) == name)
+      return line;
+  }
+  return {};
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// The line of check `name`, after expecting it to be an error and the exit code 1.
+std::string error_line(const command_result& out, const std::string& name) {
+  EXPECT_EQ(out.exit_code, 1) << out.output;
+  auto line = line_of(out.output, name);
+  EXPECT_EQ(line.rfind("error", 0), 0u) << name << " is not an error in\n" << out.output;
+  return line;
+}
+
+class CheckTest : public testing::Test {
+ protected:
+  temp_dir root;
+  test_node node{"a.test", root.path()};
+  dns_server dns{"a.test", 300};
+  std::string key_line =
+      crypto::public_key_pem_line(*crypto::parse_public_key_pem(node.public_key_pem()));
+  std::string srv_name = "_rocketchat._tcp.a.test";
+
+  /// Serves the records `fedrelay dns-records` asks for, changed by `edit` beforehand.
+  void publish(uint16_t srv_port, const std::string& key, bool with_srv = true,
+               const std::string& protocol = "http") {
+    dns.clear_records();
+    if (with_srv) dns.add_srv(srv_name, "127.0.0.1", srv_port, 1, 1);
+    dns.add_txt("rocketchat-public-key.a.test", {key.substr(0, 60), key.substr(60)});
+    dns.add_txt("rocketchat-protocol.a.test", {protocol});
+    if (dns.running()) dns.stop();
+    dns.start();
+    node.use_dns(dns.port());
+    node.configure({});
+  }
+
+  void publish_correct() { publish(node.federation_port(), key_line); }
+
+  command_result check(bool json = false) {
+    std::vector<std::string> args{"check", "-c", node.config_path()};
+    if (json) args.push_back("--json");
+    return fedrelay(args);
+  }
+
+  std::string key_path() const { return root.path() + "/a.test/data/node.key"; }
+};
+
+TEST_F(CheckTest, CorrectRecordsAndARunningNodeAreAllOk) {
+  publish_correct();
+  node.start();
+  auto out = check();
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  auto lines = lines_of(out.output);
+  ASSERT_GE(lines.size(), 10u) << out.output;
+  for (const auto& line : lines) EXPECT_EQ(line.rfind("ok ", 0), 0u) << line;
+  for (const char* name :
+       {"settings", "storage.dir", "node.key", "listen.federation", "listen.local", "tls.cert",
+        "dns.srv", "dns.key", "dns.protocol", "public_url"})
+    EXPECT_FALSE(line_of(out.output, name).empty()) << name << " missing in\n" << out.output;
+  EXPECT_TRUE(has(line_of(out.output, "public_url"), "answers as this node")) << out.output;
+  EXPECT_TRUE(has(line_of(out.output, "listen.local"), "in use by the running node")) << out.output;
+}
+
+TEST_F(CheckTest, NoNodeRunningIsAnErrorOnThePublicUrl) {
+  publish_correct();
+  auto out = check();
+  auto line = error_line(out, "public_url");
+  EXPECT_TRUE(has(
+      line, "fix: start the node (fedrelay run -c " + node.config_path() + ") or fix the proxy"))
+      << line;
+  // Everything else is fine, and the free ports are said to be bindable.
+  EXPECT_TRUE(has(line_of(out.output, "listen.federation"), "can be bound")) << out.output;
+  EXPECT_EQ(line_of(out.output, "dns.srv").rfind("ok", 0), 0u) << out.output;
+}
+
+TEST_F(CheckTest, TruncatedKeyIsAnErrorNamingTheWholeRecord) {
+  publish(node.federation_port(), key_line.substr(0, key_line.size() - 30));
+  node.start();
+  auto out = check();
+  auto line = error_line(out, "dns.key");
+  EXPECT_TRUE(has(line, "rocketchat-public-key.a.test is truncated")) << line;
+  EXPECT_TRUE(has(line, "fix: publish the whole key")) << line;
+  // The fix is the record as dns-records prints it.
+  auto records = fedrelay({"dns-records", "-c", node.config_path()});
+  auto begin = records.output.find("rocketchat-public-key.a.test. ");
+  ASSERT_NE(begin, std::string::npos) << records.output;
+  auto record = records.output.substr(begin, records.output.find('\n', begin) - begin);
+  EXPECT_TRUE(has(line, record)) << line << "\nwants\n" << record;
+  // The other checks still pass.
+  EXPECT_EQ(line_of(out.output, "dns.srv").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(line_of(out.output, "public_url").rfind("ok", 0), 0u) << out.output;
+}
+
+TEST_F(CheckTest, AnotherKeyIsAnErrorNamingBothFingerprints) {
+  auto other = crypto::identity::generate();
+  publish(node.federation_port(), crypto::public_key_pem_line(other.public_key()));
+  auto out = check();
+  auto line = error_line(out, "dns.key");
+  EXPECT_TRUE(has(line, crypto::fingerprint(other.public_key()))) << line;
+  EXPECT_TRUE(
+      has(line, "replace it with: rocketchat-public-key.a.test. 3600 IN TXT \"" + key_line + "\""))
+      << line;
+}
+
+TEST_F(CheckTest, SrvWithAWrongPortIsAnError) {
+  uint16_t wrong = node.federation_port() + 1;
+  publish(wrong, key_line);
+  auto out = check();
+  auto line = error_line(out, "dns.srv");
+  EXPECT_TRUE(has(line, "points to 127.0.0.1:" + std::to_string(wrong))) << line;
+  EXPECT_TRUE(has(line, "replace it with: " + srv_name + ". 3600 IN SRV 1 1 " +
+                            std::to_string(node.federation_port()) + " 127.0.0.1."))
+      << line;
+}
+
+TEST_F(CheckTest, MissingSrvIsAnError) {
+  publish(node.federation_port(), key_line, false);
+  auto out = check();
+  auto line = error_line(out, "dns.srv");
+  EXPECT_TRUE(has(line, "no SRV record " + srv_name)) << line;
+  EXPECT_TRUE(has(line, "fix: add: " + srv_name + ". 3600 IN SRV 1 1 " +
+                            std::to_string(node.federation_port()) + " 127.0.0.1."))
+      << line;
+  EXPECT_EQ(line_of(out.output, "dns.key").rfind("ok", 0), 0u) << out.output;
+}
+
+TEST_F(CheckTest, ProtocolThatContradictsPublicUrlIsAnError) {
+  publish(node.federation_port(), key_line, true, "https");
+  auto out = check();
+  auto line = error_line(out, "dns.protocol");
+  EXPECT_TRUE(has(line, "says https, but public_url is http")) << line;
+  EXPECT_TRUE(has(line, "replace it with: rocketchat-protocol.a.test. 3600 IN TXT \"http\""))
+      << line;
+}
+
+TEST_F(CheckTest, JsonIsOneObjectWithEveryCheck) {
+  publish(node.federation_port(), key_line, false);
+  auto out = check(true);
+  EXPECT_EQ(out.exit_code, 1) << out.output;
+  auto j = json::parse(out.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out.output;
+  EXPECT_EQ(j["success"], true);
+  EXPECT_EQ(j["ok"], false);
+  ASSERT_TRUE(j["checks"].is_array());
+  std::map<std::string, json> by_name;
+  for (const auto& c : j["checks"]) {
+    ASSERT_TRUE(c["name"].is_string() && c["level"].is_string() && c["message"].is_string() &&
+                c["fix"].is_string())
+        << c;
+    auto level = c["level"].get<std::string>();
+    EXPECT_TRUE(level == "ok" || level == "warning" || level == "error") << c;
+    EXPECT_EQ(c["fix"].get<std::string>().empty(), level == "ok") << c;
+    by_name[c["name"].get<std::string>()] = c;
+  }
+  EXPECT_EQ(by_name["dns.srv"]["level"], "error");
+  EXPECT_EQ(by_name["dns.key"]["level"], "ok");
+  EXPECT_EQ(by_name["settings"]["level"], "ok");
+}
+
+TEST_F(CheckTest, KeyFileReadableByOthersIsAnErrorWithChmod) {
+  publish_correct();
+  ASSERT_EQ(chmod(key_path().c_str(), 0644), 0);
+  auto out = check();
+  auto line = error_line(out, "node.key");
+  EXPECT_TRUE(has(line, "mode 0644")) << line;
+  EXPECT_TRUE(has(line, "fix: chmod 600 " + key_path())) << line;
+  ASSERT_EQ(chmod(key_path().c_str(), 0600), 0);
+  EXPECT_EQ(line_of(check().output, "node.key").rfind("ok", 0), 0u);
+}
+
+TEST_F(CheckTest, MissingKeyNamesKeygen) {
+  publish_correct();
+  ASSERT_EQ(unlink(key_path().c_str()), 0);
+  auto out = check();
+  auto line = error_line(out, "node.key");
+  EXPECT_TRUE(has(line, "fix: fedrelay keygen -c " + node.config_path())) << line;
+}
+
+TEST_F(CheckTest, ATakenListenAddressIsAnError) {
+  publish_correct();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(node.local_port());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  auto out = check();
+  close(fd);
+  auto line = error_line(out, "listen.local");
+  EXPECT_TRUE(
+      has(line, "127.0.0.1:" + std::to_string(node.local_port()) + " is in use by another process"))
+      << line;
+  EXPECT_TRUE(has(line, "listen.local in " + node.config_path())) << line;
+  EXPECT_EQ(line_of(out.output, "listen.federation").rfind("ok", 0), 0u) << out.output;
+}
+
+TEST_F(CheckTest, APublicUrlThatReachesAnotherNodeIsAnError) {
+  // b.test runs where a.test's public URL points: a misdirected proxy, as seen from outside.
+  test_node other{"b.test", root.path()};
+  other.configure({});
+  other.start();
+  publish_correct();
+  auto text = read_file(node.config_path());
+  auto own = "public_url = \"http://127.0.0.1:" + std::to_string(node.federation_port()) + "\"";
+  auto at = text.find(own);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, own.size(),
+               "public_url = \"http://127.0.0.1:" + std::to_string(other.federation_port()) + "\"");
+  write_file(node.config_path(), text);
+  auto out = check();
+  auto line = error_line(out, "public_url");
+  EXPECT_TRUE(has(line, "HTTP 403")) << line;
+  EXPECT_TRUE(has(line, "does not reach this node")) << line;
+}
+
+TEST_F(CheckTest, BrokenSettingsAreErrorLines) {
+  write_file(node.config_path(), "[federation]\ndomain = \"a.test\"\nbogus = 1\n");
+  auto out = check();
+  auto line = error_line(out, "settings");
+  EXPECT_TRUE(has(line, "federation.bogus")) << line;
+}
+
+class CheckTlsTest : public CheckTest {
+ protected:
+  test_ca ca;
+};
+
+TEST_F(CheckTlsTest, AShortLivedCertificateWarnsAndAForeignKeyIsAnError) {
+  ASSERT_TRUE(ca.ok());
+  node.use_tls(ca.cert_file(), ca.key_file(), ca.ca_file());
+  publish(node.federation_port(), key_line, true, "https");
+  node.start();
+  auto out = check();
+  // The test CA's certificate lives two days: a warning, not an error.
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  auto line = line_of(out.output, "tls.cert");
+  EXPECT_EQ(line.rfind("warning", 0), 0u) << out.output;
+  EXPECT_TRUE(has(line, "expires in 1 day (") || has(line, "expires in 2 days (")) << line;
+  EXPECT_TRUE(has(line, "fix: renew it before")) << line;
+  EXPECT_EQ(line_of(out.output, "public_url").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(line_of(out.output, "dns.protocol").rfind("ok", 0), 0u) << out.output;
+  node.stop();
+  // The CA's key (beside ca.pem) is not the certificate's.
+  auto ca_key = ca.ca_file().substr(0, ca.ca_file().size() - 4) + ".key";
+  node.use_tls(ca.cert_file(), ca_key, ca.ca_file());
+  node.configure({});
+  out = check();
+  EXPECT_EQ(out.exit_code, 1) << out.output;
+  bool named = false;
+  for (const auto& l : lines_of(out.output))
+    named |= has(l, "error   tls.cert: " + ca_key + " is not the private key of");
+  EXPECT_TRUE(named) << out.output;
+}
+
+}  // namespace
+}  // namespace fedrelay::test

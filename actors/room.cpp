@@ -125,6 +125,16 @@ event_result refused(const std::string& message_id, std::string reason) {
   return {message_id, false, std::move(reason)};
 }
 
+/// Counts `n` events taken (accepted) or refused (rejected) for GET /metrics.
+void count_events(room_pointer self, event_source from, bool taken, uint64_t n = 1) {
+  const auto& m = self->state.ctx.metrics;
+  if (!m || n == 0) return;
+  if (taken)
+    m->accepted(from, n);
+  else
+    m->rejected(from, n);
+}
+
 // -- writing -------------------------------------------------------------------------------
 
 /// Appends `entry`; `done` runs once it is on disk, or with the error. A failed append
@@ -315,6 +325,7 @@ void refuse_submit(room_pointer self, const std::string& origin, const room_even
   auto& st = self->state;
   log()->info("room {}: refused {} of {} from {}: {}", st.room_id, to_string(e.type), e.user,
               origin, reason);
+  count_events(self, event_source::peer, false);
   journal_entry entry;
   entry.outbound.push_back({origin, rejected_message(st.room_id, e.id, e.user, reason)});
   put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
@@ -338,10 +349,12 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
                room_event e, result_promise promise) {
   auto& st = self->state;
   if (!st.hosted) {
+    count_events(self, event_source::peer, false);
     promise.deliver(refused(message_id, "this node does not host room " + st.room_id));
     return;
   }
   if (e.origin != origin) {
+    count_events(self, event_source::peer, false);
     promise.deliver(
         refused(message_id, "event origin " + e.origin + " is not the sender " + origin));
     return;
@@ -370,7 +383,10 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
               refuse_submit(self, origin, e, detail_of(err), message_id, done);
               return;
             }
-            sequence(self, std::move(e), message_id, done);
+            sequence(self, std::move(e), message_id, [self, done](const caf::error& err) mutable {
+              if (!err) count_events(self, event_source::peer, true);
+              done(err);
+            });
           });
 }
 
@@ -382,7 +398,7 @@ void request_catchup(room_pointer self);
 /// holds already; `done` runs once that is on disk. A gap left behind asks the host.
 void drain(room_pointer self, journal_entry entry, done_fn done) {
   auto& st = self->state;
-  bool applied_any = false;
+  uint64_t applied = 0;
   while (!st.ahead.empty()) {
     auto first = st.ahead.begin();
     if (first->first <= st.room.last_seq) {
@@ -394,14 +410,17 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
     st.ahead.erase(first);
     apply(st.room, e);
     record_applied(self, entry, e, event_message_id(st.room_id, e.id));
-    applied_any = true;
+    ++applied;
   }
-  if (applied_any) record_state(self, entry);
+  if (applied > 0) record_state(self, entry);
   bool gap = !st.ahead.empty();
   if (entry.puts.empty() && entry.inbox.empty())
     done({});
   else
-    commit(self, std::move(entry), std::move(done));
+    commit(self, std::move(entry), [self, applied, done](const caf::error& err) {
+      if (!err) count_events(self, event_source::peer, true, applied);
+      done(err);
+    });
   if (gap) request_catchup(self);
 }
 
@@ -431,6 +450,7 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
             }
             if (auto why = check_relayed(e, *key); !why.empty()) {
               log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, why);
+              count_events(self, event_source::peer, false);
               promise.deliver(refused(message_id, why));
               return;
             }
@@ -655,14 +675,17 @@ void local_submit(room_pointer self, room_event e,
     promise.deliver(id);
     return;
   }
-  auto done = [promise, id](const caf::error& err) mutable {
-    if (err)
+  auto done = [self, promise, id](const caf::error& err) mutable {
+    if (err) {
       promise.deliver(err);
-    else
-      promise.deliver(id);
+      return;
+    }
+    count_events(self, event_source::local, true);
+    promise.deliver(id);
   };
   if (st.hosted) {
     if (auto err = validate(st.room, e)) {
+      count_events(self, event_source::local, false);
       promise.deliver(err);
       return;
     }
@@ -673,6 +696,7 @@ void local_submit(room_pointer self, room_event e,
   // join may go to a room this node has no replica of yet.
   if (st.room.created()) {
     if (auto err = validate(st.room, e)) {
+      count_events(self, event_source::local, false);
       promise.deliver(err);
       return;
     }

@@ -471,6 +471,8 @@ request_handler make_local_handler(local_api_context context) {
         [reply](caf::error&) { reply(json::array()); }, actors::stats_atom::value);
   });
 
+  if (ctx->metrics) add("GET", "/metrics", ctx->metrics);
+
   return route_table(std::move(routes));
 }
 

@@ -35,6 +35,7 @@ struct local_api_context {
   http_client* client = nullptr;  // for users.search on peers; REQUIRES: outlives the handler
   std::shared_ptr<config::peer_filter> filter;  // [peers] allow/deny; null: every domain
   std::chrono::milliseconds timeout{30'000};    // bound on one actor call
+  request_handler metrics;  // GET /metrics (net/metrics_api.hpp), behind the token; may be null
 };
 
 /// Every call of DESIGN.md section 8 but the file and WebSocket ones.

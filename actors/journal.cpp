@@ -43,6 +43,7 @@ struct journal_state {
   storage::store* store = nullptr;
   peer_manager_actor manager;
   caf::actor inbox_listener;
+  std::shared_ptr<node_metrics> metrics;  // may be null
   std::vector<waiting_append> pending;
   bool flush_scheduled = false;
   bool failed = false;  // sticky: a failed synced write leaves the WAL in doubt
@@ -177,7 +178,10 @@ void flush(journal_pointer self) {
   for (const auto& [domain, seq] : last)
     batch.put(storage::column::receipts, outbox_high_water_key(domain), storage::encode_u64(seq));
   if (!batch.empty()) {
-    if (auto err = st.store->write(batch, storage::durability::synced)) {
+    auto started = std::chrono::steady_clock::now();
+    auto err = st.store->write(batch, storage::durability::synced);
+    if (st.metrics) st.metrics->store_write.observe(std::chrono::steady_clock::now() - started);
+    if (err) {
       st.failed = true;
       st.failure = caf::make_error(errc::storage_failed, "journal: " + describe(err));
       log()->error("journal write failed, refusing writes until restart: {}", describe(err));
@@ -204,8 +208,10 @@ void flush(journal_pointer self) {
 }
 
 journal_impl::behavior_type journal(journal_pointer self, storage::store* store,
-                                    peer_manager_actor manager, caf::actor inbox_listener) {
+                                    peer_manager_actor manager, caf::actor inbox_listener,
+                                    std::shared_ptr<node_metrics> metrics) {
   self->state.store = store;
+  self->state.metrics = std::move(metrics);
   self->state.manager = std::move(manager);
   self->state.inbox_listener = std::move(inbox_listener);
   return {
@@ -232,10 +238,13 @@ journal_impl::behavior_type journal(journal_pointer self, storage::store* store,
 }  // namespace
 
 journal_actor spawn_journal(caf::actor_system& sys, storage::store& store,
-                            peer_manager_actor manager, caf::actor inbox_listener, bool detached) {
+                            peer_manager_actor manager, caf::actor inbox_listener, bool detached,
+                            std::shared_ptr<node_metrics> metrics) {
   if (detached)
-    return sys.spawn<caf::detached>(journal, &store, std::move(manager), std::move(inbox_listener));
-  return sys.spawn(journal, &store, std::move(manager), std::move(inbox_listener));
+    return sys.spawn<caf::detached>(journal, &store, std::move(manager), std::move(inbox_listener),
+                                    std::move(metrics));
+  return sys.spawn(journal, &store, std::move(manager), std::move(inbox_listener),
+                   std::move(metrics));
 }
 
 }  // namespace fedrelay::actors

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/metrics.hpp"
 #include "actors/peer_manager_actor.hpp"
 
 namespace fedrelay::storage {
@@ -78,9 +80,10 @@ using journal_actor = caf::typed_actor<
 /// thread of its own); tests spawn it on the scheduler. `manager` may be null.
 /// `inbox_listener` (the local bridge; may be null) receives (inbox_atom, last_cursor)
 /// after each write that added inbox events.
+/// `metrics` (may be null) gets the latency of every synced write.
 /// REQUIRES: `store` outlives the actor.
 journal_actor spawn_journal(caf::actor_system& sys, storage::store& store,
                             peer_manager_actor manager, caf::actor inbox_listener = {},
-                            bool detached = false);
+                            bool detached = false, std::shared_ptr<node_metrics> metrics = nullptr);
 
 }  // namespace fedrelay::actors

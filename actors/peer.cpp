@@ -78,6 +78,8 @@ struct peer_state {
   // Metrics.
   uint64_t sent = 0;
   uint64_t failures = 0;
+  uint64_t relayed = 0;
+  uint64_t refused = 0;
   std::string last_error;
   static inline const char* name = "peer";
 };
@@ -110,6 +112,8 @@ peer_stats stats_of(peer_pointer self) {
   s.failures = st.failures;
   s.backoff_ms = st.backoff.count();
   s.last_error = st.last_error;
+  s.events_relayed = st.relayed;
+  s.events_refused = st.refused;
   return s;
 }
 
@@ -175,7 +179,11 @@ pending_transaction* find(peer_pointer self, const std::string& id) {
       return caf::make_error(errc::bad_request, "receipt names event " + r.results[i].id +
                                                     " where " + p.ids[i] + " was sent");
   for (const auto& result : r.results) {
-    if (result.accepted) continue;
+    if (result.accepted) {
+      ++st.relayed;
+      continue;
+    }
+    ++st.refused;
     log()->info("peer {} rejected event {}: {}", st.domain, result.id, result.reason);
     if (st.ctx.rejection_sink)
       // The sink is dynamically typed (any actor may collect rejections): anon_send.

@@ -37,12 +37,15 @@ struct peer_stats {
   uint64_t failures = 0;           // failed attempts: no reply, error status, discovery
   int64_t backoff_ms = 0;          // the current backoff ceiling; 0 after a success
   std::string last_error;          // the last failure, for people; empty if none
+  uint64_t events_relayed = 0;     // queued entries the peer's receipts accepted
+  uint64_t events_refused = 0;     // queued entries the peer's receipts rejected (final)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_stats& x) {
   return f(caf::meta::type_name("peer_stats"), x.domain, x.state, x.queue_depth, x.oldest_age_ms,
-           x.transactions_sent, x.failures, x.backoff_ms, x.last_error);
+           x.transactions_sent, x.failures, x.backoff_ms, x.last_error, x.events_relayed,
+           x.events_refused);
 }
 
 /// Everything a peer needs from the node; the peer manager hands the same to each peer.

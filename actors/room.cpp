@@ -129,6 +129,16 @@ event_result refused(const std::string& message_id, std::string reason) {
   return {message_id, false, std::move(reason)};
 }
 
+/// Counts `n` events taken (accepted) or refused (rejected) for GET /metrics.
+void count_events(room_pointer self, event_source from, bool taken, uint64_t n = 1) {
+  const auto& m = self->state.ctx.metrics;
+  if (!m || n == 0) return;
+  if (taken)
+    m->accepted(from, n);
+  else
+    m->rejected(from, n);
+}
+
 // -- writing -------------------------------------------------------------------------------
 
 /// Appends `entry`; `done` runs once it is on disk, or with the error. A failed append
@@ -396,6 +406,7 @@ void refuse_submit(room_pointer self, const std::string& origin, const room_even
   auto& st = self->state;
   log()->info("room {}: refused {} of {} from {}: {}", st.room_id, to_string(e.type), e.user,
               origin, reason);
+  count_events(self, event_source::peer, false);
   journal_entry entry;
   entry.outbound.push_back({origin, rejected_message(st.room_id, e.id, e.user, reason)});
   put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
@@ -416,10 +427,12 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
                room_event e, result_promise promise) {
   auto& st = self->state;
   if (!st.hosted) {
+    count_events(self, event_source::peer, false);
     promise.deliver(refused(message_id, "this node does not host room " + st.room_id));
     return;
   }
   if (e.origin != origin) {
+    count_events(self, event_source::peer, false);
     promise.deliver(
         refused(message_id, "event origin " + e.origin + " is not the sender " + origin));
     return;
@@ -448,7 +461,10 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
               refuse_submit(self, origin, e, detail_of(err), message_id, done);
               return;
             }
-            sequence(self, std::move(e), message_id, done);
+            sequence(self, std::move(e), message_id, [self, done](const caf::error& err) mutable {
+              if (!err) count_events(self, event_source::peer, true);
+              done(err);
+            });
           });
 }
 
@@ -461,6 +477,7 @@ void request_catchup(room_pointer self);
 void drain(room_pointer self, journal_entry entry, done_fn done) {
   auto& st = self->state;
   bool state_changed = false;
+  uint64_t applied = 0;
   while (!st.ahead.empty()) {
     auto first = st.ahead.begin();
     if (first->first <= st.room.last_seq) {
@@ -473,13 +490,17 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
     apply(st.room, e);
     record_applied(self, entry, e, event_message_id(st.room_id, e.id));
     state_changed = state_changed || changes_stored_state(e.type);
+    ++applied;
   }
   if (state_changed) record_state(self, entry);
   bool gap = !st.ahead.empty();
   if (entry.puts.empty() && entry.inbox.empty())
     done({});
   else
-    commit(self, std::move(entry), std::move(done));
+    commit(self, std::move(entry), [self, applied, done](const caf::error& err) {
+      if (!err) count_events(self, event_source::peer, true, applied);
+      done(err);
+    });
   if (gap) request_catchup(self);
 }
 
@@ -529,6 +550,7 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
             }
             if (auto why = check_relayed(e, key); !why.empty()) {
               log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, why);
+              count_events(self, event_source::peer, false);
               promise.deliver(refused(message_id, why));
               return;
             }
@@ -581,6 +603,7 @@ void on_event_run(room_pointer self, const std::string& origin,
               }
               if (auto why = check_relayed(e, key); !why.empty()) {
                 log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, why);
+                count_events(self, event_source::peer, false);
                 run->results[i] = refused(run->results[i].id, why);
                 return;
               }
@@ -819,11 +842,17 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
   auto message_id = submit_message_id(st.room_id, e.id);
   if (!made_id && handled(self, message_id)) return false;
   if (st.hosted) {
-    if (auto err = validate(st.room, e, stored_authors(self))) return err;
+    if (auto err = validate(st.room, e, stored_authors(self))) {
+      count_events(self, event_source::local, false);
+      return err;
+    }
     sequence_into(self, entry, std::move(e), message_id);
   } else {
     if (st.room.created()) {
-      if (auto err = validate(st.room, e, stored_authors(self))) return err;
+      if (auto err = validate(st.room, e, stored_authors(self))) {
+        count_events(self, event_source::local, false);
+        return err;
+      }
     } else if (e.type != event_type::user_joined) {
       return caf::make_error(errc::not_found, "no such room " + st.room_id);
     }
@@ -851,11 +880,13 @@ void local_submit(room_pointer self, room_event e, bool made_id,
     return;
   }
   commit_marked(self, std::move(entry), std::move(ids),
-                [promise, id](const caf::error& err) mutable {
-                  if (err)
+                [self, promise, id](const caf::error& err) mutable {
+                  if (err) {
                     promise.deliver(err);
-                  else
-                    promise.deliver(id);
+                    return;
+                  }
+                  count_events(self, event_source::local, true);
+                  promise.deliver(id);
                 });
 }
 
@@ -888,12 +919,15 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
     promise.deliver(std::move(results));
     return;
   }
-  commit_marked(self, std::move(entry), std::move(ids),
-                [promise, results = std::move(results), pending](const caf::error& err) mutable {
-                  if (err)
-                    for (auto i : pending) results[i] = {results[i].id, false, detail_of(err)};
-                  promise.deliver(std::move(results));
-                });
+  commit_marked(
+      self, std::move(entry), std::move(ids),
+      [self, promise, results = std::move(results), pending](const caf::error& err) mutable {
+        if (err)
+          for (auto i : pending) results[i] = {results[i].id, false, detail_of(err)};
+        else
+          count_events(self, event_source::local, true, pending.size());
+        promise.deliver(std::move(results));
+      });
 }
 
 // -- reads ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include "actors/atoms.hpp"
 #include "actors/discovery_actor.hpp"
 #include "actors/journal_actor.hpp"
+#include "actors/metrics.hpp"
 #include "actors/transaction.hpp"
 #include "actors/transport_actor.hpp"
 #include "config/settings.hpp"
@@ -116,6 +117,8 @@ struct room_context {
   /// How long a room actor trusts an origin key it looked up before asking discovery
   /// again (discovery caches too; this only spares the round trip per event).
   std::chrono::milliseconds key_ttl{300'000};
+  /// Counts the events rooms accept and reject, for GET /metrics; may be null.
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// Spawns the room manager. It spawns a room actor for every room replica in the store

@@ -112,7 +112,8 @@ void check_key(const context& c, report& r, const actors::dns_records& dns, bool
   r.ok("dns.key", want.key_name + " joins into this node's key (" + mine + ", " + strings + ")");
 }
 
-void check_protocol(const context& c, report& r, const actors::dns_records& dns) {
+void check_protocol(const context& c, report& r, const actors::dns_records& dns, bool required,
+                    const std::string& peers_note) {
   const auto& want = *c.expected;
   auto publish = actors::protocol_zone_line(want);
   if (dns.has_protocol && dns.protocol != "http" && dns.protocol != "https") {
@@ -125,8 +126,11 @@ void check_protocol(const context& c, report& r, const actors::dns_records& dns)
   auto said = dns.has_protocol ? want.protocol_name + " says " + published
                                : want.protocol_name + " is absent, so peers use https";
   if (published != want.protocol) {
-    r.error("dns.protocol", said + ", but public_url is " + want.protocol,
-            (dns.has_protocol ? "replace it with: " : "add: ") + publish);
+    // An absent record is a missing one (a warning unless peers find us by DNS); a
+    // published wrong one misleads every DNS peer.
+    r.problem(required || dns.has_protocol, "dns.protocol",
+              said + ", but public_url is " + want.protocol + (dns.has_protocol ? "" : peers_note),
+              (dns.has_protocol ? "replace it with: " : "add: ") + publish);
     return;
   }
   if (published == "http" && c.s.tls.enabled()) {
@@ -175,7 +179,7 @@ void check_dns(const context& c, report& r) {
   }
   check_srv(c, r, *dns, required, peers_note);
   check_key(c, r, *dns, required, peers_note);
-  check_protocol(c, r, *dns);
+  check_protocol(c, r, *dns, required, peers_note);
 }
 
 void check_hub(const context& c, report& r) {

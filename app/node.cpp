@@ -23,6 +23,7 @@
 #include "net/io_runtime.hpp"
 #include "net/local_api.hpp"
 #include "net/logger.hpp"
+#include "net/metrics_api.hpp"
 #include "net/transport.hpp"
 #include "storage/store.hpp"
 
@@ -51,6 +52,7 @@ struct node::impl {
   std::shared_ptr<config::peer_filter> filter;
   std::shared_ptr<const crypto::identity> identity;
   std::unique_ptr<storage::store> store;
+  std::shared_ptr<actors::node_metrics> metrics = std::make_shared<actors::node_metrics>();
   // The actor system outlives the io threads: a thread that spawned or messaged an actor
   // holds CAF's logger until it ends, and ~actor_system waits for that logger.
   runtime rt;
@@ -137,7 +139,8 @@ struct node::impl {
     peers = actors::spawn_peer_manager(sys, peer_ctx);
     bridge = actors::spawn_local_bridge(sys, *store);
     // The journal and the inbound actor block on fsync: each gets a thread of its own.
-    journal = actors::spawn_journal(sys, *store, peers, caf::actor_cast<caf::actor>(bridge), true);
+    journal = actors::spawn_journal(sys, *store, peers, caf::actor_cast<caf::actor>(bridge), true,
+                                    metrics);
     actors::room_context room_ctx;
     room_ctx.own_domain = cfg.domain;
     room_ctx.identity = identity;
@@ -147,6 +150,7 @@ struct node::impl {
     room_ctx.discovery = discovery;
     room_ctx.transport = transport;
     room_ctx.allowed = allowed();
+    room_ctx.metrics = metrics;
     rooms = actors::spawn_room_manager(sys, room_ctx);
     actors::inbound_options in_opts;
     in_opts.own_domain = cfg.domain;
@@ -215,6 +219,15 @@ struct node::impl {
     local.filter = filter;
     screen = std::make_unique<settings_screen>(settings, identity, apply);
     local.settings_routes = screen->routes();
+    net::metrics_context probe;
+    probe.system = &rt.system();
+    probe.own_domain = settings.domain;
+    probe.status_text = local.status_text;
+    probe.peers = peers;
+    probe.discovery = discovery;
+    probe.discovery_method = config::to_string(settings.discovery);
+    probe.metrics = metrics;
+    local.metrics = net::make_metrics_handler(std::move(probe));
     auto calls = net::make_local_handler(local);
     auto local_options = listener(settings, settings.listen_local, false);
     local_options.websocket_upgrade = net::make_local_upgrade(std::move(local), calls);

@@ -543,6 +543,8 @@ request_handler make_local_handler(local_api_context context) {
   if (!ctx->settings_routes.empty())
     routes.push_back({"GET", settings_page_path,
                       [](http_request&&, responder respond) { respond(settings_page()); }});
+  if (ctx->metrics) add("GET", "/metrics", ctx->metrics);
+
   return route_table(std::move(routes));
 }
 

@@ -39,6 +39,7 @@ struct local_api_context {
   // The settings screen's calls (net/settings_api.hpp), token-checked like every call; when
   // set, its page is served at settings_page_path (no data in it, so without the token).
   std::vector<route> settings_routes;
+  request_handler metrics;  // GET /metrics (net/metrics_api.hpp), behind the token; may be null
 };
 
 /// Every call of DESIGN.md section 8 but the file and WebSocket ones.

@@ -29,18 +29,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-/// The line of check `name` ("dns.srv"), or "" when there is none.
-std::string line_of(const std::string& output, const std::string& name) {
-  for (const auto& line : lines_of(output)) {
-    auto colon = line.find(": ");
-    auto start = line.find_first_not_of(' ', line.find(' '));
-    if (colon != std::string::npos && start != std::string::npos &&
-        line.substr(start, colon - start) == name)
-      return line;
-  }
-  return {};
-}
-
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -48,7 +36,7 @@ bool has(const std::string& text, const std::string& part) {
 /// The line of check `name`, after expecting it to be an error and the exit code 1.
 std::string error_line(const command_result& out, const std::string& name) {
   EXPECT_EQ(out.exit_code, 1) << out.output;
-  auto line = line_of(out.output, name);
+  auto line = check_line(out.output, name);
   EXPECT_EQ(line.rfind("error", 0), 0u) << name << " is not an error in\n" << out.output;
   return line;
 }
@@ -97,9 +85,10 @@ TEST_F(CheckTest, CorrectRecordsAndARunningNodeAreAllOk) {
   for (const char* name :
        {"settings", "storage.dir", "node.key", "listen.federation", "listen.local", "tls.cert",
         "dns.srv", "dns.key", "dns.protocol", "public_url"})
-    EXPECT_FALSE(line_of(out.output, name).empty()) << name << " missing in\n" << out.output;
-  EXPECT_TRUE(has(line_of(out.output, "public_url"), "answers as this node")) << out.output;
-  EXPECT_TRUE(has(line_of(out.output, "listen.local"), "in use by the running node")) << out.output;
+    EXPECT_FALSE(check_line(out.output, name).empty()) << name << " missing in\n" << out.output;
+  EXPECT_TRUE(has(check_line(out.output, "public_url"), "answers as this node")) << out.output;
+  EXPECT_TRUE(has(check_line(out.output, "listen.local"), "in use by the running node"))
+      << out.output;
 }
 
 TEST_F(CheckTest, NoNodeRunningIsAnErrorOnThePublicUrl) {
@@ -110,8 +99,8 @@ TEST_F(CheckTest, NoNodeRunningIsAnErrorOnThePublicUrl) {
       line, "fix: start the node (fedrelay run -c " + node.config_path() + ") or fix the proxy"))
       << line;
   // Everything else is fine, and the free ports are said to be bindable.
-  EXPECT_TRUE(has(line_of(out.output, "listen.federation"), "can be bound")) << out.output;
-  EXPECT_EQ(line_of(out.output, "dns.srv").rfind("ok", 0), 0u) << out.output;
+  EXPECT_TRUE(has(check_line(out.output, "listen.federation"), "can be bound")) << out.output;
+  EXPECT_EQ(check_line(out.output, "dns.srv").rfind("ok", 0), 0u) << out.output;
 }
 
 TEST_F(CheckTest, TruncatedKeyIsAnErrorNamingTheWholeRecord) {
@@ -128,8 +117,8 @@ TEST_F(CheckTest, TruncatedKeyIsAnErrorNamingTheWholeRecord) {
   auto record = records.output.substr(begin, records.output.find('\n', begin) - begin);
   EXPECT_TRUE(has(line, record)) << line << "\nwants\n" << record;
   // The other checks still pass.
-  EXPECT_EQ(line_of(out.output, "dns.srv").rfind("ok", 0), 0u) << out.output;
-  EXPECT_EQ(line_of(out.output, "public_url").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(check_line(out.output, "dns.srv").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(check_line(out.output, "public_url").rfind("ok", 0), 0u) << out.output;
 }
 
 TEST_F(CheckTest, AnotherKeyIsAnErrorNamingBothFingerprints) {
@@ -162,7 +151,7 @@ TEST_F(CheckTest, MissingSrvIsAnError) {
   EXPECT_TRUE(has(line, "fix: add: " + srv_name + ". 3600 IN SRV 1 1 " +
                             std::to_string(node.federation_port()) + " 127.0.0.1."))
       << line;
-  EXPECT_EQ(line_of(out.output, "dns.key").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(check_line(out.output, "dns.key").rfind("ok", 0), 0u) << out.output;
 }
 
 TEST_F(CheckTest, ProtocolThatContradictsPublicUrlIsAnError) {
@@ -206,7 +195,7 @@ TEST_F(CheckTest, KeyFileReadableByOthersIsAnErrorWithChmod) {
   EXPECT_TRUE(has(line, "mode 0644")) << line;
   EXPECT_TRUE(has(line, "fix: chmod 600 " + key_path())) << line;
   ASSERT_EQ(chmod(key_path().c_str(), 0600), 0);
-  EXPECT_EQ(line_of(check().output, "node.key").rfind("ok", 0), 0u);
+  EXPECT_EQ(check_line(check().output, "node.key").rfind("ok", 0), 0u);
 }
 
 TEST_F(CheckTest, MissingKeyNamesKeygen) {
@@ -234,7 +223,7 @@ TEST_F(CheckTest, ATakenListenAddressIsAnError) {
       has(line, "127.0.0.1:" + std::to_string(node.local_port()) + " is in use by another process"))
       << line;
   EXPECT_TRUE(has(line, "listen.local in " + node.config_path())) << line;
-  EXPECT_EQ(line_of(out.output, "listen.federation").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(check_line(out.output, "listen.federation").rfind("ok", 0), 0u) << out.output;
 }
 
 TEST_F(CheckTest, APublicUrlThatReachesAnotherNodeIsAnError) {
@@ -276,12 +265,12 @@ TEST_F(CheckTlsTest, AShortLivedCertificateWarnsAndAForeignKeyIsAnError) {
   auto out = check();
   // The test CA's certificate lives two days: a warning, not an error.
   EXPECT_EQ(out.exit_code, 0) << out.output;
-  auto line = line_of(out.output, "tls.cert");
+  auto line = check_line(out.output, "tls.cert");
   EXPECT_EQ(line.rfind("warning", 0), 0u) << out.output;
   EXPECT_TRUE(has(line, "expires in 1 day (") || has(line, "expires in 2 days (")) << line;
   EXPECT_TRUE(has(line, "fix: renew it before")) << line;
-  EXPECT_EQ(line_of(out.output, "public_url").rfind("ok", 0), 0u) << out.output;
-  EXPECT_EQ(line_of(out.output, "dns.protocol").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(check_line(out.output, "public_url").rfind("ok", 0), 0u) << out.output;
+  EXPECT_EQ(check_line(out.output, "dns.protocol").rfind("ok", 0), 0u) << out.output;
   node.stop();
   // The CA's key (beside ca.pem) is not the certificate's.
   auto ca_key = ca.ca_file().substr(0, ca.ca_file().size() - 4) + ".key";

@@ -2,6 +2,7 @@
 // running a subcommand, starting a node.
 #pragma once
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,15 @@ namespace fedrelay::test {
 inline command_result fedrelay(std::vector<std::string> args) {
   args.insert(args.begin(), FEDRELAY_BINARY);
   return run_command(args, std::chrono::seconds(30));
+}
+
+/// The line of check `name` ("dns.srv") in what `fedrelay check` printed, or "". Lines
+/// are "LEVEL   NAME: ...", the level padded to 8 columns.
+inline std::string check_line(const std::string& output, const std::string& name) {
+  std::istringstream in{output};
+  for (std::string line; std::getline(in, line);)
+    if (line.size() > 8 && line.compare(8, name.size() + 2, name + ": ") == 0) return line;
+  return {};
 }
 
 /// A minimal complete config for `domain` with its data under `dir`, plus `extra` TOML

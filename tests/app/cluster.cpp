@@ -3,6 +3,7 @@
 #include <csignal>
 #include <stdexcept>
 
+#include "crypto/pem.hpp"
 #include "net/http_client.hpp"
 #include "tests/support/ports.hpp"
 
@@ -125,6 +126,18 @@ std::vector<json> test_node::all_events() const {
     after = reply["next"].get<uint64_t>();
   }
   return out;
+}
+
+std::string public_key_line(const test_node& n) {
+  return crypto::public_key_pem_line(*crypto::parse_public_key_pem(n.public_key_pem()));
+}
+
+void publish_records(dns_server& dns, const test_node& n, const std::string& target,
+                     std::string key_line) {
+  if (key_line.empty()) key_line = public_key_line(n);
+  dns.add_srv("_rocketchat._tcp." + n.domain(), target, n.federation_port());
+  dns.add_txt("rocketchat-public-key." + n.domain(), {key_line.substr(0, 60), key_line.substr(60)});
+  dns.add_txt("rocketchat-protocol." + n.domain(), {n.scheme()});
 }
 
 std::vector<json> room_events(const std::vector<json>& events, const std::string& room_id) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/dns_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fedrelay::test {
@@ -99,6 +100,15 @@ class cluster {
   temp_dir root_{"fedrelay-cluster"};
   std::vector<std::unique_ptr<test_node>> nodes_;
 };
+
+/// The one-line PEM of `n`'s key, as the rocketchat-public-key TXT record holds it.
+std::string public_key_line(const test_node& n);
+
+/// Declares in `dns` (before its start) the records `fedrelay dns-records` asks `n` to
+/// publish: the SRV to `target` and n's federation port, `key_line` (n's own key when
+/// empty) as a TXT of two strings, and n's scheme as the protocol TXT.
+void publish_records(dns_server& dns, const test_node& n, const std::string& target = "127.0.0.1",
+                     std::string key_line = {});
 
 /// The events of `room_id` among `events`, without the cursor (which differs per node).
 std::vector<json> room_events(const std::vector<json>& events, const std::string& room_id);

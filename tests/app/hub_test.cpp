@@ -28,6 +28,7 @@
 #include "tests/app/cli_support.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/app/cluster.hpp"
+#include "tests/support/dns_server.hpp"
 #include "tests/support/smtp_server.hpp"
 
 namespace fedrelay::test {
@@ -529,3 +530,51 @@ TEST_F(HubTest, MissingHubSettingsAreNamed) {
 
 }  // namespace
 }  // namespace fedrelay::test
+
+namespace fedrelay::test {
+namespace {
+
+TEST_F(HubTest, CheckComparesTheHubsConfirmedRecordWithThisNode) {
+  using namespace std::chrono_literals;
+  start_hub();
+  dns_server dns{"test", 300};  // publishes nothing: with discovery = hub, only warnings
+  dns.start();
+  test_node a{"a.test", dir.path()};
+  a.use_dns(dns.port());
+  a.use_hub("http://127.0.0.1:" + std::to_string(port));
+  a.configure({});
+  auto before = fedrelay({"check", "-c", a.config_path()});
+  EXPECT_EQ(before.exit_code, 1) << before.output;
+  auto line = check_line(before.output, "hub");
+  EXPECT_EQ(line.rfind("error", 0), 0u) << before.output;
+  EXPECT_NE(line.find("the Hub has no confirmed record for a.test"), std::string::npos) << line;
+  EXPECT_NE(line.find("open the link the Hub mails to webmaster@a.test"), std::string::npos)
+      << line;
+  EXPECT_EQ(check_line(before.output, "dns.srv").rfind("warning", 0), 0u) << before.output;
+
+  a.start();
+  auto mails = smtp->wait_for_mails(1);
+  ASSERT_EQ(mails.size(), 1u) << read_file(dir / "hub.log");
+  EXPECT_EQ(open(link_in(mails[0].content)).status, 200);
+  auto after = fedrelay({"check", "-c", a.config_path()});
+  EXPECT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_EQ(check_line(after.output, "hub").rfind("ok", 0), 0u) << after.output;
+  EXPECT_EQ(check_line(after.output, "public_url").rfind("ok", 0), 0u) << after.output;
+
+  // The node moved, the Hub still says the old address.
+  auto text = read_file(a.config_path());
+  auto old_url = "http://127.0.0.1:" + std::to_string(a.federation_port());
+  text.replace(text.find(old_url), old_url.size(), "http://127.0.0.1:1");
+  write_file(a.config_path(), text);
+  auto moved = fedrelay({"check", "-c", a.config_path()});
+  EXPECT_EQ(moved.exit_code, 1) << moved.output;
+  line = check_line(moved.output, "hub");
+  EXPECT_EQ(line.rfind("error", 0), 0u) << moved.output;
+  EXPECT_NE(line.find("its URL is " + old_url + ", not public_url http://127.0.0.1:1"),
+            std::string::npos)
+      << line;
+}
+
+}  // namespace
+}  // namespace fedrelay::test
+

@@ -14,10 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string key_line(const test_node& n) {
-  return crypto::public_key_pem_line(*crypto::parse_public_key_pem(n.public_key_pem()));
-}
-
 class KeyRotationTest : public testing::Test {
  protected:
   temp_dir root;
@@ -26,15 +22,13 @@ class KeyRotationTest : public testing::Test {
   dns_server dns{"test", 3600};
 
   void publish(const test_node& n, const std::string& key) {
-    dns.add_srv("_rocketchat._tcp." + n.domain(), "localhost", n.federation_port());
-    dns.add_txt("rocketchat-public-key." + n.domain(), {key.substr(0, 60), key.substr(60)});
-    dns.add_txt("rocketchat-protocol." + n.domain(), {"http"});
+    publish_records(dns, n, "localhost", key);
   }
 };
 
 TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
-  publish(a, key_line(a));
-  publish(b, key_line(b));
+  publish(a, public_key_line(a));
+  publish(b, public_key_line(b));
   dns.start();
   a.use_dns(dns.port());
   b.use_dns(dns.port());
@@ -57,10 +51,10 @@ TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
   ASSERT_EQ(keygen.exit_code, 0) << keygen.output;
   auto new_key = crypto::public_key_pem_line(
       *crypto::parse_public_key_pem(keygen.output.substr(keygen.output.find("-----BEGIN"))));
-  ASSERT_NE(new_key, key_line(b));
+  ASSERT_NE(new_key, public_key_line(b));
   dns.stop();
   dns.clear_records();
-  publish(a, key_line(a));
+  publish(a, public_key_line(a));
   publish(b, new_key);
   dns.start();
   b.start();

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <filesystem>
 #include <stdexcept>
 
 namespace fedrelay::test {
@@ -130,6 +131,10 @@ command_result run_command(const std::vector<std::string>& argv,
   close(pipe_fds[0]);
   result.exit_code = decode_status(status).value_or(-1);
   return result;
+}
+
+std::string debian_python() {
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 }
 
 }  // namespace fedrelay::test

@@ -46,6 +46,10 @@ struct command_result {
 command_result run_command(const std::vector<std::string>& argv,
                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+/// Debian's Python interpreter (/usr/bin/python3), where python3-* packages install,
+/// whatever python3 comes first in PATH; "python3" when there is none.
+std::string debian_python();
+
 /// Polls `ready` every 20 ms until it returns true or `timeout` passes.
 template <class Predicate>
 bool wait_until(Predicate ready, std::chrono::milliseconds timeout) {

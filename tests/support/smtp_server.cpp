@@ -91,11 +91,6 @@ def main():
 main()
 )py";
 
-std::string python() {
-  // Debian's interpreter: python3-aiosmtpd installs there, whatever python3 is first in PATH.
-  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
 bool accepts(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
@@ -121,8 +116,9 @@ smtp_server::~smtp_server() {
 
 void smtp_server::start() {
   if (port_ == 0) port_ = free_tcp_port();
-  std::vector<std::string> argv{python(), dir_ / "smtp_sink.py", "--port", std::to_string(port_),
-                                "--dir",  dir_ / "mail"};
+  std::vector<std::string> argv{debian_python(), dir_ / "smtp_sink.py",
+                                "--port",        std::to_string(port_),
+                                "--dir",         dir_ / "mail"};
   if (!options_.tls_cert.empty()) {
     argv.insert(argv.end(), {"--cert", options_.tls_cert, "--key", options_.tls_key});
   }

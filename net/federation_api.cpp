@@ -104,6 +104,16 @@ request_handler make_federation_handler(federation_api_context ctx) {
                                   actors::search_atom::value, query);
                             });
        }});
+  if (ctx.files)
+    routes.push_back(
+        {"GET", std::string{actors::files_get_path}, [ctx](http_request&& req, responder respond) {
+           auto id = req.query("id").value_or("");
+           std::string range{req.header("Range")};
+           with_signed_origin(ctx, std::move(req), std::move(respond),
+                              [ctx, id, range](const std::string& origin, responder respond) {
+                                serve_peer_file(*ctx.files, origin, id, range, std::move(respond));
+                              });
+         }});
   return route_table(std::move(routes));
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -13,6 +14,7 @@
 #include "actors/inbound_actor.hpp"
 #include "actors/local_bridge_actor.hpp"
 #include "config/peer_filter.hpp"
+#include "net/files_api.hpp"
 #include "net/http_server.hpp"
 
 namespace fedrelay::net {
@@ -27,10 +29,12 @@ struct federation_api_context {
   std::shared_ptr<config::peer_filter> filter;
   std::chrono::milliseconds timeout{30'000};      // bound on one actor call
   std::chrono::milliseconds clock_skew{300'000};  // accepted age of a signed request
+  std::optional<files_api_context> files;         // federation.files.get; none: 404
 };
 
 /// POST federation.events.dispatch, POST federation.events.since (sealed bodies, opened
-/// by the inbound actor) and GET federation.users.search (a signed request).
+/// by the inbound actor), GET federation.users.search and GET federation.files.get (signed
+/// requests).
 request_handler make_federation_handler(federation_api_context ctx);
 
 }  // namespace fedrelay::net

@@ -24,12 +24,6 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0 && !b.empty();
 }
 
-bool bearer_ok(const http_request& req, const std::string& token) {
-  auto auth = req.header("Authorization");
-  constexpr std::string_view scheme = "Bearer ";
-  return auth.substr(0, scheme.size()) == scheme && same_secret(auth.substr(scheme.size()), token);
-}
-
 /// Wraps a handler with the bearer-token check.
 request_handler authorized(const ctx_ptr& ctx, request_handler next) {
   return [ctx, next](http_request&& req, responder respond) {
@@ -291,6 +285,12 @@ void call_over_websocket(const request_handler& calls,
 
 }  // namespace
 
+bool bearer_ok(const http_request& req, const std::string& token) {
+  auto auth = req.header("Authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  return auth.substr(0, scheme.size()) == scheme && same_secret(auth.substr(scheme.size()), token);
+}
+
 upgrade_decider make_local_upgrade(local_api_context context, request_handler calls) {
   auto ctx = std::make_shared<const local_api_context>(std::move(context));
   return [ctx, calls](http_request&& req, upgrade_responder decide) {
@@ -324,6 +324,8 @@ request_handler make_local_handler(local_api_context context) {
     routes.push_back({method, std::move(path), authorized(ctx, std::move(h))});
   };
   for (auto& spec : submission_specs()) add("POST", spec.path, submit_route(ctx, spec));
+  if (ctx->files)
+    for (auto& r : local_file_routes(*ctx->files)) add(r.method.c_str(), r.path, r.handler);
 
   add("POST", "/api/v1/users.register", [ctx](http_request&& req, responder respond) {
     auto body = json_body(req, respond);

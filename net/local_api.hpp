@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -16,6 +17,7 @@
 #include "config/peer_filter.hpp"
 #include "crypto/identity.hpp"
 #include "net/http_client.hpp"
+#include "net/files_api.hpp"
 #include "net/http_server.hpp"
 #include "net/websocket.hpp"
 
@@ -35,10 +37,14 @@ struct local_api_context {
   http_client* client = nullptr;  // for users.search on peers; REQUIRES: outlives the handler
   std::shared_ptr<config::peer_filter> filter;  // [peers] allow/deny; null: every domain
   std::chrono::milliseconds timeout{30'000};    // bound on one actor call
+  std::optional<files_api_context> files;       // files.upload/get/info; none: no file calls
 };
 
-/// Every call of DESIGN.md section 8 but the file and WebSocket ones.
+/// Every call of DESIGN.md section 8 but the WebSocket one.
 request_handler make_local_handler(local_api_context ctx);
+
+/// Whether `req` carries "Authorization: Bearer <token>" (compared in constant time).
+bool bearer_ok(const http_request& req, const std::string& token);
 
 /// GET /api/v1/events.stream?after=CURSOR as a WebSocket (bearer token as for every call):
 /// each inbox event after the cursor is sent as one text message (the event's JSON, with

@@ -38,8 +38,8 @@ namespace {
 
 using json = nlohmann::json;
 using fetch_tick_atom = caf::atom_constant<caf::atom("fetchtick")>;
-using files_impl = files_actor::extend<caf::reacts_to<fetch_tick_atom, std::string>,
-                                       caf::reacts_to<tick_atom>>;
+using files_impl =
+    files_actor::extend<caf::reacts_to<fetch_tick_atom, std::string>, caf::reacts_to<tick_atom>>;
 
 constexpr uint32_t inbox_page = 200;
 constexpr uint32_t inbox_wait_ms = 20'000;
@@ -115,15 +115,15 @@ std::vector<std::pair<std::string, std::string>> refs_of(files_pointer self, con
                                                          size_t limit) {
   std::vector<std::pair<std::string, std::string>> out;
   auto from = key({"ref", id, ""});
-  auto err = self->state.ctx.store->scan(
-      storage::column::files, from, prefix_end(from), limit,
-      [&](std::string_view k, std::string_view) {
-        auto rest = k.substr(from.size());
-        auto sep = rest.find('\0');
-        if (sep != std::string_view::npos)
-          out.emplace_back(std::string{rest.substr(0, sep)}, std::string{rest.substr(sep + 1)});
-        return true;
-      });
+  auto err = self->state.ctx.store->scan(storage::column::files, from, prefix_end(from), limit,
+                                         [&](std::string_view k, std::string_view) {
+                                           auto rest = k.substr(from.size());
+                                           auto sep = rest.find('\0');
+                                           if (sep != std::string_view::npos)
+                                             out.emplace_back(std::string{rest.substr(0, sep)},
+                                                              std::string{rest.substr(sep + 1)});
+                                           return true;
+                                         });
   if (err) log()->error("files: reading references of {}: {}", id, describe(err));
   return out;
 }
@@ -194,8 +194,8 @@ void announce(files_pointer self, const std::string& id, json meta, std::string_
                 {"size", meta.value("size", uint64_t{0})}};
   if (type == file_failed_type) event["reason"] = meta.value("error", "");
   journal_entry entry;
-  entry.puts.push_back(journal_put{static_cast<uint8_t>(storage::column::files), meta_key(id),
-                                   dump(meta)});
+  entry.puts.push_back(
+      journal_put{static_cast<uint8_t>(storage::column::files), meta_key(id), dump(meta)});
   entry.inbox.push_back(dump(event));
   self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
       .then([](std::vector<uint64_t>&) {},
@@ -279,8 +279,8 @@ void verify(files_pointer self, const std::string& id, json meta) {
   announce(self, id, std::move(meta), file_available_type);
 }
 
-void on_range(files_pointer self, const std::string& id, json meta, uint64_t offset,
-              uint64_t want, inbound_reply& reply) {
+void on_range(files_pointer self, const std::string& id, json meta, uint64_t offset, uint64_t want,
+              inbound_reply& reply) {
   auto& st = self->state;
   auto& job = st.jobs[id];
   job.busy = false;
@@ -365,25 +365,22 @@ void fetch_next(files_pointer self, const std::string& id) {
             req.base_url = rec.base_url;
             req.path = std::string{files_get_path} + "?id=" + id;
             auto now = unix_ms_now();
-            req.headers = {
-                {std::string{origin_header}, st.ctx.own_domain},
-                {std::string{time_header}, std::to_string(now)},
-                {std::string{signature_header},
-                 sign_request(*st.ctx.identity, req.method, req.path, now, "")},
-                {"Range", "bytes=" + std::to_string(offset) + "-" +
-                              std::to_string(offset + want - 1)}};
+            req.headers = {{std::string{origin_header}, st.ctx.own_domain},
+                           {std::string{time_header}, std::to_string(now)},
+                           {std::string{signature_header},
+                            sign_request(*st.ctx.identity, req.method, req.path, now, "")},
+                           {"Range", "bytes=" + std::to_string(offset) + "-" +
+                                         std::to_string(offset + want - 1)}};
             self->request(st.ctx.transport, st.ctx.transport_settings.request_timeout,
                           send_atom::value, std::move(req))
-                .then(
-                    [self, id, meta, offset, want](inbound_reply& reply) {
-                      on_range(self, id, meta, offset, want, reply);
-                    },
-                    [self, id](caf::error& err) {
-                      auto& job = self->state.jobs[id];
-                      job.last_error = detail_of(err);
-                      log()->warn("files: fetching {}: {}", id, job.last_error);
-                      retry_later(self, id, backoff(self, ++job.failures));
-                    });
+                .then([self, id, meta, offset, want](
+                          inbound_reply& reply) { on_range(self, id, meta, offset, want, reply); },
+                      [self, id](caf::error& err) {
+                        auto& job = self->state.jobs[id];
+                        job.last_error = detail_of(err);
+                        log()->warn("files: fetching {}: {}", id, job.last_error);
+                        retry_later(self, id, backoff(self, ++job.failures));
+                      });
           },
           [self, id](caf::error& err) {
             auto& job = self->state.jobs[id];
@@ -403,7 +400,8 @@ void start_fetch(files_pointer self, const std::string& id) {
 /// A file.shared event: the reference, and a fetch when the content is another server's
 /// and not here yet.
 void on_shared(files_pointer self, storage::write_batch& batch, const json& e,
-               std::vector<std::string>& to_fetch, std::vector<std::pair<std::string, json>>& ready) {
+               std::vector<std::string>& to_fetch,
+               std::vector<std::pair<std::string, json>>& ready) {
   auto& st = self->state;
   auto id = e.value("file_id", "");
   auto room = e.value("room_id", "");
@@ -413,9 +411,12 @@ void on_shared(files_pointer self, storage::write_batch& batch, const json& e,
   batch.put(storage::column::files, ev_key(room, event), id);
   auto origin = e.value("origin", "");
   if (origin == st.ctx.own_domain) return;  // shared from here: the upload stored it
-  json meta = {{"size", e.value("size", uint64_t{0})}, {"mime", e.value("mime", "")},
-               {"name", e.value("name", "")},          {"origin", origin},
-               {"room_id", room},                      {"event_id", event},
+  json meta = {{"size", e.value("size", uint64_t{0})},
+               {"mime", e.value("mime", "")},
+               {"name", e.value("name", "")},
+               {"origin", origin},
+               {"room_id", room},
+               {"event_id", event},
                {"user", qualify_user(e.value("user", ""), st.ctx.own_domain).value_or("")}};
   auto known = read_meta(self, id);
   auto size = meta["size"].get<uint64_t>();
@@ -495,8 +496,8 @@ void on_page(files_pointer self, const std::string& page) {
 
 void poll_inbox(files_pointer self) {
   auto& st = self->state;
-  self->request(st.ctx.bridge, std::chrono::milliseconds(inbox_wait_ms + 30'000),
-                fetch_atom::value, st.cursor, inbox_page, inbox_wait_ms)
+  self->request(st.ctx.bridge, std::chrono::milliseconds(inbox_wait_ms + 30'000), fetch_atom::value,
+                st.cursor, inbox_page, inbox_wait_ms)
       .then([self](std::string& page) { on_page(self, page); },
             [self](caf::error& err) {
               log()->warn("files: reading the inbox: {}; retrying", describe(err));
@@ -576,10 +577,14 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
         if (sub.id.empty()) sub.id = random_hex(16);
         auto event = sub.id + ":" + st.ctx.own_domain;
         auto user = qualify_user(sub.user, st.ctx.own_domain).value_or(sub.user);
-        json meta = {{"state", "ready"},           {"size", content.value("size", uint64_t{0})},
-                     {"mime", content.value("mime", "")}, {"name", content.value("name", "")},
-                     {"origin", st.ctx.own_domain}, {"room_id", sub.room_id},
-                     {"event_id", event},          {"user", user}};
+        json meta = {{"state", "ready"},
+                     {"size", content.value("size", uint64_t{0})},
+                     {"mime", content.value("mime", "")},
+                     {"name", content.value("name", "")},
+                     {"origin", st.ctx.own_domain},
+                     {"room_id", sub.room_id},
+                     {"event_id", event},
+                     {"user", user}};
         storage::write_batch batch;
         batch.put(storage::column::files, ref_key(id, sub.room_id, event), "");
         batch.put(storage::column::files, ev_key(sub.room_id, event), id);

@@ -37,13 +37,13 @@ using access_atom = caf::atom_constant<caf::atom("access")>;
 
 /// What this node has of one content.
 struct file_info {
-  std::string id;      // hex BLAKE2b-256 of the content
-  std::string state;   // "ready" (verified, here), "fetching", or "failed" (given up)
-  std::string path;    // ready: the content's file
-  uint64_t size = 0;   // as shared
-  std::string mime;    // as shared
-  std::string name;    // as shared
-  std::string origin;  // the server that shared it (where it is fetched from)
+  std::string id;         // hex BLAKE2b-256 of the content
+  std::string state;      // "ready" (verified, here), "fetching", or "failed" (given up)
+  std::string path;       // ready: the content's file
+  uint64_t size = 0;      // as shared
+  std::string mime;       // as shared
+  std::string name;       // as shared
+  std::string origin;     // the server that shared it (where it is fetched from)
   uint64_t fetched = 0;   // fetching: bytes in the partial file
   uint32_t attempts = 0;  // failed verifications or refusals of the current fetch
   std::string error;      // failed: why; fetching: the last problem, if any
@@ -80,13 +80,13 @@ struct files_context {
   config::file_settings settings;
   /// backoff_initial and backoff_max pace retries; request_timeout bounds one range.
   config::transport_settings transport_settings;
-  storage::store* store = nullptr;               // column `files`. REQUIRES: outlives the actor
-  std::shared_ptr<storage::file_store> files;    // the bytes. REQUIRES: not null
-  room_manager_actor rooms;                      // submissions and member lists
-  local_bridge_actor bridge;                     // the inbox it follows
-  journal_actor journal;                         // file.available / file.failed events
-  discovery_actor discovery;                     // origins' addresses
-  transport_actor transport;                     // ranged GETs to origins
+  storage::store* store = nullptr;             // column `files`. REQUIRES: outlives the actor
+  std::shared_ptr<storage::file_store> files;  // the bytes. REQUIRES: not null
+  room_manager_actor rooms;                    // submissions and member lists
+  local_bridge_actor bridge;                   // the inbox it follows
+  journal_actor journal;                       // file.available / file.failed events
+  discovery_actor discovery;                   // origins' addresses
+  transport_actor transport;                   // ranged GETs to origins
 };
 
 /// Spawns the files actor. It follows the local inbox from where it stopped (its cursor is

@@ -102,11 +102,11 @@ struct node::impl {
     caf::scoped_actor self{rt.system()};
     for (const auto& a :
          {caf::actor_cast<caf::actor>(files), caf::actor_cast<caf::actor>(registrar),
-          caf::actor_cast<caf::actor>(inbound),
-          caf::actor_cast<caf::actor>(rooms), caf::actor_cast<caf::actor>(journal),
-          caf::actor_cast<caf::actor>(bridge), caf::actor_cast<caf::actor>(peers),
-          caf::actor_cast<caf::actor>(transport), caf::actor_cast<caf::actor>(discovery),
-          caf::actor_cast<caf::actor>(dns), caf::actor_cast<caf::actor>(hub)})
+          caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(rooms),
+          caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
+          caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
+          caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
+          caf::actor_cast<caf::actor>(hub)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
   }
 

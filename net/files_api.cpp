@@ -42,8 +42,7 @@ std::string too_large(uint64_t size, uint64_t max) {
 }
 
 /// Why an upload is refused from its head alone; nullopt when it may proceed.
-std::optional<http_response> upload_problem(const files_api_context& ctx,
-                                            const http_request& req) {
+std::optional<http_response> upload_problem(const files_api_context& ctx, const http_request& req) {
   for (const char* name : {"room_id", "user", "name"})
     if (req.query(name).value_or("").empty())
       return error_reply(400, std::string{"missing query parameter "} + name);
@@ -181,7 +180,8 @@ void upload(const files_api_context& ctx, http_request&& req, responder respond)
   ask<std::string>(
       *ctx.system, ctx.files, ctx.timeout,
       [respond, id, size](std::string& event_id) {
-        respond(success_reply(json{{"file_id", id}, {"event_id", event_id}, {"size", size}}.dump()));
+        respond(
+            success_reply(json{{"file_id", id}, {"event_id", event_id}, {"size", size}}.dump()));
       },
       [respond](caf::error& err) { respond(error_reply(err)); }, actors::share_atom::value,
       std::move(sub));
@@ -215,8 +215,7 @@ body_stream_decider make_upload_streamer(files_api_context ctx) {
 
 std::vector<route> local_file_routes(files_api_context ctx) {
   std::vector<route> routes;
-  routes.push_back({"POST", std::string{upload_path},
-                    [ctx](http_request&& req, responder respond) {
+  routes.push_back({"POST", std::string{upload_path}, [ctx](http_request&& req, responder respond) {
                       upload(ctx, std::move(req), std::move(respond));
                     }});
   routes.push_back({"GET", "/api/v1/files.get", [ctx](http_request&& req, responder respond) {
@@ -238,8 +237,8 @@ std::vector<route> local_file_routes(files_api_context ctx) {
   return routes;
 }
 
-void serve_peer_file(const files_api_context& ctx, const std::string& origin,
-                     const std::string& id, const std::string& range, responder respond) {
+void serve_peer_file(const files_api_context& ctx, const std::string& origin, const std::string& id,
+                     const std::string& range, responder respond) {
   ask<actors::file_info>(
       *ctx.system, ctx.files, ctx.timeout,
       [respond, range](actors::file_info& info) { respond(file_reply(info, range)); },

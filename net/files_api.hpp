@@ -42,7 +42,7 @@ std::vector<route> local_file_routes(files_api_context ctx);
 /// (or the `range` of it, an HTTP Range header value) when `origin` has a member in a room
 /// that shares it here; 403 when it has none, 404 when the content is not here, 416 for a
 /// range outside it.
-void serve_peer_file(const files_api_context& ctx, const std::string& origin,
-                     const std::string& id, const std::string& range, responder respond);
+void serve_peer_file(const files_api_context& ctx, const std::string& origin, const std::string& id,
+                     const std::string& range, responder respond);
 
 }  // namespace fedrelay::net

@@ -225,8 +225,8 @@ class http_session : public session_base {
   void on_read_header(beast::error_code ec, size_t) {
     if (ec || closing_) return on_read_error(ec);
     auto& head = header_parser_->get();
-    bool expect_continue = !header_parser_->is_done() &&
-                           beast::iequals(head[http::field::expect], "100-continue");
+    bool expect_continue =
+        !header_parser_->is_done() && beast::iequals(head[http::field::expect], "100-continue");
     auto declared = header_parser_->content_length();
     body_limit_ = core_->options.max_body_bytes;
     sink_.reset();

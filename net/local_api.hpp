@@ -16,8 +16,8 @@
 #include "actors/room_manager_actor.hpp"
 #include "config/peer_filter.hpp"
 #include "crypto/identity.hpp"
-#include "net/http_client.hpp"
 #include "net/files_api.hpp"
+#include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "net/websocket.hpp"
 

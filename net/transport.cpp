@@ -33,7 +33,8 @@ caf::behavior transport(caf::stateful_actor<transport_state>* self, http_client*
         req.method = out.method;
         req.target = out.path;
         req.headers = std::move(out.headers);
-        if (req.method == "POST") req.headers.emplace_back("Content-Type", "application/octet-stream");
+        if (req.method == "POST")
+          req.headers.emplace_back("Content-Type", "application/octet-stream");
         req.body = std::move(out.body);
         auto promise = self->make_response_promise();
         self->state.pending.start(*client, caf::actor_cast<caf::actor>(self), i->second,

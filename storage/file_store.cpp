@@ -104,8 +104,8 @@ caf::expected<std::shared_ptr<file_store>> file_store::open(std::string dir) {
   for (const char* sub : {"blobs", "partial", "tmp"}) {
     fs::create_directories(fs::path{dir} / sub, ec);
     if (ec)
-      return caf::make_error(errc::open_failed, "cannot create " + dir + "/" + sub + ": " +
-                                                    ec.message());
+      return caf::make_error(errc::open_failed,
+                             "cannot create " + dir + "/" + sub + ": " + ec.message());
   }
   // An upload cut short by a crash leaves its temporary file; nothing refers to it.
   for (const auto& entry : fs::directory_iterator(fs::path{dir} / "tmp", ec))

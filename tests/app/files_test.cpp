@@ -52,8 +52,7 @@ std::string partial_path(const test_node& n, const std::string& id) {
 size_t entries(const std::string& dir) {
   std::error_code ec;
   size_t count = 0;
-  for (auto i = fs::directory_iterator(dir, ec); !ec && i != fs::directory_iterator(); ++i)
-    ++count;
+  for (auto i = fs::directory_iterator(dir, ec); !ec && i != fs::directory_iterator(); ++i) ++count;
   return count;
 }
 
@@ -94,8 +93,8 @@ json upload(const test_node& n, const std::string& room, const std::string& user
             unsigned* status = nullptr) {
   net::http_request req;
   req.method = "POST";
-  req.target = net::make_target("/api/v1/files.upload",
-                                {{"room_id", room}, {"user", user}, {"name", name}});
+  req.target =
+      net::make_target("/api/v1/files.upload", {{"room_id", room}, {"user", user}, {"name", name}});
   req.headers = {{"Content-Type", mime}};
   req.body = bytes;
   auto res = local_call(n, std::move(req));
@@ -180,7 +179,8 @@ class FilesTest : public testing::Test {
     EXPECT_TRUE(r.value("success", false)) << r.dump();
     auto room = r.value("room_id", "");
     for (const auto& m : members) {
-      auto inv = host.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", m}, {"by", "alice"}});
+      auto inv =
+          host.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", m}, {"by", "alice"}});
       EXPECT_TRUE(inv.value("success", false)) << inv.dump() << host.log();
     }
     return room;
@@ -248,8 +248,8 @@ TEST_F(FilesTest, SmallAndLargeFilesReachEveryMemberServerVerified) {
   auto again = upload(a, room, "alice", "hello-again.txt", "text/plain", small, &status);
   ASSERT_EQ(status, 200u) << again.dump();
   EXPECT_EQ(again["file_id"], content_id(small));
-  EXPECT_TRUE(wait_until([&] { return file_events(c, "file.shared", content_id(small)).size() == 2; },
-                         settle));
+  EXPECT_TRUE(wait_until(
+      [&] { return file_events(c, "file.shared", content_id(small)).size() == 2; }, settle));
   EXPECT_EQ(entries(data_dir(c) + "/files/blobs"), 2u);
   EXPECT_EQ(entries(data_dir(c) + "/files/partial"), 0u);
 
@@ -274,8 +274,8 @@ TEST_F(FilesTest, ABrokenTransferResumesFromThePartialFileAfterACrash) {
   ASSERT_EQ(status, 200u);
 
   // Cut it in the middle: b dies with part of the content in its partial file.
-  ASSERT_TRUE(wait_until([&] { return file_size_or_zero(partial_path(b, id)) >= (1u << 20); },
-                         settle))
+  ASSERT_TRUE(
+      wait_until([&] { return file_size_or_zero(partial_path(b, id)) >= (1u << 20); }, settle))
       << b.log();
   EXPECT_EQ(download(b, id).status, 202u);  // not offered before it is complete and verified
   b.kill_hard();
@@ -291,9 +291,10 @@ TEST_F(FilesTest, ABrokenTransferResumesFromThePartialFileAfterACrash) {
   // It went on from the partial file instead of starting over.
   std::smatch m;
   auto log = b.log();
-  ASSERT_TRUE(std::regex_search(
-      log, m,
-      std::regex{"fetched " + id + " from a\\.test: (\\d+) bytes, (\\d+) received in this run "
+  ASSERT_TRUE(
+      std::regex_search(log, m,
+                        std::regex{"fetched " + id +
+                                   " from a\\.test: (\\d+) bytes, (\\d+) received in this run "
                                    "\\(resumed at byte (\\d+)\\)"}))
       << log;
   auto received = std::stoull(m[2]), resumed_at = std::stoull(m[3]);
@@ -490,9 +491,9 @@ TEST_F(FilesTest, ContentIsRemovedOnceNoRoomRefersToIt) {
   ASSERT_EQ(wait_for_file(b, id), bytes);
 
   // The message of room 1 deleted: room 2 still refers to the content.
-  auto del = a.post("/api/v1/chat.delete", {{"room_id", room1},
-                                            {"user", "alice"},
-                                            {"event_id", first.value("event_id", "")}});
+  auto del =
+      a.post("/api/v1/chat.delete",
+             {{"room_id", room1}, {"user", "alice"}, {"event_id", first.value("event_id", "")}});
   ASSERT_TRUE(del.value("success", false)) << del.dump();
   ASSERT_TRUE(wait_until(
       [&] {

@@ -484,9 +484,9 @@ TEST(ValidationTest, LongValuesAreShortenedInMessages) {
 // --- files ------------------------------------------------------------------------------
 
 TEST(ValidationTest, FilesSectionReadsLimitsAndTypes) {
-  auto s = parse(lines({"[files]", "max_bytes = 1048576", "allowed_types = [\"Image/*\", \"text/plain\"]",
-                        "fetch_chunk_bytes = 65536", "fetch_max_bytes_per_s = 0",
-                        "fetch_attempts = 3"}));
+  auto s = parse(
+      lines({"[files]", "max_bytes = 1048576", "allowed_types = [\"Image/*\", \"text/plain\"]",
+             "fetch_chunk_bytes = 65536", "fetch_max_bytes_per_s = 0", "fetch_attempts = 3"}));
   ASSERT_TRUE(s) << caf::to_string(s.error());
   EXPECT_EQ(s->files.max_bytes, 1048576u);
   EXPECT_EQ(s->files.allowed_types, (std::vector<std::string>{"image/*", "text/plain"}));
@@ -495,8 +495,9 @@ TEST(ValidationTest, FilesSectionReadsLimitsAndTypes) {
 }
 
 TEST(ValidationTest, FilesSectionNamesBadValues) {
-  EXPECT_THAT(problems_of("files", "max_bytes = 0"),
-              ElementsAre("node.toml:2: files.max_bytes: 0 is too small (expected an integer >= 1)"));
+  EXPECT_THAT(
+      problems_of("files", "max_bytes = 0"),
+      ElementsAre("node.toml:2: files.max_bytes: 0 is too small (expected an integer >= 1)"));
   EXPECT_THAT(problems_of("files", "allowed_types = \"image/*\""),
               ElementsAre(HasSubstr("node.toml:2: files.allowed_types: ")));
   EXPECT_THAT(problems_of("files", "allowed_types = [\"image\", \"*/png\", \"te xt/plain\"]"),

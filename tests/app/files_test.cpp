@@ -69,17 +69,20 @@ void overwrite(const std::string& path, uint64_t offset, const std::string& byte
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+/// `req` to 127.0.0.1:`port`; the answer, or status 0 with the error as body.
+net::http_response send_to(uint16_t port, net::http_request req) {
+  auto res =
+      net::http_request_blocking(net::url{"http", "127.0.0.1", port, {}}, std::move(req), 70s);
+  if (res) return *res;
+  net::http_response failed;
+  failed.status = 0;
+  failed.body = caf::to_string(res.error());
+  return failed;
+}
+
 net::http_response local_call(const test_node& n, net::http_request req) {
   req.headers.emplace_back("Authorization", "Bearer token-" + n.domain());
-  auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", n.local_port(), {}},
-                                        std::move(req), 70s);
-  if (!res) {
-    net::http_response failed;
-    failed.status = 0;
-    failed.body = caf::to_string(res.error());
-    return failed;
-  }
-  return *res;
+  return send_to(n.local_port(), std::move(req));
 }
 
 json parsed(const net::http_response& res) {
@@ -152,15 +155,7 @@ net::http_response peer_get(const test_node& to, const test_node& as, const std:
     req.headers.emplace_back(std::string{actors::signature_header},
                              actors::sign_request(*identity, "GET", req.target, now, ""));
   }
-  auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", to.federation_port(), {}},
-                                        std::move(req), 30s);
-  if (!res) {
-    net::http_response failed;
-    failed.status = 0;
-    failed.body = caf::to_string(res.error());
-    return failed;
-  }
-  return *res;
+  return send_to(to.federation_port(), std::move(req));
 }
 
 class FilesTest : public testing::Test {
@@ -185,16 +180,32 @@ class FilesTest : public testing::Test {
     }
     return room;
   }
+
+  /// Starts a.test, b.test and c.test and makes a room of alice's with bob and carol,
+  /// known to both members when this returns.
+  std::string room_of_three(cluster& nodes) {
+    start(nodes);
+    auto room = room_with(nodes[0], {"bob@b.test", "carol@c.test"});
+    for (size_t i : {1, 2}) EXPECT_GE(nodes[i].wait_for_room_events(room, 1, settle).size(), 1u);
+    return room;
+  }
+
+  /// Starts the nodes, makes a room of alice's (a.test) with bob (b.test), and alice
+  /// shares `bytes` in it.
+  void share_with_bob(cluster& nodes, const std::string& bytes, const std::string& name) {
+    start(nodes);
+    auto room = room_with(nodes[0], {"bob@b.test"});
+    ASSERT_GE(nodes[1].wait_for_room_events(room, 1, settle).size(), 1u);
+    unsigned status = 0;
+    auto up = upload(nodes[0], room, "alice", name, "application/octet-stream", bytes, &status);
+    ASSERT_EQ(status, 200u) << up.dump();
+  }
 };
 
 TEST_F(FilesTest, SmallAndLargeFilesReachEveryMemberServerVerified) {
   cluster nodes{{"a.test", "b.test", "c.test"}};
-  start(nodes);
+  auto room = room_of_three(nodes);
   auto &a = nodes[0], &b = nodes[1], &c = nodes[2];
-  auto room = room_with(a, {"bob@b.test", "carol@c.test"});
-  // The invites reached both members before anything is shared.
-  ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
-  ASSERT_GE(b.wait_for_room_events(room, 1, settle).size(), 1u);
 
   const std::string small = "hello, files";
   unsigned status = 0;
@@ -262,16 +273,11 @@ TEST_F(FilesTest, ABrokenTransferResumesFromThePartialFileAfterACrash) {
   // Ranges of 256 KiB at 4 MB/s: a 12 MB fetch takes about 3 s, long enough to cut it.
   cluster nodes{{"a.test", "b.test"},
                 "[files]\nfetch_chunk_bytes = 262144\nfetch_max_bytes_per_s = 4000000\n"};
-  start(nodes);
   auto &a = nodes[0], &b = nodes[1];
-  auto room = room_with(a, {"bob@b.test"});
-  ASSERT_GE(b.wait_for_room_events(room, 1, settle).size(), 1u);
-
   auto bytes = random_bytes(12u << 20, 11);
   auto id = content_id(bytes);
-  unsigned status = 0;
-  upload(a, room, "alice", "video.bin", "application/octet-stream", bytes, &status);
-  ASSERT_EQ(status, 200u);
+  share_with_bob(nodes, bytes, "video.bin");
+  if (HasFatalFailure()) return;
 
   // Cut it in the middle: b dies with part of the content in its partial file.
   ASSERT_TRUE(
@@ -308,16 +314,11 @@ TEST_F(FilesTest, ATamperedTransferIsDiscardedAndRetriedUntilTheBytesMatch) {
   cluster nodes{{"a.test", "b.test"},
                 "[files]\nfetch_chunk_bytes = 262144\nfetch_max_bytes_per_s = 2000000\n"
                 "fetch_attempts = 50\n"};
-  start(nodes);
   auto &a = nodes[0], &b = nodes[1];
-  auto room = room_with(a, {"bob@b.test"});
-  ASSERT_GE(b.wait_for_room_events(room, 1, settle).size(), 1u);
-
   auto bytes = random_bytes(4u << 20, 13);
   auto id = content_id(bytes);
-  unsigned status = 0;
-  upload(a, room, "alice", "doc.bin", "application/octet-stream", bytes, &status);
-  ASSERT_EQ(status, 200u);
+  share_with_bob(nodes, bytes, "doc.bin");
+  if (HasFatalFailure()) return;
   // The origin's copy goes bad at its end, which b reads last (about 2 s from now).
   std::string tail = bytes.substr(bytes.size() - 65536);
   overwrite(blob_path(a, id), bytes.size() - 65536, std::string(65536, '\0'));
@@ -343,15 +344,11 @@ TEST_F(FilesTest, AFetchThatNeverMatchesIsGivenUpAfterBoundedAttempts) {
   cluster nodes{{"a.test", "b.test"},
                 "[files]\nfetch_chunk_bytes = 65536\nfetch_max_bytes_per_s = 200000\n"
                 "fetch_attempts = 2\n"};
-  start(nodes);
   auto &a = nodes[0], &b = nodes[1];
-  auto room = room_with(a, {"bob@b.test"});
-  ASSERT_GE(b.wait_for_room_events(room, 1, settle).size(), 1u);
   auto bytes = random_bytes(400'000, 17);
   auto id = content_id(bytes);
-  unsigned status = 0;
-  upload(a, room, "alice", "bad.bin", "application/octet-stream", bytes, &status);
-  ASSERT_EQ(status, 200u);
+  share_with_bob(nodes, bytes, "bad.bin");
+  if (HasFatalFailure()) return;
   overwrite(blob_path(a, id), bytes.size() - 1000, std::string(1000, 'x'));
 
   ASSERT_TRUE(wait_until([&] { return !file_events(b, "file.failed", id).empty(); }, settle))
@@ -447,10 +444,8 @@ TEST_F(FilesTest, OnlyMemberServersOfARoomThatSharesTheFileMayFetchIt) {
 
 TEST_F(FilesTest, FilesSurviveRestartsAndAServerThatWasDownFetchesWhatItMissed) {
   cluster nodes{{"a.test", "b.test", "c.test"}};
-  start(nodes);
+  auto room = room_of_three(nodes);
   auto &a = nodes[0], &b = nodes[1], &c = nodes[2];
-  auto room = room_with(a, {"bob@b.test", "carol@c.test"});
-  ASSERT_GE(c.wait_for_room_events(room, 1, settle).size(), 1u);
 
   ASSERT_TRUE(c.stop());
   auto bytes = random_bytes(3u << 20, 19);

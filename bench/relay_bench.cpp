@@ -38,6 +38,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
 #include "net/http_client.hpp"
 #include "net/io_runtime.hpp"
 
@@ -80,7 +82,8 @@ struct options {
   std::vector<double> rates{10, 50};     // latency runs: percent of the max 256 B rate
   double latency_seconds = 5;            // length of one latency run (events = rate * seconds)
   size_t latency_size = 256;             // text size of the latency runs
-  std::string scenarios = "throughput,latency,recovery";
+  size_t file_mib = 64;                  // size of the file of the files scenario
+  std::string scenarios = "throughput,latency,recovery,files";
   std::string out;         // Markdown table goes here when set
   std::string parent_dir;  // where the temp dir is made; $TMPDIR or /tmp
   std::string binary = FEDRELAY_BINARY;
@@ -99,8 +102,8 @@ std::vector<std::string> split(const std::string& text, char sep) {
 void usage() {
   std::printf(
       "usage: relay_bench [--events N] [--connections K] [--sizes 256,4096] [--rates 10,50]\n"
-      "                   [--latency-seconds S] [--latency-size B]\n"
-      "                   [--scenarios throughput,latency,recovery] [--out FILE.md]\n"
+      "                   [--latency-seconds S] [--latency-size B] [--file-mib M]\n"
+      "                   [--scenarios throughput,latency,recovery,files] [--out FILE.md]\n"
       "                   [--dir PARENT] [--binary PATH] [--keep]\n");
 }
 
@@ -143,6 +146,8 @@ options parse_options(int argc, char** argv) {
       o.latency_seconds = number();
     } else if (arg == "--latency-size") {
       o.latency_size = static_cast<size_t>(number());
+    } else if (arg == "--file-mib") {
+      o.file_mib = static_cast<size_t>(number());
     } else if (arg == "--scenarios") {
       o.scenarios = value();
     } else if (arg == "--out") {
@@ -435,11 +440,11 @@ class api_client {
   // `done` runs on the io thread: keep it short.
   void request(uint16_t port, const std::string& token, const std::string& method,
                const std::string& target, std::string body, std::chrono::milliseconds timeout,
-               net::response_callback done) {
+               net::response_callback done, const std::string& type = "application/json") {
     net::http_request req;
     req.method = method;
     req.target = target;
-    req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+    req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", type}};
     req.body = std::move(body);
     client_.request(net::url{"http", "127.0.0.1", port, {}}, std::move(req), timeout,
                     std::move(done));
@@ -448,11 +453,13 @@ class api_client {
   // REQUIRES: not on the io thread.
   caf::expected<net::http_response> call(uint16_t port, const std::string& token,
                                          const std::string& method, const std::string& target,
-                                         std::string body, std::chrono::milliseconds timeout) {
+                                         std::string body, std::chrono::milliseconds timeout,
+                                         const std::string& type = "application/json") {
     auto result = std::make_shared<std::promise<caf::expected<net::http_response>>>();
     auto future = result->get_future();
-    request(port, token, method, target, std::move(body), timeout,
-            [result](caf::expected<net::http_response> r) { result->set_value(std::move(r)); });
+    request(
+        port, token, method, target, std::move(body), timeout,
+        [result](caf::expected<net::http_response> r) { result->set_value(std::move(r)); }, type);
     // The client answers every request within its timeout; the margin covers a runtime
     // that stopped answering at all.
     if (future.wait_for(timeout + 5s) != std::future_status::ready)
@@ -564,8 +571,13 @@ class node {
   // The local API, blocking; throws when no 2xx JSON reply comes.
   json call(api_client& api, const std::string& method, const std::string& target,
             const json& body = json::object()) const {
-    auto res =
-        api.call(local_port_, token_, method, target, method == "GET" ? "" : body.dump(), 30s);
+    return call_raw(api, method, target, method == "GET" ? "" : body.dump(), "application/json");
+  }
+
+  // The same with a raw body of Content-Type `type` (files.upload).
+  json call_raw(api_client& api, const std::string& method, const std::string& target,
+                std::string body, const std::string& type) const {
+    auto res = api.call(local_port_, token_, method, target, std::move(body), 120s, type);
     if (!res)
       throw std::runtime_error(domain_ + " " + target + ": " +
                                fedrelay::actors::describe(res.error()));
@@ -957,6 +969,7 @@ class bench {
       for (double pct : o_.rates) latency(pct);
     }
     if (wanted(o_, "recovery")) recovery();
+    if (wanted(o_, "files")) files();
     reader_->stop();
     for (auto* n : {a_.get(), b_.get()}) {
       auto how = n->stop();
@@ -1202,10 +1215,59 @@ class bench {
     add(drained);
   }
 
+  // One file shared by A's local server (upload) and fetched by B from A (the origin) in
+  // ranges, verified, until B's files.info says ready: the MB/s of each leg.
+  void files() {
+    std::string bytes(o_.file_mib << 20, '\0');
+    uint64_t state = 0x2545f4914f6cdd1dULL;
+    for (auto& c : bytes) {  // incompressible, like most shared files
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      c = static_cast<char>(state);
+    }
+    auto id = fedrelay::crypto::to_hex(fedrelay::crypto::blake2b_256(bytes));
+    auto size = bytes.size();
+    auto b0 = sample_process(b_->pid());
+    auto a0 = sample_process(a_->pid());
+    auto start_ns = now_ns();
+    auto up = a_->call_raw(
+        api_, "POST",
+        net::make_target("/api/v1/files.upload",
+                         {{"room_id", room_id_}, {"user", "alice"}, {"name", "bench.bin"}}),
+        std::move(bytes), "application/octet-stream");
+    auto uploaded_ns = now_ns();
+    if (up.value("file_id", "") != id)
+      throw std::runtime_error("files.upload answered another id: " + up.dump());
+    auto until = after(budget_for(0) + std::chrono::seconds(size >> 20));
+    std::string state_text;
+    while (steady::now() < until) {
+      auto info = b_->call(api_, "GET", "/api/v1/files.info?id=" + id);
+      state_text = info["file"].value("state", "");
+      if (state_text != "fetching") break;
+      std::this_thread::sleep_for(10ms);
+    }
+    auto fetched_ns = now_ns();
+    auto a1 = sample_process(a_->pid());
+    auto b1 = sample_process(b_->pid());
+    double mb = static_cast<double>(size) / 1e6;
+    auto line = "file_transfer " + std::to_string(o_.file_mib) + " MiB: upload to A " +
+                fixed(mb / seconds_between(start_ns, uploaded_ns), 1) +
+                " MB/s; A (origin) to B (member), fetched and verified " +
+                fixed(mb / seconds_between(uploaded_ns, fetched_ns), 1) + " MB/s (" +
+                fixed(seconds_between(uploaded_ns, fetched_ns), 2) + " s); A cpu " +
+                fixed(a1.cpu_s - a0.cpu_s, 2) + " s, B cpu " + fixed(b1.cpu_s - b0.cpu_s, 2) +
+                " s, RSS high-water A " + fixed(a1.hwm_mb, 1) + " MB, B " + fixed(b1.hwm_mb, 1) +
+                " MB" + (state_text == "ready" ? "" : "; NOT READY: " + state_text);
+    std::printf("%s\n", line.c_str());
+    file_lines_.push_back(line);
+  }
+
   void write_report(const std::string& command_line) {
     std::string md = "Command: `" + command_line + "`\n\n";
     md += "Machine: " + machine_before_ + " at start; " + machine_summary() + " at end.\n\n";
     md += markdown_table(rows_);
+    for (const auto& line : file_lines_) md += "\n" + line + "\n";
     write_file(o_.out, md);
     std::printf("relay_bench: wrote %s\n", o_.out.c_str());
   }
@@ -1219,6 +1281,7 @@ class bench {
   std::unique_ptr<node> b_;
   std::unique_ptr<inbox_reader> reader_;
   std::vector<row> rows_;
+  std::vector<std::string> file_lines_;
   double max_rate_ = 0;
   int run_ = 0;
   std::string stop_note_;

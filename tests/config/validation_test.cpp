@@ -432,7 +432,7 @@ TEST(ValidationTest, UnknownTablesAreProblems) {
   EXPECT_THAT(problems(lines({"[metrics]", "port = 9100"})),
               ElementsAre("node.toml:1: metrics: unknown table (expected one of [federation], "
                           "[listen], [storage], [dns], [local_api], [tls], [peers], "
-                          "[transport], [limits], [hub])"));
+                          "[transport], [limits], [files], [hub])"));
   EXPECT_THAT(problems("domain = \"a.example\"\n"),
               ElementsAre("node.toml:1: domain: unknown key (it belongs in [federation]: "
                           "federation.domain)"));

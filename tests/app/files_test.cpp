@@ -290,6 +290,14 @@ TEST_F(FilesTest, ABrokenTransferResumesFromThePartialFileAfterACrash) {
   ASSERT_LT(cut_at, bytes.size());
 
   b.start();
+  // And cut it again from the other side: the origin crashes while b fetches, and comes back.
+  ASSERT_TRUE(wait_until(
+      [&] { return file_size_or_zero(partial_path(b, id)) >= cut_at + (1u << 20); }, settle))
+      << b.log();
+  a.kill_hard();
+  auto origin_cut_at = file_size_or_zero(partial_path(b, id));
+  EXPECT_LT(origin_cut_at, bytes.size());
+  a.start();
   auto got = wait_for_file(b, id);
   ASSERT_EQ(got.size(), bytes.size()) << b.log();
   EXPECT_EQ(content_id(got), id);

@@ -508,7 +508,7 @@ void poll_inbox(files_pointer self) {
 // -- start ---------------------------------------------------------------------------------
 
 /// The cursor, the fetches to resume, and contents no event refers to (an upload whose
-/// process died before its event was recorded).
+/// process died before its event was recorded) or partial files no fetch owns.
 void recover(files_pointer self) {
   auto& st = self->state;
   auto c = st.ctx.store->get(storage::column::files, "cursor");
@@ -526,6 +526,14 @@ void recover(files_pointer self) {
                                 });
   if (err) log()->error("files: reading the file states: {}", describe(err));
   for (const auto& id : all) collect(self, id);
+  for (const auto& id : st.ctx.files->contents())
+    if (!read_meta(self, id)) collect(self, id);
+  for (const auto& id : st.ctx.files->partials()) {
+    auto meta = read_meta(self, id);
+    if (!meta || meta->value("state", "") != "fetching")
+      if (auto rm = st.ctx.files->remove_partial(id))
+        log()->error("files: removing the partial file of {}: {}", id, describe(rm));
+  }
   for (const auto& id : fetching)
     if (read_meta(self, id)) start_fetch(self, id);
 }

@@ -44,6 +44,17 @@ void sync_dir(const std::string& dir) {
   ::close(fd);
 }
 
+// The names in `dir` that are file ids (anything else there is not the store's).
+std::vector<std::string> ids_in(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    auto name = entry.path().filename().string();
+    if (file_store::valid_id(name)) out.push_back(std::move(name));
+  }
+  return out;
+}
+
 std::string random_suffix() {
   static std::atomic<uint64_t> counter{0};
   std::random_device rd;
@@ -184,6 +195,14 @@ caf::error file_store::publish_partial(std::string_view id) const {
     return os_error(errc::write_failed, "cannot publish", from);
   sync_dir(dir_ + "/blobs");
   return {};
+}
+
+std::vector<std::string> file_store::contents() const {
+  return ids_in(dir_ + "/blobs");
+}
+
+std::vector<std::string> file_store::partials() const {
+  return ids_in(dir_ + "/partial");
 }
 
 caf::error file_store::remove(std::string_view id) const {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -73,6 +74,10 @@ class file_store {
   std::string partial_path(std::string_view id) const;
   /// Renames the partial file of `id` to its complete place. errc::write_failed.
   [[nodiscard]] caf::error publish_partial(std::string_view id) const;
+
+  /// The ids of the complete contents, and of the partial files, in no order.
+  std::vector<std::string> contents() const;
+  std::vector<std::string> partials() const;
 
   /// Removes the content and the partial file of `id`; absent files are fine.
   [[nodiscard]] caf::error remove(std::string_view id) const;

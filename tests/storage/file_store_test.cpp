@@ -91,6 +91,16 @@ TEST_F(FileStoreTest, RemoveDropsContentAndPartialAndToleratesAbsence) {
   EXPECT_EQ(files->partial_size(id_b), 0u);
 }
 
+TEST_F(FileStoreTest, ListsContentsAndPartialsByIdOnly) {
+  auto w = files->create_temp();
+  ASSERT_FALSE(w->write("x"));
+  ASSERT_FALSE(files->publish(*w, id_a));
+  ASSERT_FALSE(files->append_partial(id_b, "y"));
+  test::write_file(dir / "files/blobs/README", "not a content");
+  EXPECT_EQ(files->contents(), std::vector<std::string>{id_a});
+  EXPECT_EQ(files->partials(), std::vector<std::string>{id_b});
+}
+
 TEST_F(FileStoreTest, IdsThatAreNotHexNeverReachTheFileSystem) {
   EXPECT_TRUE(file_store::valid_id(id_a));
   EXPECT_FALSE(file_store::valid_id(std::string(63, 'a')));

@@ -16,17 +16,19 @@ namespace fedrelay::actors {
 
 using send_atom = caf::atom_constant<caf::atom("send")>;
 
-/// One HTTP request to a peer: POST base_url + path with these headers and body.
+/// One HTTP request to a peer: `method` base_url + path with these headers and body.
 struct outbound_request {
   std::string base_url;  // "https://chat.b.example:443"
-  std::string path;      // e.g. dispatch_path
+  std::string path;      // e.g. dispatch_path, with a "?query" when it has one
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::string method = "POST";  // "GET" for reads (files.get)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbound_request& x) {
-  return f(caf::meta::type_name("outbound_request"), x.base_url, x.path, x.headers, x.body);
+  return f(caf::meta::type_name("outbound_request"), x.base_url, x.path, x.headers, x.body,
+           x.method);
 }
 
 /// What the peer answered.

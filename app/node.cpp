@@ -5,6 +5,7 @@
 
 #include <caf/scoped_actor.hpp>
 
+#include "actors/files_actor.hpp"
 #include "actors/hub_registrar.hpp"
 #include "actors/inbound_actor.hpp"
 #include "actors/journal_actor.hpp"
@@ -25,6 +26,7 @@
 #include "net/logger.hpp"
 #include "net/metrics_api.hpp"
 #include "net/transport.hpp"
+#include "storage/file_store.hpp"
 #include "storage/store.hpp"
 
 namespace fedrelay::app {
@@ -53,6 +55,7 @@ struct node::impl {
   std::shared_ptr<const crypto::identity> identity;
   std::unique_ptr<storage::store> store;
   std::shared_ptr<actors::node_metrics> metrics = std::make_shared<actors::node_metrics>();
+  std::shared_ptr<storage::file_store> file_store;
   // The actor system outlives the io threads: a thread that spawned or messaged an actor
   // holds CAF's logger until it ends, and ~actor_system waits for that logger.
   runtime rt;
@@ -68,6 +71,7 @@ struct node::impl {
   actors::room_manager_actor rooms;
   actors::inbound_actor inbound;
   actors::hub_registrar_actor registrar;
+  actors::files_actor files;
   std::unique_ptr<net::http_server> federation_server;
   std::unique_ptr<net::http_server> local_server;
   std::atomic<config::status> status{config::status::booting};  // read by the local API
@@ -102,11 +106,12 @@ struct node::impl {
     if (federation_server) federation_server->stop();
     caf::scoped_actor self{rt.system()};
     for (const auto& a :
-         {caf::actor_cast<caf::actor>(registrar), caf::actor_cast<caf::actor>(inbound),
-          caf::actor_cast<caf::actor>(rooms), caf::actor_cast<caf::actor>(journal),
-          caf::actor_cast<caf::actor>(bridge), caf::actor_cast<caf::actor>(peers),
-          caf::actor_cast<caf::actor>(transport), caf::actor_cast<caf::actor>(discovery),
-          caf::actor_cast<caf::actor>(dns), caf::actor_cast<caf::actor>(hub)})
+         {caf::actor_cast<caf::actor>(files), caf::actor_cast<caf::actor>(registrar),
+          caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(rooms),
+          caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
+          caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
+          caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
+          caf::actor_cast<caf::actor>(hub)})
       if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
   }
 
@@ -162,6 +167,26 @@ struct node::impl {
     in_ports.discovery = discovery;
     in_ports.rooms = rooms;
     inbound = actors::spawn_inbound(sys, in_opts, in_ports, true);
+    auto opened = storage::file_store::open(cfg.storage_dir + "/files");
+    if (!opened) return opened.error();
+    file_store = std::move(*opened);
+    actors::files_context files_ctx;
+    files_ctx.own_domain = cfg.domain;
+    files_ctx.identity = identity;
+    files_ctx.settings = cfg.files;
+    // A range must fit in one response the client accepts.
+    files_ctx.settings.fetch_chunk_bytes =
+        std::min<uint64_t>(cfg.files.fetch_chunk_bytes, cfg.limits.max_body_bytes);
+    files_ctx.transport_settings = cfg.transport;
+    files_ctx.store = store.get();
+    files_ctx.files = file_store;
+    files_ctx.rooms = rooms;
+    files_ctx.bridge = bridge;
+    files_ctx.journal = journal;
+    files_ctx.discovery = discovery;
+    files_ctx.transport = transport;
+    // Hashing and appending block: a thread of its own.
+    files = actors::spawn_files(sys, std::move(files_ctx), true);
     return caf::none;
   }
 
@@ -186,8 +211,20 @@ struct node::impl {
     registrar = actors::spawn_hub_registrar(rt.system(), std::move(o));
   }
 
+  net::files_api_context files_api() {
+    net::files_api_context f;
+    f.system = &rt.system();
+    f.files = files;
+    f.store = file_store;
+    f.settings = settings.files;
+    f.token = settings.local_api_token;
+    f.own_domain = settings.domain;
+    return f;
+  }
+
   [[nodiscard]] caf::error start_listeners() {
     net::federation_api_context fed;
+    fed.files = files_api();
     fed.system = &rt.system();
     fed.inbound = inbound;
     fed.discovery = discovery;
@@ -228,8 +265,10 @@ struct node::impl {
     probe.discovery_method = config::to_string(settings.discovery);
     probe.metrics = metrics;
     local.metrics = net::make_metrics_handler(std::move(probe));
+    local.files = files_api();
     auto calls = net::make_local_handler(local);
     auto local_options = listener(settings, settings.listen_local, false);
+    local_options.stream_body = net::make_upload_streamer(files_api());
     local_options.websocket_upgrade = net::make_local_upgrade(std::move(local), calls);
     auto local_listener = net::http_server::start(io, std::move(local_options), std::move(calls));
     if (!local_listener) return local_listener.error();

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include <caf/message_builder.hpp>
@@ -48,6 +49,9 @@ const section_schema schema[] = {
      {"batch_max_events", "batch_max_bytes", "window", "backoff_initial_ms", "backoff_max_ms",
       "request_timeout_ms"}},
     {"limits", {"max_body_bytes", "max_connections", "read_timeout_s", "clock_skew_s"}},
+    {"files",
+     {"max_bytes", "allowed_types", "fetch_chunk_bytes", "fetch_max_bytes_per_s",
+      "fetch_attempts"}},
     {"hub", {"listen", "public_url", "dir", "smtp_url", "mail_from"}},
 };
 
@@ -95,6 +99,25 @@ std::string trim(const std::string& text) {
 bool has_space_or_control(const std::string& text) {
   return std::any_of(text.begin(), text.end(),
                      [](char ch) { return static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f; });
+}
+
+// RFC 6838 restricted-name characters: what a type or subtype of a MIME type may hold.
+bool is_mime_char(char ch) {
+  return is_alnum(ch) || std::string_view{"!#$&-^_.+"}.find(ch) != std::string_view::npos;
+}
+
+// Why `text` (lower case) is not "type/subtype", "type/*" or "*/*"; empty when it is one.
+std::string mime_pattern_problem(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos) return "has no '/'";
+  auto type = text.substr(0, slash), sub = text.substr(slash + 1);
+  auto token = [](const std::string& t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), is_mime_char);
+  };
+  if (type == "*") return sub == "*" ? "" : "may only be \"*/*\" when the type is '*'";
+  if (!token(type)) return "has a bad type before '/'";
+  if (sub != "*" && !token(sub)) return "has a bad subtype after '/'";
+  return {};
 }
 
 // A string as the user would write it in TOML, cut short so a pasted PEM block does not
@@ -548,6 +571,7 @@ class settings_reader {
     if (name == "peers") return read_peers(t);
     if (name == "transport") return read_transport(t);
     if (name == "limits") return read_limits(t);
+    if (name == "files") return read_files(t);
     if (name == "hub") return read_hub(t);
   }
 
@@ -797,6 +821,39 @@ class settings_reader {
     if (auto v = t.integer("clock_skew_s", 1)) l.clock_skew = std::chrono::seconds(*v);
   }
 
+  void read_files(table_view& t) {
+    auto& f = s_.files;
+    if (auto v = t.integer("max_bytes", 1)) f.max_bytes = static_cast<uint64_t>(*v);
+    if (auto v = t.integer("fetch_chunk_bytes", 4096))
+      f.fetch_chunk_bytes = static_cast<uint64_t>(*v);
+    if (auto v = t.integer("fetch_max_bytes_per_s", 0))
+      f.fetch_max_bytes_per_s = static_cast<uint64_t>(*v);
+    if (auto v = t.integer("fetch_attempts", 1)) f.fetch_attempts = static_cast<uint32_t>(*v);
+    const char* expected = "a MIME type such as \"image/png\" or a wildcard such as \"image/*\"";
+    auto* v = t.find("allowed_types");
+    if (v == nullptr) return;
+    if (!v->is_array()) {
+      c_.report(*v, t.key_name("allowed_types"), describe(*v),
+                "an array of MIME types, such as [\"image/*\", \"text/plain\"]");
+      return;
+    }
+    const auto& items = v->as_array();
+    for (size_t i = 0; i < items.size(); ++i) {
+      std::string name = t.key_name("allowed_types") + "[" + std::to_string(i) + "]";
+      const auto& item = items[i];
+      if (!item.is_string()) {
+        c_.report(item, name, describe(item), expected);
+        continue;
+      }
+      std::string text = lowercase(item.as_string().str);
+      if (auto why = mime_pattern_problem(text); !why.empty()) {
+        c_.report(item, name, quote(item.as_string().str) + " " + why, expected);
+        continue;
+      }
+      f.allowed_types.push_back(text);
+    }
+  }
+
   void read_hub(table_view& t) {
     auto& h = s_.hub;
     endpoint ep;
@@ -907,6 +964,16 @@ std::vector<std::string> missing_keys(const settings& s) {
   if (s.storage_dir.empty()) missing.push_back("storage.dir");
   if (s.local_api_token.empty()) missing.push_back("local_api.token");
   return missing;
+}
+
+bool file_type_allowed(const file_settings& f, const std::string& mime) {
+  if (f.allowed_types.empty()) return true;
+  auto type = lowercase(trim(mime.substr(0, mime.find(';'))));
+  if (mime_pattern_problem(type) != "" || type.find('*') != std::string::npos) return false;
+  auto major = type.substr(0, type.find('/'));
+  return std::any_of(f.allowed_types.begin(), f.allowed_types.end(), [&](const std::string& p) {
+    return p == type || p == "*/*" || p == major + "/*";
+  });
 }
 
 bool peer_allowed(const settings& s, const std::string& domain) {

@@ -82,6 +82,28 @@ struct limit_settings {
   std::chrono::seconds clock_skew{300};   // accepted age/skew of a transaction's time
 };
 
+/// [files]: files shared in rooms (files.upload, and what member servers fetch).
+struct file_settings {
+  // Largest file accepted by files.upload (bytes); larger ones get 413 before their body
+  // is read. Member servers refuse to fetch a file announced as larger.
+  uint64_t max_bytes = 100u << 20;
+  // MIME types files.upload accepts: "type/subtype" or "type/*" ("*/*" for any), compared
+  // without case and without parameters (";charset=..."). Empty: every type.
+  std::vector<std::string> allowed_types;
+  // Bytes asked for in one ranged request when fetching from the origin. Larger: fewer
+  // round trips; smaller: less re-sent after a broken transfer, less memory per request.
+  uint64_t fetch_chunk_bytes = 4u << 20;
+  // Cap on the fetch rate of one file (bytes per second); 0: as fast as the link goes.
+  uint64_t fetch_max_bytes_per_s = 0;
+  // A fetch whose bytes do not match the file id, or that the origin refuses, is retried
+  // with backoff up to this many times; then the file is given up (file.failed). Network
+  // failures (origin down) are retried without limit.
+  uint32_t fetch_attempts = 5;
+};
+
+/// Whether `mime` (a Content-Type, parameters ignored) is allowed by `allowed_types`.
+bool file_type_allowed(const file_settings& f, const std::string& mime);
+
 /// [hub]: only for `fedrelay hub`.
 struct hub_settings {
   std::string listen;      // "127.0.0.1:8600"
@@ -119,6 +141,7 @@ struct settings {
   std::vector<static_peer> static_peers;  // [[peers.static]]
   transport_settings transport;
   limit_settings limits;
+  file_settings files;
   hub_settings hub;
 
   std::string source_path;  // the file these came from (absolute); parse_settings: `name`

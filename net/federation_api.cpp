@@ -109,6 +109,16 @@ request_handler make_federation_handler(federation_api_context ctx) {
   if (ctx.identity)
     routes.push_back({"GET", std::string{actors::self_path},
                       make_self_check_handler(ctx.own_domain, ctx.identity, ctx.clock_skew)});
+  if (ctx.files)
+    routes.push_back(
+        {"GET", std::string{actors::files_get_path}, [ctx](http_request&& req, responder respond) {
+           auto id = req.query("id").value_or("");
+           std::string range{req.header("Range")};
+           with_signed_origin(ctx, std::move(req), std::move(respond),
+                              [ctx, id, range](const std::string& origin, responder respond) {
+                                serve_peer_file(*ctx.files, origin, id, range, std::move(respond));
+                              });
+         }});
   return route_table(std::move(routes));
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -14,6 +15,7 @@
 #include "actors/local_bridge_actor.hpp"
 #include "config/peer_filter.hpp"
 #include "crypto/identity.hpp"
+#include "net/files_api.hpp"
 #include "net/http_server.hpp"
 
 namespace fedrelay::net {
@@ -30,11 +32,12 @@ struct federation_api_context {
   std::shared_ptr<const crypto::identity> identity;  // signs federation.self; may be null
   std::chrono::milliseconds timeout{30'000};         // bound on one actor call
   std::chrono::milliseconds clock_skew{300'000};     // accepted age of a signed request
+  std::optional<files_api_context> files;            // federation.files.get; none: 404
 };
 
 /// POST federation.events.dispatch, POST federation.events.since (sealed bodies, opened
-/// by the inbound actor), GET federation.users.search (a signed request) and, with an
-/// identity, GET federation.self (net/federation_self.hpp).
+/// by the inbound actor), GET federation.users.search and GET federation.files.get (signed
+/// requests) and, with an identity, GET federation.self (net/federation_self.hpp).
 request_handler make_federation_handler(federation_api_context ctx);
 
 }  // namespace fedrelay::net

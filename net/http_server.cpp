@@ -3,8 +3,13 @@
 // shared_from_this, and every asynchronous step is a do_x/on_x pair.
 #include "net/http_server.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -78,6 +83,28 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 bool is_http_parse_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
 }
+
+// A file opened for reading a response body; closed with the object.
+class open_file {
+ public:
+  explicit open_file(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  ~open_file() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  open_file(const open_file&) = delete;
+  open_file& operator=(const open_file&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  ssize_t read_at(char* out, size_t n, uint64_t offset) {
+    ssize_t r;
+    do {
+      r = ::pread(fd_, out, n, static_cast<off_t>(offset));
+    } while (r < 0 && errno == EINTR);
+    return r;
+  }
+
+ private:
+  int fd_;
+};
 
 }  // namespace
 
@@ -181,22 +208,46 @@ class http_session : public session_base {
   }
 
   // The whole request (headers and body) shares one deadline, so a client trickling bytes
-  // cannot hold the connection past read_timeout.
+  // cannot hold the connection past read_timeout. The head is read on its own, so a route
+  // may take the body as a stream (server_options::stream_body) before any of it is read.
   void do_read_header() {
     socket_layer().expires_after(core_->options.read_timeout);
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
-    parser_->body_limit(core_->options.max_body_bytes);
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
+    // Checked once the body's reader is chosen. Not boost::none: Beast 1.74 compares a
+    // Content-Length with an empty limit as if the limit were below every length.
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     http::async_read_header(
-        stream(), buffer_, *parser_,
+        stream(), buffer_, *header_parser_,
         beast::bind_front_handler(&http_session::on_read_header, derived().shared_from_this()));
   }
 
   void on_read_header(beast::error_code ec, size_t) {
     if (ec || closing_) return on_read_error(ec);
-    auto& req = parser_->get();
-    auto expect = req[http::field::expect];
-    if (!parser_->is_done() && beast::iequals(expect, "100-continue")) return do_continue();
+    auto& head = header_parser_->get();
+    bool expect_continue =
+        !header_parser_->is_done() && beast::iequals(head[http::field::expect], "100-continue");
+    auto declared = header_parser_->content_length();
+    body_limit_ = core_->options.max_body_bytes;
+    sink_.reset();
+    if (core_->options.stream_body && !refuse_ && !header_parser_->is_done()) {
+      auto decision = core_->options.stream_body(head_of(head));
+      if (decision.refusal) return do_write(std::move(*decision.refusal), true);
+      if (decision.sink) {
+        sink_ = std::move(decision.sink);
+        body_limit_ = decision.max_bytes;
+      }
+    }
+    if (declared && *declared > body_limit_) return on_read_error(http::error::body_limit);
+    if (sink_) {
+      stream_parser_.emplace(std::move(*header_parser_));
+      stream_parser_->body_limit(body_limit_);
+    } else {
+      parser_.emplace(std::move(*header_parser_));
+      parser_->body_limit(body_limit_);
+    }
+    header_parser_.reset();
+    if (expect_continue) return do_continue();
     do_read_body();
   }
 
@@ -214,10 +265,61 @@ class http_session : public session_base {
   }
 
   void do_read_body() {
+    if (sink_) return do_read_piece();
     if (parser_->is_done()) return on_read({}, 0);
     http::async_read(
         stream(), buffer_, *parser_,
         beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
+  }
+
+  // A streamed body: each piece goes to the sink as it arrives; the deadline is per piece.
+  void do_read_piece() {
+    auto& msg = stream_parser_->get();
+    if (stream_parser_->is_done()) return on_streamed();
+    piece_.resize(64u << 10);
+    msg.body().data = piece_.data();
+    msg.body().size = piece_.size();
+    socket_layer().expires_after(core_->options.read_timeout);
+    http::async_read(
+        stream(), buffer_, *stream_parser_,
+        beast::bind_front_handler(&http_session::on_read_piece, derived().shared_from_this()));
+  }
+
+  void on_read_piece(beast::error_code ec, size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec || closing_) return on_read_error(ec);
+    auto n = piece_.size() - stream_parser_->get().body().size;
+    if (n > 0) {
+      if (auto err = sink_->write({piece_.data(), n})) {
+        spdlog::error("http_server: storing the body from {} failed: {}", remote_,
+                      caf::to_string(err));
+        return do_write(error_response(500, "cannot store the request body"), true);
+      }
+    }
+    do_read_piece();
+  }
+
+  void on_streamed() {
+    auto msg = stream_parser_->release();
+    stream_parser_.reset();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    head_request_ = false;
+    auto req = head_of(msg);
+    req.streamed_body = std::move(sink_);
+    socket_layer().expires_never();
+    dispatch(std::move(req));
+  }
+
+  template <class Message>
+  http_request head_of(const Message& msg) const {
+    http_request req;
+    req.method = std::string{msg.method_string()};
+    req.target = std::string{msg.target()};
+    for (const auto& field : msg)
+      req.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+    req.remote_address = remote_;
+    return req;
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -234,16 +336,15 @@ class http_session : public session_base {
       return do_write(std::move(res), true);
     }
     bool upgrade = core_->options.websocket_upgrade && beast::websocket::is_upgrade(msg);
-    http_request req;
-    req.method = std::string{msg.method_string()};
-    req.target = std::string{msg.target()};
-    for (const auto& field : msg)
-      req.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+    auto req = head_of(msg);
     req.body = std::move(msg.body());
-    req.remote_address = remote_;
     // The handler may take as long as it likes (long-polls); no timer runs meanwhile.
     socket_layer().expires_never();
     if (upgrade) return do_decide_upgrade(std::move(msg), std::move(req));
+    dispatch(std::move(req));
+  }
+
+  void dispatch(http_request&& req) {
     auto self = derived().shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     responder respond = [self, answered](http_response res) {
@@ -308,7 +409,7 @@ class http_session : public session_base {
     const auto& o = core_->options;
     if (ec == http::error::body_limit)
       return do_write(error_response(413, "request body too large (limit " +
-                                              std::to_string(o.max_body_bytes) + " bytes)"),
+                                              std::to_string(body_limit_) + " bytes)"),
                       true);
     if (ec == http::error::header_limit)
       return do_write(error_response(431, "request header too large (limit " +
@@ -322,11 +423,8 @@ class http_session : public session_base {
     derived().do_eof();
   }
 
-  void do_write(http_response res, bool error_close) {
-    if (closing_) return;
-    if (res.status < 100 || res.status > 999) res = error_response(500, "bad response status");
-    res_.emplace();
-    auto& out = *res_;
+  template <class Message>
+  void fill_head(Message& out, const http_response& res, bool error_close) {
     out.version(version_);
     out.result(res.status);
     out.set(http::field::server, "fedrelay");
@@ -339,18 +437,89 @@ class http_session : public session_base {
       out.insert(name, value);
     }
     out.keep_alive(keep_alive_ && !error_close);
+    close_after_write_ = !out.keep_alive();
+    error_close_ = error_close;
+  }
+
+  void do_write(http_response res, bool error_close) {
+    if (closing_) return;
+    if (res.status < 100 || res.status > 999) res = error_response(500, "bad response status");
+    if (res.file && !head_request_) return do_write_file(std::move(res));
+    res_.emplace();
+    auto& out = *res_;
+    fill_head(out, res, error_close);
     if (head_request_) {
-      out.content_length(res.body.size());
+      out.content_length(res.file ? res.file->length : res.body.size());
     } else {
       out.body() = std::move(res.body);
       out.prepare_payload();
     }
-    close_after_write_ = !out.keep_alive();
-    error_close_ = error_close;
     socket_layer().expires_after(core_->options.read_timeout);
     http::async_write(
         stream(), out,
         beast::bind_front_handler(&http_session::on_write, derived().shared_from_this()));
+  }
+
+  // A file body, a piece at a time, so a large download is never held in memory; the
+  // deadline is per piece.
+  void do_write_file(http_response res) {
+    file_ = std::make_unique<open_file>(res.file->path);
+    if (!file_->ok()) {
+      file_.reset();
+      return do_write(error_response(404, "the file is no longer there"), false);
+    }
+    file_offset_ = res.file->offset;
+    file_left_ = res.file->length;
+    file_res_.emplace();
+    fill_head(*file_res_, res, false);
+    file_res_->content_length(file_left_);
+    file_res_->body().data = nullptr;
+    file_res_->body().more = true;
+    file_sr_.emplace(*file_res_);
+    socket_layer().expires_after(core_->options.read_timeout);
+    http::async_write_header(
+        stream(), *file_sr_,
+        beast::bind_front_handler(&http_session::on_write_file, derived().shared_from_this()));
+  }
+
+  void on_write_file(beast::error_code ec, size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec || closing_) return end_file();
+    auto& body = file_res_->body();
+    if (file_sr_->is_done()) {
+      end_file();
+      return on_write({}, 0);
+    }
+    if (file_left_ == 0) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    } else {
+      piece_.resize(static_cast<size_t>(std::min<uint64_t>(file_left_, 256u << 10)));
+      auto n = file_->read_at(piece_.data(), piece_.size(), file_offset_);
+      if (n <= 0) {
+        spdlog::error("http_server: the file sent to {} ended early", remote_);
+        end_file();
+        beast::error_code ignored;
+        socket_layer().socket().close(ignored);
+        return;
+      }
+      file_offset_ += static_cast<uint64_t>(n);
+      file_left_ -= static_cast<uint64_t>(n);
+      body.data = piece_.data();
+      body.size = static_cast<size_t>(n);
+      body.more = true;
+    }
+    socket_layer().expires_after(core_->options.read_timeout);
+    http::async_write(
+        stream(), *file_sr_,
+        beast::bind_front_handler(&http_session::on_write_file, derived().shared_from_this()));
+  }
+
+  void end_file() {
+    file_sr_.reset();
+    file_res_.reset();
+    file_.reset();
   }
 
   void on_write(beast::error_code ec, size_t) {
@@ -371,8 +540,18 @@ class http_session : public session_base {
   std::optional<http_request> upgrade_req_;
   std::shared_ptr<session_base> successor_;  // the websocket session, after the hand-over
   beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> stream_parser_;
+  std::shared_ptr<body_sink> sink_;  // while a streamed body is read
+  uint64_t body_limit_ = 0;          // of the request being read
+  std::vector<char> piece_;          // one piece of a streamed body or of a file response
   std::optional<http::response<http::string_body>> res_;
+  std::optional<http::response<http::buffer_body>> file_res_;
+  std::optional<http::response_serializer<http::buffer_body>> file_sr_;
+  std::unique_ptr<open_file> file_;
+  uint64_t file_offset_ = 0;
+  uint64_t file_left_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_request_ = false;

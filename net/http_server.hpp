@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/expected.hpp>
@@ -27,6 +28,17 @@ using responder = std::function<void(http_response)>;
 /// Called on an io thread for every complete request; must not block (hand the work to an
 /// actor and answer through the responder). An exception thrown here answers 500.
 using request_handler = std::function<void(http_request&&, responder)>;
+
+/// How the body of one request is read (see server_options::stream_body).
+struct body_stream {
+  std::shared_ptr<body_sink> sink;       // null: the body is read whole into a string
+  uint64_t max_bytes = 0;                // with a sink: a longer body is answered 413
+  std::optional<http_response> refusal;  // answered at once; the body is not read
+};
+
+/// Looks at a request's head (method, target, headers; the body not read yet) on an io
+/// thread; must not block.
+using body_stream_decider = std::function<body_stream(const http_request& head)>;
 
 struct server_options {
   config::endpoint listen;  // address and port to bind; port 0 picks a free one (see port())
@@ -57,6 +69,13 @@ struct server_options {
   // it the peer is too slow and the connection is dropped. Bounds the memory one stuck
   // client can pin; it should hold a few of the largest messages the application sends.
   size_t max_websocket_queue_bytes = 8u << 20;
+  // Decides, per request, whether its body goes piece by piece to a sink (uploads) instead
+  // of into http_request::body; null: every body is read whole. A streamed body is bounded
+  // by the decision's max_bytes instead of max_body_bytes (a Content-Length over it is
+  // refused before the body is read), and read_timeout bounds each piece rather than the
+  // whole request, so a large upload on a slow link is not cut off. The handler gets the
+  // request once the whole body went to the sink, with http_request::streamed_body set.
+  body_stream_decider stream_body;
 };
 
 /// A listening HTTP server. Each connection is a session on its own strand: read a

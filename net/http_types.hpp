@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,24 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 /// Case-insensitive lookup of a header; "" when absent (the first one wins when repeated).
 std::string_view find_header(const header_list& headers, std::string_view name);
 
+/// Receives a request body piece by piece instead of as one string, so a large upload is
+/// never held in memory (server_options::stream_body). Called on the connection's io
+/// thread, in order, never concurrently.
+class body_sink {
+ public:
+  virtual ~body_sink() = default;
+  /// One piece of the body. An error ends the request: it is answered 500 with the error's
+  /// text and the rest of the body is not read.
+  [[nodiscard]] virtual caf::error write(std::string_view bytes) = 0;
+};
+
+/// Part of a file sent as a response body, read in pieces while it is written.
+struct file_part {
+  std::string path;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 /// One HTTP request, as the server hands it to a handler or as a client sends it.
 struct http_request {
   std::string method = "GET";  // "GET", "POST", ... as sent on the wire
@@ -27,6 +46,8 @@ struct http_request {
   header_list headers;         // client side: Host, User-Agent and Content-Length are added
   std::string body;
   std::string remote_address;  // server side: the peer, "127.0.0.1:54321" or "[::1]:54321"
+  // Server side: the sink that received the body when it was streamed (body is then empty).
+  std::shared_ptr<body_sink> streamed_body;
 
   /// Case-insensitive; "" when absent.
   std::string_view header(std::string_view name) const { return find_header(headers, name); }
@@ -45,6 +66,9 @@ struct http_response {
   std::string content_type = "application/json";
   header_list headers;
   std::string body;
+  // Server side, instead of `body`: these bytes of a file, read while they are sent. A file
+  // that cannot be opened is answered 404; one that ends early closes the connection.
+  std::optional<file_part> file;
 
   /// Case-insensitive; "" when absent.
   std::string_view header(std::string_view name) const { return find_header(headers, name); }

@@ -24,12 +24,6 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0 && !b.empty();
 }
 
-bool bearer_ok(const http_request& req, const std::string& token) {
-  auto auth = req.header("Authorization");
-  constexpr std::string_view scheme = "Bearer ";
-  return auth.substr(0, scheme.size()) == scheme && same_secret(auth.substr(scheme.size()), token);
-}
-
 /// Wraps a handler with the bearer-token check.
 request_handler authorized(const ctx_ptr& ctx, request_handler next) {
   return [ctx, next](http_request&& req, responder respond) {
@@ -355,6 +349,12 @@ void call_over_websocket(const request_handler& calls,
 
 }  // namespace
 
+bool bearer_ok(const http_request& req, const std::string& token) {
+  auto auth = req.header("Authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  return auth.substr(0, scheme.size()) == scheme && same_secret(auth.substr(scheme.size()), token);
+}
+
 upgrade_decider make_local_upgrade(local_api_context context, request_handler calls) {
   auto ctx = std::make_shared<const local_api_context>(std::move(context));
   return [ctx, calls](http_request&& req, upgrade_responder decide) {
@@ -392,6 +392,8 @@ request_handler make_local_handler(local_api_context context) {
       add("POST", "/api/v1/chat.sendBatch", send_batch_route(ctx, spec));
     add("POST", spec.path, submit_route(ctx, spec));
   }
+  if (ctx->files)
+    for (auto& r : local_file_routes(*ctx->files)) add(r.method.c_str(), r.path, r.handler);
 
   add("POST", "/api/v1/users.register", [ctx](http_request&& req, responder respond) {
     auto body = json_body(req, respond);

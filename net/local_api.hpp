@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -15,6 +16,7 @@
 #include "actors/room_manager_actor.hpp"
 #include "config/peer_filter.hpp"
 #include "crypto/identity.hpp"
+#include "net/files_api.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "net/settings_api.hpp"
@@ -40,10 +42,14 @@ struct local_api_context {
   // set, its page is served at settings_page_path (no data in it, so without the token).
   std::vector<route> settings_routes;
   request_handler metrics;  // GET /metrics (net/metrics_api.hpp), behind the token; may be null
+  std::optional<files_api_context> files;       // files.upload/get/info; none: no file calls
 };
 
-/// Every call of DESIGN.md section 8 but the file and WebSocket ones.
+/// Every call of DESIGN.md section 8 but the WebSocket one.
 request_handler make_local_handler(local_api_context ctx);
+
+/// Whether `req` carries "Authorization: Bearer <token>" (compared in constant time).
+bool bearer_ok(const http_request& req, const std::string& token);
 
 /// GET /api/v1/events.stream?after=CURSOR as a WebSocket (bearer token as for every call):
 /// each inbox event after the cursor is sent as one text message (the event's JSON, with

@@ -30,10 +30,11 @@ caf::behavior transport(caf::stateful_actor<transport_state>* self, http_client*
           i = urls.emplace(out.base_url, std::move(*parsed)).first;
         }
         http_request req;
-        req.method = "POST";
+        req.method = out.method;
         req.target = out.path;
         req.headers = std::move(out.headers);
-        req.headers.emplace_back("Content-Type", "application/octet-stream");
+        if (req.method == "POST")
+          req.headers.emplace_back("Content-Type", "application/octet-stream");
         req.body = std::move(out.body);
         auto promise = self->make_response_promise();
         self->state.pending.start(*client, caf::actor_cast<caf::actor>(self), i->second,

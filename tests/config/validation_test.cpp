@@ -432,7 +432,7 @@ TEST(ValidationTest, UnknownTablesAreProblems) {
   EXPECT_THAT(problems(lines({"[metrics]", "port = 9100"})),
               ElementsAre("node.toml:1: metrics: unknown table (expected one of [federation], "
                           "[listen], [storage], [dns], [local_api], [tls], [peers], "
-                          "[transport], [limits], [hub])"));
+                          "[transport], [limits], [files], [hub])"));
   EXPECT_THAT(problems("domain = \"a.example\"\n"),
               ElementsAre("node.toml:1: domain: unknown key (it belongs in [federation]: "
                           "federation.domain)"));
@@ -479,6 +479,49 @@ TEST(ValidationTest, LongValuesAreShortenedInMessages) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_THAT(out[0], HasSubstr("\"" + std::string(60, 'x') + "...\""));
   EXPECT_LT(out[0].size(), 200u);
+}
+
+// --- files ------------------------------------------------------------------------------
+
+TEST(ValidationTest, FilesSectionReadsLimitsAndTypes) {
+  auto s = parse(
+      lines({"[files]", "max_bytes = 1048576", "allowed_types = [\"Image/*\", \"text/plain\"]",
+             "fetch_chunk_bytes = 65536", "fetch_max_bytes_per_s = 0", "fetch_attempts = 3"}));
+  ASSERT_TRUE(s) << caf::to_string(s.error());
+  EXPECT_EQ(s->files.max_bytes, 1048576u);
+  EXPECT_EQ(s->files.allowed_types, (std::vector<std::string>{"image/*", "text/plain"}));
+  EXPECT_EQ(s->files.fetch_chunk_bytes, 65536u);
+  EXPECT_EQ(s->files.fetch_attempts, 3u);
+}
+
+TEST(ValidationTest, FilesSectionNamesBadValues) {
+  EXPECT_THAT(
+      problems_of("files", "max_bytes = 0"),
+      ElementsAre("node.toml:2: files.max_bytes: 0 is too small (expected an integer >= 1)"));
+  EXPECT_THAT(problems_of("files", "allowed_types = \"image/*\""),
+              ElementsAre(HasSubstr("node.toml:2: files.allowed_types: ")));
+  EXPECT_THAT(problems_of("files", "allowed_types = [\"image\", \"*/png\", \"te xt/plain\"]"),
+              ElementsAre("node.toml:2: files.allowed_types[0]: \"image\" has no '/' (expected a "
+                          "MIME type such as \"image/png\" or a wildcard such as \"image/*\")",
+                          HasSubstr("files.allowed_types[1]: \"*/png\" may only be"),
+                          HasSubstr("files.allowed_types[2]: \"te xt/plain\" has a bad type")));
+  EXPECT_THAT(problems_of("files", "max_byte = 3"),
+              ElementsAre(HasSubstr("did you mean files.max_bytes?")));
+}
+
+TEST(ValidationTest, FileTypesMatchExactlyOrByWildcard) {
+  file_settings f;
+  EXPECT_TRUE(file_type_allowed(f, "application/x-anything"));  // empty list: any type
+  f.allowed_types = {"image/*", "text/plain"};
+  EXPECT_TRUE(file_type_allowed(f, "image/png"));
+  EXPECT_TRUE(file_type_allowed(f, "IMAGE/JPEG"));
+  EXPECT_TRUE(file_type_allowed(f, "text/plain; charset=utf-8"));
+  EXPECT_FALSE(file_type_allowed(f, "text/html"));
+  EXPECT_FALSE(file_type_allowed(f, "imagex/png"));
+  EXPECT_FALSE(file_type_allowed(f, "image/*"));  // a pattern is not a type
+  EXPECT_FALSE(file_type_allowed(f, "garbage"));
+  f.allowed_types = {"*/*"};
+  EXPECT_TRUE(file_type_allowed(f, "video/mp4"));
 }
 
 }  // namespace

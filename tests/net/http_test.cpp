@@ -311,6 +311,133 @@ TEST(HttpServerTest, RefusesOversizedBodiesWith413AndKeepsServing) {
   EXPECT_EQ(res->status, 200u);
 }
 
+// Collects a streamed body, counting the pieces it came in.
+struct collecting_sink : body_sink {
+  caf::error write(std::string_view bytes) override {
+    data.append(bytes);
+    ++pieces;
+    return {};
+  }
+  std::string data;
+  size_t pieces = 0;
+};
+
+// Streams the bodies of POST /upload to a collecting_sink of at most `max` bytes; the
+// handler answers with what the sink got.
+server_options streaming_options(uint64_t max, std::atomic<int>& sinks) {
+  auto o = loopback_options();
+  o.max_body_bytes = 1024;  // the ordinary limit, far below the streamed one
+  o.stream_body = [max, &sinks](const http_request& head) {
+    body_stream d;
+    if (head.path() == "/refused") d.refusal = http_response{403, "text/plain", {}, "no"};
+    if (head.path() != "/upload") return d;
+    ++sinks;
+    d.sink = std::make_shared<collecting_sink>();
+    d.max_bytes = max;
+    return d;
+  };
+  return o;
+}
+
+void sink_handler(http_request&& req, responder respond) {
+  auto sink = std::dynamic_pointer_cast<collecting_sink>(req.streamed_body);
+  http_response res;
+  res.content_type = "text/plain";
+  res.body = sink ? "streamed " + std::to_string(sink->data.size()) + " in " +
+                        std::to_string(sink->pieces) + " pieces, body '" + req.body +
+                        "', ok=" + (sink->data == std::string(sink->data.size(), 'u') ? "1" : "0")
+                  : "whole " + std::to_string(req.body.size());
+  respond(std::move(res));
+}
+
+TEST(HttpServerTest, StreamsChosenBodiesToASinkInPieces) {
+  io_runtime runtime{1};
+  std::atomic<int> sinks{0};
+  auto server = http_server::start(runtime, streaming_options(4u << 20, sinks), sink_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  http_request up;
+  up.method = "POST";
+  up.target = "/upload";
+  up.body.assign(3u << 20, 'u');  // far over max_body_bytes, within the stream's limit
+  auto res = send(client, origin_of(**server), up);
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 200u);
+  EXPECT_EQ(res->body.substr(0, 16), "streamed 3145728");
+  EXPECT_NE(res->body.find("body '', ok=1"), std::string::npos) << res->body;
+  EXPECT_EQ(res->body.find(" in 1 pieces"), std::string::npos) << res->body;
+  // Other routes keep reading whole bodies under max_body_bytes.
+  http_request other;
+  other.method = "POST";
+  other.target = "/other";
+  other.body = "abc";
+  res = send(client, origin_of(**server), other);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "whole 3");
+}
+
+TEST(HttpServerTest, StreamedBodiesOverTheirLimitGet413) {
+  io_runtime runtime{1};
+  std::atomic<int> sinks{0};
+  auto server = http_server::start(runtime, streaming_options(1u << 20, sinks), sink_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  // A Content-Length over the limit: refused before the body is read.
+  raw_socket declared{(*server)->port()};
+  ASSERT_TRUE(declared.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n"));
+  auto answer = declared.read_all(3s);
+  EXPECT_NE(answer.find("HTTP/1.1 413"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("limit 1048576 bytes"), std::string::npos) << answer;
+  // A chunked body that grows past the limit is cut off with 413 as well.
+  raw_socket chunked{(*server)->port()};
+  ASSERT_TRUE(
+      chunked.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  std::string chunk(256u << 10, 'u');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  for (int i = 0; i < 5; ++i)
+    if (!chunked.send(size_line + chunk + "\r\n")) break;
+  answer = chunked.read_all(3s);
+  EXPECT_NE(answer.find("HTTP/1.1 413"), std::string::npos) << answer.substr(0, 200);
+  // A refusal from the head alone: the body is never read.
+  raw_socket refused{(*server)->port()};
+  ASSERT_TRUE(refused.send("POST /refused HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"));
+  answer = refused.read_all(3s);
+  EXPECT_NE(answer.find("HTTP/1.1 403"), std::string::npos) << answer;
+}
+
+TEST(HttpServerTest, SendsFileBodiesAndRangesFromDisk) {
+  test::temp_dir dir{"fedrelay-http"};
+  std::string content;
+  for (int i = 0; i < 200000; ++i) content += static_cast<char>('a' + i % 26);
+  test::write_file(dir / "f", content);
+  io_runtime runtime{1};
+  auto server =
+      http_server::start(runtime, loopback_options(), [&](http_request&& req, responder respond) {
+        http_response res;
+        res.content_type = "application/octet-stream";
+        if (req.path() == "/part") res.status = 206;
+        res.file = file_part{dir / (req.path() == "/gone" ? "missing" : "f"),
+                             req.path() == "/part" ? 1000u : 0u,
+                             req.path() == "/part" ? 70000u : content.size()};
+        respond(std::move(res));
+      });
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  auto whole = send(client, origin_of(**server), get("/whole"));
+  ASSERT_TRUE(whole) << caf::to_string(whole.error());
+  EXPECT_EQ(whole->status, 200u);
+  EXPECT_EQ(whole->body, content);
+  auto part = send(client, origin_of(**server), get("/part"));
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206u);
+  EXPECT_EQ(part->body, content.substr(1000, 70000));
+  auto gone = send(client, origin_of(**server), get("/gone"));
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404u);
+  // The connection is still good for the next request.
+  EXPECT_EQ(send(client, origin_of(**server), get("/whole"))->body.size(), content.size());
+}
+
 TEST(HttpServerTest, RefusesOversizedHeadersWith431) {
   io_runtime runtime{1};
   auto options = loopback_options();

@@ -1,0 +1,662 @@
+// The files actor. It follows the inbox the way the local server does (a long-poll on the
+// bridge with a cursor of its own, kept in column `files`), so every room event that
+// matters to files reaches it after a crash too, without the rooms knowing about files.
+//
+// Column `files`:
+//   "cursor"                              -> the last inbox cursor handled (8 bytes)
+//   "ref\0" id "\0" room "\0" event       -> "" (the event of that room shares content id)
+//   "ev\0" room "\0" event                -> id (finds the reference when the event goes)
+//   "meta\0" id                           -> {"state","size","mime","name","origin",
+//                                              "room_id","event_id","user","error"}
+#include "actors/files_actor.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "actors/logger.hpp"
+#include "actors/request_auth.hpp"
+#include "actors/room_event.hpp"
+#include "actors/transaction.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
+#include "storage/file_store.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+using json = nlohmann::json;
+using fetch_tick_atom = caf::atom_constant<caf::atom("fetchtick")>;
+using files_impl =
+    files_actor::extend<caf::reacts_to<fetch_tick_atom, std::string>, caf::reacts_to<tick_atom>>;
+
+constexpr uint32_t inbox_page = 200;
+constexpr uint32_t inbox_wait_ms = 20'000;
+
+std::string key(std::initializer_list<std::string_view> parts) {
+  std::string k;
+  bool first = true;
+  for (auto p : parts) {
+    if (!first) k.push_back('\0');
+    k.append(p);
+    first = false;
+  }
+  return k;
+}
+
+std::string ref_key(std::string_view id, std::string_view room, std::string_view event) {
+  return key({"ref", id, room, event});
+}
+
+std::string ev_key(std::string_view room, std::string_view event) {
+  return key({"ev", room, event});
+}
+
+std::string meta_key(std::string_view id) {
+  return key({"meta", id});
+}
+
+/// [prefix, prefix with its last byte + 1): every key that starts with `prefix`.
+std::string prefix_end(std::string prefix) {
+  prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+/// One fetch from an origin, in ranges appended to the partial file.
+struct fetch_job {
+  uint32_t attempts = 0;  // verifications failed or refusals
+  uint32_t failures = 0;  // consecutive failures of any kind, for the backoff
+  bool busy = false;      // a request, or a timer, is pending
+  uint64_t received = 0;  // bytes received in this run
+  uint64_t resumed_at = 0;
+  bool started = false;
+  caf::actor_clock::time_point since;  // start of this run, for the rate cap
+  std::string last_error;
+};
+
+struct files_state {
+  files_context ctx;
+  uint64_t cursor = 0;
+  std::map<std::string, fetch_job> jobs;  // by content id
+  uint64_t fetched = 0, bytes = 0, mismatches = 0;
+  static inline const char* name = "files";
+};
+
+using files_pointer = files_impl::stateful_pointer<files_state>;
+
+// -- the store -------------------------------------------------------------------------
+
+[[nodiscard]] caf::error write(files_pointer self, const storage::write_batch& batch) {
+  if (auto err = self->state.ctx.store->write(batch)) return err;
+  return {};
+}
+
+std::optional<json> read_meta(files_pointer self, const std::string& id) {
+  auto v = self->state.ctx.store->get(storage::column::files, meta_key(id));
+  if (!v || !*v) return std::nullopt;
+  auto j = json::parse(**v, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+/// The (room, event) pairs that refer to content `id`, at most `limit` (0: all).
+std::vector<std::pair<std::string, std::string>> refs_of(files_pointer self, const std::string& id,
+                                                         size_t limit) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto from = key({"ref", id, ""});
+  auto err = self->state.ctx.store->scan(storage::column::files, from, prefix_end(from), limit,
+                                         [&](std::string_view k, std::string_view) {
+                                           auto rest = k.substr(from.size());
+                                           auto sep = rest.find('\0');
+                                           if (sep != std::string_view::npos)
+                                             out.emplace_back(std::string{rest.substr(0, sep)},
+                                                              std::string{rest.substr(sep + 1)});
+                                           return true;
+                                         });
+  if (err) log()->error("files: reading references of {}: {}", id, describe(err));
+  return out;
+}
+
+file_info info_of(files_pointer self, const std::string& id, const json& meta) {
+  auto& st = self->state;
+  file_info info;
+  info.id = id;
+  info.state = meta.value("state", "fetching");
+  info.size = meta.value("size", uint64_t{0});
+  info.mime = meta.value("mime", "");
+  info.name = meta.value("name", "");
+  info.origin = meta.value("origin", "");
+  info.error = meta.value("error", "");
+  if (info.state == "ready") info.path = st.ctx.files->path(id);
+  if (info.state == "fetching") {
+    info.fetched = st.ctx.files->partial_size(id);
+    if (auto j = st.jobs.find(id); j != st.jobs.end()) {
+      info.attempts = j->second.attempts;
+      if (info.error.empty()) info.error = j->second.last_error;
+    }
+  }
+  return info;
+}
+
+/// Removes content `id` when no event refers to it any more: the bytes, the partial file,
+/// the metadata and a fetch in progress.
+void collect(files_pointer self, const std::string& id) {
+  auto& st = self->state;
+  if (!refs_of(self, id, 1).empty()) return;
+  st.jobs.erase(id);
+  if (auto err = st.ctx.files->remove(id)) {
+    log()->error("files: removing {}: {}", id, describe(err));
+    return;
+  }
+  storage::write_batch batch;
+  batch.del(storage::column::files, meta_key(id));
+  if (auto err = write(self, batch))
+    log()->error("files: removing the metadata of {}: {}", id, describe(err));
+  else
+    log()->info("files: removed {}: no room refers to it any more", id);
+}
+
+/// Drops the reference of (room, event), if it is one; returns the content id or "".
+std::string drop_ref(files_pointer self, storage::write_batch& batch, const std::string& room,
+                     const std::string& event) {
+  auto v = self->state.ctx.store->get(storage::column::files, ev_key(room, event));
+  if (!v || !*v) return {};
+  batch.del(storage::column::files, ev_key(room, event));
+  batch.del(storage::column::files, ref_key(**v, room, event));
+  return **v;
+}
+
+// -- telling the local server ---------------------------------------------------------------
+
+/// Writes the content's new metadata with the inbox event that tells the local server, in
+/// one append.
+void announce(files_pointer self, const std::string& id, json meta, std::string_view type) {
+  auto& st = self->state;
+  json event = {{"type", type},
+                {"room_id", meta.value("room_id", "")},
+                {"event_id", meta.value("event_id", "")},
+                {"origin", meta.value("origin", "")},
+                {"user", localize_user(meta.value("user", ""), st.ctx.own_domain)},
+                {"file_id", id},
+                {"name", meta.value("name", "")},
+                {"mime", meta.value("mime", "")},
+                {"size", meta.value("size", uint64_t{0})}};
+  if (type == file_failed_type) event["reason"] = meta.value("error", "");
+  journal_entry entry;
+  entry.puts.push_back(
+      journal_put{static_cast<uint8_t>(storage::column::files), meta_key(id), dump(meta)});
+  entry.inbox.push_back(dump(event));
+  self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
+      .then([](std::vector<uint64_t>&) {},
+            [id](caf::error& err) {
+              log()->error("files: recording the state of {}: {}", id, describe(err));
+            });
+}
+
+// -- fetching ------------------------------------------------------------------------------
+
+void fetch_next(files_pointer self, const std::string& id);
+
+std::chrono::milliseconds backoff(files_pointer self, uint32_t failures) {
+  const auto& t = self->state.ctx.transport_settings;
+  auto delay = t.backoff_initial;
+  for (uint32_t i = 1; i < failures && delay < t.backoff_max; ++i) delay *= 2;
+  return std::min(delay, t.backoff_max);
+}
+
+void retry_later(files_pointer self, const std::string& id, std::chrono::milliseconds delay) {
+  auto& job = self->state.jobs[id];
+  job.busy = true;
+  self->delayed_send(self, delay, fetch_tick_atom::value, id);
+}
+
+void give_up(files_pointer self, const std::string& id, json meta, const std::string& why) {
+  auto& st = self->state;
+  log()->warn("files: giving up on {} from {}: {}", id, meta.value("origin", ""), why);
+  st.jobs.erase(id);
+  if (auto err = st.ctx.files->remove_partial(id))
+    log()->error("files: removing the partial file of {}: {}", id, describe(err));
+  meta["state"] = "failed";
+  meta["error"] = why;
+  announce(self, id, std::move(meta), file_failed_type);
+}
+
+/// A failure that counts against fetch_attempts (wrong bytes, a refusal).
+void count_failure(files_pointer self, const std::string& id, json meta, const std::string& why) {
+  auto& st = self->state;
+  auto& job = st.jobs[id];
+  job.last_error = why;
+  ++job.failures;
+  if (++job.attempts >= st.ctx.settings.fetch_attempts)
+    return give_up(self, id, std::move(meta),
+                   why + " (" + std::to_string(job.attempts) + " attempts)");
+  retry_later(self, id, backoff(self, job.failures));
+}
+
+/// Hashes the complete partial file; publishes it when it is the content, else discards it.
+void verify(files_pointer self, const std::string& id, json meta) {
+  auto& st = self->state;
+  auto path = st.ctx.files->partial_path(id);
+  std::ifstream in{path, std::ios::binary};
+  crypto::blake2b_stream hash;
+  std::vector<char> buf(1u << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    hash.update({buf.data(), static_cast<size_t>(in.gcount())});
+  }
+  auto actual = crypto::to_hex(hash.finish());
+  if (actual != id) {
+    ++st.mismatches;
+    log()->warn("files: hash mismatch for {} from {}: the bytes hash to {}; discarded, retrying",
+                id, meta.value("origin", ""), actual);
+    if (auto err = st.ctx.files->remove_partial(id))
+      log()->error("files: removing the partial file of {}: {}", id, describe(err));
+    return count_failure(self, id, std::move(meta), "the bytes do not match the file id");
+  }
+  if (auto err = st.ctx.files->publish_partial(id)) {
+    log()->error("files: publishing {}: {}", id, describe(err));
+    return retry_later(self, id, backoff(self, ++st.jobs[id].failures));
+  }
+  auto& job = st.jobs[id];
+  ++st.fetched;
+  log()->info("files: fetched {} from {}: {} bytes, {} received in this run (resumed at byte {})",
+              id, meta.value("origin", ""), meta.value("size", uint64_t{0}), job.received,
+              job.resumed_at);
+  st.jobs.erase(id);
+  meta["state"] = "ready";
+  meta.erase("error");
+  announce(self, id, std::move(meta), file_available_type);
+}
+
+void on_range(files_pointer self, const std::string& id, json meta, uint64_t offset, uint64_t want,
+              inbound_reply& reply) {
+  auto& st = self->state;
+  auto& job = st.jobs[id];
+  job.busy = false;
+  auto size = meta.value("size", uint64_t{0});
+  if (reply.status == 206 || reply.status == 200) {
+    // A 200 is the whole content; only useful from the start.
+    if (reply.status == 200 && offset > 0) reply.body.clear();
+    auto body = std::string_view{reply.body}.substr(0, want);
+    if (body.empty() || body.size() != want) {
+      log()->warn("files: {} from {}: a range of {} bytes at {} came with {}", id,
+                  meta.value("origin", ""), want, offset, reply.body.size());
+      return count_failure(self, id, std::move(meta), "the origin sent a short range");
+    }
+    if (auto err = st.ctx.files->append_partial(id, body)) {
+      log()->error("files: {}: {}", id, describe(err));
+      return retry_later(self, id, backoff(self, ++job.failures));
+    }
+    job.failures = 0;
+    job.received += body.size();
+    st.bytes += body.size();
+    if (offset + body.size() >= size) return verify(self, id, std::move(meta));
+    // Keeps the run's average rate under the cap, if there is one.
+    if (auto rate = st.ctx.settings.fetch_max_bytes_per_s; rate > 0) {
+      auto due = job.since + std::chrono::milliseconds(job.received * 1000 / rate);
+      auto now = self->clock().now();
+      if (due > now)
+        return retry_later(self, id,
+                           std::chrono::duration_cast<std::chrono::milliseconds>(due - now));
+    }
+    return fetch_next(self, id);
+  }
+  std::string why = "the origin answered HTTP " + std::to_string(reply.status);
+  auto detail = json::parse(reply.body, nullptr, false);
+  if (!detail.is_discarded() && detail.is_object() && detail["error"].is_string())
+    why += ": " + detail["error"].get<std::string>();
+  log()->warn("files: fetching {}: {}", id, why);
+  if (reply.status == 416) {  // our partial file is longer than the content: start over
+    if (auto err = st.ctx.files->remove_partial(id))
+      log()->error("files: removing the partial file of {}: {}", id, describe(err));
+  }
+  if (reply.status >= 500) {  // the origin is in trouble, not wrong: retry without limit
+    job.last_error = why;
+    return retry_later(self, id, backoff(self, ++job.failures));
+  }
+  count_failure(self, id, std::move(meta), why);
+}
+
+/// Asks the origin for the next range of `id`, from the partial file's size on.
+void fetch_next(files_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto meta = read_meta(self, id);
+  if (!meta || meta->value("state", "") != "fetching") {
+    st.jobs.erase(id);
+    return;
+  }
+  auto& job = st.jobs[id];
+  job.busy = true;
+  auto size = meta->value("size", uint64_t{0});
+  auto offset = st.ctx.files->partial_size(id);
+  if (!job.started) {
+    job.started = true;
+    job.resumed_at = offset;
+    job.since = self->clock().now();
+    if (offset > 0)
+      log()->info("files: resuming the fetch of {} at byte {} of {}", id, offset, size);
+  }
+  if (offset > size) {
+    if (auto err = st.ctx.files->remove_partial(id))
+      log()->error("files: removing the partial file of {}: {}", id, describe(err));
+    offset = 0;
+  }
+  if (offset == size && size > 0) return verify(self, id, std::move(*meta));
+  auto want = std::min<uint64_t>(st.ctx.settings.fetch_chunk_bytes, size - offset);
+  auto origin = meta->value("origin", "");
+  self->request(st.ctx.discovery, st.ctx.transport_settings.request_timeout, resolve_atom::value,
+                origin)
+      .then(
+          [self, id, meta = *meta, offset, want](peer_record& rec) {
+            auto& st = self->state;
+            outbound_request req;
+            req.method = "GET";
+            req.base_url = rec.base_url;
+            req.path = std::string{files_get_path} + "?id=" + id;
+            auto now = unix_ms_now();
+            req.headers = {{std::string{origin_header}, st.ctx.own_domain},
+                           {std::string{time_header}, std::to_string(now)},
+                           {std::string{signature_header},
+                            sign_request(*st.ctx.identity, req.method, req.path, now, "")},
+                           {"Range", "bytes=" + std::to_string(offset) + "-" +
+                                         std::to_string(offset + want - 1)}};
+            self->request(st.ctx.transport, st.ctx.transport_settings.request_timeout,
+                          send_atom::value, std::move(req))
+                .then([self, id, meta, offset, want](
+                          inbound_reply& reply) { on_range(self, id, meta, offset, want, reply); },
+                      [self, id](caf::error& err) {
+                        auto& job = self->state.jobs[id];
+                        job.last_error = detail_of(err);
+                        log()->warn("files: fetching {}: {}", id, job.last_error);
+                        retry_later(self, id, backoff(self, ++job.failures));
+                      });
+          },
+          [self, id](caf::error& err) {
+            auto& job = self->state.jobs[id];
+            job.last_error = "cannot resolve the origin: " + detail_of(err);
+            retry_later(self, id, backoff(self, ++job.failures));
+          });
+}
+
+void start_fetch(files_pointer self, const std::string& id) {
+  auto& job = self->state.jobs[id];
+  if (job.busy) return;
+  fetch_next(self, id);
+}
+
+// -- following the inbox -------------------------------------------------------------------
+
+/// A file.shared event: the reference, and a fetch when the content is another server's
+/// and not here yet.
+void on_shared(files_pointer self, storage::write_batch& batch, const json& e,
+               std::vector<std::string>& to_fetch,
+               std::vector<std::pair<std::string, json>>& ready) {
+  auto& st = self->state;
+  auto id = e.value("file_id", "");
+  auto room = e.value("room_id", "");
+  auto event = e.value("event_id", "");
+  if (!storage::file_store::valid_id(id) || room.empty() || event.empty()) return;
+  batch.put(storage::column::files, ref_key(id, room, event), "");
+  batch.put(storage::column::files, ev_key(room, event), id);
+  auto origin = e.value("origin", "");
+  if (origin == st.ctx.own_domain) return;  // shared from here: the upload stored it
+  json meta = {{"size", e.value("size", uint64_t{0})},
+               {"mime", e.value("mime", "")},
+               {"name", e.value("name", "")},
+               {"origin", origin},
+               {"room_id", room},
+               {"event_id", event},
+               {"user", qualify_user(e.value("user", ""), st.ctx.own_domain).value_or("")}};
+  auto known = read_meta(self, id);
+  auto size = meta["size"].get<uint64_t>();
+  if (known && known->value("state", "") == "fetching") return;  // one fetch per content
+  if (st.ctx.files->size(id) == size) {
+    meta["state"] = "ready";  // the same content came before, through another room
+    ready.emplace_back(id, std::move(meta));
+    return;
+  }
+  if (size > st.ctx.settings.max_bytes) {
+    meta["state"] = "failed";
+    meta["error"] = "the file is larger than files.max_bytes (" +
+                    std::to_string(st.ctx.settings.max_bytes) + " bytes)";
+    ready.emplace_back(id, std::move(meta));
+    return;
+  }
+  meta["state"] = "fetching";
+  batch.put(storage::column::files, meta_key(id), dump(meta));
+  to_fetch.push_back(id);
+}
+
+void poll_inbox(files_pointer self);
+
+void on_page(files_pointer self, const std::string& page) {
+  auto& st = self->state;
+  auto j = json::parse(page, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    log()->error("files: the inbox page is not JSON");
+    self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+    return;
+  }
+  storage::write_batch batch;
+  std::vector<std::string> to_fetch, dropped;
+  std::vector<std::pair<std::string, json>> ready;
+  for (const auto& e : j["events"]) {
+    auto type = e.value("type", "");
+    if (type == "file.shared") {
+      on_shared(self, batch, e, to_fetch, ready);
+    } else if (type == "message.deleted") {
+      auto id = drop_ref(self, batch, e.value("room_id", ""), e.value("target", ""));
+      if (!id.empty()) dropped.push_back(id);
+    } else if (type == "rejected") {
+      auto id = drop_ref(self, batch, e.value("room_id", ""), e.value("event_id", ""));
+      if (!id.empty()) dropped.push_back(id);
+    } else if (type == "room.deleted") {
+      auto room = e.value("room_id", "");
+      auto from = key({"ev", room, ""});
+      std::vector<std::string> events;
+      auto err = st.ctx.store->scan(storage::column::files, from, prefix_end(from), 0,
+                                    [&](std::string_view k, std::string_view) {
+                                      events.emplace_back(k.substr(from.size()));
+                                      return true;
+                                    });
+      if (err) log()->error("files: reading the files of room {}: {}", room, describe(err));
+      for (const auto& event : events) {
+        auto id = drop_ref(self, batch, room, event);
+        if (!id.empty()) dropped.push_back(id);
+      }
+    }
+  }
+  auto next = j.value("next", st.cursor);
+  batch.put(storage::column::files, "cursor", storage::encode_u64(next));
+  if (auto err = write(self, batch)) {
+    log()->error("files: recording inbox events: {}; retrying", describe(err));
+    self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+    return;
+  }
+  st.cursor = next;
+  for (auto& [id, meta] : ready) {
+    auto type = meta.value("state", "") == "ready" ? file_available_type : file_failed_type;
+    announce(self, id, std::move(meta), type);
+  }
+  for (const auto& id : to_fetch) start_fetch(self, id);
+  for (const auto& id : dropped) collect(self, id);
+  poll_inbox(self);
+}
+
+void poll_inbox(files_pointer self) {
+  auto& st = self->state;
+  self->request(st.ctx.bridge, std::chrono::milliseconds(inbox_wait_ms + 30'000), fetch_atom::value,
+                st.cursor, inbox_page, inbox_wait_ms)
+      .then([self](std::string& page) { on_page(self, page); },
+            [self](caf::error& err) {
+              log()->warn("files: reading the inbox: {}; retrying", describe(err));
+              self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+            });
+}
+
+// -- start ---------------------------------------------------------------------------------
+
+/// The cursor, the fetches to resume, and contents no event refers to (an upload whose
+/// process died before its event was recorded) or partial files no fetch owns.
+void recover(files_pointer self) {
+  auto& st = self->state;
+  auto c = st.ctx.store->get(storage::column::files, "cursor");
+  if (c && *c) st.cursor = storage::decode_u64(**c).value_or(0);
+  std::vector<std::string> fetching, all;
+  std::string from = key({"meta", ""});
+  auto err = st.ctx.store->scan(storage::column::files, from, prefix_end(from), 0,
+                                [&](std::string_view k, std::string_view v) {
+                                  std::string id{k.substr(from.size())};
+                                  all.push_back(id);
+                                  auto j = json::parse(v, nullptr, false);
+                                  if (!j.is_discarded() && j.value("state", "") == "fetching")
+                                    fetching.push_back(id);
+                                  return true;
+                                });
+  if (err) log()->error("files: reading the file states: {}", describe(err));
+  for (const auto& id : all) collect(self, id);
+  for (const auto& id : st.ctx.files->contents())
+    if (!read_meta(self, id)) collect(self, id);
+  for (const auto& id : st.ctx.files->partials()) {
+    auto meta = read_meta(self, id);
+    if (!meta || meta->value("state", "") != "fetching")
+      if (auto rm = st.ctx.files->remove_partial(id))
+        log()->error("files: removing the partial file of {}: {}", id, describe(rm));
+  }
+  for (const auto& id : fetching)
+    if (read_meta(self, id)) start_fetch(self, id);
+}
+
+/// Asks the room manager for the members of each room in `rooms`, and delivers `info` if
+/// one of them has a member of `domain`.
+void check_membership(files_pointer self, std::vector<std::string> rooms, std::string domain,
+                      file_info info, caf::typed_response_promise<file_info> promise) {
+  struct pending {
+    size_t left;
+    bool done = false;
+  };
+  auto p = std::make_shared<pending>(pending{rooms.size()});
+  auto refuse = [promise, p]() mutable {
+    if (--p->left == 0 && !p->done)
+      promise.deliver(
+          caf::make_error(errc::rejected, "not a member server of a room that shares this file"));
+  };
+  for (const auto& room : rooms) {
+    self->request(self->state.ctx.rooms, std::chrono::seconds(10), info_atom::value, room)
+        .then(
+            [promise, p, domain, info, refuse](std::string& text) mutable {
+              auto j = json::parse(text, nullptr, false);
+              bool member = false;
+              if (!j.is_discarded() && j["members"].is_object() && !j.value("deleted", false))
+                for (const auto& [user, role] : j["members"].items())
+                  if (domain_of_user(user) == domain) member = true;
+              if (member && !p->done) {
+                p->done = true;
+                promise.deliver(info);
+              }
+              refuse();
+            },
+            [refuse](caf::error&) mutable { refuse(); });
+  }
+}
+
+files_impl::behavior_type files(files_pointer self, files_context ctx) {
+  self->state.ctx = std::move(ctx);
+  recover(self);
+  poll_inbox(self);
+  return {
+      [self](share_atom, local_submission& sub) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto content = json::parse(sub.content, nullptr, false);
+        auto id = content.is_object() ? content.value("file_id", "") : std::string{};
+        if (!storage::file_store::valid_id(id) || !st.ctx.files->size(id))
+          return caf::make_error(errc::bad_request, "no such file content: " + id);
+        if (sub.id.empty()) sub.id = random_hex(16);
+        auto event = sub.id + ":" + st.ctx.own_domain;
+        auto user = qualify_user(sub.user, st.ctx.own_domain).value_or(sub.user);
+        json meta = {{"state", "ready"},
+                     {"size", content.value("size", uint64_t{0})},
+                     {"mime", content.value("mime", "")},
+                     {"name", content.value("name", "")},
+                     {"origin", st.ctx.own_domain},
+                     {"room_id", sub.room_id},
+                     {"event_id", event},
+                     {"user", user}};
+        storage::write_batch batch;
+        batch.put(storage::column::files, ref_key(id, sub.room_id, event), "");
+        batch.put(storage::column::files, ev_key(sub.room_id, event), id);
+        if (!read_meta(self, id) || read_meta(self, id)->value("state", "") != "ready")
+          batch.put(storage::column::files, meta_key(id), dump(meta));
+        if (auto err = write(self, batch))
+          return caf::make_error(errc::storage_failed, "files: " + describe(err));
+        auto promise = self->make_response_promise<std::string>();
+        auto room = sub.room_id;
+        self->request(st.ctx.rooms, caf::infinite, submit_atom::value, std::move(sub))
+            .then([promise](std::string& event_id) mutable { promise.deliver(event_id); },
+                  [self, promise, id, room, event](caf::error& err) mutable {
+                    storage::write_batch undo;
+                    drop_ref(self, undo, room, event);
+                    if (auto werr = write(self, undo))
+                      log()->error("files: dropping a refused share: {}", describe(werr));
+                    collect(self, id);
+                    promise.deliver(err);
+                  });
+        return promise;
+      },
+      [self](locate_atom, const std::string& id) -> caf::result<file_info> {
+        if (!storage::file_store::valid_id(id))
+          return caf::make_error(errc::bad_request, "a file id is 64 lower-case hex digits");
+        auto meta = read_meta(self, id);
+        if (!meta || refs_of(self, id, 1).empty())
+          return caf::make_error(errc::not_found, "no such file: " + id);
+        return info_of(self, id, *meta);
+      },
+      [self](access_atom, const std::string& domain,
+             const std::string& id) -> caf::result<file_info> {
+        if (!storage::file_store::valid_id(id))
+          return caf::make_error(errc::bad_request, "a file id is 64 lower-case hex digits");
+        auto meta = read_meta(self, id);
+        if (!meta || meta->value("state", "") != "ready")
+          return caf::make_error(errc::not_found, "no such file here: " + id);
+        std::set<std::string> rooms;
+        for (auto& [room, event] : refs_of(self, id, 0)) rooms.insert(room);
+        if (rooms.empty()) return caf::make_error(errc::not_found, "no such file here: " + id);
+        auto promise = self->make_response_promise<file_info>();
+        check_membership(self, {rooms.begin(), rooms.end()}, domain, info_of(self, id, *meta),
+                         promise);
+        return promise;
+      },
+      [self](stats_atom) {
+        auto& st = self->state;
+        return std::make_tuple(st.fetched, st.bytes, st.mismatches);
+      },
+      [self](fetch_tick_atom, const std::string& id) {
+        auto& st = self->state;
+        auto j = st.jobs.find(id);
+        if (j == st.jobs.end()) return;
+        j->second.busy = false;
+        fetch_next(self, id);
+      },
+      [self](tick_atom) { poll_inbox(self); },
+  };
+}
+
+}  // namespace
+
+files_actor spawn_files(caf::actor_system& sys, files_context ctx, bool detached) {
+  if (detached) return sys.spawn<caf::detached>(files, std::move(ctx));
+  return sys.spawn(files, std::move(ctx));
+}
+
+}  // namespace fedrelay::actors

@@ -17,7 +17,16 @@ void ask(caf::actor_system& sys, const Handle& target, std::chrono::milliseconds
          std::function<void(R&)> on_value, std::function<void(caf::error&)> on_error, Ts... xs) {
   sys.spawn([=](caf::event_based_actor* self) {
     // The actor lives until its one request is answered, then quits: an actor without a
-    // behavior would otherwise linger and keep ~actor_system waiting.
+    // behavior would otherwise linger and keep ~actor_system waiting. When the target
+    // stops first (the node shutting down), a request it took but never answered would
+    // keep this actor, and with it ~actor_system, waiting out the whole timeout: the
+    // target's down message ends the call at once instead.
+    self->monitor(target);
+    self->set_down_handler([self, on_error](caf::down_msg&) {
+      caf::error err = caf::make_error(caf::sec::request_receiver_down);
+      on_error(err);
+      self->quit();
+    });
     self->request(target, timeout, xs...)
         .then(
             [self, on_value](R& value) {

@@ -21,7 +21,7 @@ void ask(caf::actor_system& sys, const Handle& target, std::chrono::milliseconds
     // stops first (the node shutting down), a request it took but never answered would
     // keep this actor, and with it ~actor_system, waiting out the whole timeout: the
     // target's down message ends the call at once instead.
-    self->monitor(target);
+    if (target) self->monitor(target);  // a null target fails the request below
     self->set_down_handler([self, on_error](caf::down_msg&) {
       caf::error err = caf::make_error(caf::sec::request_receiver_down);
       on_error(err);

@@ -76,5 +76,15 @@ TEST(ActorCallTest, ATargetThatStopsWithTheCallUnansweredEndsItAtOnce) {
   // ~actor_system returns: no call actor is left waiting for its timeout.
 }
 
+TEST(ActorCallTest, ANullTargetRunsTheErrorContinuation) {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+  outcome o;
+  o.ask_with(sys, caf::actor{}, 60s);
+  ASSERT_EQ(o.future.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(o.future.get().rfind("error", 0), 0u);
+}
+
 }  // namespace
 }  // namespace fedrelay::net

@@ -594,7 +594,7 @@ class harness {
   void write_report(const std::string& command_line) {
     std::string md = "Command: `" + command_line + "`\n\n";
     md += "Machine: " + machine_before_ + " at start; " + machine_summary() + " at end.\n\n";
-    md += markdown_table(rows_);
+    if (!rows_.empty()) md += markdown_table(rows_);  // not with --scenarios files alone
     for (const auto& line : file_lines_) md += "\n" + line + "\n";
     write_file(o_.out, md);
     std::printf("relay_bench: wrote %s\n", o_.out.c_str());

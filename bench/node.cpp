@@ -35,11 +35,12 @@ api_client::api_client(size_t connections)
 
 void api_client::request(uint16_t port, const std::string& token, const std::string& method,
                          const std::string& target, std::string body,
-                         std::chrono::milliseconds timeout, net::response_callback done) {
+                         std::chrono::milliseconds timeout, net::response_callback done,
+                         const std::string& content_type) {
   net::http_request req;
   req.method = method;
   req.target = target;
-  req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", content_type}};
   req.body = std::move(body);
   client_.request(net::url{"http", "127.0.0.1", port, {}}, std::move(req), timeout,
                   std::move(done));
@@ -48,11 +49,14 @@ void api_client::request(uint16_t port, const std::string& token, const std::str
 caf::expected<net::http_response> api_client::call(uint16_t port, const std::string& token,
                                                    const std::string& method,
                                                    const std::string& target, std::string body,
-                                                   std::chrono::milliseconds timeout) {
+                                                   std::chrono::milliseconds timeout,
+                                                   const std::string& content_type) {
   auto result = std::make_shared<std::promise<caf::expected<net::http_response>>>();
   auto future = result->get_future();
-  request(port, token, method, target, std::move(body), timeout,
-          [result](caf::expected<net::http_response> r) { result->set_value(std::move(r)); });
+  request(
+      port, token, method, target, std::move(body), timeout,
+      [result](caf::expected<net::http_response> r) { result->set_value(std::move(r)); },
+      content_type);
   // The client answers every request within its timeout; the margin covers a runtime
   // that stopped answering at all.
   if (future.wait_for(timeout + 5s) != std::future_status::ready)
@@ -146,7 +150,13 @@ std::string node::tail_of_log(size_t lines) const {
 
 json node::call(api_client& api, const std::string& method, const std::string& target,
                 const json& body) const {
-  auto res = api.call(local_port_, token_, method, target, method == "GET" ? "" : body.dump(), 30s);
+  return call_raw(api, method, target, method == "GET" ? "" : body.dump(), "application/json", 30s);
+}
+
+json node::call_raw(api_client& api, const std::string& method, const std::string& target,
+                    std::string body, const std::string& content_type,
+                    std::chrono::milliseconds timeout) const {
+  auto res = api.call(local_port_, token_, method, target, std::move(body), timeout, content_type);
   if (!res)
     throw std::runtime_error(domain_ + " " + target + ": " +
                              fedrelay::actors::describe(res.error()));

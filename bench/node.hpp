@@ -22,15 +22,16 @@ class api_client {
  public:
   explicit api_client(size_t connections);
 
-  // `done` runs on the io thread: keep it short.
+  // `done` runs on the io thread: keep it short. `content_type` labels `body`.
   void request(uint16_t port, const std::string& token, const std::string& method,
                const std::string& target, std::string body, std::chrono::milliseconds timeout,
-               net::response_callback done);
+               net::response_callback done, const std::string& content_type = "application/json");
 
   // REQUIRES: not on the io thread.
   caf::expected<net::http_response> call(uint16_t port, const std::string& token,
                                          const std::string& method, const std::string& target,
-                                         std::string body, std::chrono::milliseconds timeout);
+                                         std::string body, std::chrono::milliseconds timeout,
+                                         const std::string& content_type = "application/json");
 
  private:
   net::io_runtime runtime_;
@@ -71,6 +72,12 @@ class node {
   // The local API, blocking; throws when no 2xx JSON reply comes.
   nlohmann::json call(api_client& api, const std::string& method, const std::string& target,
                       const nlohmann::json& body = nlohmann::json::object()) const;
+
+  // The same with a raw body of `content_type` (files.upload takes the file's bytes with
+  // its MIME type); the timeout leaves room for a body of many MiB.
+  nlohmann::json call_raw(api_client& api, const std::string& method, const std::string& target,
+                          std::string body, const std::string& content_type,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
 
  private:
   std::string domain_;

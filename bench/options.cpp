@@ -9,7 +9,11 @@ namespace fedrelay::bench {
 
 namespace {
 
-const char* const known_scenarios[] = {"throughput", "latency", "fanout", "recovery", "kill"};
+const char* const known_scenarios[] = {"throughput", "latency", "fanout",
+                                       "recovery",   "kill",    "files"};
+
+// The nodes keep the default [files] max_bytes, so a larger upload would get HTTP 413.
+constexpr size_t max_file_mib = 100;
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;
@@ -32,8 +36,8 @@ void usage() {
   std::printf(
       "usage: relay_bench [--events N] [--connections K] [--batch N] [--sizes 256,4096]\n"
       "                   [--rates 10,50,90] [--latency-seconds S] [--latency-size B]\n"
-      "                   [--fanout-servers M] [--fanout-events N]\n"
-      "                   [--scenarios throughput,latency,fanout,recovery,kill]\n"
+      "                   [--fanout-servers M] [--fanout-events N] [--file-mib M]\n"
+      "                   [--scenarios throughput,latency,fanout,recovery,kill,files]\n"
       "                   [--out FILE.md] [--dir PARENT] [--binary PATH] [--keep]\n"
       "--out FILE.md also writes FILE.png (gnuplot) next to it.\n");
 }
@@ -79,6 +83,8 @@ options parse_options(int argc, char** argv, const std::string& default_binary) 
       o.fanout_servers = count();
     } else if (arg == "--fanout-events") {
       o.fanout_events = count();
+    } else if (arg == "--file-mib") {
+      o.file_mib = count();
     } else if (arg == "--scenarios") {
       o.scenarios = value();
     } else if (arg == "--out") {
@@ -107,6 +113,9 @@ options parse_options(int argc, char** argv, const std::string& default_binary) 
   if (o.batch > 1000) throw std::runtime_error("--batch: at most 1000 messages per request");
   if (o.fanout_servers > 50) throw std::runtime_error("--fanout-servers: at most 50");
   if (o.fanout_events == 0) o.fanout_events = o.events;
+  if (o.file_mib < 1 || o.file_mib > max_file_mib)
+    throw std::runtime_error("--file-mib: from 1 to " + std::to_string(max_file_mib) +
+                             " (the nodes' files.max_bytes)");
   for (const auto& s : split(o.scenarios, ',')) {
     bool known = false;
     for (const char* k : known_scenarios) known = known || s == k;

@@ -16,7 +16,8 @@ struct options {
   size_t latency_size = 256;              // text size of the latency, fanout, recovery, kill runs
   size_t fanout_servers = 10;             // member servers of the fanout room besides A
   size_t fanout_events = 0;               // events of the fanout run; 0: --events
-  std::string scenarios = "throughput,latency,fanout,recovery,kill";
+  size_t file_mib = 64;                   // size of the file of the files scenario, MiB
+  std::string scenarios = "throughput,latency,fanout,recovery,kill,files";
   std::string out;         // Markdown table goes here when set, the plot next to it
   std::string parent_dir;  // where the temp dir is made; $TMPDIR or /tmp
   std::string binary;      // the fedrelay binary

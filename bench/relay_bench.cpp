@@ -1,6 +1,7 @@
 // Relay benchmark in the style of LevelDB's db_bench: starts real `fedrelay run` nodes on
 // loopback and prints one line per scenario (throughput, latency, fan-out, recovery, a
-// crash of A, and their cost), then writes them as a Markdown table and a PNG plot.
+// crash of A, file transfer, and their cost), then writes them as a Markdown table and a
+// PNG plot.
 //
 // The pieces: process.hpp (children, clean-up, /proc), node.hpp (a node and the HTTP
 // client), traffic.hpp (submitters and inbox readers), report.hpp (table and plot),
@@ -24,6 +25,9 @@
 #include "bench/process.hpp"
 #include "bench/report.hpp"
 #include "bench/traffic.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
+#include "net/http_types.hpp"
 
 namespace fedrelay::bench {
 namespace {
@@ -52,6 +56,7 @@ class harness {
     if (wanted(o_, "fanout")) fanout();
     if (wanted(o_, "recovery")) recovery();
     if (wanted(o_, "kill")) kill_a();
+    if (wanted(o_, "files")) files();
     reader_->stop();
     for (auto* n : {a_.get(), b_.get()}) {
       auto how = n->stop();
@@ -513,10 +518,84 @@ class harness {
     add(std::move(r));
   }
 
+  // M MiB of incompressible bytes (xorshift), like most shared files.
+  static std::string file_bytes(size_t mib) {
+    std::string bytes(mib << 20, '\0');
+    uint64_t state = 0x2545f4914f6cdd1dULL;
+    for (auto& c : bytes) {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      c = static_cast<char>(state);
+    }
+    return bytes;
+  }
+
+  // B's files.info state of `id`: "unknown" while B answers 404 (the file.shared event has
+  // not reached it yet) or not at all, then "fetching", then "ready" (or "failed").
+  std::string file_state_at_b(const std::string& id) {
+    auto res = api_.call(b_->local_port(), b_->token(), "GET",
+                         net::make_target("/api/v1/files.info", {{"id", id}}), "", 30s);
+    auto info = nlohmann::json::parse(res ? res->body : "", nullptr, false);
+    if (!info.is_object() || !info["file"].is_object()) return "unknown";
+    return info["file"].value("state", "unknown");
+  }
+
+  // One file shared by A's local server (files.upload into the bench room, which has bob
+  // on B as a member), then fetched by B from A (the origin) in ranges and verified, until
+  // B's files.info says ready: the MB/s of each leg. A line, not a row: its unit is MB/s,
+  // not events.
+  void files() {
+    auto bytes = file_bytes(o_.file_mib);
+    auto id = crypto::to_hex(crypto::blake2b_256(bytes));
+    auto size = bytes.size();
+    auto a0 = sample_process(a_->pid());
+    auto b0 = sample_process(b_->pid());
+    auto start_ns = now_ns();
+    auto up = a_->call_raw(
+        api_, "POST",
+        net::make_target("/api/v1/files.upload",
+                         {{"room_id", room_id_}, {"user", "alice"}, {"name", "bench.bin"}}),
+        std::move(bytes), "application/octet-stream");
+    auto uploaded_ns = now_ns();
+    if (up.value("file_id", "") != id)
+      throw std::runtime_error("files.upload answered another file id than BLAKE2b-256 " + id +
+                               ": " + up.dump());
+    // 30 s plus a second per MiB: a member slower than 1 MB/s is broken.
+    auto until = after(budget_for(0) + std::chrono::seconds(o_.file_mib));
+    std::string state = "unknown";
+    while (steady::now() < until) {
+      state = file_state_at_b(id);
+      if (state != "fetching" && state != "unknown") break;
+      std::this_thread::sleep_for(10ms);
+    }
+    auto fetched_ns = now_ns();
+    auto a1 = sample_process(a_->pid());
+    auto b1 = sample_process(b_->pid());
+    double mb = static_cast<double>(size) / 1e6;
+    auto line = "file_transfer " + std::to_string(o_.file_mib) + " MiB: upload to A " +
+                fixed(mb / seconds_between(start_ns, uploaded_ns), 1) +
+                " MB/s; A (origin) to B (member), fetched and verified " +
+                fixed(mb / seconds_between(uploaded_ns, fetched_ns), 1) + " MB/s (" +
+                fixed(seconds_between(uploaded_ns, fetched_ns), 2) + " s); A cpu " +
+                fixed(a1.cpu_s - a0.cpu_s, 2) + " s, B cpu " + fixed(b1.cpu_s - b0.cpu_s, 2) +
+                " s, peak RSS A " + fixed(a1.hwm_mb, 1) + " MB, B " + fixed(b1.hwm_mb, 1) +
+                " MB; the time includes the file.shared event's trip to B";
+    if (state != "ready") {
+      complete_ = false;
+      line += "; NOT READY at B within " + fixed(seconds_between(uploaded_ns, fetched_ns), 0) +
+              " s: " + state;
+    }
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    file_lines_.push_back(line);
+  }
+
   void write_report(const std::string& command_line) {
     std::string md = "Command: `" + command_line + "`\n\n";
     md += "Machine: " + machine_before_ + " at start; " + machine_summary() + " at end.\n\n";
-    md += markdown_table(rows_);
+    if (!rows_.empty()) md += markdown_table(rows_);  // not with --scenarios files alone
+    for (const auto& line : file_lines_) md += "\n" + line + "\n";
     write_file(o_.out, md);
     std::printf("relay_bench: wrote %s\n", o_.out.c_str());
     auto png = plot_path_for(o_.out);
@@ -537,6 +616,7 @@ class harness {
   std::vector<std::unique_ptr<node>> members_;  // the fan-out servers besides B
   std::unique_ptr<inbox_reader> reader_;
   std::vector<row> rows_;
+  std::vector<std::string> file_lines_;  // the files scenario's result (MB/s, not a row)
   double max_rate_ = 0;
   int run_ = 0;
   bool intact_ = true;    // the kill scenario found nothing lost or duplicated

@@ -188,6 +188,18 @@ class RoomTest : public transport_fixture {
     return room;
   }
 
+  /// Stops the room managers (and their rooms) and inbound actors of `nodes` and starts
+  /// them again from their stores, as a restart of those nodes would.
+  void restart_rooms(std::initializer_list<test_node*> nodes) {
+    for (auto* n : nodes) {
+      stop(caf::actor_cast<caf::actor>(n->rooms));
+      n->rooms = keep(spawn_room_manager(*sys_, room_context_of(*n)));
+      stop(caf::actor_cast<caf::actor>(n->inbound));
+      start_inbound(*n);
+    }
+    sched_->run();
+  }
+
   /// Makes every request to `n` fail until restore() (its peers back off).
   void cut_off(const test_node& n) {
     net_.intercept = [url = n.url](const outbound_request& req) -> std::optional<inbound_reply> {
@@ -649,13 +661,7 @@ TEST_F(RoomTest, RestartedRoomsGoOnFromTheLastSeqInTheirLog) {
   // Messages leave the stored state value at seq 3; only the log knows seqs 4 to 6.
   for (const auto* text : {"one", "two", "three"}) send(*a_, room, alice, text);
   ASSERT_EQ(info(*b_, room)["last_seq"], 6);
-  for (auto* n : {a_, b_}) {
-    stop(caf::actor_cast<caf::actor>(n->rooms));
-    n->rooms = keep(spawn_room_manager(*sys_, room_context_of(*n)));
-    stop(caf::actor_cast<caf::actor>(n->inbound));
-    start_inbound(*n);
-  }
-  sched_->run();
+  restart_rooms({a_, b_});
   EXPECT_EQ(info(*a_, room)["last_seq"], 6);
   EXPECT_EQ(info(*b_, room)["last_seq"], 6);
   // The host neither reuses a seq nor skips one, and the member applies the next in line.
@@ -723,13 +729,7 @@ TEST_F(RoomTest, AuthorsComeFromTheStoreAfterARestartAndReachAJoiningServer) {
   auto by_bob = send(*b_, room, "bob", "his");
   auto gone = send(*a_, room, alice, "soon deleted");
   accepted(*a_, room, "message.deleted", alice, {{"target", gone}});
-  for (auto* n : {a_, b_}) {
-    stop(caf::actor_cast<caf::actor>(n->rooms));
-    n->rooms = keep(spawn_room_manager(*sys_, room_context_of(*n)));
-    stop(caf::actor_cast<caf::actor>(n->inbound));
-    start_inbound(*n);
-  }
-  sched_->run();
+  restart_rooms({a_, b_});
   accepted(*a_, room, "message.edited", alice, {{"target", by_alice}, {"text", "edited"}});
   EXPECT_EQ(refused(*a_, room, "message.edited", alice, {{"target", by_bob}, {"text", "x"}}),
             "only the author may edit a message");

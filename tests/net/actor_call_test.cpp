@@ -49,10 +49,17 @@ struct outcome {
   }
 };
 
-TEST(ActorCallTest, AnAnsweredCallRunsTheValueContinuation) {
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 2);
-  caf::actor_system sys{cfg};
+class ActorCallTest : public testing::Test {
+ protected:
+  static caf::actor_system_config& two_threads(caf::actor_system_config& cfg) {
+    cfg.set("scheduler.max-threads", 2);
+    return cfg;
+  }
+  caf::actor_system_config cfg_;
+  caf::actor_system sys{two_threads(cfg_)};
+};
+
+TEST_F(ActorCallTest, AnAnsweredCallRunsTheValueContinuation) {
   auto target = sys.spawn(echo);
   outcome o;
   o.ask_with(sys, target, 60s);
@@ -61,10 +68,7 @@ TEST(ActorCallTest, AnAnsweredCallRunsTheValueContinuation) {
   caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
 }
 
-TEST(ActorCallTest, ATargetThatStopsWithTheCallUnansweredEndsItAtOnce) {
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 2);
-  caf::actor_system sys{cfg};
+TEST_F(ActorCallTest, ATargetThatStopsWithTheCallUnansweredEndsItAtOnce) {
   auto target = sys.spawn(holder);
   outcome o;
   // The timeout is far beyond the wait below: only the target's down message can end it.
@@ -76,10 +80,7 @@ TEST(ActorCallTest, ATargetThatStopsWithTheCallUnansweredEndsItAtOnce) {
   // ~actor_system returns: no call actor is left waiting for its timeout.
 }
 
-TEST(ActorCallTest, ANullTargetRunsTheErrorContinuation) {
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 2);
-  caf::actor_system sys{cfg};
+TEST_F(ActorCallTest, ANullTargetRunsTheErrorContinuation) {
   outcome o;
   o.ask_with(sys, caf::actor{}, 60s);
   ASSERT_EQ(o.future.wait_for(20s), std::future_status::ready);

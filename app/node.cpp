@@ -76,8 +76,8 @@ struct node::impl {
   std::unique_ptr<net::http_server> local_server;
   std::atomic<config::status> status{config::status::booting};  // read by the local API
   std::mutex status_mutex;
-  std::string status_reason;  // why the status is what it is (Hub registration), if anything
-  std::function<void()> apply;              // restarts from the file the screen wrote
+  std::string status_reason;    // why the status is what it is (Hub registration), if anything
+  std::function<void()> apply;  // restarts from the file the screen wrote
   std::unique_ptr<settings_screen> screen;  // destroyed first: waits for a check run
 
   void set_status(config::status s, std::string reason = {}) {
@@ -104,15 +104,22 @@ struct node::impl {
   ~impl() {
     if (local_server) local_server->stop();
     if (federation_server) federation_server->stop();
-    caf::scoped_actor self{rt.system()};
-    for (const auto& a :
-         {caf::actor_cast<caf::actor>(files), caf::actor_cast<caf::actor>(registrar),
-          caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(rooms),
-          caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
-          caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
-          caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
-          caf::actor_cast<caf::actor>(hub)})
-      if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
+    {
+      caf::scoped_actor self{rt.system()};
+      for (const auto& a :
+           {caf::actor_cast<caf::actor>(files), caf::actor_cast<caf::actor>(registrar),
+            caf::actor_cast<caf::actor>(inbound), caf::actor_cast<caf::actor>(rooms),
+            caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
+            caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
+            caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
+            caf::actor_cast<caf::actor>(hub)})
+        if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
+    }
+    // Every actor ends while the io threads still run: a call in flight that answers its
+    // HTTP request as its target stops posts to a live io_context (not to one already
+    // destroyed, which crashed a node stopped under load), and the client's pending
+    // requests complete.
+    rt.system().await_all_actors_done();
   }
 
   std::function<bool(const std::string&)> allowed() const {

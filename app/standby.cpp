@@ -41,6 +41,7 @@ struct standby::impl {
   ~impl() {
     if (local_server) local_server->stop();
     screen.reset();
+    rt.system().await_all_actors_done();  // calls in flight end before the io threads do
   }
 };
 

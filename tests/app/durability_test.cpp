@@ -126,5 +126,31 @@ TEST_F(DurabilityTest, BacklogGrowsWhileTheReceiverIsDownThenDrains) {
   EXPECT_TRUE(drained) << a.get("/api/v1/federation.status").dump();
 }
 
+TEST_F(DurabilityTest, AReceiverStoppedUnderLoadExitsCleanlyAndLosesNothing) {
+  // A backlog makes b busy applying big transactions right after it starts, so calls are
+  // in flight inside it when SIGTERM comes.
+  ASSERT_TRUE(b.stop());
+  std::vector<std::string> accepted;
+  for (int batch = 0; batch < 20; ++batch) {
+    json messages = json::array();
+    for (int i = 0; i < 500; ++i)
+      messages.push_back({{"room_id", room},
+                          {"user", "alice"},
+                          {"text", "load " + std::to_string(batch) + "/" + std::to_string(i)}});
+    unsigned status = 0;
+    auto r = a.post("/api/v1/chat.sendBatch", {{"messages", messages}}, &status);
+    ASSERT_EQ(status, 200u) << r.dump();
+    for (const auto& result : r["results"]) accepted.push_back(result.value("event_id", ""));
+  }
+  b.start();
+  ASSERT_GE(b.wait_for_room_events(room, 50, 30s).size(), 50u) << b.log();
+  EXPECT_TRUE(b.stop()) << "b did not exit with status 0 within 10 s of SIGTERM\n" << b.log();
+  b.start();
+  auto on_b = b.wait_for_room_events(room, accepted.size() + 1, 90s);
+  ASSERT_EQ(on_b.size(), accepted.size() + 1) << b.log();
+  auto ids = message_ids(on_b);
+  for (const auto& id : accepted) EXPECT_EQ(ids.count(id), 1u) << id;
+}
+
 }  // namespace
 }  // namespace fedrelay::test

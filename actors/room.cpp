@@ -117,8 +117,7 @@ void put(journal_entry& entry, storage::column c, std::string key, std::string v
 }
 
 std::string text_of(const room_event& e, const char* field) {
-  auto i = e.content.find(field);
-  return i != e.content.end() && i->is_string() ? i->get<std::string>() : std::string{};
+  return string_at(e.content, field);
 }
 
 event_result accepted(const std::string& message_id) {
@@ -576,9 +575,9 @@ void on_event_run(room_pointer self, const std::string& origin,
   run->results.resize(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
     auto doc = json::parse(texts[i], nullptr, false);
-    auto message_id = doc.is_object() ? doc.value("id", "") : std::string{};
+    auto message_id = string_at(doc, "id");
     auto inner = doc.is_object() ? doc.find("event") : doc.end();
-    if (message_id.empty() || doc.value("kind", "") != event_kind || inner == doc.end()) {
+    if (message_id.empty() || string_at(doc, "kind") != event_kind || inner == doc.end()) {
       run->results[i] = refused(message_id, "a run holds sequenced events only");
       continue;
     }

@@ -159,6 +159,12 @@ std::string dump(const json& doc) {
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::string string_at(const json& doc, std::string_view key) {
+  if (!doc.is_object()) return {};
+  auto i = doc.find(key);
+  return i != doc.end() && i->is_string() ? i->get<std::string>() : std::string{};
+}
+
 json to_json(const room_event& e) {
   json doc = {{"id", e.id},           {"type", to_string(e.type)},
               {"room_id", e.room_id}, {"origin", e.origin},

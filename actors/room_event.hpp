@@ -162,4 +162,8 @@ std::string rejected_message(std::string_view room_id, std::string_view event_id
 /// Compact JSON text that never throws on bad UTF-8 (replaced by U+FFFD).
 std::string dump(const nlohmann::json& doc);
 
+/// The string at `key` of `doc`, or "" when `doc` is not an object or has no string there:
+/// for JSON from peers, which may hold anything (nlohmann's value() would throw).
+std::string string_at(const nlohmann::json& doc, std::string_view key);
+
 }  // namespace fedrelay::actors

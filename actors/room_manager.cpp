@@ -191,7 +191,7 @@ caf::result<event_result> on_apply(room_manager_pointer self, const std::string&
 /// everything else, which takes the one-message path.
 room_actor* run_room(room_manager_pointer self, const std::string& origin, const json& doc) {
   auto& st = self->state;
-  if (!doc.is_object() || doc.value("kind", "") != event_kind) return nullptr;
+  if (string_at(doc, "kind") != event_kind) return nullptr;
   auto id = doc.find("id");
   auto event = doc.find("event");
   if (id == doc.end() || !id->is_string() || event == doc.end() || !event->is_object())

@@ -12,8 +12,7 @@ using json = nlohmann::json;
 }
 
 std::string text_of(const room_event& e, const char* field) {
-  auto i = e.content.find(field);
-  return i != e.content.end() && i->is_string() ? i->get<std::string>() : std::string{};
+  return string_at(e.content, field);
 }
 
 std::string role_of(const room_state& s, const std::string& user) {

@@ -131,6 +131,33 @@ TEST_F(PeerProtocolTest, AServerMaySpeakOnlyForItsOwnUsers) {
   EXPECT_EQ(messages_in_inbox(), 1u);
 }
 
+TEST_F(PeerProtocolTest, MalformedRoomMessagesAreRefusedOneByOne) {
+  std::string their_room = std::string(32, 'c') + ":x.test";
+  json sequenced = {{"id", "e1:x.test"},       {"type", "message.sent"},
+                    {"room_id", their_room},   {"origin", "x.test"},
+                    {"user", "xavier@x.test"}, {"ts", 1},
+                    {"sig", "AAAA"},           {"seq", 1},
+                    {"content", {{"text", 5}}}};
+  std::vector<std::string> events = {
+      json{{"id", "m1"}, {"kind", 5}}.dump(),
+      json{{"id", "m2"}, {"kind", "event"}, {"event", {{"room_id", 7}}}}.dump(),
+      json{{"id", "m3"}, {"kind", "event"}, {"event", sequenced}}.dump(),
+      json{{"id", "m4"}, {"kind", {{"nested", true}}}, {"event", sequenced}}.dump(),
+      json{{"id", "m5"}, {"kind", "event"}, {"event", "not an object"}}.dump(),
+  };
+  auto res = dispatch(box.seal(actors::encode_transaction(transaction_of(events))));
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto receipt = actors::decode_receipt(*box.open(res.body));
+  ASSERT_TRUE(receipt);
+  ASSERT_EQ(receipt->results.size(), events.size());
+  for (const auto& r : receipt->results) EXPECT_FALSE(r.accepted) << r.id;
+  expect_still_serving();
+  auto honest = dispatch(
+      box.seal(actors::encode_transaction(transaction_of({submission("xavier@x.test", "fine")}))));
+  ASSERT_EQ(honest.status, 200u) << honest.body;
+  EXPECT_EQ(messages_in_inbox(), 1u);
+}
+
 TEST_F(PeerProtocolTest, ForgedOriginIsRefusedWith401) {
   auto mallory = crypto::identity::generate();
   auto forged = crypto::box_key::derive(mallory, a_key)

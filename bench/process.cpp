@@ -1,5 +1,9 @@
 #include "bench/process.hpp"
 
+#ifdef FEDRELAY_RESERVED_PORTS
+#include "tests/support/ports.hpp"
+#endif
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -242,6 +246,11 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 uint16_t free_tcp_port() {
+#ifdef FEDRELAY_RESERVED_PORTS
+  // Built with the tests: the ports the test helpers reserve across processes, so the
+  // relay_bench runs ctest starts beside other tests never take a port one of them holds.
+  return fedrelay::test::free_tcp_port();
+#else
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -252,6 +261,7 @@ uint16_t free_tcp_port() {
   close(fd);
   if (!ok) throw std::runtime_error("no free TCP port on 127.0.0.1");
   return ntohs(addr.sin_port);
+#endif
 }
 
 proc_sample sample_process(pid_t pid) {

@@ -44,27 +44,18 @@ using files_impl =
 constexpr uint32_t inbox_page = 200;
 constexpr uint32_t inbox_wait_ms = 20'000;
 
-std::string key(std::initializer_list<std::string_view> parts) {
-  std::string k;
-  bool first = true;
-  for (auto p : parts) {
-    if (!first) k.push_back('\0');
-    k.append(p);
-    first = false;
-  }
-  return k;
-}
+using storage::joined_key;
 
 std::string ref_key(std::string_view id, std::string_view room, std::string_view event) {
-  return key({"ref", id, room, event});
+  return joined_key({"ref", id, room, event});
 }
 
 std::string ev_key(std::string_view room, std::string_view event) {
-  return key({"ev", room, event});
+  return joined_key({"ev", room, event});
 }
 
 std::string meta_key(std::string_view id) {
-  return key({"meta", id});
+  return joined_key({"meta", id});
 }
 
 /// [prefix, prefix with its last byte + 1): every key that starts with `prefix`.
@@ -114,7 +105,7 @@ std::optional<json> read_meta(files_pointer self, const std::string& id) {
 std::vector<std::pair<std::string, std::string>> refs_of(files_pointer self, const std::string& id,
                                                          size_t limit) {
   std::vector<std::pair<std::string, std::string>> out;
-  auto from = key({"ref", id, ""});
+  auto from = joined_key({"ref", id, ""});
   auto err = self->state.ctx.store->scan(storage::column::files, from, prefix_end(from), limit,
                                          [&](std::string_view k, std::string_view) {
                                            auto rest = k.substr(from.size());
@@ -463,7 +454,7 @@ void on_page(files_pointer self, const std::string& page) {
       if (!id.empty()) dropped.push_back(id);
     } else if (type == "room.deleted") {
       auto room = e.value("room_id", "");
-      auto from = key({"ev", room, ""});
+      auto from = joined_key({"ev", room, ""});
       std::vector<std::string> events;
       auto err = st.ctx.store->scan(storage::column::files, from, prefix_end(from), 0,
                                     [&](std::string_view k, std::string_view) {
@@ -514,7 +505,7 @@ void recover(files_pointer self) {
   auto c = st.ctx.store->get(storage::column::files, "cursor");
   if (c && *c) st.cursor = storage::decode_u64(**c).value_or(0);
   std::vector<std::string> fetching, all;
-  std::string from = key({"meta", ""});
+  std::string from = joined_key({"meta", ""});
   auto err = st.ctx.store->scan(storage::column::files, from, prefix_end(from), 0,
                                 [&](std::string_view k, std::string_view v) {
                                   std::string id{k.substr(from.size())};

@@ -28,19 +28,11 @@
 namespace fedrelay::actors {
 
 std::string dedup_transaction_key(std::string_view origin, std::string_view transaction_id) {
-  std::string key = "t";
-  key.push_back('\0');
-  key.append(origin);
-  key.push_back('\0');
-  key.append(transaction_id);
-  return key;
+  return storage::joined_key({"t", origin, transaction_id});
 }
 
 std::string dedup_event_key(std::string_view event_id) {
-  std::string key = "e";
-  key.push_back('\0');
-  key.append(event_id);
-  return key;
+  return storage::joined_key({"e", event_id});
 }
 
 namespace {

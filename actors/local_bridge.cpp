@@ -23,10 +23,7 @@
 namespace fedrelay::actors {
 
 std::string local_user_key(std::string_view username) {
-  std::string key = "user";
-  key.push_back('\0');
-  key.append(username);
-  return key;
+  return storage::joined_key({"user", username});
 }
 
 namespace {

@@ -46,10 +46,7 @@ std::optional<outbox_entry> decode_outbox_value(std::string_view value) {
 }
 
 std::string outbox_high_water_key(std::string_view domain) {
-  std::string key = "outbox.last";
-  key.push_back('\0');
-  key.append(domain);
-  return key;
+  return storage::joined_key({"outbox.last", domain});
 }
 
 outbox::outbox(storage::store& store, std::string domain)

@@ -32,20 +32,12 @@
 namespace fedrelay::actors {
 
 std::string room_author_key(std::string_view room_id, std::string_view event_id) {
-  std::string key{room_id};
-  key.push_back('\0');
-  key.append(event_id);
-  return key;
+  return storage::joined_key({room_id, event_id});
 }
 
 std::string direct_room_key(std::string_view user_a, std::string_view user_b) {
   if (user_b < user_a) std::swap(user_a, user_b);
-  std::string key = "dm";
-  key.push_back('\0');
-  key.append(user_a);
-  key.push_back('\0');
-  key.append(user_b);
-  return key;
+  return storage::joined_key({"dm", user_a, user_b});
 }
 
 std::string room_message_key(std::string_view message_id) {

@@ -20,6 +20,17 @@ std::optional<uint64_t> decode_u64(std::string_view bytes) {
   return value;
 }
 
+std::string joined_key(std::initializer_list<std::string_view> parts) {
+  std::string key;
+  bool first = true;
+  for (auto part : parts) {
+    if (!first) key.push_back('\0');
+    key.append(part);
+    first = false;
+  }
+  return key;
+}
+
 std::string sequenced_key(std::string_view prefix, uint64_t seq) {
   std::string key;
   key.reserve(prefix.size() + 9);

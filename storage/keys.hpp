@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,10 @@ std::string encode_u64(uint64_t value);
 
 /// Reads 8 big-endian bytes; nullopt when `bytes` is not 8 bytes long.
 std::optional<uint64_t> decode_u64(std::string_view bytes);
+
+/// The parts joined by '\0': a compound key whose parts (domains, ids, names) never hold
+/// '\0', so every prefix of parts is also a prefix of keys.
+std::string joined_key(std::initializer_list<std::string_view> parts);
 
 /// prefix + '\0' + encode_u64(seq): the key of entry `seq` in a per-prefix log.
 /// REQUIRES: `prefix` has no '\0' (domains and ids never do).

@@ -81,3 +81,17 @@ TEST(KeysTest, SplitSequencedKeyRejectsOtherKeys) {
 
 }  // namespace
 }  // namespace fedrelay::storage
+
+namespace fedrelay::storage {
+namespace {
+
+TEST(JoinedKeyTest, JoinsPartsWithNulAndKeepsEmptyParts) {
+  using namespace std::string_literals;
+  EXPECT_EQ(joined_key({"e", "id:a.test"}), "e\0id:a.test"s);
+  EXPECT_EQ(joined_key({"ref", "f", ""}), "ref\0f\0"s);
+  EXPECT_EQ(joined_key({"solo"}), "solo");
+  EXPECT_EQ(joined_key({}), "");
+}
+
+}  // namespace
+}  // namespace fedrelay::storage

@@ -47,6 +47,13 @@ class DurabilityTest : public testing::Test {
     return accepted;
   }
 
+  /// Every id of `accepted` is among the messages of `events` exactly once.
+  static void expect_each_once(const std::vector<json>& events,
+                               const std::vector<std::string>& accepted) {
+    auto ids = message_ids(events);
+    for (const auto& id : accepted) EXPECT_EQ(ids.count(id), 1u) << id;
+  }
+
   static std::multiset<std::string> message_ids(const std::vector<json>& events) {
     std::multiset<std::string> ids;
     for (const auto& e : events)
@@ -64,10 +71,9 @@ TEST_F(DurabilityTest, ReceiverKilledMidStreamGetsEverythingExactlyOnce) {
   b.start();
   auto on_b = b.wait_for_room_events(room, 201, 60s);
   ASSERT_EQ(on_b.size(), 201u) << b.log();
-  auto ids = message_ids(on_b);
-  EXPECT_EQ(ids.size(), 200u);
-  for (const auto& id : first) EXPECT_EQ(ids.count(id), 1u) << id;
-  for (const auto& id : second) EXPECT_EQ(ids.count(id), 1u) << id;
+  EXPECT_EQ(message_ids(on_b).size(), 200u);
+  expect_each_once(on_b, first);
+  expect_each_once(on_b, second);
 }
 
 TEST_F(DurabilityTest, SenderKilledMidStreamLosesNothingItAccepted) {
@@ -78,8 +84,7 @@ TEST_F(DurabilityTest, SenderKilledMidStreamLosesNothingItAccepted) {
   a.start();
   auto on_b = b.wait_for_room_events(room, 151, 60s);
   ASSERT_EQ(on_b.size(), 151u) << a.log();
-  auto ids = message_ids(on_b);
-  for (const auto& id : accepted) EXPECT_EQ(ids.count(id), 1u) << id;
+  expect_each_once(on_b, accepted);
   // And the node goes on working after the crash.
   auto more = send_many(5, "after restart ");
   ASSERT_EQ(more.size(), 5u);
@@ -96,8 +101,7 @@ TEST_F(DurabilityTest, QueuedEventsSurviveASenderCrash) {
   b.start();
   auto on_b = b.wait_for_room_events(room, 151, 60s);
   ASSERT_EQ(on_b.size(), 151u) << a.log();
-  auto ids = message_ids(on_b);
-  for (const auto& id : accepted) EXPECT_EQ(ids.count(id), 1u) << id;
+  expect_each_once(on_b, accepted);
 }
 
 TEST_F(DurabilityTest, BacklogGrowsWhileTheReceiverIsDownThenDrains) {
@@ -148,8 +152,7 @@ TEST_F(DurabilityTest, AReceiverStoppedUnderLoadExitsCleanlyAndLosesNothing) {
   b.start();
   auto on_b = b.wait_for_room_events(room, accepted.size() + 1, 90s);
   ASSERT_EQ(on_b.size(), accepted.size() + 1) << b.log();
-  auto ids = message_ids(on_b);
-  for (const auto& id : accepted) EXPECT_EQ(ids.count(id), 1u) << id;
+  expect_each_once(on_b, accepted);
 }
 
 }  // namespace

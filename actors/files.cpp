@@ -11,8 +11,10 @@
 #include "actors/files_actor.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <caf/event_based_actor.hpp>
@@ -431,8 +433,53 @@ void on_shared(files_pointer self, storage::write_batch& batch, const json& e,
 
 void poll_inbox(files_pointer self);
 
+/// Whether a page of the inbox may hold an event this actor acts on. The journal stores
+/// inbox events as compact JSON, so such an event holds one of these exactly; a false
+/// positive (the text inside a nested object) only costs the parse below. Most pages hold
+/// only messages, and parsing them to skip them was a parse of every event delivered.
+bool may_concern_files(std::string_view page) {
+  for (std::string_view marker : {R"("type":"file.shared")", R"("type":"message.deleted")",
+                                  R"("type":"rejected")", R"("type":"room.deleted")"})
+    if (page.find(marker) != std::string_view::npos) return true;
+  return false;
+}
+
+/// The "next" cursor of a page as the local bridge writes it: {"events":[...],"next":N}.
+std::optional<uint64_t> next_cursor_of(std::string_view page) {
+  constexpr std::string_view field = R"(],"next":)";
+  auto at = page.rfind(field);
+  if (at == std::string_view::npos) return std::nullopt;
+  auto digits = page.substr(at + field.size());
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc{} || end == digits.data() || *end != '}') return std::nullopt;
+  return value;
+}
+
+/// Moves past a page that holds nothing for this actor. The cursor is written without a
+/// sync (a killed process keeps it; only a crash of the machine can lose it): the pages
+/// since are then read again and lead to the same decisions, at worst announcing a file
+/// that is ready once more.
+void skip_page(files_pointer self, uint64_t next) {
+  auto& st = self->state;
+  storage::write_batch batch;
+  batch.put(storage::column::files, "cursor", storage::encode_u64(next));
+  if (auto err = st.ctx.store->write(batch, storage::durability::buffered)) {
+    log()->error("files: recording the inbox cursor: {}; retrying", describe(err));
+    self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+    return;
+  }
+  st.cursor = next;
+  poll_inbox(self);
+}
+
 void on_page(files_pointer self, const std::string& page) {
   auto& st = self->state;
+  if (!may_concern_files(page))
+    if (auto next = next_cursor_of(page)) {
+      skip_page(self, *next);
+      return;
+    }
   auto j = json::parse(page, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     log()->error("files: the inbox page is not JSON");

@@ -41,20 +41,21 @@ typename Inspector::result_type inspect(Inspector& f, journal_put& x) {
 struct journal_outbound {
   std::string destination;  // the remote domain
   std::string event;        // a compact JSON object with a string "id"
+  std::string id;           // that "id", when the caller knows it; else the journal parses it
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_outbound& x) {
-  return f(caf::meta::type_name("journal_outbound"), x.destination, x.event);
+  return f(caf::meta::type_name("journal_outbound"), x.destination, x.event, x.id);
 }
 
 /// One atomic change: all of it is on disk, or none of it.
 struct journal_entry {
   std::vector<journal_put> puts;
   std::vector<journal_outbound> outbound;
-  /// Events for the local server, each a compact JSON object: the journal gives each the
-  /// next inbox cursor (written into it as "cursor") and stores it in column `inbox`
-  /// under encode_u64(cursor), in order.
+  /// Events for the local server, each a compact JSON object without a "cursor" member:
+  /// the journal gives each the next inbox cursor (spliced in as its first member,
+  /// "cursor") and stores it in column `inbox` under encode_u64(cursor), in order.
   std::vector<std::string> inbox;
 };
 

@@ -375,10 +375,11 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   if (!leaver.empty()) targets.insert(leaver);
   targets.erase(st.ctx.own_domain);
   auto copy = event_message(e, encoded);
+  auto copy_id = event_message_id(e.room_id, e.id);  // spares the journal a parse per copy
   for (const auto& domain : targets) {
     if (domain == newcomer)
       entry.outbound.push_back({domain, state_message(st.room_id, snapshot_seq, snapshot)});
-    entry.outbound.push_back({domain, copy});
+    entry.outbound.push_back({domain, copy, copy_id});
   }
   st.writing.insert(message_id);
 }

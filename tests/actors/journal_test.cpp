@@ -108,6 +108,21 @@ TEST_F(JournalTest, SeqsNeverRepeatAfterARestartWithAnEmptyQueue) {
   EXPECT_EQ(enqueue(*node_, "b.example", {event("e3")}), (std::vector<uint64_t>{3}));
 }
 
+TEST_F(JournalTest, TakesTheEventIdTheCallerGivesWithoutParsing) {
+  journal_entry entry;
+  entry.outbound.push_back({"b.example", event("in-text"), "given"});
+  // The text is not parsed when the id is given: even one that is not JSON is queued.
+  entry.outbound.push_back({"b.example", "not json", "given-2"});
+  EXPECT_EQ(*ask<std::vector<uint64_t>>(journal_, append_atom::value, entry).value,
+            (std::vector<uint64_t>{1, 2}));
+  auto queued = outbox{*node_->store, "b.example"}.read(0, 100, 1 << 20);
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->entries.size(), 2u);
+  EXPECT_EQ(queued->entries[0].event_id, "given");
+  EXPECT_EQ(queued->entries[0].event, event("in-text"));
+  EXPECT_EQ(queued->entries[1].event_id, "given-2");
+}
+
 TEST_F(JournalTest, RefusesMalformedEntries) {
   journal_entry not_json;
   not_json.outbound.push_back({"b.example", "not json"});
@@ -143,7 +158,7 @@ TEST_F(JournalTest, GivesInboxEventsNodeWideCursorsAndWakesTheListener) {
   journal_entry first;
   first.inbox = {R"({"type":"message.sent","text":"one"})", R"({"type":"message.sent"})"};
   journal_entry second = to("b.example", {"e1"});
-  second.inbox = {R"({"type":"user.left"})"};
+  second.inbox = {R"({"type":"user.left"})", "{}"};
   auto r1 = request<std::vector<uint64_t>>(journal_, append_atom::value, first);
   auto r2 = request<std::vector<uint64_t>>(journal_, append_atom::value, second);
   sched_->run();
@@ -151,14 +166,15 @@ TEST_F(JournalTest, GivesInboxEventsNodeWideCursorsAndWakesTheListener) {
   EXPECT_TRUE(r1->value->empty());
   EXPECT_EQ(*r2->value, (std::vector<uint64_t>{1}));
   auto inbox = inbox_of(*node_);
-  ASSERT_EQ(inbox.size(), 3u);
+  ASSERT_EQ(inbox.size(), 4u);
   EXPECT_EQ(inbox[0].first, 1u);
   EXPECT_EQ(inbox[0].second,
             (nlohmann::json{{"cursor", 1}, {"type", "message.sent"}, {"text", "one"}}));
   EXPECT_EQ(inbox[1].second["cursor"], 2);
   EXPECT_EQ(inbox[2].first, 3u);
   EXPECT_EQ(inbox[2].second["type"], "user.left");
-  EXPECT_EQ(woken, (std::vector<uint64_t>{3}));  // one wake per synced write
+  EXPECT_EQ(inbox[3].second, (nlohmann::json{{"cursor", 4}}));  // an empty object too
+  EXPECT_EQ(woken, (std::vector<uint64_t>{4}));                 // one wake per synced write
   // An append without inbox events wakes nobody; after a restart cursors go on.
   enqueue(*node_, "b.example", {event("e2")});
   EXPECT_EQ(woken.size(), 1u);
@@ -167,13 +183,13 @@ TEST_F(JournalTest, GivesInboxEventsNodeWideCursorsAndWakesTheListener) {
   journal_entry third;
   third.inbox = {R"({"type":"room.deleted"})"};
   ASSERT_TRUE(ask<std::vector<uint64_t>>(journal_, append_atom::value, third).value);
-  EXPECT_EQ(inbox_of(*node_).back().first, 4u);
-  EXPECT_EQ(woken, (std::vector<uint64_t>{3, 4}));
+  EXPECT_EQ(inbox_of(*node_).back().first, 5u);
+  EXPECT_EQ(woken, (std::vector<uint64_t>{4, 5}));
   journal_entry bad;
   bad.inbox = {"[1,2]"};
   auto refused = ask<std::vector<uint64_t>>(journal_, append_atom::value, bad);
   EXPECT_EQ(refused.error, caf::make_error(errc::bad_request));
-  EXPECT_EQ(inbox_of(*node_).size(), 4u);
+  EXPECT_EQ(inbox_of(*node_).size(), 5u);
 }
 
 TEST(JournalFailureTest, AFailedWriteIsStickyUntilRestart) {

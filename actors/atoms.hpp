@@ -22,6 +22,7 @@ using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
 
 // Rooms and the local bridge.
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
+using gap_atom = caf::atom_constant<caf::atom("gap")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 }  // namespace fedrelay::actors

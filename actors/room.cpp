@@ -47,14 +47,18 @@ std::string room_message_key(std::string_view message_id) {
 namespace {
 
 using json = nlohmann::json;
-using room_impl = room_actor::extend<caf::reacts_to<catchup_atom, uint64_t>>;
+using room_impl =
+    room_actor::extend<caf::reacts_to<catchup_atom, uint64_t>, caf::reacts_to<gap_atom>>;
 using done_fn = std::function<void(const caf::error&)>;
 
 constexpr uint32_t default_history_limit = 100;
 constexpr uint32_t max_page = 1000;
 /// Events a member holds ahead of a gap at most; past that it drops them and relies on
-/// catch-up, so a host sending far-off seqs cannot fill its memory.
-constexpr size_t max_ahead = 4096;
+/// catch-up, so a host sending far-off seqs cannot fill its memory. It covers what a host
+/// has in flight at once with the default settings (a window of 4 transactions of up to
+/// 2048 events), which can be
+/// applied out of order.
+constexpr size_t max_ahead = 8192;
 
 struct cached_key {
   crypto::public_key key;
@@ -90,7 +94,8 @@ struct room_actor_state {
   bool catching_up = false;
   bool catchup_again = false;
   uint32_t catchup_failures = 0;
-  uint64_t catchup_epoch = 0;  // invalidates retry timers of older rounds
+  uint64_t catchup_epoch = 0;      // invalidates retry timers of older rounds
+  bool gap_check_pending = false;  // a gap_atom is on its way (see catch_up_after_grace)
   std::optional<crypto::box_key> host_box;
   std::string host_box_of;  // the host key `host_box` was derived from
   static inline const char* name = "room";
@@ -464,6 +469,39 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
 
 void request_catchup(room_pointer self);
 
+/// Keeps a sequenced event that came before its turn. At max_ahead the furthest one is
+/// dropped instead when `e` comes earlier, so the event next in line always finds room:
+/// dropping it with `ahead` full of later events left the room waiting for ever. Dropped
+/// events come back through catch-up from the host's log.
+void hold_ahead(room_actor_state& st, room_event e) {
+  if (st.ahead.size() >= max_ahead) {
+    auto furthest = std::prev(st.ahead.end());
+    if (furthest->first <= e.seq) return;
+    st.ahead.erase(furthest);
+  }
+  st.ahead.emplace(e.seq, std::move(e));
+}
+
+/// Whether events wait in `ahead` behind a missing seq.
+bool has_gap(room_pointer self) {
+  auto& st = self->state;
+  return !st.ahead.empty() && st.ahead.begin()->first > st.room.last_seq + 1;
+}
+
+/// Asks the host for a gap that is still there after gap_grace. Under load a host has
+/// several transactions in flight and a later one may be applied first; asking at once
+/// made members fetch, and hosts serve, events that were already on their way.
+void catch_up_after_grace(room_pointer self) {
+  auto& st = self->state;
+  if (st.ctx.gap_grace.count() <= 0) {
+    request_catchup(self);
+    return;
+  }
+  if (st.gap_check_pending) return;
+  st.gap_check_pending = true;
+  self->delayed_send(self, st.ctx.gap_grace, gap_atom::value);
+}
+
 /// Applies the events of `ahead` that are next in line, in one append with what `entry`
 /// holds already; `done` runs once that is on disk. A gap left behind asks the host.
 void drain(room_pointer self, journal_entry entry, done_fn done) {
@@ -485,7 +523,7 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
     ++applied;
   }
   if (state_changed) record_state(self, entry);
-  bool gap = !st.ahead.empty();
+  bool gap = has_gap(self);
   if (entry.puts.empty() && entry.inbox.empty())
     done({});
   else
@@ -493,7 +531,7 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
       if (!err) count_events(self, event_source::peer, true, applied);
       done(err);
     });
-  if (gap) request_catchup(self);
+  if (gap) catch_up_after_grace(self);
 }
 
 /// The domain whose key a sequenced event from the host needs: its origin's, unless the
@@ -546,7 +584,7 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
               promise.deliver(refused(message_id, why));
               return;
             }
-            if (st.ahead.size() < max_ahead) st.ahead.emplace(e.seq, std::move(e));
+            hold_ahead(st, std::move(e));
             drain(self, {}, [message_id, promise](const caf::error& err) mutable {
               deliver(promise, message_id, err);
             });
@@ -599,7 +637,7 @@ void on_event_run(room_pointer self, const std::string& origin,
                 run->results[i] = refused(run->results[i].id, why);
                 return;
               }
-              if (st.ahead.size() < max_ahead) st.ahead.emplace(e.seq, std::move(e));
+              hold_ahead(st, std::move(e));
             });
   }
   enqueue(self, {}, [self, run, promise](const crypto::public_key*, const caf::error&) mutable {
@@ -723,7 +761,7 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
                 log()->error("room {}: catch-up event {} refused: {}", st.room_id, e.id, why);
                 return;
               }
-              if (st.ahead.size() < max_ahead) st.ahead.emplace(e.seq, std::move(e));
+              hold_ahead(st, std::move(e));
             });
   }
   bool full = doc.size() >= st.ctx.catchup_batch;
@@ -1091,6 +1129,10 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
       [self](catchup_atom, uint64_t epoch) {
         auto& st = self->state;
         if (epoch == st.catchup_epoch && !st.catching_up) request_catchup(self);
+      },
+      [self](gap_atom) {
+        self->state.gap_check_pending = false;
+        if (has_gap(self)) request_catchup(self);
       },
   };
 }

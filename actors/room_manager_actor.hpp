@@ -114,6 +114,10 @@ struct room_context {
   std::function<bool(const std::string&)> allowed;
   /// Events asked for in one catch-up request (the host's `since` limit).
   uint32_t catchup_batch = 500;
+  /// How long a member's room waits for a gap in the host's sequence to fill before it
+  /// asks the host. A host keeps several transactions in flight, and the later one may be
+  /// applied first; 0 asks at once.
+  std::chrono::milliseconds gap_grace{2'000};
   /// How long a room actor trusts an origin key it looked up before asking discovery
   /// again (discovery caches too; this only spares the round trip per event).
   std::chrono::milliseconds key_ttl{300'000};

@@ -58,6 +58,7 @@ class RoomTest : public transport_fixture {
     ctx.discovery = n.discovery;
     ctx.transport = transport_;
     ctx.catchup_batch = 4;  // small, so catch-up takes several rounds
+    ctx.gap_grace = gap_grace_;
     return ctx;
   }
 
@@ -235,7 +236,8 @@ class RoomTest : public transport_fixture {
   test_node* b_ = nullptr;
   test_node* c_ = nullptr;
   std::map<std::string, local_bridge_actor> bridges_;
-  std::vector<std::string> refusals_;  // messages a receiver refused in its receipt
+  std::vector<std::string> refusals_;       // messages a receiver refused in its receipt
+  std::chrono::milliseconds gap_grace_{0};  // rooms ask the host at once unless a test says
 };
 
 TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
@@ -420,6 +422,63 @@ TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {
     if (req.path == since_path && req.base_url == a_->url) ++catchups;
   EXPECT_GE(catchups, 3u);
   EXPECT_EQ(room_inbox(*c_, room).back()["event_id"], next);
+}
+
+TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
+  gap_grace_ = 1000ms;
+  restart_rooms({c_});
+  auto room = room_of_three();
+  auto since_requests = [this] {
+    size_t n = 0;
+    for (const auto& req : net_.requests) n += req.path == since_path ? 1 : 0;
+    return n;
+  };
+  // The host's transaction to C with one event is held back (A gets a receipt), and the
+  // next one reaches C first: C sees a gap.
+  std::optional<outbound_request> held;
+  net_.intercept = [this, &held](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.base_url != c_->url || req.path != dispatch_path || held) return std::nullopt;
+    held = req;
+    auto key = box_between(*c_, *a_);
+    auto t = decode_transaction(*key.open(req.body));
+    receipt r;
+    r.transaction_id = t->id;
+    for (const auto& e : t->events) r.results.push_back({event_id_of(e), true, {}});
+    return inbound_reply{200, key.seal(encode_receipt(r))};
+  };
+  send(*b_, room, "bob", "late");
+  ASSERT_TRUE(held.has_value());
+  net_.intercept = nullptr;
+  send(*b_, room, "bob", "early");
+  EXPECT_EQ(info(*c_, room)["last_seq"], 3);
+  auto asked_before = since_requests();
+  // Within the grace the late transaction arrives and fills the gap: nobody asks the host.
+  sched_->advance_time(500ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before);
+  auto late = ask<inbound_reply>(c_->inbound, dispatch_atom::value,
+                                 testing::header_of(*held, origin_header),
+                                 testing::header_of(*held, version_header), held->body);
+  ASSERT_TRUE(late.value) << describe(late.error);
+  EXPECT_EQ(late.value->status, 200);
+  EXPECT_EQ(info(*c_, room)["last_seq"], 5);
+  sched_->advance_time(1000ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before);
+  // A gap that stays is asked for once the grace has passed, and not before.
+  swallow_dispatches_to(*c_);
+  send(*b_, room, "bob", "lost");
+  net_.intercept = nullptr;
+  send(*b_, room, "bob", "shows the gap");
+  EXPECT_EQ(info(*c_, room)["last_seq"], 5);
+  sched_->advance_time(900ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before);
+  sched_->advance_time(100ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before + 1);
+  EXPECT_EQ(info(*c_, room)["last_seq"], 7);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
 TEST_F(RoomTest, CatchUpRetriesWithBackoffUntilTheHostAnswers) {

@@ -357,8 +357,13 @@ caf::error judge(const transaction_fields& f, transaction& t, const std::string&
 
 caf::expected<transaction> decode_transaction(std::string_view text) {
   const std::string what = "transaction";
-  // One parser per thread keeps its buffers (sized for the largest text it has seen).
-  thread_local od::parser parser;
+  // A parser keeps buffers of several times the largest text it has read. One per thread
+  // is kept for texts up to a MiB (a batch of 100 events is about 30 kB); a larger text
+  // gets one of its own, so a single big transaction does not hold that memory for good.
+  constexpr size_t kept_parser_bytes = size_t{1} << 20;
+  thread_local od::parser kept;
+  od::parser own;
+  auto& parser = text.size() <= kept_parser_bytes ? kept : own;
   sj::padded_string padded(text);
   od::document doc;
   if (auto err = parser.iterate(padded).get(doc)) return refused_json(err, what);

@@ -159,6 +159,24 @@ TEST(TransactionTest, DecodeKeepsEachEventAsSentWithItsIdAndRoom) {
   EXPECT_EQ(encode_transaction(*back), encode_transaction(t));
 }
 
+TEST(TransactionTest, TransactionsOverAMiBDecodeAlike) {
+  // Texts over a MiB take a parser of their own instead of the thread's: same result.
+  std::vector<std::string> events;
+  for (size_t i = 0; i < 5000; ++i)
+    events.push_back(R"({"id":"e)" + std::to_string(i) + R"(","text":")" + std::string(250, 'x') +
+                     "\"}");
+  for (size_t count : {size_t{5000}, size_t{3}, size_t{5000}}) {
+    std::vector<std::string> some(events.begin(), events.begin() + count);
+    auto text = transaction_text(some);
+    ASSERT_EQ(text.size() > (size_t{1} << 20), count == 5000);
+    auto t = decode_transaction(text);
+    ASSERT_TRUE(t) << describe(t.error());
+    EXPECT_EQ(t->events, some);
+    ASSERT_EQ(t->event_ids.size(), count);
+    EXPECT_EQ(t->event_ids.back(), "e" + std::to_string(count - 1));
+  }
+}
+
 TEST(TransactionTest, DecodeRefusesWhatIsNotValidAnywhere) {
   auto one = [](const std::string& event) { return transaction_text({event}); };
   // Invalid UTF-8 (a lone continuation byte, a truncated sequence, an encoded surrogate)

@@ -353,6 +353,28 @@ caf::error judge(const transaction_fields& f, transaction& t, const std::string&
   return {};
 }
 
+/// Reads one field of the transaction object into `f` (and the events into `t`).
+sj::error_code read_transaction_field(od::document& doc, std::string_view key, od::value& v,
+                                      transaction& t, transaction_fields& f) {
+  constexpr size_t depth = 2;  // the values of the transaction object's fields
+  auto read_into = [&](auto& field, auto read) {
+    field.present = true;
+    return read(v, depth, field.value);
+  };
+  if (key == "version") return read_into(f.version, read_integer);
+  if (key == "id") return read_into(f.id, read_string);
+  if (key == "origin") return read_into(f.origin, read_string);
+  if (key == "destination") return read_into(f.destination, read_string);
+  if (key == "created_ms") return read_into(f.created_ms, read_integer);
+  if (key != "events") return read_value(v, depth);
+  f.has_events = true;
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  f.events_are_array = type == od::json_type::array;
+  if (!f.events_are_array) return read_value(v, depth);
+  return read_events(doc, v, t, f.event_problem);
+}
+
 }  // namespace
 
 caf::expected<transaction> decode_transaction(std::string_view text) {
@@ -374,31 +396,12 @@ caf::expected<transaction> decode_transaction(std::string_view text) {
   if (auto err = doc.get_object().get(root)) return refused_json(err, what);
   transaction t;
   transaction_fields f;
-  constexpr size_t depth = 2;  // the values of the transaction object's fields
   for (auto member : root) {
     std::string_view key;
     od::value v;
     auto err = member.unescaped_key().get(key);
     if (!err) err = member.value().get(v);
-    if (!err)
-      err = [&]() -> sj::error_code {
-        auto read_into = [&](auto& field, auto read) {
-          field.present = true;
-          return read(v, depth, field.value);
-        };
-        if (key == "version") return read_into(f.version, read_integer);
-        if (key == "id") return read_into(f.id, read_string);
-        if (key == "origin") return read_into(f.origin, read_string);
-        if (key == "destination") return read_into(f.destination, read_string);
-        if (key == "created_ms") return read_into(f.created_ms, read_integer);
-        if (key != "events") return read_value(v, depth);
-        f.has_events = true;
-        od::json_type events_type;
-        if (auto e = v.type().get(events_type)) return e;
-        f.events_are_array = events_type == od::json_type::array;
-        if (!f.events_are_array) return read_value(v, depth);
-        return read_events(doc, v, t, f.event_problem);
-      }();
+    if (!err) err = read_transaction_field(doc, key, v, t, f);
     if (err) return refused_json(err, what);
   }
   // Whatever follows the object (another value, a stray bracket) makes the text no JSON.

@@ -211,8 +211,7 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
   a->routed.assign(txn->events.size(), false);
   std::unordered_set<std::string> seen_here;
   for (size_t i = 0; i < txn->events.size(); ++i) {
-    // decode_transaction checked that each event is an object with a string id.
-    auto id = event_id_of(txn->events[i]);
+    const auto& id = txn->event_ids[i];
     a->r.results.push_back(event_result{id, true, {}});
     if (!seen_here.insert(id).second) continue;
     auto seen = store.get(storage::column::dedup, dedup_event_key(id));
@@ -232,16 +231,19 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
   // One request for the whole transaction: the room manager hands each room its share in
   // one message, so a room applies a run of events in one append.
   std::vector<std::string> texts;
+  std::vector<std::string> rooms;
   std::vector<size_t> indices;
   texts.reserve(a->waiting);
+  rooms.reserve(a->waiting);
   indices.reserve(a->waiting);
   for (size_t i = 0; i < txn->events.size(); ++i) {
     if (!a->routed[i]) continue;
     texts.push_back(std::move(txn->events[i]));
+    rooms.push_back(std::move(txn->event_rooms[i]));
     indices.push_back(i);
   }
   self->request(st.ports.rooms, st.options.room_timeout, apply_atom::value, origin,
-                std::move(texts))
+                std::move(texts), std::move(rooms))
       .then(
           [self, a, indices](std::vector<event_result>& results) {
             for (size_t k = 0; k < indices.size() && k < results.size(); ++k) {

@@ -188,21 +188,17 @@ caf::result<event_result> on_apply(room_manager_pointer self, const std::string&
 
 /// The replica a room message goes to as part of a run: set for a sequenced event of a
 /// room hosted by the sender (the bulk of what servers send each other); null for
-/// everything else, which takes the one-message path.
-room_actor* run_room(room_manager_pointer self, const std::string& origin, const json& doc) {
+/// everything else, which takes the one-message path. `room_id` is the message's
+/// "event"."room_id" when it is a sequenced event ("kind":"event" with a string id, an
+/// "event" object and a string room id in it), empty otherwise: decode_transaction
+/// reads it, so the text is not parsed here.
+room_actor* run_room(room_manager_pointer self, const std::string& origin,
+                     const std::string& room_id) {
   auto& st = self->state;
-  if (string_at(doc, "kind") != event_kind) return nullptr;
-  auto id = doc.find("id");
-  auto event = doc.find("event");
-  if (id == doc.end() || !id->is_string() || event == doc.end() || !event->is_object())
-    return nullptr;
-  auto room_id = event->find("room_id");
-  if (room_id == event->end() || !room_id->is_string()) return nullptr;
-  const auto& id_text = room_id->get_ref<const std::string&>();
-  if (!valid_room_id(id_text)) return nullptr;
-  auto host = domain_of_id(id_text);
+  if (room_id.empty() || !valid_room_id(room_id)) return nullptr;
+  auto host = domain_of_id(room_id);
   if (host != origin || host == st.ctx.own_domain) return nullptr;
-  return room_of(self, id_text, true);
+  return room_of(self, room_id, true);
 }
 
 /// The room messages of one transaction. The leading sequenced events go to their rooms
@@ -210,7 +206,8 @@ room_actor* run_room(room_manager_pointer self, const std::string& origin, const
 /// path (through this actor's own mailbox, so it reaches its room after the runs).
 caf::result<std::vector<event_result>> apply_batch(room_manager_pointer self,
                                                    const std::string& origin,
-                                                   std::vector<std::string>& texts) {
+                                                   std::vector<std::string>& texts,
+                                                   const std::vector<std::string>& rooms) {
   if (texts.empty()) return std::vector<event_result>{};
   struct gathering {
     std::vector<event_result> results;
@@ -236,7 +233,8 @@ caf::result<std::vector<event_result>> apply_batch(room_manager_pointer self,
   std::map<room_actor*, std::pair<std::vector<size_t>, std::vector<std::string>>> runs;
   size_t i = 0;
   for (; i < texts.size(); ++i) {
-    auto room = run_room(self, origin, json::parse(texts[i], nullptr, false));
+    // A missing room id only sends the message the one-message path, which judges all.
+    auto room = run_room(self, origin, i < rooms.size() ? rooms[i] : std::string{});
     if (room == nullptr) break;
     runs[room].first.push_back(i);
     runs[room].second.push_back(std::move(texts[i]));
@@ -490,8 +488,10 @@ room_manager_actor::behavior_type room_manager(room_manager_pointer self, room_c
       },
       [self](apply_atom, const std::string& origin, const std::string& text)
           -> caf::result<event_result> { return on_apply(self, origin, text); },
-      [self](apply_atom, const std::string& origin, std::vector<std::string>& texts)
-          -> caf::result<std::vector<event_result>> { return apply_batch(self, origin, texts); },
+      [self](apply_atom, const std::string& origin, std::vector<std::string>& texts,
+             const std::vector<std::string>& rooms) -> caf::result<std::vector<event_result>> {
+        return apply_batch(self, origin, texts, rooms);
+      },
       [self](since_atom, const std::string& origin, const std::string& room_id, uint64_t after,
              uint32_t limit) -> caf::result<std::string> {
         auto& st = self->state;

@@ -85,11 +85,13 @@ using room_manager_actor = caf::typed_actor<
     // replies with its fate for the receipt. Never an error: a refusal is a result.
     caf::replies_to<apply_atom, std::string, std::string>::with<event_result>,
     // Applies the room events of one transaction (origin domain, event JSON texts in the
-    // transaction's order); replies with the fate of each, in order. Each room gets its
+    // transaction's order, and parallel to them each one's room as decode_transaction
+    // gives it in transaction::event_rooms: "event"."room_id" of a sequenced event, empty
+    // for any other message); replies with the fate of each, in order. Each room gets its
     // share in order (runs of sequenced events in one message, so in one append). Errors
     // when one of them cannot be judged now (as for a single event): the sender retries
     // the whole transaction, and what was taken is deduplicated.
-    caf::replies_to<apply_atom, std::string,
+    caf::replies_to<apply_atom, std::string, std::vector<std::string>,
                     std::vector<std::string>>::with<std::vector<event_result>>,
     // Catch-up for a member server (origin domain, room id, after seq, limit): the
     // sequenced events as a JSON array. Errors: not_found, rejected (origin has no member).

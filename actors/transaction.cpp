@@ -1,13 +1,18 @@
-// The wire format, version 1, with nlohmann::json. Encoding splices the stored event JSON
-// into the array as it is, so a batch of events is never parsed again on the way out;
-// decoding validates every field, since the bytes come from another node.
+// The wire format, version 1. Encoding splices the stored event JSON into the array as it
+// is, so a batch of events is never parsed again on the way out; decoding (simdjson, one
+// pass) validates every field, since the bytes come from another node, and hands each
+// event on as the text it was sent as, with what routing needs of it.
 #include "actors/transaction.hpp"
 
+#include <optional>
 #include <random>
+#include <utility>
 
+#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include "actors/errc.hpp"
+#include "actors/room_event.hpp"
 #include "crypto/keys.hpp"
 
 namespace fedrelay::actors {
@@ -104,41 +109,305 @@ std::string encode_transaction(const transaction& t) {
   return out;
 }
 
+namespace {
+
+namespace sj = simdjson;
+namespace od = simdjson::ondemand;
+
+// Decoding is one pass of simdjson's on-demand parser: simdjson checks the UTF-8 of the
+// whole text before anything is read, and the pass then reads every value (on-demand
+// parsing only checks what it is asked for), so the text is refused if any of it is not
+// JSON. Each event is kept as its own slice of the text, never dumped again. A key that
+// repeats counts as nlohmann (which later stages parse with) reads it: the last one.
+
+/// An integer literal as nlohmann classifies it: negative ones as int64, others as
+/// uint64; a fraction, an exponent or more than 64 bits make a number no integer.
+struct integer_literal {
+  bool is_signed = false;
+  int64_t s = 0;
+  uint64_t u = 0;
+};
+
+/// A field of the transaction: whether it is there, and its value when it has the type.
+template <class T>
+struct field {
+  bool present = false;
+  std::optional<T> value;
+};
+
+sj::error_code read_value(od::value& v, size_t depth);
+
+/// Calls `on_field(key, value)` for each field of `v`, an object at nesting `depth`.
+template <class F>
+sj::error_code read_object(od::value& v, size_t depth, F&& on_field) {
+  if (depth > max_depth) return sj::DEPTH_ERROR;
+  od::object object;
+  if (auto err = v.get_object().get(object)) return err;
+  for (auto f : object) {
+    std::string_view key;
+    if (auto err = f.unescaped_key().get(key)) return err;
+    od::value child;
+    if (auto err = f.value().get(child)) return err;
+    if (auto err = on_field(key, child)) return err;
+  }
+  return sj::SUCCESS;
+}
+
+/// Reads a number; `out` is set when it is an integer literal.
+sj::error_code read_number(od::value& v, std::optional<integer_literal>& out) {
+  out.reset();
+  od::number_type type;
+  if (auto err = v.get_number_type().get(type)) return err;
+  if (type != od::number_type::floating_point_number) {
+    // A failed get does not move the parser on, so the number is then read as a double.
+    integer_literal n;
+    n.is_signed = v.raw_json_token().front() == '-';
+    if (n.is_signed ? !v.get_int64().get(n.s) : !v.get_uint64().get(n.u)) {
+      out = n;
+      return sj::SUCCESS;
+    }
+  }
+  double ignored;
+  return v.get_double().get(ignored);
+}
+
+sj::error_code read_value(od::value& v, size_t depth) {
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  switch (type) {
+    case od::json_type::object:
+      return read_object(v, depth, [depth](std::string_view, od::value& child) {
+        return read_value(child, depth + 1);
+      });
+    case od::json_type::array: {
+      if (depth > max_depth) return sj::DEPTH_ERROR;
+      od::array array;
+      if (auto err = v.get_array().get(array)) return err;
+      for (auto element : array) {
+        od::value child;
+        if (auto err = element.get(child)) return err;
+        if (auto err = read_value(child, depth + 1)) return err;
+      }
+      return sj::SUCCESS;
+    }
+    case od::json_type::number: {
+      std::optional<integer_literal> ignored;
+      return read_number(v, ignored);
+    }
+    case od::json_type::string: {
+      std::string_view ignored;
+      return v.get_string().get(ignored);
+    }
+    case od::json_type::boolean: {
+      bool ignored;
+      return v.get_bool().get(ignored);
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (auto err = v.is_null().get(is_null)) return err;
+      return is_null ? sj::SUCCESS : sj::N_ATOM_ERROR;
+    }
+  }
+  return sj::TAPE_ERROR;
+}
+
+/// Reads a value that should be a string: `out` holds it, or nothing when it is not one.
+sj::error_code read_string(od::value& v, size_t depth, std::optional<std::string>& out) {
+  out.reset();
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  if (type != od::json_type::string) return read_value(v, depth);
+  std::string_view s;
+  if (auto err = v.get_string().get(s)) return err;
+  out.emplace(s);
+  return sj::SUCCESS;
+}
+
+/// Reads a value that should be an integer (see integer_literal).
+sj::error_code read_integer(od::value& v, size_t depth, std::optional<integer_literal>& out) {
+  out.reset();
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  if (type != od::json_type::number) return read_value(v, depth);
+  return read_number(v, out);
+}
+
+/// What routing needs of an event: the fields the room manager's run_room reads.
+struct event_fields {
+  std::optional<std::string> id;
+  std::optional<std::string> kind;
+  std::optional<std::string> room_id;  // "event"."room_id", when "event" is an object
+};
+
+sj::error_code read_event(od::value& v, size_t depth, event_fields& e) {
+  return read_object(v, depth, [&](std::string_view key, od::value& child) -> sj::error_code {
+    if (key == "id") return read_string(child, depth + 1, e.id);
+    if (key == "kind") return read_string(child, depth + 1, e.kind);
+    if (key != "event") return read_value(child, depth + 1);
+    e.room_id.reset();
+    od::json_type type;
+    if (auto err = child.type().get(type)) return err;
+    if (type != od::json_type::object) return read_value(child, depth + 1);
+    return read_object(child, depth + 1, [&](std::string_view inner, od::value& grandchild) {
+      if (inner == "room_id") return read_string(grandchild, depth + 2, e.room_id);
+      return read_value(grandchild, depth + 2);
+    });
+  });
+}
+
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/// The "events" array, read into `t`; `problem` names the first event that is refused.
+sj::error_code read_events(od::document& doc, od::value& v, transaction& t, std::string& problem) {
+  constexpr size_t depth = 2;  // the array in the transaction object
+  t.events.clear();
+  t.event_ids.clear();
+  t.event_rooms.clear();
+  problem.clear();
+  od::array array;
+  if (auto err = v.get_array().get(array)) return err;
+  size_t i = 0;
+  for (auto element : array) {
+    od::value e;
+    if (auto err = element.get(e)) return err;
+    const char* start = e.raw_json_token().data();
+    od::json_type type;
+    if (auto err = e.type().get(type)) return err;
+    auto where = "events[" + std::to_string(i++) + "]";
+    if (type != od::json_type::object) {
+      if (auto err = read_value(e, depth + 1)) return err;
+      if (problem.empty()) problem = where + " is not a JSON object";
+      continue;
+    }
+    event_fields fields;
+    if (auto err = read_event(e, depth + 1, fields)) return err;
+    if (!fields.id || fields.id->empty()) {
+      if (problem.empty()) problem = where + " has no string \"id\"";
+      continue;
+    }
+    // The parser now stands on the ',' or ']' after the event.
+    const char* end = nullptr;
+    if (auto err = doc.current_location().get(end)) return err;
+    std::string_view slice(start, static_cast<size_t>(end - start));
+    while (!slice.empty() && is_json_space(slice.back())) slice.remove_suffix(1);
+    t.events.emplace_back(slice);
+    t.event_ids.push_back(std::move(*fields.id));
+    // What run_room (room_manager.cpp) routes by: a sequenced event with a string room id.
+    bool sequenced = fields.kind == event_kind && fields.room_id;
+    t.event_rooms.push_back(sequenced ? std::move(*fields.room_id) : std::string{});
+  }
+  return sj::SUCCESS;
+}
+
+caf::error refused_json(sj::error_code err, const std::string& what) {
+  if (err == sj::UTF8_ERROR) return bad(what, "not valid UTF-8");
+  if (err == sj::DEPTH_ERROR)
+    return bad(what, "nested deeper than " + std::to_string(max_depth) + " levels");
+  return bad(what, "not valid JSON");
+}
+
+/// Why a text that is not a JSON object is refused (rare: no need to be quick here).
+caf::error not_an_object(std::string_view text, const std::string& what) {
+  if (!nesting_within(text, max_depth))
+    return bad(what, "nested deeper than " + std::to_string(max_depth) + " levels");
+  return bad(what, json::accept(text.begin(), text.end()) ? "not a JSON object" : "not valid JSON");
+}
+
+/// The fields of a transaction object as one pass found them, judged in a fixed order.
+struct transaction_fields {
+  field<integer_literal> version;
+  field<std::string> id;
+  field<std::string> origin;
+  field<std::string> destination;
+  field<integer_literal> created_ms;
+  bool has_events = false;
+  bool events_are_array = false;
+  std::string event_problem;
+};
+
+caf::error judge(const transaction_fields& f, transaction& t, const std::string& what) {
+  if (!f.version.present) return bad(what, "missing field \"version\"");
+  const auto& v = f.version.value;
+  if (!v || v->is_signed || v->u > UINT32_MAX)
+    return bad(what, "field \"version\" is not a version number");
+  t.version = static_cast<uint32_t>(v->u);
+  const std::pair<const field<std::string>*, const char*> strings[] = {
+      {&f.id, "id"}, {&f.origin, "origin"}, {&f.destination, "destination"}};
+  for (const auto& [s, name] : strings) {
+    if (!s->present) return bad(what, std::string{"missing field \""} + name + "\"");
+    if (!s->value) return bad(what, std::string{"field \""} + name + "\" is not a string");
+  }
+  if (f.id.value->empty()) return bad(what, "field \"id\" is empty");
+  t.id = *f.id.value;
+  t.origin = *f.origin.value;
+  t.destination = *f.destination.value;
+  if (!f.created_ms.present) return bad(what, "missing field \"created_ms\"");
+  const auto& c = f.created_ms.value;
+  if (!c) return bad(what, "field \"created_ms\" is not an integer");
+  t.created_ms = c->is_signed ? c->s : static_cast<int64_t>(c->u);
+  if (!f.has_events) return bad(what, "missing field \"events\"");
+  if (!f.events_are_array) return bad(what, "field \"events\" is not an array");
+  if (!f.event_problem.empty()) return bad(what, f.event_problem);
+  return {};
+}
+
+/// Reads one field of the transaction object into `f` (and the events into `t`).
+sj::error_code read_transaction_field(od::document& doc, std::string_view key, od::value& v,
+                                      transaction& t, transaction_fields& f) {
+  constexpr size_t depth = 2;  // the values of the transaction object's fields
+  auto read_into = [&](auto& field, auto read) {
+    field.present = true;
+    return read(v, depth, field.value);
+  };
+  if (key == "version") return read_into(f.version, read_integer);
+  if (key == "id") return read_into(f.id, read_string);
+  if (key == "origin") return read_into(f.origin, read_string);
+  if (key == "destination") return read_into(f.destination, read_string);
+  if (key == "created_ms") return read_into(f.created_ms, read_integer);
+  if (key != "events") return read_value(v, depth);
+  f.has_events = true;
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  f.events_are_array = type == od::json_type::array;
+  if (!f.events_are_array) return read_value(v, depth);
+  return read_events(doc, v, t, f.event_problem);
+}
+
+}  // namespace
+
 caf::expected<transaction> decode_transaction(std::string_view text) {
   const std::string what = "transaction";
-  auto doc = parse_object(text, what);
-  if (!doc) return doc.error();
+  // A parser keeps buffers of several times the largest text it has read. One per thread
+  // is kept for texts up to a MiB (a batch of 100 events is about 30 kB); a larger text
+  // gets one of its own, so a single big transaction does not hold that memory for good.
+  constexpr size_t kept_parser_bytes = size_t{1} << 20;
+  thread_local od::parser kept;
+  od::parser own;
+  auto& parser = text.size() <= kept_parser_bytes ? kept : own;
+  sj::padded_string padded(text);
+  od::document doc;
+  if (auto err = parser.iterate(padded).get(doc)) return refused_json(err, what);
+  od::json_type type;
+  if (auto err = doc.type().get(type)) return refused_json(err, what);
+  if (type != od::json_type::object) return not_an_object(text, what);
+  od::object root;
+  if (auto err = doc.get_object().get(root)) return refused_json(err, what);
   transaction t;
-  auto version = version_field(*doc, what);
-  if (!version) return version.error();
-  t.version = *version;
-  auto id = string_field(*doc, "id", what);
-  if (!id) return id.error();
-  if (id->empty()) return bad(what, "field \"id\" is empty");
-  t.id = std::move(*id);
-  auto origin = string_field(*doc, "origin", what);
-  if (!origin) return origin.error();
-  t.origin = std::move(*origin);
-  auto destination = string_field(*doc, "destination", what);
-  if (!destination) return destination.error();
-  t.destination = std::move(*destination);
-  auto created = doc->find("created_ms");
-  if (created == doc->end()) return bad(what, "missing field \"created_ms\"");
-  if (!created->is_number_integer()) return bad(what, "field \"created_ms\" is not an integer");
-  t.created_ms = created->get<int64_t>();
-  auto events = doc->find("events");
-  if (events == doc->end()) return bad(what, "missing field \"events\"");
-  if (!events->is_array()) return bad(what, "field \"events\" is not an array");
-  t.events.reserve(events->size());
-  for (size_t i = 0; i < events->size(); ++i) {
-    const auto& e = (*events)[i];
-    auto where = "events[" + std::to_string(i) + "]";
-    if (!e.is_object()) return bad(what, where + " is not a JSON object");
-    auto eid = e.find("id");
-    if (eid == e.end() || !eid->is_string() || eid->get_ref<const std::string&>().empty())
-      return bad(what, where + " has no string \"id\"");
-    t.events.push_back(e.dump(-1, ' ', false, json::error_handler_t::replace));
+  transaction_fields f;
+  for (auto member : root) {
+    std::string_view key;
+    od::value v;
+    auto err = member.unescaped_key().get(key);
+    if (!err) err = member.value().get(v);
+    if (!err) err = read_transaction_field(doc, key, v, t, f);
+    if (err) return refused_json(err, what);
   }
+  // Whatever follows the object (another value, a stray bracket) makes the text no JSON.
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) != sj::OUT_OF_BOUNDS) return bad(what, "not valid JSON");
+  if (auto err = judge(f, t, what)) return err;
   return t;
 }
 

@@ -28,11 +28,16 @@ inline constexpr std::string_view files_get_path = "/api/v1/federation.files.get
 
 struct transaction {
   uint32_t version = protocol_version;
-  std::string id;           // "<origin>:<32 hex chars>", unique per origin
-  std::string origin;       // sending domain; must equal the origin header
-  std::string destination;  // receiving domain; a receiver refuses any other
-  int64_t created_ms = 0;   // Unix milliseconds; outside the receiver's window: refused
+  std::string id;                   // "<origin>:<32 hex chars>", unique per origin
+  std::string origin;               // sending domain; must equal the origin header
+  std::string destination;          // receiving domain; a receiver refuses any other
+  int64_t created_ms = 0;           // Unix milliseconds; outside the receiver's window: refused
   std::vector<std::string> events;  // each one JSON object with at least "id"
+  // Filled by decode_transaction only (encode reads `events` alone); parallel to `events`,
+  // so the receiver needs to parse no event again to route it.
+  std::vector<std::string> event_ids;    // each event's "id"
+  std::vector<std::string> event_rooms;  // "event"."room_id" of a sequenced room event
+                                         // ("kind":"event"); empty for any other event
 };
 
 /// One event's fate at the receiver.
@@ -53,7 +58,10 @@ struct receipt {
 std::string encode_transaction(const transaction& t);
 
 /// Parses what encode_transaction wrote; actors::errc::bad_request naming the field on
-/// any malformed, missing or mistyped field, or an event without a string "id".
+/// any malformed, missing or mistyped field, or an event without a string "id"; also on
+/// text that is not valid UTF-8 or JSON anywhere, or nests deeper than 64 levels. Each
+/// event comes back as its slice of `json` (as sent, not re-serialised), with its id and
+/// room in event_ids and event_rooms.
 [[nodiscard]] caf::expected<transaction> decode_transaction(std::string_view json);
 
 std::string encode_receipt(const receipt& r);

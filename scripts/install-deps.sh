@@ -5,9 +5,9 @@ set -euo pipefail
 packages=(
   libcaf-dev libsodium-dev libboost-dev libssl-dev libldns-dev ldnsutils librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcli11-dev libtoml11-dev ninja-build ccache cmake g++ dnsmasq-base knot-dnsutils openssl
-  libcurl4-openssl-dev python3 procps python3-aiosmtpd python3-prometheus-client chromium
-  chromium-driver libjemalloc-dev
+  libcli11-dev libtoml11-dev libsimdjson-dev ninja-build ccache cmake g++ dnsmasq-base
+  knot-dnsutils openssl libcurl4-openssl-dev python3 procps python3-aiosmtpd
+  python3-prometheus-client chromium chromium-driver libjemalloc-dev
 )
 missing=()
 for p in "${packages[@]}"; do

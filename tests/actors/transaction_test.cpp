@@ -10,6 +10,7 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/outbox.hpp"
+#include "actors/room_event.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -25,7 +26,7 @@ transaction sample() {
   t.origin = "a.example";
   t.destination = "b.example";
   t.created_ms = 1'700'000'000'123;
-  // Compact, keys sorted: the form decode gives back.
+  // Compact, keys sorted: the form the node writes its events in.
   t.events = {R"({"id":"a.example:1","text":"h\u00e9 \"quoted\"","type":"message"})",
               R"({"id":"a.example:2","nested":{"list":[1,2,{"x":null}]},"type":"reaction"})"};
   return t;
@@ -100,6 +101,178 @@ TEST(TransactionTest, MalformedTransactionsNameTheField) {
   std::string deep =
       "{\"version\":1,\"x\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
   expect_bad_transaction(deep, "nested");
+}
+
+// A transaction around hand-written event texts, laid out as a peer may lay it out.
+std::string transaction_text(const std::vector<std::string>& events, const std::string& gap = "") {
+  std::string text = "{" + gap + "\"version\"" + gap + ":" + gap + "1" + gap + "," + gap +
+                     R"("id":"a.example:1","origin":"a.example","destination":"b.example",)" +
+                     R"("created_ms":1700000000123,"events":)" + gap + "[" + gap;
+  for (size_t i = 0; i < events.size(); ++i) text += (i > 0 ? gap + "," + gap : "") + events[i];
+  return text + gap + "]" + gap + "}";
+}
+
+/// The room the room manager would route an event by, read the way it read it before
+/// decode_transaction did (nlohmann, as run_room did): the oracle for event_rooms.
+std::string sequenced_room_of(const json& doc) {
+  if (string_at(doc, "kind") != event_kind) return {};
+  auto event = doc.find("event");
+  if (event == doc.end() || !event->is_object()) return {};
+  return string_at(*event, "room_id");
+}
+
+TEST(TransactionTest, DecodeKeepsEachEventAsSentWithItsIdAndRoom) {
+  const std::vector<std::string> events = {
+      // Keys unsorted, spaces inside, escapes kept as written.
+      R"({"type" : "message", "id" : "a.example:1","text":"h\u00e9 \"q\"", "n":[1, 2.5e3,null]})",
+      R"({"kind":"event","id":"m1","event":{"room_id":"!r1:a.example","seq":4}})",
+      R"({"kind":"submit","id":"m2","event":{"room_id":"!r2:a.example"}})",
+      R"({"kind":"event","id":"m3","event":"not an object"})",
+      R"({"kind":"event","id":"m4","event":{"room_id":7}})",
+      R"({"kind":7,"id":"m5","event":{"room_id":"!r5:a.example"}})",
+      // Escaped keys are keys all the same; a repeated key counts as nlohmann reads it.
+      R"({"\u0069d":"m6","kind":"ev\u0065nt","event":{"room_\u0069d":"!r6:a.example"}})",
+      R"({"id":"first","id":"m7","kind":"event","event":{"room_id":"!x:a.example"},"event":{}})",
+      R"({"id":"m8","kind":"event","event":{"room_id":"!a:a.example","room_id":"!b:a.example"}})",
+      R"({"id":"m9"})",
+  };
+  const std::vector<std::string> ids = {"a.example:1", "m1", "m2", "m3", "m4",
+                                        "m5",          "m6", "m7", "m8", "m9"};
+  const std::vector<std::string> rooms = {"", "!r1:a.example", "", "", "", "", "!r6:a.example",
+                                          "", "!b:a.example",  ""};
+  for (const std::string gap : {"", " ", "\n\t ", "\r\n"}) {
+    auto t = decode_transaction(transaction_text(events, gap));
+    ASSERT_TRUE(t) << describe(t.error());
+    EXPECT_EQ(t->events, events) << "gap " << json(gap).dump();
+    EXPECT_EQ(t->event_ids, ids);
+    EXPECT_EQ(t->event_rooms, rooms);
+    for (size_t i = 0; i < events.size(); ++i)
+      EXPECT_EQ(t->event_rooms[i], sequenced_room_of(json::parse(events[i]))) << events[i];
+  }
+  // What the node itself sends comes back byte for byte.
+  auto t = sample();
+  auto back = decode_transaction(encode_transaction(t));
+  ASSERT_TRUE(back) << describe(back.error());
+  EXPECT_EQ(back->events, t.events);
+  EXPECT_EQ(back->event_ids, (std::vector<std::string>{"a.example:1", "a.example:2"}));
+  EXPECT_EQ(back->event_rooms, (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(encode_transaction(*back), encode_transaction(t));
+}
+
+TEST(TransactionTest, TransactionsOverAMiBDecodeAlike) {
+  // Texts over a MiB take a parser of their own instead of the thread's: same result.
+  std::vector<std::string> events;
+  for (size_t i = 0; i < 5000; ++i)
+    events.push_back(R"({"id":"e)" + std::to_string(i) + R"(","text":")" + std::string(250, 'x') +
+                     "\"}");
+  for (size_t count : {size_t{5000}, size_t{3}, size_t{5000}}) {
+    std::vector<std::string> some(events.begin(), events.begin() + count);
+    auto text = transaction_text(some);
+    ASSERT_EQ(text.size() > (size_t{1} << 20), count == 5000);
+    auto t = decode_transaction(text);
+    ASSERT_TRUE(t) << describe(t.error());
+    EXPECT_EQ(t->events, some);
+    ASSERT_EQ(t->event_ids.size(), count);
+    EXPECT_EQ(t->event_ids.back(), "e" + std::to_string(count - 1));
+  }
+}
+
+TEST(TransactionTest, DecodeRefusesWhatIsNotValidAnywhere) {
+  auto one = [](const std::string& event) { return transaction_text({event}); };
+  // Invalid UTF-8 (a lone continuation byte, a truncated sequence, an encoded surrogate)
+  // in a value or a key: the whole transaction is refused, nothing is stored.
+  for (const std::string bad : {"\x80", "\xc3", "\xed\xa0\x80", "\xff"}) {
+    expect_bad_transaction(one(R"({"id":"x","text":")" + bad + "\"}"), "not valid UTF-8");
+    expect_bad_transaction(one(R"({"id":"x",")" + bad + "\":1}"), "not valid UTF-8");
+  }
+  // JSON an on-demand parser would skip over unless every value is read.
+  for (const std::string bad :
+       {R"({"id":"x","v":tru})", R"({"id":"x","v":01})", R"({"id":"x","v":"\q"})",
+        R"({"id":"x" "v":1})", R"({"id":"x","v":[1,]})", R"({"id":"x","v":{"a":1,}})",
+        R"({"id":"x","v":-})", R"({"id":"x","v":nul})", R"({"id":"x","v":[1}})",
+        R"({"id":"x","v":"\ud800"})", "{\"id\":\"x\",\"v\":\"tab\there\"}"})
+    expect_bad_transaction(one(bad), "not valid JSON");
+  auto good = one(R"({"id":"x"})");
+  expect_bad_transaction(good + " 5", "not valid JSON");
+  expect_bad_transaction(good + "}", "not valid JSON");
+  expect_bad_transaction(good + "{}", "not valid JSON");
+  expect_bad_transaction("{\"zzz\":tru," + good.substr(1), "not valid JSON");
+  // Every proper prefix of a transaction is refused.
+  for (size_t n = 0; n + 1 < good.size(); ++n) {
+    auto t = decode_transaction(good.substr(0, n));
+    EXPECT_FALSE(t) << good.substr(0, n);
+  }
+  ASSERT_TRUE(decode_transaction(" \n" + good + "\r\n\t "));
+  // Events that are no objects or have no usable id name the event.
+  expect_bad_transaction(transaction_text({R"({"id":"x"})", "[]"}),
+                         "events[1] is not a JSON object");
+  expect_bad_transaction(transaction_text({R"("x")"}), "events[0] is not a JSON object");
+  expect_bad_transaction(transaction_text({R"({"id":"x"})", R"({"id":""})"}), "events[1] has no");
+  expect_bad_transaction(one(R"({"id":"x","id":null})"), "events[0] has no string \"id\"");
+  // Numbers as nlohmann classifies them.
+  auto numbers = [](const std::string& version, const std::string& created_ms) {
+    return R"({"version":)" + version +
+           R"(,"id":"t","origin":"o","destination":"d","created_ms":)" + created_ms +
+           R"(,"events":[]})";
+  };
+  for (const char* version : {"1.0", "-0", "4294967296", "1e0"})
+    expect_bad_transaction(numbers(version, "1"), "\"version\" is not a version number");
+  for (const char* created_ms : {"1e3", "1.0", "123456789012345678901234567890"})
+    expect_bad_transaction(numbers("1", created_ms), "\"created_ms\" is not an integer");
+  auto negative = decode_transaction(numbers("1", "-5"));
+  ASSERT_TRUE(negative) << describe(negative.error());
+  EXPECT_EQ(negative->created_ms, -5);
+}
+
+TEST(TransactionTest, DecodeBoundsNestingAt64Levels) {
+  // The transaction is level 1, "events" 2, an event 3: 61 arrays more reach 64.
+  auto nested = [](size_t arrays) {
+    return transaction_text(
+        {R"({"id":"x","v":)" + std::string(arrays, '[') + std::string(arrays, ']') + "}"});
+  };
+  auto at_limit = decode_transaction(nested(61));
+  ASSERT_TRUE(at_limit) << describe(at_limit.error());
+  EXPECT_EQ(at_limit->event_ids, std::vector<std::string>{"x"});
+  expect_bad_transaction(nested(62), "nested deeper than 64 levels");
+  expect_bad_transaction(nested(100000), "nested deeper than 64 levels");
+  std::string objects = R"({"id":"x")";
+  for (int i = 0; i < 62; ++i) objects += R"(,"o":{"k":1)";
+  objects += std::string(62, '}') + "}";
+  expect_bad_transaction(transaction_text({objects}), "nested deeper than 64 levels");
+}
+
+// Every one-byte change of a transaction: what nlohmann refuses, decode refuses; what
+// decode takes, each event of it is JSON whose id and room are the ones decode gave.
+TEST(TransactionTest, DecodeAgreesWithNlohmannOnEveryOneByteChange) {
+  const auto text = transaction_text(
+      {R"({"id":"a:1","t":"x\ny","n":[1,-2.5e-3,true,false,null],"o":{}})",
+       R"({"kind":"event","id":"a:2","event":{"room_id":"!r:a","seq":1}})", R"({"id":"a:3"})"},
+      " ");
+  size_t accepted = 0;
+  for (size_t pos = 0; pos < text.size(); ++pos) {
+    for (char c : std::string{"\"{}[],: x0\\\xff-e.n"}) {
+      auto changed = text;
+      changed[pos] = c;
+      auto t = decode_transaction(changed);
+      if (!json::accept(changed)) {
+        EXPECT_FALSE(t) << changed;
+        continue;
+      }
+      if (!t) continue;  // valid JSON with a field that is wrong: refused by name
+      ++accepted;
+      ASSERT_EQ(t->events.size(), t->event_ids.size());
+      ASSERT_EQ(t->events.size(), t->event_rooms.size());
+      auto doc = json::parse(changed);
+      for (size_t i = 0; i < t->events.size(); ++i) {
+        auto event = json::parse(t->events[i], nullptr, false);
+        ASSERT_TRUE(event.is_object()) << changed << " -> " << t->events[i];
+        EXPECT_EQ(event, doc["events"][i]) << changed;
+        EXPECT_EQ(t->event_ids[i], string_at(event, "id")) << changed;
+        EXPECT_EQ(t->event_rooms[i], sequenced_room_of(event)) << changed;
+      }
+    }
+  }
+  EXPECT_GT(accepted, 0u);
 }
 
 TEST(TransactionTest, ReceiptRoundTrip) {

@@ -87,7 +87,8 @@ inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::poi
       [rec](apply_atom, const std::string& origin, const std::string& text) {
         return rec->apply(origin, text);
       },
-      [rec](apply_atom, const std::string& origin, const std::vector<std::string>& texts) {
+      [rec](apply_atom, const std::string& origin, const std::vector<std::string>& texts,
+            const std::vector<std::string>&) {
         std::vector<event_result> out;
         for (const auto& text : texts) out.push_back(rec->apply(origin, text));
         return out;

@@ -1,0 +1,76 @@
+// Google Benchmark for the receiving side of the wire format: decoding a transaction of
+// 100 sequenced room events of 256 bytes each, as a node receives them from a room's
+// host, and for reference the nlohmann path a node took before (parse the transaction,
+// dump each event again, parse each event twice more for its id and its room).
+#include <benchmark/benchmark.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/transaction.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+constexpr size_t event_bytes = 256;
+constexpr size_t events_per_transaction = 100;
+
+// A sequenced event of a room hosted by a.example, padded to event_bytes.
+std::string room_event(size_t i) {
+  auto id = "a.example:" + std::to_string(1000000 + i);
+  std::string head = R"({"kind":"event","id":")" + id + R"(","event":{"id":")" + id +
+                     R"(","type":"message.sent","room_id":"!room0123456789:a.example",)" +
+                     R"("origin":"a.example","user":"alice@a.example","ts":1700000000123,)" +
+                     R"("seq":)" + std::to_string(i + 1) + R"(,"content":{"text":")";
+  std::string tail = R"("}}})";
+  if (head.size() + tail.size() > event_bytes) throw std::logic_error("event_bytes too small");
+  return head + std::string(event_bytes - head.size() - tail.size(), 'x') + tail;
+}
+
+const std::string& sample_text() {
+  static const std::string text = [] {
+    transaction t;
+    t.id = make_transaction_id("a.example");
+    t.origin = "a.example";
+    t.destination = "b.example";
+    t.created_ms = 1'700'000'000'123;
+    for (size_t i = 0; i < events_per_transaction; ++i) t.events.push_back(room_event(i));
+    return encode_transaction(t);
+  }();
+  return text;
+}
+
+void bm_decode_transaction(benchmark::State& state) {
+  const auto& text = sample_text();
+  for (auto _ : state) {
+    auto t = decode_transaction(text);
+    if (!t) throw std::runtime_error("decode failed");
+    benchmark::DoNotOptimize(t->events.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events_per_transaction));
+}
+BENCHMARK(bm_decode_transaction);
+
+void bm_decode_transaction_nlohmann_reference(benchmark::State& state) {
+  using json = nlohmann::json;
+  const auto& text = sample_text();
+  for (auto _ : state) {
+    auto doc = json::parse(text);
+    std::vector<std::string> events;
+    for (const auto& e : doc["events"]) events.push_back(e.dump());
+    for (const auto& e : events) {
+      benchmark::DoNotOptimize(json::parse(e)["id"]);                // the event id
+      benchmark::DoNotOptimize(json::parse(e)["event"]["room_id"]);  // its room
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events_per_transaction));
+}
+BENCHMARK(bm_decode_transaction_nlohmann_reference);
+
+}  // namespace
+}  // namespace fedrelay::actors

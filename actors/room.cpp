@@ -56,8 +56,7 @@ constexpr uint32_t max_page = 1000;
 /// Events a member holds ahead of a gap at most; past that it drops them and relies on
 /// catch-up, so a host sending far-off seqs cannot fill its memory. It covers what a host
 /// has in flight at once with the default settings (a window of 4 transactions of up to
-/// 2048 events), which can be
-/// applied out of order.
+/// 2048 events), which can be applied out of order.
 constexpr size_t max_ahead = 8192;
 
 struct cached_key {
@@ -768,8 +767,11 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
   enqueue(self, {},
           [self, asked_after, full, unresolved](const crypto::public_key*, const caf::error&) {
             auto& st = self->state;
-            st.catching_up = false;
+            // Still catching up while draining: a gap it leaves must not start a round at
+            // once, past the backoff below (with a host that cannot fill it, that was a
+            // loop as fast as the host answered).
             drain(self, {}, [](const caf::error&) {});
+            st.catching_up = false;
             if (!unresolved->empty()) {
               catchup_failed(self, *unresolved);
               return;

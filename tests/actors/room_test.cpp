@@ -481,6 +481,43 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
+TEST_F(RoomTest, TheEventNextInLineFindsRoomWhenTheRoomHoldsTheMostEventsAhead) {
+  auto room = room_of_three();
+  auto last = info(*c_, room)["last_seq"].get<uint64_t>();
+  auto from_host = [&](uint64_t seq) {
+    room_event e;
+    e.id = "h" + std::to_string(seq) + ":a.example";
+    e.type = event_type::message_sent;
+    e.room_id = room;
+    e.origin = "a.example";
+    e.user = "alice@a.example";
+    e.ts = 1;
+    e.seq = seq;
+    e.content = {{"text", "t"}};
+    sign_event(e, *a_->identity);
+    return event_message(e);
+  };
+  auto deliver = [&](uint64_t first, uint64_t count) {
+    std::vector<std::string> texts, rooms;
+    for (uint64_t seq = first; seq < first + count; ++seq) {
+      texts.push_back(from_host(seq));
+      rooms.push_back(room);
+    }
+    auto reply = ask<std::vector<event_result>>(c_->rooms, apply_atom::value,
+                                                std::string{"a.example"}, texts, rooms);
+    ASSERT_TRUE(reply.value) << describe(reply.error);
+  };
+  // 10,000 events after a gap of one: more than the room keeps ahead (max_ahead, 8192).
+  deliver(last + 2, 10'000);
+  EXPECT_EQ(info(*c_, room)["last_seq"], last);
+  // The missing one arrives: it is kept (the furthest is dropped for it), and everything
+  // kept behind it is applied.
+  deliver(last + 1, 1);
+  EXPECT_EQ(info(*c_, room)["last_seq"], last + 8192);
+  auto seqs = sequenced(*c_, room);
+  EXPECT_EQ(seqs.back().substr(0, seqs.back().find(' ')), std::to_string(last + 8192));
+}
+
 TEST_F(RoomTest, CatchUpRetriesWithBackoffUntilTheHostAnswers) {
   auto room = room_of_three();
   // C misses an event, and the host cannot be asked for a while.

@@ -214,13 +214,19 @@ class RoomTest : public transport_fixture {
   void swallow_dispatches_to(const test_node& n) {
     net_.intercept = [this, &n](const outbound_request& req) -> std::optional<inbound_reply> {
       if (req.base_url != n.url || req.path != dispatch_path) return std::nullopt;
-      auto key = box_between(n, *a_);
-      auto t = decode_transaction(*key.open(req.body));
-      receipt r;
-      r.transaction_id = t->id;
-      for (const auto& e : t->events) r.results.push_back({event_id_of(e), true, {}});
-      return inbound_reply{200, key.seal(encode_receipt(r))};
+      return swallowed(n, req);
     };
+  }
+
+  /// The receipt `n` would give for the dispatch `req` from A if it took every event,
+  /// without delivering it.
+  inbound_reply swallowed(const test_node& n, const outbound_request& req) {
+    auto key = box_between(n, *a_);
+    auto t = decode_transaction(*key.open(req.body));
+    receipt r;
+    r.transaction_id = t->id;
+    for (const auto& e : t->events) r.results.push_back({event_id_of(e), true, {}});
+    return inbound_reply{200, key.seal(encode_receipt(r))};
   }
 
   /// Lifts cut_off and lets every backoff run out.
@@ -439,12 +445,7 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   net_.intercept = [this, &held](const outbound_request& req) -> std::optional<inbound_reply> {
     if (req.base_url != c_->url || req.path != dispatch_path || held) return std::nullopt;
     held = req;
-    auto key = box_between(*c_, *a_);
-    auto t = decode_transaction(*key.open(req.body));
-    receipt r;
-    r.transaction_id = t->id;
-    for (const auto& e : t->events) r.results.push_back({event_id_of(e), true, {}});
-    return inbound_reply{200, key.seal(encode_receipt(r))};
+    return swallowed(*c_, req);
   };
   send(*b_, room, "bob", "late");
   ASSERT_TRUE(held.has_value());
@@ -522,14 +523,7 @@ TEST_F(RoomTest, CatchUpRetriesWithBackoffUntilTheHostAnswers) {
   auto room = room_of_three();
   // C misses an event, and the host cannot be asked for a while.
   net_.intercept = [this](const outbound_request& req) -> std::optional<inbound_reply> {
-    if (req.base_url == c_->url && req.path == dispatch_path) {
-      auto key = box_between(*c_, *a_);
-      auto t = decode_transaction(*key.open(req.body));
-      receipt r;
-      r.transaction_id = t->id;
-      for (const auto& e : t->events) r.results.push_back({event_id_of(e), true, {}});
-      return inbound_reply{200, key.seal(encode_receipt(r))};
-    }
+    if (req.base_url == c_->url && req.path == dispatch_path) return swallowed(*c_, req);
     if (req.path == since_path) return inbound_reply{503, "busy"};
     return std::nullopt;
   };

@@ -74,8 +74,8 @@ std::string with_cursor(std::string_view event, uint64_t cursor) {
   std::string out = "{\"cursor\":" + std::to_string(cursor);
   out.reserve(out.size() + event.size() + 1);
   auto rest = event.substr(1);
-  if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos && rest.front() != '}')
-    out += ',';
+  auto first = rest.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && rest[first] != '}') out += ',';  // not "{}"
   out.append(rest);
   return out;
 }

@@ -158,7 +158,7 @@ TEST_F(JournalTest, GivesInboxEventsNodeWideCursorsAndWakesTheListener) {
   journal_entry first;
   first.inbox = {R"({"type":"message.sent","text":"one"})", R"({"type":"message.sent"})"};
   journal_entry second = to("b.example", {"e1"});
-  second.inbox = {R"({"type":"user.left"})", "{}"};
+  second.inbox = {R"({"type":"user.left"})", "{ }"};
   auto r1 = request<std::vector<uint64_t>>(journal_, append_atom::value, first);
   auto r2 = request<std::vector<uint64_t>>(journal_, append_atom::value, second);
   sched_->run();

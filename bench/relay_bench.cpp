@@ -143,9 +143,10 @@ class harness {
     s->closed_loop(warm, o_.connections, after(60s));
     auto until = after(60s);
     for (auto* r : readers)
-      if (r->wait_for(warm, until).count < warm)
-        throw std::runtime_error("warm-up: a member server did not see the first events of " +
-                                 room);
+      if (auto seen = r->wait_for(warm, until).count; seen < warm)
+        throw std::runtime_error("warm-up: " + r->server().domain() + " saw " +
+                                 std::to_string(seen) + " of the first " + std::to_string(warm) +
+                                 " events of " + room + " within 60 s");
   }
 
   struct measured {

@@ -51,6 +51,9 @@ class inbox_reader {
   void start();
   void stop();
 
+  // The node whose `events` this reader polls.
+  const node& server() const { return node_; }
+
   // Starts counting run `run` of `expected` events (sequence numbers 0..expected-1).
   void begin_run(int run, size_t expected);
 

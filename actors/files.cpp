@@ -60,12 +60,6 @@ std::string meta_key(std::string_view id) {
   return joined_key({"meta", id});
 }
 
-/// [prefix, prefix with its last byte + 1): every key that starts with `prefix`.
-std::string prefix_end(std::string prefix) {
-  prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
-}
-
 /// One fetch from an origin, in ranges appended to the partial file.
 struct fetch_job {
   uint32_t attempts = 0;  // verifications failed or refusals
@@ -91,8 +85,7 @@ using files_pointer = files_impl::stateful_pointer<files_state>;
 // -- the store -------------------------------------------------------------------------
 
 [[nodiscard]] caf::error write(files_pointer self, const storage::write_batch& batch) {
-  if (auto err = self->state.ctx.store->write(batch)) return err;
-  return {};
+  return self->state.ctx.store->write(batch);
 }
 
 std::optional<json> read_meta(files_pointer self, const std::string& id) {
@@ -108,15 +101,15 @@ std::vector<std::pair<std::string, std::string>> refs_of(files_pointer self, con
                                                          size_t limit) {
   std::vector<std::pair<std::string, std::string>> out;
   auto from = joined_key({"ref", id, ""});
-  auto err = self->state.ctx.store->scan(storage::column::files, from, prefix_end(from), limit,
-                                         [&](std::string_view k, std::string_view) {
-                                           auto rest = k.substr(from.size());
-                                           auto sep = rest.find('\0');
-                                           if (sep != std::string_view::npos)
-                                             out.emplace_back(std::string{rest.substr(0, sep)},
-                                                              std::string{rest.substr(sep + 1)});
-                                           return true;
-                                         });
+  auto err = self->state.ctx.store->scan(
+      storage::column::files, from, storage::sequenced_end(joined_key({"ref", id})), limit,
+      [&](std::string_view k, std::string_view) {
+        auto rest = k.substr(from.size());
+        auto sep = rest.find('\0');
+        if (sep != std::string_view::npos)
+          out.emplace_back(std::string{rest.substr(0, sep)}, std::string{rest.substr(sep + 1)});
+        return true;
+      });
   if (err) log()->error("files: reading references of {}: {}", id, describe(err));
   return out;
 }
@@ -160,13 +153,19 @@ void collect(files_pointer self, const std::string& id) {
     log()->info("files: removed {}: no room refers to it any more", id);
 }
 
+/// Drops the reference of (room, event) to content `id`.
+void drop_known_ref(storage::write_batch& batch, const std::string& room, const std::string& event,
+                    const std::string& id) {
+  batch.del(storage::column::files, ev_key(room, event));
+  batch.del(storage::column::files, ref_key(id, room, event));
+}
+
 /// Drops the reference of (room, event), if it is one; returns the content id or "".
 std::string drop_ref(files_pointer self, storage::write_batch& batch, const std::string& room,
                      const std::string& event) {
   auto v = self->state.ctx.store->get(storage::column::files, ev_key(room, event));
   if (!v || !*v) return {};
-  batch.del(storage::column::files, ev_key(room, event));
-  batch.del(storage::column::files, ref_key(**v, room, event));
+  drop_known_ref(batch, room, event, **v);
   return **v;
 }
 
@@ -502,17 +501,14 @@ void on_page(files_pointer self, const std::string& page) {
     } else if (type == "room.deleted") {
       auto room = e.value("room_id", "");
       auto from = joined_key({"ev", room, ""});
-      std::vector<std::string> events;
-      auto err = st.ctx.store->scan(storage::column::files, from, prefix_end(from), 0,
-                                    [&](std::string_view k, std::string_view) {
-                                      events.emplace_back(k.substr(from.size()));
-                                      return true;
-                                    });
+      auto err = st.ctx.store->scan(
+          storage::column::files, from, storage::sequenced_end(joined_key({"ev", room})), 0,
+          [&](std::string_view k, std::string_view id) {
+            drop_known_ref(batch, room, std::string{k.substr(from.size())}, std::string{id});
+            if (!id.empty()) dropped.emplace_back(id);
+            return true;
+          });
       if (err) log()->error("files: reading the files of room {}: {}", room, describe(err));
-      for (const auto& event : events) {
-        auto id = drop_ref(self, batch, room, event);
-        if (!id.empty()) dropped.push_back(id);
-      }
     }
   }
   auto next = j.value("next", st.cursor);
@@ -553,7 +549,7 @@ void recover(files_pointer self) {
   if (c && *c) st.cursor = storage::decode_u64(**c).value_or(0);
   std::vector<std::string> fetching, all;
   std::string from = joined_key({"meta", ""});
-  auto err = st.ctx.store->scan(storage::column::files, from, prefix_end(from), 0,
+  auto err = st.ctx.store->scan(storage::column::files, from, storage::sequenced_end("meta"), 0,
                                 [&](std::string_view k, std::string_view v) {
                                   std::string id{k.substr(from.size())};
                                   all.push_back(id);
@@ -634,7 +630,7 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
         storage::write_batch batch;
         batch.put(storage::column::files, ref_key(id, sub.room_id, event), "");
         batch.put(storage::column::files, ev_key(sub.room_id, event), id);
-        if (!read_meta(self, id) || read_meta(self, id)->value("state", "") != "ready")
+        if (auto known = read_meta(self, id); !known || known->value("state", "") != "ready")
           batch.put(storage::column::files, meta_key(id), dump(meta));
         if (auto err = write(self, batch))
           return caf::make_error(errc::storage_failed, "files: " + describe(err));

@@ -54,8 +54,7 @@ struct applying {
   crypto::box_key key;
   receipt r;
   std::vector<bool> routed;  // per event: handed to the room manager (marked when accepted)
-  size_t waiting = 0;
-  caf::error failure;  // the room manager did not answer one of them
+  caf::error failure;        // the room manager did not answer one of them
   std::vector<reply_promise> promises;
 };
 
@@ -209,10 +208,15 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
     promise.deliver(inbound_reply{200, key.seal(**stored)});
     return;
   }
-  auto a = std::make_shared<applying>(applying{origin, txn_key, txn->id, key, {}, {}, 0, {}, {}});
+  auto a = std::make_shared<applying>(applying{origin, txn_key, txn->id, key, {}, {}, {}, {}});
   a->r.transaction_id = txn->id;
   a->promises.push_back(promise);
   a->routed.assign(txn->events.size(), false);
+  // One request for the whole transaction: the room manager hands each room its share in
+  // one message, so a room applies a run of events in one append.
+  std::vector<std::string> texts;
+  std::vector<std::string> rooms;
+  std::vector<size_t> indices;
   std::unordered_set<std::string> seen_here;
   for (size_t i = 0; i < txn->events.size(); ++i) {
     const auto& id = txn->event_ids[i];
@@ -225,27 +229,15 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
     }
     if (*seen) continue;
     a->routed[i] = true;
-    ++a->waiting;
-  }
-  if (a->waiting == 0) {
-    finish(self, a);
-    return;
-  }
-  st.in_flight.emplace(txn_key, a);
-  // One request for the whole transaction: the room manager hands each room its share in
-  // one message, so a room applies a run of events in one append.
-  std::vector<std::string> texts;
-  std::vector<std::string> rooms;
-  std::vector<size_t> indices;
-  texts.reserve(a->waiting);
-  rooms.reserve(a->waiting);
-  indices.reserve(a->waiting);
-  for (size_t i = 0; i < txn->events.size(); ++i) {
-    if (!a->routed[i]) continue;
     texts.push_back(std::move(txn->events[i]));
     rooms.push_back(std::move(txn->event_rooms[i]));
     indices.push_back(i);
   }
+  if (indices.empty()) {
+    finish(self, a);
+    return;
+  }
+  st.in_flight.emplace(txn_key, a);
   self->request(st.ports.rooms, st.options.room_timeout, apply_atom::value, origin,
                 std::move(texts), std::move(rooms))
       .then(

@@ -236,7 +236,7 @@ std::map<std::string, std::string> all_authors(room_pointer self) {
   auto& st = self->state;
   std::map<std::string, std::string> out;
   auto from = room_author_key(st.room_id, "");
-  auto err = st.ctx.store->scan(storage::column::rooms, from, st.room_id + '\x01', 0,
+  auto err = st.ctx.store->scan(storage::column::rooms, from, storage::sequenced_end(st.room_id), 0,
                                 [&out, &from](std::string_view key, std::string_view value) {
                                   if (!value.empty()) out.emplace(key.substr(from.size()), value);
                                   return true;
@@ -776,8 +776,7 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
               catchup_failed(self, *unresolved);
               return;
             }
-            bool gap = !st.ahead.empty();
-            if (gap && st.room.last_seq == asked_after) {
+            if (has_gap(self) && st.room.last_seq == asked_after) {
               // The host's answer did not fill the gap: waiting is all that helps.
               catchup_failed(self, "the host's events do not fill the gap after seq " +
                                        std::to_string(st.room.last_seq));

@@ -356,13 +356,10 @@ void fetch_next(files_pointer self, const std::string& id) {
             req.method = "GET";
             req.base_url = rec.base_url;
             req.path = std::string{files_get_path} + "?id=" + id;
-            auto now = unix_ms_now();
-            req.headers = {{std::string{origin_header}, st.ctx.own_domain},
-                           {std::string{time_header}, std::to_string(now)},
-                           {std::string{signature_header},
-                            sign_request(*st.ctx.identity, req.method, req.path, now, "")},
-                           {"Range", "bytes=" + std::to_string(offset) + "-" +
-                                         std::to_string(offset + want - 1)}};
+            req.headers =
+                signed_headers(*st.ctx.identity, st.ctx.own_domain, req.method, req.path, "");
+            req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
+                                                  std::to_string(offset + want - 1));
             self->request(st.ctx.transport, st.ctx.transport_settings.request_timeout,
                           send_atom::value, std::move(req))
                 .then([self, id, meta, offset, want](

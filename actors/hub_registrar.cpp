@@ -144,16 +144,12 @@ void attempt(registrar_pointer self) {
   auto& st = self->state;
   const auto& o = st.options;
   auto body = hub_registration_body(o.domain, o.public_url, o.identity->public_key());
-  auto time_ms = unix_ms_now();
-  // The signature covers the API path, not the prefix: a reverse proxy that strips the
-  // prefix does not break it.
-  auto signature = sign_request(*o.identity, "POST", hub_register_path, time_ms, body);
   outbound_request req;
   req.base_url = o.hub_url;
   req.path = path_prefix(o.hub_url) + std::string{hub_register_path};
-  req.headers = {{std::string{origin_header}, o.domain},
-                 {std::string{time_header}, std::to_string(time_ms)},
-                 {std::string{signature_header}, signature}};
+  // The signature covers the API path, not the prefix: a reverse proxy that strips the
+  // prefix does not break it.
+  req.headers = signed_headers(*o.identity, o.domain, "POST", hub_register_path, body);
   req.body = std::move(body);
   ++st.report.attempts;
   self->request(o.transport, o.request_timeout, send_atom::value, std::move(req))

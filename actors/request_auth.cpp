@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "actors/errc.hpp"
+#include "actors/transaction.hpp"
 #include "crypto/hash.hpp"
 
 namespace fedrelay::actors {
@@ -27,6 +28,17 @@ std::string sign_request(const crypto::identity& id, std::string_view method,
                          std::string_view target, int64_t time_ms, std::string_view body) {
   auto sig = id.sign(signing_string(method, target, time_ms, body));
   return crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+}
+
+std::vector<std::pair<std::string, std::string>> signed_headers(const crypto::identity& id,
+                                                                std::string_view origin,
+                                                                std::string_view method,
+                                                                std::string_view target,
+                                                                std::string_view body) {
+  auto now = unix_ms_now();
+  return {{std::string{origin_header}, std::string{origin}},
+          {std::string{time_header}, std::to_string(now)},
+          {std::string{signature_header}, sign_request(id, method, target, now, body)}};
 }
 
 caf::error verify_request(std::string_view key, std::string_view method, std::string_view target,

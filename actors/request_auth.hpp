@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <caf/error.hpp>
 
@@ -24,6 +26,14 @@ std::string signing_string(std::string_view method, std::string_view target, int
 /// The base64 signature of signing_string(...) with `id`.
 std::string sign_request(const crypto::identity& id, std::string_view method,
                          std::string_view target, int64_t time_ms, std::string_view body);
+
+/// The headers that sign a request of `origin` now: its origin, the time, and
+/// sign_request(...) of method, target, that time and the body.
+std::vector<std::pair<std::string, std::string>> signed_headers(const crypto::identity& id,
+                                                                std::string_view origin,
+                                                                std::string_view method,
+                                                                std::string_view target,
+                                                                std::string_view body);
 
 /// Checks a signed request: `time_text` must be within `skew` of now and `signature_b64`
 /// a valid signature of `key` (32 raw bytes). errc::bad_request for malformed headers,

@@ -239,11 +239,7 @@ void check_public_url(const context& c, report& r) {
   net::http_request req;
   req.method = "GET";
   req.target = net::make_target(actors::self_path, {{"nonce", nonce}});
-  auto now = actors::unix_ms_now();
-  req.headers = {{std::string{actors::origin_header}, c.s.domain},
-                 {std::string{actors::time_header}, std::to_string(now)},
-                 {std::string{actors::signature_header},
-                  actors::sign_request(*c.identity, req.method, req.target, now, req.body)}};
+  req.headers = actors::signed_headers(*c.identity, c.s.domain, req.method, req.target, req.body);
   auto res = net::http_request_blocking(*base, std::move(req), http_timeout, client_options(c.s));
   if (!res) {
     bool tls = res.error() == net::errc::tls_failed;

@@ -230,8 +230,9 @@ struct node::impl {
   }
 
   [[nodiscard]] caf::error start_listeners() {
+    auto files = files_api();
     net::federation_api_context fed;
-    fed.files = files_api();
+    fed.files = files;
     fed.system = &rt.system();
     fed.inbound = inbound;
     fed.discovery = discovery;
@@ -272,10 +273,10 @@ struct node::impl {
     probe.discovery_method = config::to_string(settings.discovery);
     probe.metrics = metrics;
     local.metrics = net::make_metrics_handler(std::move(probe));
-    local.files = files_api();
+    local.files = files;
     auto calls = net::make_local_handler(local);
     auto local_options = listener(settings, settings.listen_local, false);
-    local_options.stream_body = net::make_upload_streamer(files_api());
+    local_options.stream_body = net::make_upload_streamer(files);
     local_options.websocket_upgrade = net::make_local_upgrade(std::move(local), calls);
     auto local_listener = net::http_server::start(io, std::move(local_options), std::move(calls));
     if (!local_listener) return local_listener.error();

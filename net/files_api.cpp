@@ -136,18 +136,14 @@ void with_local_file(const files_api_context& ctx, const http_request& req, resp
         if (info.state == "ready") return ready(info, respond);
         auto body = info_json(info);
         body["success"] = false;
-        if (info.state == "fetching") {
-          body["error"] = "the file is being fetched from " + info.origin + " (" +
-                          std::to_string(info.fetched) + " of " + std::to_string(info.size) +
-                          " bytes)";
-          http_response res;
-          res.status = 202;
-          res.body = body.dump();
-          return respond(res);
-        }
-        body["error"] = "the file could not be fetched from " + info.origin + ": " + info.error;
+        bool fetching = info.state == "fetching";
+        body["error"] =
+            fetching
+                ? "the file is being fetched from " + info.origin + " (" +
+                      std::to_string(info.fetched) + " of " + std::to_string(info.size) + " bytes)"
+                : "the file could not be fetched from " + info.origin + ": " + info.error;
         http_response res;
-        res.status = 502;
+        res.status = fetching ? 202 : 502;
         res.body = body.dump();
         respond(res);
       },
@@ -156,9 +152,10 @@ void with_local_file(const files_api_context& ctx, const http_request& req, resp
 }
 
 void upload(const files_api_context& ctx, http_request&& req, responder respond) {
-  if (auto problem = upload_problem(ctx, req)) return respond(*problem);
+  // A streamed body passed upload_problem before it was read (make_upload_streamer).
   auto sink = std::dynamic_pointer_cast<upload_sink>(req.streamed_body);
   if (!sink) {  // a body small enough to have been read whole (an empty file, say)
+    if (auto problem = upload_problem(ctx, req)) return respond(*problem);
     if (req.body.size() > ctx.settings.max_bytes)
       return respond(error_reply(413, too_large(req.body.size(), ctx.settings.max_bytes)));
     auto writer = ctx.store->create_temp();

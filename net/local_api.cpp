@@ -264,11 +264,8 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
         http_request req;
         req.method = "GET";
         req.target = make_target(actors::users_search_path, {{"q", name}});
-        auto now = actors::unix_ms_now();
-        req.headers = {{std::string{actors::origin_header}, ctx->own_domain},
-                       {std::string{actors::time_header}, std::to_string(now)},
-                       {std::string{actors::signature_header},
-                        actors::sign_request(*ctx->identity, req.method, req.target, now, "")}};
+        req.headers =
+            actors::signed_headers(*ctx->identity, ctx->own_domain, req.method, req.target, "");
         ctx->client->request(
             *base, std::move(req), ctx->timeout,
             [domain, respond](caf::expected<http_response> res) {

@@ -33,10 +33,6 @@ std::string number(uint64_t value) {
   return std::to_string(value);
 }
 
-std::string number(int64_t value) {
-  return std::to_string(value);
-}
-
 /// Writes families: a HELP and TYPE header, then its samples.
 class exposition {
  public:

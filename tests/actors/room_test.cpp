@@ -159,10 +159,13 @@ class RoomTest : public transport_fixture {
     return out;
   }
 
-  /// An event of a user of `n`, signed by `n`, as its server would submit it.
+  /// An event of a user of `n`, signed by `n`, as its server would submit it (or, with a
+  /// `seq`, as the host sequenced it).
   room_event signed_event(const test_node& n, const std::string& room, event_type type,
-                          const std::string& user, json content, const std::string& local_id) {
+                          const std::string& user, json content, const std::string& local_id,
+                          uint64_t seq = 0) {
     room_event e;
+    e.seq = seq;
     e.id = local_id + ":" + n.domain;
     e.type = type;
     e.room_id = room;
@@ -216,6 +219,14 @@ class RoomTest : public transport_fixture {
       if (req.base_url != n.url || req.path != dispatch_path) return std::nullopt;
       return swallowed(n, req);
     };
+  }
+
+  /// Catch-up requests made so far (to `host_url` only, when given).
+  size_t since_requests(const std::string& host_url = {}) const {
+    size_t n = 0;
+    for (const auto& req : net_.requests)
+      if (req.path == since_path && (host_url.empty() || req.base_url == host_url)) ++n;
+    return n;
   }
 
   /// The receipt `n` would give for the dispatch `req` from A if it took every event,
@@ -423,10 +434,7 @@ TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {
   ASSERT_EQ(all.size(), 13u);
   EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
   EXPECT_EQ(info(*c_, room)["last_seq"], 13);
-  size_t catchups = 0;
-  for (const auto& req : net_.requests)
-    if (req.path == since_path && req.base_url == a_->url) ++catchups;
-  EXPECT_GE(catchups, 3u);
+  EXPECT_GE(since_requests(a_->url), 3u);
   EXPECT_EQ(room_inbox(*c_, room).back()["event_id"], next);
 }
 
@@ -434,11 +442,6 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   gap_grace_ = 1000ms;
   restart_rooms({c_});
   auto room = room_of_three();
-  auto since_requests = [this] {
-    size_t n = 0;
-    for (const auto& req : net_.requests) n += req.path == since_path ? 1 : 0;
-    return n;
-  };
   // The host's transaction to C with one event is held back (A gets a receipt), and the
   // next one reaches C first: C sees a gap.
   std::optional<outbound_request> held;
@@ -486,18 +489,10 @@ TEST_F(RoomTest, TheEventNextInLineFindsRoomWhenTheRoomHoldsTheMostEventsAhead) 
   auto room = room_of_three();
   auto last = info(*c_, room)["last_seq"].get<uint64_t>();
   auto from_host = [&](uint64_t seq) {
-    room_event e;
-    e.id = "h" + std::to_string(seq) + ":a.example";
-    e.type = event_type::message_sent;
-    e.room_id = room;
-    e.origin = "a.example";
-    e.user = "alice@a.example";
-    e.ts = 1;
-    e.seq = seq;
-    e.content = {{"text", "t"}};
-    sign_event(e, *a_->identity);
-    return event_message(e);
+    return event_message(signed_event(*a_, room, event_type::message_sent, "alice@a.example",
+                                      {{"text", "t"}}, "h" + std::to_string(seq), seq));
   };
+
   auto deliver = [&](uint64_t first, uint64_t count) {
     std::vector<std::string> texts, rooms;
     for (uint64_t seq = first; seq < first + count; ++seq) {
@@ -534,15 +529,10 @@ TEST_F(RoomTest, CatchUpRetriesWithBackoffUntilTheHostAnswers) {
   };
   send(*b_, room, "bob", "shows the gap");
   EXPECT_EQ(info(*c_, room)["last_seq"], 3);
-  auto asked = [this] {
-    size_t n = 0;
-    for (const auto& req : net_.requests) n += req.path == since_path ? 1 : 0;
-    return n;
-  };
-  auto before = asked();
+  auto before = since_requests();
   sched_->advance_time(settings_.backoff_initial);
   sched_->run();
-  EXPECT_EQ(asked(), before + 1);  // the first retry after backoff_initial
+  EXPECT_EQ(since_requests(), before + 1);  // the first retry after backoff_initial
   net_.intercept = nullptr;
   sched_->advance_time(2 * settings_.backoff_initial);
   sched_->run();

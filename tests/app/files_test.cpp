@@ -49,13 +49,6 @@ std::string partial_path(const test_node& n, const std::string& id) {
   return data_dir(n) + "/files/partial/" + id;
 }
 
-size_t entries(const std::string& dir) {
-  std::error_code ec;
-  size_t count = 0;
-  for (auto i = fs::directory_iterator(dir, ec); !ec && i != fs::directory_iterator(); ++i) ++count;
-  return count;
-}
-
 uint64_t file_size_or_zero(const std::string& path) {
   std::error_code ec;
   auto n = fs::file_size(path, ec);

@@ -13,16 +13,11 @@
 namespace fedrelay::storage {
 namespace {
 
+using test::entries;
 using testing::is;
 
 const std::string id_a(64, 'a');
 const std::string id_b(64, 'b');
-
-size_t entries(const std::string& dir) {
-  size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
-  return n;
-}
 
 class FileStoreTest : public ::testing::Test {
  protected:

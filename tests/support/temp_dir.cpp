@@ -31,4 +31,13 @@ std::string read_file(const std::string& path) {
   return buf.str();
 }
 
+size_t entries(const std::string& dir) {
+  std::error_code ec;
+  size_t count = 0;
+  for (auto i = std::filesystem::directory_iterator(dir, ec);
+       !ec && i != std::filesystem::directory_iterator(); ++i)
+    ++count;
+  return count;
+}
+
 }  // namespace fedrelay::test

@@ -2,6 +2,7 @@
 // object goes away, also when a test fails.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace fedrelay::test {
@@ -26,5 +27,8 @@ void write_file(const std::string& path, const std::string& text);
 
 /// The whole content of `path`; empty when it cannot be read.
 std::string read_file(const std::string& path);
+
+/// How many entries directory `dir` holds; 0 when it does not exist.
+size_t entries(const std::string& dir);
 
 }  // namespace fedrelay::test

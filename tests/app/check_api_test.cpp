@@ -2,10 +2,7 @@
 // ports are in use by it, and the results come back as values, text and JSON.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -33,16 +30,11 @@ TEST(CheckApiTest, PortsHeldByTheRunningNodeAreOkAndOtherwiseErrors) {
   ASSERT_EQ(fedrelay({"keygen", "-c", path}).exit_code, 0);
   auto settings = config::load_settings(path);
   ASSERT_TRUE(settings);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(local);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
+  std::optional<listening_socket> taken{std::in_place, local};
+  ASSERT_TRUE(taken->listening());
   auto inside = app::run_checks(*settings, path, true);
   auto outside = app::run_checks(*settings, path, false);
-  close(fd);
+  taken.reset();
   const auto* in = find(inside, "listen.local");
   const auto* out = find(outside, "listen.local");
   ASSERT_TRUE(in && out);

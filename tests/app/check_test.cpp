@@ -4,12 +4,10 @@
 // that names its fix.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <sstream>
 
 #include "crypto/identity.hpp"
@@ -18,6 +16,7 @@
 #include "tests/app/cluster.hpp"
 #include "tests/net/tls_test_support.hpp"
 #include "tests/support/dns_server.hpp"
+#include "tests/support/ports.hpp"
 
 namespace fedrelay::test {
 namespace {
@@ -208,16 +207,10 @@ TEST_F(CheckTest, MissingKeyNamesKeygen) {
 
 TEST_F(CheckTest, ATakenListenAddressIsAnError) {
   publish_correct();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(node.local_port());
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
+  std::optional<listening_socket> taken{std::in_place, node.local_port()};
+  ASSERT_TRUE(taken->listening());
   auto out = check();
-  close(fd);
+  taken.reset();
   auto line = error_line(out, "listen.local");
   EXPECT_TRUE(
       has(line, "127.0.0.1:" + std::to_string(node.local_port()) + " is in use by another process"))

@@ -16,11 +16,16 @@
 namespace fedrelay::test {
 namespace {
 
-uint16_t bound_port(int fd) {
+sockaddr_in loopback_address(uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(port);
+  return addr;
+}
+
+uint16_t bound_port(int fd) {
+  auto addr = loopback_address(0);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -29,10 +34,7 @@ uint16_t bound_port(int fd) {
 
 bool tcp_port_free(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
+  auto addr = loopback_address(port);
   bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
   return ok;
@@ -85,6 +87,16 @@ uint16_t free_udp_port() {
     if (port != 0 && tcp_port_free(port) && reserve_impl(port)) return port;
   }
   throw std::runtime_error("no free UDP port");
+}
+
+listening_socket::listening_socket(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+  auto addr = loopback_address(port);
+  listening_ = fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+               listen(fd_, 1) == 0;
+}
+
+listening_socket::~listening_socket() {
+  if (fd_ >= 0) close(fd_);
 }
 
 }  // namespace fedrelay::test

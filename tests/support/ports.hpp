@@ -18,4 +18,21 @@ bool reserve_port(uint16_t port);
 /// listen on both); reserved like free_tcp_port's.
 uint16_t free_udp_port();
 
+/// A TCP socket bound to 127.0.0.1:`port` and listening, closed when it goes: it holds the
+/// port taken while a test checks what a node says about that.
+class listening_socket {
+ public:
+  explicit listening_socket(uint16_t port);
+  ~listening_socket();
+  listening_socket(const listening_socket&) = delete;
+  listening_socket& operator=(const listening_socket&) = delete;
+
+  /// Whether the socket is bound and listening.
+  bool listening() const { return listening_; }
+
+ private:
+  int fd_ = -1;
+  bool listening_ = false;
+};
+
 }  // namespace fedrelay::test

@@ -6,6 +6,7 @@
 
 #include "actors/errc.hpp"
 #include "crypto/keys.hpp"
+#include "storage/file_store.hpp"
 
 namespace fedrelay::actors {
 namespace {
@@ -111,7 +112,7 @@ bool one_of(const std::string& value, std::initializer_list<std::string_view> al
       if (!one_of(s, {"mention", "alert"})) return bad(name + " must be mention or alert");
       return {};
     case field_kind::file_id:
-      if (s.size() != 64 || !is_hex(s)) return bad(name + " must be 64 lower-case hex digits");
+      if (!storage::file_store::valid_id(s)) return bad(name + " must be 64 lower-case hex digits");
       return {};
     case field_kind::size:
       break;

@@ -44,6 +44,10 @@ http_response error_reply(const caf::error& err) {
   return error_reply(status_of(err), actors::detail_of(err));
 }
 
+std::function<void(caf::error&)> fail_with(const responder& respond) {
+  return [respond](caf::error& err) { respond(error_reply(err)); };
+}
+
 http_response success_reply(std::string_view json_object, unsigned status) {
   http_response res;
   res.status = status;

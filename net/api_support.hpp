@@ -20,6 +20,9 @@ http_response error_reply(unsigned status, std::string_view message);
 /// The reply for a failed call: the HTTP status that fits the error's code, and its detail.
 http_response error_reply(const caf::error& err);
 
+/// The error handler of a call whose failure is answered with error_reply(err).
+std::function<void(caf::error&)> fail_with(const responder& respond);
+
 /// 200 with `json_object` (a JSON object without "success") plus "success": true.
 http_response success_reply(std::string_view json_object, unsigned status = 200);
 

@@ -102,8 +102,7 @@ request_handler make_federation_handler(federation_api_context ctx) {
                                   [respond](std::string& users) {
                                     respond(success_reply(R"({"users":)" + users + "}"));
                                   },
-                                  [respond](caf::error& err) { respond(error_reply(err)); },
-                                  actors::search_atom::value, query);
+                                  fail_with(respond), actors::search_atom::value, query);
                             });
        }});
   if (ctx.identity)

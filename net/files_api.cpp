@@ -147,8 +147,7 @@ void with_local_file(const files_api_context& ctx, const http_request& req, resp
         res.body = body.dump();
         respond(res);
       },
-      [respond](caf::error& err) { respond(error_reply(err)); }, actors::locate_atom::value,
-      req.query("id").value_or(""));
+      fail_with(respond), actors::locate_atom::value, req.query("id").value_or(""));
 }
 
 void upload(const files_api_context& ctx, http_request&& req, responder respond) {
@@ -180,8 +179,7 @@ void upload(const files_api_context& ctx, http_request&& req, responder respond)
         respond(
             success_reply(json{{"file_id", id}, {"event_id", event_id}, {"size", size}}.dump()));
       },
-      [respond](caf::error& err) { respond(error_reply(err)); }, actors::share_atom::value,
-      std::move(sub));
+      fail_with(respond), actors::share_atom::value, std::move(sub));
 }
 
 }  // namespace
@@ -228,8 +226,8 @@ std::vector<route> local_file_routes(files_api_context ctx) {
                           [respond](actors::file_info& info) {
                             respond(success_reply(json{{"file", info_json(info)}}.dump()));
                           },
-                          [respond](caf::error& err) { respond(error_reply(err)); },
-                          actors::locate_atom::value, req.query("id").value_or(""));
+                          fail_with(respond), actors::locate_atom::value,
+                          req.query("id").value_or(""));
                     }});
   return routes;
 }

@@ -69,11 +69,6 @@ std::optional<std::string> local_user(const local_api_context& ctx, const std::s
   return std::nullopt;
 }
 
-template <class R>
-std::function<void(caf::error&)> fail_with(const responder& respond) {
-  return [respond](caf::error& err) { respond(error_reply(err)); };
-}
-
 /// How one submitting call maps its body to a room event.
 struct submission_spec {
   const char* path;
@@ -140,7 +135,7 @@ request_handler submit_route(const ctx_ptr& ctx, submission_spec spec) {
         [respond](std::string& event_id) {
           respond(success_reply(json{{"event_id", event_id}}.dump()));
         },
-        fail_with<std::string>(respond), actors::submit_atom::value, std::move(*sub));
+        fail_with(respond), actors::submit_atom::value, std::move(*sub));
   };
 }
 
@@ -194,8 +189,7 @@ request_handler send_batch_route(const ctx_ptr& ctx, submission_spec spec) {
           }
           respond(success_reply(json{{"results", out}, {"accepted", accepted}}.dump()));
         },
-        fail_with<std::vector<actors::event_result>>(respond), actors::submit_atom::value,
-        std::move(subs));
+        fail_with(respond), actors::submit_atom::value, std::move(subs));
   };
 }
 
@@ -287,7 +281,7 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
               respond(success_reply(json{{"users", users}}.dump()));
             });
       },
-      fail_with<actors::peer_record>(respond), actors::resolve_atom::value, domain);
+      fail_with(respond), actors::resolve_atom::value, domain);
 }
 
 /// Feeds one WebSocket from the inbox: long-polls the bridge and sends what comes, until
@@ -403,7 +397,7 @@ request_handler make_local_handler(local_api_context context) {
         [respond](bool created) {
           respond(success_reply(json{{"created", created}}.dump()));
         },
-        fail_with<bool>(respond), actors::register_atom::value, *username, name);
+        fail_with(respond), actors::register_atom::value, *username, name);
   });
 
   add("GET", "/api/v1/users.search", [ctx](http_request&& req, responder respond) {
@@ -425,7 +419,7 @@ request_handler make_local_handler(local_api_context context) {
     ask<std::string>(
         *ctx->system, ctx->bridge, ctx->timeout,
         [respond](std::string& users) { respond(success_reply(R"({"users":)" + users + "}")); },
-        fail_with<std::string>(respond), actors::search_atom::value, q.substr(0, at));
+        fail_with(respond), actors::search_atom::value, q.substr(0, at));
   });
 
   add("POST", "/api/v1/rooms.create", [ctx](http_request&& req, responder respond) {
@@ -444,7 +438,7 @@ request_handler make_local_handler(local_api_context context) {
         [respond](std::string& room_id) {
           respond(success_reply(json{{"room_id", room_id}}.dump()));
         },
-        fail_with<std::string>(respond), actors::create_atom::value, *name, *type, *user);
+        fail_with(respond), actors::create_atom::value, *name, *type, *user);
   });
 
   add("POST", "/api/v1/dm.create", [ctx](http_request&& req, responder respond) {
@@ -467,7 +461,7 @@ request_handler make_local_handler(local_api_context context) {
         [respond](std::string& room_id) {
           respond(success_reply(json{{"room_id", room_id}}.dump()));
         },
-        fail_with<std::string>(respond), actors::dm_atom::value, *user, target);
+        fail_with(respond), actors::dm_atom::value, *user, target);
   });
 
   add("GET", "/api/v1/rooms.info", [ctx](http_request&& req, responder respond) {
@@ -475,7 +469,7 @@ request_handler make_local_handler(local_api_context context) {
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::string& info) { respond(success_reply(R"({"room":)" + info + "}")); },
-        fail_with<std::string>(respond), actors::info_atom::value, room);
+        fail_with(respond), actors::info_atom::value, room);
   });
 
   add("GET", "/api/v1/rooms.history", [ctx](http_request&& req, responder respond) {
@@ -485,7 +479,7 @@ request_handler make_local_handler(local_api_context context) {
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::string& events) { respond(success_reply(R"({"events":)" + events + "}")); },
-        fail_with<std::string>(respond), actors::history_atom::value, room, after, limit);
+        fail_with(respond), actors::history_atom::value, room, after, limit);
   });
 
   add("GET", "/api/v1/events", [ctx](http_request&& req, responder respond) {
@@ -495,8 +489,8 @@ request_handler make_local_handler(local_api_context context) {
     auto wait_ms = static_cast<uint32_t>(wait_s * 1000);
     ask<std::string>(
         *ctx->system, ctx->bridge, ctx->timeout + std::chrono::milliseconds(wait_ms),
-        [respond](std::string& page) { respond(success_reply(page)); },
-        fail_with<std::string>(respond), actors::fetch_atom::value, after, limit, wait_ms);
+        [respond](std::string& page) { respond(success_reply(page)); }, fail_with(respond),
+        actors::fetch_atom::value, after, limit, wait_ms);
   });
 
   add("GET", "/api/v1/federation.status", [ctx](http_request&&, responder respond) {

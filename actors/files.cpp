@@ -201,10 +201,7 @@ void announce(files_pointer self, const std::string& id, json meta, std::string_
 void fetch_next(files_pointer self, const std::string& id);
 
 std::chrono::milliseconds backoff(files_pointer self, uint32_t failures) {
-  const auto& t = self->state.ctx.transport_settings;
-  auto delay = t.backoff_initial;
-  for (uint32_t i = 1; i < failures && delay < t.backoff_max; ++i) delay *= 2;
-  return std::min(delay, t.backoff_max);
+  return self->state.ctx.transport_settings.backoff_after(failures);
 }
 
 void retry_later(files_pointer self, const std::string& id, std::chrono::milliseconds delay) {

@@ -127,9 +127,7 @@ void enter_backoff(peer_pointer self) {
   auto& st = self->state;
   const auto& cfg = st.ctx.settings;
   ++st.streak;
-  // Doubling from backoff_initial, capped; the shift is bounded so it cannot overflow.
-  auto ceiling = cfg.backoff_initial * (int64_t{1} << std::min<uint32_t>(st.streak - 1, 30));
-  st.backoff = std::min(ceiling, cfg.backoff_max);
+  st.backoff = cfg.backoff_after(st.streak);
   // Full jitter: a uniform delay up to the ceiling, so peers that failed together do not
   // come back together.
   std::uniform_int_distribution<int64_t> pick{1, std::max<int64_t>(1, st.backoff.count())};

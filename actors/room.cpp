@@ -701,10 +701,7 @@ void catchup_failed(room_pointer self, const std::string& what) {
   auto& st = self->state;
   st.catching_up = false;
   ++st.catchup_failures;
-  const auto& cfg = st.ctx.settings;
-  auto delay =
-      cfg.backoff_initial * (int64_t{1} << std::min<uint32_t>(st.catchup_failures - 1, 30));
-  delay = std::min(delay, std::chrono::duration_cast<decltype(delay)>(cfg.backoff_max));
+  auto delay = st.ctx.settings.backoff_after(st.catchup_failures);
   if (st.catchup_failures == 1 || st.catchup_failures % 10 == 0)
     log()->warn("room {}: catch-up from {} failed (attempt {}, retrying in {} ms): {}", st.room_id,
                 st.host, st.catchup_failures,

@@ -22,6 +22,7 @@
 //   ("peers.deny[0]" is the first entry).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -72,6 +73,15 @@ struct transport_settings {
   std::chrono::milliseconds backoff_initial{500};     // first retry delay
   std::chrono::milliseconds backoff_max{60'000};      // cap of the exponential backoff
   std::chrono::milliseconds request_timeout{30'000};  // one transaction's round trip
+
+  /// The delay after `failures` consecutive failures (0 counts as 1): backoff_initial,
+  /// doubled for each further failure, at most backoff_max. The shift is bounded so it
+  /// cannot overflow.
+  std::chrono::milliseconds backoff_after(uint32_t failures) const {
+    auto doubled =
+        backoff_initial * (int64_t{1} << std::min<uint32_t>(failures > 0 ? failures - 1 : 0, 30));
+    return std::min<std::chrono::milliseconds>(doubled, backoff_max);
+  }
 };
 
 /// [limits]: what the federation and local listeners accept.

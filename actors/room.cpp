@@ -847,7 +847,7 @@ void request_catchup(room_pointer self) {
   if (auto err = qualify_content(*type, content, st.ctx.own_domain)) return err;
   if (auto err = check_content(*type, content)) return err;
   room_event e;
-  e.id = (sub.id.empty() ? random_hex(16) : sub.id) + ":" + st.ctx.own_domain;
+  e.id = (sub.id.empty() ? time_ordered_hex() : sub.id) + ":" + st.ctx.own_domain;
   e.type = *type;
   e.room_id = st.room_id;
   e.origin = st.ctx.own_domain;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <random>
 
 #include "actors/errc.hpp"
@@ -318,6 +320,21 @@ std::string random_hex(size_t bytes) {
       raw[i + k] = static_cast<char>((word >> (8 * k)) & 0xff);
   }
   return crypto::to_hex(raw);
+}
+
+std::string time_ordered_hex() {
+  // The count starts at a random value below 2^31 so two processes started in the same
+  // millisecond differ there too, and it wraps (breaking the order once) only after 2^31
+  // ids; within a process it alone keeps the ids of one millisecond apart and in order.
+  static std::atomic<uint32_t> count{static_cast<uint32_t>(std::random_device{}() >> 1)};
+  auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  auto n = count.fetch_add(1, std::memory_order_relaxed);
+  std::string raw(10, '\0');
+  for (int i = 0; i < 6; ++i) raw[i] = static_cast<char>((ms >> (8 * (5 - i))) & 0xff);
+  for (int i = 0; i < 4; ++i) raw[6 + i] = static_cast<char>((n >> (8 * (3 - i))) & 0xff);
+  return crypto::to_hex(raw) + random_hex(6);
 }
 
 std::string make_room_id(std::string_view host) {

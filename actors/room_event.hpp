@@ -117,6 +117,12 @@ std::string make_room_id(std::string_view host);
 /// `bytes` random bytes as lower-case hex (ids that need only be unique).
 std::string random_hex(size_t bytes);
 
+/// 32 lower-case hex digits that are unique and increase on this node: 48 bits of
+/// milliseconds since the epoch, a 32-bit count, 48 random bits. Event ids made of them
+/// make the keys derived from an event id (dedup marks, authors) arrive in order, which
+/// the store inserts next to the previous key instead of at a random place.
+std::string time_ordered_hex();
+
 /// Keeps only the content fields the type names and rewrites those that name users
 /// (target, to, with) from the local API's form to the wire form, so what a local server
 /// submits is the type's content and nothing else. errc::bad_request when a user field

@@ -14,6 +14,8 @@ std::string to_string(errc code) {
       return "write_failed";
     case errc::corrupted:
       return "corrupted";
+    case errc::bad_batch:
+      return "bad_batch";
   }
   return "unknown";
 }

@@ -17,6 +17,7 @@ enum class errc : uint8_t {
   read_failed,
   write_failed,  // a write or fsync failed; the store refuses writes from then on
   corrupted,     // a stored value does not decode
+  bad_batch,     // a batch the store will not write (a range deletion where none may go)
 };
 
 /// Returns the name of an error code, e.g. "invalid".

@@ -107,11 +107,17 @@ void write_batch::del_range(column c, std::string_view from, std::string_view to
   // WAL write and after the batch's earlier changes: the batch would land half-applied.
   // An empty range deletes nothing, so it is not recorded at all.
   if (from >= to) return;
+  if (!takes_range_deletes(c)) {
+    if (impl_->refused.empty())
+      impl_->refused = "column " + std::string{column_name(c)} + " takes no range deletions";
+    return;
+  }
   impl_->batch.DeleteRange(logical_handle(c), slice(from), slice(to)).PermitUncheckedError();
 }
 
 void write_batch::append(const write_batch& other) {
   copy_changes(other.impl_->batch, impl_->batch, logical_handle).PermitUncheckedError();
+  if (impl_->refused.empty()) impl_->refused = other.impl_->refused;
 }
 
 size_t write_batch::count() const {
@@ -120,6 +126,7 @@ size_t write_batch::count() const {
 
 void write_batch::clear() {
   impl_->batch.Clear();
+  impl_->refused.clear();
 }
 
 }  // namespace fedrelay::storage

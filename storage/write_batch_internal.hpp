@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -14,6 +15,7 @@ namespace fedrelay::storage {
 
 struct write_batch::impl {
   rocksdb::WriteBatch batch;
+  std::string refused;  // why store::write must refuse the batch; empty when it may write it
 };
 
 /// The column family id a write_batch records for `c`: 1 + its enum value (0 is RocksDB's

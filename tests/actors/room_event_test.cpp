@@ -99,6 +99,20 @@ TEST(RoomEventTest, ATamperedEventHasABadSignature) {
   EXPECT_EQ(detail_of(verify_event(e, other.public_key())), "bad signature");
 }
 
+TEST(RoomEventTest, TimeOrderedIdsAreHexUniqueAndIncreasing) {
+  std::string previous;
+  for (int i = 0; i < 20000; ++i) {
+    auto id = time_ordered_hex();
+    ASSERT_EQ(id.size(), 32u);
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    // Increasing is what the store's insert hints rely on; strictly, so also unique.
+    ASSERT_LT(previous, id) << "after " << i << " ids";
+    previous = id;
+  }
+  // A made room id is still valid, and an event id made of one has the room id's shape.
+  EXPECT_TRUE(valid_room_id(time_ordered_hex() + ":a.example"));
+}
+
 TEST(RoomEventTest, DecodingNamesTheFieldThatIsWrong) {
   auto id = crypto::identity::generate();
   auto e = message();

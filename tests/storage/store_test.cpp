@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <atomic>
+#include <cstdio>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -303,6 +305,70 @@ TEST_F(StoreTest, ScanHonoursLimitAndEarlyStop) {
   });
   ASSERT_EQ(err, caf::none);
   EXPECT_EQ(visited, 3u);
+}
+
+TEST_F(StoreTest, ARangeDeletionInAColumnKeyedByEventIdRefusesTheWholeBatch) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  for (auto c : all_columns) {
+    if (takes_range_deletes(c)) continue;
+    write_batch b;
+    b.put(column::meta, "written-with-it", "x");
+    b.del_range(c, "a", "z");
+    auto err = s->write(b);
+    EXPECT_TRUE(is(err, errc::bad_batch)) << caf::to_string(err);
+    EXPECT_NE(context_text(err).find(std::string{column_name(c)} + " takes no range deletions"),
+              std::string::npos)
+        << context_text(err);
+    EXPECT_FALSE(get(*s, column::meta, "written-with-it")) << column_name(c);
+    // Refused, not failed: the store keeps writing.
+    put(*s, c, "after", "x");
+    EXPECT_TRUE(get(*s, c, "after")) << column_name(c);
+    // A batch that took the refused one's changes is refused with it; a cleared one is not.
+    write_batch outer;
+    outer.append(b);
+    EXPECT_TRUE(is(s->write(outer), errc::bad_batch));
+    b.clear();
+    b.put(column::meta, "written-after-clear", "x");
+    EXPECT_EQ(s->write(b), caf::none);
+  }
+  EXPECT_FALSE(takes_range_deletes(column::dedup));
+  EXPECT_TRUE(takes_range_deletes(column::outbox));
+}
+
+TEST_F(StoreTest, KeysEndingInAnEventIdReadBackInOrderWhateverOrderTheyCameIn) {
+  // dedup and rooms insert with a hint per "<prefix><32 hex>:<domain>" prefix: keys in
+  // order, out of order, rewritten, deleted, and of other shapes must all read back right.
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  auto key = [](const std::string& prefix, unsigned n) {
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%032x", n);
+    return prefix + hex + ":a.example";
+  };
+  std::set<std::string> expected;
+  write_batch b;
+  for (unsigned n = 0; n < 3000; ++n) {
+    // Two prefixes interleaved, each mostly increasing, every tenth key going back.
+    unsigned id = n % 10 == 9 ? n / 2 : n;
+    for (const std::string prefix : {"e\0event:room-1:", "e\0event:room-2:"}) {
+      b.put(column::dedup, key(prefix, id), "v");
+      expected.insert(key(prefix, id));
+    }
+    b.put(column::dedup, "short:" + std::to_string(n), "v");  // no 32 hex before a colon
+    expected.insert("short:" + std::to_string(n));
+    if (n % 100 == 99) {
+      ASSERT_EQ(s->write(b), caf::none);
+      b.clear();
+    }
+  }
+  for (unsigned id = 0; id < 3000; id += 7) {
+    b.del(column::dedup, key("e\0event:room-1:", id));
+    expected.erase(key("e\0event:room-1:", id));
+  }
+  ASSERT_EQ(s->write(b), caf::none);
+  auto found = keys(*s, column::dedup, "", "");
+  EXPECT_EQ(found, std::vector<std::string>(expected.begin(), expected.end()));
 }
 
 TEST_F(StoreTest, LastInRangeFindsTheHighestKeyBelowTo) {

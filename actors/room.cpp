@@ -854,7 +854,6 @@ void request_catchup(room_pointer self) {
   e.user = sub.user + "@" + st.ctx.own_domain;
   e.ts = unix_ms();
   e.content = std::move(content);
-  sign_event(e, *st.ctx.identity);
   return e;
 }
 
@@ -927,15 +926,23 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
   journal_entry entry;
   std::vector<std::string> ids;
   std::vector<size_t> pending;  // results that wait for the append
+  // Built first and signed together: one Ed25519 signature per group of events.
+  std::vector<std::optional<room_event>> events(subs.size());
+  std::vector<room_event*> to_sign;
   for (size_t i = 0; i < subs.size(); ++i) {
-    bool made_id = subs[i].id.empty();
     auto e = local_event(self, subs[i]);
     if (!e) {
       results[i] = {{}, false, detail_of(e.error())};
       continue;
     }
-    results[i].id = e->id;
-    auto added = add_local(self, entry, std::move(*e), made_id, ids);
+    events[i] = std::move(*e);
+    to_sign.push_back(&*events[i]);
+  }
+  sign_events(to_sign, *self->state.ctx.identity);
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (!events[i]) continue;
+    results[i].id = events[i]->id;
+    auto added = add_local(self, entry, std::move(*events[i]), subs[i].id.empty(), ids);
     if (!added) {
       results[i].reason = detail_of(added.error());
       continue;
@@ -1018,6 +1025,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
       [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
         auto e = local_event(self, sub);
         if (!e) return e.error();
+        sign_event(*e, *self->state.ctx.identity);
         auto promise = self->make_response_promise<std::string>();
         enqueue(self, {},
                 [self, made_id = sub.id.empty(), e = std::move(*e), promise](

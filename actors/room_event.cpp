@@ -7,6 +7,7 @@
 #include <random>
 
 #include "actors/errc.hpp"
+#include "crypto/batch_signature.hpp"
 #include "crypto/keys.hpp"
 #include "storage/file_store.hpp"
 
@@ -231,7 +232,28 @@ void sign_event(room_event& e, const crypto::identity& id) {
       crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
 }
 
+void sign_events(const std::vector<room_event*>& events, const crypto::identity& id) {
+  for (size_t first = 0; first < events.size(); first += max_signing_group) {
+    auto end = std::min(events.size(), first + max_signing_group);
+    if (end - first == 1) {
+      sign_event(*events[first], id);
+      continue;
+    }
+    std::vector<std::string> forms;
+    forms.reserve(end - first);
+    for (auto i = first; i < end; ++i) forms.push_back(canonical_form(*events[i]));
+    auto proofs = crypto::sign_batch(id, forms);
+    for (auto i = first; i < end; ++i) events[i]->sig = crypto::to_string(proofs[i - first]);
+  }
+}
+
 caf::error verify_event(const room_event& e, const crypto::public_key& key) {
+  if (crypto::is_batch_proof(e.sig)) {
+    auto proof = crypto::parse_batch_proof(e.sig);
+    if (!proof || crypto::verify_batch(key, canonical_form(e), *proof))
+      return caf::make_error(errc::rejected, "bad signature");
+    return {};
+  }
   auto raw = crypto::from_base64(e.sig);
   crypto::signature sig{};
   if (!raw || raw->size() != sig.size()) return caf::make_error(errc::rejected, "bad signature");

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -74,8 +75,17 @@ std::string canonical_form(const room_event& e);
 /// Signs `e` (sets e.sig) with the origin server's identity.
 void sign_event(room_event& e, const crypto::identity& id);
 
+/// Events signed together in a group: at most this many share one Ed25519 signature, so
+/// each carries an audit path of at most four hashes.
+inline constexpr size_t max_signing_group = 16;
+
+/// Signs `events` as sign_event would, in groups of max_signing_group: each group's
+/// events share one signature over a Merkle tree of their canonical forms, and each
+/// event's "sig" is its crypto::batch_proof in text form. A group of one is signed alone.
+void sign_events(const std::vector<room_event*>& events, const crypto::identity& id);
+
 /// errc::rejected "bad signature" unless `e.sig` is the signature of `key` over
-/// canonical_form(e).
+/// canonical_form(e), or a batch proof leading from it to a root `key` signed.
 [[nodiscard]] caf::error verify_event(const room_event& e, const crypto::public_key& key);
 
 /// Checks the content fields of a type: each required field present with its type and

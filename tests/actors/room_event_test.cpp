@@ -99,6 +99,35 @@ TEST(RoomEventTest, ATamperedEventHasABadSignature) {
   EXPECT_EQ(detail_of(verify_event(e, other.public_key())), "bad signature");
 }
 
+TEST(RoomEventTest, EventsSignedInGroupsVerifyOneByOneAfterTheWire) {
+  auto id = crypto::identity::generate();
+  std::vector<room_event> events;
+  for (int i = 0; i < 33; ++i) {
+    events.push_back(message("m" + std::to_string(i)));
+    events.back().id = "m" + std::to_string(i) + ":a.example";
+  }
+  std::vector<room_event*> all;
+  for (auto& e : events) all.push_back(&e);
+  sign_events(all, id);
+  // Groups of 16, 16 and 1: the last one alone gets a plain signature.
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].sig.rfind("b1.", 0) == 0, i < 32) << i << " " << events[i].sig;
+    auto back = parse_event(encode_event(events[i]));
+    ASSERT_TRUE(back) << describe(back.error());
+    EXPECT_EQ(verify_event(*back, id.public_key()), caf::none) << i;
+    auto changed = *back;
+    changed.content["text"] = "changed";
+    EXPECT_EQ(detail_of(verify_event(changed, id.public_key())), "bad signature") << i;
+  }
+  // An event carrying another event's proof of the same group does not verify.
+  auto swapped = events[3];
+  swapped.sig = events[4].sig;
+  EXPECT_EQ(detail_of(verify_event(swapped, id.public_key())), "bad signature");
+  auto garbled = events[3];
+  garbled.sig = "b1.garbage";
+  EXPECT_EQ(detail_of(verify_event(garbled, id.public_key())), "bad signature");
+}
+
 TEST(RoomEventTest, TimeOrderedIdsAreHexUniqueAndIncreasing) {
   std::string previous;
   for (int i = 0; i < 20000; ++i) {

@@ -320,5 +320,27 @@ TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {
   EXPECT_EQ(a.wait_for_room_events(room, 303, 1s).size(), 302u);
 }
 
+TEST_F(RoomsTest, ABatchFromAMemberIsCheckedByTheHostAndRelayedToTheOtherMember) {
+  // b signs its batch in groups (one signature per 16 events); the host checks each event
+  // against b's key before sequencing it, and c checks each again when the host relays it.
+  auto room = create_room();
+  invite_everyone(room);
+  ASSERT_EQ(b.wait_for_room_events(room, 2, settle).size(), 2u) << b.log();
+  json messages = json::array();
+  for (int i = 0; i < 40; ++i)
+    messages.push_back({{"room_id", room}, {"user", "bob"}, {"text", "b" + std::to_string(i)}});
+  unsigned status = 0;
+  auto r = b.post("/api/v1/chat.sendBatch", {{"messages", messages}}, &status);
+  ASSERT_EQ(status, 200u) << r.dump();
+  EXPECT_EQ(r["accepted"], 40) << r.dump();
+  auto on_a = a.wait_for_room_events(room, 43, settle);
+  auto on_c = c.wait_for_room_events(room, 41, settle);
+  ASSERT_EQ(on_a.size(), 43u) << a.log();
+  ASSERT_EQ(on_c.size(), 41u) << c.log();
+  EXPECT_EQ(fingerprint(on_c), host_view_from(on_a, on_c));
+  EXPECT_EQ(on_c.back()["text"], "b39");
+  EXPECT_EQ(on_c.back()["user"], "bob@b.test");
+}
+
 }  // namespace
 }  // namespace fedrelay::test

@@ -2,6 +2,8 @@
 // forms, and the federation messages.
 #include "actors/room_event.hpp"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "actors/describe.hpp"
@@ -97,6 +99,47 @@ TEST(RoomEventTest, ATamperedEventHasABadSignature) {
   }
   auto other = crypto::identity::generate();
   EXPECT_EQ(detail_of(verify_event(e, other.public_key())), "bad signature");
+}
+
+TEST(RoomEventTest, TheWireAndCanonicalFormsAreExactlyWhatNlohmannWrites) {
+  // encode_event and canonical_form write the text by hand; what is signed must stay
+  // byte for byte what dump(to_json(e)) gives, on every node, for any string.
+  std::mt19937 rng{20261125};
+  auto random_text = [&rng](size_t max) {
+    std::string s(rng() % (max + 1), '\0');
+    for (auto& c : s) {
+      auto pick = rng() % 4;
+      c = static_cast<char>(pick == 0   ? rng() % 256  // any byte, invalid UTF-8 too
+                            : pick == 1 ? "\"\\/\b\f\n\r\t\x01\x7f"[rng() % 11]
+                                        : 0x20 + rng() % 95);
+    }
+    return s;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    auto e = message(random_text(40));
+    e.id = random_text(20) + ":a.example";
+    e.user = random_text(12) + "@a.example";
+    e.origin = i % 2 ? "a.example" : random_text(8);
+    e.room_id = i % 3 ? room : random_text(10);
+    e.type = static_cast<event_type>(rng() % 17);
+    e.ts = i % 5 == 0 ? -static_cast<int64_t>(rng()) : static_cast<int64_t>(rng()) << 20;
+    e.seq = i % 4 == 0 ? 0 : (static_cast<uint64_t>(rng()) << 32) + rng();
+    e.sig = i % 6 == 0 ? "" : random_text(30);
+    e.content = {{random_text(6), random_text(30)}, {"n", i}, {"nested", {{"a", {1, 2}}}}};
+    auto doc = to_json(e);
+    ASSERT_EQ(encode_event(e), dump(doc)) << i;
+    doc.erase("sig");
+    doc.erase("seq");
+    ASSERT_EQ(canonical_form(e), dump(doc)) << i;
+    ASSERT_EQ(
+        event_message(e),
+        dump({{"kind", "event"}, {"id", event_message_id(e.room_id, e.id)}, {"event", to_json(e)}}))
+        << i;
+    ASSERT_EQ(submit_message(e), dump({{"kind", "submit"},
+                                       {"id", submit_message_id(e.room_id, e.id)},
+                                       {"event", to_json(e)}}))
+        << i;
+  }
 }
 
 TEST(RoomEventTest, EventsSignedInGroupsVerifyOneByOneAfterTheWire) {

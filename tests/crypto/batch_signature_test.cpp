@@ -101,13 +101,13 @@ TEST(BatchSignatureTest, TextsOfAnyOtherFormAreRefused) {
     for (size_t i = 0; i < n; ++i) pos = good.find('.', pos) + 1;
     return pos;
   };
-  refused(good.substr(0, parts_at(2)));                               // no count, no path
+  refused(good.substr(0, parts_at(2)));                                      // no count, no path
   refused(good.substr(0, parts_at(2)) + "x.3." + good.substr(parts_at(4)));  // index not a number
   refused(good.substr(0, parts_at(2)) + "-1.3." + good.substr(parts_at(4)));
-  refused(good.substr(0, parts_at(4)) + "AAAA");                     // 3 bytes: not hashes
+  refused(good.substr(0, parts_at(4)) + "AAAA");  // 3 bytes: not hashes
   refused(good.substr(0, parts_at(4)) + "!!!!");
-  refused("b1.AAAA." + good.substr(parts_at(2)));                    // signature too short
-  EXPECT_FALSE(is_batch_proof("c2lnbmF0dXJl"));  // a plain base64 signature
+  refused("b1.AAAA." + good.substr(parts_at(2)));  // signature too short
+  EXPECT_FALSE(is_batch_proof("c2lnbmF0dXJl"));    // a plain base64 signature
 }
 
 }  // namespace

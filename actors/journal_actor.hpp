@@ -41,7 +41,7 @@ typename Inspector::result_type inspect(Inspector& f, journal_put& x) {
 struct journal_outbound {
   std::string destination;  // the remote domain
   std::string event;        // a compact JSON object with a string "id"
-  std::string id;           // that "id", when the caller knows it; else the journal parses it
+  std::string id = {};      // that "id", when the caller knows it; else the journal parses it
 };
 
 template <class Inspector>

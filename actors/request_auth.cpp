@@ -26,8 +26,7 @@ std::string signing_string(std::string_view method, std::string_view target, int
 
 std::string sign_request(const crypto::identity& id, std::string_view method,
                          std::string_view target, int64_t time_ms, std::string_view body) {
-  auto sig = id.sign(signing_string(method, target, time_ms, body));
-  return crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+  return crypto::signature_to_base64(id.sign(signing_string(method, target, time_ms, body)));
 }
 
 std::vector<std::pair<std::string, std::string>> signed_headers(const crypto::identity& id,
@@ -50,15 +49,12 @@ caf::error verify_request(std::string_view key, std::string_view method, std::st
     return caf::make_error(errc::bad_request, std::string{time_header} + " is not a number");
   if (std::abs(unix_ms_now() - time_ms) > skew.count())
     return caf::make_error(errc::rejected, "request time outside the accepted window");
-  auto raw = crypto::from_base64(signature_b64);
-  if (!raw || raw->size() != crypto::signature{}.size() ||
-      key.size() != crypto::public_key{}.size())
+  auto sig = crypto::signature_from_base64(signature_b64);
+  if (!sig || key.size() != crypto::public_key{}.size())
     return caf::make_error(errc::bad_request, std::string{signature_header} + " is malformed");
-  crypto::signature sig{};
-  std::copy(raw->begin(), raw->end(), sig.begin());
   crypto::public_key pk{};
   std::copy(key.begin(), key.end(), pk.begin());
-  if (crypto::verify(pk, signing_string(method, target, time_ms, body), sig))
+  if (crypto::verify(pk, signing_string(method, target, time_ms, body), *sig))
     return caf::make_error(errc::rejected, "signature does not verify with the origin's key");
   return caf::none;
 }

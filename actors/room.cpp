@@ -112,10 +112,6 @@ void put(journal_entry& entry, storage::column c, std::string key, std::string v
   entry.puts.push_back(journal_put{static_cast<uint8_t>(c), std::move(key), std::move(value)});
 }
 
-std::string text_of(const room_event& e, const char* field) {
-  return string_at(e.content, field);
-}
-
 event_result accepted(const std::string& message_id) {
   return {message_id, true, {}};
 }
@@ -188,13 +184,13 @@ std::string record_applied(room_pointer self, journal_entry& entry, const room_e
     put(entry, storage::column::rooms, room_author_key(st.room_id, e.id), e.user);
     st.authors_unflushed.push_back(e.id);
   } else if (e.type == event_type::message_deleted) {
-    auto target = text_of(e, "target");
+    auto target = content_text(e, "target");
     put(entry, storage::column::rooms, room_author_key(st.room_id, target), "");
     // Until the append is on disk the store still names the author: mark it deleted.
     st.room.authors[target] = "";
     st.authors_unflushed.push_back(target);
   } else if (e.type == event_type::room_created && st.room.type == "direct")
-    put(entry, storage::column::meta, direct_room_key(e.user, text_of(e, "with")), st.room_id);
+    put(entry, storage::column::meta, direct_room_key(e.user, content_text(e, "with")), st.room_id);
   put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
   entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
   return encoded;
@@ -342,7 +338,7 @@ std::string newcomer_of(room_pointer self, const room_event& e) {
   auto& st = self->state;
   std::string user;
   if (e.type == event_type::user_invited)
-    user = text_of(e, "target");
+    user = content_text(e, "target");
   else if (e.type == event_type::user_joined)
     user = e.user;
   else
@@ -356,7 +352,8 @@ std::string newcomer_of(room_pointer self, const room_event& e) {
 /// have no member left.
 std::string leaver_of(const room_event& e) {
   if (e.type == event_type::user_left) return std::string{domain_of_user(e.user)};
-  if (e.type == event_type::user_removed) return std::string{domain_of_user(text_of(e, "target"))};
+  if (e.type == event_type::user_removed)
+    return std::string{domain_of_user(content_text(e, "target"))};
   return {};
 }
 

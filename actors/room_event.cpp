@@ -163,6 +163,10 @@ std::string dump(const json& doc) {
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::string content_text(const room_event& e, std::string_view field) {
+  return string_at(e.content, field);
+}
+
 std::string string_at(const json& doc, std::string_view key) {
   if (!doc.is_object()) return {};
   auto i = doc.find(key);
@@ -274,9 +278,7 @@ std::string canonical_form(const room_event& e) {
 }
 
 void sign_event(room_event& e, const crypto::identity& id) {
-  auto sig = id.sign(canonical_form(e));
-  e.sig =
-      crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+  e.sig = crypto::signature_to_base64(id.sign(canonical_form(e)));
 }
 
 void sign_events(const std::vector<room_event*>& events, const crypto::identity& id) {
@@ -301,11 +303,8 @@ caf::error verify_event(const room_event& e, const crypto::public_key& key) {
       return caf::make_error(errc::rejected, "bad signature");
     return {};
   }
-  auto raw = crypto::from_base64(e.sig);
-  crypto::signature sig{};
-  if (!raw || raw->size() != sig.size()) return caf::make_error(errc::rejected, "bad signature");
-  std::copy(raw->begin(), raw->end(), sig.begin());
-  if (crypto::verify(key, canonical_form(e), sig))
+  auto sig = crypto::signature_from_base64(e.sig);
+  if (!sig || crypto::verify(key, canonical_form(e), *sig))
     return caf::make_error(errc::rejected, "bad signature");
   return {};
 }

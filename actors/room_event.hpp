@@ -182,4 +182,7 @@ std::string dump(const nlohmann::json& doc);
 /// for JSON from peers, which may hold anything (nlohmann's value() would throw).
 std::string string_at(const nlohmann::json& doc, std::string_view key);
 
+/// The string content field `field` of `e` (string_at of its content).
+std::string content_text(const room_event& e, std::string_view field);
+
 }  // namespace fedrelay::actors

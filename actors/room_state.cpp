@@ -11,10 +11,6 @@ using json = nlohmann::json;
   return caf::make_error(errc::rejected, std::move(reason));
 }
 
-std::string text_of(const room_event& e, const char* field) {
-  return string_at(e.content, field);
-}
-
 std::string role_of(const room_state& s, const std::string& user) {
   auto i = s.members.find(user);
   return i == s.members.end() ? std::string{} : i->second;
@@ -73,7 +69,7 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
     case event_type::user_invited: {
       if (s.type == "direct") return refuse("no invites in a direct room");
       if (!moderates(s, e.user)) return refuse("only owners and moderators may invite");
-      auto target = text_of(e, "target");
+      auto target = content_text(e, "target");
       if (is_member(s, target)) return refuse("user " + target + " is already a member");
       return {};
     }
@@ -81,7 +77,7 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
       return {};
     case event_type::user_removed: {
       if (!moderates(s, e.user)) return refuse("only owners and moderators may remove users");
-      auto target = text_of(e, "target");
+      auto target = content_text(e, "target");
       if (auto err = need_member_target(s, target)) return err;
       if (role_of(s, target) == "owner" && role_of(s, e.user) != "owner")
         return refuse("only an owner may remove an owner");
@@ -89,19 +85,19 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
     }
     case event_type::role_changed:
       if (role_of(s, e.user) != "owner") return refuse("only an owner may change roles");
-      return need_member_target(s, text_of(e, "target"));
+      return need_member_target(s, content_text(e, "target"));
     case event_type::message_sent:
     case event_type::file_shared:
       return may_post(s, e);
     case event_type::message_edited: {
       if (s.muted.count(e.user) > 0) return refuse("user is muted");
-      auto author = need_message(s, text_of(e, "target"), stored);
+      auto author = need_message(s, content_text(e, "target"), stored);
       if (!author) return author.error();
       if (*author != e.user) return refuse("only the author may edit a message");
       return {};
     }
     case event_type::message_deleted: {
-      auto author = need_message(s, text_of(e, "target"), stored);
+      auto author = need_message(s, content_text(e, "target"), stored);
       if (!author) return author.error();
       if (*author != e.user && !moderates(s, e.user))
         return refuse("only the author, owners and moderators may delete a message");
@@ -110,20 +106,20 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
     case event_type::reaction_set:
     case event_type::reaction_unset:
       if (s.muted.count(e.user) > 0) return refuse("user is muted");
-      if (auto author = need_message(s, text_of(e, "target"), stored); !author)
+      if (auto author = need_message(s, content_text(e, "target"), stored); !author)
         return author.error();
       return {};
     case event_type::read_receipt:
       return {};
     case event_type::notification:
-      return need_member_target(s, text_of(e, "to"));
+      return need_member_target(s, content_text(e, "to"));
     case event_type::user_muted:
     case event_type::user_unmuted: {
       bool mute = e.type == event_type::user_muted;
       if (!moderates(s, e.user))
         return refuse(mute ? "only owners and moderators may mute"
                            : "only owners and moderators may unmute");
-      auto target = text_of(e, "target");
+      auto target = content_text(e, "target");
       if (auto err = need_member_target(s, target)) return err;
       if (mute == (s.muted.count(target) > 0))
         return refuse("user " + target + (mute ? " is already muted" : " is not muted"));
@@ -139,7 +135,7 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
 [[nodiscard]] caf::error validate_creation(const room_state& s, const room_event& e) {
   if (domain_of_id(e.room_id) != e.origin)
     return refuse("a room is created by its host " + std::string{domain_of_id(e.room_id)});
-  if (text_of(e, "room_type") == "direct" && text_of(e, "with") == e.user)
+  if (content_text(e, "room_type") == "direct" && content_text(e, "with") == e.user)
     return refuse("a direct room is between two users");
   return {};
 }
@@ -167,14 +163,14 @@ void apply(room_state& s, const room_event& e) {
   switch (e.type) {
     case event_type::room_created:
       s.room_id = e.room_id;
-      s.name = text_of(e, "name");
-      s.type = text_of(e, "room_type");
+      s.name = content_text(e, "name");
+      s.type = content_text(e, "room_type");
       s.host = std::string{domain_of_id(e.room_id)};
       s.members[e.user] = "owner";
-      if (s.type == "direct") s.members[text_of(e, "with")] = "member";
+      if (s.type == "direct") s.members[content_text(e, "with")] = "member";
       break;
     case event_type::user_invited:
-      s.members.emplace(text_of(e, "target"), "member");
+      s.members.emplace(content_text(e, "target"), "member");
       break;
     case event_type::user_joined:
       s.members.emplace(e.user, "member");
@@ -184,24 +180,24 @@ void apply(room_state& s, const room_event& e) {
       s.muted.erase(e.user);
       break;
     case event_type::user_removed:
-      s.members.erase(text_of(e, "target"));
-      s.muted.erase(text_of(e, "target"));
+      s.members.erase(content_text(e, "target"));
+      s.muted.erase(content_text(e, "target"));
       break;
     case event_type::role_changed:
-      s.members[text_of(e, "target")] = text_of(e, "role");
+      s.members[content_text(e, "target")] = content_text(e, "role");
       break;
     case event_type::message_sent:
     case event_type::file_shared:
       s.authors[e.id] = e.user;
       break;
     case event_type::message_deleted:
-      s.authors.erase(text_of(e, "target"));
+      s.authors.erase(content_text(e, "target"));
       break;
     case event_type::user_muted:
-      s.muted.insert(text_of(e, "target"));
+      s.muted.insert(content_text(e, "target"));
       break;
     case event_type::user_unmuted:
-      s.muted.erase(text_of(e, "target"));
+      s.muted.erase(content_text(e, "target"));
       break;
     case event_type::room_deleted:
       s.deleted = true;

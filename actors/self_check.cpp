@@ -21,18 +21,15 @@ std::string self_check_message(std::string_view domain, std::string_view nonce) 
 
 std::string sign_self_check(const crypto::identity& id, std::string_view domain,
                             std::string_view nonce) {
-  auto sig = id.sign(self_check_message(domain, nonce));
-  return crypto::to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+  return crypto::signature_to_base64(id.sign(self_check_message(domain, nonce)));
 }
 
 caf::error verify_self_check(const crypto::public_key& key, std::string_view domain,
                              std::string_view nonce, std::string_view signature_b64) {
-  auto raw = crypto::from_base64(signature_b64);
-  if (!raw || raw->size() != crypto::signature{}.size())
+  auto sig = crypto::signature_from_base64(signature_b64);
+  if (!sig)
     return caf::make_error(errc::bad_request, "the self-check signature is not base64 of 64 bytes");
-  crypto::signature sig{};
-  std::copy(raw->begin(), raw->end(), sig.begin());
-  if (crypto::verify(key, self_check_message(domain, nonce), sig))
+  if (crypto::verify(key, self_check_message(domain, nonce), *sig))
     return caf::make_error(errc::rejected,
                            "the self-check signature does not verify with this "
                            "node's key");

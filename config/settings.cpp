@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -693,12 +694,23 @@ class settings_reader {
                 "both tls.cert and tls.key, or neither");
   }
 
-  void read_peer_patterns(table_view& t, const std::string& key, std::vector<std::string>& out) {
-    const char* expected = "a domain such as \"b.example\" or a wildcard such as \"*.example.com\"";
+  /// What an item of a list of strings becomes, or the problem with it.
+  struct list_item {
+    std::string value;
+    std::string problem;  // empty: keep `value`
+  };
+
+  /// Reads `key` (when present) as an array of strings into `out`, each item through
+  /// `take`. An item that is not a string or has a problem is reported with `expected`;
+  /// a value that is not an array, with `list_example`.
+  void read_string_list(table_view& t, const std::string& key, const char* list_example,
+                        const char* expected,
+                        const std::function<list_item(const std::string&)>& take,
+                        std::vector<std::string>& out) {
     auto* v = t.find(key);
     if (v == nullptr) return;
     if (!v->is_array()) {
-      c_.report(*v, t.key_name(key), describe(*v), "an array of domains, such as [\"b.example\"]");
+      c_.report(*v, t.key_name(key), describe(*v), list_example);
       return;
     }
     const auto& items = v->as_array();
@@ -710,13 +722,26 @@ class settings_reader {
         continue;
       }
       const std::string& text = item.as_string().str;
-      std::string domain = starts_with(text, "*.") ? text.substr(2) : text;
-      if (auto why = domain_problem(domain); !why.empty()) {
-        c_.report(item, name, quote(text) + " " + why, expected);
+      auto taken = take(text);
+      if (!taken.problem.empty()) {
+        c_.report(item, name, quote(text) + " " + taken.problem, expected);
         continue;
       }
-      out.push_back(starts_with(text, "*.") ? "*." + domain : domain);
+      out.push_back(std::move(taken.value));
     }
+  }
+
+  void read_peer_patterns(table_view& t, const std::string& key, std::vector<std::string>& out) {
+    read_string_list(
+        t, key, "an array of domains, such as [\"b.example\"]",
+        "a domain such as \"b.example\" or a wildcard such as \"*.example.com\"",
+        [](const std::string& text) {
+          bool wildcard = starts_with(text, "*.");
+          std::string domain = wildcard ? text.substr(2) : text;
+          auto problem = domain_problem(domain);
+          return list_item{wildcard ? "*." + domain : domain, problem};
+        },
+        out);
   }
 
   void read_peers(table_view& t) {
@@ -829,29 +854,15 @@ class settings_reader {
     if (auto v = t.integer("fetch_max_bytes_per_s", 0))
       f.fetch_max_bytes_per_s = static_cast<uint64_t>(*v);
     if (auto v = t.integer("fetch_attempts", 1)) f.fetch_attempts = static_cast<uint32_t>(*v);
-    const char* expected = "a MIME type such as \"image/png\" or a wildcard such as \"image/*\"";
-    auto* v = t.find("allowed_types");
-    if (v == nullptr) return;
-    if (!v->is_array()) {
-      c_.report(*v, t.key_name("allowed_types"), describe(*v),
-                "an array of MIME types, such as [\"image/*\", \"text/plain\"]");
-      return;
-    }
-    const auto& items = v->as_array();
-    for (size_t i = 0; i < items.size(); ++i) {
-      std::string name = t.key_name("allowed_types") + "[" + std::to_string(i) + "]";
-      const auto& item = items[i];
-      if (!item.is_string()) {
-        c_.report(item, name, describe(item), expected);
-        continue;
-      }
-      std::string text = lowercase(item.as_string().str);
-      if (auto why = mime_pattern_problem(text); !why.empty()) {
-        c_.report(item, name, quote(item.as_string().str) + " " + why, expected);
-        continue;
-      }
-      f.allowed_types.push_back(text);
-    }
+    read_string_list(
+        t, "allowed_types", "an array of MIME types, such as [\"image/*\", \"text/plain\"]",
+        "a MIME type such as \"image/png\" or a wildcard such as \"image/*\"",
+        [](const std::string& text) {
+          auto type = lowercase(text);
+          auto problem = mime_pattern_problem(type);
+          return list_item{std::move(type), problem};
+        },
+        f.allowed_types);
   }
 
   void read_hub(table_view& t) {

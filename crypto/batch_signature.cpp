@@ -172,8 +172,7 @@ std::string to_string(const batch_proof& proof) {
   path.reserve(proof.path.size() * 32);
   for (const auto& h : proof.path) path.append(reinterpret_cast<const char*>(h.data()), h.size());
   std::string out{prefix};
-  out += to_base64(std::string_view{reinterpret_cast<const char*>(proof.root_signature.data()),
-                                    proof.root_signature.size()});
+  out += signature_to_base64(proof.root_signature);
   out += '.';
   out += std::to_string(proof.index);
   out += '.';
@@ -193,10 +192,9 @@ caf::expected<batch_proof> parse_batch_proof(std::string_view text) {
   auto dot = text.find('.');
   if (dot == std::string_view::npos) return bad("a batch signature has five parts");
   batch_proof proof;
-  auto sig = from_base64(text.substr(0, dot));
-  if (!sig || sig->size() != proof.root_signature.size())
-    return bad("the batch signature's signature is not 64 bytes of base64");
-  std::memcpy(proof.root_signature.data(), sig->data(), sig->size());
+  auto sig = signature_from_base64(text.substr(0, dot));
+  if (!sig) return bad("the batch signature's signature is not 64 bytes of base64");
+  proof.root_signature = *sig;
   text.remove_prefix(dot + 1);
   if (!take_number(text, proof.index) || !take_number(text, proof.count))
     return bad("the batch signature's index and count are not numbers");

@@ -60,6 +60,18 @@ caf::expected<std::string> from_hex(std::string_view hex, size_t size) {
   return out;
 }
 
+std::string signature_to_base64(const signature& sig) {
+  return to_base64(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});
+}
+
+std::optional<signature> signature_from_base64(std::string_view text) {
+  auto raw = from_base64(text);
+  signature sig{};
+  if (!raw || raw->size() != sig.size()) return std::nullopt;
+  std::copy(raw->begin(), raw->end(), sig.begin());
+  return sig;
+}
+
 std::string to_base64(std::string_view bytes) {
   constexpr int variant = sodium_base64_VARIANT_ORIGINAL;
   std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');

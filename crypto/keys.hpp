@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,5 +35,10 @@ std::string to_base64(std::string_view bytes);
 /// Parses canonical standard base64 (padding required, no whitespace or other characters);
 /// errc::bad_pem otherwise.
 [[nodiscard]] caf::expected<std::string> from_base64(std::string_view text);
+
+/// A signature as base64 (what headers, events and self-checks carry), and back: nullopt
+/// when the text is not canonical base64 of exactly 64 bytes.
+std::string signature_to_base64(const signature& sig);
+std::optional<signature> signature_from_base64(std::string_view text);
 
 }  // namespace fedrelay::crypto

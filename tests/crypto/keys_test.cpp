@@ -66,5 +66,17 @@ TEST(KeysTest, Base64RejectsNonCanonicalInput) {
   }
 }
 
+TEST(KeysTest, ASignatureReadsBackFromBase64OnlyAtSixtyFourBytes) {
+  signature sig{};
+  for (size_t i = 0; i < sig.size(); ++i) sig[i] = static_cast<uint8_t>(i * 7);
+  auto text = signature_to_base64(sig);
+  EXPECT_EQ(text.size(), 88u);
+  EXPECT_EQ(signature_from_base64(text), sig);
+  EXPECT_FALSE(signature_from_base64(to_base64(std::string(63, 'x'))));
+  EXPECT_FALSE(signature_from_base64(to_base64(std::string(65, 'x'))));
+  EXPECT_FALSE(signature_from_base64(text.substr(1)));
+  EXPECT_FALSE(signature_from_base64(""));
+}
+
 }  // namespace
 }  // namespace fedrelay::crypto

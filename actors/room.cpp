@@ -22,6 +22,7 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/inbound_actor.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
 #include "actors/room_event.hpp"
 #include "actors/room_state.hpp"
@@ -601,7 +602,7 @@ void on_event_run(room_pointer self, const std::string& origin,
   auto run = std::make_shared<run_state>();
   run->results.resize(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
-    auto doc = json::parse(texts[i], nullptr, false);
+    auto doc = parse_json(texts[i]);
     auto message_id = string_at(doc, "id");
     auto inner = doc.is_object() ? doc.find("event") : doc.end();
     if (message_id.empty() || string_at(doc, "kind") != event_kind || inner == doc.end()) {
@@ -838,7 +839,7 @@ void request_catchup(room_pointer self) {
     return caf::make_error(errc::bad_request, "\"" + sub.user + "\" is not a local user name");
   if (sub.id.size() > 255 || sub.id.find('\0') != std::string::npos)
     return caf::make_error(errc::bad_request, "an event id has at most 255 bytes and no NUL");
-  auto content = sub.content.empty() ? json::object() : json::parse(sub.content, nullptr, false);
+  auto content = sub.content.empty() ? json::object() : parse_json(sub.content);
   if (!content.is_object())
     return caf::make_error(errc::bad_request, "the content is not a JSON object");
   if (auto err = qualify_content(*type, content, st.ctx.own_domain)) return err;
@@ -1044,7 +1045,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
       [self](apply_atom, const std::string& origin,
              const std::string& text) -> caf::result<event_result> {
         auto& st = self->state;
-        auto doc = json::parse(text, nullptr, false);
+        auto doc = parse_json(text);
         if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string() ||
             !doc.contains("kind") || !doc["kind"].is_string())
           return refused("", "a room message is a JSON object with a string kind and id");

@@ -175,7 +175,9 @@ std::string state_message(std::string_view room_id, uint64_t seq, const nlohmann
 std::string rejected_message(std::string_view room_id, std::string_view event_id,
                              std::string_view user, std::string_view reason);
 
-/// Compact JSON text that never throws on bad UTF-8 (replaced by U+FFFD).
+/// Compact JSON text that never throws on bad UTF-8 (replaced by U+FFFD): byte for byte
+/// nlohmann's dump(-1, ' ', false, replace), with plain ASCII strings copied instead of
+/// escaped byte by byte.
 std::string dump(const nlohmann::json& doc);
 
 /// The string at `key` of `doc`, or "" when `doc` is not an object or has no string there:

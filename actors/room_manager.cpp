@@ -18,6 +18,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
 #include "actors/room_actor.hpp"
 #include "actors/room_event.hpp"
@@ -152,7 +153,7 @@ caf::result<event_result> no_such_hosted_room(room_manager_pointer self, const s
 caf::result<event_result> on_apply(room_manager_pointer self, const std::string& origin,
                                    const std::string& text) {
   auto& st = self->state;
-  auto doc = json::parse(text, nullptr, false);
+  auto doc = parse_json(text);
   if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string() || !doc.contains("kind") ||
       !doc["kind"].is_string())
     return refused(doc.is_object() && doc.contains("id") && doc["id"].is_string()

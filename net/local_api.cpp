@@ -4,6 +4,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/pem.hpp"
@@ -37,7 +38,7 @@ request_handler authorized(const ctx_ptr& ctx, request_handler next) {
 
 /// The request body as a JSON object, or nullopt after answering 400.
 std::optional<json> json_body(const http_request& req, const responder& respond) {
-  auto j = json::parse(req.body, nullptr, false);
+  auto j = actors::parse_json(req.body);
   if (j.is_discarded() || !j.is_object()) {
     respond(error_reply(400, "the body must be a JSON object"));
     return std::nullopt;

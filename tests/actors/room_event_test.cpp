@@ -101,10 +101,13 @@ TEST(RoomEventTest, ATamperedEventHasABadSignature) {
   EXPECT_EQ(detail_of(verify_event(e, other.public_key())), "bad signature");
 }
 
-TEST(RoomEventTest, TheWireAndCanonicalFormsAreExactlyWhatNlohmannWrites) {
+TEST(RoomEventTest, TheTextsWrittenByHandAreExactlyWhatNlohmannWrites) {
   // encode_event and canonical_form write the text by hand; what is signed must stay
   // byte for byte what dump(to_json(e)) gives, on every node, for any string.
   std::mt19937 rng{20261125};
+  auto reference = [](const json& doc) {
+    return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  };
   auto random_text = [&rng](size_t max) {
     std::string s(rng() % (max + 1), '\0');
     for (auto& c : s) {
@@ -127,18 +130,29 @@ TEST(RoomEventTest, TheWireAndCanonicalFormsAreExactlyWhatNlohmannWrites) {
     e.sig = i % 6 == 0 ? "" : random_text(30);
     e.content = {{random_text(6), random_text(30)}, {"n", i}, {"nested", {{"a", {1, 2}}}}};
     auto doc = to_json(e);
-    ASSERT_EQ(encode_event(e), dump(doc)) << i;
+    ASSERT_EQ(encode_event(e), reference(doc)) << i;
+    ASSERT_EQ(dump(doc), reference(doc)) << i;
     doc.erase("sig");
     doc.erase("seq");
-    ASSERT_EQ(canonical_form(e), dump(doc)) << i;
-    ASSERT_EQ(
-        event_message(e),
-        dump({{"kind", "event"}, {"id", event_message_id(e.room_id, e.id)}, {"event", to_json(e)}}))
+    ASSERT_EQ(canonical_form(e), reference(doc)) << i;
+    ASSERT_EQ(event_message(e), reference({{"kind", "event"},
+                                           {"id", event_message_id(e.room_id, e.id)},
+                                           {"event", to_json(e)}}))
         << i;
-    ASSERT_EQ(submit_message(e), dump({{"kind", "submit"},
-                                       {"id", submit_message_id(e.room_id, e.id)},
-                                       {"event", to_json(e)}}))
+    ASSERT_EQ(submit_message(e), reference({{"kind", "submit"},
+                                            {"id", submit_message_id(e.room_id, e.id)},
+                                            {"event", to_json(e)}}))
         << i;
+    // Every kind of value dump() may meet, nested, with random keys.
+    json any = {{random_text(5), nullptr},
+                {random_text(5), i % 2 == 0},
+                {random_text(5), -static_cast<int64_t>(rng())},
+                {random_text(5), static_cast<uint64_t>(rng()) << 31},
+                {random_text(5), static_cast<double>(rng()) / 7.0},
+                {random_text(5), json::array({random_text(9), json::object(), json::array(), 0.5})},
+                {random_text(5), {{random_text(4), {{random_text(4), random_text(20)}}}}}};
+    ASSERT_EQ(dump(any), reference(any)) << i;
+    for (const auto& [key, value] : any.items()) ASSERT_EQ(dump(value), reference(value)) << i;
   }
 }
 

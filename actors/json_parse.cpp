@@ -1,0 +1,74 @@
+// simdjson's DOM parser (one per thread, its buffers reused), its tree copied into
+// nlohmann's types the way nlohmann's parser would have typed each value.
+#include "actors/json_parse.hpp"
+
+#include <simdjson.h>
+
+namespace fedrelay::actors {
+namespace {
+
+using json = nlohmann::json;
+namespace dom = simdjson::dom;
+
+/// `e` (of document `text`) as nlohmann's parser would have built it; false where the
+/// two might differ.
+bool convert(dom::element e, std::string_view text, json& out) {
+  switch (e.type()) {
+    case dom::element_type::OBJECT: {
+      out = json::object();
+      for (auto field : dom::object(e)) {
+        // A repeated key: the last one wins, as in nlohmann's parser.
+        if (!convert(field.value, text, out[std::string{field.key}])) return false;
+      }
+      return true;
+    }
+    case dom::element_type::ARRAY: {
+      out = json::array();
+      for (auto item : dom::array(e)) {
+        out.emplace_back();
+        if (!convert(item, text, out.back())) return false;
+      }
+      return true;
+    }
+    case dom::element_type::STRING:
+      out = std::string{std::string_view(e)};
+      return true;
+    case dom::element_type::INT64: {
+      // nlohmann types a literal without '-' as unsigned, with '-' as signed.
+      // simdjson reads "-0" as 0, which nlohmann types as signed: a zero in a text that
+      // holds "-0" anywhere is left to nlohmann.
+      auto v = int64_t(e);
+      if (v == 0 && text.find("-0") != std::string_view::npos) return false;
+      if (v >= 0)
+        out = static_cast<uint64_t>(v);
+      else
+        out = v;
+      return true;
+    }
+    case dom::element_type::UINT64:
+      out = uint64_t(e);
+      return true;
+    case dom::element_type::DOUBLE:
+      out = double(e);
+      return true;
+    case dom::element_type::BOOL:
+      out = bool(e);
+      return true;
+    case dom::element_type::NULL_VALUE:
+      out = nullptr;
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+json parse_json(std::string_view text) {
+  thread_local dom::parser parser;
+  dom::element root;
+  json out;
+  if (!parser.parse(text.data(), text.size()).get(root) && convert(root, text, out)) return out;
+  return json::parse(text.begin(), text.end(), nullptr, false);
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,145 @@
+// parse_json against nlohmann's own parser: random documents written out and mutated byte
+// by byte must parse (or fail) the same way, down to the type of every number.
+#include "actors/json_parse.hpp"
+
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace fedrelay::actors {
+namespace {
+
+using nlohmann::json;
+
+/// Same values and the same nlohmann type at every level (== alone says 1 == 1u).
+bool same(const json& a, const json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto i = a.begin(), k = b.begin(); i != a.end(); ++i, ++k)
+      if (i.key() != k.key() || !same(*i, *k)) return false;
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  if (a.is_number_float()) return a.get<double>() == b.get<double>() || (a != a && b != b);
+  return a == b;
+}
+
+void expect_like_nlohmann(const std::string& text) {
+  auto ours = parse_json(text);
+  auto theirs = json::parse(text, nullptr, false);
+  ASSERT_EQ(ours.is_discarded(), theirs.is_discarded()) << text;
+  if (!ours.is_discarded()) {
+    ASSERT_TRUE(same(ours, theirs)) << text;
+  }
+}
+
+TEST(JsonParseTest, TrickyTextsParseAsNlohmannParsesThem) {
+  for (const char* text : {"{}",
+                           "[]",
+                           "0",
+                           "-0",
+                           "-0.0",
+                           "1",
+                           "-1",
+                           "1.0",
+                           "1e2",
+                           "1E-2",
+                           "9223372036854775807",
+                           "9223372036854775808",
+                           "18446744073709551615",
+                           "18446744073709551616",
+                           "-9223372036854775808",
+                           "-9223372036854775809",
+                           "1e400",
+                           "1e-400",
+                           "0.1000000000000000055511151231257827",
+                           R"("\u0000")",
+                           R"("\ud83d\ude00")",
+                           R"("\ud800")",
+                           R"("\udc00x")",
+                           R"({"a":1,"a":2})",
+                           R"({"a":{"b":[1,{"c":null}]}})",
+                           "\"\xff\"",
+                           "\"\xc3\xa9\"",
+                           "[1,]",
+                           "{\"a\" 1}",
+                           "01",
+                           "[1] x",
+                           "",
+                           " ",
+                           "nul",
+                           "true",
+                           "\t[ true , false ,null ]\n",
+                           R"("a\/b\\c\"\b\f\n\r\t")",
+                           "[0,-0]",
+                           "[-0,0]",
+                           R"({"date":"2026-01-05","n":0})"})
+    expect_like_nlohmann(text);
+  // Nesting deeper than simdjson's 1024 levels goes to nlohmann.
+  expect_like_nlohmann(std::string(2000, '[') + std::string(2000, ']'));
+}
+
+TEST(JsonParseTest, RandomDocumentsAndTheirMutationsParseAsNlohmannParsesThem) {
+  std::mt19937 rng{11252026};
+  auto random_string = [&rng] {
+    std::string s(rng() % 12, '\0');
+    for (auto& c : s) c = static_cast<char>(rng() % 3 == 0 ? rng() % 256 : 0x20 + rng() % 95);
+    return s;
+  };
+  std::function<json(int)> random_value = [&](int depth) -> json {
+    switch (rng() % (depth > 3 ? 6 : 8)) {
+      case 0:
+        return nullptr;
+      case 1:
+        return rng() % 2 == 0;
+      case 2:
+        return -static_cast<int64_t>(rng() % 100000);
+      case 3:
+        return static_cast<uint64_t>(rng()) << (rng() % 33);
+      case 4:
+        return static_cast<double>(rng()) / (1 + rng() % 1000);
+      case 5:
+        return json(random_string()).dump(-1, ' ', false, json::error_handler_t::replace);
+      case 6: {
+        json o = json::object();
+        for (unsigned i = rng() % 5; i > 0; --i) o[random_string()] = random_value(depth + 1);
+        return o;
+      }
+      default: {
+        json a = json::array();
+        for (unsigned i = rng() % 5; i > 0; --i) a.push_back(random_value(depth + 1));
+        return a;
+      }
+    }
+  };
+  for (int i = 0; i < 2000; ++i) {
+    auto text = random_value(0).dump(-1, ' ', false, json::error_handler_t::replace);
+    expect_like_nlohmann(text);
+    for (int m = 0; m < 4 && !text.empty(); ++m) {
+      auto mutated = text;
+      auto at = rng() % mutated.size();
+      switch (rng() % 3) {
+        case 0:
+          mutated[at] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          mutated.erase(at, 1);
+          break;
+        default:
+          mutated.insert(at, 1, "{}[]\",:\\-0e."[rng() % 13]);
+          break;
+      }
+      expect_like_nlohmann(mutated);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

@@ -1,7 +1,8 @@
 // Google Benchmark for the receiving side of the wire format: decoding a transaction of
 // 100 sequenced room events of 256 bytes each, as a node receives them from a room's
 // host, and for reference the nlohmann path a node took before (parse the transaction,
-// dump each event again, parse each event twice more for its id and its room).
+// dump each event again, parse each event twice more for its id and its room); then one
+// event's wire form written and read back, at 256 B and 4 KiB of text.
 #include <benchmark/benchmark.h>
 
 #include <stdexcept>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 
 namespace fedrelay::actors {
@@ -19,7 +21,7 @@ constexpr size_t event_bytes = 256;
 constexpr size_t events_per_transaction = 100;
 
 // A sequenced event of a room hosted by a.example, padded to event_bytes.
-std::string room_event(size_t i) {
+std::string sequenced_event_text(size_t i) {
   auto id = "a.example:" + std::to_string(1000000 + i);
   std::string head = R"({"kind":"event","id":")" + id + R"(","event":{"id":")" + id +
                      R"(","type":"message.sent","room_id":"!room0123456789:a.example",)" +
@@ -37,7 +39,7 @@ const std::string& sample_text() {
     t.origin = "a.example";
     t.destination = "b.example";
     t.created_ms = 1'700'000'000'123;
-    for (size_t i = 0; i < events_per_transaction; ++i) t.events.push_back(room_event(i));
+    for (size_t i = 0; i < events_per_transaction; ++i) t.events.push_back(sequenced_event_text(i));
     return encode_transaction(t);
   }();
   return text;
@@ -71,6 +73,38 @@ void bm_decode_transaction_nlohmann_reference(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events_per_transaction));
 }
 BENCHMARK(bm_decode_transaction_nlohmann_reference);
+
+// One room event with a text of state.range(0) bytes, signed and sequenced.
+room_event sample_event(size_t text_bytes) {
+  room_event e;
+  e.id = time_ordered_hex() + ":a.example";
+  e.room_id = "0123456789abcdef0123456789abcdef:a.example";
+  e.origin = "a.example";
+  e.user = "alice@a.example";
+  e.ts = 1'700'000'000'123;
+  e.content = {{"text", std::string(text_bytes, 'x')}};
+  e.sig = std::string(86, 'A') + "==";
+  e.seq = 123456;
+  return e;
+}
+
+// Writing an event's wire form (for the log and each fan-out copy), and reading one back
+// with every field checked (what a member does for each event it is sent).
+void bm_encode_event(benchmark::State& state) {
+  auto e = sample_event(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(encode_event(e));
+}
+BENCHMARK(bm_encode_event)->Arg(256)->Arg(4096);
+
+void bm_parse_event(benchmark::State& state) {
+  auto text = encode_event(sample_event(static_cast<size_t>(state.range(0))));
+  for (auto _ : state) {
+    auto e = parse_event(text);
+    if (!e) state.SkipWithError("parse_event failed");
+    benchmark::DoNotOptimize(e);
+  }
+}
+BENCHMARK(bm_parse_event)->Arg(256)->Arg(4096);
 
 }  // namespace
 }  // namespace fedrelay::actors

@@ -47,8 +47,8 @@ std::optional<tag> parse_tag(const std::string& text) {
 // ---------------------------------------------------------------------------------------
 // inbox_reader
 
-inbox_reader::inbox_reader(api_client& api, const node& n, std::string room_id)
-    : api_(api), node_(n), room_id_(std::move(room_id)) {}
+inbox_reader::inbox_reader(api_client& api, const node& n, std::string room_id, uint64_t after)
+    : api_(api), node_(n), room_id_(std::move(room_id)), cursor_(after) {}
 
 inbox_reader::~inbox_reader() {
   stop();
@@ -108,7 +108,7 @@ void inbox_reader::resume() {
 }
 
 void inbox_reader::loop() {
-  uint64_t cursor = 0;
+  uint64_t cursor = cursor_.load();
   while (!stop_) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -132,6 +132,7 @@ void inbox_reader::loop() {
       continue;
     }
     take_page(res->body, now_ns(), cursor);
+    cursor_ = cursor;
     cv_.notify_all();
   }
 }

@@ -43,7 +43,8 @@ struct seen_result {
 // every 50 ms).
 class inbox_reader {
  public:
-  inbox_reader(api_client& api, const node& n, std::string room_id);
+  /// Reads `n`'s inbox after cursor `after` (0: from its first event).
+  inbox_reader(api_client& api, const node& n, std::string room_id, uint64_t after = 0);
   ~inbox_reader();
   inbox_reader(const inbox_reader&) = delete;
   inbox_reader& operator=(const inbox_reader&) = delete;
@@ -66,6 +67,9 @@ class inbox_reader {
 
   // How often each sequence number of the current run arrived (0, 1, or more).
   std::vector<uint8_t> arrivals();
+  /// The inbox cursor read up to: a new reader of the same node can start there instead
+  /// of paging through everything the node received before.
+  uint64_t position() const { return cursor_.load(); }
 
   // Stops polling and waits (bounded) for the poll in flight to end, so the node can be
   // stopped without a parked long poll.
@@ -81,6 +85,7 @@ class inbox_reader {
   std::string room_id_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> cursor_{0};
   std::mutex mu_;
   bool paused_ = false;
   bool in_call_ = false;

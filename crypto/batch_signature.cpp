@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "crypto/errc.hpp"
+#include "crypto/hash.hpp"
 #include "crypto/sodium_internal.hpp"
 
 namespace fedrelay::crypto {
@@ -31,13 +32,11 @@ hash256 leaf_hash(std::string_view message) {
 }
 
 hash256 node_hash(const hash256& left, const hash256& right) {
-  std::array<unsigned char, 1 + 2 * 32> in{};
+  std::array<char, 1 + 2 * 32> in{};
   in[0] = 0x01;
   std::copy(left.begin(), left.end(), in.begin() + 1);
   std::copy(right.begin(), right.end(), in.begin() + 33);
-  hash256 out{};
-  crypto_generichash(out.data(), out.size(), in.data(), in.size(), nullptr, 0);
-  return out;
+  return blake2b_256(std::string_view{in.data(), in.size()});
 }
 
 /// The largest power of two below `n` (n >= 2).
@@ -111,7 +110,7 @@ struct verified_groups {
   void add(const public_key& key, const hash256& root, uint32_t count, const signature& sig) {
     entries[next] = {key, root, count, sig};
     next = (next + 1) % entries.size();
-    used = std::max(used, next == 0 ? entries.size() : next);
+    used = std::min(used + 1, entries.size());
   }
 };
 

@@ -196,9 +196,11 @@ rocksdb::ColumnFamilyOptions column_options(column c,
   if (c == column::dedup || c == column::rooms) {
     o.memtable_prefix_bloom_size_ratio = 0.05;
     o.memtable_whole_key_filtering = true;
-    if (!takes_range_deletes(c))  // see there: hints and range tombstones do not mix
-      o.memtable_insert_with_hint_prefix_extractor = std::make_shared<event_id_prefix>();
   }
+  // Insert hints only where no range deletion goes (see takes_range_deletes): dedup and
+  // rooms, whose keys end in an event id.
+  if (!takes_range_deletes(c))
+    o.memtable_insert_with_hint_prefix_extractor = std::make_shared<event_id_prefix>();
   // Queues delete what they read. When half of any 128 consecutive entries of a table
   // file are tombstones, compact it, so scans from the front stop stepping over them.
   if (c == column::outbox || c == column::inbox || c == column::dedup)

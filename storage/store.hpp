@@ -30,9 +30,6 @@ inline constexpr size_t column_count = 9;
 /// The RocksDB column family name of `c`, e.g. "room_log".
 std::string_view column_name(column c);
 
-/// A set of changes applied atomically by store::write. Not thread-safe, store::write
-/// included (RocksDB stamps a sequence number into it): one thread per batch at a time.
-/// A moved-from batch may only be assigned to or destroyed.
 /// Whether write_batch::del_range may name `c`. The columns keyed by event id (dedup,
 /// rooms) insert with RocksDB's memtable hints, and RocksDB 7.8 keeps one hint table for a
 /// memtable's keys and its range tombstones, which breaks the skip list (Debian's build
@@ -42,6 +39,9 @@ constexpr bool takes_range_deletes(column c) {
   return c != column::dedup && c != column::rooms;
 }
 
+/// A set of changes applied atomically by store::write. Not thread-safe, store::write
+/// included (RocksDB stamps a sequence number into it): one thread per batch at a time.
+/// A moved-from batch may only be assigned to or destroyed.
 class write_batch {
  public:
   write_batch();

@@ -1,7 +1,8 @@
 // The inbound actor owns the receiving side of federation.events.dispatch and
 // federation.events.since (DESIGN.md section 4): it opens and checks each transaction,
 // answers a replayed one with its stored receipt, hands each new event (dedup by
-// transaction and event id) to the room manager and stores the receipt of the room
+// transaction id, by message id, and for the host's sequenced events by seq in the room)
+// to the room manager and stores the receipt of the room
 // manager's answers; and it opens catch-up requests and seals the room manager's answer.
 #pragma once
 
@@ -75,8 +76,8 @@ inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inb
                             bool detached = false);
 
 /// Keys of column `dedup`: an applied transaction ("t\0" origin "\0" id -> its receipt
-/// JSON) and an applied event ("e\0" event id -> the id of the transaction that brought it,
-/// or, written by the rooms with the event's effect, the room id).
+/// JSON) and a handled room message ("e\0" message id -> the room id), which the rooms
+/// write with the message's effect and this actor reads before handing a message over.
 std::string dedup_transaction_key(std::string_view origin, std::string_view transaction_id);
 std::string dedup_event_key(std::string_view event_id);
 

@@ -10,6 +10,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/local_bridge_actor.hpp"
+#include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
 #include "tests/actors/transport_fixture.hpp"
 
@@ -482,6 +483,54 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   sched_->run();
   EXPECT_EQ(since_requests(), asked_before + 1);
   EXPECT_EQ(info(*c_, room)["last_seq"], 7);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
+}
+
+TEST_F(RoomTest, HostEventsSentAgainInANewTransactionFillAForgottenGapAndApplyOnce) {
+  gap_grace_ = 60s;
+  restart_rooms({c_});
+  auto room = room_of_three();
+  // The host's first transaction to C is swallowed, the second reaches C, which holds its
+  // event back behind the gap (accepting it) and then restarts, forgetting what it held.
+  // The host cannot be asked: only the resends can fill the gap.
+  std::vector<transaction> to_c;
+  auto key = box_between(*a_, *c_);
+  net_.intercept = [&](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.path == since_path) return inbound_reply{503, R"({"success":false,"error":"down"})"};
+    if (req.base_url != c_->url || req.path != dispatch_path) return std::nullopt;
+    to_c.push_back(*decode_transaction(*key.open(req.body)));
+    if (to_c.size() == 1) return swallowed(*c_, req);
+    return std::nullopt;
+  };
+  send(*b_, room, "bob", "late");
+  send(*b_, room, "bob", "early");
+  ASSERT_EQ(to_c.size(), 2u);
+  auto before = info(*c_, room)["last_seq"].get<uint64_t>();
+  restart_rooms({c_});
+  ASSERT_EQ(info(*c_, room)["last_seq"], before);
+  // The host sends both again in a transaction of its own, and then once more.
+  auto resend = [&] {
+    transaction t;
+    t.id = make_transaction_id("a.example");
+    t.origin = "a.example";
+    t.destination = "c.example";
+    t.created_ms = unix_ms_now();
+    for (const auto& held : to_c)
+      t.events.insert(t.events.end(), held.events.begin(), held.events.end());
+    auto reply = ask<inbound_reply>(c_->inbound, dispatch_atom::value, std::string{"a.example"},
+                                    std::string{"1"}, key.seal(encode_transaction(t)));
+    ASSERT_TRUE(reply.value) << describe(reply.error);
+    ASSERT_EQ(reply.value->status, 200);
+    auto r = decode_receipt(*key.open(reply.value->body));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->results.size(), t.events.size());
+    for (const auto& result : r->results) EXPECT_TRUE(result.accepted) << result.reason;
+  };
+  resend();
+  EXPECT_EQ(info(*c_, room)["last_seq"], before + 2);
+  resend();
+  net_.intercept = nullptr;
+  EXPECT_EQ(info(*c_, room)["last_seq"], before + 2);
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 

@@ -43,10 +43,13 @@ struct applied_message {
 };
 
 /// Stands in for a node's room manager where a test looks at the transport only: records
-/// every message and accepts it, unless `refuse` names its id (id -> reason).
+/// every message and accepts it, unless `refuse` names its id (id -> reason). Like the
+/// rooms, it marks what it accepted in `store` (dedup_event_key), which the inbound actor
+/// reads to hand no message over twice.
 struct room_recorder {
   std::vector<applied_message> applied;
   std::map<std::string, std::string> refuse;
+  storage::store* store = nullptr;
   /// Answers catch-up (origin, room id, after, limit); empty: not_found.
   std::function<caf::expected<std::string>(const std::string&, const std::string&, uint64_t,
                                            uint32_t)>
@@ -57,8 +60,13 @@ struct room_recorder {
     applied.push_back({origin, doc});
     auto id = doc.value("id", "");
     auto refused = refuse.find(id);
-    if (refused == refuse.end()) return event_result{id, true, {}};
-    return event_result{id, false, refused->second};
+    if (refused != refuse.end()) return event_result{id, false, refused->second};
+    if (store) {
+      storage::write_batch mark;
+      mark.put(storage::column::dedup, dedup_event_key(id), "recorded");
+      EXPECT_FALSE(store->write(mark, storage::durability::synced));
+    }
+    return event_result{id, true, {}};
   }
 
   std::vector<std::string> ids() const {
@@ -229,7 +237,10 @@ class transport_fixture : public ::testing::Test {
     options.own_domain = node.domain;
     options.identity = node.identity;
     options.clock_skew = clock_skew;
-    if (!node.rooms) node.rooms = keep(sys_->spawn(recording_rooms, &node.recorder));
+    if (!node.rooms) {
+      node.recorder.store = node.store.get();
+      node.rooms = keep(sys_->spawn(recording_rooms, &node.recorder));
+    }
     inbound_ports ports;
     ports.store = node.store.get();
     ports.discovery = node.discovery;

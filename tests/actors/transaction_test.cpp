@@ -2,6 +2,7 @@
 // peer's bytes can be wrong.
 #include "actors/transaction.hpp"
 
+#include <limits>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -407,6 +408,32 @@ TEST_F(OutboxStoreTest, RemoveCountOldestAndDomains) {
   EXPECT_EQ(*q.last_seq(), 0u);
   EXPECT_FALSE(*q.oldest());
   EXPECT_EQ(*outbox_domains(*store_), (std::vector<std::string>{"a.example"}));
+}
+
+TEST_F(OutboxStoreTest, RemovingRunsOfSeqsLeavesTheirNeighboursAndOtherDomainsAlone) {
+  constexpr auto max = std::numeric_limits<uint64_t>::max();
+  for (uint64_t seq = 1; seq <= 10; ++seq) put("b.example", seq, "{}");
+  for (auto seq : {max - 1, max}) put("b.example", seq, "{}");
+  for (const char* other : {"a.example", "b.example.org", "c.example"})
+    for (uint64_t seq = 1; seq <= 10; ++seq) put(other, seq, "{}");
+  outbox q{*store_, "b.example"};
+  auto seqs_left = [&q] {
+    std::vector<uint64_t> out;
+    auto read = q.read(0, 100, 1 << 20);
+    EXPECT_TRUE(read);
+    for (const auto& e : read->entries) out.push_back(e.seq);
+    return out;
+  };
+  // Out of order: a run of three (3-5) and two single seqs.
+  ASSERT_FALSE(q.remove({8, 5, 3, 10, 4}));
+  EXPECT_EQ(seqs_left(), (std::vector<uint64_t>{1, 2, 6, 7, 9, max - 1, max}));
+  // A run that ends at the last possible seq.
+  ASSERT_FALSE(q.remove({max - 1, max}));
+  EXPECT_EQ(seqs_left(), (std::vector<uint64_t>{1, 2, 6, 7, 9}));
+  ASSERT_FALSE(q.remove({1, 2, 6, 7, 9}));
+  EXPECT_EQ(*q.count(), 0u);
+  for (const char* other : {"a.example", "b.example.org", "c.example"})
+    EXPECT_EQ(*outbox(*store_, other).count(), 10u) << other;
 }
 
 TEST_F(OutboxStoreTest, CorruptEntriesAreReportedForRemoval) {

@@ -91,6 +91,9 @@ std::string with_cursor(std::string_view event, uint64_t cursor) {
   for (const auto& out : entry.outbound) {
     if (out.destination.empty() || out.destination.find('\0') != std::string::npos)
       return caf::make_error(errc::bad_request, "journal: bad destination domain");
+    if (!out.log_key.empty() && out.id.empty())
+      return caf::make_error(errc::bad_request, "journal: a room log reference for " +
+                                                    out.destination + " without its event id");
     auto id = out.id.empty() ? event_id_of(out.event) : out.id;
     if (id.empty())
       return caf::make_error(errc::bad_request, "journal: an event for " + out.destination +
@@ -177,7 +180,9 @@ void flush(journal_pointer self) {
       const auto& out = w.entry.outbound[k];
       auto seq = ++last[out.destination];
       batch.put(storage::column::outbox, storage::sequenced_key(out.destination, seq),
-                encode_outbox_value(now, w.checked.event_ids[k], out.event));
+                out.log_key.empty()
+                    ? encode_outbox_value(now, w.checked.event_ids[k], out.event)
+                    : encode_outbox_reference(now, w.checked.event_ids[k], out.log_key));
       seqs[i].push_back(seq);
     }
     for (const auto& event : w.entry.inbox) {

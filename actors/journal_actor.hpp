@@ -42,11 +42,16 @@ struct journal_outbound {
   std::string destination;  // the remote domain
   std::string event;        // a compact JSON object with a string "id"
   std::string id = {};      // that "id", when the caller knows it; else the journal parses it
+  /// Instead of `event`: the key in column room_log of a sequenced event put by the same
+  /// entry, whose event message (event_message(id, logged text)) the outbox rebuilds when
+  /// it is sent; `id` is then required and `event` stays empty. The queues of all member
+  /// servers then share the one copy in the log.
+  std::string log_key = {};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_outbound& x) {
-  return f(caf::meta::type_name("journal_outbound"), x.destination, x.event, x.id);
+  return f(caf::meta::type_name("journal_outbound"), x.destination, x.event, x.id, x.log_key);
 }
 
 /// One atomic change: all of it is on disk, or none of it.

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <limits>
 
+#include "actors/room_event.hpp"
 #include "storage/keys.hpp"
 
 namespace fedrelay::actors {
 namespace {
 
 constexpr size_t header_size = 8 + 4;
+// Where the JSON of an event would start ('{'), this byte starts a room log reference.
+constexpr char reference_mark = '\x01';
 
 void append_u32(std::string& out, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
@@ -28,11 +31,18 @@ uint32_t read_u32(std::string_view bytes) {
 std::string encode_outbox_value(int64_t enqueued_ms, std::string_view event_id,
                                 std::string_view event) {
   std::string out;
-  out.reserve(header_size + event_id.size() + event.size());
+  out.reserve(header_size + event_id.size() + event.size() + 1);
   out += storage::encode_u64(static_cast<uint64_t>(enqueued_ms));
   append_u32(out, static_cast<uint32_t>(event_id.size()));
   out += event_id;
   out += event;
+  return out;
+}
+
+std::string encode_outbox_reference(int64_t enqueued_ms, std::string_view event_id,
+                                    std::string_view log_key) {
+  auto out = encode_outbox_value(enqueued_ms, event_id, std::string_view{&reference_mark, 1});
+  out += log_key;
   return out;
 }
 
@@ -43,8 +53,14 @@ std::optional<outbox_entry> decode_outbox_value(std::string_view value) {
   outbox_entry entry;
   entry.enqueued_ms = static_cast<int64_t>(*storage::decode_u64(value.substr(0, 8)));
   entry.event_id.assign(value.substr(header_size, id_size));
-  entry.event.assign(value.substr(header_size + id_size));
-  if (entry.event.empty()) return std::nullopt;
+  auto rest = value.substr(header_size + id_size);
+  if (rest.empty()) return std::nullopt;
+  if (rest.front() == reference_mark) {
+    entry.log_key.assign(rest.substr(1));
+    if (entry.log_key.empty() || entry.event_id.empty()) return std::nullopt;
+  } else {
+    entry.event.assign(rest);
+  }
   return entry;
 }
 
@@ -58,11 +74,23 @@ outbox::outbox(storage::store& store, std::string domain)
 caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
                                          size_t max_bytes) const {
   outbox_batch batch;
+  caf::error read_error;
   auto visit = [&](std::string_view key, std::string_view value) {
     auto split = storage::split_sequenced_key(key);
     if (!split) return true;
     batch.last_seq = split->second;
     auto entry = decode_outbox_value(value);
+    if (entry && !entry->log_key.empty()) {
+      auto logged = store_.get(storage::column::room_log, entry->log_key);
+      if (!logged) {
+        read_error = logged.error();
+        return false;
+      }
+      if (*logged)
+        entry->event = event_message(entry->event_id, **logged);
+      else
+        entry.reset();  // the journal writes both in one batch: this is damage
+    }
     if (!entry) {
       batch.corrupt.push_back(split->second);
       return true;
@@ -76,6 +104,7 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
   if (auto err = store_.scan(storage::column::outbox, storage::sequenced_key(domain_, from_seq),
                              storage::sequenced_end(domain_), 0, visit))
     return err;
+  if (read_error) return read_error;
   // An entry that did not fit was visited but not taken: the batch ends before it.
   if (!batch.entries.empty()) batch.last_seq = batch.entries.back().seq;
   if (!batch.corrupt.empty() && !batch.entries.empty()) {

@@ -21,7 +21,8 @@ struct outbox_entry {
   uint64_t seq = 0;
   int64_t enqueued_ms = 0;  // Unix milliseconds when the journal wrote it
   std::string event_id;     // the event's "id", kept beside it so senders need not parse
-  std::string event;        // a compact JSON object
+  std::string event;        // a compact JSON object (outbox::read fills it for a reference)
+  std::string log_key;      // for a reference: the room log key of the event
 };
 
 /// The value of an outbox key: 8-byte big-endian enqueue time, 4-byte big-endian length
@@ -29,8 +30,15 @@ struct outbox_entry {
 std::string encode_outbox_value(int64_t enqueued_ms, std::string_view event_id,
                                 std::string_view event);
 
-/// Reads what encode_outbox_value wrote (seq stays 0); nullopt when the bytes are not such
-/// an envelope.
+/// The value of an outbox key for a host's sequenced event that is in its room log (column
+/// room_log, key `log_key`): as encode_outbox_value, with a 0x01 byte and the log key in
+/// place of the JSON. A room's event goes to every member server, and a copy in each
+/// outbox cost as many writes of the whole event; outbox::read rebuilds the message.
+std::string encode_outbox_reference(int64_t enqueued_ms, std::string_view event_id,
+                                    std::string_view log_key);
+
+/// Reads what encode_outbox_value or encode_outbox_reference wrote (seq stays 0, and for
+/// a reference `event` stays empty); nullopt when the bytes are neither.
 std::optional<outbox_entry> decode_outbox_value(std::string_view value);
 
 /// The key in column `receipts` holding the last seq ever assigned to `domain`'s outbox
@@ -40,7 +48,8 @@ std::string outbox_high_water_key(std::string_view domain);
 /// What one read of the queue found.
 struct outbox_batch {
   std::vector<outbox_entry> entries;  // in seq order
-  std::vector<uint64_t> corrupt;      // seqs whose value is not an envelope (to drop)
+  std::vector<uint64_t> corrupt;      // seqs whose value is not an envelope, or that refer
+                                      // to no room log entry (to drop)
   uint64_t last_seq = 0;              // the last seq visited (0: none)
   size_t bytes = 0;                   // event bytes in `entries`
 };

@@ -175,12 +175,12 @@ void commit_marked(room_pointer self, journal_entry entry, std::vector<std::stri
 /// What applying the sequenced event `e` (already applied to the state) writes on every
 /// node that has the room: the log entry, the author of a message, the direct-room index,
 /// the dedup mark of the message that brought it, and the local server's inbox entry.
-/// Returns the event as the log stores it (encode_event), for the host's fan-out.
-std::string record_applied(room_pointer self, journal_entry& entry, const room_event& e,
-                           const std::string& message_id) {
+/// The log entry is under storage::sequenced_key(room id, seq), where the host's fan-out
+/// refers to it.
+void record_applied(room_pointer self, journal_entry& entry, const room_event& e,
+                    const std::string& message_id) {
   auto& st = self->state;
-  auto encoded = encode_event(e);
-  put(entry, storage::column::room_log, storage::sequenced_key(st.room_id, e.seq), encoded);
+  put(entry, storage::column::room_log, storage::sequenced_key(st.room_id, e.seq), encode_event(e));
   if (e.type == event_type::message_sent || e.type == event_type::file_shared) {
     put(entry, storage::column::rooms, room_author_key(st.room_id, e.id), e.user);
     st.authors_unflushed.push_back(e.id);
@@ -194,7 +194,6 @@ std::string record_applied(room_pointer self, journal_entry& entry, const room_e
     put(entry, storage::column::meta, direct_room_key(e.user, content_text(e, "with")), st.room_id);
   put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
   entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
-  return encoded;
 }
 
 void record_state(room_pointer self, journal_entry& entry) {
@@ -371,17 +370,19 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   if (!newcomer.empty()) snapshot = snapshot_of(self);
   auto leaver = leaver_of(e);
   apply(st.room, e);
-  auto encoded = record_applied(self, entry, e, message_id);
+  record_applied(self, entry, e, message_id);
   if (changes_stored_state(e.type)) record_state(self, entry);
   auto targets = member_servers(st.room);
   if (!leaver.empty()) targets.insert(leaver);
   targets.erase(st.ctx.own_domain);
-  auto copy = event_message(e, encoded);
-  auto copy_id = event_message_id(e.room_id, e.id);  // spares the journal a parse per copy
+  // Each member server's outbox refers to the log entry record_applied put, so the event
+  // is stored once however many servers get it.
+  auto copy_id = event_message_id(e.room_id, e.id);
+  auto log_key = storage::sequenced_key(st.room_id, e.seq);
   for (const auto& domain : targets) {
     if (domain == newcomer)
       entry.outbound.push_back({domain, state_message(st.room_id, snapshot_seq, snapshot)});
-    entry.outbound.push_back({domain, copy, copy_id});
+    entry.outbound.push_back({domain, {}, copy_id, log_key});
   }
   st.writing.insert(message_id);
 }

@@ -537,7 +537,11 @@ std::string event_message(const room_event& e) {
 }
 
 std::string event_message(const room_event& e, std::string_view encoded) {
-  return envelope(event_kind, event_message_id(e.room_id, e.id), encoded);
+  return event_message(event_message_id(e.room_id, e.id), encoded);
+}
+
+std::string event_message(std::string_view message_id, std::string_view encoded) {
+  return envelope(event_kind, message_id, encoded);
 }
 
 std::string state_message(std::string_view room_id, uint64_t seq, const json& state) {

@@ -7,6 +7,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/outbox.hpp"
+#include "actors/room_event.hpp"
 #include "tests/actors/transport_fixture.hpp"
 
 namespace fedrelay::actors {
@@ -121,6 +122,34 @@ TEST_F(JournalTest, TakesTheEventIdTheCallerGivesWithoutParsing) {
   EXPECT_EQ(queued->entries[0].event_id, "given");
   EXPECT_EQ(queued->entries[0].event, event("in-text"));
   EXPECT_EQ(queued->entries[1].event_id, "given-2");
+}
+
+TEST_F(JournalTest, QueuesAReferenceToTheRoomLogThatReadsBackAsTheEventMessage) {
+  const std::string logged = R"({"id":"ev1","room_id":"r:a.example","seq":7})";
+  auto log_key = storage::sequenced_key("r:a.example", 7);
+  journal_entry entry;
+  entry.puts.push_back({static_cast<uint8_t>(storage::column::room_log), log_key, logged});
+  for (const char* domain : {"b.example", "c.example"})
+    entry.outbound.push_back({domain, {}, "event:r:a.example:ev1", log_key});
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(journal_, append_atom::value, entry).value);
+  for (const char* domain : {"b.example", "c.example"}) {
+    // The queue holds the log key, not the event...
+    auto stored = node_->store->get(storage::column::outbox, storage::sequenced_key(domain, 1));
+    ASSERT_TRUE(stored && *stored);
+    EXPECT_EQ((*stored)->find(logged), std::string::npos);
+    // ...and a read gives the message as the room would have queued it.
+    auto queued = outbox{*node_->store, domain}.read(0, 100, 1 << 20);
+    ASSERT_TRUE(queued);
+    ASSERT_EQ(queued->entries.size(), 1u);
+    EXPECT_EQ(queued->entries[0].event_id, "event:r:a.example:ev1");
+    EXPECT_EQ(queued->entries[0].event, event_message("event:r:a.example:ev1", logged));
+    EXPECT_EQ(queued->bytes, queued->entries[0].event.size());
+  }
+  // A reference must name its event id.
+  journal_entry no_id;
+  no_id.outbound.push_back({"b.example", {}, {}, log_key});
+  auto refused = ask<std::vector<uint64_t>>(journal_, append_atom::value, no_id);
+  EXPECT_EQ(refused.error, caf::make_error(errc::bad_request)) << describe(refused.error);
 }
 
 TEST_F(JournalTest, RefusesMalformedEntries) {

@@ -10,6 +10,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/local_bridge_actor.hpp"
+#include "actors/outbox.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
 #include "tests/actors/transport_fixture.hpp"
@@ -280,6 +281,32 @@ TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
   EXPECT_EQ(invite["user"], "alice@a.example");
   EXPECT_EQ(invite["target"], "bob");
   EXPECT_EQ(invite["origin"], "a.example");
+}
+
+TEST_F(RoomTest, TheHostQueuesItsEventsForEveryServerAsReferencesToItsLog) {
+  auto room = room_of_three();
+  net_.intercept = [this](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.base_url != b_->url && req.base_url != c_->url) return std::nullopt;
+    return inbound_reply{503, R"({"success":false,"error":"down"})"};
+  };
+  send(*a_, room, alice, "stored once on the host");
+  // Both queues hold the event; neither holds a copy of it, only the log does.
+  for (const char* domain : {"b.example", "c.example"}) {
+    auto queued = outbox{*a_->store, domain}.read(0, 100, 1 << 20);
+    ASSERT_TRUE(queued);
+    ASSERT_FALSE(queued->entries.empty()) << domain;
+    const auto& last = queued->entries.back();
+    EXPECT_NE(last.event.find("stored once on the host"), std::string::npos) << last.event;
+    auto raw =
+        a_->store->get(storage::column::outbox, storage::sequenced_key(domain, queued->last_seq));
+    ASSERT_TRUE(raw && *raw);
+    EXPECT_EQ((*raw)->find("stored once on the host"), std::string::npos);
+    EXPECT_FALSE(last.log_key.empty());
+  }
+  // Once the servers are back the event reaches them from those references.
+  restore();
+  EXPECT_EQ(room_inbox(*b_, room).back()["text"], "stored once on the host");
+  EXPECT_EQ(room_inbox(*c_, room).back()["text"], "stored once on the host");
 }
 
 TEST_F(RoomTest, MessagesEditsReactionsReceiptsAndNotificationsReachEveryMember) {

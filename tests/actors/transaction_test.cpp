@@ -436,6 +436,31 @@ TEST_F(OutboxStoreTest, RemovingRunsOfSeqsLeavesTheirNeighboursAndOtherDomainsAl
     EXPECT_EQ(*outbox(*store_, other).count(), 10u) << other;
 }
 
+TEST_F(OutboxStoreTest, AReferenceToAMissingLogEntryIsReportedForRemoval) {
+  auto log_key = storage::sequenced_key("r:a.example", 1);
+  storage::write_batch batch;
+  batch.put(storage::column::outbox, storage::sequenced_key("b.example", 1),
+            encode_outbox_reference(5, "event:r:a.example:one", log_key));
+  batch.put(storage::column::outbox, storage::sequenced_key("b.example", 2),
+            encode_outbox_reference(5, "event:r:a.example:two",
+                                    storage::sequenced_key("r:a.example", 2)));
+  batch.put(storage::column::room_log, log_key, R"({"id":"one"})");
+  // Neither an empty log key nor a missing event id is a reference.
+  batch.put(storage::column::outbox, storage::sequenced_key("b.example", 3),
+            encode_outbox_reference(5, "event:r:a.example:three", ""));
+  batch.put(storage::column::outbox, storage::sequenced_key("b.example", 4),
+            encode_outbox_reference(5, "", log_key));
+  ASSERT_FALSE(store_->write(batch));
+  put("b.example", 5, "{}");
+  auto read = outbox{*store_, "b.example"}.read(0, 10, 1 << 20);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->entries.size(), 2u);
+  EXPECT_EQ(read->entries[0].event, event_message("event:r:a.example:one", R"({"id":"one"})"));
+  EXPECT_EQ(read->entries[0].log_key, log_key);
+  EXPECT_EQ(read->entries[1].seq, 5u);
+  EXPECT_EQ(read->corrupt, (std::vector<uint64_t>{2, 3, 4}));
+}
+
 TEST_F(OutboxStoreTest, CorruptEntriesAreReportedForRemoval) {
   put("b.example", 1, "{}");
   storage::write_batch batch;

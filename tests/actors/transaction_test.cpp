@@ -2,6 +2,7 @@
 // peer's bytes can be wrong.
 #include "actors/transaction.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <set>
 
@@ -411,26 +412,42 @@ TEST_F(OutboxStoreTest, RemoveCountOldestAndDomains) {
 }
 
 TEST_F(OutboxStoreTest, RemovingRunsOfSeqsLeavesTheirNeighboursAndOtherDomainsAlone) {
+  // Runs of 64 seqs or more go as range deletions, shorter ones key by key: both here.
   constexpr auto max = std::numeric_limits<uint64_t>::max();
-  for (uint64_t seq = 1; seq <= 10; ++seq) put("b.example", seq, "{}");
-  for (auto seq : {max - 1, max}) put("b.example", seq, "{}");
+  std::vector<uint64_t> all;
+  for (uint64_t seq = 1; seq <= 300; ++seq) all.push_back(seq);
+  for (uint64_t seq = max - 69; seq != 0; ++seq) all.push_back(seq);  // up to max
+  for (auto seq : all) put("b.example", seq, "{}");
   for (const char* other : {"a.example", "b.example.org", "c.example"})
     for (uint64_t seq = 1; seq <= 10; ++seq) put(other, seq, "{}");
   outbox q{*store_, "b.example"};
   auto seqs_left = [&q] {
     std::vector<uint64_t> out;
-    auto read = q.read(0, 100, 1 << 20);
+    auto read = q.read(0, 1000, 1 << 20);
     EXPECT_TRUE(read);
     for (const auto& e : read->entries) out.push_back(e.seq);
     return out;
   };
-  // Out of order: a run of three (3-5) and two single seqs.
-  ASSERT_FALSE(q.remove({8, 5, 3, 10, 4}));
-  EXPECT_EQ(seqs_left(), (std::vector<uint64_t>{1, 2, 6, 7, 9, max - 1, max}));
-  // A run that ends at the last possible seq.
-  ASSERT_FALSE(q.remove({max - 1, max}));
-  EXPECT_EQ(seqs_left(), (std::vector<uint64_t>{1, 2, 6, 7, 9}));
-  ASSERT_FALSE(q.remove({1, 2, 6, 7, 9}));
+  auto without = [](std::vector<uint64_t> from, const std::vector<uint64_t>& gone) {
+    for (auto seq : gone) from.erase(std::find(from.begin(), from.end(), seq));
+    return from;
+  };
+  // Out of order: a run of 100 (10-109), a run of three (150-152) and two single seqs.
+  std::vector<uint64_t> first{152, 5, 150, 7, 151};
+  for (uint64_t seq = 109; seq >= 10; --seq) first.push_back(seq);
+  ASSERT_FALSE(q.remove(first));
+  auto left = without(all, first);
+  EXPECT_EQ(seqs_left(), left);
+  // A run of 70 that ends at the last possible seq, and a run of 64 exactly.
+  std::vector<uint64_t> second;
+  for (uint64_t seq = max - 69; seq != 0; ++seq) second.push_back(seq);
+  for (uint64_t seq = 153; seq < 217; ++seq) second.push_back(seq);
+  ASSERT_FALSE(q.remove(second));
+  left = without(left, second);
+  EXPECT_EQ(seqs_left(), left);
+  EXPECT_EQ(left.front(), 1u);
+  EXPECT_EQ(left.back(), 300u);
+  ASSERT_FALSE(q.remove(left));
   EXPECT_EQ(*q.count(), 0u);
   for (const char* other : {"a.example", "b.example.org", "c.example"})
     EXPECT_EQ(*outbox(*store_, other).count(), 10u) << other;

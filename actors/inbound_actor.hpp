@@ -2,8 +2,8 @@
 // federation.events.since (DESIGN.md section 4): it opens and checks each transaction,
 // answers a replayed one with its stored receipt, hands each new event (dedup by
 // transaction id, by message id, and for the host's sequenced events by seq in the room)
-// to the room manager and stores the receipt of the room
-// manager's answers; and it opens catch-up requests and seals the room manager's answer.
+// to the room manager and stores the receipt of the room manager's answers; and it opens
+// catch-up requests and seals the room manager's answer.
 #pragma once
 
 #include <chrono>

@@ -2,6 +2,8 @@
 // nlohmann's types the way nlohmann's parser would have typed each value.
 #include "actors/json_parse.hpp"
 
+#include <optional>
+
 #include <simdjson.h>
 
 namespace fedrelay::actors {
@@ -10,15 +12,27 @@ namespace {
 using json = nlohmann::json;
 namespace dom = simdjson::dom;
 
-/// `e` (of document `text`) as nlohmann's parser would have built it; false where the
-/// two might differ.
-bool convert(dom::element e, std::string_view text, json& out) {
+/// The document being converted, and whether its text holds "-0" (looked up once, at
+/// its first integer zero).
+struct source {
+  std::string_view text;
+  std::optional<bool> minus_zero = std::nullopt;
+
+  bool has_minus_zero() {
+    if (!minus_zero) minus_zero = text.find("-0") != std::string_view::npos;
+    return *minus_zero;
+  }
+};
+
+/// `e` (of document `doc`) as nlohmann's parser would have built it; false where the two
+/// might differ.
+bool convert(dom::element e, source& doc, json& out) {
   switch (e.type()) {
     case dom::element_type::OBJECT: {
       out = json::object();
       for (auto field : dom::object(e)) {
         // A repeated key: the last one wins, as in nlohmann's parser.
-        if (!convert(field.value, text, out[std::string{field.key}])) return false;
+        if (!convert(field.value, doc, out[std::string{field.key}])) return false;
       }
       return true;
     }
@@ -26,7 +40,7 @@ bool convert(dom::element e, std::string_view text, json& out) {
       out = json::array();
       for (auto item : dom::array(e)) {
         out.emplace_back();
-        if (!convert(item, text, out.back())) return false;
+        if (!convert(item, doc, out.back())) return false;
       }
       return true;
     }
@@ -38,7 +52,7 @@ bool convert(dom::element e, std::string_view text, json& out) {
       // simdjson reads "-0" as 0, which nlohmann types as signed: a zero in a text that
       // holds "-0" anywhere is left to nlohmann.
       auto v = int64_t(e);
-      if (v == 0 && text.find("-0") != std::string_view::npos) return false;
+      if (v == 0 && doc.has_minus_zero()) return false;
       if (v >= 0)
         out = static_cast<uint64_t>(v);
       else
@@ -67,7 +81,8 @@ json parse_json(std::string_view text) {
   thread_local dom::parser parser;
   dom::element root;
   json out;
-  if (!parser.parse(text.data(), text.size()).get(root) && convert(root, text, out)) return out;
+  source doc{text};
+  if (!parser.parse(text.data(), text.size()).get(root) && convert(root, doc, out)) return out;
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 

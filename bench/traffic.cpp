@@ -108,7 +108,6 @@ void inbox_reader::resume() {
 }
 
 void inbox_reader::loop() {
-  uint64_t cursor = cursor_.load();
   while (!stop_) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -119,7 +118,7 @@ void inbox_reader::loop() {
       std::this_thread::sleep_for(20ms);
       continue;
     }
-    auto target = "/api/v1/events?after=" + std::to_string(cursor) + "&limit=1000&wait=1";
+    auto target = "/api/v1/events?after=" + std::to_string(cursor_.load()) + "&limit=1000&wait=1";
     caf::expected<net::http_response> res = caf::error{};
     try {
       res = api_.call(node_.local_port(), node_.token(), "GET", target, "", 15s);
@@ -131,13 +130,12 @@ void inbox_reader::loop() {
       std::this_thread::sleep_for(50ms);
       continue;
     }
-    take_page(res->body, now_ns(), cursor);
-    cursor_ = cursor;
+    take_page(res->body, now_ns());
     cv_.notify_all();
   }
 }
 
-void inbox_reader::take_page(const std::string& body, int64_t seen_ns, uint64_t& cursor) {
+void inbox_reader::take_page(const std::string& body, int64_t seen_ns) {
   auto page = json::parse(body, nullptr, false);
   if (page.is_discarded()) return;
   std::lock_guard<std::mutex> lock(mu_);
@@ -158,7 +156,8 @@ void inbox_reader::take_page(const std::string& body, int64_t seen_ns, uint64_t&
     result_.latencies_ns.push_back(seen_ns - t->sent_ns);
     if (!required_.empty() && required_[t->seq]) --missing_;
   }
-  cursor = page.value("next", cursor);
+  // Only this reader's thread writes the cursor; position() reads it from others.
+  cursor_ = page.value("next", cursor_.load());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class inbox_reader {
 
  private:
   void loop();
-  void take_page(const std::string& body, int64_t seen_ns, uint64_t& cursor);
+  void take_page(const std::string& body, int64_t seen_ns);
 
   api_client& api_;
   const node& node_;

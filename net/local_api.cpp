@@ -6,6 +6,7 @@
 #include "actors/errc.hpp"
 #include "actors/json_parse.hpp"
 #include "actors/request_auth.hpp"
+#include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/pem.hpp"
 #include "net/actor_call.hpp"
@@ -119,7 +120,9 @@ std::optional<actors::local_submission> to_submission(const local_api_context& c
   if (!user) return std::nullopt;
   json content = json::object();
   if (!spec.content(ctx, body, content, respond)) return std::nullopt;
-  actors::local_submission sub{*room, spec.type, *user, content.dump(), {}};
+  // actors::dump, not nlohmann's: the same bytes, but a text is copied instead of escaped
+  // one byte at a time (with 4 KiB texts nlohmann's dump here was 11 % of a node's CPU).
+  actors::local_submission sub{*room, spec.type, *user, actors::dump(content), {}};
   if (auto id = body.find("id"); id != body.end() && id->is_string())
     sub.id = id->get<std::string>();
   return sub;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/room_event.hpp"
 #include "crypto/keys.hpp"
 
@@ -61,7 +62,7 @@ caf::error bad(const std::string& what, const std::string& detail) {
 caf::expected<json> parse_object(std::string_view text, const std::string& what) {
   if (!nesting_within(text, max_depth))
     return bad(what, "nested deeper than " + std::to_string(max_depth) + " levels");
-  auto doc = json::parse(text.begin(), text.end(), nullptr, false);
+  auto doc = parse_json(text);
   if (doc.is_discarded()) return bad(what, "not valid JSON");
   if (!doc.is_object()) return bad(what, "not a JSON object");
   return doc;

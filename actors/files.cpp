@@ -426,6 +426,17 @@ void on_shared(files_pointer self, storage::write_batch& batch, const json& e,
 
 void poll_inbox(files_pointer self);
 
+/// Reads the inbox again after a page that moved the cursor `moved` events: at once when
+/// the page was full (more is waiting), otherwise after `inbox_pause`.
+void poll_after_page(files_pointer self, uint64_t moved) {
+  auto pause = self->state.ctx.inbox_pause;
+  if (moved >= inbox_page || pause.count() <= 0) {
+    poll_inbox(self);
+    return;
+  }
+  self->delayed_send(self, pause, tick_atom::value);
+}
+
 /// Whether a page of the inbox may hold an event this actor acts on. The journal stores
 /// inbox events as compact JSON, so such an event holds one of these exactly; a false
 /// positive (the text inside a nested object) only costs the parse below. Most pages hold
@@ -462,8 +473,9 @@ void skip_page(files_pointer self, uint64_t next) {
     self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
     return;
   }
+  auto moved = next - st.cursor;
   st.cursor = next;
-  poll_inbox(self);
+  poll_after_page(self, moved);
 }
 
 void on_page(files_pointer self, const std::string& page) {
@@ -505,13 +517,14 @@ void on_page(files_pointer self, const std::string& page) {
       if (err) log()->error("files: reading the files of room {}: {}", room, describe(err));
     }
   }
-  auto next = j.value("next", st.cursor);
+  uint64_t next = j.value("next", st.cursor);
   batch.put(storage::column::files, "cursor", storage::encode_u64(next));
   if (auto err = write(self, batch)) {
     log()->error("files: recording inbox events: {}; retrying", describe(err));
     self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
     return;
   }
+  auto moved = next - st.cursor;
   st.cursor = next;
   for (auto& [id, meta] : ready) {
     auto type = meta.value("state", "") == "ready" ? file_available_type : file_failed_type;
@@ -519,7 +532,7 @@ void on_page(files_pointer self, const std::string& page) {
   }
   for (const auto& id : to_fetch) start_fetch(self, id);
   for (const auto& id : dropped) collect(self, id);
-  poll_inbox(self);
+  poll_after_page(self, moved);
 }
 
 void poll_inbox(files_pointer self) {

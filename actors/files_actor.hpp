@@ -87,6 +87,11 @@ struct files_context {
   journal_actor journal;                       // file.available / file.failed events
   discovery_actor discovery;                   // origins' addresses
   transport_actor transport;                   // ranged GETs to origins
+  /// After a page that was not full, the next read of the inbox waits this long, so a busy
+  /// inbox is read in pages instead of waking this actor (and a RocksDB write of its
+  /// cursor) for every event. It delays the start of a fetch by at most this much. Zero
+  /// reads again at once (the deterministic tests).
+  std::chrono::milliseconds inbox_pause{250};
 };
 
 /// Spawns the files actor. It follows the local inbox from where it stopped (its cursor is

@@ -1,7 +1,9 @@
 // The local bridge. A long-poll that finds nothing parks its response promise in the state;
-// an inbox wake from the journal answers every waiter whose cursor it passed, and a timer
-// on the actor clock answers a waiter that is still there with whatever is new (usually
-// nothing).
+// an inbox wake from the journal answers every waiter whose cursor it passed, and a sweep
+// on the actor clock answers the waiters whose wait is over with whatever is new (usually
+// nothing). One sweep is scheduled at a time, for the earliest deadline: a local server that
+// polls a busy inbox hundreds of times a second would otherwise put a timer on the clock
+// for every poll, each firing later at a waiter long answered.
 #include "actors/local_bridge_actor.hpp"
 
 #include <algorithm>
@@ -29,7 +31,8 @@ std::string local_user_key(std::string_view username) {
 namespace {
 
 using json = nlohmann::json;
-using bridge_impl = local_bridge_actor::extend<caf::reacts_to<expire_atom, uint64_t>>;
+using bridge_impl = local_bridge_actor::extend<caf::reacts_to<expire_atom>>;
+using time_point = caf::actor_clock::time_point;
 
 constexpr uint32_t default_page = 100;
 constexpr uint32_t max_page = 1000;
@@ -38,6 +41,7 @@ constexpr size_t max_search_results = 50;
 struct waiter {
   uint64_t after = 0;
   uint32_t limit = 0;
+  time_point deadline;
   caf::typed_response_promise<std::string> promise;
 };
 
@@ -45,6 +49,7 @@ struct local_bridge_state {
   storage::store* store = nullptr;
   std::map<uint64_t, waiter> waiters;  // by waiter id
   uint64_t next_waiter = 0;
+  time_point sweep_at = time_point::max();  // the earliest sweep scheduled
   static inline const char* name = "local_bridge";
 };
 
@@ -82,6 +87,15 @@ void answer(bridge_pointer self, waiter& w) {
     w.promise.deliver(page.error());
 }
 
+/// Schedules a sweep at `due` unless one comes earlier. Sweeps cannot be cancelled: one
+/// that finds no waiter due only schedules the next.
+void sweep_at(bridge_pointer self, time_point due) {
+  auto& st = self->state;
+  if (due >= st.sweep_at) return;
+  st.sweep_at = due;
+  self->delayed_send(self, due - self->clock().now(), expire_atom::value);
+}
+
 bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* store) {
   self->state.store = store;
   // Parked long-polls are answered with what there is when the node stops: a promise
@@ -100,8 +114,9 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
         auto& st = self->state;
         auto id = st.next_waiter++;
         auto promise = self->make_response_promise<std::string>();
-        st.waiters.emplace(id, waiter{after, limit, promise});
-        self->delayed_send(self, std::chrono::milliseconds{wait_ms}, expire_atom::value, id);
+        auto deadline = self->clock().now() + std::chrono::milliseconds{wait_ms};
+        st.waiters.emplace(id, waiter{after, limit, deadline, promise});
+        sweep_at(self, deadline);
         return promise;
       },
       [self](inbox_atom, uint64_t last_cursor) {
@@ -115,12 +130,21 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
           i = st.waiters.erase(i);
         }
       },
-      [self](expire_atom, uint64_t id) {
+      [self](expire_atom) {
         auto& st = self->state;
-        auto i = st.waiters.find(id);
-        if (i == st.waiters.end()) return;
-        answer(self, i->second);
-        st.waiters.erase(i);
+        st.sweep_at = time_point::max();
+        auto now = self->clock().now();
+        auto next = time_point::max();
+        for (auto i = st.waiters.begin(); i != st.waiters.end();) {
+          if (i->second.deadline > now) {
+            next = std::min(next, i->second.deadline);
+            ++i;
+            continue;
+          }
+          answer(self, i->second);
+          i = st.waiters.erase(i);
+        }
+        if (next != time_point::max()) sweep_at(self, next);
       },
       [self](register_atom, const std::string& username,
              const std::string& name) -> caf::result<bool> {

@@ -3,6 +3,7 @@
 #include "actors/describe.hpp"
 #include "actors/dns_resolver_actor.hpp"
 #include "actors/peer_record.hpp"
+#include "app/quiet_clock.hpp"
 #include "net/errc.hpp"
 
 namespace fedrelay::app {
@@ -25,6 +26,7 @@ runtime_config::runtime_config(size_t threads) {
   // on two cores (docs/PERFORMANCE.md); the relay's actors hand work along a pipeline, so
   // there is little locality for stealing to keep.
   set("scheduler.policy", caf::atom("sharing"));
+  use_quiet_clock(*this);
   // CAF's own log and console output would interleave with ours.
   set("logger.console", caf::atom("none"));
   add_message_type<actors::peer_record>("fedrelay::peer_record");

@@ -105,6 +105,50 @@ TEST_F(LocalBridgeTest, ALongPollEndsEmptyWhenItsWaitExpires) {
   EXPECT_EQ(texts(fetch(0, 10, 1000)), (std::vector<std::string>{"late"}));
 }
 
+TEST_F(LocalBridgeTest, EachLongPollEndsAtItsOwnDeadlineWithOneTimerOnTheClock) {
+  auto poll = [&](uint32_t wait_ms) {
+    return request<std::string>(bridge_, fetch_atom::value, uint64_t{0}, uint32_t{10}, wait_ms);
+  };
+  auto slow = poll(1000);
+  sched_->run();
+  auto answered = poll(1000);
+  sched_->run();
+  write_inbox({"wakes both"});
+  ASSERT_TRUE(slow->done);
+  ASSERT_TRUE(answered->done);
+  // Many polls parked one after the other put one timer on the clock, not one each.
+  auto slow2 =
+      request<std::string>(bridge_, fetch_atom::value, uint64_t{1}, uint32_t{10}, uint32_t{1000});
+  sched_->run();
+  sched_->advance_time(200ms);
+  std::vector<decltype(poll(0))> later;
+  for (int i = 0; i < 50; ++i)
+    later.push_back(request<std::string>(bridge_, fetch_atom::value, uint64_t{1}, uint32_t{10},
+                                         uint32_t{1000}));
+  sched_->run();
+  EXPECT_EQ(sched_->clock().schedule().size(), 1u);
+  // A shorter wait parked later ends first.
+  auto quick =
+      request<std::string>(bridge_, fetch_atom::value, uint64_t{1}, uint32_t{10}, uint32_t{100});
+  sched_->run();
+  sched_->advance_time(100ms);
+  sched_->run();
+  EXPECT_TRUE(quick->done);
+  EXPECT_FALSE(slow2->done);
+  sched_->advance_time(700ms);  // 1000 ms after slow2
+  sched_->run();
+  ASSERT_TRUE(slow2->done);
+  EXPECT_EQ(json::parse(*slow2->value), (json{{"events", json::array()}, {"next", 1}}));
+  for (auto& w : later) EXPECT_FALSE(w->done);
+  sched_->advance_time(200ms);  // 1000 ms after the fifty
+  sched_->run();
+  for (auto& w : later) {
+    ASSERT_TRUE(w->done);
+    EXPECT_EQ(json::parse(*w->value), (json{{"events", json::array()}, {"next", 1}}));
+  }
+  EXPECT_TRUE(sched_->clock().schedule().empty());
+}
+
 TEST_F(LocalBridgeTest, RegistersAndSearchesLocalUsers) {
   auto reg = [&](const std::string& user, const std::string& name) {
     return ask<bool>(bridge_, register_atom::value, user, name);

@@ -1,0 +1,155 @@
+#include "app/quiet_clock.hpp"
+
+#include <caf/detail/set_thread_name.hpp>
+
+namespace fedrelay::app {
+
+using simple = caf::detail::simple_actor_clock;
+
+// Dropping an event can drop the last reference to an actor, whose cleanup cancels its
+// timeouts on this clock: events are dropped only with the lock released. The exceptions
+// are the cancellations below and the replacement of an ordinary timeout. Those drop only
+// events of the calling actor, and an actor that calls is still referenced.
+
+template <class Change>
+void quiet_clock::schedule(time_point t, Change change) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    change();
+    wake = t < waiting_until_;
+    // One wake-up per earlier deadline: later ones before the thread runs need none.
+    if (wake) waiting_until_ = t;
+  }
+  if (wake) {
+    wakeups_.fetch_add(1, std::memory_order_relaxed);
+    cv_.notify_one();
+  }
+}
+
+void quiet_clock::set_ordinary_timeout(time_point t, caf::abstract_actor* self,
+                                       caf::atom_value type, uint64_t id) {
+  schedule(t, [&] { simple::set_ordinary_timeout(t, self, type, id); });
+}
+
+void quiet_clock::set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) {
+  schedule(t, [&] { simple::set_request_timeout(t, self, id); });
+}
+
+void quiet_clock::set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                                    uint64_t id) {
+  schedule(t, [&] { simple::set_multi_timeout(t, self, type, id); });
+}
+
+void quiet_clock::schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                                   caf::mailbox_element_ptr content) {
+  schedule(t, [&] { simple::schedule_message(t, std::move(receiver), std::move(content)); });
+}
+
+void quiet_clock::schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                                   caf::message content) {
+  schedule(t, [&] {
+    simple::schedule_message(t, std::move(target), std::move(sender), std::move(content));
+  });
+}
+
+void quiet_clock::cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  simple::cancel_ordinary_timeout(self, type);
+}
+
+void quiet_clock::cancel_request_timeout(caf::abstract_actor* self, caf::message_id id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  simple::cancel_request_timeout(self, id);
+}
+
+void quiet_clock::cancel_timeouts(caf::abstract_actor* self) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  simple::cancel_timeouts(self);
+}
+
+void quiet_clock::cancel_all() {
+  auto dropped = take_all();
+}
+
+std::vector<simple::unique_delayed_event_ptr> quiet_clock::take_all() {
+  std::vector<unique_delayed_event_ptr> all;
+  std::lock_guard<std::mutex> guard{mtx_};
+  all.reserve(schedule_.size());
+  for (auto& entry : schedule_) all.push_back(std::move(entry.second));
+  schedule_.clear();
+  actor_lookup_.clear();
+  return all;
+}
+
+void quiet_clock::run() {
+  std::vector<unique_delayed_event_ptr> due;
+  std::unique_lock<std::mutex> guard{mtx_};
+  while (!stopping_) {
+    waiting_until_ = schedule_.empty() ? time_point::max() : schedule_.begin()->first;
+    if (waiting_until_ == time_point::max())
+      cv_.wait(guard);
+    else
+      cv_.wait_until(guard, waiting_until_);
+    auto t = now();
+    for (auto i = schedule_.begin(); i != schedule_.end() && i->first <= t;) {
+      if (i->second->backlink != actor_lookup_.end()) actor_lookup_.erase(i->second->backlink);
+      due.push_back(std::move(i->second));
+      i = schedule_.erase(i);
+    }
+    if (due.empty()) continue;
+    // Nothing set while the events are shipped needs to wake the thread: it works out its
+    // next wait afterwards.
+    waiting_until_ = time_point::min();
+    guard.unlock();
+    for (auto& event : due) ship(*event);
+    due.clear();
+    guard.lock();
+  }
+}
+
+void quiet_clock::stop() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  auto dropped = take_all();
+}
+
+quiet_clock_coordinator::~quiet_clock_coordinator() {
+  // stop() joined it when the system started; a system that never started has no thread.
+  if (thread_.joinable()) {
+    clock_.stop();
+    thread_.join();
+  }
+}
+
+void quiet_clock_coordinator::start() {
+  thread_ = std::thread{[this] {
+    caf::detail::set_thread_name("relay.clock");
+    system().thread_started();
+    clock_.run();
+    system().thread_terminates();
+  }};
+  coordinator::start();
+}
+
+void quiet_clock_coordinator::stop() {
+  // The workers first: until they are gone, actors may still set and cancel timeouts.
+  coordinator::stop();
+  clock_.stop();
+  if (thread_.joinable()) thread_.join();
+  // Anything scheduled in between is dropped too.
+  clock_.cancel_all();
+}
+
+void use_quiet_clock(caf::actor_system_config& cfg) {
+  // CAF owns the modules it is given as raw pointers (actor_system keeps them in a
+  // unique_ptr): there is no other way to hand it a scheduler.
+  cfg.module_factories.push_back([](caf::actor_system& sys) -> caf::actor_system::module* {
+    return new quiet_clock_coordinator(sys);
+  });
+}
+
+}  // namespace fedrelay::app

@@ -1,0 +1,91 @@
+// The clock behind CAF's timeouts and delayed messages, replaced by one that wakes its thread
+// only when it must. CAF 0.17's clock hands every timeout set and every timeout cancelled to
+// its thread through a queue and wakes the thread for each: a request with a timeout costs
+// two wake-ups of that thread, and the relay makes such requests for every transaction, every
+// local API call and every long poll. This clock keeps its schedule under a mutex instead:
+// setting a timeout wakes the thread only when the new deadline comes before the one it is
+// waiting for, and a cancellation never wakes it (the thread finds nothing due and waits
+// again). Timeouts of seconds set and cancelled thousands of times a second then cost no
+// wake-up at all.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/detail/thread_safe_actor_clock.hpp>
+#include <caf/policy/work_sharing.hpp>
+#include <caf/scheduler/coordinator.hpp>
+
+namespace fedrelay::app {
+
+/// Derives from CAF's thread-safe clock only because the coordinator's clock() must return
+/// one; none of its queue is used. The schedule and the shipping of due events are CAF's
+/// simple_actor_clock's.
+class quiet_clock final : public caf::detail::thread_safe_actor_clock {
+ public:
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                            uint64_t id) override;
+  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override;
+  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                         uint64_t id) override;
+  void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override;
+  void cancel_request_timeout(caf::abstract_actor* self, caf::message_id id) override;
+  void cancel_timeouts(caf::abstract_actor* self) override;
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override;
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                        caf::message content) override;
+  void cancel_all() override;
+
+  /// Ships due events until stop(); runs on the clock's own thread.
+  void run();
+  /// Ends run() and drops what was still scheduled.
+  void stop();
+
+  /// How often a new deadline woke the waiting thread (for the tests).
+  uint64_t wakeups() const { return wakeups_.load(); }
+
+ private:
+  /// Runs `change` on the schedule under the lock, then wakes the thread if the schedule
+  /// now holds a deadline before the one it waits for.
+  template <class Change>
+  void schedule(time_point t, Change change);
+  /// Takes every scheduled event out, under the lock (the caller drops them unlocked).
+  std::vector<unique_delayed_event_ptr> take_all();
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  time_point waiting_until_ = time_point::max();
+  bool stopping_ = false;
+  std::atomic<uint64_t> wakeups_{0};
+};
+
+/// CAF's work-sharing scheduler with a quiet_clock.
+class quiet_clock_coordinator final
+    : public caf::scheduler::coordinator<caf::policy::work_sharing> {
+ public:
+  explicit quiet_clock_coordinator(caf::actor_system& sys)
+      : caf::scheduler::coordinator<caf::policy::work_sharing>(sys) {}
+  ~quiet_clock_coordinator() override;
+
+  quiet_clock& clock() noexcept override { return clock_; }
+
+ protected:
+  void start() override;
+  void stop() override;
+
+ private:
+  quiet_clock clock_;
+  std::thread thread_;
+};
+
+/// Makes systems built from `cfg` run on quiet_clock_coordinator (work sharing), whatever
+/// its scheduler.policy says.
+void use_quiet_clock(caf::actor_system_config& cfg);
+
+}  // namespace fedrelay::app

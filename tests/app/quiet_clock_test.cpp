@@ -1,0 +1,100 @@
+// The clock the node's actor system runs on: delayed messages and request timeouts arrive
+// when due, an earlier deadline set after a later one is not held up behind it, and setting
+// and cancelling timeouts does not wake the clock's thread each time.
+#include "app/quiet_clock.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <caf/all.hpp>
+
+#include "app/runtime.hpp"
+
+namespace fedrelay::app {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+quiet_clock& clock_of(caf::actor_system& sys) {
+  return dynamic_cast<quiet_clock&>(sys.clock());
+}
+
+TEST(QuietClockTest, TheNodesActorSystemRunsOnIt) {
+  runtime rt;
+  EXPECT_NO_THROW(clock_of(rt.system()));
+}
+
+TEST(QuietClockTest, AnEarlierDelayedMessageSetAfterALaterOneArrivesFirstAndOnTime) {
+  runtime rt;
+  caf::scoped_actor self{rt.system()};
+  // The thread waits for the minute-long one first (given time to start waiting); the
+  // short one must wake it.
+  self->delayed_send(self, 60s, std::string{"late"});
+  std::this_thread::sleep_for(200ms);
+  auto sent = steady::now();
+  self->delayed_send(self, 50ms, std::string{"soon"});
+  std::string got;
+  self->receive([&](const std::string& text) { got = text; },
+                caf::after(std::chrono::seconds(10)) >> [&] { got = "nothing"; });
+  EXPECT_EQ(got, "soon");
+  EXPECT_GE(steady::now() - sent, 50ms);
+}
+
+TEST(QuietClockTest, ARequestNobodyAnswersTimesOut) {
+  runtime rt;
+  // Takes every request and never answers it.
+  auto silent = rt.system().spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](int) { return self->make_response_promise<int>(); }};
+  });
+  caf::scoped_actor self{rt.system()};
+  caf::error err;
+  self->request(silent, 100ms, 1).receive([](int) {}, [&](caf::error& e) { err = std::move(e); });
+  EXPECT_EQ(err, caf::sec::request_timeout);
+  self->send_exit(silent, caf::exit_reason::user_shutdown);
+}
+
+TEST(QuietClockTest, AnsweredRequestsSetAndCancelTimeoutsWithoutWakingTheClock) {
+  runtime rt;
+  auto echo = rt.system().spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  caf::scoped_actor self{rt.system()};
+  // One actor asks 1000 times in a row, each request with a 30 s timeout that its answer
+  // cancels.
+  auto asker = rt.system().spawn(
+      [echo, whom = caf::actor_cast<caf::actor>(self)](caf::event_based_actor* a) {
+        auto left = std::make_shared<int>(1000);
+        auto next = std::make_shared<std::function<void()>>();
+        *next = [a, echo, whom, left, next] {
+          if ((*left)-- == 0) {
+            a->send(whom, std::string{"done"});
+            a->quit();
+            *next = nullptr;  // the closure refers to itself
+            return;
+          }
+          a->request(echo, std::chrono::seconds(30), *left).then([next](int) { (*next)(); });
+        };
+        (*next)();
+      });
+  auto before = clock_of(rt.system()).wakeups();
+  std::string got;
+  self->receive([&](const std::string& text) { got = text; },
+                caf::after(std::chrono::seconds(30)) >> [&] { got = "timed out"; });
+  EXPECT_EQ(got, "done");
+  // CAF's own clock woke its thread twice per request: 2000 times.
+  EXPECT_LE(clock_of(rt.system()).wakeups() - before, 3u);
+  self->send_exit(echo, caf::exit_reason::user_shutdown);
+}
+
+TEST(QuietClockTest, ASystemWithMessagesStillScheduledStopsAtOnce) {
+  auto start = steady::now();
+  {
+    runtime rt;
+    caf::scoped_actor self{rt.system()};
+    for (int i = 0; i < 100; ++i) self->delayed_send(self, std::chrono::hours(1), i);
+  }
+  EXPECT_LT(steady::now() - start, 30s);
+}
+
+}  // namespace
+}  // namespace fedrelay::app

@@ -57,6 +57,10 @@ class write_batch {
   void append(const write_batch& other);
   size_t count() const;
   bool empty() const { return count() == 0; }
+  /// Bytes of the changes as RocksDB encodes them.
+  size_t bytes() const;
+  /// Empties the batch and keeps its buffer, so a batch filled again and again (the
+  /// journal's) does not allocate fresh memory, and fault its pages in, every time.
   void clear();
 
  private:

@@ -124,6 +124,10 @@ size_t write_batch::count() const {
   return impl_->batch.Count();
 }
 
+size_t write_batch::bytes() const {
+  return impl_->batch.GetDataSize();
+}
+
 void write_batch::clear() {
   impl_->batch.Clear();
   impl_->refused.clear();

@@ -109,6 +109,19 @@ TEST_F(JournalTest, SeqsNeverRepeatAfterARestartWithAnEmptyQueue) {
   EXPECT_EQ(enqueue(*node_, "b.example", {event("e3")}), (std::vector<uint64_t>{3}));
 }
 
+TEST_F(JournalTest, EachWriteHoldsOnlyTheAppendsItFlushes) {
+  EXPECT_EQ(enqueue(*node_, "b.example", {event("e1"), event("e2")}),
+            (std::vector<uint64_t>{1, 2}));
+  outbox q{*node_->store, "b.example"};
+  ASSERT_FALSE(q.remove({1, 2}, storage::durability::synced));
+  // The journal reuses its write batch: the next write must not bring 1 and 2 back.
+  EXPECT_EQ(enqueue(*node_, "b.example", {event("e3")}), (std::vector<uint64_t>{3}));
+  auto queued = q.read(0, 100, 1 << 20);
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->entries.size(), 1u);
+  EXPECT_EQ(queued->entries[0].seq, 3u);
+}
+
 TEST_F(JournalTest, TakesTheEventIdTheCallerGivesWithoutParsing) {
   journal_entry entry;
   entry.outbound.push_back({"b.example", event("in-text"), "given"});

@@ -203,6 +203,26 @@ TEST_F(StoreTest, BatchCountsAppendsAndClears) {
   EXPECT_TRUE(moved.empty());
 }
 
+TEST_F(StoreTest, AClearedBatchFilledAgainWritesOnlyItsNewChanges) {
+  auto s = open_store();
+  write_batch batch;
+  const auto empty_bytes = batch.bytes();
+  batch.put(column::inbox, "first", std::string(4096, 'a'));
+  EXPECT_GT(batch.bytes(), empty_bytes + 4096);
+  ASSERT_FALSE(s->write(batch, durability::synced));
+  write_batch removal;
+  removal.del(column::inbox, "first");
+  ASSERT_FALSE(s->write(removal, durability::synced));
+  batch.clear();
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(batch.bytes(), empty_bytes);
+  // Had the first change stayed in the batch, this write would bring "first" back.
+  batch.put(column::inbox, "second", "b");
+  ASSERT_FALSE(s->write(batch, durability::synced));
+  EXPECT_EQ(s->get(column::inbox, "second").value(), std::optional<std::string>{"b"});
+  EXPECT_EQ(s->get(column::inbox, "first").value(), std::nullopt);
+}
+
 TEST_F(StoreTest, AppendedBatchesApplyTogether) {
   auto s = open_store();
   ASSERT_TRUE(s);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -49,7 +50,7 @@ struct local_bridge_state {
   storage::store* store = nullptr;
   std::map<uint64_t, waiter> waiters;  // by waiter id
   uint64_t next_waiter = 0;
-  time_point sweep_at = time_point::max();  // the earliest sweep scheduled
+  std::set<time_point> sweeps;  // when the sweeps scheduled on the clock come
   static inline const char* name = "local_bridge";
 };
 
@@ -87,12 +88,12 @@ void answer(bridge_pointer self, waiter& w) {
     w.promise.deliver(page.error());
 }
 
-/// Schedules a sweep at `due` unless one comes earlier. Sweeps cannot be cancelled: one
+/// Schedules a sweep at `due` unless one comes by then. Sweeps cannot be cancelled: one
 /// that finds no waiter due only schedules the next.
 void sweep_at(bridge_pointer self, time_point due) {
   auto& st = self->state;
-  if (due >= st.sweep_at) return;
-  st.sweep_at = due;
+  if (!st.sweeps.empty() && *st.sweeps.begin() <= due) return;
+  st.sweeps.insert(due);
   self->delayed_send(self, due - self->clock().now(), expire_atom::value);
 }
 
@@ -132,8 +133,8 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
       },
       [self](expire_atom) {
         auto& st = self->state;
-        st.sweep_at = time_point::max();
         auto now = self->clock().now();
+        st.sweeps.erase(st.sweeps.begin(), st.sweeps.upper_bound(now));
         auto next = time_point::max();
         for (auto i = st.waiters.begin(); i != st.waiters.end();) {
           if (i->second.deadline > now) {

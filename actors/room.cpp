@@ -48,8 +48,12 @@ std::string room_message_key(std::string_view message_id) {
 namespace {
 
 using json = nlohmann::json;
-using room_impl =
-    room_actor::extend<caf::reacts_to<catchup_atom, uint64_t>, caf::reacts_to<gap_atom>>;
+/// Sent by a room to itself after the first of a run of single submissions: it arrives
+/// behind the messages already in the mailbox, so the submissions among them are
+/// signed and appended together.
+using singles_atom = caf::atom_constant<caf::atom("singles")>;
+using room_impl = room_actor::extend<caf::reacts_to<catchup_atom, uint64_t>,
+                                     caf::reacts_to<gap_atom>, caf::reacts_to<singles_atom>>;
 using done_fn = std::function<void(const caf::error&)>;
 
 constexpr uint32_t default_history_limit = 100;
@@ -72,6 +76,17 @@ struct room_op {
   std::function<void(const crypto::public_key*, const caf::error&)> run;
 };
 
+/// A chat.send (or any single local submission), built and checked, waiting for the
+/// others that arrived with it.
+struct single_submission {
+  room_event event;
+  bool made_id = false;
+  caf::typed_response_promise<std::string> promise;
+};
+
+/// Single submissions gathered at most before they go as one group.
+constexpr size_t max_singles = 256;
+
 struct room_actor_state {
   room_context ctx;
   std::string room_id;
@@ -84,6 +99,10 @@ struct room_actor_state {
   std::vector<std::string> authors_unflushed;
   std::map<std::string, uint32_t> authors_in_flight;
   std::deque<room_op> ops;
+  // Single submissions waiting for the singles_atom (or for another op, which they
+  // precede); `singles_due`: that message is on its way.
+  std::vector<single_submission> singles;
+  bool singles_due = false;
   bool fetching = false;                       // a key lookup for the head of `ops` is under way
   caf::error key_error;                        // why the last lookup failed, for the head of `ops`
   std::optional<crypto::public_key> head_key;  // what the last lookup gave, for the head
@@ -324,10 +343,41 @@ void run_ops(room_pointer self) {
   }
 }
 
+void local_submit_group(room_pointer self, std::vector<single_submission> group);
+
+/// Queues the gathered single submissions as one op.
+void queue_singles(room_pointer self) {
+  auto& st = self->state;
+  if (st.singles.empty()) return;
+  auto group = std::make_shared<std::vector<single_submission>>(std::move(st.singles));
+  st.singles.clear();
+  st.ops.push_back(room_op{{}, [self, group](const crypto::public_key*, const caf::error&) {
+                             local_submit_group(self, std::move(*group));
+                           }});
+}
+
 void enqueue(room_pointer self, std::string key_domain,
              std::function<void(const crypto::public_key*, const caf::error&)> run) {
+  // Single submissions that came first keep their place.
+  queue_singles(self);
   self->state.ops.push_back(room_op{std::move(key_domain), std::move(run)});
   run_ops(self);
+}
+
+/// Holds a single local submission until the messages that arrived with it are read, so
+/// concurrent chat.send calls share a signature and an append as a chat.sendBatch does.
+void gather_single(room_pointer self, single_submission sub) {
+  auto& st = self->state;
+  st.singles.push_back(std::move(sub));
+  if (st.singles.size() >= max_singles) {
+    queue_singles(self);
+    run_ops(self);
+    return;
+  }
+  if (!st.singles_due) {
+    st.singles_due = true;
+    self->send(self, singles_atom::value);
+  }
 }
 
 // -- the host ------------------------------------------------------------------------------
@@ -890,29 +940,35 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
   return true;
 }
 
-/// One local submission in an append of its own.
-void local_submit(room_pointer self, room_event e, bool made_id,
-                  caf::typed_response_promise<std::string> promise) {
-  auto id = e.id;
+/// Single local submissions that arrived together, signed together (one Ed25519 signature
+/// per group of 16) and written in one append; each answered on its own, in order.
+void local_submit_group(room_pointer self, std::vector<single_submission> group) {
+  std::vector<room_event*> to_sign;
+  for (auto& sub : group) to_sign.push_back(&sub.event);
+  sign_events(to_sign, *self->state.ctx.identity);
   journal_entry entry;
   std::vector<std::string> ids;
-  auto added = add_local(self, entry, std::move(e), made_id, ids);
-  if (!added) {
-    promise.deliver(added.error());
-    return;
+  std::vector<std::pair<caf::typed_response_promise<std::string>, std::string>> pending;
+  for (auto& sub : group) {
+    auto id = sub.event.id;
+    auto added = add_local(self, entry, std::move(sub.event), sub.made_id, ids);
+    if (!added)
+      sub.promise.deliver(added.error());
+    else if (!*added)
+      sub.promise.deliver(id);
+    else
+      pending.emplace_back(sub.promise, std::move(id));
   }
-  if (!*added) {
-    promise.deliver(id);
-    return;
-  }
+  if (ids.empty()) return;
   commit_marked(self, std::move(entry), std::move(ids),
-                [self, promise, id](const caf::error& err) mutable {
-                  if (err) {
-                    promise.deliver(err);
-                    return;
+                [self, pending = std::move(pending)](const caf::error& err) mutable {
+                  if (!err) count_events(self, event_source::local, true, pending.size());
+                  for (auto& [promise, id] : pending) {
+                    if (err)
+                      promise.deliver(err);
+                    else
+                      promise.deliver(id);
                   }
-                  count_events(self, event_source::local, true);
-                  promise.deliver(id);
                 });
 }
 
@@ -1024,14 +1080,14 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
       [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
         auto e = local_event(self, sub);
         if (!e) return e.error();
-        sign_event(*e, *self->state.ctx.identity);
         auto promise = self->make_response_promise<std::string>();
-        enqueue(self, {},
-                [self, made_id = sub.id.empty(), e = std::move(*e), promise](
-                    const crypto::public_key*, const caf::error&) mutable {
-                  local_submit(self, std::move(e), made_id, promise);
-                });
+        gather_single(self, {std::move(*e), sub.id.empty(), promise});
         return promise;
+      },
+      [self](singles_atom) {
+        self->state.singles_due = false;
+        queue_singles(self);
+        run_ops(self);
       },
       [self](submit_atom,
              std::vector<local_submission>& subs) -> caf::result<std::vector<event_result>> {

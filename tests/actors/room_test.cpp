@@ -878,6 +878,66 @@ TEST_F(RoomTest, ABatchOfSubmissionsGetsOneResultEachInOrder) {
   EXPECT_EQ(tail[1], "8 message.sent " + (*from_b.value)[1].id);
 }
 
+TEST_F(RoomTest, SingleSubmissionsThatArriveTogetherShareOneAppendAndOneSignature) {
+  auto room = room_of_three("broadcast");
+  auto appends = [&] {
+    auto count = std::make_shared<uint64_t>(0);
+    sys_->spawn([count, j = a_->journal](caf::event_based_actor* self) {
+      self->request(j, caf::infinite, stats_atom::value).then([count](uint64_t, uint64_t a) {
+        *count = a;
+      });
+    });
+    sched_->run();
+    return *count;
+  };
+  auto single = [&](const std::string& user, const std::string& text) {
+    return request<std::string>(
+        a_->rooms, submit_atom::value,
+        local_submission{room, "message.sent", user, json{{"text", text}}.dump(), ""});
+  };
+  auto before = appends();
+  // All in the mailbox before the room runs: two singles, a refused one, a batch, one more.
+  auto s1 = single(alice, "one");
+  auto s2 = single(alice, "two");
+  auto refused_one = single("bob", "bob may not post here");
+  auto batch = request<std::vector<event_result>>(
+      a_->rooms, submit_atom::value,
+      std::vector<local_submission>{
+          {room, "message.sent", alice, json{{"text", "batched"}}.dump(), ""}});
+  auto s3 = single(alice, "three");
+  sched_->run();
+  ASSERT_TRUE(s1->value && s2->value && s3->value && batch->value);
+  ASSERT_TRUE(refused_one->done);
+  EXPECT_FALSE(refused_one->value);
+  EXPECT_NE(detail_of(refused_one->error).find("not a member"), std::string::npos);
+  // The singles before the batch went in one append, the batch in its own, the last single
+  // in a third: the batch kept its place between them.
+  EXPECT_EQ(appends() - before, 3u);
+  auto at_a = sequenced(*a_, room);
+  ASSERT_GE(at_a.size(), 4u);
+  auto last4 = std::vector<std::string>(at_a.end() - 4, at_a.end());
+  EXPECT_NE(last4[0].find(*s1->value), std::string::npos);
+  EXPECT_NE(last4[1].find(*s2->value), std::string::npos);
+  EXPECT_NE(last4[2].find((*batch->value)[0].id), std::string::npos);
+  EXPECT_NE(last4[3].find(*s3->value), std::string::npos);
+  // The first two carry one group signature ("b1."), the last one a plain one; the
+  // members apply all four.
+  auto logged = [&](const std::string& line) {
+    auto seq = std::stoull(line.substr(0, line.find(' ')));
+    auto raw = a_->store->get(storage::column::room_log, storage::sequenced_key(room, seq));
+    EXPECT_TRUE(raw && *raw);
+    return parse_event(raw && *raw ? **raw : "");
+  };
+  auto e1 = logged(last4[0]);
+  auto e2 = logged(last4[1]);
+  auto e4 = logged(last4[3]);
+  ASSERT_TRUE(e1 && e2 && e4);
+  EXPECT_EQ(e1->sig.rfind("b1.", 0), 0u) << e1->sig;
+  EXPECT_EQ(e2->sig.rfind("b1.", 0), 0u) << e2->sig;
+  EXPECT_NE(e4->sig.rfind("b1.", 0), 0u) << e4->sig;
+  EXPECT_EQ(sequenced(*b_, room), from_seq(at_a, 2));
+}
+
 TEST_F(RoomTest, AuthorsComeFromTheStoreAfterARestartAndReachAJoiningServer) {
   auto room = create(*a_, "general", "public", alice);
   accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});

@@ -173,7 +173,7 @@ struct node::impl {
     in_ports.store = store.get();
     in_ports.discovery = discovery;
     in_ports.rooms = rooms;
-    inbound = actors::spawn_inbound(sys, in_opts, in_ports, true);
+    inbound = actors::spawn_inbound(sys, in_opts, in_ports);
     auto opened = storage::file_store::open(cfg.storage_dir + "/files");
     if (!opened) return opened.error();
     file_store = std::move(*opened);

@@ -150,7 +150,7 @@ struct node::impl {
     peer_ctx.allowed = allowed();
     peers = actors::spawn_peer_manager(sys, peer_ctx);
     bridge = actors::spawn_local_bridge(sys, *store);
-    // The journal and the inbound actor block on fsync: each gets a thread of its own.
+    // The journal blocks on fsync: it gets a thread of its own.
     journal = actors::spawn_journal(sys, *store, peers, caf::actor_cast<caf::actor>(bridge), true,
                                     metrics);
     actors::room_context room_ctx;

@@ -1,12 +1,12 @@
 // The clock behind CAF's timeouts and delayed messages, replaced by one that wakes its thread
-// only when it must. CAF 0.17's clock hands every timeout set and every timeout cancelled to
-// its thread through a queue and wakes the thread for each: a request with a timeout costs
-// two wake-ups of that thread, and the relay makes such requests for every transaction, every
-// local API call and every long poll. This clock keeps its schedule under a mutex instead:
-// setting a timeout wakes the thread only when the new deadline comes before the one it is
-// waiting for, and a cancellation never wakes it (the thread finds nothing due and waits
-// again). Timeouts of seconds set and cancelled thousands of times a second then cost no
-// wake-up at all.
+// only when it must. CAF 0.17's clock hands every timeout set and every cancellation to its
+// thread through a queue and wakes the thread for each, and again when a timeout expires:
+// the relay makes requests with a timeout for every transaction, every local API call and
+// every long poll. This clock keeps its schedule under a mutex instead: setting a timeout
+// wakes the thread only when the new deadline comes before the one it is waiting for, and a
+// cancellation (CAF cancels an actor's timeouts when the actor ends) never wakes it. What
+// still wakes it is expiry: CAF 0.17 leaves the timeout of an answered request scheduled,
+// so each one reaches its deadline, and is dropped by its actor.
 #pragma once
 
 #include <atomic>

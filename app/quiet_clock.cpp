@@ -90,7 +90,7 @@ void quiet_clock::run() {
     if (waiting_until_ == time_point::max())
       cv_.wait(guard);
     else
-      cv_.wait_until(guard, waiting_until_);
+      cv_.wait_until(guard, waiting_until_ + coalescing);
     auto t = now();
     for (auto i = schedule_.begin(); i != schedule_.end() && i->first <= t;) {
       if (i->second->backlink != actor_lookup_.end()) actor_lookup_.erase(i->second->backlink);
@@ -98,6 +98,7 @@ void quiet_clock::run() {
       i = schedule_.erase(i);
     }
     if (due.empty()) continue;
+    rounds_.fetch_add(1, std::memory_order_relaxed);
     // Nothing set while the events are shipped needs to wake the thread: it works out its
     // next wait afterwards.
     waiting_until_ = time_point::min();

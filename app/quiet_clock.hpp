@@ -6,10 +6,13 @@
 // wakes the thread only when the new deadline comes before the one it is waiting for, and a
 // cancellation (CAF cancels an actor's timeouts when the actor ends) never wakes it. What
 // still wakes it is expiry: CAF 0.17 leaves the timeout of an answered request scheduled,
-// so each one reaches its deadline, and is dropped by its actor.
+// so each one reaches its deadline, and is dropped by its actor. The thread therefore
+// waits a millisecond past a deadline and ships everything due by then in one round:
+// thousands of expiring timeouts a second cost at most a thousand rounds.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -49,6 +52,11 @@ class quiet_clock final : public caf::detail::thread_safe_actor_clock {
 
   /// How often a new deadline woke the waiting thread (for the tests).
   uint64_t wakeups() const { return wakeups_.load(); }
+  /// How often the thread shipped due events (for the tests).
+  uint64_t rounds() const { return rounds_.load(); }
+
+  /// How late an event may ship so that events due close together ship in one round.
+  static constexpr std::chrono::milliseconds coalescing{1};
 
  private:
   /// Runs `change` on the schedule under the lock, then wakes the thread if the schedule
@@ -63,6 +71,7 @@ class quiet_clock final : public caf::detail::thread_safe_actor_clock {
   time_point waiting_until_ = time_point::max();
   bool stopping_ = false;
   std::atomic<uint64_t> wakeups_{0};
+  std::atomic<uint64_t> rounds_{0};
 };
 
 /// CAF's work-sharing scheduler with a quiet_clock.

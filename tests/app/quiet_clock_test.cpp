@@ -86,6 +86,25 @@ TEST(QuietClockTest, RequestsSetTheirTimeoutsWithoutWakingTheClock) {
   self->send_exit(echo, caf::exit_reason::user_shutdown);
 }
 
+TEST(QuietClockTest, DeadlinesCloseTogetherShipInOneRound) {
+  runtime rt;
+  caf::scoped_actor self{rt.system()};
+  auto& clock = clock_of(rt.system());
+  // 1000 messages due over about 100 ms, one every 0.1 ms (set from one thread, in
+  // order, so no setting wakes the clock): at most about one round per millisecond.
+  auto start = clock.now() + 200ms;
+  for (int i = 0; i < 1000; ++i)
+    clock.schedule_message(start + std::chrono::microseconds(100 * i),
+                           caf::actor_cast<caf::strong_actor_ptr>(self),
+                           caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, i));
+  auto before = clock.rounds();
+  int got = 0;
+  self->receive_for(got, 1000)([](int) {});
+  EXPECT_EQ(got, 1000);
+  // Shipped one by one it would be 1000 rounds.
+  EXPECT_LE(clock.rounds() - before, 300u);
+}
+
 TEST(QuietClockTest, ASystemWithMessagesStillScheduledStopsAtOnce) {
   auto start = steady::now();
   {

@@ -22,6 +22,13 @@ void ask(caf::actor_system& sys, const Handle& target, std::chrono::milliseconds
     // keep this actor, and with it ~actor_system, waiting out the whole timeout: the
     // target's down message ends the call at once instead.
     if (target) self->monitor(target);  // a null target fails the request below
+    // A monitor stays on its target after the observer ends, and it holds the observer's
+    // memory (CAF frees an actor when its last weak reference goes): one call's actor per
+    // call for as long as the target lives, unless the call takes its monitor back (before
+    // its continuation runs, so whoever sees the answer sees the monitor gone).
+    auto unmonitor = [self, target] {
+      if (target) self->demonitor(target.address());
+    };
     self->set_down_handler([self, on_error](caf::down_msg&) {
       caf::error err = caf::make_error(caf::sec::request_receiver_down);
       on_error(err);
@@ -29,11 +36,13 @@ void ask(caf::actor_system& sys, const Handle& target, std::chrono::milliseconds
     });
     self->request(target, timeout, xs...)
         .then(
-            [self, on_value](R& value) {
+            [self, unmonitor, on_value](R& value) {
+              unmonitor();
               on_value(value);
               self->quit();
             },
-            [self, on_error](caf::error& err) {
+            [self, unmonitor, on_error](caf::error& err) {
+              unmonitor();
               on_error(err);
               self->quit();
             });

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 #include <caf/actor_system_config.hpp>
+#include <caf/default_attachable.hpp>
 #include <caf/send.hpp>
 
 namespace fedrelay::net {
@@ -65,6 +66,29 @@ TEST_F(ActorCallTest, AnAnsweredCallRunsTheValueContinuation) {
   o.ask_with(sys, target, 60s);
   ASSERT_EQ(o.future.wait_for(20s), std::future_status::ready);
   EXPECT_EQ(o.future.get(), "value hello");
+  caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(ActorCallTest, AFinishedCallLeavesNoMonitorOnItsTarget) {
+  // The target notes who asked; the call's monitor, if left behind, would hold that
+  // finished actor's memory for as long as the target lives.
+  auto caller = std::make_shared<caf::actor_addr>();
+  auto target = sys.spawn([caller](caf::event_based_actor* self) -> caf::behavior {
+    return {[self, caller](const std::string& text) {
+      *caller = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      return text;
+    }};
+  });
+  for (auto answered : {true, false}) {
+    outcome o;
+    o.ask_with(sys, target, answered ? 60s : 1ms);
+    ASSERT_EQ(o.future.wait_for(20s), std::future_status::ready);
+    ASSERT_TRUE(*caller);
+    caf::default_attachable::observe_token token{*caller, caf::default_attachable::monitor};
+    auto left =
+        caf::actor_cast<caf::abstract_actor*>(target)->detach(caf::attachable::token{token});
+    EXPECT_EQ(left, 0u) << "timeout " << (answered ? "60 s" : "1 ms");
+  }
   caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
 }
 

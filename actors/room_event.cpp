@@ -533,11 +533,7 @@ std::string submit_message(const room_event& e) {
 }
 
 std::string event_message(const room_event& e) {
-  return event_message(e, encode_event(e));
-}
-
-std::string event_message(const room_event& e, std::string_view encoded) {
-  return event_message(event_message_id(e.room_id, e.id), encoded);
+  return event_message(event_message_id(e.room_id, e.id), encode_event(e));
 }
 
 std::string event_message(std::string_view message_id, std::string_view encoded) {

@@ -168,9 +168,6 @@ std::string rejected_message_id(std::string_view room_id, std::string_view event
 
 std::string submit_message(const room_event& e);
 std::string event_message(const room_event& e);
-/// The same, from `encoded` = encode_event(e), which the host has at hand already: it
-/// spares serializing the event twice for every event it sequences.
-std::string event_message(const room_event& e, std::string_view encoded);
 /// The same from the message id (event_message_id) and the event as the room log holds it
 /// (encode_event): how an outbox reference to the log becomes the message again.
 std::string event_message(std::string_view message_id, std::string_view encoded);

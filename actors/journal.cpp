@@ -214,11 +214,9 @@ void flush(journal_pointer self) {
     }
     ++st.writes;
   }
-  // A rare huge batch (a catch-up, a sendBatch of long texts) is not kept for good.
-  if (batch.bytes() > max_kept_batch_bytes)
-    batch = storage::write_batch{};
-  else
-    batch.clear();
+  // A rare huge batch (a catch-up, a sendBatch of long texts) is not kept for good; the
+  // next flush clears a kept one.
+  if (batch.bytes() > max_kept_batch_bytes) batch = storage::write_batch{};
   for (size_t i = 0; i < waiting.size(); ++i) {
     if (!waiting[i].promise.pending()) continue;
     ++st.appends;

@@ -69,6 +69,13 @@ class write_batch {
   std::unique_ptr<impl> impl_;
 };
 
+/// Each column's memtable; a full one is flushed to a table file.
+inline constexpr size_t memtable_bytes = 4u << 20;
+/// Table files being written are synced every this many bytes, not all at once at the end.
+inline constexpr uint64_t background_sync_bytes = 1u << 20;
+/// Flushes and compactions together write at most this many bytes a second.
+inline constexpr int64_t background_write_limit = 128 << 20;
+
 struct store_options {
   /// Create the directory and the column families when missing. Default: true.
   bool create_if_missing = true;

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/utilities/options_util.h>
 
 #include "storage/keys.hpp"
 #include "tests/storage/store_test_util.hpp"
@@ -91,6 +93,29 @@ TEST_F(StoreTest, OpenCreatesEveryColumnFamily) {
     EXPECT_NE(options.find("[CFOptions \"" + std::string{column_name(c)} + "\"]"),
               std::string::npos)
         << column_name(c);
+}
+
+// What RocksDB wrote into its OPTIONS file is what it ran with. The rate limiter is not
+// written there; its info LOG names it, or prints (nil) for none.
+TEST_F(StoreTest, BackgroundWritesAreSmallSyncedAsTheyGoAndCapped) {
+  { auto s = open_store(); }
+  rocksdb::ConfigOptions config;
+  rocksdb::DBOptions db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> columns;
+  ASSERT_TRUE(rocksdb::LoadLatestOptions(config, dir.path(), &db, &columns).ok());
+  EXPECT_EQ(db.bytes_per_sync, 1u << 20);
+  size_t seen = 0;
+  for (const auto& c : columns) {
+    if (c.name == rocksdb::kDefaultColumnFamilyName) continue;
+    EXPECT_EQ(c.options.write_buffer_size, 4u << 20) << c.name;
+    ++seen;
+  }
+  EXPECT_EQ(seen, column_count);
+  auto log = fedrelay::test::read_file(dir / "LOG");
+  auto at = log.find("Options.rate_limiter:");
+  ASSERT_NE(at, std::string::npos);
+  auto line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_EQ(line.find("(nil)"), std::string::npos) << line;
 }
 
 TEST_F(StoreTest, DataInEveryColumnSurvivesReopen) {

@@ -3,7 +3,8 @@
 // until discovery answers, so the host judges events in the order they came and a member
 // verifies each event before it applies it. The state in memory runs ahead of the disk by
 // the appends in flight; the journal writes them in order, and a failed append stops the
-// actor so that the next message finds it rebuilt from what is on disk.
+// actor, once every caller waiting on it has its answer, so that the next message finds it
+// rebuilt from what is on disk.
 #include "actors/room_actor.hpp"
 
 #include <algorithm>
@@ -94,6 +95,10 @@ struct room_actor_state {
   bool hosted = false;
   room_state room;
   std::set<std::string> writing;  // message ids whose append is in flight
+  uint32_t appends_in_flight = 0;
+  // Set by the first failed append: later appends fail at once, and the actor stops when
+  // nothing it took is left unanswered (see stop_once_answered).
+  caf::error journal_failed;
   // Authors (room.authors) are kept in memory only while their append is in flight: the
   // ids touched since the last commit, and per id the appends in flight that touch it.
   std::vector<std::string> authors_unflushed;
@@ -152,19 +157,35 @@ void count_events(room_pointer self, event_source from, bool taken, uint64_t n =
 
 // -- writing -------------------------------------------------------------------------------
 
+/// After a failed append, stops the actor once no caller waits on it: appends in flight
+/// come back with the error (the store's failure is sticky), queued ops and gathered single
+/// submissions run and fail at their own append. Stopping at the first error would drop
+/// their answers, and their callers would wait for their timeouts.
+void stop_once_answered(room_pointer self) {
+  auto& st = self->state;
+  if (st.journal_failed && st.appends_in_flight == 0 && st.ops.empty() && st.singles.empty())
+    self->quit(st.journal_failed);
+}
+
 /// Appends `entry`; `done` runs once it is on disk, or with the error. A failed append
 /// leaves the state in memory ahead of the disk, so the actor stops (it is spawned again,
 /// from the store, by the next message for the room).
 void commit(room_pointer self, journal_entry entry, done_fn done) {
   auto& st = self->state;
+  if (st.journal_failed) {
+    done(st.journal_failed);
+    return;
+  }
   auto touched = std::move(st.authors_unflushed);
   st.authors_unflushed.clear();
   for (const auto& id : touched) ++st.authors_in_flight[id];
+  ++st.appends_in_flight;
   self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
       .then(
           [self, done, touched](std::vector<uint64_t>&) {
             // On disk now: the store answers for these authors from here on.
             auto& st = self->state;
+            --st.appends_in_flight;
             for (const auto& id : touched) {
               auto i = st.authors_in_flight.find(id);
               if (i == st.authors_in_flight.end() || --i->second > 0) continue;
@@ -172,12 +193,17 @@ void commit(room_pointer self, journal_entry entry, done_fn done) {
               st.room.authors.erase(id);
             }
             done({});
+            stop_once_answered(self);
           },
           [self, done](caf::error& err) {
-            log()->error("room {}: the journal failed; stopping: {}", self->state.room_id,
-                         describe(err));
+            auto& st = self->state;
+            --st.appends_in_flight;
+            if (!st.journal_failed) {
+              log()->error("room {}: the journal failed; stopping: {}", st.room_id, describe(err));
+              st.journal_failed = err;
+            }
             done(err);
-            self->quit(err);
+            stop_once_answered(self);
           });
 }
 
@@ -341,6 +367,7 @@ void run_ops(room_pointer self) {
     st.ops.pop_front();
     op.run(have_key ? &key : nullptr, err);
   }
+  stop_once_answered(self);
 }
 
 void local_submit_group(room_pointer self, std::vector<single_submission> group);

@@ -938,6 +938,52 @@ TEST_F(RoomTest, SingleSubmissionsThatArriveTogetherShareOneAppendAndOneSignatur
   EXPECT_EQ(sequenced(*b_, room), from_seq(at_a, 2));
 }
 
+// A room stops when the journal fails, as its state in memory is then ahead of the disk;
+// everyone who was waiting on it still gets an answer, not a timeout.
+TEST_F(RoomTest, WhenTheJournalFailsEveryWaitingCallerIsAnsweredWithTheError) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  storage::store_options opts;
+  opts.fail_wal_io = [fail] { return fail->load(); };
+  auto& d = add_node("d.example", std::move(opts));
+  start_discovery(d);
+  start_node(d);
+  auto room = create(d, "failing", "broadcast", alice);
+  ASSERT_FALSE(room.empty());
+  auto logged_before = sequenced(d, room).size();
+  auto single = [&](const std::string& text) {
+    return request<std::string>(
+        d.rooms, submit_atom::value,
+        local_submission{room, "message.sent", alice, json{{"text", text}}.dump(), ""});
+  };
+  fail->store(true);
+  // All in the mailbox at once: three appends are in flight when the first fails.
+  auto s1 = single("one");
+  auto batch = request<std::vector<event_result>>(
+      d.rooms, submit_atom::value,
+      std::vector<local_submission>{
+          {room, "message.sent", alice, json{{"text", "batched"}}.dump(), ""}});
+  auto s2 = single("two");
+  sched_->run();
+  for (auto* slot : {s1.get(), s2.get()}) {
+    ASSERT_TRUE(slot->done);
+    EXPECT_FALSE(slot->value);
+    EXPECT_TRUE(slot->error);
+  }
+  // A batch answers each event: refused, with the reason.
+  ASSERT_TRUE(batch->done);
+  ASSERT_TRUE(batch->value) << describe(batch->error);
+  ASSERT_EQ(batch->value->size(), 1u);
+  EXPECT_FALSE((*batch->value)[0].accepted);
+  EXPECT_NE((*batch->value)[0].reason.find("write"), std::string::npos)
+      << (*batch->value)[0].reason;
+  // The room stopped; the next caller gets an answer too, and nothing was logged.
+  auto s3 = single("three");
+  sched_->run();
+  ASSERT_TRUE(s3->done);
+  EXPECT_FALSE(s3->value);
+  EXPECT_EQ(sequenced(d, room).size(), logged_before);
+}
+
 TEST_F(RoomTest, AuthorsComeFromTheStoreAfterARestartAndReachAJoiningServer) {
   auto room = create(*a_, "general", "public", alice);
   accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});

@@ -205,12 +205,12 @@ class transport_fixture : public ::testing::Test {
     sched_->run();
   }
 
-  test_node& add_node(const std::string& domain) {
+  test_node& add_node(const std::string& domain, storage::store_options store_options = {}) {
     auto node = std::make_unique<test_node>();
     node->domain = domain;
     node->url = "http://127.0.0.1:" + std::to_string(8001 + nodes_.size());
     node->dir = std::make_unique<test::temp_dir>("fedrelay-actors");
-    auto store = storage::store::open(node->dir->path());
+    auto store = storage::store::open(node->dir->path(), std::move(store_options));
     EXPECT_TRUE(store) << caf::to_string(store.error());
     node->store = std::move(*store);
     node->identity = std::make_shared<const crypto::identity>(crypto::identity::generate());

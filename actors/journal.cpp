@@ -14,6 +14,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/inbox.hpp"
 #include "actors/logger.hpp"
 #include "actors/outbox.hpp"
 #include "actors/transaction.hpp"
@@ -73,17 +74,6 @@ bool looks_like_object(std::string_view text) {
   return text.size() >= 2 && text.front() == '{' && text.back() == '}';
 }
 
-/// `event` with "cursor" as its first member.
-std::string with_cursor(std::string_view event, uint64_t cursor) {
-  std::string out = "{\"cursor\":" + std::to_string(cursor);
-  out.reserve(out.size() + event.size() + 1);
-  auto rest = event.substr(1);
-  auto first = rest.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && rest[first] != '}') out += ',';  // not "{}"
-  out.append(rest);
-  return out;
-}
-
 /// The ids of the outbound events, or why the entry cannot be written.
 [[nodiscard]] caf::expected<checked_entry> check(const journal_entry& entry) {
   for (const auto& put : entry.puts)
@@ -104,9 +94,14 @@ std::string with_cursor(std::string_view event, uint64_t cursor) {
                                                     " is not a JSON object with a string \"id\"");
     checked.event_ids.push_back(std::move(id));
   }
-  for (const auto& text : entry.inbox)
-    if (!looks_like_object(text))
+  for (const auto& text : entry.inbox) {
+    if (auto log_key = inbox_reference(text)) {
+      if (log_key->empty())
+        return caf::make_error(errc::bad_request, "journal: an inbox reference without a key");
+    } else if (!looks_like_object(text)) {
       return caf::make_error(errc::bad_request, "journal: an inbox event is not a JSON object");
+    }
+  }
   return checked;
 }
 
@@ -195,7 +190,9 @@ void flush(journal_pointer self) {
     }
     for (const auto& event : w.entry.inbox) {
       ++cursor;
-      batch.put(storage::column::inbox, storage::encode_u64(cursor), with_cursor(event, cursor));
+      // A reference gets its cursor when the bridge reads it.
+      batch.put(storage::column::inbox, storage::encode_u64(cursor),
+                inbox_reference(event) ? event : with_cursor(event, cursor));
     }
   }
   for (const auto& [domain, seq] : last)

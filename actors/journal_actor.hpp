@@ -58,9 +58,11 @@ typename Inspector::result_type inspect(Inspector& f, journal_outbound& x) {
 struct journal_entry {
   std::vector<journal_put> puts;
   std::vector<journal_outbound> outbound;
-  /// Events for the local server, each a compact JSON object without a "cursor" member:
-  /// the journal gives each the next inbox cursor (spliced in as its first member,
-  /// "cursor") and stores it in column `inbox` under encode_u64(cursor), in order.
+  /// Events for the local server, in order, each a compact JSON object without a "cursor"
+  /// member, or an encode_inbox_reference (inbox.hpp) to a sequenced event put in column
+  /// room_log by the same entry, which the local server reads as its local view. The
+  /// journal gives each the next inbox cursor (spliced into an object as its first member,
+  /// "cursor") and stores it in column `inbox` under encode_u64(cursor).
   std::vector<std::string> inbox;
 };
 
@@ -74,7 +76,8 @@ using journal_actor = caf::typed_actor<
     // with the outbox seq given to each outbound event, in order; then wakes the peer
     // manager for each destination and the inbox listener with the last inbox cursor.
     // Errors: bad_request (unknown column, an event that is not a JSON object with a
-    // string "id", an empty destination, an inbox event that is not a JSON object),
+    // string "id", an empty destination, an inbox event that is neither a JSON object nor
+    // a reference with a key),
     // storage_failed (the write failed; the journal then refuses every later append
     // until restart).
     caf::replies_to<append_atom, journal_entry>::with<std::vector<uint64_t>>,

@@ -18,6 +18,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/inbox.hpp"
 #include "actors/logger.hpp"
 #include "actors/room_event.hpp"
 #include "storage/keys.hpp"
@@ -48,6 +49,7 @@ struct waiter {
 
 struct local_bridge_state {
   storage::store* store = nullptr;
+  std::string own_domain;              // users of this domain are shown in the local API's form
   std::map<uint64_t, waiter> waiters;  // by waiter id
   uint64_t next_waiter = 0;
   std::set<time_point> sweeps;  // when the sweeps scheduled on the clock come
@@ -55,6 +57,27 @@ struct local_bridge_state {
 };
 
 using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
+
+/// The room log entry an inbox reference names, as the local server sees it with its
+/// cursor; nullopt (logged) when it cannot be read, which a write in one batch with the
+/// reference rules out short of a damaged store.
+std::optional<std::string> referenced_event(bridge_pointer self, std::string_view log_key,
+                                            uint64_t cursor) {
+  auto& st = self->state;
+  auto logged = st.store->get(storage::column::room_log, log_key);
+  if (!logged || !*logged) {
+    log()->error("inbox: cursor {} refers to a room log entry that {}", cursor,
+                 logged ? "is missing" : "cannot be read: " + describe(logged.error()));
+    return std::nullopt;
+  }
+  auto e = parse_event(**logged);
+  if (!e) {
+    log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}", cursor,
+                 describe(e.error()));
+    return std::nullopt;
+  }
+  return with_cursor(dump(local_view(*e, st.own_domain)), cursor);
+}
 
 /// One page of the inbox after `after`: the JSON reply and how many events it holds.
 [[nodiscard]] caf::expected<std::pair<std::string, size_t>> read_page(bridge_pointer self,
@@ -67,11 +90,17 @@ using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
     limit = limit == 0 ? default_page : std::min(limit, max_page);
     auto err = self->state.store->scan(storage::column::inbox, storage::encode_u64(after + 1), "",
                                        limit, [&](std::string_view key, std::string_view value) {
+                                         next = storage::decode_u64(key).value_or(next);
                                          // The journal wrote each value as a JSON object holding
-                                         // its cursor.
+                                         // its cursor, or as a reference into the room log.
+                                         std::optional<std::string> shown;
+                                         if (auto log_key = inbox_reference(value)) {
+                                           shown = referenced_event(self, *log_key, next);
+                                           if (!shown) return true;
+                                           value = *shown;
+                                         }
                                          if (count++ > 0) events.push_back(',');
                                          events.append(value);
-                                         next = storage::decode_u64(key).value_or(next);
                                          return true;
                                        });
     if (err) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
@@ -97,8 +126,10 @@ void sweep_at(bridge_pointer self, time_point due) {
   self->delayed_send(self, due - self->clock().now(), expire_atom::value);
 }
 
-bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* store) {
+bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* store,
+                                        std::string own_domain) {
   self->state.store = store;
+  self->state.own_domain = std::move(own_domain);
   // Parked long-polls are answered with what there is when the node stops: a promise
   // dropped unanswered would leave its requester waiting for its whole timeout.
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -185,8 +216,9 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
 
 }  // namespace
 
-local_bridge_actor spawn_local_bridge(caf::actor_system& sys, storage::store& store) {
-  return sys.spawn(local_bridge, &store);
+local_bridge_actor spawn_local_bridge(caf::actor_system& sys, storage::store& store,
+                                      std::string own_domain) {
+  return sys.spawn(local_bridge, &store, std::move(own_domain));
 }
 
 }  // namespace fedrelay::actors

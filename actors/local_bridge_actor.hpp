@@ -38,10 +38,12 @@ using local_bridge_actor = caf::typed_actor<
     caf::replies_to<search_atom, std::string>::with<std::string>>;
 
 /// Spawns the bridge. It reads the inbox that the journal writes (the journal's inbox
-/// listener should be this actor) and keeps the users in column `meta` under
+/// listener should be this actor), showing the room events it refers to as the local
+/// server sees them on `own_domain`, and keeps the users in column `meta` under
 /// local_user_key. A fetch's `limit` of 0 means 100; at most 1000 events come at once.
 /// REQUIRES: `store` outlives the actor.
-local_bridge_actor spawn_local_bridge(caf::actor_system& sys, storage::store& store);
+local_bridge_actor spawn_local_bridge(caf::actor_system& sys, storage::store& store,
+                                      std::string own_domain);
 
 /// The key of a registered user in column `meta` ("user\0" + username -> JSON
 /// {"username","name"}).

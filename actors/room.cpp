@@ -23,6 +23,7 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/inbound_actor.hpp"
+#include "actors/inbox.hpp"
 #include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
 #include "actors/room_event.hpp"
@@ -221,11 +222,19 @@ void commit_marked(room_pointer self, journal_entry entry, std::vector<std::stri
 /// node that has the room: the log entry, the author of a message, the direct-room index,
 /// the dedup mark of the message that brought it, and the local server's inbox entry.
 /// The log entry is under storage::sequenced_key(room id, seq), where the host's fan-out
-/// refers to it.
+/// and the inbox refer to it.
 void record_applied(room_pointer self, journal_entry& entry, const room_event& e,
                     const std::string& message_id) {
   auto& st = self->state;
-  put(entry, storage::column::room_log, storage::sequenced_key(st.room_id, e.seq), encode_event(e));
+  auto log_key = storage::sequenced_key(st.room_id, e.seq);
+  auto logged = encode_event(e);
+  // A large event goes to the inbox as a reference to its log entry, so it is stored once;
+  // a small one whole, as reading it back from the log would cost more than the bytes.
+  if (logged.size() >= inbox_reference_bytes)
+    entry.inbox.push_back(encode_inbox_reference(log_key));
+  else
+    entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
+  put(entry, storage::column::room_log, std::move(log_key), std::move(logged));
   if (e.type == event_type::message_sent || e.type == event_type::file_shared) {
     put(entry, storage::column::rooms, room_author_key(st.room_id, e.id), e.user);
     st.authors_unflushed.push_back(e.id);
@@ -238,7 +247,6 @@ void record_applied(room_pointer self, journal_entry& entry, const room_event& e
   } else if (e.type == event_type::room_created && st.room.type == "direct")
     put(entry, storage::column::meta, direct_room_key(e.user, content_text(e, "with")), st.room_id);
   put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
-  entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
 }
 
 void record_state(room_pointer self, journal_entry& entry) {

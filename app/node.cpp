@@ -149,7 +149,7 @@ struct node::impl {
     peer_ctx.transport = transport;
     peer_ctx.allowed = allowed();
     peers = actors::spawn_peer_manager(sys, peer_ctx);
-    bridge = actors::spawn_local_bridge(sys, *store);
+    bridge = actors::spawn_local_bridge(sys, *store, cfg.domain);
     // The journal blocks on fsync: it gets a thread of its own.
     journal = actors::spawn_journal(sys, *store, peers, caf::actor_cast<caf::actor>(bridge), true,
                                     metrics);

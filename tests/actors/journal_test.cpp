@@ -234,6 +234,30 @@ TEST_F(JournalTest, GivesInboxEventsNodeWideCursorsAndWakesTheListener) {
   EXPECT_EQ(inbox_of(*node_).size(), 5u);
 }
 
+TEST_F(JournalTest, InboxReferencesAreStoredAsGivenInTheirPlace) {
+  const std::string event = R"({"id":"m1:a.example","text":"kept once, in the log"})";
+  journal_entry entry;
+  entry.puts.push_back(
+      journal_put{static_cast<uint8_t>(storage::column::room_log), "log key", event});
+  entry.inbox = {R"({"type":"user.joined"})", encode_inbox_reference("log key"),
+                 R"({"type":"user.left"})"};
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(journal_, append_atom::value, entry).value);
+  auto inbox = inbox_of(*node_);
+  ASSERT_EQ(inbox.size(), 3u);
+  EXPECT_EQ(inbox[0].second["type"], "user.joined");
+  EXPECT_EQ(inbox[1].first, 2u);
+  EXPECT_EQ(inbox[1].second, (nlohmann::json{{"reference", "log key"}}));
+  EXPECT_EQ(inbox[2].second, (nlohmann::json{{"cursor", 3}, {"type", "user.left"}}));
+  auto stored = node_->store->get(storage::column::inbox, storage::encode_u64(2));
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ(**stored, encode_inbox_reference("log key"));
+  journal_entry bad;
+  bad.inbox = {encode_inbox_reference("")};
+  auto refused = ask<std::vector<uint64_t>>(journal_, append_atom::value, bad);
+  EXPECT_EQ(refused.error, caf::make_error(errc::bad_request));
+  EXPECT_EQ(inbox_of(*node_).size(), 3u);
+}
+
 TEST(JournalFailureTest, AFailedWriteIsStickyUntilRestart) {
   caf::actor_system_config cfg;
   cfg.set("scheduler.policy", caf::atom("testing"));

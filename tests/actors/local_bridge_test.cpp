@@ -8,6 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
+#include "actors/inbox.hpp"
+#include "actors/room_event.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
 #include "tests/actors/transport_fixture.hpp"
 
 namespace fedrelay::actors {
@@ -23,7 +27,7 @@ class LocalBridgeTest : public transport_fixture {
   void SetUp() override {
     transport_fixture::SetUp();
     node_ = &add_node("a.example");
-    bridge_ = keep(spawn_local_bridge(*sys_, *node_->store));
+    bridge_ = keep(spawn_local_bridge(*sys_, *node_->store, node_->domain));
     node_->journal = keep(spawn_journal(*sys_, *node_->store, peer_manager_actor{},
                                         caf::actor_cast<caf::actor>(bridge_)));
   }
@@ -66,6 +70,49 @@ TEST_F(LocalBridgeTest, PagesThroughTheInboxByCursor) {
   EXPECT_TRUE(none["events"].empty());
   EXPECT_EQ(none["next"], 5);
   EXPECT_EQ(texts(fetch(3, 1)), (std::vector<std::string>{"four"}));
+}
+
+// A room's large events are in the inbox as references to its log (stored once); the
+// local server reads each as its local view, in cursor order with the events stored whole.
+TEST_F(LocalBridgeTest, AReferenceIsShownAsTheLocalViewOfItsLogEntry) {
+  room_event e;
+  e.id = "m1:b.example";
+  e.room_id = "0123456789abcdef0123456789abcdef:b.example";
+  e.origin = "b.example";
+  e.user = "bob@b.example";
+  e.ts = 1700000000000;
+  e.content = {{"text", "from the log"}, {"mentions", json::array({"alice@a.example"})}};
+  e.sig = "c2lnbmF0dXJl";
+  e.seq = 7;
+  auto log_key = storage::sequenced_key(e.room_id, e.seq);
+  journal_entry entry;
+  entry.puts.push_back(
+      journal_put{static_cast<uint8_t>(storage::column::room_log), log_key, encode_event(e)});
+  entry.inbox = {json{{"text", "whole"}}.dump(), encode_inbox_reference(log_key),
+                 encode_inbox_reference(storage::sequenced_key(e.room_id, 8))};  // 8: not logged
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(node_->journal, append_atom::value, entry).value);
+  write_inbox({"after"});
+  auto raw = ask<std::string>(bridge_, fetch_atom::value, uint64_t{0}, uint32_t{10}, uint32_t{0});
+  ASSERT_TRUE(raw.value) << describe(raw.error);
+  EXPECT_NE(raw.value->find(R"({"cursor":2,)"), std::string::npos) << "the cursor comes first";
+  auto page = json::parse(*raw.value);
+  ASSERT_EQ(page["events"].size(), 3u) << page.dump();
+  EXPECT_EQ(page["events"][0]["text"], "whole");
+  auto shown = page["events"][1];
+  auto expected = local_view(e, node_->domain);
+  expected["cursor"] = 2;
+  EXPECT_EQ(shown, expected);
+  EXPECT_EQ(shown["user"], "bob@b.example");
+  EXPECT_EQ(shown["seq"], 7);
+  // The reference to a missing entry (cursor 3) is skipped, and the cursor goes past it.
+  EXPECT_EQ(page["events"][2]["text"], "after");
+  EXPECT_EQ(page["events"][2]["cursor"], 4);
+  EXPECT_EQ(page["next"], 4);
+  // Stored, the reference holds the key and not the event.
+  auto stored = node_->store->get(storage::column::inbox, storage::encode_u64(2));
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->find("from the log"), std::string::npos);
+  EXPECT_LT((*stored)->size(), log_key.size() + 8);
 }
 
 TEST_F(LocalBridgeTest, ALongPollWakesWhenEventsArrive) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
+#include "actors/inbox.hpp"
 #include "actors/local_bridge_actor.hpp"
 #include "actors/outbox.hpp"
 #include "actors/request_auth.hpp"
@@ -66,7 +67,7 @@ class RoomTest : public transport_fixture {
 
   void start_node(test_node& n) {
     n.peers = keep(spawn_peer_manager(*sys_, context_of(n)));
-    bridges_[n.domain] = keep(spawn_local_bridge(*sys_, *n.store));
+    bridges_[n.domain] = keep(spawn_local_bridge(*sys_, *n.store, n.domain));
     n.journal = keep(
         spawn_journal(*sys_, *n.store, n.peers, caf::actor_cast<caf::actor>(bridges_[n.domain])));
     n.rooms = keep(spawn_room_manager(*sys_, room_context_of(n)));
@@ -117,15 +118,24 @@ class RoomTest : public transport_fixture {
     return json::parse(reply.value.value_or("{}"));
   }
 
-  /// The node's inbox events of `room` (and rejections of it), in cursor order.
+  /// The node's inbox events of `room` (and rejections of it), in cursor order, as its
+  /// local server reads them from the bridge.
   std::vector<json> room_inbox(const test_node& n, const std::string& room) {
     std::vector<json> out;
     uint64_t last_cursor = 0;
-    for (const auto& [cursor, e] : inbox_of(n)) {
-      EXPECT_EQ(e["cursor"], cursor);
-      EXPECT_GT(cursor, last_cursor);
-      last_cursor = cursor;
-      if (e["room_id"] == room) out.push_back(e);
+    for (size_t pages = 0; pages < 1000; ++pages) {
+      auto reply = ask<std::string>(bridges_.at(n.domain), fetch_atom::value, last_cursor,
+                                    uint32_t{1000}, uint32_t{0});
+      EXPECT_TRUE(reply.value) << describe(reply.error);
+      auto page = json::parse(reply.value.value_or("{}"));
+      if (page.value("events", json::array()).empty()) break;
+      for (const auto& e : page["events"]) {
+        auto cursor = e["cursor"].get<uint64_t>();
+        EXPECT_GT(cursor, last_cursor);
+        last_cursor = cursor;
+        if (e["room_id"] == room) out.push_back(e);
+      }
+      EXPECT_EQ(page["next"], last_cursor);
     }
     return out;
   }
@@ -982,6 +992,26 @@ TEST_F(RoomTest, WhenTheJournalFailsEveryWaitingCallerIsAnsweredWithTheError) {
   ASSERT_TRUE(s3->done);
   EXPECT_FALSE(s3->value);
   EXPECT_EQ(sequenced(d, room).size(), logged_before);
+}
+
+// Host and members keep a large event once, in the room log, and the inbox refers to it;
+// a short one is also in the inbox whole. The local server reads both in full, in order.
+TEST_F(RoomTest, EveryNodesInboxRefersToTheLogForLargeEventsAndReadsBackInFull) {
+  auto room = room_of_three();
+  const std::string large(inbox_reference_bytes, 'x');
+  auto small_id = accepted(*a_, room, "message.sent", alice, {{"text", "short"}});
+  auto large_id = accepted(*a_, room, "message.sent", alice, {{"text", large}});
+  for (auto* n : {a_, b_, c_}) {
+    auto stored = inbox_of(*n);
+    ASSERT_GE(stored.size(), 2u) << n->domain;
+    EXPECT_EQ(stored[stored.size() - 2].second["text"], "short") << n->domain;
+    EXPECT_TRUE(stored.back().second.contains("reference")) << n->domain;
+    auto events = room_inbox(*n, room);
+    ASSERT_GE(events.size(), 2u) << n->domain;
+    EXPECT_EQ(events[events.size() - 2]["event_id"], small_id) << n->domain;
+    EXPECT_EQ(events.back()["event_id"], large_id) << n->domain;
+    EXPECT_EQ(events.back()["text"], large) << n->domain;
+  }
 }
 
 TEST_F(RoomTest, AuthorsComeFromTheStoreAfterARestartAndReachAJoiningServer) {

@@ -23,6 +23,7 @@
 #include "actors/discovery_actor.hpp"
 #include "actors/errc.hpp"
 #include "actors/inbound_actor.hpp"
+#include "actors/inbox.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/peer_manager_actor.hpp"
 #include "actors/room_manager_actor.hpp"
@@ -312,12 +313,16 @@ class transport_fixture : public ::testing::Test {
     return reply.value.value_or(std::vector<uint64_t>{});
   }
 
-  /// The node's inbox, in cursor order: (cursor, event JSON).
+  /// The node's inbox as stored, in cursor order: (cursor, event JSON), where a reference
+  /// to the room log shows as {"reference": log key}.
   static std::vector<std::pair<uint64_t, nlohmann::json>> inbox_of(const test_node& node) {
     std::vector<std::pair<uint64_t, nlohmann::json>> out;
     auto err = node.store->scan(
         storage::column::inbox, "", "", 0, [&out](std::string_view key, std::string_view value) {
-          out.emplace_back(storage::decode_u64(key).value_or(0), nlohmann::json::parse(value));
+          auto log_key = inbox_reference(value);
+          out.emplace_back(storage::decode_u64(key).value_or(0),
+                           log_key ? nlohmann::json{{"reference", std::string{*log_key}}}
+                                   : nlohmann::json::parse(value));
           return true;
         });
     EXPECT_FALSE(err) << caf::to_string(err);

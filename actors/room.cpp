@@ -159,8 +159,10 @@ void count_events(room_pointer self, event_source from, bool taken, uint64_t n =
 // -- writing -------------------------------------------------------------------------------
 
 /// After a failed append, stops the actor once no caller waits on it: appends in flight
-/// come back with the error (the store's failure is sticky), queued ops and gathered single
-/// submissions run and fail at their own append. Stopping at the first error would drop
+/// come back with the error (the store's failure is sticky), and queued ops and gathered
+/// single submissions run and get the error too, at their own append or, when they would
+/// answer from the state in memory (an event or a message seen before), instead of that
+/// answer, since the state is ahead of the disk. Stopping at the first error would drop
 /// their answers, and their callers would wait for their timeouts.
 void stop_once_answered(room_pointer self) {
   auto& st = self->state;
@@ -169,8 +171,9 @@ void stop_once_answered(room_pointer self) {
 }
 
 /// Appends `entry`; `done` runs once it is on disk, or with the error. A failed append
-/// leaves the state in memory ahead of the disk, so the actor stops (it is spawned again,
-/// from the store, by the next message for the room).
+/// leaves the state in memory ahead of the disk, so the actor stops once every caller
+/// waiting on it has its answer (stop_once_answered); it is spawned again, from the
+/// store, by the next message for the room.
 void commit(room_pointer self, journal_entry entry, done_fn done) {
   auto& st = self->state;
   if (st.journal_failed) {
@@ -523,7 +526,7 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
                                                                 const caf::error& key_err) mutable {
             auto& st = self->state;
             if (handled(self, message_id)) {
-              promise.deliver(accepted(message_id));
+              deliver(promise, message_id, st.journal_failed);
               return;
             }
             if (key == nullptr) {
@@ -608,7 +611,7 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
   if (state_changed) record_state(self, entry);
   bool gap = has_gap(self);
   if (entry.puts.empty() && entry.inbox.empty())
-    done({});
+    done(st.journal_failed);  // nothing to write, but what it found may not be on disk
   else
     commit(self, std::move(entry), [self, applied, done](const caf::error& err) {
       if (!err) count_events(self, event_source::peer, true, applied);
@@ -654,7 +657,7 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
               const crypto::public_key* key, const caf::error& key_err) mutable {
             auto& st = self->state;
             if (e.seq <= st.room.last_seq || st.ahead.count(e.seq) > 0) {
-              promise.deliver(accepted(message_id));
+              deliver(promise, message_id, st.journal_failed);
               return;
             }
             if (needs_key && key == nullptr) {
@@ -740,7 +743,7 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
                                                                      const caf::error&) mutable {
             auto& st = self->state;
             if (st.room.created() && seq <= st.room.last_seq) {
-              promise.deliver(accepted(message_id));
+              deliver(promise, message_id, st.journal_failed);
               return;
             }
             auto fresh = decode_state(state);
@@ -951,7 +954,10 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
                               std::vector<std::string>& ids) {
   auto& st = self->state;
   auto message_id = submit_message_id(st.room_id, e.id);
-  if (!made_id && handled(self, message_id)) return false;
+  if (!made_id && handled(self, message_id)) {
+    if (st.journal_failed) return st.journal_failed;
+    return false;
+  }
   if (st.hosted) {
     if (auto err = validate(st.room, e, stored_authors(self))) {
       count_events(self, event_source::local, false);

@@ -59,60 +59,80 @@ struct local_bridge_state {
 using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
 
 /// The room log entry an inbox reference names, as the local server sees it with its
-/// cursor; nullopt (logged) when it cannot be read, which a write in one batch with the
-/// reference rules out short of a damaged store.
-std::optional<std::string> referenced_event(bridge_pointer self, std::string_view log_key,
-                                            uint64_t cursor) {
+/// cursor. nullopt (logged) when the entry is missing or does not parse, which a write in
+/// one batch with the reference rules out short of a damaged store: the reader goes past
+/// it. An error when the store cannot be read now: the reader asks again.
+caf::expected<std::optional<std::string>> referenced_event(bridge_pointer self,
+                                                           std::string_view log_key,
+                                                           uint64_t cursor) {
   auto& st = self->state;
   auto logged = st.store->get(storage::column::room_log, log_key);
-  if (!logged || !*logged) {
-    log()->error("inbox: cursor {} refers to a room log entry that {}", cursor,
-                 logged ? "is missing" : "cannot be read: " + describe(logged.error()));
-    return std::nullopt;
+  if (!logged)
+    return caf::make_error(errc::storage_failed, "room log: " + describe(logged.error()));
+  if (!*logged) {
+    log()->error("inbox: cursor {} refers to a room log entry that is missing", cursor);
+    return std::optional<std::string>{};
   }
   auto e = parse_event(**logged);
   if (!e) {
     log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}", cursor,
                  describe(e.error()));
-    return std::nullopt;
+    return std::optional<std::string>{};
   }
-  return with_cursor(dump(local_view(*e, st.own_domain)), cursor);
+  return std::optional<std::string>{with_cursor(dump(local_view(*e, st.own_domain)), cursor)};
 }
 
-/// One page of the inbox after `after`: the JSON reply and how many events it holds.
-[[nodiscard]] caf::expected<std::pair<std::string, size_t>> read_page(bridge_pointer self,
-                                                                      uint64_t after,
-                                                                      uint32_t limit) {
+/// One page of the inbox: the JSON reply, the events it holds, and the cursor it ends at
+/// (past entries skipped as damaged too, so it can be ahead of the last event's).
+struct inbox_page {
+  std::string reply;
+  size_t count = 0;
+  uint64_t next = 0;
+};
+
+/// The page after `after`.
+[[nodiscard]] caf::expected<inbox_page> read_page(bridge_pointer self, uint64_t after,
+                                                  uint32_t limit) {
   std::string events;
   size_t count = 0;
   uint64_t next = after;
   if (after < std::numeric_limits<uint64_t>::max()) {
     limit = limit == 0 ? default_page : std::min(limit, max_page);
-    auto err = self->state.store->scan(storage::column::inbox, storage::encode_u64(after + 1), "",
-                                       limit, [&](std::string_view key, std::string_view value) {
-                                         next = storage::decode_u64(key).value_or(next);
-                                         // The journal wrote each value as a JSON object holding
-                                         // its cursor, or as a reference into the room log.
-                                         std::optional<std::string> shown;
-                                         if (auto log_key = inbox_reference(value)) {
-                                           shown = referenced_event(self, *log_key, next);
-                                           if (!shown) return true;
-                                           value = *shown;
-                                         }
-                                         if (count++ > 0) events.push_back(',');
-                                         events.append(value);
-                                         return true;
-                                       });
-    if (err) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
+    caf::error unreadable;
+    auto err = self->state.store->scan(
+        storage::column::inbox, storage::encode_u64(after + 1), "", limit,
+        [&](std::string_view key, std::string_view value) {
+          auto cursor = storage::decode_u64(key).value_or(next);
+          // The journal wrote each value as a JSON object holding its cursor, or as a
+          // reference into the room log.
+          std::optional<std::string> shown;
+          if (auto log_key = inbox_reference(value)) {
+            auto found = referenced_event(self, *log_key, cursor);
+            if (!found) {
+              unreadable = std::move(found.error());
+              return false;  // the page ends before it; the next read tries it again
+            }
+            next = cursor;
+            if (!*found) return true;
+            shown = std::move(*found);
+            value = *shown;
+          }
+          next = cursor;
+          if (count++ > 0) events.push_back(',');
+          events.append(value);
+          return true;
+        });
+    if (!err) err = std::move(unreadable);
+    if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
   }
-  return std::make_pair("{\"events\":[" + events + "],\"next\":" + std::to_string(next) + "}",
-                        count);
+  return inbox_page{"{\"events\":[" + events + "],\"next\":" + std::to_string(next) + "}", count,
+                    next};
 }
 
 void answer(bridge_pointer self, waiter& w) {
   auto page = read_page(self, w.after, w.limit);
   if (page)
-    w.promise.deliver(std::move(page->first));
+    w.promise.deliver(std::move(page->reply));
   else
     w.promise.deliver(page.error());
 }
@@ -142,7 +162,8 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
              uint32_t wait_ms) -> caf::result<std::string> {
         auto page = read_page(self, after, limit);
         if (!page) return page.error();
-        if (page->second > 0 || wait_ms == 0) return std::move(page->first);
+        // A page of skipped entries only still moves the reader on.
+        if (page->count > 0 || page->next > after || wait_ms == 0) return std::move(page->reply);
         auto& st = self->state;
         auto id = st.next_waiter++;
         auto promise = self->make_response_promise<std::string>();

@@ -108,6 +108,10 @@ TEST_F(LocalBridgeTest, AReferenceIsShownAsTheLocalViewOfItsLogEntry) {
   EXPECT_EQ(page["events"][2]["text"], "after");
   EXPECT_EQ(page["events"][2]["cursor"], 4);
   EXPECT_EQ(page["next"], 4);
+  // A page of nothing but a skipped entry still moves the reader on, at once.
+  auto skipped = fetch(2, 1, 30'000);
+  EXPECT_TRUE(skipped["events"].empty());
+  EXPECT_EQ(skipped["next"], 3);
   // Stored, the reference holds the key and not the event.
   auto stored = node_->store->get(storage::column::inbox, storage::encode_u64(2));
   ASSERT_TRUE(stored && *stored);

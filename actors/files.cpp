@@ -437,8 +437,9 @@ void poll_after_page(files_pointer self, uint64_t moved) {
   self->delayed_send(self, pause, tick_atom::value);
 }
 
-/// Whether a page of the inbox may hold an event this actor acts on. The journal stores
-/// inbox events as compact JSON, so such an event holds one of these exactly; a false
+/// Whether a page of the inbox may hold an event this actor acts on. The bridge's pages
+/// hold the events as compact JSON (as stored, or dumped from the room log for a
+/// reference), so such an event holds one of these exactly; a false
 /// positive (the text inside a nested object) only costs the parse below. Most pages hold
 /// only messages, and parsing them to skip them was a parse of every event delivered.
 bool may_concern_files(std::string_view page) {

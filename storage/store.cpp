@@ -181,8 +181,9 @@ rocksdb::ColumnFamilyOptions column_options(column c,
   // Level compaction with dynamic level sizes keeps space amplification near 1.1 however
   // large the queues grew once. Small memtables: nine columns share db_write_buffer_size,
   // and a flush of 4 MiB is a short burst of CPU and disk next to the synced writes,
-  // where one of 16 MiB stalled them for tens of milliseconds (p99 at half load 13-16 ms
-  // with 16 MiB, 8-12 ms with 4 MiB; batched throughput about 4 % lower).
+  // where one of 16 MiB stalled them for tens of milliseconds (p99 at half load one by
+  // one 12.8-20.6 ms with 16 MiB, 8.2-11.9 ms with 4 MiB and the limits in db_options;
+  // batched throughput about 4 % lower).
   o.compaction_style = rocksdb::kCompactionStyleLevel;
   o.level_compaction_dynamic_level_bytes = true;
   o.write_buffer_size = memtable_bytes;

@@ -96,7 +96,8 @@ TEST_F(StoreTest, OpenCreatesEveryColumnFamily) {
 }
 
 // What RocksDB wrote into its OPTIONS file is what it ran with. The rate limiter is not
-// written there; its info LOG names it, or prints (nil) for none.
+// written there; its info LOG names it, or prints (nil) for none, but not its rate, so
+// only its presence is checked.
 TEST_F(StoreTest, BackgroundWritesAreSmallSyncedAsTheyGoAndCapped) {
   { auto s = open_store(); }
   rocksdb::ConfigOptions config;

@@ -182,11 +182,15 @@ rocksdb::ColumnFamilyOptions column_options(column c,
   // large the queues grew once. Small memtables: nine columns share db_write_buffer_size,
   // and a flush of 4 MiB is a short burst of CPU and disk next to the synced writes,
   // where one of 16 MiB stalled them for tens of milliseconds (p99 at half load one by
-  // one 12.8-20.6 ms with 16 MiB, 8.2-11.9 ms with 4 MiB and the limits in db_options;
-  // batched throughput about 4 % lower).
+  // one 12.8-20.6 ms with 16 MiB, 8.2-11.9 ms with 4 MiB and the limits in db_options).
+  // Four times as many level-0 files would compact into level 1 four times as often:
+  // over a million events that cost 15 % of the batched throughput and of the drain, so
+  // compactions wait for twice as many files (8 instead of RocksDB's 4), which gives
+  // both back at a p99 of 10.2-11.5 ms (docs/PERFORMANCE.md, sixth round).
   o.compaction_style = rocksdb::kCompactionStyleLevel;
   o.level_compaction_dynamic_level_bytes = true;
   o.write_buffer_size = memtable_bytes;
+  o.level0_file_num_compaction_trigger = level0_compaction_files;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   // Point lookups (dedup, rooms, discovery) mostly hit or miss whole keys: a 10-bit

@@ -179,18 +179,13 @@ rocksdb::ColumnFamilyOptions column_options(column c,
                                             const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions o;
   // Level compaction with dynamic level sizes keeps space amplification near 1.1 however
-  // large the queues grew once. Small memtables: nine columns share db_write_buffer_size,
-  // and a flush of 4 MiB is a short burst of CPU and disk next to the synced writes,
-  // where one of 16 MiB stalled them for tens of milliseconds (p99 at half load one by
-  // one 12.8-20.6 ms with 16 MiB, 8.2-11.9 ms with 4 MiB and the limits in db_options).
-  // Four times as many level-0 files would compact into level 1 four times as often:
-  // over a million events that cost 15 % of the batched throughput and of the drain, so
-  // compactions wait for twice as many files (8 instead of RocksDB's 4), which gives
-  // both back at a p99 of 10.2-11.5 ms (docs/PERFORMANCE.md, sixth round).
+  // large the queues grew once; a memtable smaller than the default 64 MiB, since nine
+  // share db_write_buffer_size. Not smaller still: 4 MiB memtables lowered the p99 at
+  // half load one by one, but on data dirs of gigabytes their many level-0 files cost
+  // the drain and the batched latency a third (docs/PERFORMANCE.md, sixth round).
   o.compaction_style = rocksdb::kCompactionStyleLevel;
   o.level_compaction_dynamic_level_bytes = true;
   o.write_buffer_size = memtable_bytes;
-  o.level0_file_num_compaction_trigger = level0_compaction_files;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   // Point lookups (dedup, rooms, discovery) mostly hit or miss whole keys: a 10-bit

@@ -70,9 +70,7 @@ class write_batch {
 };
 
 /// Each column's memtable; a full one is flushed to a table file.
-inline constexpr size_t memtable_bytes = 4u << 20;
-/// Level-0 table files of a column that start a compaction into level 1.
-inline constexpr int level0_compaction_files = 8;
+inline constexpr size_t memtable_bytes = 16u << 20;
 /// Table files being written are synced every this many bytes, not all at once at the end.
 inline constexpr uint64_t background_sync_bytes = 1u << 20;
 /// Flushes and compactions together write at most this many bytes a second.

@@ -370,9 +370,7 @@ inbound_actor::behavior_type inbound(inbound_pointer self, inbound_options optio
 
 }  // namespace
 
-inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inbound_ports ports,
-                            bool detached) {
-  if (detached) return sys.spawn<caf::detached>(inbound, std::move(options), std::move(ports));
+inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inbound_ports ports) {
   return sys.spawn(inbound, std::move(options), std::move(ports));
 }
 

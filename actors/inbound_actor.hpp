@@ -70,11 +70,10 @@ using inbound_actor = caf::typed_actor<
     // such room hosted here; 503 the origin cannot be resolved or the room manager failed.
     caf::replies_to<since_atom, std::string, std::string, std::string>::with<inbound_reply>>;
 
-/// Spawns the inbound actor. Its writes are buffered (the rooms' appends are the synced
-/// ones), so app runs it on the scheduler like the tests do: a thread of its own cost a
-/// thread hand-off each way per transaction. `detached` gives it one.
-inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inbound_ports ports,
-                            bool detached = false);
+/// Spawns the inbound actor on the scheduler. Its writes are buffered (the rooms' appends
+/// are the synced ones), so it needs no thread of its own, which cost a thread hand-off
+/// each way per transaction.
+inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inbound_ports ports);
 
 /// Keys of column `dedup`: an applied transaction ("t\0" origin "\0" id -> its receipt
 /// JSON) and a handled room message ("e\0" message id -> the room id), which the rooms

@@ -96,7 +96,12 @@ struct room_actor_state {
   bool hosted = false;
   room_state room;
   std::set<std::string> writing;  // message ids whose append is in flight
-  uint32_t appends_in_flight = 0;
+  // Appends are numbered as they go out; those not answered yet, and answers that repeat
+  // what the state in memory says (a message or event seen before), waiting until every
+  // append up to their number is on disk (see after_appends).
+  uint64_t appends_sent = 0;
+  std::set<uint64_t> appends_in_flight;
+  std::multimap<uint64_t, done_fn> after_appends_waiting;
   // Set by the first failed append: later appends fail at once, and the actor stops when
   // nothing it took is left unanswered (see stop_once_answered).
   caf::error journal_failed;
@@ -166,8 +171,37 @@ void count_events(room_pointer self, event_source from, bool taken, uint64_t n =
 /// their answers, and their callers would wait for their timeouts.
 void stop_once_answered(room_pointer self) {
   auto& st = self->state;
-  if (st.journal_failed && st.appends_in_flight == 0 && st.ops.empty() && st.singles.empty())
+  if (st.journal_failed && st.appends_in_flight.empty() && st.after_appends_waiting.empty() &&
+      st.ops.empty() && st.singles.empty())
     self->quit(st.journal_failed);
+}
+
+/// Runs `done` once every append sent so far is on disk (at once when none is in flight),
+/// or with the journal's error. For an answer that repeats what the state in memory says:
+/// a message or event seen before may be in an append still in flight, and acknowledging
+/// its resend before that append is on disk would let the sender drop it, were the append
+/// to fail.
+void after_appends(room_pointer self, done_fn done) {
+  auto& st = self->state;
+  if (st.appends_in_flight.empty())
+    done(st.journal_failed);
+  else
+    st.after_appends_waiting.emplace(st.appends_sent, std::move(done));
+}
+
+/// Answers the waiting of after_appends whose appends are all answered now (those below
+/// the oldest append still in flight), with the journal's error once one failed. Not
+/// sooner on a failure: a batch's answer waits for its own append's handler to run first.
+void release_after_appends(room_pointer self) {
+  auto& st = self->state;
+  auto& waiting = st.after_appends_waiting;
+  while (!waiting.empty()) {
+    auto first = waiting.begin();
+    if (!st.appends_in_flight.empty() && first->first >= *st.appends_in_flight.begin()) break;
+    auto done = std::move(first->second);
+    waiting.erase(first);
+    done(st.journal_failed);
+  }
 }
 
 /// Appends `entry`; `done` runs once it is on disk, or with the error. A failed append
@@ -183,13 +217,14 @@ void commit(room_pointer self, journal_entry entry, done_fn done) {
   auto touched = std::move(st.authors_unflushed);
   st.authors_unflushed.clear();
   for (const auto& id : touched) ++st.authors_in_flight[id];
-  ++st.appends_in_flight;
+  auto number = ++st.appends_sent;
+  st.appends_in_flight.insert(number);
   self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
       .then(
-          [self, done, touched](std::vector<uint64_t>&) {
+          [self, done, touched, number](std::vector<uint64_t>&) {
             // On disk now: the store answers for these authors from here on.
             auto& st = self->state;
-            --st.appends_in_flight;
+            st.appends_in_flight.erase(number);
             for (const auto& id : touched) {
               auto i = st.authors_in_flight.find(id);
               if (i == st.authors_in_flight.end() || --i->second > 0) continue;
@@ -197,16 +232,18 @@ void commit(room_pointer self, journal_entry entry, done_fn done) {
               st.room.authors.erase(id);
             }
             done({});
+            release_after_appends(self);
             stop_once_answered(self);
           },
-          [self, done](caf::error& err) {
+          [self, done, number](caf::error& err) {
             auto& st = self->state;
-            --st.appends_in_flight;
+            st.appends_in_flight.erase(number);
             if (!st.journal_failed) {
               log()->error("room {}: the journal failed; stopping: {}", st.room_id, describe(err));
               st.journal_failed = err;
             }
             done(err);
+            release_after_appends(self);
             stop_once_answered(self);
           });
 }
@@ -506,6 +543,14 @@ void deliver(result_promise& promise, const std::string& message_id, const caf::
     promise.deliver(accepted(message_id));
 }
 
+/// Answers a message seen before: accepted, once what the state in memory says of it is
+/// on disk (after_appends).
+void deliver_seen(room_pointer self, result_promise promise, const std::string& message_id) {
+  after_appends(self, [promise, message_id](const caf::error& err) mutable {
+    deliver(promise, message_id, err);
+  });
+}
+
 void on_submit(room_pointer self, const std::string& origin, const std::string& message_id,
                room_event e, result_promise promise) {
   auto& st = self->state;
@@ -526,7 +571,7 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
                                                                 const caf::error& key_err) mutable {
             auto& st = self->state;
             if (handled(self, message_id)) {
-              deliver(promise, message_id, st.journal_failed);
+              deliver_seen(self, promise, message_id);
               return;
             }
             if (key == nullptr) {
@@ -611,7 +656,7 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
   if (state_changed) record_state(self, entry);
   bool gap = has_gap(self);
   if (entry.puts.empty() && entry.inbox.empty())
-    done(st.journal_failed);  // nothing to write, but what it found may not be on disk
+    after_appends(self, std::move(done));  // nothing to write; what it found may not be on disk yet
   else
     commit(self, std::move(entry), [self, applied, done](const caf::error& err) {
       if (!err) count_events(self, event_source::peer, true, applied);
@@ -657,7 +702,7 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
               const crypto::public_key* key, const caf::error& key_err) mutable {
             auto& st = self->state;
             if (e.seq <= st.room.last_seq || st.ahead.count(e.seq) > 0) {
-              deliver(promise, message_id, st.journal_failed);
+              deliver_seen(self, promise, message_id);
               return;
             }
             if (needs_key && key == nullptr) {
@@ -743,7 +788,7 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
                                                                      const caf::error&) mutable {
             auto& st = self->state;
             if (st.room.created() && seq <= st.room.last_seq) {
-              deliver(promise, message_id, st.journal_failed);
+              deliver_seen(self, promise, message_id);
               return;
             }
             auto fresh = decode_state(state);
@@ -948,16 +993,14 @@ void request_catchup(room_pointer self) {
 /// (whose replica refuses what the host would, to spare the round trip; only a join may go
 /// to a room this node has no replica of yet). Marks its message id as being written and
 /// appends it to `ids`. Returns false, adding nothing, when the id was handled before: the
-/// submission then simply answers it. `made_id`: the id was made here (random), so no
-/// earlier copy can exist and the dedup read, a RocksDB lookup, is skipped.
+/// submission then answers it once the appends sent so far are on disk, its own included
+/// (after_appends), as its first copy may be in one of them. `made_id`: the id was made here
+/// (random), so no earlier copy can exist and the dedup read, a RocksDB lookup, is skipped.
 caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_event e, bool made_id,
                               std::vector<std::string>& ids) {
   auto& st = self->state;
   auto message_id = submit_message_id(st.room_id, e.id);
-  if (!made_id && handled(self, message_id)) {
-    if (st.journal_failed) return st.journal_failed;
-    return false;
-  }
+  if (!made_id && handled(self, message_id)) return false;
   if (st.hosted) {
     if (auto err = validate(st.room, e, stored_authors(self))) {
       count_events(self, event_source::local, false);
@@ -989,28 +1032,36 @@ void local_submit_group(room_pointer self, std::vector<single_submission> group)
   sign_events(to_sign, *self->state.ctx.identity);
   journal_entry entry;
   std::vector<std::string> ids;
-  std::vector<std::pair<caf::typed_response_promise<std::string>, std::string>> pending;
+  using answer = std::pair<caf::typed_response_promise<std::string>, std::string>;
+  std::vector<answer> pending;  // answered by the append
+  std::vector<answer> seen;     // ids handled before
   for (auto& sub : group) {
     auto id = sub.event.id;
     auto added = add_local(self, entry, std::move(sub.event), sub.made_id, ids);
     if (!added)
       sub.promise.deliver(added.error());
-    else if (!*added)
-      sub.promise.deliver(id);
     else
-      pending.emplace_back(sub.promise, std::move(id));
+      (*added ? pending : seen).emplace_back(sub.promise, std::move(id));
   }
-  if (ids.empty()) return;
-  commit_marked(self, std::move(entry), std::move(ids),
-                [self, pending = std::move(pending)](const caf::error& err) mutable {
-                  if (!err) count_events(self, event_source::local, true, pending.size());
-                  for (auto& [promise, id] : pending) {
-                    if (err)
-                      promise.deliver(err);
-                    else
-                      promise.deliver(id);
-                  }
-                });
+  auto answer_all = [](std::vector<answer>& answers, const caf::error& err) {
+    for (auto& [promise, id] : answers) {
+      if (err)
+        promise.deliver(err);
+      else
+        promise.deliver(id);
+    }
+  };
+  if (!ids.empty())
+    commit_marked(self, std::move(entry), std::move(ids),
+                  [self, answer_all, pending = std::move(pending)](const caf::error& err) mutable {
+                    if (!err) count_events(self, event_source::local, true, pending.size());
+                    answer_all(pending, err);
+                  });
+  // After the commit, so a copy of an id of this very group waits for it too.
+  if (!seen.empty())
+    after_appends(self, [answer_all, seen = std::move(seen)](const caf::error& err) mutable {
+      answer_all(seen, err);
+    });
 }
 
 /// A batch of local submissions in one append: one journal write (and one fan-out per
@@ -1018,17 +1069,18 @@ void local_submit_group(room_pointer self, std::vector<single_submission> group)
 /// not hold the others back.
 void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
                         caf::typed_response_promise<std::vector<event_result>> promise) {
-  std::vector<event_result> results(subs.size());
+  auto results = std::make_shared<std::vector<event_result>>(subs.size());
   journal_entry entry;
   std::vector<std::string> ids;
   std::vector<size_t> pending;  // results that wait for the append
+  std::vector<size_t> seen;     // ids handled before
   // Built first and signed together: one Ed25519 signature per group of events.
   std::vector<std::optional<room_event>> events(subs.size());
   std::vector<room_event*> to_sign;
   for (size_t i = 0; i < subs.size(); ++i) {
     auto e = local_event(self, subs[i]);
     if (!e) {
-      results[i] = {{}, false, detail_of(e.error())};
+      (*results)[i] = {{}, false, detail_of(e.error())};
       continue;
     }
     events[i] = std::move(*e);
@@ -1037,28 +1089,32 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
   sign_events(to_sign, *self->state.ctx.identity);
   for (size_t i = 0; i < subs.size(); ++i) {
     if (!events[i]) continue;
-    results[i].id = events[i]->id;
+    (*results)[i].id = events[i]->id;
     auto added = add_local(self, entry, std::move(*events[i]), subs[i].id.empty(), ids);
     if (!added) {
-      results[i].reason = detail_of(added.error());
+      (*results)[i].reason = detail_of(added.error());
       continue;
     }
-    results[i].accepted = true;
-    if (*added) pending.push_back(i);
+    (*results)[i].accepted = true;
+    (*added ? pending : seen).push_back(i);
   }
-  if (ids.empty()) {
-    promise.deliver(std::move(results));
-    return;
-  }
-  commit_marked(
-      self, std::move(entry), std::move(ids),
-      [self, promise, results = std::move(results), pending](const caf::error& err) mutable {
-        if (err)
-          for (auto i : pending) results[i] = {results[i].id, false, detail_of(err)};
-        else
-          count_events(self, event_source::local, true, pending.size());
-        promise.deliver(std::move(results));
-      });
+  auto refuse_all = [results](const std::vector<size_t>& which, const caf::error& err) {
+    for (auto i : which) (*results)[i] = {(*results)[i].id, false, detail_of(err)};
+  };
+  if (!ids.empty())
+    commit_marked(self, std::move(entry), std::move(ids),
+                  [self, refuse_all, pending](const caf::error& err) {
+                    if (err)
+                      refuse_all(pending, err);
+                    else
+                      count_events(self, event_source::local, true, pending.size());
+                  });
+  // The answer goes once the append above and those of earlier copies of `seen` are on
+  // disk (after the commit's own handler, which runs first).
+  after_appends(self, [promise, results, refuse_all, seen](const caf::error& err) mutable {
+    if (err) refuse_all(seen, err);
+    promise.deliver(std::move(*results));
+  });
 }
 
 // -- reads ---------------------------------------------------------------------------------

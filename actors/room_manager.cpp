@@ -7,7 +7,7 @@
 
 #include <chrono>
 #include <map>
-#include <set>
+#include <optional>
 
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -35,7 +35,9 @@ struct room_manager_state {
   room_context ctx;
   std::map<std::string, room_actor> rooms;
   std::map<std::string, std::string> direct;  // direct_room_key -> room id, opened this run
-  std::set<std::string> writing;              // message ids whose append is in flight
+  // Message ids whose append is in flight, each with the answers waiting for it: the
+  // first copy's and those of resends that came meanwhile.
+  std::map<std::string, std::vector<caf::typed_response_promise<event_result>>> writing;
   static inline const char* name = "room_manager";
 };
 
@@ -79,22 +81,37 @@ caf::error no_room(const std::string& room_id) {
 void commit(room_manager_pointer self, journal_entry entry, const std::string& message_id,
             caf::typed_response_promise<event_result> promise) {
   auto& st = self->state;
-  st.writing.insert(message_id);
+  st.writing[message_id].push_back(std::move(promise));
+  auto answer = [self, message_id](const caf::error& err) {
+    auto& writing = self->state.writing;
+    auto waiting = std::move(writing[message_id]);
+    writing.erase(message_id);
+    for (auto& p : waiting) {
+      if (err)
+        p.deliver(err);
+      else
+        p.deliver(event_result{message_id, true, {}});
+    }
+  };
   self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
-      .then(
-          [self, message_id, promise](std::vector<uint64_t>&) mutable {
-            self->state.writing.erase(message_id);
-            promise.deliver(event_result{message_id, true, {}});
-          },
-          [self, message_id, promise](caf::error& err) mutable {
-            self->state.writing.erase(message_id);
-            promise.deliver(err);
-          });
+      .then([answer](std::vector<uint64_t>&) { answer({}); },
+            [answer](caf::error& err) { answer(err); });
 }
 
-bool handled(room_manager_pointer self, const std::string& message_id) {
-  return self->state.writing.count(message_id) > 0 ||
-         stored(self, storage::column::dedup, room_message_key(message_id));
+/// The answer to a message handled before: accepted at once when it is on disk, with the
+/// outcome of its first copy's append when that is in flight (acknowledging it before
+/// would let the sender drop it, were that append to fail). None for a new message.
+std::optional<caf::result<event_result>> seen_before(room_manager_pointer self,
+                                                     const std::string& message_id) {
+  auto& st = self->state;
+  if (auto i = st.writing.find(message_id); i != st.writing.end()) {
+    auto promise = self->make_response_promise<event_result>();
+    i->second.push_back(promise);
+    return caf::result<event_result>{promise};
+  }
+  if (stored(self, storage::column::dedup, room_message_key(message_id)))
+    return caf::result<event_result>{event_result{message_id, true, {}}};
+  return std::nullopt;
 }
 
 /// The host refused one of our submissions: the local server learns it from its inbox.
@@ -112,7 +129,7 @@ caf::result<event_result> on_rejected(room_manager_pointer self, const std::stri
     return refused(message_id, "event " + event_id + " is not of " + st.ctx.own_domain);
   if (message_id != rejected_message_id(room_id, event_id))
     return refused(message_id, "the message id does not match the rejection");
-  if (handled(self, message_id)) return event_result{message_id, true, {}};
+  if (auto seen = seen_before(self, message_id)) return std::move(*seen);
   json view = {{"type", "rejected"},
                {"room_id", room_id},
                {"event_id", event_id},
@@ -139,7 +156,7 @@ caf::result<event_result> no_such_hosted_room(room_manager_pointer self, const s
     return refused(message_id, "event origin " + e->origin + " is not the sender " + origin);
   if (message_id != submit_message_id(e->room_id, e->id))
     return refused(message_id, "the message id does not match its event");
-  if (handled(self, message_id)) return event_result{message_id, true, {}};
+  if (auto seen = seen_before(self, message_id)) return std::move(*seen);
   journal_entry entry;
   entry.outbound.push_back(
       {origin, rejected_message(e->room_id, e->id, e->user, "no such room " + e->room_id)});

@@ -196,6 +196,16 @@ class RoomTest : public transport_fixture {
     sched_->run();
   }
 
+  /// Node d.example, started, whose journal writes fail once `fail` is set.
+  test_node& add_failing_node(const std::shared_ptr<std::atomic<bool>>& fail) {
+    storage::store_options opts;
+    opts.fail_wal_io = [fail] { return fail->load(); };
+    auto& d = add_node("d.example", std::move(opts));
+    start_discovery(d);
+    start_node(d);
+    return d;
+  }
+
   /// A room hosted by A with alice (owner), bob of B and carol of C.
   std::string room_of_three(const std::string& type = "private") {
     auto room = create(*a_, "general", type, alice);
@@ -952,11 +962,7 @@ TEST_F(RoomTest, SingleSubmissionsThatArriveTogetherShareOneAppendAndOneSignatur
 // everyone who was waiting on it still gets an answer, not a timeout.
 TEST_F(RoomTest, WhenTheJournalFailsEveryWaitingCallerIsAnsweredBeforeTheRoomStops) {
   auto fail = std::make_shared<std::atomic<bool>>(false);
-  storage::store_options opts;
-  opts.fail_wal_io = [fail] { return fail->load(); };
-  auto& d = add_node("d.example", std::move(opts));
-  start_discovery(d);
-  start_node(d);
+  auto& d = add_failing_node(fail);
   auto room_id = create(d, "failing", "broadcast", alice);
   ASSERT_FALSE(room_id.empty());
   auto logged_before = sequenced(d, room_id).size();
@@ -1007,6 +1013,105 @@ TEST_F(RoomTest, WhenTheJournalFailsEveryWaitingCallerIsAnsweredBeforeTheRoomSto
   EXPECT_EQ(**stopped, caf::make_error(errc::storage_failed)) << describe(**stopped);
   EXPECT_EQ(*unanswered_then, 0u);
   EXPECT_EQ(sequenced(d, room_id).size(), logged_before);
+}
+
+TEST_F(RoomTest, AResendWhileItsFirstCopyIsBeingWrittenSharesThatWritesOutcome) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  auto& d = add_failing_node(fail);
+  auto room_id = create(d, "lobby", "public", alice);
+  ASSERT_FALSE(room_id.empty());
+  auto room = spawn_room(*sys_, room_context_of(d), room_id);
+  // A first submission from B, so B's key is known and the copies below run back to back.
+  auto warm_up =
+      request<event_result>(room, apply_atom::value, std::string{"b.example"},
+                            submit_message(signed_event(*b_, room_id, event_type::user_joined,
+                                                        "bert@b.example", json::object(), "j0")));
+  sched_->run();
+  ASSERT_TRUE(warm_up->value && warm_up->value->accepted) << describe(warm_up->error);
+  fail->store(true);
+  // All in the mailbox at once, each message twice: the second copy comes while the
+  // first one's append is in flight, and that append fails.
+  auto message = [&](const std::string& id) {
+    return local_submission{room_id, "message.sent", alice, json{{"text", id}}.dump(), id};
+  };
+  auto single = request<std::string>(room, submit_atom::value, message("s1"));
+  auto single_again = request<std::string>(room, submit_atom::value, message("s1"));
+  auto batch = request<std::vector<event_result>>(
+      room, submit_atom::value, std::vector<local_submission>{message("b1"), message("b1")});
+  auto joined = signed_event(*b_, room_id, event_type::user_joined, bob_at_b, json::object(), "j1");
+  auto submitted = request<event_result>(room, apply_atom::value, std::string{"b.example"},
+                                         submit_message(joined));
+  auto submitted_again = request<event_result>(room, apply_atom::value, std::string{"b.example"},
+                                               submit_message(joined));
+  sched_->run();
+  // No copy is acknowledged: the sender keeps each message and sends it again.
+  for (auto* slot : {single.get(), single_again.get()}) {
+    ASSERT_TRUE(slot->done);
+    EXPECT_FALSE(slot->value) << *slot->value;
+  }
+  ASSERT_TRUE(batch->done);
+  ASSERT_TRUE(batch->value) << describe(batch->error);
+  ASSERT_EQ(batch->value->size(), 2u);
+  for (const auto& result : *batch->value) EXPECT_FALSE(result.accepted) << result.id;
+  for (auto* slot : {submitted.get(), submitted_again.get()}) {
+    ASSERT_TRUE(slot->done);
+    EXPECT_FALSE(slot->value && slot->value->accepted);
+    EXPECT_TRUE(slot->error);
+  }
+}
+
+TEST_F(RoomTest, ARefusalOfTheRoomManagerSentTwiceIsAcknowledgedOnlyOnceItIsOnDisk) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  auto& d = add_failing_node(fail);
+  // A submission to a room D would host but does not have: the manager queues the refusal
+  // for B. Twice at once, while that append fails.
+  auto e = signed_event(*b_, "0123456789abcdef0123456789abcdef:d.example", event_type::message_sent,
+                        bob_at_b, {{"text", "x"}}, "n1");
+  fail->store(true);
+  auto first = request<event_result>(d.rooms, apply_atom::value, std::string{"b.example"},
+                                     submit_message(e));
+  auto again = request<event_result>(d.rooms, apply_atom::value, std::string{"b.example"},
+                                     submit_message(e));
+  sched_->run();
+  for (auto* slot : {first.get(), again.get()}) {
+    ASSERT_TRUE(slot->done);
+    EXPECT_FALSE(slot->value) << slot->value->id;
+    EXPECT_TRUE(slot->error);
+  }
+}
+
+TEST_F(RoomTest, AMemberAcknowledgesAHostEventSentTwiceOnlyOnceItIsOnDisk) {
+  auto room_id = room_of_three();
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  auto& d = add_failing_node(fail);
+  // D holds a replica of A's room from its state, as a member server would.
+  auto state = a_->store->get(storage::column::rooms, room_id);
+  ASSERT_TRUE(state && state->has_value());
+  auto last_seq = info(*a_, room_id)["last_seq"].get<uint64_t>();
+  auto room = spawn_room(*sys_, room_context_of(d), room_id);
+  auto from_host = [&](const std::string& text) {
+    return request<event_result>(room, apply_atom::value, std::string{"a.example"}, text);
+  };
+  auto loaded = from_host(state_message(room_id, last_seq, json::parse(**state)));
+  sched_->run();
+  ASSERT_TRUE(loaded->value && loaded->value->accepted) << describe(loaded->error);
+  fail->store(true);
+  auto e = signed_event(*a_, room_id, event_type::message_sent, alice + "@a.example",
+                        {{"text", "twice"}}, "t1", last_seq + 1);
+  auto first = from_host(event_message(e));
+  auto again = from_host(event_message(e));
+  auto in_a_run =
+      request<std::vector<event_result>>(room, apply_atom::value, std::string{"a.example"},
+                                         std::vector<std::string>{event_message(e)});
+  sched_->run();
+  for (auto* slot : {first.get(), again.get()}) {
+    ASSERT_TRUE(slot->done);
+    EXPECT_FALSE(slot->value && slot->value->accepted);
+    EXPECT_TRUE(slot->error);
+  }
+  ASSERT_TRUE(in_a_run->done);
+  EXPECT_FALSE(in_a_run->value);
+  EXPECT_TRUE(in_a_run->error);
 }
 
 TEST_F(RoomTest, AuthorsComeFromTheStoreAfterARestartAndReachAJoiningServer) {

@@ -62,7 +62,15 @@ class RoomTest : public transport_fixture {
     ctx.transport = transport_;
     ctx.catchup_batch = 4;  // small, so catch-up takes several rounds
     ctx.gap_grace = gap_grace_;
+    ctx.metrics = metrics_of(n);
     return ctx;
+  }
+
+  /// The node's metrics probe, which its rooms count their events in.
+  std::shared_ptr<node_metrics> metrics_of(const test_node& n) {
+    auto& m = metrics_[n.domain];
+    if (!m) m = std::make_shared<node_metrics>();
+    return m;
   }
 
   void start_node(test_node& n) {
@@ -275,6 +283,7 @@ class RoomTest : public transport_fixture {
   test_node* b_ = nullptr;
   test_node* c_ = nullptr;
   std::map<std::string, local_bridge_actor> bridges_;
+  std::map<std::string, std::shared_ptr<node_metrics>> metrics_;  // by domain
   std::vector<std::string> refusals_;       // messages a receiver refused in its receipt
   std::chrono::milliseconds gap_grace_{0};  // rooms ask the host at once unless a test says
 };
@@ -417,8 +426,15 @@ TEST_F(RoomTest, OnlyOwnersAndModeratorsPostInABroadcastRoom) {
   ASSERT_EQ(refusals.size(), 1u);
   EXPECT_EQ(refusals[0]["event_id"], e.id);
   EXPECT_EQ(refusals[0]["reason"], "only owners and moderators post in a broadcast room");
+  // The host counts each member submission once, as taken or refused (GET /metrics).
+  inject_submit(*b_, e);
+  EXPECT_EQ(rejections(*b_, room).size(), 1u);
+  EXPECT_EQ(metrics_of(*a_)->rejected_peer, 1u);
+  EXPECT_EQ(metrics_of(*a_)->accepted_peer, 0u);
+  EXPECT_EQ(metrics_of(*b_)->rejected_local, 1u);  // the "me too" B's replica refused
   accepted(*a_, room, "role.changed", alice, {{"target", bob_at_b}, {"role", "moderator"}});
   send(*b_, room, "bob", "now I may");
+  EXPECT_EQ(metrics_of(*a_)->accepted_peer, 1u);
   EXPECT_EQ(info(*c_, room)["members"][bob_at_b], "moderator");
   auto all = sequenced(*a_, room);
   EXPECT_EQ(all.size(), 6u);

@@ -235,6 +235,7 @@ struct store::impl {
   // RocksDB without being re-addressed.
   bool logical_ids = true;
   std::atomic<bool> failed{false};
+  std::function<bool(column)> fail_reads;  // store_options::fail_reads
   std::mutex failure_mutex;
   std::string failure;  // GUARDED_BY(failure_mutex): the reason of the first failed write
 
@@ -274,6 +275,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   if (opts.fail_wal_io)
     p->env = rocksdb::NewCompositeEnv(
         std::make_shared<faulty_wal_file_system>(std::move(opts.fail_wal_io)));
+  p->fail_reads = std::move(opts.fail_reads);
   auto options = db_options(opts, p->env.get());
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
@@ -309,7 +311,9 @@ const std::string& store::dir() const noexcept {
 
 caf::expected<std::optional<std::string>> store::get(column c, std::string_view key) const {
   std::string value;
-  auto status = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(c), slice(key), &value);
+  auto status = impl_->fail_reads && impl_->fail_reads(c)
+                    ? rocksdb::Status::IOError("injected read fault")
+                    : impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(c), slice(key), &value);
   if (status.IsNotFound()) return std::optional<std::string>{};
   if (!status.ok()) return read_error("get from " + std::string{column_name(c)}, status);
   return std::optional<std::string>{std::move(value)};

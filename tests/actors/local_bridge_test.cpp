@@ -119,6 +119,59 @@ TEST_F(LocalBridgeTest, AReferenceIsShownAsTheLocalViewOfItsLogEntry) {
   EXPECT_LT((*stored)->size(), log_key.size() + 8);
 }
 
+// A referenced log entry that cannot be read now (a read error, not a missing entry)
+// ends the page before it, and the next read, once the store reads again, shows it: the
+// reader's cursor never passes an event it was not given.
+TEST_F(LocalBridgeTest, AReferenceThatCannotBeReadNowEndsThePageAndIsReadAgainLater) {
+  auto unreadable = std::make_shared<std::atomic<bool>>(true);
+  storage::store_options opts;
+  opts.fail_reads = [unreadable](storage::column c) {
+    return c == storage::column::room_log && unreadable->load();
+  };
+  auto& n = add_node("c.example", std::move(opts));
+  auto bridge = keep(spawn_local_bridge(*sys_, *n.store, n.domain));
+  n.journal = keep(
+      spawn_journal(*sys_, *n.store, peer_manager_actor{}, caf::actor_cast<caf::actor>(bridge)));
+  room_event e;
+  e.id = "m1:b.example";
+  e.room_id = "0123456789abcdef0123456789abcdef:b.example";
+  e.origin = "b.example";
+  e.user = "bob@b.example";
+  e.ts = 1700000000000;
+  e.content = {{"text", "from the log"}};
+  e.sig = "c2lnbmF0dXJl";
+  e.seq = 1;
+  auto log_key = storage::sequenced_key(e.room_id, e.seq);
+  journal_entry entry;
+  entry.puts.push_back(
+      journal_put{static_cast<uint8_t>(storage::column::room_log), log_key, encode_event(e)});
+  entry.inbox = {json{{"text", "before"}}.dump(), encode_inbox_reference(log_key),
+                 json{{"text", "after"}}.dump()};
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(n.journal, append_atom::value, entry).value);
+  auto page_at = [&](uint64_t after) {
+    return ask<std::string>(bridge, fetch_atom::value, after, uint32_t{10}, uint32_t{0});
+  };
+  auto first = page_at(0);
+  ASSERT_TRUE(first.value) << describe(first.error);
+  auto page = json::parse(*first.value);
+  ASSERT_EQ(page["events"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["events"][0]["text"], "before");
+  EXPECT_EQ(page["next"], 1);
+  // A page that would begin with it is an error the local server retries, not a skip.
+  auto stuck = page_at(1);
+  EXPECT_FALSE(stuck.value);
+  EXPECT_EQ(stuck.error, caf::make_error(errc::storage_failed)) << describe(stuck.error);
+  unreadable->store(false);
+  auto again = page_at(1);
+  ASSERT_TRUE(again.value) << describe(again.error);
+  page = json::parse(*again.value);
+  ASSERT_EQ(page["events"].size(), 2u) << page.dump();
+  EXPECT_EQ(page["events"][0]["event_id"], e.id);
+  EXPECT_EQ(page["events"][0]["cursor"], 2);
+  EXPECT_EQ(page["events"][1]["text"], "after");
+  EXPECT_EQ(page["next"], 3);
+}
+
 TEST_F(LocalBridgeTest, ALongPollWakesWhenEventsArrive) {
   write_inbox({"old"});
   auto waiting =

@@ -79,7 +79,7 @@ caf::expected<std::optional<std::string>> referenced_event(bridge_pointer self,
                  describe(e.error()));
     return std::optional<std::string>{};
   }
-  return std::optional<std::string>{with_cursor(dump(local_view(*e, st.own_domain)), cursor)};
+  return std::optional<std::string>{with_cursor(local_view_text(*e, st.own_domain), cursor)};
 }
 
 /// One page of the inbox: the JSON reply, the events it holds, and the cursor it ends at

@@ -273,7 +273,7 @@ void record_applied(room_pointer self, journal_entry& entry, const room_event& e
   if (logged.size() >= inbox_reference_bytes)
     entry.inbox.push_back(encode_inbox_reference(log_key));
   else
-    entry.inbox.push_back(dump(local_view(e, st.ctx.own_domain)));
+    entry.inbox.push_back(local_view_text(e, st.ctx.own_domain));
   put(entry, storage::column::room_log, std::move(log_key), std::move(logged));
   if (e.type == event_type::message_sent || e.type == event_type::file_shared) {
     put(entry, storage::column::rooms, room_author_key(st.room_id, e.id), e.user);
@@ -743,7 +743,7 @@ void on_event_run(room_pointer self, const std::string& origin,
       run->results[i] = refused(message_id, "a run holds sequenced events only");
       continue;
     }
-    auto e = decode_event(*inner);
+    auto e = decode_event(std::move(*inner));
     std::string why = !e                         ? detail_of(e.error())
                       : e->room_id != st.room_id ? "an event of another room"
                                                  : not_from_host(self, origin, message_id, *e);
@@ -1222,7 +1222,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
           return refused(message_id, "unknown kind \"" + kind + "\"");
         auto inner = doc.find("event");
         if (inner == doc.end()) return refused(message_id, "missing \"event\"");
-        auto e = decode_event(*inner);
+        auto e = decode_event(std::move(*inner));
         if (!e) return refused(message_id, detail_of(e.error()));
         if (e->room_id != st.room_id) return refused(message_id, "an event of another room");
         if (kind == submit_kind) {

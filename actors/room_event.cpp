@@ -273,11 +273,18 @@ std::string dump(const json& doc) {
   return out;
 }
 
+void append_json_string(std::string& out, std::string_view s) {
+  append_string(out, s);
+}
+
 std::string encode_event(const room_event& e) {
   return write_event(e, true);
 }
 
-caf::expected<room_event> decode_event(const json& doc) {
+namespace {
+
+/// decode_event's checks of every field but the content, which `doc` still holds.
+caf::expected<room_event> decode_event_fields(const json& doc) {
   if (!doc.is_object()) return bad("an event must be a JSON object");
   room_event e;
   std::string type;
@@ -302,15 +309,31 @@ caf::expected<room_event> decode_event(const json& doc) {
   auto content = doc.find("content");
   if (content == doc.end() || !content->is_object())
     return bad("\"content\" must be a JSON object");
-  e.content = *content;
-  if (auto err = check_content(e.type, e.content)) return err;
+  return e;
+}
+
+}  // namespace
+
+caf::expected<room_event> decode_event(const json& doc) {
+  auto e = decode_event_fields(doc);
+  if (!e) return e;
+  e->content = doc["content"];
+  if (auto err = check_content(e->type, e->content)) return err;
+  return e;
+}
+
+caf::expected<room_event> decode_event(json&& doc) {
+  auto e = decode_event_fields(doc);
+  if (!e) return e;
+  e->content = std::move(doc["content"]);
+  if (auto err = check_content(e->type, e->content)) return err;
   return e;
 }
 
 caf::expected<room_event> parse_event(std::string_view text) {
   auto doc = parse_json(text);
   if (doc.is_discarded()) return bad("an event is not JSON");
-  return decode_event(doc);
+  return decode_event(std::move(doc));
 }
 
 std::string canonical_form(const room_event& e) {
@@ -483,6 +506,58 @@ json local_view(const room_event& e, std::string_view own) {
   view["ts"] = e.ts;
   if (e.seq > 0) view["seq"] = e.seq;
   return view;
+}
+
+std::string local_view_text(const room_event& e, std::string_view own) {
+  // local_view's fields in dump()'s order (keys sorted); a content field of the same name
+  // gives way to them there, and so here.
+  struct field {
+    std::string_view key;
+    std::string_view value;
+    bool quoted;
+  };
+  auto user = localize_user(e.user, own);
+  auto ts = std::to_string(e.ts);
+  auto seq = std::to_string(e.seq);
+  std::array<field, 7> all{{{"event_id", e.id, true},
+                            {"origin", e.origin, true},
+                            {"room_id", e.room_id, true},
+                            {"seq", seq, false},
+                            {"ts", ts, false},
+                            {"type", to_string(e.type), true},
+                            {"user", user, true}}};
+  auto fixed = all.begin();
+  auto fixed_end = all.end();
+  std::string out;
+  out.reserve(192 + e.content.size() * 64);
+  out += '{';
+  bool first = true;
+  auto key_of = [&out, &first](std::string_view key) {
+    if (!first) out += ',';
+    first = false;
+    append_string(out, key);
+    out += ':';
+  };
+  auto write_fixed = [&](const field& f) {
+    if (f.key == "seq" && e.seq == 0) return;
+    key_of(f.key);
+    if (f.quoted)
+      append_string(out, f.value);
+    else
+      out.append(f.value);
+  };
+  for (const auto& [key, value] : e.content.items()) {
+    while (fixed != fixed_end && fixed->key < key) write_fixed(*fixed++);
+    if (fixed != fixed_end && fixed->key == key) continue;  // the fixed field wins
+    key_of(key);
+    if (value.is_string() && is_user_field(e.type, key))
+      append_string(out, localize_user(value.get_ref<const std::string&>(), own));
+    else
+      append_value(out, value);
+  }
+  while (fixed != fixed_end) write_fixed(*fixed++);
+  out += '}';
+  return out;
 }
 
 // -- federation messages -------------------------------------------------------------------

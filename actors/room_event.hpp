@@ -66,6 +66,8 @@ std::string encode_event(const room_event& e);
 /// a user "name@domain", a known type, the content of that type, a signature.
 /// errc::bad_request naming the first field that is wrong.
 [[nodiscard]] caf::expected<room_event> decode_event(const nlohmann::json& doc);
+/// The same, taking the content from `doc` instead of copying it.
+[[nodiscard]] caf::expected<room_event> decode_event(nlohmann::json&& doc);
 [[nodiscard]] caf::expected<room_event> parse_event(std::string_view text);
 
 /// What the origin signs: the wire object without "sig" and "seq", dumped compactly
@@ -144,6 +146,9 @@ std::string time_ordered_hex();
 /// "type", "room_id", "event_id", "origin", "user", "ts", "seq" (when sequenced) and the
 /// content fields, every user in the local API's form.
 nlohmann::json local_view(const room_event& e, std::string_view own);
+/// dump(local_view(e, own)), byte for byte, written without building the object: every
+/// event a node applies goes to its inbox so.
+std::string local_view_text(const room_event& e, std::string_view own);
 
 // -- federation messages -------------------------------------------------------------------
 //
@@ -179,6 +184,8 @@ std::string rejected_message(std::string_view room_id, std::string_view event_id
 /// nlohmann's dump(-1, ' ', false, replace), with plain ASCII strings copied instead of
 /// escaped byte by byte.
 std::string dump(const nlohmann::json& doc);
+/// Appends `s` to `out` as a JSON string, as dump() writes it.
+void append_json_string(std::string& out, std::string_view s);
 
 /// The string at `key` of `doc`, or "" when `doc` is not an object or has no string there:
 /// for JSON from peers, which may hold anything (nlohmann's value() would throw).

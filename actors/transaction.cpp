@@ -413,16 +413,28 @@ caf::expected<transaction> decode_transaction(std::string_view text) {
 }
 
 std::string encode_receipt(const receipt& r) {
-  json results = json::array();
-  for (const auto& result : r.results) {
-    json item = {{"id", result.id}, {"accepted", result.accepted}};
-    if (!result.accepted) item["reason"] = result.reason;
-    results.push_back(std::move(item));
+  // As dump() writes the object {"results":[{"accepted","id","reason"?}...],
+  // "transaction_id","version"}, keys sorted, without building it: a receipt has a result
+  // per event of the transaction.
+  std::string out = R"({"results":[)";
+  out.reserve(64 + r.results.size() * 96);
+  for (size_t i = 0; i < r.results.size(); ++i) {
+    const auto& result = r.results[i];
+    if (i > 0) out += ',';
+    out += result.accepted ? R"({"accepted":true,"id":)" : R"({"accepted":false,"id":)";
+    append_json_string(out, result.id);
+    if (!result.accepted) {
+      out += R"(,"reason":)";
+      append_json_string(out, result.reason);
+    }
+    out += '}';
   }
-  json doc = {{"version", r.version},
-              {"transaction_id", r.transaction_id},
-              {"results", std::move(results)}};
-  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += R"(],"transaction_id":)";
+  append_json_string(out, r.transaction_id);
+  out += R"(,"version":)";
+  out += std::to_string(r.version);
+  out += '}';
+  return out;
 }
 
 caf::expected<receipt> decode_receipt(std::string_view text) {

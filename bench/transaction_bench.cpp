@@ -2,7 +2,8 @@
 // 100 sequenced room events of 256 bytes each, as a node receives them from a room's
 // host, and for reference the nlohmann path a node took before (parse the transaction,
 // dump each event again, parse each event twice more for its id and its room); then one
-// event's wire form written and read back, at 256 B and 4 KiB of text.
+// event's wire form written and read back, at 256 B and 4 KiB of text; its local view and
+// a transaction's receipt written, each beside the JSON-object way of writing them.
 #include <benchmark/benchmark.h>
 
 #include <stdexcept>
@@ -105,6 +106,54 @@ void bm_parse_event(benchmark::State& state) {
   }
 }
 BENCHMARK(bm_parse_event)->Arg(256)->Arg(4096);
+
+// The inbox entry every applied event gets: its local view as text, written directly, and
+// for reference through the JSON object (what a node did before).
+void bm_local_view_text(benchmark::State& state) {
+  auto e = sample_event(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(local_view_text(e, "b.example"));
+}
+BENCHMARK(bm_local_view_text)->Arg(256)->Arg(4096);
+
+void bm_local_view_dump_reference(benchmark::State& state) {
+  auto e = sample_event(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(dump(local_view(e, "b.example")));
+}
+BENCHMARK(bm_local_view_dump_reference)->Arg(256)->Arg(4096);
+
+// The receipt of a transaction of 100 events, all accepted: written directly, and for
+// reference as a JSON object dumped (what a node did before).
+receipt sample_receipt() {
+  receipt r;
+  r.transaction_id = make_transaction_id("a.example");
+  for (size_t i = 0; i < events_per_transaction; ++i)
+    r.results.push_back({"event:0123456789abcdef0123456789abcdef:a.example:" +
+                             std::to_string(1000000 + i) + ":a.example",
+                         true,
+                         {}});
+  return r;
+}
+
+void bm_encode_receipt(benchmark::State& state) {
+  auto r = sample_receipt();
+  for (auto _ : state) benchmark::DoNotOptimize(encode_receipt(r));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events_per_transaction));
+}
+BENCHMARK(bm_encode_receipt);
+
+void bm_encode_receipt_nlohmann_reference(benchmark::State& state) {
+  using json = nlohmann::json;
+  auto r = sample_receipt();
+  for (auto _ : state) {
+    json results = json::array();
+    for (const auto& result : r.results)
+      results.push_back({{"id", result.id}, {"accepted", result.accepted}});
+    json doc = {{"version", r.version}, {"transaction_id", r.transaction_id}, {"results", results}};
+    benchmark::DoNotOptimize(doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events_per_transaction));
+}
+BENCHMARK(bm_encode_receipt_nlohmann_reference);
 
 }  // namespace
 }  // namespace fedrelay::actors

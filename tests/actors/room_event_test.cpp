@@ -143,6 +143,14 @@ TEST(RoomEventTest, TheTextsWrittenByHandAreExactlyWhatNlohmannWrites) {
                                             {"id", submit_message_id(e.room_id, e.id)},
                                             {"event", to_json(e)}}))
         << i;
+    // The local view, with content fields that share the names of its own, and users
+    // of this node and of others.
+    auto shown = e;
+    shown.content[i % 2 ? "type" : "user"] = random_text(5);
+    shown.content[i % 3 ? "to" : "target"] = random_text(6) + (i % 2 ? "@a.example" : "@b.example");
+    shown.content["zz"] = i;
+    for (const auto* own : {"a.example", "b.example"})
+      ASSERT_EQ(local_view_text(shown, own), reference(local_view(shown, own))) << i;
     // Every kind of value dump() may meet, nested, with random keys.
     json any = {{random_text(5), nullptr},
                 {random_text(5), i % 2 == 0},

@@ -293,6 +293,26 @@ TEST(TransactionTest, ReceiptRoundTrip) {
   EXPECT_EQ(back->results[1].reason, "user is muted");
 }
 
+TEST(TransactionTest, AReceiptIsTheTextNlohmannWouldWrite) {
+  receipt r;
+  r.transaction_id = "a.example:ff\"";
+  r.results = {{"a.example:1", true, ""},
+               {"a.example:2", false, "user is muted"},
+               {"a.example:3\xff", false, "caf\xc3\xa9 \x01 \xc3"},  // invalid UTF-8 too
+               {"a.example:4", true, "ignored when accepted"}};
+  json results = json::array();
+  for (const auto& result : r.results) {
+    json item = {{"id", result.id}, {"accepted", result.accepted}};
+    if (!result.accepted) item["reason"] = result.reason;
+    results.push_back(item);
+  }
+  json doc = {{"version", r.version}, {"transaction_id", r.transaction_id}, {"results", results}};
+  EXPECT_EQ(encode_receipt(r), doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  r.results.clear();
+  doc["results"] = json::array();
+  EXPECT_EQ(encode_receipt(r), doc.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 TEST(TransactionTest, MalformedReceiptsAreBadRequests) {
   for (
       const std::string text :

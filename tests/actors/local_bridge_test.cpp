@@ -40,6 +40,26 @@ class LocalBridgeTest : public transport_fixture {
     ASSERT_TRUE(reply.value) << describe(reply.error);
   }
 
+  /// A message of bob@b.example in b.example's room, sequenced at `seq`.
+  static room_event logged_event(uint64_t seq, json content) {
+    room_event e;
+    e.id = "m1:b.example";
+    e.room_id = "0123456789abcdef0123456789abcdef:b.example";
+    e.origin = "b.example";
+    e.user = "bob@b.example";
+    e.ts = 1700000000000;
+    e.content = std::move(content);
+    e.sig = "c2lnbmF0dXJl";
+    e.seq = seq;
+    return e;
+  }
+
+  /// Adds `e`'s room log entry to `entry`, as a room does.
+  static void log_into(journal_entry& entry, const room_event& e) {
+    entry.puts.push_back(journal_put{static_cast<uint8_t>(storage::column::room_log),
+                                     storage::sequenced_key(e.room_id, e.seq), encode_event(e)});
+  }
+
   static std::vector<std::string> texts(const json& page) {
     std::vector<std::string> out;
     for (const auto& e : page["events"]) out.push_back(e["text"]);
@@ -75,19 +95,11 @@ TEST_F(LocalBridgeTest, PagesThroughTheInboxByCursor) {
 // A room's large events are in the inbox as references to its log (stored once); the
 // local server reads each as its local view, in cursor order with the events stored whole.
 TEST_F(LocalBridgeTest, AReferenceIsShownAsTheLocalViewOfItsLogEntry) {
-  room_event e;
-  e.id = "m1:b.example";
-  e.room_id = "0123456789abcdef0123456789abcdef:b.example";
-  e.origin = "b.example";
-  e.user = "bob@b.example";
-  e.ts = 1700000000000;
-  e.content = {{"text", "from the log"}, {"mentions", json::array({"alice@a.example"})}};
-  e.sig = "c2lnbmF0dXJl";
-  e.seq = 7;
+  auto e =
+      logged_event(7, {{"text", "from the log"}, {"mentions", json::array({"alice@a.example"})}});
   auto log_key = storage::sequenced_key(e.room_id, e.seq);
   journal_entry entry;
-  entry.puts.push_back(
-      journal_put{static_cast<uint8_t>(storage::column::room_log), log_key, encode_event(e)});
+  log_into(entry, e);
   entry.inbox = {json{{"text", "whole"}}.dump(), encode_inbox_reference(log_key),
                  encode_inbox_reference(storage::sequenced_key(e.room_id, 8))};  // 8: not logged
   ASSERT_TRUE(ask<std::vector<uint64_t>>(node_->journal, append_atom::value, entry).value);
@@ -132,19 +144,10 @@ TEST_F(LocalBridgeTest, AReferenceThatCannotBeReadNowEndsThePageAndIsReadAgainLa
   auto bridge = keep(spawn_local_bridge(*sys_, *n.store, n.domain));
   n.journal = keep(
       spawn_journal(*sys_, *n.store, peer_manager_actor{}, caf::actor_cast<caf::actor>(bridge)));
-  room_event e;
-  e.id = "m1:b.example";
-  e.room_id = "0123456789abcdef0123456789abcdef:b.example";
-  e.origin = "b.example";
-  e.user = "bob@b.example";
-  e.ts = 1700000000000;
-  e.content = {{"text", "from the log"}};
-  e.sig = "c2lnbmF0dXJl";
-  e.seq = 1;
+  auto e = logged_event(1, {{"text", "from the log"}});
   auto log_key = storage::sequenced_key(e.room_id, e.seq);
   journal_entry entry;
-  entry.puts.push_back(
-      journal_put{static_cast<uint8_t>(storage::column::room_log), log_key, encode_event(e)});
+  log_into(entry, e);
   entry.inbox = {json{{"text", "before"}}.dump(), encode_inbox_reference(log_key),
                  json{{"text", "after"}}.dump()};
   ASSERT_TRUE(ask<std::vector<uint64_t>>(n.journal, append_atom::value, entry).value);

@@ -98,7 +98,7 @@ struct room_actor_state {
   std::set<std::string> writing;  // message ids whose append is in flight
   // Appends are numbered as they go out; those not answered yet, and answers that repeat
   // what the state in memory says (a message or event seen before), waiting until every
-  // append up to their number is on disk (see after_appends).
+  // append up to their number is answered (see after_appends).
   uint64_t appends_sent = 0;
   std::set<uint64_t> appends_in_flight;
   std::multimap<uint64_t, done_fn> after_appends_waiting;
@@ -176,11 +176,13 @@ void stop_once_answered(room_pointer self) {
     self->quit(st.journal_failed);
 }
 
-/// Runs `done` once every append sent so far is on disk (at once when none is in flight),
-/// or with the journal's error. For an answer that repeats what the state in memory says:
-/// a message or event seen before may be in an append still in flight, and acknowledging
-/// its resend before that append is on disk would let the sender drop it, were the append
-/// to fail.
+/// Runs `done` once every append sent so far is answered (at once when none is in
+/// flight), with the journal's error once one failed. For an answer that repeats what the
+/// state in memory says: a message or event seen before may be in an append still in
+/// flight, and acknowledging its resend before that append is on disk would let the sender
+/// drop it, were the append to fail. (A host's event a member holds ahead of a gap is in
+/// no append yet; it is acknowledged as before, the host's log being where it is kept
+/// until catch-up brings it again.)
 void after_appends(room_pointer self, done_fn done) {
   auto& st = self->state;
   if (st.appends_in_flight.empty())
@@ -543,8 +545,8 @@ void deliver(result_promise& promise, const std::string& message_id, const caf::
     promise.deliver(accepted(message_id));
 }
 
-/// Answers a message seen before: accepted, once what the state in memory says of it is
-/// on disk (after_appends).
+/// Answers a message seen before: accepted, once the appends in flight are on disk
+/// (after_appends).
 void deliver_seen(room_pointer self, result_promise promise, const std::string& message_id) {
   after_appends(self, [promise, message_id](const caf::error& err) mutable {
     deliver(promise, message_id, err);
@@ -634,7 +636,8 @@ void catch_up_after_grace(room_pointer self) {
 }
 
 /// Applies the events of `ahead` that are next in line, in one append with what `entry`
-/// holds already; `done` runs once that is on disk. A gap left behind asks the host.
+/// holds already; `done` runs once that and every earlier append is on disk (with the
+/// error when one failed). A gap left behind asks the host.
 void drain(room_pointer self, journal_entry entry, done_fn done) {
   auto& st = self->state;
   bool state_changed = false;
@@ -655,13 +658,13 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
   }
   if (state_changed) record_state(self, entry);
   bool gap = has_gap(self);
-  if (entry.puts.empty() && entry.inbox.empty())
-    after_appends(self, std::move(done));  // nothing to write; what it found may not be on disk yet
-  else
-    commit(self, std::move(entry), [self, applied, done](const caf::error& err) {
+  if (!entry.puts.empty() || !entry.inbox.empty())
+    commit(self, std::move(entry), [self, applied](const caf::error& err) {
       if (!err) count_events(self, event_source::peer, true, applied);
-      done(err);
     });
+  // Once this append, if any, and every one before it is answered: the caller's events
+  // seen before (a resend, or part of a run) may be in one of those still in flight.
+  after_appends(self, std::move(done));
   if (gap) catch_up_after_grace(self);
 }
 

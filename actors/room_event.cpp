@@ -526,8 +526,10 @@ std::string local_view_text(const room_event& e, std::string_view own) {
                             {"ts", ts, false},
                             {"type", to_string(e.type), true},
                             {"user", user, true}}};
+  // Without a seq the view has none, and a content field "seq" stays.
+  auto fixed_end = std::remove_if(all.begin(), all.end(),
+                                  [&e](const field& f) { return f.key == "seq" && e.seq == 0; });
   auto fixed = all.begin();
-  auto fixed_end = all.end();
   std::string out;
   out.reserve(192 + e.content.size() * 64);
   out += '{';
@@ -539,7 +541,6 @@ std::string local_view_text(const room_event& e, std::string_view own) {
     out += ':';
   };
   auto write_fixed = [&](const field& f) {
-    if (f.key == "seq" && e.seq == 0) return;
     key_of(f.key);
     if (f.quoted)
       append_string(out, f.value);

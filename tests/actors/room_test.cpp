@@ -1076,6 +1076,52 @@ TEST_F(RoomTest, AResendWhileItsFirstCopyIsBeingWrittenSharesThatWritesOutcome) 
   }
 }
 
+/// A journal in front of `real` that refuses the next append once `armed` is set, as the
+/// journal refuses an entry it cannot take and goes on with the next.
+journal_actor::behavior_type refusing_journal(journal_actor::pointer self, journal_actor real,
+                                              std::shared_ptr<bool> armed) {
+  return {
+      [=](append_atom, journal_entry& entry) -> caf::result<std::vector<uint64_t>> {
+        if (*armed) {
+          *armed = false;
+          return caf::make_error(errc::bad_request, "refused by the test");
+        }
+        return self->delegate(real, append_atom::value, std::move(entry));
+      },
+      [=](stats_atom) -> caf::result<uint64_t, uint64_t> {
+        return self->delegate(real, stats_atom::value);
+      },
+  };
+}
+
+TEST_F(RoomTest, ARunIsAnsweredOnlyOnceTheAppendOfAnEventOfItSeenBeforeIsOnDisk) {
+  auto room_id = room_of_three();
+  auto last_seq = info(*c_, room_id)["last_seq"].get<uint64_t>();
+  // C's replica, writing through a journal that refuses the first append, and takes the
+  // next: the run's own append succeeds after the one holding its first event failed.
+  auto armed = std::make_shared<bool>(true);
+  auto ctx = room_context_of(*c_);
+  ctx.journal = keep(sys_->spawn(refusing_journal, c_->journal, armed));
+  auto room = spawn_room(*sys_, ctx, room_id);
+  sched_->run();
+  auto first = signed_event(*a_, room_id, event_type::message_sent, alice + "@a.example",
+                            {{"text", "first"}}, "r1", last_seq + 1);
+  auto second = signed_event(*a_, room_id, event_type::message_sent, alice + "@a.example",
+                             {{"text", "second"}}, "r2", last_seq + 2);
+  auto alone = request<event_result>(room, apply_atom::value, std::string{"a.example"},
+                                     event_message(first));
+  auto run = request<std::vector<event_result>>(
+      room, apply_atom::value, std::string{"a.example"},
+      std::vector<std::string>{event_message(first), event_message(second)});
+  sched_->run();
+  ASSERT_TRUE(alone->done);
+  EXPECT_TRUE(alone->error);
+  // The run holds the first event, which is not on disk: no event of it is acknowledged.
+  ASSERT_TRUE(run->done);
+  EXPECT_FALSE(run->value) << "acknowledged a run whose first event was refused";
+  EXPECT_TRUE(run->error);
+}
+
 TEST_F(RoomTest, ARefusalOfTheRoomManagerSentTwiceIsAcknowledgedOnlyOnceItIsOnDisk) {
   auto fail = std::make_shared<std::atomic<bool>>(false);
   auto& d = add_failing_node(fail);

@@ -312,22 +312,23 @@ caf::expected<room_event> decode_event_fields(const json& doc) {
   return e;
 }
 
+/// `e`, its fields checked, with its content, checked for its type.
+caf::expected<room_event> with_content(room_event e, json content) {
+  e.content = std::move(content);
+  if (auto err = check_content(e.type, e.content)) return err;
+  return e;
+}
+
 }  // namespace
 
 caf::expected<room_event> decode_event(const json& doc) {
   auto e = decode_event_fields(doc);
-  if (!e) return e;
-  e->content = doc["content"];
-  if (auto err = check_content(e->type, e->content)) return err;
-  return e;
+  return e ? with_content(std::move(*e), doc["content"]) : e;
 }
 
 caf::expected<room_event> decode_event(json&& doc) {
   auto e = decode_event_fields(doc);
-  if (!e) return e;
-  e->content = std::move(doc["content"]);
-  if (auto err = check_content(e->type, e->content)) return err;
-  return e;
+  return e ? with_content(std::move(*e), std::move(doc["content"])) : e;
 }
 
 caf::expected<room_event> parse_event(std::string_view text) {

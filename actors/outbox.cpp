@@ -28,6 +28,50 @@ uint32_t read_u32(std::string_view bytes) {
   return value;
 }
 
+/// Fills the event of each reference in `entries` from the room log, leaving it empty when
+/// the log has no such entry. References to consecutive seqs of a room are read with one
+/// scan.
+caf::error resolve_references(const storage::store& store, std::vector<outbox_entry>& entries) {
+  struct wanted {
+    std::string_view room;
+    uint64_t seq;
+    outbox_entry* entry;
+  };
+  std::vector<wanted> refs;
+  for (auto& entry : entries) {
+    if (entry.log_key.empty()) continue;
+    if (auto split = storage::split_sequenced_key(entry.log_key))
+      refs.push_back({split->first, split->second, &entry});
+  }
+  std::stable_sort(refs.begin(), refs.end(), [](const wanted& a, const wanted& b) {
+    return a.room != b.room ? a.room < b.room : a.seq < b.seq;
+  });
+  for (size_t first = 0; first < refs.size();) {
+    auto last = first;
+    while (last + 1 < refs.size() && refs[last + 1].room == refs[first].room &&
+           refs[last + 1].seq - refs[last].seq <= 1)
+      ++last;
+    auto next = first;  // the first reference of the run not yet matched
+    auto visit = [&](std::string_view key, std::string_view value) {
+      auto split = storage::split_sequenced_key(key);
+      if (!split) return true;
+      while (next <= last && refs[next].seq < split->second) ++next;
+      for (; next <= last && refs[next].seq == split->second; ++next)
+        refs[next].entry->event = event_message(refs[next].entry->event_id, value);
+      return next <= last;
+    };
+    const auto& room = refs[first].room;
+    auto end = refs[last].seq == std::numeric_limits<uint64_t>::max()
+                   ? storage::sequenced_end(room)
+                   : storage::sequenced_key(room, refs[last].seq + 1);
+    if (auto err = store.scan(storage::column::room_log,
+                              storage::sequenced_key(room, refs[first].seq), end, 0, visit))
+      return err;
+    first = last + 1;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string encode_outbox_value(int64_t enqueued_ms, std::string_view event_id,
@@ -75,48 +119,52 @@ outbox::outbox(storage::store& store, std::string domain)
 
 caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
                                          size_t max_bytes) const {
-  outbox_batch batch;
-  caf::error read_error;
+  // First the queue's entries, then the room log entries they refer to, read in runs of
+  // consecutive seqs: a host's references name its log entries in order, and one scan of
+  // a run cost less than a point lookup per entry (5 % of a sending host's CPU).
+  std::vector<outbox_entry> queued;
+  std::vector<uint64_t> corrupt;
+  uint64_t last_visited = 0;
+  size_t inline_bytes = 0;
   auto visit = [&](std::string_view key, std::string_view value) {
     auto split = storage::split_sequenced_key(key);
     if (!split) return true;
-    batch.last_seq = split->second;
+    last_visited = split->second;
     auto entry = decode_outbox_value(value);
-    if (entry && !entry->log_key.empty()) {
-      auto logged = store_.get(storage::column::room_log, entry->log_key);
-      if (!logged) {
-        read_error = logged.error();
-        return false;
-      }
-      if (*logged)
-        entry->event = event_message(entry->event_id, **logged);
-      else
-        entry.reset();  // the journal writes both in one batch: this is damage
-    }
     if (!entry) {
-      batch.corrupt.push_back(split->second);
+      corrupt.push_back(split->second);
       return true;
     }
-    if (!batch.entries.empty() && batch.bytes + entry->event.size() > max_bytes) return false;
     entry->seq = split->second;
-    batch.bytes += entry->event.size();
-    batch.entries.push_back(std::move(*entry));
-    return batch.entries.size() < max_events;
+    inline_bytes += entry->event.size();
+    queued.push_back(std::move(*entry));
+    // Entries past max_bytes of inline events would all be left out below.
+    return queued.size() < max_events && inline_bytes <= max_bytes;
   };
   if (auto err = store_.scan(storage::column::outbox, storage::sequenced_key(domain_, from_seq),
                              storage::sequenced_end(domain_), 0, visit))
     return err;
-  if (read_error) return read_error;
+  if (auto err = resolve_references(store_, queued)) return err;
+  outbox_batch batch;
+  batch.last_seq = last_visited;
+  for (auto& entry : queued) {
+    if (entry.event.empty()) {  // the journal writes both in one batch: this is damage
+      corrupt.push_back(entry.seq);
+      continue;
+    }
+    if (!batch.entries.empty() && batch.bytes + entry.event.size() > max_bytes) break;
+    batch.bytes += entry.event.size();
+    batch.entries.push_back(std::move(entry));
+  }
   // An entry that did not fit was visited but not taken: the batch ends before it.
   if (!batch.entries.empty()) batch.last_seq = batch.entries.back().seq;
-  if (!batch.corrupt.empty() && !batch.entries.empty()) {
+  std::sort(corrupt.begin(), corrupt.end());
+  if (!batch.entries.empty()) {
     // Only corrupt seqs before the last entry taken were passed over for good.
     auto last = batch.entries.back().seq;
-    std::vector<uint64_t> passed;
-    for (auto seq : batch.corrupt)
-      if (seq < last) passed.push_back(seq);
-    batch.corrupt = std::move(passed);
+    corrupt.erase(std::lower_bound(corrupt.begin(), corrupt.end(), last), corrupt.end());
   }
+  batch.corrupt = std::move(corrupt);
   return batch;
 }
 

@@ -498,6 +498,50 @@ TEST_F(OutboxStoreTest, AReferenceToAMissingLogEntryIsReportedForRemoval) {
   EXPECT_EQ(read->corrupt, (std::vector<uint64_t>{2, 3, 4}));
 }
 
+TEST_F(OutboxStoreTest, ReferencesToManyRoomsAndSeqsReadTheirOwnLogEntries) {
+  // Two rooms, one named as the other's prefix, references interleaved, out of order,
+  // with gaps, one log entry referred to twice and one missing.
+  storage::write_batch batch;
+  auto logged = [](std::string_view room, uint64_t seq) {
+    return std::string{R"({"room":")"} + std::string{room} + R"(","seq":)" + std::to_string(seq) +
+           "}";
+  };
+  for (uint64_t seq : {1, 2, 4, 5, 9})
+    batch.put(storage::column::room_log, storage::sequenced_key("r", seq), logged("r", seq));
+  for (uint64_t seq : {1, 2, 3})
+    batch.put(storage::column::room_log, storage::sequenced_key("r2", seq), logged("r2", seq));
+  std::vector<std::pair<std::string, uint64_t>> refs{{"r", 1},  {"r2", 1}, {"r", 2}, {"r", 3},
+                                                     {"r2", 2}, {"r", 5},  {"r", 5}, {"r", 4},
+                                                     {"r", 9},  {"r2", 3}};
+  uint64_t seq = 0;
+  for (const auto& [room, log_seq] : refs) {
+    auto id = "event:" + room + ":" + std::to_string(log_seq);
+    batch.put(storage::column::outbox, storage::sequenced_key("b.example", ++seq),
+              encode_outbox_reference(5, id, storage::sequenced_key(room, log_seq)));
+  }
+  ASSERT_FALSE(store_->write(batch));
+  auto read = outbox{*store_, "b.example"}.read(0, 100, 1 << 20);
+  ASSERT_TRUE(read);
+  std::vector<std::string> expected;
+  for (const auto& [room, log_seq] : refs)
+    if (!(room == "r" && log_seq == 3))
+      expected.push_back(
+          event_message("event:" + room + ":" + std::to_string(log_seq), logged(room, log_seq)));
+  std::vector<std::string> events;
+  for (const auto& e : read->entries) events.push_back(e.event);
+  EXPECT_EQ(events, expected);
+  EXPECT_EQ(read->corrupt, (std::vector<uint64_t>{4}));
+  EXPECT_EQ(read->last_seq, 10u);
+  // A byte bound that ends the batch after the third entry: the missing entry, fourth in
+  // the queue, is left for the next read.
+  auto three = expected[0].size() + expected[1].size() + expected[2].size();
+  auto bounded = outbox{*store_, "b.example"}.read(0, 100, three);
+  ASSERT_TRUE(bounded);
+  ASSERT_EQ(bounded->entries.size(), 3u);
+  EXPECT_EQ(bounded->last_seq, 3u);
+  EXPECT_TRUE(bounded->corrupt.empty());
+}
+
 TEST_F(OutboxStoreTest, CorruptEntriesAreReportedForRemoval) {
   put("b.example", 1, "{}");
   storage::write_batch batch;

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -437,18 +438,6 @@ void poll_after_page(files_pointer self, uint64_t moved) {
   self->delayed_send(self, pause, tick_atom::value);
 }
 
-/// Whether a page of the inbox may hold an event this actor acts on. The bridge's pages
-/// hold the events as compact JSON (as stored, or dumped from the room log for a
-/// reference), so such an event holds one of these exactly; a false
-/// positive (the text inside a nested object) only costs the parse below. Most pages hold
-/// only messages, and parsing them to skip them was a parse of every event delivered.
-bool may_concern_files(std::string_view page) {
-  for (std::string_view marker : {R"("type":"file.shared")", R"("type":"message.deleted")",
-                                  R"("type":"rejected")", R"("type":"room.deleted")"})
-    if (page.find(marker) != std::string_view::npos) return true;
-  return false;
-}
-
 /// The "next" cursor of a page as the local bridge writes it: {"events":[...],"next":N}.
 std::optional<uint64_t> next_cursor_of(std::string_view page) {
   constexpr std::string_view field = R"(],"next":)";
@@ -695,6 +684,25 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
 }
 
 }  // namespace
+
+// The bridge's pages hold the events as compact JSON (as stored, or dumped from the room
+// log for a reference), so such an event holds `"type":"<type>"` exactly. Most pages hold
+// only messages, and parsing them to skip them was a parse of every event delivered.
+bool may_concern_files(std::string_view page) {
+  // One pass for the field name, then a look at its value: four searches for the whole
+  // markers stopped at every '"' and were 2-3 % of each node's CPU under load.
+  static const std::string_view field = R"("type":")";
+  static const std::boyer_moore_horspool_searcher searcher{field.begin(), field.end()};
+  for (auto at = page.begin();;) {
+    at = std::search(at, page.end(), searcher);
+    if (at == page.end()) return false;
+    at += static_cast<std::ptrdiff_t>(field.size());
+    auto value = page.substr(static_cast<size_t>(at - page.begin()));
+    for (std::string_view type :
+         {R"(file.shared")", R"(message.deleted")", R"(rejected")", R"(room.deleted")"})
+      if (value.substr(0, type.size()) == type) return true;
+  }
+}
 
 files_actor spawn_files(caf::actor_system& sys, files_context ctx, bool detached) {
   if (detached) return sys.spawn<caf::detached>(files, std::move(ctx));

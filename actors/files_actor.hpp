@@ -102,6 +102,11 @@ struct files_context {
 /// `detached`.
 files_actor spawn_files(caf::actor_system& sys, files_context ctx, bool detached = false);
 
+/// Whether a page of the inbox, as the local bridge writes it, may hold an event the files
+/// actor acts on (file.shared, message.deleted, rejected, room.deleted); a page without one
+/// is skipped unparsed. It may say yes for a page that holds none (the text in a content).
+bool may_concern_files(std::string_view page);
+
 /// The inbox event types the files actor adds for the local server: a content shared by
 /// another server is verified and readable with files.get, or was given up.
 inline constexpr std::string_view file_available_type = "file.available";

@@ -166,18 +166,42 @@ caf::error verify_batch(const public_key& key, std::string_view message, const b
   return {};
 }
 
-std::string to_string(const batch_proof& proof) {
+namespace {
+
+/// The text of `proof` with its signature already in base64.
+std::string proof_text(const batch_proof& proof, std::string_view signature_b64) {
   std::string path;
   path.reserve(proof.path.size() * 32);
   for (const auto& h : proof.path) path.append(reinterpret_cast<const char*>(h.data()), h.size());
   std::string out{prefix};
-  out += signature_to_base64(proof.root_signature);
+  out += signature_b64;
   out += '.';
   out += std::to_string(proof.index);
   out += '.';
   out += std::to_string(proof.count);
   out += '.';
   out += to_base64(path);
+  return out;
+}
+
+}  // namespace
+
+std::string to_string(const batch_proof& proof) {
+  return proof_text(proof, signature_to_base64(proof.root_signature));
+}
+
+std::vector<std::string> to_strings(const std::vector<batch_proof>& group) {
+  std::vector<std::string> out;
+  out.reserve(group.size());
+  std::string signature_b64;
+  const signature* encoded = nullptr;
+  for (const auto& proof : group) {
+    if (encoded == nullptr || *encoded != proof.root_signature) {
+      signature_b64 = signature_to_base64(proof.root_signature);
+      encoded = &proof.root_signature;
+    }
+    out.push_back(proof_text(proof, signature_b64));
+  }
   return out;
 }
 

@@ -42,6 +42,8 @@ std::vector<batch_proof> sign_batch(const identity& id, const std::vector<std::s
 /// (the hashes concatenated) in base64. parse_batch_proof reads it back; errc::bad_signature
 /// for any other text.
 std::string to_string(const batch_proof& proof);
+/// to_string of each proof of a group, their shared signature encoded once.
+std::vector<std::string> to_strings(const std::vector<batch_proof>& group);
 [[nodiscard]] caf::expected<batch_proof> parse_batch_proof(std::string_view text);
 
 /// Whether `text` is in the form of to_string (starts with "b1.").

@@ -30,7 +30,7 @@ std::string to_hex(const std::array<uint8_t, N>& bytes) {
 /// Parses lower- or upper-case hex; errc::bad_key when the text is not hex of `size` bytes.
 [[nodiscard]] caf::expected<std::string> from_hex(std::string_view hex, size_t size);
 
-/// Standard base64 (with padding), as used by PEM.
+/// Standard base64 (with padding), as used by PEM. Not constant-time: for public bytes.
 std::string to_base64(std::string_view bytes);
 /// Parses canonical standard base64 (padding required, no whitespace or other characters);
 /// errc::bad_pem otherwise.

@@ -3,6 +3,8 @@
 #include "actors/room_event.hpp"
 
 #include <random>
+#include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -206,6 +208,25 @@ TEST(RoomEventTest, TimeOrderedIdsAreHexUniqueAndIncreasing) {
   }
   // A made room id is still valid, and an event id made of one has the room id's shape.
   EXPECT_TRUE(valid_room_id(time_ordered_hex() + ":a.example"));
+}
+
+TEST(RoomEventTest, RandomIdsDifferWithinAThreadAndBetweenThreads) {
+  // Each thread has its own generator: two threads must not repeat each other's ids.
+  auto draw = [](std::set<std::string>& into) {
+    for (int i = 0; i < 2000; ++i) into.insert(random_hex(16));
+  };
+  std::set<std::string> here, there;
+  draw(here);
+  std::thread other{[&] { draw(there); }};
+  other.join();
+  EXPECT_EQ(here.size(), 2000u);
+  EXPECT_EQ(there.size(), 2000u);
+  for (const auto& id : there) EXPECT_EQ(here.count(id), 0u) << id;
+  for (const auto& id : here) {
+    ASSERT_EQ(id.size(), 32u);
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  }
+  EXPECT_EQ(random_hex(5).size(), 10u);  // a length that is no multiple of 8
 }
 
 TEST(RoomEventTest, DecodingNamesTheFieldThatIsWrong) {

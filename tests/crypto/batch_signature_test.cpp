@@ -24,10 +24,13 @@ TEST(BatchSignatureTest, EveryMessageOfGroupsOfAnySizeVerifiesAloneThroughItsTex
     auto msgs = messages(n);
     auto proofs = sign_batch(id, msgs);
     ASSERT_EQ(proofs.size(), n);
+    auto texts = to_strings(proofs);
+    ASSERT_EQ(texts.size(), n);
     for (size_t i = 0; i < n; ++i) {
       EXPECT_EQ(proofs[i].index, i);
       EXPECT_EQ(proofs[i].count, n);
       auto text = to_string(proofs[i]);
+      EXPECT_EQ(texts[i], text);
       EXPECT_TRUE(is_batch_proof(text)) << text;
       auto back = parse_batch_proof(text);
       ASSERT_TRUE(back) << text;
@@ -39,6 +42,19 @@ TEST(BatchSignatureTest, EveryMessageOfGroupsOfAnySizeVerifiesAloneThroughItsTex
       EXPECT_LE(proofs[i].path.size(), depth) << n << " " << i;
     }
   }
+}
+
+TEST(BatchSignatureTest, TheTextsOfProofsFromTwoGroupsEachCarryTheirOwnSignature) {
+  auto id = identity::generate();
+  auto first = sign_batch(id, messages(3));
+  auto second = sign_batch(id, {"other 0", "other 1"});
+  ASSERT_NE(first[0].root_signature, second[0].root_signature);
+  auto both = first;
+  both.insert(both.end(), second.begin(), second.end());
+  both.push_back(first[2]);
+  auto texts = to_strings(both);
+  ASSERT_EQ(texts.size(), both.size());
+  for (size_t i = 0; i < both.size(); ++i) EXPECT_EQ(texts[i], to_string(both[i])) << i;
 }
 
 TEST(BatchSignatureTest, AnyChangeToTheMessageTheProofOrTheKeyFails) {

@@ -55,6 +55,19 @@ TEST(KeysTest, Base64MatchesRfc4648Vectors) {
   EXPECT_EQ(*from_base64(to_base64(binary)), binary);
 }
 
+TEST(KeysTest, Base64OfEveryLengthReadsBackThroughTheStrictDecoder) {
+  // from_base64 accepts only canonical padded base64, which is one text per byte string.
+  std::string bytes;
+  for (size_t n = 0; n <= 300; ++n) {
+    auto text = to_base64(bytes);
+    ASSERT_EQ(text.size(), 4 * ((n + 2) / 3)) << n;
+    auto back = from_base64(text);
+    ASSERT_TRUE(back) << n << ": " << text;
+    ASSERT_EQ(*back, bytes) << n;
+    bytes.push_back(static_cast<char>((n * 131 + 7) & 0xff));
+  }
+}
+
 TEST(KeysTest, Base64RejectsNonCanonicalInput) {
   for (std::string bad :
        {"Zg", "Zg=", "Z===", "Zm9v!", "Zh==", "Zm9v Zg==", "Zm9v\n", "Zg==Zg==", "-_8=", "Zm8=="}) {

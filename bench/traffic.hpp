@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,7 +28,7 @@ struct tag {
   int64_t sent_ns;
 };
 
-std::optional<tag> parse_tag(const std::string& text);
+std::optional<tag> parse_tag(std::string_view text);
 
 // What a reader saw of one run.
 struct seen_result {
@@ -79,6 +80,8 @@ class inbox_reader {
  private:
   void loop();
   void take_page(const std::string& body, int64_t seen_ns);
+  // One event of this reader's room. REQUIRES: mu_ held.
+  void take_event(std::string_view text, int64_t seen_ns);
 
   api_client& api_;
   const node& node_;

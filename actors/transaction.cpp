@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errc.hpp"
-#include "actors/json_parse.hpp"
 #include "actors/room_event.hpp"
 #include "crypto/keys.hpp"
 
@@ -57,31 +56,6 @@ bool nesting_within(std::string_view text, size_t limit) {
 
 caf::error bad(const std::string& what, const std::string& detail) {
   return caf::make_error(errc::bad_request, what + ": " + detail);
-}
-
-caf::expected<json> parse_object(std::string_view text, const std::string& what) {
-  if (!nesting_within(text, max_depth))
-    return bad(what, "nested deeper than " + std::to_string(max_depth) + " levels");
-  auto doc = parse_json(text);
-  if (doc.is_discarded()) return bad(what, "not valid JSON");
-  if (!doc.is_object()) return bad(what, "not a JSON object");
-  return doc;
-}
-
-caf::expected<std::string> string_field(const json& doc, const char* field,
-                                        const std::string& what) {
-  auto i = doc.find(field);
-  if (i == doc.end()) return bad(what, std::string{"missing field \""} + field + "\"");
-  if (!i->is_string()) return bad(what, std::string{"field \""} + field + "\" is not a string");
-  return i->get<std::string>();
-}
-
-caf::expected<uint32_t> version_field(const json& doc, const std::string& what) {
-  auto i = doc.find("version");
-  if (i == doc.end()) return bad(what, "missing field \"version\"");
-  if (!i->is_number_unsigned() || i->get<uint64_t>() > UINT32_MAX)
-    return bad(what, "field \"version\" is not a version number");
-  return static_cast<uint32_t>(i->get<uint64_t>());
 }
 
 }  // namespace
@@ -376,10 +350,11 @@ sj::error_code read_transaction_field(od::document& doc, std::string_view key, o
   return read_events(doc, v, t, f.event_problem);
 }
 
-}  // namespace
-
-caf::expected<transaction> decode_transaction(std::string_view text) {
-  const std::string what = "transaction";
+/// Reads `text`, which must be one JSON object, in one pass, calling
+/// `on_field(doc, key, value)` for each of its fields; refuses it as `what` when it is not
+/// valid UTF-8, JSON or an object, or when on_field fails.
+template <class F>
+caf::error read_document(std::string_view text, const std::string& what, F&& on_field) {
   // A parser keeps buffers of several times the largest text it has read. One per thread
   // is kept for texts up to a MiB (a batch of 100 events is about 30 kB); a larger text
   // gets one of its own, so a single big transaction does not hold that memory for good.
@@ -395,19 +370,132 @@ caf::expected<transaction> decode_transaction(std::string_view text) {
   if (type != od::json_type::object) return not_an_object(text, what);
   od::object root;
   if (auto err = doc.get_object().get(root)) return refused_json(err, what);
-  transaction t;
-  transaction_fields f;
   for (auto member : root) {
     std::string_view key;
     od::value v;
     auto err = member.unescaped_key().get(key);
     if (!err) err = member.value().get(v);
-    if (!err) err = read_transaction_field(doc, key, v, t, f);
+    if (!err) err = on_field(doc, key, v);
     if (err) return refused_json(err, what);
   }
   // Whatever follows the object (another value, a stray bracket) makes the text no JSON.
   const char* rest = nullptr;
   if (doc.current_location().get(rest) != sj::OUT_OF_BOUNDS) return bad(what, "not valid JSON");
+  return {};
+}
+
+/// Reads a value that should be a boolean: `out` holds it, or nothing when it is not one.
+sj::error_code read_bool(od::value& v, size_t depth, std::optional<bool>& out) {
+  out.reset();
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  if (type != od::json_type::boolean) return read_value(v, depth);
+  bool value = false;
+  if (auto err = v.get_bool().get(value)) return err;
+  out = value;
+  return sj::SUCCESS;
+}
+
+/// The fields of one result of a receipt.
+struct result_fields {
+  field<std::string> id;
+  field<bool> accepted;
+  field<std::string> reason;
+};
+
+/// Judges one result, "results[<index>]" of a receipt, into `out`.
+caf::error judge_result(result_fields& f, size_t index, std::vector<event_result>& out) {
+  const std::string what = "receipt";
+  auto where = "results[" + std::to_string(index) + "]";
+  if (!f.id.present) return bad(what + " " + where, "missing field \"id\"");
+  if (!f.id.value) return bad(what + " " + where, "field \"id\" is not a string");
+  if (!f.accepted.value) return bad(what, where + " has no boolean \"accepted\"");
+  if (f.reason.present && !f.reason.value)
+    return bad(what, where + " field \"reason\" is not a string");
+  out.push_back({std::move(*f.id.value), *f.accepted.value,
+                 f.reason.value ? std::move(*f.reason.value) : std::string{}});
+  return {};
+}
+
+/// The fields of a receipt object as one pass found them, judged in a fixed order.
+struct receipt_fields {
+  field<integer_literal> version;
+  field<std::string> transaction_id;
+  bool has_results = false;
+  bool results_are_array = false;
+  caf::error result_problem;  // the first result refused
+};
+
+/// The "results" array of a receipt, read into `out`.
+sj::error_code read_results(od::value& v, std::vector<event_result>& out, caf::error& problem) {
+  constexpr size_t depth = 2;  // the array in the receipt object
+  od::array array;
+  if (auto err = v.get_array().get(array)) return err;
+  size_t index = 0;
+  for (auto element : array) {
+    od::value item;
+    if (auto err = element.get(item)) return err;
+    auto at = index++;
+    od::json_type type;
+    if (auto err = item.type().get(type)) return err;
+    if (type != od::json_type::object) {
+      if (auto err = read_value(item, depth + 1)) return err;
+      if (!problem)
+        problem = bad("receipt", "results[" + std::to_string(at) + "] is not a JSON object");
+      continue;
+    }
+    result_fields f;
+    auto err = read_object(item, depth + 1, [&](std::string_view key, od::value& child) {
+      auto read_into = [&](auto& field, auto read) {
+        field.present = true;
+        return read(child, depth + 2, field.value);
+      };
+      if (key == "id") return read_into(f.id, read_string);
+      if (key == "accepted") return read_into(f.accepted, read_bool);
+      if (key == "reason") return read_into(f.reason, read_string);
+      return read_value(child, depth + 2);
+    });
+    if (err) return err;
+    if (!problem) problem = judge_result(f, at, out);
+  }
+  return sj::SUCCESS;
+}
+
+/// Reads one field of the receipt object into `f` (and the results into `r`).
+sj::error_code read_receipt_field(std::string_view key, od::value& v, receipt& r,
+                                  receipt_fields& f) {
+  constexpr size_t depth = 2;  // the values of the receipt object's fields
+  if (key == "version") {
+    f.version.present = true;
+    return read_integer(v, depth, f.version.value);
+  }
+  if (key == "transaction_id") {
+    f.transaction_id.present = true;
+    return read_string(v, depth, f.transaction_id.value);
+  }
+  if (key != "results") return read_value(v, depth);
+  f.has_results = true;
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  f.results_are_array = type == od::json_type::array;
+  if (!f.results_are_array) return read_value(v, depth);
+  // A repeated "results" counts as its last copy, as nlohmann would read it.
+  r.results.clear();
+  f.result_problem = caf::error{};
+  return read_results(v, r.results, f.result_problem);
+}
+
+}  // namespace
+
+caf::expected<transaction> decode_transaction(std::string_view text) {
+  const std::string what = "transaction";
+  transaction t;
+  transaction_fields f;
+  if (auto err =
+          read_document(text, what, [&](od::document& doc, std::string_view key, od::value& v) {
+            return read_transaction_field(doc, key, v, t, f);
+          }))
+    return err;
   if (auto err = judge(f, t, what)) return err;
   return t;
 }
@@ -439,37 +527,23 @@ std::string encode_receipt(const receipt& r) {
 
 caf::expected<receipt> decode_receipt(std::string_view text) {
   const std::string what = "receipt";
-  auto doc = parse_object(text, what);
-  if (!doc) return doc.error();
   receipt r;
-  auto version = version_field(*doc, what);
-  if (!version) return version.error();
-  r.version = *version;
-  auto id = string_field(*doc, "transaction_id", what);
-  if (!id) return id.error();
-  r.transaction_id = std::move(*id);
-  auto results = doc->find("results");
-  if (results == doc->end()) return bad(what, "missing field \"results\"");
-  if (!results->is_array()) return bad(what, "field \"results\" is not an array");
-  r.results.reserve(results->size());
-  for (size_t i = 0; i < results->size(); ++i) {
-    const auto& item = (*results)[i];
-    auto where = "results[" + std::to_string(i) + "]";
-    if (!item.is_object()) return bad(what, where + " is not a JSON object");
-    event_result result;
-    auto rid = string_field(item, "id", what + " " + where);
-    if (!rid) return rid.error();
-    result.id = std::move(*rid);
-    auto accepted = item.find("accepted");
-    if (accepted == item.end() || !accepted->is_boolean())
-      return bad(what, where + " has no boolean \"accepted\"");
-    result.accepted = accepted->get<bool>();
-    if (auto reason = item.find("reason"); reason != item.end()) {
-      if (!reason->is_string()) return bad(what, where + " field \"reason\" is not a string");
-      result.reason = reason->get<std::string>();
-    }
-    r.results.push_back(std::move(result));
-  }
+  receipt_fields f;
+  if (auto err = read_document(text, what, [&](od::document&, std::string_view key, od::value& v) {
+        return read_receipt_field(key, v, r, f);
+      }))
+    return err;
+  if (!f.version.present) return bad(what, "missing field \"version\"");
+  const auto& v = f.version.value;
+  if (!v || v->is_signed || v->u > UINT32_MAX)
+    return bad(what, "field \"version\" is not a version number");
+  r.version = static_cast<uint32_t>(v->u);
+  if (!f.transaction_id.present) return bad(what, "missing field \"transaction_id\"");
+  if (!f.transaction_id.value) return bad(what, "field \"transaction_id\" is not a string");
+  r.transaction_id = std::move(*f.transaction_id.value);
+  if (!f.has_results) return bad(what, "missing field \"results\"");
+  if (!f.results_are_array) return bad(what, "field \"results\" is not an array");
+  if (f.result_problem) return f.result_problem;
   return r;
 }
 

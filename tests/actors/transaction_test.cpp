@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <set>
+#include <variant>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -311,6 +312,84 @@ TEST(TransactionTest, AReceiptIsTheTextNlohmannWouldWrite) {
   r.results.clear();
   doc["results"] = json::array();
   EXPECT_EQ(encode_receipt(r), doc.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// What decode_receipt decoded with nlohmann before it read receipts in one simdjson pass:
+// the receipt, or the message of the first thing wrong with it.
+std::variant<receipt, std::string> reference_receipt(const std::string& text) {
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return std::string{"not valid JSON"};
+  if (!doc.is_object()) return std::string{"receipt: not a JSON object"};
+  receipt r;
+  auto version = doc.find("version");
+  if (version == doc.end()) return std::string{"receipt: missing field \"version\""};
+  if (!version->is_number_unsigned() || version->get<uint64_t>() > UINT32_MAX)
+    return std::string{"receipt: field \"version\" is not a version number"};
+  r.version = static_cast<uint32_t>(version->get<uint64_t>());
+  auto id = doc.find("transaction_id");
+  if (id == doc.end()) return std::string{"receipt: missing field \"transaction_id\""};
+  if (!id->is_string()) return std::string{"receipt: field \"transaction_id\" is not a string"};
+  r.transaction_id = id->get<std::string>();
+  auto results = doc.find("results");
+  if (results == doc.end()) return std::string{"receipt: missing field \"results\""};
+  if (!results->is_array()) return std::string{"receipt: field \"results\" is not an array"};
+  for (size_t i = 0; i < results->size(); ++i) {
+    const auto& item = (*results)[i];
+    auto where = "results[" + std::to_string(i) + "]";
+    if (!item.is_object()) return "receipt: " + where + " is not a JSON object";
+    auto rid = item.find("id");
+    if (rid == item.end()) return "receipt " + where + ": missing field \"id\"";
+    if (!rid->is_string()) return "receipt " + where + ": field \"id\" is not a string";
+    auto accepted = item.find("accepted");
+    if (accepted == item.end() || !accepted->is_boolean())
+      return "receipt: " + where + " has no boolean \"accepted\"";
+    event_result result{rid->get<std::string>(), accepted->get<bool>(), ""};
+    if (auto reason = item.find("reason"); reason != item.end()) {
+      if (!reason->is_string()) return "receipt: " + where + " field \"reason\" is not a string";
+      result.reason = reason->get<std::string>();
+    }
+    r.results.push_back(result);
+  }
+  return r;
+}
+
+// Every one-byte change of a receipt decodes as nlohmann read it: the same receipt, or
+// refused with the same message (for text that is no JSON at all, any such message).
+TEST(TransactionTest, ReceiptDecodeAgreesWithNlohmannOnEveryOneByteChange) {
+  const std::string text =
+      R"({"version":1,"transaction_id":"a:f","x":[{"y":-1.5e3}],"results":[{"id":"a:1",)"
+      R"("accepted":true},{"reason":"no","id":"a:2","accepted":false,"z":null},)"
+      R"({"id":"a:3","accepted":true,"id":"a:4"}]})";
+  size_t accepted = 0, refused = 0;
+  for (size_t pos = 0; pos < text.size(); ++pos) {
+    for (char c : std::string{"\"{}[],: x0\\\xff-e.nt19"}) {
+      auto changed = text;
+      changed[pos] = c;
+      auto got = decode_receipt(changed);
+      auto want = reference_receipt(changed);
+      if (auto* message = std::get_if<std::string>(&want)) {
+        ASSERT_FALSE(got) << changed;
+        ++refused;
+        if (*message != "not valid JSON") {
+          EXPECT_EQ(detail_of(got.error()), *message) << changed;
+        }
+        continue;
+      }
+      ASSERT_TRUE(got) << changed << ": " << describe(got.error());
+      ++accepted;
+      const auto& r = std::get<receipt>(want);
+      EXPECT_EQ(got->version, r.version) << changed;
+      EXPECT_EQ(got->transaction_id, r.transaction_id) << changed;
+      ASSERT_EQ(got->results.size(), r.results.size()) << changed;
+      for (size_t i = 0; i < r.results.size(); ++i) {
+        EXPECT_EQ(got->results[i].id, r.results[i].id) << changed;
+        EXPECT_EQ(got->results[i].accepted, r.results[i].accepted) << changed;
+        EXPECT_EQ(got->results[i].reason, r.results[i].reason) << changed;
+      }
+    }
+  }
+  EXPECT_GT(accepted, 100u);
+  EXPECT_GT(refused, 100u);
 }
 
 TEST(TransactionTest, MalformedReceiptsAreBadRequests) {

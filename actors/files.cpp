@@ -3,7 +3,8 @@
 // matters to files reaches it after a crash too, without the rooms knowing about files.
 //
 // Column `files`:
-//   "cursor"                              -> the last inbox cursor handled (8 bytes)
+//   "cursor"                              -> an inbox cursor handled (8 bytes): the last,
+//                                            or up to 3,200 events before it under load
 //   "ref\0" id "\0" room "\0" event       -> "" (the event of that room shares content id)
 //   "ev\0" room "\0" event                -> id (finds the reference when the event goes)
 //   "meta\0" id                           -> {"state","size","mime","name","origin",
@@ -462,7 +463,8 @@ void skip_page(files_pointer self, uint64_t next) {
   auto moved = next - st.cursor;
   // While full pages follow each other the cursor is written every few thousand events
   // (a write per page was 1 % of a node's CPU); after a page that was not full, at once.
-  if (moved < inbox_page || next - st.cursor_stored >= cursor_write_events) {
+  bool write = moved < inbox_page || next - st.cursor_stored >= cursor_write_events;
+  if (write && next != st.cursor_stored) {
     storage::write_batch batch;
     batch.put(storage::column::files, "cursor", storage::encode_u64(next));
     if (auto err = st.ctx.store->write(batch, storage::durability::buffered)) {

@@ -17,6 +17,8 @@ constexpr size_t header_size = 8 + 4;
 constexpr size_t min_range_deletion = 64;
 // Where the JSON of an event would start ('{'), this byte starts a room log reference.
 constexpr char reference_mark = '\x01';
+// How many queued entries outbox::read resolves against the room log at a time.
+constexpr size_t resolve_chunk = 128;
 
 void append_u32(std::string& out, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
@@ -28,46 +30,56 @@ uint32_t read_u32(std::string_view bytes) {
   return value;
 }
 
-/// Fills the event of each reference in `entries` from the room log, leaving it empty when
-/// the log has no such entry. References to consecutive seqs of a room are read with one
-/// scan.
-caf::error resolve_references(const storage::store& store, std::vector<outbox_entry>& entries) {
+/// Fills the event of each reference in [first, last) from the room log, leaving it empty
+/// when the log has no such entry. References to consecutive seqs of a room are read with
+/// one scan, a lone one with a point lookup (its bloom filter answers a miss).
+caf::error resolve_references(const storage::store& store, outbox_entry* first,
+                              outbox_entry* last) {
   struct wanted {
     std::string_view room;
     uint64_t seq;
     outbox_entry* entry;
   };
   std::vector<wanted> refs;
-  for (auto& entry : entries) {
-    if (entry.log_key.empty()) continue;
-    if (auto split = storage::split_sequenced_key(entry.log_key))
-      refs.push_back({split->first, split->second, &entry});
+  refs.reserve(static_cast<size_t>(last - first));
+  for (auto* entry = first; entry != last; ++entry) {
+    if (entry->log_key.empty()) continue;
+    if (auto split = storage::split_sequenced_key(entry->log_key))
+      refs.push_back({split->first, split->second, entry});
   }
-  std::stable_sort(refs.begin(), refs.end(), [](const wanted& a, const wanted& b) {
+  std::sort(refs.begin(), refs.end(), [](const wanted& a, const wanted& b) {
     return a.room != b.room ? a.room < b.room : a.seq < b.seq;
   });
-  for (size_t first = 0; first < refs.size();) {
-    auto last = first;
-    while (last + 1 < refs.size() && refs[last + 1].room == refs[first].room &&
-           refs[last + 1].seq - refs[last].seq <= 1)
-      ++last;
-    auto next = first;  // the first reference of the run not yet matched
+  for (size_t begin = 0; begin < refs.size();) {
+    auto end = begin + 1;  // one past the run
+    while (end < refs.size() && refs[end].room == refs[begin].room &&
+           refs[end].seq - refs[end - 1].seq <= 1)
+      ++end;
+    const auto& room = refs[begin].room;
+    if (refs[end - 1].seq == refs[begin].seq) {
+      auto logged = store.get(storage::column::room_log, refs[begin].entry->log_key);
+      if (!logged) return logged.error();
+      for (auto k = begin; *logged && k < end; ++k)
+        refs[k].entry->event = event_message(refs[k].entry->event_id, **logged);
+      begin = end;
+      continue;
+    }
+    auto next = begin;  // the first reference of the run not yet matched
     auto visit = [&](std::string_view key, std::string_view value) {
       auto split = storage::split_sequenced_key(key);
       if (!split) return true;
-      while (next <= last && refs[next].seq < split->second) ++next;
-      for (; next <= last && refs[next].seq == split->second; ++next)
+      while (next < end && refs[next].seq < split->second) ++next;
+      for (; next < end && refs[next].seq == split->second; ++next)
         refs[next].entry->event = event_message(refs[next].entry->event_id, value);
-      return next <= last;
+      return next < end;
     };
-    const auto& room = refs[first].room;
-    auto end = refs[last].seq == std::numeric_limits<uint64_t>::max()
-                   ? storage::sequenced_end(room)
-                   : storage::sequenced_key(room, refs[last].seq + 1);
+    auto to = refs[end - 1].seq == std::numeric_limits<uint64_t>::max()
+                  ? storage::sequenced_end(room)
+                  : storage::sequenced_key(room, refs[end - 1].seq + 1);
     if (auto err = store.scan(storage::column::room_log,
-                              storage::sequenced_key(room, refs[first].seq), end, 0, visit))
+                              storage::sequenced_key(room, refs[begin].seq), to, 0, visit))
       return err;
-    first = last + 1;
+    begin = end;
   }
   return {};
 }
@@ -144,17 +156,26 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
   if (auto err = store_.scan(storage::column::outbox, storage::sequenced_key(domain_, from_seq),
                              storage::sequenced_end(domain_), 0, visit))
     return err;
-  if (auto err = resolve_references(store_, queued)) return err;
   outbox_batch batch;
   batch.last_seq = last_visited;
-  for (auto& entry : queued) {
-    if (entry.event.empty()) {  // the journal writes both in one batch: this is damage
-      corrupt.push_back(entry.seq);
-      continue;
+  // References are resolved a chunk at a time, so a byte bound that large events reach
+  // early does not read the log entry of every entry up to max_events.
+  bool full = false;
+  for (size_t begin = 0; begin < queued.size() && !full; begin += resolve_chunk) {
+    auto end = std::min(queued.size(), begin + resolve_chunk);
+    if (auto err = resolve_references(store_, queued.data() + begin, queued.data() + end))
+      return err;
+    for (auto i = begin; i < end && !full; ++i) {
+      auto& entry = queued[i];
+      if (entry.event.empty()) {  // the journal writes both in one batch: this is damage
+        corrupt.push_back(entry.seq);
+        continue;
+      }
+      full = !batch.entries.empty() && batch.bytes + entry.event.size() > max_bytes;
+      if (full) break;
+      batch.bytes += entry.event.size();
+      batch.entries.push_back(std::move(entry));
     }
-    if (!batch.entries.empty() && batch.bytes + entry.event.size() > max_bytes) break;
-    batch.bytes += entry.event.size();
-    batch.entries.push_back(std::move(entry));
   }
   // An entry that did not fit was visited but not taken: the batch ends before it.
   if (!batch.entries.empty()) batch.last_seq = batch.entries.back().seq;

@@ -64,7 +64,9 @@ class outbox {
 
   /// The entries from `from_seq` on, in order: at most `max_events`, and no more event
   /// bytes than `max_bytes` except that the first entry is always included, so one
-  /// oversized event cannot stall the queue. storage::errc::read_failed on I/O errors.
+  /// oversized event cannot stall the queue. Entries that turn out corrupt count toward
+  /// `max_events` too: a batch may then hold fewer, or none, and the caller removes them.
+  /// storage::errc::read_failed on I/O errors.
   [[nodiscard]] caf::expected<outbox_batch> read(uint64_t from_seq, size_t max_events,
                                                  size_t max_bytes) const;
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <climits>
 #include <stdexcept>
 
 #include <caf/error.hpp>
@@ -77,6 +78,9 @@ std::string to_base64(std::string_view bytes) {
   // OpenSSL's table-driven encoder, not libsodium's constant-time one: everything encoded
   // here is public (signatures, hashes, public keys, mail headers), and the proofs of a
   // signed batch of events made libsodium's encoder 3 % of a sending host's CPU.
+  // EVP_EncodeBlock counts in int; nothing encoded here comes near that.
+  if (bytes.size() > static_cast<size_t>(INT_MAX) / 4 * 3)
+    throw std::length_error("to_base64: more than INT_MAX / 4 * 3 bytes");
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // + the NUL it writes
   auto written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                  reinterpret_cast<const unsigned char*>(bytes.data()),

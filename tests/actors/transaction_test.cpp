@@ -621,6 +621,35 @@ TEST_F(OutboxStoreTest, ReferencesToManyRoomsAndSeqsReadTheirOwnLogEntries) {
   EXPECT_TRUE(bounded->corrupt.empty());
 }
 
+TEST_F(OutboxStoreTest, AByteBoundEndsABatchOfReferencesInAnyChunkOfItsReading) {
+  // 300 references, read against the log a chunk at a time; the log entry of 150 is gone.
+  storage::write_batch batch;
+  auto id_of = [](uint64_t seq) {
+    auto digits = std::to_string(seq);
+    return "event:r:" + std::string(3 - digits.size(), '0') + digits;
+  };
+  for (uint64_t seq = 1; seq <= 300; ++seq) {
+    if (seq != 150)
+      batch.put(storage::column::room_log, storage::sequenced_key("r", seq), R"({"n":1})");
+    batch.put(storage::column::outbox, storage::sequenced_key("b.example", seq),
+              encode_outbox_reference(5, id_of(seq), storage::sequenced_key("r", seq)));
+  }
+  ASSERT_FALSE(store_->write(batch));
+  auto size = event_message(id_of(1), R"({"n":1})").size();
+  for (size_t fit : {1, 127, 128, 129, 200, 298, 299, 400}) {
+    auto read = outbox{*store_, "b.example"}.read(1, 1000, fit * size);
+    ASSERT_TRUE(read) << fit;
+    auto taken = std::min<size_t>(fit, 299);
+    ASSERT_EQ(read->entries.size(), taken) << fit;
+    uint64_t last = taken < 150 ? taken : taken + 1;
+    EXPECT_EQ(read->last_seq, last) << fit;
+    EXPECT_EQ(read->entries.back().event, event_message(id_of(last), R"({"n":1})")) << fit;
+    EXPECT_EQ(read->corrupt, last > 150 ? std::vector<uint64_t>{150} : std::vector<uint64_t>{})
+        << fit;
+    EXPECT_EQ(read->bytes, taken * size) << fit;
+  }
+}
+
 TEST_F(OutboxStoreTest, CorruptEntriesAreReportedForRemoval) {
   put("b.example", 1, "{}");
   storage::write_batch batch;

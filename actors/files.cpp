@@ -538,8 +538,10 @@ void on_page(files_pointer self, const std::string& page) {
 
 void poll_inbox(files_pointer self) {
   auto& st = self->state;
-  self->request(st.ctx.bridge, std::chrono::milliseconds(inbox_wait_ms + 30'000), fetch_atom::value,
-                st.cursor, inbox_page, inbox_wait_ms)
+  // The events it acts on are never inbox references (room.cpp, record_applied): large
+  // messages are passed over unread instead of shown as their local views.
+  self->request(st.ctx.bridge, std::chrono::milliseconds(inbox_wait_ms + 30'000),
+                fetch_whole_atom::value, st.cursor, inbox_page, inbox_wait_ms)
       .then([self](std::string& page) { on_page(self, page); },
             [self](caf::error& err) {
               log()->warn("files: reading the inbox: {}; retrying", describe(err));

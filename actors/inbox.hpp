@@ -12,7 +12,9 @@
 
 namespace fedrelay::actors {
 
-/// Events whose wire form is at least this long go to the inbox as references. Reading
+/// Messages (message.sent) whose wire form is at least this long go to the inbox as
+/// references; every other event goes whole, as the files actor reads the inbox without
+/// the references (local_bridge_actor's fetch_whole_atom). Reading
 /// one back (a lookup, a parse and the local view, for the local server and again for
 /// the files actor) costs more than storing a short event twice: with references for
 /// every event, a receiving node's CPU per event of 256 B rose from 24-25 to 33-34 µs.

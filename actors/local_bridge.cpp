@@ -43,6 +43,7 @@ constexpr size_t max_search_results = 50;
 struct waiter {
   uint64_t after = 0;
   uint32_t limit = 0;
+  bool resolve = true;  // show references as their events (false: pass over them)
   time_point deadline;
   caf::typed_response_promise<std::string> promise;
 };
@@ -90,9 +91,9 @@ struct inbox_page {
   uint64_t next = 0;
 };
 
-/// The page after `after`.
+/// The page after `after`; with `resolve` false, references are passed over unread.
 [[nodiscard]] caf::expected<inbox_page> read_page(bridge_pointer self, uint64_t after,
-                                                  uint32_t limit) {
+                                                  uint32_t limit, bool resolve) {
   std::string events;
   size_t count = 0;
   uint64_t next = after;
@@ -107,6 +108,10 @@ struct inbox_page {
           // reference into the room log.
           std::optional<std::string> shown;
           if (auto log_key = inbox_reference(value)) {
+            if (!resolve) {
+              next = cursor;
+              return true;
+            }
             auto found = referenced_event(self, *log_key, cursor);
             if (!found) {
               unreadable = std::move(found.error());
@@ -130,7 +135,7 @@ struct inbox_page {
 }
 
 void answer(bridge_pointer self, waiter& w) {
-  auto page = read_page(self, w.after, w.limit);
+  auto page = read_page(self, w.after, w.limit, w.resolve);
   if (page)
     w.promise.deliver(std::move(page->reply));
   else
@@ -146,6 +151,22 @@ void sweep_at(bridge_pointer self, time_point due) {
   self->delayed_send(self, due - self->clock().now(), expire_atom::value);
 }
 
+/// A page after `after` now, or once events come or `wait_ms` is over.
+caf::result<std::string> fetch(bridge_pointer self, uint64_t after, uint32_t limit,
+                               uint32_t wait_ms, bool resolve) {
+  auto page = read_page(self, after, limit, resolve);
+  if (!page) return page.error();
+  // A page of skipped entries only still moves the reader on.
+  if (page->count > 0 || page->next > after || wait_ms == 0) return std::move(page->reply);
+  auto& st = self->state;
+  auto id = st.next_waiter++;
+  auto promise = self->make_response_promise<std::string>();
+  auto deadline = self->clock().now() + std::chrono::milliseconds{wait_ms};
+  st.waiters.emplace(id, waiter{after, limit, resolve, deadline, promise});
+  sweep_at(self, deadline);
+  return promise;
+}
+
 bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* store,
                                         std::string own_domain) {
   self->state.store = store;
@@ -158,19 +179,11 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
     self->quit(msg.reason);
   });
   return {
-      [self](fetch_atom, uint64_t after, uint32_t limit,
-             uint32_t wait_ms) -> caf::result<std::string> {
-        auto page = read_page(self, after, limit);
-        if (!page) return page.error();
-        // A page of skipped entries only still moves the reader on.
-        if (page->count > 0 || page->next > after || wait_ms == 0) return std::move(page->reply);
-        auto& st = self->state;
-        auto id = st.next_waiter++;
-        auto promise = self->make_response_promise<std::string>();
-        auto deadline = self->clock().now() + std::chrono::milliseconds{wait_ms};
-        st.waiters.emplace(id, waiter{after, limit, deadline, promise});
-        sweep_at(self, deadline);
-        return promise;
+      [self](fetch_atom, uint64_t after, uint32_t limit, uint32_t wait_ms) {
+        return fetch(self, after, limit, wait_ms, true);
+      },
+      [self](fetch_whole_atom, uint64_t after, uint32_t limit, uint32_t wait_ms) {
+        return fetch(self, after, limit, wait_ms, false);
       },
       [self](inbox_atom, uint64_t last_cursor) {
         auto& st = self->state;

@@ -20,6 +20,7 @@ class store;
 namespace fedrelay::actors {
 
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using fetch_whole_atom = caf::atom_constant<caf::atom("fetchwhole")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using search_atom = caf::atom_constant<caf::atom("search")>;
 
@@ -28,6 +29,10 @@ using local_bridge_actor = caf::typed_actor<
     // `wait_ms` for new ones. Replies with the JSON object {"events":[...],"next":CURSOR}
     // (each event has "cursor"); next = after when nothing came.
     caf::replies_to<fetch_atom, uint64_t, uint32_t, uint32_t>::with<std::string>,
+    // As fetch, but an event the inbox holds as a reference to the room log (a large
+    // message, see inbox.hpp) is passed over unread: the page holds the events stored
+    // whole, and "next" moves past both. For the files actor, which acts on no message.
+    caf::replies_to<fetch_whole_atom, uint64_t, uint32_t, uint32_t>::with<std::string>,
     // New events reached the inbox up to `last_cursor`: wake the waiters. No reply.
     caf::reacts_to<inbox_atom, uint64_t>,
     // Registers a local user (username, display name) so peers can find it. Replies true

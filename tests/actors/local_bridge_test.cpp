@@ -160,6 +160,15 @@ TEST_F(LocalBridgeTest, AReferenceThatCannotBeReadNowEndsThePageAndIsReadAgainLa
   ASSERT_EQ(page["events"].size(), 1u) << page.dump();
   EXPECT_EQ(page["events"][0]["text"], "before");
   EXPECT_EQ(page["next"], 1);
+  // The files actor's fetch passes over the reference without reading the log at all.
+  auto whole =
+      ask<std::string>(bridge, fetch_whole_atom::value, uint64_t{0}, uint32_t{10}, uint32_t{0});
+  ASSERT_TRUE(whole.value) << describe(whole.error);
+  page = json::parse(*whole.value);
+  ASSERT_EQ(page["events"].size(), 2u) << page.dump();
+  EXPECT_EQ(page["events"][0]["text"], "before");
+  EXPECT_EQ(page["events"][1]["text"], "after");
+  EXPECT_EQ(page["next"], 3);
   // A page that would begin with it is an error the local server retries, not a skip.
   auto stuck = page_at(1);
   EXPECT_FALSE(stuck.value);
@@ -172,6 +181,40 @@ TEST_F(LocalBridgeTest, AReferenceThatCannotBeReadNowEndsThePageAndIsReadAgainLa
   EXPECT_EQ(page["events"][0]["event_id"], e.id);
   EXPECT_EQ(page["events"][0]["cursor"], 2);
   EXPECT_EQ(page["events"][1]["text"], "after");
+  EXPECT_EQ(page["next"], 3);
+}
+
+TEST_F(LocalBridgeTest, AWholeFetchPastOnlyReferencesMovesOnAtOnceAndWhenTheyArrive) {
+  auto e = logged_event(1, {{"text", "from the log"}});
+  auto append_reference = [&](const room_event& logged) {
+    journal_entry entry;
+    log_into(entry, logged);
+    entry.inbox = {encode_inbox_reference(storage::sequenced_key(logged.room_id, logged.seq))};
+    ASSERT_TRUE(ask<std::vector<uint64_t>>(node_->journal, append_atom::value, entry).value);
+  };
+  append_reference(e);
+  // Nothing but a reference: an empty page at once, past it, though asked to wait.
+  auto skipped = ask<std::string>(bridge_, fetch_whole_atom::value, uint64_t{0}, uint32_t{10},
+                                  uint32_t{30'000});
+  ASSERT_TRUE(skipped.value) << describe(skipped.error);
+  EXPECT_EQ(json::parse(*skipped.value), (json{{"events", json::array()}, {"next", 1}}));
+  // A long poll past it waits; a reference arriving moves it on, empty.
+  auto waiting = request<std::string>(bridge_, fetch_whole_atom::value, uint64_t{1}, uint32_t{10},
+                                      uint32_t{30'000});
+  sched_->run();
+  EXPECT_FALSE(waiting->done);
+  append_reference(logged_event(2, {{"text", "also from the log"}}));
+  ASSERT_TRUE(waiting->done);
+  EXPECT_EQ(json::parse(*waiting->value), (json{{"events", json::array()}, {"next", 2}}));
+  // And events stored whole come as they are.
+  auto next = request<std::string>(bridge_, fetch_whole_atom::value, uint64_t{2}, uint32_t{10},
+                                   uint32_t{30'000});
+  sched_->run();
+  EXPECT_FALSE(next->done);
+  write_inbox({"later"});
+  ASSERT_TRUE(next->done);
+  auto page = json::parse(*next->value);
+  EXPECT_EQ(texts(page), (std::vector<std::string>{"later"}));
   EXPECT_EQ(page["next"], 3);
 }
 

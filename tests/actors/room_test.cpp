@@ -338,6 +338,44 @@ TEST_F(RoomTest, TheHostQueuesItsEventsForEveryServerAsReferencesToItsLog) {
   EXPECT_EQ(room_inbox(*c_, room).back()["text"], "stored once on the host");
 }
 
+TEST_F(RoomTest, OnlyLargeMessagesGoToTheInboxAsReferencesWhichTheFilesActorPassesOver) {
+  auto room = room_of_three();
+  const std::string big(2000, 'x');
+  auto message = send(*b_, room, "bob", big);
+  accepted(*b_, room, "message.edited", "bob", {{"target", message}, {"text", big + "y"}});
+  for (auto* n : {a_, b_, c_}) {
+    // Stored: the message as a reference to the log, the edit (as large) whole.
+    size_t references = 0;
+    std::vector<std::string> whole;
+    auto err = n->store->scan(storage::column::inbox, "", "", 0,
+                              [&](std::string_view, std::string_view value) {
+                                if (inbox_reference(value))
+                                  ++references;
+                                else if (value.find(big) != std::string_view::npos)
+                                  whole.push_back(json::parse(value)["type"]);
+                                return true;
+                              });
+    ASSERT_FALSE(err) << describe(err);
+    EXPECT_EQ(references, 1u) << n->domain;
+    EXPECT_EQ(whole, std::vector<std::string>{"message.edited"}) << n->domain;
+    // The local server sees both; the files actor's fetch only the edit.
+    auto all = room_inbox(*n, room);
+    ASSERT_GE(all.size(), 2u) << n->domain;
+    EXPECT_EQ(all[all.size() - 2]["type"], "message.sent") << n->domain;
+    EXPECT_EQ(all.back()["type"], "message.edited") << n->domain;
+    auto raw = ask<std::string>(bridges_.at(n->domain), fetch_whole_atom::value, uint64_t{0},
+                                uint32_t{1000}, uint32_t{0});
+    ASSERT_TRUE(raw.value) << describe(raw.error);
+    auto page = json::parse(*raw.value);
+    std::vector<std::string> types;
+    for (const auto& e : page["events"])
+      if (e.value("room_id", "") == room) types.push_back(e["type"]);
+    ASSERT_FALSE(types.empty()) << n->domain;
+    EXPECT_EQ(types.back(), "message.edited") << n->domain;
+    EXPECT_EQ(std::count(types.begin(), types.end(), "message.sent"), 0) << n->domain;
+  }
+}
+
 TEST_F(RoomTest, MessagesEditsReactionsReceiptsAndNotificationsReachEveryMember) {
   auto room = room_of_three();
   auto hi_b = send(*b_, room, "bob", "hi from b");

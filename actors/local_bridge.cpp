@@ -22,6 +22,7 @@
 #include "actors/logger.hpp"
 #include "actors/room_event.hpp"
 #include "storage/keys.hpp"
+#include "storage/sequenced_read.hpp"
 #include "storage/store.hpp"
 
 namespace fedrelay::actors {
@@ -59,28 +60,24 @@ struct local_bridge_state {
 
 using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
 
-/// The room log entry an inbox reference names, as the local server sees it with its
-/// cursor. nullopt (logged) when the entry is missing or does not parse, which a write in
-/// one batch with the reference rules out short of a damaged store: the reader goes past
-/// it. An error when the store cannot be read now: the reader asks again.
-caf::expected<std::optional<std::string>> referenced_event(bridge_pointer self,
-                                                           std::string_view log_key,
-                                                           uint64_t cursor) {
-  auto& st = self->state;
-  auto logged = st.store->get(storage::column::room_log, log_key);
-  if (!logged)
-    return caf::make_error(errc::storage_failed, "room log: " + describe(logged.error()));
-  if (!*logged) {
+/// The room log entry an inbox reference names (`logged`, nullopt when it is missing), as
+/// the local server sees it with its cursor. nullopt (logged) when the entry is missing or
+/// does not parse, which a write in one batch with the reference rules out short of a
+/// damaged store: the reader goes past it.
+std::optional<std::string> referenced_event(bridge_pointer self,
+                                            const std::optional<std::string>& logged,
+                                            uint64_t cursor) {
+  if (!logged) {
     log()->error("inbox: cursor {} refers to a room log entry that is missing", cursor);
-    return std::optional<std::string>{};
+    return std::nullopt;
   }
-  auto e = parse_event(**logged);
+  auto e = parse_event(*logged);
   if (!e) {
     log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}", cursor,
                  describe(e.error()));
-    return std::optional<std::string>{};
+    return std::nullopt;
   }
-  return std::optional<std::string>{with_cursor(local_view_text(*e, st.own_domain), cursor)};
+  return with_cursor(local_view_text(*e, self->state.own_domain), cursor);
 }
 
 /// One page of the inbox: the JSON reply, the events it holds, and the cursor it ends at
@@ -97,39 +94,58 @@ struct inbox_page {
   std::string events;
   size_t count = 0;
   uint64_t next = after;
-  if (after < std::numeric_limits<uint64_t>::max()) {
-    limit = limit == 0 ? default_page : std::min(limit, max_page);
-    caf::error unreadable;
-    auto err = self->state.store->scan(
-        storage::column::inbox, storage::encode_u64(after + 1), "", limit,
-        [&](std::string_view key, std::string_view value) {
-          auto cursor = storage::decode_u64(key).value_or(next);
-          // The journal wrote each value as a JSON object holding its cursor, or as a
-          // reference into the room log.
-          std::optional<std::string> shown;
-          if (auto log_key = inbox_reference(value)) {
-            if (!resolve) {
-              next = cursor;
-              return true;
-            }
-            auto found = referenced_event(self, *log_key, cursor);
-            if (!found) {
-              unreadable = std::move(found.error());
-              return false;  // the page ends before it; the next read tries it again
-            }
-            next = cursor;
-            if (!*found) return true;
-            shown = std::move(*found);
-            value = *shown;
-          }
-          next = cursor;
-          if (count++ > 0) events.push_back(',');
-          events.append(value);
-          return true;
-        });
-    if (!err) err = std::move(unreadable);
-    if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
+  if (after == std::numeric_limits<uint64_t>::max())
+    return inbox_page{"{\"events\":[],\"next\":" + std::to_string(next) + "}", 0, next};
+  limit = limit == 0 ? default_page : std::min(limit, max_page);
+  // The journal wrote each value as a JSON object holding its cursor, or as a reference
+  // into the room log. The references of a page are read together afterwards: a large
+  // message's log entries come in runs of seqs (storage::read_sequenced).
+  struct stored {
+    uint64_t cursor;
+    std::string value;
+    bool reference;
+  };
+  std::vector<stored> entries;
+  auto& store = *self->state.store;
+  auto err = store.scan(storage::column::inbox, storage::encode_u64(after + 1), "", limit,
+                        [&](std::string_view key, std::string_view value) {
+                          auto cursor = storage::decode_u64(key).value_or(
+                              entries.empty() ? after : entries.back().cursor);
+                          bool reference = inbox_reference(value).has_value();
+                          entries.push_back({cursor, std::string{value}, reference});
+                          return true;
+                        });
+  std::vector<std::string_view> log_keys;
+  std::vector<size_t> referring;  // the entry of each log key
+  if (resolve)
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (entries[i].reference) {
+        log_keys.push_back(*inbox_reference(entries[i].value));
+        referring.push_back(i);
+      }
+  std::vector<std::optional<std::string>> logged(entries.size());
+  caf::error unreadable;
+  if (!log_keys.empty())
+    unreadable = storage::read_sequenced(
+        store, storage::column::room_log, log_keys,
+        [&](size_t k, std::string_view value) { logged[referring[k]].emplace(value); });
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto& entry = entries[i];
+    if (entry.reference && resolve) {
+      // Not read now: the page ends before it, and the next read tries it again.
+      if (unreadable) break;
+      auto shown = referenced_event(self, logged[i], entry.cursor);
+      next = entry.cursor;
+      if (!shown) continue;
+      entry.value = std::move(*shown);
+    }
+    next = entry.cursor;
+    if (entry.reference && !resolve) continue;
+    if (count++ > 0) events.push_back(',');
+    events.append(entry.value);
   }
+  if (!err) err = std::move(unreadable);
+  if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
   return inbox_page{"{\"events\":[" + events + "],\"next\":" + std::to_string(next) + "}", count,
                     next};
 }

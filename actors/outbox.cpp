@@ -8,6 +8,7 @@
 
 #include "actors/room_event.hpp"
 #include "storage/keys.hpp"
+#include "storage/sequenced_read.hpp"
 
 namespace fedrelay::actors {
 namespace {
@@ -31,57 +32,20 @@ uint32_t read_u32(std::string_view bytes) {
 }
 
 /// Fills the event of each reference in [first, last) from the room log, leaving it empty
-/// when the log has no such entry. References to consecutive seqs of a room are read with
-/// one scan, a lone one with a point lookup (its bloom filter answers a miss).
+/// when the log has no such entry.
 caf::error resolve_references(const storage::store& store, outbox_entry* first,
                               outbox_entry* last) {
-  struct wanted {
-    std::string_view room;
-    uint64_t seq;
-    outbox_entry* entry;
-  };
-  std::vector<wanted> refs;
-  refs.reserve(static_cast<size_t>(last - first));
+  std::vector<std::string_view> keys;
+  std::vector<outbox_entry*> referring;
   for (auto* entry = first; entry != last; ++entry) {
     if (entry->log_key.empty()) continue;
-    if (auto split = storage::split_sequenced_key(entry->log_key))
-      refs.push_back({split->first, split->second, entry});
+    keys.push_back(entry->log_key);
+    referring.push_back(entry);
   }
-  std::sort(refs.begin(), refs.end(), [](const wanted& a, const wanted& b) {
-    return a.room != b.room ? a.room < b.room : a.seq < b.seq;
-  });
-  for (size_t begin = 0; begin < refs.size();) {
-    auto end = begin + 1;  // one past the run
-    while (end < refs.size() && refs[end].room == refs[begin].room &&
-           refs[end].seq - refs[end - 1].seq <= 1)
-      ++end;
-    const auto& room = refs[begin].room;
-    if (refs[end - 1].seq == refs[begin].seq) {
-      auto logged = store.get(storage::column::room_log, refs[begin].entry->log_key);
-      if (!logged) return logged.error();
-      for (auto k = begin; *logged && k < end; ++k)
-        refs[k].entry->event = event_message(refs[k].entry->event_id, **logged);
-      begin = end;
-      continue;
-    }
-    auto next = begin;  // the first reference of the run not yet matched
-    auto visit = [&](std::string_view key, std::string_view value) {
-      auto split = storage::split_sequenced_key(key);
-      if (!split) return true;
-      while (next < end && refs[next].seq < split->second) ++next;
-      for (; next < end && refs[next].seq == split->second; ++next)
-        refs[next].entry->event = event_message(refs[next].entry->event_id, value);
-      return next < end;
-    };
-    auto to = refs[end - 1].seq == std::numeric_limits<uint64_t>::max()
-                  ? storage::sequenced_end(room)
-                  : storage::sequenced_key(room, refs[end - 1].seq + 1);
-    if (auto err = store.scan(storage::column::room_log,
-                              storage::sequenced_key(room, refs[begin].seq), to, 0, visit))
-      return err;
-    begin = end;
-  }
-  return {};
+  return storage::read_sequenced(
+      store, storage::column::room_log, keys, [&](size_t i, std::string_view value) {
+        referring[i]->event = event_message(referring[i]->event_id, value);
+      });
 }
 
 }  // namespace

@@ -348,6 +348,9 @@ caf::error store::write(const write_batch& batch, durability d) {
 
 caf::error store::scan(column c, std::string_view from, std::string_view to, size_t limit,
                        const visitor& visit) const {
+  if (impl_->fail_reads && impl_->fail_reads(c))
+    return read_error("scan of " + std::string{column_name(c)},
+                      rocksdb::Status::IOError("injected read fault"));
   rocksdb::ReadOptions options;
   // The bound lets RocksDB stop inside a table file, without reading past `to`.
   auto upper = slice(to);

@@ -87,8 +87,9 @@ struct store_options {
   /// fail as a full disk or a failed fsync would. Called from writing threads, so it must
   /// be thread-safe. Default: empty (RocksDB's own file system, untouched).
   std::function<bool()> fail_wal_io;
-  /// Tests only: when set, it is asked before every point read (get) of a column, and
-  /// `true` makes that read fail as an unreadable table file would. Thread-safe, as above.
+  /// Tests only: when set, it is asked before every point read (get) and scan of a
+  /// column, and `true` makes that read fail as an unreadable table file would.
+  /// Thread-safe, as above.
   std::function<bool(column)> fail_reads;
 };
 

@@ -1,0 +1,105 @@
+// storage::read_sequenced: many entries read at once, in runs of seqs or one by one.
+#include "storage/sequenced_read.hpp"
+
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "storage/keys.hpp"
+#include "tests/storage/store_test_util.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fedrelay::storage {
+namespace {
+
+using testing::is;
+
+class SequencedReadTest : public ::testing::Test {
+ protected:
+  void SetUp() override { s_ = open(); }
+
+  std::unique_ptr<store> open(store_options opts = {}) {
+    auto s = store::open(dir_.path(), std::move(opts));
+    EXPECT_TRUE(s) << caf::to_string(s.error());
+    return s ? std::move(*s) : nullptr;
+  }
+
+  /// What read_sequenced found for each key, by index; the count of calls per index too.
+  std::map<size_t, std::vector<std::string>> read(const store& s,
+                                                  const std::vector<std::string>& keys,
+                                                  caf::error* err = nullptr) {
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    std::map<size_t, std::vector<std::string>> found;
+    auto e = read_sequenced(s, column::room_log, views, [&](size_t i, std::string_view value) {
+      found[i].emplace_back(value);
+    });
+    if (err != nullptr)
+      *err = std::move(e);
+    else
+      EXPECT_FALSE(e) << caf::to_string(e);
+    return found;
+  }
+
+  test::temp_dir dir_;
+  std::unique_ptr<store> s_;
+};
+
+TEST_F(SequencedReadTest, FindsEveryStoredKeyOnceForEachTimeItIsAskedFor) {
+  constexpr auto max = std::numeric_limits<uint64_t>::max();
+  write_batch batch;
+  auto value_of = [](const std::string& prefix, uint64_t seq) {
+    return prefix + "#" + std::to_string(seq);
+  };
+  // Two prefixes, one the start of the other; seqs up to the largest; a plain key.
+  for (uint64_t seq : {1, 2, 3, 5, 6, 9})
+    batch.put(column::room_log, sequenced_key("r", seq), value_of("r", seq));
+  for (uint64_t seq : {uint64_t{2}, uint64_t{3}, max - 1, max})
+    batch.put(column::room_log, sequenced_key("r2", seq), value_of("r2", seq));
+  batch.put(column::room_log, "plain", "plain value");
+  ASSERT_FALSE(s_->write(batch));
+  std::vector<std::pair<std::string, uint64_t>> asked{
+      {"r", 3}, {"r2", 2}, {"r", 1},  {"r", 4}, {"r", 2},        {"r2", max}, {"r", 5},
+      {"r", 5}, {"r", 9},  {"r2", 3}, {"r", 6}, {"r2", max - 1}, {"r3", 1}};
+  std::vector<std::string> keys;
+  for (const auto& [prefix, seq] : asked) keys.push_back(sequenced_key(prefix, seq));
+  keys.push_back("plain");
+  keys.push_back("missing plain");
+  auto found = read(*s_, keys);
+  for (size_t i = 0; i < asked.size(); ++i) {
+    const auto& [prefix, seq] = asked[i];
+    bool stored = !(prefix == "r" && seq == 4) && prefix != "r3";
+    if (!stored) {
+      EXPECT_EQ(found.count(i), 0u) << prefix << " " << seq;
+      continue;
+    }
+    EXPECT_EQ(found[i], std::vector<std::string>{value_of(prefix, seq)}) << prefix << " " << seq;
+  }
+  EXPECT_EQ(found[asked.size()], std::vector<std::string>{"plain value"});
+  EXPECT_EQ(found.count(asked.size() + 1), 0u);
+  EXPECT_TRUE(read(*s_, {}).empty());
+}
+
+TEST_F(SequencedReadTest, AReadErrorOfALookupOrAScanIsReturned) {
+  write_batch batch;
+  for (uint64_t seq = 1; seq <= 3; ++seq) batch.put(column::room_log, sequenced_key("r", seq), "v");
+  ASSERT_FALSE(s_->write(batch));
+  s_.reset();
+  store_options opts;
+  opts.fail_reads = [](column c) { return c == column::room_log; };
+  auto failing = open(std::move(opts));
+  ASSERT_TRUE(failing);
+  for (const auto& keys : std::vector<std::vector<std::string>>{
+           {sequenced_key("r", 3)},                         // a point lookup
+           {sequenced_key("r", 1), sequenced_key("r", 2)},  // a scan
+           {"plain"}}) {
+    caf::error err;
+    read(*failing, keys, &err);
+    EXPECT_TRUE(is(err, errc::read_failed)) << caf::to_string(err);
+  }
+}
+
+}  // namespace
+}  // namespace fedrelay::storage

@@ -3,9 +3,12 @@
 namespace fedrelay::actors {
 namespace {
 
-// A stored event is a JSON object and starts with '{'; a reference starts with this byte,
-// which no JSON text does.
-constexpr char reference_mark = '\x01';
+// A stored event is a JSON object and starts with '{'; a reference starts with one of
+// these bytes, which no JSON text does. Nodes before the files actor read the inbox
+// without references referred to events of any type with the first; the second marks a
+// reference to a message.
+constexpr char any_event_mark = '\x01';
+constexpr char message_mark = '\x02';
 
 }  // namespace
 
@@ -20,14 +23,19 @@ std::string with_cursor(std::string_view event, uint64_t cursor) {
 }
 
 std::string encode_inbox_reference(std::string_view log_key) {
-  std::string out(1, reference_mark);
+  std::string out(1, message_mark);
   out.append(log_key);
   return out;
 }
 
 std::optional<std::string_view> inbox_reference(std::string_view value) {
-  if (value.empty() || value.front() != reference_mark) return std::nullopt;
+  if (value.empty() || (value.front() != message_mark && value.front() != any_event_mark))
+    return std::nullopt;
   return value.substr(1);
+}
+
+bool is_message_reference(std::string_view value) {
+  return !value.empty() && value.front() == message_mark;
 }
 
 }  // namespace fedrelay::actors

@@ -23,10 +23,15 @@ inline constexpr size_t inbox_reference_bytes = 1024;
 /// `event` (a compact JSON object) with "cursor" as its first member.
 std::string with_cursor(std::string_view event, uint64_t cursor);
 
-/// The inbox value that refers to the room_log entry under `log_key`.
+/// The inbox value that refers to the room_log entry under `log_key`, a message.
 std::string encode_inbox_reference(std::string_view log_key);
 
 /// The room_log key an inbox value refers to; nullopt when the value is the event itself.
+/// Reads the references of earlier versions too, which may refer to events of any type.
 std::optional<std::string_view> inbox_reference(std::string_view value);
+
+/// Whether the value is a reference that encode_inbox_reference wrote (to a message), and
+/// not one of an earlier version.
+bool is_message_reference(std::string_view value);
 
 }  // namespace fedrelay::actors

@@ -88,61 +88,87 @@ struct inbox_page {
   uint64_t next = 0;
 };
 
-/// The page after `after`; with `resolve` false, references are passed over unread.
+/// The page after `after`; with `resolve` false, references to messages are passed over
+/// unread (those of earlier versions, which may be of any event, are still shown).
 [[nodiscard]] caf::expected<inbox_page> read_page(bridge_pointer self, uint64_t after,
                                                   uint32_t limit, bool resolve) {
   std::string events;
   size_t count = 0;
   uint64_t next = after;
-  if (after == std::numeric_limits<uint64_t>::max())
-    return inbox_page{"{\"events\":[],\"next\":" + std::to_string(next) + "}", 0, next};
-  limit = limit == 0 ? default_page : std::min(limit, max_page);
+  auto append = [&](std::string_view value, uint64_t cursor) {
+    next = cursor;
+    if (count++ > 0) events.push_back(',');
+    events.append(value);
+  };
   // The journal wrote each value as a JSON object holding its cursor, or as a reference
-  // into the room log. The references of a page are read together afterwards: a large
-  // message's log entries come in runs of seqs (storage::read_sequenced).
-  struct stored {
+  // into the room log. Values are appended as they are scanned up to the first reference
+  // to show; from there they are kept, and the references read together afterwards (a
+  // large message's log entries come in runs of seqs, see storage::read_sequenced).
+  enum class kind { whole, reference, passed_over };
+  struct kept {
     uint64_t cursor;
     std::string value;
-    bool reference;
+    kind what;
   };
-  std::vector<stored> entries;
-  auto& store = *self->state.store;
-  auto err = store.scan(storage::column::inbox, storage::encode_u64(after + 1), "", limit,
-                        [&](std::string_view key, std::string_view value) {
-                          auto cursor = storage::decode_u64(key).value_or(
-                              entries.empty() ? after : entries.back().cursor);
-                          bool reference = inbox_reference(value).has_value();
-                          entries.push_back({cursor, std::string{value}, reference});
-                          return true;
-                        });
+  std::vector<kept> tail;
+  caf::error err;
+  if (after < std::numeric_limits<uint64_t>::max()) {
+    limit = limit == 0 ? default_page : std::min(limit, max_page);
+    err = self->state.store->scan(
+        storage::column::inbox, storage::encode_u64(after + 1), "", limit,
+        [&](std::string_view key, std::string_view value) {
+          auto cursor = storage::decode_u64(key).value_or(tail.empty() ? next : tail.back().cursor);
+          bool reference = inbox_reference(value).has_value();
+          if (reference && !resolve && is_message_reference(value)) {
+            if (tail.empty())
+              next = cursor;
+            else
+              tail.push_back({cursor, {}, kind::passed_over});
+            return true;
+          }
+          if (tail.empty() && !reference)
+            append(value, cursor);
+          else
+            tail.push_back({cursor, std::string{value}, reference ? kind::reference : kind::whole});
+          return true;
+        });
+  }
   std::vector<std::string_view> log_keys;
-  std::vector<size_t> referring;  // the entry of each log key
-  if (resolve)
-    for (size_t i = 0; i < entries.size(); ++i)
-      if (entries[i].reference) {
-        log_keys.push_back(*inbox_reference(entries[i].value));
-        referring.push_back(i);
-      }
-  std::vector<std::optional<std::string>> logged(entries.size());
-  caf::error unreadable;
-  if (!log_keys.empty())
-    unreadable = storage::read_sequenced(
-        store, storage::column::room_log, log_keys,
-        [&](size_t k, std::string_view value) { logged[referring[k]].emplace(value); });
-  for (size_t i = 0; i < entries.size(); ++i) {
-    auto& entry = entries[i];
-    if (entry.reference && resolve) {
-      // Not read now: the page ends before it, and the next read tries it again.
-      if (unreadable) break;
-      auto shown = referenced_event(self, logged[i], entry.cursor);
-      next = entry.cursor;
-      if (!shown) continue;
-      entry.value = std::move(*shown);
+  std::vector<size_t> referring;  // the tail entry of each log key
+  for (size_t i = 0; i < tail.size(); ++i)
+    if (tail[i].what == kind::reference) {
+      log_keys.push_back(*inbox_reference(tail[i].value));
+      referring.push_back(i);
     }
+  std::vector<std::optional<std::string>> logged(tail.size());
+  auto& store = *self->state.store;
+  auto together = storage::read_sequenced(
+      store, storage::column::room_log, log_keys,
+      [&](size_t k, std::string_view value) { logged[referring[k]].emplace(value); });
+  caf::error unreadable;
+  for (size_t i = 0; i < tail.size(); ++i) {
+    auto& entry = tail[i];
+    if (entry.what == kind::passed_over) {
+      next = entry.cursor;
+      continue;
+    }
+    if (entry.what == kind::whole) {
+      append(entry.value, entry.cursor);
+      continue;
+    }
+    if (together) {
+      // Some entry could not be read: each is looked up alone, so the page ends before
+      // the first that cannot, and the next read tries it again.
+      auto alone = store.get(storage::column::room_log, *inbox_reference(entry.value));
+      if (!alone) {
+        unreadable = std::move(alone.error());
+        break;
+      }
+      logged[i] = std::move(*alone);
+    }
+    auto shown = referenced_event(self, logged[i], entry.cursor);
     next = entry.cursor;
-    if (entry.reference && !resolve) continue;
-    if (count++ > 0) events.push_back(',');
-    events.append(entry.value);
+    if (shown) append(*shown, entry.cursor);
   }
   if (!err) err = std::move(unreadable);
   if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));

@@ -18,7 +18,8 @@ namespace fedrelay::storage {
 /// with consecutive seqs of one prefix are read with one scan, any other key with a point
 /// lookup. Calls `found(i, value)` once for each keys[i] that is stored (a key given twice
 /// is found twice), in no particular order; a key that is not stored gets no call. The
-/// first read error ends the reading (errc::read_failed): some keys may then be unvisited.
+/// first read error ends the reading and is returned (as store::get and store::scan
+/// give it): some keys may then be unvisited.
 [[nodiscard]] caf::error read_sequenced(const store& s, column c,
                                         const std::vector<std::string_view>& keys,
                                         const std::function<void(size_t, std::string_view)>& found);

@@ -218,6 +218,56 @@ TEST_F(LocalBridgeTest, AWholeFetchPastOnlyReferencesMovesOnAtOnceAndWhenTheyArr
   EXPECT_EQ(page["next"], 3);
 }
 
+TEST_F(LocalBridgeTest, AReferenceOfAnEarlierVersionIsShownToTheWholeFetchToo) {
+  // Earlier versions referred to large events of any type (with the byte 0x01): the files
+  // actor's fetch cannot pass over those unread, as one may be a file event.
+  auto old_event = logged_event(1, {{"text", "any type, earlier version"}});
+  auto message = logged_event(2, {{"text", "a message"}});
+  journal_entry entry;
+  log_into(entry, old_event);
+  log_into(entry, message);
+  entry.inbox = {"\x01" + storage::sequenced_key(old_event.room_id, old_event.seq),
+                 encode_inbox_reference(storage::sequenced_key(message.room_id, message.seq))};
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(node_->journal, append_atom::value, entry).value);
+  auto whole =
+      ask<std::string>(bridge_, fetch_whole_atom::value, uint64_t{0}, uint32_t{10}, uint32_t{0});
+  ASSERT_TRUE(whole.value) << describe(whole.error);
+  auto page = json::parse(*whole.value);
+  ASSERT_EQ(page["events"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["events"][0]["text"], "any type, earlier version");
+  EXPECT_EQ(page["next"], 2);
+  auto all = fetch(0, 10);
+  ASSERT_EQ(all["events"].size(), 2u) << all.dump();
+  EXPECT_EQ(all["events"][1]["text"], "a message");
+}
+
+TEST_F(LocalBridgeTest, WhenTheRunOfAPagesReferencesCannotBeReadEachIsLookedUpAlone) {
+  // The first read of the log (the scan of the page's run) fails; the lookups one by one
+  // that follow succeed, and the page shows every event.
+  auto reads = std::make_shared<std::atomic<int>>(0);
+  storage::store_options opts;
+  opts.fail_reads = [reads](storage::column c) {
+    return c == storage::column::room_log && reads->fetch_add(1) == 0;
+  };
+  auto& n = add_node("c.example", std::move(opts));
+  auto bridge = keep(spawn_local_bridge(*sys_, *n.store, n.domain));
+  n.journal = keep(
+      spawn_journal(*sys_, *n.store, peer_manager_actor{}, caf::actor_cast<caf::actor>(bridge)));
+  journal_entry entry;
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    auto e = logged_event(seq, {{"text", "message " + std::to_string(seq)}});
+    log_into(entry, e);
+    entry.inbox.push_back(encode_inbox_reference(storage::sequenced_key(e.room_id, e.seq)));
+  }
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(n.journal, append_atom::value, entry).value);
+  auto raw = ask<std::string>(bridge, fetch_atom::value, uint64_t{0}, uint32_t{10}, uint32_t{0});
+  ASSERT_TRUE(raw.value) << describe(raw.error);
+  auto page = json::parse(*raw.value);
+  EXPECT_EQ(texts(page), (std::vector<std::string>{"message 1", "message 2", "message 3"}));
+  EXPECT_EQ(page["next"], 3);
+  EXPECT_EQ(reads->load(), 4) << "one failed scan, then three lookups";
+}
+
 TEST_F(LocalBridgeTest, ALongPollWakesWhenEventsArrive) {
   write_inbox({"old"});
   auto waiting =

@@ -4,9 +4,9 @@ namespace fedrelay::actors {
 namespace {
 
 // A stored event is a JSON object and starts with '{'; a reference starts with one of
-// these bytes, which no JSON text does. Nodes before the files actor read the inbox
-// without references referred to events of any type with the first; the second marks a
-// reference to a message.
+// these bytes, which no JSON text does. Earlier versions referred to large events of any
+// type with the first; the second marks a reference to a message, the only kind written
+// now, which the files actor's reads pass over (local_bridge_actor.hpp, fetch_whole_atom).
 constexpr char any_event_mark = '\x01';
 constexpr char message_mark = '\x02';
 

@@ -38,6 +38,17 @@ std::string dedup_event_key(std::string_view event_id) {
 namespace {
 
 using json = nlohmann::json;
+
+/// The receipt stored for a transaction already applied, if any. Receipts go to column
+/// `receipts`; earlier versions kept them among the event marks in column `dedup`, where
+/// their keys (random ids until then) made every compaction of that column rewrite it
+/// whole, so the old place is looked at too.
+caf::expected<std::optional<std::string>> stored_receipt(const storage::store& store,
+                                                         const std::string& txn_key) {
+  auto stored = store.get(storage::column::receipts, txn_key);
+  if (!stored || *stored) return stored;
+  return store.get(storage::column::dedup, txn_key);
+}
 using reply_promise = caf::typed_response_promise<inbound_reply>;
 
 struct cached_key {
@@ -149,7 +160,7 @@ void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
   // events a room had only held back for a gap, which a resend then could not bring.
   storage::write_batch batch;
   auto encoded = encode_receipt(a->r);
-  batch.put(storage::column::dedup, a->txn_key, encoded);
+  batch.put(storage::column::receipts, a->txn_key, encoded);
   // Not synced: the rooms' marks are, so a receipt lost with the machine only makes a
   // resent transaction reach the rooms again, which answer from those marks. A second
   // fsync per transaction on the receiving side bought nothing but latency.
@@ -196,7 +207,7 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
     i->second->promises.push_back(promise);
     return;
   }
-  auto stored = store.get(storage::column::dedup, txn_key);
+  auto stored = stored_receipt(store, txn_key);
   if (!stored) {
     promise.deliver(storage_failure(origin, stored.error()));
     return;

@@ -5,7 +5,6 @@
 #include "actors/transaction.hpp"
 
 #include <optional>
-#include <random>
 #include <utility>
 
 #include <simdjson.h>
@@ -555,14 +554,9 @@ caf::expected<receipt> decode_receipt(std::string_view text) {
 }
 
 std::string make_transaction_id(const std::string& origin) {
-  // Ids only need to be unique per origin, not secret; 128 bits from the OS source are.
-  thread_local std::random_device device;
-  std::string bytes(16, '\0');
-  for (size_t i = 0; i < bytes.size(); i += 4) {
-    auto word = device();
-    for (size_t k = 0; k < 4; ++k) bytes[i + k] = static_cast<char>((word >> (8 * k)) & 0xff);
-  }
-  return origin + ":" + crypto::to_hex(bytes);
+  // Unique per origin, not secret, and growing with time: a receiver stores each receipt
+  // under its transaction id, and keys that arrive in order keep its compactions short.
+  return origin + ":" + time_ordered_hex();
 }
 
 std::string event_id_of(std::string_view event_json) {

@@ -49,6 +49,7 @@ caf::expected<std::optional<std::string>> stored_receipt(const storage::store& s
   if (!stored || *stored) return stored;
   return store.get(storage::column::dedup, txn_key);
 }
+
 using reply_promise = caf::typed_response_promise<inbound_reply>;
 
 struct cached_key {

@@ -167,15 +167,6 @@ TEST_F(InboundTest, TheReceiptIsStoredWithTheReceiptsAndOneAnEarlierVersionStore
   EXPECT_EQ(b_->recorder.applied.size(), 1u);
 }
 
-TEST(TransactionIdTest, IdsOfOneOriginGrowWithTime) {
-  auto previous = make_transaction_id("a.example");
-  for (int i = 0; i < 1000; ++i) {
-    auto id = make_transaction_id("a.example");
-    ASSERT_LT(previous, id);
-    previous = id;
-  }
-}
-
 TEST_F(InboundTest, AnEventSeenBeforeIsAcceptedButAppliedOnce) {
   ASSERT_EQ(send(txn({event("a.example:1"), event("a.example:2")})).first, 200);
   auto [status, r] = send(txn({event("a.example:2"), event("a.example:3"), event("a.example:3")}));

@@ -417,6 +417,15 @@ TEST(TransactionTest, TransactionIdsAreFreshAndCarryTheOrigin) {
   EXPECT_EQ(ids.size(), 100u);
 }
 
+TEST(TransactionTest, TransactionIdsOfOneOriginGrowWithTime) {
+  auto previous = make_transaction_id("a.example");
+  for (int i = 0; i < 1000; ++i) {
+    auto id = make_transaction_id("a.example");
+    ASSERT_LT(previous, id);
+    previous = id;
+  }
+}
+
 TEST(TransactionTest, EventIdOf) {
   EXPECT_EQ(event_id_of(R"({"id":"a.example:7","text":"x"})"), "a.example:7");
   EXPECT_EQ(event_id_of(R"({"id":7})"), "");

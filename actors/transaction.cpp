@@ -206,6 +206,63 @@ sj::error_code read_integer(od::value& v, size_t depth, std::optional<integer_li
   return read_number(v, out);
 }
 
+/// Marks `f` present and reads `v` into it with `read` (read_string, read_integer, ...).
+template <class T, class Read>
+sj::error_code read_into(field<T>& f, Read read, od::value& v, size_t depth) {
+  f.present = true;
+  return read(v, depth, f.value);
+}
+
+/// A field that must be an array: whether it is there, and whether it is one.
+struct array_field {
+  bool present = false;
+  bool is_array = false;
+};
+
+/// Marks `f` present and, when `v` is an array, reads it with `read_array()`; any other
+/// value is read (so the text is checked) and left.
+template <class ReadArray>
+sj::error_code read_array_into(array_field& f, od::value& v, size_t depth, ReadArray read_array) {
+  f.present = true;
+  od::json_type type;
+  if (auto err = v.type().get(type)) return err;
+  f.is_array = type == od::json_type::array;
+  if (!f.is_array) return read_value(v, depth);
+  return read_array();
+}
+
+/// Why a field that must be an array is refused; none when it is one.
+caf::error judge_array(const array_field& f, const char* name, const std::string& what) {
+  if (!f.present) return bad(what, std::string{"missing field \""} + name + "\"");
+  if (!f.is_array) return bad(what, std::string{"field \""} + name + "\" is not an array");
+  return {};
+}
+
+/// Visits the elements of the array `v` (at nesting `depth`) in order: an object with
+/// `on_object(index, element)`; any other value is read (so the text is checked) and then
+/// reported with `on_other(index)`.
+template <class OnObject, class OnOther>
+sj::error_code for_each_element(od::value& v, size_t depth, OnObject&& on_object,
+                                OnOther&& on_other) {
+  od::array array;
+  if (auto err = v.get_array().get(array)) return err;
+  size_t index = 0;
+  for (auto element : array) {
+    od::value e;
+    if (auto err = element.get(e)) return err;
+    auto at = index++;
+    od::json_type type;
+    if (auto err = e.type().get(type)) return err;
+    if (type == od::json_type::object) {
+      if (auto err = on_object(at, e)) return err;
+      continue;
+    }
+    if (auto err = read_value(e, depth + 1)) return err;
+    on_other(at);
+  }
+  return sj::SUCCESS;
+}
+
 /// What routing needs of an event: the fields the room manager's run_room reads.
 struct event_fields {
   std::optional<std::string> id;
@@ -240,39 +297,32 @@ sj::error_code read_events(od::document& doc, od::value& v, transaction& t, std:
   t.event_ids.clear();
   t.event_rooms.clear();
   problem.clear();
-  od::array array;
-  if (auto err = v.get_array().get(array)) return err;
-  size_t i = 0;
-  for (auto element : array) {
-    od::value e;
-    if (auto err = element.get(e)) return err;
-    const char* start = e.raw_json_token().data();
-    od::json_type type;
-    if (auto err = e.type().get(type)) return err;
-    auto where = "events[" + std::to_string(i++) + "]";
-    if (type != od::json_type::object) {
-      if (auto err = read_value(e, depth + 1)) return err;
-      if (problem.empty()) problem = where + " is not a JSON object";
-      continue;
-    }
-    event_fields fields;
-    if (auto err = read_event(e, depth + 1, fields)) return err;
-    if (!fields.id || fields.id->empty()) {
-      if (problem.empty()) problem = where + " has no string \"id\"";
-      continue;
-    }
-    // The parser now stands on the ',' or ']' after the event.
-    const char* end = nullptr;
-    if (auto err = doc.current_location().get(end)) return err;
-    std::string_view slice(start, static_cast<size_t>(end - start));
-    while (!slice.empty() && is_json_space(slice.back())) slice.remove_suffix(1);
-    t.events.emplace_back(slice);
-    t.event_ids.push_back(std::move(*fields.id));
-    // What run_room (room_manager.cpp) routes by: a sequenced event with a string room id.
-    bool sequenced = fields.kind == event_kind && fields.room_id;
-    t.event_rooms.push_back(sequenced ? std::move(*fields.room_id) : std::string{});
-  }
-  return sj::SUCCESS;
+  auto where = [](size_t index) { return "events[" + std::to_string(index) + "]"; };
+  return for_each_element(
+      v, depth,
+      [&](size_t index, od::value& e) -> sj::error_code {
+        const char* start = e.raw_json_token().data();
+        event_fields fields;
+        if (auto err = read_event(e, depth + 1, fields)) return err;
+        if (!fields.id || fields.id->empty()) {
+          if (problem.empty()) problem = where(index) + " has no string \"id\"";
+          return sj::SUCCESS;
+        }
+        // The parser now stands on the ',' or ']' after the event.
+        const char* end = nullptr;
+        if (auto err = doc.current_location().get(end)) return err;
+        std::string_view slice(start, static_cast<size_t>(end - start));
+        while (!slice.empty() && is_json_space(slice.back())) slice.remove_suffix(1);
+        t.events.emplace_back(slice);
+        t.event_ids.push_back(std::move(*fields.id));
+        // What run_room (room_manager.cpp) routes by: a sequenced event with a string room id.
+        bool sequenced = fields.kind == event_kind && fields.room_id;
+        t.event_rooms.push_back(sequenced ? std::move(*fields.room_id) : std::string{});
+        return sj::SUCCESS;
+      },
+      [&](size_t index) {
+        if (problem.empty()) problem = where(index) + " is not a JSON object";
+      });
 }
 
 caf::error refused_json(sj::error_code err, const std::string& what) {
@@ -296,23 +346,34 @@ struct transaction_fields {
   field<std::string> origin;
   field<std::string> destination;
   field<integer_literal> created_ms;
-  bool has_events = false;
-  bool events_are_array = false;
+  array_field events;
   std::string event_problem;
 };
 
-caf::error judge(const transaction_fields& f, transaction& t, const std::string& what) {
-  if (!f.version.present) return bad(what, "missing field \"version\"");
-  const auto& v = f.version.value;
+/// The "version" field of a transaction or receipt, or why it is refused.
+caf::expected<uint32_t> judge_version(const field<integer_literal>& f, const std::string& what) {
+  if (!f.present) return bad(what, "missing field \"version\"");
+  const auto& v = f.value;
   if (!v || v->is_signed || v->u > UINT32_MAX)
     return bad(what, "field \"version\" is not a version number");
-  t.version = static_cast<uint32_t>(v->u);
+  return static_cast<uint32_t>(v->u);
+}
+
+/// Why a field that must be a string is refused; none when it is one.
+caf::error judge_string(const field<std::string>& f, const char* name, const std::string& what) {
+  if (!f.present) return bad(what, std::string{"missing field \""} + name + "\"");
+  if (!f.value) return bad(what, std::string{"field \""} + name + "\" is not a string");
+  return {};
+}
+
+caf::error judge(const transaction_fields& f, transaction& t, const std::string& what) {
+  auto version = judge_version(f.version, what);
+  if (!version) return version.error();
+  t.version = *version;
   const std::pair<const field<std::string>*, const char*> strings[] = {
       {&f.id, "id"}, {&f.origin, "origin"}, {&f.destination, "destination"}};
-  for (const auto& [s, name] : strings) {
-    if (!s->present) return bad(what, std::string{"missing field \""} + name + "\"");
-    if (!s->value) return bad(what, std::string{"field \""} + name + "\" is not a string");
-  }
+  for (const auto& [s, name] : strings)
+    if (auto err = judge_string(*s, name, what)) return err;
   if (f.id.value->empty()) return bad(what, "field \"id\" is empty");
   t.id = *f.id.value;
   t.origin = *f.origin.value;
@@ -321,8 +382,7 @@ caf::error judge(const transaction_fields& f, transaction& t, const std::string&
   const auto& c = f.created_ms.value;
   if (!c) return bad(what, "field \"created_ms\" is not an integer");
   t.created_ms = c->is_signed ? c->s : static_cast<int64_t>(c->u);
-  if (!f.has_events) return bad(what, "missing field \"events\"");
-  if (!f.events_are_array) return bad(what, "field \"events\" is not an array");
+  if (auto err = judge_array(f.events, "events", what)) return err;
   if (!f.event_problem.empty()) return bad(what, f.event_problem);
   return {};
 }
@@ -331,22 +391,14 @@ caf::error judge(const transaction_fields& f, transaction& t, const std::string&
 sj::error_code read_transaction_field(od::document& doc, std::string_view key, od::value& v,
                                       transaction& t, transaction_fields& f) {
   constexpr size_t depth = 2;  // the values of the transaction object's fields
-  auto read_into = [&](auto& field, auto read) {
-    field.present = true;
-    return read(v, depth, field.value);
-  };
-  if (key == "version") return read_into(f.version, read_integer);
-  if (key == "id") return read_into(f.id, read_string);
-  if (key == "origin") return read_into(f.origin, read_string);
-  if (key == "destination") return read_into(f.destination, read_string);
-  if (key == "created_ms") return read_into(f.created_ms, read_integer);
+  if (key == "version") return read_into(f.version, read_integer, v, depth);
+  if (key == "id") return read_into(f.id, read_string, v, depth);
+  if (key == "origin") return read_into(f.origin, read_string, v, depth);
+  if (key == "destination") return read_into(f.destination, read_string, v, depth);
+  if (key == "created_ms") return read_into(f.created_ms, read_integer, v, depth);
   if (key != "events") return read_value(v, depth);
-  f.has_events = true;
-  od::json_type type;
-  if (auto err = v.type().get(type)) return err;
-  f.events_are_array = type == od::json_type::array;
-  if (!f.events_are_array) return read_value(v, depth);
-  return read_events(doc, v, t, f.event_problem);
+  return read_array_into(f.events, v, depth,
+                         [&] { return read_events(doc, v, t, f.event_problem); });
 }
 
 /// The parser each thread keeps for the documents read_document reads (one for all its
@@ -413,8 +465,7 @@ struct result_fields {
 caf::error judge_result(result_fields& f, size_t index, std::vector<event_result>& out) {
   const std::string what = "receipt";
   auto where = "results[" + std::to_string(index) + "]";
-  if (!f.id.present) return bad(what + " " + where, "missing field \"id\"");
-  if (!f.id.value) return bad(what + " " + where, "field \"id\" is not a string");
+  if (auto err = judge_string(f.id, "id", what + " " + where)) return err;
   if (!f.accepted.value) return bad(what, where + " has no boolean \"accepted\"");
   if (f.reason.present && !f.reason.value)
     return bad(what, where + " field \"reason\" is not a string");
@@ -427,68 +478,46 @@ caf::error judge_result(result_fields& f, size_t index, std::vector<event_result
 struct receipt_fields {
   field<integer_literal> version;
   field<std::string> transaction_id;
-  bool has_results = false;
-  bool results_are_array = false;
+  array_field results;
   caf::error result_problem;  // the first result refused
 };
 
 /// The "results" array of a receipt, read into `out`.
 sj::error_code read_results(od::value& v, std::vector<event_result>& out, caf::error& problem) {
   constexpr size_t depth = 2;  // the array in the receipt object
-  od::array array;
-  if (auto err = v.get_array().get(array)) return err;
-  size_t index = 0;
-  for (auto element : array) {
-    od::value item;
-    if (auto err = element.get(item)) return err;
-    auto at = index++;
-    od::json_type type;
-    if (auto err = item.type().get(type)) return err;
-    if (type != od::json_type::object) {
-      if (auto err = read_value(item, depth + 1)) return err;
-      if (!problem)
-        problem = bad("receipt", "results[" + std::to_string(at) + "] is not a JSON object");
-      continue;
-    }
-    result_fields f;
-    auto err = read_object(item, depth + 1, [&](std::string_view key, od::value& child) {
-      auto read_into = [&](auto& field, auto read) {
-        field.present = true;
-        return read(child, depth + 2, field.value);
-      };
-      if (key == "id") return read_into(f.id, read_string);
-      if (key == "accepted") return read_into(f.accepted, read_bool);
-      if (key == "reason") return read_into(f.reason, read_string);
-      return read_value(child, depth + 2);
-    });
-    if (err) return err;
-    if (!problem) problem = judge_result(f, at, out);
-  }
-  return sj::SUCCESS;
+  return for_each_element(
+      v, depth,
+      [&](size_t index, od::value& item) -> sj::error_code {
+        result_fields f;
+        auto err = read_object(item, depth + 1, [&](std::string_view key, od::value& child) {
+          if (key == "id") return read_into(f.id, read_string, child, depth + 2);
+          if (key == "accepted") return read_into(f.accepted, read_bool, child, depth + 2);
+          if (key == "reason") return read_into(f.reason, read_string, child, depth + 2);
+          return read_value(child, depth + 2);
+        });
+        if (err) return err;
+        if (!problem) problem = judge_result(f, index, out);
+        return sj::SUCCESS;
+      },
+      [&](size_t index) {
+        if (!problem)
+          problem = bad("receipt", "results[" + std::to_string(index) + "] is not a JSON object");
+      });
 }
 
 /// Reads one field of the receipt object into `f` (and the results into `r`).
 sj::error_code read_receipt_field(std::string_view key, od::value& v, receipt& r,
                                   receipt_fields& f) {
   constexpr size_t depth = 2;  // the values of the receipt object's fields
-  if (key == "version") {
-    f.version.present = true;
-    return read_integer(v, depth, f.version.value);
-  }
-  if (key == "transaction_id") {
-    f.transaction_id.present = true;
-    return read_string(v, depth, f.transaction_id.value);
-  }
+  if (key == "version") return read_into(f.version, read_integer, v, depth);
+  if (key == "transaction_id") return read_into(f.transaction_id, read_string, v, depth);
   if (key != "results") return read_value(v, depth);
-  f.has_results = true;
-  od::json_type type;
-  if (auto err = v.type().get(type)) return err;
-  f.results_are_array = type == od::json_type::array;
-  if (!f.results_are_array) return read_value(v, depth);
-  // A repeated "results" counts as its last copy, as nlohmann would read it.
-  r.results.clear();
-  f.result_problem = caf::error{};
-  return read_results(v, r.results, f.result_problem);
+  return read_array_into(f.results, v, depth, [&] {
+    // A repeated "results" counts as its last copy, as nlohmann would read it.
+    r.results.clear();
+    f.result_problem = caf::error{};
+    return read_results(v, r.results, f.result_problem);
+  });
 }
 
 }  // namespace
@@ -539,16 +568,12 @@ caf::expected<receipt> decode_receipt(std::string_view text) {
         return read_receipt_field(key, v, r, f);
       }))
     return err;
-  if (!f.version.present) return bad(what, "missing field \"version\"");
-  const auto& v = f.version.value;
-  if (!v || v->is_signed || v->u > UINT32_MAX)
-    return bad(what, "field \"version\" is not a version number");
-  r.version = static_cast<uint32_t>(v->u);
-  if (!f.transaction_id.present) return bad(what, "missing field \"transaction_id\"");
-  if (!f.transaction_id.value) return bad(what, "field \"transaction_id\" is not a string");
+  auto version = judge_version(f.version, what);
+  if (!version) return version.error();
+  r.version = *version;
+  if (auto err = judge_string(f.transaction_id, "transaction_id", what)) return err;
   r.transaction_id = std::move(*f.transaction_id.value);
-  if (!f.has_results) return bad(what, "missing field \"results\"");
-  if (!f.results_are_array) return bad(what, "field \"results\" is not an array");
+  if (auto err = judge_array(f.results, "results", what)) return err;
   if (f.result_problem) return f.result_problem;
   return r;
 }

@@ -27,7 +27,7 @@
 
 namespace fedrelay::actors {
 
-std::string dedup_transaction_key(std::string_view origin, std::string_view transaction_id) {
+std::string transaction_receipt_key(std::string_view origin, std::string_view transaction_id) {
   return storage::joined_key({"t", origin, transaction_id});
 }
 
@@ -203,7 +203,7 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
     promise.deliver(failure(422, "transaction time outside the accepted window"));
     return;
   }
-  auto txn_key = dedup_transaction_key(origin, txn->id);
+  auto txn_key = transaction_receipt_key(origin, txn->id);
   if (auto i = st.in_flight.find(txn_key); i != st.in_flight.end()) {
     i->second->promises.push_back(promise);
     return;

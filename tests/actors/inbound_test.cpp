@@ -144,7 +144,7 @@ TEST_F(InboundTest, AReplayGetsTheStoredReceiptAndAppliesNothing) {
 TEST_F(InboundTest, TheReceiptIsStoredWithTheReceiptsAndOneAnEarlierVersionStoredIsFound) {
   auto t = txn({event("a.example:1")});
   ASSERT_EQ(send(t).first, 200);
-  auto key = dedup_transaction_key("a.example", t.id);
+  auto key = transaction_receipt_key("a.example", t.id);
   auto in_receipts = b_->store->get(storage::column::receipts, key);
   ASSERT_TRUE(in_receipts && *in_receipts);
   auto in_dedup = b_->store->get(storage::column::dedup, key);
@@ -157,7 +157,7 @@ TEST_F(InboundTest, TheReceiptIsStoredWithTheReceiptsAndOneAnEarlierVersionStore
   r.transaction_id = earlier.id;
   r.results = {{"a.example:2", false, "stored by an earlier version"}};
   storage::write_batch batch;
-  batch.put(storage::column::dedup, dedup_transaction_key("a.example", earlier.id),
+  batch.put(storage::column::dedup, transaction_receipt_key("a.example", earlier.id),
             encode_receipt(r));
   ASSERT_FALSE(b_->store->write(batch));
   auto replayed = send(earlier);

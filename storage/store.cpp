@@ -251,6 +251,9 @@ struct store::impl {
     return handles[static_cast<size_t>(c) + 1];
   }
 
+  /// Whether the test hook fails this read of `c` (store_options::fail_reads).
+  bool read_fault(column c) const { return fail_reads && fail_reads(c); }
+
   caf::error record_failure(const rocksdb::Status& status) {
     std::lock_guard<std::mutex> guard{failure_mutex};
     if (!failed.exchange(true)) failure = status.ToString();
@@ -311,7 +314,7 @@ const std::string& store::dir() const noexcept {
 
 caf::expected<std::optional<std::string>> store::get(column c, std::string_view key) const {
   std::string value;
-  auto status = impl_->fail_reads && impl_->fail_reads(c)
+  auto status = impl_->read_fault(c)
                     ? rocksdb::Status::IOError("injected read fault")
                     : impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(c), slice(key), &value);
   if (status.IsNotFound()) return std::optional<std::string>{};
@@ -348,7 +351,7 @@ caf::error store::write(const write_batch& batch, durability d) {
 
 caf::error store::scan(column c, std::string_view from, std::string_view to, size_t limit,
                        const visitor& visit) const {
-  if (impl_->fail_reads && impl_->fail_reads(c))
+  if (impl_->read_fault(c))
     return read_error("scan of " + std::string{column_name(c)},
                       rocksdb::Status::IOError("injected read fault"));
   rocksdb::ReadOptions options;

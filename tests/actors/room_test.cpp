@@ -587,6 +587,73 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
+TEST_F(RoomTest, ARestartedMemberLeavesTheRestToTheHostsQueueWhileTheQueueBringsEvents) {
+  gap_grace_ = 1000ms;
+  restart_rooms({c_});
+  auto room = room_of_three();
+  // A's transactions to C are held (A gets receipts): they stand for A's queue to C, which
+  // the test delivers below as a queue that drains after C's restart would.
+  std::vector<outbound_request> held;
+  net_.intercept = [this, &held](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.base_url != c_->url || req.path != dispatch_path) return std::nullopt;
+    held.push_back(req);
+    return swallowed(*c_, req);
+  };
+  for (int i = 0; i < 12; ++i) send(*a_, room, alice, "m" + std::to_string(i));
+  ASSERT_EQ(held.size(), 12u);
+  EXPECT_EQ(info(*c_, room)["last_seq"], 3);
+  auto deliver = [this, &held](size_t i) {
+    caf::anon_send(c_->inbound, dispatch_atom::value, testing::header_of(held[i], origin_header),
+                   testing::header_of(held[i], version_header), held[i].body);
+  };
+  // C restarts while the host cannot be asked, and the queue brings seq 4.
+  bool host_up = false;
+  bool brought = false;
+  net_.intercept = [&](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.path != since_path) return std::nullopt;
+    if (!host_up) return inbound_reply{503, R"({"success":false,"error":"down"})"};
+    // The host answers the retry (four events a round); while that round is under way the
+    // queue brings the events of seqs 5 to 11.
+    if (!brought)
+      for (size_t i = 1; i < 8; ++i) deliver(i);
+    brought = true;
+    return std::nullopt;
+  };
+  restart_rooms({c_});
+  deliver(0);
+  sched_->run();
+  EXPECT_EQ(info(*c_, room)["last_seq"], 4);
+  host_up = true;
+  auto asked_before = since_requests(a_->url);
+  sched_->advance_time(settings_.backoff_initial);
+  sched_->run();
+  net_.intercept = nullptr;
+  ASSERT_TRUE(brought);
+  EXPECT_EQ(info(*c_, room)["last_seq"], 11);
+  // The answer was full, but the queue brought events meanwhile: the rest is left to it.
+  EXPECT_EQ(since_requests(a_->url), asked_before + 1);
+  deliver(8);
+  sched_->run();
+  EXPECT_EQ(info(*c_, room)["last_seq"], 12);
+  // Still bringing events a grace later: the room waits on.
+  sched_->advance_time(1000ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(a_->url), asked_before + 1);
+  // A whole grace without any: the room asks the host, which has the rest.
+  sched_->advance_time(1000ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(a_->url), asked_before + 2);
+  EXPECT_EQ(info(*c_, room)["last_seq"], 15);
+  // What the queue still brings is applied once.
+  for (size_t i = 9; i < held.size(); ++i) deliver(i);
+  sched_->run();
+  EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
+  // With nothing more to bring, nobody asks again.
+  sched_->advance_time(5000ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(a_->url), asked_before + 2);
+}
+
 TEST_F(RoomTest, HostEventsSentAgainInANewTransactionFillAForgottenGapAndApplyOnce) {
   gap_grace_ = 60s;
   restart_rooms({c_});

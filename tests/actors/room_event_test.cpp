@@ -167,6 +167,29 @@ TEST(RoomEventTest, TheTextsWrittenByHandAreExactlyWhatNlohmannWrites) {
   }
 }
 
+TEST(RoomEventTest, StringsAreWrittenAsNlohmannWritesThemWhereverTheByteToEscapeIs) {
+  // Plain strings are checked sixteen bytes at a time: a byte to escape (or any byte
+  // outside printable ASCII) must be found at every place, in a block and in the tail.
+  auto reference = [](const json& doc) {
+    return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  const std::string specials{"\"\\\x00\x01\x1f\x7f\x80\xc3\xff", 9};
+  for (size_t length = 0; length <= 70; ++length) {
+    std::string plain(length, 'a');
+    for (size_t i = 0; i < length; ++i) plain[i] = static_cast<char>(0x20 + (i * 7) % 95);
+    for (auto& c : plain)
+      if (c == '"' || c == '\\') c = 'x';
+    EXPECT_EQ(dump(json(plain)), reference(json(plain))) << length;
+    for (size_t at = 0; at < length; ++at)
+      for (char special : specials) {
+        auto s = plain;
+        s[at] = special;
+        ASSERT_EQ(dump(json(s)), reference(json(s)))
+            << "length " << length << " at " << at << " byte " << int(special);
+      }
+  }
+}
+
 TEST(RoomEventTest, EventsSignedInGroupsVerifyOneByOneAfterTheWire) {
   auto id = crypto::identity::generate();
   std::vector<room_event> events;

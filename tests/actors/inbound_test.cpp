@@ -3,7 +3,9 @@
 // gets) and the stored receipt of a replayed transaction.
 #include "actors/inbound_actor.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -35,27 +37,28 @@ class InboundTest : public transport_fixture {
     start_inbound(*b_);
   }
 
-  transaction txn(std::vector<std::string> events) {
+  transaction txn(std::vector<std::string> events, const std::string& destination = "b.example") {
     transaction t;
     t.id = make_transaction_id("a.example");
     t.origin = "a.example";
-    t.destination = "b.example";
+    t.destination = destination;
     t.created_ms = now_ms();
     t.events = std::move(events);
     return t;
   }
 
   inbound_reply dispatch(const std::string& origin, const std::string& version,
-                         const std::string& body) {
-    auto reply = ask<inbound_reply>(b_->inbound, dispatch_atom::value, origin, version, body);
+                         const std::string& body, test_node* to = nullptr) {
+    auto reply =
+        ask<inbound_reply>((to ? to : b_)->inbound, dispatch_atom::value, origin, version, body);
     EXPECT_TRUE(reply.value) << describe(reply.error);
     return reply.value.value_or(inbound_reply{});
   }
 
-  /// Dispatches `t` sealed by A for B; returns the status and the opened receipt.
-  std::pair<uint16_t, std::optional<receipt>> send(const transaction& t) {
-    auto key = box_between(*a_, *b_);
-    auto reply = dispatch("a.example", "1", key.seal(encode_transaction(t)));
+  /// Dispatches `t` sealed by A for B (or `to`); returns the status and the opened receipt.
+  std::pair<uint16_t, std::optional<receipt>> send(const transaction& t, test_node* to = nullptr) {
+    auto key = box_between(*a_, to ? *to : *b_);
+    auto reply = dispatch("a.example", "1", key.seal(encode_transaction(t)), to);
     if (reply.status != 200) return {reply.status, std::nullopt};
     auto opened = key.open(reply.body);
     EXPECT_TRUE(opened) << describe(opened.error());
@@ -165,6 +168,48 @@ TEST_F(InboundTest, TheReceiptIsStoredWithTheReceiptsAndOneAnEarlierVersionStore
   ASSERT_TRUE(replayed.second);
   EXPECT_EQ(encode_receipt(*replayed.second), encode_receipt(r));
   EXPECT_EQ(b_->recorder.applied.size(), 1u);
+}
+
+TEST_F(InboundTest, AReceiptInBothColumnsIsTheOneInTheReceiptsColumn) {
+  auto t = txn({event("a.example:1")});
+  auto first = send(t);
+  ASSERT_EQ(first.first, 200);
+  receipt older;
+  older.transaction_id = t.id;
+  older.results = {{"a.example:1", false, "stored by an earlier version"}};
+  storage::write_batch batch;
+  batch.put(storage::column::dedup, transaction_receipt_key("a.example", t.id),
+            encode_receipt(older));
+  ASSERT_FALSE(b_->store->write(batch));
+  auto replayed = send(t);
+  ASSERT_EQ(replayed.first, 200);
+  ASSERT_TRUE(replayed.second && first.second);
+  EXPECT_EQ(encode_receipt(*replayed.second), encode_receipt(*first.second));
+  EXPECT_EQ(b_->recorder.applied.size(), 1u);
+}
+
+TEST_F(InboundTest, AReceiptThatCannotBeLookedUpIsAStorageFailureAndNothingIsApplied) {
+  // The receipts column answers, the column earlier versions kept receipts in does not.
+  auto unreadable = std::make_shared<std::atomic<bool>>(true);
+  storage::store_options opts;
+  opts.fail_reads = [unreadable](storage::column c) {
+    return unreadable->load() && c == storage::column::dedup;
+  };
+  auto& d = add_node("d.example", std::move(opts));
+  start_discovery(d);
+  start_inbound(d);
+  // A room event, which needs no lookup of its own: the receipt's is the only read.
+  auto sequenced = json{{"id", "event:r:1"}, {"kind", "event"}, {"event", {{"room_id", "r"}}}};
+  auto t = txn({sequenced.dump()}, "d.example");
+  auto reply = dispatch("a.example", "1", box_between(*a_, d).seal(encode_transaction(t)), &d);
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(error_of(reply), "storage failed on the receiving node");
+  EXPECT_TRUE(d.recorder.applied.empty());
+  // Once the store reads again, the sender's retry is applied, once.
+  unreadable->store(false);
+  ASSERT_EQ(send(t, &d).first, 200);
+  ASSERT_EQ(send(t, &d).first, 200);
+  EXPECT_EQ(d.recorder.applied.size(), 1u);
 }
 
 TEST_F(InboundTest, AnEventSeenBeforeIsAcceptedButAppliedOnce) {

@@ -55,11 +55,12 @@ using json = nlohmann::json;
 /// signed and appended together.
 using singles_atom = caf::atom_constant<caf::atom("singles")>;
 /// Sent by a member's room to itself gap_grace after a catch-up round left the rest to the
-/// host's queue, with how many events the queue had brought by then (see leave_to_queue).
+/// host's queue: the round's epoch, and how many new events the queue had brought by then
+/// (see leave_to_queue).
 using queue_check_atom = caf::atom_constant<caf::atom("queuechk")>;
-using room_impl =
-    room_actor::extend<caf::reacts_to<catchup_atom, uint64_t>, caf::reacts_to<gap_atom>,
-                       caf::reacts_to<singles_atom>, caf::reacts_to<queue_check_atom, uint64_t>>;
+using room_impl = room_actor::extend<caf::reacts_to<catchup_atom, uint64_t>,
+                                     caf::reacts_to<gap_atom>, caf::reacts_to<singles_atom>,
+                                     caf::reacts_to<queue_check_atom, uint64_t, uint64_t>>;
 using done_fn = std::function<void(const caf::error&)>;
 
 constexpr uint32_t default_history_limit = 100;
@@ -130,11 +131,10 @@ struct room_actor_state {
   uint32_t catchup_failures = 0;
   uint64_t catchup_epoch = 0;      // invalidates retry timers of older rounds
   bool gap_check_pending = false;  // a gap_atom is on its way (see catch_up_after_grace)
-  // Events the host's transactions brought that were new here, and that count when the
-  // catch-up round under way was asked; a queue_check_atom is on its way (leave_to_queue).
+  // Events the host's transactions brought that were new here (neither applied nor held
+  // ahead when they came), and that count when the catch-up round under way was asked.
   uint64_t from_queue = 0;
   uint64_t from_queue_at_ask = 0;
-  bool queue_check_pending = false;
   std::optional<crypto::box_key> host_box;
   std::string host_box_of;  // the host key `host_box` was derived from
   static inline const char* name = "room";
@@ -845,26 +845,27 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
 
 // -- catch-up ------------------------------------------------------------------------------
 
-/// Has the room look gap_grace from now whether the host's queue brought anything since.
-void check_queue_after_grace(room_pointer self) {
+/// Has the room look, gap_grace from now, how many new events the host's queue brought
+/// meanwhile (for the catch-up round of `epoch`).
+void check_queue_after_grace(room_pointer self, uint64_t epoch) {
   auto& st = self->state;
-  if (st.queue_check_pending) return;
-  st.queue_check_pending = true;
-  self->delayed_send(self, st.ctx.gap_grace, queue_check_atom::value, st.from_queue);
+  self->delayed_send(self, st.ctx.gap_grace, queue_check_atom::value, epoch, st.from_queue);
 }
 
 /// After a full catch-up answer with no gap left: whether the rest is left to the host's
 /// queue, which brought new events while the round was under way (a member that restarts
 /// while its queue at the host drains would otherwise fetch every event twice, once by
 /// catch-up and once by transaction, and the host serve both). gap_grace later the room
-/// looks again: while the queue still brings events it waits on, and once it has brought
-/// nothing for a whole gap_grace the room asks the host, which answers with the rest or
-/// with nothing. A gap is asked for at once, as the queue does not resend what it sent.
+/// looks again: while the queue brings at least a catch-up answer's worth of new events
+/// per gap_grace the room waits on, and once it brings fewer (it has delivered all, or it
+/// is slow) the room asks the host, which answers with the rest or with nothing. With a
+/// gap the room asks at once: the queue is not bringing the next seqs in order then, so
+/// it cannot be counted on for them.
 bool leave_to_queue(room_pointer self) {
   auto& st = self->state;
   if (st.ctx.gap_grace.count() <= 0 || has_gap(self) || st.from_queue == st.from_queue_at_ask)
     return false;
-  check_queue_after_grace(self);
+  check_queue_after_grace(self, st.catchup_epoch);
   return true;
 }
 
@@ -951,7 +952,6 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
               return;
             }
             st.catchup_failures = 0;
-            if (st.catching_up) return;
             if (st.catchup_again || (full && !leave_to_queue(self))) request_catchup(self);
           });
 }
@@ -1333,13 +1333,14 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         self->state.gap_check_pending = false;
         if (has_gap(self)) request_catchup(self);
       },
-      [self](queue_check_atom, uint64_t brought_before) {
+      [self](queue_check_atom, uint64_t epoch, uint64_t brought_before) {
         auto& st = self->state;
-        st.queue_check_pending = false;
-        if (st.from_queue == brought_before)
+        // A round asked since then decides at its own end.
+        if (epoch != st.catchup_epoch || st.catching_up) return;
+        if (st.from_queue - brought_before < st.ctx.catchup_batch)
           request_catchup(self);
         else
-          check_queue_after_grace(self);
+          check_queue_after_grace(self, epoch);
       },
   };
 }

@@ -118,7 +118,9 @@ struct room_context {
   uint32_t catchup_batch = 500;
   /// How long a member's room waits for a gap in the host's sequence to fill before it
   /// asks the host. A host keeps several transactions in flight, and the later one may be
-  /// applied first; 0 asks at once.
+  /// applied first; 0 asks at once. Also how often a room that left the rest of a catch-up
+  /// to the host's queue looks whether the queue still brings events; with 0 it never
+  /// leaves the rest to the queue.
   std::chrono::milliseconds gap_grace{2'000};
   /// How long a room actor trusts an origin key it looked up before asking discovery
   /// again (discovery caches too; this only spares the round trip per event).

@@ -181,17 +181,20 @@ request_handler send_batch_route(const ctx_ptr& ctx, submission_spec spec) {
     ask<std::vector<actors::event_result>>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::vector<actors::event_result>& results) {
-          json out = json::array();
+          // {"accepted": n, "results": [...]} written as dump() would write it, without
+          // a JSON object per message.
+          std::string list;
+          list.reserve(results.size() * 64);
           size_t accepted = 0;
           for (const auto& r : results) {
-            if (r.accepted) {
-              ++accepted;
-              out.push_back({{"event_id", r.id}});
-            } else {
-              out.push_back({{"error", r.reason}});
-            }
+            if (!list.empty()) list += ',';
+            list += r.accepted ? R"({"event_id":)" : R"({"error":)";
+            actors::append_json_string(list, r.accepted ? r.id : r.reason);
+            list += '}';
+            if (r.accepted) ++accepted;
           }
-          respond(success_reply(json{{"results", out}, {"accepted", accepted}}.dump()));
+          respond(success_reply(R"({"accepted":)" + std::to_string(accepted) + R"(,"results":[)" +
+                                list + "]}"));
         },
         fail_with(respond), actors::submit_atom::value, std::move(subs));
   };

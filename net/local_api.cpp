@@ -11,6 +11,7 @@
 #include "crypto/pem.hpp"
 #include "net/actor_call.hpp"
 #include "net/api_support.hpp"
+#include "net/send_batch_body.hpp"
 
 namespace fedrelay::net {
 namespace {
@@ -150,8 +151,61 @@ constexpr size_t max_batch_messages = 1000;
 /// room for many messages, the way a busy chat server (or a bridge replaying history)
 /// submits. A malformed item fails the whole call with 400 naming it, before anything is
 /// submitted; after that each message has its own result, in order.
+/// Hands a batch's submissions to the room manager and answers with one result each.
+void submit_batch(const ctx_ptr& ctx, std::vector<actors::local_submission> subs,
+                  const responder& respond) {
+  ask<std::vector<actors::event_result>>(
+      *ctx->system, ctx->rooms, ctx->timeout,
+      [respond](std::vector<actors::event_result>& results) {
+        // {"accepted": n, "results": [...]} written as dump() would write it, without
+        // a JSON object per message.
+        std::string list;
+        list.reserve(results.size() * 64);
+        size_t accepted = 0;
+        for (const auto& r : results) {
+          if (!list.empty()) list += ',';
+          list += r.accepted ? R"({"event_id":)" : R"({"error":)";
+          actors::append_json_string(list, r.accepted ? r.id : r.reason);
+          list += '}';
+          if (r.accepted) ++accepted;
+        }
+        respond(success_reply(R"({"accepted":)" + std::to_string(accepted) + R"(,"results":[)" +
+                              list + "]}"));
+      },
+      fail_with(respond), actors::submit_atom::value, std::move(subs));
+}
+
+/// The submissions of a chat.sendBatch body in the plain shape (read_plain_send_batch)
+/// whose users are all ours, as to_submission would make them; nullopt otherwise.
+std::optional<std::vector<actors::local_submission>> plain_submissions(const local_api_context& ctx,
+                                                                       const submission_spec& spec,
+                                                                       std::string_view body) {
+  auto items = read_plain_send_batch(body, max_batch_messages);
+  if (!items) return std::nullopt;
+  std::vector<actors::local_submission> subs;
+  subs.reserve(items->size());
+  for (auto& item : *items) {
+    auto at = item.user.find('@');
+    if (at != std::string::npos) {
+      if (std::string_view{item.user}.substr(at + 1) != ctx.own_domain) return std::nullopt;
+      item.user.resize(at);
+    }
+    // actors::dump(json{{"text", text}}), as to_submission writes it.
+    std::string content = R"({"text":)";
+    actors::append_json_string(content, item.text);
+    content += '}';
+    subs.push_back({std::move(item.room_id), spec.type, std::move(item.user), std::move(content),
+                    std::move(item.id)});
+  }
+  return subs;
+}
+
 request_handler send_batch_route(const ctx_ptr& ctx, submission_spec spec) {
   return [ctx, spec](http_request&& req, responder respond) {
+    if (auto subs = plain_submissions(*ctx, spec, req.body)) {
+      submit_batch(ctx, std::move(*subs), respond);
+      return;
+    }
     auto body = json_body(req, respond);
     if (!body) return;
     auto messages = body->find("messages");
@@ -178,25 +232,7 @@ request_handler send_batch_route(const ctx_ptr& ctx, submission_spec spec) {
       }
       subs.push_back(std::move(*sub));
     }
-    ask<std::vector<actors::event_result>>(
-        *ctx->system, ctx->rooms, ctx->timeout,
-        [respond](std::vector<actors::event_result>& results) {
-          // {"accepted": n, "results": [...]} written as dump() would write it, without
-          // a JSON object per message.
-          std::string list;
-          list.reserve(results.size() * 64);
-          size_t accepted = 0;
-          for (const auto& r : results) {
-            if (!list.empty()) list += ',';
-            list += r.accepted ? R"({"event_id":)" : R"({"error":)";
-            actors::append_json_string(list, r.accepted ? r.id : r.reason);
-            list += '}';
-            if (r.accepted) ++accepted;
-          }
-          respond(success_reply(R"({"accepted":)" + std::to_string(accepted) + R"(,"results":[)" +
-                                list + "]}"));
-        },
-        fail_with(respond), actors::submit_atom::value, std::move(subs));
+    submit_batch(ctx, std::move(subs), respond);
   };
 }
 

@@ -147,10 +147,6 @@ request_handler submit_route(const ctx_ptr& ctx, submission_spec spec) {
 /// Messages in one chat.sendBatch at most: bounds the reply and one room append.
 constexpr size_t max_batch_messages = 1000;
 
-/// chat.sendBatch {"messages":[chat.send bodies]}: one request and one durable append per
-/// room for many messages, the way a busy chat server (or a bridge replaying history)
-/// submits. A malformed item fails the whole call with 400 naming it, before anything is
-/// submitted; after that each message has its own result, in order.
 /// Hands a batch's submissions to the room manager and answers with one result each.
 void submit_batch(const ctx_ptr& ctx, std::vector<actors::local_submission> subs,
                   const responder& respond) {
@@ -176,10 +172,12 @@ void submit_batch(const ctx_ptr& ctx, std::vector<actors::local_submission> subs
 }
 
 /// The submissions of a chat.sendBatch body in the plain shape (read_plain_send_batch)
-/// whose users are all ours, as to_submission would make them; nullopt otherwise.
+/// whose users are all ours, as to_submission would make them with chat.send's spec (the
+/// only one a batch takes); nullopt otherwise.
 std::optional<std::vector<actors::local_submission>> plain_submissions(const local_api_context& ctx,
                                                                        const submission_spec& spec,
                                                                        std::string_view body) {
+  if (std::string_view{spec.path} != "/api/v1/chat.send") return std::nullopt;
   auto items = read_plain_send_batch(body, max_batch_messages);
   if (!items) return std::nullopt;
   std::vector<actors::local_submission> subs;
@@ -200,6 +198,10 @@ std::optional<std::vector<actors::local_submission>> plain_submissions(const loc
   return subs;
 }
 
+/// chat.sendBatch {"messages":[chat.send bodies]}: one request and one durable append per
+/// room for many messages, the way a busy chat server (or a bridge replaying history)
+/// submits. A malformed item fails the whole call with 400 naming it, before anything is
+/// submitted; after that each message has its own result, in order.
 request_handler send_batch_route(const ctx_ptr& ctx, submission_spec spec) {
   return [ctx, spec](http_request&& req, responder respond) {
     if (auto subs = plain_submissions(*ctx, spec, req.body)) {

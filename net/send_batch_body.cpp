@@ -40,8 +40,13 @@ bool read_item(dom::object object, send_batch_item& item) {
 std::optional<std::vector<send_batch_item>> read_plain_send_batch(std::string_view body,
                                                                   size_t max_messages) {
   // The DOM parser, not the on-demand one: it checks the whole text, members passed over
-  // included, so nothing the general path would refuse gets through here.
-  thread_local dom::parser parser;
+  // included, so nothing the general path would refuse gets through here. A parser keeps
+  // the memory of the largest text it read (about 15 bytes a byte), so only bodies up to
+  // 1 MiB use the one kept per thread; a larger one gets a parser of its own.
+  constexpr size_t kept_parser_bytes = 1 << 20;
+  thread_local dom::parser kept;
+  dom::parser own;
+  auto& parser = body.size() <= kept_parser_bytes ? kept : own;
   dom::element doc;
   if (parser.parse(body.data(), body.size()).get(doc)) return std::nullopt;
   dom::object top;

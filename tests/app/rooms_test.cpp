@@ -1,8 +1,9 @@
 // Federated rooms between real nodes, driven only through the local API: three domains,
 // every kind of event, authorization by the host, and what each local server finally sees.
-#include <gtest/gtest.h>
-
+#include <algorithm>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "tests/app/cluster.hpp"
 
@@ -293,6 +294,9 @@ TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {
     messages.push_back({{"room_id", room}, {"user", "alice"}, {"text", "m" + std::to_string(i)}});
   messages[7]["id"] = "local-7";
   messages[8] = {{"room_id", room}, {"user", "nobody"}, {"text", "not a member"}};
+  const std::string escaped = "é \"quoted\" back\\slash\nnew line \u2603 \x01";
+  messages[9]["text"] = escaped;
+  messages[10]["user"] = "alice@a.test";  // our domain named: the same user
   unsigned status = 0;
   auto r = a.post("/api/v1/chat.sendBatch", {{"messages", messages}}, &status);
   ASSERT_EQ(status, 200u) << r.dump();
@@ -307,6 +311,13 @@ TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {
   ASSERT_EQ(on_c.size(), 300u) << c.log();
   EXPECT_EQ(fingerprint(on_c), host_view_from(on_a, on_c));
   EXPECT_EQ(on_c.back()["text"], "m299");
+  auto texts_on_c = std::count_if(on_c.begin(), on_c.end(),
+                                  [&](const json& e) { return e.value("text", "") == escaped; });
+  EXPECT_EQ(texts_on_c, 1);
+  auto by_alice = std::count_if(on_c.begin(), on_c.end(), [](const json& e) {
+    return e.value("text", "") == "m10" && e.value("user", "") == "alice@a.test";
+  });
+  EXPECT_EQ(by_alice, 1);
   // A bad item refuses the whole call before anything is submitted.
   r = a.post("/api/v1/chat.sendBatch",
              {{"messages",
@@ -317,6 +328,15 @@ TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {
   EXPECT_NE(r.value("error", "").find("messages[1]"), std::string::npos) << r.dump();
   r = a.post("/api/v1/chat.sendBatch", {{"messages", json::array()}}, &status);
   EXPECT_EQ(status, 400u) << r.dump();
+  // A user of another server fails the call too, named by its item.
+  r = a.post("/api/v1/chat.sendBatch",
+             {{"messages",
+               {{{"room_id", room}, {"user", "alice"}, {"text", "fine"}},
+                {{"room_id", room}, {"user", "mallory@b.test"}, {"text", "not ours"}}}}},
+             &status);
+  EXPECT_EQ(status, 400u) << r.dump();
+  EXPECT_EQ(r.value("error", ""), "messages[1]: user mallory@b.test is not a user of a.test")
+      << r.dump();
   EXPECT_EQ(a.wait_for_room_events(room, 303, 1s).size(), 302u);
 }
 

@@ -67,6 +67,19 @@ class InboundTest : public transport_fixture {
     return {reply.status, *r};
   }
 
+  /// Stores a receipt refusing `event_id` for `t` where earlier versions kept receipts
+  /// (column dedup), as one of them would have; returns it.
+  receipt store_as_earlier_version(const transaction& t, const std::string& event_id) {
+    receipt r;
+    r.transaction_id = t.id;
+    r.results = {{event_id, false, "stored by an earlier version"}};
+    storage::write_batch batch;
+    batch.put(storage::column::dedup, transaction_receipt_key("a.example", t.id),
+              encode_receipt(r));
+    EXPECT_FALSE(b_->store->write(batch));
+    return r;
+  }
+
   static std::string error_of(const inbound_reply& reply) {
     auto doc = json::parse(reply.body, nullptr, false);
     EXPECT_TRUE(doc.is_object()) << reply.body;
@@ -156,13 +169,7 @@ TEST_F(InboundTest, TheReceiptIsStoredWithTheReceiptsAndOneAnEarlierVersionStore
   // Earlier versions stored receipts in column dedup: a replay of such a transaction gets
   // that receipt, and nothing is applied again.
   auto earlier = txn({event("a.example:2")});
-  receipt r;
-  r.transaction_id = earlier.id;
-  r.results = {{"a.example:2", false, "stored by an earlier version"}};
-  storage::write_batch batch;
-  batch.put(storage::column::dedup, transaction_receipt_key("a.example", earlier.id),
-            encode_receipt(r));
-  ASSERT_FALSE(b_->store->write(batch));
+  auto r = store_as_earlier_version(earlier, "a.example:2");
   auto replayed = send(earlier);
   ASSERT_EQ(replayed.first, 200);
   ASSERT_TRUE(replayed.second);
@@ -174,13 +181,7 @@ TEST_F(InboundTest, AReceiptInBothColumnsIsTheOneInTheReceiptsColumn) {
   auto t = txn({event("a.example:1")});
   auto first = send(t);
   ASSERT_EQ(first.first, 200);
-  receipt older;
-  older.transaction_id = t.id;
-  older.results = {{"a.example:1", false, "stored by an earlier version"}};
-  storage::write_batch batch;
-  batch.put(storage::column::dedup, transaction_receipt_key("a.example", t.id),
-            encode_receipt(older));
-  ASSERT_FALSE(b_->store->write(batch));
+  store_as_earlier_version(t, "a.example:1");
   auto replayed = send(t);
   ASSERT_EQ(replayed.first, 200);
   ASSERT_TRUE(replayed.second && first.second);

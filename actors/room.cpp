@@ -902,7 +902,7 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
     catchup_failed(self, "the reply does not open: " + describe(opened.error()));
     return;
   }
-  auto doc = json::parse(*opened, nullptr, false);
+  auto doc = parse_json(*opened);
   if (!doc.is_array()) {
     catchup_failed(self, "the reply is not a JSON array");
     return;

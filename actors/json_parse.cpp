@@ -1,10 +1,10 @@
-// simdjson's DOM parser (one per thread, its buffers reused), its tree copied into
-// nlohmann's types the way nlohmann's parser would have typed each value.
+// simdjson's DOM parser (the one each thread keeps, see kept_parsers.hpp), its tree copied
+// into nlohmann's types the way nlohmann's parser would have typed each value.
 #include "actors/json_parse.hpp"
 
 #include <optional>
 
-#include <simdjson.h>
+#include "actors/kept_parsers.hpp"
 
 namespace fedrelay::actors {
 namespace {
@@ -78,7 +78,8 @@ bool convert(dom::element e, source& doc, json& out) {
 }  // namespace
 
 json parse_json(std::string_view text) {
-  thread_local dom::parser parser;
+  dom::parser own;
+  auto& parser = dom_parser_for(text.size(), own);
   dom::element root;
   json out;
   source doc{text};

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errc.hpp"
+#include "actors/kept_parsers.hpp"
 #include "actors/room_event.hpp"
 #include "crypto/keys.hpp"
 
@@ -401,25 +402,14 @@ sj::error_code read_transaction_field(od::document& doc, std::string_view key, o
                          [&] { return read_events(doc, v, t, f.event_problem); });
 }
 
-/// The parser each thread keeps for the documents read_document reads (one for all its
-/// instantiations, hence not inside the template).
-od::parser& kept_parser() {
-  thread_local od::parser kept;
-  return kept;
-}
-
 /// Reads `text`, which must be one JSON object, in one pass, calling
 /// `on_field(doc, key, value)` for each of its fields; refuses it as `what` when it is not
 /// valid UTF-8, JSON or an object, or when on_field fails.
 template <class F>
 caf::error read_document(std::string_view text, const std::string& what, F&& on_field) {
-  // A parser keeps buffers of several times the largest text it has read. One per thread
-  // is kept for texts up to a MiB (a batch of 100 events is about 30 kB); a larger text
-  // gets one of its own, so a single big transaction does not hold that memory for good.
-  // The kept one is in use until this returns: on_field must not read another document.
-  constexpr size_t kept_parser_bytes = size_t{1} << 20;
+  // The parser is in use until this returns: on_field must not read another document.
   od::parser own;
-  auto& parser = text.size() <= kept_parser_bytes ? kept_parser() : own;
+  auto& parser = ondemand_parser_for(text.size(), own);
   sj::padded_string padded(text);
   od::document doc;
   if (auto err = parser.iterate(padded).get(doc)) return refused_json(err, what);

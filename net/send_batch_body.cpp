@@ -1,6 +1,6 @@
 #include "net/send_batch_body.hpp"
 
-#include <simdjson.h>
+#include "actors/kept_parsers.hpp"
 
 namespace fedrelay::net {
 
@@ -40,13 +40,9 @@ bool read_item(dom::object object, send_batch_item& item) {
 std::optional<std::vector<send_batch_item>> read_plain_send_batch(std::string_view body,
                                                                   size_t max_messages) {
   // The DOM parser, not the on-demand one: it checks the whole text, members passed over
-  // included, so nothing the general path would refuse gets through here. A parser keeps
-  // the memory of the largest text it read (about 15 bytes a byte), so only bodies up to
-  // 1 MiB use the one kept per thread; a larger one gets a parser of its own.
-  constexpr size_t kept_parser_bytes = 1 << 20;
-  thread_local dom::parser kept;
+  // included, so nothing the general path would refuse gets through here.
   dom::parser own;
-  auto& parser = body.size() <= kept_parser_bytes ? kept : own;
+  auto& parser = actors::dom_parser_for(body.size(), own);
   dom::element doc;
   if (parser.parse(body.data(), body.size()).get(doc)) return std::nullopt;
   dom::object top;

@@ -86,6 +86,18 @@ TEST(JsonParseTest, TrickyTextsParseAsNlohmannParsesThem) {
   expect_like_nlohmann(std::string(2000, '[') + std::string(2000, ']'));
 }
 
+TEST(JsonParseTest, TextsOverAMiBParseAlikeAndTheThreadsParserStillServesSmallOnes) {
+  // Over kept_parser_bytes a text gets a parser of its own instead of the thread's.
+  json big = json::array();
+  for (int i = 0; i < 4000; ++i)
+    big.push_back({{"i", i}, {"text", std::string(300, static_cast<char>('a' + i % 26))}});
+  auto text = big.dump();
+  ASSERT_GT(text.size(), size_t{1} << 20);
+  expect_like_nlohmann(text);
+  expect_like_nlohmann(text.substr(0, text.size() - 1));  // cut short: refused alike
+  expect_like_nlohmann(R"({"small":[1,-0,2.5,"x"]})");
+}
+
 TEST(JsonParseTest, RandomDocumentsAndTheirMutationsParseAsNlohmannParsesThem) {
   std::mt19937 rng{11252026};
   auto random_string = [&rng] {

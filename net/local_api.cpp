@@ -62,14 +62,21 @@ std::string qualified(const local_api_context& ctx, const std::string& user) {
   return user.find('@') == std::string::npos ? user + "@" + ctx.own_domain : user;
 }
 
+/// `user` as a local name ("alice" for "alice" and "alice@" our domain); nullopt when it
+/// names a user of another server.
+std::optional<std::string> local_name(const local_api_context& ctx, const std::string& user) {
+  auto at = user.find('@');
+  if (at == std::string::npos) return user;
+  if (std::string_view{user}.substr(at + 1) == ctx.own_domain) return user.substr(0, at);
+  return std::nullopt;
+}
+
 /// The acting user must be one of ours: the local server speaks only for its own users.
 std::optional<std::string> local_user(const local_api_context& ctx, const std::string& user,
                                       const responder& respond) {
-  auto at = user.find('@');
-  if (at == std::string::npos) return user;
-  if (user.substr(at + 1) == ctx.own_domain) return user.substr(0, at);
-  respond(error_reply(400, "user " + user + " is not a user of " + ctx.own_domain));
-  return std::nullopt;
+  auto name = local_name(ctx, user);
+  if (!name) respond(error_reply(400, "user " + user + " is not a user of " + ctx.own_domain));
+  return name;
 }
 
 /// How one submitting call maps its body to a room event.
@@ -183,16 +190,13 @@ std::optional<std::vector<actors::local_submission>> plain_submissions(const loc
   std::vector<actors::local_submission> subs;
   subs.reserve(items->size());
   for (auto& item : *items) {
-    auto at = item.user.find('@');
-    if (at != std::string::npos) {
-      if (std::string_view{item.user}.substr(at + 1) != ctx.own_domain) return std::nullopt;
-      item.user.resize(at);
-    }
+    auto user = local_name(ctx, item.user);
+    if (!user) return std::nullopt;
     // actors::dump(json{{"text", text}}), as to_submission writes it.
     std::string content = R"({"text":)";
     actors::append_json_string(content, item.text);
     content += '}';
-    subs.push_back({std::move(item.room_id), spec.type, std::move(item.user), std::move(content),
+    subs.push_back({std::move(item.room_id), spec.type, std::move(*user), std::move(content),
                     std::move(item.id)});
   }
   return subs;

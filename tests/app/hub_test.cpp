@@ -26,9 +26,9 @@
 #include "net/io_runtime.hpp"
 #include "net/transport.hpp"
 #include "tests/app/cli_support.hpp"
-#include "tests/support/ports.hpp"
 #include "tests/app/cluster.hpp"
 #include "tests/support/dns_server.hpp"
+#include "tests/support/ports.hpp"
 #include "tests/support/smtp_server.hpp"
 
 namespace fedrelay::test {
@@ -145,12 +145,16 @@ class HubTest : public testing::Test {
 
   void start_hub(const std::string& text = {}) {
     write_file(config, text.empty() ? hub_config(smtp->url()) : text);
+    // The log is appended to, so a restarted Hub must not be taken for up on the line its
+    // previous run wrote.
+    auto earlier_bytes = read_file(dir / "hub.log").size();
     hub = std::make_unique<child_process>(
         std::vector<std::string>{FEDRELAY_BINARY, "hub", "-c", config}, dir / "hub.log");
     bool up = wait_until(
         [&] {
           return !hub->running() ||
-                 read_file(dir / "hub.log").find("Hub listening") != std::string::npos;
+                 read_file(dir / "hub.log").find("Hub listening", earlier_bytes) !=
+                     std::string::npos;
         },
         std::chrono::seconds(15));
     ASSERT_TRUE(up && hub->running()) << read_file(dir / "hub.log");
@@ -502,13 +506,17 @@ TEST_F(HubTest, TwoNodesFindEachOtherThroughTheHubAndTalk) {
   ASSERT_EQ(mails.size(), 2u) << read_file(dir / "hub.log");
   for (const auto& mail : mails) EXPECT_EQ(open(link_in(mail.content)).status, 200);
   for (auto* n : {&a, &b})
-    EXPECT_TRUE(wait_until([&] { return n->get("/api/v1/federation.status").value("status", "") == "Running"; }, 20s))
+    EXPECT_TRUE(wait_until(
+        [&] { return n->get("/api/v1/federation.status").value("status", "") == "Running"; }, 20s))
         << n->log();
-  auto r = a.post("/api/v1/rooms.create", {{"name", "hub"}, {"type", "private"}, {"owner", "alice"}});
+  auto r =
+      a.post("/api/v1/rooms.create", {{"name", "hub"}, {"type", "private"}, {"owner", "alice"}});
   auto room = r.value("room_id", "");
-  ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
-                  .value("success", false));
-  ASSERT_TRUE(a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "found you through the Hub"}})
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+          .value("success", false));
+  ASSERT_TRUE(a.post("/api/v1/chat.send",
+                     {{"room_id", room}, {"user", "alice"}, {"text", "found you through the Hub"}})
                   .value("success", false));
   auto on_b = b.wait_for_room_events(room, 2, 30s);
   ASSERT_EQ(on_b.size(), 2u) << a.log() << b.log();
@@ -577,4 +585,3 @@ TEST_F(HubTest, CheckComparesTheHubsConfirmedRecordWithThisNode) {
 
 }  // namespace
 }  // namespace fedrelay::test
-

@@ -95,6 +95,9 @@ TEST_F(RoomsTest, ThreeDomainsSeeTheSameEventsInTheSameOrder) {
   ASSERT_FALSE(m3.empty());
   auto expected_total = 4u + 2u;  // created, 2 invites, m1, m2, m3
   ASSERT_GE(a.wait_for_room_events(room, expected_total, settle).size(), expected_total);
+  // A member edits only what its own replica knows was written by its user: b waits for m2
+  // to come back from the host (b sees the room from seq 2 on).
+  ASSERT_GE(b.wait_for_room_events(room, expected_total - 1, settle).size(), expected_total - 1);
   EXPECT_TRUE(b.post("/api/v1/chat.update",
                      {{"room_id", room}, {"user", "bob"}, {"event_id", m2}, {"text", "edited"}})
                   .value("success", false));
@@ -112,6 +115,10 @@ TEST_F(RoomsTest, ThreeDomainsSeeTheSameEventsInTheSameOrder) {
                                              {"kind", "mention"},
                                              {"text", "@alice look"}})
                   .value("success", false));
+  // The members' reactions to m1 travel through the host's queue; deleting m1 before they
+  // are in would rightly refuse them ("no such message").
+  ASSERT_GE(a.wait_for_room_events(room, expected_total + 5, settle).size(), expected_total + 5)
+      << a.log();
   EXPECT_TRUE(
       a.post("/api/v1/chat.delete", {{"room_id", room}, {"user", "alice"}, {"event_id", m1}})
           .value("success", false));

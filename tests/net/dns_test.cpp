@@ -331,7 +331,8 @@ TEST_F(DnsResolverTest, SlowDomainDoesNotBlockOthers) {
   auto fast = ms_since(start);
   std::cout << "[ pool    ] a.fed.test answered in " << fast
             << " ms while x.slow.test was pending\n";
-  EXPECT_LT(fast, 500);
+  // Well under the slow lookup's 1500 ms, with room for a machine loaded by other tests.
+  EXPECT_LT(fast, 1000);
   bool timed_out = false;
   self->receive([&](caf::error& err) { timed_out = code_of(err) == "resolver_timeout"; },
                 caf::after(5s) >> [] {});

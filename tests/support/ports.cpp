@@ -24,20 +24,16 @@ sockaddr_in loopback_address(uint16_t port) {
   return addr;
 }
 
-uint16_t bound_port(int fd) {
-  auto addr = loopback_address(0);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
+bool port_free(int type, uint16_t port) {
+  int fd = socket(AF_INET, type, 0);
+  auto addr = loopback_address(port);
+  bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
 }
 
 bool tcp_port_free(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  auto addr = loopback_address(port);
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
+  return port_free(SOCK_STREAM, port);
 }
 
 /// Reserves `port` for this process against every other user of these helpers on the
@@ -68,25 +64,26 @@ bool reserve_port(uint16_t port) {
   return reserve_impl(port);
 }
 
-uint16_t free_tcp_port() {
-  // Below Linux's ephemeral range (32768-60999): a port the kernel picked for us could be
-  // picked again as the local port of some client connection before our server binds it.
+/// A port below Linux's ephemeral range (32768-60999) that passes `free`: a port the
+/// kernel picked for us could be picked again as the local port of some client connection
+/// or UDP socket before our server (or DNS server, which binds both) binds it.
+template <class Free>
+uint16_t free_port(Free free, const char* what) {
   static std::minstd_rand rng{std::random_device{}()};
   for (int attempt = 0; attempt < 200; ++attempt) {
     auto port = static_cast<uint16_t>(20000 + rng() % 12000);
-    if (tcp_port_free(port) && reserve_impl(port)) return port;
+    if (free(port) && reserve_impl(port)) return port;
   }
-  throw std::runtime_error("no free TCP port");
+  throw std::runtime_error(std::string{"no free "} + what + " port");
+}
+
+uint16_t free_tcp_port() {
+  return free_port(tcp_port_free, "TCP");
 }
 
 uint16_t free_udp_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    uint16_t port = bound_port(fd);
-    close(fd);
-    if (port != 0 && tcp_port_free(port) && reserve_impl(port)) return port;
-  }
-  throw std::runtime_error("no free UDP port");
+  return free_port([](uint16_t port) { return port_free(SOCK_DGRAM, port) && tcp_port_free(port); },
+                   "UDP");
 }
 
 listening_socket::listening_socket(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {

@@ -124,10 +124,14 @@ void smtp_server::start() {
   }
   if (!options_.auth.empty()) argv.insert(argv.end(), {"--auth", options_.auth});
   if (options_.reject_recipients) argv.push_back("--reject");
+  // The log is appended to: after a restart, only what this run writes counts.
+  auto earlier_bytes = log().size();
   process_ = std::make_unique<child_process>(std::move(argv), dir_ / "smtp.log");
-  bool up =
-      wait_until([&] { return !process_->running() || log().find("ready") != std::string::npos; },
-                 std::chrono::seconds(10));
+  bool up = wait_until(
+      [&] {
+        return !process_->running() || log().find("ready", earlier_bytes) != std::string::npos;
+      },
+      std::chrono::seconds(10));
   if (!up || !process_->running() || !accepts(port_))
     throw std::runtime_error(
         "the SMTP server did not come up on 127.0.0.1:" + std::to_string(port_) + ":\n" + log());

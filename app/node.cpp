@@ -294,6 +294,9 @@ node::~node() {
 caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::function<void()> apply) {
   auto db = open_store(s);
   if (!db) return db.error();
+  net::log()->info("storage: RocksDB's checksums run on {}",
+                   storage::store::checksums_use_cpu_instruction() ? "the CPU's crc32 instruction"
+                                                                   : "RocksDB's own tables");
   auto id = crypto::load_or_create_identity(s.storage_dir);
   if (!id) return id.error();
   write_status_file(s.storage_dir, config::status::booting);

@@ -19,6 +19,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 
+#include "storage/crc32c.hpp"
 #include "storage/errc.hpp"
 #include "storage/write_batch_internal.hpp"
 
@@ -271,6 +272,10 @@ struct store::impl {
 
 store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 store::~store() = default;
+
+bool store::checksums_use_cpu_instruction() {
+  return crc32c_uses_cpu_instruction();
+}
 
 caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_options opts) {
   auto p = std::make_unique<impl>();

@@ -105,6 +105,9 @@ class store {
   /// process (or another store in this process) has it open; errc::open_failed otherwise.
   [[nodiscard]] static caf::expected<std::unique_ptr<store>> open(const std::string& dir,
                                                                   store_options opts = {});
+  /// Whether RocksDB's checksums run on the CPU's crc32 instruction (storage/crc32c.hpp)
+  /// rather than on its tables.
+  static bool checksums_use_cpu_instruction();
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;

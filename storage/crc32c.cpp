@@ -10,9 +10,6 @@
 namespace fedrelay::storage {
 namespace {
 
-// The mangled name of rocksdb::crc32c::Extend(uint32_t, const char*, size_t).
-constexpr const char* rocksdb_extend_symbol = "_ZN7rocksdb6crc32c6ExtendEjPKcm";
-
 __attribute__((target("sse4.2"))) uint32_t extend_with_instruction(uint32_t crc, const char* data,
                                                                    size_t size) {
   uint64_t state = ~crc;
@@ -52,6 +49,8 @@ const implementation& chosen() {
   return instance;
 }
 
+thread_local uint64_t calls_on_this_thread = 0;
+
 }  // namespace
 
 uint32_t crc32c_extend(uint32_t crc, std::string_view data) {
@@ -64,6 +63,15 @@ bool crc32c_uses_cpu_instruction() {
   return chosen().instruction;
 }
 
+bool crc32c_bound_to_this_program() {
+  return dlsym(RTLD_DEFAULT, rocksdb_extend_symbol) ==
+         reinterpret_cast<void*>(&rocksdb::crc32c::Extend);
+}
+
+uint64_t crc32c_calls_on_this_thread() {
+  return calls_on_this_thread;
+}
+
 crc32c_function rocksdb_own_crc32c() {
   return chosen().rocksdb_own;
 }
@@ -71,9 +79,10 @@ crc32c_function rocksdb_own_crc32c() {
 }  // namespace fedrelay::storage
 
 // Takes the place of librocksdb's definition for every call it makes through its
-// procedure linkage table (see crc32c.hpp). The signature is RocksDB's util/crc32c.h.
+// procedure linkage table (see crc32c.hpp).
 namespace rocksdb::crc32c {
 uint32_t Extend(uint32_t init_crc, const char* data, size_t n) {
+  ++fedrelay::storage::calls_on_this_thread;
   return fedrelay::storage::crc32c_extend(init_crc, {data, n});
 }
 }  // namespace rocksdb::crc32c

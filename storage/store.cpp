@@ -274,7 +274,7 @@ store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 store::~store() = default;
 
 bool store::checksums_use_cpu_instruction() {
-  return crc32c_uses_cpu_instruction();
+  return crc32c_uses_cpu_instruction() && crc32c_bound_to_this_program();
 }
 
 caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_options opts) {

@@ -106,7 +106,8 @@ class store {
   [[nodiscard]] static caf::expected<std::unique_ptr<store>> open(const std::string& dir,
                                                                   store_options opts = {});
   /// Whether RocksDB's checksums run on the CPU's crc32 instruction (storage/crc32c.hpp)
-  /// rather than on its tables.
+  /// rather than on its tables: the CPU has it, and librocksdb's calls are bound to the
+  /// program's function.
   static bool checksums_use_cpu_instruction();
   ~store();
   store(const store&) = delete;

@@ -14,6 +14,7 @@
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/rate_limiter.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -140,6 +141,14 @@ class event_id_prefix final : public rocksdb::SliceTransform {
  private:
   static size_t last_colon(const rocksdb::Slice& key) { return view(key).rfind(':'); }
 };
+
+// RocksDB counts comparisons, reads and timings into a per-thread perf context unless the
+// thread's perf level says not to; nothing here reads those counts, and keeping them was
+// about 1 % of each node's samples (docs/PERFORMANCE.md, tenth round). The level belongs
+// to the calling thread, so each call sets it (one thread-local store).
+void without_perf_counters() {
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+}
 
 // DB-wide options. The workload is a set of queues: small synced batches (an event plus
 // its outbox entries), read soon after, front to back, then deleted by range.
@@ -318,6 +327,7 @@ const std::string& store::dir() const noexcept {
 }
 
 caf::expected<std::optional<std::string>> store::get(column c, std::string_view key) const {
+  without_perf_counters();
   std::string value;
   auto status = impl_->read_fault(c)
                     ? rocksdb::Status::IOError("injected read fault")
@@ -328,6 +338,7 @@ caf::expected<std::optional<std::string>> store::get(column c, std::string_view 
 }
 
 caf::error store::write(const write_batch& batch, durability d) {
+  without_perf_counters();
   // Sticky, as LevelDB's RecordBackgroundError: after a failed write or fsync the WAL is
   // in an unknown state, so nothing more is acknowledged until a reopen recovers it.
   if (impl_->failed.load(std::memory_order_acquire)) return impl_->refusal();
@@ -356,6 +367,7 @@ caf::error store::write(const write_batch& batch, durability d) {
 
 caf::error store::scan(column c, std::string_view from, std::string_view to, size_t limit,
                        const visitor& visit) const {
+  without_perf_counters();
   if (impl_->read_fault(c))
     return read_error("scan of " + std::string{column_name(c)},
                       rocksdb::Status::IOError("injected read fault"));
@@ -375,6 +387,7 @@ caf::error store::scan(column c, std::string_view from, std::string_view to, siz
 
 caf::expected<std::optional<std::pair<std::string, std::string>>> store::last_in_range(
     column c, std::string_view from, std::string_view to) const {
+  without_perf_counters();
   using result = std::optional<std::pair<std::string, std::string>>;
   if (!to.empty() && to <= from) return result{};
   rocksdb::ReadOptions options;

@@ -5,12 +5,14 @@
 #include <dirent.h>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <rocksdb/convenience.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/utilities/options_util.h>
 
 #include "storage/keys.hpp"
@@ -464,6 +466,24 @@ TEST_F(StoreTest, LastInRangeFindsTheHighestKeyBelowTo) {
   found = last(sequenced_begin("room-b"), sequenced_end("room-b"));
   ASSERT_TRUE(found);
   EXPECT_EQ(split_sequenced_key(found->first)->second, 255u);
+}
+
+TEST_F(StoreTest, ReadsAndWritesLeaveRocksDbsPerfCountersOffOnTheirThread) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  const std::vector<std::function<void()>> calls{
+      [&] { put(*s, column::meta, "k", "v"); },
+      [&] { EXPECT_TRUE(get(*s, column::meta, "k")); },
+      [&] {
+        EXPECT_EQ(s->scan(column::meta, "", "", 0, [](auto, auto) { return true; }), caf::none);
+      },
+      [&] { EXPECT_TRUE(s->last_in_range(column::meta, "", "")); },
+  };
+  for (size_t call = 0; call < calls.size(); ++call) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+    calls[call]();
+    EXPECT_EQ(rocksdb::GetPerfLevel(), rocksdb::PerfLevel::kDisable) << "call " << call;
+  }
 }
 
 TEST_F(StoreTest, SecondOpenInTheSameProcessIsLocked) {

@@ -51,7 +51,9 @@ caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings
   // The directory holds the secret key: nobody else needs to look inside.
   std::filesystem::permissions(s.storage_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  return storage::store::open(s.storage_dir + "/db");
+  storage::store_options opts;
+  if (s.storage_sync == config::sync_mode::periodic) opts.wal_sync_period = s.storage_sync_period;
+  return storage::store::open(s.storage_dir + "/db", std::move(opts));
 }
 
 }  // namespace fedrelay::app

@@ -297,6 +297,14 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::functi
   net::log()->info("storage: RocksDB's checksums run on {}",
                    storage::store::checksums_use_cpu_instruction() ? "the CPU's crc32 instruction"
                                                                    : "RocksDB's own tables");
+  if (auto period = (*db)->wal_sync_period(); period.count() > 0)
+    net::log()->warn(
+        "storage: sync = \"periodic\": events are accepted before they are on disk, and the "
+        "log is synced every {} ms; an OS crash or power failure can lose what was accepted "
+        "in the last period (a crash of fedrelay itself loses nothing)",
+        period.count());
+  else
+    net::log()->info("storage: every accepted event is synced to disk before it is answered");
   auto id = crypto::load_or_create_identity(s.storage_dir);
   if (!id) return id.error();
   write_status_file(s.storage_dir, config::status::booting);

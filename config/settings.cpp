@@ -41,7 +41,7 @@ struct section_schema {
 const section_schema schema[] = {
     {"federation", {"enabled", "domain", "discovery", "hub_url", "public_url"}},
     {"listen", {"federation", "local"}},
-    {"storage", {"dir"}},
+    {"storage", {"dir", "sync", "sync_period_ms"}},
     {"dns", {"resolver", "timeout_ms", "negative_ttl_s"}},
     {"local_api", {"token"}},
     {"tls", {"cert", "key", "ca"}},
@@ -641,6 +641,25 @@ class settings_reader {
 
   void read_storage(table_view& t) {
     if (auto v = t.string("dir", "a directory path")) s_.storage_dir = resolve_path(base_dir_, *v);
+    const char* modes = "\"always\" or \"periodic\"";
+    if (auto v = t.string("sync", modes)) {
+      if (*v == "always")
+        s_.storage_sync = sync_mode::always;
+      else if (*v == "periodic")
+        s_.storage_sync = sync_mode::periodic;
+      else
+        c_.report(*t.find("sync"), "storage.sync", quote(*v) + " is not a sync mode", modes);
+    }
+    // Up to a minute: a longer period would put more accepted events at risk than an
+    // operator choosing this mode for speed would expect.
+    constexpr int64_t max_period_ms = 60'000;
+    if (auto v = t.integer("sync_period_ms", 1)) {
+      if (*v > max_period_ms)
+        c_.report(*t.find("sync_period_ms"), "storage.sync_period_ms",
+                  std::to_string(*v) + " is too large", "an integer from 1 to 60000");
+      else
+        s_.storage_sync_period = std::chrono::milliseconds(*v);
+    }
   }
 
   void read_dns(table_view& t) {
@@ -928,6 +947,10 @@ caf::expected<settings> parse_at(const std::string& text, const std::string& nam
 }
 
 }  // namespace
+
+std::string to_string(sync_mode m) {
+  return m == sync_mode::periodic ? "periodic" : "always";
+}
 
 std::string to_string(discovery_method m) {
   switch (m) {

@@ -39,6 +39,15 @@ enum class discovery_method { dns, hub, static_table };
 /// "dns", "hub" or "static".
 std::string to_string(discovery_method m);
 
+/// When an accepted write reaches the disk: "always" answers after the write-ahead log's
+/// fsync; "periodic" answers once the operating system has the write, and syncs the log
+/// every storage.sync_period_ms (a power failure or OS crash can lose up to that much of
+/// what was accepted; a crash of the process loses nothing).
+enum class sync_mode { always, periodic };
+
+/// "always" or "periodic".
+std::string to_string(sync_mode m);
+
 /// A host and port to listen on or to ask, written "host:port" ("[::1]:53" for IPv6).
 struct endpoint {
   std::string host;
@@ -135,6 +144,8 @@ struct settings {
   endpoint listen_local{"127.0.0.1", 3100};     // local
   // [storage]
   std::string storage_dir;  // dir (required); relative paths are relative to the file
+  sync_mode storage_sync = sync_mode::always;           // sync
+  std::chrono::milliseconds storage_sync_period{1000};  // sync_period_ms: with "periodic"
   // [dns]
   std::optional<endpoint> dns_resolver;         // resolver; nullopt: the system's resolv.conf
   std::chrono::milliseconds dns_timeout{2000};  // timeout: the bound on one lookup

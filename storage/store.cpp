@@ -22,6 +22,7 @@
 
 #include "storage/crc32c.hpp"
 #include "storage/errc.hpp"
+#include "storage/periodic_wal_sync.hpp"
 #include "storage/write_batch_internal.hpp"
 
 namespace fedrelay::storage {
@@ -67,40 +68,41 @@ caf::error read_error(const std::string& what, const rocksdb::Status& status) {
 // A write-ahead-log file whose appends and syncs first ask the test's fault hook.
 class faulty_wal_file final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  faulty_wal_file(std::unique_ptr<rocksdb::FSWritableFile> file, const std::function<bool()>& fail)
+  faulty_wal_file(std::unique_ptr<rocksdb::FSWritableFile> file,
+                  const std::function<bool(wal_io)>& fail)
       : FSWritableFileOwnerWrapper(std::move(file)), fail_(fail) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    if (fail_()) return injected();
+    if (fail_(wal_io::append)) return injected();
     return FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& info,
                            rocksdb::IODebugContext* dbg) override {
-    if (fail_()) return injected();
+    if (fail_(wal_io::append)) return injected();
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (fail_()) return injected();
+    if (fail_(wal_io::sync)) return injected();
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
-    if (fail_()) return injected();
+    if (fail_(wal_io::sync)) return injected();
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
 
  private:
   static rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected WAL fault"); }
-  const std::function<bool()>& fail_;  // REQUIRES: the file system that owns it outlives us
+  const std::function<bool(wal_io)>& fail_;  // REQUIRES: the file system that owns it outlives us
 };
 
 // The file system of store_options::fail_wal_io: RocksDB's default one, with the WAL
 // files (NNNNNN.log; the info log is named LOG) wrapped in faulty_wal_file.
 class faulty_wal_file_system final : public rocksdb::FileSystemWrapper {
  public:
-  explicit faulty_wal_file_system(std::function<bool()> fail)
+  explicit faulty_wal_file_system(std::function<bool(wal_io)> fail)
       : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(std::move(fail)) {}
 
   static const char* kClassName() { return "FedrelayFaultyWalFileSystem"; }
@@ -119,7 +121,7 @@ class faulty_wal_file_system final : public rocksdb::FileSystemWrapper {
   static bool is_wal(const std::string& name) {
     return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
   }
-  std::function<bool()> fail_;
+  std::function<bool(wal_io)> fail_;
 };
 
 // The part of a key before the event id it ends with ("<32 hex>:<domain>"): the dedup
@@ -248,8 +250,13 @@ struct store::impl {
   std::function<bool(column)> fail_reads;  // store_options::fail_reads
   std::mutex failure_mutex;
   std::string failure;  // GUARDED_BY(failure_mutex): the reason of the first failed write
+  // Set with store_options::wal_sync_period: synced writes are answered before the fsync.
+  std::unique_ptr<periodic_wal_sync> wal_sync;
+  std::chrono::milliseconds wal_sync_period{0};
 
   ~impl() {
+    // Its last sync, and its thread, need the DB.
+    wal_sync.reset();
     // RocksDB requires every handle to be released before the DB is deleted.
     if (db)
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -319,6 +326,13 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   for (size_t i = 0; i < column_count; ++i)
     if (p->handle(static_cast<column>(i))->GetID() != logical_id(static_cast<column>(i)))
       p->logical_ids = false;
+  if (opts.wal_sync_period.count() > 0) {
+    auto* owner = p.get();
+    p->wal_sync = std::make_unique<periodic_wal_sync>(
+        *p->db, opts.wal_sync_period,
+        [owner](const rocksdb::Status& status) { (void)owner->record_failure(status); });
+    p->wal_sync_period = opts.wal_sync_period;
+  }
   return std::unique_ptr<store>{new store(std::move(p))};
 }
 
@@ -348,21 +362,30 @@ caf::error store::write(const write_batch& batch, durability d) {
   if (batch.empty()) return caf::none;
   rocksdb::WriteOptions options;
   // RocksDB makes one writer the leader of all that wait, and one fsync covers the group.
-  options.sync = d == durability::synced;
+  // With a periodic sync, the write is answered once the OS has it (RocksDB hands each
+  // write to the WAL file before it returns) and the sync comes within the period.
+  options.sync = d == durability::synced && !impl_->wal_sync;
   // RocksDB stamps the sequence number into the batch's header, hence a mutable batch
   // (write_batch is not thread-safe: one writer per batch at a time).
   auto& changes = batch.impl_->batch;
+  rocksdb::Status status;
   if (impl_->logical_ids) {
-    auto status = impl_->db->Write(options, &changes);
-    return status.ok() ? caf::none : impl_->record_failure(status);
+    status = impl_->db->Write(options, &changes);
+  } else {
+    rocksdb::WriteBatch mapped;
+    status = copy_changes(changes, mapped, [this](column c) { return impl_->handle(c); });
+    if (!status.ok())
+      return caf::make_error(errc::write_failed, "cannot address a batch to " + impl_->dir,
+                             status.ToString());
+    status = impl_->db->Write(options, &mapped);
   }
-  rocksdb::WriteBatch mapped;
-  auto status = copy_changes(changes, mapped, [this](column c) { return impl_->handle(c); });
-  if (!status.ok())
-    return caf::make_error(errc::write_failed, "cannot address a batch to " + impl_->dir,
-                           status.ToString());
-  status = impl_->db->Write(options, &mapped);
-  return status.ok() ? caf::none : impl_->record_failure(status);
+  if (!status.ok()) return impl_->record_failure(status);
+  if (impl_->wal_sync) impl_->wal_sync->written();
+  return caf::none;
+}
+
+std::chrono::milliseconds store::wal_sync_period() const noexcept {
+  return impl_->wal_sync_period;
 }
 
 caf::error store::scan(column c, std::string_view from, std::string_view to, size_t limit,

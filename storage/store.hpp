@@ -2,6 +2,7 @@
 // The only door to RocksDB in the project: callers see keys, bytes and caf::error.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -76,17 +77,28 @@ inline constexpr uint64_t background_sync_bytes = 1u << 20;
 /// Flushes and compactions together write at most this many bytes a second.
 inline constexpr int64_t background_write_limit = 128 << 20;
 
+/// What store_options::fail_wal_io is asked about.
+enum class wal_io { append, sync };
+
 struct store_options {
   /// Create the directory and the column families when missing. Default: true.
   bool create_if_missing = true;
   /// Block cache in bytes shared by all columns. Default 32 MiB: the queues are read
   /// once, front to back, so a large cache buys little.
   size_t block_cache_bytes = 32u << 20;
+  /// 0 (the default): a `durability::synced` write returns after the fsync of the
+  /// write-ahead log. Above 0 (storage.sync = "periodic"): it returns once the operating
+  /// system has the write, and a thread of the store syncs the log every this long when
+  /// something was written, and once more at close. A crash or SIGKILL of the process then
+  /// loses nothing; an OS crash or power failure can lose up to a period of answered writes.
+  /// A failed periodic sync makes the store refuse writes, as a failed synced write does.
+  std::chrono::milliseconds wal_sync_period{0};
   /// Tests only, in the spirit of LevelDB's fault_injection_test: when set, it is asked
   /// before every append to and sync of the write-ahead log, and `true` makes that I/O
-  /// fail as a full disk or a failed fsync would. Called from writing threads, so it must
-  /// be thread-safe. Default: empty (RocksDB's own file system, untouched).
-  std::function<bool()> fail_wal_io;
+  /// fail as a full disk or a failed fsync would. Called from writing threads (and the
+  /// periodic sync's), so it must be thread-safe. Default: empty (RocksDB's own file
+  /// system, untouched).
+  std::function<bool(wal_io)> fail_wal_io;
   /// Tests only: when set, it is asked before every point read (get) and scan of a
   /// column, and `true` makes that read fail as an unreadable table file would.
   /// Thread-safe, as above.
@@ -94,8 +106,9 @@ struct store_options {
 };
 
 /// Durability of one write: `synced` returns after the WAL is on disk (RocksDB groups
-/// concurrent synced writers into one fsync); `buffered` returns before the fsync and
-/// can lose the last writes on power failure (never on a process crash).
+/// concurrent synced writers into one fsync), or, with store_options::wal_sync_period,
+/// once the OS has it; `buffered` returns before the fsync and can lose the last writes
+/// on power failure (never on a process crash).
 enum class durability { synced, buffered };
 
 /// One open database. Thread-safe: any thread may read and write concurrently.
@@ -138,6 +151,9 @@ class store {
 
   /// True once a write has failed; the store then refuses writes.
   bool failed() const noexcept;
+
+  /// store_options::wal_sync_period as opened: 0 when every synced write is fsynced.
+  std::chrono::milliseconds wal_sync_period() const noexcept;
 
  private:
   struct impl;

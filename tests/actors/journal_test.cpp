@@ -264,7 +264,7 @@ TEST(JournalFailureTest, AFailedWriteIsStickyUntilRestart) {
   test::temp_dir dir{"fedrelay-journal"};
   auto fail = std::make_shared<std::atomic<bool>>(false);
   storage::store_options opts;
-  opts.fail_wal_io = [fail] { return fail->load(); };
+  opts.fail_wal_io = [fail](storage::wal_io) { return fail->load(); };
   auto store = storage::store::open(dir.path(), opts);
   ASSERT_TRUE(store) << describe(store.error());
   {

@@ -207,7 +207,7 @@ class RoomTest : public transport_fixture {
   /// Node d.example, started, whose journal writes fail once `fail` is set.
   test_node& add_failing_node(const std::shared_ptr<std::atomic<bool>>& fail) {
     storage::store_options opts;
-    opts.fail_wal_io = [fail] { return fail->load(); };
+    opts.fail_wal_io = [fail](storage::wal_io) { return fail->load(); };
     auto& d = add_node("d.example", std::move(opts));
     start_discovery(d);
     start_node(d);

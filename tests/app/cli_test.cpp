@@ -127,11 +127,35 @@ TEST_F(CliTest, RunBootsThenRunsAndStatusFollows) {
               std::string::npos)
         << read_file(log);
   }
+  EXPECT_NE(read_file(log).find("every accepted event is synced to disk before it is answered"),
+            std::string::npos)
+      << read_file(log);
   auto status = fedrelay({"status", "-c", config});
   EXPECT_EQ(status.output, "Running\n");
   EXPECT_EQ(node.stop(SIGTERM), 0);
   auto after = fedrelay({"status", "-c", config});
   EXPECT_NE(after.output.find("Disabled\n"), std::string::npos) << after.output;
+}
+
+TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
+  write_config();
+  auto text = read_file(config);
+  auto storage = text.find("[storage]\n");
+  ASSERT_NE(storage, std::string::npos);
+  text.insert(storage + 10, "sync = \"periodic\"\nsync_period_ms = 250\n");
+  write_file(config, text);
+  std::string log = dir / "node.log";
+  child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+      << read_file(log);
+  auto said = read_file(log);
+  EXPECT_NE(said.find("sync = \"periodic\": events are accepted before they are on disk, and "
+                      "the log is synced every 250 ms"),
+            std::string::npos)
+      << said;
+  EXPECT_EQ(said.find("synced to disk before it is answered"), std::string::npos) << said;
+  EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
 TEST_F(CliTest, SecondNodeOnTheSameDirectoryGetsAClearError) {

@@ -52,16 +52,20 @@ void test_node::use_hub(std::string url) {
   hub_url_ = std::move(url);
 }
 
+void test_node::use_storage_settings(std::string lines) {
+  storage_lines_ = std::move(lines);
+}
+
 void test_node::configure(const std::vector<const test_node*>& peers, const std::string& extra) {
-  std::string text = "[federation]\ndomain = \"" + domain_ + "\"\ndiscovery = \"" + discovery_ +
-                     "\"\n" + (hub_url_.empty() ? "" : "hub_url = \"" + hub_url_ + "\"\n") +
-                     "public_url = \"" + scheme_ +
-                     "://127.0.0.1:" + std::to_string(federation_port_) +
-                     "\"\n[listen]\nfederation = \"127.0.0.1:" + std::to_string(federation_port_) +
-                     "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port_) +
-                     "\"\n[storage]\ndir = \"data\"\n" + "[local_api]\ntoken = \"token-" + domain_ +
-                     "\"\n" + "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" +
-                     tls_section_ + dns_section_ + extra;
+  std::string text =
+      "[federation]\ndomain = \"" + domain_ + "\"\ndiscovery = \"" + discovery_ + "\"\n" +
+      (hub_url_.empty() ? "" : "hub_url = \"" + hub_url_ + "\"\n") + "public_url = \"" + scheme_ +
+      "://127.0.0.1:" + std::to_string(federation_port_) +
+      "\"\n[listen]\nfederation = \"127.0.0.1:" + std::to_string(federation_port_) +
+      "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port_) + "\"\n[storage]\ndir = \"data\"\n" +
+      storage_lines_ + "[local_api]\ntoken = \"token-" + domain_ + "\"\n" +
+      "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" + tls_section_ +
+      dns_section_ + extra;
   for (const auto* p : peers)
     text += "\n[[peers.static]]\ndomain = \"" + p->domain() + "\"\nurl = \"" + p->scheme() +
             "://127.0.0.1:" + std::to_string(p->federation_port()) + "\"\npublic_key = \"\"\"" +
@@ -164,8 +168,10 @@ std::vector<json> test_node::wait_for_room_events(const std::string& room_id, si
   return found;
 }
 
-cluster::cluster(const std::vector<std::string>& domains, const std::string& extra) {
+cluster::cluster(const std::vector<std::string>& domains, const std::string& extra,
+                 const std::string& storage) {
   for (const auto& d : domains) nodes_.push_back(std::make_unique<test_node>(d, root_.path()));
+  for (auto& n : nodes_) n->use_storage_settings(storage);
   for (auto& n : nodes_) {
     std::vector<const test_node*> others;
     for (auto& m : nodes_)

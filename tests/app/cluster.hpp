@@ -40,6 +40,8 @@ class test_node {
   void use_dns(uint16_t port);
   /// Registers with, and finds peers through, the Hub at `url`.
   void use_hub(std::string url);
+  /// TOML lines for its [storage] table besides `dir`, e.g. "sync = \"periodic\"\n".
+  void use_storage_settings(std::string lines);
 
   /// Writes the settings: this node plus `peers` as its static table, then `extra`.
   void configure(const std::vector<const test_node*>& peers, const std::string& extra = {});
@@ -85,13 +87,16 @@ class test_node {
   std::string discovery_ = "static";
   std::string dns_section_;
   std::string hub_url_;
+  std::string storage_lines_;
 };
 
 /// N nodes that know each other through static peer tables.
 class cluster {
  public:
-  /// Nodes named by `domains`, e.g. {"a.test", "b.test", "c.test"}; `extra` TOML for all.
-  explicit cluster(const std::vector<std::string>& domains, const std::string& extra = {});
+  /// Nodes named by `domains`, e.g. {"a.test", "b.test", "c.test"}; `extra` TOML for all,
+  /// and `storage` lines for the [storage] table of all (see use_storage_settings).
+  explicit cluster(const std::vector<std::string>& domains, const std::string& extra = {},
+                   const std::string& storage = {});
   test_node& operator[](size_t i) { return *nodes_[i]; }
   size_t size() const { return nodes_.size(); }
   void start_all();

@@ -1,5 +1,7 @@
 // Durability between real processes: a receiver killed with SIGKILL, a sender killed with
-// SIGKILL, a receiver down while the backlog grows; exact counts of what arrives.
+// SIGKILL, a receiver down while the backlog grows; exact counts of what arrives. The
+// SIGKILL tests run with both storage.sync modes: "periodic" answers before the fsync,
+// and a crash of the process must still lose nothing.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -11,9 +13,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class DurabilityTest : public testing::Test {
+/// The parameter is the nodes' storage.sync mode.
+class DurabilityFixture : public testing::TestWithParam<std::string> {
  protected:
-  cluster nodes{{"a.test", "b.test"}};
+  cluster nodes{{"a.test", "b.test"}, "", "sync = \"" + GetParam() + "\"\n"};
   test_node& a = nodes[0];
   test_node& b = nodes[1];
   std::string room;
@@ -62,7 +65,12 @@ class DurabilityTest : public testing::Test {
   }
 };
 
-TEST_F(DurabilityTest, ReceiverKilledMidStreamGetsEverythingExactlyOnce) {
+using DurabilityTest = DurabilityFixture;
+using DurabilityKillTest = DurabilityFixture;
+INSTANTIATE_TEST_SUITE_P(Sync, DurabilityKillTest, testing::Values("always", "periodic"));
+INSTANTIATE_TEST_SUITE_P(Sync, DurabilityTest, testing::Values("always"));
+
+TEST_P(DurabilityKillTest, ReceiverKilledMidStreamGetsEverythingExactlyOnce) {
   auto first = send_many(100, "before ");
   ASSERT_EQ(first.size(), 100u);
   b.kill_hard();
@@ -76,7 +84,7 @@ TEST_F(DurabilityTest, ReceiverKilledMidStreamGetsEverythingExactlyOnce) {
   expect_each_once(on_b, second);
 }
 
-TEST_F(DurabilityTest, SenderKilledMidStreamLosesNothingItAccepted) {
+TEST_P(DurabilityKillTest, SenderKilledMidStreamLosesNothingItAccepted) {
   auto accepted = send_many(150, "accepted ");
   ASSERT_EQ(accepted.size(), 150u);
   // Killed right after accepting: most of these are still in its outbox.
@@ -91,7 +99,7 @@ TEST_F(DurabilityTest, SenderKilledMidStreamLosesNothingItAccepted) {
   EXPECT_EQ(b.wait_for_room_events(room, 156, 30s).size(), 156u);
 }
 
-TEST_F(DurabilityTest, QueuedEventsSurviveASenderCrash) {
+TEST_P(DurabilityKillTest, QueuedEventsSurviveASenderCrash) {
   // b is down, so every accepted event is still in a's outbox when a is killed.
   ASSERT_TRUE(b.stop());
   auto accepted = send_many(150, "queued ");
@@ -104,7 +112,7 @@ TEST_F(DurabilityTest, QueuedEventsSurviveASenderCrash) {
   expect_each_once(on_b, accepted);
 }
 
-TEST_F(DurabilityTest, BacklogGrowsWhileTheReceiverIsDownThenDrains) {
+TEST_P(DurabilityTest, BacklogGrowsWhileTheReceiverIsDownThenDrains) {
   ASSERT_TRUE(b.stop());
   auto accepted = send_many(300, "backlog ");
   ASSERT_EQ(accepted.size(), 300u);
@@ -130,7 +138,7 @@ TEST_F(DurabilityTest, BacklogGrowsWhileTheReceiverIsDownThenDrains) {
   EXPECT_TRUE(drained) << a.get("/api/v1/federation.status").dump();
 }
 
-TEST_F(DurabilityTest, AReceiverStoppedUnderLoadExitsCleanlyAndLosesNothing) {
+TEST_P(DurabilityTest, AReceiverStoppedUnderLoadExitsCleanlyAndLosesNothing) {
   // A backlog makes b busy applying big transactions right after it starts, so calls are
   // in flight inside it when SIGTERM comes.
   ASSERT_TRUE(b.stop());

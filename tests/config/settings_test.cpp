@@ -240,6 +240,20 @@ TEST(SettingsTest, DiscoveryNames) {
   }
 }
 
+TEST(SettingsTest, StorageSyncsEveryWriteUnlessPeriodic) {
+  auto defaults = parse_settings("", "/x/node.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->storage_sync, sync_mode::always);
+  EXPECT_EQ(defaults->storage_sync_period, std::chrono::milliseconds{1000});
+  auto s = parse_settings(lines({"[storage]", "sync = \"periodic\"", "sync_period_ms = 250"}),
+                          "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->storage_sync, sync_mode::periodic);
+  EXPECT_EQ(s->storage_sync_period, std::chrono::milliseconds{250});
+  EXPECT_EQ(to_string(sync_mode::always), "always");
+  EXPECT_EQ(to_string(sync_mode::periodic), "periodic");
+}
+
 TEST(SettingsTest, RelativePathsAreRelativeToTheFile) {
   fedrelay::test::temp_dir dir;
   std::filesystem::create_directories(dir / "etc");

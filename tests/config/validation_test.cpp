@@ -85,6 +85,21 @@ TEST(ValidationTest, IntegersMustBeInRange) {
                 ElementsAre(HasSubstr(std::string("limits.") + key + ": 0 is too small")));
 }
 
+TEST(ValidationTest, StorageSyncIsAModeAndItsPeriodAtMostAMinute) {
+  EXPECT_THAT(problems_of("storage", "sync = \"sometimes\""),
+              ElementsAre("node.toml:2: storage.sync: \"sometimes\" is not a sync mode (expected "
+                          "\"always\" or \"periodic\")"));
+  EXPECT_THAT(problems_of("storage", "sync = false"),
+              ElementsAre(HasSubstr("storage.sync: false is a boolean")));
+  EXPECT_THAT(problems_of("storage", "sync_period_ms = 0"),
+              ElementsAre(HasSubstr("storage.sync_period_ms: 0 is too small")));
+  EXPECT_THAT(problems_of("storage", "sync_period_ms = 60001"),
+              ElementsAre("node.toml:2: storage.sync_period_ms: 60001 is too large (expected an "
+                          "integer from 1 to 60000)"));
+  EXPECT_THAT(problems_of("storage", "sync_period_ms = 60000"), IsEmpty());
+  EXPECT_THAT(problems_of("storage", "sync = \"periodic\""), IsEmpty());
+}
+
 TEST(ValidationTest, BackoffMaxMustNotBeBelowInitial) {
   EXPECT_THAT(
       problems(lines({"[transport]", "backoff_initial_ms = 2000", "backoff_max_ms = 1000"})),
@@ -421,7 +436,8 @@ TEST(ValidationTest, UnknownKeysAreProblems) {
               ElementsAre("node.toml:2: listen.dir: unknown key (it belongs in [storage]: "
                           "storage.dir)"));
   EXPECT_THAT(problems(lines({"[storage]", "compression = \"zstd\""})),
-              ElementsAre("node.toml:2: storage.compression: unknown key (expected one of dir)"));
+              ElementsAre("node.toml:2: storage.compression: unknown key (expected one of dir, "
+                          "sync, sync_period_ms)"));
   EXPECT_THAT(problems(lines({"[federation.extra]", "x = 1"})),
               ElementsAre(HasSubstr("node.toml:1: federation.extra: unknown key")));
 }

@@ -17,6 +17,7 @@
 
 #include "storage/keys.hpp"
 #include "tests/storage/store_test_util.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fedrelay::storage {
@@ -534,17 +535,17 @@ TEST_F(StoreTest, ApproximateBytesGrowsWithData) {
 
 TEST_F(StoreTest, FailedWriteIsStickyAndReadsStillWork) {
   std::atomic<bool> fail{false};
-  std::atomic<int> wal_io{0};
+  std::atomic<int> wal_calls{0};
   store_options opts;
-  opts.fail_wal_io = [&] {
-    ++wal_io;
+  opts.fail_wal_io = [&](wal_io) {
+    ++wal_calls;
     return fail.load();
   };
   {
     auto s = open_store(opts);
     ASSERT_TRUE(s);
     put(*s, column::rooms, "before", "kept");
-    EXPECT_GT(wal_io.load(), 0);  // the hook sees the WAL
+    EXPECT_GT(wal_calls.load(), 0);  // the hook sees the WAL
     EXPECT_FALSE(s->failed());
 
     fail = true;
@@ -559,7 +560,7 @@ TEST_F(StoreTest, FailedWriteIsStickyAndReadsStillWork) {
     // The disk is fine again, but the store no longer trusts its WAL: refused without
     // reaching RocksDB (the hook is not asked again), whatever the durability.
     fail = false;
-    auto io_before = wal_io.load();
+    auto io_before = wal_calls.load();
     write_batch later;
     later.put(column::rooms, "later", "x");
     err = s->write(later);
@@ -568,7 +569,7 @@ TEST_F(StoreTest, FailedWriteIsStickyAndReadsStillWork) {
     EXPECT_NE(text.find("read-only"), std::string::npos) << text;
     EXPECT_NE(text.find("injected WAL fault"), std::string::npos) << text;  // the first cause
     EXPECT_TRUE(is(s->write(later, durability::buffered), errc::write_failed));
-    EXPECT_EQ(wal_io.load(), io_before);
+    EXPECT_EQ(wal_calls.load(), io_before);
 
     // Reads still work, and the failed batch left nothing behind (atomic).
     EXPECT_EQ(get(*s, column::rooms, "before"), "kept");
@@ -595,7 +596,7 @@ TEST_F(StoreTest, FailedSyncIsStickyToo) {
   store_options opts;
   // The first WAL I/O of the write (the append of its record) succeeds, the rest (the
   // fsync) fails.
-  opts.fail_wal_io = [&] { return armed.load() && ++calls >= 2; };
+  opts.fail_wal_io = [&](wal_io) { return armed.load() && ++calls >= 2; };
   auto s = open_store(opts);
   ASSERT_TRUE(s);
   armed = true;
@@ -605,6 +606,82 @@ TEST_F(StoreTest, FailedSyncIsStickyToo) {
   EXPECT_TRUE(is(err, errc::write_failed)) << caf::to_string(err);
   EXPECT_TRUE(s->failed());
   EXPECT_TRUE(is(s->write(b, durability::buffered), errc::write_failed));
+}
+
+/// Counts the write-ahead log's syncs (and fails them once `fail_syncs` is set).
+struct wal_sync_counter {
+  std::atomic<int> syncs{0};
+  std::atomic<bool> fail_syncs{false};
+  store_options options(std::chrono::milliseconds period) {
+    store_options opts;
+    opts.wal_sync_period = period;
+    opts.fail_wal_io = [this](wal_io io) {
+      if (io != wal_io::sync) return false;
+      ++syncs;
+      return fail_syncs.load();
+    };
+    return opts;
+  }
+};
+
+TEST_F(StoreTest, EverySyncedWriteIsFsyncedByDefault) {
+  wal_sync_counter counter;
+  auto s = open_store(counter.options(std::chrono::milliseconds{0}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->wal_sync_period().count(), 0);
+  for (int i = 0; i < 5; ++i) put(*s, column::meta, "k" + std::to_string(i), "v");
+  EXPECT_GE(counter.syncs.load(), 5);  // one writer at a time: a sync each
+  auto before = counter.syncs.load();
+  write_batch b;
+  b.put(column::meta, "buffered", "v");
+  ASSERT_EQ(s->write(b, durability::buffered), caf::none);
+  EXPECT_EQ(counter.syncs.load(), before);
+}
+
+TEST_F(StoreTest, PeriodicSyncAnswersBeforeTheFsyncAndSyncsAtClose) {
+  wal_sync_counter counter;
+  {
+    auto s = open_store(counter.options(std::chrono::hours{1}));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->wal_sync_period(), std::chrono::hours{1});
+    for (int i = 0; i < 20; ++i) put(*s, column::outbox, "k" + std::to_string(i), "v");
+    EXPECT_EQ(counter.syncs.load(), 0);  // answered, none of them fsynced yet
+  }
+  EXPECT_GE(counter.syncs.load(), 1);  // the close synced them
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(keys(*s, column::outbox, "", "").size(), 20u);
+}
+
+TEST_F(StoreTest, PeriodicSyncSyncsWithinThePeriodOnlyAfterWrites) {
+  wal_sync_counter counter;
+  auto s = open_store(counter.options(std::chrono::milliseconds{20}));
+  ASSERT_TRUE(s);
+  // Nothing written: periods pass without a sync.
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  EXPECT_EQ(counter.syncs.load(), 0);
+  put(*s, column::outbox, "k", "v");
+  EXPECT_TRUE(fedrelay::test::wait_until([&] { return counter.syncs.load() >= 1; },
+                                         std::chrono::seconds{5}));
+  // Once synced, quiet again.
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  auto settled = counter.syncs.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  EXPECT_EQ(counter.syncs.load(), settled);
+}
+
+TEST_F(StoreTest, AFailedPeriodicSyncMakesTheStoreRefuseWrites) {
+  wal_sync_counter counter;
+  counter.fail_syncs = true;
+  auto s = open_store(counter.options(std::chrono::milliseconds{20}));
+  ASSERT_TRUE(s);
+  put(*s, column::rooms, "answered", "v");  // answered before its sync
+  ASSERT_TRUE(fedrelay::test::wait_until([&] { return s->failed(); }, std::chrono::seconds{5}));
+  write_batch b;
+  b.put(column::rooms, "later", "v");
+  auto err = s->write(b);
+  EXPECT_TRUE(is(err, errc::write_failed)) << caf::to_string(err);
+  EXPECT_NE(context_text(err).find("injected WAL fault"), std::string::npos) << context_text(err);
 }
 
 }  // namespace

@@ -89,14 +89,14 @@ std::string node::log() const {
   return read_file(dir_ + "/node.log");
 }
 
-void node::configure(const std::vector<const node*>& peers) {
+void node::configure(const std::vector<const node*>& peers, const std::string& storage) {
   std::string text = "[federation]\ndomain = \"" + domain_ + "\"\ndiscovery = \"static\"\n" +
                      "public_url = \"http://127.0.0.1:" + std::to_string(federation_port_) +
                      "\"\n" +
                      "[listen]\nfederation = \"127.0.0.1:" + std::to_string(federation_port_) +
                      "\"\n" + "local = \"127.0.0.1:" + std::to_string(local_port_) + "\"\n" +
-                     "[storage]\ndir = \"data\"\n[local_api]\ntoken = \"" + token_ + "\"\n" +
-                     "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n";
+                     "[storage]\ndir = \"data\"\n" + storage + "[local_api]\ntoken = \"" + token_ +
+                     "\"\n" + "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n";
   for (const auto* p : peers)
     text += "\n[[peers.static]]\ndomain = \"" + p->domain_ +
             "\"\nurl = \"http://127.0.0.1:" + std::to_string(p->federation_port_) +

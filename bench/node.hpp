@@ -54,8 +54,9 @@ class node {
   std::string log() const;
 
   // Settings like the multi-node tests use: static discovery, short backoff (so a restarted
-  // peer is retried within a second), plain HTTP on loopback.
-  void configure(const std::vector<const node*>& peers);
+  // peer is retried within a second), plain HTTP on loopback; `storage` lines go into the
+  // [storage] table (storage.sync).
+  void configure(const std::vector<const node*>& peers, const std::string& storage = {});
 
   // Starts the node and waits (at most 30 s) until it prints Running.
   void start();

@@ -39,7 +39,10 @@ void usage() {
       "                   [--fanout-servers M] [--fanout-events N] [--file-mib M]\n"
       "                   [--scenarios throughput,latency,fanout,recovery,kill,files]\n"
       "                   [--out FILE.md] [--dir PARENT] [--binary PATH] [--keep]\n"
-      "--out FILE.md also writes FILE.png (gnuplot) next to it.\n");
+      "                   [--sync always|periodic] [--sync-period-ms MS]\n"
+      "--out FILE.md also writes FILE.png (gnuplot) next to it.\n"
+      "--sync periodic runs the nodes with storage.sync = \"periodic\": events are answered\n"
+      "before the fsync (a row's notes say so); the default is every event synced.\n");
 }
 
 }  // namespace
@@ -95,6 +98,12 @@ options parse_options(int argc, char** argv, const std::string& default_binary) 
       o.binary = value();
     } else if (arg == "--keep") {
       o.keep = true;
+    } else if (arg == "--sync") {
+      o.sync = value();
+      if (o.sync != "always" && o.sync != "periodic")
+        throw std::runtime_error("--sync: \"always\" or \"periodic\", not \"" + o.sync + "\"");
+    } else if (arg == "--sync-period-ms") {
+      o.sync_period_ms = count();
     } else if (arg == "--help" || arg == "-h") {
       usage();
       std::exit(0);

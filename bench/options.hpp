@@ -18,10 +18,12 @@ struct options {
   size_t fanout_events = 0;               // events of the fanout run; 0: --events
   size_t file_mib = 64;                   // size of the file of the files scenario, MiB
   std::string scenarios = "throughput,latency,fanout,recovery,kill,files";
-  std::string out;         // Markdown table goes here when set, the plot next to it
-  std::string parent_dir;  // where the temp dir is made; $TMPDIR or /tmp
-  std::string binary;      // the fedrelay binary
-  bool keep = false;       // keep the temp dir (node logs and data) for a look after
+  std::string out;               // Markdown table goes here when set, the plot next to it
+  std::string parent_dir;        // where the temp dir is made; $TMPDIR or /tmp
+  std::string binary;            // the fedrelay binary
+  bool keep = false;             // keep the temp dir (node logs and data) for a look after
+  std::string sync = "always";   // the nodes' storage.sync: "always" or "periodic"
+  size_t sync_period_ms = 1000;  // their storage.sync_period_ms, with "periodic"
 };
 
 // Throws std::runtime_error with a message for the user on a bad command line; prints the

@@ -92,11 +92,11 @@ class harness {
       for (size_t i = 1; i < o_.fanout_servers; ++i) {
         members_.push_back(
             std::make_unique<node>("m" + std::to_string(i) + ".test", root_, o_.binary));
-        members_.back()->configure({a_.get()});
+        members_.back()->configure({a_.get()}, storage_settings());
         a_peers.push_back(members_.back().get());
       }
-    a_->configure(a_peers);
-    b_->configure({a_.get()});
+    a_->configure(a_peers, storage_settings());
+    b_->configure({a_.get()}, storage_settings());
     a_->start();
     b_->start();
     if (o_.batch > 1) check_batch_call();
@@ -173,11 +173,20 @@ class harness {
     return m;
   }
 
+  std::string storage_settings() const {
+    if (o_.sync == "always") return {};
+    return "sync = \"" + o_.sync + "\"\nsync_period_ms = " + std::to_string(o_.sync_period_ms) +
+           "\n";
+  }
+
   row new_row(const std::string& name, size_t size) const {
     row r;
     r.name = name;
     r.size = size;
     r.batch = o_.batch;
+    // Never mistaken for the synced figures.
+    if (o_.sync != "always")
+      note(r, "sync " + o_.sync + " " + std::to_string(o_.sync_period_ms) + " ms");
     return r;
   }
 

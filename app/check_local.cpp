@@ -159,6 +159,21 @@ bool check_settings(context& c, report& r) {
   return !s.domain.empty() && !s.public_url.empty();
 }
 
+/// storage.sync: a warning for "periodic", since accepted events may then be lost in an
+/// OS crash or a power failure, which an operator should choose knowingly.
+void check_sync(const context& c, report& r) {
+  if (c.s.storage_sync == config::sync_mode::always) {
+    r.ok("storage.sync", "every accepted event is synced to disk before it is answered");
+    return;
+  }
+  r.warning(
+      "storage.sync",
+      "\"periodic\": events are answered before they are on disk, and an OS crash or "
+      "power failure can lose those of the last " +
+          std::to_string(c.s.storage_sync_period.count()) + " ms",
+      "set storage.sync = \"always\" in " + c.config_path + " unless that loss is acceptable here");
+}
+
 void check_files(context& c, report& r) {
   const auto& dir = c.s.storage_dir;
   if (!dir.empty()) {
@@ -186,6 +201,7 @@ void check_files(context& c, report& r) {
       check_node_key(c, r);
     }
   }
+  check_sync(c, r);
   if (c.s.tls.enabled()) check_tls_key(c, r);
 }
 

@@ -82,12 +82,21 @@ TEST_F(CheckTest, CorrectRecordsAndARunningNodeAreAllOk) {
   ASSERT_GE(lines.size(), 10u) << out.output;
   for (const auto& line : lines) EXPECT_EQ(line.rfind("ok ", 0), 0u) << line;
   for (const char* name :
-       {"settings", "storage.dir", "node.key", "listen.federation", "listen.local", "tls.cert",
-        "dns.srv", "dns.key", "dns.protocol", "public_url"})
+       {"settings", "storage.dir", "storage.sync", "node.key", "listen.federation", "listen.local",
+        "tls.cert", "dns.srv", "dns.key", "dns.protocol", "public_url"})
     EXPECT_FALSE(check_line(out.output, name).empty()) << name << " missing in\n" << out.output;
   EXPECT_TRUE(has(check_line(out.output, "public_url"), "answers as this node")) << out.output;
   EXPECT_TRUE(has(check_line(out.output, "listen.local"), "in use by the running node"))
       << out.output;
+}
+
+TEST_F(CheckTest, PeriodicSyncIsAWarningNamingThePeriod) {
+  node.use_storage_settings("sync = \"periodic\"\nsync_period_ms = 500\n");
+  publish_correct();
+  auto line = check_line(check().output, "storage.sync");
+  EXPECT_EQ(line.rfind("warning", 0), 0u) << line;
+  EXPECT_TRUE(has(line, "power failure can lose those of the last 500 ms")) << line;
+  EXPECT_TRUE(has(line, "storage.sync = \"always\"")) << line;
 }
 
 TEST_F(CheckTest, NoNodeRunningIsAnErrorOnThePublicUrl) {

@@ -172,6 +172,12 @@ struct inbox_page {
   }
   if (!err) err = std::move(unreadable);
   if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
+  // With storage.sync = "periodic" the page may hold events not yet on disk: the chat
+  // server must not see what an OS crash could take back (it would move its cursor past
+  // numbers the node then hands out again).
+  if (count > 0)
+    if (auto durable = store.make_durable())
+      return caf::make_error(errc::storage_failed, "inbox: " + describe(durable));
   return inbox_page{"{\"events\":[" + events + "],\"next\":" + std::to_string(next) + "}", count,
                     next};
 }

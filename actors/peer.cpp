@@ -302,6 +302,14 @@ bool read_next(peer_pointer self) {
       st.next_read = st.known_last + 1;
       return false;
     }
+    if (!batch->entries.empty())
+      // With storage.sync = "periodic" the entries may not be on disk yet: a peer must
+      // not hold events that an OS crash could take back (a host would reuse their seqs).
+      if (auto err = st.ctx.store->make_durable()) {
+        note_failure(self, "syncing the outbox before sending: " + describe(err));
+        log()->error("peer {}: {}", st.domain, st.last_error);
+        return false;
+      }
     st.next_read = batch->last_seq + 1;
     st.known_last = std::max(st.known_last, batch->last_seq);
     if (batch->entries.empty()) continue;

@@ -1173,6 +1173,11 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
         return true;
       });
   if (err) return caf::make_error(errc::storage_failed, "room log: " + describe(err));
+  // Read for a member's catch-up or the chat server: nothing an OS crash could take back
+  // may leave (storage.sync = "periodic"; a host would hand out those seqs again).
+  if (!out.empty())
+    if (auto durable = st.ctx.store->make_durable())
+      return caf::make_error(errc::storage_failed, "room log: " + describe(durable));
   return out;
 }
 

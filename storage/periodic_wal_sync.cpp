@@ -8,7 +8,11 @@ namespace fedrelay::storage {
 
 periodic_wal_sync::periodic_wal_sync(rocksdb::DB& db, std::chrono::milliseconds period,
                                      std::function<void(const rocksdb::Status&)> on_failure)
-    : db_(db), period_(period), on_failure_(std::move(on_failure)), thread_([this] { run(); }) {}
+    : db_(db),
+      period_(period),
+      on_failure_(std::move(on_failure)),
+      synced_(db.GetLatestSequenceNumber()),  // what the open recovered is on disk
+      thread_([this] { run(); }) {}
 
 periodic_wal_sync::~periodic_wal_sync() {
   {
@@ -17,27 +21,39 @@ periodic_wal_sync::~periodic_wal_sync() {
   }
   wake_.notify_one();
   thread_.join();
-  sync_if_dirty();
+  sync_written();
 }
 
 void periodic_wal_sync::run() {
+  // A fixed schedule, not a pause after each sync: a write waits at most a period (and
+  // the sync that covers it), however long the syncs before it took.
+  auto next = std::chrono::steady_clock::now() + period_;
   std::unique_lock<std::mutex> lock{mutex_};
-  while (!stopping_) {
-    wake_.wait_for(lock, period_, [this] { return stopping_; });
-    if (stopping_) break;
+  while (!wake_.wait_until(lock, next, [this] { return stopping_; })) {
     lock.unlock();
-    sync_if_dirty();
+    sync_written();
     lock.lock();
+    next += period_;
+    if (auto now = std::chrono::steady_clock::now(); next < now) next = now;
   }
 }
 
-void periodic_wal_sync::sync_if_dirty() {
-  // Cleared before the sync: a write landing during it sets the flag again, and the next
-  // period covers it.
-  if (!dirty_.exchange(false, std::memory_order_acq_rel)) return;
-  // RocksDB lets SyncWAL run beside writers; it syncs every WAL file still open.
+bool periodic_wal_sync::sync_written() {
+  // Every write that returned before this line has a sequence number up to `target`
+  // and its WAL record in the file: one SyncWAL from here on covers them all.
+  auto target = db_.GetLatestSequenceNumber();
+  if (synced_.load(std::memory_order_acquire) >= target) return true;
+  // RocksDB lets SyncWAL run beside writers and other syncs; it syncs every WAL file not
+  // yet synced.
   auto status = db_.SyncWAL();
-  if (!status.ok()) on_failure_(status);
+  if (!status.ok()) {
+    on_failure_(status);
+    return false;
+  }
+  auto seen = synced_.load(std::memory_order_relaxed);
+  while (seen < target && !synced_.compare_exchange_weak(seen, target, std::memory_order_release))
+    ;
+  return true;
 }
 
 }  // namespace fedrelay::storage

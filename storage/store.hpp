@@ -89,9 +89,11 @@ struct store_options {
   /// 0 (the default): a `durability::synced` write returns after the fsync of the
   /// write-ahead log. Above 0 (storage.sync = "periodic"): it returns once the operating
   /// system has the write, and a thread of the store syncs the log every this long when
-  /// something was written, and once more at close. A crash or SIGKILL of the process then
-  /// loses nothing; an OS crash or power failure can lose up to a period of answered writes.
-  /// A failed periodic sync makes the store refuse writes, as a failed synced write does.
+  /// something was written (any write, buffered ones too), and once more at close; readers
+  /// sync earlier with make_durable(). A crash or SIGKILL of the process then loses
+  /// nothing; an OS crash or power failure can lose the writes answered in the last period
+  /// and the sync that covers them. A failed sync makes the store refuse writes, as a
+  /// failed synced write does.
   std::chrono::milliseconds wal_sync_period{0};
   /// Tests only, in the spirit of LevelDB's fault_injection_test: when set, it is asked
   /// before every append to and sync of the write-ahead log, and `true` makes that I/O
@@ -154,6 +156,14 @@ class store {
 
   /// store_options::wal_sync_period as opened: 0 when every synced write is fsynced.
   std::chrono::milliseconds wal_sync_period() const noexcept;
+
+  /// Returns once every write answered before this call is on disk. Every synced write
+  /// already is, unless the store syncs periodically (store_options::wal_sync_period):
+  /// then this syncs what the last sync did not cover. A reader calls it after reading and
+  /// before what it read leaves the node (a transaction to a peer, a page for the chat
+  /// server), so nothing leaves that an OS crash could take back. errc::write_failed when
+  /// the sync failed (the store then refuses writes).
+  [[nodiscard]] caf::error make_durable();
 
  private:
   struct impl;

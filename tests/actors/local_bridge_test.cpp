@@ -76,6 +76,45 @@ class LocalBridgeTest : public transport_fixture {
   local_bridge_actor bridge_;
 };
 
+/// A bridge over a store that answers before the fsync (storage.sync = "periodic") and
+/// would sync by itself only after an hour; its WAL syncs are counted.
+class PeriodicSyncBridgeTest : public transport_fixture {
+ protected:
+  void SetUp() override {
+    transport_fixture::SetUp();
+    storage::store_options opts;
+    opts.wal_sync_period = std::chrono::hours{1};
+    opts.fail_wal_io = [syncs = syncs_](storage::wal_io io) {
+      if (io == storage::wal_io::sync) ++*syncs;
+      return false;
+    };
+    node_ = &add_node("a.example", std::move(opts));
+    bridge_ = keep(spawn_local_bridge(*sys_, *node_->store, node_->domain));
+  }
+  std::shared_ptr<std::atomic<int>> syncs_ = std::make_shared<std::atomic<int>>(0);
+  test_node* node_ = nullptr;
+  local_bridge_actor bridge_;
+};
+
+TEST_F(PeriodicSyncBridgeTest, APageIsOnDiskBeforeTheChatServerSeesIt) {
+  auto page = [&](uint64_t after) {
+    auto reply = ask<std::string>(bridge_, fetch_atom::value, after, uint32_t{10}, uint32_t{0});
+    EXPECT_TRUE(reply.value) << describe(reply.error);
+    return json::parse(reply.value.value_or("{}"));
+  };
+  EXPECT_TRUE(page(0)["events"].empty());
+  EXPECT_EQ(syncs_->load(), 0);  // an empty page hands out nothing
+  storage::write_batch b;
+  b.put(storage::column::inbox, storage::encode_u64(1), R"({"cursor":1,"text":"one"})");
+  ASSERT_EQ(node_->store->write(b), caf::none);
+  EXPECT_EQ(syncs_->load(), 0);  // answered before the fsync
+  EXPECT_EQ(page(0)["events"].size(), 1u);
+  auto synced = syncs_->load();
+  EXPECT_GE(synced, 1);
+  EXPECT_EQ(page(0)["events"].size(), 1u);
+  EXPECT_EQ(syncs_->load(), synced);  // already on disk: no second sync
+}
+
 TEST_F(LocalBridgeTest, PagesThroughTheInboxByCursor) {
   write_inbox({"one", "two", "three", "four", "five"});
   auto first = fetch(0, 2);

@@ -43,13 +43,16 @@ class RoomTest : public transport_fixture {
     transport_fixture::SetUp();
     settings_.backoff_initial = 500ms;
     settings_.backoff_max = 2000ms;
-    a_ = &add_node("a.example");
-    b_ = &add_node("b.example");
-    c_ = &add_node("c.example");
+    a_ = &add_node("a.example", store_options_of("a.example"));
+    b_ = &add_node("b.example", store_options_of("b.example"));
+    c_ = &add_node("c.example", store_options_of("c.example"));
     rejection_sink_ = keep(sys_->spawn(refusal_collector, &refusals_));
     for (auto* n : {a_, b_, c_}) start_discovery(*n);
     for (auto* n : {a_, b_, c_}) start_node(*n);
   }
+
+  /// How a node's store is opened: the defaults, unless a fixture says otherwise.
+  virtual storage::store_options store_options_of(const std::string& /*domain*/) { return {}; }
 
   room_context room_context_of(test_node& n) {
     room_context ctx;
@@ -310,6 +313,34 @@ TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
   EXPECT_EQ(invite["user"], "alice@a.example");
   EXPECT_EQ(invite["target"], "bob");
   EXPECT_EQ(invite["origin"], "a.example");
+}
+
+/// RoomTest whose host A answers before the fsync (storage.sync = "periodic") and would
+/// sync by itself only after an hour; its WAL syncs are counted.
+class PeriodicSyncRoomTest : public RoomTest {
+ protected:
+  storage::store_options store_options_of(const std::string& domain) override {
+    storage::store_options opts;
+    if (domain != "a.example") return opts;
+    opts.wal_sync_period = std::chrono::hours{1};
+    opts.fail_wal_io = [syncs = syncs_](storage::wal_io io) {
+      if (io == storage::wal_io::sync) ++*syncs;
+      return false;
+    };
+    return opts;
+  }
+  std::shared_ptr<std::atomic<int>> syncs_ = std::make_shared<std::atomic<int>>(0);
+};
+
+TEST_F(PeriodicSyncRoomTest, TheHostSyncsItsLogBeforeATransactionLeaves) {
+  auto room = create(*a_, "quick", "private", alice);
+  EXPECT_EQ(syncs_->load(), 0);  // accepted, not yet on disk, and nothing has left
+  accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});
+  auto on_b = room_inbox(*b_, room);
+  ASSERT_EQ(on_b.size(), 1u);
+  EXPECT_EQ(on_b.front()["type"], "user.invited");
+  // Only A's peer can have synced: A's own period is an hour, and nothing read A's inbox.
+  EXPECT_GE(syncs_->load(), 1);
 }
 
 TEST_F(RoomTest, TheHostQueuesItsEventsForEveryServerAsReferencesToItsLog) {

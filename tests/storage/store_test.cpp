@@ -653,7 +653,7 @@ TEST_F(StoreTest, PeriodicSyncAnswersBeforeTheFsyncAndSyncsAtClose) {
   EXPECT_EQ(keys(*s, column::outbox, "", "").size(), 20u);
 }
 
-TEST_F(StoreTest, PeriodicSyncSyncsWithinThePeriodOnlyAfterWrites) {
+TEST_F(StoreTest, PeriodicSyncSyncsByItselfOnlyAfterWrites) {
   wal_sync_counter counter;
   auto s = open_store(counter.options(std::chrono::milliseconds{20}));
   ASSERT_TRUE(s);
@@ -670,6 +670,37 @@ TEST_F(StoreTest, PeriodicSyncSyncsWithinThePeriodOnlyAfterWrites) {
   EXPECT_EQ(counter.syncs.load(), settled);
 }
 
+TEST_F(StoreTest, MakeDurableSyncsOnlyWhatNoSyncCoveredYet) {
+  wal_sync_counter counter;
+  auto s = open_store(counter.options(std::chrono::hours{1}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->make_durable(), caf::none);  // nothing written: nothing to sync
+  EXPECT_EQ(counter.syncs.load(), 0);
+  put(*s, column::outbox, "a", "v");
+  put(*s, column::outbox, "b", "v");
+  EXPECT_EQ(counter.syncs.load(), 0);
+  EXPECT_EQ(s->make_durable(), caf::none);
+  auto after_first = counter.syncs.load();
+  EXPECT_GE(after_first, 1);
+  EXPECT_EQ(s->make_durable(), caf::none);  // covered already
+  EXPECT_EQ(counter.syncs.load(), after_first);
+  write_batch b;
+  b.put(column::inbox, "c", "v");
+  ASSERT_EQ(s->write(b, durability::buffered), caf::none);  // buffered writes count too
+  EXPECT_EQ(s->make_durable(), caf::none);
+  EXPECT_GT(counter.syncs.load(), after_first);
+}
+
+TEST_F(StoreTest, MakeDurableIsFreeWhenEveryWriteIsSynced) {
+  wal_sync_counter counter;
+  auto s = open_store(counter.options(std::chrono::milliseconds{0}));
+  ASSERT_TRUE(s);
+  put(*s, column::outbox, "a", "v");
+  auto synced = counter.syncs.load();
+  EXPECT_EQ(s->make_durable(), caf::none);
+  EXPECT_EQ(counter.syncs.load(), synced);
+}
+
 TEST_F(StoreTest, AFailedPeriodicSyncMakesTheStoreRefuseWrites) {
   wal_sync_counter counter;
   counter.fail_syncs = true;
@@ -677,6 +708,7 @@ TEST_F(StoreTest, AFailedPeriodicSyncMakesTheStoreRefuseWrites) {
   ASSERT_TRUE(s);
   put(*s, column::rooms, "answered", "v");  // answered before its sync
   ASSERT_TRUE(fedrelay::test::wait_until([&] { return s->failed(); }, std::chrono::seconds{5}));
+  EXPECT_TRUE(is(s->make_durable(), errc::write_failed));
   write_batch b;
   b.put(column::rooms, "later", "v");
   auto err = s->write(b);

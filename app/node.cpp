@@ -300,8 +300,9 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::functi
   if (auto period = (*db)->wal_sync_period(); period.count() > 0)
     net::log()->warn(
         "storage: sync = \"periodic\": events are accepted before they are on disk, and the "
-        "log is synced every {} ms; an OS crash or power failure can lose what was accepted "
-        "in the last period (a crash of fedrelay itself loses nothing)",
+        "log is synced every {} ms and before anything leaves the node; an OS crash or power "
+        "failure can lose what was accepted since the last sync (a crash of fedrelay itself "
+        "loses nothing)",
         period.count());
   else
     net::log()->info("storage: every accepted event is synced to disk before it is answered");

@@ -175,7 +175,7 @@ struct inbox_page {
   // With storage.sync = "periodic" the page may hold events not yet on disk: the chat
   // server must not see what an OS crash could take back (it would move its cursor past
   // numbers the node then hands out again).
-  if (count > 0)
+  if (count > 0 || next > after)
     if (auto durable = store.make_durable())
       return caf::make_error(errc::storage_failed, "inbox: " + describe(durable));
   return inbox_page{"{\"events\":[" + events + "],\"next\":" + std::to_string(next) + "}", count,

@@ -1294,7 +1294,24 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         auto& st = self->state;
         if (!st.room.created())
           return caf::make_error(errc::not_found, "no such room " + st.room_id);
-        return dump(info_view(st.room, st.ctx.own_domain));
+        // Its last_seq must not be taken back: the view is answered once the appends that
+        // made it are written and, with storage.sync = "periodic", on disk; else a host
+        // could hand out a seq the chat server already counted again after an OS crash.
+        auto promise = self->make_response_promise<std::string>();
+        after_appends(self, [self, promise, view = dump(info_view(st.room, st.ctx.own_domain))](
+                                const caf::error& err) mutable {
+          if (err) {
+            promise.deliver(err);
+            return;
+          }
+          if (auto durable = self->state.ctx.store->make_durable()) {
+            promise.deliver(
+                caf::make_error(errc::storage_failed, "room state: " + describe(durable)));
+            return;
+          }
+          promise.deliver(std::move(view));
+        });
+        return promise;
       },
       [self](history_atom, uint64_t after, uint32_t limit) -> caf::result<std::string> {
         auto& st = self->state;

@@ -179,6 +179,10 @@ rocksdb::Options db_options(const store_options& opts, rocksdb::Env* env) {
   // lets storage.sync = "periodic" promise that a crash of the process loses nothing
   // (RocksDB's default, stated because that promise relies on it).
   o.manual_wal_flush = false;
+  // A reopen after a crash writes what it recovered from the WAL into synced table files,
+  // so the periodic sync may count all of it as on disk (RocksDB's default, stated for
+  // the same reason).
+  o.avoid_flush_during_recovery = false;
   // RocksDB's own info LOG rolls at every open; keep a few for diagnosis, not 1000.
   o.keep_log_file_num = 5;
   o.max_log_file_size = 8u << 20;
@@ -394,8 +398,12 @@ caf::error store::write(const write_batch& batch, durability d) {
 }
 
 caf::error store::make_durable() {
-  if (!impl_->wal_sync || impl_->wal_sync->sync_written()) return caf::none;
-  return impl_->refusal();
+  if (!impl_->wal_sync) return caf::none;
+  // After a failed sync nothing more is vouched for, even if a retry succeeds: the OS may
+  // have dropped the pages that failed to reach the disk.
+  if (impl_->failed.load(std::memory_order_acquire) || !impl_->wal_sync->sync_written())
+    return impl_->refusal();
+  return caf::none;
 }
 
 std::chrono::milliseconds store::wal_sync_period() const noexcept {

@@ -169,6 +169,12 @@ void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
     answer(storage_failure(a->origin, err));
     return;
   }
+  // A receipt lets the sender forget the events: with storage.sync = "periodic" what the
+  // rooms applied must be on disk first (a no-op otherwise, their appends were synced).
+  if (auto err = st.ports.store->make_durable()) {
+    answer(storage_failure(a->origin, err));
+    return;
+  }
   answer({200, a->key.seal(encoded)});
 }
 
@@ -214,6 +220,11 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
     return;
   }
   if (*stored) {
+    // Stored may not yet mean on disk (storage.sync = "periodic"), see finish.
+    if (auto err = store.make_durable()) {
+      promise.deliver(storage_failure(origin, err));
+      return;
+    }
     promise.deliver(inbound_reply{200, key.seal(**stored)});
     return;
   }

@@ -315,21 +315,22 @@ TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
   EXPECT_EQ(invite["origin"], "a.example");
 }
 
-/// RoomTest whose host A answers before the fsync (storage.sync = "periodic") and would
-/// sync by itself only after an hour; its WAL syncs are counted.
+/// RoomTest whose host A and member B answer before the fsync (storage.sync = "periodic")
+/// and would sync by themselves only after an hour; their WAL syncs are counted.
 class PeriodicSyncRoomTest : public RoomTest {
  protected:
   storage::store_options store_options_of(const std::string& domain) override {
     storage::store_options opts;
-    if (domain != "a.example") return opts;
+    if (domain != "a.example" && domain != "b.example") return opts;
     opts.wal_sync_period = std::chrono::hours{1};
-    opts.fail_wal_io = [syncs = syncs_](storage::wal_io io) {
+    opts.fail_wal_io = [syncs = domain == "a.example" ? syncs_ : syncs_b_](storage::wal_io io) {
       if (io == storage::wal_io::sync) ++*syncs;
       return false;
     };
     return opts;
   }
   std::shared_ptr<std::atomic<int>> syncs_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> syncs_b_ = std::make_shared<std::atomic<int>>(0);
 };
 
 TEST_F(PeriodicSyncRoomTest, TheHostSyncsItsLogBeforeATransactionLeaves) {
@@ -340,6 +341,8 @@ TEST_F(PeriodicSyncRoomTest, TheHostSyncsItsLogBeforeATransactionLeaves) {
   auto after_info = syncs_->load();
   EXPECT_GE(after_info, 1);
   accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});
+  // B's receipt went out once what B applied was on disk.
+  EXPECT_GE(syncs_b_->load(), 1);
   auto on_b = room_inbox(*b_, room);
   ASSERT_EQ(on_b.size(), 1u);
   EXPECT_EQ(on_b.front()["type"], "user.invited");

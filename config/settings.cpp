@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -589,18 +590,11 @@ class settings_reader {
           s_.domain = name;
       }
     }
-    const char* methods = "\"dns\", \"hub\" or \"static\"";
-    if (auto v = t.string("discovery", methods)) {
-      if (*v == "dns")
-        s_.discovery = discovery_method::dns;
-      else if (*v == "hub")
-        s_.discovery = discovery_method::hub;
-      else if (*v == "static")
-        s_.discovery = discovery_method::static_table;
-      else
-        c_.report(*t.find("discovery"), "federation.discovery",
-                  quote(*v) + " is not a discovery method", methods);
-    }
+    read_choice(t, "discovery", "a discovery method",
+                {{"dns", discovery_method::dns},
+                 {"hub", discovery_method::hub},
+                 {"static", discovery_method::static_table}},
+                s_.discovery);
     read_url(t, "hub_url", s_.hub_url, {{"http", "https"}, true, false},
              "\"https://host[:port][/path]\"");
     read_url(t, "public_url", s_.public_url, {{"http", "https"}, false, false},
@@ -634,6 +628,28 @@ class settings_reader {
     return true;
   }
 
+  /// A key whose value must be one of `names`: the value named goes to `out`; any other
+  /// is reported as "<value> is not <what>", expecting the names ("a", "b" or "c").
+  template <class Value>
+  void read_choice(table_view& t, const std::string& key, const char* what,
+                   std::initializer_list<std::pair<const char*, Value>> names, Value& out) {
+    std::string expected;
+    size_t index = 0;
+    for (const auto& choice : names) {
+      if (index > 0) expected += index + 1 == names.size() ? " or " : ", ";
+      expected += quote(choice.first);
+      ++index;
+    }
+    auto v = t.string(key, expected);
+    if (!v) return;
+    for (const auto& choice : names)
+      if (*v == choice.first) {
+        out = choice.second;
+        return;
+      }
+    c_.report(*t.find(key), t.key_name(key), quote(*v) + " is not " + what, expected);
+  }
+
   void read_listen(table_view& t) {
     read_endpoint(t, "federation", s_.listen_federation);
     read_endpoint(t, "local", s_.listen_local);
@@ -641,15 +657,9 @@ class settings_reader {
 
   void read_storage(table_view& t) {
     if (auto v = t.string("dir", "a directory path")) s_.storage_dir = resolve_path(base_dir_, *v);
-    const char* modes = "\"always\" or \"periodic\"";
-    if (auto v = t.string("sync", modes)) {
-      if (*v == "always")
-        s_.storage_sync = sync_mode::always;
-      else if (*v == "periodic")
-        s_.storage_sync = sync_mode::periodic;
-      else
-        c_.report(*t.find("sync"), "storage.sync", quote(*v) + " is not a sync mode", modes);
-    }
+    read_choice(t, "sync", "a sync mode",
+                {{"always", sync_mode::always}, {"periodic", sync_mode::periodic}},
+                s_.storage_sync);
     // Up to a minute: a longer period would put more accepted events at risk than an
     // operator choosing this mode for speed would expect.
     constexpr int64_t max_period_ms = 60'000;

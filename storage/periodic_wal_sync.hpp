@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <string>
 #include <thread>
 
 namespace rocksdb {
@@ -37,6 +36,8 @@ class periodic_wal_sync {
   /// sync already covered them, else after a sync of its own. False when a sync failed.
   /// Thread-safe.
   bool sync_written();
+
+  std::chrono::milliseconds period() const noexcept { return period_; }
 
  private:
   void run();

@@ -261,7 +261,6 @@ struct store::impl {
   std::string failure;  // GUARDED_BY(failure_mutex): the reason of the first failed write
   // Set with store_options::wal_sync_period: synced writes are answered before the fsync.
   std::unique_ptr<periodic_wal_sync> wal_sync;
-  std::chrono::milliseconds wal_sync_period{0};
 
   ~impl() {
     // Its last sync, and its thread, need the DB.
@@ -346,7 +345,6 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
                          owner->dir.c_str(), status.ToString().c_str());
           (void)owner->record_failure(status);
         });
-    p->wal_sync_period = opts.wal_sync_period;
   }
   return std::unique_ptr<store>{new store(std::move(p))};
 }
@@ -407,7 +405,7 @@ caf::error store::make_durable() {
 }
 
 std::chrono::milliseconds store::wal_sync_period() const noexcept {
-  return impl_->wal_sync_period;
+  return impl_->wal_sync ? impl_->wal_sync->period() : std::chrono::milliseconds{0};
 }
 
 caf::error store::scan(column c, std::string_view from, std::string_view to, size_t limit,

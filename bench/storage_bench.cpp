@@ -22,11 +22,11 @@ constexpr size_t value_bytes = 256;
 // A store in a fresh directory under /tmp, removed with everything in it afterwards.
 class bench_store {
  public:
-  bench_store() {
+  explicit bench_store(store_options opts = {}) {
     std::string pattern = "/tmp/fedrelay-storage-bench-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
-    auto s = store::open(dir_);
+    auto s = store::open(dir_, std::move(opts));
     if (!s) throw std::runtime_error("open failed: " + caf::to_string(s.error()));
     store_ = std::move(*s);
   }
@@ -50,8 +50,8 @@ void write_or_fail(benchmark::State& state, store& s, const write_batch& b, dura
 }
 
 // One event, one fsync: the latency floor of an accepted event.
-void BM_SyncedPut(benchmark::State& state) {
-  bench_store db;
+void synced_put(benchmark::State& state, store_options opts) {
+  bench_store db{std::move(opts)};
   const std::string value(value_bytes, 'v');
   uint64_t seq = 0;
   for (auto _ : state) {
@@ -62,7 +62,18 @@ void BM_SyncedPut(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(seq));
   state.SetBytesProcessed(static_cast<int64_t>(seq * value_bytes));
 }
+void BM_SyncedPut(benchmark::State& state) {
+  synced_put(state, {});
+}
+// The same with the WAL appended to as RocksDB does (store_options::prewrite_wal off):
+// each fdatasync then writes the file's new size too.
+void BM_SyncedPutAppendedWal(benchmark::State& state) {
+  store_options opts;
+  opts.prewrite_wal = false;
+  synced_put(state, std::move(opts));
+}
 BENCHMARK(BM_SyncedPut)->UseRealTime();
+BENCHMARK(BM_SyncedPutAppendedWal)->UseRealTime();
 
 // 100 events of 256 B in one batch with one fsync, as a room actor's group commit.
 void batch_of_100(benchmark::State& state, durability d) {

@@ -24,6 +24,7 @@
 #include "storage/crc32c.hpp"
 #include "storage/errc.hpp"
 #include "storage/periodic_wal_sync.hpp"
+#include "storage/prewritten_wal.hpp"
 #include "storage/write_batch_internal.hpp"
 
 namespace fedrelay::storage {
@@ -99,12 +100,13 @@ class faulty_wal_file final : public rocksdb::FSWritableFileOwnerWrapper {
   const std::function<bool(wal_io)>& fail_;  // REQUIRES: the file system that owns it outlives us
 };
 
-// The file system of store_options::fail_wal_io: RocksDB's default one, with the WAL
-// files (NNNNNN.log; the info log is named LOG) wrapped in faulty_wal_file.
+// The file system of store_options::fail_wal_io: the store's own, with the WAL files
+// (NNNNNN.log; the info log is named LOG) wrapped in faulty_wal_file.
 class faulty_wal_file_system final : public rocksdb::FileSystemWrapper {
  public:
-  explicit faulty_wal_file_system(std::function<bool(wal_io)> fail)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(std::move(fail)) {}
+  faulty_wal_file_system(std::shared_ptr<rocksdb::FileSystem> base,
+                         std::function<bool(wal_io)> fail)
+      : FileSystemWrapper(std::move(base)), fail_(std::move(fail)) {}
 
   static const char* kClassName() { return "FedrelayFaultyWalFileSystem"; }
   const char* Name() const override { return kClassName(); }
@@ -113,15 +115,12 @@ class faulty_wal_file_system final : public rocksdb::FileSystemWrapper {
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
     auto status = FileSystemWrapper::NewWritableFile(name, options, result, dbg);
-    if (status.ok() && is_wal(name))
+    if (status.ok() && is_wal_file(name))
       *result = std::make_unique<faulty_wal_file>(std::move(*result), fail_);
     return status;
   }
 
  private:
-  static bool is_wal(const std::string& name) {
-    return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
-  }
   std::function<bool(wal_io)> fail_;
 };
 
@@ -304,9 +303,11 @@ bool store::checksums_use_cpu_instruction() {
 caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_options opts) {
   auto p = std::make_unique<impl>();
   p->dir = dir;
+  std::shared_ptr<rocksdb::FileSystem> fs = rocksdb::FileSystem::Default();
+  if (opts.prewrite_wal) fs = prewritten_wal_file_system(std::move(fs));
   if (opts.fail_wal_io)
-    p->env = rocksdb::NewCompositeEnv(
-        std::make_shared<faulty_wal_file_system>(std::move(opts.fail_wal_io)));
+    fs = std::make_shared<faulty_wal_file_system>(std::move(fs), std::move(opts.fail_wal_io));
+  p->env = rocksdb::NewCompositeEnv(std::move(fs));
   p->fail_reads = std::move(opts.fail_reads);
   auto options = db_options(opts, p->env.get());
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);

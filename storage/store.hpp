@@ -95,6 +95,10 @@ struct store_options {
   /// and the sync that covers them. A failed sync makes the store refuse writes, as a
   /// failed synced write does.
   std::chrono::milliseconds wal_sync_period{0};
+  /// Write each WAL file over zeros written ahead of it (storage/prewritten_wal.hpp), so
+  /// a synced write's fdatasync writes its data and not the file's size. Default: true;
+  /// false appends to the WAL as RocksDB does (the benchmarks compare the two).
+  bool prewrite_wal = true;
   /// Tests only, in the spirit of LevelDB's fault_injection_test: when set, it is asked
   /// before every append to and sync of the write-ahead log, and `true` makes that I/O
   /// fail as a full disk or a failed fsync would. Called from writing threads (and the

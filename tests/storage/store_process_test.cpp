@@ -1,6 +1,7 @@
 // store across processes: the LOCK seen from another process, and kill -9 in the middle
 // of synced writes, with this test binary re-executed as the child (see main below).
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/keys.hpp"
+#include "storage/prewritten_wal.hpp"
 #include "storage/store.hpp"
 #include "tests/storage/store_test_util.hpp"
 #include "tests/support/child_process.hpp"
@@ -23,7 +25,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::context_text;
+using testing::direct_io_supported;
 using testing::is;
+using testing::wal_files;
 
 constexpr const char* child_flag = "--storage-child";
 constexpr int child_unexpected = 99;  // a child's exit code for anything but an errc
@@ -55,7 +59,8 @@ int child_open(const std::string& dir) {
 // Child role "write DIR": synced batches until killed. Batch i puts keys_per_batch keys
 // (i, j) into the outbox and the counter i into meta, across two columns, and says "i"
 // only after write() has returned: i is then acknowledged. `opts` as the store is opened
-// ("write-periodic": answered before the fsync, see store_options::wal_sync_period).
+// ("write-periodic": answered before the fsync, see store_options::wal_sync_period;
+// "write-appended": the WAL appended to as RocksDB does, see store_options::prewrite_wal).
 int child_write(const std::string& dir, store_options opts = {}) {
   auto s = store::open(dir, std::move(opts));
   if (!s) {
@@ -138,6 +143,17 @@ void StoreProcessTest::kill_and_check(const std::string& role) {
   auto acknowledged = last_acknowledged(fedrelay::test::read_file(log));
   ASSERT_GT(acknowledged, 0u);
 
+  // The kill left the live WAL with zeros after its last record (a whole number of
+  // chunks), and the recovery below reads through them.
+  if (role != "write-appended" && direct_io_supported(dir.path())) {
+    auto logs = wal_files(dir.path());
+    ASSERT_FALSE(logs.empty());
+    struct stat st {};
+    ASSERT_EQ(::stat(logs.back().c_str(), &st), 0);
+    EXPECT_GT(st.st_size, 0);
+    EXPECT_EQ(static_cast<uint64_t>(st.st_size) % wal_prewrite_bytes, 0u) << logs.back();
+  }
+
   auto s = store::open(dir.path());
   ASSERT_TRUE(s) << caf::to_string(s.error());
   auto counter_bytes = (*s)->get(column::meta, "counter");
@@ -182,6 +198,10 @@ TEST_F(StoreProcessTest, KillNineKeepsEveryAcknowledgedBatchWhole) {
   kill_and_check("write");
 }
 
+TEST_F(StoreProcessTest, KillNineWithTheWalAppendedToKeepsEveryAcknowledgedBatchWhole) {
+  kill_and_check("write-appended");
+}
+
 TEST_F(StoreProcessTest, KillNineWithPeriodicSyncStillKeepsEveryAcknowledgedBatch) {
   // The child's period is an hour, so its acknowledgements did not wait for any fsync
   // (RocksDB may still sync a closed log when a memtable fills): what it acknowledged was
@@ -203,6 +223,11 @@ int main(int argc, char** argv) {
     std::string role = argv[2], dir = argv[3];
     if (role == "open") return child_open(dir);
     if (role == "write") return child_write(dir);
+    if (role == "write-appended") {
+      store_options opts;
+      opts.prewrite_wal = false;
+      return child_write(dir, std::move(opts));
+    }
     if (role == "write-periodic") {
       store_options opts;
       opts.wal_sync_period = std::chrono::hours(1);

@@ -1,0 +1,137 @@
+// storage/prewritten_wal: WAL files written over zeros laid down ahead of them, truncated
+// to their records at close; other files, and directories without direct I/O, untouched.
+#include "storage/prewritten_wal.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+#include <rocksdb/file_system.h>
+
+#include "storage/store.hpp"
+#include "tests/storage/store_test_util.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fedrelay::storage {
+namespace {
+
+using testing::direct_io_supported;
+using testing::wal_files;
+
+uint64_t size_on_disk(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+std::string contents(const std::string& path) {
+  return fedrelay::test::read_file(path);
+}
+
+/// A file system of the store's kind over RocksDB's default one.
+std::shared_ptr<rocksdb::FileSystem> prewritten() {
+  return prewritten_wal_file_system(rocksdb::FileSystem::Default());
+}
+
+std::unique_ptr<rocksdb::FSWritableFile> create(rocksdb::FileSystem& fs, const std::string& path) {
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  auto status = fs.NewWritableFile(path, rocksdb::FileOptions{}, &file, nullptr);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  return file;
+}
+
+void append(rocksdb::FSWritableFile& file, const std::string& data) {
+  auto status = file.Append(data, rocksdb::IOOptions{}, nullptr);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+}
+
+class PrewrittenWalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!direct_io_supported(dir.path()))
+      GTEST_SKIP() << dir.path() << " takes no direct I/O; the WAL is appended to as usual";
+  }
+
+  fedrelay::test::temp_dir dir{"fedrelay-prewritten-wal"};
+};
+
+TEST_F(PrewrittenWalTest, AWalFileHoldsZerosAheadOfItsRecordsAndOnlyItsRecordsOnceClosed) {
+  auto fs = prewritten();
+  auto path = dir / "000007.log";
+  auto file = create(*fs, path);
+  ASSERT_TRUE(file);
+  const std::string first(1500, 'a'), second(700, 'b');
+  append(*file, first);
+  append(*file, second);
+  ASSERT_TRUE(file->Sync(rocksdb::IOOptions{}, nullptr).ok());
+
+  // Open: the records, then zeros to the end of the first chunk.
+  EXPECT_EQ(file->GetFileSize(rocksdb::IOOptions{}, nullptr), first.size() + second.size());
+  EXPECT_EQ(size_on_disk(path), wal_prewrite_bytes);
+  auto open = contents(path);
+  ASSERT_EQ(open.size(), wal_prewrite_bytes);
+  EXPECT_EQ(open.substr(0, first.size() + second.size()), first + second);
+  EXPECT_EQ(open.find_first_not_of('\0', first.size() + second.size()), std::string::npos);
+
+  ASSERT_TRUE(file->Close(rocksdb::IOOptions{}, nullptr).ok());
+  EXPECT_EQ(contents(path), first + second);
+}
+
+TEST_F(PrewrittenWalTest, RecordsPastAChunkGetTheNextChunksFirst) {
+  auto fs = prewritten();
+  auto path = dir / "000008.log";
+  auto file = create(*fs, path);
+  ASSERT_TRUE(file);
+  // Crosses two chunk boundaries in one append, then a third in small ones.
+  const std::string big(wal_prewrite_bytes * 2 + 100, 'x');
+  append(*file, big);
+  EXPECT_EQ(size_on_disk(path), wal_prewrite_bytes * 3);
+  std::string small(4096, 'y');
+  uint64_t written = big.size();
+  while (written <= wal_prewrite_bytes * 3) {
+    append(*file, small);
+    written += small.size();
+  }
+  EXPECT_EQ(size_on_disk(path), wal_prewrite_bytes * 4);
+  ASSERT_TRUE(file->Close(rocksdb::IOOptions{}, nullptr).ok());
+  EXPECT_EQ(size_on_disk(path), written);
+  auto all = contents(path);
+  EXPECT_EQ(all.substr(0, big.size()), big);
+  EXPECT_EQ(all.find_first_not_of('y', big.size()), std::string::npos);
+}
+
+TEST_F(PrewrittenWalTest, OtherFilesAreTheBaseFileSystems) {
+  auto fs = prewritten();
+  for (const char* name : {"000009.sst", "MANIFEST-000001", "LOG"}) {
+    auto path = dir / name;
+    auto file = create(*fs, path);
+    ASSERT_TRUE(file);
+    append(*file, "abc");
+    ASSERT_TRUE(file->Flush(rocksdb::IOOptions{}, nullptr).ok());
+    EXPECT_EQ(size_on_disk(path), 3u) << name;
+    ASSERT_TRUE(file->Close(rocksdb::IOOptions{}, nullptr).ok());
+  }
+}
+
+TEST_F(PrewrittenWalTest, TheStoresLiveWalIsPrewrittenUnlessTurnedOff) {
+  for (bool prewrite : {true, false}) {
+    fedrelay::test::temp_dir db_dir{"fedrelay-prewritten-store"};
+    store_options opts;
+    opts.prewrite_wal = prewrite;
+    auto s = store::open(db_dir.path(), opts);
+    ASSERT_TRUE(s) << caf::to_string(s.error());
+    write_batch b;
+    b.put(column::meta, "k", std::string(1000, 'v'));
+    ASSERT_EQ((*s)->write(b), caf::none);
+    auto logs = wal_files(db_dir.path());
+    ASSERT_FALSE(logs.empty());
+    auto live = size_on_disk(logs.back());
+    EXPECT_EQ(live % wal_prewrite_bytes == 0, prewrite) << live << " bytes";
+    EXPECT_GT(live, 1000u);
+  }
+}
+
+}  // namespace
+}  // namespace fedrelay::storage

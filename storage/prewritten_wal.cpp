@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -48,28 +47,26 @@ rocksdb::IOStatus io_error(const std::string& what, const std::string& name, int
   return rocksdb::IOStatus::IOError(what + " " + name, std::strerror(error));
 }
 
-/// wal_prewrite_bytes of zeros, aligned for direct I/O; shared and never written.
-const void* zero_chunk() {
-  static const void* zeros = [] {
-    void* p = nullptr;
-    if (posix_memalign(&p, 4096, wal_prewrite_bytes) != 0) return static_cast<void*>(nullptr);
-    std::memset(p, 0, wal_prewrite_bytes);
-    return p;
-  }();
-  return zeros;
+/// wal_prewrite_bytes of zeros; shared and never written.
+const char* zero_chunk() {
+  static const std::string zeros(wal_prewrite_bytes, '\0');
+  return zeros.data();
 }
 
-/// Writes a file's zeros, by direct I/O, on a thread of its own that keeps them up to
-/// zero_lead_bytes ahead of what the writer asked for: the journal's thread then waits for
-/// zeros only when it outruns this one (a chunk took about 0.8 ms here, which on the
-/// journal's thread held up every MiB of a drain). After a failed write it writes no more,
-/// and says so to every caller of zeros_past from then on.
+/// Writes a file's zeros on a thread of its own that keeps them up to zero_lead_bytes
+/// ahead of what the writer asked for, so the journal's thread waits for zeros only when
+/// it outruns this one. Each chunk goes through the page cache and is written back at
+/// once (sync_file_range): its blocks are then allocated and written, and its pages stay
+/// cached, so an append that fills a page part way does not read the block first (after
+/// zeros written by direct I/O every such append read 4 KiB from the disk, which made a
+/// drain slower; docs/PERFORMANCE.md, twelfth round). After a failed write it writes no
+/// more, and says so to every caller of zeros_past from then on.
 class zero_writer {
  public:
   static constexpr uint64_t zero_lead_bytes = 2 * wal_prewrite_bytes;
 
-  explicit zero_writer(unique_fd direct) : direct_(std::move(direct)) {
-    if (direct_)
+  explicit zero_writer(unique_fd fd) : fd_(std::move(fd)) {
+    if (fd_)
       thread_ = std::thread([this] { run(); });
     else
       failed_ = true;
@@ -122,12 +119,9 @@ class zero_writer {
       // them, so this write and the writer's appends never meet.
       auto at = zeroed_;
       lock.unlock();
-      ssize_t n;
-      do {
-        n = ::pwrite(direct_.get(), zero_chunk(), wal_prewrite_bytes, static_cast<off_t>(at));
-      } while (n < 0 && errno == EINTR);
+      bool written = write_chunk(at);
       lock.lock();
-      if (n == static_cast<ssize_t>(wal_prewrite_bytes))
+      if (written)
         zeroed_ = at + wal_prewrite_bytes;
       else
         failed_ = true;
@@ -136,7 +130,22 @@ class zero_writer {
     }
   }
 
-  unique_fd direct_;  // O_DIRECT
+  /// The chunk at `at`, written and on its way to the disk.
+  bool write_chunk(uint64_t at) {
+    uint64_t done = 0;
+    while (done < wal_prewrite_bytes) {
+      auto n = ::pwrite(fd_.get(), zero_chunk() + done, wal_prewrite_bytes - done,
+                        static_cast<off_t>(at + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<uint64_t>(n);
+    }
+    return ::sync_file_range(fd_.get(), static_cast<off_t>(at), wal_prewrite_bytes,
+                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                 SYNC_FILE_RANGE_WAIT_AFTER) == 0;
+  }
+
+  unique_fd fd_;  // the file, opened again: pwrite(2) leaves the writer's offset alone
   std::mutex mutex_;
   std::condition_variable changed_;
   uint64_t zeroed_ = 0;    // GUARDED_BY(mutex_): zeros are on disk below this
@@ -148,12 +157,12 @@ class zero_writer {
 
 class prewritten_wal_file final : public rocksdb::FSWritableFile {
  public:
-  prewritten_wal_file(std::string name, unique_fd fd, unique_fd direct,
+  prewritten_wal_file(std::string name, unique_fd fd, unique_fd zero_fd,
                       const rocksdb::FileOptions& options)
       : FSWritableFile(options),
         name_(std::move(name)),
         fd_(std::move(fd)),
-        zeros_(std::make_unique<zero_writer>(std::move(direct))) {
+        zeros_(std::make_unique<zero_writer>(std::move(zero_fd))) {
     zeros_->zeros_past(0);  // the first chunks, before the first record comes
   }
 
@@ -249,13 +258,13 @@ class prewritten_wal_file_system_impl final : public rocksdb::FileSystemWrapper 
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
     // Only plain WAL files: with mmap or direct writes asked for, RocksDB's own file.
-    if (!is_wal_file(name) || options.use_mmap_writes || options.use_direct_writes || !zero_chunk())
+    if (!is_wal_file(name) || options.use_mmap_writes || options.use_direct_writes)
       return FileSystemWrapper::NewWritableFile(name, options, result, dbg);
     unique_fd fd{::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
     if (!fd) return io_error("creating", name, errno);
-    unique_fd direct{::open(name.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC)};
+    unique_fd zero_fd{::open(name.c_str(), O_WRONLY | O_CLOEXEC)};
     *result =
-        std::make_unique<prewritten_wal_file>(name, std::move(fd), std::move(direct), options);
+        std::make_unique<prewritten_wal_file>(name, std::move(fd), std::move(zero_fd), options);
     return rocksdb::IOStatus::OK();
   }
 };

@@ -4,15 +4,15 @@
 // and, on ext4, the extent that turned from allocated to written): two writes to the disk
 // per sync instead of one. RocksDB's answer, WAL recycling, is turned off with the
 // point-in-time recovery the store relies on. So each WAL file here is extended ahead of
-// its appends, a MiB at a time, with zeros written by direct I/O (they take no copy into
-// the page cache), and the appends then overwrite blocks whose size and extents are
-// already on disk: an fdatasync writes the data alone. On this machine that made a synced
-// 1.5 KB append 30 % faster and cost 30 % less CPU (docs/PERFORMANCE.md, twelfth round).
+// its appends, a MiB at a time, with zeros that a thread of the file's own writes and
+// writes back (sync_file_range) up to two MiB ahead, and the appends then overwrite blocks
+// whose size and extents are already on disk, in pages still cached: an fdatasync writes
+// the data alone. Measured in docs/PERFORMANCE.md, twelfth round.
 //
 // After a crash the zeros beyond the last record read as RocksDB's zero-length padding
 // records, which recovery skips, as it does the preallocated regions of older RocksDB
-// builds. A clean close truncates the file to its records. Where direct I/O is refused
-// (tmpfs, some network file systems), the file is appended to as usual.
+// builds. A clean close truncates the file to its records. If zeros cannot be written
+// (a full disk), the file is appended to as usual from there on.
 // Internal to storage/.
 #pragma once
 
@@ -26,7 +26,7 @@ class FileSystem;
 
 namespace fedrelay::storage {
 
-/// Zeros are written this far ahead of a WAL file's records.
+/// The zeros of a WAL file are written in chunks of this size.
 inline constexpr uint64_t wal_prewrite_bytes = 1u << 20;
 
 /// Whether `name` is a WAL file (NNNNNN.log; RocksDB's info log is named LOG).

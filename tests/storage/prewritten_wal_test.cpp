@@ -1,5 +1,5 @@
 // storage/prewritten_wal: WAL files written over zeros laid down ahead of them, truncated
-// to their records at close; other files, and directories without direct I/O, untouched.
+// to their records at close; other files untouched.
 #include "storage/prewritten_wal.hpp"
 
 #include <fcntl.h>
@@ -18,7 +18,6 @@
 namespace fedrelay::storage {
 namespace {
 
-using testing::direct_io_supported;
 using testing::wal_files;
 
 uint64_t size_on_disk(const std::string& path) {
@@ -49,11 +48,6 @@ void append(rocksdb::FSWritableFile& file, const std::string& data) {
 
 class PrewrittenWalTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!direct_io_supported(dir.path()))
-      GTEST_SKIP() << dir.path() << " takes no direct I/O; the WAL is appended to as usual";
-  }
-
   fedrelay::test::temp_dir dir{"fedrelay-prewritten-wal"};
 };
 

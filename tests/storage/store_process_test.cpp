@@ -25,7 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::context_text;
-using testing::direct_io_supported;
 using testing::is;
 using testing::wal_files;
 
@@ -145,7 +144,7 @@ void StoreProcessTest::kill_and_check(const std::string& role) {
 
   // The kill left the live WAL with zeros after its last record (a whole number of
   // chunks), and the recovery below reads through them.
-  if (role != "write-appended" && direct_io_supported(dir.path())) {
+  if (role != "write-appended") {
     auto logs = wal_files(dir.path());
     ASSERT_FALSE(logs.empty());
     struct stat st {};

@@ -174,7 +174,7 @@ class prewritten_wal_file final : public rocksdb::FSWritableFile {
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions&,
                            rocksdb::IODebugContext*) override {
     auto end = size_.load(std::memory_order_relaxed) + data.size();
-    if (prewriting_) prewriting_ = zeros_->zeros_past(end);
+    if (prewriting_) prewriting_ = still_worth_it(end) && zeros_->zeros_past(end);
     const char* p = data.data();
     size_t left = data.size();
     while (left > 0) {
@@ -221,11 +221,13 @@ class prewritten_wal_file final : public rocksdb::FSWritableFile {
   }
 
   rocksdb::IOStatus Sync(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
     if (::fdatasync(fd_.get()) != 0) return io_error("syncing", name_, errno);
     return rocksdb::IOStatus::OK();
   }
 
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
     if (::fsync(fd_.get()) != 0) return io_error("syncing", name_, errno);
     return rocksdb::IOStatus::OK();
   }
@@ -242,8 +244,25 @@ class prewritten_wal_file final : public rocksdb::FSWritableFile {
   std::string name_;
   unique_fd fd_;  // buffered; its offset is the end of the records
   std::unique_ptr<zero_writer> zeros_;
-  bool prewriting_ = true;         // false once zeros could not be written
-  std::atomic<uint64_t> size_{0};  // bytes of records (read by GetFileSize on any thread)
+  /// Whether the zeros still pay, looked at once per chunk of records: each costs about
+  /// as much CPU as the inode writes of wal_prewrite_min_syncs syncs save, so a file
+  /// synced less often than that (large batches, a drain) is appended to as usual from
+  /// then on, and its zeros stop.
+  bool still_worth_it(uint64_t end) {
+    if (end <= next_check_) return true;
+    auto syncs = syncs_.load(std::memory_order_relaxed);
+    bool worth = next_check_ == 0 || syncs - syncs_at_check_ >= wal_prewrite_min_syncs;
+    next_check_ = end / wal_prewrite_bytes * wal_prewrite_bytes + wal_prewrite_bytes;
+    syncs_at_check_ = syncs;
+    if (!worth) zeros_->stop();
+    return worth;
+  }
+
+  bool prewriting_ = true;          // false once zeros could not be written or did not pay
+  std::atomic<uint64_t> size_{0};   // bytes of records (read by GetFileSize on any thread)
+  std::atomic<uint64_t> syncs_{0};  // Sync and Fsync calls (any thread)
+  uint64_t next_check_ = 0;         // still_worth_it looks again past this size
+  uint64_t syncs_at_check_ = 0;     // syncs_ when it last looked
 };
 
 class prewritten_wal_file_system_impl final : public rocksdb::FileSystemWrapper {

@@ -12,7 +12,8 @@
 // After a crash the zeros beyond the last record read as RocksDB's zero-length padding
 // records, which recovery skips, as it does the preallocated regions of older RocksDB
 // builds. A clean close truncates the file to its records. If zeros cannot be written
-// (a full disk), the file is appended to as usual from there on.
+// (a full disk), or the file is synced too seldom for them to pay, it is appended to as
+// usual from there on.
 // Internal to storage/.
 #pragma once
 
@@ -28,6 +29,12 @@ namespace fedrelay::storage {
 
 /// The zeros of a WAL file are written in chunks of this size.
 inline constexpr uint64_t wal_prewrite_bytes = 1u << 20;
+
+/// A WAL file synced fewer times than this while a chunk of its records was written is
+/// appended to as usual from then on: writing a chunk of zeros cost about as much CPU as
+/// the inode writes of that many syncs save (docs/PERFORMANCE.md, twelfth round), so
+/// large batches and drains, which sync a few times a MiB, are better off without.
+inline constexpr uint64_t wal_prewrite_min_syncs = 16;
 
 /// Whether `name` is a WAL file (NNNNNN.log; RocksDB's info log is named LOG).
 bool is_wal_file(const std::string& name);

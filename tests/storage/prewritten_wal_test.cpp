@@ -92,10 +92,12 @@ TEST_F(PrewrittenWalTest, RecordsPastTheZerosWaitForTheNextChunks) {
   const std::string big(wal_prewrite_bytes * 5 + 100, 'x');
   append(*file, big);
   expect_zeros_ahead(path, big.size());
+  // Synced as single events are, so the zeros keep paying.
   std::string small(4096, 'y');
   uint64_t written = big.size();
   while (written <= wal_prewrite_bytes * 9) {
     append(*file, small);
+    ASSERT_TRUE(file->Sync(rocksdb::IOOptions{}, nullptr).ok());
     written += small.size();
   }
   expect_zeros_ahead(path, written);
@@ -106,9 +108,30 @@ TEST_F(PrewrittenWalTest, RecordsPastTheZerosWaitForTheNextChunks) {
   EXPECT_EQ(all.find_first_not_of('y', big.size()), std::string::npos);
 }
 
+TEST_F(PrewrittenWalTest, AFileSyncedSeldomIsAppendedToAsUsual) {
+  auto fs = prewritten();
+  auto path = dir / "000009.log";
+  auto file = create(*fs, path);
+  ASSERT_TRUE(file);
+  // Large batches: one sync per 256 KiB, fewer than wal_prewrite_min_syncs per chunk.
+  const std::string batch(256 * 1024, 'z');
+  uint64_t written = 0;
+  while (written < wal_prewrite_bytes * 6) {
+    append(*file, batch);
+    ASSERT_TRUE(file->Sync(rocksdb::IOOptions{}, nullptr).ok());
+    written += batch.size();
+  }
+  // The zeros stopped after the first chunk or two; the records went on past them.
+  EXPECT_EQ(size_on_disk(path), written);
+  ASSERT_TRUE(file->Close(rocksdb::IOOptions{}, nullptr).ok());
+  EXPECT_EQ(size_on_disk(path), written);
+  auto all = contents(path);
+  EXPECT_EQ(all.find_first_not_of('z'), std::string::npos);
+}
+
 TEST_F(PrewrittenWalTest, OtherFilesAreTheBaseFileSystems) {
   auto fs = prewritten();
-  for (const char* name : {"000009.sst", "MANIFEST-000001", "LOG"}) {
+  for (const char* name : {"000010.sst", "MANIFEST-000001", "LOG"}) {
     auto path = dir / name;
     auto file = create(*fs, path);
     ASSERT_TRUE(file);

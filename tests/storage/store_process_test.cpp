@@ -143,8 +143,10 @@ void StoreProcessTest::kill_and_check(const std::string& role) {
   ASSERT_GT(acknowledged, 0u);
 
   // The kill left the live WAL with zeros after its last record (a whole number of
-  // chunks), and the recovery below reads through them.
-  if (role != "write-appended") {
+  // chunks), and the recovery below reads through them. (With the periodic sync the
+  // file is synced too seldom for zeros, and after its first MiB it is appended to as
+  // usual; "write-appended" has none.)
+  if (role == "write") {
     auto logs = wal_files(dir.path());
     ASSERT_FALSE(logs.empty());
     struct stat st {};

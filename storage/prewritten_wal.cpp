@@ -1,14 +1,17 @@
 #include "storage/prewritten_wal.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -44,6 +47,8 @@ class unique_fd {
 };
 
 rocksdb::IOStatus io_error(const std::string& what, const std::string& name, int error) {
+  // As RocksDB's own files say it, so a full disk reads as one.
+  if (error == ENOSPC) return rocksdb::IOStatus::NoSpace(what + " " + name, std::strerror(error));
   return rocksdb::IOStatus::IOError(what + " " + name, std::strerror(error));
 }
 
@@ -65,11 +70,17 @@ class zero_writer {
  public:
   static constexpr uint64_t zero_lead_bytes = 2 * wal_prewrite_bytes;
 
-  explicit zero_writer(unique_fd fd) : fd_(std::move(fd)) {
-    if (fd_)
-      thread_ = std::thread([this] { run(); });
-    else
+  zero_writer(std::string name, unique_fd fd) : name_(std::move(name)), fd_(std::move(fd)) {
+    if (!fd_) {
       failed_ = true;
+      return;
+    }
+    // No exception may reach RocksDB: without a thread the file is appended to as usual.
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {
+      failed_ = true;
+    }
   }
   ~zero_writer() { stop(); }
   zero_writer(const zero_writer&) = delete;
@@ -81,6 +92,13 @@ class zero_writer {
   bool zeros_past(uint64_t end) {
     std::unique_lock<std::mutex> lock{mutex_};
     if (failed_) return false;
+    // A batch that reaches more than a chunk past the zeros (a drain's first) would wait
+    // for all of them: the file is appended to as usual instead, once the thread is done.
+    if (end > zeroed_ + wal_prewrite_bytes) {
+      lock.unlock();
+      stop();
+      return false;
+    }
     // In whole chunks, so the thread is woken once per chunk, not at every append.
     auto want =
         (end + zero_lead_bytes + wal_prewrite_bytes - 1) / wal_prewrite_bytes * wal_prewrite_bytes;
@@ -90,12 +108,6 @@ class zero_writer {
     }
     changed_.wait(lock, [&] { return zeroed_ >= end || failed_; });
     return !failed_;
-  }
-
-  /// Where the zeros written so far end.
-  uint64_t zeroed() {
-    std::lock_guard<std::mutex> lock{mutex_};
-    return zeroed_;
   }
 
   /// Ends the thread once its write in progress is done; writes no zeros after.
@@ -118,33 +130,43 @@ class zero_writer {
       // Beyond zeroed_ there are no records: a writer waits for zeros before it passes
       // them, so this write and the writer's appends never meet.
       auto at = zeroed_;
+      // The first chunk is small: the file's first append waits for it.
+      auto chunk = at == 0 ? wal_first_prewrite_bytes : wal_prewrite_bytes;
       lock.unlock();
-      bool written = write_chunk(at);
+      bool written = write_chunk(at, chunk);
       lock.lock();
-      if (written)
-        zeroed_ = at + wal_prewrite_bytes;
-      else
+      if (written) {
+        zeroed_ = at + chunk;
+      } else {
         failed_ = true;
+        // Once per file; the file is appended to as usual from here on.
+        std::fprintf(stderr, "storage: writing zeros ahead of %s failed (%s); appending as usual\n",
+                     name_.c_str(), std::strerror(errno));
+      }
       changed_.notify_all();
       if (failed_) return;
     }
   }
 
-  /// The chunk at `at`, written and on its way to the disk.
-  bool write_chunk(uint64_t at) {
+  /// `size` bytes of zeros at `at`, written and on their way to the disk.
+  bool write_chunk(uint64_t at, uint64_t size) {
     uint64_t done = 0;
-    while (done < wal_prewrite_bytes) {
-      auto n = ::pwrite(fd_.get(), zero_chunk() + done, wal_prewrite_bytes - done,
-                        static_cast<off_t>(at + done));
+    while (done < size) {
+      auto n = ::pwrite(fd_.get(), zero_chunk() + done, size - done, static_cast<off_t>(at + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
+      if (n < 0) return false;
+      if (n == 0) {
+        errno = EIO;
+        return false;
+      }
       done += static_cast<uint64_t>(n);
     }
-    return ::sync_file_range(fd_.get(), static_cast<off_t>(at), wal_prewrite_bytes,
+    return ::sync_file_range(fd_.get(), static_cast<off_t>(at), static_cast<off_t>(size),
                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                                  SYNC_FILE_RANGE_WAIT_AFTER) == 0;
   }
 
+  std::string name_;
   unique_fd fd_;  // the file, opened again: pwrite(2) leaves the writer's offset alone
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -162,7 +184,7 @@ class prewritten_wal_file final : public rocksdb::FSWritableFile {
       : FSWritableFile(options),
         name_(std::move(name)),
         fd_(std::move(fd)),
-        zeros_(std::make_unique<zero_writer>(std::move(zero_fd))) {
+        zeros_(std::make_unique<zero_writer>(name_, std::move(zero_fd))) {
     zeros_->zeros_past(0);  // the first chunks, before the first record comes
   }
 
@@ -209,8 +231,13 @@ class prewritten_wal_file final : public rocksdb::FSWritableFile {
     zeros_->stop();
     auto size = size_.load(std::memory_order_relaxed);
     rocksdb::IOStatus status;
-    // A WAL closed cleanly holds its records and nothing after them.
-    if (zeros_->zeroed() > size && ::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0)
+    // A WAL closed cleanly holds its records and nothing after them (also after a chunk
+    // of zeros that failed part way).
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0)
+      status = io_error("reading the size of", name_, errno);
+    else if (static_cast<uint64_t>(st.st_size) > size &&
+             ::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0)
       status = io_error("truncating", name_, errno);
     if (!fd_.close() && status.ok()) status = io_error("closing", name_, errno);
     return status;
@@ -239,6 +266,10 @@ class prewritten_wal_file final : public rocksdb::FSWritableFile {
   uint64_t GetFileSize(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
     return size_.load(std::memory_order_relaxed);
   }
+
+  // Left to FSWritableFile's defaults: RangeSync (RocksDB asks for it on a WAL only with
+  // wal_bytes_per_sync, which the store leaves at 0), write-lifetime hints, preallocation
+  // (the zeros allocate the blocks) and cache invalidation.
 
  private:
   std::string name_;

@@ -27,8 +27,10 @@ class FileSystem;
 
 namespace fedrelay::storage {
 
-/// The zeros of a WAL file are written in chunks of this size.
+/// The zeros of a WAL file are written in chunks of this size, after a first chunk of
+/// wal_first_prewrite_bytes (the file's first append waits for that one).
 inline constexpr uint64_t wal_prewrite_bytes = 1u << 20;
+inline constexpr uint64_t wal_first_prewrite_bytes = 64u << 10;
 
 /// A WAL file synced fewer times than this while a chunk of its records was written is
 /// appended to as usual from then on: writing a chunk of zeros cost about as much CPU as

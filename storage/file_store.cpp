@@ -11,6 +11,7 @@
 #include <random>
 
 #include "storage/errc.hpp"
+#include "storage/write_all.hpp"
 
 namespace fedrelay::storage {
 namespace {
@@ -23,17 +24,6 @@ namespace fs = std::filesystem;
 
 [[nodiscard]] caf::error bad_id(std::string_view id) {
   return caf::make_error(errc::corrupted, "not a file id: " + std::string{id.substr(0, 80)});
-}
-
-// Writes all of `bytes`, retrying short writes and interruptions.
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    auto n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
 }
 
 // The rename is durable only once the directory entry is.

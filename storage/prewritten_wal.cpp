@@ -17,6 +17,8 @@
 
 #include <rocksdb/file_system.h>
 
+#include "storage/write_all.hpp"
+
 namespace fedrelay::storage {
 namespace {
 
@@ -150,17 +152,7 @@ class zero_writer {
 
   /// `size` bytes of zeros at `at`, written and on their way to the disk.
   bool write_chunk(uint64_t at, uint64_t size) {
-    uint64_t done = 0;
-    while (done < size) {
-      auto n = ::pwrite(fd_.get(), zero_chunk() + done, size - done, static_cast<off_t>(at + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return false;
-      if (n == 0) {
-        errno = EIO;
-        return false;
-      }
-      done += static_cast<uint64_t>(n);
-    }
+    if (!write_all(fd_.get(), {zero_chunk(), size}, static_cast<int64_t>(at))) return false;
     return ::sync_file_range(fd_.get(), static_cast<off_t>(at), static_cast<off_t>(size),
                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                                  SYNC_FILE_RANGE_WAIT_AFTER) == 0;
@@ -197,17 +189,8 @@ class prewritten_wal_file final : public rocksdb::FSWritableFile {
                            rocksdb::IODebugContext*) override {
     auto end = size_.load(std::memory_order_relaxed) + data.size();
     if (prewriting_) prewriting_ = still_worth_it(end) && zeros_->zeros_past(end);
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      auto n = ::write(fd_.get(), p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return io_error("appending to", name_, errno);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
+    if (!write_all(fd_.get(), {data.data(), data.size()}))
+      return io_error("appending to", name_, errno);
     size_.store(end, std::memory_order_relaxed);
     return rocksdb::IOStatus::OK();
   }

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -471,17 +472,22 @@ class table_view {
   }
 
   // An integer of at least `min`.
-  std::optional<int64_t> integer(const std::string& key, int64_t min) {
+  std::optional<int64_t> integer(const std::string& key, int64_t min,
+                                 int64_t max = std::numeric_limits<int64_t>::max()) {
     auto* v = find(key);
     if (v == nullptr) return std::nullopt;
-    std::string expected = "an integer >= " + std::to_string(min);
+    std::string expected =
+        max == std::numeric_limits<int64_t>::max()
+            ? "an integer >= " + std::to_string(min)
+            : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
     if (!v->is_integer()) {
       checker_.report(*v, key_name(key), describe(*v), expected);
       return std::nullopt;
     }
     int64_t n = v->as_integer();
-    if (n < min) {
-      checker_.report(*v, key_name(key), std::to_string(n) + " is too small", expected);
+    if (n < min || n > max) {
+      checker_.report(*v, key_name(key),
+                      std::to_string(n) + (n < min ? " is too small" : " is too large"), expected);
       return std::nullopt;
     }
     return n;
@@ -663,13 +669,8 @@ class settings_reader {
     // Up to a minute: a longer period would put more accepted events at risk than an
     // operator choosing this mode for speed would expect.
     constexpr int64_t max_period_ms = 60'000;
-    if (auto v = t.integer("sync_period_ms", 1)) {
-      if (*v > max_period_ms)
-        c_.report(*t.find("sync_period_ms"), "storage.sync_period_ms",
-                  std::to_string(*v) + " is too large", "an integer from 1 to 60000");
-      else
-        s_.storage_sync_period = std::chrono::milliseconds(*v);
-    }
+    if (auto v = t.integer("sync_period_ms", 1, max_period_ms))
+      s_.storage_sync_period = std::chrono::milliseconds(*v);
   }
 
   void read_dns(table_view& t) {

@@ -156,9 +156,10 @@ void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
     answer(failure(503, "the rooms could not take the events now: " + detail_of(a->failure)));
     return;
   }
-  // Only the receipt: each event's mark (dedup_event_key) is the room's, written in the
-  // synced append that applied it. Writing it again here cost a put per event, and marked
-  // events a room had only held back for a gap, which a resend then could not bring.
+  // Only the receipt: a message's mark (dedup_event_key) is the room's, written in the
+  // synced append that applied it, and a sequenced event needs none (its room drops every
+  // seq it applied). Writing marks here cost a put per event, and marked events a room
+  // had only held back for a gap, which a resend then could not bring.
   storage::write_batch batch;
   auto encoded = encode_receipt(a->r);
   batch.put(storage::column::receipts, a->txn_key, encoded);

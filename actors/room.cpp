@@ -271,11 +271,11 @@ void commit_marked(room_pointer self, journal_entry entry, std::vector<std::stri
 
 /// What applying the sequenced event `e` (already applied to the state) writes on every
 /// node that has the room: the log entry, the author of a message, the direct-room index,
-/// the dedup mark of the message that brought it, and the local server's inbox entry.
-/// The log entry is under storage::sequenced_key(room id, seq), where the host's fan-out
-/// and the inbox refer to it.
-void record_applied(room_pointer self, journal_entry& entry, const room_event& e,
-                    const std::string& message_id) {
+/// and the local server's inbox entry. The log entry is under
+/// storage::sequenced_key(room id, seq), where the host's fan-out and the inbox refer to it.
+/// No dedup mark: the host marks the submission that brought the event (sequence_into),
+/// and a member drops a resent event by its seq, so a mark there was never read.
+void record_applied(room_pointer self, journal_entry& entry, const room_event& e) {
   auto& st = self->state;
   auto log_key = storage::sequenced_key(st.room_id, e.seq);
   auto logged = encode_event(e);
@@ -299,7 +299,6 @@ void record_applied(room_pointer self, journal_entry& entry, const room_event& e
     st.authors_unflushed.push_back(target);
   } else if (e.type == event_type::room_created && st.room.type == "direct")
     put(entry, storage::column::meta, direct_room_key(e.user, content_text(e, "with")), st.room_id);
-  put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
 }
 
 void record_state(room_pointer self, journal_entry& entry) {
@@ -495,9 +494,10 @@ std::string leaver_of(const room_event& e) {
   return {};
 }
 
-/// Sequences a validated event into `entry`: the next seq, the state, the log, the inbox
-/// and a copy for every other member server (the room's state first for a server that
-/// joins with this event). Marks `message_id` as being written.
+/// Sequences a validated event into `entry`: the next seq, the state, the log, the inbox,
+/// the dedup mark of `message_id` (the submission) and a copy for every other member
+/// server (the room's state first for a server that joins with this event). Marks
+/// `message_id` as being written.
 void sequence_into(room_pointer self, journal_entry& entry, room_event e,
                    const std::string& message_id) {
   auto& st = self->state;
@@ -508,7 +508,8 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   if (!newcomer.empty()) snapshot = snapshot_of(self);
   auto leaver = leaver_of(e);
   apply(st.room, e);
-  record_applied(self, entry, e, message_id);
+  record_applied(self, entry, e);
+  put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
   if (changes_stored_state(e.type)) record_state(self, entry);
   auto targets = member_servers(st.room);
   if (!leaver.empty()) targets.insert(leaver);
@@ -663,7 +664,7 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
     auto e = std::move(first->second);
     st.ahead.erase(first);
     apply(st.room, e);
-    record_applied(self, entry, e, event_message_id(st.room_id, e.id));
+    record_applied(self, entry, e);
     state_changed = state_changed || changes_stored_state(e.type);
     ++applied;
   }

@@ -756,6 +756,28 @@ TEST_F(RoomTest, HostEventsSentAgainInANewTransactionFillAForgottenGapAndApplyOn
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
+TEST_F(RoomTest, SubmissionsAreMarkedForDedupButAMemberMarksNoneOfTheHostsEvents) {
+  auto room = room_of_three();
+  auto from_b = send(*b_, room, "bob", "from a member");
+  auto from_a = send(*a_, room, alice, "from the host");
+  ASSERT_EQ(sequenced(*c_, room).size(), sequenced(*a_, room).size() - 2);
+  auto marked = [](const test_node& n, const std::string& message_id) {
+    auto mark = n.store->get(storage::column::dedup, room_message_key(message_id));
+    EXPECT_TRUE(mark) << describe(mark.error());
+    return mark && mark->has_value();
+  };
+  // A submission stays idempotent: the host marks every one it sequenced, and a member
+  // the ones it sent.
+  EXPECT_TRUE(marked(*a_, submit_message_id(room, from_a)));
+  EXPECT_TRUE(marked(*a_, submit_message_id(room, from_b)));
+  EXPECT_TRUE(marked(*b_, submit_message_id(room, from_b)));
+  // The events the host sent its members are dropped by seq when they come again (the
+  // resend tests above), so a member keeps no mark per event.
+  for (const auto* member : {b_, c_})
+    for (const auto& id : {from_a, from_b})
+      EXPECT_FALSE(marked(*member, event_message_id(room, id))) << member->domain << " " << id;
+}
+
 TEST_F(RoomTest, TheEventNextInLineFindsRoomWhenTheRoomHoldsTheMostEventsAhead) {
   auto room = room_of_three();
   auto last = info(*c_, room)["last_seq"].get<uint64_t>();

@@ -79,8 +79,8 @@ inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inb
 /// in column `receipts` (versions before kept it in `dedup`, where it is still looked up).
 std::string transaction_receipt_key(std::string_view origin, std::string_view transaction_id);
 /// The key in column `dedup` of a handled room message ("e\0" message id -> the room id),
-/// which the rooms write with the message's effect and this actor reads before handing a
-/// message over.
+/// which the rooms write with the message's effect and this actor reads before handing
+/// over a message that is not a sequenced event (those a room drops by their seq).
 std::string dedup_event_key(std::string_view event_id);
 
 }  // namespace fedrelay::actors

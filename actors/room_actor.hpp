@@ -61,12 +61,13 @@ std::string room_author_key(std::string_view room_id, std::string_view event_id)
 /// the same pair reuses its room.
 std::string direct_room_key(std::string_view user_a, std::string_view user_b);
 
-/// Column `dedup`, the same key the inbound actor checks for each message id
-/// (dedup_event_key): written with the effect of a message, so a message already handled
-/// is never handled again, even when the process died between the two writes. The host
-/// and a member mark a submitted event with its submit message id, which makes local
-/// submissions idempotent too. The host's sequenced events get no mark on a member: its
-/// room drops every seq it applied, and the inbound actor looks none of them up.
+/// Column `dedup`, the same key the inbound actor checks for the message ids of all but
+/// sequenced events (dedup_event_key): written with the effect of a message, so a
+/// message already handled is never handled again, even when the process died between
+/// the two writes. The host and a member mark a submitted event with its submit message
+/// id, which makes local submissions idempotent too. The host's sequenced events get no
+/// mark on a member: its room drops every seq it applied, and the inbound actor looks
+/// none of them up.
 std::string room_message_key(std::string_view message_id);
 
 }  // namespace fedrelay::actors

@@ -153,7 +153,8 @@ std::string local_view_text(const room_event& e, std::string_view own);
 // -- federation messages -------------------------------------------------------------------
 //
 // Rooms travel as the events of transactions, each a JSON object with a "kind" and an "id"
-// unique per message, so the receiver's per-id dedup drops only true repeats:
+// unique per message, so the receiver drops only true repeats (an event and a state by
+// their seq, the other kinds by their id):
 //   {"kind":"submit","id":"submit:<room>:<event id>","event":{...}}     member -> host
 //   {"kind":"event","id":"event:<room>:<event id>","event":{...,"seq"}}  host -> members
 //   {"kind":"room.state","id":"state:<room>:<seq>","room_id","seq","state":{...}}

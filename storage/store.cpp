@@ -221,7 +221,7 @@ rocksdb::ColumnFamilyOptions column_options(column c,
   table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
   table.partition_filters = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  // Most point lookups of new events miss (dedup: "seen this id?"; rooms: an author):
+  // Most point lookups of new messages miss (dedup: "seen this id?"; rooms: an author):
   // a whole-key bloom filter in the memtable answers them without walking its skip list.
   if (c == column::dedup || c == column::rooms) {
     o.memtable_prefix_bloom_size_ratio = 0.05;

@@ -21,7 +21,8 @@ enum class column : uint8_t {
   room_log,   // room logs: room id + seq (big-endian) -> event
   outbox,     // outboxes: peer domain + 0x00 + seq (big-endian) -> queued event
   receipts,   // receipts and peer delivery state: per-peer cursors, stored receipts
-  dedup,      // inbound dedup: event ids already applied (and receipts of earlier versions)
+  dedup,      // inbound dedup: ids of messages handled (submissions, states, rejections;
+              // receipts of earlier versions)
   inbox,      // the local inbox: cursor (big-endian) -> event for the local server
   discovery,  // discovery cache: domain -> peer record with expiry
   files,      // file metadata and small file contents

@@ -306,6 +306,12 @@ void record_state(room_pointer self, journal_entry& entry) {
   put(entry, storage::column::rooms, st.room_id, dump(encode_state(st.room, false)));
 }
 
+/// Marks the message handled in `entry`, which holds its effect: handled() finds it once
+/// the entry is on disk.
+void mark_handled(room_pointer self, journal_entry& entry, const std::string& message_id) {
+  put(entry, storage::column::dedup, room_message_key(message_id), self->state.room_id);
+}
+
 /// Whether the message was handled already (written, or being written).
 bool handled(room_pointer self, const std::string& message_id) {
   auto& st = self->state;
@@ -509,7 +515,7 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   auto leaver = leaver_of(e);
   apply(st.room, e);
   record_applied(self, entry, e);
-  put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+  mark_handled(self, entry, message_id);
   if (changes_stored_state(e.type)) record_state(self, entry);
   auto targets = member_servers(st.room);
   if (!leaver.empty()) targets.insert(leaver);
@@ -543,7 +549,7 @@ void refuse_submit(room_pointer self, const std::string& origin, const room_even
   count_events(self, event_source::peer, false);
   journal_entry entry;
   entry.outbound.push_back({origin, rejected_message(st.room_id, e.id, e.user, reason)});
-  put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+  mark_handled(self, entry, message_id);
   st.writing.insert(message_id);
   commit_marked(self, std::move(entry), {message_id}, std::move(done));
 }
@@ -833,7 +839,7 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
                   direct_room_key(st.room.members.begin()->first,
                                   std::next(st.room.members.begin())->first),
                   st.room_id);
-            put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+            mark_handled(self, entry, message_id);
             record_state(self, entry);
             log()->info("room {}: state at seq {} from the host", st.room_id, seq);
             drain(self, std::move(entry), [message_id, promise](const caf::error& err) mutable {
@@ -1059,7 +1065,7 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
       return caf::make_error(errc::not_found, "no such room " + st.room_id);
     }
     entry.outbound.push_back({st.host, submit_message(e)});
-    put(entry, storage::column::dedup, room_message_key(message_id), st.room_id);
+    mark_handled(self, entry, message_id);
     st.writing.insert(message_id);
   }
   ids.push_back(message_id);

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "storage/errc.hpp"
+#include "storage/unique_fd.hpp"
 #include "storage/write_all.hpp"
 
 namespace fedrelay::storage {
@@ -28,10 +29,8 @@ namespace fs = std::filesystem;
 
 // The rename is durable only once the directory entry is.
 void sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);  // best effort: the content itself is synced already
-  ::close(fd);
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (fd) (void)::fsync(fd.get());  // best effort: the content itself is synced already
 }
 
 // The names in `dir` that are file ids (anything else there is not the store's).
@@ -167,14 +166,12 @@ uint64_t file_store::partial_size(std::string_view id) const {
 caf::error file_store::append_partial(std::string_view id, std::string_view bytes) const {
   if (!valid_id(id)) return bad_id(id);
   auto p = partial_path(id);
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return os_error(errc::write_failed, "cannot open", p);
-  // Synced, so the partial file's size after a crash is bytes that really arrived.
-  bool ok = write_all(fd, bytes) && ::fdatasync(fd) == 0;
-  auto saved = errno;
-  ::close(fd);
-  errno = saved;
-  if (!ok) return os_error(errc::write_failed, "cannot append to", p);
+  unique_fd fd{::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)};
+  if (!fd) return os_error(errc::write_failed, "cannot open", p);
+  // Synced, so the partial file's size after a crash is bytes that really arrived. The
+  // error is read from errno before the descriptor closes.
+  if (!write_all(fd.get(), bytes) || ::fdatasync(fd.get()) != 0)
+    return os_error(errc::write_failed, "cannot append to", p);
   return {};
 }
 

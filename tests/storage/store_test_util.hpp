@@ -11,6 +11,7 @@
 #include <caf/message.hpp>
 
 #include "storage/errc.hpp"
+#include "storage/prewritten_wal.hpp"
 
 namespace fedrelay::storage::testing {
 
@@ -26,7 +27,7 @@ inline std::string context_text(const caf::error& err) {
 inline std::vector<std::string> wal_files(const std::string& dir) {
   std::vector<std::string> logs;
   for (const auto& entry : std::filesystem::directory_iterator(dir))
-    if (entry.path().extension() == ".log") logs.push_back(entry.path().string());
+    if (is_wal_file(entry.path().filename().string())) logs.push_back(entry.path().string());
   std::sort(logs.begin(), logs.end());
   return logs;
 }

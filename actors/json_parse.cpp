@@ -77,13 +77,18 @@ bool convert(dom::element e, source& doc, json& out) {
 
 }  // namespace
 
+bool convert_element(dom::element element, std::string_view text, json& out) {
+  source doc{text};
+  return convert(element, doc, out);
+}
+
 json parse_json(std::string_view text) {
   dom::parser own;
   auto& parser = dom_parser_for(text.size(), own);
   dom::element root;
   json out;
-  source doc{text};
-  if (!parser.parse(text.data(), text.size()).get(root) && convert(root, doc, out)) return out;
+  if (!parser.parse(text.data(), text.size()).get(root) && convert_element(root, text, out))
+    return out;
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 

@@ -22,6 +22,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/event_reader.hpp"
 #include "actors/inbound_actor.hpp"
 #include "actors/inbox.hpp"
 #include "actors/json_parse.hpp"
@@ -758,14 +759,13 @@ void on_event_run(room_pointer self, const std::string& origin,
   auto run = std::make_shared<run_state>();
   run->results.resize(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
-    auto doc = parse_json(texts[i]);
-    auto message_id = string_at(doc, "id");
-    auto inner = doc.is_object() ? doc.find("event") : doc.end();
-    if (message_id.empty() || string_at(doc, "kind") != event_kind || inner == doc.end()) {
+    auto message = read_room_message(texts[i]);
+    const auto& message_id = message.id;
+    if (message_id.empty() || message.kind != event_kind || !message.event) {
       run->results[i] = refused(message_id, "a run holds sequenced events only");
       continue;
     }
-    auto e = decode_event(std::move(*inner));
+    auto& e = *message.event;
     std::string why = !e                         ? detail_of(e.error())
                       : e->room_id != st.room_id ? "an event of another room"
                                                  : not_from_host(self, origin, message_id, *e);

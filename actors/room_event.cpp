@@ -11,6 +11,7 @@
 #endif
 
 #include "actors/errc.hpp"
+#include "actors/event_reader.hpp"
 #include "actors/json_parse.hpp"
 #include "crypto/batch_signature.hpp"
 #include "crypto/keys.hpp"
@@ -316,6 +317,16 @@ std::string encode_event(const room_event& e) {
   return write_event(e, true);
 }
 
+caf::error check_event_fields(const room_event& e) {
+  if (!valid_domain(e.origin)) return bad("\"origin\" is not a domain");
+  if (e.id.size() > 512 || domain_of_id(e.id) != e.origin || e.id.size() == e.origin.size() + 1)
+    return bad("event id " + e.id + " is not of the form <local>:" + e.origin);
+  if (!valid_room_id(e.room_id)) return bad("\"room_id\" is not <32 hex>:<domain>");
+  if (!valid_qualified_user(e.user)) return bad("\"user\" is not name@domain");
+  if (e.sig.empty()) return bad("\"sig\" is empty");
+  return {};
+}
+
 namespace {
 
 /// decode_event's checks of every field but the content, which `doc` still holds.
@@ -335,12 +346,7 @@ caf::expected<room_event> decode_event_fields(const json& doc) {
   auto t = parse_event_type(type);
   if (!t) return bad("unknown event type \"" + type + "\"");
   e.type = *t;
-  if (!valid_domain(e.origin)) return bad("\"origin\" is not a domain");
-  if (e.id.size() > 512 || domain_of_id(e.id) != e.origin || e.id.size() == e.origin.size() + 1)
-    return bad("event id " + e.id + " is not of the form <local>:" + e.origin);
-  if (!valid_room_id(e.room_id)) return bad("\"room_id\" is not <32 hex>:<domain>");
-  if (!valid_qualified_user(e.user)) return bad("\"user\" is not name@domain");
-  if (e.sig.empty()) return bad("\"sig\" is empty");
+  if (auto err = check_event_fields(e)) return err;
   auto content = doc.find("content");
   if (content == doc.end() || !content->is_object())
     return bad("\"content\" must be a JSON object");
@@ -367,6 +373,7 @@ caf::expected<room_event> decode_event(json&& doc) {
 }
 
 caf::expected<room_event> parse_event(std::string_view text) {
+  if (auto e = read_event(text)) return std::move(*e);
   auto doc = parse_json(text);
   if (doc.is_discarded()) return bad("an event is not JSON");
   return decode_event(std::move(doc));

@@ -68,7 +68,13 @@ std::string encode_event(const room_event& e);
 [[nodiscard]] caf::expected<room_event> decode_event(const nlohmann::json& doc);
 /// The same, taking the content from `doc` instead of copying it.
 [[nodiscard]] caf::expected<room_event> decode_event(nlohmann::json&& doc);
+/// decode_event of the text, read straight from simdjson's DOM where it can be
+/// (event_reader.hpp).
 [[nodiscard]] caf::expected<room_event> parse_event(std::string_view text);
+
+/// decode_event's checks of the fields other than the type and the content: the origin a
+/// domain, the id "<local>:<origin>", the room id, the user "name@domain", a signature.
+[[nodiscard]] caf::error check_event_fields(const room_event& e);
 
 /// What the origin signs: the wire object without "sig" and "seq", dumped compactly
 /// (nlohmann objects keep their keys sorted, so the text is deterministic).

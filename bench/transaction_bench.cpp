@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/json_parse.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 
@@ -106,6 +107,18 @@ void bm_parse_event(benchmark::State& state) {
   }
 }
 BENCHMARK(bm_parse_event)->Arg(256)->Arg(4096);
+
+// For reference, the way every event was read before (event_reader.hpp): nlohmann's
+// document first, built by parse_json, then the event from it.
+void bm_parse_event_nlohmann_reference(benchmark::State& state) {
+  auto text = encode_event(sample_event(static_cast<size_t>(state.range(0))));
+  for (auto _ : state) {
+    auto e = decode_event(parse_json(text));
+    if (!e) state.SkipWithError("decode_event failed");
+    benchmark::DoNotOptimize(e);
+  }
+}
+BENCHMARK(bm_parse_event_nlohmann_reference)->Arg(256)->Arg(4096);
 
 // The inbox entry every applied event gets: its local view as text, written directly, and
 // for reference through the JSON object (what a node did before).

@@ -1,0 +1,150 @@
+#include "actors/event_reader.hpp"
+
+#include <cstdint>
+
+#include <simdjson.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/json_parse.hpp"
+#include "actors/kept_parsers.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+namespace dom = simdjson::dom;
+
+/// Whether `value` is a string; if so, it is copied to `out`.
+bool take_string(dom::element value, std::string& out) {
+  std::string_view s;
+  if (value.get(s)) return false;
+  out.assign(s);
+  return true;
+}
+
+/// nlohmann types "-0" as a signed integer and "0" as an unsigned one, where simdjson reads
+/// both as 0: a zero in a text that holds "-0" is left to nlohmann's way.
+bool plain_zero(std::string_view text) {
+  return text.find("-0") == std::string_view::npos;
+}
+
+/// "ts" as decode_event takes it (any integer, read as int64_t): false where that is not
+/// sure to give the same value.
+bool take_ts(dom::element value, int64_t& out) {
+  if (value.type() != dom::element_type::INT64) return false;
+  out = int64_t(value);
+  return true;
+}
+
+/// "seq" as decode_event takes it (an unsigned integer, which nlohmann makes of a literal
+/// without '-').
+bool take_seq(dom::element value, std::string_view text, uint64_t& out) {
+  if (value.type() == dom::element_type::UINT64) {
+    out = uint64_t(value);
+    return true;
+  }
+  if (value.type() != dom::element_type::INT64) return false;
+  auto v = int64_t(value);
+  if (v < 0 || (v == 0 && !plain_zero(text))) return false;
+  out = static_cast<uint64_t>(v);
+  return true;
+}
+
+/// `element` (of the document parsed from `text`) into `e` when decode_event accepts it
+/// and both parsers read its values alike; false otherwise, with `e` left half-filled.
+/// Repeated keys: the last one wins, as in nlohmann's parser.
+bool read_event_element(dom::element element, std::string_view text, room_event& e) {
+  dom::object fields;
+  if (element.get(fields)) return false;
+  enum : unsigned { id = 1, type = 2, room = 4, origin = 8, user = 16, ts = 32, sig = 64 };
+  unsigned seen = 0;
+  std::string_view type_name;
+  std::optional<dom::element> content;
+  for (auto field : fields) {
+    auto key = field.key;
+    auto value = field.value;
+    bool ok = true;
+    if (key == "id") {
+      ok = take_string(value, e.id);
+      seen |= id;
+    } else if (key == "type") {
+      ok = !value.get(type_name);
+      seen |= type;
+    } else if (key == "room_id") {
+      ok = take_string(value, e.room_id);
+      seen |= room;
+    } else if (key == "origin") {
+      ok = take_string(value, e.origin);
+      seen |= origin;
+    } else if (key == "user") {
+      ok = take_string(value, e.user);
+      seen |= user;
+    } else if (key == "ts") {
+      ok = take_ts(value, e.ts);
+      seen |= ts;
+    } else if (key == "sig") {
+      ok = take_string(value, e.sig);
+      seen |= sig;
+    } else if (key == "seq") {
+      ok = take_seq(value, text, e.seq);
+    } else if (key == "content") {
+      content = value;
+    }
+    if (!ok) return false;
+  }
+  if (seen != (id | type | room | origin | user | ts | sig) || !content || !content->is_object())
+    return false;
+  auto t = parse_event_type(type_name);
+  if (!t) return false;
+  e.type = *t;
+  if (check_event_fields(e)) return false;
+  if (!convert_element(*content, text, e.content)) return false;
+  return !check_content(e.type, e.content);
+}
+
+/// read_room_message the nlohmann way.
+room_message read_room_message_as_json(std::string_view text) {
+  auto doc = parse_json(text);
+  room_message out{string_at(doc, "kind"), string_at(doc, "id"), std::nullopt};
+  if (!doc.is_object()) return out;
+  if (auto inner = doc.find("event"); inner != doc.end())
+    out.event = decode_event(std::move(*inner));
+  return out;
+}
+
+}  // namespace
+
+room_message read_room_message(std::string_view text) {
+  dom::parser own;
+  auto& parser = dom_parser_for(text.size(), own);
+  dom::object fields;
+  if (parser.parse(text.data(), text.size()).get(fields)) return read_room_message_as_json(text);
+  room_message out;
+  std::optional<dom::element> event;
+  for (auto field : fields) {
+    if (field.key == "kind") {
+      if (!take_string(field.value, out.kind)) out.kind.clear();
+    } else if (field.key == "id") {
+      if (!take_string(field.value, out.id)) out.id.clear();
+    } else if (field.key == "event") {
+      event = field.value;
+    }
+  }
+  if (!event) return out;
+  room_event e;
+  // The parser is done with before the other way parses the text again.
+  if (!read_event_element(*event, text, e)) return read_room_message_as_json(text);
+  out.event = std::move(e);
+  return out;
+}
+
+std::optional<room_event> read_event(std::string_view text) {
+  dom::parser own;
+  auto& parser = dom_parser_for(text.size(), own);
+  dom::element root;
+  room_event e;
+  if (parser.parse(text.data(), text.size()).get(root) || !read_event_element(root, text, e))
+    return std::nullopt;
+  return e;
+}
+
+}  // namespace fedrelay::actors

@@ -1,0 +1,35 @@
+// Room events read straight from simdjson's DOM into room_event: each event a member is
+// sent in a run (the room's on_event_run) and each event parse_event reads. Building
+// nlohmann's document of the whole message first, then the event from it, was about an
+// eighth of a receiving node's samples in a drain. Only events decode_event accepts, and
+// whose values both parsers read alike, are taken here; anything else goes nlohmann's way
+// (parse_json, decode_event), which gives the same result and the error naming the field.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+#include "actors/room_event.hpp"
+
+namespace fedrelay::actors {
+
+/// What a room message ({"kind", "id", "event", ...}) holds for a room that applies it.
+struct room_message {
+  std::string kind;                                // "" when it is not a string
+  std::string id;                                  // "" when it is not a string
+  std::optional<caf::expected<room_event>> event;  // nullopt: the message has no "event"
+};
+
+/// As parse_json(text) then string_at(doc, "kind"), string_at(doc, "id") and
+/// decode_event(doc["event"]) when there is one (nothing for text that is no object).
+room_message read_room_message(std::string_view text);
+
+/// The event parse_event(text) gives, read straight from simdjson; nullopt where
+/// parse_event takes nlohmann's way (text it refuses, or values the parsers might read
+/// differently).
+std::optional<room_event> read_event(std::string_view text);
+
+}  // namespace fedrelay::actors

@@ -9,9 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <utility>
 
 #include "storage/errc.hpp"
-#include "storage/unique_fd.hpp"
 #include "storage/write_all.hpp"
 
 namespace fedrelay::storage {
@@ -55,19 +55,14 @@ std::string random_suffix() {
 file_writer::file_writer(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
 
 file_writer::file_writer(file_writer&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_), size_(other.size_) {
-  other.fd_ = -1;
-  other.path_.clear();
-}
+    : path_(std::exchange(other.path_, {})), fd_(std::move(other.fd_)), size_(other.size_) {}
 
 file_writer& file_writer::operator=(file_writer&& other) noexcept {
   if (this != &other) {
     discard();
-    path_ = std::move(other.path_);
-    fd_ = other.fd_;
+    path_ = std::exchange(other.path_, {});
+    fd_ = std::move(other.fd_);
     size_ = other.size_;
-    other.fd_ = -1;
-    other.path_.clear();
   }
   return *this;
 }
@@ -77,24 +72,22 @@ file_writer::~file_writer() {
 }
 
 void file_writer::discard() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   if (!path_.empty()) ::unlink(path_.c_str());
   path_.clear();
 }
 
 caf::error file_writer::write(std::string_view bytes) {
-  if (fd_ < 0) return caf::make_error(errc::write_failed, "write after finish: " + path_);
-  if (!write_all(fd_, bytes)) return os_error(errc::write_failed, "cannot write", path_);
+  if (!fd_) return caf::make_error(errc::write_failed, "write after finish: " + path_);
+  if (!write_all(fd_.get(), bytes)) return os_error(errc::write_failed, "cannot write", path_);
   size_ += bytes.size();
   return {};
 }
 
 caf::error file_writer::finish() {
-  if (fd_ < 0) return {};
-  bool ok = ::fsync(fd_) == 0;
-  ::close(fd_);
-  fd_ = -1;
+  if (!fd_) return {};
+  bool ok = ::fsync(fd_.get()) == 0;
+  fd_.reset();
   if (!ok) return os_error(errc::write_failed, "cannot sync", path_);
   return {};
 }

@@ -13,6 +13,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "storage/unique_fd.hpp"
+
 namespace fedrelay::storage {
 
 /// A temporary file being written (an upload). Removed when destroyed, unless it was
@@ -35,7 +37,7 @@ class file_writer {
   file_writer(std::string path, int fd);
   void discard();
   std::string path_;
-  int fd_ = -1;
+  unique_fd fd_;
   uint64_t size_ = 0;
 };
 

@@ -1,5 +1,6 @@
-// What only storage/ uses: a file descriptor closed when it goes out of scope, for the
-// WAL's own file (storage/prewritten_wal.cpp) and the file store's short-lived ones.
+// A file descriptor closed when it goes out of scope: the WAL's own file
+// (storage/prewritten_wal.cpp), the file store's temporary files (file_writer) and its
+// short-lived descriptors.
 #pragma once
 
 #include <unistd.h>

@@ -51,6 +51,27 @@ TEST_F(FileStoreTest, AnUnpublishedTempFileIsRemovedWithItsWriter) {
   EXPECT_FALSE(files->size(id_a));
 }
 
+TEST_F(FileStoreTest, AMovedWriterKeepsItsFileAndAnOverwrittenOneRemovesIts) {
+  auto first = files->create_temp();
+  auto second = files->create_temp();
+  ASSERT_TRUE(first && second);
+  ASSERT_FALSE(first->write("kept "));
+  ASSERT_FALSE(second->write("dropped"));
+  EXPECT_EQ(entries(dir / "files/tmp"), 2u);
+  {
+    file_writer moved{std::move(*first)};
+    ASSERT_FALSE(moved.write("bytes"));
+    *second = std::move(moved);  // the second's own file goes
+    EXPECT_EQ(entries(dir / "files/tmp"), 1u);
+  }
+  EXPECT_EQ(entries(dir / "files/tmp"), 1u);  // the moved-from writers removed nothing
+  EXPECT_EQ(second->size(), 10u);
+  ASSERT_FALSE(files->publish(*second, id_a));
+  EXPECT_EQ(test::read_file(files->path(id_a)), "kept bytes");
+  EXPECT_EQ(second->write("late"), errc::write_failed);  // finished by publish
+  EXPECT_EQ(entries(dir / "files/tmp"), 0u);
+}
+
 TEST_F(FileStoreTest, OpenRemovesWhatACrashLeftInTmp) {
   test::write_file(dir / "files/tmp/upload-crashed", "partial upload");
   auto again = file_store::open(dir / "files");

@@ -1,6 +1,8 @@
 #include "actors/event_reader.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
@@ -49,41 +51,57 @@ bool take_seq(dom::element value, std::string_view text, uint64_t& out) {
   return true;
 }
 
+/// The fields decode_event requires, each a bit of what read_event_element has seen.
+enum : unsigned {
+  id_field = 1,
+  room_field = 2,
+  origin_field = 4,
+  user_field = 8,
+  sig_field = 16,
+  type_field = 32,
+  ts_field = 64,
+  required_fields = 127,
+};
+
+/// The string fields copied as they are.
+struct string_field {
+  std::string_view key;
+  std::string room_event::*member;
+  unsigned bit;
+};
+
+constexpr string_field string_fields[] = {
+    {"id", &room_event::id, id_field},
+    {"room_id", &room_event::room_id, room_field},
+    {"origin", &room_event::origin, origin_field},
+    {"user", &room_event::user, user_field},
+    {"sig", &room_event::sig, sig_field},
+};
+
 /// `element` (of the document parsed from `text`) into `e` when decode_event accepts it
 /// and both parsers read its values alike; false otherwise, with `e` left half-filled.
 /// Repeated keys: the last one wins, as in nlohmann's parser.
 bool read_event_element(dom::element element, std::string_view text, room_event& e) {
   dom::object fields;
   if (element.get(fields)) return false;
-  enum : unsigned { id = 1, type = 2, room = 4, origin = 8, user = 16, ts = 32, sig = 64 };
   unsigned seen = 0;
   std::string_view type_name;
   std::optional<dom::element> content;
   for (auto field : fields) {
     auto key = field.key;
     auto value = field.value;
+    auto named = std::find_if(std::begin(string_fields), std::end(string_fields),
+                              [key](const string_field& f) { return f.key == key; });
     bool ok = true;
-    if (key == "id") {
-      ok = take_string(value, e.id);
-      seen |= id;
+    if (named != std::end(string_fields)) {
+      ok = take_string(value, e.*(named->member));
+      seen |= named->bit;
     } else if (key == "type") {
       ok = !value.get(type_name);
-      seen |= type;
-    } else if (key == "room_id") {
-      ok = take_string(value, e.room_id);
-      seen |= room;
-    } else if (key == "origin") {
-      ok = take_string(value, e.origin);
-      seen |= origin;
-    } else if (key == "user") {
-      ok = take_string(value, e.user);
-      seen |= user;
+      seen |= type_field;
     } else if (key == "ts") {
       ok = take_ts(value, e.ts);
-      seen |= ts;
-    } else if (key == "sig") {
-      ok = take_string(value, e.sig);
-      seen |= sig;
+      seen |= ts_field;
     } else if (key == "seq") {
       ok = take_seq(value, text, e.seq);
     } else if (key == "content") {
@@ -91,8 +109,7 @@ bool read_event_element(dom::element element, std::string_view text, room_event&
     }
     if (!ok) return false;
   }
-  if (seen != (id | type | room | origin | user | ts | sig) || !content || !content->is_object())
-    return false;
+  if (seen != required_fields || !content || !content->is_object()) return false;
   auto t = parse_event_type(type_name);
   if (!t) return false;
   e.type = *t;

@@ -13,30 +13,12 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/json_parse.hpp"
+#include "tests/support/json_checks.hpp"
 
 namespace fedrelay::actors {
 namespace {
 
 using nlohmann::json;
-
-/// Same values and the same nlohmann type at every level (== alone says 1 == 1u).
-bool same(const json& a, const json& b) {
-  if (a.type() != b.type()) return false;
-  if (a.is_object()) {
-    if (a.size() != b.size()) return false;
-    for (auto i = a.begin(), k = b.begin(); i != a.end(); ++i, ++k)
-      if (i.key() != k.key() || !same(*i, *k)) return false;
-    return true;
-  }
-  if (a.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (!same(a[i], b[i])) return false;
-    return true;
-  }
-  if (a.is_number_float()) return a.get<double>() == b.get<double>() || (a != a && b != b);
-  return a == b;
-}
 
 void expect_same_event(const caf::expected<room_event>& ours,
                        const caf::expected<room_event>& theirs, const std::string& text) {
@@ -53,7 +35,7 @@ void expect_same_event(const caf::expected<room_event>& ours,
   EXPECT_EQ(ours->ts, theirs->ts) << text;
   EXPECT_EQ(ours->sig, theirs->sig) << text;
   EXPECT_EQ(ours->seq, theirs->seq) << text;
-  EXPECT_TRUE(same(ours->content, theirs->content)) << text;
+  EXPECT_TRUE(test::same_json(ours->content, theirs->content)) << text;
 }
 
 /// parse_event as it read every event before.
@@ -222,25 +204,15 @@ TEST(EventReaderTest, RandomMessagesAndTheirMutationsReadAsNlohmannReadsThem) {
       expect_like_nlohmann(text);
       for (int m = 0; m < 3; ++m) {
         auto mutated = text;
-        auto at = rng() % mutated.size();
-        switch (rng() % 4) {
-          case 0:
-            mutated[at] = static_cast<char>(rng() % 256);
-            break;
-          case 1:
-            mutated.erase(at, 1);
-            break;
-          case 2:
-            mutated.insert(at, 1, "{}[]\",:\\-0e."[rng() % 13]);
-            break;
-          default:
-            // Into the event (its content's end, or the event's) or the message.
-            mutated = with_before_last_brace(mutated, fields[rng() % fields.size()]);
-            if (rng() % 2 == 0)
-              mutated = with_before_last_brace(mutated.substr(0, mutated.size() - 1),
-                                               fields[rng() % fields.size()]) +
-                        "}";
-            break;
+        if (rng() % 4 != 0) {
+          test::mutate_json_byte(mutated, rng);
+        } else {
+          // A field into the event (its content's end, or the event's) or the message.
+          mutated = with_before_last_brace(mutated, fields[rng() % fields.size()]);
+          if (rng() % 2 == 0)
+            mutated = with_before_last_brace(mutated.substr(0, mutated.size() - 1),
+                                             fields[rng() % fields.size()]) +
+                      "}";
         }
         expect_like_nlohmann(mutated);
       }

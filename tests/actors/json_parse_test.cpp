@@ -7,36 +7,19 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/json_checks.hpp"
+
 namespace fedrelay::actors {
 namespace {
 
 using nlohmann::json;
-
-/// Same values and the same nlohmann type at every level (== alone says 1 == 1u).
-bool same(const json& a, const json& b) {
-  if (a.type() != b.type()) return false;
-  if (a.is_object()) {
-    if (a.size() != b.size()) return false;
-    for (auto i = a.begin(), k = b.begin(); i != a.end(); ++i, ++k)
-      if (i.key() != k.key() || !same(*i, *k)) return false;
-    return true;
-  }
-  if (a.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (!same(a[i], b[i])) return false;
-    return true;
-  }
-  if (a.is_number_float()) return a.get<double>() == b.get<double>() || (a != a && b != b);
-  return a == b;
-}
 
 void expect_like_nlohmann(const std::string& text) {
   auto ours = parse_json(text);
   auto theirs = json::parse(text, nullptr, false);
   ASSERT_EQ(ours.is_discarded(), theirs.is_discarded()) << text;
   if (!ours.is_discarded()) {
-    ASSERT_TRUE(same(ours, theirs)) << text;
+    ASSERT_TRUE(test::same_json(ours, theirs)) << text;
   }
 }
 
@@ -136,18 +119,7 @@ TEST(JsonParseTest, RandomDocumentsAndTheirMutationsParseAsNlohmannParsesThem) {
     expect_like_nlohmann(text);
     for (int m = 0; m < 4 && !text.empty(); ++m) {
       auto mutated = text;
-      auto at = rng() % mutated.size();
-      switch (rng() % 3) {
-        case 0:
-          mutated[at] = static_cast<char>(rng() % 256);
-          break;
-        case 1:
-          mutated.erase(at, 1);
-          break;
-        default:
-          mutated.insert(at, 1, "{}[]\",:\\-0e."[rng() % 13]);
-          break;
-      }
+      test::mutate_json_byte(mutated, rng);
       expect_like_nlohmann(mutated);
     }
   }

@@ -280,11 +280,10 @@ void record_applied(room_pointer self, journal_entry& entry, const room_event& e
   auto& st = self->state;
   auto log_key = storage::sequenced_key(st.room_id, e.seq);
   auto logged = encode_event(e);
-  // A large message goes to the inbox as a reference to its log entry, so it is stored
-  // once; a small one whole, as reading it back from the log would cost more than the
-  // bytes. Other events always go whole: the files actor reads the inbox without the
-  // references (fetch_whole_atom), and acts on none of them but on other types.
-  if (e.type == event_type::message_sent && logged.size() >= inbox_reference_bytes)
+  // A message goes to the inbox as a reference to its log entry, so it is stored once.
+  // Other events go whole: the files actor reads the inbox without the references
+  // (fetch_whole_atom), and acts on no message but on other types.
+  if (e.type == event_type::message_sent)
     entry.inbox.push_back(encode_inbox_reference(log_key));
   else
     entry.inbox.push_back(local_view_text(e, st.ctx.own_domain));

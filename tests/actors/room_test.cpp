@@ -377,13 +377,15 @@ TEST_F(RoomTest, TheHostQueuesItsEventsForEveryServerAsReferencesToItsLog) {
   EXPECT_EQ(room_inbox(*c_, room).back()["text"], "stored once on the host");
 }
 
-TEST_F(RoomTest, OnlyLargeMessagesGoToTheInboxAsReferencesWhichTheFilesActorPassesOver) {
+TEST_F(RoomTest, MessagesGoToTheInboxAsReferencesWhichTheFilesActorPassesOver) {
   auto room = room_of_three();
   const std::string big(2000, 'x');
+  send(*c_, room, "carol", "short");
   auto message = send(*b_, room, "bob", big);
   accepted(*b_, room, "message.edited", "bob", {{"target", message}, {"text", big + "y"}});
   for (auto* n : {a_, b_, c_}) {
-    // Stored: the message as a reference to the log, the edit (as large) whole.
+    // Stored: each message, short or long, as a reference to the log; the edit (as
+    // large) whole.
     size_t references = 0;
     std::vector<std::string> whole;
     auto err = n->store->scan(storage::column::inbox, "", "", 0,
@@ -395,11 +397,12 @@ TEST_F(RoomTest, OnlyLargeMessagesGoToTheInboxAsReferencesWhichTheFilesActorPass
                                 return true;
                               });
     ASSERT_FALSE(err) << describe(err);
-    EXPECT_EQ(references, 1u) << n->domain;
+    EXPECT_EQ(references, 2u) << n->domain;
     EXPECT_EQ(whole, std::vector<std::string>{"message.edited"}) << n->domain;
-    // The local server sees both; the files actor's fetch only the edit.
+    // The local server sees all three; the files actor's fetch only the edit.
     auto all = room_inbox(*n, room);
-    ASSERT_GE(all.size(), 2u) << n->domain;
+    ASSERT_GE(all.size(), 3u) << n->domain;
+    EXPECT_EQ(all[all.size() - 3]["text"], "short") << n->domain;
     EXPECT_EQ(all[all.size() - 2]["type"], "message.sent") << n->domain;
     EXPECT_EQ(all.back()["type"], "message.edited") << n->domain;
     auto raw = ask<std::string>(bridges_.at(n->domain), fetch_whole_atom::value, uint64_t{0},

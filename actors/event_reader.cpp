@@ -7,6 +7,7 @@
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/json_convert.hpp"
 #include "actors/json_parse.hpp"
 #include "actors/kept_parsers.hpp"
 

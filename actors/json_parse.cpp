@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "actors/json_convert.hpp"
 #include "actors/kept_parsers.hpp"
 
 namespace fedrelay::actors {

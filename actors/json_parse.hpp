@@ -5,7 +5,6 @@
 
 #include <string_view>
 
-#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 namespace fedrelay::actors {
@@ -14,10 +13,5 @@ namespace fedrelay::actors {
 /// `text` is not JSON. Text simdjson refuses (deeper than 1024 levels, integers beyond 64
 /// bits, ...) is handed to nlohmann's parser, so the result is always nlohmann's.
 nlohmann::json parse_json(std::string_view text);
-
-/// `element`, of the document simdjson parsed from `text`, as parse_json would have built
-/// it, into `out`; false where parse_json would leave `text` to nlohmann's parser, as the
-/// two might type a value differently ("-0").
-bool convert_element(simdjson::dom::element element, std::string_view text, nlohmann::json& out);
 
 }  // namespace fedrelay::actors

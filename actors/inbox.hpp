@@ -4,10 +4,10 @@
 // messages (message.sent) are referenced, so each is stored once (in the log) and not
 // twice; every other event goes whole, as the files actor reads the inbox without the
 // references (local_bridge_actor's fetch_whole_atom) and acts on no message. Reading a
-// reference back costs the local server's read a lookup, a parse and the view; storing
-// the view instead cost the node that writes it more (docs/PERFORMANCE.md, fourteenth
-// round: with references the nodes used 5 % less CPU per message of 256 B in all, and
-// the sender's disk per queued message fell by a third).
+// reference back costs the local server's read a lookup, a parse and the view, about
+// what storing the view saves (docs/PERFORMANCE.md, fourteenth round: a node whose inbox
+// is read used about the same CPU per message of 256 B, one whose inbox was not read 9 %
+// less, and the sender's disk per queued message fell by a third).
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <type_traits>
 
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
@@ -24,31 +25,16 @@ bool take_string(dom::element value, std::string& out) {
   return true;
 }
 
-/// nlohmann types "-0" as a signed integer and "0" as an unsigned one, where simdjson reads
-/// both as 0: a zero in a text that holds "-0" is left to nlohmann's way.
-bool plain_zero(std::string_view text) {
-  return text.find("-0") == std::string_view::npos;
-}
-
-/// "ts" as decode_event takes it (any integer, read as int64_t): false where that is not
-/// sure to give the same value.
-bool take_ts(dom::element value, int64_t& out) {
-  if (value.type() != dom::element_type::INT64) return false;
-  out = int64_t(value);
-  return true;
-}
-
-/// "seq" as decode_event takes it (an unsigned integer, which nlohmann makes of a literal
-/// without '-').
-bool take_seq(dom::element value, std::string_view text, uint64_t& out) {
-  if (value.type() == dom::element_type::UINT64) {
-    out = uint64_t(value);
-    return true;
-  }
-  if (value.type() != dom::element_type::INT64) return false;
-  auto v = int64_t(value);
-  if (v < 0 || (v == 0 && !plain_zero(text))) return false;
-  out = static_cast<uint64_t>(v);
+/// A number field as decode_event takes it: the value as parse_json would type it (false
+/// where parse_json would leave the text to nlohmann's parser, "-0"), then decode_event's
+/// own check, an integer for int64_t ("ts") and an unsigned one for uint64_t ("seq").
+template <class T>
+bool take_number(dom::element value, std::string_view text, T& out) {
+  nlohmann::json number;
+  if (!convert_element(value, text, number)) return false;
+  if (!(std::is_same_v<T, int64_t> ? number.is_number_integer() : number.is_number_unsigned()))
+    return false;
+  out = number.get<T>();
   return true;
 }
 
@@ -101,10 +87,10 @@ bool read_event_element(dom::element element, std::string_view text, room_event&
       ok = !value.get(type_name);
       seen |= type_field;
     } else if (key == "ts") {
-      ok = take_ts(value, e.ts);
+      ok = take_number(value, text, e.ts);
       seen |= ts_field;
     } else if (key == "seq") {
-      ok = take_seq(value, text, e.seq);
+      ok = take_number(value, text, e.seq);
     } else if (key == "content") {
       content = value;
     }

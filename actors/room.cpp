@@ -48,6 +48,11 @@ std::string room_message_key(std::string_view message_id) {
   return dedup_event_key(message_id);
 }
 
+journal_put room_message_mark(std::string_view message_id, std::string_view room_id) {
+  return journal_put{static_cast<uint8_t>(storage::column::dedup), room_message_key(message_id),
+                     std::string{room_id}};
+}
+
 namespace {
 
 using json = nlohmann::json;
@@ -309,7 +314,7 @@ void record_state(room_pointer self, journal_entry& entry) {
 /// Marks the message handled in `entry`, which holds its effect: handled() finds it once
 /// the entry is on disk.
 void mark_handled(room_pointer self, journal_entry& entry, const std::string& message_id) {
-  put(entry, storage::column::dedup, room_message_key(message_id), self->state.room_id);
+  entry.puts.push_back(room_message_mark(message_id, self->state.room_id));
 }
 
 /// Whether the message was handled already (written, or being written).

@@ -70,4 +70,8 @@ std::string direct_room_key(std::string_view user_a, std::string_view user_b);
 /// none of them up.
 std::string room_message_key(std::string_view message_id);
 
+/// The put that marks `message_id` handled in room `room_id` (room_message_key -> room
+/// id), for the journal entry that holds the message's effect.
+journal_put room_message_mark(std::string_view message_id, std::string_view room_id);
+
 }  // namespace fedrelay::actors

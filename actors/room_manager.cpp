@@ -139,8 +139,7 @@ caf::result<event_result> on_rejected(room_manager_pointer self, const std::stri
                {"ts", unix_ms()}};
   journal_entry entry;
   entry.inbox.push_back(dump(view));
-  entry.puts.push_back(journal_put{static_cast<uint8_t>(storage::column::dedup),
-                                   room_message_key(message_id), room_id});
+  entry.puts.push_back(room_message_mark(message_id, room_id));
   auto promise = self->make_response_promise<event_result>();
   commit(self, std::move(entry), message_id, promise);
   return promise;
@@ -160,8 +159,7 @@ caf::result<event_result> no_such_hosted_room(room_manager_pointer self, const s
   journal_entry entry;
   entry.outbound.push_back(
       {origin, rejected_message(e->room_id, e->id, e->user, "no such room " + e->room_id)});
-  entry.puts.push_back(journal_put{static_cast<uint8_t>(storage::column::dedup),
-                                   room_message_key(message_id), e->room_id});
+  entry.puts.push_back(room_message_mark(message_id, e->room_id));
   auto promise = self->make_response_promise<event_result>();
   commit(self, std::move(entry), message_id, promise);
   return promise;

@@ -165,8 +165,7 @@ void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
   batch.put(storage::column::receipts, a->txn_key, encoded);
   // Not synced: the rooms' appends are, so a receipt lost with the machine only makes a
   // resent transaction reach the rooms again, which answer from their logs (by seq) and
-  // marks. A second
-  // fsync per transaction on the receiving side bought nothing but latency.
+  // marks. A second fsync per transaction on the receiving side bought nothing but latency.
   if (auto err = st.ports.store->write(batch, storage::durability::buffered)) {
     answer(storage_failure(a->origin, err));
     return;

@@ -47,6 +47,8 @@ struct node_metrics {
   std::atomic<uint64_t> accepted_peer{0};
   std::atomic<uint64_t> rejected_local{0};
   std::atomic<uint64_t> rejected_peer{0};
+  // Room actors running: every room in use, until it idles (room_context::idle_room_after).
+  std::atomic<int64_t> rooms_running{0};
   // The journal's synced RocksDB writes (each a group commit of one or more appends).
   latency_histogram store_write;
 

@@ -135,8 +135,9 @@ struct room_actor_state {
   bool catching_up = false;
   bool catchup_again = false;
   uint32_t catchup_failures = 0;
-  uint64_t catchup_epoch = 0;      // invalidates retry timers of older rounds
-  bool gap_check_pending = false;  // a gap_atom is on its way (see catch_up_after_grace)
+  uint64_t catchup_epoch = 0;        // invalidates retry timers of older rounds
+  bool gap_check_pending = false;    // a gap_atom is on its way (see catch_up_after_grace)
+  bool queue_check_pending = false;  // a queue_check_atom is on its way (leave_to_queue)
   // Events the host's transactions brought that were new here (neither applied nor held
   // ahead when they came), and that count when the catch-up round under way was asked.
   uint64_t from_queue = 0;
@@ -860,6 +861,7 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
 /// meanwhile (for the catch-up round of `epoch`).
 void check_queue_after_grace(room_pointer self, uint64_t epoch) {
   auto& st = self->state;
+  st.queue_check_pending = true;
   self->delayed_send(self, st.ctx.gap_grace, queue_check_atom::value, epoch, st.from_queue);
 }
 
@@ -1221,12 +1223,27 @@ void load(room_pointer self) {
       st.room.last_seq = split->second;
 }
 
+/// Whether the room has nothing under way that a stop would lose or leave unanswered: no
+/// append or answer waiting for one, no queued step or submission, no key lookup, no
+/// event held ahead of a gap, and no catch-up asked, due or failing (a retry is a timer).
+/// Its state is then all in the store, where the next actor of the room finds it.
+bool idle(const room_actor_state& st) {
+  return st.writing.empty() && st.appends_in_flight.empty() && st.after_appends_waiting.empty() &&
+         st.ops.empty() && st.singles.empty() && !st.singles_due && !st.fetching &&
+         st.ahead.empty() && !st.catching_up && !st.catchup_again && st.catchup_failures == 0 &&
+         !st.gap_check_pending && !st.queue_check_pending && !st.journal_failed;
+}
+
 room_impl::behavior_type room(room_pointer self, room_context ctx, std::string room_id) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.room_id = std::move(room_id);
   st.host = std::string{domain_of_id(st.room_id)};
   st.hosted = st.host == st.ctx.own_domain;
+  if (auto metrics = st.ctx.metrics) {
+    ++metrics->rooms_running;
+    self->attach_functor([metrics] { --metrics->rooms_running; });
+  }
   load(self);
   // A replica may have missed events while the node was down.
   if (!st.hosted && st.room.created()) request_catchup(self);
@@ -1358,6 +1375,11 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         out += ']';
         return out;
       },
+      [self](idle_atom) -> bool {
+        if (!idle(self->state)) return false;
+        self->quit();
+        return true;
+      },
       [self](catchup_atom, uint64_t epoch) {
         auto& st = self->state;
         if (epoch == st.catchup_epoch && !st.catching_up) request_catchup(self);
@@ -1368,6 +1390,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
       },
       [self](queue_check_atom, uint64_t epoch, uint64_t brought_before) {
         auto& st = self->state;
+        st.queue_check_pending = false;
         // A round asked since then decides at its own end.
         if (epoch != st.catchup_epoch || st.catching_up) return;
         if (st.from_queue - brought_before < st.ctx.catchup_batch)

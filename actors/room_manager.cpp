@@ -31,9 +31,25 @@ namespace {
 
 using json = nlohmann::json;
 
+/// Sent by the manager to itself every tenth of idle_room_after: stops rooms idle that long.
+using sweep_atom = caf::atom_constant<caf::atom("roomsweep")>;
+using room_manager_impl = room_manager_actor::extend<caf::reacts_to<sweep_atom>>;
+
+/// How long the manager waits for an idle room to answer whether it stops.
+constexpr std::chrono::seconds idle_answer_timeout{10};
+/// Idle rooms asked at most per sweep: the manager routes nothing while it awaits their
+/// answers, so a node with many idle rooms lets them go a few hundred at a time.
+constexpr size_t max_idle_asks = 256;
+
+/// A running room actor, and when the manager last handed it a message.
+struct room_slot {
+  room_actor actor;
+  caf::actor_clock::time_point used;
+};
+
 struct room_manager_state {
   room_context ctx;
-  std::map<std::string, room_actor> rooms;
+  std::map<std::string, room_slot> rooms;
   std::map<std::string, std::string> direct;  // direct_room_key -> room id, opened this run
   // Message ids whose append is in flight, each with the answers waiting for it: the
   // first copy's and those of resends that came meanwhile.
@@ -41,7 +57,7 @@ struct room_manager_state {
   static inline const char* name = "room_manager";
 };
 
-using room_manager_pointer = room_manager_actor::stateful_pointer<room_manager_state>;
+using room_manager_pointer = room_manager_impl::stateful_pointer<room_manager_state>;
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -66,12 +82,42 @@ bool stored(room_manager_pointer self, storage::column c, const std::string& key
 /// (a room being created, a replica waiting for its state); null otherwise.
 room_actor* room_of(room_manager_pointer self, const std::string& room_id, bool may_be_new) {
   auto& st = self->state;
-  if (auto i = st.rooms.find(room_id); i != st.rooms.end()) return &i->second;
+  auto now = self->clock().now();
+  if (auto i = st.rooms.find(room_id); i != st.rooms.end()) {
+    i->second.used = now;
+    return &i->second.actor;
+  }
   if (!valid_room_id(room_id)) return nullptr;
   if (!may_be_new && !stored(self, storage::column::rooms, room_id)) return nullptr;
   auto room = spawn_room(self->system(), st.ctx, room_id);
   self->link_to(room);
-  return &st.rooms.emplace(room_id, std::move(room)).first->second;
+  return &st.rooms.emplace(room_id, room_slot{std::move(room), now}).first->second.actor;
+}
+
+/// Asks every room that had no message for idle_room_after to stop, and forgets those
+/// that do. Each answer is awaited: until it comes the manager hands no room anything, so
+/// nothing can reach a room between its answer and its end, and its next actor is spawned
+/// only after the last one stopped (each loads the room from the store).
+void sweep_idle_rooms(room_manager_pointer self) {
+  auto& st = self->state;
+  auto due = self->clock().now() - st.ctx.idle_room_after;
+  size_t asked = 0;
+  for (auto& [room_id, slot] : st.rooms) {
+    if (slot.used > due) continue;
+    if (++asked > max_idle_asks) break;
+    self->request(slot.actor, idle_answer_timeout, idle_atom::value)
+        .await(
+            [self, room_id = room_id, actor = slot.actor](bool stops) {
+              auto& rooms = self->state.rooms;
+              auto i = rooms.find(room_id);
+              if (!stops || i == rooms.end() || i->second.actor != actor) return;
+              self->unlink_from(actor);
+              rooms.erase(i);
+            },
+            [](caf::error&) {
+              // No answer in time: the room is busy, or gone (its exit forgets it).
+            });
+  }
 }
 
 caf::error no_room(const std::string& room_id) {
@@ -433,24 +479,30 @@ uint32_t remove_refused_members(room_manager_pointer self) {
   }
 }
 
-room_manager_actor::behavior_type room_manager(room_manager_pointer self, room_context ctx) {
+room_manager_impl::behavior_type room_manager(room_manager_pointer self, room_context ctx) {
   self->state.ctx = std::move(ctx);
   // A linked room that exits is forgotten (the next message spawns it again from the
   // store); an exit from anyone else, such as app's shutdown, ends the manager and
-  // through the links its rooms.
+  // through the links its rooms. A normal exit of no room known is one that stopped idle.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
+    bool normal = !msg.reason || msg.reason == caf::exit_reason::normal;
     for (auto i = st.rooms.begin(); i != st.rooms.end(); ++i) {
-      if (i->second.address() != msg.source) continue;
-      if (msg.reason && msg.reason != caf::exit_reason::normal)
-        log()->error("room {} stopped: {}", i->first, describe(msg.reason));
+      if (i->second.actor.address() != msg.source) continue;
+      if (!normal) log()->error("room {} stopped: {}", i->first, describe(msg.reason));
       st.rooms.erase(i);
       return;
     }
-    self->quit(msg.reason);
+    if (!normal) self->quit(msg.reason);
   });
   start_replicas(self);
+  auto sweep_every = self->state.ctx.idle_room_after / 10;
+  if (sweep_every.count() > 0) self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
+      [self, sweep_every](sweep_atom) {
+        sweep_idle_rooms(self);
+        self->delayed_send(self, sweep_every, sweep_atom::value);
+      },
       [self](create_atom, const std::string& name, const std::string& type,
              const std::string& owner) -> caf::result<std::string> {
         if (type != "public" && type != "private" && type != "broadcast")

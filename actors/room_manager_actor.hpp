@@ -37,6 +37,7 @@ using info_atom = caf::atom_constant<caf::atom("info")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;
 using apply_atom = caf::atom_constant<caf::atom("apply")>;
 using since_atom = caf::atom_constant<caf::atom("since")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 /// One call of the local server that changes a room. `user` is the acting local user's
 /// name (no domain); `type` an event type of DESIGN.md section 3 as written on the wire
@@ -125,6 +126,11 @@ struct room_context {
   /// How long a room actor trusts an origin key it looked up before asking discovery
   /// again (discovery caches too; this only spares the round trip per event).
   std::chrono::milliseconds key_ttl{300'000};
+  /// How long a room actor may go without a message before the manager stops it, if it
+  /// has nothing under way; the next message for the room spawns it again from the store.
+  /// Keeps a node's memory to the rooms in use rather than every room touched since it
+  /// started. The manager looks every tenth of it. Under 10 ms: never.
+  std::chrono::milliseconds idle_room_after{600'000};
   /// Counts the events rooms accept and reject, for GET /metrics; may be null.
   std::shared_ptr<node_metrics> metrics;
 };

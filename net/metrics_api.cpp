@@ -105,6 +105,10 @@ void render_probe(exposition& x, const actors::node_metrics& m) {
            "source=peer from peers.");
   x.sample({{"source", "local"}}, load(m.rejected_local));
   x.sample({{"source", "peer"}}, load(m.rejected_peer));
+  x.family("fedrelay_rooms_running", "gauge",
+           "Room actors running: the rooms in use, until they idle for 10 minutes.");
+  auto rooms = m.rooms_running.load(std::memory_order_relaxed);
+  x.sample({}, static_cast<uint64_t>(rooms > 0 ? rooms : 0));
   auto h = m.store_write.read();
   x.family("fedrelay_store_write_seconds", "histogram",
            "Latency of the journal's synced RocksDB writes (one group commit each).");

@@ -65,6 +65,7 @@ class RoomTest : public transport_fixture {
     ctx.transport = transport_;
     ctx.catchup_batch = 4;  // small, so catch-up takes several rounds
     ctx.gap_grace = gap_grace_;
+    ctx.idle_room_after = idle_room_after_;
     ctx.metrics = metrics_of(n);
     return ctx;
   }
@@ -287,8 +288,9 @@ class RoomTest : public transport_fixture {
   test_node* c_ = nullptr;
   std::map<std::string, local_bridge_actor> bridges_;
   std::map<std::string, std::shared_ptr<node_metrics>> metrics_;  // by domain
-  std::vector<std::string> refusals_;       // messages a receiver refused in its receipt
-  std::chrono::milliseconds gap_grace_{0};  // rooms ask the host at once unless a test says
+  std::vector<std::string> refusals_;             // messages a receiver refused in its receipt
+  std::chrono::milliseconds gap_grace_{0};        // rooms ask the host at once unless a test says
+  std::chrono::milliseconds idle_room_after_{0};  // rooms never idle out unless a test says
 };
 
 TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
@@ -562,6 +564,51 @@ TEST_F(RoomTest, KickRolesAndDeletion) {
   auto at_c = sequenced(*c_, room);
   ASSERT_FALSE(at_c.empty());
   EXPECT_EQ(at_c.front().substr(0, 2), "3 ");
+}
+
+TEST_F(RoomTest, IdleRoomsStopAndTheirNextMessageBringsThemBackFromTheStore) {
+  idle_room_after_ = 60s;
+  gap_grace_ = 90s;
+  restart_rooms({a_, b_, c_});
+  auto running = [this](const test_node& n) { return metrics_of(n)->rooms_running.load(); };
+  auto room = room_of_three();
+  send(*b_, room, "bob", "before the pause");
+  // C misses the next event (its transaction is swallowed) and holds the one after it
+  // ahead of the gap, waiting gap_grace before it asks the host.
+  swallow_dispatches_to(*c_);
+  send(*b_, room, "bob", "lost on the way to C");
+  net_.intercept = nullptr;
+  send(*b_, room, "bob", "shows C the gap");
+  EXPECT_EQ(info(*c_, room)["last_seq"], 4);
+  for (auto* n : {a_, b_, c_}) EXPECT_EQ(running(*n), 1) << n->domain;
+  // A minute without a message: A's and B's rooms stop, C's holds an event ahead and stays.
+  sched_->advance_time(60s);
+  sched_->run();
+  EXPECT_EQ(running(*a_), 0);
+  EXPECT_EQ(running(*b_), 0);
+  EXPECT_EQ(running(*c_), 1);
+  // C's grace ends: it asks the host, whose room comes back from the store to answer.
+  sched_->advance_time(30s);
+  sched_->run();
+  EXPECT_EQ(info(*c_, room)["last_seq"], 6);
+  EXPECT_EQ(running(*a_), 1);
+  // Nothing under way any more: the next sweeps stop them all.
+  sched_->advance_time(60s);
+  sched_->run();
+  sched_->advance_time(60s);
+  sched_->run();
+  for (auto* n : {a_, b_, c_}) EXPECT_EQ(running(*n), 0) << n->domain;
+  // The rooms come back from the store with their state: the next event takes the next
+  // seq on every node, and the logs agree.
+  auto after = send(*b_, room, "bob", "after the pause");
+  auto all = sequenced(*a_, room);
+  ASSERT_EQ(all.size(), 7u);
+  // Each member's log starts where its server joined (B at its invitation, C at its own).
+  EXPECT_EQ(sequenced(*b_, room), from_seq(all, 2));
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+  EXPECT_EQ(info(*c_, room)["last_seq"], 7);
+  EXPECT_EQ(room_inbox(*c_, room).back()["event_id"], after);
+  for (auto* n : {a_, b_, c_}) EXPECT_EQ(running(*n), 1) << n->domain;
 }
 
 TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {

@@ -31,15 +31,17 @@ namespace {
 
 using json = nlohmann::json;
 
-/// Sent by the manager to itself every tenth of idle_room_after: stops rooms idle that long.
+/// Sent by the manager to itself every sixtieth of idle_room_after: stops rooms idle that
+/// long.
 using sweep_atom = caf::atom_constant<caf::atom("roomsweep")>;
 using room_manager_impl = room_manager_actor::extend<caf::reacts_to<sweep_atom>>;
 
 /// How long the manager waits for an idle room to answer whether it stops.
 constexpr std::chrono::seconds idle_answer_timeout{10};
 /// Idle rooms asked at most per sweep: the manager routes nothing while it awaits their
-/// answers, so a node with many idle rooms lets them go a few hundred at a time.
-constexpr size_t max_idle_asks = 256;
+/// answers (a few milliseconds for this many), so a node with many idle rooms lets them go
+/// a few hundred at a time, some thousands a minute.
+constexpr size_t max_idle_asks = 512;
 
 /// A running room actor, and when the manager last handed it a message.
 struct room_slot {
@@ -496,7 +498,7 @@ room_manager_impl::behavior_type room_manager(room_manager_pointer self, room_co
     if (!normal) self->quit(msg.reason);
   });
   start_replicas(self);
-  auto sweep_every = self->state.ctx.idle_room_after / 10;
+  auto sweep_every = self->state.ctx.idle_room_after / 60;
   if (sweep_every.count() > 0) self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
       [self, sweep_every](sweep_atom) {

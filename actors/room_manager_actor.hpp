@@ -129,7 +129,7 @@ struct room_context {
   /// How long a room actor may go without a message before the manager stops it, if it
   /// has nothing under way; the next message for the room spawns it again from the store.
   /// Keeps a node's memory to the rooms in use rather than every room touched since it
-  /// started. The manager looks every tenth of it. Under 10 ms: never.
+  /// started. The manager looks every sixtieth of it. Under 60 ms: never.
   std::chrono::milliseconds idle_room_after{600'000};
   /// Counts the events rooms accept and reject, for GET /metrics; may be null.
   std::shared_ptr<node_metrics> metrics;

@@ -31,17 +31,16 @@ namespace {
 
 using json = nlohmann::json;
 
-/// Sent by the manager to itself every sixtieth of idle_room_after: stops rooms idle that
-/// long.
+/// Sent by the manager to itself every sixtieth of idle_room_after: lists the rooms idle
+/// that long, unless the last list is still being asked.
 using sweep_atom = caf::atom_constant<caf::atom("roomsweep")>;
-using room_manager_impl = room_manager_actor::extend<caf::reacts_to<sweep_atom>>;
+/// Sent by the manager to itself to ask the next listed room whether it stops.
+using ask_idle_atom = caf::atom_constant<caf::atom("askidle")>;
+using room_manager_impl =
+    room_manager_actor::extend<caf::reacts_to<sweep_atom>, caf::reacts_to<ask_idle_atom>>;
 
 /// How long the manager waits for an idle room to answer whether it stops.
 constexpr std::chrono::seconds idle_answer_timeout{10};
-/// Idle rooms asked at most per sweep: the manager routes nothing while it awaits their
-/// answers (a few milliseconds for this many), so a node with many idle rooms lets them go
-/// a few hundred at a time, some thousands a minute.
-constexpr size_t max_idle_asks = 512;
 
 /// A running room actor, and when the manager last handed it a message.
 struct room_slot {
@@ -56,6 +55,8 @@ struct room_manager_state {
   // Message ids whose append is in flight, each with the answers waiting for it: the
   // first copy's and those of resends that came meanwhile.
   std::map<std::string, std::vector<caf::typed_response_promise<event_result>>> writing;
+  // Rooms found idle by the last sweep, not asked yet (see ask_next_idle_room).
+  std::vector<std::string> idle_rooms;
   static inline const char* name = "room_manager";
 };
 
@@ -96,29 +97,50 @@ room_actor* room_of(room_manager_pointer self, const std::string& room_id, bool 
   return &st.rooms.emplace(room_id, room_slot{std::move(room), now}).first->second.actor;
 }
 
-/// Asks every room that had no message for idle_room_after to stop, and forgets those
-/// that do. Each answer is awaited: until it comes the manager hands no room anything, so
-/// nothing can reach a room between its answer and its end, and its next actor is spawned
-/// only after the last one stopped (each loads the room from the store).
+/// Lists the rooms that had no message for idle_room_after, to be asked one at a time.
 void sweep_idle_rooms(room_manager_pointer self) {
   auto& st = self->state;
+  if (!st.idle_rooms.empty()) return;
   auto due = self->clock().now() - st.ctx.idle_room_after;
-  size_t asked = 0;
-  for (auto& [room_id, slot] : st.rooms) {
-    if (slot.used > due) continue;
-    if (++asked > max_idle_asks) break;
-    self->request(slot.actor, idle_answer_timeout, idle_atom::value)
+  for (const auto& [room_id, slot] : st.rooms)
+    if (slot.used <= due) st.idle_rooms.push_back(room_id);
+  if (!st.idle_rooms.empty()) self->send(self, ask_idle_atom::value);
+}
+
+/// Asks the next listed room, if it is still idle, whether it stops, and forgets it if it
+/// does. The answer is awaited: until it comes the manager hands no room anything, so
+/// nothing can reach a room between its answer and its end, and the room's next actor is
+/// spawned only after this one stopped (each loads the room from the store). One room at a
+/// time, each ask queued behind what the manager was sent meanwhile: awaiting hundreds of
+/// answers at once stalled all room traffic for seconds (CAF looks through its mailbox
+/// for the awaited answer each time one arrives).
+void ask_next_idle_room(room_manager_pointer self) {
+  auto& st = self->state;
+  auto due = self->clock().now() - st.ctx.idle_room_after;
+  while (!st.idle_rooms.empty()) {
+    auto room_id = std::move(st.idle_rooms.back());
+    st.idle_rooms.pop_back();
+    auto i = st.rooms.find(room_id);
+    if (i == st.rooms.end() || i->second.used > due) continue;
+    auto next = [self] {
+      if (!self->state.idle_rooms.empty()) self->send(self, ask_idle_atom::value);
+    };
+    self->request(i->second.actor, idle_answer_timeout, idle_atom::value)
         .await(
-            [self, room_id = room_id, actor = slot.actor](bool stops) {
+            [self, room_id, actor = i->second.actor, next](bool stops) {
               auto& rooms = self->state.rooms;
               auto i = rooms.find(room_id);
-              if (!stops || i == rooms.end() || i->second.actor != actor) return;
-              self->unlink_from(actor);
-              rooms.erase(i);
+              if (stops && i != rooms.end() && i->second.actor == actor) {
+                self->unlink_from(actor);
+                rooms.erase(i);
+              }
+              next();
             },
-            [](caf::error&) {
+            [next](caf::error&) {
               // No answer in time: the room is busy, or gone (its exit forgets it).
+              next();
             });
+    return;
   }
 }
 
@@ -505,6 +527,7 @@ room_manager_impl::behavior_type room_manager(room_manager_pointer self, room_co
         sweep_idle_rooms(self);
         self->delayed_send(self, sweep_every, sweep_atom::value);
       },
+      [self](ask_idle_atom) { ask_next_idle_room(self); },
       [self](create_atom, const std::string& name, const std::string& type,
              const std::string& owner) -> caf::result<std::string> {
         if (type != "public" && type != "private" && type != "broadcast")

@@ -112,8 +112,8 @@ void sweep_idle_rooms(room_manager_pointer self) {
 /// nothing can reach a room between its answer and its end, and the room's next actor is
 /// spawned only after this one stopped (each loads the room from the store). One room at a
 /// time, each ask queued behind what the manager was sent meanwhile: awaiting hundreds of
-/// answers at once stalled all room traffic for seconds (CAF looks through its mailbox
-/// for the awaited answer each time one arrives).
+/// answers at once stalled all room traffic for up to 2 s per sweep on a node with
+/// 20,000 idle rooms (docs/PERFORMANCE.md, fifteenth round).
 void ask_next_idle_room(room_manager_pointer self) {
   auto& st = self->state;
   auto due = self->clock().now() - st.ctx.idle_room_after;

@@ -135,9 +135,9 @@ struct room_actor_state {
   bool catching_up = false;
   bool catchup_again = false;
   uint32_t catchup_failures = 0;
-  uint64_t catchup_epoch = 0;        // invalidates retry timers of older rounds
-  bool gap_check_pending = false;    // a gap_atom is on its way (see catch_up_after_grace)
-  bool queue_check_pending = false;  // a queue_check_atom is on its way (leave_to_queue)
+  uint64_t catchup_epoch = 0;         // invalidates retry timers of older rounds
+  bool gap_check_pending = false;     // a gap_atom is on its way (see catch_up_after_grace)
+  uint32_t queue_checks_pending = 0;  // queue_check_atoms on their way (leave_to_queue)
   // Events the host's transactions brought that were new here (neither applied nor held
   // ahead when they came), and that count when the catch-up round under way was asked.
   uint64_t from_queue = 0;
@@ -861,7 +861,7 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
 /// meanwhile (for the catch-up round of `epoch`).
 void check_queue_after_grace(room_pointer self, uint64_t epoch) {
   auto& st = self->state;
-  st.queue_check_pending = true;
+  ++st.queue_checks_pending;
   self->delayed_send(self, st.ctx.gap_grace, queue_check_atom::value, epoch, st.from_queue);
 }
 
@@ -1231,7 +1231,7 @@ bool idle(const room_actor_state& st) {
   return st.writing.empty() && st.appends_in_flight.empty() && st.after_appends_waiting.empty() &&
          st.ops.empty() && st.singles.empty() && !st.singles_due && !st.fetching &&
          st.ahead.empty() && !st.catching_up && !st.catchup_again && st.catchup_failures == 0 &&
-         !st.gap_check_pending && !st.queue_check_pending && !st.journal_failed;
+         !st.gap_check_pending && st.queue_checks_pending == 0 && !st.journal_failed;
 }
 
 room_impl::behavior_type room(room_pointer self, room_context ctx, std::string room_id) {
@@ -1375,7 +1375,10 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         out += ']';
         return out;
       },
-      [self](idle_atom) -> bool {
+      [self](idle_atom, int64_t deadline) -> bool {
+        // Past the deadline the manager may have stopped awaiting the answer and be routing
+        // messages here again: a stop now could drop them.
+        if (self->clock().now().time_since_epoch().count() > deadline) return false;
         if (!idle(self->state)) return false;
         self->quit();
         return true;
@@ -1390,7 +1393,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
       },
       [self](queue_check_atom, uint64_t epoch, uint64_t brought_before) {
         auto& st = self->state;
-        st.queue_check_pending = false;
+        --st.queue_checks_pending;
         // A round asked since then decides at its own end.
         if (epoch != st.catchup_epoch || st.catching_up) return;
         if (st.from_queue - brought_before < st.ctx.catchup_batch)

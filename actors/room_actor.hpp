@@ -44,10 +44,11 @@ using room_actor = caf::typed_actor<
     // `limit` (0: catchup_batch), as a JSON array. Host only. Errors: not_found, rejected
     // ("not a member server", "not the host").
     caf::replies_to<since_atom, std::string, uint64_t, uint32_t>::with<std::string>,
-    // From the room manager, once the room had no message for idle_room_after: true when
-    // nothing is under way (no write, submission, key lookup, event held ahead or
-    // catch-up), and the room then stops; false, and it carries on, otherwise.
-    caf::replies_to<idle_atom>::with<bool>>;
+    // From the room manager, once the room had no message for idle_room_after, with a
+    // deadline (the count of the actor clock's time_since_epoch): true when it comes before
+    // the deadline and nothing is under way (no write, submission, key lookup, event held
+    // ahead or catch-up), and the room then stops; false, and it carries on, otherwise.
+    caf::replies_to<idle_atom, int64_t>::with<bool>>;
 
 /// Spawns the actor of `room_id`, loading its state from the store (an unknown room
 /// starts empty: a room being created here, or a replica waiting for its first state).

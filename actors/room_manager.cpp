@@ -39,8 +39,11 @@ using ask_idle_atom = caf::atom_constant<caf::atom("askidle")>;
 using room_manager_impl =
     room_manager_actor::extend<caf::reacts_to<sweep_atom>, caf::reacts_to<ask_idle_atom>>;
 
-/// How long the manager waits for an idle room to answer whether it stops.
+/// How long the manager waits for an idle room to answer whether it stops, and the
+/// deadline it gives the room: a room that gets the question later answers no, so a yes
+/// always reaches the manager while it still awaits it (and routes nothing).
 constexpr std::chrono::seconds idle_answer_timeout{10};
+constexpr std::chrono::seconds idle_question_deadline{5};
 
 /// A running room actor, and when the manager last handed it a message.
 struct room_slot {
@@ -125,14 +128,20 @@ void ask_next_idle_room(room_manager_pointer self) {
     auto next = [self] {
       if (!self->state.idle_rooms.empty()) self->send(self, ask_idle_atom::value);
     };
-    self->request(i->second.actor, idle_answer_timeout, idle_atom::value)
+    auto deadline = (self->clock().now() + idle_question_deadline).time_since_epoch().count();
+    self->request(i->second.actor, idle_answer_timeout, idle_atom::value, int64_t{deadline})
         .await(
             [self, room_id, actor = i->second.actor, next](bool stops) {
               auto& rooms = self->state.rooms;
               auto i = rooms.find(room_id);
-              if (stops && i != rooms.end() && i->second.actor == actor) {
-                self->unlink_from(actor);
-                rooms.erase(i);
+              if (i != rooms.end() && i->second.actor == actor) {
+                if (stops) {
+                  self->unlink_from(actor);
+                  rooms.erase(i);
+                } else {
+                  // Busy: asked again once it has been idle that long from now.
+                  i->second.used = self->clock().now();
+                }
               }
               next();
             },

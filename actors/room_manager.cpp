@@ -100,6 +100,12 @@ room_actor* room_of(room_manager_pointer self, const std::string& room_id, bool 
   return &st.rooms.emplace(room_id, room_slot{std::move(room), now}).first->second.actor;
 }
 
+/// While rooms are listed as idle, queues the ask of the next one behind what the manager
+/// was sent meanwhile.
+void ask_next_idle_room_later(room_manager_pointer self) {
+  if (!self->state.idle_rooms.empty()) self->send(self, ask_idle_atom::value);
+}
+
 /// Lists the rooms that had no message for idle_room_after, to be asked one at a time.
 void sweep_idle_rooms(room_manager_pointer self) {
   auto& st = self->state;
@@ -107,13 +113,14 @@ void sweep_idle_rooms(room_manager_pointer self) {
   auto due = self->clock().now() - st.ctx.idle_room_after;
   for (const auto& [room_id, slot] : st.rooms)
     if (slot.used <= due) st.idle_rooms.push_back(room_id);
-  if (!st.idle_rooms.empty()) self->send(self, ask_idle_atom::value);
+  ask_next_idle_room_later(self);
 }
 
 /// Asks the next listed room, if it is still idle, whether it stops, and forgets it if it
 /// does. The answer is awaited: until it comes the manager hands no room anything, so
 /// nothing can reach a room between its answer and its end, and the room's next actor is
-/// spawned only after this one stopped (each loads the room from the store). One room at a
+/// spawned only after this one took its last message (each loads the room from the store,
+/// which then holds all of it: the room said yes only with nothing under way). One room at a
 /// time, each ask queued behind what the manager was sent meanwhile: awaiting hundreds of
 /// answers at once stalled all room traffic for up to 2 s per sweep on a node with
 /// 20,000 idle rooms (docs/PERFORMANCE.md, fifteenth round).
@@ -125,13 +132,10 @@ void ask_next_idle_room(room_manager_pointer self) {
     st.idle_rooms.pop_back();
     auto i = st.rooms.find(room_id);
     if (i == st.rooms.end() || i->second.used > due) continue;
-    auto next = [self] {
-      if (!self->state.idle_rooms.empty()) self->send(self, ask_idle_atom::value);
-    };
     auto deadline = (self->clock().now() + idle_question_deadline).time_since_epoch().count();
     self->request(i->second.actor, idle_answer_timeout, idle_atom::value, int64_t{deadline})
         .await(
-            [self, room_id, actor = i->second.actor, next](bool stops) {
+            [self, room_id, actor = i->second.actor](bool stops) {
               auto& rooms = self->state.rooms;
               auto i = rooms.find(room_id);
               if (i != rooms.end() && i->second.actor == actor) {
@@ -143,11 +147,11 @@ void ask_next_idle_room(room_manager_pointer self) {
                   i->second.used = self->clock().now();
                 }
               }
-              next();
+              ask_next_idle_room_later(self);
             },
-            [next](caf::error&) {
+            [self](caf::error&) {
               // No answer in time: the room is busy, or gone (its exit forgets it).
-              next();
+              ask_next_idle_room_later(self);
             });
     return;
   }

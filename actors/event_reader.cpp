@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <iterator>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
@@ -149,6 +151,81 @@ std::optional<room_event> read_event(std::string_view text) {
   if (parser.parse(text.data(), text.size()).get(root) || !read_event_element(root, text, e))
     return std::nullopt;
   return e;
+}
+
+std::optional<std::string> read_message_view(std::string_view text, std::string_view own,
+                                             uint64_t cursor) {
+  dom::parser own_parser;
+  auto& parser = dom_parser_for(text.size(), own_parser);
+  dom::element root;
+  dom::object fields;
+  if (parser.parse(text.data(), text.size()).get(root) || root.get(fields)) return std::nullopt;
+  event_field_views strings;
+  std::string_view type;
+  int64_t ts = 0;
+  uint64_t seq = 0;
+  dom::object content;
+  constexpr unsigned seq_field = 128, content_field = 256;
+  unsigned seen = 0;
+  for (auto field : fields) {
+    auto key = field.key;
+    auto value = field.value;
+    unsigned bit = 0;
+    bool ok = true;
+    if (key == "id") {
+      bit = id_field, ok = !value.get(strings.id);
+    } else if (key == "room_id") {
+      bit = room_field, ok = !value.get(strings.room_id);
+    } else if (key == "origin") {
+      bit = origin_field, ok = !value.get(strings.origin);
+    } else if (key == "user") {
+      bit = user_field, ok = !value.get(strings.user);
+    } else if (key == "sig") {
+      bit = sig_field, ok = !value.get(strings.sig);
+    } else if (key == "type") {
+      bit = type_field, ok = !value.get(type);
+    } else if (key == "ts") {
+      bit = ts_field, ok = !value.get(ts);
+    } else if (key == "seq") {
+      bit = seq_field, ok = !value.get(seq);
+    } else if (key == "content") {
+      bit = content_field, ok = !value.get(content);
+    }
+    // A repeated key is left to parse_event, whose last one wins.
+    if (!ok || (seen & bit) != 0) return std::nullopt;
+    seen |= bit;
+  }
+  // Zero (and "-0") in ts or seq: parse_event's typing of those is left to it.
+  if (seen != (required_fields | seq_field | content_field) || ts <= 0 || seq == 0 ||
+      type != to_string(event_type::message_sent) || check_event_fields(strings))
+    return std::nullopt;
+  // The content: "text" and any other strings, keys in order (as encode_event writes them,
+  // and as local_view_text merges them with the fixed fields).
+  using member = std::pair<std::string_view, std::string_view>;
+  std::vector<member> members;
+  bool has_text = false;
+  for (auto field : content) {
+    std::string_view value;
+    if (field.value.get(value) || (!members.empty() && !(members.back().first < field.key)))
+      return std::nullopt;
+    has_text = has_text || field.key == "text";
+    members.emplace_back(field.key, value);
+  }
+  if (!has_text) return std::nullopt;
+  auto user = localize_user(strings.user, own);
+  auto ts_text = std::to_string(ts);
+  auto seq_text = std::to_string(seq);
+  const view_field fixed[] = {{"event_id", strings.id, true},
+                              {"origin", strings.origin, true},
+                              {"room_id", strings.room_id, true},
+                              {"seq", seq_text, false},
+                              {"ts", ts_text, false},
+                              {"type", type, true},
+                              {"user", user, true}};
+  return write_local_view(
+      std::begin(fixed), std::end(fixed), members, [](const member& m) { return m.first; },
+      [](std::string& out, const member& m) { append_json_string(out, m.second); }, cursor,
+      text.size() + 32);
 }
 
 }  // namespace fedrelay::actors

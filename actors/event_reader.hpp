@@ -6,6 +6,7 @@
 // (parse_json, decode_event), which gives the same result and the error naming the field.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,5 +32,13 @@ room_message read_room_message(std::string_view text);
 /// parse_event takes nlohmann's way (text it refuses, or values the parsers might read
 /// differently).
 std::optional<room_event> read_event(std::string_view text);
+
+/// with_cursor(local_view_text(e, own), cursor) for the message.sent event `e` that
+/// parse_event(text) gives, written straight from simdjson's DOM without making the event:
+/// the inbox shows every message so, from its room log entry. nullopt for other events,
+/// for text parse_event refuses, and for content holding more than strings in order (keys
+/// as encode_event writes them); parse_event and local_view_text show those.
+std::optional<std::string> read_message_view(std::string_view text, std::string_view own,
+                                             uint64_t cursor);
 
 }  // namespace fedrelay::actors

@@ -18,6 +18,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/event_reader.hpp"
 #include "actors/inbox.hpp"
 #include "actors/logger.hpp"
 #include "actors/room_event.hpp"
@@ -71,6 +72,8 @@ std::optional<std::string> referenced_event(bridge_pointer self,
     log()->error("inbox: cursor {} refers to a room log entry that is missing", cursor);
     return std::nullopt;
   }
+  // A message, the bulk of any inbox, is shown without making its event first.
+  if (auto shown = read_message_view(*logged, self->state.own_domain, cursor)) return shown;
   auto e = parse_event(*logged);
   if (!e) {
     log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}", cursor,

@@ -317,14 +317,19 @@ std::string encode_event(const room_event& e) {
   return write_event(e, true);
 }
 
-caf::error check_event_fields(const room_event& e) {
-  if (!valid_domain(e.origin)) return bad("\"origin\" is not a domain");
-  if (e.id.size() > 512 || domain_of_id(e.id) != e.origin || e.id.size() == e.origin.size() + 1)
-    return bad("event id " + e.id + " is not of the form <local>:" + e.origin);
-  if (!valid_room_id(e.room_id)) return bad("\"room_id\" is not <32 hex>:<domain>");
-  if (!valid_qualified_user(e.user)) return bad("\"user\" is not name@domain");
-  if (e.sig.empty()) return bad("\"sig\" is empty");
+caf::error check_event_fields(const event_field_views& f) {
+  if (!valid_domain(f.origin)) return bad("\"origin\" is not a domain");
+  if (f.id.size() > 512 || domain_of_id(f.id) != f.origin || f.id.size() == f.origin.size() + 1)
+    return bad("event id " + std::string{f.id} +
+               " is not of the form <local>:" + std::string{f.origin});
+  if (!valid_room_id(f.room_id)) return bad("\"room_id\" is not <32 hex>:<domain>");
+  if (!valid_qualified_user(f.user)) return bad("\"user\" is not name@domain");
+  if (f.sig.empty()) return bad("\"sig\" is empty");
   return {};
+}
+
+caf::error check_event_fields(const room_event& e) {
+  return check_event_fields(event_field_views{e.id, e.origin, e.room_id, e.user, e.sig});
 }
 
 namespace {
@@ -558,57 +563,33 @@ json local_view(const room_event& e, std::string_view own) {
 }
 
 std::string local_view_text(const room_event& e, std::string_view own) {
-  // local_view's fields in dump()'s order (keys sorted); a content field of the same name
-  // gives way to them there, and so here.
-  struct field {
-    std::string_view key;
-    std::string_view value;
-    bool quoted;
-  };
   auto user = localize_user(e.user, own);
   auto ts = std::to_string(e.ts);
   auto seq = std::to_string(e.seq);
-  std::array<field, 7> all{{{"event_id", e.id, true},
-                            {"origin", e.origin, true},
-                            {"room_id", e.room_id, true},
-                            {"seq", seq, false},
-                            {"ts", ts, false},
-                            {"type", to_string(e.type), true},
-                            {"user", user, true}}};
+  std::array<view_field, 7> fixed{{{"event_id", e.id, true},
+                                   {"origin", e.origin, true},
+                                   {"room_id", e.room_id, true},
+                                   {"seq", seq, false},
+                                   {"ts", ts, false},
+                                   {"type", to_string(e.type), true},
+                                   {"user", user, true}}};
   // Without a seq the view has none, and a content field "seq" stays.
-  auto fixed_end = std::remove_if(all.begin(), all.end(),
-                                  [&e](const field& f) { return f.key == "seq" && e.seq == 0; });
-  auto fixed = all.begin();
-  std::string out;
-  out.reserve(128 + content_size_hint(e.content) + e.id.size() + e.origin.size() +
-              e.room_id.size() + user.size());
-  out += '{';
-  bool first = true;
-  auto key_of = [&out, &first](std::string_view key) {
-    if (!first) out += ',';
-    first = false;
-    append_string(out, key);
-    out += ':';
-  };
-  auto write_fixed = [&](const field& f) {
-    key_of(f.key);
-    if (f.quoted)
-      append_string(out, f.value);
-    else
-      out.append(f.value);
-  };
-  for (const auto& [key, value] : e.content.items()) {
-    while (fixed != fixed_end && fixed->key < key) write_fixed(*fixed++);
-    if (fixed != fixed_end && fixed->key == key) continue;  // the fixed field wins
-    key_of(key);
-    if (value.is_string() && is_user_field(e.type, key))
-      append_string(out, localize_user(value.get_ref<const std::string&>(), own));
-    else
-      append_value(out, value);
-  }
-  while (fixed != fixed_end) write_fixed(*fixed++);
-  out += '}';
-  return out;
+  auto fixed_end = std::remove_if(fixed.begin(), fixed.end(), [&e](const view_field& f) {
+    return f.key == "seq" && e.seq == 0;
+  });
+  return write_local_view(
+      fixed.data(), fixed_end, e.content.items(),
+      [](const auto& member) -> const std::string& { return member.key(); },
+      [&](std::string& out, const auto& member) {
+        const auto& value = member.value();
+        if (value.is_string() && is_user_field(e.type, member.key()))
+          append_string(out, localize_user(value.template get_ref<const std::string&>(), own));
+        else
+          append_value(out, value);
+      },
+      std::nullopt,
+      128 + content_size_hint(e.content) + e.id.size() + e.origin.size() + e.room_id.size() +
+          user.size());
 }
 
 // -- federation messages -------------------------------------------------------------------

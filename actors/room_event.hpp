@@ -75,6 +75,11 @@ std::string encode_event(const room_event& e);
 /// decode_event's checks of the fields other than the type and the content: the origin a
 /// domain, the id "<local>:<origin>", the room id, the user "name@domain", a signature.
 [[nodiscard]] caf::error check_event_fields(const room_event& e);
+/// The same checks of the fields as a reader has them, before an event is made of them.
+struct event_field_views {
+  std::string_view id, origin, room_id, user, sig;
+};
+[[nodiscard]] caf::error check_event_fields(const event_field_views& f);
 
 /// What the origin signs: the wire object without "sig" and "seq", dumped compactly
 /// (nlohmann objects keep their keys sorted, so the text is deterministic).
@@ -156,6 +161,60 @@ nlohmann::json local_view(const room_event& e, std::string_view own);
 /// event a node applies goes to its inbox so.
 std::string local_view_text(const room_event& e, std::string_view own);
 
+/// Appends `s` to `out` as a JSON string, as dump() writes it.
+void append_json_string(std::string& out, std::string_view s);
+
+/// A member of a local view that is not content: its key and its text, written quoted (a
+/// string) or as it is (a number).
+struct view_field {
+  std::string_view key;
+  std::string_view value;
+  bool quoted;
+};
+
+/// A local view as dump() writes it: "cursor" first when there is one, then the fields of
+/// [fixed, fixed_end) (in key order) merged with `members` (in key order, each written by
+/// `write_value(out, member)` under `key_of(member)`); a member gives way to the fixed
+/// field of its name.
+template <class Members, class KeyOf, class WriteValue>
+std::string write_local_view(const view_field* fixed, const view_field* fixed_end,
+                             const Members& members, KeyOf&& key_of, WriteValue&& write_value,
+                             std::optional<uint64_t> cursor, size_t size_hint) {
+  std::string out;
+  out.reserve(size_hint);
+  out += '{';
+  bool first = true;
+  auto key = [&out, &first](std::string_view name) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, name);
+    out += ':';
+  };
+  if (cursor) {
+    key("cursor");
+    out += std::to_string(*cursor);
+  }
+  auto next = fixed;
+  auto write_fixed = [&] {
+    key(next->key);
+    if (next->quoted)
+      append_json_string(out, next->value);
+    else
+      out.append(next->value);
+    ++next;
+  };
+  for (const auto& member : members) {
+    std::string_view name = key_of(member);
+    while (next != fixed_end && next->key < name) write_fixed();
+    if (next != fixed_end && next->key == name) continue;  // the fixed field wins
+    key(name);
+    write_value(out, member);
+  }
+  while (next != fixed_end) write_fixed();
+  out += '}';
+  return out;
+}
+
 // -- federation messages -------------------------------------------------------------------
 //
 // Rooms travel as the events of transactions, each a JSON object with a "kind" and an "id"
@@ -191,8 +250,6 @@ std::string rejected_message(std::string_view room_id, std::string_view event_id
 /// nlohmann's dump(-1, ' ', false, replace), with plain ASCII strings copied instead of
 /// escaped byte by byte.
 std::string dump(const nlohmann::json& doc);
-/// Appends `s` to `out` as a JSON string, as dump() writes it.
-void append_json_string(std::string& out, std::string_view s);
 
 /// The string at `key` of `doc`, or "" when `doc` is not an object or has no string there:
 /// for JSON from peers, which may hold anything (nlohmann's value() would throw).

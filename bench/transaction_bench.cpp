@@ -2,8 +2,9 @@
 // 100 sequenced room events of 256 bytes each, as a node receives them from a room's
 // host, and for reference the nlohmann path a node took before (parse the transaction,
 // dump each event again, parse each event twice more for its id and its room); then one
-// event's wire form written and read back, at 256 B and 4 KiB of text; its local view and
-// a transaction's receipt written, each beside the JSON-object way of writing them.
+// event's wire form written and read back, at 256 B and 4 KiB of text; its local view,
+// written and read from its wire form, and a transaction's receipt written, each beside the
+// JSON-object way of writing them.
 #include <benchmark/benchmark.h>
 
 #include <stdexcept>
@@ -12,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/event_reader.hpp"
+#include "actors/inbox.hpp"
 #include "actors/json_parse.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
@@ -133,6 +136,29 @@ void bm_local_view_dump_reference(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(dump(local_view(e, "b.example")));
 }
 BENCHMARK(bm_local_view_dump_reference)->Arg(256)->Arg(4096);
+
+// An inbox page's message as the local server sees it, from its room log entry: straight
+// from the text (read_message_view), and for reference through the event (parse_event,
+// then local_view_text), the way every message was shown before.
+void bm_message_view(benchmark::State& state) {
+  auto text = encode_event(sample_event(static_cast<size_t>(state.range(0))));
+  for (auto _ : state) {
+    auto view = read_message_view(text, "b.example", 42);
+    if (!view) state.SkipWithError("read_message_view refused");
+    benchmark::DoNotOptimize(view);
+  }
+}
+BENCHMARK(bm_message_view)->Arg(256)->Arg(4096);
+
+void bm_message_view_through_event_reference(benchmark::State& state) {
+  auto text = encode_event(sample_event(static_cast<size_t>(state.range(0))));
+  for (auto _ : state) {
+    auto e = parse_event(text);
+    if (!e) state.SkipWithError("parse_event failed");
+    benchmark::DoNotOptimize(with_cursor(local_view_text(*e, "b.example"), 42));
+  }
+}
+BENCHMARK(bm_message_view_through_event_reference)->Arg(256)->Arg(4096);
 
 // The receipt of a transaction of 100 events, all accepted: written directly, and for
 // reference as a JSON object dumped (what a node did before).

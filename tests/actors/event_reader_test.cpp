@@ -4,6 +4,7 @@
 // down to the type of every number in the content, or the same error.
 #include "actors/event_reader.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/inbox.hpp"
 #include "actors/json_parse.hpp"
 #include "tests/support/json_checks.hpp"
 
@@ -55,6 +57,14 @@ void expect_like_nlohmann(const std::string& text) {
   ASSERT_EQ(message.event.has_value(), inner != doc.end()) << text;
   if (message.event) expect_same_event(*message.event, decode_event(*inner), text);
   expect_same_event(parse_event(text), parse_event_as_json(text), text);
+  // Whatever the inbox shows straight from the text, the way through the event shows too.
+  for (const char* own : {"a.example", "c.test"}) {
+    auto view = read_message_view(text, own, 42);
+    if (!view) continue;
+    auto e = parse_event_as_json(text);
+    ASSERT_TRUE(e) << text;
+    EXPECT_EQ(*view, with_cursor(local_view_text(*e, own), 42)) << text;
+  }
 }
 
 class random_events {
@@ -171,6 +181,57 @@ TEST(EventReaderTest, EncodedEventsAreReadStraightFromSimdjsonWithEveryField) {
     ASSERT_TRUE(message.event.has_value());
     expect_same_event(*message.event, theirs, text);
   }
+}
+
+TEST(EventReaderTest, StoredMessagesAreShownStraightFromSimdjson) {
+  random_events events;
+  int shown = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto e = events.next();
+    if (!decode_event(to_json(e))) continue;
+    auto text = encode_event(e);
+    auto view = read_message_view(text, "c.test", 7);
+    bool strings_only = std::all_of(e.content.begin(), e.content.end(),
+                                    [](const json& v) { return v.is_string(); });
+    if (e.type != event_type::message_sent || e.seq == 0 || e.ts <= 0 || !strings_only) {
+      EXPECT_FALSE(view.has_value()) << text;
+      continue;
+    }
+    ASSERT_TRUE(view.has_value()) << text;
+    EXPECT_EQ(*view, with_cursor(local_view_text(e, "c.test"), 7)) << text;
+    ++shown;
+  }
+  EXPECT_GT(shown, 20);
+  // Content keys around and equal to the view's own: the view's fields win, in key order.
+  random_events more;
+  auto e = more.next();
+  e.type = event_type::message_sent;
+  e.origin = "c.test";
+  e.id = "x1:c.test";
+  e.user = "zo\xc3\xab@c.test";
+  e.ts = 1700000000000;
+  e.seq = 5;
+  e.content = {{"", "empty"}, {"a", "1"},
+               {"seq", "x"},  {"text", "t\u0001\"q\""},
+               {"user", "u"}, {"zz", "\xe2\x82\xac"}};
+  auto view = read_message_view(encode_event(e), "c.test", 9);
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(*view, with_cursor(local_view_text(e, "c.test"), 9));
+  // Content keys out of order or repeated, as no encoder here writes them: shown as the
+  // way through the event shows them (sorted, the last one of a name), or not at all.
+  auto text = encode_event(e);
+  auto content_at = text.find(R"("content":{)") + 11;
+  for (const char* put : {R"("zzz":"9",)", R"("text":"first",)", R"("a":"0",)"}) {
+    auto changed = text;
+    changed.insert(content_at, put);
+    expect_like_nlohmann(changed);
+  }
+  EXPECT_EQ(*view, R"({"cursor":9,"":"empty","a":"1","event_id":"x1:c.test","origin":"c.test",)"
+                   R"("room_id":")" +
+                       e.room_id +
+                       R"(","seq":5,"text":"t\u0001\"q\"","ts":1700000000000,)"
+                       R"("type":"message.sent","user":")" +
+                       "zo\xc3\xab" + R"(","zz":")" + "\xe2\x82\xac" + R"("})");
 }
 
 TEST(EventReaderTest, RandomMessagesAndTheirMutationsReadAsNlohmannReadsThem) {

@@ -110,11 +110,34 @@ bool read_event_element(dom::element element, std::string_view text, room_event&
 /// read_room_message the nlohmann way.
 room_message read_room_message_as_json(std::string_view text) {
   auto doc = parse_json(text);
-  room_message out{string_at(doc, "kind"), string_at(doc, "id"), std::nullopt};
+  room_message out{string_at(doc, "kind"), string_at(doc, "id"), std::nullopt, {}};
   if (!doc.is_object()) return out;
   if (auto inner = doc.find("event"); inner != doc.end())
     out.event = decode_event(std::move(*inner));
   return out;
+}
+
+/// The text of the first member of `text`, a message whose `members` members are "event",
+/// then "id" and "kind" with the values `id` and `kind`; empty unless the text ends in those
+/// two written without spaces or escapes, and the event is an object with no space around
+/// it. Then each quote of that end is a delimiter (none follows a backslash, the values
+/// hold none), so the event's value ends before it.
+std::string_view event_text_of(std::string_view text, size_t members, std::string_view id,
+                               std::string_view kind) {
+  constexpr std::string_view head = R"({"event":)";
+  auto plain = [](std::string_view s) { return s.find_first_of("\"\\") == std::string_view::npos; };
+  if (members != 3 || text.substr(0, head.size()) != head || !plain(id) || !plain(kind)) return {};
+  std::string tail = R"(,"id":")";
+  tail.append(id);
+  tail += R"(","kind":")";
+  tail.append(kind);
+  tail += R"("})";
+  if (text.size() <= head.size() + tail.size() || text.substr(text.size() - tail.size()) != tail)
+    return {};
+  auto event = text.substr(head.size(), text.size() - head.size() - tail.size());
+  // An object with nothing around it (a space before the id would be kept otherwise).
+  if (event.front() != '{' || event.back() != '}') return {};
+  return event;
 }
 
 }  // namespace
@@ -126,7 +149,9 @@ room_message read_room_message(std::string_view text) {
   if (parser.parse(text.data(), text.size()).get(fields)) return read_room_message_as_json(text);
   room_message out;
   std::optional<dom::element> event;
+  size_t members = 0;
   for (auto field : fields) {
+    ++members;
     if (field.key == "kind") {
       if (!take_string(field.value, out.kind)) out.kind.clear();
     } else if (field.key == "id") {
@@ -140,6 +165,7 @@ room_message read_room_message(std::string_view text) {
   // The parser is done with before the other way parses the text again.
   if (!read_event_element(*event, text, e)) return read_room_message_as_json(text);
   out.event = std::move(e);
+  out.event_text = event_text_of(text, members, out.id, out.kind);
   return out;
 }
 

@@ -22,6 +22,10 @@ struct room_message {
   std::string kind;                                // "" when it is not a string
   std::string id;                                  // "" when it is not a string
   std::optional<caf::expected<room_event>> event;  // nullopt: the message has no "event"
+  // The event's own text within the message, when the message is {"event":...,"id":"...",
+  // "kind":"..."} exactly as the sender's envelope writes it (nothing else, no spaces, id
+  // and kind without escapes), so where the event's text ends is certain; empty otherwise.
+  std::string_view event_text;
 };
 
 /// As parse_json(text) then string_at(doc, "kind"), string_at(doc, "id") and

@@ -100,6 +100,14 @@ struct single_submission {
 /// Single submissions gathered at most before they go as one group.
 constexpr size_t max_singles = 256;
 
+/// A sequenced event a member holds until it is next in line, with the text it came as
+/// when that is known to be the host's own log entry (room_message::event_text): the
+/// member's log keeps that text instead of writing the event again.
+struct held_event {
+  room_event event;
+  std::string logged;  // empty: unknown, encode_event writes the log entry
+};
+
 struct room_actor_state {
   room_context ctx;
   std::string room_id;
@@ -130,7 +138,7 @@ struct room_actor_state {
   std::optional<crypto::public_key> head_key;  // what the last lookup gave, for the head
   std::map<std::string, cached_key> keys;
   // A member's sequenced events that came before their turn, verified, by seq.
-  std::map<uint64_t, room_event> ahead;
+  std::map<uint64_t, held_event> ahead;
   // Catch-up: one request at a time; `again` asks for another when it ends.
   bool catching_up = false;
   bool catchup_again = false;
@@ -282,10 +290,11 @@ void commit_marked(room_pointer self, journal_entry entry, std::vector<std::stri
 /// storage::sequenced_key(room id, seq), where the host's fan-out and the inbox refer to it.
 /// No dedup mark: the host marks the submission that brought the event (sequence_into),
 /// and a member drops a resent event by its seq, so a mark there was never read.
-void record_applied(room_pointer self, journal_entry& entry, const room_event& e) {
+void record_applied(room_pointer self, journal_entry& entry, const room_event& e,
+                    std::string logged = {}) {
   auto& st = self->state;
   auto log_key = storage::sequenced_key(st.room_id, e.seq);
-  auto logged = encode_event(e);
+  if (logged.empty()) logged = encode_event(e);
   // A message goes to the inbox as a reference to its log entry, so it is stored once.
   // Other events go whole: the files actor reads the inbox without the references
   // (fetch_whole_atom), and acts on no message but on other types.
@@ -630,13 +639,14 @@ void request_catchup(room_pointer self);
 /// dropped instead when `e` comes earlier, so the event next in line always finds room:
 /// dropping it with `ahead` full of later events left the room waiting for ever. Dropped
 /// events come back through catch-up from the host's log.
-void hold_ahead(room_actor_state& st, room_event e) {
+void hold_ahead(room_actor_state& st, room_event e, std::string logged = {}) {
   if (st.ahead.size() >= max_ahead) {
     auto furthest = std::prev(st.ahead.end());
     if (furthest->first <= e.seq) return;
     st.ahead.erase(furthest);
   }
-  st.ahead.emplace(e.seq, std::move(e));
+  auto seq = e.seq;
+  st.ahead.emplace(seq, held_event{std::move(e), std::move(logged)});
 }
 
 /// Whether events wait in `ahead` behind a missing seq.
@@ -673,10 +683,11 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
       continue;
     }
     if (first->first != st.room.last_seq + 1) break;
-    auto e = std::move(first->second);
+    auto held = std::move(first->second);
     st.ahead.erase(first);
+    const auto& e = held.event;
     apply(st.room, e);
-    record_applied(self, entry, e);
+    record_applied(self, entry, e, std::move(held.logged));
     state_changed = state_changed || changes_stored_state(e.type);
     ++applied;
   }
@@ -781,8 +792,9 @@ void on_event_run(room_pointer self, const std::string& origin,
     run->results[i] = accepted(message_id);
     auto key_domain = relayed_key_domain(self, *e);
     enqueue(self, key_domain,
-            [self, run, i, needs_key = !key_domain.empty(), e = std::move(*e)](
-                const crypto::public_key* key, const caf::error& key_err) mutable {
+            [self, run, i, needs_key = !key_domain.empty(), e = std::move(*e),
+             logged = std::string{message.event_text}](const crypto::public_key* key,
+                                                       const caf::error& key_err) mutable {
               auto& st = self->state;
               if (e.seq <= st.room.last_seq || st.ahead.count(e.seq) > 0) return;
               if (needs_key && key == nullptr) {
@@ -796,7 +808,7 @@ void on_event_run(room_pointer self, const std::string& origin,
                 return;
               }
               ++st.from_queue;
-              hold_ahead(st, std::move(e));
+              hold_ahead(st, std::move(e), std::move(logged));
             });
   }
   enqueue(self, {}, [self, run, promise](const crypto::public_key*, const caf::error&) mutable {

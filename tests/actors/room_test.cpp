@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
+#include "actors/event_reader.hpp"
 #include "actors/inbox.hpp"
 #include "actors/local_bridge_actor.hpp"
 #include "actors/outbox.hpp"
@@ -809,6 +810,60 @@ TEST_F(RoomTest, HostEventsSentAgainInANewTransactionFillAForgottenGapAndApplyOn
   net_.intercept = nullptr;
   EXPECT_EQ(info(*c_, room)["last_seq"], before + 2);
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
+}
+
+TEST_F(RoomTest, AMemberLogsAHostEventAsItCameWhereItsEndIsCertainAndWritesItAgainOtherwise) {
+  auto room = room_of_three();
+  std::vector<transaction> to_c;
+  auto key = box_between(*a_, *c_);
+  net_.intercept = [&](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.base_url != c_->url || req.path != dispatch_path) return std::nullopt;
+    to_c.push_back(*decode_transaction(*key.open(req.body)));
+    return swallowed(*c_, req);
+  };
+  send(*a_, room, alice, "kept as it came");
+  send(*a_, room, alice, "written again");
+  ASSERT_EQ(to_c.size(), 2u);
+  ASSERT_EQ(to_c[0].events.size(), 1u);
+  ASSERT_EQ(to_c[1].events.size(), 1u);
+  // A member ignores a field it does not know; that shows which text its log holds. The
+  // first message keeps the envelope's shape, the second gets a member more, so where its
+  // event ends is not certain without parsing it.
+  auto with_extra = [](std::string message) {
+    message.insert(message.rfind(R"(},"id":")"), R"(,"zz_unknown":1)");
+    return message;
+  };
+  auto first = with_extra(to_c[0].events[0]);
+  auto second = with_extra(to_c[1].events[0]);
+  second.insert(second.size() - 1, R"(,"note":"x")");
+  transaction t;
+  t.id = make_transaction_id("a.example");
+  t.origin = "a.example";
+  t.destination = "c.example";
+  t.created_ms = unix_ms_now();
+  t.events = {first, second};
+  net_.intercept = nullptr;
+  auto reply = ask<inbound_reply>(c_->inbound, dispatch_atom::value, std::string{"a.example"},
+                                  std::string{"1"}, key.seal(encode_transaction(t)));
+  ASSERT_TRUE(reply.value) << describe(reply.error);
+  ASSERT_EQ(reply.value->status, 200);
+  auto seq = info(*c_, room)["last_seq"].get<uint64_t>();
+  auto logged = [&](uint64_t n) {
+    auto value = c_->store->get(storage::column::room_log, storage::sequenced_key(room, n));
+    return value && *value ? **value : std::string{};
+  };
+  auto first_event = first.substr(9, first.rfind(R"(,"id":")") - 9);
+  EXPECT_EQ(logged(seq - 1), first_event);
+  auto second_parsed = read_room_message(second).event;
+  ASSERT_TRUE(second_parsed && *second_parsed);
+  EXPECT_EQ(logged(seq), encode_event(**second_parsed));
+  EXPECT_EQ(logged(seq).find("zz_unknown"), std::string::npos);
+  // Both show to the local server as any message does.
+  auto inbox = room_inbox(*c_, room);
+  ASSERT_GE(inbox.size(), 2u);
+  EXPECT_EQ(inbox[inbox.size() - 2]["text"], "kept as it came");
+  EXPECT_EQ(inbox.back()["text"], "written again");
+  EXPECT_EQ(inbox.back().count("zz_unknown"), 0u);
 }
 
 TEST_F(RoomTest, SubmissionsAreMarkedForDedupButAMemberMarksNoneOfTheHostsEvents) {

@@ -518,9 +518,10 @@ std::string leaver_of(const room_event& e) {
 /// Sequences a validated event into `entry`: the next seq, the state, the log, the inbox,
 /// the dedup mark of `message_id` (the submission) and a copy for every other member
 /// server (the room's state first for a server that joins with this event). Marks
-/// `message_id` as being written.
+/// `message_id` as being written. `canonical`: canonical_form(e) when the caller has it
+/// from signing, so the log entry is made from it (empty: written from the event).
 void sequence_into(room_pointer self, journal_entry& entry, room_event e,
-                   const std::string& message_id) {
+                   const std::string& message_id, std::string_view canonical = {}) {
   auto& st = self->state;
   e.seq = st.room.last_seq + 1;
   auto newcomer = newcomer_of(self, e);
@@ -529,7 +530,8 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   if (!newcomer.empty()) snapshot = snapshot_of(self);
   auto leaver = leaver_of(e);
   apply(st.room, e);
-  record_applied(self, entry, e);
+  record_applied(self, entry, e,
+                 canonical.empty() ? std::string{} : encode_from_canonical(canonical, e));
   mark_handled(self, entry, message_id);
   if (changes_stored_state(e.type)) record_state(self, entry);
   auto targets = member_servers(st.room);
@@ -1039,7 +1041,7 @@ void request_catchup(room_pointer self) {
     return caf::make_error(errc::bad_request, "\"" + sub.user + "\" is not a local user name");
   if (sub.id.size() > 255 || sub.id.find('\0') != std::string::npos)
     return caf::make_error(errc::bad_request, "an event id has at most 255 bytes and no NUL");
-  auto content = sub.content.empty() ? json::object() : parse_json(sub.content);
+  auto content = sub.content.empty() ? json::object() : parse_content(sub.content);
   if (!content.is_object())
     return caf::make_error(errc::bad_request, "the content is not a JSON object");
   if (auto err = qualify_content(*type, content, st.ctx.own_domain)) return err;
@@ -1062,8 +1064,9 @@ void request_catchup(room_pointer self) {
 /// submission then answers it once the appends sent so far are on disk, its own included
 /// (after_appends), as its first copy may be in one of them. `made_id`: the id was made here
 /// (random), so no earlier copy can exist and the dedup read, a RocksDB lookup, is skipped.
+/// `canonical`: the event's canonical form from sign_events.
 caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_event e, bool made_id,
-                              std::vector<std::string>& ids) {
+                              std::vector<std::string>& ids, std::string_view canonical) {
   auto& st = self->state;
   auto message_id = submit_message_id(st.room_id, e.id);
   if (!made_id && handled(self, message_id)) return false;
@@ -1072,7 +1075,7 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
       count_events(self, event_source::local, false);
       return err;
     }
-    sequence_into(self, entry, std::move(e), message_id);
+    sequence_into(self, entry, std::move(e), message_id, canonical);
   } else {
     if (st.room.created()) {
       if (auto err = validate(st.room, e, stored_authors(self))) {
@@ -1095,15 +1098,16 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
 void local_submit_group(room_pointer self, std::vector<single_submission> group) {
   std::vector<room_event*> to_sign;
   for (auto& sub : group) to_sign.push_back(&sub.event);
-  sign_events(to_sign, *self->state.ctx.identity);
+  auto forms = sign_events(to_sign, *self->state.ctx.identity);
   journal_entry entry;
   std::vector<std::string> ids;
   using answer = std::pair<caf::typed_response_promise<std::string>, std::string>;
   std::vector<answer> pending;  // answered by the append
   std::vector<answer> seen;     // ids handled before
-  for (auto& sub : group) {
+  for (size_t k = 0; k < group.size(); ++k) {
+    auto& sub = group[k];
     auto id = sub.event.id;
-    auto added = add_local(self, entry, std::move(sub.event), sub.made_id, ids);
+    auto added = add_local(self, entry, std::move(sub.event), sub.made_id, ids, forms[k]);
     if (!added)
       sub.promise.deliver(added.error());
     else
@@ -1152,11 +1156,12 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
     events[i] = std::move(*e);
     to_sign.push_back(&*events[i]);
   }
-  sign_events(to_sign, *self->state.ctx.identity);
+  auto forms = sign_events(to_sign, *self->state.ctx.identity);
+  auto form = forms.begin();  // in the order of the events made
   for (size_t i = 0; i < subs.size(); ++i) {
     if (!events[i]) continue;
     (*results)[i].id = events[i]->id;
-    auto added = add_local(self, entry, std::move(*events[i]), subs[i].id.empty(), ids);
+    auto added = add_local(self, entry, std::move(*events[i]), subs[i].id.empty(), ids, *form++);
     if (!added) {
       (*results)[i].reason = detail_of(added.error());
       continue;

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <random>
 
 #if defined(__SSE2__)
@@ -392,19 +393,59 @@ void sign_event(room_event& e, const crypto::identity& id) {
   e.sig = crypto::signature_to_base64(id.sign(canonical_form(e)));
 }
 
-void sign_events(const std::vector<room_event*>& events, const crypto::identity& id) {
+std::vector<std::string> sign_events(const std::vector<room_event*>& events,
+                                     const crypto::identity& id) {
+  std::vector<std::string> all;
+  all.reserve(events.size());
   for (size_t first = 0; first < events.size(); first += max_signing_group) {
     auto end = std::min(events.size(), first + max_signing_group);
-    if (end - first == 1) {
-      sign_event(*events[first], id);
-      continue;
-    }
     std::vector<std::string> forms;
     forms.reserve(end - first);
     for (auto i = first; i < end; ++i) forms.push_back(canonical_form(*events[i]));
-    auto proofs = crypto::to_strings(crypto::sign_batch(id, forms));
-    for (auto i = first; i < end; ++i) events[i]->sig = std::move(proofs[i - first]);
+    if (end - first == 1) {
+      events[first]->sig = crypto::signature_to_base64(id.sign(forms.front()));
+    } else {
+      auto proofs = crypto::to_strings(crypto::sign_batch(id, forms));
+      for (auto i = first; i < end; ++i) events[i]->sig = std::move(proofs[i - first]);
+    }
+    std::move(forms.begin(), forms.end(), std::back_inserter(all));
   }
+  return all;
+}
+
+std::string encode_from_canonical(std::string_view canonical, const room_event& e) {
+  // write_event puts "seq" and "sig" between "room_id" and "ts"; nothing after "ts" (the
+  // type, a user name) can hold the quote that marker begins with.
+  auto at = canonical.rfind(R"(,"ts":)");
+  if (at == std::string_view::npos) return encode_event(e);
+  std::string out;
+  out.reserve(canonical.size() + e.sig.size() + 32);
+  out.append(canonical.substr(0, at));
+  if (e.seq > 0) {
+    out += R"(,"seq":)";
+    out += std::to_string(e.seq);
+  }
+  if (!e.sig.empty()) {
+    out += R"(,"sig":)";
+    append_string(out, e.sig);
+  }
+  out.append(canonical.substr(at));
+  return out;
+}
+
+json parse_content(std::string_view text) {
+  constexpr std::string_view head = R"({"text":")", tail = R"("})";
+  if (text.size() >= head.size() + tail.size() && text.substr(0, head.size()) == head &&
+      text.substr(text.size() - tail.size()) == tail) {
+    auto value = text.substr(head.size(), text.size() - head.size() - tail.size());
+    if (plain_ascii(value)) {
+      // Not json{{"text", ...}}: nlohmann's initializer lists copy every value they hold.
+      json content = json::object();
+      content["text"] = std::string{value};
+      return content;
+    }
+  }
+  return parse_json(text);
 }
 
 caf::error verify_event(const room_event& e, const crypto::public_key& key) {

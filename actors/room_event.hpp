@@ -95,7 +95,19 @@ inline constexpr size_t max_signing_group = 16;
 /// Signs `events` as sign_event would, in groups of max_signing_group: each group's
 /// events share one signature over a Merkle tree of their canonical forms, and each
 /// event's "sig" is its crypto::batch_proof in text form. A group of one is signed alone.
-void sign_events(const std::vector<room_event*>& events, const crypto::identity& id);
+/// Returns the canonical form of each event, in order (see encode_from_canonical).
+std::vector<std::string> sign_events(const std::vector<room_event*>& events,
+                                     const crypto::identity& id);
+
+/// encode_event(e) made from `canonical`, canonical_form(e), which is the same text
+/// without "seq" and "sig": a host logs each event it has just signed without writing
+/// it a second time.
+std::string encode_from_canonical(std::string_view canonical, const room_event& e);
+
+/// The content of a local submission, `text` (compact JSON): an object holding only a
+/// plain printable-ASCII "text", as every chat.send makes it, is built directly; any other
+/// text is parse_json's.
+nlohmann::json parse_content(std::string_view text);
 
 /// errc::rejected "bad signature" unless `e.sig` is the signature of `key` over
 /// canonical_form(e), or a batch proof leading from it to a root `key` signed.

@@ -2,9 +2,10 @@
 // 100 sequenced room events of 256 bytes each, as a node receives them from a room's
 // host, and for reference the nlohmann path a node took before (parse the transaction,
 // dump each event again, parse each event twice more for its id and its room); then one
-// event's wire form written and read back, at 256 B and 4 KiB of text; its local view,
-// written and read from its wire form, and a transaction's receipt written, each beside the
-// JSON-object way of writing them.
+// event's wire form written (also from its canonical form, as a host does after signing)
+// and read back, at 256 B and 4 KiB of text; its local view, written and read from its
+// wire form; a chat.send's content read; and a transaction's receipt written, each beside
+// the way a node took before.
 #include <benchmark/benchmark.h>
 
 #include <stdexcept>
@@ -101,6 +102,14 @@ void bm_encode_event(benchmark::State& state) {
 }
 BENCHMARK(bm_encode_event)->Arg(256)->Arg(4096);
 
+// The same text made from the canonical form the host has from signing the event.
+void bm_encode_from_canonical(benchmark::State& state) {
+  auto e = sample_event(static_cast<size_t>(state.range(0)));
+  auto canonical = canonical_form(e);
+  for (auto _ : state) benchmark::DoNotOptimize(encode_from_canonical(canonical, e));
+}
+BENCHMARK(bm_encode_from_canonical)->Arg(256)->Arg(4096);
+
 void bm_parse_event(benchmark::State& state) {
   auto text = encode_event(sample_event(static_cast<size_t>(state.range(0))));
   for (auto _ : state) {
@@ -159,6 +168,24 @@ void bm_message_view_through_event_reference(benchmark::State& state) {
   }
 }
 BENCHMARK(bm_message_view_through_event_reference)->Arg(256)->Arg(4096);
+
+// A chat.send's content as the room reads it: made directly (parse_content), and for
+// reference through the JSON parser, the way every submission's content was read before.
+std::string sample_content(size_t text_bytes) {
+  return R"({"text":")" + std::string(text_bytes, 'x') + R"("})";
+}
+
+void bm_parse_content(benchmark::State& state) {
+  auto text = sample_content(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(parse_content(text));
+}
+BENCHMARK(bm_parse_content)->Arg(256)->Arg(4096);
+
+void bm_parse_content_json_reference(benchmark::State& state) {
+  auto text = sample_content(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(parse_json(text));
+}
+BENCHMARK(bm_parse_content_json_reference)->Arg(256)->Arg(4096);
 
 // The receipt of a transaction of 100 events, all accepted: written directly, and for
 // reference as a JSON object dumped (what a node did before).

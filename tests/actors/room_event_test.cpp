@@ -10,6 +10,8 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
+#include "tests/support/json_checks.hpp"
 
 namespace fedrelay::actors {
 namespace {
@@ -137,6 +139,8 @@ TEST(RoomEventTest, TheTextsWrittenByHandAreExactlyWhatNlohmannWrites) {
     doc.erase("sig");
     doc.erase("seq");
     ASSERT_EQ(canonical_form(e), reference(doc)) << i;
+    // The log entry a host makes from the form it signed is the same text.
+    ASSERT_EQ(encode_from_canonical(canonical_form(e), e), encode_event(e)) << i;
     ASSERT_EQ(event_message(e), reference({{"kind", "event"},
                                            {"id", event_message_id(e.room_id, e.id)},
                                            {"event", to_json(e)}}))
@@ -199,7 +203,9 @@ TEST(RoomEventTest, EventsSignedInGroupsVerifyOneByOneAfterTheWire) {
   }
   std::vector<room_event*> all;
   for (auto& e : events) all.push_back(&e);
-  sign_events(all, id);
+  auto forms = sign_events(all, id);
+  ASSERT_EQ(forms.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(forms[i], canonical_form(events[i])) << i;
   // Groups of 16, 16 and 1: the last one alone gets a plain signature.
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].sig.rfind("b1.", 0) == 0, i < 32) << i << " " << events[i].sig;
@@ -217,6 +223,43 @@ TEST(RoomEventTest, EventsSignedInGroupsVerifyOneByOneAfterTheWire) {
   auto garbled = events[3];
   garbled.sig = "b1.garbage";
   EXPECT_EQ(detail_of(verify_event(garbled, id.public_key())), "bad signature");
+}
+
+TEST(RoomEventTest, SubmittedContentReadsAsParseJsonReadsIt) {
+  // chat.send's content ({"text":"..."}) is made directly when its text is plain; every
+  // other text must come out as parse_json reads it, or be refused as it refuses it.
+  std::mt19937 rng{20261127};
+  auto random_text = [&rng](size_t max) {
+    std::string s(rng() % (max + 1), '\0');
+    for (auto& c : s) {
+      auto pick = rng() % 6;
+      c = static_cast<char>(pick == 0   ? rng() % 256
+                            : pick == 1 ? "\"\\/\b\x01\x7f}{,:"[rng() % 11]
+                                        : 0x20 + rng() % 95);
+    }
+    return s;
+  };
+  std::vector<std::string> texts = {
+      R"({"text":""})",        R"({"text":"a"},"x":"b"})", R"({"text":"a\"b"})",
+      R"({"text":"\u0041"})",  R"({"text":"a" })",         R"({ "text":"a"})",
+      R"({"text":"a","x":1})", R"({"text":"a"}})",         R"({"text":"é"})",
+      R"({"text":"a\"})",      R"({"text":"tab\there"})",  R"({"text":1})"};
+  for (int i = 0; i < 3000; ++i) {
+    auto text = random_text(30);
+    texts.push_back(R"({"text":")" + text + R"("})");
+    texts.push_back(dump(json{{"text", text}}));
+  }
+  int direct = 0;
+  for (const auto& text : texts) {
+    auto ours = parse_content(text);
+    auto theirs = parse_json(text);
+    ASSERT_EQ(ours.is_discarded(), theirs.is_discarded()) << text;
+    if (!theirs.is_discarded()) {
+      EXPECT_TRUE(test::same_json(ours, theirs)) << text;
+    }
+    direct += theirs.is_object() && theirs.size() == 1 && theirs.contains("text");
+  }
+  EXPECT_GT(direct, 1000);
 }
 
 TEST(RoomEventTest, TimeOrderedIdsAreHexUniqueAndIncreasing) {

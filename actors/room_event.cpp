@@ -619,7 +619,7 @@ std::string local_view_text(const room_event& e, std::string_view own) {
     return f.key == "seq" && e.seq == 0;
   });
   return write_local_view(
-      fixed.data(), fixed_end, e.content.items(),
+      fixed.data(), fixed.data() + (fixed_end - fixed.begin()), e.content.items(),
       [](const auto& member) -> const std::string& { return member.key(); },
       [&](std::string& out, const auto& member) {
         const auto& value = member.value();

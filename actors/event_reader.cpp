@@ -179,6 +179,31 @@ std::optional<room_event> read_event(std::string_view text) {
   return e;
 }
 
+std::optional<std::vector<caf::expected<room_event>>> read_event_array(std::string_view text) {
+  using events = std::vector<caf::expected<room_event>>;
+  auto as_json = [text]() -> std::optional<events> {
+    auto doc = parse_json(text);
+    if (!doc.is_array()) return std::nullopt;
+    events out;
+    out.reserve(doc.size());
+    for (auto& item : doc) out.push_back(decode_event(std::move(item)));
+    return out;
+  };
+  dom::parser own;
+  auto& parser = dom_parser_for(text.size(), own);
+  dom::array items;
+  if (parser.parse(text.data(), text.size()).get(items)) return as_json();
+  events out;
+  out.reserve(items.size());
+  for (auto item : items) {
+    room_event e;
+    // The parser is done with before the other way parses the text again.
+    if (!read_event_element(item, text, e)) return as_json();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::optional<std::string> read_message_view(std::string_view text, std::string_view own,
                                              uint64_t cursor) {
   dom::parser own_parser;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -36,6 +37,12 @@ room_message read_room_message(std::string_view text);
 /// parse_event takes nlohmann's way (text it refuses, or values the parsers might read
 /// differently).
 std::optional<room_event> read_event(std::string_view text);
+
+/// A catch-up reply, a JSON array of events as the host's log holds them: nullopt when the
+/// text is not a JSON array, else decode_event of each element, in order. Read straight
+/// from simdjson's DOM; the nlohmann way (parse_json, then decode_event of each) for the
+/// whole text as soon as one element needs it.
+std::optional<std::vector<caf::expected<room_event>>> read_event_array(std::string_view text);
 
 /// with_cursor(local_view_text(e, own), cursor) for the message.sent event `e` that
 /// parse_event(text) gives, written straight from simdjson's DOM without making the event:

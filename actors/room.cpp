@@ -929,14 +929,13 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
     catchup_failed(self, "the reply does not open: " + describe(opened.error()));
     return;
   }
-  auto doc = parse_json(*opened);
-  if (!doc.is_array()) {
+  auto events = read_event_array(*opened);
+  if (!events) {
     catchup_failed(self, "the reply is not a JSON array");
     return;
   }
   auto unresolved = std::make_shared<std::string>();
-  for (const auto& item : doc) {
-    auto e = decode_event(item);
+  for (auto& e : *events) {
     if (!e || e->seq == 0 || e->room_id != st.room_id) {
       log()->warn("room {}: catch-up brought a bad event: {}", st.room_id,
                   e ? "not sequenced or of another room" : describe(e.error()));
@@ -959,7 +958,7 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
               hold_ahead(st, std::move(e));
             });
   }
-  bool full = doc.size() >= st.ctx.catchup_batch;
+  bool full = events->size() >= st.ctx.catchup_batch;
   enqueue(self, {},
           [self, asked_after, full, unresolved](const crypto::public_key*, const caf::error&) {
             auto& st = self->state;

@@ -5,7 +5,7 @@
 // event's wire form written (also from its canonical form, as a host does after signing)
 // and read back, at 256 B and 4 KiB of text; its local view, written and read from its
 // wire form; a chat.send's content read; and a transaction's receipt written, each beside
-// the way a node took before.
+// the way a node took before; and a catch-up reply of 100 events read.
 #include <benchmark/benchmark.h>
 
 #include <stdexcept>
@@ -186,6 +186,41 @@ void bm_parse_content_json_reference(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(parse_json(text));
 }
 BENCHMARK(bm_parse_content_json_reference)->Arg(256)->Arg(4096);
+
+// A catch-up reply of 100 events of 256 B as a member reads it: straight from simdjson
+// (read_event_array), and for reference nlohmann's document and then each event.
+std::string sample_catchup_reply() {
+  std::string text = "[";
+  for (size_t i = 0; i < events_per_transaction; ++i) {
+    auto e = sample_event(event_bytes);
+    e.seq = i + 1;
+    if (i > 0) text += ',';
+    text += encode_event(e);
+  }
+  return text + "]";
+}
+
+void bm_read_catchup_reply(benchmark::State& state) {
+  auto text = sample_catchup_reply();
+  for (auto _ : state) {
+    auto events = read_event_array(text);
+    if (!events || events->size() != events_per_transaction) state.SkipWithError("not read");
+    benchmark::DoNotOptimize(events);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events_per_transaction));
+}
+BENCHMARK(bm_read_catchup_reply);
+
+void bm_read_catchup_reply_nlohmann_reference(benchmark::State& state) {
+  auto text = sample_catchup_reply();
+  for (auto _ : state) {
+    std::vector<caf::expected<room_event>> events;
+    for (auto& item : parse_json(text)) events.push_back(decode_event(std::move(item)));
+    benchmark::DoNotOptimize(events);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events_per_transaction));
+}
+BENCHMARK(bm_read_catchup_reply_nlohmann_reference);
 
 // The receipt of a transaction of 100 events, all accepted: written directly, and for
 // reference as a JSON object dumped (what a node did before).

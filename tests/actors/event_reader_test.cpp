@@ -266,6 +266,45 @@ TEST(EventReaderTest, AMessageAsTheEnvelopeWritesItGivesItsEventsTextAndNoOtherD
   }
 }
 
+/// A catch-up reply read as the room read it before: nlohmann's document, then each event.
+void expect_array_like_nlohmann(const std::string& text) {
+  auto doc = parse_json(text);
+  auto ours = read_event_array(text);
+  ASSERT_EQ(ours.has_value(), doc.is_array()) << text;
+  if (!ours) return;
+  ASSERT_EQ(ours->size(), doc.size()) << text;
+  for (size_t i = 0; i < doc.size(); ++i) expect_same_event((*ours)[i], decode_event(doc[i]), text);
+}
+
+TEST(EventReaderTest, CatchUpRepliesAndTheirMutationsReadAsNlohmannReadsThem) {
+  random_events events;
+  auto& rng = events.rng();
+  int straight = 0;
+  for (int i = 0; i < 600; ++i) {
+    std::string text = "[";
+    auto count = rng() % 5;
+    for (size_t k = 0; k < count; ++k) {
+      if (k > 0) text += ',';
+      text += encode_event(events.next());
+    }
+    text += ']';
+    expect_array_like_nlohmann(text);
+    // Where every event is read straight, the array is too (nothing handed to nlohmann).
+    bool all_fast = true;
+    auto doc = parse_json(text);
+    for (const auto& item : doc) all_fast = all_fast && read_event(dump(item)).has_value();
+    if (all_fast && doc.size() > 1) ++straight;
+    for (int m = 0; m < 4; ++m) {
+      auto mutated = text;
+      test::mutate_json_byte(mutated, rng);
+      expect_array_like_nlohmann(mutated);
+    }
+  }
+  EXPECT_GT(straight, 20);
+  for (const char* other : {"{}", "null", "[", "[1]", "[[]]", R"([{"id":1}])", ""})
+    expect_array_like_nlohmann(other);
+}
+
 TEST(EventReaderTest, RandomMessagesAndTheirMutationsReadAsNlohmannReadsThem) {
   random_events events;
   auto& rng = events.rng();

@@ -52,20 +52,29 @@ enum : unsigned {
   required_fields = 127,
 };
 
-/// The string fields copied as they are.
+/// The string fields copied as they are: into the event (read_event_element), or as views
+/// (read_message_view).
 struct string_field {
   std::string_view key;
   std::string room_event::*member;
+  std::string_view event_field_views::*view;
   unsigned bit;
 };
 
 constexpr string_field string_fields[] = {
-    {"id", &room_event::id, id_field},
-    {"room_id", &room_event::room_id, room_field},
-    {"origin", &room_event::origin, origin_field},
-    {"user", &room_event::user, user_field},
-    {"sig", &room_event::sig, sig_field},
+    {"id", &room_event::id, &event_field_views::id, id_field},
+    {"room_id", &room_event::room_id, &event_field_views::room_id, room_field},
+    {"origin", &room_event::origin, &event_field_views::origin, origin_field},
+    {"user", &room_event::user, &event_field_views::user, user_field},
+    {"sig", &room_event::sig, &event_field_views::sig, sig_field},
 };
+
+/// The entry of string_fields named `key`, or null.
+const string_field* string_field_named(std::string_view key) {
+  auto named = std::find_if(std::begin(string_fields), std::end(string_fields),
+                            [key](const string_field& f) { return f.key == key; });
+  return named == std::end(string_fields) ? nullptr : named;
+}
 
 /// `element` (of the document parsed from `text`) into `e` when decode_event accepts it
 /// and both parsers read its values alike; false otherwise, with `e` left half-filled.
@@ -79,10 +88,8 @@ bool read_event_element(dom::element element, std::string_view text, room_event&
   for (auto field : fields) {
     auto key = field.key;
     auto value = field.value;
-    auto named = std::find_if(std::begin(string_fields), std::end(string_fields),
-                              [key](const string_field& f) { return f.key == key; });
     bool ok = true;
-    if (named != std::end(string_fields)) {
+    if (auto named = string_field_named(key)) {
       ok = take_string(value, e.*(named->member));
       seen |= named->bit;
     } else if (key == "type") {
@@ -223,16 +230,8 @@ std::optional<std::string> read_message_view(std::string_view text, std::string_
     auto value = field.value;
     unsigned bit = 0;
     bool ok = true;
-    if (key == "id") {
-      bit = id_field, ok = !value.get(strings.id);
-    } else if (key == "room_id") {
-      bit = room_field, ok = !value.get(strings.room_id);
-    } else if (key == "origin") {
-      bit = origin_field, ok = !value.get(strings.origin);
-    } else if (key == "user") {
-      bit = user_field, ok = !value.get(strings.user);
-    } else if (key == "sig") {
-      bit = sig_field, ok = !value.get(strings.sig);
+    if (auto named = string_field_named(key)) {
+      bit = named->bit, ok = !value.get(strings.*(named->view));
     } else if (key == "type") {
       bit = type_field, ok = !value.get(type);
     } else if (key == "ts") {

@@ -145,6 +145,7 @@ struct room_actor_state {
   uint32_t catchup_failures = 0;
   uint64_t catchup_epoch = 0;         // invalidates retry timers of older rounds
   bool gap_check_pending = false;     // a gap_atom is on its way (see catch_up_after_grace)
+  uint64_t gap_check_seq = 0;         // last_seq when that gap_atom was sent
   uint32_t queue_checks_pending = 0;  // queue_check_atoms on their way (leave_to_queue)
   // Events the host's transactions brought that were new here (neither applied nor held
   // ahead when they came), and that count when the catch-up round under way was asked.
@@ -668,7 +669,25 @@ void catch_up_after_grace(room_pointer self) {
   }
   if (st.gap_check_pending) return;
   st.gap_check_pending = true;
+  st.gap_check_seq = st.room.last_seq;
   self->delayed_send(self, st.ctx.gap_grace, gap_atom::value);
+}
+
+/// gap_grace after a gap was seen: asks the host when the room has not moved on since,
+/// and gives a gap that came since (the room moved on) a grace of its own. A member that
+/// falls behind its host under load keeps finding new gaps between runs in flight; asking
+/// whenever some gap was there at the check made it fetch, and its host read and seal
+/// again, events its queue was bringing (a quarter of such a member's CPU, sixteenth round
+/// of docs/PERFORMANCE.md). A gap that stays is asked for within two graces.
+void on_gap_check(room_pointer self) {
+  auto& st = self->state;
+  st.gap_check_pending = false;
+  if (!has_gap(self)) return;
+  if (st.room.last_seq != st.gap_check_seq) {
+    catch_up_after_grace(self);
+    return;
+  }
+  request_catchup(self);
 }
 
 /// Applies the events of `ahead` that are next in line, in one append with what `entry`
@@ -1403,10 +1422,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         auto& st = self->state;
         if (epoch == st.catchup_epoch && !st.catching_up) request_catchup(self);
       },
-      [self](gap_atom) {
-        self->state.gap_check_pending = false;
-        if (has_gap(self)) request_catchup(self);
-      },
+      [self](gap_atom) { on_gap_check(self); },
       [self](queue_check_atom, uint64_t epoch, uint64_t brought_before) {
         auto& st = self->state;
         --st.queue_checks_pending;

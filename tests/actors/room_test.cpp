@@ -682,6 +682,74 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
+TEST_F(RoomTest, AGapThatCameSinceTheRoomMovedOnHasAGraceOfItsOwn) {
+  gap_grace_ = 1000ms;
+  restart_rooms({c_});
+  auto room = room_of_three();
+  // One of the host's transactions to C at a time is held back (A gets a receipt), so the
+  // next reaches C first: a gap between runs in flight, as under load.
+  std::optional<outbound_request> held;
+  auto hold_next = [this, &held] {
+    held.reset();
+    net_.intercept = [this, &held](const outbound_request& req) -> std::optional<inbound_reply> {
+      if (req.base_url != c_->url || req.path != dispatch_path || held) return std::nullopt;
+      held = req;
+      return swallowed(*c_, req);
+    };
+  };
+  auto deliver_held = [this, &held] {
+    ASSERT_TRUE(held.has_value());
+    auto reply = ask<inbound_reply>(c_->inbound, dispatch_atom::value,
+                                    testing::header_of(*held, origin_header),
+                                    testing::header_of(*held, version_header), held->body);
+    ASSERT_TRUE(reply.value) << describe(reply.error);
+    EXPECT_EQ(reply.value->status, 200);
+  };
+  auto asked_before = since_requests();
+  hold_next();
+  send(*b_, room, "bob", "late 1");
+  net_.intercept = nullptr;
+  send(*b_, room, "bob", "early 1");
+  EXPECT_EQ(info(*c_, room)["last_seq"], 3);
+  // The first gap fills within its grace, and another opens.
+  sched_->advance_time(600ms);
+  sched_->run();
+  deliver_held();
+  EXPECT_EQ(info(*c_, room)["last_seq"], 5);
+  hold_next();
+  send(*b_, room, "bob", "late 2");
+  net_.intercept = nullptr;
+  send(*b_, room, "bob", "early 2");
+  EXPECT_EQ(info(*c_, room)["last_seq"], 5);
+  // The check due for the first gap finds the second, 400 ms old: the room moved on since,
+  // so nobody asks the host, and the second gap fills in its own grace.
+  sched_->advance_time(400ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before);
+  sched_->advance_time(500ms);
+  sched_->run();
+  deliver_held();
+  EXPECT_EQ(info(*c_, room)["last_seq"], 7);
+  // A gap that stays (its transaction lost, 500 ms before the next check) is asked for
+  // at the first check that finds the room where the check before left it.
+  swallow_dispatches_to(*c_);
+  send(*b_, room, "bob", "lost");
+  net_.intercept = nullptr;
+  send(*b_, room, "bob", "shows the gap");
+  EXPECT_EQ(info(*c_, room)["last_seq"], 7);
+  sched_->advance_time(500ms);  // the check that finds the room moved on since the second gap
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before);
+  sched_->advance_time(900ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before);
+  sched_->advance_time(100ms);
+  sched_->run();
+  EXPECT_EQ(since_requests(), asked_before + 1);
+  EXPECT_EQ(info(*c_, room)["last_seq"], 9);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
+}
+
 TEST_F(RoomTest, ARestartedMemberLeavesTheRestToTheHostsQueueWhileTheQueueBringsEvents) {
   gap_grace_ = 1000ms;
   restart_rooms({c_});

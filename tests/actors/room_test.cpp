@@ -256,6 +256,48 @@ class RoomTest : public transport_fixture {
     };
   }
 
+  /// Holds back the next transaction to `n` (its sender gets a receipt), so the one after
+  /// it reaches `n` first: a gap between runs in flight, as under load. The test clears
+  /// net_.intercept once the transaction is held.
+  void hold_next_dispatch_to(const test_node& n) {
+    held_.reset();
+    net_.intercept = [this, &n](const outbound_request& req) -> std::optional<inbound_reply> {
+      if (req.base_url != n.url || req.path != dispatch_path || held_) return std::nullopt;
+      held_ = req;
+      return swallowed(n, req);
+    };
+  }
+
+  /// Hands `n` the transaction hold_next_dispatch_to held back, late.
+  void deliver_held_to(const test_node& n) {
+    ASSERT_TRUE(held_.has_value());
+    auto reply = ask<inbound_reply>(n.inbound, dispatch_atom::value,
+                                    testing::header_of(*held_, origin_header),
+                                    testing::header_of(*held_, version_header), held_->body);
+    ASSERT_TRUE(reply.value) << describe(reply.error);
+    EXPECT_EQ(reply.value->status, 200);
+  }
+
+  /// B sends `missing` to `room` (which the intercept the caller set holds back or
+  /// swallows on its way to C), then `next`, which reaches C first: C sees a gap.
+  void send_across_a_gap(const std::string& room, const std::string& missing,
+                         const std::string& next) {
+    send(*b_, room, "bob", missing);
+    net_.intercept = nullptr;
+    send(*b_, room, "bob", next);
+  }
+
+  /// Moves the clock on by `after` in two steps: no catch-up request is made (beyond
+  /// `asked_before`) until the last 100 ms, and one is made by their end.
+  void expect_one_catchup_after(std::chrono::milliseconds after, size_t asked_before) {
+    sched_->advance_time(after - 100ms);
+    sched_->run();
+    EXPECT_EQ(since_requests(), asked_before);
+    sched_->advance_time(100ms);
+    sched_->run();
+    EXPECT_EQ(since_requests(), asked_before + 1);
+  }
+
   /// Catch-up requests made so far (to `host_url` only, when given).
   size_t since_requests(const std::string& host_url = {}) const {
     size_t n = 0;
@@ -292,6 +334,7 @@ class RoomTest : public transport_fixture {
   std::vector<std::string> refusals_;             // messages a receiver refused in its receipt
   std::chrono::milliseconds gap_grace_{0};        // rooms ask the host at once unless a test says
   std::chrono::milliseconds idle_room_after_{0};  // rooms never idle out unless a test says
+  std::optional<outbound_request> held_;          // see hold_next_dispatch_to
 };
 
 TEST_F(RoomTest, ARoomFederatesToTheServersOfItsMembers) {
@@ -641,43 +684,25 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   auto room = room_of_three();
   // The host's transaction to C with one event is held back (A gets a receipt), and the
   // next one reaches C first: C sees a gap.
-  std::optional<outbound_request> held;
-  net_.intercept = [this, &held](const outbound_request& req) -> std::optional<inbound_reply> {
-    if (req.base_url != c_->url || req.path != dispatch_path || held) return std::nullopt;
-    held = req;
-    return swallowed(*c_, req);
-  };
-  send(*b_, room, "bob", "late");
-  ASSERT_TRUE(held.has_value());
-  net_.intercept = nullptr;
-  send(*b_, room, "bob", "early");
+  hold_next_dispatch_to(*c_);
+  send_across_a_gap(room, "late", "early");
+  ASSERT_TRUE(held_.has_value());
   EXPECT_EQ(info(*c_, room)["last_seq"], 3);
   auto asked_before = since_requests();
   // Within the grace the late transaction arrives and fills the gap: nobody asks the host.
   sched_->advance_time(500ms);
   sched_->run();
   EXPECT_EQ(since_requests(), asked_before);
-  auto late = ask<inbound_reply>(c_->inbound, dispatch_atom::value,
-                                 testing::header_of(*held, origin_header),
-                                 testing::header_of(*held, version_header), held->body);
-  ASSERT_TRUE(late.value) << describe(late.error);
-  EXPECT_EQ(late.value->status, 200);
+  deliver_held_to(*c_);
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
   sched_->advance_time(1000ms);
   sched_->run();
   EXPECT_EQ(since_requests(), asked_before);
   // A gap that stays is asked for once the grace has passed, and not before.
   swallow_dispatches_to(*c_);
-  send(*b_, room, "bob", "lost");
-  net_.intercept = nullptr;
-  send(*b_, room, "bob", "shows the gap");
+  send_across_a_gap(room, "lost", "shows the gap");
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
-  sched_->advance_time(900ms);
-  sched_->run();
-  EXPECT_EQ(since_requests(), asked_before);
-  sched_->advance_time(100ms);
-  sched_->run();
-  EXPECT_EQ(since_requests(), asked_before + 1);
+  expect_one_catchup_after(1000ms, asked_before);
   EXPECT_EQ(info(*c_, room)["last_seq"], 7);
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
@@ -686,40 +711,19 @@ TEST_F(RoomTest, AGapThatCameSinceTheRoomMovedOnHasAGraceOfItsOwn) {
   gap_grace_ = 1000ms;
   restart_rooms({c_});
   auto room = room_of_three();
-  // One of the host's transactions to C at a time is held back (A gets a receipt), so the
-  // next reaches C first: a gap between runs in flight, as under load.
-  std::optional<outbound_request> held;
-  auto hold_next = [this, &held] {
-    held.reset();
-    net_.intercept = [this, &held](const outbound_request& req) -> std::optional<inbound_reply> {
-      if (req.base_url != c_->url || req.path != dispatch_path || held) return std::nullopt;
-      held = req;
-      return swallowed(*c_, req);
-    };
-  };
-  auto deliver_held = [this, &held] {
-    ASSERT_TRUE(held.has_value());
-    auto reply = ask<inbound_reply>(c_->inbound, dispatch_atom::value,
-                                    testing::header_of(*held, origin_header),
-                                    testing::header_of(*held, version_header), held->body);
-    ASSERT_TRUE(reply.value) << describe(reply.error);
-    EXPECT_EQ(reply.value->status, 200);
-  };
+  // One of the host's transactions to C at a time is held back, so the next reaches C
+  // first.
   auto asked_before = since_requests();
-  hold_next();
-  send(*b_, room, "bob", "late 1");
-  net_.intercept = nullptr;
-  send(*b_, room, "bob", "early 1");
+  hold_next_dispatch_to(*c_);
+  send_across_a_gap(room, "late 1", "early 1");
   EXPECT_EQ(info(*c_, room)["last_seq"], 3);
   // The first gap fills within its grace, and another opens.
   sched_->advance_time(600ms);
   sched_->run();
-  deliver_held();
+  deliver_held_to(*c_);
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
-  hold_next();
-  send(*b_, room, "bob", "late 2");
-  net_.intercept = nullptr;
-  send(*b_, room, "bob", "early 2");
+  hold_next_dispatch_to(*c_);
+  send_across_a_gap(room, "late 2", "early 2");
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
   // The check due for the first gap finds the second, 400 ms old: the room moved on since,
   // so nobody asks the host, and the second gap fills in its own grace.
@@ -728,24 +732,19 @@ TEST_F(RoomTest, AGapThatCameSinceTheRoomMovedOnHasAGraceOfItsOwn) {
   EXPECT_EQ(since_requests(), asked_before);
   sched_->advance_time(500ms);
   sched_->run();
-  deliver_held();
+  deliver_held_to(*c_);
   EXPECT_EQ(info(*c_, room)["last_seq"], 7);
   // A gap that stays (its transaction lost, 500 ms before the next check) is asked for
   // at the first check that finds the room where the check before left it.
   swallow_dispatches_to(*c_);
-  send(*b_, room, "bob", "lost");
-  net_.intercept = nullptr;
-  send(*b_, room, "bob", "shows the gap");
+  send_across_a_gap(room, "lost", "shows the gap");
   EXPECT_EQ(info(*c_, room)["last_seq"], 7);
-  sched_->advance_time(500ms);  // the check that finds the room moved on since the second gap
+  // 500 ms on, the check finds the room moved on since the second gap; a grace later the
+  // room has not moved, and asks.
+  sched_->advance_time(500ms);
   sched_->run();
   EXPECT_EQ(since_requests(), asked_before);
-  sched_->advance_time(900ms);
-  sched_->run();
-  EXPECT_EQ(since_requests(), asked_before);
-  sched_->advance_time(100ms);
-  sched_->run();
-  EXPECT_EQ(since_requests(), asked_before + 1);
+  expect_one_catchup_after(1000ms, asked_before);
   EXPECT_EQ(info(*c_, room)["last_seq"], 9);
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }

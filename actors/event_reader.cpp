@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <iterator>
 #include <type_traits>
 #include <utility>
@@ -134,17 +135,17 @@ std::string_view event_text_of(std::string_view text, size_t members, std::strin
   constexpr std::string_view head = R"({"event":)";
   auto plain = [](std::string_view s) { return s.find_first_of("\"\\") == std::string_view::npos; };
   if (members != 3 || text.substr(0, head.size()) != head || !plain(id) || !plain(kind)) return {};
-  std::string tail = R"(,"id":")";
-  tail.append(id);
-  tail += R"(","kind":")";
-  tail.append(kind);
-  tail += R"("})";
-  if (text.size() <= head.size() + tail.size() || text.substr(text.size() - tail.size()) != tail)
-    return {};
-  auto event = text.substr(head.size(), text.size() - head.size() - tail.size());
+  // The tail ,"id":"<id>","kind":"<kind>"} taken off the end piece by piece, back to front
+  // (this runs for every event of a run: no string is made for it).
+  auto rest = text.substr(head.size());
+  for (auto piece : {std::string_view{R"("})"}, kind, std::string_view{R"(","kind":")"}, id,
+                     std::string_view{R"(,"id":")"}}) {
+    if (rest.size() < piece.size() || rest.substr(rest.size() - piece.size()) != piece) return {};
+    rest.remove_suffix(piece.size());
+  }
   // An object with nothing around it (a space before the id would be kept otherwise).
-  if (event.front() != '{' || event.back() != '}') return {};
-  return event;
+  if (rest.empty() || rest.front() != '{' || rest.back() != '}') return {};
+  return rest;
 }
 
 }  // namespace

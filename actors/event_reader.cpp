@@ -266,15 +266,9 @@ std::optional<std::string> read_message_view(std::string_view text, std::string_
   auto user = localize_user(strings.user, own);
   auto ts_text = std::to_string(ts);
   auto seq_text = std::to_string(seq);
-  const view_field fixed[] = {{"event_id", strings.id, true},
-                              {"origin", strings.origin, true},
-                              {"room_id", strings.room_id, true},
-                              {"seq", seq_text, false},
-                              {"ts", ts_text, false},
-                              {"type", type, true},
-                              {"user", user, true}};
+  const auto fixed = local_view_fields(strings, seq_text, ts_text, type, user);
   return write_local_view(
-      std::begin(fixed), std::end(fixed), members, [](const member& m) { return m.first; },
+      fixed.data(), fixed.data() + fixed.size(), members, [](const member& m) { return m.first; },
       [](std::string& out, const member& m) { append_json_string(out, m.second); }, cursor,
       text.size() + 32);
 }

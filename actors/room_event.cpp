@@ -607,13 +607,8 @@ std::string local_view_text(const room_event& e, std::string_view own) {
   auto user = localize_user(e.user, own);
   auto ts = std::to_string(e.ts);
   auto seq = std::to_string(e.seq);
-  std::array<view_field, 7> fixed{{{"event_id", e.id, true},
-                                   {"origin", e.origin, true},
-                                   {"room_id", e.room_id, true},
-                                   {"seq", seq, false},
-                                   {"ts", ts, false},
-                                   {"type", to_string(e.type), true},
-                                   {"user", user, true}}};
+  auto fixed = local_view_fields(event_field_views{e.id, e.origin, e.room_id, e.user, e.sig}, seq,
+                                 ts, to_string(e.type), user);
   // Without a seq the view has none, and a content field "seq" stays.
   auto fixed_end = std::remove_if(fixed.begin(), fixed.end(), [&e](const view_field& f) {
     return f.key == "seq" && e.seq == 0;

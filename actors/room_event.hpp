@@ -2,6 +2,7 @@
 // their fields, the forms of users and ids, and the envelopes rooms exchange between servers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -183,6 +184,21 @@ struct view_field {
   std::string_view value;
   bool quoted;
 };
+
+/// The fields of a local view that are not content, in key order as dump() writes them:
+/// the event's id, origin and room id from `f`, its `seq` and `ts` as written numbers, its
+/// `type`, and `shown_user` (its user as the local server sees it, localize_user).
+inline std::array<view_field, 7> local_view_fields(const event_field_views& f, std::string_view seq,
+                                                   std::string_view ts, std::string_view type,
+                                                   std::string_view shown_user) {
+  return {{{"event_id", f.id, true},
+           {"origin", f.origin, true},
+           {"room_id", f.room_id, true},
+           {"seq", seq, false},
+           {"ts", ts, false},
+           {"type", type, true},
+           {"user", shown_user, true}}};
+}
 
 /// A local view as dump() writes it: "cursor" first when there is one, then the fields of
 /// [fixed, fixed_end) (in key order) merged with `members` (in key order, each written by

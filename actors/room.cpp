@@ -355,9 +355,9 @@ author_lookup stored_authors(room_pointer self) {
 
 /// Every message of the room still there with its author, from the store and what is in
 /// flight; for the snapshot a joining server gets (the only time the whole set is needed).
-std::map<std::string, std::string> all_authors(room_pointer self) {
+decltype(room_state::authors) all_authors(room_pointer self) {
   auto& st = self->state;
-  std::map<std::string, std::string> out;
+  decltype(room_state::authors) out;
   auto from = room_author_key(st.room_id, "");
   auto err = st.ctx.store->scan(storage::column::rooms, from, storage::sequenced_end(st.room_id), 0,
                                 [&out, &from](std::string_view key, std::string_view value) {
@@ -503,7 +503,7 @@ std::string newcomer_of(room_pointer self, const room_event& e) {
   else
     return {};
   auto domain = std::string{domain_of_user(user)};
-  if (domain == st.ctx.own_domain || member_servers(st.room).count(domain) > 0) return {};
+  if (domain == st.ctx.own_domain || has_members_on(st.room, domain)) return {};
   return domain;
 }
 
@@ -535,18 +535,18 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
                  canonical.empty() ? std::string{} : encode_from_canonical(canonical, e));
   mark_handled(self, entry, message_id);
   if (changes_stored_state(e.type)) record_state(self, entry);
-  auto targets = member_servers(st.room);
-  if (!leaver.empty()) targets.insert(leaver);
-  targets.erase(st.ctx.own_domain);
   // Each member server's outbox refers to the log entry record_applied put, so the event
   // is stored once however many servers get it.
   auto copy_id = event_message_id(e.room_id, e.id);
   auto log_key = storage::sequenced_key(st.room_id, e.seq);
-  for (const auto& domain : targets) {
+  auto send_to = [&](const std::string& domain) {
+    if (domain == st.ctx.own_domain) return;
     if (domain == newcomer)
       entry.outbound.push_back({domain, state_message(st.room_id, snapshot_seq, snapshot)});
     entry.outbound.push_back({domain, {}, copy_id, log_key});
-  }
+  };
+  for (const auto& [domain, members] : st.room.members_per_domain) send_to(domain);
+  if (!leaver.empty() && !has_members_on(st.room, leaver)) send_to(leaver);
   st.writing.insert(message_id);
 }
 
@@ -1396,7 +1396,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         if (!st.hosted) return caf::make_error(errc::rejected, "not the host of " + st.room_id);
         if (!st.room.created())
           return caf::make_error(errc::not_found, "no such room " + st.room_id);
-        if (member_servers(st.room).count(origin) == 0)
+        if (!has_members_on(st.room, origin))
           return caf::make_error(errc::rejected, "not a member server");
         if (limit == 0) limit = st.ctx.catchup_batch;
         auto events =

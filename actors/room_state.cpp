@@ -140,6 +140,27 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
   return {};
 }
 
+// Every change to room_state::members goes through these three, which keep
+// members_per_domain in step with it.
+
+void add_member(room_state& s, const std::string& user, std::string role) {
+  if (s.members.emplace(user, std::move(role)).second)
+    ++s.members_per_domain[std::string{domain_of_user(user)}];
+}
+
+void set_member(room_state& s, const std::string& user, std::string role) {
+  if (auto i = s.members.find(user); i != s.members.end())
+    i->second = std::move(role);
+  else
+    add_member(s, user, std::move(role));
+}
+
+void drop_member(room_state& s, const std::string& user) {
+  if (s.members.erase(user) == 0) return;
+  auto i = s.members_per_domain.find(domain_of_user(user));
+  if (i != s.members_per_domain.end() && --i->second == 0) s.members_per_domain.erase(i);
+}
+
 }  // namespace
 
 caf::error validate(const room_state& s, const room_event& e, const author_lookup& stored) {
@@ -166,25 +187,25 @@ void apply(room_state& s, const room_event& e) {
       s.name = content_text(e, "name");
       s.type = content_text(e, "room_type");
       s.host = std::string{domain_of_id(e.room_id)};
-      s.members[e.user] = "owner";
-      if (s.type == "direct") s.members[content_text(e, "with")] = "member";
+      set_member(s, e.user, "owner");
+      if (s.type == "direct") set_member(s, content_text(e, "with"), "member");
       break;
     case event_type::user_invited:
-      s.members.emplace(content_text(e, "target"), "member");
+      add_member(s, content_text(e, "target"), "member");
       break;
     case event_type::user_joined:
-      s.members.emplace(e.user, "member");
+      add_member(s, e.user, "member");
       break;
     case event_type::user_left:
-      s.members.erase(e.user);
+      drop_member(s, e.user);
       s.muted.erase(e.user);
       break;
     case event_type::user_removed:
-      s.members.erase(content_text(e, "target"));
+      drop_member(s, content_text(e, "target"));
       s.muted.erase(content_text(e, "target"));
       break;
     case event_type::role_changed:
-      s.members[content_text(e, "target")] = content_text(e, "role");
+      set_member(s, content_text(e, "target"), content_text(e, "role"));
       break;
     case event_type::message_sent:
     case event_type::file_shared:
@@ -230,8 +251,12 @@ bool changes_stored_state(event_type type) {
 
 std::set<std::string> member_servers(const room_state& s) {
   std::set<std::string> out;
-  for (const auto& [user, role] : s.members) out.emplace(domain_of_user(user));
+  for (const auto& [domain, count] : s.members_per_domain) out.insert(domain);
   return out;
+}
+
+bool has_members_on(const room_state& s, std::string_view domain) {
+  return s.members_per_domain.find(domain) != s.members_per_domain.end();
 }
 
 json encode_state(const room_state& s, bool with_authors) {
@@ -267,7 +292,7 @@ caf::expected<room_state> decode_state(const json& doc) {
   for (const auto& [user, role] : members->items()) {
     if (!valid_qualified_user(user) || !role.is_string())
       return bad("member " + user + " is not name@domain with a role");
-    s.members.emplace(user, role.get<std::string>());
+    add_member(s, user, role.get<std::string>());
   }
   auto muted = doc.find("muted");
   if (muted == doc.end() || !muted->is_array()) return bad("\"muted\" must be an array");

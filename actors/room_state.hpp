@@ -25,7 +25,12 @@ struct room_state {
   std::string type;  // "public", "private", "broadcast" or "direct"; empty: not created
   std::string host;  // the domain of the room id
   std::map<std::string, std::string> members;  // "name@domain" -> "owner"|"moderator"|"member"
-  std::set<std::string> muted;                 // members who may not post
+  /// Domain -> how many of `members` are there. Kept with `members` by apply and
+  /// decode_state, the only places that change them: every sequenced event goes to these
+  /// domains, and walking a room of thousands of members for each event would cost more
+  /// than the event.
+  std::map<std::string, uint32_t, std::less<>> members_per_domain;
+  std::set<std::string> muted;  // members who may not post
   bool deleted = false;
   uint64_t last_seq = 0;  // the seq of the last event applied
   /// Message and file events -> their author, for edit, delete and reactions; "" marks a
@@ -60,6 +65,9 @@ bool changes_stored_state(event_type type);
 
 /// The domains with at least one member, in order.
 std::set<std::string> member_servers(const room_state& s);
+
+/// Whether at least one member is on `domain`.
+bool has_members_on(const room_state& s, std::string_view domain);
 
 /// The room as JSON: {"room_id","name","type","host","members":{user:role},"muted":[...],
 /// "deleted","last_seq"} and, when `with_authors`, "authors":{event id:user}.

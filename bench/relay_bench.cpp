@@ -103,7 +103,10 @@ class harness {
 
     a_->call(api_, "POST", "/api/v1/users.register", {{"username", "alice"}, {"name", "Alice"}});
     b_->call(api_, "POST", "/api/v1/users.register", {{"username", "bob"}, {"name", "Bob"}});
-    room_id_ = create_room("bench", {{b_.get(), "bob"}});
+    std::vector<std::pair<const node*, std::string>> members{{b_.get(), "bob"}};
+    for (size_t i = 0; i < o_.room_members; ++i)
+      members.emplace_back(b_.get(), "member" + std::to_string(i));
+    room_id_ = create_room("bench", members);
     reader_ = std::make_unique<inbox_reader>(api_, *b_, room_id_);
     reader_->start();
     // Warm-up: B has joined and the peer connection is up before anything is timed.

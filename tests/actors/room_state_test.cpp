@@ -280,6 +280,53 @@ TEST_F(RoomStateTest, MemberServersAreTheDomainsOfMembers) {
   EXPECT_EQ(member_servers(state_).count("b.example"), 1u);  // bert is still there
 }
 
+/// Every domain's count of members, counted again from the members themselves.
+std::map<std::string, uint32_t, std::less<>> recount(const room_state& s) {
+  std::map<std::string, uint32_t, std::less<>> out;
+  for (const auto& [user, role] : s.members) ++out[std::string{domain_of_user(user)}];
+  return out;
+}
+
+TEST_F(RoomStateTest, MembersPerDomainFollowEveryChangeOfMembersAndTheJsonRoundTrip) {
+  create("public");
+  // Many members on few domains, in and out in a fixed pseudo-random order; each change
+  // applied as a host or member applies it, some twice as a resent event would be.
+  const std::vector<std::string> domains{"a.example", "b.example", "c.example", "d.example"};
+  uint32_t x = 12345;
+  auto next = [&x] { return x = x * 1103515245u + 12345u, (x >> 8) % 1000; };
+  for (int step = 0; step < 3000; ++step) {
+    auto user = "u" + std::to_string(next() % 40) + "@" + domains[next() % domains.size()];
+    room_event e;
+    switch (next() % 5) {
+      case 0:
+        e = ev(event_type::user_joined, user);
+        break;
+      case 1:
+        e = ev(event_type::user_invited, alice, {{"target", user}});
+        break;
+      case 2:
+        e = ev(event_type::user_left, user);
+        break;
+      case 3:
+        e = ev(event_type::user_removed, alice, {{"target", user}});
+        break;
+      default:
+        e = ev(event_type::role_changed, alice, {{"target", user}, {"role", "moderator"}});
+    }
+    e.seq = state_.last_seq + 1;
+    apply(state_, e);
+    if (next() % 4 == 0) apply(state_, e);
+    ASSERT_EQ(state_.members_per_domain, recount(state_)) << "step " << step;
+  }
+  EXPECT_GT(state_.members.size(), 10u);
+  EXPECT_EQ(state_.members_per_domain.size(), domains.size());
+  auto decoded = decode_state(encode_state(state_, false));
+  ASSERT_TRUE(decoded) << describe(decoded.error());
+  EXPECT_EQ(decoded->members_per_domain, recount(state_));
+  for (const auto& d : domains) EXPECT_TRUE(has_members_on(*decoded, d)) << d;
+  EXPECT_FALSE(has_members_on(*decoded, "e.example"));
+}
+
 TEST_F(RoomStateTest, TheStateRoundTripsThroughJson) {
   create_with_members("broadcast");
   auto m = post(alice);
@@ -294,7 +341,7 @@ TEST_F(RoomStateTest, TheStateRoundTripsThroughJson) {
   EXPECT_EQ(full->members, state_.members);
   EXPECT_EQ(full->muted, state_.muted);
   EXPECT_EQ(full->last_seq, state_.last_seq);
-  EXPECT_EQ(full->authors, (std::map<std::string, std::string>{{m, alice}}));
+  EXPECT_EQ(full->authors, (decltype(full->authors){{m, alice}}));
   auto lean = decode_state(encode_state(state_, false));
   ASSERT_TRUE(lean);
   EXPECT_TRUE(lean->authors.empty());

@@ -15,6 +15,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -114,7 +116,7 @@ struct room_actor_state {
   std::string host;
   bool hosted = false;
   room_state room;
-  std::set<std::string> writing;  // message ids whose append is in flight
+  std::unordered_set<std::string> writing;  // message ids whose append is in flight
   // Appends are numbered as they go out; those not answered yet, and answers that repeat
   // what the state in memory says (a message or event seen before), waiting until every
   // append up to their number is answered (see after_appends).
@@ -127,7 +129,7 @@ struct room_actor_state {
   // Authors (room.authors) are kept in memory only while their append is in flight: the
   // ids touched since the last commit, and per id the appends in flight that touch it.
   std::vector<std::string> authors_unflushed;
-  std::map<std::string, uint32_t> authors_in_flight;
+  std::unordered_map<std::string, uint32_t> authors_in_flight;
   std::deque<room_op> ops;
   // Single submissions waiting for the singles_atom (or for another op, which they
   // precede); `singles_due`: that message is on its way.
@@ -248,7 +250,7 @@ void commit(room_pointer self, journal_entry entry, done_fn done) {
   st.appends_in_flight.insert(number);
   self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
       .then(
-          [self, done, touched, number](std::vector<uint64_t>&) {
+          [self, done, touched = std::move(touched), number](std::vector<uint64_t>&) {
             // On disk now: the store answers for these authors from here on.
             auto& st = self->state;
             st.appends_in_flight.erase(number);

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -37,7 +38,8 @@ struct room_state {
   /// deleted message. On its own (tests, snapshots) it holds every message of the room. A
   /// room actor keeps here only the authors whose append is still in flight and finds the
   /// others in the store (author_lookup), so memory does not grow with the room's history.
-  std::map<std::string, std::string> authors;
+  /// Unordered: a room actor adds and removes an id here for every message it writes.
+  std::unordered_map<std::string, std::string> authors;
 
   bool created() const { return !type.empty(); }
 };

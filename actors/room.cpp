@@ -355,31 +355,48 @@ author_lookup stored_authors(room_pointer self) {
   };
 }
 
-/// Every message of the room still there with its author, from the store and what is in
-/// flight; for the snapshot a joining server gets (the only time the whole set is needed).
-decltype(room_state::authors) all_authors(room_pointer self) {
+/// The messages of the room still there with their authors, from the store and what is
+/// in flight: all of them (`most_recent` 0), or the last `most_recent` in event id order
+/// (for node-made ids, time order) and whether that left any out (`complete`).
+struct known_authors {
+  decltype(room_state::authors) authors;
+  bool complete = true;
+};
+
+known_authors authors_of_room(room_pointer self, size_t most_recent = 0) {
   auto& st = self->state;
-  decltype(room_state::authors) out;
+  std::deque<std::pair<std::string, std::string>> kept;
+  bool complete = true;
   auto from = room_author_key(st.room_id, "");
   auto err = st.ctx.store->scan(storage::column::rooms, from, storage::sequenced_end(st.room_id), 0,
-                                [&out, &from](std::string_view key, std::string_view value) {
-                                  if (!value.empty()) out.emplace(key.substr(from.size()), value);
+                                [&](std::string_view key, std::string_view value) {
+                                  if (value.empty()) return true;
+                                  kept.emplace_back(key.substr(from.size()), value);
+                                  if (most_recent > 0 && kept.size() > most_recent) {
+                                    kept.pop_front();
+                                    complete = false;
+                                  }
                                   return true;
                                 });
   if (err) log()->error("room {}: reading its authors: {}", st.room_id, describe(err));
+  known_authors out;
+  out.complete = complete;
+  for (auto& [id, user] : kept) out.authors.emplace(std::move(id), std::move(user));
   for (const auto& [id, user] : st.room.authors) {
     if (user.empty())
-      out.erase(id);
+      out.authors.erase(id);
     else
-      out.insert_or_assign(id, user);
+      out.authors.insert_or_assign(id, user);
   }
   return out;
 }
 
-/// The room's state with every author, as a joining server gets it.
+/// The room's state with its most recent authors, as a joining server gets it.
 json snapshot_of(room_pointer self) {
   auto full = self->state.room;
-  full.authors = all_authors(self);
+  auto known = authors_of_room(self, max_snapshot_authors);
+  full.authors = std::move(known.authors);
+  full.authors_complete = known.complete;
   return encode_state(full, true);
 }
 
@@ -862,12 +879,14 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
             }
             fresh->last_seq = seq;
             journal_entry entry;
-            // Authors this replica knew and the state no longer has are deleted messages.
-            for (const auto& [id, user] : all_authors(self))
-              if (fresh->authors.count(id) == 0) {
-                put(entry, storage::column::rooms, room_author_key(st.room_id, id), "");
-                fresh->authors[id] = "";
-              }
+            // Authors this replica knew and a state naming all of them no longer has are
+            // deleted messages (one with the most recent only leaves the others as they are).
+            if (fresh->authors_complete)
+              for (const auto& [id, user] : authors_of_room(self).authors)
+                if (fresh->authors.count(id) == 0) {
+                  put(entry, storage::column::rooms, room_author_key(st.room_id, id), "");
+                  fresh->authors[id] = "";
+                }
             for (const auto& [id, user] : fresh->authors) {
               if (!user.empty())
                 put(entry, storage::column::rooms, room_author_key(st.room_id, id), user);

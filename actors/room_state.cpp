@@ -37,25 +37,24 @@ bool is_member(const room_state& s, const std::string& user) {
   return {};
 }
 
-/// The author of message `target`, or nullopt when there is no such message (or it was
-/// deleted).
+/// The author of message `target` ("" once deleted), or nullopt when no author is known.
 std::optional<std::string> author_of(const room_state& s, const std::string& target,
                                      const author_lookup& stored) {
-  std::optional<std::string> author;
-  if (auto i = s.authors.find(target); i != s.authors.end())
-    author = i->second;
-  else if (stored)
-    author = stored(target);
-  if (author && author->empty()) author.reset();
-  return author;
+  if (auto i = s.authors.find(target); i != s.authors.end()) return i->second;
+  if (stored) return stored(target);
+  return std::nullopt;
 }
 
-[[nodiscard]] caf::expected<std::string> need_message(const room_state& s,
-                                                      const std::string& target,
-                                                      const author_lookup& stored) {
+/// The author of message `target`; refused when there is no such message. nullopt when
+/// this state cannot tell: a member's state that came with the most recent authors only
+/// (room_state::authors_complete), where the host, which knows them all, judges.
+[[nodiscard]] caf::expected<std::optional<std::string>> need_message(const room_state& s,
+                                                                     const std::string& target,
+                                                                     const author_lookup& stored) {
   auto author = author_of(s, target, stored);
-  if (!author) return refuse("no such message " + target);
-  return *author;
+  if (author && !author->empty()) return author;
+  if (!author && !s.authors_complete) return std::optional<std::string>{};
+  return refuse("no such message " + target);
 }
 
 /// The rules of each type once the room exists and the user is a member.
@@ -93,13 +92,13 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
       if (s.muted.count(e.user) > 0) return refuse("user is muted");
       auto author = need_message(s, content_text(e, "target"), stored);
       if (!author) return author.error();
-      if (*author != e.user) return refuse("only the author may edit a message");
+      if (*author && **author != e.user) return refuse("only the author may edit a message");
       return {};
     }
     case event_type::message_deleted: {
       auto author = need_message(s, content_text(e, "target"), stored);
       if (!author) return author.error();
-      if (*author != e.user && !moderates(s, e.user))
+      if (*author && **author != e.user && !moderates(s, e.user))
         return refuse("only the author, owners and moderators may delete a message");
       return {};
     }
@@ -268,6 +267,8 @@ json encode_state(const room_state& s, bool with_authors) {
     for (const auto& [id, user] : s.authors)
       if (!user.empty()) doc["authors"][id] = user;
   }
+  // Written only when false, so states without it (earlier versions) read as complete.
+  if (!s.authors_complete) doc["authors_complete"] = false;
   return doc;
 }
 
@@ -312,6 +313,10 @@ caf::expected<room_state> decode_state(const json& doc) {
       if (!user.is_string()) return bad("\"authors\" must map event ids to users");
       s.authors.emplace(id, user.get<std::string>());
     }
+  }
+  if (auto complete = doc.find("authors_complete"); complete != doc.end()) {
+    if (!complete->is_boolean()) return bad("\"authors_complete\" must be a boolean");
+    s.authors_complete = complete->get<bool>();
   }
   return s;
 }

@@ -40,6 +40,10 @@ struct room_state {
   /// others in the store (author_lookup), so memory does not grow with the room's history.
   /// Unordered: a room actor adds and removes an id here for every message it writes.
   std::unordered_map<std::string, std::string> authors;
+  /// False on a member whose state came from the host with the most recent authors only
+  /// (a room.state snapshot names at most max_snapshot_authors): validate then leaves an
+  /// event about a message it knows nothing of to the host instead of refusing it.
+  bool authors_complete = true;
 
   bool created() const { return !type.empty(); }
 };
@@ -71,8 +75,15 @@ std::set<std::string> member_servers(const room_state& s);
 /// Whether at least one member is on `domain`.
 bool has_members_on(const room_state& s, std::string_view domain);
 
+/// The most authors a room.state snapshot names (the most recent, in event id order):
+/// a room of a million messages would otherwise send a newcomer tens of MB in one event,
+/// more than a receiver takes in one request (limits.max_body_bytes), and its queue to
+/// that server would stall.
+inline constexpr size_t max_snapshot_authors = 10000;
+
 /// The room as JSON: {"room_id","name","type","host","members":{user:role},"muted":[...],
-/// "deleted","last_seq"} and, when `with_authors`, "authors":{event id:user}.
+/// "deleted","last_seq"}, "authors_complete":false when so, and, when `with_authors`,
+/// "authors":{event id:user}.
 nlohmann::json encode_state(const room_state& s, bool with_authors);
 
 /// Reads what encode_state wrote (authors when present). errc::bad_request naming the

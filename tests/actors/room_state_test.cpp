@@ -351,6 +351,43 @@ TEST_F(RoomStateTest, TheStateRoundTripsThroughJson) {
   EXPECT_FALSE(decode_state(doc));
 }
 
+TEST_F(RoomStateTest, AStateWithTheMostRecentAuthorsOnlyLeavesUnknownMessagesToTheHost) {
+  create_with_members("public");
+  auto kept = post(alice);
+  auto deleted = post(bob);
+  accept(ev(event_type::message_deleted, bob, {{"target", deleted}}));
+  const std::string unknown = "0123:a.example";
+  auto react_to = [&](const std::string& target) {
+    return ev(event_type::reaction_set, carol, {{"target", target}, {"emoji", ":+1:"}});
+  };
+  auto edit_of = [&](const std::string& target) {
+    return ev(event_type::message_edited, carol, {{"target", target}, {"text", "x"}});
+  };
+  EXPECT_EQ(refusal(react_to(unknown)), "no such message " + unknown);
+  state_.authors_complete = false;
+  auto doc = encode_state(state_, true);
+  EXPECT_EQ(doc["authors_complete"], false);
+  auto partial = decode_state(doc);
+  ASSERT_TRUE(partial) << describe(partial.error());
+  EXPECT_FALSE(partial->authors_complete);
+  state_ = std::move(*partial);
+  EXPECT_EQ(refusal(react_to(unknown)), "");
+  EXPECT_EQ(refusal(edit_of(unknown)), "");
+  EXPECT_EQ(refusal(react_to(kept)), "");
+  EXPECT_EQ(refusal(edit_of(kept)), "only the author may edit a message");
+  // The state names no deleted message: one that never came is left to the host too,
+  // and one whose deletion came is refused.
+  EXPECT_EQ(refusal(react_to(deleted)), "");
+  state_.authors[deleted] = "";
+  EXPECT_EQ(refusal(react_to(deleted)), "no such message " + deleted);
+  // A complete state says nothing of it, and reads back complete.
+  state_.authors_complete = true;
+  EXPECT_FALSE(encode_state(state_, false).contains("authors_complete"));
+  EXPECT_TRUE(decode_state(encode_state(state_, false))->authors_complete);
+  doc["authors_complete"] = "no";
+  EXPECT_FALSE(decode_state(doc));
+}
+
 TEST_F(RoomStateTest, InfoShowsLocalUsersBare) {
   create_with_members("public");
   accept(ev(event_type::user_muted, alice, {{"target", bob}}));

@@ -369,5 +369,59 @@ TEST_F(RoomsTest, ABatchFromAMemberIsCheckedByTheHostAndRelayedToTheOtherMember)
   EXPECT_EQ(on_c.back()["user"], "bob@b.test");
 }
 
+// A server whose first user joins a room with a long history gets the room's state with
+// the authors of its most recent messages only. With every author the state of a room of
+// 40,000 messages is larger than the receiver takes in one request (2 MiB here): the host
+// sent it again and again, refused each time (HTTP 413), and the member, seeing events
+// without a state, fetched the room's whole history instead.
+TEST(LargeRoomsTest, ANewcomerToARoomWithALongHistoryGetsItsStateAndWhatFollows) {
+  cluster nodes{{"a.test", "c.test"}, "[limits]\nmax_body_bytes = 2097152\n"};
+  nodes.start_all();
+  test_node& a = nodes[0];
+  test_node& c = nodes[1];
+  a.post("/api/v1/users.register", {{"username", "alice"}, {"name", "Alice"}});
+  c.post("/api/v1/users.register", {{"username", "carol"}, {"name", "Carol"}});
+  auto created =
+      a.post("/api/v1/rooms.create", {{"name", "old"}, {"type", "public"}, {"owner", "alice"}});
+  ASSERT_TRUE(created.value("success", false)) << created.dump();
+  std::string room = created["room_id"];
+  const int history = 40000;
+  std::string oldest, recent;
+  for (int sent = 0; sent < history; sent += 1000) {
+    json messages = json::array();
+    for (int i = sent; i < sent + 1000; ++i)
+      messages.push_back({{"room_id", room}, {"user", "alice"}, {"text", std::to_string(i)}});
+    unsigned status = 0;
+    auto r = a.post("/api/v1/chat.sendBatch", {{"messages", messages}}, &status);
+    ASSERT_EQ(status, 200u) << r.dump();
+    ASSERT_EQ(r["accepted"], 1000) << r.dump();
+    if (sent == 0) oldest = r["results"][0]["event_id"];
+    recent = r["results"][999]["event_id"];
+  }
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
+          .value("success", false));
+  ASSERT_TRUE(a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "hi"}})
+                  .value("success", false));
+  auto on_c = c.wait_for_room_events(room, 2, settle);
+  ASSERT_EQ(on_c.size(), 2u) << a.log() << c.log();
+  EXPECT_EQ(on_c[0].value("type", ""), "user.invited");
+  EXPECT_EQ(on_c[1].value("text", ""), "hi");
+  // c knows who wrote the recent messages: it refuses carol's edit of one at once.
+  unsigned status = 0;
+  c.post("/api/v1/chat.update",
+         {{"room_id", room}, {"user", "carol"}, {"event_id", recent}, {"text", "mine now"}},
+         &status);
+  EXPECT_EQ(status, 403u);
+  // An older message it never heard of is left to the host, which knows it.
+  auto r = c.post("/api/v1/chat.react",
+                  {{"room_id", room}, {"user", "carol"}, {"event_id", oldest}, {"emoji", ":+1:"}},
+                  &status);
+  EXPECT_EQ(status, 200u) << r.dump();
+  on_c = c.wait_for_room_events(room, 3, settle);
+  ASSERT_EQ(on_c.size(), 3u) << c.log();
+  EXPECT_EQ(on_c[2].value("type", ""), "reaction.set");
+}
+
 }  // namespace
 }  // namespace fedrelay::test

@@ -357,7 +357,8 @@ author_lookup stored_authors(room_pointer self) {
 
 /// The messages of the room still there with their authors, from the store and what is
 /// in flight: all of them (`most_recent` 0), or the last `most_recent` in event id order
-/// (for node-made ids, time order) and whether that left any out (`complete`).
+/// (for node-made ids, time order), read from the newest back, and whether that left any
+/// out (`complete`).
 struct known_authors {
   decltype(room_state::authors) authors;
   bool complete = true;
@@ -365,23 +366,22 @@ struct known_authors {
 
 known_authors authors_of_room(room_pointer self, size_t most_recent = 0) {
   auto& st = self->state;
-  std::deque<std::pair<std::string, std::string>> kept;
-  bool complete = true;
-  auto from = room_author_key(st.room_id, "");
-  auto err = st.ctx.store->scan(storage::column::rooms, from, storage::sequenced_end(st.room_id), 0,
-                                [&](std::string_view key, std::string_view value) {
-                                  if (value.empty()) return true;
-                                  kept.emplace_back(key.substr(from.size()), value);
-                                  if (most_recent > 0 && kept.size() > most_recent) {
-                                    kept.pop_front();
-                                    complete = false;
-                                  }
-                                  return true;
-                                });
-  if (err) log()->error("room {}: reading its authors: {}", st.room_id, describe(err));
   known_authors out;
-  out.complete = complete;
-  for (auto& [id, user] : kept) out.authors.emplace(std::move(id), std::move(user));
+  auto from = room_author_key(st.room_id, "");
+  auto take = [&](std::string_view key, std::string_view value) {
+    if (value.empty()) return true;  // a deleted message
+    if (most_recent > 0 && out.authors.size() == most_recent) {
+      out.complete = false;
+      return false;
+    }
+    out.authors.emplace(key.substr(from.size()), value);
+    return true;
+  };
+  auto to = storage::sequenced_end(st.room_id);
+  auto err = most_recent > 0
+                 ? st.ctx.store->scan_backward(storage::column::rooms, from, to, 0, take)
+                 : st.ctx.store->scan(storage::column::rooms, from, to, 0, take);
+  if (err) log()->error("room {}: reading its authors: {}", st.room_id, describe(err));
   for (const auto& [id, user] : st.room.authors) {
     if (user.empty())
       out.authors.erase(id);

@@ -429,13 +429,15 @@ caf::error store::scan(column c, std::string_view from, std::string_view to, siz
   return caf::none;
 }
 
-caf::expected<std::optional<std::pair<std::string, std::string>>> store::last_in_range(
-    column c, std::string_view from, std::string_view to) const {
+caf::error store::scan_backward(column c, std::string_view from, std::string_view to, size_t limit,
+                                const visitor& visit) const {
   without_perf_counters();
-  using result = std::optional<std::pair<std::string, std::string>>;
-  if (!to.empty() && to <= from) return result{};
+  if (impl_->read_fault(c))
+    return read_error("backward scan of " + std::string{column_name(c)},
+                      rocksdb::Status::IOError("injected read fault"));
+  if (!to.empty() && to <= from) return caf::none;
   rocksdb::ReadOptions options;
-  // The lower bound stops the backward step at `from` when the range is empty.
+  // The lower bound stops the backward steps at `from`, inside a table file.
   auto lower = slice(from);
   options.iterate_lower_bound = &lower;
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(options, impl_->handle(c))};
@@ -446,10 +448,25 @@ caf::expected<std::optional<std::pair<std::string, std::string>>> store::last_in
     it->SeekForPrev(slice(to));
     if (it->Valid() && view(it->key()) == to) it->Prev();
   }
+  size_t visited = 0;
+  for (; it->Valid() && view(it->key()) >= from; it->Prev()) {
+    if (!visit(view(it->key()), view(it->value()))) break;
+    if (limit != 0 && ++visited == limit) break;
+  }
   if (!it->status().ok())
-    return read_error("last key in a range of " + std::string{column_name(c)}, it->status());
-  if (!it->Valid() || view(it->key()) < from) return result{};
-  return result{std::pair{it->key().ToString(), it->value().ToString()}};
+    return read_error("backward scan of " + std::string{column_name(c)}, it->status());
+  return caf::none;
+}
+
+caf::expected<std::optional<std::pair<std::string, std::string>>> store::last_in_range(
+    column c, std::string_view from, std::string_view to) const {
+  std::optional<std::pair<std::string, std::string>> last;
+  if (auto err = scan_backward(c, from, to, 1, [&](std::string_view key, std::string_view value) {
+        last.emplace(key, value);
+        return false;
+      }))
+    return err;
+  return last;
 }
 
 uint64_t store::approximate_bytes(column c) const {

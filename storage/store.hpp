@@ -148,6 +148,12 @@ class store {
   [[nodiscard]] caf::error scan(column c, std::string_view from, std::string_view to, size_t limit,
                                 const visitor& visit) const;
 
+  /// As scan, from the last key in [from, to) down to the first (`to` empty: from the end
+  /// of the column): the newest entries of a range ordered by time, without reading the
+  /// older ones.
+  [[nodiscard]] caf::error scan_backward(column c, std::string_view from, std::string_view to,
+                                         size_t limit, const visitor& visit) const;
+
   /// The last key in [from, to) with its value, or nullopt when the range is empty
   /// (finds the next sequence number of a log without scanning it).
   [[nodiscard]] caf::expected<std::optional<std::pair<std::string, std::string>>> last_in_range(

@@ -469,6 +469,40 @@ TEST_F(StoreTest, LastInRangeFindsTheHighestKeyBelowTo) {
   EXPECT_EQ(split_sequenced_key(found->first)->second, 255u);
 }
 
+TEST_F(StoreTest, ABackwardScanVisitsARangeFromItsLastKeyDown) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  write_batch b;
+  for (uint64_t seq = 1; seq <= 50; ++seq)
+    b.put(column::room_log, sequenced_key("room-b", seq), std::to_string(seq));
+  b.put(column::room_log, sequenced_key("room-a", 99), "before");
+  b.put(column::room_log, sequenced_key("room-c", 1), "after");
+  ASSERT_EQ(s->write(b), caf::none);
+  auto backward = [&](std::string_view from, std::string_view to, size_t limit, size_t stop_at) {
+    std::vector<std::string> seen;
+    auto err = s->scan_backward(column::room_log, from, to, limit, [&](auto, auto value) {
+      seen.emplace_back(value);
+      return seen.size() != stop_at;
+    });
+    EXPECT_EQ(err, caf::none);
+    return seen;
+  };
+  auto all = backward(sequenced_begin("room-b"), sequenced_end("room-b"), 0, 0);
+  ASSERT_EQ(all.size(), 50u);
+  EXPECT_EQ(all.front(), "50");
+  EXPECT_EQ(all.back(), "1");
+  EXPECT_EQ(backward(sequenced_begin("room-b"), sequenced_end("room-b"), 3, 0),
+            (std::vector<std::string>{"50", "49", "48"}));
+  EXPECT_EQ(backward(sequenced_begin("room-b"), sequenced_end("room-b"), 0, 2),
+            (std::vector<std::string>{"50", "49"}));
+  // `to` itself is out, and so is what lies below `from`.
+  EXPECT_EQ(backward(sequenced_key("room-b", 10), sequenced_key("room-b", 13), 0, 0),
+            (std::vector<std::string>{"12", "11", "10"}));
+  EXPECT_EQ(backward(sequenced_begin("room-c"), "", 0, 0), (std::vector<std::string>{"after"}));
+  EXPECT_TRUE(backward(sequenced_begin("room-d"), sequenced_end("room-d"), 0, 0).empty());
+  EXPECT_TRUE(backward(sequenced_end("room-b"), sequenced_begin("room-b"), 0, 0).empty());
+}
+
 TEST_F(StoreTest, ReadsAndWritesLeaveRocksDbsPerfCountersOffOnTheirThread) {
   auto s = open_store();
   ASSERT_TRUE(s);
@@ -479,6 +513,10 @@ TEST_F(StoreTest, ReadsAndWritesLeaveRocksDbsPerfCountersOffOnTheirThread) {
         EXPECT_EQ(s->scan(column::meta, "", "", 0, [](auto, auto) { return true; }), caf::none);
       },
       [&] { EXPECT_TRUE(s->last_in_range(column::meta, "", "")); },
+      [&] {
+        EXPECT_EQ(s->scan_backward(column::meta, "", "", 0, [](auto, auto) { return true; }),
+                  caf::none);
+      },
   };
   for (size_t call = 0; call < calls.size(); ++call) {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);

@@ -160,12 +160,6 @@ struct room_actor_state {
 
 using room_pointer = room_impl::stateful_pointer<room_actor_state>;
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void put(journal_entry& entry, storage::column c, std::string key, std::string value) {
   entry.puts.push_back(journal_put{static_cast<uint8_t>(c), std::move(key), std::move(value)});
 }
@@ -1074,26 +1068,13 @@ void request_catchup(room_pointer self) {
 
 [[nodiscard]] caf::expected<room_event> local_event(room_pointer self, local_submission& sub) {
   auto& st = self->state;
-  auto type = parse_event_type(sub.type);
-  if (!type) return caf::make_error(errc::bad_request, "unknown event type \"" + sub.type + "\"");
-  if (!valid_user_name(sub.user))
-    return caf::make_error(errc::bad_request, "\"" + sub.user + "\" is not a local user name");
-  if (sub.id.size() > 255 || sub.id.find('\0') != std::string::npos)
-    return caf::make_error(errc::bad_request, "an event id has at most 255 bytes and no NUL");
-  auto content = sub.content.empty() ? json::object() : parse_content(sub.content);
-  if (!content.is_object())
-    return caf::make_error(errc::bad_request, "the content is not a JSON object");
-  if (auto err = qualify_content(*type, content, st.ctx.own_domain)) return err;
-  if (auto err = check_content(*type, content)) return err;
-  room_event e;
-  e.id = (sub.id.empty() ? time_ordered_hex() : sub.id) + ":" + st.ctx.own_domain;
-  e.type = *type;
-  e.room_id = st.room_id;
-  e.origin = st.ctx.own_domain;
-  e.user = sub.user + "@" + st.ctx.own_domain;
-  e.ts = unix_ms();
-  e.content = std::move(content);
-  return e;
+  // Made for another room id than this room's (a spelling the manager did not see as
+  // ours): made again here, and signed here.
+  if (!sub.event_id.empty() && sub.room_id != st.room_id) {
+    sub.event_id.clear();
+    sub.sig.clear();
+  }
+  return make_local_event(sub, st.room_id, st.ctx.own_domain);
 }
 
 /// Adds a local event to `entry`: sequenced on the host, queued for the host on a member
@@ -1183,9 +1164,12 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
   std::vector<std::string> ids;
   std::vector<size_t> pending;  // results that wait for the append
   std::vector<size_t> seen;     // ids handled before
-  // Built first and signed together: one Ed25519 signature per group of events.
+  // Built first and signed together: one Ed25519 signature per group of events. Those
+  // the manager signed with other rooms' (a batch across rooms) come with their signature.
   std::vector<std::optional<room_event>> events(subs.size());
+  std::vector<std::string> forms(subs.size());  // each event's canonical form
   std::vector<room_event*> to_sign;
+  std::vector<size_t> signing;  // the index of each event of to_sign
   for (size_t i = 0; i < subs.size(); ++i) {
     auto e = local_event(self, subs[i]);
     if (!e) {
@@ -1193,14 +1177,20 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
       continue;
     }
     events[i] = std::move(*e);
-    to_sign.push_back(&*events[i]);
+    if (subs[i].event_id.empty()) {
+      to_sign.push_back(&*events[i]);
+      signing.push_back(i);
+    } else {
+      events[i]->sig = std::move(subs[i].sig);
+      forms[i] = canonical_form(*events[i]);
+    }
   }
-  auto forms = sign_events(to_sign, *self->state.ctx.identity);
-  auto form = forms.begin();  // in the order of the events made
+  auto signed_forms = sign_events(to_sign, *self->state.ctx.identity);
+  for (size_t k = 0; k < signing.size(); ++k) forms[signing[k]] = std::move(signed_forms[k]);
   for (size_t i = 0; i < subs.size(); ++i) {
     if (!events[i]) continue;
     (*results)[i].id = events[i]->id;
-    auto added = add_local(self, entry, std::move(*events[i]), subs[i].id.empty(), ids, *form++);
+    auto added = add_local(self, entry, std::move(*events[i]), subs[i].id.empty(), ids, forms[i]);
     if (!added) {
       (*results)[i].reason = detail_of(added.error());
       continue;

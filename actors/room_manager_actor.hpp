@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -19,6 +20,7 @@
 #include "actors/discovery_actor.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/metrics.hpp"
+#include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 #include "actors/transport_actor.hpp"
 #include "config/settings.hpp"
@@ -43,18 +45,34 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// name (no domain); `type` an event type of DESIGN.md section 3 as written on the wire
 /// ("message.sent", "user.invited", ...); `content` a JSON object with the type's fields;
 /// `id` the local server's own event id, or empty to have one made.
+///
+/// The manager signs the events of a batch that spans rooms together, one Ed25519
+/// signature per group of them, and hands each room its events made and signed: then
+/// `event_id` (with the domain), `ts` and `sig` are set, and the room makes the same event
+/// from them (make_local_event) instead of signing one group per room.
 struct local_submission {
   std::string room_id;
   std::string type;
   std::string user;
   std::string content;
   std::string id;
+  std::string event_id{};  // empty: not made yet
+  int64_t ts = 0;
+  std::string sig{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, local_submission& x) {
-  return f(caf::meta::type_name("local_submission"), x.room_id, x.type, x.user, x.content, x.id);
+  return f(caf::meta::type_name("local_submission"), x.room_id, x.type, x.user, x.content, x.id,
+           x.event_id, x.ts, x.sig);
 }
+
+/// The event `sub` asks for in room `room_id` of `own_domain`, unsigned: its id and time
+/// made now, or taken from `sub` when it was made before (sub.event_id set).
+/// errc::bad_request naming what is wrong with the submission.
+[[nodiscard]] caf::expected<room_event> make_local_event(const local_submission& sub,
+                                                         const std::string& room_id,
+                                                         const std::string& own_domain);
 
 /// event_result (transaction.hpp) travels as a reply of apply_atom.
 template <class Inspector>

@@ -37,7 +37,7 @@ void usage() {
       "usage: relay_bench [--events N] [--connections K] [--batch N] [--sizes 256,4096]\n"
       "                   [--rates 10,50,90] [--latency-seconds S] [--latency-size B]\n"
       "                   [--fanout-servers M] [--fanout-events N] [--file-mib M]\n"
-      "                   [--room-members N]\n"
+      "                   [--room-members N] [--rooms N]\n"
       "                   [--scenarios throughput,latency,fanout,recovery,kill,files]\n"
       "                   [--out FILE.md] [--dir PARENT] [--binary PATH] [--keep]\n"
       "                   [--sync always|periodic] [--sync-period-ms MS]\n"
@@ -45,6 +45,8 @@ void usage() {
       "--room-members N invites N more users of B to the room of the throughput, latency,\n"
       "recovery and kill runs before they start (a large room: every event still goes to\n"
       "B once).\n"
+      "--rooms N spreads the events of those runs over N rooms (event i to room i mod N),\n"
+      "each hosted on A with bob of B and the --room-members in it.\n"
       "--sync periodic runs the nodes with storage.sync = \"periodic\": events are answered\n"
       "before the fsync (a row's notes say so); the default is every event synced.\n");
 }
@@ -88,6 +90,8 @@ options parse_options(int argc, char** argv, const std::string& default_binary) 
       o.latency_size = count();
     } else if (arg == "--fanout-servers") {
       o.fanout_servers = count();
+    } else if (arg == "--rooms") {
+      o.rooms = count();
     } else if (arg == "--room-members") {
       o.room_members = count();
     } else if (arg == "--fanout-events") {
@@ -128,6 +132,7 @@ options parse_options(int argc, char** argv, const std::string& default_binary) 
   if (o.batch > 1000) throw std::runtime_error("--batch: at most 1000 messages per request");
   if (o.fanout_servers > 50) throw std::runtime_error("--fanout-servers: at most 50");
   if (o.room_members > 100000) throw std::runtime_error("--room-members: at most 100000");
+  if (o.rooms < 1 || o.rooms > 10000) throw std::runtime_error("--rooms: from 1 to 10000");
   if (o.fanout_events == 0) o.fanout_events = o.events;
   if (o.file_mib < 1 || o.file_mib > max_file_mib)
     throw std::runtime_error("--file-mib: from 1 to " + std::to_string(max_file_mib) +

@@ -16,6 +16,7 @@ struct options {
   size_t latency_size = 256;              // text size of the latency, fanout, recovery, kill runs
   size_t fanout_servers = 10;             // member servers of the fanout room besides A
   size_t room_members = 0;                // more members of the bench room, invited on B
+  size_t rooms = 1;                       // rooms the bench events are spread over, in turn
   size_t fanout_events = 0;               // events of the fanout run; 0: --events
   size_t file_mib = 64;                   // size of the file of the files scenario, MiB
   std::string scenarios = "throughput,latency,fanout,recovery,kill,files";

@@ -106,11 +106,12 @@ class harness {
     std::vector<std::pair<const node*, std::string>> members{{b_.get(), "bob"}};
     for (size_t i = 0; i < o_.room_members; ++i)
       members.emplace_back(b_.get(), "member" + std::to_string(i));
-    room_id_ = create_room("bench", members);
-    reader_ = std::make_unique<inbox_reader>(api_, *b_, room_id_);
+    for (size_t i = 0; i < o_.rooms; ++i)
+      rooms_.push_back(create_room(o_.rooms == 1 ? "bench" : "bench" + std::to_string(i), members));
+    reader_ = std::make_unique<inbox_reader>(api_, *b_, rooms_);
     reader_->start();
     // Warm-up: B has joined and the peer connection is up before anything is timed.
-    warm_up(room_id_, {reader_.get()});
+    warm_up(rooms_, {reader_.get()});
   }
 
   // A node without chat.sendBatch answers 404: say so now instead of after a whole run.
@@ -138,18 +139,19 @@ class harness {
 
   // Sends a few events (plain chat.send) and waits until every reader saw them: the
   // members have joined and the peer connections are up.
-  void warm_up(const std::string& room, const std::vector<inbox_reader*>& readers) {
-    const size_t warm = 200;
+  void warm_up(const std::vector<std::string>& rooms, const std::vector<inbox_reader*>& readers) {
+    const size_t warm = std::max<size_t>(200, rooms.size());
     int run = ++run_;
     for (auto* r : readers) r->begin_run(run, warm);
-    auto s = std::make_shared<submitter>(api_, *a_, room, run, 256, 1);
+    auto s = std::make_shared<submitter>(api_, *a_, rooms, run, 256, 1);
     s->closed_loop(warm, o_.connections, after(60s));
     auto until = after(60s);
     for (auto* r : readers)
       if (auto seen = r->wait_for(warm, until).count; seen < warm)
-        throw std::runtime_error("warm-up: " + r->server().domain() + " saw " +
-                                 std::to_string(seen) + " of the first " + std::to_string(warm) +
-                                 " events of " + room + " within 60 s");
+        throw std::runtime_error(
+            "warm-up: " + r->server().domain() + " saw " + std::to_string(seen) + " of the first " +
+            std::to_string(warm) + " events of " + rooms.front() +
+            (rooms.size() > 1 ? " and the other bench rooms" : "") + " within 60 s");
   }
 
   struct measured {
@@ -166,7 +168,7 @@ class harness {
     m.b0 = sample_process(b_->pid());
     m.c0 = sample_process(getpid());
     auto until = after(budget_for(n));
-    auto s = std::make_shared<submitter>(api_, *a_, room_id_, run, size, o_.batch);
+    auto s = std::make_shared<submitter>(api_, *a_, rooms_, run, size, o_.batch);
     m.submitted =
         rate > 0 ? s->open_loop(n, rate, until) : s->closed_loop(n, o_.connections, until);
     m.seen = reader_->wait_for(m.submitted.accepted, until);
@@ -276,11 +278,11 @@ class harness {
     std::vector<inbox_reader*> reader_ptrs;
     for (auto* s : servers) {
       auto after = s == b_.get() ? reader_->position() : 0;
-      readers.push_back(std::make_unique<inbox_reader>(api_, *s, room, after));
+      readers.push_back(std::make_unique<inbox_reader>(api_, *s, std::vector{room}, after));
       readers.back()->start();
       reader_ptrs.push_back(readers.back().get());
     }
-    warm_up(room, reader_ptrs);
+    warm_up({room}, reader_ptrs);
     add(fanout_row(servers, measure_fanout(room, servers, reader_ptrs)));
     readers.clear();
     reader_->resume();
@@ -307,7 +309,8 @@ class harness {
     m.c0 = sample_process(getpid());
     for (auto* s : servers) m.s0.push_back(sample_process(s->pid()));
     auto until = after(budget_for(n * servers.size()));
-    auto sub = std::make_shared<submitter>(api_, *a_, room, run, o_.latency_size, o_.batch);
+    auto sub =
+        std::make_shared<submitter>(api_, *a_, std::vector{room}, run, o_.latency_size, o_.batch);
     m.submitted = sub->closed_loop(n, o_.connections, until);
     for (auto* r : readers) m.seen.push_back(r->wait_for(m.submitted.accepted, until));
     m.a1 = sample_process(a_->pid());
@@ -395,7 +398,7 @@ class harness {
     auto a0 = sample_process(a_->pid());
     auto c0 = sample_process(getpid());
     auto until = after(budget_for(n));
-    auto s = std::make_shared<submitter>(api_, *a_, room_id_, run, size, o_.batch);
+    auto s = std::make_shared<submitter>(api_, *a_, rooms_, run, size, o_.batch);
     auto submitted = s->closed_loop(n, o_.connections, until);
     // Every accepted event is queued for B; federation.status says when the outbox has them.
     double depth = 0;
@@ -476,7 +479,7 @@ class harness {
     int run = ++run_;
     reader_->begin_run(run, n);
     auto until = after(budget_for(n));
-    auto s = std::make_shared<submitter>(api_, *a_, room_id_, run, size, o_.batch);
+    auto s = std::make_shared<submitter>(api_, *a_, rooms_, run, size, o_.batch);
     auto submitting =
         std::async(std::launch::async, [&] { return s->closed_loop(n, o_.connections, until); });
     while (s->accepted_so_far() < n / 2 && steady::now() < until &&
@@ -571,7 +574,7 @@ class harness {
     auto up = a_->call_raw(
         api_, "POST",
         net::make_target("/api/v1/files.upload",
-                         {{"room_id", room_id_}, {"user", "alice"}, {"name", "bench.bin"}}),
+                         {{"room_id", rooms_.front()}, {"user", "alice"}, {"name", "bench.bin"}}),
         std::move(bytes), "application/octet-stream");
     auto uploaded_ns = now_ns();
     if (up.value("file_id", "") != id)
@@ -625,7 +628,7 @@ class harness {
   options o_;
   api_client api_;
   std::string root_;
-  std::string room_id_;
+  std::vector<std::string> rooms_;  // the rooms of the throughput, latency, recovery and kill runs
   std::string machine_before_;
   std::unique_ptr<node> a_;
   std::unique_ptr<node> b_;

@@ -64,8 +64,9 @@ std::optional<tag> parse_tag(std::string_view text) {
 // ---------------------------------------------------------------------------------------
 // inbox_reader
 
-inbox_reader::inbox_reader(api_client& api, const node& n, std::string room_id, uint64_t after)
-    : api_(api), node_(n), room_id_(std::move(room_id)), cursor_(after) {}
+inbox_reader::inbox_reader(api_client& api, const node& n, const std::vector<std::string>& room_ids,
+                           uint64_t after)
+    : api_(api), node_(n), room_ids_(room_ids.begin(), room_ids.end()), cursor_(after) {}
 
 inbox_reader::~inbox_reader() {
   stop();
@@ -185,7 +186,7 @@ void inbox_reader::take_page(const std::string& body, int64_t seen_ns) {
         if (k == "room_id") has_room = !f.value().get_string().get(room);
         if (k == "text") has_text = !f.value().get_string().get(text);
       }
-      if (has_room && has_text && room == room_id_) texts.push_back(text);
+      if (has_room && has_text && room_ids_.count(room) > 0) texts.push_back(text);
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -216,14 +217,11 @@ double accepted_per_s(const submit_result& s) {
   return per_second(s.accepted, s.first_ns, s.last_accept_ns);
 }
 
-submitter::submitter(api_client& api, const node& a, std::string room_id, int run, size_t size,
-                     size_t batch)
-    : api_(api),
-      a_(a),
-      room_id_(std::move(room_id)),
-      run_(run),
-      size_(size),
-      batch_(std::max<size_t>(batch, 1)) {}
+submitter::submitter(api_client& api, const node& a, const std::vector<std::string>& room_ids,
+                     int run, size_t size, size_t batch)
+    : api_(api), a_(a), run_(run), size_(size), batch_(std::max<size_t>(batch, 1)) {
+  for (const auto& id : room_ids) rooms_json_.push_back(json(id).dump());
+}
 
 submit_result submitter::closed_loop(size_t n, size_t connections, steady::time_point until) {
   {
@@ -295,11 +293,10 @@ void submitter::send_next() {
 
 void submitter::send(size_t first, size_t count, int64_t stamp_ns, double ns_per_event) {
   // Built by hand: the text is ASCII without quotes, and this runs once per event.
-  auto room = json(room_id_).dump();
   auto message = [&](size_t i) {
     auto stamp = stamp_ns + static_cast<int64_t>(ns_per_event * static_cast<double>(i));
-    return R"({"room_id":)" + room + R"(,"user":"alice","text":")" +
-           event_text(run_, first + i, stamp, size_) + "\"}";
+    return R"({"room_id":)" + rooms_json_[(first + i) % rooms_json_.size()] +
+           R"(,"user":"alice","text":")" + event_text(run_, first + i, stamp, size_) + "\"}";
   };
   std::string target = "/api/v1/chat.send";
   std::string body;

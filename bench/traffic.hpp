@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,12 +41,13 @@ struct seen_result {
 };
 
 // A local server: one thread long-polling a node's `events` from cursor 0 on, counting the
-// tagged events of the current run in one room. Survives the node being down (retries
+// tagged events of the current run in the bench's rooms. Survives the node being down (retries
 // every 50 ms).
 class inbox_reader {
  public:
   /// Reads `n`'s inbox after cursor `after` (0: from its first event).
-  inbox_reader(api_client& api, const node& n, std::string room_id, uint64_t after = 0);
+  inbox_reader(api_client& api, const node& n, const std::vector<std::string>& room_ids,
+               uint64_t after = 0);
   ~inbox_reader();
   inbox_reader(const inbox_reader&) = delete;
   inbox_reader& operator=(const inbox_reader&) = delete;
@@ -80,12 +82,12 @@ class inbox_reader {
  private:
   void loop();
   void take_page(const std::string& body, int64_t seen_ns);
-  // One event of this reader's room. REQUIRES: mu_ held.
+  // One event of this reader's rooms. REQUIRES: mu_ held.
   void take_event(std::string_view text, int64_t seen_ns);
 
   api_client& api_;
   const node& node_;
-  std::string room_id_;
+  std::set<std::string, std::less<>> room_ids_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> cursor_{0};
@@ -125,8 +127,9 @@ extern std::atomic<bool> stopping;
 // answers do). Create with std::make_shared: answers keep it alive.
 class submitter : public std::enable_shared_from_this<submitter> {
  public:
-  submitter(api_client& api, const node& a, std::string room_id, int run, size_t size,
-            size_t batch);
+  // Event i goes to room i % room_ids.size().
+  submitter(api_client& api, const node& a, const std::vector<std::string>& room_ids, int run,
+            size_t size, size_t batch);
 
   submit_result closed_loop(size_t n, size_t connections, steady::time_point until);
 
@@ -149,7 +152,7 @@ class submitter : public std::enable_shared_from_this<submitter> {
 
   api_client& api_;
   const node& a_;
-  std::string room_id_;
+  std::vector<std::string> rooms_json_;  // each room id as a JSON string
   int run_;
   size_t size_;
   size_t batch_;

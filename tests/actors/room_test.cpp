@@ -1335,6 +1335,46 @@ TEST_F(RoomTest, SingleSubmissionsThatArriveTogetherShareOneAppendAndOneSignatur
   EXPECT_EQ(sequenced(*b_, room), from_seq(at_a, 2));
 }
 
+// A batch across rooms is signed as one: a room alone would sign its share of one event
+// with an Ed25519 signature of its own.
+TEST_F(RoomTest, ABatchAcrossRoomsIsSignedTogetherAndEachEventVerifiesAlone) {
+  std::vector<std::string> rooms;
+  for (const char* name : {"r1", "r2", "r3"}) rooms.push_back(create(*a_, name, "public", alice));
+  auto msg = [](const std::string& room_id, const std::string& text, const std::string& id = "") {
+    return local_submission{room_id, "message.sent", alice, json{{"text", text}}.dump(), id};
+  };
+  std::vector<local_submission> batch{msg(rooms[0], "one"), msg(rooms[1], "two", "given"),
+                                      msg(rooms[2], "three"), msg(rooms[0], "four"),
+                                      msg("nope:a.example", "no such room")};
+  auto reply = ask<std::vector<event_result>>(a_->rooms, submit_atom::value, batch);
+  ASSERT_TRUE(reply.value) << describe(reply.error);
+  const auto& results = *reply.value;
+  ASSERT_EQ(results.size(), 5u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(results[i].accepted) << i << results[i].reason;
+  EXPECT_EQ(results[1].id, "given:a.example");
+  EXPECT_FALSE(results[4].accepted);
+  std::set<std::string> signatures;
+  for (size_t i = 0; i < 4; ++i) {
+    auto room = batch[i].room_id;
+    auto at_a = sequenced(*a_, room);
+    ASSERT_FALSE(at_a.empty());
+    auto line = std::find_if(at_a.begin(), at_a.end(), [&](const std::string& l) {
+      return l.find(results[i].id) != std::string::npos;
+    });
+    ASSERT_NE(line, at_a.end()) << results[i].id;
+    auto seq = std::stoull(line->substr(0, line->find(' ')));
+    auto raw = a_->store->get(storage::column::room_log, storage::sequenced_key(room, seq));
+    ASSERT_TRUE(raw && *raw);
+    auto e = parse_event(**raw);
+    ASSERT_TRUE(e) << **raw;
+    EXPECT_EQ(e->sig.rfind("b1.", 0), 0u) << e->sig;
+    EXPECT_EQ(e->room_id, room);
+    EXPECT_EQ(verify_event(*e, a_->identity->public_key()), caf::none) << **raw;
+    signatures.insert(e->sig.substr(0, e->sig.find('.', 3)));
+  }
+  EXPECT_EQ(signatures.size(), 1u);  // one group signature over the four
+}
+
 // A room stops when the journal fails, as its state in memory is then ahead of the disk;
 // everyone who was waiting on it still gets an answer, not a timeout.
 TEST_F(RoomTest, WhenTheJournalFailsEveryWaitingCallerIsAnsweredBeforeTheRoomStops) {

@@ -2,6 +2,9 @@
 // life, and what applying an event changes.
 #include "actors/room_state.hpp"
 
+#include <functional>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "actors/describe.hpp"
@@ -294,25 +297,21 @@ TEST_F(RoomStateTest, MembersPerDomainFollowEveryChangeOfMembersAndTheJsonRoundT
   const std::vector<std::string> domains{"a.example", "b.example", "c.example", "d.example"};
   uint32_t x = 12345;
   auto next = [&x] { return x = x * 1103515245u + 12345u, (x >> 8) % 1000; };
+  const std::vector<std::function<room_event(const std::string&)>> changes{
+      [&](const std::string& u) { return ev(event_type::user_joined, u); },
+      [&](const std::string& u) {
+        return ev(event_type::user_invited, alice, {{"target", u}});
+      },
+      [&](const std::string& u) { return ev(event_type::user_left, u); },
+      [&](const std::string& u) {
+        return ev(event_type::user_removed, alice, {{"target", u}});
+      },
+      [&](const std::string& u) {
+        return ev(event_type::role_changed, alice, {{"target", u}, {"role", "moderator"}});
+      }};
   for (int step = 0; step < 3000; ++step) {
     auto user = "u" + std::to_string(next() % 40) + "@" + domains[next() % domains.size()];
-    room_event e;
-    switch (next() % 5) {
-      case 0:
-        e = ev(event_type::user_joined, user);
-        break;
-      case 1:
-        e = ev(event_type::user_invited, alice, {{"target", user}});
-        break;
-      case 2:
-        e = ev(event_type::user_left, user);
-        break;
-      case 3:
-        e = ev(event_type::user_removed, alice, {{"target", user}});
-        break;
-      default:
-        e = ev(event_type::role_changed, alice, {{"target", user}, {"role", "moderator"}});
-    }
+    auto e = changes[next() % changes.size()](user);
     e.seq = state_.last_seq + 1;
     apply(state_, e);
     if (next() % 4 == 0) apply(state_, e);

@@ -1373,6 +1373,21 @@ TEST_F(RoomTest, ABatchAcrossRoomsIsSignedTogetherAndEachEventVerifiesAlone) {
     signatures.insert(e->sig.substr(0, e->sig.find('.', 3)));
   }
   EXPECT_EQ(signatures.size(), 1u);  // one group signature over the four
+  // A member's batch across two rooms of one host: the host checks each event alone
+  // against b's key, and sequences both.
+  auto r1 = room_of_three("public");
+  auto r2 = room_of_three("public");
+  auto by_bob = [](const std::string& room_id, const std::string& text) {
+    return local_submission{room_id, "message.sent", "bob", json{{"text", text}}.dump(), ""};
+  };
+  auto from_b = ask<std::vector<event_result>>(
+      b_->rooms, submit_atom::value,
+      std::vector<local_submission>{by_bob(r1, "to r1"), by_bob(r2, "to r2")});
+  ASSERT_TRUE(from_b.value) << describe(from_b.error);
+  ASSERT_EQ(from_b.value->size(), 2u);
+  EXPECT_EQ(sequenced(*a_, r1).back(), "4 message.sent " + (*from_b.value)[0].id);
+  EXPECT_EQ(sequenced(*a_, r2).back(), "4 message.sent " + (*from_b.value)[1].id);
+  EXPECT_EQ(sequenced(*c_, r2).back(), "4 message.sent " + (*from_b.value)[1].id);
 }
 
 // A room stops when the journal fails, as its state in memory is then ahead of the disk;

@@ -1390,6 +1390,32 @@ TEST_F(RoomTest, ABatchAcrossRoomsIsSignedTogetherAndEachEventVerifiesAlone) {
   EXPECT_EQ(sequenced(*c_, r2).back(), "4 message.sent " + (*from_b.value)[1].id);
 }
 
+// A state that names only the room's most recent authors (a room.state of a long room)
+// leaves the authors a member knew as they were: before, each known author the state did
+// not name was marked deleted.
+TEST_F(RoomTest, AStateWithTheMostRecentAuthorsOnlyLeavesTheAuthorsAMemberKnew) {
+  auto room = room_of_three("public");
+  auto old = send(*a_, room, alice, "old");
+  const auto edit_of_old = json{{"target", old}, {"text", "x"}};
+  EXPECT_EQ(refused(*c_, room, "message.edited", "carol", edit_of_old),
+            "only the author may edit a message");
+  auto stored = a_->store->get(storage::column::rooms, room);
+  ASSERT_TRUE(stored && *stored);
+  auto state = json::parse(**stored);
+  state["authors"] = json::object();
+  state["authors_complete"] = false;
+  auto seq = info(*a_, room)["last_seq"].get<uint64_t>() + 1;
+  auto got = ask<event_result>(c_->rooms, apply_atom::value, std::string{"a.example"},
+                               state_message(room, seq, state));
+  ASSERT_TRUE(got.value && got.value->accepted) << describe(got.error);
+  EXPECT_EQ(refused(*c_, room, "message.edited", "carol", edit_of_old),
+            "only the author may edit a message");
+  // A message it never heard of is left to the host.
+  auto unknown = submit(*c_, room, "reaction.set", "carol",
+                        {{"target", "0123456789abcdef:a.example"}, {"emoji", "x"}});
+  EXPECT_TRUE(unknown.value) << describe(unknown.error);
+}
+
 // A room stops when the journal fails, as its state in memory is then ahead of the disk;
 // everyone who was waiting on it still gets an answer, not a timeout.
 TEST_F(RoomTest, WhenTheJournalFailsEveryWaitingCallerIsAnsweredBeforeTheRoomStops) {

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <iterator>
+#include <limits>
 #include <optional>
 #include <random>
 
@@ -68,6 +70,9 @@ struct peer_state {
   uint64_t known_last = 0;    // highest seq known to be queued
   uint64_t counted_last = 0;  // highest seq counted in `depth` (wakes may trail reads)
   uint64_t depth = 0;
+  // Events in one transaction at most: transport.batch_max_events until the peer refuses
+  // a transaction as too large (HTTP 413), then half of what it refused.
+  size_t batch_events_cap = std::numeric_limits<size_t>::max();
   // Backoff: `streak` failures in a row; `epoch` invalidates stale retry timers.
   uint32_t streak = 0;
   std::chrono::milliseconds backoff{0};
@@ -195,6 +200,40 @@ pending_transaction* find(peer_pointer self, const std::string& id) {
   return {};
 }
 
+/// The peer refused `p` as larger than it takes in one request (HTTP 413, its
+/// limits.max_body_bytes): `p` goes again as two transactions of half its events each,
+/// under new ids, and later transactions hold no more events than a half did. Otherwise
+/// a receiver whose limit is below what one transaction may carry (transport.batch_max_bytes
+/// and the sealing around it) refused the same transaction for ever.
+void split_refused(peer_pointer self, pending_transaction& p) {
+  auto& st = self->state;
+  auto refused = p.ids.size();
+  auto half = refused / 2;
+  pending_transaction second;
+  second.txn.origin = p.txn.origin;
+  second.txn.destination = p.txn.destination;
+  second.txn.id = make_transaction_id(st.ctx.own_domain);
+  auto take_tail = [half](auto& from, auto& to) {
+    to.assign(std::make_move_iterator(from.begin() + static_cast<std::ptrdiff_t>(half)),
+              std::make_move_iterator(from.end()));
+    from.resize(half);
+  };
+  take_tail(p.seqs, second.seqs);
+  take_tail(p.ids, second.ids);
+  take_tail(p.txn.events, second.txn.events);
+  p.txn.id = make_transaction_id(st.ctx.own_domain);
+  if (st.batch_events_cap > half) {
+    st.batch_events_cap = half;
+    log()->warn(
+        "peer {} refused a transaction of {} events as too large; sending at most {} "
+        "events a transaction",
+        st.domain, refused, half);
+  }
+  auto at = std::find_if(st.txns.begin(), st.txns.end(),
+                         [&p](const pending_transaction& t) { return &t == &p; });
+  st.txns.insert(std::next(at), std::move(second));
+}
+
 void on_reply(peer_pointer self, const std::string& id, uint64_t round, const crypto::box_key& key,
               inbound_reply& reply) {
   auto& st = self->state;
@@ -222,6 +261,11 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
       return;
     }
     send_failed(self, round, "HTTP 401: " + reply.body);
+    return;
+  }
+  if (reply.status == 413 && p->ids.size() > 1) {
+    split_refused(self, *p);
+    pump(self);
     return;
   }
   if (reply.status != 200) {
@@ -285,7 +329,8 @@ bool read_next(peer_pointer self) {
   auto& st = self->state;
   const auto& cfg = st.ctx.settings;
   while (st.next_read <= st.known_last) {
-    auto batch = st.queue->read(st.next_read, cfg.batch_max_events, cfg.batch_max_bytes);
+    auto batch = st.queue->read(st.next_read, std::min(cfg.batch_max_events, st.batch_events_cap),
+                                cfg.batch_max_bytes);
     if (!batch) {
       note_failure(self, "reading the outbox: " + describe(batch.error()));
       log()->error("peer {}: {}", st.domain, st.last_error);

@@ -423,5 +423,43 @@ TEST(LargeRoomsTest, ANewcomerToARoomWithALongHistoryGetsItsStateAndWhatFollows)
   EXPECT_EQ(on_c[2].value("type", ""), "reaction.set");
 }
 
+// A receiver that takes smaller requests than one transaction may be (limits.max_body_bytes
+// of 64 KiB here, against transactions of up to 4 MiB of events) refuses a large one
+// with HTTP 413; the sender sends it again in halves, and from then on smaller ones.
+// Before, it sent the same transaction again for ever, and nothing after it arrived.
+TEST(LargeRoomsTest, AReceiverThatTakesSmallerRequestsGetsABacklogInSmallerTransactions) {
+  cluster nodes{{"a.test", "c.test"}};
+  nodes.start_all();
+  test_node& a = nodes[0];
+  test_node& c = nodes[1];
+  a.post("/api/v1/users.register", {{"username", "alice"}, {"name", "Alice"}});
+  c.post("/api/v1/users.register", {{"username", "carol"}, {"name", "Carol"}});
+  auto created =
+      a.post("/api/v1/rooms.create", {{"name", "big"}, {"type", "public"}, {"owner", "alice"}});
+  ASSERT_TRUE(created.value("success", false)) << created.dump();
+  std::string room = created["room_id"];
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
+          .value("success", false));
+  ASSERT_EQ(c.wait_for_room_events(room, 1, settle).size(), 1u) << c.log();
+  // c comes back taking smaller requests, after a batch of 300 texts of 3,000 bytes (about
+  // 1 MB) was queued for it.
+  ASSERT_TRUE(c.stop());
+  c.configure({&a}, "[limits]\nmax_body_bytes = 65536\n");
+  const std::string text(3000, 'x');
+  json messages = json::array();
+  for (int i = 0; i < 300; ++i)
+    messages.push_back({{"room_id", room}, {"user", "alice"}, {"text", std::to_string(i) + text}});
+  unsigned status = 0;
+  auto r = a.post("/api/v1/chat.sendBatch", {{"messages", messages}}, &status);
+  ASSERT_EQ(status, 200u) << r.dump();
+  ASSERT_EQ(r["accepted"], 300) << r.dump();
+  c.start();
+  auto on_c = c.wait_for_room_events(room, 301, settle);
+  ASSERT_EQ(on_c.size(), 301u) << a.log();
+  EXPECT_EQ(on_c.back().value("text", ""), "299" + text);
+  EXPECT_NE(a.log().find("refused a transaction of"), std::string::npos) << a.log();
+}
+
 }  // namespace
 }  // namespace fedrelay::test

@@ -369,6 +369,18 @@ TEST_F(RoomsTest, ABatchFromAMemberIsCheckedByTheHostAndRelayedToTheOtherMember)
   EXPECT_EQ(on_c.back()["user"], "bob@b.test");
 }
 
+/// Starts `nodes` (A and C), registers alice on A and carol on C, and creates a public
+/// room of alice's hosted on A; its id ("" when that failed, which the check names).
+std::string start_with_a_room_of_alice(cluster& nodes) {
+  nodes.start_all();
+  nodes[0].post("/api/v1/users.register", {{"username", "alice"}, {"name", "Alice"}});
+  nodes[1].post("/api/v1/users.register", {{"username", "carol"}, {"name", "Carol"}});
+  auto created = nodes[0].post("/api/v1/rooms.create",
+                               {{"name", "long"}, {"type", "public"}, {"owner", "alice"}});
+  EXPECT_TRUE(created.value("success", false)) << created.dump();
+  return created.value("room_id", "");
+}
+
 // A server whose first user joins a room with a long history gets the room's state with
 // the authors of its most recent messages only. With every author the state of a room of
 // 40,000 messages is larger than the receiver takes in one request (2 MiB here): the host
@@ -376,15 +388,10 @@ TEST_F(RoomsTest, ABatchFromAMemberIsCheckedByTheHostAndRelayedToTheOtherMember)
 // without a state, fetched the room's whole history instead.
 TEST(LargeRoomsTest, ANewcomerToARoomWithALongHistoryGetsItsStateAndWhatFollows) {
   cluster nodes{{"a.test", "c.test"}, "[limits]\nmax_body_bytes = 2097152\n"};
-  nodes.start_all();
   test_node& a = nodes[0];
   test_node& c = nodes[1];
-  a.post("/api/v1/users.register", {{"username", "alice"}, {"name", "Alice"}});
-  c.post("/api/v1/users.register", {{"username", "carol"}, {"name", "Carol"}});
-  auto created =
-      a.post("/api/v1/rooms.create", {{"name", "old"}, {"type", "public"}, {"owner", "alice"}});
-  ASSERT_TRUE(created.value("success", false)) << created.dump();
-  std::string room = created["room_id"];
+  auto room = start_with_a_room_of_alice(nodes);
+  ASSERT_FALSE(room.empty());
   const int history = 40000;
   std::string oldest, recent;
   for (int sent = 0; sent < history; sent += 1000) {
@@ -429,15 +436,10 @@ TEST(LargeRoomsTest, ANewcomerToARoomWithALongHistoryGetsItsStateAndWhatFollows)
 // Before, it sent the same transaction again for ever, and nothing after it arrived.
 TEST(LargeRoomsTest, AReceiverThatTakesSmallerRequestsGetsABacklogInSmallerTransactions) {
   cluster nodes{{"a.test", "c.test"}};
-  nodes.start_all();
   test_node& a = nodes[0];
   test_node& c = nodes[1];
-  a.post("/api/v1/users.register", {{"username", "alice"}, {"name", "Alice"}});
-  c.post("/api/v1/users.register", {{"username", "carol"}, {"name", "Carol"}});
-  auto created =
-      a.post("/api/v1/rooms.create", {{"name", "big"}, {"type", "public"}, {"owner", "alice"}});
-  ASSERT_TRUE(created.value("success", false)) << created.dump();
-  std::string room = created["room_id"];
+  auto room = start_with_a_room_of_alice(nodes);
+  ASSERT_FALSE(room.empty());
   ASSERT_TRUE(
       a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
           .value("success", false));

@@ -287,14 +287,18 @@ class RoomTest : public transport_fixture {
     send(*b_, room, "bob", next);
   }
 
+  /// Moves the actor clock on by `d` and runs what became due.
+  void pass(std::chrono::milliseconds d) {
+    sched_->advance_time(d);
+    sched_->run();
+  }
+
   /// Moves the clock on by `after` in two steps: no catch-up request is made (beyond
   /// `asked_before`) until the last 100 ms, and one is made by their end.
   void expect_one_catchup_after(std::chrono::milliseconds after, size_t asked_before) {
-    sched_->advance_time(after - 100ms);
-    sched_->run();
+    pass(after - 100ms);
     EXPECT_EQ(since_requests(), asked_before);
-    sched_->advance_time(100ms);
-    sched_->run();
+    pass(100ms);
     EXPECT_EQ(since_requests(), asked_before + 1);
   }
 
@@ -321,8 +325,7 @@ class RoomTest : public transport_fixture {
   void restore() {
     net_.intercept = nullptr;
     for (int i = 0; i < 4; ++i) {
-      sched_->advance_time(settings_.backoff_max);
-      sched_->run();
+      pass(settings_.backoff_max);
     }
   }
 
@@ -626,26 +629,21 @@ TEST_F(RoomTest, IdleRoomsStopAndTheirNextMessageBringsThemBackFromTheStore) {
   EXPECT_EQ(info(*c_, room)["last_seq"], 4);
   for (auto* n : {a_, b_, c_}) EXPECT_EQ(running(*n), 1) << n->domain;
   // Half a minute on, A's room is asked for its state: it counts as used then.
-  sched_->advance_time(30s);
-  sched_->run();
+  pass(30s);
   EXPECT_EQ(info(*a_, room)["last_seq"], 6);
   // A minute without a message: B's room stops; A's, used 30 s ago, stays, and so does
   // C's, which holds an event ahead.
-  sched_->advance_time(30s);
-  sched_->run();
+  pass(30s);
   EXPECT_EQ(running(*a_), 1);
   EXPECT_EQ(running(*b_), 0);
   EXPECT_EQ(running(*c_), 1);
   // C's grace ends: it asks the host, whose room comes back from the store to answer.
-  sched_->advance_time(30s);
-  sched_->run();
+  pass(30s);
   EXPECT_EQ(info(*c_, room)["last_seq"], 6);
   EXPECT_EQ(running(*a_), 1);
   // Nothing under way any more: the next sweeps stop them all.
-  sched_->advance_time(60s);
-  sched_->run();
-  sched_->advance_time(60s);
-  sched_->run();
+  pass(60s);
+  pass(60s);
   for (auto* n : {a_, b_, c_}) EXPECT_EQ(running(*n), 0) << n->domain;
   // The rooms come back from the store with their state: the next event takes the next
   // seq on every node, and the logs agree.
@@ -690,13 +688,11 @@ TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
   EXPECT_EQ(info(*c_, room)["last_seq"], 3);
   auto asked_before = since_requests();
   // Within the grace the late transaction arrives and fills the gap: nobody asks the host.
-  sched_->advance_time(500ms);
-  sched_->run();
+  pass(500ms);
   EXPECT_EQ(since_requests(), asked_before);
   deliver_held_to(*c_);
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
-  sched_->advance_time(1000ms);
-  sched_->run();
+  pass(1000ms);
   EXPECT_EQ(since_requests(), asked_before);
   // A gap that stays is asked for once the grace has passed, and not before.
   swallow_dispatches_to(*c_);
@@ -718,8 +714,7 @@ TEST_F(RoomTest, AGapThatCameSinceTheRoomMovedOnHasAGraceOfItsOwn) {
   send_across_a_gap(room, "late 1", "early 1");
   EXPECT_EQ(info(*c_, room)["last_seq"], 3);
   // The first gap fills within its grace, and another opens.
-  sched_->advance_time(600ms);
-  sched_->run();
+  pass(600ms);
   deliver_held_to(*c_);
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
   hold_next_dispatch_to(*c_);
@@ -727,11 +722,9 @@ TEST_F(RoomTest, AGapThatCameSinceTheRoomMovedOnHasAGraceOfItsOwn) {
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
   // The check due for the first gap finds the second, 400 ms old: the room moved on since,
   // so nobody asks the host, and the second gap fills in its own grace.
-  sched_->advance_time(400ms);
-  sched_->run();
+  pass(400ms);
   EXPECT_EQ(since_requests(), asked_before);
-  sched_->advance_time(500ms);
-  sched_->run();
+  pass(500ms);
   deliver_held_to(*c_);
   EXPECT_EQ(info(*c_, room)["last_seq"], 7);
   // A gap that stays (its transaction lost, 500 ms before the next check) is asked for
@@ -741,8 +734,7 @@ TEST_F(RoomTest, AGapThatCameSinceTheRoomMovedOnHasAGraceOfItsOwn) {
   EXPECT_EQ(info(*c_, room)["last_seq"], 7);
   // 500 ms on, the check finds the room moved on since the second gap; a grace later the
   // room has not moved, and asks.
-  sched_->advance_time(500ms);
-  sched_->run();
+  pass(500ms);
   EXPECT_EQ(since_requests(), asked_before);
   expect_one_catchup_after(1000ms, asked_before);
   EXPECT_EQ(info(*c_, room)["last_seq"], 9);
@@ -796,8 +788,7 @@ TEST_F(RoomTest, ARestartedMemberLeavesTheRestToTheHostsQueueWhileTheQueueBrings
   EXPECT_EQ(info(*c_, room)["last_seq"], 4);
   host_up = true;
   auto asked_before = since_requests(a_->url);
-  sched_->advance_time(settings_.backoff_initial);
-  sched_->run();
+  pass(settings_.backoff_initial);
   net_.intercept = nullptr;
   ASSERT_TRUE(brought);
   EXPECT_EQ(info(*c_, room)["last_seq"], 11);
@@ -809,16 +800,14 @@ TEST_F(RoomTest, ARestartedMemberLeavesTheRestToTheHostsQueueWhileTheQueueBrings
   sched_->run();
   deliver_alone(11);
   EXPECT_EQ(info(*c_, room)["last_seq"], 15);
-  sched_->advance_time(1000ms);
-  sched_->run();
+  pass(1000ms);
   EXPECT_EQ(since_requests(a_->url), asked_before + 1);
   // In the grace after it, one new event and three it had: fewer than an answer holds,
   // so the room asks the host, which has the rest.
   deliver(12);
   sched_->run();
   for (size_t i = 8; i < 11; ++i) deliver_alone(i);
-  sched_->advance_time(1000ms);
-  sched_->run();
+  pass(1000ms);
   EXPECT_EQ(since_requests(a_->url), asked_before + 2);
   EXPECT_EQ(info(*c_, room)["last_seq"], 19);
   // What the queue still brings is applied once.
@@ -826,8 +815,7 @@ TEST_F(RoomTest, ARestartedMemberLeavesTheRestToTheHostsQueueWhileTheQueueBrings
   sched_->run();
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
   // With nothing more to bring, nobody asks again.
-  sched_->advance_time(5000ms);
-  sched_->run();
+  pass(5000ms);
   EXPECT_EQ(since_requests(a_->url), asked_before + 2);
 }
 
@@ -1003,12 +991,10 @@ TEST_F(RoomTest, CatchUpRetriesWithBackoffUntilTheHostAnswers) {
   send(*b_, room, "bob", "shows the gap");
   EXPECT_EQ(info(*c_, room)["last_seq"], 3);
   auto before = since_requests();
-  sched_->advance_time(settings_.backoff_initial);
-  sched_->run();
+  pass(settings_.backoff_initial);
   EXPECT_EQ(since_requests(), before + 1);  // the first retry after backoff_initial
   net_.intercept = nullptr;
-  sched_->advance_time(2 * settings_.backoff_initial);
-  sched_->run();
+  pass(2 * settings_.backoff_initial);
   EXPECT_EQ(info(*c_, room)["last_seq"], 5);
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }

@@ -248,12 +248,6 @@ bool changes_stored_state(event_type type) {
   }
 }
 
-std::set<std::string> member_servers(const room_state& s) {
-  std::set<std::string> out;
-  for (const auto& [domain, count] : s.members_per_domain) out.insert(domain);
-  return out;
-}
-
 bool has_members_on(const room_state& s, std::string_view domain) {
   return s.members_per_domain.find(domain) != s.members_per_domain.end();
 }

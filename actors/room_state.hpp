@@ -69,9 +69,6 @@ void apply(room_state& s, const room_event& e);
 /// write its member list once per message. Loading takes last_seq from the log.
 bool changes_stored_state(event_type type);
 
-/// The domains with at least one member, in order.
-std::set<std::string> member_servers(const room_state& s);
-
 /// Whether at least one member is on `domain`.
 bool has_members_on(const room_state& s, std::string_view domain);
 

@@ -165,7 +165,31 @@ pending_transaction* find(peer_pointer self, const std::string& id) {
   return nullptr;
 }
 
+void forget_transaction(peer_pointer self, const std::string& id) {
+  auto& txns = self->state.txns;
+  txns.erase(std::find_if(txns.begin(), txns.end(),
+                          [&id](const pending_transaction& t) { return t.txn.id == id; }));
+}
+
 // -- receipts ------------------------------------------------------------------------------
+
+/// The peer refused event `id` for good: counted, logged, and handed to the sink.
+void note_refused(peer_pointer self, const std::string& id, const std::string& reason) {
+  auto& st = self->state;
+  ++st.refused;
+  log()->info("peer {} rejected event {}: {}", st.domain, id, reason);
+  if (st.ctx.rejection_sink)
+    // The sink is dynamically typed (any actor may collect rejections): anon_send.
+    caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, id, reason);
+}
+
+/// `p` was answered for good: its events leave the queue, accepted and refused alike.
+void leave_queue(peer_pointer self, const pending_transaction& p) {
+  auto& st = self->state;
+  if (auto err = st.queue->remove(p.seqs))
+    log()->error("peer {}: acknowledged events stay queued: {}", st.domain, describe(err));
+  st.depth -= std::min<uint64_t>(st.depth, p.seqs.size());
+}
 
 /// Applies a receipt; an error when it does not answer the transaction it should.
 [[nodiscard]] caf::error on_receipt(peer_pointer self, pending_transaction& p, const receipt& r) {
@@ -182,21 +206,12 @@ pending_transaction* find(peer_pointer self, const std::string& id) {
       return caf::make_error(errc::bad_request, "receipt names event " + r.results[i].id +
                                                     " where " + p.ids[i] + " was sent");
   for (const auto& result : r.results) {
-    if (result.accepted) {
+    if (result.accepted)
       ++st.relayed;
-      continue;
-    }
-    ++st.refused;
-    log()->info("peer {} rejected event {}: {}", st.domain, result.id, result.reason);
-    if (st.ctx.rejection_sink)
-      // The sink is dynamically typed (any actor may collect rejections): anon_send.
-      caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, result.id,
-                     result.reason);
+    else
+      note_refused(self, result.id, result.reason);
   }
-  // Accepted and rejected alike leave the queue: a rejection is final.
-  if (auto err = st.queue->remove(p.seqs))
-    log()->error("peer {}: acknowledged events stay queued: {}", st.domain, describe(err));
-  st.depth -= std::min<uint64_t>(st.depth, p.seqs.size());
+  leave_queue(self, p);
   return {};
 }
 
@@ -263,8 +278,18 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
     send_failed(self, round, "HTTP 401: " + reply.body);
     return;
   }
-  if (reply.status == 413 && p->ids.size() > 1) {
-    split_refused(self, *p);
+  if (reply.status == 413) {
+    if (p->ids.size() > 1) {
+      split_refused(self, *p);
+    } else {
+      // One event alone is larger than the peer takes in a request: sending it again
+      // cannot help, and it would hold back everything queued behind it.
+      note_refused(self, p->ids.front(),
+                   "larger than " + st.domain +
+                       " takes in one request (HTTP 413: " + reply.body.substr(0, 200) + ")");
+      leave_queue(self, *p);
+      forget_transaction(self, id);
+    }
     pump(self);
     return;
   }
@@ -286,8 +311,7 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
     send_failed(self, round, describe(err));
     return;
   }
-  st.txns.erase(std::find_if(st.txns.begin(), st.txns.end(),
-                             [&id](const pending_transaction& t) { return t.txn.id == id; }));
+  forget_transaction(self, id);
   ++st.sent;
   st.streak = 0;
   st.backoff = std::chrono::milliseconds{0};

@@ -249,6 +249,7 @@ struct node::impl {
     net::local_api_context local;
     local.system = &rt.system();
     local.token = settings.local_api_token;
+    local.max_content_bytes = settings.limits.max_content_bytes;
     local.own_domain = settings.domain;
     local.identity = identity;
     local.status_text = [this] { return std::string{config::status_text(status)}; };

@@ -63,6 +63,7 @@ caf::expected<std::unique_ptr<standby>> standby::start(config::settings s,
   net::local_api_context local;
   local.system = &p->rt.system();
   local.token = p->settings.local_api_token;
+  local.max_content_bytes = p->settings.limits.max_content_bytes;
   local.own_domain = p->settings.domain;
   local.identity = identity;
   auto status = p->status;

@@ -51,7 +51,8 @@ const section_schema schema[] = {
     {"transport",
      {"batch_max_events", "batch_max_bytes", "window", "backoff_initial_ms", "backoff_max_ms",
       "request_timeout_ms"}},
-    {"limits", {"max_body_bytes", "max_connections", "read_timeout_s", "clock_skew_s"}},
+    {"limits",
+     {"max_body_bytes", "max_content_bytes", "max_connections", "read_timeout_s", "clock_skew_s"}},
     {"files",
      {"max_bytes", "allowed_types", "fetch_chunk_bytes", "fetch_max_bytes_per_s",
       "fetch_attempts"}},
@@ -870,7 +871,20 @@ class settings_reader {
 
   void read_limits(table_view& t) {
     auto& l = s_.limits;
-    if (auto v = t.integer("max_body_bytes", 1)) l.max_body_bytes = static_cast<size_t>(*v);
+    auto body = t.integer("max_body_bytes", 1);
+    auto content = t.integer("max_content_bytes", 256);
+    if (body) l.max_body_bytes = static_cast<size_t>(*body);
+    if (content) l.max_content_bytes = static_cast<size_t>(*content);
+    // A node must take, in one request, the largest event its own users may send: a peer
+    // configured alike would otherwise refuse it for good.
+    if ((body || content) && l.max_content_bytes + event_overhead_bytes > l.max_body_bytes) {
+      const char* key = content ? "max_content_bytes" : "max_body_bytes";
+      c_.report(*t.find(key), t.key_name(key),
+                std::to_string(l.max_content_bytes) + " bytes of max_content_bytes and " +
+                    std::to_string(event_overhead_bytes) + " for the event around it exceed the " +
+                    std::to_string(l.max_body_bytes) + " of max_body_bytes",
+                "max_content_bytes <= max_body_bytes - " + std::to_string(event_overhead_bytes));
+    }
     if (auto v = t.integer("max_connections", 1)) l.max_connections = static_cast<size_t>(*v);
     if (auto v = t.integer("read_timeout_s", 1)) l.read_timeout = std::chrono::seconds(*v);
     if (auto v = t.integer("clock_skew_s", 1)) l.clock_skew = std::chrono::seconds(*v);

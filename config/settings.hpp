@@ -93,9 +93,17 @@ struct transport_settings {
   }
 };
 
-/// [limits]: what the federation and local listeners accept.
+/// What an event's content travels with in a transaction at most, in bytes: the event's
+/// ids, user, time and signature, its audit path, and the transaction and box around it.
+inline constexpr size_t event_overhead_bytes = 4096;
+
+/// [limits]: what the federation and local listeners accept. Validated so that
+/// max_content_bytes + event_overhead_bytes <= max_body_bytes.
 struct limit_settings {
-  size_t max_body_bytes = 16u << 20;      // larger request bodies get 413
+  size_t max_body_bytes = 16u << 20;  // larger request bodies get 413
+  // The JSON content of one event a local user sends, in bytes at most (413 above it): an
+  // event must fit in one request to every peer, whose max_body_bytes may be below ours.
+  size_t max_content_bytes = 1u << 20;
   size_t max_connections = 1024;          // concurrent inbound connections per listener
   std::chrono::seconds read_timeout{30};  // a request must arrive within this
   std::chrono::seconds clock_skew{300};   // accepted age/skew of a transaction's time

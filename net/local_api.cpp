@@ -117,6 +117,14 @@ auto no_content() {
 }
 
 /// The local submission a call's body asks for, or nullopt after answering 400.
+/// Why `content` (an event's content as its JSON text) is larger than a local user may
+/// send; empty when it is not.
+std::string too_large(const local_api_context& ctx, const std::string& content) {
+  if (content.size() <= ctx.max_content_bytes) return {};
+  return "the message content is " + std::to_string(content.size()) +
+         " bytes; limits.max_content_bytes is " + std::to_string(ctx.max_content_bytes);
+}
+
 std::optional<actors::local_submission> to_submission(const local_api_context& ctx,
                                                       const submission_spec& spec, const json& body,
                                                       const responder& respond) {
@@ -131,6 +139,12 @@ std::optional<actors::local_submission> to_submission(const local_api_context& c
   // actors::dump, not nlohmann's: the same bytes, but a text is copied instead of escaped
   // one byte at a time (with 4 KiB texts nlohmann's dump here was 11 % of a node's CPU).
   actors::local_submission sub{*room, spec.type, *user, actors::dump(content), {}};
+  // Every peer must take the event in one request: refused here, at once, rather than
+  // by a peer later.
+  if (auto why = too_large(ctx, sub.content); !why.empty()) {
+    respond(error_reply(413, why));
+    return std::nullopt;
+  }
   if (auto id = body.find("id"); id != body.end() && id->is_string())
     sub.id = id->get<std::string>();
   return sub;
@@ -196,6 +210,8 @@ std::optional<std::vector<actors::local_submission>> plain_submissions(const loc
     std::string content = R"({"text":)";
     actors::append_json_string(content, item.text);
     content += '}';
+    // The JSON path names the message that is too large.
+    if (!too_large(ctx, content).empty()) return std::nullopt;
     subs.push_back({std::move(item.room_id), spec.type, std::move(*user), std::move(content),
                     std::move(item.id)});
   }
@@ -225,15 +241,17 @@ request_handler send_batch_route(const ctx_ptr& ctx, submission_spec spec) {
     subs.reserve(messages->size());
     for (size_t i = 0; i < messages->size(); ++i) {
       std::string why;
-      responder capture = [&why](http_response r) {
+      unsigned status = 400;
+      responder capture = [&why, &status](http_response r) {
+        status = r.status;
         auto doc = json::parse(r.body, nullptr, false);
         why = doc.is_object() && doc.contains("error") ? doc["error"].get<std::string>() : r.body;
       };
       const auto& item = (*messages)[i];
       auto sub = item.is_object() ? to_submission(*ctx, spec, item, capture) : std::nullopt;
       if (!sub) {
-        respond(error_reply(400, "messages[" + std::to_string(i) +
-                                     "]: " + (why.empty() ? "not a JSON object" : why)));
+        respond(error_reply(status, "messages[" + std::to_string(i) +
+                                        "]: " + (why.empty() ? "not a JSON object" : why)));
         return;
       }
       subs.push_back(std::move(*sub));
@@ -575,7 +593,9 @@ request_handler make_local_handler(local_api_context context) {
                              {"transactions_sent", p.transactions_sent},
                              {"failures", p.failures},
                              {"backoff_ms", p.backoff_ms},
-                             {"last_error", p.last_error}});
+                             {"last_error", p.last_error},
+                             {"events_relayed", p.events_relayed},
+                             {"events_refused", p.events_refused}});
           reply(peers);
         },
         [reply](caf::error&) { reply(json::array()); }, actors::stats_atom::value);

@@ -38,11 +38,12 @@ struct local_api_context {
   http_client* client = nullptr;  // for users.search on peers; REQUIRES: outlives the handler
   std::shared_ptr<config::peer_filter> filter;  // [peers] allow/deny; null: every domain
   std::chrono::milliseconds timeout{30'000};    // bound on one actor call
+  size_t max_content_bytes = 1u << 20;          // limits.max_content_bytes: 413 above it
   // The settings screen's calls (net/settings_api.hpp), token-checked like every call; when
   // set, its page is served at settings_page_path (no data in it, so without the token).
   std::vector<route> settings_routes;
   request_handler metrics;  // GET /metrics (net/metrics_api.hpp), behind the token; may be null
-  std::optional<files_api_context> files;       // files.upload/get/info; none: no file calls
+  std::optional<files_api_context> files;  // files.upload/get/info; none: no file calls
 };
 
 /// Every call of DESIGN.md section 8 but the WebSocket one.

@@ -280,6 +280,40 @@ TEST_F(PeerTest, RejectionsReachTheSinkAndLeaveTheQueue) {
   EXPECT_EQ(stats_of_b().transactions_sent, 1u);
 }
 
+// A receiver answers HTTP 413 to a request larger than its limits.max_body_bytes. A
+// transaction of several events goes again in halves; one event alone cannot get smaller,
+// so it is refused for good, and what is queued behind it goes on.
+TEST_F(PeerTest, AnEventAloneLargerThanTheReceiverTakesIsRefusedAndTheQueueGoesOn) {
+  start_sender(*a_);
+  std::vector<size_t> sizes;
+  net_.intercept = [this, &sizes](const outbound_request& req) -> std::optional<inbound_reply> {
+    auto t = opened(req);
+    sizes.push_back(t.events.size());
+    for (const auto& e : t.events)
+      if (event_id_of(e) == "a.example:2")
+        return inbound_reply{413, R"({"success":false,"error":"request body too large"})"};
+    return std::nullopt;
+  };
+  enqueue(*a_, "b.example", {event("a.example:1"), event("a.example:2")});
+  enqueue(*a_, "b.example", {event("a.example:3")});
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:1", "a.example:3"}));
+  ASSERT_EQ(rejections_.size(), 1u);
+  EXPECT_EQ(rejections_[0].event_id, "a.example:2");
+  EXPECT_NE(rejections_[0].reason.find("larger than b.example takes in one request"),
+            std::string::npos)
+      << rejections_[0].reason;
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  auto s = stats_of_b();
+  EXPECT_EQ(s.state, "connected");
+  EXPECT_EQ(s.events_refused, 1u);
+  EXPECT_EQ(s.events_relayed, 2u);
+  // The two-event transaction was refused whole, then went as two of one.
+  ASSERT_GE(sizes.size(), 3u);
+  EXPECT_EQ(sizes[0], 2u);
+  EXPECT_EQ(sizes[1], 1u);
+}
+
 TEST_F(PeerTest, AReceiptForAnotherTransactionIsAFailure) {
   start_sender(*a_);
   net_.intercept = [this](const outbound_request& req) -> std::optional<inbound_reply> {

@@ -27,7 +27,8 @@ class PeerProtocolTest : public testing::Test {
   void SetUp() override {
     // x.test is a static peer whose URL nobody answers: what a sends it just waits.
     a.configure({},
-                "[limits]\nmax_body_bytes = 65536\n[peers]\ndeny = [\"z.test\"]\n"
+                "[limits]\nmax_body_bytes = 65536\nmax_content_bytes = 32768\n[peers]\ndeny = "
+                "[\"z.test\"]\n"
                 "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:9\"\n"
                 "public_key = \"\"\"" +
                     crypto::public_key_pem(x.public_key()) + "\"\"\"\n");

@@ -447,7 +447,7 @@ TEST(LargeRoomsTest, AReceiverThatTakesSmallerRequestsGetsABacklogInSmallerTrans
   // c comes back taking smaller requests, after a batch of 300 texts of 3,000 bytes (about
   // 1 MB) was queued for it.
   ASSERT_TRUE(c.stop());
-  c.configure({&a}, "[limits]\nmax_body_bytes = 16384\n");
+  c.configure({&a}, "[limits]\nmax_body_bytes = 16384\nmax_content_bytes = 8192\n");
   const std::string text(3000, 'x');
   json messages = json::array();
   for (int i = 0; i < 300; ++i)
@@ -471,6 +471,94 @@ TEST(LargeRoomsTest, AReceiverThatTakesSmallerRequestsGetsABacklogInSmallerTrans
       << queue_to_c() << " events still queued for c\n"
       << a.log();
   EXPECT_NE(a.log().find("refused a transaction of"), std::string::npos) << a.log();
+}
+
+/// What a's federation.status says of its queue to `domain`; null when it names none.
+json peer_status(test_node& a, const std::string& domain) {
+  for (const auto& p : a.get("/api/v1/federation.status").value("peers", json::array()))
+    if (p.value("domain", "") == domain) return p;
+  return nullptr;
+}
+
+// A local user may send content of limits.max_content_bytes at most: the chat server hears
+// so at once (413), and nothing of it is stored or queued.
+TEST(LargeRoomsTest, ContentOverTheLimitIsRefusedAtOnceAndNeverQueued) {
+  cluster nodes{{"a.test", "c.test"}, "[limits]\nmax_content_bytes = 4096\n"};
+  test_node& a = nodes[0];
+  test_node& c = nodes[1];
+  auto room = start_with_a_room_of_alice(nodes);
+  ASSERT_FALSE(room.empty());
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
+          .value("success", false));
+  unsigned status = 0;
+  auto r =
+      a.post("/api/v1/chat.send",
+             {{"room_id", room}, {"user", "alice"}, {"text", std::string(5000, 'x')}}, &status);
+  EXPECT_EQ(status, 413u) << r.dump();
+  EXPECT_NE(r.value("error", "").find("limits.max_content_bytes is 4096"), std::string::npos)
+      << r.dump();
+  // In a batch (of the plain shape, which has a path of its own) it fails the whole call,
+  // naming the message.
+  r = a.post("/api/v1/chat.sendBatch",
+             {{"messages",
+               {{{"room_id", room}, {"user", "alice"}, {"text", "fine"}},
+                {{"room_id", room}, {"user", "alice"}, {"text", std::string(5000, 'x')}}}}},
+             &status);
+  EXPECT_EQ(status, 413u) << r.dump();
+  EXPECT_EQ(r.value("error", "").rfind("messages[1]: the message content is", 0), 0u) << r.dump();
+  // Content up to the limit goes.
+  const std::string largest(4096 - std::string(R"({"text":""})").size(), 'y');
+  r = a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", largest}},
+             &status);
+  EXPECT_EQ(status, 200u) << r.dump();
+  auto on_c = c.wait_for_room_events(room, 2, settle);
+  ASSERT_EQ(on_c.size(), 2u) << c.log();
+  EXPECT_EQ(on_c[1].value("text", ""), largest);
+  // created, invited, the largest: nothing else was stored.
+  EXPECT_EQ(a.wait_for_room_events(room, 4, 1s).size(), 3u);
+}
+
+// A host that takes smaller requests (limits.max_body_bytes of 16 KiB here) than a member
+// lets its users send refuses a large submission with HTTP 413. Sending it again cannot
+// help: the member refuses it for good, says so in its log and its status, and its queue
+// to the host goes on. Before, it sent it again for ever, backing off, and the queue never
+// emptied.
+TEST(LargeRoomsTest, AnEventPastTheReceiversRequestLimitIsRefusedAndTheQueueGoesOn) {
+  cluster nodes{{"a.test", "c.test"}};
+  test_node& a = nodes[0];
+  test_node& c = nodes[1];
+  a.configure({&c}, "[limits]\nmax_body_bytes = 16384\nmax_content_bytes = 8192\n");
+  auto room = start_with_a_room_of_alice(nodes);
+  ASSERT_FALSE(room.empty());
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
+          .value("success", false));
+  ASSERT_EQ(c.wait_for_room_events(room, 1, settle).size(), 1u) << c.log();
+  unsigned status = 0;
+  auto r =
+      c.post("/api/v1/chat.send",
+             {{"room_id", room}, {"user", "carol"}, {"text", std::string(20000, 'x')}}, &status);
+  ASSERT_EQ(status, 200u) << r.dump();  // c's own limit is 1 MiB
+  auto large = r.value("event_id", "");
+  auto refused = [&c] { return peer_status(c, "a.test").value("events_refused", 0); };
+  EXPECT_TRUE(wait_until([&] { return refused() == 1; }, settle)) << c.log();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(c.post("/api/v1/chat.send",
+                       {{"room_id", room}, {"user", "carol"}, {"text", std::to_string(i)}})
+                    .value("success", false));
+  auto on_c = c.wait_for_room_events(room, 4, settle);
+  ASSERT_EQ(on_c.size(), 4u) << c.log();
+  EXPECT_EQ(on_c[3].value("text", ""), "2");
+  auto to_a = peer_status(c, "a.test");
+  EXPECT_EQ(to_a.value("queue_depth", 1), 0) << to_a.dump();
+  EXPECT_EQ(to_a.value("state", ""), "connected") << to_a.dump();
+  EXPECT_EQ(to_a.value("events_refused", 0), 1) << to_a.dump();
+  EXPECT_NE(c.log().find("rejected event submit:" + room + ":" + large +
+                         ": larger than a.test takes in one request"),
+            std::string::npos)
+      << c.log();
+  EXPECT_EQ(a.wait_for_room_events(room, 6, 1s).size(), 5u);  // created, invited, 0, 1, 2
 }
 
 }  // namespace

@@ -74,6 +74,7 @@ request_timeout_ms = 5000
 
 [limits]
 max_body_bytes = 1048576
+max_content_bytes = 65536
 max_connections = 64
 read_timeout_s = 10
 clock_skew_s = 60
@@ -126,6 +127,7 @@ TEST(SettingsTest, ReadsEveryField) {
   EXPECT_EQ(s->transport.backoff_max, std::chrono::milliseconds(1000));
   EXPECT_EQ(s->transport.request_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(s->limits.max_body_bytes, 1048576u);
+  EXPECT_EQ(s->limits.max_content_bytes, 65536u);
   EXPECT_EQ(s->limits.max_connections, 64u);
   EXPECT_EQ(s->limits.read_timeout, std::chrono::seconds(10));
   EXPECT_EQ(s->limits.clock_skew, std::chrono::seconds(60));
@@ -160,6 +162,7 @@ TEST(SettingsTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(s->transport.batch_max_events, defaults.transport.batch_max_events);
   EXPECT_EQ(s->transport.backoff_max, defaults.transport.backoff_max);
   EXPECT_EQ(s->limits.max_body_bytes, defaults.limits.max_body_bytes);
+  EXPECT_EQ(s->limits.max_content_bytes, 1048576u);
   EXPECT_EQ(s->hub.listen, "");
   EXPECT_THAT(missing_keys(*s), ElementsAre("federation.domain", "federation.public_url",
                                             "storage.dir", "local_api.token"));
@@ -380,6 +383,7 @@ TEST(SettingsTest, ExampleFileUsesEveryKey) {
                           "backoff_max_ms",
                           "request_timeout_ms",
                           "max_body_bytes",
+                          "max_content_bytes",
                           "max_connections",
                           "read_timeout_s",
                           "clock_skew_s",

@@ -80,7 +80,8 @@ TEST(ValidationTest, IntegersMustBeInRange) {
                           "backoff_max_ms", "request_timeout_ms"})
     EXPECT_THAT(problems_of("transport", std::string(key) + " = 0"),
                 ElementsAre(HasSubstr(std::string("transport.") + key + ": 0 is too small")));
-  for (const char* key : {"max_body_bytes", "max_connections", "read_timeout_s", "clock_skew_s"})
+  for (const char* key :
+       {"max_body_bytes", "max_content_bytes", "max_connections", "read_timeout_s", "clock_skew_s"})
     EXPECT_THAT(problems_of("limits", std::string(key) + " = 0"),
                 ElementsAre(HasSubstr(std::string("limits.") + key + ": 0 is too small")));
 }
@@ -113,6 +114,19 @@ TEST(ValidationTest, BackoffMaxMustNotBeBelowInitial) {
   EXPECT_THAT(
       problems(lines({"[transport]", "backoff_initial_ms = 1000", "backoff_max_ms = 1000"})),
       IsEmpty());
+}
+
+TEST(ValidationTest, TheLargestContentMustFitInOneRequest) {
+  EXPECT_THAT(
+      problems(lines({"[limits]", "max_body_bytes = 65536", "max_content_bytes = 65536"})),
+      ElementsAre("node.toml:3: limits.max_content_bytes: 65536 bytes of max_content_bytes and "
+                  "4096 for the event around it exceed the 65536 of max_body_bytes (expected "
+                  "max_content_bytes <= max_body_bytes - 4096)"));
+  // Only the request limit written, below the default content limit (1 MiB): blame it.
+  EXPECT_THAT(problems(lines({"[limits]", "max_body_bytes = 65536"})),
+              ElementsAre(HasSubstr("node.toml:2: limits.max_body_bytes: 1048576 bytes")));
+  EXPECT_THAT(problems(lines({"[limits]", "max_body_bytes = 65536", "max_content_bytes = 61440"})),
+              IsEmpty());
 }
 
 // --- federation -------------------------------------------------------------------------

@@ -329,7 +329,13 @@ server_options streaming_options(uint64_t max, std::atomic<int>& sinks) {
   o.max_body_bytes = 1024;  // the ordinary limit, far below the streamed one
   o.stream_body = [max, &sinks](const http_request& head) {
     body_stream d;
-    if (head.path() == "/refused") d.refusal = http_response{403, "text/plain", {}, "no"};
+    if (head.path() == "/refused") {
+      http_response no;
+      no.status = 403;
+      no.content_type = "text/plain";
+      no.body = "no";
+      d.refusal = std::move(no);
+    }
     if (head.path() != "/upload") return d;
     ++sinks;
     d.sink = std::make_shared<collecting_sink>();

@@ -121,7 +121,7 @@ auto no_content() {
 /// send; empty when it is not.
 std::string too_large(const local_api_context& ctx, const std::string& content) {
   if (content.size() <= ctx.max_content_bytes) return {};
-  return "the message content is " + std::to_string(content.size()) +
+  return "the event's content is " + std::to_string(content.size()) +
          " bytes; limits.max_content_bytes is " + std::to_string(ctx.max_content_bytes);
 }
 
@@ -500,6 +500,10 @@ request_handler make_local_handler(local_api_context context) {
     if (!owner) return;
     auto user = local_user(*ctx, *owner, respond);
     if (!user) return;
+    if (auto why = too_large(*ctx, *name); !why.empty()) {
+      respond(error_reply(413, why));
+      return;
+    }
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::string& room_id) {

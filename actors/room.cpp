@@ -41,6 +41,36 @@ std::string room_author_key(std::string_view room_id, std::string_view event_id)
   return storage::joined_key({room_id, event_id});
 }
 
+std::string room_member_key(std::string_view room_id, std::string_view user) {
+  return storage::joined_key({room_id, "", user});
+}
+
+caf::expected<std::optional<stored_room>> read_room_state(const storage::store& store,
+                                                          std::string_view room_id) {
+  auto value = store.get(storage::column::rooms, room_id);
+  if (!value)
+    return caf::make_error(errc::storage_failed, "room state: " + describe(value.error()));
+  if (!*value) return std::optional<stored_room>{};
+  auto doc = nlohmann::json::parse(**value, nullptr, false);
+  if (doc.is_discarded()) return caf::make_error(errc::bad_request, "room state: not JSON");
+  stored_room out;
+  out.members_in_value = doc.contains("members");
+  if (!out.members_in_value) {
+    auto& members = doc["members"] = nlohmann::json::object();
+    auto from = room_member_key(room_id, "");
+    auto err = store.scan(storage::column::rooms, from, room_author_key(room_id, "\x01"), 0,
+                          [&](std::string_view key, std::string_view role) {
+                            if (!role.empty()) members[std::string{key.substr(from.size())}] = role;
+                            return true;
+                          });
+    if (err) return caf::make_error(errc::storage_failed, "room members: " + describe(err));
+  }
+  auto room = decode_state(doc);
+  if (!room) return room.error();
+  out.room = std::move(*room);
+  return std::optional<stored_room>{std::move(out)};
+}
+
 std::string direct_room_key(std::string_view user_a, std::string_view user_b) {
   if (user_b < user_a) std::swap(user_a, user_b);
   return storage::joined_key({"dm", user_a, user_b});
@@ -130,6 +160,9 @@ struct room_actor_state {
   // ids touched since the last commit, and per id the appends in flight that touch it.
   std::vector<std::string> authors_unflushed;
   std::unordered_map<std::string, uint32_t> authors_in_flight;
+  // Members whose key (room_member_key) does not say what `room` does yet: record_state
+  // writes them with the state value.
+  std::vector<std::string> members_unstored;
   std::deque<room_op> ops;
   // Single submissions waiting for the singles_atom (or for another op, which they
   // precede); `singles_due`: that message is on its way.
@@ -313,9 +346,23 @@ void record_applied(room_pointer self, journal_entry& entry, const room_event& e
     put(entry, storage::column::meta, direct_room_key(e.user, content_text(e, "with")), st.room_id);
 }
 
+/// Puts the state value and the keys of the members changed since the last time.
 void record_state(room_pointer self, journal_entry& entry) {
   auto& st = self->state;
-  put(entry, storage::column::rooms, st.room_id, dump(encode_state(st.room, false)));
+  for (const auto& user : st.members_unstored) {
+    auto i = st.room.members.find(user);
+    put(entry, storage::column::rooms, room_member_key(st.room_id, user),
+        i == st.room.members.end() ? std::string{} : i->second);
+  }
+  st.members_unstored.clear();
+  put(entry, storage::column::rooms, st.room_id, dump(encode_state(st.room, false, false)));
+}
+
+/// Applies `e` to the room in memory; record_state stores the members it changed.
+void apply_event(room_pointer self, const room_event& e) {
+  auto& st = self->state;
+  apply(st.room, e);
+  for (auto& user : members_changed_by(e)) st.members_unstored.push_back(std::move(user));
 }
 
 /// Marks the message handled in `entry`, which holds its effect: handled() finds it once
@@ -371,10 +418,12 @@ known_authors authors_of_room(room_pointer self, size_t most_recent = 0) {
     out.authors.emplace(key.substr(from.size()), value);
     return true;
   };
+  // From "\x01" on: the member keys (room_member_key) come before.
+  auto first = room_author_key(st.room_id, "\x01");
   auto to = storage::sequenced_end(st.room_id);
   auto err = most_recent > 0
-                 ? st.ctx.store->scan_backward(storage::column::rooms, from, to, 0, take)
-                 : st.ctx.store->scan(storage::column::rooms, from, to, 0, take);
+                 ? st.ctx.store->scan_backward(storage::column::rooms, first, to, 0, take)
+                 : st.ctx.store->scan(storage::column::rooms, first, to, 0, take);
   if (err) log()->error("room {}: reading its authors: {}", st.room_id, describe(err));
   for (const auto& [id, user] : st.room.authors) {
     if (user.empty())
@@ -543,7 +592,7 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   auto snapshot_seq = st.room.last_seq;
   if (!newcomer.empty()) snapshot = snapshot_of(self);
   auto leaver = leaver_of(e);
-  apply(st.room, e);
+  apply_event(self, e);
   record_applied(self, entry, e,
                  canonical.empty() ? std::string{} : encode_from_canonical(canonical, e));
   mark_handled(self, entry, message_id);
@@ -720,7 +769,7 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
     auto held = std::move(first->second);
     st.ahead.erase(first);
     const auto& e = held.event;
-    apply(st.room, e);
+    apply_event(self, e);
     record_applied(self, entry, e, std::move(held.logged));
     state_changed = state_changed || changes_stored_state(e.type);
     ++applied;
@@ -886,6 +935,8 @@ void on_state(room_pointer self, const std::string& message_id, uint64_t seq, js
                 put(entry, storage::column::rooms, room_author_key(st.room_id, id), user);
               st.authors_unflushed.push_back(id);
             }
+            for (const auto& [user, role] : st.room.members) st.members_unstored.push_back(user);
+            for (const auto& [user, role] : fresh->members) st.members_unstored.push_back(user);
             st.room = std::move(*fresh);
             if (st.room.type == "direct" && st.room.members.size() == 2)
               put(entry, storage::column::meta,
@@ -1242,18 +1293,17 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
 
 void load(room_pointer self) {
   auto& st = self->state;
-  auto stored = st.ctx.store->get(storage::column::rooms, st.room_id);
+  auto stored = read_room_state(*st.ctx.store, st.room_id);
   if (!stored) {
     log()->error("room {}: reading its state: {}", st.room_id, describe(stored.error()));
     return;
   }
   if (!*stored) return;
-  auto room = parse_state(**stored);
-  if (!room) {
-    log()->error("room {}: its stored state is unreadable: {}", st.room_id, describe(room.error()));
-    return;
-  }
-  st.room = std::move(*room);  // authors stay in the store (stored_authors)
+  st.room = std::move((*stored)->room);  // authors stay in the store (stored_authors)
+  // Stored by an earlier version inside the state value: the next record_state moves
+  // them to keys of their own, in the same write that drops them from the value.
+  if ((*stored)->members_in_value)
+    for (const auto& [user, role] : st.room.members) st.members_unstored.push_back(user);
   // The state value is not rewritten for messages (changes_stored_state): the log knows
   // the last seq applied.
   auto last =

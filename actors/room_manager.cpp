@@ -470,10 +470,8 @@ std::string existing_direct_room(room_manager_pointer self, const std::string& k
   if (auto i = st.direct.find(key); i != st.direct.end()) return i->second;
   auto room_id = st.ctx.store->get(storage::column::meta, key);
   if (!room_id || !*room_id) return {};
-  auto state = st.ctx.store->get(storage::column::rooms, **room_id);
-  if (!state || !*state) return {};
-  auto room = parse_state(**state);
-  if (!room || room->deleted) return {};
+  auto stored = read_room_state(*st.ctx.store, **room_id);
+  if (!stored || !*stored || (*stored)->room.deleted) return {};
   return **room_id;
 }
 
@@ -516,19 +514,16 @@ uint32_t remove_refused_members(room_manager_pointer self) {
     if (err || room_id.empty()) return removals;
     from = room_id + '\x01';
     if (domain_of_id(room_id) != st.ctx.own_domain) continue;
-    auto stored = st.ctx.store->get(storage::column::rooms, room_id);
-    if (!stored || !*stored) continue;
-    auto doc = nlohmann::json::parse(**stored, nullptr, false);
-    auto state = doc.is_discarded() ? caf::expected<room_state>{caf::make_error(errc::bad_request)}
-                                    : decode_state(doc);
-    if (!state || state->deleted) continue;
+    auto stored = read_room_state(*st.ctx.store, room_id);
+    if (!stored || !*stored || (*stored)->room.deleted) continue;
+    const auto& state = (*stored)->room;
     std::string owner;
-    for (const auto& [user, role] : state->members)
+    for (const auto& [user, role] : state.members)
       if (role == "owner" && domain_of_user(user) == st.ctx.own_domain) owner = user;
     if (owner.empty()) continue;
     auto* room = room_of(self, room_id, false);
     if (room == nullptr) continue;
-    for (const auto& [user, role] : state->members) {
+    for (const auto& [user, role] : state.members) {
       auto domain = std::string{domain_of_user(user)};
       if (domain == st.ctx.own_domain || st.ctx.allowed(domain)) continue;
       nlohmann::json content{{"target", user}};

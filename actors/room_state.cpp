@@ -248,14 +248,32 @@ bool changes_stored_state(event_type type) {
   }
 }
 
+std::vector<std::string> members_changed_by(const room_event& e) {
+  switch (e.type) {
+    case event_type::room_created:
+      if (content_text(e, "room_type") == "direct") return {e.user, content_text(e, "with")};
+      return {e.user};
+    case event_type::user_joined:
+    case event_type::user_left:
+      return {e.user};
+    case event_type::user_invited:
+    case event_type::user_removed:
+    case event_type::role_changed:
+      return {content_text(e, "target")};
+    default:
+      return {};
+  }
+}
+
 bool has_members_on(const room_state& s, std::string_view domain) {
   return s.members_per_domain.find(domain) != s.members_per_domain.end();
 }
 
-json encode_state(const room_state& s, bool with_authors) {
-  json doc = {{"room_id", s.room_id}, {"name", s.name},        {"type", s.type},
-              {"host", s.host},       {"members", s.members},  {"muted", s.muted},
-              {"deleted", s.deleted}, {"last_seq", s.last_seq}};
+json encode_state(const room_state& s, bool with_authors, bool with_members) {
+  json doc = {{"room_id", s.room_id},  {"name", s.name},   {"type", s.type},
+              {"host", s.host},        {"muted", s.muted}, {"deleted", s.deleted},
+              {"last_seq", s.last_seq}};
+  if (with_members) doc["members"] = s.members;
   if (with_authors) {
     doc["authors"] = json::object();
     for (const auto& [id, user] : s.authors)

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -69,6 +70,9 @@ void apply(room_state& s, const room_event& e);
 /// write its member list once per message. Loading takes last_seq from the log.
 bool changes_stored_state(event_type type);
 
+/// The users whose membership or role applying `e` changes (none for most events).
+std::vector<std::string> members_changed_by(const room_event& e);
+
 /// Whether at least one member is on `domain`.
 bool has_members_on(const room_state& s, std::string_view domain);
 
@@ -80,8 +84,9 @@ inline constexpr size_t max_snapshot_authors = 10000;
 
 /// The room as JSON: {"room_id","name","type","host","members":{user:role},"muted":[...],
 /// "deleted","last_seq"}, "authors_complete":false when so, and, when `with_authors`,
-/// "authors":{event id:user}.
-nlohmann::json encode_state(const room_state& s, bool with_authors);
+/// "authors":{event id:user}. Without `with_members` it has no "members" (a room actor
+/// stores each member under a key of its own, so a join does not rewrite the list).
+nlohmann::json encode_state(const room_state& s, bool with_authors, bool with_members = true);
 
 /// Reads what encode_state wrote (authors when present). errc::bad_request naming the
 /// field that is wrong.

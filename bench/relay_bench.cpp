@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <future>
 #include <memory>
@@ -106,8 +107,14 @@ class harness {
     std::vector<std::pair<const node*, std::string>> members{{b_.get(), "bob"}};
     for (size_t i = 0; i < o_.room_members; ++i)
       members.emplace_back(b_.get(), "member" + std::to_string(i));
+    auto setup_began = std::chrono::steady_clock::now();
     for (size_t i = 0; i < o_.rooms; ++i)
       rooms_.push_back(create_room(o_.rooms == 1 ? "bench" : "bench" + std::to_string(i), members));
+    // What joining costs: one invitation after the other, each answered when A stored it.
+    std::chrono::duration<double> setup = std::chrono::steady_clock::now() - setup_began;
+    std::printf("rooms: %zu with %zu invitations each, set up in %.1f s (%.2f ms an invitation)\n",
+                o_.rooms, members.size(), setup.count(),
+                1000.0 * setup.count() / static_cast<double>(o_.rooms * members.size()));
     reader_ = std::make_unique<inbox_reader>(api_, *b_, rooms_);
     reader_->start();
     // Warm-up: B has joined and the peer connection is up before anything is timed.

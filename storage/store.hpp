@@ -17,7 +17,8 @@ namespace fedrelay::storage {
 /// The column families of DESIGN.md section 6. One place for their names: column_name().
 enum class column : uint8_t {
   meta,       // node meta: schema version, identity facts, settings digests
-  rooms,      // room state: room id -> encoded state
+  rooms,      // room state: room id -> encoded state; its members and authors under keys of
+              // their own (actors/room_actor.hpp)
   room_log,   // room logs: room id + seq (big-endian) -> event
   outbox,     // outboxes: peer domain + 0x00 + seq (big-endian) -> queued event
   receipts,   // receipts and peer delivery state: per-peer cursors, stored receipts

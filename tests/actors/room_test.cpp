@@ -125,6 +125,36 @@ class RoomTest : public transport_fixture {
     return accepted(n, room, "message.sent", user, {{"text", text}});
   }
 
+  /// The state `n` stored of `room`, members included, as a host sends it (no authors).
+  json stored_state(const test_node& n, const std::string& room) {
+    auto stored = read_room_state(*n.store, room);
+    EXPECT_TRUE(stored && *stored) << n.domain << ": " << describe(stored.error());
+    return stored && *stored ? encode_state((*stored)->room, false) : json::object();
+  }
+
+  /// What the member keys of `room` in `n`'s store say: user -> role, former members
+  /// (stored as "") left out.
+  json stored_members(const test_node& n, const std::string& room) {
+    json out = json::object();
+    auto from = room_member_key(room, "");
+    auto err = n.store->scan(storage::column::rooms, from, room_author_key(room, "\x01"), 0,
+                             [&](std::string_view key, std::string_view role) {
+                               if (!role.empty()) out[std::string{key.substr(from.size())}] = role;
+                               return true;
+                             });
+    EXPECT_FALSE(err) << caf::to_string(err);
+    return out;
+  }
+
+  /// The members of `room` as `n`'s room actor has them, users qualified.
+  json members_in_memory(test_node& n, const std::string& room) {
+    json out = json::object();
+    auto members = info(n, room)["members"];
+    for (const auto& [user, role] : members.items())
+      out[user.find('@') == std::string::npos ? user + "@" + n.domain : user] = role;
+    return out;
+  }
+
   json info(test_node& n, const std::string& room) {
     auto reply = ask<std::string>(n.rooms, info_atom::value, room);
     EXPECT_TRUE(reply.value) << n.domain << ": " << describe(reply.error);
@@ -611,6 +641,59 @@ TEST_F(RoomTest, KickRolesAndDeletion) {
   auto at_c = sequenced(*c_, room);
   ASSERT_FALSE(at_c.empty());
   EXPECT_EQ(at_c.front().substr(0, 2), "3 ");
+}
+
+// Each member is stored under a key of its own, not in the state value: a join writes one
+// key. In a room of 10,000 members, rewriting the whole list took 4.7 ms an invitation.
+TEST_F(RoomTest, MembersAreStoredUnderKeysOfTheirOwnOnEveryServerAndComeBackFromThem) {
+  auto room = room_of_three();
+  for (int i = 0; i < 20; ++i)
+    accepted(*a_, room, "user.invited", alice,
+             {{"target", "u" + std::to_string(i) + "@b.example"}});
+  accepted(*a_, room, "user.removed", alice, {{"target", "u3@b.example"}});
+  accepted(*a_, room, "role.changed", alice, {{"target", "u4@b.example"}, {"role", "moderator"}});
+  // C is removed and invited again: it gets the room's state anew, over what it stored.
+  accepted(*a_, room, "user.removed", alice, {{"target", carol_at_c}});
+  accepted(*a_, room, "user.removed", alice, {{"target", "u5@b.example"}});
+  accepted(*a_, room, "user.invited", alice, {{"target", carol_at_c}});
+  auto members = members_in_memory(*a_, room);
+  ASSERT_EQ(members.size(), 21u);  // alice, bob, carol and 18 of the 20
+  EXPECT_EQ(members["u4@b.example"], "moderator");
+  for (auto* n : {a_, b_, c_}) {
+    EXPECT_EQ(members_in_memory(*n, room), members) << n->domain;
+    EXPECT_EQ(stored_members(*n, room), members) << n->domain;
+    auto value = n->store->get(storage::column::rooms, room);
+    ASSERT_TRUE(value && *value) << n->domain;
+    EXPECT_EQ(json::parse(**value).count("members"), 0u) << n->domain << ": " << **value;
+  }
+  restart_rooms({a_, b_, c_});
+  for (auto* n : {a_, b_, c_}) EXPECT_EQ(members_in_memory(*n, room), members) << n->domain;
+  EXPECT_EQ(refused(*b_, room, "message.sent", "u3", {{"text", "x"}}), "not a member");
+  send(*b_, room, "u4", "still here");
+}
+
+// A state an earlier version stored, its members inside the value and no member keys,
+// loads with its members; the next change of the state moves them all to keys of their own.
+TEST_F(RoomTest, AStateStoredWithItsMembersInsideMovesThemToKeysAtItsNextChange) {
+  auto room = room_of_three();
+  auto members = members_in_memory(*a_, room);
+  auto stored = read_room_state(*a_->store, room);
+  ASSERT_TRUE(stored && *stored);
+  storage::write_batch earlier;
+  earlier.put(storage::column::rooms, room, dump(encode_state((*stored)->room, false)));
+  // "" reads as no member (RocksDB's single deletes, all this column takes, may not
+  // follow several puts of a key).
+  for (const auto& [user, role] : members.items())
+    earlier.put(storage::column::rooms, room_member_key(room, user), "");
+  ASSERT_FALSE(a_->store->write(earlier));
+  ASSERT_EQ(stored_members(*a_, room), json::object());
+  restart_rooms({a_});
+  EXPECT_EQ(members_in_memory(*a_, room), members);
+  accepted(*a_, room, "user.invited", alice, {{"target", "dave@b.example"}});
+  members["dave@b.example"] = "member";
+  EXPECT_EQ(stored_members(*a_, room), members);
+  restart_rooms({a_});
+  EXPECT_EQ(members_in_memory(*a_, room), members);
 }
 
 TEST_F(RoomTest, IdleRoomsStopAndTheirNextMessageBringsThemBackFromTheStore) {
@@ -1385,9 +1468,7 @@ TEST_F(RoomTest, AStateWithTheMostRecentAuthorsOnlyLeavesTheAuthorsAMemberKnew) 
   const auto edit_of_old = json{{"target", old}, {"text", "x"}};
   EXPECT_EQ(refused(*c_, room, "message.edited", "carol", edit_of_old),
             "only the author may edit a message");
-  auto stored = a_->store->get(storage::column::rooms, room);
-  ASSERT_TRUE(stored && *stored);
-  auto state = json::parse(**stored);
+  auto state = stored_state(*a_, room);
   state["authors"] = json::object();
   state["authors_complete"] = false;
   auto seq = info(*a_, room)["last_seq"].get<uint64_t>() + 1;
@@ -1575,14 +1656,13 @@ TEST_F(RoomTest, AMemberAcknowledgesAHostEventSentTwiceOnlyOnceItIsOnDisk) {
   auto fail = std::make_shared<std::atomic<bool>>(false);
   auto& d = add_failing_node(fail);
   // D holds a replica of A's room from its state, as a member server would.
-  auto state = a_->store->get(storage::column::rooms, room_id);
-  ASSERT_TRUE(state && state->has_value());
+  auto state = stored_state(*a_, room_id);
   auto last_seq = info(*a_, room_id)["last_seq"].get<uint64_t>();
   auto room = spawn_room(*sys_, room_context_of(d), room_id);
   auto from_host = [&](const std::string& text) {
     return request<event_result>(room, apply_atom::value, std::string{"a.example"}, text);
   };
-  auto loaded = from_host(state_message(room_id, last_seq, json::parse(**state)));
+  auto loaded = from_host(state_message(room_id, last_seq, state));
   sched_->run();
   ASSERT_TRUE(loaded->value && loaded->value->accepted) << describe(loaded->error);
   fail->store(true);

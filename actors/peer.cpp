@@ -173,14 +173,16 @@ void forget_transaction(peer_pointer self, const std::string& id) {
 
 // -- receipts ------------------------------------------------------------------------------
 
-/// The peer refused event `id` for good: counted, logged, and handed to the sink.
-void note_refused(peer_pointer self, const std::string& id, const std::string& reason) {
+/// The peer refused event `id` (the message `text`) for good: counted, logged, and
+/// handed to the sink.
+void note_refused(peer_pointer self, const std::string& id, const std::string& reason,
+                  const std::string& text) {
   auto& st = self->state;
   ++st.refused;
   log()->info("peer {} rejected event {}: {}", st.domain, id, reason);
   if (st.ctx.rejection_sink)
     // The sink is dynamically typed (any actor may collect rejections): anon_send.
-    caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, id, reason);
+    caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, id, reason, text);
 }
 
 /// `p` was answered for good: its events leave the queue, accepted and refused alike.
@@ -205,11 +207,11 @@ void leave_queue(peer_pointer self, const pending_transaction& p) {
     if (r.results[i].id != p.ids[i])
       return caf::make_error(errc::bad_request, "receipt names event " + r.results[i].id +
                                                     " where " + p.ids[i] + " was sent");
-  for (const auto& result : r.results) {
-    if (result.accepted)
+  for (size_t i = 0; i < r.results.size(); ++i) {
+    if (r.results[i].accepted)
       ++st.relayed;
     else
-      note_refused(self, result.id, result.reason);
+      note_refused(self, r.results[i].id, r.results[i].reason, p.txn.events[i]);
   }
   leave_queue(self, p);
   return {};
@@ -286,7 +288,8 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
       // cannot help, and it would hold back everything queued behind it.
       note_refused(self, p->ids.front(),
                    "larger than " + st.domain +
-                       " takes in one request (HTTP 413: " + reply.body.substr(0, 200) + ")");
+                       " takes in one request (HTTP 413: " + reply.body.substr(0, 200) + ")",
+                   p->txn.events.front());
       leave_queue(self, *p);
       forget_transaction(self, id);
     }

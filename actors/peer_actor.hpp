@@ -56,8 +56,8 @@ struct peer_context {
   storage::store* store = nullptr;  // REQUIRES: not null, outlives every peer
   discovery_actor discovery;        // REQUIRES: valid
   transport_actor transport;        // REQUIRES: valid
-  /// Receives (rejected_atom, domain, event_id, reason) for every event a peer refused
-  /// for good; may be null.
+  /// Receives (rejected_atom, domain, event_id, reason, message JSON text) for every
+  /// event a peer refused for good; may be null.
   caf::actor rejection_sink;
   /// [peers] allow/deny: the queue of a refused domain is dropped, never sent. Null:
   /// every domain.

@@ -228,6 +228,25 @@ caf::result<event_result> on_rejected(room_manager_pointer self, const std::stri
   return promise;
 }
 
+/// A peer refused for good (as too large for its requests, or in a receipt) the message
+/// `text` we queued for it. When that is one of our submissions to a room the peer hosts,
+/// the local server learns it as from a host's rejection; nothing else is told.
+caf::result<event_result> on_refused_by_peer(room_manager_pointer self, const std::string& domain,
+                                             const std::string& reason, const std::string& text) {
+  auto doc = parse_json(text);
+  if (!doc.is_object() || doc.value("kind", "") != submit_kind || !doc.contains("event") ||
+      !doc["event"].is_object())
+    return event_result{};
+  const auto& e = doc["event"];
+  for (const char* field : {"room_id", "id", "user"})
+    if (!e.contains(field) || !e[field].is_string()) return event_result{};
+  auto room_id = e["room_id"].get<std::string>();
+  auto event_id = e["id"].get<std::string>();
+  json rejection = {
+      {"room_id", room_id}, {"event_id", event_id}, {"user", e["user"]}, {"reason", reason}};
+  return on_rejected(self, domain, rejection, rejected_message_id(room_id, event_id));
+}
+
 /// A member server submitted to a room this node hosts but does not have: it learns so
 /// as from any other refusal.
 caf::result<event_result> no_such_hosted_room(room_manager_pointer self, const std::string& origin,
@@ -598,6 +617,9 @@ room_manager_impl::behavior_type room_manager(room_manager_pointer self, room_co
                            [self, key] { self->state.direct.erase(key); });
       },
       [self](forget_atom) -> uint32_t { return remove_refused_members(self); },
+      [self](rejected_atom, const std::string& domain, const std::string&,
+             const std::string& reason,
+             const std::string& text) { return on_refused_by_peer(self, domain, reason, text); },
       [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
         auto room = room_for(self, sub);
         if (!room) return room.error();

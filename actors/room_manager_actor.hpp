@@ -118,7 +118,13 @@ using room_manager_actor = caf::typed_actor<
     // The [peers] lists changed: every member of a refused domain is removed from the rooms
     // hosted here, by one of the room's local owners, so the other members see it. Replies
     // with the number of removals submitted.
-    caf::replies_to<forget_atom>::with<uint32_t>>;
+    caf::replies_to<forget_atom>::with<uint32_t>,
+    // A peer refused a message we queued for it for good (peer domain, message id,
+    // reason, the message's JSON text): a submission of a local user to a room the peer
+    // hosts reaches the local server as a `rejected` event, as a host's refusal does.
+    // Replies with what became of it (an empty result when nothing was to be told).
+    caf::replies_to<rejected_atom, std::string, std::string, std::string,
+                    std::string>::with<event_result>>;
 
 /// Everything rooms need from the node; the manager hands the same to each room actor.
 struct room_context {

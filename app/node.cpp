@@ -3,7 +3,9 @@
 #include <atomic>
 #include <mutex>
 
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/files_actor.hpp"
 #include "actors/hub_registrar.hpp"
@@ -45,6 +47,24 @@ net::server_options listener(const config::settings& s, const config::endpoint& 
   return o;
 }
 
+/// Hands what the peers refused for good to the room manager, which tells the local
+/// server of its own users' submissions among them. The peers are spawned before the
+/// rooms (the journal between them needs the peers), so the manager comes later, in a
+/// message; refusals that come before it wait in the mailbox.
+caf::behavior rejection_relay(caf::event_based_actor* self) {
+  self->set_default_handler(caf::skip);
+  return {
+      [self](actors::room_manager_actor rooms) {
+        self->set_default_handler(caf::drop);
+        self->become([rooms](actors::rejected_atom, std::string& domain, std::string& id,
+                             std::string& reason, std::string& text) {
+          caf::anon_send(rooms, actors::rejected_atom::value, std::move(domain), std::move(id),
+                         std::move(reason), std::move(text));
+        });
+      },
+  };
+}
+
 }  // namespace
 
 // Members are declared in start-up order; they are destroyed in reverse, so listeners go
@@ -65,6 +85,7 @@ struct node::impl {
   actors::hub_lookup_actor hub;
   actors::discovery_actor discovery;
   actors::transport_actor transport;
+  caf::actor refusals;  // rejection_relay
   actors::peer_manager_actor peers;
   actors::local_bridge_actor bridge;
   actors::journal_actor journal;
@@ -112,7 +133,7 @@ struct node::impl {
             caf::actor_cast<caf::actor>(journal), caf::actor_cast<caf::actor>(bridge),
             caf::actor_cast<caf::actor>(peers), caf::actor_cast<caf::actor>(transport),
             caf::actor_cast<caf::actor>(discovery), caf::actor_cast<caf::actor>(dns),
-            caf::actor_cast<caf::actor>(hub)})
+            caf::actor_cast<caf::actor>(hub), refusals})
         if (a) self->send_exit(a, caf::exit_reason::user_shutdown);
     }
     // Every actor ends while the io threads still run: a call in flight that answers its
@@ -148,6 +169,8 @@ struct node::impl {
     peer_ctx.discovery = discovery;
     peer_ctx.transport = transport;
     peer_ctx.allowed = allowed();
+    refusals = sys.spawn(rejection_relay);
+    peer_ctx.rejection_sink = refusals;
     peers = actors::spawn_peer_manager(sys, peer_ctx);
     bridge = actors::spawn_local_bridge(sys, *store, cfg.domain);
     // The journal blocks on fsync: it gets a thread of its own.
@@ -164,6 +187,7 @@ struct node::impl {
     room_ctx.allowed = allowed();
     room_ctx.metrics = metrics;
     rooms = actors::spawn_room_manager(sys, room_ctx);
+    caf::anon_send(refusals, rooms);
     actors::inbound_options in_opts;
     in_opts.own_domain = cfg.domain;
     in_opts.identity = identity;

@@ -30,7 +30,7 @@ struct rejection {
 caf::behavior rejection_collector(caf::event_based_actor*, std::vector<rejection>* out) {
   return {
       [out](rejected_atom, const std::string& domain, const std::string& id,
-            const std::string& reason) {
+            const std::string& reason, const std::string&) {
         out->push_back({domain, id, reason});
       },
   };

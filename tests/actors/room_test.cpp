@@ -34,7 +34,8 @@ const std::string carol_at_c = "carol@c.example";
 caf::behavior refusal_collector(caf::event_based_actor*, std::vector<std::string>* out) {
   return {
       [out](rejected_atom, const std::string& domain, const std::string& id,
-            const std::string& reason) { out->push_back(domain + " " + id + ": " + reason); },
+            const std::string& reason,
+            const std::string&) { out->push_back(domain + " " + id + ": " + reason); },
   };
 }
 

@@ -110,6 +110,8 @@ inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::poi
         return *answer;
       },
       [](forget_atom) { return uint32_t{0}; },
+      [](rejected_atom, const std::string&, const std::string&, const std::string&,
+         const std::string&) { return event_result{}; },
   };
 }
 

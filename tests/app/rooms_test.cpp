@@ -524,9 +524,9 @@ TEST(LargeRoomsTest, ContentOverTheLimitIsRefusedAtOnceAndNeverQueued) {
 
 // A host that takes smaller requests (limits.max_body_bytes of 16 KiB here) than a member
 // lets its users send refuses a large submission with HTTP 413. Sending it again cannot
-// help: the member refuses it for good, says so in its log and its status, and its queue
-// to the host goes on. Before, it sent it again for ever, backing off, and the queue never
-// emptied.
+// help: the member refuses it for good, tells its chat server as of any refusal (a
+// `rejected` event), says so in its log and its status, and its queue to the host goes
+// on. Before, it sent it again for ever, backing off, and the queue never emptied.
 TEST(LargeRoomsTest, AnEventPastTheReceiversRequestLimitIsRefusedAndTheQueueGoesOn) {
   cluster nodes{{"a.test", "c.test"}};
   test_node& a = nodes[0];
@@ -550,9 +550,17 @@ TEST(LargeRoomsTest, AnEventPastTheReceiversRequestLimitIsRefusedAndTheQueueGoes
     ASSERT_TRUE(c.post("/api/v1/chat.send",
                        {{"room_id", room}, {"user", "carol"}, {"text", std::to_string(i)}})
                     .value("success", false));
-  auto on_c = c.wait_for_room_events(room, 4, settle);
-  ASSERT_EQ(on_c.size(), 4u) << c.log();
-  EXPECT_EQ(on_c[3].value("text", ""), "2");
+  // invited, the refusal, 0, 1, 2
+  auto on_c = c.wait_for_room_events(room, 5, settle);
+  ASSERT_EQ(on_c.size(), 5u) << c.log();
+  EXPECT_EQ(on_c[4].value("text", ""), "2");
+  auto rejected = std::find_if(on_c.begin(), on_c.end(),
+                               [](const json& e) { return e.value("type", "") == "rejected"; });
+  ASSERT_NE(rejected, on_c.end());
+  EXPECT_EQ(rejected->value("event_id", ""), large);
+  EXPECT_EQ(rejected->value("user", ""), "carol");
+  EXPECT_EQ(rejected->value("reason", "").rfind("larger than a.test takes in one request", 0), 0u)
+      << rejected->dump();
   auto to_a = peer_status(c, "a.test");
   EXPECT_EQ(to_a.value("queue_depth", 1), 0) << to_a.dump();
   EXPECT_EQ(to_a.value("state", ""), "connected") << to_a.dump();

@@ -221,14 +221,14 @@ rocksdb::ColumnFamilyOptions column_options(column c,
   table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
   table.partition_filters = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  // Most point lookups of new messages miss (dedup: "seen this id?"; rooms: an author):
-  // a whole-key bloom filter in the memtable answers them without walking its skip list.
   // The log keys of many rooms interleave, so every flushed file overlaps the others and
   // each compaction into the last level rewrites what it overlaps there (18 % of a host's
   // samples with 100 rooms). Eight files a compaction instead of four rewrite that data
   // half as often; one room's files never overlap and are only moved either way
-  // (docs/PERFORMANCE.md, eighteenth round).
+  // (docs/PERFORMANCE.md, eighteenth round; universal compaction was slower, nineteenth).
   if (c == column::room_log) o.level0_file_num_compaction_trigger = 8;
+  // Most point lookups of new messages miss (dedup: "seen this id?"; rooms: an author):
+  // a whole-key bloom filter in the memtable answers them without walking its skip list.
   if (c == column::dedup || c == column::rooms) {
     o.memtable_prefix_bloom_size_ratio = 0.05;
     o.memtable_whole_key_filtering = true;

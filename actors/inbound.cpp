@@ -287,18 +287,21 @@ void answer_since(inbound_pointer self, const std::string& origin, const crypto:
   auto room = field("room_id");
   auto after = field("after");
   auto limit = field("limit");
+  auto max_bytes = field("max_bytes");
   if (!doc.is_object() || room == doc.end() || !room->is_string() || after == doc.end() ||
       !after->is_number_unsigned() ||
       (limit != doc.end() && (!limit->is_number_unsigned() ||
-                              limit->get<uint64_t>() > std::numeric_limits<uint32_t>::max()))) {
+                              limit->get<uint64_t>() > std::numeric_limits<uint32_t>::max())) ||
+      (max_bytes != doc.end() && !max_bytes->is_number_unsigned())) {
     promise.deliver(failure(400,
                             "a catch-up request is {\"room_id\": string, \"after\": "
-                            "unsigned[, \"limit\": unsigned]}"));
+                            "unsigned[, \"limit\": unsigned][, \"max_bytes\": unsigned]}"));
     return;
   }
   uint32_t max = limit == doc.end() ? 0 : limit->get<uint32_t>();
+  uint64_t bytes = max_bytes == doc.end() ? 0 : max_bytes->get<uint64_t>();
   self->request(st.ports.rooms, st.options.room_timeout, since_atom::value, origin,
-                room->get<std::string>(), after->get<uint64_t>(), max)
+                room->get<std::string>(), after->get<uint64_t>(), max, bytes)
       .then(
           [promise, key](std::string& events) mutable {
             promise.deliver(inbound_reply{200, key.seal(events)});

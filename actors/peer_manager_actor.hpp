@@ -26,8 +26,8 @@ using peer_manager_actor = caf::typed_actor<
     caf::replies_to<forget_atom>::with<uint64_t>>;
 
 /// Spawns the manager; it scans the outbox column and starts a peer for every domain
-/// that has queued events (replay after a restart), dropping the queues of refused ones. Its peers are linked to it: stopping
-/// the manager stops them.
+/// that has queued events (replay after a restart), dropping the queues of refused ones. Its peers
+/// are linked to it: stopping the manager stops them.
 peer_manager_actor spawn_peer_manager(caf::actor_system& sys, peer_context ctx);
 
 }  // namespace fedrelay::actors

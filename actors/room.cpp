@@ -1086,6 +1086,7 @@ void send_catchup(room_pointer self, peer_record& rec) {
   }
   auto after = st.room.last_seq;
   json body = {{"room_id", st.room_id}, {"after", after}, {"limit", st.ctx.catchup_batch}};
+  if (st.ctx.catchup_max_bytes > 0) body["max_bytes"] = st.ctx.catchup_max_bytes;
   outbound_request req;
   req.base_url = rec.base_url;
   req.path = std::string{since_path};
@@ -1270,18 +1271,24 @@ void local_submit_batch(room_pointer self, std::vector<local_submission> subs,
 
 // -- reads ---------------------------------------------------------------------------------
 
-/// The stored events after `after`, at most `limit`, each as stored (wire form with seq).
+/// The stored events after `after`, at most `limit`, each as stored (wire form with seq);
+/// with `max_bytes`, no more bytes of events than that but for the first event.
 [[nodiscard]] caf::expected<std::vector<std::string>> read_log(room_pointer self, uint64_t after,
-                                                               uint32_t limit) {
+                                                               uint32_t limit,
+                                                               uint64_t max_bytes = 0) {
   auto& st = self->state;
   std::vector<std::string> out;
   if (after == std::numeric_limits<uint64_t>::max()) return out;
-  auto err = st.ctx.store->scan(
-      storage::column::room_log, storage::sequenced_key(st.room_id, after + 1),
-      storage::sequenced_end(st.room_id), limit, [&out](std::string_view, std::string_view value) {
-        out.emplace_back(value);
-        return true;
-      });
+  uint64_t bytes = 0;
+  auto err =
+      st.ctx.store->scan(storage::column::room_log, storage::sequenced_key(st.room_id, after + 1),
+                         storage::sequenced_end(st.room_id), limit,
+                         [&out, &bytes, max_bytes](std::string_view, std::string_view value) {
+                           bytes += value.size() + 1;  // and the comma of the JSON array
+                           if (max_bytes > 0 && bytes > max_bytes && !out.empty()) return false;
+                           out.emplace_back(value);
+                           return true;
+                         });
   if (err) return caf::make_error(errc::storage_failed, "room log: " + describe(err));
   // Read for a member's catch-up or the chat server: nothing an OS crash could take back
   // may leave (storage.sync = "periodic"; a host would hand out those seqs again).
@@ -1451,8 +1458,8 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         }
         return dump(out);
       },
-      [self](since_atom, const std::string& origin, uint64_t after,
-             uint32_t limit) -> caf::result<std::string> {
+      [self](since_atom, const std::string& origin, uint64_t after, uint32_t limit,
+             uint64_t max_bytes) -> caf::result<std::string> {
         auto& st = self->state;
         if (!st.hosted) return caf::make_error(errc::rejected, "not the host of " + st.room_id);
         if (!st.room.created())
@@ -1460,8 +1467,13 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         if (!has_members_on(st.room, origin))
           return caf::make_error(errc::rejected, "not a member server");
         if (limit == 0) limit = st.ctx.catchup_batch;
+        // An answer no larger than the member takes: 500 events of 100 KB were more than
+        // the 16 MiB a node takes in a response by default, and a member asked for that
+        // page again and again, its room held at the gap for good.
+        uint64_t cap = st.ctx.settings.batch_max_bytes;
+        if (max_bytes > 0) cap = std::min(cap, max_bytes);
         auto events =
-            read_log(self, after, std::min(limit, std::max(max_page, st.ctx.catchup_batch)));
+            read_log(self, after, std::min(limit, std::max(max_page, st.ctx.catchup_batch)), cap);
         if (!events) return events.error();
         std::string out = "[";
         for (size_t i = 0; i < events->size(); ++i) {

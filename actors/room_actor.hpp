@@ -44,9 +44,11 @@ using room_actor = caf::typed_actor<
     // (room_event.hpp local_view). Errors: not_found.
     caf::replies_to<history_atom, uint64_t, uint32_t>::with<std::string>,
     // Catch-up for server `origin`: the signed, sequenced events after `after`, at most
-    // `limit` (0: catchup_batch), as a JSON array. Host only. Errors: not_found, rejected
-    // ("not a member server", "not the host").
-    caf::replies_to<since_atom, std::string, uint64_t, uint32_t>::with<std::string>,
+    // `limit` (0: catchup_batch) and at most `max_bytes` of them (0: no cap but the host's
+    // transport.batch_max_bytes; the first event comes whatever its size), as a JSON
+    // array. Host only. Errors: not_found, rejected ("not a member server", "not the
+    // host").
+    caf::replies_to<since_atom, std::string, uint64_t, uint32_t, uint64_t>::with<std::string>,
     // From the room manager, once the room had no message for idle_room_after, with a
     // deadline (the count of the actor clock's time_since_epoch): true when it comes before
     // the deadline and nothing is under way (no write, submission, key lookup, event held

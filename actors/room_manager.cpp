@@ -645,12 +645,12 @@ room_manager_impl::behavior_type room_manager(room_manager_pointer self, room_co
         return apply_batch(self, origin, texts, rooms);
       },
       [self](since_atom, const std::string& origin, const std::string& room_id, uint64_t after,
-             uint32_t limit) -> caf::result<std::string> {
+             uint32_t limit, uint64_t max_bytes) -> caf::result<std::string> {
         auto& st = self->state;
         if (domain_of_id(room_id) != st.ctx.own_domain) return no_room(room_id);
         auto room = room_of(self, room_id, false);
         if (room == nullptr) return no_room(room_id);
-        return self->delegate(*room, since_atom::value, origin, after, limit);
+        return self->delegate(*room, since_atom::value, origin, after, limit, max_bytes);
       },
   };
 }

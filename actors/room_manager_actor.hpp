@@ -112,9 +112,11 @@ using room_manager_actor = caf::typed_actor<
     // the whole transaction, and what was taken is deduplicated.
     caf::replies_to<apply_atom, std::string, std::vector<std::string>,
                     std::vector<std::string>>::with<std::vector<event_result>>,
-    // Catch-up for a member server (origin domain, room id, after seq, limit): the
-    // sequenced events as a JSON array. Errors: not_found, rejected (origin has no member).
-    caf::replies_to<since_atom, std::string, std::string, uint64_t, uint32_t>::with<std::string>,
+    // Catch-up for a member server (origin domain, room id, after seq, limit, max bytes as
+    // for a room's since_atom): the sequenced events as a JSON array. Errors: not_found,
+    // rejected (origin has no member).
+    caf::replies_to<since_atom, std::string, std::string, uint64_t, uint32_t,
+                    uint64_t>::with<std::string>,
     // The [peers] lists changed: every member of a refused domain is removed from the rooms
     // hosted here, by one of the room's local owners, so the other members see it. Replies
     // with the number of removals submitted.
@@ -141,6 +143,10 @@ struct room_context {
   std::function<bool(const std::string&)> allowed;
   /// Events asked for in one catch-up request (the host's `since` limit).
   uint32_t catchup_batch = 500;
+  /// Bytes of events one catch-up answer may hold, asked of the host with each request:
+  /// what this node takes in a response (limits.max_body_bytes) less the envelope. 0:
+  /// the host's own cap alone (its transport.batch_max_bytes).
+  uint64_t catchup_max_bytes = 0;
   /// How long a member's room waits for a gap in the host's sequence to fill before it
   /// asks the host. A host keeps several transactions in flight, and the later one may be
   /// applied first; 0 asks at once. Also how often a room that left the rest of a catch-up

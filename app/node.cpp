@@ -186,6 +186,8 @@ struct node::impl {
     room_ctx.transport = transport;
     room_ctx.allowed = allowed();
     room_ctx.metrics = metrics;
+    // A catch-up answer fits what our client takes in a response, its envelope aside.
+    room_ctx.catchup_max_bytes = cfg.limits.max_body_bytes - config::event_overhead_bytes;
     rooms = actors::spawn_room_manager(sys, room_ctx);
     caf::anon_send(refusals, rooms);
     actors::inbound_options in_opts;

@@ -292,9 +292,9 @@ TEST_F(InboundTest, AnOriginDiscoveryDoesNotKnowIsUnavailable) {
 TEST_F(InboundTest, CatchUpIsSealedAndItsRefusalsAreStatuses) {
   std::vector<std::string> asked;
   b_->recorder.since = [&asked](const std::string& origin, const std::string& room, uint64_t after,
-                                uint32_t limit) -> caf::expected<std::string> {
+                                uint32_t limit, uint64_t max_bytes) -> caf::expected<std::string> {
     asked.push_back(origin + " " + room + " " + std::to_string(after) + " " +
-                    std::to_string(limit));
+                    std::to_string(limit) + " " + std::to_string(max_bytes));
     if (room == "known") return std::string{R"([{"seq":4}])"};
     if (room == "closed") return caf::make_error(errc::rejected, "not a member server");
     return caf::make_error(errc::not_found, "no such room " + room);
@@ -306,16 +306,17 @@ TEST_F(InboundTest, CatchUpIsSealedAndItsRefusalsAreStatuses) {
     EXPECT_TRUE(reply.value);
     return reply.value.value_or(inbound_reply{});
   };
-  auto ok = since(R"({"room_id":"known","after":3,"limit":10})");
+  auto ok = since(R"({"room_id":"known","after":3,"limit":10,"max_bytes":65536})");
   ASSERT_EQ(ok.status, 200);
   EXPECT_EQ(*key.open(ok.body), R"([{"seq":4}])");
   auto closed = since(R"({"room_id":"closed","after":0})");
   EXPECT_EQ(closed.status, 403);
   EXPECT_EQ(error_of(closed), "not a member server");
   EXPECT_EQ(since(R"({"room_id":"gone","after":0})").status, 404);
-  EXPECT_EQ(asked, (std::vector<std::string>{"a.example known 3 10", "a.example closed 0 0",
-                                             "a.example gone 0 0"}));
+  EXPECT_EQ(asked, (std::vector<std::string>{"a.example known 3 10 65536", "a.example closed 0 0 0",
+                                             "a.example gone 0 0 0"}));
   EXPECT_EQ(since(R"({"room_id":"known"})").status, 400);
+  EXPECT_EQ(since(R"({"room_id":"known","after":0,"max_bytes":-1})").status, 400);
   EXPECT_EQ(since("not json").status, 400);
   auto forged =
       ask<inbound_reply>(b_->inbound, since_atom::value, std::string{"a.example"}, std::string{"1"},

@@ -66,6 +66,7 @@ class RoomTest : public transport_fixture {
     ctx.discovery = n.discovery;
     ctx.transport = transport_;
     ctx.catchup_batch = 4;  // small, so catch-up takes several rounds
+    ctx.catchup_max_bytes = catchup_max_bytes_;
     ctx.gap_grace = gap_grace_;
     ctx.idle_room_after = idle_room_after_;
     ctx.metrics = metrics_of(n);
@@ -368,6 +369,7 @@ class RoomTest : public transport_fixture {
   std::vector<std::string> refusals_;             // messages a receiver refused in its receipt
   std::chrono::milliseconds gap_grace_{0};        // rooms ask the host at once unless a test says
   std::chrono::milliseconds idle_room_after_{0};  // rooms never idle out unless a test says
+  uint64_t catchup_max_bytes_ = 0;                // no cap asked unless a test says
   std::optional<outbound_request> held_;          // see hold_next_dispatch_to
 };
 
@@ -758,6 +760,34 @@ TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {
   EXPECT_EQ(info(*c_, room)["last_seq"], 13);
   EXPECT_GE(since_requests(a_->url), 3u);
   EXPECT_EQ(room_inbox(*c_, room).back()["event_id"], next);
+}
+
+// A member asks for no more bytes of events than it takes in a response, and the host's
+// answer holds no more (the first event whatever its size). Before, a page was only
+// bounded by its count: 500 events of 100 KB were more than a node takes in a response
+// by default, and the member asked for the same page for good.
+TEST_F(RoomTest, ACatchUpAnswerHoldsNoMoreBytesThanTheMemberAsksFor) {
+  catchup_max_bytes_ = 8000;  // two of the texts below, not three
+  restart_rooms({c_});
+  auto room = room_of_three();
+  swallow_dispatches_to(*c_);
+  for (int i = 0; i < 9; ++i) send(*b_, room, "bob", std::to_string(i) + std::string(3000, 'x'));
+  net_.intercept = nullptr;
+  send(*a_, room, alice, "did everyone get that?");
+  auto all = sequenced(*a_, room);
+  ASSERT_EQ(all.size(), 13u);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(all, 3));
+  // Seqs 4 to 12 two at a time: five answers (three at four a page without the cap).
+  EXPECT_GE(since_requests(a_->url), 5u);
+  auto page = [&](uint64_t max_bytes) {
+    auto events = ask<std::string>(a_->rooms, since_atom::value, std::string{"c.example"}, room,
+                                   uint64_t{3}, uint32_t{0}, max_bytes);
+    EXPECT_TRUE(events.value) << describe(events.error);
+    return json::parse(events.value.value_or("[]")).size();
+  };
+  EXPECT_EQ(page(0), 4u);  // the count alone (catchup_batch here)
+  EXPECT_EQ(page(8000), 2u);
+  EXPECT_EQ(page(1), 1u);  // the first event comes whatever its size
 }
 
 TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {
@@ -1238,7 +1268,8 @@ TEST_F(RoomTest, CatchUpIsOnlyForMemberServers) {
   auto room = create(*a_, "general", "private", alice);
   accepted(*a_, room, "user.invited", alice, {{"target", bob_at_b}});
   auto as = [&](const std::string& origin) {
-    return ask<std::string>(a_->rooms, since_atom::value, origin, room, uint64_t{0}, uint32_t{0});
+    return ask<std::string>(a_->rooms, since_atom::value, origin, room, uint64_t{0}, uint32_t{0},
+                            uint64_t{0});
   };
   auto for_b = as("b.example");
   ASSERT_TRUE(for_b.value) << describe(for_b.error);
@@ -1258,7 +1289,7 @@ TEST_F(RoomTest, CatchUpIsOnlyForMemberServers) {
   EXPECT_EQ(reply.value->status, 403);
   auto unknown = ask<std::string>(a_->rooms, since_atom::value, std::string{"b.example"},
                                   std::string{"0123456789abcdef0123456789abcdef:a.example"},
-                                  uint64_t{0}, uint32_t{0});
+                                  uint64_t{0}, uint32_t{0}, uint64_t{0});
   EXPECT_EQ(unknown.error, caf::make_error(errc::not_found));
 }
 

@@ -51,9 +51,9 @@ struct room_recorder {
   std::vector<applied_message> applied;
   std::map<std::string, std::string> refuse;
   storage::store* store = nullptr;
-  /// Answers catch-up (origin, room id, after, limit); empty: not_found.
+  /// Answers catch-up (origin, room id, after, limit, max bytes); empty: not_found.
   std::function<caf::expected<std::string>(const std::string&, const std::string&, uint64_t,
-                                           uint32_t)>
+                                           uint32_t, uint64_t)>
       since;
 
   event_result apply(const std::string& origin, const std::string& text) {
@@ -103,9 +103,9 @@ inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::poi
         return out;
       },
       [rec, none](since_atom, const std::string& origin, const std::string& room, uint64_t after,
-                  uint32_t limit) -> caf::result<std::string> {
+                  uint32_t limit, uint64_t max_bytes) -> caf::result<std::string> {
         if (!rec->since) return none();
-        auto answer = rec->since(origin, room, after, limit);
+        auto answer = rec->since(origin, room, after, limit, max_bytes);
         if (!answer) return answer.error();
         return *answer;
       },

@@ -1449,7 +1449,9 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         if (!st.room.created())
           return caf::make_error(errc::not_found, "no such room " + st.room_id);
         if (limit == 0) limit = default_history_limit;
-        auto events = read_log(self, after, std::min(limit, max_page));
+        // Bounded in bytes too: 1,000 messages of 1 MiB would be a reply of a GB.
+        auto events =
+            read_log(self, after, std::min(limit, max_page), st.ctx.settings.batch_max_bytes);
         if (!events) return events.error();
         json out = json::array();
         for (const auto& text : *events) {

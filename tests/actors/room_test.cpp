@@ -788,6 +788,14 @@ TEST_F(RoomTest, ACatchUpAnswerHoldsNoMoreBytesThanTheMemberAsksFor) {
   EXPECT_EQ(page(0), 4u);  // the count alone (catchup_batch here)
   EXPECT_EQ(page(8000), 2u);
   EXPECT_EQ(page(1), 1u);  // the first event comes whatever its size
+  // The host's own cap (transport.batch_max_bytes) bounds an answer asked without one,
+  // and a page of rooms.history.
+  settings_.batch_max_bytes = 8000;
+  restart_rooms({a_});
+  EXPECT_EQ(page(0), 2u);
+  auto history = ask<std::string>(a_->rooms, history_atom::value, room, uint64_t{3}, uint32_t{100});
+  ASSERT_TRUE(history.value) << describe(history.error);
+  EXPECT_EQ(json::parse(*history.value).size(), 2u);
 }
 
 TEST_F(RoomTest, AGapWaitsForTheTransactionInFlightBeforeAskingTheHost) {

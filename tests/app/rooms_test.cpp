@@ -381,6 +381,27 @@ std::string start_with_a_room_of_alice(cluster& nodes) {
   return created.value("room_id", "");
 }
 
+/// start_with_a_room_of_alice, then carol of the second node invited, and her server in
+/// the room; empty when any of it failed.
+std::string start_with_alice_and_carol(cluster& nodes) {
+  auto room = start_with_a_room_of_alice(nodes);
+  if (room.empty()) return room;
+  auto invited =
+      nodes[0].post("/api/v1/rooms.invite",
+                    {{"room_id", room}, {"user", "carol@" + nodes[1].domain()}, {"by", "alice"}});
+  auto joined = nodes[1].wait_for_room_events(room, 1, settle);
+  EXPECT_TRUE(invited.value("success", false)) << invited.dump();
+  EXPECT_EQ(joined.size(), 1u) << nodes[1].log();
+  return invited.value("success", false) && joined.size() == 1 ? room : std::string{};
+}
+
+/// What a's federation.status says of its queue to `domain`; null when it names none.
+json peer_status(test_node& a, const std::string& domain) {
+  for (const auto& p : a.get("/api/v1/federation.status").value("peers", json::array()))
+    if (p.value("domain", "") == domain) return p;
+  return nullptr;
+}
+
 // A server whose first user joins a room with a long history gets the room's state with
 // the authors of its most recent messages only. With every author the state of a room of
 // 40,000 messages is larger than the receiver takes in one request (2 MiB here): the host
@@ -438,12 +459,8 @@ TEST(LargeRoomsTest, AReceiverThatTakesSmallerRequestsGetsABacklogInSmallerTrans
   cluster nodes{{"a.test", "c.test"}};
   test_node& a = nodes[0];
   test_node& c = nodes[1];
-  auto room = start_with_a_room_of_alice(nodes);
+  auto room = start_with_alice_and_carol(nodes);
   ASSERT_FALSE(room.empty());
-  ASSERT_TRUE(
-      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
-          .value("success", false));
-  ASSERT_EQ(c.wait_for_room_events(room, 1, settle).size(), 1u) << c.log();
   // c comes back taking smaller requests, after a batch of 300 texts of 3,000 bytes (about
   // 1 MB) was queued for it.
   ASSERT_TRUE(c.stop());
@@ -463,21 +480,13 @@ TEST(LargeRoomsTest, AReceiverThatTakesSmallerRequestsGetsABacklogInSmallerTrans
   // The events may also come by catch-up (c asks its host after a restart): what shows
   // the split is that the queue to c empties, and that A says it sent smaller ones.
   auto queue_to_c = [&a] {
-    for (const auto& p : a.get("/api/v1/federation.status").value("peers", json::array()))
-      if (p.value("domain", "") == "c.test") return p.value("queue_depth", uint64_t{1});
-    return uint64_t{1};
+    auto to_c = peer_status(a, "c.test");
+    return to_c.is_object() ? to_c.value("queue_depth", uint64_t{1}) : uint64_t{1};
   };
   EXPECT_TRUE(wait_until([&] { return queue_to_c() == 0; }, settle))
       << queue_to_c() << " events still queued for c\n"
       << a.log();
   EXPECT_NE(a.log().find("refused a transaction of"), std::string::npos) << a.log();
-}
-
-/// What a's federation.status says of its queue to `domain`; null when it names none.
-json peer_status(test_node& a, const std::string& domain) {
-  for (const auto& p : a.get("/api/v1/federation.status").value("peers", json::array()))
-    if (p.value("domain", "") == domain) return p;
-  return nullptr;
 }
 
 // A local user may send content of limits.max_content_bytes at most: the chat server hears
@@ -486,11 +495,8 @@ TEST(LargeRoomsTest, ContentOverTheLimitIsRefusedAtOnceAndNeverQueued) {
   cluster nodes{{"a.test", "c.test"}, "[limits]\nmax_content_bytes = 4096\n"};
   test_node& a = nodes[0];
   test_node& c = nodes[1];
-  auto room = start_with_a_room_of_alice(nodes);
+  auto room = start_with_alice_and_carol(nodes);
   ASSERT_FALSE(room.empty());
-  ASSERT_TRUE(
-      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
-          .value("success", false));
   unsigned status = 0;
   auto r =
       a.post("/api/v1/chat.send",
@@ -532,12 +538,8 @@ TEST(LargeRoomsTest, AnEventPastTheReceiversRequestLimitIsRefusedAndTheQueueGoes
   test_node& a = nodes[0];
   test_node& c = nodes[1];
   a.configure({&c}, "[limits]\nmax_body_bytes = 16384\nmax_content_bytes = 8192\n");
-  auto room = start_with_a_room_of_alice(nodes);
+  auto room = start_with_alice_and_carol(nodes);
   ASSERT_FALSE(room.empty());
-  ASSERT_TRUE(
-      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "carol@c.test"}, {"by", "alice"}})
-          .value("success", false));
-  ASSERT_EQ(c.wait_for_room_events(room, 1, settle).size(), 1u) << c.log();
   unsigned status = 0;
   auto r =
       c.post("/api/v1/chat.send",

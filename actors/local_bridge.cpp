@@ -40,6 +40,9 @@ using time_point = caf::actor_clock::time_point;
 
 constexpr uint32_t default_page = 100;
 constexpr uint32_t max_page = 1000;
+/// A page ends once its events pass this many bytes (it holds one at least): a thousand
+/// messages of 1 MiB would be a reply of a GB.
+constexpr size_t max_page_bytes = 4u << 20;
 constexpr size_t max_search_results = 50;
 
 struct waiter {
@@ -103,6 +106,7 @@ struct inbox_page {
     if (count++ > 0) events.push_back(',');
     events.append(value);
   };
+  auto full = [&] { return events.size() >= max_page_bytes; };
   // The journal wrote each value as a JSON object holding its cursor, or as a reference
   // into the room log. Values are appended as they are scanned up to the first reference
   // to show; from there they are kept, and the references read together afterwards (a
@@ -129,10 +133,11 @@ struct inbox_page {
               tail.push_back({cursor, {}, kind::passed_over});
             return true;
           }
-          if (tail.empty() && !reference)
+          if (tail.empty() && !reference) {
             append(value, cursor);
-          else
-            tail.push_back({cursor, std::string{value}, reference ? kind::reference : kind::whole});
+            return !full();
+          }
+          tail.push_back({cursor, std::string{value}, reference ? kind::reference : kind::whole});
           return true;
         });
   }
@@ -149,7 +154,7 @@ struct inbox_page {
       store, storage::column::room_log, log_keys,
       [&](size_t k, std::string_view value) { logged[referring[k]].emplace(value); });
   caf::error unreadable;
-  for (size_t i = 0; i < tail.size(); ++i) {
+  for (size_t i = 0; i < tail.size() && !full(); ++i) {
     auto& entry = tail[i];
     if (entry.what == kind::passed_over) {
       next = entry.cursor;

@@ -131,6 +131,40 @@ TEST_F(LocalBridgeTest, PagesThroughTheInboxByCursor) {
   EXPECT_EQ(texts(fetch(3, 1)), (std::vector<std::string>{"four"}));
 }
 
+// A page ends once its events pass 4 MiB, holding one at least, whether they are stored
+// whole or as references to the room log: a thousand messages of 1 MiB were one reply.
+TEST_F(LocalBridgeTest, APageEndsAtFourMebibytesOfEvents) {
+  const std::string mib(1u << 20, 'x');
+  write_inbox({mib + "1", mib + "2", mib + "3", mib + "4", mib + "5", "small"});
+  journal_entry entry;
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    auto e = logged_event(seq, {{"text", mib + "r" + std::to_string(seq)}});
+    e.id = "m" + std::to_string(seq) + ":b.example";
+    log_into(entry, e);
+    entry.inbox.push_back(encode_inbox_reference(storage::sequenced_key(e.room_id, seq)));
+  }
+  ASSERT_TRUE(ask<std::vector<uint64_t>>(node_->journal, append_atom::value, entry).value);
+  auto sizes = [](const json& page) {
+    std::vector<size_t> out;
+    for (const auto& e : page["events"]) out.push_back(e["text"].get<std::string>().size());
+    return out;
+  };
+  auto first = fetch(0, 1000);
+  EXPECT_EQ(first["events"].size(), 4u);  // four whole MiB pass the mark at the fourth
+  EXPECT_EQ(first["next"], 4);
+  auto second = fetch(4, 1000);
+  EXPECT_EQ(texts(second).front().back(), '5');
+  EXPECT_EQ(second["events"].size(), 5u);  // the fifth, "small", three references
+  EXPECT_EQ(second["next"], 9);
+  auto third = fetch(9, 1000);
+  EXPECT_EQ(third["events"].size(), 3u);  // the last three references
+  EXPECT_EQ(third["next"], 12);
+  EXPECT_EQ(sizes(third), (std::vector<size_t>(3, mib.size() + 2)));
+  // One event over the mark alone still comes.
+  write_inbox({std::string(5u << 20, 'y')});
+  EXPECT_EQ(fetch(12, 1000)["events"].size(), 1u);
+}
+
 // A room's large events are in the inbox as references to its log (stored once); the
 // local server reads each as its local view, in cursor order with the events stored whole.
 TEST_F(LocalBridgeTest, AReferenceIsShownAsTheLocalViewOfItsLogEntry) {

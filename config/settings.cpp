@@ -876,8 +876,13 @@ class settings_reader {
     if (body) l.max_body_bytes = static_cast<size_t>(*body);
     if (content) l.max_content_bytes = static_cast<size_t>(*content);
     // A node must take, in one request, the largest event its own users may send: a peer
-    // configured alike would otherwise refuse it for good.
-    if ((body || content) && l.max_content_bytes + event_overhead_bytes > l.max_body_bytes) {
+    // configured alike would otherwise refuse it for good. Unwritten, the content limit
+    // follows a smaller request limit, so settings that lowered max_body_bytes before
+    // max_content_bytes existed still load.
+    auto fits = [&l] { return l.max_content_bytes + event_overhead_bytes <= l.max_body_bytes; };
+    if (body && !content && !fits() && l.max_body_bytes >= event_overhead_bytes + 256)
+      l.max_content_bytes = l.max_body_bytes - event_overhead_bytes;
+    if ((body || content) && !fits()) {
       const char* key = content ? "max_content_bytes" : "max_body_bytes";
       c_.report(*t.find(key), t.key_name(key),
                 std::to_string(l.max_content_bytes) + " bytes of max_content_bytes and " +

@@ -103,6 +103,8 @@ struct limit_settings {
   size_t max_body_bytes = 16u << 20;  // larger request bodies get 413
   // The JSON content of one event a local user sends, in bytes at most (413 above it): an
   // event must fit in one request to every peer, whose max_body_bytes may be below ours.
+  // When the file does not set it and max_body_bytes is below 1 MiB + event_overhead_bytes,
+  // max_body_bytes - event_overhead_bytes.
   size_t max_content_bytes = 1u << 20;
   size_t max_connections = 1024;          // concurrent inbound connections per listener
   std::chrono::seconds read_timeout{30};  // a request must arrive within this

@@ -122,8 +122,12 @@ TEST(ValidationTest, TheLargestContentMustFitInOneRequest) {
       ElementsAre("node.toml:3: limits.max_content_bytes: 65536 bytes of max_content_bytes and "
                   "4096 for the event around it exceed the 65536 of max_body_bytes (expected "
                   "max_content_bytes <= max_body_bytes - 4096)"));
-  // Only the request limit written, below the default content limit (1 MiB): blame it.
-  EXPECT_THAT(problems(lines({"[limits]", "max_body_bytes = 65536"})),
+  // Only the request limit written, below the default content limit (1 MiB): the content
+  // limit follows it, unless no event would fit.
+  auto lowered = parse(lines({"[limits]", "max_body_bytes = 65536"}));
+  ASSERT_TRUE(lowered) << caf::to_string(lowered.error());
+  EXPECT_EQ(lowered->limits.max_content_bytes, 61440u);
+  EXPECT_THAT(problems(lines({"[limits]", "max_body_bytes = 4096"})),
               ElementsAre(HasSubstr("node.toml:2: limits.max_body_bytes: 1048576 bytes")));
   EXPECT_THAT(problems(lines({"[limits]", "max_body_bytes = 65536", "max_content_bytes = 61440"})),
               IsEmpty());

@@ -333,12 +333,6 @@ caf::expected<room_state> decode_state(const json& doc) {
   return s;
 }
 
-caf::expected<room_state> parse_state(std::string_view text) {
-  auto doc = json::parse(text.begin(), text.end(), nullptr, false);
-  if (doc.is_discarded()) return caf::make_error(errc::bad_request, "room state: not JSON");
-  return decode_state(doc);
-}
-
 json info_view(const room_state& s, std::string_view own) {
   json members = json::object();
   for (const auto& [user, role] : s.members) members[localize_user(user, own)] = role;

@@ -91,7 +91,6 @@ nlohmann::json encode_state(const room_state& s, bool with_authors, bool with_me
 /// Reads what encode_state wrote (authors when present). errc::bad_request naming the
 /// field that is wrong.
 [[nodiscard]] caf::expected<room_state> decode_state(const nlohmann::json& doc);
-[[nodiscard]] caf::expected<room_state> parse_state(std::string_view text);
 
 /// rooms.info for the local server: encode_state without authors, users in the local
 /// API's form ("name" for users of `own`, "name@domain" for the others).

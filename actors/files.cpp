@@ -583,8 +583,8 @@ void recover(files_pointer self) {
     if (read_meta(self, id)) start_fetch(self, id);
 }
 
-/// Asks the room manager for the members of each room in `rooms`, and delivers `info` if
-/// one of them has a member of `domain`.
+/// Asks the room manager whether a room of `rooms` has a member of `domain`, and delivers
+/// `info` if one has.
 void check_membership(files_pointer self, std::vector<std::string> rooms, std::string domain,
                       file_info info, caf::typed_response_promise<file_info> promise) {
   struct pending {
@@ -598,14 +598,9 @@ void check_membership(files_pointer self, std::vector<std::string> rooms, std::s
           caf::make_error(errc::rejected, "not a member server of a room that shares this file"));
   };
   for (const auto& room : rooms) {
-    self->request(self->state.ctx.rooms, std::chrono::seconds(10), info_atom::value, room)
+    self->request(self->state.ctx.rooms, std::chrono::seconds(10), info_atom::value, room, domain)
         .then(
-            [promise, p, domain, info, refuse](std::string& text) mutable {
-              auto j = json::parse(text, nullptr, false);
-              bool member = false;
-              if (!j.is_discarded() && j["members"].is_object() && !j.value("deleted", false))
-                for (const auto& [user, role] : j["members"].items())
-                  if (domain_of_user(user) == domain) member = true;
+            [promise, p, info, refuse](bool member) mutable {
               if (member && !p->done) {
                 p->done = true;
                 promise.deliver(info);

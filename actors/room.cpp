@@ -1421,6 +1421,10 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         on_event_run(self, origin, texts, promise);
         return promise;
       },
+      [self](info_atom, const std::string& domain) -> bool {
+        const auto& room = self->state.room;
+        return room.created() && !room.deleted && has_members_on(room, domain);
+      },
       [self](info_atom) -> caf::result<std::string> {
         auto& st = self->state;
         if (!st.room.created())

@@ -40,6 +40,9 @@ using room_actor = caf::typed_actor<
                     std::vector<std::string>>::with<std::vector<event_result>>,
     // The room as rooms.info shows it (room_state.hpp info_view). Errors: not_found.
     caf::replies_to<info_atom>::with<std::string>,
+    // Whether the room is there, not deleted, and has a member on `domain` (who may fetch
+    // its files), from the state in memory. Never an error.
+    caf::replies_to<info_atom, std::string>::with<bool>,
     // The log after seq `after`, at most `limit` events (0: 100), in the local view
     // (room_event.hpp local_view). Errors: not_found.
     caf::replies_to<history_atom, uint64_t, uint32_t>::with<std::string>,

@@ -632,6 +632,12 @@ room_manager_impl::behavior_type room_manager(room_manager_pointer self, room_co
         if (room == nullptr) return no_room(room_id);
         return self->delegate(*room, info_atom::value);
       },
+      [self](info_atom, const std::string& room_id,
+             const std::string& domain) -> caf::result<bool> {
+        auto room = room_of(self, room_id, false);
+        if (room == nullptr) return false;
+        return self->delegate(*room, info_atom::value, domain);
+      },
       [self](history_atom, const std::string& room_id, uint64_t after,
              uint32_t limit) -> caf::result<std::string> {
         auto room = room_of(self, room_id, false);

@@ -605,9 +605,19 @@ TEST_F(RoomTest, OnlyOwnersAndModeratorsPostInABroadcastRoom) {
 
 TEST_F(RoomTest, KickRolesAndDeletion) {
   auto room = room_of_three();
+  // Whether a server has a member in the room (what a file fetch asks of the host).
+  auto has_members_on = [&](const std::string& domain) {
+    auto reply = ask<bool>(a_->rooms, info_atom::value, room, domain);
+    EXPECT_TRUE(reply.value) << describe(reply.error);
+    return reply.value.value_or(false);
+  };
+  EXPECT_TRUE(has_members_on("c.example"));
+  EXPECT_FALSE(has_members_on("z.example"));
   EXPECT_EQ(refused(*b_, room, "user.removed", "bob", {{"target", carol_at_c}}),
             "only owners and moderators may remove users");
   accepted(*a_, room, "user.removed", alice, {{"target", carol_at_c}});
+  EXPECT_FALSE(has_members_on("c.example"));
+  EXPECT_TRUE(has_members_on("b.example"));
   // C hears of its own removal, then of nothing more.
   EXPECT_EQ(room_inbox(*c_, room).back()["type"], "user.removed");
   EXPECT_EQ(room_inbox(*c_, room).back()["target"], "carol");
@@ -625,6 +635,7 @@ TEST_F(RoomTest, KickRolesAndDeletion) {
   // Only an owner deletes the room; nothing is accepted after it.
   EXPECT_EQ(refused(*b_, room, "room.deleted", "bob"), "only an owner may delete the room");
   accepted(*a_, room, "room.deleted", alice);
+  EXPECT_FALSE(has_members_on("b.example"));
   for (auto* n : {a_, b_, c_}) {
     EXPECT_EQ(info(*n, room)["deleted"], true) << n->domain;
     EXPECT_EQ(room_inbox(*n, room).back()["type"], "room.deleted") << n->domain;

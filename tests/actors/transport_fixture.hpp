@@ -90,6 +90,7 @@ inline room_manager_actor::behavior_type recording_rooms(room_manager_actor::poi
       [none](submit_atom, const std::vector<local_submission>&)
           -> caf::result<std::vector<event_result>> { return none(); },
       [none](info_atom, const std::string&) -> caf::result<std::string> { return none(); },
+      [](info_atom, const std::string&, const std::string&) { return false; },
       [none](history_atom, const std::string&, uint64_t, uint32_t) -> caf::result<std::string> {
         return none();
       },

@@ -1349,7 +1349,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
   }
   load(self);
   // A replica may have missed events while the node was down.
-  if (!st.hosted && st.room.created()) request_catchup(self);
+  if (!st.hosted && st.room.created() && st.ctx.catch_up_at_start) request_catchup(self);
   return {
       [self](submit_atom, local_submission& sub) -> caf::result<std::string> {
         auto e = local_event(self, sub);

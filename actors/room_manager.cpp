@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <unordered_set>
 
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -60,6 +61,9 @@ struct room_manager_state {
   std::map<std::string, std::vector<caf::typed_response_promise<event_result>>> writing;
   // Rooms found idle by the last sweep, not asked yet (see ask_next_idle_room).
   std::vector<std::string> idle_rooms;
+  // Replicas whose actor stopped as idle in this run: their next actor does not catch up
+  // (room_context::catch_up_at_start).
+  std::unordered_set<std::string> stopped_idle;
   static inline const char* name = "room_manager";
 };
 
@@ -95,7 +99,9 @@ room_actor* room_of(room_manager_pointer self, const std::string& room_id, bool 
   }
   if (!valid_room_id(room_id)) return nullptr;
   if (!may_be_new && !stored(self, storage::column::rooms, room_id)) return nullptr;
-  auto room = spawn_room(self->system(), st.ctx, room_id);
+  auto ctx = st.ctx;
+  ctx.catch_up_at_start = st.stopped_idle.erase(room_id) == 0;
+  auto room = spawn_room(self->system(), std::move(ctx), room_id);
   self->link_to(room);
   return &st.rooms.emplace(room_id, room_slot{std::move(room), now}).first->second.actor;
 }
@@ -142,6 +148,8 @@ void ask_next_idle_room(room_manager_pointer self) {
                 if (stops) {
                   self->unlink_from(actor);
                   rooms.erase(i);
+                  if (domain_of_id(room_id) != self->state.ctx.own_domain)
+                    self->state.stopped_idle.insert(room_id);
                 } else {
                   // Busy: asked again once it has been idle that long from now.
                   i->second.used = self->clock().now();

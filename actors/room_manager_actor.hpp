@@ -165,6 +165,11 @@ struct room_context {
   /// Keeps a node's memory to the rooms in use rather than every room touched since it
   /// started. The manager looks every sixtieth of it. Under 60 ms: never.
   std::chrono::milliseconds idle_room_after{600'000};
+  /// Whether a replica asks its host for what it missed when its actor starts. The room
+  /// manager sets it false for the next actor of a replica whose actor stopped as idle in
+  /// this run: that one stopped with nothing held ahead and no gap, and what the host sent
+  /// since comes through its queue.
+  bool catch_up_at_start = true;
   /// Counts the events rooms accept and reject, for GET /metrics; may be null.
   std::shared_ptr<node_metrics> metrics;
 };

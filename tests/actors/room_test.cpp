@@ -743,7 +743,9 @@ TEST_F(RoomTest, IdleRoomsStopAndTheirNextMessageBringsThemBackFromTheStore) {
   pass(60s);
   for (auto* n : {a_, b_, c_}) EXPECT_EQ(running(*n), 0) << n->domain;
   // The rooms come back from the store with their state: the next event takes the next
-  // seq on every node, and the logs agree.
+  // seq on every node, and the logs agree. The replicas, stopped with nothing missing, do
+  // not ask the host what they missed (they did, once each, before).
+  auto asked = since_requests(a_->url);
   auto after = send(*b_, room, "bob", "after the pause");
   auto all = sequenced(*a_, room);
   ASSERT_EQ(all.size(), 7u);
@@ -753,6 +755,10 @@ TEST_F(RoomTest, IdleRoomsStopAndTheirNextMessageBringsThemBackFromTheStore) {
   EXPECT_EQ(info(*c_, room)["last_seq"], 7);
   EXPECT_EQ(room_inbox(*c_, room).back()["event_id"], after);
   for (auto* n : {a_, b_, c_}) EXPECT_EQ(running(*n), 1) << n->domain;
+  EXPECT_EQ(since_requests(a_->url), asked);
+  // After a restart of the node a replica does ask.
+  restart_rooms({c_});
+  EXPECT_EQ(since_requests(a_->url), asked + 1);
 }
 
 TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {

@@ -45,6 +45,23 @@ std::string room_member_key(std::string_view room_id, std::string_view user) {
   return storage::joined_key({room_id, "", user});
 }
 
+std::string room_authors_begin(std::string_view room_id) {
+  return room_author_key(room_id, "\x01");
+}
+
+caf::expected<std::map<std::string, std::string>> read_room_members(const storage::store& store,
+                                                                    std::string_view room_id) {
+  std::map<std::string, std::string> members;
+  auto from = room_member_key(room_id, "");
+  auto err = store.scan(storage::column::rooms, from, room_authors_begin(room_id), 0,
+                        [&](std::string_view key, std::string_view role) {
+                          if (!role.empty()) members.emplace(key.substr(from.size()), role);
+                          return true;
+                        });
+  if (err) return caf::make_error(errc::storage_failed, "room members: " + describe(err));
+  return members;
+}
+
 caf::expected<std::optional<stored_room>> read_room_state(const storage::store& store,
                                                           std::string_view room_id) {
   auto value = store.get(storage::column::rooms, room_id);
@@ -56,14 +73,9 @@ caf::expected<std::optional<stored_room>> read_room_state(const storage::store& 
   stored_room out;
   out.members_in_value = doc.contains("members");
   if (!out.members_in_value) {
-    auto& members = doc["members"] = nlohmann::json::object();
-    auto from = room_member_key(room_id, "");
-    auto err = store.scan(storage::column::rooms, from, room_author_key(room_id, "\x01"), 0,
-                          [&](std::string_view key, std::string_view role) {
-                            if (!role.empty()) members[std::string{key.substr(from.size())}] = role;
-                            return true;
-                          });
-    if (err) return caf::make_error(errc::storage_failed, "room members: " + describe(err));
+    auto members = read_room_members(store, room_id);
+    if (!members) return members.error();
+    doc["members"] = std::move(*members);
   }
   auto room = decode_state(doc);
   if (!room) return room.error();
@@ -418,8 +430,7 @@ known_authors authors_of_room(room_pointer self, size_t most_recent = 0) {
     out.authors.emplace(key.substr(from.size()), value);
     return true;
   };
-  // From "\x01" on: the member keys (room_member_key) come before.
-  auto first = room_author_key(st.room_id, "\x01");
+  auto first = room_authors_begin(st.room_id);  // the member keys come before
   auto to = storage::sequenced_end(st.room_id);
   auto err = most_recent > 0
                  ? st.ctx.store->scan_backward(storage::column::rooms, first, to, 0, take)

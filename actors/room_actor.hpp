@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,15 @@ std::string room_author_key(std::string_view room_id, std::string_view event_id)
 /// member list: in a room of 10,000 members that took 4.7 ms an invitation. An event id
 /// is never empty, so these keys sort before every author key of the room.
 std::string room_member_key(std::string_view room_id, std::string_view user);
+
+/// The first author key a room may have: its member keys sort before it, its author keys
+/// from it on (up to storage::sequenced_end(room id)).
+std::string room_authors_begin(std::string_view room_id);
+
+/// The members of `room_id` as their keys say (user -> role; former members, stored as
+/// "", left out). errc::storage_failed when the store fails.
+[[nodiscard]] caf::expected<std::map<std::string, std::string>> read_room_members(
+    const storage::store& store, std::string_view room_id);
 
 /// A room's stored state with its members, from their keys or, as earlier versions
 /// stored them, from the state value (`members_in_value`).

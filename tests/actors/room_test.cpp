@@ -137,15 +137,9 @@ class RoomTest : public transport_fixture {
   /// What the member keys of `room` in `n`'s store say: user -> role, former members
   /// (stored as "") left out.
   json stored_members(const test_node& n, const std::string& room) {
-    json out = json::object();
-    auto from = room_member_key(room, "");
-    auto err = n.store->scan(storage::column::rooms, from, room_author_key(room, "\x01"), 0,
-                             [&](std::string_view key, std::string_view role) {
-                               if (!role.empty()) out[std::string{key.substr(from.size())}] = role;
-                               return true;
-                             });
-    EXPECT_FALSE(err) << caf::to_string(err);
-    return out;
+    auto members = read_room_members(*n.store, room);
+    EXPECT_TRUE(members) << describe(members.error());
+    return members ? json(*members) : json::object();
   }
 
   /// The members of `room` as `n`'s room actor has them, users qualified.

@@ -872,7 +872,8 @@ class settings_reader {
   void read_limits(table_view& t) {
     auto& l = s_.limits;
     auto body = t.integer("max_body_bytes", 1);
-    auto content = t.integer("max_content_bytes", 256);
+    constexpr int64_t min_content_bytes = 256;
+    auto content = t.integer("max_content_bytes", min_content_bytes);
     if (body) l.max_body_bytes = static_cast<size_t>(*body);
     if (content) l.max_content_bytes = static_cast<size_t>(*content);
     // A node must take, in one request, the largest event its own users may send: a peer
@@ -880,7 +881,7 @@ class settings_reader {
     // follows a smaller request limit, so settings that lowered max_body_bytes before
     // max_content_bytes existed still load.
     auto fits = [&l] { return l.max_content_bytes + event_overhead_bytes <= l.max_body_bytes; };
-    if (body && !content && !fits() && l.max_body_bytes >= event_overhead_bytes + 256)
+    if (body && !content && !fits() && l.max_body_bytes >= event_overhead_bytes + min_content_bytes)
       l.max_content_bytes = l.max_body_bytes - event_overhead_bytes;
     if ((body || content) && !fits()) {
       const char* key = content ? "max_content_bytes" : "max_body_bytes";

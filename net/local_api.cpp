@@ -116,7 +116,6 @@ auto no_content() {
   return [](const local_api_context&, const json&, json&, const responder&) { return true; };
 }
 
-/// The local submission a call's body asks for, or nullopt after answering 400.
 /// Why `content` (an event's content as its JSON text) is larger than a local user may
 /// send; empty when it is not.
 std::string too_large(const local_api_context& ctx, const std::string& content) {
@@ -125,6 +124,8 @@ std::string too_large(const local_api_context& ctx, const std::string& content) 
          " bytes; limits.max_content_bytes is " + std::to_string(ctx.max_content_bytes);
 }
 
+/// The local submission a call's body asks for, or nullopt after answering 400 (or 413:
+/// too_large).
 std::optional<actors::local_submission> to_submission(const local_api_context& ctx,
                                                       const submission_spec& spec, const json& body,
                                                       const responder& respond) {

@@ -2,6 +2,7 @@
 // life, and what applying an event changes.
 #include "actors/room_state.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -318,9 +319,25 @@ TEST_F(RoomStateTest, MembersPerDomainFollowEveryChangeOfMembersAndTheJsonRoundT
     auto user = "u" + std::to_string(next() % 40) + "@" + domains[next() % domains.size()];
     auto e = changes[next() % changes.size()](user);
     e.seq = state_.last_seq + 1;
+    auto before = state_.members;
     apply(state_, e);
     if (next() % 4 == 0) apply(state_, e);
     ASSERT_EQ(state_.members_per_domain, recount(state_)) << "step " << step;
+    // A room actor stores the members members_changed_by names: every change is among them.
+    auto named = members_changed_by(e);
+    auto is_named = [&named](const std::string& u) {
+      return std::find(named.begin(), named.end(), u) != named.end();
+    };
+    for (const auto& [u, role] : state_.members) {
+      if (before.count(u) == 0 || before[u] != role) {
+        ASSERT_TRUE(is_named(u)) << "step " << step << ": " << u;
+      }
+    }
+    for (const auto& [u, role] : before) {
+      if (state_.members.count(u) == 0) {
+        ASSERT_TRUE(is_named(u)) << "step " << step << ": " << u;
+      }
+    }
   }
   EXPECT_GT(state_.members.size(), 10u);
   EXPECT_EQ(state_.members_per_domain.size(), domains.size());

@@ -115,11 +115,6 @@ using done_fn = std::function<void(const caf::error&)>;
 
 constexpr uint32_t default_history_limit = 100;
 constexpr uint32_t max_page = 1000;
-/// Events a member holds ahead of a gap at most; past that it drops them and relies on
-/// catch-up, so a host sending far-off seqs cannot fill its memory. It covers what a host
-/// has in flight at once with the default settings (a window of 4 transactions of up to
-/// 2048 events), which can be applied out of order.
-constexpr size_t max_ahead = 8192;
 
 struct cached_key {
   crypto::public_key key;
@@ -186,6 +181,9 @@ struct room_actor_state {
   std::map<std::string, cached_key> keys;
   // A member's sequenced events that came before their turn, verified, by seq.
   std::map<uint64_t, held_event> ahead;
+  // The furthest seq hold_ahead dropped (ctx.max_ahead): the room misses every seq up to
+  // it that it has not applied, even once nothing is held ahead (see has_gap).
+  uint64_t dropped_up_to = 0;
   // Catch-up: one request at a time; `again` asks for another when it ends.
   bool catching_up = false;
   bool catchup_again = false;
@@ -711,24 +709,31 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
 
 void request_catchup(room_pointer self);
 
-/// Keeps a sequenced event that came before its turn. At max_ahead the furthest one is
-/// dropped instead when `e` comes earlier, so the event next in line always finds room:
+/// Keeps a sequenced event that came before its turn. At ctx.max_ahead the furthest one
+/// is dropped instead when `e` comes earlier, so the event next in line always finds room:
 /// dropping it with `ahead` full of later events left the room waiting for ever. Dropped
-/// events come back through catch-up from the host's log.
+/// events come back through catch-up from the host's log: `dropped_up_to` keeps the gap
+/// they leave open after everything held is applied, when the host may send nothing more.
 void hold_ahead(room_actor_state& st, room_event e, std::string logged = {}) {
-  if (st.ahead.size() >= max_ahead) {
+  if (st.ahead.size() >= st.ctx.max_ahead) {
     auto furthest = std::prev(st.ahead.end());
-    if (furthest->first <= e.seq) return;
+    if (furthest->first <= e.seq) {
+      st.dropped_up_to = std::max(st.dropped_up_to, e.seq);
+      return;
+    }
+    st.dropped_up_to = std::max(st.dropped_up_to, furthest->first);
     st.ahead.erase(furthest);
   }
   auto seq = e.seq;
   st.ahead.emplace(seq, held_event{std::move(e), std::move(logged)});
 }
 
-/// Whether events wait in `ahead` behind a missing seq.
+/// Whether the room misses seqs it knows of: events wait in `ahead` behind a missing seq,
+/// or hold_ahead dropped events the room has not applied since.
 bool has_gap(room_pointer self) {
   auto& st = self->state;
-  return !st.ahead.empty() && st.ahead.begin()->first > st.room.last_seq + 1;
+  if (!st.ahead.empty()) return st.ahead.begin()->first > st.room.last_seq + 1;
+  return st.dropped_up_to > st.room.last_seq;
 }
 
 /// Asks the host for a gap that is still there after gap_grace. Under load a host has
@@ -1055,27 +1060,32 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
             });
   }
   bool full = events->size() >= st.ctx.catchup_batch;
-  enqueue(self, {},
-          [self, asked_after, full, unresolved](const crypto::public_key*, const caf::error&) {
-            auto& st = self->state;
-            // Still catching up while draining: a gap it leaves must not start a round at
-            // once, past the backoff below (with a host that cannot fill it, that was a
-            // loop as fast as the host answered).
-            drain(self, {}, [](const caf::error&) {});
-            st.catching_up = false;
-            if (!unresolved->empty()) {
-              catchup_failed(self, *unresolved);
-              return;
-            }
-            if (has_gap(self) && st.room.last_seq == asked_after) {
-              // The host's answer did not fill the gap: waiting is all that helps.
-              catchup_failed(self, "the host's events do not fill the gap after seq " +
-                                       std::to_string(st.room.last_seq));
-              return;
-            }
-            st.catchup_failures = 0;
-            if (st.catchup_again || (full && !leave_to_queue(self))) request_catchup(self);
-          });
+  bool none = events->empty();
+  enqueue(
+      self, {},
+      [self, asked_after, full, none, unresolved](const crypto::public_key*, const caf::error&) {
+        auto& st = self->state;
+        // The host has nothing after our last seq: what was dropped ahead is not there
+        // (seqs a host sent but never logged), and asking again will not bring it.
+        if (none) st.dropped_up_to = 0;
+        // Still catching up while draining: a gap it leaves must not start a round at
+        // once, past the backoff below (with a host that cannot fill it, that was a
+        // loop as fast as the host answered).
+        drain(self, {}, [](const caf::error&) {});
+        st.catching_up = false;
+        if (!unresolved->empty()) {
+          catchup_failed(self, *unresolved);
+          return;
+        }
+        if (has_gap(self) && st.room.last_seq == asked_after) {
+          // The host's answer did not fill the gap: waiting is all that helps.
+          catchup_failed(self, "the host's events do not fill the gap after seq " +
+                                   std::to_string(st.room.last_seq));
+          return;
+        }
+        st.catchup_failures = 0;
+        if (st.catchup_again || (full && !leave_to_queue(self))) request_catchup(self);
+      });
 }
 
 void send_catchup(room_pointer self, peer_record& rec) {
@@ -1339,13 +1349,14 @@ void load(room_pointer self) {
 
 /// Whether the room has nothing under way that a stop would lose or leave unanswered: no
 /// append or answer waiting for one, no queued step or submission, no key lookup, no
-/// event held ahead of a gap, and no catch-up asked, due or failing (a retry is a timer).
-/// Its state is then all in the store, where the next actor of the room finds it.
+/// event held ahead of a gap or dropped there, and no catch-up asked, due or failing (a retry is a
+/// timer). Its state is then all in the store, where the next actor of the room finds it.
 bool idle(const room_actor_state& st) {
   return st.writing.empty() && st.appends_in_flight.empty() && st.after_appends_waiting.empty() &&
          st.ops.empty() && st.singles.empty() && !st.singles_due && !st.fetching &&
-         st.ahead.empty() && !st.catching_up && !st.catchup_again && st.catchup_failures == 0 &&
-         !st.gap_check_pending && st.queue_checks_pending == 0 && !st.journal_failed;
+         st.ahead.empty() && st.dropped_up_to <= st.room.last_seq && !st.catching_up &&
+         !st.catchup_again && st.catchup_failures == 0 && !st.gap_check_pending &&
+         st.queue_checks_pending == 0 && !st.journal_failed;
 }
 
 room_impl::behavior_type room(room_pointer self, room_context ctx, std::string room_id) {

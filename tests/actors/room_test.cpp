@@ -68,6 +68,7 @@ class RoomTest : public transport_fixture {
     ctx.catchup_batch = 4;  // small, so catch-up takes several rounds
     ctx.catchup_max_bytes = catchup_max_bytes_;
     ctx.gap_grace = gap_grace_;
+    ctx.max_ahead = max_ahead_;
     ctx.idle_room_after = idle_room_after_;
     ctx.metrics = metrics_of(n);
     return ctx;
@@ -364,6 +365,7 @@ class RoomTest : public transport_fixture {
   std::chrono::milliseconds gap_grace_{0};        // rooms ask the host at once unless a test says
   std::chrono::milliseconds idle_room_after_{0};  // rooms never idle out unless a test says
   uint64_t catchup_max_bytes_ = 0;                // no cap asked unless a test says
+  size_t max_ahead_ = room_context{}.max_ahead;   // events a member holds ahead of a gap
   std::optional<outbound_request> held_;          // see hold_next_dispatch_to
 };
 
@@ -1106,6 +1108,54 @@ TEST_F(RoomTest, TheEventNextInLineFindsRoomWhenTheRoomHoldsTheMostEventsAhead) 
   EXPECT_EQ(info(*c_, room)["last_seq"], last + 8192);
   auto seqs = sequenced(*c_, room);
   EXPECT_EQ(seqs.back().substr(0, seqs.back().find(' ')), std::to_string(last + 8192));
+}
+
+TEST_F(RoomTest, EventsDroppedPastTheLimitAheadAreFetchedWhenNothingComesAfterThem) {
+  max_ahead_ = 4;
+  gap_grace_ = 60s;
+  restart_rooms({c_});
+  auto room = room_of_three();
+  // The host's next eleven events to C are acknowledged for C and kept, not delivered.
+  std::vector<std::string> to_c;
+  auto key = box_between(*a_, *c_);
+  net_.intercept = [&](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.base_url != c_->url || req.path != dispatch_path) return std::nullopt;
+    auto t = decode_transaction(*key.open(req.body));
+    to_c.insert(to_c.end(), t->events.begin(), t->events.end());
+    return swallowed(*c_, req);
+  };
+  for (int i = 0; i < 11; ++i) send(*a_, room, alice, "m" + std::to_string(i));
+  net_.intercept = nullptr;
+  ASSERT_EQ(to_c.size(), 11u);
+  auto dispatch_to_c = [&](std::vector<std::string> events) {
+    transaction t;
+    t.id = make_transaction_id("a.example");
+    t.origin = "a.example";
+    t.destination = "c.example";
+    t.created_ms = unix_ms_now();
+    t.events = std::move(events);
+    auto reply = ask<inbound_reply>(c_->inbound, dispatch_atom::value, std::string{"a.example"},
+                                    std::string{"1"}, key.seal(encode_transaction(t)));
+    ASSERT_TRUE(reply.value) << describe(reply.error);
+    ASSERT_EQ(reply.value->status, 200);
+  };
+  auto before = info(*c_, room)["last_seq"].get<uint64_t>();
+  auto asked = since_requests();
+  // All but the first reach C: it holds four of them behind the gap and drops six.
+  dispatch_to_c({to_c.begin() + 1, to_c.end()});
+  EXPECT_EQ(info(*c_, room)["last_seq"], before);
+  // The first comes, the furthest held event making room for it: C applies it and the
+  // three held behind it, and holds nothing any more. The host has nothing more to send,
+  // yet C still misses the seven it dropped, and asks for them once the gap has stayed
+  // two graces.
+  dispatch_to_c({to_c.front()});
+  EXPECT_EQ(info(*c_, room)["last_seq"], before + 4);
+  EXPECT_EQ(since_requests(), asked);
+  pass(60s);
+  pass(60s);
+  EXPECT_GT(since_requests(), asked);
+  EXPECT_EQ(info(*c_, room)["last_seq"], before + 11);
+  EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 
 TEST_F(RoomTest, CatchUpRetriesWithBackoffUntilTheHostAnswers) {

@@ -179,7 +179,8 @@ caf::error outbox::remove(const std::vector<uint64_t>& seqs, storage::durability
       auto end = sorted[last] == std::numeric_limits<uint64_t>::max()
                      ? storage::sequenced_end(domain_)
                      : storage::sequenced_key(domain_, sorted[last] + 1);
-      batch.del_range(storage::column::outbox, storage::sequenced_key(domain_, sorted[first]), end);
+      batch.del_range(storage::column::outbox, storage::sequenced_from(domain_, sorted[first]),
+                      end);
     }
     first = last + 1;
   }

@@ -54,6 +54,15 @@ std::string sequenced_end(std::string_view prefix) {
   return key;
 }
 
+// sequenced_key(prefix, seq - 1) + '\0' sorts right after that entry's key (it extends
+// it) and before sequenced_key(prefix, seq) (they differ in the seq bytes).
+std::string sequenced_from(std::string_view prefix, uint64_t seq) {
+  if (seq == 0) return sequenced_begin(prefix);
+  auto key = sequenced_key(prefix, seq - 1);
+  key.push_back('\0');
+  return key;
+}
+
 std::optional<std::pair<std::string_view, uint64_t>> split_sequenced_key(std::string_view key) {
   if (key.size() < 9 || key[key.size() - 9] != '\0') return std::nullopt;
   auto prefix = key.substr(0, key.size() - 9);

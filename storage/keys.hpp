@@ -29,6 +29,12 @@ std::string sequenced_key(std::string_view prefix, uint64_t seq);
 std::string sequenced_begin(std::string_view prefix);
 std::string sequenced_end(std::string_view prefix);
 
+/// Where a range deletion of the entries from `seq` on starts: a key after every lower
+/// seq's entry and before sequenced_key(prefix, seq), but no entry's key itself
+/// (sequenced_begin for seq 0). Columns that insert with a hint per prefix take range
+/// deletions only from such keys (see storage::inserts_with_sequence_hints).
+std::string sequenced_from(std::string_view prefix, uint64_t seq);
+
 /// Splits a sequenced_key back; nullopt when the key is not of that form.
 std::optional<std::pair<std::string_view, uint64_t>> split_sequenced_key(std::string_view key);
 

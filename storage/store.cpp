@@ -23,6 +23,7 @@
 
 #include "storage/crc32c.hpp"
 #include "storage/errc.hpp"
+#include "storage/keys.hpp"
 #include "storage/periodic_wal_sync.hpp"
 #include "storage/prewritten_wal.hpp"
 #include "storage/write_batch_internal.hpp"
@@ -144,6 +145,22 @@ class event_id_prefix final : public rocksdb::SliceTransform {
   static size_t last_colon(const rocksdb::Slice& key) { return view(key).rfind(':'); }
 };
 
+// The prefix of a sequenced_key (a room id, a peer's domain): each prefix's seqs arrive in
+// order, so the hint saves a full skip-list search where many prefixes interleave (ten
+// peers' outboxes of one fan-out: those searches were 15 % of the host's samples). Keys of
+// no such shape, the start of a range tombstone included (storage::sequenced_from), take
+// no hint.
+class sequenced_prefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "fedrelay.sequenced_prefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), key.size() - sizeof(uint64_t) - 1};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return split_sequenced_key(view(key)).has_value();
+  }
+};
+
 // RocksDB counts comparisons, reads and timings into a per-thread perf context unless the
 // thread's perf level says not to; nothing here reads those counts, and keeping them was
 // about 1 % of each node's samples (docs/PERFORMANCE.md, tenth round). The level belongs
@@ -234,9 +251,12 @@ rocksdb::ColumnFamilyOptions column_options(column c,
     o.memtable_whole_key_filtering = true;
   }
   // Insert hints only where no range deletion goes (see takes_range_deletes): dedup and
-  // rooms, whose keys end in an event id.
+  // rooms, whose keys end in an event id; and per prefix of sequenced keys where range
+  // deletions start between keys (inserts_with_sequence_hints).
   if (!takes_range_deletes(c))
     o.memtable_insert_with_hint_prefix_extractor = std::make_shared<event_id_prefix>();
+  else if (inserts_with_sequence_hints(c))
+    o.memtable_insert_with_hint_prefix_extractor = std::make_shared<sequenced_prefix>();
   // Queues delete what they read. When half of any 128 consecutive entries of a table
   // file are tombstones, compact it, so scans from the front stop stepping over them.
   if (c == column::outbox || c == column::inbox || c == column::dedup)

@@ -42,6 +42,16 @@ constexpr bool takes_range_deletes(column c) {
   return c != column::dedup && c != column::rooms;
 }
 
+/// Whether `c`, keyed by sequenced_key, inserts with a RocksDB memtable hint per prefix (a
+/// room's log, a peer's outbox: each prefix's seqs arrive in order, while several
+/// prefixes interleave). Such a column takes range deletions only from a key no entry has
+/// (storage::sequenced_from): RocksDB 7.8 looks its hint up by the prefix of a range
+/// tombstone's start key too (see takes_range_deletes), and no prefix is taken from such
+/// a key. store::write refuses a range deletion from an entry's key (errc::bad_batch).
+constexpr bool inserts_with_sequence_hints(column c) {
+  return c == column::room_log || c == column::outbox;
+}
+
 /// A set of changes applied atomically by store::write. Not thread-safe, store::write
 /// included (RocksDB stamps a sequence number into it): one thread per batch at a time.
 /// A moved-from batch may only be assigned to or destroyed.

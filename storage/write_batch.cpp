@@ -2,6 +2,8 @@
 // so changes name columns by logical id (see write_batch_internal.hpp).
 #include "storage/write_batch_internal.hpp"
 
+#include "storage/keys.hpp"
+
 #include <string>
 #include <vector>
 
@@ -110,6 +112,13 @@ void write_batch::del_range(column c, std::string_view from, std::string_view to
   if (!takes_range_deletes(c)) {
     if (impl_->refused.empty())
       impl_->refused = "column " + std::string{column_name(c)} + " takes no range deletions";
+    return;
+  }
+  if (inserts_with_sequence_hints(c) && split_sequenced_key(from)) {
+    if (impl_->refused.empty())
+      impl_->refused = "column " + std::string{column_name(c)} +
+                       " takes range deletions only from a key between entries "
+                       "(storage::sequenced_from)";
     return;
   }
   impl_->batch.DeleteRange(logical_handle(c), slice(from), slice(to)).PermitUncheckedError();

@@ -180,7 +180,7 @@ TEST_F(StoreTest, DeleteRangeRemovesHalfOpenRangeOfOneColumnOnly) {
   }
   ASSERT_EQ(s->write(fill), caf::none);
   write_batch drop;
-  drop.del_range(column::outbox, sequenced_key("b.example", 3), sequenced_key("b.example", 8));
+  drop.del_range(column::outbox, sequenced_from("b.example", 3), sequenced_key("b.example", 8));
   ASSERT_EQ(s->write(drop), caf::none);
   for (uint64_t seq = 1; seq <= 10; ++seq) {
     bool dropped = seq >= 3 && seq < 8;
@@ -420,6 +420,78 @@ TEST_F(StoreTest, KeysEndingInAnEventIdReadBackInOrderWhateverOrderTheyCameIn) {
   EXPECT_EQ(found, std::vector<std::string>(expected.begin(), expected.end()));
 }
 
+TEST_F(StoreTest, SequencedKeysOfInterleavedPrefixesReadBackRightAroundRangeDeletions) {
+  // room_log and outbox insert with a hint per prefix of their sequenced keys: prefixes
+  // interleaved, seqs in order and going back, runs deleted by range from sequenced_from
+  // and single keys deleted, all in the memtable, must all read back right.
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  const std::vector<std::string> prefixes{"b.example", "c.example", "d.example.org", "e"};
+  for (auto c : {column::room_log, column::outbox}) {
+    std::set<std::string> expected;
+    write_batch b;
+    for (uint64_t seq = 1; seq <= 2000; ++seq) {
+      for (const auto& prefix : prefixes) {
+        auto at = seq % 10 == 9 ? seq / 3 : seq;  // every tenth goes back
+        b.put(c, sequenced_key(prefix, at), "v");
+        expected.insert(sequenced_key(prefix, at));
+      }
+      if (seq % 100 == 0) {
+        // The run of one prefix's last 64 seqs by range, a single key of another.
+        const auto& prefix = prefixes[(seq / 100) % prefixes.size()];
+        b.del_range(c, sequenced_from(prefix, seq - 63), sequenced_key(prefix, seq + 1));
+        expected.erase(expected.lower_bound(sequenced_key(prefix, seq - 63)),
+                       expected.lower_bound(sequenced_key(prefix, seq + 1)));
+        const auto& other = prefixes[(seq / 100 + 1) % prefixes.size()];
+        b.del(c, sequenced_key(other, seq - 1));
+        expected.erase(sequenced_key(other, seq - 1));
+        ASSERT_EQ(s->write(b), caf::none);
+        b.clear();
+      }
+    }
+    // A whole prefix by range, as a peer's removal deletes its outbox.
+    b.del_range(c, sequenced_begin("c.example"), sequenced_end("c.example"));
+    expected.erase(expected.lower_bound(sequenced_begin("c.example")),
+                   expected.lower_bound(sequenced_end("c.example")));
+    ASSERT_EQ(s->write(b), caf::none);
+    auto found = keys(*s, c, "", "");
+    EXPECT_EQ(found, std::vector<std::string>(expected.begin(), expected.end())) << column_name(c);
+    EXPECT_FALSE(expected.empty());
+  }
+}
+
+TEST_F(StoreTest, ARangeDeletionFromAnEntrysKeyInAColumnWithSequenceHintsIsRefused) {
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  for (auto c : all_columns) {
+    write_batch b;
+    auto marker = "written-with-a-deletion-in-" + std::string{column_name(c)};
+    b.put(column::meta, marker, "x");
+    b.del_range(c, sequenced_key("b.example", 5), sequenced_key("b.example", 9));
+    auto err = s->write(b);
+    if (!inserts_with_sequence_hints(c)) {
+      EXPECT_EQ(err == caf::none, takes_range_deletes(c)) << column_name(c);
+      continue;
+    }
+    EXPECT_TRUE(is(err, errc::bad_batch)) << column_name(c) << ": " << caf::to_string(err);
+    EXPECT_NE(context_text(err).find("sequenced_from"), std::string::npos) << context_text(err);
+    EXPECT_FALSE(get(*s, column::meta, marker)) << column_name(c);
+    // From a key between entries it is taken.
+    b.clear();
+    b.del_range(c, sequenced_from("b.example", 5), sequenced_key("b.example", 9));
+    EXPECT_EQ(s->write(b), caf::none) << column_name(c);
+  }
+  EXPECT_TRUE(inserts_with_sequence_hints(column::outbox));
+  EXPECT_TRUE(inserts_with_sequence_hints(column::room_log));
+  // sequenced_from sorts between an entry and the one before it, and is no entry's key.
+  for (uint64_t seq : {1ull, 255ull, 256ull, 1ull << 40}) {
+    EXPECT_LT(sequenced_key("p", seq - 1), sequenced_from("p", seq));
+    EXPECT_LT(sequenced_from("p", seq), sequenced_key("p", seq));
+    EXPECT_FALSE(split_sequenced_key(sequenced_from("p", seq)));
+  }
+  EXPECT_EQ(sequenced_from("p", 0), sequenced_begin("p"));
+}
+
 TEST_F(StoreTest, LastInRangeFindsTheHighestKeyBelowTo) {
   auto s = open_store();
   ASSERT_TRUE(s);
@@ -462,7 +534,7 @@ TEST_F(StoreTest, LastInRangeFindsTheHighestKeyBelowTo) {
   EXPECT_EQ(last(sequenced_key("room-b", 3), sequenced_key("room-b", 2)), std::nullopt);
   // Deleted keys are not found.
   write_batch drop;
-  drop.del_range(column::room_log, sequenced_key("room-b", 256), sequenced_end("room-b"));
+  drop.del_range(column::room_log, sequenced_from("room-b", 256), sequenced_end("room-b"));
   ASSERT_EQ(s->write(drop), caf::none);
   found = last(sequenced_begin("room-b"), sequenced_end("room-b"));
   ASSERT_TRUE(found);

@@ -400,6 +400,20 @@ bool read_next(peer_pointer self) {
   return false;
 }
 
+/// Whether a new transaction, of batch_max_events at most, ends within `window` full
+/// transactions of the oldest one not acknowledged. Without that bound, while one
+/// transaction is slow the others are answered and new ones keep going out, so the
+/// receiver's rooms get events ever further past the gap the slow one leaves. A room holds
+/// only so many ahead of a gap (room_context::max_ahead, matching the default window
+/// of full transactions) and fetches the rest again from the host: under load a receiver
+/// that fell behind dropped and fetched again tens of thousands of events a run
+/// (docs/PERFORMANCE.md, twentieth round).
+bool within_window_span(const peer_state& st, size_t window) {
+  if (st.txns.empty() || st.txns.front().seqs.empty()) return true;
+  auto span = window * st.ctx.settings.batch_max_events;
+  return st.next_read + st.ctx.settings.batch_max_events <= st.txns.front().seqs.front() + span;
+}
+
 /// Fills the window: first transactions waiting for a resend, oldest first, then new ones.
 void pump(peer_pointer self) {
   auto& st = self->state;
@@ -409,7 +423,8 @@ void pump(peer_pointer self) {
     if (st.in_flight >= window) return;
     if (!p.in_flight) send(self, p);
   }
-  while (st.in_flight < window && read_next(self)) send(self, st.txns.back());
+  while (st.in_flight < window && within_window_span(st, window) && read_next(self))
+    send(self, st.txns.back());
 }
 
 // -- resolving -----------------------------------------------------------------------------

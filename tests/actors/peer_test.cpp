@@ -2,6 +2,7 @@
 // inbound actor of a second node, with real stores, keys and discovery on both sides.
 #include "actors/peer_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <gtest/gtest.h>
@@ -54,6 +55,42 @@ discovery_actor::behavior_type rotating_discovery(discovery_actor::pointer,
       },
       [](stats_atom) -> caf::result<uint64_t, uint64_t> {
         return {0, 0};
+      },
+  };
+}
+
+/// Stands in front of a node's inbound actor: holds the first `to_hold` transactions
+/// unanswered until told (tick_atom), and passes the others on at once. A transaction
+/// slower than those sent after it.
+struct holding_inbound_state {
+  inbound_actor inbound;
+  size_t to_hold = 0;  // transactions still to hold
+  std::vector<std::pair<std::vector<std::string>, caf::response_promise>> held;
+};
+
+caf::behavior holding_inbound(caf::stateful_actor<holding_inbound_state>* self,
+                              inbound_actor inbound, size_t to_hold) {
+  self->state.inbound = std::move(inbound);
+  self->state.to_hold = to_hold;
+  return {
+      [self](dispatch_atom, std::string& origin, std::string& version,
+             std::string& body) -> caf::result<inbound_reply> {
+        auto& st = self->state;
+        if (st.to_hold > 0) {
+          --st.to_hold;
+          auto promise = self->make_response_promise();
+          st.held.push_back({{std::move(origin), std::move(version), std::move(body)}, promise});
+          return caf::delegated<inbound_reply>{};
+        }
+        return self->delegate(st.inbound, dispatch_atom::value, std::move(origin),
+                              std::move(version), std::move(body));
+      },
+      [self](tick_atom) {
+        for (auto& [args, promise] : self->state.held)
+          self->request(self->state.inbound, caf::infinite, dispatch_atom::value, args[0], args[1],
+                        args[2])
+              .then([promise](inbound_reply& reply) mutable { promise.deliver(reply); });
+        self->state.held.clear();
       },
   };
 }
@@ -140,6 +177,35 @@ TEST_F(PeerTest, DeliversQueuedEventsInOrder) {
   enqueue(*a_, "b.example", {event("a.example:6")});
   sched_->run();
   EXPECT_EQ(ids_applied(*b_).back(), "a.example:6");
+}
+
+TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAWindowOfFullOnesPastTheOldest) {
+  // Window 2 of 2 events: while the first transaction is unanswered, nothing past its
+  // first seq + 4 is sent, however fast the others are answered. A receiver's room holds
+  // only so many events ahead of a gap (room_context::max_ahead) and fetches the rest
+  // again from the host.
+  auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}));
+  net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
+  start_sender(*a_);
+  std::vector<std::string> events;
+  for (int i = 1; i <= 12; ++i) events.push_back(event("a.example:" + std::to_string(i)));
+  enqueue(*a_, "b.example", events);
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:3", "a.example:4"}));
+  EXPECT_EQ(net_.requests.size(), 2u);
+  EXPECT_EQ(stats_of_b().queue_depth, 10u);
+  // The first is answered: the rest flows.
+  caf::anon_send(holder, tick_atom::value);
+  sched_->run();
+  EXPECT_EQ(net_.requests.size(), 6u);
+  auto applied = ids_applied(*b_);
+  std::sort(applied.begin(), applied.end(), [](const std::string& x, const std::string& y) {
+    return std::stoi(x.substr(10)) < std::stoi(y.substr(10));
+  });
+  EXPECT_EQ(applied.size(), 12u);
+  for (size_t i = 0; i < applied.size(); ++i)
+    EXPECT_EQ(applied[i], "a.example:" + std::to_string(i + 1));
+  EXPECT_EQ(stats_of_b().queue_depth, 0u);
 }
 
 TEST_F(PeerTest, BacksOffWhileTheReceiverIsDownThenDrainsInOrder) {

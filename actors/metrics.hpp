@@ -49,6 +49,11 @@ struct node_metrics {
   std::atomic<uint64_t> rejected_peer{0};
   // Room actors running: every room in use, until it idles (room_context::idle_room_after).
   std::atomic<int64_t> rooms_running{0};
+  // A member's rooms: catch-up requests sent to hosts, and events of a host that came
+  // more than room_context::max_ahead past a gap and were dropped (catch-up fetches them
+  // again). Both climbing under load say the member falls behind its hosts.
+  std::atomic<uint64_t> catchup_requests{0};
+  std::atomic<uint64_t> dropped_ahead{0};
   // The journal's synced RocksDB writes (each a group commit of one or more appends).
   latency_histogram store_write;
 

@@ -717,6 +717,7 @@ void request_catchup(room_pointer self);
 void hold_ahead(room_actor_state& st, room_event e, std::string logged = {}) {
   if (st.ahead.size() >= st.ctx.max_ahead) {
     auto furthest = std::prev(st.ahead.end());
+    if (st.ctx.metrics) ++st.ctx.metrics->dropped_ahead;
     if (furthest->first <= e.seq) {
       st.dropped_up_to = std::max(st.dropped_up_to, e.seq);
       return;
@@ -1106,6 +1107,7 @@ void send_catchup(room_pointer self, peer_record& rec) {
     st.host_box_of = rec.public_key;
   }
   auto after = st.room.last_seq;
+  if (st.ctx.metrics) ++st.ctx.metrics->catchup_requests;
   json body = {{"room_id", st.room_id}, {"after", after}, {"limit", st.ctx.catchup_batch}};
   if (st.ctx.catchup_max_bytes > 0) body["max_bytes"] = st.ctx.catchup_max_bytes;
   outbound_request req;

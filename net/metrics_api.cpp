@@ -109,6 +109,13 @@ void render_probe(exposition& x, const actors::node_metrics& m) {
            "Room actors running: the rooms in use, until they idle for 10 minutes.");
   auto rooms = m.rooms_running.load(std::memory_order_relaxed);
   x.sample({}, static_cast<uint64_t>(rooms > 0 ? rooms : 0));
+  x.family("fedrelay_room_catchup_requests_total", "counter",
+           "Catch-up requests this node's rooms sent to their hosts.");
+  x.sample({}, load(m.catchup_requests));
+  x.family("fedrelay_room_events_dropped_ahead_total", "counter",
+           "Host events that came too far past a gap and were dropped, to be fetched again by "
+           "catch-up.");
+  x.sample({}, load(m.dropped_ahead));
   auto h = m.store_write.read();
   x.family("fedrelay_store_write_seconds", "histogram",
            "Latency of the journal's synced RocksDB writes (one group commit each).");

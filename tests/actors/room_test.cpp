@@ -1141,6 +1141,7 @@ TEST_F(RoomTest, EventsDroppedPastTheLimitAheadAreFetchedWhenNothingComesAfterTh
   };
   auto before = info(*c_, room)["last_seq"].get<uint64_t>();
   auto asked = since_requests();
+  auto asked_by_c = metrics_of(*c_)->catchup_requests.load();
   // All but the first reach C: it holds four of them behind the gap and drops six.
   dispatch_to_c({to_c.begin() + 1, to_c.end()});
   EXPECT_EQ(info(*c_, room)["last_seq"], before);
@@ -1155,6 +1156,9 @@ TEST_F(RoomTest, EventsDroppedPastTheLimitAheadAreFetchedWhenNothingComesAfterTh
   pass(60s);
   EXPECT_GT(since_requests(), asked);
   EXPECT_EQ(info(*c_, room)["last_seq"], before + 11);
+  // What the node's metrics say: the seven dropped, and C's requests for them.
+  EXPECT_EQ(metrics_of(*c_)->dropped_ahead.load(), 7u);
+  EXPECT_EQ(metrics_of(*c_)->catchup_requests.load() - asked_by_c, since_requests() - asked);
   EXPECT_EQ(sequenced(*c_, room), from_seq(sequenced(*a_, room), 3));
 }
 

@@ -145,6 +145,13 @@ TEST_F(MetricsTest, FiguresMatchWhatHappened) {
   EXPECT_EQ(sb.value("fedrelay_events_accepted_total", {{"source", "peer"}}), 1 + from_a + from_b);
   EXPECT_EQ(sb.value("fedrelay_events_rejected_total", {{"source", "local"}}), 0);
 
+  // b's replica asked the host once, on getting the room's state; the host asks nobody,
+  // and nothing came too far ahead.
+  EXPECT_EQ(sa.value("fedrelay_room_catchup_requests_total"), 0);
+  EXPECT_EQ(sb.value("fedrelay_room_catchup_requests_total"), 1);
+  EXPECT_EQ(sa.value("fedrelay_room_events_dropped_ahead_total"), 0);
+  EXPECT_EQ(sb.value("fedrelay_room_events_dropped_ahead_total"), 0);
+
   // Relayed: a sent b the room's state, the invite and every message; b sent a its own.
   EXPECT_EQ(sa.value("fedrelay_events_relayed_total", {{"peer", "b.test"}}), 2 + from_a + from_b);
   EXPECT_EQ(sb.value("fedrelay_events_relayed_total", {{"peer", "a.test"}}), from_b);

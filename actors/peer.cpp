@@ -406,7 +406,7 @@ bool read_next(peer_pointer self) {
 /// receiver's rooms get events ever further past the gap the slow one leaves. A room holds
 /// only so many ahead of a gap (room_context::max_ahead, matching the default window
 /// of full transactions) and fetches the rest again from the host: under load a receiver
-/// that fell behind dropped and fetched again tens of thousands of events a run
+/// that fell behind dropped and fetched again hundreds of thousands of events in a run
 /// (docs/PERFORMANCE.md, twentieth round).
 bool within_window_span(const peer_state& st, size_t window) {
   if (st.txns.empty() || st.txns.front().seqs.empty()) return true;

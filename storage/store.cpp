@@ -149,7 +149,8 @@ class event_id_prefix final : public rocksdb::SliceTransform {
 // order, so the hint saves a full skip-list search where many prefixes interleave (ten
 // peers' outboxes of one fan-out: those searches were 15 % of the host's samples). Keys of
 // no such shape, the start of a range tombstone included (storage::sequenced_from), take
-// no hint.
+// no hint. Off until the store is open: the WAL an earlier version left holds range
+// deletions from an entry's key, which recovery replays into the memtables.
 class sequenced_prefix final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "fedrelay.sequenced_prefix"; }
@@ -157,8 +158,12 @@ class sequenced_prefix final : public rocksdb::SliceTransform {
     return {key.data(), key.size() - sizeof(uint64_t) - 1};
   }
   bool InDomain(const rocksdb::Slice& key) const override {
-    return split_sequenced_key(view(key)).has_value();
+    return on_.load(std::memory_order_acquire) && split_sequenced_key(view(key)).has_value();
   }
+  void turn_on() { on_.store(true, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> on_{false};
 };
 
 // RocksDB counts comparisons, reads and timings into a per-thread perf context unless the
@@ -212,8 +217,8 @@ rocksdb::Options db_options(const store_options& opts, rocksdb::Env* env) {
   return o;
 }
 
-rocksdb::ColumnFamilyOptions column_options(column c,
-                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions column_options(column c, const std::shared_ptr<rocksdb::Cache>& cache,
+                                            const std::shared_ptr<sequenced_prefix>& hints) {
   rocksdb::ColumnFamilyOptions o;
   // Level compaction with dynamic level sizes keeps space amplification near 1.1 however
   // large the queues grew once; a memtable smaller than the default 64 MiB, since nine
@@ -256,7 +261,7 @@ rocksdb::ColumnFamilyOptions column_options(column c,
   if (!takes_range_deletes(c))
     o.memtable_insert_with_hint_prefix_extractor = std::make_shared<event_id_prefix>();
   else if (inserts_with_sequence_hints(c))
-    o.memtable_insert_with_hint_prefix_extractor = std::make_shared<sequenced_prefix>();
+    o.memtable_insert_with_hint_prefix_extractor = hints;
   // Queues delete what they read. When half of any 128 consecutive entries of a table
   // file are tombstones, compact it, so scans from the front stop stepping over them.
   if (c == column::outbox || c == column::inbox || c == column::dedup)
@@ -337,11 +342,12 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   p->fail_reads = std::move(opts.fail_reads);
   auto options = db_options(opts, p->env.get());
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  auto hints = std::make_shared<sequenced_prefix>();
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
   for (size_t i = 0; i < column_count; ++i) {
     auto c = static_cast<column>(i);
-    families.emplace_back(std::string{column_name(c)}, column_options(c, cache));
+    families.emplace_back(std::string{column_name(c)}, column_options(c, cache, hints));
   }
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(options, dir, families, &p->handles, &raw);
@@ -358,6 +364,8 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
     return caf::make_error(errc::open_failed, "cannot open the database in " + dir,
                            status.ToString());
   }
+  // Recovery is over: from here on every range deletion starts between keys.
+  hints->turn_on();
   for (size_t i = 0; i < column_count; ++i)
     if (p->handle(static_cast<column>(i))->GetID() != logical_id(static_cast<column>(i)))
       p->logical_ids = false;

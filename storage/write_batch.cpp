@@ -2,12 +2,12 @@
 // so changes name columns by logical id (see write_batch_internal.hpp).
 #include "storage/write_batch_internal.hpp"
 
-#include "storage/keys.hpp"
-
 #include <string>
 #include <vector>
 
 #include <rocksdb/comparator.h>
+
+#include "storage/keys.hpp"
 
 namespace fedrelay::storage {
 namespace {

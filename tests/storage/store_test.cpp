@@ -12,8 +12,10 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
 
 #include "storage/keys.hpp"
 #include "tests/storage/store_test_util.hpp"
@@ -458,6 +460,59 @@ TEST_F(StoreTest, SequencedKeysOfInterleavedPrefixesReadBackRightAroundRangeDele
     EXPECT_EQ(found, std::vector<std::string>(expected.begin(), expected.end())) << column_name(c);
     EXPECT_FALSE(expected.empty());
   }
+}
+
+TEST_F(StoreTest, AWalOfAnEarlierVersionWithRangeDeletionsFromEntryKeysOpens) {
+  // Earlier versions deleted outbox runs by range from an entry's key. Such a WAL, left by
+  // a node stopped without a flush, is replayed at the next open, before the hints take
+  // effect (with them on, Debian's RocksDB aborts on the skip list's assertion).
+  std::set<std::string> expected;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
+    for (auto c : all_columns)
+      families.emplace_back(std::string{column_name(c)}, rocksdb::ColumnFamilyOptions{});
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    auto* outbox = handles[1 + static_cast<size_t>(column::outbox)];
+    for (uint64_t seq = 1; seq <= 300; ++seq) {
+      rocksdb::WriteBatch b;
+      for (const std::string prefix : {"b.example", "c.example"}) {
+        ASSERT_TRUE(b.Put(outbox, sequenced_key(prefix, seq), "v").ok());
+        expected.insert(sequenced_key(prefix, seq));
+      }
+      if (seq % 10 == 0) {
+        ASSERT_TRUE(b.DeleteRange(outbox, sequenced_key("b.example", seq - 9),
+                                  sequenced_key("b.example", seq - 4))
+                        .ok());
+        expected.erase(expected.lower_bound(sequenced_key("b.example", seq - 9)),
+                       expected.lower_bound(sequenced_key("b.example", seq - 4)));
+      }
+      ASSERT_TRUE(db->Write(rocksdb::WriteOptions{}, &b).ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  auto s = open_store();
+  ASSERT_TRUE(s);
+  // Then the hints: more entries of both prefixes, and runs deleted from between keys.
+  write_batch b;
+  for (uint64_t seq = 301; seq <= 600; ++seq)
+    for (const std::string prefix : {"b.example", "c.example"}) {
+      b.put(column::outbox, sequenced_key(prefix, seq), "v");
+      expected.insert(sequenced_key(prefix, seq));
+    }
+  b.del_range(column::outbox, sequenced_from("c.example", 1), sequenced_key("c.example", 400));
+  expected.erase(expected.lower_bound(sequenced_key("c.example", 1)),
+                 expected.lower_bound(sequenced_key("c.example", 400)));
+  ASSERT_EQ(s->write(b), caf::none);
+  EXPECT_EQ(keys(*s, column::outbox, "", ""),
+            std::vector<std::string>(expected.begin(), expected.end()));
 }
 
 TEST_F(StoreTest, ARangeDeletionFromAnEntrysKeyInAColumnWithSequenceHintsIsRefused) {

@@ -184,6 +184,8 @@ struct room_actor_state {
   // The furthest seq hold_ahead dropped (ctx.max_ahead): the room misses every seq up to
   // it that it has not applied, even once nothing is held ahead (see has_gap).
   uint64_t dropped_up_to = 0;
+  uint64_t drops = 0;         // events hold_ahead dropped so far
+  uint64_t drops_at_ask = 0;  // `drops` when the catch-up request under way was sent
   // Catch-up: one request at a time; `again` asks for another when it ends.
   bool catching_up = false;
   bool catchup_again = false;
@@ -717,6 +719,7 @@ void request_catchup(room_pointer self);
 void hold_ahead(room_actor_state& st, room_event e, std::string logged = {}) {
   if (st.ahead.size() >= st.ctx.max_ahead) {
     auto furthest = std::prev(st.ahead.end());
+    ++st.drops;
     if (st.ctx.metrics) ++st.ctx.metrics->dropped_ahead;
     if (furthest->first <= e.seq) {
       st.dropped_up_to = std::max(st.dropped_up_to, e.seq);
@@ -1066,9 +1069,10 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
       self, {},
       [self, asked_after, full, none, unresolved](const crypto::public_key*, const caf::error&) {
         auto& st = self->state;
-        // The host has nothing after our last seq: what was dropped ahead is not there
-        // (seqs a host sent but never logged), and asking again will not bring it.
-        if (none) st.dropped_up_to = 0;
+        // The host has nothing after our last seq: what was dropped ahead before we asked
+        // is not there (seqs a host sent but never logged), and asking again will not
+        // bring it. An event dropped since may have been logged after the host answered.
+        if (none && st.drops == st.drops_at_ask) st.dropped_up_to = 0;
         // Still catching up while draining: a gap it leaves must not start a round at
         // once, past the backoff below (with a host that cannot fill it, that was a
         // loop as fast as the host answered).
@@ -1108,6 +1112,7 @@ void send_catchup(room_pointer self, peer_record& rec) {
   }
   auto after = st.room.last_seq;
   if (st.ctx.metrics) ++st.ctx.metrics->catchup_requests;
+  st.drops_at_ask = st.drops;
   json body = {{"room_id", st.room_id}, {"after", after}, {"limit", st.ctx.catchup_batch}};
   if (st.ctx.catchup_max_bytes > 0) body["max_bytes"] = st.ctx.catchup_max_bytes;
   outbound_request req;

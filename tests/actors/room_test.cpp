@@ -1108,6 +1108,13 @@ TEST_F(RoomTest, TheEventNextInLineFindsRoomWhenTheRoomHoldsTheMostEventsAhead) 
   EXPECT_EQ(info(*c_, room)["last_seq"], last + 8192);
   auto seqs = sequenced(*c_, room);
   EXPECT_EQ(seqs.back().substr(0, seqs.back().find(' ')), std::to_string(last + 8192));
+  // The host has none of the events C dropped (the test made them up): its empty answer
+  // ends the asking, where a gap it cannot fill would be asked for with backoff for good.
+  pass(settings_.backoff_max);
+  pass(settings_.backoff_max);
+  auto asked = since_requests();
+  for (int i = 0; i < 5; ++i) pass(settings_.backoff_max);
+  EXPECT_EQ(since_requests(), asked);
 }
 
 TEST_F(RoomTest, EventsDroppedPastTheLimitAheadAreFetchedWhenNothingComesAfterThem) {

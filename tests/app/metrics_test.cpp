@@ -145,10 +145,11 @@ TEST_F(MetricsTest, FiguresMatchWhatHappened) {
   EXPECT_EQ(sb.value("fedrelay_events_accepted_total", {{"source", "peer"}}), 1 + from_a + from_b);
   EXPECT_EQ(sb.value("fedrelay_events_rejected_total", {{"source", "local"}}), 0);
 
-  // b's replica asked the host once, on getting the room's state; the host asks nobody,
-  // and nothing came too far ahead.
+  // b's replica asked the host on getting the room's state (and again if a gap between
+  // transactions outlasted its grace); the host asks nobody, and nothing came too far
+  // ahead.
   EXPECT_EQ(sa.value("fedrelay_room_catchup_requests_total"), 0);
-  EXPECT_EQ(sb.value("fedrelay_room_catchup_requests_total"), 1);
+  EXPECT_GE(sb.value("fedrelay_room_catchup_requests_total"), 1);
   EXPECT_EQ(sa.value("fedrelay_room_events_dropped_ahead_total"), 0);
   EXPECT_EQ(sb.value("fedrelay_room_events_dropped_ahead_total"), 0);
 

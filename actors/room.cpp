@@ -358,9 +358,13 @@ void record_applied(room_pointer self, journal_entry& entry, const room_event& e
     put(entry, storage::column::meta, direct_room_key(e.user, content_text(e, "with")), st.room_id);
 }
 
-/// Puts the state value and the keys of the members changed since the last time.
+/// Puts the state value and the keys of the members changed since the last time, each
+/// key once (a room state from the host names every member twice, as was and as is).
 void record_state(room_pointer self, journal_entry& entry) {
   auto& st = self->state;
+  std::sort(st.members_unstored.begin(), st.members_unstored.end());
+  st.members_unstored.erase(std::unique(st.members_unstored.begin(), st.members_unstored.end()),
+                            st.members_unstored.end());
   for (const auto& user : st.members_unstored) {
     auto i = st.room.members.find(user);
     put(entry, storage::column::rooms, room_member_key(st.room_id, user),

@@ -50,6 +50,7 @@ struct journal_state {
   std::unordered_map<std::string, uint64_t> last_seq;  // last seq assigned per domain
   uint64_t last_cursor = 0;                            // last inbox cursor assigned
   bool cursor_loaded = false;
+  size_t max_run = max_run_events;  // the most events of one outbox run
   uint64_t writes = 0;
   uint64_t appends = 0;
   /// Filled and cleared by every flush. A batch of a hundred 4 KiB events is a megabyte,
@@ -151,6 +152,9 @@ void flush(journal_pointer self) {
   std::vector<std::vector<uint64_t>> seqs(waiting.size());
   auto now = unix_ms();
   uint64_t cursor = 0;  // the last inbox cursor given in this batch; tentative too
+  // A room's events for one domain go in as runs (outbox.hpp), also across the appends
+  // of one write: one-by-one sends grouped into a write make a run too.
+  outbox_run_builder runs{st.max_run};
   for (size_t i = 0; i < waiting.size(); ++i) {
     auto& w = waiting[i];
     caf::error load_error;
@@ -182,10 +186,13 @@ void flush(journal_pointer self) {
     for (size_t k = 0; k < w.entry.outbound.size(); ++k) {
       const auto& out = w.entry.outbound[k];
       auto seq = ++last[out.destination];
-      batch.put(storage::column::outbox, storage::sequenced_key(out.destination, seq),
-                out.log_key.empty()
-                    ? encode_outbox_value(now, w.checked.event_ids[k], out.event)
-                    : encode_outbox_reference(now, w.checked.event_ids[k], out.log_key));
+      if (out.log_key.empty()) {
+        runs.close(out.destination, batch);
+        batch.put(storage::column::outbox, storage::sequenced_key(out.destination, seq),
+                  encode_outbox_value(now, w.checked.event_ids[k], out.event));
+      } else {
+        runs.add(out.destination, seq, w.checked.event_ids[k], out.log_key, now, batch);
+      }
       seqs[i].push_back(seq);
     }
     for (const auto& event : w.entry.inbox) {
@@ -195,6 +202,7 @@ void flush(journal_pointer self) {
                 inbox_reference(event) ? event : with_cursor(event, cursor));
     }
   }
+  runs.close_all(batch);
   for (const auto& [domain, seq] : last)
     batch.put(storage::column::receipts, outbox_high_water_key(domain), storage::encode_u64(seq));
   if (!batch.empty()) {
@@ -232,8 +240,9 @@ void flush(journal_pointer self) {
 
 journal_impl::behavior_type journal(journal_pointer self, storage::store* store,
                                     peer_manager_actor manager, caf::actor inbox_listener,
-                                    std::shared_ptr<node_metrics> metrics) {
+                                    std::shared_ptr<node_metrics> metrics, size_t max_run) {
   self->state.store = store;
+  self->state.max_run = max_run;
   self->state.metrics = std::move(metrics);
   self->state.manager = std::move(manager);
   self->state.inbox_listener = std::move(inbox_listener);
@@ -262,12 +271,12 @@ journal_impl::behavior_type journal(journal_pointer self, storage::store* store,
 
 journal_actor spawn_journal(caf::actor_system& sys, storage::store& store,
                             peer_manager_actor manager, caf::actor inbox_listener, bool detached,
-                            std::shared_ptr<node_metrics> metrics) {
+                            std::shared_ptr<node_metrics> metrics, size_t max_run) {
   if (detached)
     return sys.spawn<caf::detached>(journal, &store, std::move(manager), std::move(inbox_listener),
-                                    std::move(metrics));
+                                    std::move(metrics), max_run);
   return sys.spawn(journal, &store, std::move(manager), std::move(inbox_listener),
-                   std::move(metrics));
+                   std::move(metrics), max_run);
 }
 
 }  // namespace fedrelay::actors

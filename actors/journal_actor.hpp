@@ -16,6 +16,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/metrics.hpp"
+#include "actors/outbox.hpp"
 #include "actors/peer_manager_actor.hpp"
 
 namespace fedrelay::storage {
@@ -90,9 +91,12 @@ using journal_actor = caf::typed_actor<
 /// `inbox_listener` (the local bridge; may be null) receives (inbox_atom, last_cursor)
 /// after each write that added inbox events.
 /// `metrics` (may be null) gets the latency of every synced write.
+/// `max_run` bounds the events of one outbox run (outbox.hpp): a peer takes a run whole,
+/// so app passes transport.batch_max_events when that is lower.
 /// REQUIRES: `store` outlives the actor.
 journal_actor spawn_journal(caf::actor_system& sys, storage::store& store,
                             peer_manager_actor manager, caf::actor inbox_listener = {},
-                            bool detached = false, std::shared_ptr<node_metrics> metrics = nullptr);
+                            bool detached = false, std::shared_ptr<node_metrics> metrics = nullptr,
+                            size_t max_run = max_run_events);
 
 }  // namespace fedrelay::actors

@@ -16,8 +16,10 @@ namespace {
 constexpr size_t header_size = 8 + 4;
 // The shortest run of seqs that remove() deletes as a range (see there).
 constexpr size_t min_range_deletion = 64;
-// Where the JSON of an event would start ('{'), this byte starts a room log reference.
+// Where the JSON of an event would start ('{'), this byte starts a room log reference,
+// and this one a run of them.
 constexpr char reference_mark = '\x01';
+constexpr char run_mark = '\x02';
 // How many queued entries outbox::read resolves against the room log at a time.
 constexpr size_t resolve_chunk = 128;
 
@@ -68,6 +70,99 @@ std::string encode_outbox_reference(int64_t enqueued_ms, std::string_view event_
   return out;
 }
 
+// A run, after the header and the first event's id: run_mark, the event count (4 bytes,
+// big-endian), the first log key's length (4 bytes) and the key, then each further
+// event's id, its length (4 bytes) first.
+std::string encode_outbox_run(int64_t enqueued_ms, const std::vector<std::string_view>& event_ids,
+                              std::string_view first_log_key) {
+  std::string out = encode_outbox_value(enqueued_ms, event_ids.front(), {});
+  out.push_back(run_mark);
+  append_u32(out, static_cast<uint32_t>(event_ids.size()));
+  append_u32(out, static_cast<uint32_t>(first_log_key.size()));
+  out += first_log_key;
+  for (size_t i = 1; i < event_ids.size(); ++i) {
+    append_u32(out, static_cast<uint32_t>(event_ids[i].size()));
+    out += event_ids[i];
+  }
+  return out;
+}
+
+namespace {
+
+/// Takes a 4-byte length and that many bytes from the front of `rest`.
+std::optional<std::string_view> take_sized(std::string_view& rest) {
+  if (rest.size() < 4) return std::nullopt;
+  auto size = read_u32(rest);
+  rest.remove_prefix(4);
+  if (rest.size() < size) return std::nullopt;
+  auto taken = rest.substr(0, size);
+  rest.remove_prefix(size);
+  return taken;
+}
+
+/// Expands the run in `rest` (after its mark) whose first event is `first`.
+bool decode_run(std::string_view rest, outbox_entry first, std::vector<outbox_entry>& out) {
+  if (rest.size() < 4) return false;
+  auto count = read_u32(rest);
+  rest.remove_prefix(4);
+  auto log_key = take_sized(rest);
+  if (!log_key || count < 2 || first.event_id.empty()) return false;
+  auto split = storage::split_sequenced_key(*log_key);
+  if (!split || split->second > std::numeric_limits<uint64_t>::max() - count) return false;
+  auto begin = out.size();
+  auto room_prefix = split->first;
+  for (uint32_t i = 0; i < count; ++i) {
+    outbox_entry entry;
+    entry.enqueued_ms = first.enqueued_ms;
+    entry.key_seq = first.key_seq;
+    entry.seq = first.key_seq + i;
+    if (i == 0) {
+      entry.event_id = std::move(first.event_id);
+    } else if (auto id = take_sized(rest); id && !id->empty()) {
+      entry.event_id.assign(*id);
+    } else {
+      out.resize(begin);
+      return false;
+    }
+    entry.log_key = storage::sequenced_key(room_prefix, split->second + i);
+    out.push_back(std::move(entry));
+  }
+  if (rest.empty()) return true;
+  out.resize(begin);
+  return false;
+}
+
+/// How many events a value holds: a run's count, else 1.
+uint64_t events_in(std::string_view value) {
+  if (value.size() < header_size) return 1;
+  auto id_size = read_u32(value.substr(8, 4));
+  if (value.size() - header_size < id_size + 5) return 1;
+  auto rest = value.substr(header_size + id_size);
+  return rest.front() == run_mark ? std::max<uint32_t>(1, read_u32(rest.substr(1, 4))) : 1;
+}
+
+}  // namespace
+
+bool decode_outbox_entries(std::string_view value, uint64_t key_seq,
+                           std::vector<outbox_entry>& out) {
+  if (value.size() < header_size) return false;
+  auto id_size = read_u32(value.substr(8, 4));
+  if (value.size() - header_size < id_size) return false;
+  auto rest = value.substr(header_size + id_size);
+  if (!rest.empty() && rest.front() == run_mark) {
+    outbox_entry first;
+    first.enqueued_ms = static_cast<int64_t>(*storage::decode_u64(value.substr(0, 8)));
+    first.event_id.assign(value.substr(header_size, id_size));
+    first.key_seq = key_seq;
+    return decode_run(rest.substr(1), std::move(first), out);
+  }
+  auto entry = decode_outbox_value(value);
+  if (!entry) return false;
+  entry->seq = entry->key_seq = key_seq;
+  out.push_back(std::move(*entry));
+  return true;
+}
+
 std::optional<outbox_entry> decode_outbox_value(std::string_view value) {
   if (value.size() < header_size) return std::nullopt;
   auto id_size = read_u32(value.substr(8, 4));
@@ -77,6 +172,7 @@ std::optional<outbox_entry> decode_outbox_value(std::string_view value) {
   entry.event_id.assign(value.substr(header_size, id_size));
   auto rest = value.substr(header_size + id_size);
   if (rest.empty()) return std::nullopt;
+  if (rest.front() == run_mark) return std::nullopt;
   if (rest.front() == reference_mark) {
     entry.log_key.assign(rest.substr(1));
     if (entry.log_key.empty() || entry.event_id.empty()) return std::nullopt;
@@ -84,6 +180,57 @@ std::optional<outbox_entry> decode_outbox_value(std::string_view value) {
     entry.event.assign(rest);
   }
   return entry;
+}
+
+void outbox_run_builder::add(std::string_view domain, uint64_t seq, std::string_view event_id,
+                             std::string_view log_key, int64_t enqueued_ms,
+                             storage::write_batch& batch) {
+  auto split = storage::split_sequenced_key(log_key);
+  auto run = std::find_if(open_.begin(), open_.end(),
+                          [&](const open_run& r) { return r.domain == domain; });
+  if (run != open_.end()) {
+    if (split && run->sequenced && split->first == run->room &&
+        split->second == run->next_log_seq && seq == run->first_seq + run->ids.size() &&
+        run->ids.size() < max_events_) {
+      run->ids.push_back(event_id);
+      ++run->next_log_seq;
+      return;
+    }
+    put(*run, batch);
+    open_.erase(run);
+  }
+  open_run fresh;
+  fresh.domain.assign(domain);
+  fresh.first_seq = seq;
+  fresh.enqueued_ms = enqueued_ms;
+  fresh.first_log_key = log_key;
+  fresh.ids.push_back(event_id);
+  if (split) {  // else not a sequenced key: nothing joins it
+    fresh.sequenced = true;
+    fresh.room = split->first;
+    fresh.next_log_seq = split->second + 1;
+  }
+  open_.push_back(std::move(fresh));
+}
+
+void outbox_run_builder::close(std::string_view domain, storage::write_batch& batch) {
+  auto run = std::find_if(open_.begin(), open_.end(),
+                          [&](const open_run& r) { return r.domain == domain; });
+  if (run == open_.end()) return;
+  put(*run, batch);
+  open_.erase(run);
+}
+
+void outbox_run_builder::close_all(storage::write_batch& batch) {
+  for (const auto& run : open_) put(run, batch);
+  open_.clear();
+}
+
+void outbox_run_builder::put(const open_run& run, storage::write_batch& batch) const {
+  batch.put(storage::column::outbox, storage::sequenced_key(run.domain, run.first_seq),
+            run.ids.size() == 1
+                ? encode_outbox_reference(run.enqueued_ms, run.ids.front(), run.first_log_key)
+                : encode_outbox_run(run.enqueued_ms, run.ids, run.first_log_key));
 }
 
 std::string outbox_high_water_key(std::string_view domain) {
@@ -105,15 +252,19 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
   auto visit = [&](std::string_view key, std::string_view value) {
     auto split = storage::split_sequenced_key(key);
     if (!split) return true;
-    last_visited = split->second;
-    auto entry = decode_outbox_value(value);
-    if (!entry) {
+    auto before = queued.size();
+    if (!decode_outbox_entries(value, split->second, queued)) {
+      last_visited = split->second;
       corrupt.push_back(split->second);
       return true;
     }
-    entry->seq = split->second;
-    inline_bytes += entry->event.size();
-    queued.push_back(std::move(*entry));
+    if (before > 0 && queued.size() > max_events) {
+      // A run that does not fit waits for the next batch, whole.
+      queued.resize(before);
+      return false;
+    }
+    last_visited = queued.back().seq;
+    for (auto i = before; i < queued.size(); ++i) inline_bytes += queued[i].event.size();
     // Entries past max_bytes of inline events would all be left out below.
     return queued.size() < max_events && inline_bytes <= max_bytes;
   };
@@ -122,33 +273,43 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
     return err;
   outbox_batch batch;
   batch.last_seq = last_visited;
+  uint64_t last_taken = 0;  // the last seq of the last key taken
   // References are resolved a chunk at a time, so a byte bound that large events reach
-  // early does not read the log entry of every entry up to max_events.
-  bool full = false;
-  for (size_t begin = 0; begin < queued.size() && !full; begin += resolve_chunk) {
-    auto end = std::min(queued.size(), begin + resolve_chunk);
-    if (auto err = resolve_references(store_, queued.data() + begin, queued.data() + end))
-      return err;
-    for (auto i = begin; i < end && !full; ++i) {
-      auto& entry = queued[i];
-      if (entry.event.empty()) {  // the journal writes both in one batch: this is damage
-        corrupt.push_back(entry.seq);
-        continue;
-      }
-      full = !batch.entries.empty() && batch.bytes + entry.event.size() > max_bytes;
-      if (full) break;
-      batch.bytes += entry.event.size();
-      batch.entries.push_back(std::move(entry));
+  // early does not read the log entry of every entry up to max_events. A key's events
+  // (one, or a run) are taken together or not at all.
+  size_t resolved = 0;
+  for (size_t begin = 0; begin < queued.size();) {
+    auto end = begin + 1;
+    while (end < queued.size() && queued[end].key_seq == queued[begin].key_seq) ++end;
+    while (resolved < end) {
+      auto to = std::min(queued.size(), std::max(end, resolved + resolve_chunk));
+      if (auto err = resolve_references(store_, queued.data() + resolved, queued.data() + to))
+        return err;
+      resolved = to;
     }
+    size_t bytes = 0, present = 0;
+    for (auto i = begin; i < end; ++i)
+      if (!queued[i].event.empty()) {
+        bytes += queued[i].event.size();
+        ++present;
+      }
+    if (present == 0) {  // the journal writes both in one batch: this is damage
+      corrupt.push_back(queued[begin].key_seq);
+    } else {
+      if (!batch.entries.empty() && batch.bytes + bytes > max_bytes) break;
+      batch.bytes += bytes;
+      for (auto i = begin; i < end; ++i)
+        if (!queued[i].event.empty()) batch.entries.push_back(std::move(queued[i]));
+      last_taken = queued[end - 1].seq;
+    }
+    begin = end;
   }
-  // An entry that did not fit was visited but not taken: the batch ends before it.
-  if (!batch.entries.empty()) batch.last_seq = batch.entries.back().seq;
+  // A key that did not fit was visited but not taken: the batch ends before it.
+  if (!batch.entries.empty()) batch.last_seq = last_taken;
   std::sort(corrupt.begin(), corrupt.end());
-  if (!batch.entries.empty()) {
-    // Only corrupt seqs before the last entry taken were passed over for good.
-    auto last = batch.entries.back().seq;
-    corrupt.erase(std::lower_bound(corrupt.begin(), corrupt.end(), last), corrupt.end());
-  }
+  if (!batch.entries.empty())
+    // Only corrupt keys before the last one taken were passed over for good.
+    corrupt.erase(std::lower_bound(corrupt.begin(), corrupt.end(), last_taken), corrupt.end());
   batch.corrupt = std::move(corrupt);
   return batch;
 }
@@ -189,8 +350,8 @@ caf::error outbox::remove(const std::vector<uint64_t>& seqs, storage::durability
 
 caf::expected<uint64_t> outbox::count() const {
   uint64_t n = 0;
-  auto visit = [&n](std::string_view, std::string_view) {
-    ++n;
+  auto visit = [&n](std::string_view, std::string_view value) {
+    n += events_in(value);
     return true;
   };
   if (auto err = store_.scan(storage::column::outbox, storage::sequenced_begin(domain_),
@@ -203,10 +364,9 @@ caf::expected<std::optional<outbox_entry>> outbox::oldest() const {
   std::optional<outbox_entry> found;
   auto visit = [&found](std::string_view key, std::string_view value) {
     auto split = storage::split_sequenced_key(key);
-    auto entry = decode_outbox_value(value);
-    if (!split || !entry) return true;
-    entry->seq = split->second;
-    found = std::move(*entry);
+    std::vector<outbox_entry> entries;
+    if (!split || !decode_outbox_entries(value, split->second, entries)) return true;
+    found = std::move(entries.front());
     return false;
   };
   if (auto err = store_.scan(storage::column::outbox, storage::sequenced_begin(domain_),
@@ -221,7 +381,7 @@ caf::expected<uint64_t> outbox::last_seq() const {
   if (!last) return last.error();
   if (!*last) return uint64_t{0};
   auto split = storage::split_sequenced_key((*last)->first);
-  return split ? split->second : uint64_t{0};
+  return split ? split->second + events_in((*last)->second) - 1 : uint64_t{0};
 }
 
 caf::expected<std::vector<std::string>> outbox_domains(const storage::store& store) {

@@ -34,8 +34,9 @@ using peer_impl = peer_actor::extend<caf::reacts_to<retry_atom, uint64_t>>;
 /// A transaction from its first send until its receipt.
 struct pending_transaction {
   transaction txn;
-  std::vector<uint64_t> seqs;    // outbox seq of each event
-  std::vector<std::string> ids;  // id of each event
+  std::vector<uint64_t> seqs;      // outbox seq of each event
+  std::vector<uint64_t> key_seqs;  // the outbox key each event is stored under
+  std::vector<std::string> ids;    // id of each event
   bool in_flight = false;
 };
 
@@ -185,10 +186,27 @@ void note_refused(peer_pointer self, const std::string& id, const std::string& r
     caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, id, reason, text);
 }
 
-/// `p` was answered for good: its events leave the queue, accepted and refused alike.
+/// Whether a transaction other than `p` holds an event stored under outbox key `key_seq`.
+/// A transaction's events are a stretch of the queue, so only its first and last key can
+/// be another's too.
+bool key_shared(const peer_state& st, const pending_transaction& p, uint64_t key_seq) {
+  return std::any_of(st.txns.begin(), st.txns.end(), [&](const pending_transaction& t) {
+    return &t != &p && !t.key_seqs.empty() &&
+           (t.key_seqs.front() == key_seq || t.key_seqs.back() == key_seq);
+  });
+}
+
+/// `p` was answered for good: its events leave the queue, accepted and refused alike. A
+/// run's key goes with the last transaction that holds any of its events: split halves of
+/// a run may be answered in either order, and the key must stay until both are.
 void leave_queue(peer_pointer self, const pending_transaction& p) {
   auto& st = self->state;
-  if (auto err = st.queue->remove(p.seqs))
+  std::vector<uint64_t> keys;
+  for (auto key : p.key_seqs)
+    if ((keys.empty() || keys.back() != key) &&
+        ((key != p.key_seqs.front() && key != p.key_seqs.back()) || !key_shared(st, p, key)))
+      keys.push_back(key);
+  if (auto err = st.queue->remove(keys))
     log()->error("peer {}: acknowledged events stay queued: {}", st.domain, describe(err));
   st.depth -= std::min<uint64_t>(st.depth, p.seqs.size());
 }
@@ -236,6 +254,7 @@ void split_refused(peer_pointer self, pending_transaction& p) {
     from.resize(half);
   };
   take_tail(p.seqs, second.seqs);
+  take_tail(p.key_seqs, second.key_seqs);
   take_tail(p.ids, second.ids);
   take_tail(p.txn.events, second.txn.events);
   p.txn.id = make_transaction_id(st.ctx.own_domain);
@@ -391,6 +410,7 @@ bool read_next(peer_pointer self) {
     p.txn.destination = st.domain;
     for (auto& e : batch->entries) {
       p.seqs.push_back(e.seq);
+      p.key_seqs.push_back(e.key_seq);
       p.ids.push_back(std::move(e.event_id));
       p.txn.events.push_back(std::move(e.event));
     }

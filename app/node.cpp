@@ -175,7 +175,7 @@ struct node::impl {
     bridge = actors::spawn_local_bridge(sys, *store, cfg.domain);
     // The journal blocks on fsync: it gets a thread of its own.
     journal = actors::spawn_journal(sys, *store, peers, caf::actor_cast<caf::actor>(bridge), true,
-                                    metrics);
+                                    metrics, cfg.transport.batch_max_events);
     actors::room_context room_ctx;
     room_ctx.own_domain = cfg.domain;
     room_ctx.identity = identity;

@@ -2,6 +2,8 @@
 #include "actors/journal_actor.hpp"
 
 #include <atomic>
+#include <map>
+#include <numeric>
 
 #include <gtest/gtest.h>
 
@@ -163,6 +165,103 @@ TEST_F(JournalTest, QueuesAReferenceToTheRoomLogThatReadsBackAsTheEventMessage) 
   no_id.outbound.push_back({"b.example", {}, {}, log_key});
   auto refused = ask<std::vector<uint64_t>>(journal_, append_atom::value, no_id);
   EXPECT_EQ(refused.error, caf::make_error(errc::bad_request)) << describe(refused.error);
+}
+
+/// An entry as a host's room makes it: log entries `first`..`last` of room r:a.example,
+/// each referred to for every domain of `domains` in turn.
+journal_entry room_references(uint64_t first, uint64_t last, std::vector<std::string> domains) {
+  journal_entry entry;
+  for (auto seq = first; seq <= last; ++seq) {
+    auto log_key = storage::sequenced_key("r:a.example", seq);
+    entry.puts.push_back({static_cast<uint8_t>(storage::column::room_log), log_key,
+                          R"({"seq":)" + std::to_string(seq) + "}"});
+    for (const auto& domain : domains)
+      entry.outbound.push_back({domain, {}, "event:" + std::to_string(seq), log_key});
+  }
+  return entry;
+}
+
+TEST_F(JournalTest, AHostsReferencesInARowGoInOneKeyPerRunOfEachDomain) {
+  // 70 events for B and C; after the 30th, an event of C's own breaks C's run.
+  auto entry = room_references(1, 30, {"b.example", "c.example"});
+  entry.outbound.push_back({"c.example", event("own")});
+  auto rest = room_references(31, 70, {"b.example", "c.example"});
+  for (auto& put : rest.puts) entry.puts.push_back(std::move(put));
+  for (auto& out : rest.outbound) entry.outbound.push_back(std::move(out));
+  auto reply = ask<std::vector<uint64_t>>(journal_, append_atom::value, entry);
+  ASSERT_TRUE(reply.value) << describe(reply.error);
+  // Each event has a seq of its own, as before runs.
+  std::map<std::string, std::vector<uint64_t>> given;
+  for (size_t k = 0; k < entry.outbound.size(); ++k)
+    given[entry.outbound[k].destination].push_back(reply.value->at(k));
+  for (const auto& [domain, seqs] : given) {
+    std::vector<uint64_t> expected(seqs.size());
+    std::iota(expected.begin(), expected.end(), 1);
+    EXPECT_EQ(seqs, expected) << domain;
+  }
+  // B: runs of 64 and 6; C: 30, its own event, 40.
+  EXPECT_EQ(count_keys(*node_, storage::column::outbox), 5u);
+  for (const char* domain : {"b.example", "c.example"}) {
+    auto queued = outbox{*node_->store, domain}.read(0, 1000, 1 << 20);
+    ASSERT_TRUE(queued);
+    std::vector<std::string> ids, events;
+    for (const auto& e : queued->entries) {
+      ids.push_back(e.event_id);
+      events.push_back(e.event);
+    }
+    std::vector<std::string> expected_ids, expected_events;
+    for (uint64_t seq = 1; seq <= 70; ++seq) {
+      auto id = "event:" + std::to_string(seq);
+      expected_ids.push_back(id);
+      expected_events.push_back(event_message(id, R"({"seq":)" + std::to_string(seq) + "}"));
+      if (seq == 30 && std::string{domain} == "c.example") {
+        expected_ids.push_back("own");
+        expected_events.push_back(event("own"));
+      }
+    }
+    EXPECT_EQ(ids, expected_ids) << domain;
+    EXPECT_EQ(events, expected_events) << domain;
+    EXPECT_EQ(*outbox(*node_->store, domain).count(), expected_ids.size()) << domain;
+  }
+}
+
+TEST_F(JournalTest, ReferencesOfAppendsWrittenTogetherJoinOneRun) {
+  // Three appends in one write (one-by-one sends grouped), the room's seqs in a row; a
+  // fourth of another room's log starts a key of its own.
+  auto r1 = request<std::vector<uint64_t>>(journal_, append_atom::value,
+                                           room_references(1, 1, {"b.example"}));
+  auto r2 = request<std::vector<uint64_t>>(journal_, append_atom::value,
+                                           room_references(2, 3, {"b.example"}));
+  auto other = room_references(1, 1, {"b.example"});
+  other.outbound.front().log_key = storage::sequenced_key("r2:a.example", 1);
+  other.puts.front().key = other.outbound.front().log_key;
+  auto r3 = request<std::vector<uint64_t>>(journal_, append_atom::value, other);
+  sched_->run();
+  ASSERT_TRUE(r1->done && r2->done && r3->done);
+  EXPECT_EQ(r1->value, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(r2->value, (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(r3->value, (std::vector<uint64_t>{4}));
+  EXPECT_EQ(stats().first, 1u);
+  EXPECT_EQ(count_keys(*node_, storage::column::outbox), 2u);
+  auto queued = outbox{*node_->store, "b.example"}.read(0, 100, 1 << 20);
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->entries.size(), 4u);
+  EXPECT_EQ(queued->entries[2].key_seq, 1u);
+  EXPECT_EQ(queued->entries[3].key_seq, 4u);
+  EXPECT_EQ(queued->entries[3].log_key, storage::sequenced_key("r2:a.example", 1));
+}
+
+TEST_F(JournalTest, RunsHoldNoMoreEventsThanTheJournalIsTold) {
+  // A node whose transport.batch_max_events is 3 (a peer takes a run whole).
+  auto small = keep(spawn_journal(*sys_, *node_->store, manager_, {}, false, nullptr, 3));
+  auto reply =
+      ask<std::vector<uint64_t>>(small, append_atom::value, room_references(1, 7, {"d.example"}));
+  ASSERT_TRUE(reply.value) << describe(reply.error);
+  EXPECT_EQ(count_keys(*node_, storage::column::outbox), 3u);
+  auto queued = outbox{*node_->store, "d.example"}.read(0, 3, 1 << 20);
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->entries.size(), 3u);
+  EXPECT_EQ(*outbox(*node_->store, "d.example").count(), 7u);
 }
 
 TEST_F(JournalTest, RefusesMalformedEntries) {

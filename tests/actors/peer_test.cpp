@@ -59,24 +59,28 @@ discovery_actor::behavior_type rotating_discovery(discovery_actor::pointer,
   };
 }
 
-/// Stands in front of a node's inbound actor: holds the first `to_hold` transactions
-/// unanswered until told (tick_atom), and passes the others on at once. A transaction
-/// slower than those sent after it.
+/// Stands in front of a node's inbound actor: passes the first `to_pass` transactions on,
+/// holds the next `to_hold` unanswered until told (tick_atom), and passes the others on at
+/// once. A transaction slower than those sent after it.
 struct holding_inbound_state {
   inbound_actor inbound;
+  size_t to_pass = 0;  // transactions still to pass before holding
   size_t to_hold = 0;  // transactions still to hold
   std::vector<std::pair<std::vector<std::string>, caf::response_promise>> held;
 };
 
 caf::behavior holding_inbound(caf::stateful_actor<holding_inbound_state>* self,
-                              inbound_actor inbound, size_t to_hold) {
+                              inbound_actor inbound, size_t to_hold, size_t to_pass) {
   self->state.inbound = std::move(inbound);
   self->state.to_hold = to_hold;
+  self->state.to_pass = to_pass;
   return {
       [self](dispatch_atom, std::string& origin, std::string& version,
              std::string& body) -> caf::result<inbound_reply> {
         auto& st = self->state;
-        if (st.to_hold > 0) {
+        if (st.to_pass > 0) {
+          --st.to_pass;
+        } else if (st.to_hold > 0) {
           --st.to_hold;
           auto promise = self->make_response_promise();
           st.held.push_back({{std::move(origin), std::move(version), std::move(body)}, promise});
@@ -184,7 +188,7 @@ TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAWindowOfFullOnesPastTheO
   // first seq + 4 is sent, however fast the others are answered. A receiver's room holds
   // only so many events ahead of a gap (room_context::max_ahead) and fetches the rest
   // again from the host.
-  auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}));
+  auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}, size_t{0}));
   net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
   start_sender(*a_);
   std::vector<std::string> events;
@@ -378,6 +382,42 @@ TEST_F(PeerTest, AnEventAloneLargerThanTheReceiverTakesIsRefusedAndTheQueueGoesO
   ASSERT_GE(sizes.size(), 3u);
   EXPECT_EQ(sizes[0], 2u);
   EXPECT_EQ(sizes[1], 1u);
+}
+
+TEST_F(PeerTest, ARunsKeyStaysUntilEveryTransactionHoldingItsEventsIsAnswered) {
+  // Four events of a room's log under one outbox key (a run). B refuses the transaction
+  // as too large; its halves go apart, and the first half is answered while the second
+  // is not. The key must stay: a crash now would otherwise lose the second half.
+  net_.intercept = [refused =
+                        false](const outbound_request&) mutable -> std::optional<inbound_reply> {
+    if (refused) return std::nullopt;
+    refused = true;
+    return inbound_reply{413, R"({"success":false,"error":"request body too large"})"};
+  };
+  auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}, size_t{1}));
+  net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
+  journal_entry entry;
+  std::vector<std::string> ids;
+  for (uint64_t seq = 1; seq <= 4; ++seq) {
+    auto log_key = storage::sequenced_key("r:a.example", seq);
+    entry.puts.push_back({static_cast<uint8_t>(storage::column::room_log), log_key,
+                          R"({"seq":)" + std::to_string(seq) + "}"});
+    ids.push_back("event:" + std::to_string(seq));
+    entry.outbound.push_back({"b.example", {}, ids.back(), log_key});
+  }
+  start_sender(*a_);
+  auto reply = ask<std::vector<uint64_t>>(a_->journal, append_atom::value, entry);
+  ASSERT_TRUE(reply.value) << describe(reply.error);
+  EXPECT_EQ(*reply.value, (std::vector<uint64_t>{1, 2, 3, 4}));
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 1u);
+  EXPECT_EQ(stats_of_b().queue_depth, 2u);
+  caf::anon_send(holder, tick_atom::value);
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_), ids);
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  EXPECT_EQ(stats_of_b().queue_depth, 0u);
 }
 
 TEST_F(PeerTest, AReceiptForAnotherTransactionIsAFailure) {

@@ -630,6 +630,141 @@ TEST_F(OutboxStoreTest, ReferencesToManyRoomsAndSeqsReadTheirOwnLogEntries) {
   EXPECT_TRUE(bounded->corrupt.empty());
 }
 
+/// Puts log entries `first`..`first + n - 1` of room "r" and, under key seq `key_seq` of
+/// b.example, one run referring to them (or a single reference for n = 1).
+void put_run(storage::store& store, uint64_t key_seq, uint64_t first, uint64_t n,
+             const std::set<uint64_t>& missing = {}) {
+  storage::write_batch batch;
+  std::vector<std::string> ids;
+  for (uint64_t seq = first; seq < first + n; ++seq) {
+    ids.push_back("event:r:" + std::to_string(seq));
+    if (missing.count(seq) == 0)
+      batch.put(storage::column::room_log, storage::sequenced_key("r", seq),
+                R"({"seq":)" + std::to_string(seq) + "}");
+  }
+  std::vector<std::string_view> views(ids.begin(), ids.end());
+  auto log_key = storage::sequenced_key("r", first);
+  batch.put(storage::column::outbox, storage::sequenced_key("b.example", key_seq),
+            n == 1 ? encode_outbox_reference(7, views.front(), log_key)
+                   : encode_outbox_run(7, views, log_key));
+  ASSERT_FALSE(store.write(batch));
+}
+
+std::vector<uint64_t> seqs_of(const outbox_batch& b) {
+  std::vector<uint64_t> out;
+  for (const auto& e : b.entries) out.push_back(e.seq);
+  return out;
+}
+
+TEST_F(OutboxStoreTest, ARunHoldsEachOfItsEventsUnderASeqOfItsOwn) {
+  // Seq 1 a reference, 2-6 a run of log entries 11-15, 7 an inline event.
+  put_run(*store_, 1, 10, 1);
+  put_run(*store_, 2, 11, 5);
+  put("b.example", 7, R"({"id":"x"})", 9);
+  outbox q{*store_, "b.example"};
+  auto all = q.read(0, 100, 1 << 20);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(seqs_of(*all), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(all->last_seq, 7u);
+  EXPECT_TRUE(all->corrupt.empty());
+  for (uint64_t i = 0; i < 5; ++i) {
+    const auto& e = all->entries[1 + i];
+    EXPECT_EQ(e.key_seq, 2u);
+    EXPECT_EQ(e.enqueued_ms, 7);
+    EXPECT_EQ(e.event_id, "event:r:" + std::to_string(11 + i));
+    EXPECT_EQ(e.log_key, storage::sequenced_key("r", 11 + i));
+    EXPECT_EQ(e.event, event_message(e.event_id, R"({"seq":)" + std::to_string(11 + i) + "}"));
+  }
+  EXPECT_EQ(all->entries[0].key_seq, 1u);
+  EXPECT_EQ(all->entries[6].key_seq, 7u);
+  EXPECT_EQ(*q.count(), 7u);
+  EXPECT_EQ(*q.last_seq(), 7u);
+  // A run last in the queue ends it at its last event's seq.
+  put_run(*store_, 8, 16, 3);
+  EXPECT_EQ(*q.last_seq(), 10u);
+  EXPECT_EQ(*q.count(), 10u);
+  ASSERT_FALSE(q.remove({1, 2}));
+  auto oldest = q.oldest();
+  ASSERT_TRUE(oldest && *oldest);
+  EXPECT_EQ((*oldest)->seq, 7u);
+  ASSERT_FALSE(q.remove({7}));
+  oldest = q.oldest();
+  ASSERT_TRUE(oldest && *oldest);
+  EXPECT_EQ((*oldest)->seq, 8u);
+  EXPECT_EQ((*oldest)->event_id, "event:r:16");
+  EXPECT_EQ(*q.count(), 3u);
+}
+
+TEST_F(OutboxStoreTest, AReadTakesARunWholeOrNotAtAll) {
+  put_run(*store_, 1, 1, 2);  // seqs 1-2
+  put_run(*store_, 3, 3, 4);  // seqs 3-6
+  put_run(*store_, 7, 7, 1);  // seq 7
+  outbox q{*store_, "b.example"};
+  // A count bound inside the second run ends the batch before it...
+  for (size_t max : {2, 3, 5}) {
+    auto read = q.read(0, max, 1 << 20);
+    ASSERT_TRUE(read);
+    EXPECT_EQ(seqs_of(*read), (std::vector<uint64_t>{1, 2})) << max;
+    EXPECT_EQ(read->last_seq, 2u) << max;
+  }
+  // ...but a run first in the batch goes whole, past it.
+  auto first = q.read(3, 1, 1 << 20);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(seqs_of(*first), (std::vector<uint64_t>{3, 4, 5, 6}));
+  EXPECT_EQ(first->last_seq, 6u);
+  auto six = q.read(0, 6, 1 << 20);
+  ASSERT_TRUE(six);
+  EXPECT_EQ(six->last_seq, 6u);
+  // A byte bound likewise: here it falls inside the second run.
+  auto size = event_message("event:r:1", R"({"seq":1})").size();
+  auto by_bytes = q.read(0, 100, 4 * size);
+  ASSERT_TRUE(by_bytes);
+  EXPECT_EQ(seqs_of(*by_bytes), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(by_bytes->last_seq, 2u);
+  auto run_alone = q.read(3, 100, size);
+  ASSERT_TRUE(run_alone);
+  EXPECT_EQ(seqs_of(*run_alone), (std::vector<uint64_t>{3, 4, 5, 6}));
+}
+
+TEST_F(OutboxStoreTest, ARunsEventsWithoutTheirLogEntryAreLeftOut) {
+  put_run(*store_, 1, 1, 4, {2});        // seqs 1-4, log entry 2 gone
+  put_run(*store_, 5, 5, 3, {5, 6, 7});  // seqs 5-7, all gone
+  put_run(*store_, 8, 8, 2);             // seqs 8-9
+  auto read = outbox{*store_, "b.example"}.read(0, 100, 1 << 20);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(seqs_of(*read), (std::vector<uint64_t>{1, 3, 4, 8, 9}));
+  EXPECT_EQ(read->corrupt, (std::vector<uint64_t>{5}));
+  EXPECT_EQ(read->last_seq, 9u);
+}
+
+TEST_F(OutboxStoreTest, AMalformedRunIsReportedForRemoval) {
+  auto log_key = storage::sequenced_key("r", 1);
+  std::vector<std::string_view> two{"event:r:1", "event:r:2"};
+  auto good = encode_outbox_run(7, two, log_key);
+  std::vector<std::string> bad{
+      good.substr(0, good.size() - 1),                   // the last id cut short
+      good + "x",                                        // bytes past the last id
+      encode_outbox_run(7, {"event:r:1"}, log_key),      // a run of one
+      encode_outbox_run(7, two, "not a sequenced key"),  // no seq to count from
+      encode_outbox_run(7, {"event:r:1", ""}, log_key),  // an id missing
+      encode_outbox_run(7, {"", "event:r:2"}, log_key),  // the first id missing
+  };
+  storage::write_batch batch;
+  batch.put(storage::column::room_log, log_key, "{}");
+  batch.put(storage::column::room_log, storage::sequenced_key("r", 2), "{}");
+  uint64_t seq = 0;
+  for (const auto& value : bad)
+    batch.put(storage::column::outbox, storage::sequenced_key("b.example", ++seq), value);
+  batch.put(storage::column::outbox, storage::sequenced_key("b.example", ++seq), good);
+  ASSERT_FALSE(store_->write(batch));
+  auto read = outbox{*store_, "b.example"}.read(0, 100, 1 << 20);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(seqs_of(*read), (std::vector<uint64_t>{7, 8}));
+  EXPECT_EQ(read->corrupt, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+  for (const auto& value : bad) EXPECT_FALSE(decode_outbox_value(value));
+  EXPECT_FALSE(decode_outbox_value(good));  // a run is not one event
+}
+
 TEST_F(OutboxStoreTest, AByteBoundEndsABatchOfReferencesInAnyChunkOfItsReading) {
   // 300 references, read against the log a chunk at a time; the log entry of 150 is gone.
   storage::write_batch batch;

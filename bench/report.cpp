@@ -72,8 +72,8 @@ void print_row(const row& r) {
       measured_or_dash(r.accepted_per_s, 0).c_str(), measured_or_dash(r.p50, 2).c_str(),
       measured_or_dash(r.p99, 2).c_str(), measured_or_dash(r.p999, 2).c_str(),
       measured_or_dash(r.a_hwm_mb, 1).c_str(), measured_or_dash(r.b_hwm_mb, 1).c_str(),
-      measured_or_dash(r.a_cpu_per_100k, 1).c_str(), measured_or_dash(r.b_cpu_per_100k, 1).c_str(),
-      measured_or_dash(r.client_cpu_per_100k, 1).c_str(),
+      measured_or_dash(r.a_cpu_per_100k, 2).c_str(), measured_or_dash(r.b_cpu_per_100k, 2).c_str(),
+      measured_or_dash(r.client_cpu_per_100k, 2).c_str(),
       measured_or_dash(r.a_switches_per_event, 1).c_str(),
       measured_or_dash(r.b_switches_per_event, 1).c_str(), r.events, r.size, r.batch,
       r.offered.c_str(), r.note.empty() ? "" : "; ", r.note.c_str());
@@ -93,9 +93,9 @@ std::string markdown_table(const std::vector<row>& rows) {
          " | " + measured_or_dash(r.accepted_per_s, 0) + " | " + measured_or_dash(r.p50, 2) +
          " | " + measured_or_dash(r.p99, 2) + " | " + measured_or_dash(r.p999, 2) + " | " +
          measured_or_dash(r.max_ms, 2) + " | " + measured_or_dash(r.a_hwm_mb, 1) + " | " +
-         measured_or_dash(r.b_hwm_mb, 1) + " | " + measured_or_dash(r.a_cpu_per_100k, 1) + " | " +
-         measured_or_dash(r.b_cpu_per_100k, 1) + " | " +
-         measured_or_dash(r.client_cpu_per_100k, 1) + " | " +
+         measured_or_dash(r.b_hwm_mb, 1) + " | " + measured_or_dash(r.a_cpu_per_100k, 2) + " | " +
+         measured_or_dash(r.b_cpu_per_100k, 2) + " | " +
+         measured_or_dash(r.client_cpu_per_100k, 2) + " | " +
          measured_or_dash(r.a_switches_per_event, 1) + " | " +
          measured_or_dash(r.b_switches_per_event, 1) + " | " + r.note + " |\n";
   return t;

@@ -399,6 +399,30 @@ caf::expected<std::optional<std::string>> store::get(column c, std::string_view 
   return std::optional<std::string>{std::move(value)};
 }
 
+caf::error store::get_many(column c, const std::vector<std::string_view>& keys,
+                           const std::function<void(size_t, std::string_view)>& found) const {
+  without_perf_counters();
+  if (keys.empty()) return caf::none;
+  if (impl_->read_fault(c))
+    return read_error("get from " + std::string{column_name(c)},
+                      rocksdb::Status::IOError("injected read fault"));
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (auto key : keys) slices.push_back(slice(key));
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handle(c), keys.size(), slices.data(),
+                      values.data(), statuses.data());
+  caf::error first;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok())
+      found(i, std::string_view{values[i].data(), values[i].size()});
+    else if (!statuses[i].IsNotFound() && !first)
+      first = read_error("get from " + std::string{column_name(c)}, statuses[i]);
+  }
+  return first;
+}
+
 caf::error store::write(const write_batch& batch, durability d) {
   without_perf_counters();
   // Sticky, as LevelDB's RecordBackgroundError: after a failed write or fsync the WAL is

@@ -149,6 +149,13 @@ class store {
   /// The value of `key`, or nullopt when absent. errc::read_failed on I/O errors.
   [[nodiscard]] caf::expected<std::optional<std::string>> get(column c, std::string_view key) const;
 
+  /// Looks up every key of `keys` in one batched read (RocksDB's MultiGet) and calls
+  /// `found(i, value)` for each keys[i] that is stored, in order. The first read error is
+  /// returned after the calls for the keys that were read.
+  [[nodiscard]] caf::error get_many(
+      column c, const std::vector<std::string_view>& keys,
+      const std::function<void(size_t, std::string_view)>& found) const;
+
   /// Applies `batch` atomically. After a failed write (errc::write_failed) the store is
   /// read-only until reopened: a failed fsync leaves the WAL in an unknown state.
   [[nodiscard]] caf::error write(const write_batch& batch, durability d = durability::synced);

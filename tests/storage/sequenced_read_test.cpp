@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,60 @@ TEST_F(SequencedReadTest, FindsEveryStoredKeyOnceForEachTimeItIsAskedFor) {
   EXPECT_TRUE(read(*s_, {}).empty());
 }
 
+TEST_F(SequencedReadTest, ShortRunsAmongManyAreLookedUpInOneBatchAndTheOthersScanned) {
+  // Room r: seqs 1-200 stored but 150; r2: 1-10; a plain key.
+  write_batch batch;
+  for (uint64_t seq = 1; seq <= 200; ++seq)
+    if (seq != 150)
+      batch.put(column::room_log, sequenced_key("r", seq), "r#" + std::to_string(seq));
+  for (uint64_t seq = 1; seq <= 10; ++seq)
+    batch.put(column::room_log, sequenced_key("r2", seq), "r2#" + std::to_string(seq));
+  batch.put(column::room_log, "plain", "plain value");
+  ASSERT_FALSE(s_->write(batch));
+  s_.reset();
+  auto reads = std::make_shared<int>(0);
+  store_options opts;
+  opts.fail_reads = [reads](column c) {
+    if (c == column::room_log) ++*reads;
+    return false;
+  };
+  auto counted = open(std::move(opts));
+  ASSERT_TRUE(counted);
+  std::vector<std::string> keys;
+  std::vector<std::string> expected;  // "" where nothing is stored
+  auto ask = [&](const std::string& prefix, uint64_t seq, bool stored) {
+    keys.push_back(sequenced_key(prefix, seq));
+    expected.push_back(stored ? prefix + "#" + std::to_string(seq) : "");
+  };
+  auto check = [&](int reads_expected) {
+    keys.push_back("plain");
+    expected.push_back("plain value");
+    *reads = 0;
+    auto found = read(*counted, keys);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (expected[i].empty())
+        EXPECT_EQ(found.count(i), 0u) << i;
+      else
+        EXPECT_EQ(found[i], std::vector<std::string>{expected[i]}) << i;
+    }
+    EXPECT_EQ(*reads, reads_expected);
+    keys.clear();
+    expected.clear();
+  };
+  // Six runs: r's 100-199 (150 missing, 120 asked twice), 7-9, 11, 20-22 and 30-31, and
+  // r2's 1-63, past what is stored. One scan (the run of 100 seqs) and one batched lookup
+  // for the rest.
+  for (uint64_t seq = 100; seq <= 199; ++seq) ask("r", seq, seq != 150);
+  ask("r", 120, true);
+  for (uint64_t seq : {7, 8, 9, 11, 20, 21, 22, 30, 31}) ask("r", seq, true);
+  for (uint64_t seq = 1; seq <= 63; ++seq) ask("r2", seq, seq <= 10);
+  check(2);
+  // Two short runs and a lone key: each run scanned, the lone key and the plain one in a
+  // batch.
+  for (uint64_t seq : {7, 8, 9, 20, 21, 22, 40}) ask("r", seq, true);
+  check(3);
+}
+
 TEST_F(SequencedReadTest, AReadErrorOfALookupOrAScanIsReturned) {
   write_batch batch;
   for (uint64_t seq = 1; seq <= 3; ++seq) batch.put(column::room_log, sequenced_key("r", seq), "v");
@@ -91,9 +146,13 @@ TEST_F(SequencedReadTest, AReadErrorOfALookupOrAScanIsReturned) {
   opts.fail_reads = [](column c) { return c == column::room_log; };
   auto failing = open(std::move(opts));
   ASSERT_TRUE(failing);
+  std::vector<std::string> long_run;
+  for (uint64_t seq = 1; seq <= 64; ++seq) long_run.push_back(sequenced_key("r", seq));
+  for (uint64_t seq = 70; seq <= 80; seq += 2) long_run.push_back(sequenced_key("r", seq));
   for (const auto& keys : std::vector<std::vector<std::string>>{
-           {sequenced_key("r", 3)},                         // a point lookup
+           {sequenced_key("r", 3)},                         // a batched lookup
            {sequenced_key("r", 1), sequenced_key("r", 2)},  // a scan
+           long_run,                                        // a scan and a batch
            {"plain"}}) {
     caf::error err;
     read(*failing, keys, &err);

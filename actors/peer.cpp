@@ -421,16 +421,18 @@ bool read_next(peer_pointer self) {
 }
 
 /// Whether a new transaction, of batch_max_events at most, ends within `window` full
-/// transactions of the oldest one not acknowledged. Without that bound, while one
-/// transaction is slow the others are answered and new ones keep going out, so the
-/// receiver's rooms get events ever further past the gap the slow one leaves. A room holds
-/// only so many ahead of a gap (room_context::max_ahead, matching the default window
-/// of full transactions) and fetches the rest again from the host: under load a receiver
-/// that fell behind dropped and fetched again hundreds of thousands of events in a run
-/// (docs/PERFORMANCE.md, twentieth round).
+/// transactions of the oldest one not acknowledged, and within what a member holds ahead
+/// of a gap (ctx.max_span). Without that bound, while one transaction is slow the others
+/// are answered and new ones keep going out, so the receiver's rooms get events ever
+/// further past the gap the slow one leaves. A room holds only so many ahead of a gap
+/// (member_holds_ahead, which the default window of full transactions matches) and
+/// fetches the rest again from the host: under load a receiver that fell behind dropped
+/// and fetched again hundreds of thousands of events in a run (docs/PERFORMANCE.md,
+/// twentieth round). An operator's larger window or transactions must not bring that
+/// back.
 bool within_window_span(const peer_state& st, size_t window) {
   if (st.txns.empty() || st.txns.front().seqs.empty()) return true;
-  auto span = window * st.ctx.settings.batch_max_events;
+  auto span = std::min(window * st.ctx.settings.batch_max_events, st.ctx.max_span);
   return st.next_read + st.ctx.settings.batch_max_events <= st.txns.front().seqs.front() + span;
 }
 

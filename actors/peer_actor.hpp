@@ -17,6 +17,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/discovery_actor.hpp"
+#include "actors/transaction.hpp"
 #include "actors/transport_actor.hpp"
 #include "config/settings.hpp"
 #include "crypto/identity.hpp"
@@ -64,6 +65,9 @@ struct peer_context {
   std::function<bool(const std::string&)> allowed;
   /// Seeds the backoff jitter; 0 seeds from std::random_device (tests fix it).
   uint64_t rng_seed = 0;
+  /// Events in flight at most past the first of the oldest unacknowledged transaction,
+  /// whatever window × batch_max_events comes to (tests lower it).
+  size_t max_span = member_holds_ahead;
 };
 
 using peer_actor = caf::typed_actor<

@@ -159,10 +159,9 @@ struct room_context {
   std::chrono::milliseconds gap_grace{2'000};
   /// Events a member's room holds ahead of a gap at most; past that it drops them and
   /// fetches them again by catch-up, so a host sending far-off seqs cannot fill its
-  /// memory. The default covers what a host has in flight at once with the default
-  /// settings (a window of 4 transactions of up to 2048 events), which can be applied out
-  /// of order.
-  size_t max_ahead = 8192;
+  /// memory. The default is what a host keeps in flight at most (member_holds_ahead),
+  /// which can be applied out of order.
+  size_t max_ahead = member_holds_ahead;
   /// How long a room actor trusts an origin key it looked up before asking discovery
   /// again (discovery caches too; this only spares the round trip per event).
   std::chrono::milliseconds key_ttl{300'000};

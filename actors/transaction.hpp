@@ -3,6 +3,7 @@
 // as JSON sealed with crypto_box between the two nodes' keys.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,6 +26,12 @@ inline constexpr std::string_view dispatch_path = "/api/v1/federation.events.dis
 inline constexpr std::string_view since_path = "/api/v1/federation.events.since";
 inline constexpr std::string_view users_search_path = "/api/v1/federation.users.search";
 inline constexpr std::string_view files_get_path = "/api/v1/federation.files.get";
+
+/// How many events a member's room holds ahead of a gap (room_context::max_ahead); past
+/// that it drops them and fetches them again by catch-up. A host keeps no more than this
+/// in flight to a member past the first event of its oldest unacknowledged transaction,
+/// whatever its `window` and `batch_max_events`.
+inline constexpr size_t member_holds_ahead = 8192;
 
 struct transaction {
   uint32_t version = protocol_version;

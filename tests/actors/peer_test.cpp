@@ -212,6 +212,26 @@ TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAWindowOfFullOnesPastTheO
   EXPECT_EQ(stats_of_b().queue_depth, 0u);
 }
 
+TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAMemberHoldsAheadWhateverTheWindow) {
+  // Window 4 of 2 events would let 8 events past the oldest transaction's first go out;
+  // members hold 4 ahead of a gap here (max_span), so only one more transaction does.
+  settings_.window = 4;
+  max_span_ = 4;
+  auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}, size_t{0}));
+  net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
+  start_sender(*a_);
+  std::vector<std::string> events;
+  for (int i = 1; i <= 12; ++i) events.push_back(event("a.example:" + std::to_string(i)));
+  enqueue(*a_, "b.example", events);
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:3", "a.example:4"}));
+  EXPECT_EQ(net_.requests.size(), 2u);
+  caf::anon_send(holder, tick_atom::value);
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_).size(), 12u);
+  EXPECT_EQ(stats_of_b().queue_depth, 0u);
+}
+
 TEST_F(PeerTest, BacksOffWhileTheReceiverIsDownThenDrainsInOrder) {
   start_sender(*a_);
   net_.down = true;

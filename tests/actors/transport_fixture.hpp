@@ -263,6 +263,7 @@ class transport_fixture : public ::testing::Test {
     ctx.transport = transport_;
     ctx.rejection_sink = rejection_sink_;
     ctx.rng_seed = 42;
+    ctx.max_span = max_span_;
     return ctx;
   }
 
@@ -366,6 +367,7 @@ class transport_fixture : public ::testing::Test {
   test_network net_;
   std::vector<std::unique_ptr<test_node>> nodes_;
   config::transport_settings settings_;
+  size_t max_span_ = member_holds_ahead;  // peer_context::max_span of the senders
   caf::actor rejection_sink_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::scheduler::test_coordinator* sched_ = nullptr;

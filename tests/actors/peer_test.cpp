@@ -140,6 +140,19 @@ class PeerTest : public transport_fixture {
     return t ? *t : transaction{};
   }
 
+  /// Queues a.example:1 to 12 for B and sends them, B holding the first transaction
+  /// unanswered until the returned actor is told (tick_atom).
+  caf::actor twelve_queued_and_the_first_transaction_held() {
+    auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}, size_t{0}));
+    net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
+    start_sender(*a_);
+    std::vector<std::string> events;
+    for (int i = 1; i <= 12; ++i) events.push_back(event("a.example:" + std::to_string(i)));
+    enqueue(*a_, "b.example", events);
+    sched_->run();
+    return holder;
+  }
+
   test_node* a_ = nullptr;
   test_node* b_ = nullptr;
   std::vector<rejection> rejections_;
@@ -188,13 +201,7 @@ TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAWindowOfFullOnesPastTheO
   // first seq + 4 is sent, however fast the others are answered. A receiver's room holds
   // only so many events ahead of a gap (room_context::max_ahead) and fetches the rest
   // again from the host.
-  auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}, size_t{0}));
-  net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
-  start_sender(*a_);
-  std::vector<std::string> events;
-  for (int i = 1; i <= 12; ++i) events.push_back(event("a.example:" + std::to_string(i)));
-  enqueue(*a_, "b.example", events);
-  sched_->run();
+  auto holder = twelve_queued_and_the_first_transaction_held();
   EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:3", "a.example:4"}));
   EXPECT_EQ(net_.requests.size(), 2u);
   EXPECT_EQ(stats_of_b().queue_depth, 10u);
@@ -217,13 +224,7 @@ TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAMemberHoldsAheadWhatever
   // members hold 4 ahead of a gap here (max_span), so only one more transaction does.
   settings_.window = 4;
   max_span_ = 4;
-  auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}, size_t{0}));
-  net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
-  start_sender(*a_);
-  std::vector<std::string> events;
-  for (int i = 1; i <= 12; ++i) events.push_back(event("a.example:" + std::to_string(i)));
-  enqueue(*a_, "b.example", events);
-  sched_->run();
+  auto holder = twelve_queued_and_the_first_transaction_held();
   EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:3", "a.example:4"}));
   EXPECT_EQ(net_.requests.size(), 2u);
   caf::anon_send(holder, tick_atom::value);

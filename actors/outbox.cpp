@@ -89,6 +89,37 @@ std::string encode_outbox_run(int64_t enqueued_ms, const std::vector<std::string
 
 namespace {
 
+/// An outbox value split at its header: the enqueue time, the (first) event's id, and
+/// what follows them (an event's JSON, or a reference's or a run's mark and the rest).
+struct envelope {
+  int64_t enqueued_ms = 0;
+  std::string_view event_id;
+  std::string_view rest;
+};
+
+std::optional<envelope> split_envelope(std::string_view value) {
+  if (value.size() < header_size) return std::nullopt;
+  auto id_size = read_u32(value.substr(8, 4));
+  if (value.size() - header_size < id_size) return std::nullopt;
+  return envelope{static_cast<int64_t>(*storage::decode_u64(value.substr(0, 8))),
+                  value.substr(header_size, id_size), value.substr(header_size + id_size)};
+}
+
+/// The one event of a value that is not a run: inline, or a reference.
+std::optional<outbox_entry> single_entry(const envelope& env) {
+  if (env.rest.empty() || env.rest.front() == run_mark) return std::nullopt;
+  outbox_entry entry;
+  entry.enqueued_ms = env.enqueued_ms;
+  entry.event_id.assign(env.event_id);
+  if (env.rest.front() == reference_mark) {
+    entry.log_key.assign(env.rest.substr(1));
+    if (entry.log_key.empty() || entry.event_id.empty()) return std::nullopt;
+  } else {
+    entry.event.assign(env.rest);
+  }
+  return entry;
+}
+
 /// Takes a 4-byte length and that many bytes from the front of `rest`.
 std::optional<std::string_view> take_sized(std::string_view& rest) {
   if (rest.size() < 4) return std::nullopt;
@@ -100,24 +131,25 @@ std::optional<std::string_view> take_sized(std::string_view& rest) {
   return taken;
 }
 
-/// Expands the run in `rest` (after its mark) whose first event is `first`.
-bool decode_run(std::string_view rest, outbox_entry first, std::vector<outbox_entry>& out) {
+/// Expands the run of `env` (whose rest starts with run_mark), stored under `key_seq`.
+bool decode_run(const envelope& env, uint64_t key_seq, std::vector<outbox_entry>& out) {
+  auto rest = env.rest.substr(1);
   if (rest.size() < 4) return false;
   auto count = read_u32(rest);
   rest.remove_prefix(4);
   auto log_key = take_sized(rest);
-  if (!log_key || count < 2 || first.event_id.empty()) return false;
+  if (!log_key || count < 2 || env.event_id.empty()) return false;
   auto split = storage::split_sequenced_key(*log_key);
   if (!split || split->second > std::numeric_limits<uint64_t>::max() - count) return false;
   auto begin = out.size();
   auto room_prefix = split->first;
   for (uint32_t i = 0; i < count; ++i) {
     outbox_entry entry;
-    entry.enqueued_ms = first.enqueued_ms;
-    entry.key_seq = first.key_seq;
-    entry.seq = first.key_seq + i;
+    entry.enqueued_ms = env.enqueued_ms;
+    entry.key_seq = key_seq;
+    entry.seq = key_seq + i;
     if (i == 0) {
-      entry.event_id = std::move(first.event_id);
+      entry.event_id.assign(env.event_id);
     } else if (auto id = take_sized(rest); id && !id->empty()) {
       entry.event_id.assign(*id);
     } else {
@@ -134,29 +166,19 @@ bool decode_run(std::string_view rest, outbox_entry first, std::vector<outbox_en
 
 /// How many events a value holds: a run's count, else 1.
 uint64_t events_in(std::string_view value) {
-  if (value.size() < header_size) return 1;
-  auto id_size = read_u32(value.substr(8, 4));
-  if (value.size() - header_size < id_size + 5) return 1;
-  auto rest = value.substr(header_size + id_size);
-  return rest.front() == run_mark ? std::max<uint32_t>(1, read_u32(rest.substr(1, 4))) : 1;
+  auto env = split_envelope(value);
+  if (!env || env->rest.size() < 5 || env->rest.front() != run_mark) return 1;
+  return std::max<uint32_t>(1, read_u32(env->rest.substr(1, 4)));
 }
 
 }  // namespace
 
 bool decode_outbox_entries(std::string_view value, uint64_t key_seq,
                            std::vector<outbox_entry>& out) {
-  if (value.size() < header_size) return false;
-  auto id_size = read_u32(value.substr(8, 4));
-  if (value.size() - header_size < id_size) return false;
-  auto rest = value.substr(header_size + id_size);
-  if (!rest.empty() && rest.front() == run_mark) {
-    outbox_entry first;
-    first.enqueued_ms = static_cast<int64_t>(*storage::decode_u64(value.substr(0, 8)));
-    first.event_id.assign(value.substr(header_size, id_size));
-    first.key_seq = key_seq;
-    return decode_run(rest.substr(1), std::move(first), out);
-  }
-  auto entry = decode_outbox_value(value);
+  auto env = split_envelope(value);
+  if (!env) return false;
+  if (!env->rest.empty() && env->rest.front() == run_mark) return decode_run(*env, key_seq, out);
+  auto entry = single_entry(*env);
   if (!entry) return false;
   entry->seq = entry->key_seq = key_seq;
   out.push_back(std::move(*entry));
@@ -164,22 +186,8 @@ bool decode_outbox_entries(std::string_view value, uint64_t key_seq,
 }
 
 std::optional<outbox_entry> decode_outbox_value(std::string_view value) {
-  if (value.size() < header_size) return std::nullopt;
-  auto id_size = read_u32(value.substr(8, 4));
-  if (value.size() - header_size < id_size) return std::nullopt;
-  outbox_entry entry;
-  entry.enqueued_ms = static_cast<int64_t>(*storage::decode_u64(value.substr(0, 8)));
-  entry.event_id.assign(value.substr(header_size, id_size));
-  auto rest = value.substr(header_size + id_size);
-  if (rest.empty()) return std::nullopt;
-  if (rest.front() == run_mark) return std::nullopt;
-  if (rest.front() == reference_mark) {
-    entry.log_key.assign(rest.substr(1));
-    if (entry.log_key.empty() || entry.event_id.empty()) return std::nullopt;
-  } else {
-    entry.event.assign(rest);
-  }
-  return entry;
+  auto env = split_envelope(value);
+  return env ? single_entry(*env) : std::nullopt;
 }
 
 void outbox_run_builder::add(std::string_view domain, uint64_t seq, std::string_view event_id,

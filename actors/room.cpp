@@ -738,8 +738,7 @@ void hold_ahead(room_actor_state& st, room_event e, std::string logged = {}) {
 
 /// Whether the room misses seqs it knows of: events wait in `ahead` behind a missing seq,
 /// or hold_ahead dropped events the room has not applied since.
-bool has_gap(room_pointer self) {
-  auto& st = self->state;
+bool has_gap(const room_actor_state& st) {
   if (!st.ahead.empty()) return st.ahead.begin()->first > st.room.last_seq + 1;
   return st.dropped_up_to > st.room.last_seq;
 }
@@ -768,7 +767,7 @@ void catch_up_after_grace(room_pointer self) {
 void on_gap_check(room_pointer self) {
   auto& st = self->state;
   st.gap_check_pending = false;
-  if (!has_gap(self)) return;
+  if (!has_gap(self->state)) return;
   if (st.room.last_seq != st.gap_check_seq) {
     catch_up_after_grace(self);
     return;
@@ -799,7 +798,7 @@ void drain(room_pointer self, journal_entry entry, done_fn done) {
     ++applied;
   }
   if (state_changed) record_state(self, entry);
-  bool gap = has_gap(self);
+  bool gap = has_gap(self->state);
   if (!entry.puts.empty() || !entry.inbox.empty())
     commit(self, std::move(entry), [self, applied](const caf::error& err) {
       if (!err) count_events(self, event_source::peer, true, applied);
@@ -999,7 +998,8 @@ void check_queue_after_grace(room_pointer self, uint64_t epoch) {
 /// it cannot be counted on for them.
 bool leave_to_queue(room_pointer self) {
   auto& st = self->state;
-  if (st.ctx.gap_grace.count() <= 0 || has_gap(self) || st.from_queue == st.from_queue_at_ask)
+  if (st.ctx.gap_grace.count() <= 0 || has_gap(self->state) ||
+      st.from_queue == st.from_queue_at_ask)
     return false;
   check_queue_after_grace(self, st.catchup_epoch);
   return true;
@@ -1086,7 +1086,7 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
           catchup_failed(self, *unresolved);
           return;
         }
-        if (has_gap(self) && st.room.last_seq == asked_after) {
+        if (has_gap(self->state) && st.room.last_seq == asked_after) {
           // The host's answer did not fill the gap: waiting is all that helps.
           catchup_failed(self, "the host's events do not fill the gap after seq " +
                                    std::to_string(st.room.last_seq));
@@ -1360,14 +1360,15 @@ void load(room_pointer self) {
 
 /// Whether the room has nothing under way that a stop would lose or leave unanswered: no
 /// append or answer waiting for one, no queued step or submission, no key lookup, no
-/// event held ahead of a gap or dropped there, and no catch-up asked, due or failing (a retry is a
-/// timer). Its state is then all in the store, where the next actor of the room finds it.
+/// event held ahead of a gap or dropped there, and no catch-up asked, due or failing (a
+/// retry is a timer). Its state is then all in the store, where the next actor of the room
+/// finds it.
 bool idle(const room_actor_state& st) {
   return st.writing.empty() && st.appends_in_flight.empty() && st.after_appends_waiting.empty() &&
          st.ops.empty() && st.singles.empty() && !st.singles_due && !st.fetching &&
-         st.ahead.empty() && st.dropped_up_to <= st.room.last_seq && !st.catching_up &&
-         !st.catchup_again && st.catchup_failures == 0 && !st.gap_check_pending &&
-         st.queue_checks_pending == 0 && !st.journal_failed;
+         st.ahead.empty() && !has_gap(st) && !st.catching_up && !st.catchup_again &&
+         st.catchup_failures == 0 && !st.gap_check_pending && st.queue_checks_pending == 0 &&
+         !st.journal_failed;
 }
 
 room_impl::behavior_type room(room_pointer self, room_context ctx, std::string room_id) {

@@ -5,8 +5,8 @@
 // Column `files`:
 //   "cursor"                              -> an inbox cursor handled (8 bytes): the last,
 //                                            or up to 3,200 events before it under load
-//   "ref\0" id "\0" room "\0" event       -> "" (the event of that room shares content id)
-//   "ev\0" room "\0" event                -> id (finds the reference when the event goes)
+//   "ref\0" ..., "ev\0" ...                -> which events refer to which contents
+//                                            (actors/file_references.hpp)
 //   "meta\0" id                           -> {"state","size","mime","name","origin",
 //                                              "room_id","event_id","user","error"}
 #include "actors/files_actor.hpp"
@@ -27,6 +27,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/file_references.hpp"
 #include "actors/logger.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
@@ -51,14 +52,6 @@ constexpr uint64_t cursor_write_events = 16 * inbox_page;
 constexpr uint32_t inbox_wait_ms = 20'000;
 
 using storage::joined_key;
-
-std::string ref_key(std::string_view id, std::string_view room, std::string_view event) {
-  return joined_key({"ref", id, room, event});
-}
-
-std::string ev_key(std::string_view room, std::string_view event) {
-  return joined_key({"ev", room, event});
-}
 
 std::string meta_key(std::string_view id) {
   return joined_key({"meta", id});
@@ -101,24 +94,6 @@ std::optional<json> read_meta(files_pointer self, const std::string& id) {
   return j;
 }
 
-/// The (room, event) pairs that refer to content `id`, at most `limit` (0: all).
-std::vector<std::pair<std::string, std::string>> refs_of(files_pointer self, const std::string& id,
-                                                         size_t limit) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto from = joined_key({"ref", id, ""});
-  auto err = self->state.ctx.store->scan(
-      storage::column::files, from, storage::sequenced_end(joined_key({"ref", id})), limit,
-      [&](std::string_view k, std::string_view) {
-        auto rest = k.substr(from.size());
-        auto sep = rest.find('\0');
-        if (sep != std::string_view::npos)
-          out.emplace_back(std::string{rest.substr(0, sep)}, std::string{rest.substr(sep + 1)});
-        return true;
-      });
-  if (err) log()->error("files: reading references of {}: {}", id, describe(err));
-  return out;
-}
-
 file_info info_of(files_pointer self, const std::string& id, const json& meta) {
   auto& st = self->state;
   file_info info;
@@ -144,7 +119,7 @@ file_info info_of(files_pointer self, const std::string& id, const json& meta) {
 /// the metadata and a fetch in progress.
 void collect(files_pointer self, const std::string& id) {
   auto& st = self->state;
-  if (!refs_of(self, id, 1).empty()) return;
+  if (!references_of(*st.ctx.store, id, 1).empty()) return;
   st.jobs.erase(id);
   if (auto err = st.ctx.files->remove(id)) {
     log()->error("files: removing {}: {}", id, describe(err));
@@ -156,22 +131,6 @@ void collect(files_pointer self, const std::string& id) {
     log()->error("files: removing the metadata of {}: {}", id, describe(err));
   else
     log()->info("files: removed {}: no room refers to it any more", id);
-}
-
-/// Drops the reference of (room, event) to content `id`.
-void drop_known_ref(storage::write_batch& batch, const std::string& room, const std::string& event,
-                    const std::string& id) {
-  batch.del(storage::column::files, ev_key(room, event));
-  batch.del(storage::column::files, ref_key(id, room, event));
-}
-
-/// Drops the reference of (room, event), if it is one; returns the content id or "".
-std::string drop_ref(files_pointer self, storage::write_batch& batch, const std::string& room,
-                     const std::string& event) {
-  auto v = self->state.ctx.store->get(storage::column::files, ev_key(room, event));
-  if (!v || !*v) return {};
-  drop_known_ref(batch, room, event, **v);
-  return **v;
 }
 
 // -- telling the local server ---------------------------------------------------------------
@@ -390,16 +349,15 @@ void start_fetch(files_pointer self, const std::string& id) {
 
 /// A file.shared event: the reference, and a fetch when the content is another server's
 /// and not here yet.
-void on_shared(files_pointer self, storage::write_batch& batch, const json& e,
-               std::vector<std::string>& to_fetch,
+void on_shared(files_pointer self, storage::write_batch& batch, reference_batch& refs,
+               const json& e, std::vector<std::string>& to_fetch,
                std::vector<std::pair<std::string, json>>& ready) {
   auto& st = self->state;
   auto id = e.value("file_id", "");
   auto room = e.value("room_id", "");
   auto event = e.value("event_id", "");
   if (!storage::file_store::valid_id(id) || room.empty() || event.empty()) return;
-  batch.put(storage::column::files, ref_key(id, room, event), "");
-  batch.put(storage::column::files, ev_key(room, event), id);
+  refs.add(id, room, event);
   auto origin = e.value("origin", "");
   if (origin == st.ctx.own_domain) return;  // shared from here: the upload stored it
   json meta = {{"size", e.value("size", uint64_t{0})},
@@ -492,29 +450,23 @@ void on_page(files_pointer self, const std::string& page) {
     return;
   }
   storage::write_batch batch;
+  reference_batch refs{*st.ctx.store, batch};
   std::vector<std::string> to_fetch, dropped;
   std::vector<std::pair<std::string, json>> ready;
+  auto drop = [&](const std::string& event_field, const json& e) {
+    auto id = refs.drop(e.value("room_id", ""), e.value(event_field, ""));
+    if (!id.empty()) dropped.push_back(std::move(id));
+  };
   for (const auto& e : j["events"]) {
     auto type = e.value("type", "");
     if (type == "file.shared") {
-      on_shared(self, batch, e, to_fetch, ready);
+      on_shared(self, batch, refs, e, to_fetch, ready);
     } else if (type == "message.deleted") {
-      auto id = drop_ref(self, batch, e.value("room_id", ""), e.value("target", ""));
-      if (!id.empty()) dropped.push_back(id);
+      drop("target", e);
     } else if (type == "rejected") {
-      auto id = drop_ref(self, batch, e.value("room_id", ""), e.value("event_id", ""));
-      if (!id.empty()) dropped.push_back(id);
+      drop("event_id", e);
     } else if (type == "room.deleted") {
-      auto room = e.value("room_id", "");
-      auto from = joined_key({"ev", room, ""});
-      auto err = st.ctx.store->scan(
-          storage::column::files, from, storage::sequenced_end(joined_key({"ev", room})), 0,
-          [&](std::string_view k, std::string_view id) {
-            drop_known_ref(batch, room, std::string{k.substr(from.size())}, std::string{id});
-            if (!id.empty()) dropped.emplace_back(id);
-            return true;
-          });
-      if (err) log()->error("files: reading the files of room {}: {}", room, describe(err));
+      for (auto& id : refs.drop_room(e.value("room_id", ""))) dropped.push_back(std::move(id));
     }
   }
   uint64_t next = j.value("next", st.cursor);
@@ -634,8 +586,7 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
                      {"event_id", event},
                      {"user", user}};
         storage::write_batch batch;
-        batch.put(storage::column::files, ref_key(id, sub.room_id, event), "");
-        batch.put(storage::column::files, ev_key(sub.room_id, event), id);
+        reference_batch{*st.ctx.store, batch}.add(id, sub.room_id, event);
         if (auto known = read_meta(self, id); !known || known->value("state", "") != "ready")
           batch.put(storage::column::files, meta_key(id), dump(meta));
         if (auto err = write(self, batch))
@@ -646,7 +597,7 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
             .then([promise](std::string& event_id) mutable { promise.deliver(event_id); },
                   [self, promise, id, room, event](caf::error& err) mutable {
                     storage::write_batch undo;
-                    drop_ref(self, undo, room, event);
+                    reference_batch{*self->state.ctx.store, undo}.drop(room, event);
                     if (auto werr = write(self, undo))
                       log()->error("files: dropping a refused share: {}", describe(werr));
                     collect(self, id);
@@ -658,7 +609,7 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
         if (!storage::file_store::valid_id(id))
           return caf::make_error(errc::bad_request, "a file id is 64 lower-case hex digits");
         auto meta = read_meta(self, id);
-        if (!meta || refs_of(self, id, 1).empty())
+        if (!meta || references_of(*self->state.ctx.store, id, 1).empty())
           return caf::make_error(errc::not_found, "no such file: " + id);
         return info_of(self, id, *meta);
       },
@@ -670,7 +621,7 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
         if (!meta || meta->value("state", "") != "ready")
           return caf::make_error(errc::not_found, "no such file here: " + id);
         std::set<std::string> rooms;
-        for (auto& [room, event] : refs_of(self, id, 0)) rooms.insert(room);
+        for (auto& [room, event] : references_of(*self->state.ctx.store, id, 0)) rooms.insert(room);
         if (rooms.empty()) return caf::make_error(errc::not_found, "no such file here: " + id);
         auto promise = self->make_response_promise<file_info>();
         check_membership(self, {rooms.begin(), rooms.end()}, domain, info_of(self, id, *meta),

@@ -51,15 +51,19 @@ std::function<void(caf::error&)> fail_with(const responder& respond) {
 http_response success_reply(std::string_view json_object, unsigned status) {
   http_response res;
   res.status = status;
-  // Splice "success" in front instead of re-encoding what the actors already encoded.
-  auto body = std::string{json_object};
-  auto open = body.find('{');
-  if (open == std::string::npos) {
-    res.body = R"({"success":true})";
+  // Splice "success" in front instead of re-encoding what the actors already encoded, in
+  // one copy: an inbox page can be megabytes.
+  constexpr std::string_view success = R"("success":true)";
+  auto open = json_object.find('{');
+  if (open == std::string_view::npos) {
+    res.body = "{" + std::string{success} + "}";
   } else {
-    bool empty = body.find_first_not_of(" \t\r\n", open + 1) == body.rfind('}');
-    res.body =
-        body.substr(0, open + 1) + R"("success":true)" + (empty ? "" : ",") + body.substr(open + 1);
+    auto rest = json_object.substr(open + 1);
+    bool empty = rest.find_first_not_of(" \t\r\n") == rest.rfind('}');
+    res.body.reserve(json_object.size() + success.size() + 1);
+    res.body.append(json_object.substr(0, open + 1)).append(success);
+    if (!empty) res.body.push_back(',');
+    res.body.append(rest);
   }
   return res;
 }

@@ -235,7 +235,9 @@ void verify(files_pointer self, const std::string& id, json meta) {
 void on_range(files_pointer self, const std::string& id, json meta, uint64_t offset, uint64_t want,
               inbound_reply& reply) {
   auto& st = self->state;
-  auto& job = st.jobs[id];
+  auto found = st.jobs.find(id);
+  if (found == st.jobs.end()) return;  // collected while the range was on its way
+  auto& job = found->second;
   job.busy = false;
   auto size = meta.value("size", uint64_t{0});
   if (reply.status == 206 || reply.status == 200) {
@@ -313,6 +315,7 @@ void fetch_next(files_pointer self, const std::string& id) {
       .then(
           [self, id, meta = *meta, offset, want](peer_record& rec) {
             auto& st = self->state;
+            if (st.jobs.count(id) == 0) return;  // collected meanwhile
             outbound_request req;
             req.method = "GET";
             req.base_url = rec.base_url;
@@ -326,16 +329,18 @@ void fetch_next(files_pointer self, const std::string& id) {
                 .then([self, id, meta, offset, want](
                           inbound_reply& reply) { on_range(self, id, meta, offset, want, reply); },
                       [self, id](caf::error& err) {
-                        auto& job = self->state.jobs[id];
-                        job.last_error = detail_of(err);
-                        log()->warn("files: fetching {}: {}", id, job.last_error);
-                        retry_later(self, id, backoff(self, ++job.failures));
+                        auto job = self->state.jobs.find(id);
+                        if (job == self->state.jobs.end()) return;  // collected meanwhile
+                        job->second.last_error = detail_of(err);
+                        log()->warn("files: fetching {}: {}", id, job->second.last_error);
+                        retry_later(self, id, backoff(self, ++job->second.failures));
                       });
           },
           [self, id](caf::error& err) {
-            auto& job = self->state.jobs[id];
-            job.last_error = "cannot resolve the origin: " + detail_of(err);
-            retry_later(self, id, backoff(self, ++job.failures));
+            auto job = self->state.jobs.find(id);
+            if (job == self->state.jobs.end()) return;  // collected meanwhile
+            job->second.last_error = "cannot resolve the origin: " + detail_of(err);
+            retry_later(self, id, backoff(self, ++job->second.failures));
           });
 }
 

@@ -65,18 +65,15 @@ struct local_bridge_state {
 using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
 
 /// How the local server sees room log entry `logged`, which an inbox reference at `cursor`
-/// names; nullopt when the entry does not parse, which a write in one batch with the
-/// reference rules out short of a damaged store: the reader goes past it.
-std::optional<std::string> local_view_of(bridge_pointer self, std::string_view logged,
+/// names; the parse error when the entry does not parse, which a write in one batch with
+/// the reference rules out short of a damaged store (the reader then goes past it).
+caf::expected<std::string> local_view_of(bridge_pointer self, std::string_view logged,
                                          uint64_t cursor) {
   // A message, the bulk of any inbox, is shown without making its event first.
-  if (auto shown = read_message_view(logged, self->state.own_domain, cursor)) return shown;
+  if (auto shown = read_message_view(logged, self->state.own_domain, cursor))
+    return std::move(*shown);
   auto e = parse_event(logged);
-  if (!e) {
-    log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}", cursor,
-                 describe(e.error()));
-    return std::nullopt;
-  }
+  if (!e) return std::move(e.error());
   return with_cursor(local_view_text(*e, self->state.own_domain), cursor);
 }
 
@@ -149,23 +146,25 @@ struct inbox_page {
       log_keys.push_back(tail[i].value);
       referring.push_back(i);
     }
-  // Each entry's view is made as it is read, without keeping a copy of the entry.
-  std::vector<std::optional<std::string>> views(tail.size());
-  std::vector<char> found(tail.size(), 0);
+  // Each entry's view is made as it is read, without keeping a copy of the entry (views
+  // are nullopt until their entry is found). An entry that does not parse is logged when
+  // the page reaches it, not when it is read past the page's end.
+  std::vector<std::optional<caf::expected<std::string>>> views(tail.size());
   auto show = [&](size_t i, std::string_view logged) {
-    found[i] = 1;
-    views[i] = local_view_of(self, logged, tail[i].cursor);
+    views[i].emplace(local_view_of(self, logged, tail[i].cursor));
   };
   auto& store = *self->state.store;
   auto together =
       storage::read_sequenced(store, storage::column::room_log, log_keys,
                               [&](size_t k, std::string_view value) { show(referring[k], value); });
-  size_t bytes = reply.size() + 32;
-  for (size_t i = 0; i < tail.size(); ++i)
-    bytes += 1 + (tail[i].what == kind::whole ? tail[i].value.size()
-                  : views[i]                  ? views[i]->size()
-                                              : 0);
-  reply.reserve(bytes);
+  // What the page will hold, in its order and up to the entry that fills it.
+  size_t bytes = reply.size();
+  for (size_t i = 0; i < tail.size() && bytes - opening.size() < max_page_bytes; ++i)
+    if (tail[i].what == kind::whole)
+      bytes += 1 + tail[i].value.size();
+    else if (views[i] && *views[i])
+      bytes += 1 + (*views[i])->size();
+  reply.reserve(bytes + 32);
   caf::error unreadable;
   for (size_t i = 0; i < tail.size() && !full(); ++i) {
     auto& entry = tail[i];
@@ -177,23 +176,24 @@ struct inbox_page {
       append(entry.value, entry.cursor);
       continue;
     }
-    if (together) {
-      // Some entry could not be read: each is looked up alone, so the page ends before
-      // the first that cannot, and the next read tries it again.
+    if (together && !views[i]) {
+      // Some entry could not be read: each not read yet is looked up alone, so the page
+      // ends before the first that cannot, and the next read tries it again.
       auto alone = store.get(storage::column::room_log, entry.value);
       if (!alone) {
         unreadable = std::move(alone.error());
         break;
       }
-      found[i] = 0;
-      views[i].reset();
       if (*alone) show(i, **alone);
     }
     next = entry.cursor;
-    if (!found[i])
+    if (!views[i])
       log()->error("inbox: cursor {} refers to a room log entry that is missing", entry.cursor);
-    else if (views[i])
-      append(*views[i], entry.cursor);
+    else if (!*views[i])
+      log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}",
+                   entry.cursor, describe(views[i]->error()));
+    else
+      append(**views[i], entry.cursor);
   }
   if (!err) err = std::move(unreadable);
   if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));

@@ -46,46 +46,52 @@ void reference_batch::add(const std::string& id, const std::string& room,
   batch_.put(storage::column::files, ref_key(id, room, event), "");
   auto ev = ev_key(room, event);
   batch_.put(storage::column::files, ev, id);
+  dropped_.erase(ev);
   added_[std::move(ev)] = id;
 }
 
-void reference_batch::drop_known(const std::string& room, const std::string& event,
+void reference_batch::drop_known(std::string ev, const std::string& room, const std::string& event,
                                  const std::string& id) {
-  auto ev = ev_key(room, event);
   batch_.del(storage::column::files, ev);
   batch_.del(storage::column::files, ref_key(id, room, event));
   added_.erase(ev);
+  dropped_.insert(std::move(ev));
 }
 
-std::string reference_batch::drop(const std::string& room, const std::string& event) {
+caf::expected<std::string> reference_batch::drop(const std::string& room,
+                                                 const std::string& event) {
+  auto ev = ev_key(room, event);
+  if (dropped_.count(ev) > 0) return std::string{};
   std::string id;
-  if (auto it = added_.find(ev_key(room, event)); it != added_.end()) {
+  if (auto it = added_.find(ev); it != added_.end()) {
     id = it->second;
   } else {
-    auto v = store_.get(storage::column::files, ev_key(room, event));
-    if (!v) log()->error("files: reading the reference of {}: {}", event, describe(v.error()));
-    if (!v || !*v) return {};
+    auto v = store_.get(storage::column::files, ev);
+    if (!v) return std::move(v.error());
+    if (!*v) return std::string{};
     id = std::move(**v);
   }
-  drop_known(room, event, id);
+  drop_known(std::move(ev), room, event, id);
   return id;
 }
 
-std::vector<std::string> reference_batch::drop_room(const std::string& room) {
-  std::vector<std::pair<std::string, std::string>> found;  // (event, id)
+caf::expected<std::vector<std::string>> reference_batch::drop_room(const std::string& room) {
+  std::map<std::string, std::string> found;  // event -> id, stored or added by this batch
   auto from = ev_key(room, "");
   auto to = storage::sequenced_end(joined_key({"ev", room}));
   auto err = store_.scan(storage::column::files, from, to, 0,
                          [&](std::string_view k, std::string_view id) {
-                           found.emplace_back(std::string{k.substr(from.size())}, std::string{id});
+                           found.emplace(k.substr(from.size()), id);
                            return true;
                          });
-  if (err) log()->error("files: reading the files of room {}: {}", room, describe(err));
+  if (err) return err;
   for (auto it = added_.lower_bound(from); it != added_.end() && it->first < to; ++it)
-    found.emplace_back(it->first.substr(from.size()), it->second);
+    found[it->first.substr(from.size())] = it->second;
   std::vector<std::string> ids;
   for (auto& [event, id] : found) {
-    drop_known(room, event, id);
+    auto ev = ev_key(room, event);
+    if (dropped_.count(ev) > 0) continue;
+    drop_known(std::move(ev), room, event, id);
     if (!id.empty()) ids.push_back(std::move(id));
   }
   return ids;

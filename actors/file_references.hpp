@@ -6,10 +6,13 @@
 
 #include <cstddef>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <caf/expected.hpp>
 
 namespace fedrelay::storage {
 class store;
@@ -36,19 +39,23 @@ class reference_batch {
   /// Event `event` of `room` refers to content `id`.
   void add(const std::string& id, const std::string& room, const std::string& event);
 
-  /// Drops the reference of (room, event), if it is one; returns its content id or "".
-  std::string drop(const std::string& room, const std::string& event);
+  /// Drops the reference of (room, event), if it is one and this batch has not dropped it
+  /// yet; returns its content id or "". A read error is returned: the caller writes
+  /// nothing and tries again, or the reference would stay for good.
+  [[nodiscard]] caf::expected<std::string> drop(const std::string& room, const std::string& event);
 
-  /// Drops every reference of `room`; returns their content ids (repeated when several
-  /// events shared one).
-  std::vector<std::string> drop_room(const std::string& room);
+  /// Drops every reference of `room` this batch has not dropped yet; returns their
+  /// content ids (repeated when several events shared one). A read error as for drop.
+  [[nodiscard]] caf::expected<std::vector<std::string>> drop_room(const std::string& room);
 
  private:
-  void drop_known(const std::string& room, const std::string& event, const std::string& id);
+  void drop_known(std::string ev, const std::string& room, const std::string& event,
+                  const std::string& id);
 
   const storage::store& store_;
   storage::write_batch& batch_;
-  std::map<std::string, std::string> added_;  // ev key -> id, added by this page
+  std::map<std::string, std::string> added_;  // ev key -> id, added by this batch
+  std::set<std::string> dropped_;             // ev keys this batch dropped
 };
 
 }  // namespace fedrelay::actors

@@ -43,8 +43,8 @@ namespace {
 
 using json = nlohmann::json;
 using fetch_tick_atom = caf::atom_constant<caf::atom("fetchtick")>;
-using files_impl =
-    files_actor::extend<caf::reacts_to<fetch_tick_atom, std::string>, caf::reacts_to<tick_atom>>;
+using files_impl = files_actor::extend<caf::reacts_to<fetch_tick_atom, std::string, uint64_t>,
+                                       caf::reacts_to<tick_atom>>;
 
 constexpr uint32_t inbox_page = 200;
 // Under load, skipped pages write the cursor once per this many events, not per page.
@@ -59,6 +59,9 @@ std::string meta_key(std::string_view id) {
 
 /// One fetch from an origin, in ranges appended to the partial file.
 struct fetch_job {
+  // Which fetch of the content this is: a reply or timer of an earlier one (its content
+  // collected, then shared again) finds another run and is dropped.
+  uint64_t run = 0;
   uint32_t attempts = 0;  // verifications failed or refusals
   uint32_t failures = 0;  // consecutive failures of any kind, for the backoff
   bool busy = false;      // a request, or a timer, is pending
@@ -74,6 +77,7 @@ struct files_state {
   uint64_t cursor = 0;
   uint64_t cursor_stored = 0;             // the cursor as last written to the store
   std::map<std::string, fetch_job> jobs;  // by content id
+  uint64_t runs = 0;                      // fetch_job::run of the last job started
   uint64_t fetched = 0, bytes = 0, mismatches = 0;
   static inline const char* name = "files";
 };
@@ -168,10 +172,17 @@ std::chrono::milliseconds backoff(files_pointer self, uint32_t failures) {
   return self->state.ctx.transport_settings.backoff_after(failures);
 }
 
+/// The job of `id` if it is still run `run`; null when its content was collected (and
+/// perhaps shared again) since the reply or timer was set off.
+fetch_job* job_of_run(files_pointer self, const std::string& id, uint64_t run) {
+  auto found = self->state.jobs.find(id);
+  return found != self->state.jobs.end() && found->second.run == run ? &found->second : nullptr;
+}
+
 void retry_later(files_pointer self, const std::string& id, std::chrono::milliseconds delay) {
   auto& job = self->state.jobs[id];
   job.busy = true;
-  self->delayed_send(self, delay, fetch_tick_atom::value, id);
+  self->delayed_send(self, delay, fetch_tick_atom::value, id, job.run);
 }
 
 void give_up(files_pointer self, const std::string& id, json meta, const std::string& why) {
@@ -232,12 +243,12 @@ void verify(files_pointer self, const std::string& id, json meta) {
   announce(self, id, std::move(meta), file_available_type);
 }
 
-void on_range(files_pointer self, const std::string& id, json meta, uint64_t offset, uint64_t want,
-              inbound_reply& reply) {
+void on_range(files_pointer self, const std::string& id, uint64_t run, json meta, uint64_t offset,
+              uint64_t want, inbound_reply& reply) {
   auto& st = self->state;
-  auto found = st.jobs.find(id);
-  if (found == st.jobs.end()) return;  // collected while the range was on its way
-  auto& job = found->second;
+  auto* current = job_of_run(self, id, run);
+  if (current == nullptr) return;  // collected while the range was on its way
+  auto& job = *current;
   job.busy = false;
   auto size = meta.value("size", uint64_t{0});
   if (reply.status == 206 || reply.status == 200) {
@@ -293,6 +304,7 @@ void fetch_next(files_pointer self, const std::string& id) {
   }
   auto& job = st.jobs[id];
   job.busy = true;
+  auto run = job.run;
   auto size = meta->value("size", uint64_t{0});
   auto offset = st.ctx.files->partial_size(id);
   if (!job.started) {
@@ -313,9 +325,9 @@ void fetch_next(files_pointer self, const std::string& id) {
   self->request(st.ctx.discovery, st.ctx.transport_settings.request_timeout, resolve_atom::value,
                 origin)
       .then(
-          [self, id, meta = *meta, offset, want](peer_record& rec) {
+          [self, id, run, meta = *meta, offset, want](peer_record& rec) {
             auto& st = self->state;
-            if (st.jobs.count(id) == 0) return;  // collected meanwhile
+            if (job_of_run(self, id, run) == nullptr) return;  // collected meanwhile
             outbound_request req;
             req.method = "GET";
             req.base_url = rec.base_url;
@@ -326,26 +338,31 @@ void fetch_next(files_pointer self, const std::string& id) {
                                                   std::to_string(offset + want - 1));
             self->request(st.ctx.transport, st.ctx.transport_settings.request_timeout,
                           send_atom::value, std::move(req))
-                .then([self, id, meta, offset, want](
-                          inbound_reply& reply) { on_range(self, id, meta, offset, want, reply); },
-                      [self, id](caf::error& err) {
-                        auto job = self->state.jobs.find(id);
-                        if (job == self->state.jobs.end()) return;  // collected meanwhile
-                        job->second.last_error = detail_of(err);
-                        log()->warn("files: fetching {}: {}", id, job->second.last_error);
-                        retry_later(self, id, backoff(self, ++job->second.failures));
-                      });
+                .then(
+                    [self, id, run, meta, offset, want](inbound_reply& reply) {
+                      on_range(self, id, run, meta, offset, want, reply);
+                    },
+                    [self, id, run](caf::error& err) {
+                      auto* job = job_of_run(self, id, run);
+                      if (job == nullptr) return;  // collected meanwhile
+                      job->last_error = detail_of(err);
+                      log()->warn("files: fetching {}: {}", id, job->last_error);
+                      retry_later(self, id, backoff(self, ++job->failures));
+                    });
           },
-          [self, id](caf::error& err) {
-            auto job = self->state.jobs.find(id);
-            if (job == self->state.jobs.end()) return;  // collected meanwhile
-            job->second.last_error = "cannot resolve the origin: " + detail_of(err);
-            retry_later(self, id, backoff(self, ++job->second.failures));
+          [self, id, run](caf::error& err) {
+            auto* job = job_of_run(self, id, run);
+            if (job == nullptr) return;  // collected meanwhile
+            job->last_error = "cannot resolve the origin: " + detail_of(err);
+            retry_later(self, id, backoff(self, ++job->failures));
           });
 }
 
 void start_fetch(files_pointer self, const std::string& id) {
-  auto& job = self->state.jobs[id];
+  auto& st = self->state;
+  auto [it, fresh] = st.jobs.try_emplace(id);
+  auto& job = it->second;
+  if (fresh) job.run = ++st.runs;
   if (job.busy) return;
   fetch_next(self, id);
 }
@@ -458,21 +475,38 @@ void on_page(files_pointer self, const std::string& page) {
   reference_batch refs{*st.ctx.store, batch};
   std::vector<std::string> to_fetch, dropped;
   std::vector<std::pair<std::string, json>> ready;
-  auto drop = [&](const std::string& event_field, const json& e) {
-    auto id = refs.drop(e.value("room_id", ""), e.value(event_field, ""));
-    if (!id.empty()) dropped.push_back(std::move(id));
+  caf::error unreadable;
+  auto take_one = [&](caf::expected<std::string> id) {
+    if (!id)
+      unreadable = std::move(id.error());
+    else if (!id->empty())
+      dropped.push_back(std::move(*id));
+  };
+  auto take_all = [&](caf::expected<std::vector<std::string>> ids) {
+    if (!ids)
+      unreadable = std::move(ids.error());
+    else
+      dropped.insert(dropped.end(), ids->begin(), ids->end());
   };
   for (const auto& e : j["events"]) {
     auto type = e.value("type", "");
-    if (type == "file.shared") {
+    auto room = e.value("room_id", "");
+    if (type == "file.shared")
       on_shared(self, batch, refs, e, to_fetch, ready);
-    } else if (type == "message.deleted") {
-      drop("target", e);
-    } else if (type == "rejected") {
-      drop("event_id", e);
-    } else if (type == "room.deleted") {
-      for (auto& id : refs.drop_room(e.value("room_id", ""))) dropped.push_back(std::move(id));
-    }
+    else if (type == "message.deleted")
+      take_one(refs.drop(room, e.value("target", "")));
+    else if (type == "rejected")
+      take_one(refs.drop(room, e.value("event_id", "")));
+    else if (type == "room.deleted")
+      take_all(refs.drop_room(room));
+  }
+  if (unreadable) {
+    // Written without the drops it could not read, the page would leave those references
+    // for good: it is read again instead.
+    log()->error("files: reading the references an inbox page drops: {}; retrying",
+                 describe(unreadable));
+    self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+    return;
   }
   uint64_t next = j.value("next", st.cursor);
   batch.put(storage::column::files, "cursor", storage::encode_u64(next));
@@ -488,8 +522,10 @@ void on_page(files_pointer self, const std::string& page) {
     auto type = meta.value("state", "") == "ready" ? file_available_type : file_failed_type;
     announce(self, id, std::move(meta), type);
   }
-  for (const auto& id : to_fetch) start_fetch(self, id);
+  // Contents the page dropped go first: one shared and deleted in the same page is then
+  // not fetched at all.
   for (const auto& id : dropped) collect(self, id);
+  for (const auto& id : to_fetch) start_fetch(self, id);
   poll_after_page(self, moved);
 }
 
@@ -602,7 +638,10 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
             .then([promise](std::string& event_id) mutable { promise.deliver(event_id); },
                   [self, promise, id, room, event](caf::error& err) mutable {
                     storage::write_batch undo;
-                    reference_batch{*self->state.ctx.store, undo}.drop(room, event);
+                    auto dropped = reference_batch{*self->state.ctx.store, undo}.drop(room, event);
+                    if (!dropped)
+                      log()->error("files: dropping a refused share: {}",
+                                   describe(dropped.error()));
                     if (auto werr = write(self, undo))
                       log()->error("files: dropping a refused share: {}", describe(werr));
                     collect(self, id);
@@ -637,11 +676,10 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
         auto& st = self->state;
         return std::make_tuple(st.fetched, st.bytes, st.mismatches);
       },
-      [self](fetch_tick_atom, const std::string& id) {
-        auto& st = self->state;
-        auto j = st.jobs.find(id);
-        if (j == st.jobs.end()) return;
-        j->second.busy = false;
+      [self](fetch_tick_atom, const std::string& id, uint64_t run) {
+        auto* job = job_of_run(self, id, run);
+        if (job == nullptr) return;  // collected meanwhile
+        job->busy = false;
         fetch_next(self, id);
       },
       [self](tick_atom) { poll_inbox(self); },

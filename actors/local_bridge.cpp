@@ -43,6 +43,8 @@ constexpr uint32_t max_page = 1000;
 /// A page ends once its events pass this many bytes (it holds one at least): a thousand
 /// messages of 1 MiB would be a reply of a GB.
 constexpr size_t max_page_bytes = 4u << 20;
+// References a page reads before it knows how large their views are (see read_page).
+constexpr size_t first_chunk = 16;
 constexpr size_t max_search_results = 50;
 
 struct waiter {
@@ -139,61 +141,72 @@ struct inbox_page {
           return true;
         });
   }
-  std::vector<std::string_view> log_keys;
-  std::vector<size_t> referring;  // the tail entry of each log key
-  for (size_t i = 0; i < tail.size(); ++i)
-    if (tail[i].what == kind::reference) {
-      log_keys.push_back(tail[i].value);
-      referring.push_back(i);
-    }
   // Each entry's view is made as it is read, without keeping a copy of the entry (views
-  // are nullopt until their entry is found). An entry that does not parse is logged when
-  // the page reaches it, not when it is read past the page's end.
+  // are nullopt until their entry is found). The references are read in chunks, each
+  // sized by the views so far to what the page still has room for: a page of 1 MiB
+  // messages holds four, and reading every reference the scan found first (up to
+  // `limit`) read a gigabyte for it. An entry that does not parse is logged when the page
+  // reaches it, not when it is read past the page's end.
   std::vector<std::optional<caf::expected<std::string>>> views(tail.size());
   auto show = [&](size_t i, std::string_view logged) {
     views[i].emplace(local_view_of(self, logged, tail[i].cursor));
   };
   auto& store = *self->state.store;
-  auto together =
-      storage::read_sequenced(store, storage::column::room_log, log_keys,
-                              [&](size_t k, std::string_view value) { show(referring[k], value); });
-  // What the page will hold, in its order and up to the entry that fills it.
-  size_t bytes = reply.size();
-  for (size_t i = 0; i < tail.size() && bytes - opening.size() < max_page_bytes; ++i)
-    if (tail[i].what == kind::whole)
-      bytes += 1 + tail[i].value.size();
-    else if (views[i] && *views[i])
-      bytes += 1 + (*views[i])->size();
-  reply.reserve(bytes + 32);
   caf::error unreadable;
-  for (size_t i = 0; i < tail.size() && !full(); ++i) {
-    auto& entry = tail[i];
-    if (entry.what == kind::passed_over) {
-      next = entry.cursor;
-      continue;
-    }
-    if (entry.what == kind::whole) {
-      append(entry.value, entry.cursor);
-      continue;
-    }
-    if (together && !views[i]) {
-      // Some entry could not be read: each not read yet is looked up alone, so the page
-      // ends before the first that cannot, and the next read tries it again.
-      auto alone = store.get(storage::column::room_log, entry.value);
-      if (!alone) {
-        unreadable = std::move(alone.error());
-        break;
+  size_t chunk = first_chunk;
+  for (size_t begin = 0; begin < tail.size() && !full() && !unreadable;) {
+    auto end = std::min(tail.size(), begin + chunk);
+    std::vector<std::string_view> log_keys;
+    std::vector<size_t> referring;  // the tail entry of each log key
+    for (size_t i = begin; i < end; ++i)
+      if (tail[i].what == kind::reference) {
+        log_keys.push_back(tail[i].value);
+        referring.push_back(i);
       }
-      if (*alone) show(i, **alone);
+    auto together = storage::read_sequenced(
+        store, storage::column::room_log, log_keys,
+        [&](size_t k, std::string_view value) { show(referring[k], value); });
+    // What the page will hold of this chunk, in its order and up to the entry that fills it.
+    size_t bytes = reply.size();
+    for (size_t i = begin; i < end && bytes - opening.size() < max_page_bytes; ++i)
+      if (tail[i].what == kind::whole)
+        bytes += 1 + tail[i].value.size();
+      else if (views[i] && *views[i])
+        bytes += 1 + (*views[i])->size();
+    reply.reserve(bytes + 32);
+    for (size_t i = begin; i < end && !full(); ++i) {
+      auto& entry = tail[i];
+      if (entry.what == kind::passed_over) {
+        next = entry.cursor;
+        continue;
+      }
+      if (entry.what == kind::whole) {
+        append(entry.value, entry.cursor);
+        continue;
+      }
+      if (together && !views[i]) {
+        // Some entry could not be read: each not read yet is looked up alone, so the page
+        // ends before the first that cannot, and the next read tries it again.
+        auto alone = store.get(storage::column::room_log, entry.value);
+        if (!alone) {
+          unreadable = std::move(alone.error());
+          break;
+        }
+        if (*alone) show(i, **alone);
+      }
+      next = entry.cursor;
+      if (!views[i])
+        log()->error("inbox: cursor {} refers to a room log entry that is missing", entry.cursor);
+      else if (!*views[i])
+        log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}",
+                     entry.cursor, describe(views[i]->error()));
+      else
+        append(**views[i], entry.cursor);
     }
-    next = entry.cursor;
-    if (!views[i])
-      log()->error("inbox: cursor {} refers to a room log entry that is missing", entry.cursor);
-    else if (!*views[i])
-      log()->error("inbox: cursor {} refers to a room log entry that does not parse: {}",
-                   entry.cursor, describe(views[i]->error()));
-    else
-      append(**views[i], entry.cursor);
+    begin = end;
+    auto used = std::min(reply.size() - opening.size(), max_page_bytes);
+    auto average = count > 0 ? (reply.size() - opening.size()) / count : 0;
+    chunk = average > 0 ? (max_page_bytes - used) / average + 1 : tail.size();
   }
   if (!err) err = std::move(unreadable);
   if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));

@@ -20,8 +20,11 @@ constexpr size_t min_range_deletion = 64;
 // and this one a run of them.
 constexpr char reference_mark = '\x01';
 constexpr char run_mark = '\x02';
-// How many queued entries outbox::read resolves against the room log at a time.
+// How many queued entries outbox::read resolves against the room log at a time: at most
+// this many, first only a few, then as many as the batch's byte bound still has room
+// for at the size of the events taken so far.
 constexpr size_t resolve_chunk = 128;
+constexpr size_t first_resolve_chunk = 4;
 
 void append_u32(std::string& out, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
@@ -286,11 +289,12 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
   // early does not read the log entry of every entry up to max_events. A key's events
   // (one, or a run) are taken together or not at all.
   size_t resolved = 0;
+  size_t chunk = first_resolve_chunk;
   for (size_t begin = 0; begin < queued.size();) {
     auto end = begin + 1;
     while (end < queued.size() && queued[end].key_seq == queued[begin].key_seq) ++end;
     while (resolved < end) {
-      auto to = std::min(queued.size(), std::max(end, resolved + resolve_chunk));
+      auto to = std::min(queued.size(), std::max(end, resolved + chunk));
       if (auto err = resolve_references(store_, queued.data() + resolved, queued.data() + to))
         return err;
       resolved = to;
@@ -309,6 +313,11 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
       for (auto i = begin; i < end; ++i)
         if (!queued[i].event.empty()) batch.entries.push_back(std::move(queued[i]));
       last_taken = queued[end - 1].seq;
+      // A batch of 1 MiB messages holds four: resolving 128 at a time read 128 MiB of
+      // the room log for each.
+      auto average = batch.bytes / batch.entries.size();
+      chunk = std::clamp<size_t>((max_bytes - std::min(batch.bytes, max_bytes)) / (average + 1) + 1,
+                                 1, resolve_chunk);
     }
     begin = end;
   }

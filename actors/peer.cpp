@@ -353,7 +353,8 @@ void send(peer_pointer self, pending_transaction& p) {
   req.path = std::string{dispatch_path};
   req.headers = {{std::string{origin_header}, st.ctx.own_domain},
                  {std::string{version_header}, std::to_string(protocol_version)}};
-  req.body = st.key->seal(encode_transaction(p.txn));
+  req.body = encode_transaction(p.txn, crypto::box_key::overhead);
+  st.key->seal_in_place(req.body);
   p.in_flight = true;
   ++st.in_flight;
   auto id = p.txn.id;

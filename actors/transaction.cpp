@@ -60,11 +60,12 @@ caf::error bad(const std::string& what, const std::string& detail) {
 
 }  // namespace
 
-std::string encode_transaction(const transaction& t) {
-  size_t size = 128 + t.id.size() + t.origin.size() + t.destination.size();
+std::string encode_transaction(const transaction& t, size_t room_in_front) {
+  size_t size = room_in_front + 128 + t.id.size() + t.origin.size() + t.destination.size();
   for (const auto& e : t.events) size += e.size() + 1;
   std::string out;
   out.reserve(size);
+  out.append(room_in_front, '\0');
   out += "{\"version\":";
   out += std::to_string(t.version);
   out += ",\"id\":";

@@ -60,9 +60,11 @@ struct receipt {
   std::vector<event_result> results;
 };
 
-/// Serialises a transaction; the events are embedded as JSON, not re-encoded strings.
+/// Serialises a transaction; the events are embedded as JSON, not re-encoded strings. The
+/// text comes after `room_in_front` zero bytes: room to seal it where it lies
+/// (crypto::box_key::seal_in_place).
 /// REQUIRES: every event is a JSON object (the outbox only holds what the node wrote).
-std::string encode_transaction(const transaction& t);
+std::string encode_transaction(const transaction& t, size_t room_in_front = 0);
 
 /// Parses what encode_transaction wrote; actors::errc::bad_request naming the field on
 /// any malformed, missing or mistyped field, or an event without a string "id"; also on

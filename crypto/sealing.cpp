@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include <cassert>
 #include <stdexcept>
 
 #include <caf/error.hpp>
@@ -49,16 +50,26 @@ box_key::~box_key() {
 }
 
 std::string box_key::seal(std::string_view plaintext) const {
-  std::string out(overhead + plaintext.size(), '\0');
-  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  std::string out(overhead, '\0');
+  out.append(plaintext);
+  seal_in_place(out);
+  return out;
+}
+
+void box_key::seal_in_place(std::string& buffer) const {
+  assert(buffer.size() >= overhead);
+  auto* nonce = reinterpret_cast<unsigned char*>(buffer.data());
+  auto* mac = nonce + crypto_box_NONCEBYTES;
+  auto* text = mac + crypto_box_MACBYTES;
   // A random 24-byte nonce never repeats in practice, so the sender needs no counter
   // state that would have to survive restarts.
   randombytes_buf(nonce, crypto_box_NONCEBYTES);
-  if (crypto_box_easy_afternm(nonce + crypto_box_NONCEBYTES, bytes_of(plaintext), plaintext.size(),
-                              nonce, key_.data()) != 0)
+  // nonce || mac || ciphertext is what crypto_box_easy writes after the nonce; the
+  // detached form encrypts where the plaintext lies.
+  if (crypto_box_detached_afternm(text, mac, text, buffer.size() - overhead, nonce, key_.data()) !=
+      0)
     // Only a plaintext above crypto_box_MESSAGEBYTES_MAX (about SIZE_MAX) gets here.
     throw std::length_error("box_key::seal: plaintext too large");
-  return out;
 }
 
 caf::expected<std::string> box_key::open(std::string_view sealed) const {

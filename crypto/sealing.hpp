@@ -26,6 +26,12 @@ class box_key {
   /// Returns nonce (24 bytes, fresh random) || ciphertext (plaintext + 16-byte tag).
   std::string seal(std::string_view plaintext) const;
 
+  /// As seal(), in the buffer itself: `buffer` holds `overhead` bytes of any value, then
+  /// the plaintext; afterwards it holds what seal(plaintext) returns. A transaction of
+  /// megabytes is sealed without a second buffer of its size.
+  /// REQUIRES: buffer.size() >= overhead.
+  void seal_in_place(std::string& buffer) const;
+
   /// Opens what seal() made; errc::open_failed on any tampering, truncation or wrong key.
   [[nodiscard]] caf::expected<std::string> open(std::string_view sealed) const;
 

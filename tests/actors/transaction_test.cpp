@@ -43,6 +43,13 @@ void expect_bad_transaction(const std::string& text, const std::string& naming) 
       << text << " -> " << describe(t.error());
 }
 
+TEST(TransactionTest, RoomInFrontComesBeforeTheSameText) {
+  auto t = sample();
+  auto text = encode_transaction(t);
+  auto with_room = encode_transaction(t, 40);
+  EXPECT_EQ(with_room, std::string(40, '\0') + text);
+}
+
 TEST(TransactionTest, RoundTrip) {
   auto t = sample();
   auto text = encode_transaction(t);

@@ -53,6 +53,24 @@ TEST_F(SealingTest, EmptyAndLargePlaintexts) {
   EXPECT_EQ(*opened_big, big);
 }
 
+TEST_F(SealingTest, ABufferSealedInPlaceOpensLikeASealedCopy) {
+  const std::string text = "{\"events\":[{\"type\":\"message.sent\"}]}";
+  std::string buffer(box_key::overhead, 'x');  // whatever the front held is overwritten
+  buffer += text;
+  a_to_b_.seal_in_place(buffer);
+  EXPECT_EQ(buffer.size(), text.size() + box_key::overhead);
+  EXPECT_EQ(buffer.find("events"), std::string::npos) << "the plaintext shows through";
+  auto opened = b_to_a_.open(buffer);
+  ASSERT_TRUE(opened) << to_string(opened.error());
+  EXPECT_EQ(*opened, text);
+
+  std::string empty(box_key::overhead, '\0');
+  a_to_b_.seal_in_place(empty);
+  auto opened_empty = b_to_a_.open(empty);
+  ASSERT_TRUE(opened_empty);
+  EXPECT_EQ(*opened_empty, "");
+}
+
 TEST_F(SealingTest, EachSealHasTheOverheadAndAFreshNonce) {
   auto one = a_to_b_.seal("same text");
   auto two = a_to_b_.seal("same text");

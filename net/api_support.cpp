@@ -56,7 +56,7 @@ http_response success_reply(std::string_view json_object, unsigned status) {
   constexpr std::string_view success = R"("success":true)";
   auto open = json_object.find('{');
   if (open == std::string_view::npos) {
-    res.body = "{" + std::string{success} + "}";
+    res.body = R"({"success":true})";
   } else {
     auto rest = json_object.substr(open + 1);
     bool empty = rest.find_first_not_of(" \t\r\n") == rest.rfind('}');

@@ -35,6 +35,10 @@ using strand_type = asio::strand<asio::io_context::executor_type>;
 namespace {
 
 constexpr std::uint32_t response_header_limit = 64u << 10;
+// Beast reads into what the buffer has room for, at least 512 bytes and at most 64 KiB a
+// call: an empty buffer read a 4 MiB response 512 bytes (one system call) at a time. The
+// room is given back with the response, so a pooled idle connection holds none.
+constexpr size_t response_read_bytes = 64u << 10;
 
 // The errors by which a reused keep-alive connection shows that the server had closed it.
 bool is_stale_connection_error(const beast::error_code& ec) {
@@ -283,6 +287,7 @@ class client_op : public std::enable_shared_from_this<client_op> {
     parser_->header_limit(response_header_limit);
     parser_->body_limit(core_->options.max_response_body_bytes);
     if (head_) parser_->skip(true);
+    conn_->buffer.reserve(response_read_bytes);
     conn_->visit([this](auto& stream) {
       http::async_read(stream, conn_->buffer, *parser_,
                        beast::bind_front_handler(&client_op::on_read, shared_from_this()));
@@ -311,6 +316,7 @@ class client_op : public std::enable_shared_from_this<client_op> {
     for (const auto& field : msg)
       res.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
     res.body = std::move(msg.body());
+    if (conn_->buffer.size() == 0) conn_->buffer.shrink_to_fit();
     has_slot_ = false;
     core_->release(key_, std::move(conn_), msg.keep_alive());
     finish(std::move(res));

@@ -51,6 +51,12 @@ constexpr std::chrono::seconds linger_time{5};
 constexpr size_t linger_bytes = 64u << 20;
 // An accept that fails for lack of descriptors is retried after this pause, not in a spin.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
+// Beast reads into what its buffer has room for, between 512 bytes and 64 KiB a call. The
+// head is read with room for 4 KiB, and a body kept to that took a thousand reads (each a
+// system call) for a 4 MiB transaction; a body is read with room for 64 KiB, given back
+// once the connection waits for its next request so idle connections stay small.
+constexpr size_t head_read_bytes = 4096;
+constexpr size_t body_read_bytes = 64u << 10;
 
 std::string json_escape(std::string_view text) {
   std::string out;
@@ -195,9 +201,10 @@ class http_session : public session_base {
   void do_wait_request() {
     if (closing_) return;
     if (first_request_ || buffer_.size() > 0) return do_read_header();
+    if (buffer_.capacity() > head_read_bytes) buffer_.shrink_to_fit();
     socket_layer().expires_after(core_->options.idle_timeout);
     stream().async_read_some(
-        buffer_.prepare(4096),
+        buffer_.prepare(head_read_bytes),
         beast::bind_front_handler(&http_session::on_first_bytes, derived().shared_from_this()));
   }
 
@@ -239,6 +246,8 @@ class http_session : public session_base {
       }
     }
     if (declared && *declared > body_limit_) return on_read_error(http::error::body_limit);
+    bool body_unread = !header_parser_->is_done() && (!declared || *declared > buffer_.size());
+    if (body_unread && buffer_.capacity() < body_read_bytes) buffer_.reserve(body_read_bytes);
     if (sink_) {
       stream_parser_.emplace(std::move(*header_parser_));
       stream_parser_->body_limit(body_limit_);

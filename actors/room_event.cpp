@@ -306,6 +306,7 @@ std::string write_event(const room_event& e, bool with_sig_and_seq) {
 
 std::string dump(const json& doc) {
   std::string out;
+  out.reserve(content_size_hint(doc));
   append_value(out, doc);
   return out;
 }

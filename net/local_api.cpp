@@ -208,7 +208,11 @@ std::optional<std::vector<actors::local_submission>> plain_submissions(const loc
     auto user = local_name(ctx, item.user);
     if (!user) return std::nullopt;
     // actors::dump(json{{"text", text}}), as to_submission writes it.
-    std::string content = R"({"text":)";
+    // Reserved, as the text grows the string twice otherwise: with 4 KiB texts, copying
+    // into the fresh memory (page faults included) was 8 % of the node's CPU.
+    std::string content;
+    content.reserve(item.text.size() + 16);
+    content = R"({"text":)";
     actors::append_json_string(content, item.text);
     content += '}';
     // The JSON path names the message that is too large.

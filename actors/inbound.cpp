@@ -185,7 +185,7 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
            const std::string& plaintext, reply_promise promise) {
   auto& st = self->state;
   auto& store = *st.ports.store;
-  auto txn = decode_transaction(plaintext);
+  auto txn = decode_transaction(plaintext, plaintext.capacity());
   if (!txn) {
     log()->warn("dispatch from {}: {}", origin, describe(txn.error()));
     promise.deliver(failure(400, detail_of(txn.error())));
@@ -331,7 +331,7 @@ void open_from(inbound_pointer self, std::string origin, std::shared_ptr<const s
               promise.deliver(failure(503, origin + ": " + detail_of(key.error())));
               return;
             }
-            auto plaintext = key->open(*body);
+            auto plaintext = key->open(*body, transaction_read_padding);
             if (plaintext) {
               then(*key, *plaintext, promise);
               return;

@@ -9,7 +9,7 @@ simdjson::dom::parser& dom_parser_for(size_t bytes, simdjson::dom::parser& own) 
 
 simdjson::ondemand::parser& ondemand_parser_for(size_t bytes, simdjson::ondemand::parser& own) {
   thread_local simdjson::ondemand::parser kept;
-  return bytes <= kept_parser_bytes ? kept : own;
+  return bytes <= kept_ondemand_parser_bytes ? kept : own;
 }
 
 }  // namespace fedrelay::actors

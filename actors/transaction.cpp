@@ -90,6 +90,8 @@ namespace {
 namespace sj = simdjson;
 namespace od = simdjson::ondemand;
 
+static_assert(transaction_read_padding >= sj::SIMDJSON_PADDING);
+
 // Decoding is one pass of simdjson's on-demand parser: simdjson checks the UTF-8 of the
 // whole text before anything is read, and the pass then reads every value (on-demand
 // parsing only checks what it is asked for), so the text is refused if any of it is not
@@ -405,13 +407,22 @@ sj::error_code read_transaction_field(od::document& doc, std::string_view key, o
 
 /// Reads `text`, which must be one JSON object, in one pass, calling
 /// `on_field(doc, key, value)` for each of its fields; refuses it as `what` when it is not
-/// valid UTF-8, JSON or an object, or when on_field fails.
+/// valid UTF-8, JSON or an object, or when on_field fails. `allocated` is what
+/// decode_transaction says it is: with padding enough the text is not copied.
 template <class F>
-caf::error read_document(std::string_view text, const std::string& what, F&& on_field) {
+caf::error read_document(std::string_view text, size_t allocated, const std::string& what,
+                         F&& on_field) {
   // The parser is in use until this returns: on_field must not read another document.
   od::parser own;
   auto& parser = ondemand_parser_for(text.size(), own);
-  sj::padded_string padded(text);
+  std::optional<sj::padded_string> copy;
+  sj::padded_string_view padded;
+  if (allocated >= text.size() + sj::SIMDJSON_PADDING) {
+    padded = sj::padded_string_view(text, allocated);
+  } else {
+    copy.emplace(text);
+    padded = *copy;
+  }
   od::document doc;
   if (auto err = parser.iterate(padded).get(doc)) return refused_json(err, what);
   od::json_type type;
@@ -513,14 +524,14 @@ sj::error_code read_receipt_field(std::string_view key, od::value& v, receipt& r
 
 }  // namespace
 
-caf::expected<transaction> decode_transaction(std::string_view text) {
+caf::expected<transaction> decode_transaction(std::string_view text, size_t allocated) {
   const std::string what = "transaction";
   transaction t;
   transaction_fields f;
-  if (auto err =
-          read_document(text, what, [&](od::document& doc, std::string_view key, od::value& v) {
-            return read_transaction_field(doc, key, v, t, f);
-          }))
+  if (auto err = read_document(text, allocated, what,
+                               [&](od::document& doc, std::string_view key, od::value& v) {
+                                 return read_transaction_field(doc, key, v, t, f);
+                               }))
     return err;
   if (auto err = judge(f, t, what)) return err;
   return t;
@@ -555,9 +566,10 @@ caf::expected<receipt> decode_receipt(std::string_view text) {
   const std::string what = "receipt";
   receipt r;
   receipt_fields f;
-  if (auto err = read_document(text, what, [&](od::document&, std::string_view key, od::value& v) {
-        return read_receipt_field(key, v, r, f);
-      }))
+  if (auto err =
+          read_document(text, 0, what, [&](od::document&, std::string_view key, od::value& v) {
+            return read_receipt_field(key, v, r, f);
+          }))
     return err;
   auto version = judge_version(f.version, what);
   if (!version) return version.error();

@@ -70,8 +70,14 @@ std::string encode_transaction(const transaction& t, size_t room_in_front = 0);
 /// any malformed, missing or mistyped field, or an event without a string "id"; also on
 /// text that is not valid UTF-8 or JSON anywhere, or nests deeper than 64 levels. Each
 /// event comes back as its slice of `json` (as sent, not re-serialised), with its id and
-/// room in event_ids and event_rooms.
-[[nodiscard]] caf::expected<transaction> decode_transaction(std::string_view json);
+/// room in event_ids and event_rooms. With `allocated` (the bytes readable from
+/// json.data()) at least transaction_read_padding past the end, the text is read where it
+/// lies instead of copied first: a transaction holds up to 4 MiB of events.
+[[nodiscard]] caf::expected<transaction> decode_transaction(std::string_view json,
+                                                            size_t allocated = 0);
+
+/// The bytes past a transaction's text that let decode_transaction read it in place.
+inline constexpr size_t transaction_read_padding = 64;
 
 std::string encode_receipt(const receipt& r);
 [[nodiscard]] caf::expected<receipt> decode_receipt(std::string_view json);

@@ -72,13 +72,15 @@ void box_key::seal_in_place(std::string& buffer) const {
     throw std::length_error("box_key::seal: plaintext too large");
 }
 
-caf::expected<std::string> box_key::open(std::string_view sealed) const {
+caf::expected<std::string> box_key::open(std::string_view sealed, size_t room_after) const {
   if (sealed.size() < overhead)
     return caf::make_error(errc::open_failed, "sealed box of " + std::to_string(sealed.size()) +
                                                   " bytes is shorter than the " +
                                                   std::to_string(overhead) + "-byte overhead");
   const unsigned char* nonce = bytes_of(sealed);
-  std::string out(sealed.size() - overhead, '\0');
+  std::string out;
+  out.reserve(sealed.size() - overhead + room_after);
+  out.resize(sealed.size() - overhead);
   if (crypto_box_open_easy_afternm(reinterpret_cast<unsigned char*>(out.data()),
                                    nonce + crypto_box_NONCEBYTES,
                                    sealed.size() - crypto_box_NONCEBYTES, nonce, key_.data()) != 0)

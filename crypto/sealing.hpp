@@ -33,7 +33,10 @@ class box_key {
   void seal_in_place(std::string& buffer) const;
 
   /// Opens what seal() made; errc::open_failed on any tampering, truncation or wrong key.
-  [[nodiscard]] caf::expected<std::string> open(std::string_view sealed) const;
+  /// The plaintext has at least `room_after` bytes of capacity past its end, for a parser
+  /// that reads a little past a text (simdjson) to read it where it lies.
+  [[nodiscard]] caf::expected<std::string> open(std::string_view sealed,
+                                                size_t room_after = 0) const;
 
   /// Overhead that seal() adds to a plaintext.
   static constexpr size_t overhead = 24 + 16;

@@ -187,6 +187,36 @@ TEST(TransactionTest, TransactionsOverAMiBDecodeAlike) {
   }
 }
 
+TEST(TransactionTest, ATextReadWhereItLiesDecodesAsACopyDoesWhateverFollowsIt) {
+  // decode_transaction(text, allocated) reads past the end without copying; the bytes
+  // there are readable, not part of the text. Here they hold the rest of the text, so a
+  // cut text that read them would decode.
+  std::vector<std::string> events;
+  for (size_t i = 0; i < 5000; ++i)
+    events.push_back(R"({"id":"e)" + std::to_string(i) + R"(","text":")" + std::string(250, 'y') +
+                     "\"}");
+  auto big = transaction_text(events);
+  ASSERT_GT(big.size(), size_t{1} << 20);
+  auto small = transaction_text({R"({"id":"a:1","t":"x"})", R"({"id":"a:2"})"});
+  for (const auto& text : {small, big}) {
+    auto copied = decode_transaction(text);
+    ASSERT_TRUE(copied) << describe(copied.error());
+    for (size_t cut : {text.size(), text.size() - 1, text.size() - 2, text.size() / 2}) {
+      std::string buffer = text + std::string(transaction_read_padding, '}');
+      std::string_view front{buffer.data(), cut};
+      auto in_place = decode_transaction(front, buffer.size());
+      if (cut < text.size()) {
+        EXPECT_FALSE(in_place) << "a text cut at " << cut << " of " << text.size();
+        continue;
+      }
+      ASSERT_TRUE(in_place) << describe(in_place.error());
+      EXPECT_EQ(in_place->events, copied->events);
+      EXPECT_EQ(in_place->event_ids, copied->event_ids);
+      EXPECT_EQ(in_place->id, copied->id);
+    }
+  }
+}
+
 TEST(TransactionTest, DecodeRefusesWhatIsNotValidAnywhere) {
   auto one = [](const std::string& event) { return transaction_text({event}); };
   // Invalid UTF-8 (a lone continuation byte, a truncated sequence, an encoded surrogate)

@@ -71,6 +71,17 @@ TEST_F(SealingTest, ABufferSealedInPlaceOpensLikeASealedCopy) {
   EXPECT_EQ(*opened_empty, "");
 }
 
+TEST_F(SealingTest, AnOpenedTextHasTheRoomAskedForPastItsEnd) {
+  for (size_t size : {size_t{0}, size_t{17}, size_t{1} << 20}) {
+    std::string text(size, 'q');
+    auto sealed = a_to_b_.seal(text);
+    auto opened = b_to_a_.open(sealed, 64);
+    ASSERT_TRUE(opened) << to_string(opened.error());
+    EXPECT_EQ(*opened, text);
+    EXPECT_GE(opened->capacity(), size + 64);
+  }
+}
+
 TEST_F(SealingTest, EachSealHasTheOverheadAndAFreshNonce) {
   auto one = a_to_b_.seal("same text");
   auto two = a_to_b_.seal("same text");

@@ -5,8 +5,8 @@
 //   and room messages, and a batch of 100 events is about 30 kB.
 // - The on-demand parser (about 6 bytes a byte, of which a text touches only what its
 //   strings and structure use) is kept for texts up to 5 MiB: it reads transactions, and
-//   those of the default batch (4 MiB of events) each faulted in fresh buffers of 20 MiB
-//   and more with a parser of their own.
+//   a busy peer's (about 4 MiB with texts of 4 KiB) each faulted in fresh buffers of 20
+//   MiB and more with a parser of their own.
 #pragma once
 
 #include <cstddef>

@@ -72,7 +72,7 @@ std::string encode_transaction(const transaction& t, size_t room_in_front = 0);
 /// event comes back as its slice of `json` (as sent, not re-serialised), with its id and
 /// room in event_ids and event_rooms. With `allocated` (the bytes readable from
 /// json.data()) at least transaction_read_padding past the end, the text is read where it
-/// lies instead of copied first: a transaction holds up to 4 MiB of events.
+/// lies instead of copied first: a busy peer's transactions run to megabytes.
 [[nodiscard]] caf::expected<transaction> decode_transaction(std::string_view json,
                                                             size_t allocated = 0);
 

@@ -251,6 +251,39 @@ TEST(HttpServerTest, KeepsConnectionsAlive) {
   EXPECT_EQ((*server)->accepted_connections(), 1u);
 }
 
+TEST(HttpServerTest, LargeBodiesAndThePipelinedRequestsBehindThemArriveWhole) {
+  // A body gets more room to be read into than a request's head, given back once the
+  // connection waits again: bytes of the next request read with the body must survive.
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  std::string big(1u << 20, 'b');
+  auto post = [](const std::string& body) {
+    return "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+  };
+  raw_socket raw{(*server)->port()};
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(
+      raw.send(post(big) + "GET /after?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto answers = raw.read_all(10s);
+  EXPECT_NE(answers.find("body=" + big + "\n"), std::string::npos) << answers.size();
+  EXPECT_NE(answers.find("path=/after\nq=1\n"), std::string::npos) << answers.size();
+
+  // The client alike, over one kept-alive connection: large answers and small ones.
+  http_client client{runtime};
+  for (size_t size : {size_t{3} << 20, size_t{10}, size_t{200'000}, size_t{0}}) {
+    http_request req;
+    req.method = "POST";
+    req.target = "/echo";
+    req.body = std::string(size, 'c');
+    auto res = send(client, origin_of(**server), req);
+    ASSERT_TRUE(res) << caf::to_string(res.error());
+    EXPECT_NE(res->body.find("body=" + req.body + "\nremote="), std::string::npos) << size;
+  }
+  EXPECT_EQ((*server)->accepted_connections(), 2u);
+}
+
 TEST(HttpServerTest, HandlerMayAnswerLaterFromAnotherThread) {
   io_runtime runtime{1};
   std::vector<std::thread> workers;

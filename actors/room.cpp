@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -867,11 +868,24 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
           });
 }
 
+/// The log entry the host wrote for an event, cut out of the message that carried it
+/// (`event_text`, a view into `text`) where it lies: with 4 KiB texts a copy into fresh
+/// memory was 7 % of the member's CPU. Empty when the message does not show it.
+std::string take_event_text(std::string& text, std::string_view event_text) {
+  auto begin = reinterpret_cast<std::uintptr_t>(text.data());
+  auto at = reinterpret_cast<std::uintptr_t>(event_text.data());
+  if (event_text.empty() || at < begin || at - begin + event_text.size() > text.size()) return {};
+  auto offset = static_cast<size_t>(at - begin);
+  std::string logged = std::move(text);
+  logged.erase(offset + event_text.size());
+  logged.erase(0, offset);
+  return logged;
+}
+
 /// A run of the host's sequenced events (event messages of one transaction): each is
 /// checked and placed in line as on_event does, and one drain applies them all in one
-/// append. The results wait for that append.
-void on_event_run(room_pointer self, const std::string& origin,
-                  const std::vector<std::string>& texts,
+/// append. The results wait for that append. The texts are taken apart.
+void on_event_run(room_pointer self, const std::string& origin, std::vector<std::string>& texts,
                   caf::typed_response_promise<std::vector<event_result>> promise) {
   auto& st = self->state;
   struct run_state {
@@ -899,8 +913,8 @@ void on_event_run(room_pointer self, const std::string& origin,
     auto key_domain = relayed_key_domain(self, *e);
     enqueue(self, key_domain,
             [self, run, i, needs_key = !key_domain.empty(), e = std::move(*e),
-             logged = std::string{message.event_text}](const crypto::public_key* key,
-                                                       const caf::error& key_err) mutable {
+             logged = take_event_text(texts[i], message.event_text)](
+                const crypto::public_key* key, const caf::error& key_err) mutable {
               auto& st = self->state;
               if (e.seq <= st.room.last_seq || st.ahead.count(e.seq) > 0) return;
               if (needs_key && key == nullptr) {
@@ -1450,7 +1464,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
         return promise;
       },
       [self](apply_atom, const std::string& origin,
-             const std::vector<std::string>& texts) -> caf::result<std::vector<event_result>> {
+             std::vector<std::string>& texts) -> caf::result<std::vector<event_result>> {
         auto promise = self->make_response_promise<std::vector<event_result>>();
         on_event_run(self, origin, texts, promise);
         return promise;

@@ -173,7 +173,8 @@ struct inbox_page {
         bytes += 1 + tail[i].value.size();
       else if (views[i] && *views[i])
         bytes += 1 + (*views[i])->size();
-    reply.reserve(bytes + 32);
+    // Room for the page's end, and for what the local API puts in front (`"success"`).
+    reply.reserve(bytes + 64);
     for (size_t i = begin; i < end && !full(); ++i) {
       auto& entry = tail[i];
       if (entry.what == kind::passed_over) {

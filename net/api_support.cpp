@@ -1,5 +1,7 @@
 #include "net/api_support.hpp"
 
+#include <utility>
+
 #include <caf/sec.hpp>
 #include <nlohmann/json.hpp>
 
@@ -48,23 +50,45 @@ std::function<void(caf::error&)> fail_with(const responder& respond) {
   return [respond](caf::error& err) { respond(error_reply(err)); };
 }
 
+namespace {
+
+/// Where success_reply puts "success" into `json_object` (right after its opening brace),
+/// and what it puts there (with a comma when other fields follow); npos for a text
+/// without an object.
+std::pair<size_t, std::string_view> success_spot(std::string_view json_object) {
+  auto open = json_object.find('{');
+  if (open == std::string_view::npos) return {std::string_view::npos, {}};
+  auto rest = json_object.substr(open + 1);
+  bool empty = rest.find_first_not_of(" \t\r\n") == rest.rfind('}');
+  return {open + 1, empty ? R"("success":true)" : R"("success":true,)"};
+}
+
+}  // namespace
+
 http_response success_reply(std::string_view json_object, unsigned status) {
   http_response res;
   res.status = status;
   // Splice "success" in front instead of re-encoding what the actors already encoded, in
   // one copy: an inbox page can be megabytes.
-  constexpr std::string_view success = R"("success":true)";
-  auto open = json_object.find('{');
-  if (open == std::string_view::npos) {
+  auto [at, field] = success_spot(json_object);
+  if (at == std::string_view::npos) {
     res.body = R"({"success":true})";
   } else {
-    auto rest = json_object.substr(open + 1);
-    bool empty = rest.find_first_not_of(" \t\r\n") == rest.rfind('}');
-    res.body.reserve(json_object.size() + success.size() + 1);
-    res.body.append(json_object.substr(0, open + 1)).append(success);
-    if (!empty) res.body.push_back(',');
-    res.body.append(rest);
+    res.body.reserve(json_object.size() + field.size());
+    res.body.append(json_object.substr(0, at)).append(field).append(json_object.substr(at));
   }
+  return res;
+}
+
+http_response success_reply(std::string&& json_object, unsigned status) {
+  auto [at, field] = success_spot(json_object);
+  if (at == std::string_view::npos) return success_reply(std::string_view{}, status);
+  // In the text itself: with room to spare (an inbox page is written with some) this
+  // moves its bytes along instead of copying them into fresh memory.
+  json_object.insert(at, field);
+  http_response res;
+  res.status = status;
+  res.body = std::move(json_object);
   return res;
 }
 

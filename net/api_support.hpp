@@ -25,6 +25,8 @@ std::function<void(caf::error&)> fail_with(const responder& respond);
 
 /// 200 with `json_object` (a JSON object without "success") plus "success": true.
 http_response success_reply(std::string_view json_object, unsigned status = 200);
+/// The same, taking the object's text over: "success" goes in where the text lies.
+http_response success_reply(std::string&& json_object, unsigned status = 200);
 
 /// One entry of a route table: a method and a path to a handler.
 struct route {

@@ -565,8 +565,8 @@ request_handler make_local_handler(local_api_context context) {
     auto wait_ms = static_cast<uint32_t>(wait_s * 1000);
     ask<std::string>(
         *ctx->system, ctx->bridge, ctx->timeout + std::chrono::milliseconds(wait_ms),
-        [respond](std::string& page) { respond(success_reply(page)); }, fail_with(respond),
-        actors::fetch_atom::value, after, limit, wait_ms);
+        [respond](std::string& page) { respond(success_reply(std::move(page))); },
+        fail_with(respond), actors::fetch_atom::value, after, limit, wait_ms);
   });
 
   add("GET", "/api/v1/federation.status", [ctx](http_request&&, responder respond) {

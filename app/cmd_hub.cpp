@@ -84,7 +84,6 @@ int cmd_hub(const std::string& config_path) {
   }
   runtime rt;
   auto& sys = rt.system();
-  net::io_runtime io{2};
 
   net::smtp_options mail;
   mail.url = s->hub.smtp_url;
@@ -117,7 +116,7 @@ int cmd_hub(const std::string& config_path) {
   server_options.read_timeout = s->limits.read_timeout;
   server_options.tls_cert_file = s->tls.cert;
   server_options.tls_key_file = s->tls.key;
-  auto server = net::http_server::start(io, server_options, net::make_hub_handler(ctx));
+  auto server = net::http_server::start(rt.io(), server_options, net::make_hub_handler(ctx));
   if (!server) {
     report(server.error());
     stop_actors();

@@ -39,10 +39,8 @@ int cmd_resolve(const std::string& config_path, const std::string& domain) {
   // The running node holds the store; then resolve asks without the persisted cache.
   // Declared first, so it outlives the actors that use it.
   std::unique_ptr<storage::store> db;
-  // The actor system outlives the io thread (see app/node.cpp).
   runtime rt;
-  net::io_runtime io{1};
-  net::http_client client{io};
+  net::http_client client{rt.io()};
   auto& sys = rt.system();
   if (!s->storage_dir.empty()) {
     if (auto opened = open_store(*s)) db = std::move(*opened);

@@ -76,10 +76,9 @@ struct node::impl {
   std::unique_ptr<storage::store> store;
   std::shared_ptr<actors::node_metrics> metrics = std::make_shared<actors::node_metrics>();
   std::shared_ptr<storage::file_store> file_store;
-  // The actor system outlives the io threads: a thread that spawned or messaged an actor
-  // holds CAF's logger until it ends, and ~actor_system waits for that logger.
+  // The threads of both the sockets and the actors (app/runtime.hpp); everything below
+  // that uses them is destroyed first.
   runtime rt;
-  net::io_runtime io{2};
   net::http_client client;
   actors::dns_resolver_actor dns;
   actors::hub_lookup_actor hub;
@@ -113,7 +112,7 @@ struct node::impl {
         filter(std::make_shared<config::peer_filter>(settings.allow, settings.deny)),
         identity(std::make_shared<const crypto::identity>(std::move(id))),
         store(std::move(db)),
-        client(io, client_options(settings)) {}
+        client(rt.io(), client_options(settings)) {}
 
   static net::client_options client_options(const config::settings& s) {
     net::client_options o;
@@ -268,7 +267,7 @@ struct node::impl {
     fed.own_domain = settings.domain;
     fed.identity = identity;
     auto server = net::http_server::start(
-        io, listener(settings, settings.listen_federation, settings.tls.enabled()),
+        rt.io(), listener(settings, settings.listen_federation, settings.tls.enabled()),
         net::make_federation_handler(std::move(fed)));
     if (!server) return server.error();
     federation_server = std::move(*server);
@@ -305,7 +304,8 @@ struct node::impl {
     auto local_options = listener(settings, settings.listen_local, false);
     local_options.stream_body = net::make_upload_streamer(files);
     local_options.websocket_upgrade = net::make_local_upgrade(std::move(local), calls);
-    auto local_listener = net::http_server::start(io, std::move(local_options), std::move(calls));
+    auto local_listener =
+        net::http_server::start(rt.io(), std::move(local_options), std::move(calls));
     if (!local_listener) return local_listener.error();
     local_server = std::move(*local_listener);
     return caf::none;

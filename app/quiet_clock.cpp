@@ -1,7 +1,5 @@
 #include "app/quiet_clock.hpp"
 
-#include <caf/detail/set_thread_name.hpp>
-
 namespace fedrelay::app {
 
 using simple = caf::detail::simple_actor_clock;
@@ -116,41 +114,6 @@ void quiet_clock::stop() {
   }
   cv_.notify_one();
   auto dropped = take_all();
-}
-
-quiet_clock_coordinator::~quiet_clock_coordinator() {
-  // stop() joined it when the system started; a system that never started has no thread.
-  if (thread_.joinable()) {
-    clock_.stop();
-    thread_.join();
-  }
-}
-
-void quiet_clock_coordinator::start() {
-  thread_ = std::thread{[this] {
-    caf::detail::set_thread_name("relay.clock");
-    system().thread_started();
-    clock_.run();
-    system().thread_terminates();
-  }};
-  coordinator::start();
-}
-
-void quiet_clock_coordinator::stop() {
-  // The workers first: until they are gone, actors may still set and cancel timeouts.
-  coordinator::stop();
-  clock_.stop();
-  if (thread_.joinable()) thread_.join();
-  // Anything scheduled in between is dropped too.
-  clock_.cancel_all();
-}
-
-void use_quiet_clock(caf::actor_system_config& cfg) {
-  // CAF owns the modules it is given as raw pointers (actor_system keeps them in a
-  // unique_ptr): there is no other way to hand it a scheduler.
-  cfg.module_factories.push_back([](caf::actor_system& sys) -> caf::actor_system::module* {
-    return new quiet_clock_coordinator(sys);
-  });
 }
 
 }  // namespace fedrelay::app

@@ -16,13 +16,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
 #include <caf/detail/thread_safe_actor_clock.hpp>
-#include <caf/policy/work_sharing.hpp>
-#include <caf/scheduler/coordinator.hpp>
 
 namespace fedrelay::app {
 
@@ -73,28 +69,5 @@ class quiet_clock final : public caf::detail::thread_safe_actor_clock {
   std::atomic<uint64_t> wakeups_{0};
   std::atomic<uint64_t> rounds_{0};
 };
-
-/// CAF's work-sharing scheduler with a quiet_clock.
-class quiet_clock_coordinator final
-    : public caf::scheduler::coordinator<caf::policy::work_sharing> {
- public:
-  explicit quiet_clock_coordinator(caf::actor_system& sys)
-      : caf::scheduler::coordinator<caf::policy::work_sharing>(sys) {}
-  ~quiet_clock_coordinator() override;
-
-  quiet_clock& clock() noexcept override { return clock_; }
-
- protected:
-  void start() override;
-  void stop() override;
-
- private:
-  quiet_clock clock_;
-  std::thread thread_;
-};
-
-/// Makes systems built from `cfg` run on quiet_clock_coordinator (work sharing), whatever
-/// its scheduler.policy says.
-void use_quiet_clock(caf::actor_system_config& cfg);
 
 }  // namespace fedrelay::app

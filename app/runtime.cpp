@@ -3,7 +3,7 @@
 #include "actors/describe.hpp"
 #include "actors/dns_resolver_actor.hpp"
 #include "actors/peer_record.hpp"
-#include "app/quiet_clock.hpp"
+#include "app/pool_scheduler.hpp"
 #include "net/errc.hpp"
 
 namespace fedrelay::app {
@@ -18,15 +18,13 @@ void register_net_error_names() {
   (void)named;
 }
 
-runtime_config::runtime_config(size_t threads) {
+runtime_config::runtime_config(size_t threads, net::io_runtime& io) {
   register_net_error_names();
   set("scheduler.max-threads", threads);
-  // One shared queue with a condition variable instead of work stealing: stealing workers
-  // poll and nanosleep between messages, which cost 15-20 % of the CPU per relayed event
-  // on two cores (docs/PERFORMANCE.md); the relay's actors hand work along a pipeline, so
-  // there is little locality for stealing to keep.
-  set("scheduler.policy", caf::atom("sharing"));
-  use_quiet_clock(*this);
+  // Not CAF's work stealing (its idle workers poll and nanosleep, 15-20 % of the CPU per
+  // relayed event on two cores) nor its work sharing (a wake-up per queued actor, and
+  // workers apart from the io threads): see app/pool_scheduler.hpp.
+  use_pool_scheduler(*this, io);
   // CAF's own log and console output would interleave with ours.
   set("logger.console", caf::atom("none"));
   add_message_type<actors::peer_record>("fedrelay::peer_record");

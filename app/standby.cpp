@@ -28,20 +28,19 @@ net::request_handler only_screen_calls(net::request_handler calls, config::statu
 
 }  // namespace
 
-// Destroyed in reverse: the screen's check thread and the listener before the io threads,
-// the io threads before the actor system (see node.cpp).
+// Destroyed in reverse: the screen's check thread and the listener before the runtime's
+// threads (see node.cpp).
 struct standby::impl {
   config::settings settings;
   config::status status;
   runtime rt{1};
-  net::io_runtime io{1};
   std::unique_ptr<net::http_server> local_server;
   std::unique_ptr<settings_screen> screen;
 
   ~impl() {
     if (local_server) local_server->stop();
     screen.reset();
-    rt.system().await_all_actors_done();  // calls in flight end before the io threads do
+    rt.system().await_all_actors_done();  // calls in flight end before the threads do
   }
 };
 
@@ -74,7 +73,7 @@ caf::expected<std::unique_ptr<standby>> standby::start(config::settings s,
   options.max_body_bytes = p->settings.limits.max_body_bytes;
   options.read_timeout = p->settings.limits.read_timeout;
   auto server = net::http_server::start(
-      p->io, options, only_screen_calls(net::make_local_handler(std::move(local)), status));
+      p->rt.io(), options, only_screen_calls(net::make_local_handler(std::move(local)), status));
   if (!server) return server.error();
   p->local_server = std::move(*server);
   write_status_file(p->settings.storage_dir, status);

@@ -15,6 +15,8 @@
 namespace fedrelay::net {
 
 struct io_runtime::impl {
+  explicit impl(int concurrency_hint) : context(concurrency_hint) {}
+
   boost::asio::io_context context;
   // Keeps run() from returning while no socket is open; reset by stop().
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;

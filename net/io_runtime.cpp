@@ -1,34 +1,60 @@
 // Starts and joins the threads that run net's io_context.
 #include "net/io_runtime.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/defer.hpp>
 
 #include "net/http_internal.hpp"
 
 namespace fedrelay::net {
 
-io_runtime::io_runtime(size_t threads) : impl_(std::make_unique<impl>()) {
+namespace {
+
+void run_logging_exceptions(boost::asio::io_context& context) {
+  // A handler that throws is a bug; log it and keep serving the other sockets rather
+  // than taking the node down with one bad connection.
+  for (;;) {
+    try {
+      context.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("net: io thread caught an exception: {}", e.what());
+    } catch (...) {
+      spdlog::error("net: io thread caught an unknown exception");
+    }
+  }
+}
+
+int hint_for(size_t threads) {
+  return static_cast<int>(std::max<size_t>(threads, 1));
+}
+
+}  // namespace
+
+io_runtime::io_runtime(size_t threads) : impl_(std::make_unique<impl>(hint_for(threads))) {
   impl_->work.emplace(impl_->context.get_executor());
   if (threads == 0) threads = 1;
   std::lock_guard<std::mutex> guard{impl_->mutex};
-  for (size_t i = 0; i < threads; ++i) {
-    impl_->threads.emplace_back([ctx = &impl_->context] {
-      // A handler that throws is a bug; log it and keep serving the other sockets rather
-      // than taking the node down with one bad connection.
-      for (;;) {
-        try {
-          ctx->run();
-          return;
-        } catch (const std::exception& e) {
-          spdlog::error("net: io thread caught an exception: {}", e.what());
-        } catch (...) {
-          spdlog::error("net: io thread caught an unknown exception");
-        }
-      }
-    });
-  }
+  for (size_t i = 0; i < threads; ++i)
+    impl_->threads.emplace_back([ctx = &impl_->context] { run_logging_exceptions(*ctx); });
+}
+
+io_runtime::io_runtime(lent_threads) : impl_(std::make_unique<impl>(1)) {
+  impl_->work.emplace(impl_->context.get_executor());
+}
+
+void io_runtime::run_here() {
+  run_logging_exceptions(impl_->context);
+}
+
+void io_runtime::run_soon(void (*fn)(void*), void* arg) {
+  // defer: a continuation of the running handler, kept on its thread (Asio's private
+  // queue) instead of waking another; from outside the io threads it is a plain post.
+  boost::asio::defer(impl_->context.get_executor(), [fn, arg] { fn(arg); });
 }
 
 io_runtime::~io_runtime() {

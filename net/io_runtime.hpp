@@ -7,12 +7,22 @@
 
 namespace fedrelay::net {
 
-/// Owns an io_context and `threads` threads running it, from construction until stop().
+/// Owns an io_context and `threads` threads running it, from construction until stop(), or
+/// none when made with `lent_threads` (then whoever made it calls run_here() on threads of
+/// its own).
 /// REQUIRES: it outlives every http_server and http_client built on it (destroy those
 /// first); app/ decides the thread count.
 class io_runtime {
  public:
+  /// Made this way, the runtime starts no thread of its own, and its io_context is told to
+  /// expect one (Asio's concurrency hint 1): a handler posted from a handler is kept on that
+  /// thread until the handler returns, and no other thread is woken for it. Asio stays
+  /// thread-safe when more threads run it; an idle one is woken for what is posted from
+  /// outside (and takes it while the first waits on the sockets).
+  struct lent_threads {};
+
   explicit io_runtime(size_t threads = 1);
+  explicit io_runtime(lent_threads lent);
   /// Calls stop(). REQUIRES: not called from one of its own io threads.
   ~io_runtime();
   io_runtime(const io_runtime&) = delete;
@@ -22,8 +32,17 @@ class io_runtime {
   /// an io thread). Handlers still queued are not run. Idempotent.
   void stop();
 
-  /// The threads still running the io_context (0 after stop()).
+  /// The threads still running the io_context (0 after stop()). Lent threads are not counted.
   size_t thread_count() const;
+
+  /// Runs the io_context on the calling thread until stop(), for a runtime made with
+  /// `lent_threads`; a handler that throws is logged, as on the runtime's own threads.
+  void run_here();
+
+  /// Runs `fn(arg)` on a thread running the io_context, never inside the call. Called from
+  /// such a thread of a `lent_threads` runtime, it is queued behind the running handler
+  /// and wakes no other thread; from any other thread it wakes an idle one.
+  void run_soon(void (*fn)(void*), void* arg);
 
   /// The Asio side, defined in net/http_internal.hpp; only net's .cpp files use it.
   struct impl;

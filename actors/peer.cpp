@@ -31,6 +31,9 @@ namespace {
 
 using peer_impl = peer_actor::extend<caf::reacts_to<retry_atom, uint64_t>>;
 
+/// Answered outbox keys deleted in one write at most (leave_queue).
+constexpr size_t max_answered_keys = 256;
+
 /// A transaction from its first send until its receipt.
 struct pending_transaction {
   transaction txn;
@@ -71,6 +74,8 @@ struct peer_state {
   uint64_t known_last = 0;    // highest seq known to be queued
   uint64_t counted_last = 0;  // highest seq counted in `depth` (wakes may trail reads)
   uint64_t depth = 0;
+  // Outbox keys whose events were answered for good, not yet deleted (see leave_queue).
+  std::vector<uint64_t> answered_keys;
   // Events in one transaction at most: transport.batch_max_events until the peer refuses
   // a transaction as too large (HTTP 413), then half of what it refused.
   size_t batch_events_cap = std::numeric_limits<size_t>::max();
@@ -103,11 +108,14 @@ peer_impl::behavior_type connected(peer_pointer self);
 peer_impl::behavior_type backing_off(peer_pointer self);
 void resolve(peer_pointer self);
 void pump(peer_pointer self);
+void remove_answered(peer_pointer self);
 
 // -- metrics and failures ----------------------------------------------------------------
 
 peer_stats stats_of(peer_pointer self) {
   auto& st = self->state;
+  // The oldest entry is read from the store: what was answered leaves it first.
+  remove_answered(self);
   peer_stats s;
   s.domain = st.domain;
   s.state = name_of(st.link);
@@ -152,6 +160,8 @@ void enter_backoff(peer_pointer self) {
 /// beside the failure that caused it, and is simply sent again.
 void send_failed(peer_pointer self, uint64_t round, std::string what) {
   auto& st = self->state;
+  // What was answered before the failure need not wait for the next receipt.
+  if (st.in_flight == 0) remove_answered(self);
   note_failure(self, std::move(what));
   if (st.link != link_state::connected) return;
   if (round == st.resolve_round)
@@ -196,19 +206,33 @@ bool key_shared(const peer_state& st, const pending_transaction& p, uint64_t key
   });
 }
 
+/// Deletes the outbox keys of what was answered, in one write.
+void remove_answered(peer_pointer self) {
+  auto& st = self->state;
+  if (st.answered_keys.empty()) return;
+  if (auto err = st.queue->remove(st.answered_keys))
+    log()->error("peer {}: acknowledged events stay queued: {}", st.domain, describe(err));
+  st.answered_keys.clear();
+}
+
 /// `p` was answered for good: its events leave the queue, accepted and refused alike. A
 /// run's key goes with the last transaction that holds any of its events: split halves of
 /// a run may be answered in either order, and the key must stay until both are.
+/// The keys are deleted once no transaction is in flight, or max_answered_keys have
+/// gathered: a write of the store waits behind the journal's synced write when one is
+/// under way, and this actor runs on the threads of the sockets. One by one, with a few
+/// transactions in flight, a delete per receipt blocked a thread for an fsync about as
+/// often as an event arrived. What is answered and not yet deleted when the node stops is
+/// sent again after the restart, and the receiver answers it from its marks.
 void leave_queue(peer_pointer self, const pending_transaction& p) {
   auto& st = self->state;
-  std::vector<uint64_t> keys;
+  auto& keys = st.answered_keys;
   for (auto key : p.key_seqs)
     if ((keys.empty() || keys.back() != key) &&
         ((key != p.key_seqs.front() && key != p.key_seqs.back()) || !key_shared(st, p, key)))
       keys.push_back(key);
-  if (auto err = st.queue->remove(keys))
-    log()->error("peer {}: acknowledged events stay queued: {}", st.domain, describe(err));
   st.depth -= std::min<uint64_t>(st.depth, p.seqs.size());
+  if (st.in_flight == 0 || keys.size() >= max_answered_keys) remove_answered(self);
 }
 
 /// Applies a receipt; an error when it does not answer the transaction it should.

@@ -34,7 +34,8 @@ bool refused(peer_manager_pointer self, const std::string& domain) {
   return allowed && !allowed(domain);
 }
 
-/// Stops the peer of a refused domain and deletes its queue; returns the events dropped.
+/// Stops the peer of a refused domain and deletes its queue; returns the events dropped
+/// (which may count a few the peer had sent and not yet deleted, see peer.cpp leave_queue).
 uint64_t drop_queue(peer_manager_pointer self, const std::string& domain) {
   auto& st = self->state;
   if (auto i = st.peers.find(domain); i != st.peers.end()) {

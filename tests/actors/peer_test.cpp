@@ -219,6 +219,22 @@ TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAWindowOfFullOnesPastTheO
   EXPECT_EQ(stats_of_b().queue_depth, 0u);
 }
 
+TEST_F(PeerTest, AnsweredEventsLeaveTheStoreTogetherOnceNothingIsInFlight) {
+  auto holder = twelve_queued_and_the_first_transaction_held();
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{"a.example:3", "a.example:4"}));
+  // The second transaction was answered while the first is in flight: its entries wait
+  // to be deleted with the next ones, not in a write of their own.
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 12u);
+  // The stats read the oldest entry from the store, so they delete what was answered first.
+  EXPECT_EQ(stats_of_b().queue_depth, 10u);
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 10u);
+  caf::anon_send(holder, tick_atom::value);
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_).size(), 12u);
+  // The last answer left nothing in flight.
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+}
+
 TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAMemberHoldsAheadWhateverTheWindow) {
   // Window 4 of 2 events would let 8 events past the oldest transaction's first go out;
   // members hold 4 ahead of a gap here (max_span), so only one more transaction does.

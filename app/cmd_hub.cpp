@@ -74,9 +74,9 @@ int cmd_hub(const std::string& config_path) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  // Destroyed in reverse order: the server, then the io runtime (its queued handlers hold
-  // actor handles, and the actor system waits until no handle is left), then the actors'
-  // system, the store last (the registry writes to it until it exits).
+  // Destroyed in reverse order: the server, then the runtime (its scheduler destroys the
+  // handlers still queued, which hold actor handles, before the actor system waits until
+  // no handle is left), the store last (the registry writes to it until it exits).
   auto db = open_hub_store(s->hub.dir);
   if (!db) {
     report(db.error());

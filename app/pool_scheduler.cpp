@@ -39,6 +39,11 @@ pool_coordinator::~pool_coordinator() {
 }
 
 void pool_coordinator::enqueue(caf::resumable* job) {
+  if (closed_.load(std::memory_order_acquire)) {
+    // Only from a destructor of what the closed runtime held: every actor has ended.
+    cleanup_and_release(job);
+    return;
+  }
   queued_.fetch_add(1, std::memory_order_relaxed);
   io_.run_soon(&pool_coordinator::run_job, job);
 }
@@ -91,8 +96,8 @@ void pool_coordinator::start() {
 void pool_coordinator::stop() {
   stop_actors();
   // Every actor has ended (~actor_system waits for them first), so what is still queued
-  // are the last runs of ended actors; they let go of their references. Bounded, so a
-  // stuck handler cannot hold the process at exit for good.
+  // are the last runs of ended actors; they let go of their references. A run that has
+  // not finished after 10 s is logged (and its actor's memory left) rather than waited for.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (queued_.load(std::memory_order_acquire) != 0 &&
          std::chrono::steady_clock::now() < deadline)
@@ -103,6 +108,11 @@ void pool_coordinator::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  // The handlers still queued (a client's request in flight, say) hold handles of actors,
+  // detached ones among them, and ~actor_system waits for each detached actor's last
+  // handle after this returns: they go now, not with the runtime after the system.
+  closed_.store(true, std::memory_order_release);
+  io_.close();
   clock_.stop();
   if (clock_thread_.joinable()) clock_thread_.join();
   // Anything scheduled in between is dropped too.

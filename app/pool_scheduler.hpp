@@ -48,7 +48,8 @@ class pool_coordinator final : public caf::scheduler::abstract_coordinator {
   quiet_clock clock_;
   std::thread clock_thread_;
   std::vector<std::thread> threads_;
-  std::atomic<size_t> queued_{0};  // jobs handed to io_ that have not run yet
+  std::atomic<size_t> queued_{0};    // jobs handed to io_ that have not run yet
+  std::atomic<bool> closed_{false};  // io_ is closed: nothing more can run
 };
 
 /// Makes systems built from `cfg` run on a pool_coordinator over `io`, whatever its

@@ -2,6 +2,7 @@
 // Including this header pulls in Asio; never include it from a public header.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -15,9 +16,12 @@
 namespace fedrelay::net {
 
 struct io_runtime::impl {
-  explicit impl(int concurrency_hint) : context(concurrency_hint) {}
+  explicit impl(int concurrency_hint)
+      : owned(std::make_unique<boost::asio::io_context>(concurrency_hint)), context(*owned) {}
 
-  boost::asio::io_context context;
+  // Destroyed by close(), with every handler still queued; `context` refers to it until then.
+  std::unique_ptr<boost::asio::io_context> owned;
+  boost::asio::io_context& context;
   // Keeps run() from returning while no socket is open; reset by stop().
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::mutex mutex;  // guards threads

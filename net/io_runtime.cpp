@@ -66,11 +66,23 @@ io_runtime::~io_runtime() {
     if (t.joinable()) t.detach();
 }
 
+void io_runtime::close() {
+  stop();
+  std::unique_ptr<boost::asio::io_context> closing;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mutex};
+    closing = std::move(impl_->owned);
+  }
+  // Outside the lock: the handlers' destructors run here.
+  closing.reset();
+}
+
 void io_runtime::stop() {
   std::vector<std::thread> to_join;
   {
     std::lock_guard<std::mutex> guard{impl_->mutex};
     impl_->work.reset();
+    if (!impl_->owned) return;  // closed
     impl_->context.stop();
     auto self = std::this_thread::get_id();
     for (auto it = impl_->threads.begin(); it != impl_->threads.end();) {

@@ -32,6 +32,12 @@ class io_runtime {
   /// an io thread). Handlers still queued are not run. Idempotent.
   void stop();
 
+  /// Stops, and destroys every handler still queued now, with what they hold (handles of
+  /// actors, among others), rather than when the runtime is destroyed. REQUIRES: every
+  /// server and client built on it is gone and nothing runs it; afterwards only stop() and
+  /// the destructor may be called.
+  void close();
+
   /// The threads still running the io_context (0 after stop()). Lent threads are not counted.
   size_t thread_count() const;
 

@@ -11,6 +11,7 @@
 #include <deque>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -75,7 +76,8 @@ struct peer_state {
   uint64_t counted_last = 0;  // highest seq counted in `depth` (wakes may trail reads)
   uint64_t depth = 0;
   // Outbox keys whose events were answered for good, not yet deleted (see leave_queue).
-  std::vector<uint64_t> answered_keys;
+  // Shared with the functor that deletes them when the actor ends, after its state.
+  std::shared_ptr<std::vector<uint64_t>> answered_keys = std::make_shared<std::vector<uint64_t>>();
   // Events in one transaction at most: transport.batch_max_events until the peer refuses
   // a transaction as too large (HTTP 413), then half of what it refused.
   size_t batch_events_cap = std::numeric_limits<size_t>::max();
@@ -207,12 +209,15 @@ bool key_shared(const peer_state& st, const pending_transaction& p, uint64_t key
 }
 
 /// Deletes the outbox keys of what was answered, in one write.
+void remove_answered(outbox& queue, std::vector<uint64_t>& keys) {
+  if (keys.empty()) return;
+  if (auto err = queue.remove(keys))
+    log()->error("peer {}: acknowledged events stay queued: {}", queue.domain(), describe(err));
+  keys.clear();
+}
+
 void remove_answered(peer_pointer self) {
-  auto& st = self->state;
-  if (st.answered_keys.empty()) return;
-  if (auto err = st.queue->remove(st.answered_keys))
-    log()->error("peer {}: acknowledged events stay queued: {}", st.domain, describe(err));
-  st.answered_keys.clear();
+  remove_answered(*self->state.queue, *self->state.answered_keys);
 }
 
 /// `p` was answered for good: its events leave the queue, accepted and refused alike. A
@@ -222,11 +227,11 @@ void remove_answered(peer_pointer self) {
 /// gathered: a write of the store waits behind the journal's synced write when one is
 /// under way, and this actor runs on the threads of the sockets. One by one, with a few
 /// transactions in flight, a delete per receipt blocked a thread for an fsync about as
-/// often as an event arrived. What is answered and not yet deleted when the node stops is
-/// sent again after the restart, and the receiver answers it from its marks.
+/// often as an event arrived. What is still to delete when the actor ends, for whatever
+/// reason, is deleted then (peer()), so a restarted peer does not send it again.
 void leave_queue(peer_pointer self, const pending_transaction& p) {
   auto& st = self->state;
-  auto& keys = st.answered_keys;
+  auto& keys = *st.answered_keys;
   for (auto key : p.key_seqs)
     if ((keys.empty() || keys.back() != key) &&
         ((key != p.key_seqs.front() && key != p.key_seqs.back()) || !key_shared(st, p, key)))
@@ -571,6 +576,10 @@ peer_impl::behavior_type peer(peer_pointer self, peer_context ctx, std::string d
   st.ctx = std::move(ctx);
   st.domain = std::move(domain);
   st.queue.emplace(*st.ctx.store, st.domain);
+  // Runs when the actor ends (a stop, a failure the manager restarts it after), when its
+  // state is already gone: the keys answered since the last delete leave the queue.
+  self->attach_functor(
+      [keys = st.answered_keys, queue = *st.queue]() mutable { remove_answered(queue, *keys); });
   st.rng.seed(st.ctx.rng_seed != 0 ? st.ctx.rng_seed : std::random_device{}());
   if (auto last = st.queue->last_seq())
     st.known_last = st.counted_last = *last;

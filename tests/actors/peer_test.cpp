@@ -235,6 +235,16 @@ TEST_F(PeerTest, AnsweredEventsLeaveTheStoreTogetherOnceNothingIsInFlight) {
   EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
 }
 
+TEST_F(PeerTest, AnsweredEventsStillToDeleteLeaveTheStoreWhenThePeerEnds) {
+  auto holder = twelve_queued_and_the_first_transaction_held();
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 12u);
+  // The node stops with the first transaction still in flight: the second's entries go
+  // with the peer, so a restart does not send them again.
+  stop_sender(*a_);
+  sched_->run();
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 10u);
+}
+
 TEST_F(PeerTest, TransactionsInFlightReachNoFurtherThanAMemberHoldsAheadWhateverTheWindow) {
   // Window 4 of 2 events would let 8 events past the oldest transaction's first go out;
   // members hold 4 ahead of a gap here (max_span), so only one more transaction does.

@@ -57,6 +57,23 @@ struct probe {
   std::vector<connection_ptr> connections;
   std::vector<std::string> received;
   int closes = 0;
+  // Threads that decide upgrades (/async). Joined before the server and its runtime go:
+  // a thread still holding its responder would otherwise drop the session after them.
+  std::vector<std::thread> deciders;
+
+  template <class F>
+  void decide_on_a_thread(F f) {
+    std::lock_guard<std::mutex> guard{mutex};
+    deciders.emplace_back(std::move(f));
+  }
+  void join_deciders() {
+    std::vector<std::thread> joining;
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      joining.swap(deciders);
+    }
+    for (auto& t : joining) t.join();
+  }
 
   void add(connection_ptr c) {
     std::lock_guard<std::mutex> guard{mutex};
@@ -105,7 +122,7 @@ upgrade_decider make_decider(std::shared_ptr<probe> p) {
         c->send("welcome");
       };
       if (path == "/echo") return respond(std::move(echo));
-      std::thread{[respond, echo] { respond(echo); }}.detach();
+      p->decide_on_a_thread([respond, echo] { respond(echo); });
       return;
     }
     if (path == "/push")
@@ -149,8 +166,12 @@ class WebsocketTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    probe_->join_deciders();
     if (server_) server_->stop();
     server_.reset();
+    // The connections the probe kept go while the runtime still runs.
+    std::lock_guard<std::mutex> guard{probe_->mutex};
+    probe_->connections.clear();
   }
 
   std::string base(const std::string& scheme = "ws") {

@@ -4,11 +4,7 @@
 // threads.
 #include "app/pool_scheduler.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <future>
@@ -20,6 +16,7 @@
 
 #include "app/runtime.hpp"
 #include "net/http_client.hpp"
+#include "tests/support/ports.hpp"
 
 namespace fedrelay::app {
 namespace {
@@ -128,32 +125,15 @@ TEST(PoolSchedulerTest, TheSystemStopsWithActorsStillBusyOnThePool) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
 }
 
-/// A loopback listener that takes connections into its backlog and never answers.
-struct silent_listener {
-  silent_listener() {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        ::listen(fd, 8) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-      ADD_FAILURE() << "no loopback listener";
-    port = ntohs(addr.sin_port);
-  }
-  ~silent_listener() {
-    if (fd >= 0) ::close(fd);
-  }
-  int fd = -1;
-  uint16_t port = 0;
-};
-
 TEST(PoolSchedulerTest, ARequestStillInFlightAtTheEndDoesNotHoldTheSystemOpen) {
   // A request's callback holds a detached actor's handle (as the local API's calls hold
   // the node's detached files actor), and the request is still waiting for its answer
   // when everything stops. ~actor_system waits for each detached actor's last handle: the
   // handler holding it must go with the system, not after it.
-  silent_listener listener;
+  // Listens and never accepts: the connection waits in its backlog, the request unanswered.
+  auto port = test::free_tcp_port();
+  test::listening_socket listener{port};
+  ASSERT_TRUE(listener.listening());
   auto start = std::chrono::steady_clock::now();
   std::atomic<bool> answered{false};
   {
@@ -164,7 +144,7 @@ TEST(PoolSchedulerTest, ARequestStillInFlightAtTheEndDoesNotHoldTheSystemOpen) {
       net::http_request req;
       req.method = "GET";
       req.target = "/";
-      client.request(net::url{"http", "127.0.0.1", listener.port, {}}, std::move(req), 60s,
+      client.request(net::url{"http", "127.0.0.1", port, {}}, std::move(req), 60s,
                      [detached, &answered](caf::expected<net::http_response>) { answered = true; });
       // Connected and waiting for the answer before the client goes.
       std::this_thread::sleep_for(200ms);

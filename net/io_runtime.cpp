@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/defer.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "net/http_internal.hpp"
 
@@ -55,6 +56,14 @@ void io_runtime::run_soon(void (*fn)(void*), void* arg) {
   // defer: a continuation of the running handler, kept on its thread (Asio's private
   // queue) instead of waking another; from outside the io threads it is a plain post.
   boost::asio::defer(impl_->context.get_executor(), [fn, arg] { fn(arg); });
+}
+
+void io_runtime::run_at(std::chrono::steady_clock::time_point when, std::function<void()> fn) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(impl_->context, when);
+  // The handler holds its timer: nothing else has to keep it until it fires.
+  timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+    if (!ec) fn();
+  });
 }
 
 io_runtime::~io_runtime() {

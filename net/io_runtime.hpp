@@ -2,7 +2,9 @@
 // so callers start and stop networking without including Asio.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace fedrelay::net {
@@ -49,6 +51,12 @@ class io_runtime {
   /// such a thread of a `lent_threads` runtime, it is queued behind the running handler
   /// and wakes no other thread; from any other thread it wakes an idle one.
   void run_soon(void (*fn)(void*), void* arg);
+
+  /// Runs `fn` on a thread running the io_context once `when` has come (soon when it
+  /// already has), never inside the call. A timer of the io_context, so the thread that
+  /// waits on the sockets waits for it too, and no other is woken for it. Not run when the
+  /// runtime stops first.
+  void run_at(std::chrono::steady_clock::time_point when, std::function<void()> fn);
 
   /// The Asio side, defined in net/http_internal.hpp; only net's .cpp files use it.
   struct impl;

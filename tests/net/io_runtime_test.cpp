@@ -1,12 +1,16 @@
 // An io runtime run on lent threads: what run_soon() queues runs on one of them, after the
 // handler that queued it rather than inside it, also when queued from outside; stop() ends
-// run_here().
+// run_here(). What run_at() sets runs on an io thread, in the order of its times, never
+// before its time.
 #include "net/io_runtime.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -72,6 +76,54 @@ TEST(IoRuntimeTest, StopEndsRunHereOnEveryLentThread) {
   a.join();
   b.join();
   EXPECT_EQ(ended.load(), 2);
+}
+
+TEST(IoRuntimeTest, RunAtRunsEachCallOnTheIoThreadNoEarlierThanItsTime) {
+  io_runtime runtime{1};
+  using clock = std::chrono::steady_clock;
+  struct call {
+    clock::time_point due;
+    clock::time_point ran;
+    std::thread::id thread;
+  };
+  std::mutex mutex;
+  std::vector<int> order;
+  std::vector<call> calls(3);
+  std::promise<void> all_ran;
+  auto start = clock::now();
+  // Set out of order: the latest first.
+  const std::chrono::milliseconds delays[] = {60ms, 0ms, 25ms};
+  for (int i = 0; i < 3; ++i) {
+    calls[i].due = start + delays[i];
+    runtime.run_at(calls[i].due, [&, i] {
+      std::lock_guard<std::mutex> lock(mutex);
+      calls[i].ran = clock::now();
+      calls[i].thread = std::this_thread::get_id();
+      order.push_back(i);
+      if (order.size() == 3) all_ran.set_value();
+    });
+  }
+  ASSERT_EQ(all_ran.get_future().wait_for(10s), std::future_status::ready);
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 0}));
+  for (const auto& c : calls) {
+    EXPECT_GE(c.ran, c.due);
+    EXPECT_NE(c.thread, std::this_thread::get_id());
+    EXPECT_EQ(c.thread, calls[0].thread);
+  }
+  runtime.stop();
+}
+
+TEST(IoRuntimeTest, RunAtDropsWhatIsStillWaitingWhenTheRuntimeStops) {
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  {
+    io_runtime runtime{1};
+    runtime.run_at(std::chrono::steady_clock::now() + 1h, [ran] { *ran = true; });
+    runtime.stop();
+  }
+  EXPECT_FALSE(*ran);
+  // The call is destroyed with what it held, not kept: only this reference is left.
+  EXPECT_EQ(ran.use_count(), 1);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ namespace {
 
 net::client_options options_for(size_t connections) {
   net::client_options o;
-  // The submitters' connections plus the readers' long polls and status calls.
+  // The submitters' connections (or the readers' long polls) plus the calls.
   o.max_connections_per_host = connections + 2;
   return o;
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,8 @@
 
 namespace fedrelay::bench {
 
-// One io thread and a pooled client, shared by the submitters and the readers.
+// One io thread and a pooled client: relay_bench has one for the submitters and its calls,
+// and one for the inbox readers.
 class api_client {
  public:
   explicit api_client(size_t connections);
@@ -26,6 +28,11 @@ class api_client {
   void request(uint16_t port, const std::string& token, const std::string& method,
                const std::string& target, std::string body, std::chrono::milliseconds timeout,
                net::response_callback done, const std::string& content_type = "application/json");
+
+  // Runs `fn` on the io thread at `when`.
+  void at(std::chrono::steady_clock::time_point when, std::function<void()> fn) {
+    runtime_.run_at(when, std::move(fn));
+  }
 
   // REQUIRES: not on the io thread.
   caf::expected<net::http_response> call(uint16_t port, const std::string& token,

@@ -36,12 +36,16 @@ void usage() {
   std::printf(
       "usage: relay_bench [--events N] [--connections K] [--batch N] [--sizes 256,4096]\n"
       "                   [--rates 10,50,90] [--latency-seconds S] [--latency-size B]\n"
+      "                   [--max-rate EV_PER_S]\n"
       "                   [--fanout-servers M] [--fanout-events N] [--file-mib M]\n"
       "                   [--room-members N] [--rooms N]\n"
       "                   [--scenarios throughput,latency,fanout,recovery,kill,files]\n"
       "                   [--out FILE.md] [--dir PARENT] [--binary PATH] [--keep]\n"
       "                   [--sync always|periodic] [--sync-period-ms MS]\n"
       "--out FILE.md also writes FILE.png (gnuplot) next to it.\n"
+      "--max-rate EV_PER_S: the latency runs offer their --rates percentages of this rate\n"
+      "instead of the rate a throughput run measured (so runs of different builds or at\n"
+      "different hours offer the same load).\n"
       "--room-members N invites N more users of B to the room of the throughput, latency,\n"
       "recovery and kill runs before they start (a large room: every event still goes to\n"
       "B once).\n"
@@ -86,6 +90,8 @@ options parse_options(int argc, char** argv, const std::string& default_binary) 
       }
     } else if (arg == "--latency-seconds") {
       o.latency_seconds = number();
+    } else if (arg == "--max-rate") {
+      o.max_rate = number();
     } else if (arg == "--latency-size") {
       o.latency_size = count();
     } else if (arg == "--fanout-servers") {

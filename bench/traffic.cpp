@@ -39,6 +39,11 @@ std::string event_text(int run, size_t seq, int64_t sent_ns, size_t size) {
 
 namespace {
 
+/// When event `i` of a request stamped `stamp_ns` was submitted (or due).
+int64_t stamp_of(int64_t stamp_ns, double ns_per_event, size_t i) {
+  return stamp_ns + static_cast<int64_t>(ns_per_event * static_cast<double>(i));
+}
+
 /// Reads the decimal number at the front of `text` up to `sep`, and moves past both.
 template <class T>
 bool take_number(std::string_view& text, T& out, char sep) {
@@ -68,17 +73,19 @@ inbox_reader::inbox_reader(api_client& api, const node& n, const std::vector<std
                            uint64_t after)
     : api_(api), node_(n), room_ids_(room_ids.begin(), room_ids.end()), cursor_(after) {}
 
-inbox_reader::~inbox_reader() {
-  stop();
-}
-
 void inbox_reader::start() {
-  thread_ = std::thread([this] { loop(); });
+  resume();
 }
 
 void inbox_reader::stop() {
+  std::unique_lock<std::mutex> lock(mu_);
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  wait_until_idle(lock);
+}
+
+void inbox_reader::wait_until_idle(std::unique_lock<std::mutex>& lock) {
+  // A poll ends within the client's timeout (15 s), and a retry within 50 ms.
+  cv_.wait_until(lock, after(20s), [&] { return !in_call_; });
 }
 
 void inbox_reader::begin_run(int run, size_t expected) {
@@ -94,7 +101,9 @@ void inbox_reader::begin_run(int run, size_t expected) {
 
 seen_result inbox_reader::wait_for(size_t want, steady::time_point until) {
   std::unique_lock<std::mutex> lock(mu_);
+  want_ = want;
   cv_.wait_until(lock, until, [&] { return result_.count >= want; });
+  want_ = no_wait;
   return result_;
 }
 
@@ -117,40 +126,42 @@ std::vector<uint8_t> inbox_reader::arrivals() {
 void inbox_reader::pause() {
   std::unique_lock<std::mutex> lock(mu_);
   paused_ = true;
-  cv_.wait_until(lock, after(20s), [&] { return !in_call_; });
+  wait_until_idle(lock);
 }
 
 void inbox_reader::resume() {
-  std::lock_guard<std::mutex> lock(mu_);
-  paused_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_ = false;
+    if (in_call_ || stop_) return;  // polling already, or for good not
+    in_call_ = true;
+  }
+  poll();
 }
 
-void inbox_reader::loop() {
-  while (!stop_) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      in_call_ = !paused_;
+void inbox_reader::poll() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_ || paused_ || stopping) {
+      in_call_ = false;
+      cv_.notify_all();
+      return;
     }
-    cv_.notify_all();
-    if (!in_call_) {
-      std::this_thread::sleep_for(20ms);
-      continue;
-    }
-    auto target = "/api/v1/events?after=" + std::to_string(cursor_.load()) + "&limit=1000&wait=1";
-    caf::expected<net::http_response> res = caf::error{};
-    try {
-      res = api_.call(node_.local_port(), node_.token(), "GET", target, "", 15s);
-    } catch (const std::exception&) {
-      res = caf::error{};
-    }
-    if (!res || res->status != 200) {
-      // The node is stopped or restarting.
-      std::this_thread::sleep_for(50ms);
-      continue;
-    }
-    take_page(res->body, now_ns());
-    cv_.notify_all();
   }
+  auto target = "/api/v1/events?after=" + std::to_string(cursor_.load()) + "&limit=1000&wait=1";
+  api_.request(
+      node_.local_port(), node_.token(), "GET", target, "", 15s,
+      [self = shared_from_this()](caf::expected<net::http_response> res) { self->on_page(res); });
+}
+
+void inbox_reader::on_page(const caf::expected<net::http_response>& res) {
+  if (!res || res->status != 200) {
+    // The node is stopped or restarting.
+    api_.at(steady::now() + 50ms, [self = shared_from_this()] { self->poll(); });
+    return;
+  }
+  take_page(res->body, now_ns());
+  poll();
 }
 
 void inbox_reader::take_page(const std::string& body, int64_t seen_ns) {
@@ -189,10 +200,17 @@ void inbox_reader::take_page(const std::string& body, int64_t seen_ns) {
       if (has_room && has_text && room_ids_.count(room) > 0) texts.push_back(text);
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto text : texts) take_event(text, seen_ns);
-  // Only this reader's thread writes the cursor; position() reads it from others.
-  cursor_ = next;
+  bool waiter_done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto text : texts) take_event(text, seen_ns);
+    // Only the poll's answer writes the cursor; position() reads it from other threads.
+    cursor_ = next;
+    waiter_done = result_.count >= want_ || (!required_.empty() && missing_ == 0);
+  }
+  // Woken only when done: a wake-up per page costs a thread switch per event one by one,
+  // on the cores the nodes share.
+  if (waiter_done) cv_.notify_all();
 }
 
 void inbox_reader::take_event(std::string_view text, int64_t seen_ns) {
@@ -236,30 +254,52 @@ submit_result submitter::closed_loop(size_t n, size_t connections, steady::time_
 }
 
 submit_result submitter::open_loop(size_t n, double rate, steady::time_point until) {
-  int64_t start_ns;
   {
     std::lock_guard<std::mutex> lock(mu_);
     total_ = n;
     chain_ = false;
     result_.acked.assign(n, 0);
-    result_.first_ns = start_ns = now_ns();
+    result_.first_ns = start_ns_ = now_ns();
+    ns_per_event_ = 1e9 / rate;
+    until_ = until;
+    sending_ = true;
   }
-  double ns_per_event = 1e9 / rate;
-  auto due_ns = [&](size_t seq) {
-    return start_ns + static_cast<int64_t>(ns_per_event * static_cast<double>(seq));
-  };
-  for (size_t first = 0; first < n && steady::now() < until; first += batch_) {
-    size_t count = std::min(batch_, n - first);
-    std::this_thread::sleep_until(
-        steady::time_point(std::chrono::nanoseconds(due_ns(first + count - 1))));
+  api_.at(steady::now(), [self = shared_from_this()] { self->send_due(); });
+  return wait(until);
+}
+
+int64_t submitter::due_ns(size_t seq) const {
+  return start_ns_ + static_cast<int64_t>(ns_per_event_ * static_cast<double>(seq));
+}
+
+void submitter::send_due() {
+  for (;;) {
+    size_t first, count;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (next_ >= total_) break;  // halted
+      if (next_ >= total_ || stopping || steady::now() >= until_) {  // done, halted or late
+        sending_ = false;
+        if (finished()) cv_.notify_all();
+        return;
+      }
+      first = next_;
+      count = std::min(batch_, total_ - next_);
+      auto due = due_ns(first + count - 1);
+      if (due > now_ns()) {
+        // A timer of the io thread, which waits on the sockets meanwhile: no thread of
+        // the harness is woken for an event but that one.
+        api_.at(steady::time_point(std::chrono::nanoseconds(due)),
+                [self = shared_from_this()] { self->send_due(); });
+        return;
+      }
       next_ = first + count;
     }
-    send(first, count, due_ns(first), ns_per_event);
+    send(first, count, due_ns(first), ns_per_event_);
   }
-  return wait(until);
+}
+
+bool submitter::finished() const {
+  return !sending_ && answered_ >= (chain_ ? total_ : next_);
 }
 
 size_t submitter::halt() {
@@ -294,7 +334,7 @@ void submitter::send_next() {
 void submitter::send(size_t first, size_t count, int64_t stamp_ns, double ns_per_event) {
   // Built by hand: the text is ASCII without quotes, and this runs once per event.
   auto message = [&](size_t i) {
-    auto stamp = stamp_ns + static_cast<int64_t>(ns_per_event * static_cast<double>(i));
+    auto stamp = stamp_of(stamp_ns, ns_per_event, i);
     return R"({"room_id":)" + rooms_json_[(first + i) % rooms_json_.size()] +
            R"(,"user":"alice","text":")" + event_text(run_, first + i, stamp, size_) + "\"}";
   };
@@ -309,8 +349,9 @@ void submitter::send(size_t first, size_t count, int64_t stamp_ns, double ns_per
     body += "]}";
   }
   api_.request(a_.local_port(), a_.token(), "POST", target, std::move(body), 30s,
-               [self = shared_from_this(), first, count](caf::expected<net::http_response> r) {
-                 self->on_answer(first, count, r);
+               [self = shared_from_this(), first, count, stamp_ns,
+                ns_per_event](caf::expected<net::http_response> r) {
+                 self->on_answer(first, count, stamp_ns, ns_per_event, r);
                });
 }
 
@@ -344,7 +385,8 @@ bool all_accepted(const std::string& body, size_t count) {
 
 }  // namespace
 
-void submitter::on_answer(size_t first, size_t count, const caf::expected<net::http_response>& r) {
+void submitter::on_answer(size_t first, size_t count, int64_t stamp_ns, double ns_per_event,
+                          const caf::expected<net::http_response>& r) {
   // One entry per event: its event_id when accepted, else the error.
   std::vector<std::optional<std::string>> errors(count);
   std::string error;
@@ -363,6 +405,8 @@ void submitter::on_answer(size_t first, size_t count, const caf::expected<net::h
         errors[i] = "chat.sendBatch: " + results[i].value("error", results[i].dump());
     }
   }
+  auto answered_ns = now_ns();
+  bool done;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++result_.requests;
@@ -371,7 +415,8 @@ void submitter::on_answer(size_t first, size_t count, const caf::expected<net::h
       if (!e) {
         ++result_.accepted;
         result_.acked[first + i] = 1;
-        result_.last_accept_ns = now_ns();
+        result_.last_accept_ns = answered_ns;
+        result_.accept_latencies_ns.push_back(answered_ns - stamp_of(stamp_ns, ns_per_event, i));
         continue;
       }
       ++result_.failed;
@@ -383,8 +428,10 @@ void submitter::on_answer(size_t first, size_t count, const caf::expected<net::h
       result_.batch_unsupported = true;
       total_ = next_;
     }
+    done = finished();
   }
-  cv_.notify_all();
+  // Woken only when done, not by every answer (see inbox_reader::take_page).
+  if (done) cv_.notify_all();
   if (chain_) send_next();
 }
 
@@ -392,7 +439,7 @@ submit_result submitter::wait(steady::time_point until) {
   std::unique_lock<std::mutex> lock(mu_);
   // Only what was sent is waited for: an open loop cut short by its deadline or a halt
   // sent fewer.
-  if (!cv_.wait_until(lock, until, [&] { return answered_ >= (chain_ ? total_ : next_); }))
+  if (!cv_.wait_until(lock, until, [&] { return finished(); }))
     throw std::runtime_error("submitting did not finish in time (" + std::to_string(answered_) +
                              " of " + std::to_string(total_) + " answered)");
   return result_;

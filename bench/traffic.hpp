@@ -11,7 +11,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "bench/node.hpp"
@@ -40,19 +39,22 @@ struct seen_result {
   std::vector<int64_t> latencies_ns;  // seen minus submitted, one per distinct event
 };
 
-// A local server: one thread long-polling a node's `events` from cursor 0 on, counting the
-// tagged events of the current run in the bench's rooms. Survives the node being down (retries
-// every 50 ms).
-class inbox_reader {
+// A local server: long-polls a node's `events` from cursor 0 on, counting the tagged events
+// of the current run in the bench's rooms. Survives the node being down (retries every
+// 50 ms). Each poll is a request of the api_client, and its answer is read on the client's
+// io thread, which stamps the arrival: no thread of its own, so no hand-over per page on
+// the cores the nodes share. Create with std::make_shared: the poll in flight keeps it
+// alive; stop() it before the node it reads goes away.
+class inbox_reader : public std::enable_shared_from_this<inbox_reader> {
  public:
   /// Reads `n`'s inbox after cursor `after` (0: from its first event).
   inbox_reader(api_client& api, const node& n, const std::vector<std::string>& room_ids,
                uint64_t after = 0);
-  ~inbox_reader();
   inbox_reader(const inbox_reader&) = delete;
   inbox_reader& operator=(const inbox_reader&) = delete;
 
   void start();
+  // Ends polling for good, and waits (bounded) for the poll in flight to end.
   void stop();
 
   // The node whose `events` this reader polls.
@@ -80,7 +82,13 @@ class inbox_reader {
   void resume();
 
  private:
-  void loop();
+  static constexpr size_t no_wait = static_cast<size_t>(-1);
+
+  // The next poll, unless stopped or paused. REQUIRES: in_call_ (this chain of polls owns it).
+  void poll();
+  void on_page(const caf::expected<net::http_response>& res);
+  // REQUIRES: `lock` holds mu_.
+  void wait_until_idle(std::unique_lock<std::mutex>& lock);
   void take_page(const std::string& body, int64_t seen_ns);
   // One event of this reader's rooms. REQUIRES: mu_ held.
   void take_event(std::string_view text, int64_t seen_ns);
@@ -88,13 +96,13 @@ class inbox_reader {
   api_client& api_;
   const node& node_;
   std::set<std::string, std::less<>> room_ids_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> cursor_{0};
   std::mutex mu_;
+  bool stop_ = false;
   bool paused_ = false;
-  bool in_call_ = false;
+  bool in_call_ = false;  // a poll, or the wait before a retry, is under way
   std::condition_variable cv_;
+  size_t want_ = no_wait;  // what wait_for() waits for, to wake it only then
   int run_ = -1;
   size_t expected_ = 0;
   std::vector<uint8_t> arrivals_;
@@ -114,6 +122,9 @@ struct submit_result {
   std::string first_error;
   bool batch_unsupported = false;  // the node answered 404 to chat.sendBatch
   std::vector<char> acked;
+  // Submitted (or due, in an open loop) to accepted at A, one per accepted event: the part
+  // of the end-to-end latency spent before A answered.
+  std::vector<int64_t> accept_latencies_ns;
 };
 
 // Accepted events per second, from the first submit to the last acceptance.
@@ -147,7 +158,15 @@ class submitter : public std::enable_shared_from_this<submitter> {
  private:
   void send(size_t first, size_t count, int64_t stamp_ns, double ns_per_event);
   void send_next();
-  void on_answer(size_t first, size_t count, const caf::expected<net::http_response>& r);
+  // Open loop, on the io thread: sends every request that is due, then sets a timer for
+  // the next.
+  void send_due();
+  // When event `seq` of the open loop is due.
+  int64_t due_ns(size_t seq) const;
+  // Nothing more to send, and everything sent answered. REQUIRES: mu_ held.
+  bool finished() const;
+  void on_answer(size_t first, size_t count, int64_t stamp_ns, double ns_per_event,
+                 const caf::expected<net::http_response>& r);
   submit_result wait(steady::time_point until);
 
   api_client& api_;
@@ -162,6 +181,10 @@ class submitter : public std::enable_shared_from_this<submitter> {
   std::condition_variable cv_;
   size_t next_ = 0;
   size_t answered_ = 0;
+  bool sending_ = false;  // an open loop has events still to send
+  int64_t start_ns_ = 0;  // the open loop's start, and its interval between events
+  double ns_per_event_ = 0;
+  steady::time_point until_;
   submit_result result_;
 };
 

@@ -9,15 +9,28 @@ using simple = caf::detail::simple_actor_clock;
 // are the cancellations below and the replacement of an ordinary timeout. Those drop only
 // events of the calling actor, and an actor that calls is still referenced.
 
+namespace {
+
+using duration = quiet_clock::duration_type;
+
+duration slack_of(simple::event_type type) {
+  return type == simple::request_timeout_type ? duration{quiet_clock::request_slack}
+                                              : duration{quiet_clock::coalescing};
+}
+
+}  // namespace
+
 template <class Change>
-void quiet_clock::schedule(time_point t, Change change) {
+void quiet_clock::schedule(time_point t, simple::event_type type, Change change) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     change();
-    wake = t < waiting_until_;
+    // The new event can only bring the wake-up forward, to its own deadline and slack.
+    auto wake_at = t + slack_of(type);
+    wake = wake_at < waiting_until_;
     // One wake-up per earlier deadline: later ones before the thread runs need none.
-    if (wake) waiting_until_ = t;
+    if (wake) waiting_until_ = wake_at;
   }
   if (wake) {
     wakeups_.fetch_add(1, std::memory_order_relaxed);
@@ -27,26 +40,28 @@ void quiet_clock::schedule(time_point t, Change change) {
 
 void quiet_clock::set_ordinary_timeout(time_point t, caf::abstract_actor* self,
                                        caf::atom_value type, uint64_t id) {
-  schedule(t, [&] { simple::set_ordinary_timeout(t, self, type, id); });
+  schedule(t, simple::ordinary_timeout_type,
+           [&] { simple::set_ordinary_timeout(t, self, type, id); });
 }
 
 void quiet_clock::set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) {
-  schedule(t, [&] { simple::set_request_timeout(t, self, id); });
+  schedule(t, simple::request_timeout_type, [&] { simple::set_request_timeout(t, self, id); });
 }
 
 void quiet_clock::set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
                                     uint64_t id) {
-  schedule(t, [&] { simple::set_multi_timeout(t, self, type, id); });
+  schedule(t, simple::multi_timeout_type, [&] { simple::set_multi_timeout(t, self, type, id); });
 }
 
 void quiet_clock::schedule_message(time_point t, caf::strong_actor_ptr receiver,
                                    caf::mailbox_element_ptr content) {
-  schedule(t, [&] { simple::schedule_message(t, std::move(receiver), std::move(content)); });
+  schedule(t, simple::actor_msg_type,
+           [&] { simple::schedule_message(t, std::move(receiver), std::move(content)); });
 }
 
 void quiet_clock::schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
                                    caf::message content) {
-  schedule(t, [&] {
+  schedule(t, simple::group_msg_type, [&] {
     simple::schedule_message(t, std::move(target), std::move(sender), std::move(content));
   });
 }
@@ -80,15 +95,23 @@ std::vector<simple::unique_delayed_event_ptr> quiet_clock::take_all() {
   return all;
 }
 
+quiet_clock::time_point quiet_clock::wake_time() const {
+  auto wake_at = time_point::max();
+  // In deadline order: past the current answer no later event can lower it.
+  for (auto i = schedule_.begin(); i != schedule_.end() && i->first < wake_at; ++i)
+    wake_at = std::min(wake_at, i->first + slack_of(i->second->subtype));
+  return wake_at;
+}
+
 void quiet_clock::run() {
   std::vector<unique_delayed_event_ptr> due;
   std::unique_lock<std::mutex> guard{mtx_};
   while (!stopping_) {
-    waiting_until_ = schedule_.empty() ? time_point::max() : schedule_.begin()->first;
+    waiting_until_ = wake_time();
     if (waiting_until_ == time_point::max())
       cv_.wait(guard);
     else
-      cv_.wait_until(guard, waiting_until_ + coalescing);
+      cv_.wait_until(guard, waiting_until_);
     auto t = now();
     for (auto i = schedule_.begin(); i != schedule_.end() && i->first <= t;) {
       if (i->second->backlink != actor_lookup_.end()) actor_lookup_.erase(i->second->backlink);

@@ -1,6 +1,7 @@
 // The clock the node's actor system runs on: delayed messages and request timeouts arrive
-// when due, an earlier deadline set after a later one is not held up behind it, and setting
-// and cancelling timeouts does not wake the clock's thread each time.
+// when due, an earlier deadline set after a later one is not held up behind it, setting
+// and cancelling timeouts does not wake the clock's thread each time, and request timeouts
+// due close together ship in a few rounds.
 #include "app/quiet_clock.hpp"
 
 #include <chrono>
@@ -103,6 +104,44 @@ TEST(QuietClockTest, DeadlinesCloseTogetherShipInOneRound) {
   EXPECT_EQ(got, 1000);
   // Shipped one by one it would be 1000 rounds.
   EXPECT_LE(clock.rounds() - before, 300u);
+}
+
+TEST(QuietClockTest, RequestTimeoutsDueOverHalfASecondShipInAFewRounds) {
+  runtime rt;
+  caf::scoped_actor self{rt.system()};
+  auto& clock = clock_of(rt.system());
+  // 1000 request timeouts due over about 500 ms, one every 0.5 ms, as a receiving node's
+  // answered requests leave them: with only the millisecond of coalescing that is about
+  // 500 rounds, with the requests' slack a handful.
+  auto start = clock.now() + 200ms;
+  auto* me = caf::actor_cast<caf::abstract_actor*>(self->ctrl());
+  for (uint64_t i = 0; i < 1000; ++i)
+    clock.set_request_timeout(start + std::chrono::microseconds(500 * i), me,
+                              caf::make_message_id(i + 1).response_id());
+  auto before = clock.rounds();
+  // (A blocking actor drops responses it does not await: count the rounds, not arrivals.)
+  std::this_thread::sleep_until(start + 500ms + quiet_clock::request_slack + 400ms);
+  auto rounds = clock.rounds() - before;
+  EXPECT_GE(rounds, 1u);
+  EXPECT_LE(rounds, 15u);
+}
+
+TEST(QuietClockTest, AnOrdinaryDeadlineIsNotHeldBackByARequestsSlack) {
+  runtime rt;
+  caf::scoped_actor self{rt.system()};
+  auto& clock = clock_of(rt.system());
+  // The thread waits for the request timeout's deadline plus its slack. A delayed message
+  // due after that deadline but before the wake-up must wake the thread, or it would ship
+  // up to request_slack late.
+  auto* me = caf::actor_cast<caf::abstract_actor*>(self->ctrl());
+  clock.set_request_timeout(clock.now() + 100ms, me, caf::make_message_id(1).response_id());
+  auto before = clock.wakeups();
+  self->delayed_send(self, 150ms, std::string{"on time"});
+  EXPECT_EQ(clock.wakeups() - before, 1u);
+  std::string got;
+  self->receive([&](const std::string& text) { got = text; },
+                caf::after(std::chrono::seconds(10)) >> [&] { got = "nothing"; });
+  EXPECT_EQ(got, "on time");
 }
 
 TEST(QuietClockTest, ASystemWithMessagesStillScheduledStopsAtOnce) {

@@ -9,16 +9,9 @@ using simple = caf::detail::simple_actor_clock;
 // are the cancellations below and the replacement of an ordinary timeout. Those drop only
 // events of the calling actor, and an actor that calls is still referenced.
 
-namespace {
-
-using duration = quiet_clock::duration_type;
-
-duration slack_of(simple::event_type type) {
-  return type == simple::request_timeout_type ? duration{quiet_clock::request_slack}
-                                              : duration{quiet_clock::coalescing};
+quiet_clock::duration_type quiet_clock::slack_of(event_type type) const {
+  return type == request_timeout_type ? request_slack_ : duration_type{coalescing};
 }
-
-}  // namespace
 
 template <class Change>
 void quiet_clock::schedule(time_point t, simple::event_type type, Change change) {

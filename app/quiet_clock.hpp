@@ -56,12 +56,16 @@ class quiet_clock final : public caf::detail::thread_safe_actor_clock {
 
   /// How late an event may ship so that events due close together ship in one round.
   static constexpr std::chrono::milliseconds coalescing{1};
-  /// How late a request's timeout may ship, for the same reason.
-  static constexpr std::chrono::milliseconds request_slack{100};
+  /// How late a request's timeout may ship by default, for the same reason.
+  static constexpr std::chrono::milliseconds default_request_slack{100};
+
+  /// `request_slack`: how late a request's timeout may ship (tests make it long).
+  explicit quiet_clock(std::chrono::milliseconds request_slack = default_request_slack)
+      : request_slack_(request_slack) {}
 
  private:
-  /// Runs `change` on the schedule under the lock, then wakes the thread if the schedule
-  /// now holds a deadline before the one it waits for.
+  /// Runs `change` (an event of `type` due at `t`) on the schedule under the lock, then
+  /// wakes the thread if that event's deadline plus its slack comes before its wake-up.
   template <class Change>
   void schedule(time_point t, event_type type, Change change);
   /// Takes every scheduled event out, under the lock (the caller drops them unlocked).
@@ -69,7 +73,10 @@ class quiet_clock final : public caf::detail::thread_safe_actor_clock {
   /// When the thread must wake for the schedule: the earliest of each event's deadline
   /// plus its slack (time_point::max() when empty). REQUIRES: mtx_ held.
   time_point wake_time() const;
+  /// How late an event of `type` may ship.
+  duration_type slack_of(event_type type) const;
 
+  const duration_type request_slack_;
   std::mutex mtx_;
   std::condition_variable cv_;
   time_point waiting_until_ = time_point::max();  // when the thread wakes, slack included

@@ -139,15 +139,18 @@ void inbox_reader::resume() {
   poll();
 }
 
-void inbox_reader::poll() {
+bool inbox_reader::ending() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_ || paused_ || stopping) {
-      in_call_ = false;
-      cv_.notify_all();
-      return;
-    }
+    if (!stop_ && !paused_ && !stopping) return false;
+    in_call_ = false;
   }
+  cv_.notify_all();
+  return true;
+}
+
+void inbox_reader::poll() {
+  if (ending()) return;
   auto target = "/api/v1/events?after=" + std::to_string(cursor_.load()) + "&limit=1000&wait=1";
   api_.request(
       node_.local_port(), node_.token(), "GET", target, "", 15s,
@@ -156,7 +159,9 @@ void inbox_reader::poll() {
 
 void inbox_reader::on_page(const caf::expected<net::http_response>& res) {
   if (!res || res->status != 200) {
-    // The node is stopped or restarting.
+    // The node is stopped or restarting: retry, unless polling is to end (then no timer
+    // is left behind, and stop() or pause() need not wait for it).
+    if (ending()) return;
     api_.at(steady::now() + 50ms, [self = shared_from_this()] { self->poll(); });
     return;
   }

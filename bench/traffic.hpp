@@ -86,6 +86,9 @@ class inbox_reader : public std::enable_shared_from_this<inbox_reader> {
 
   // The next poll, unless stopped or paused. REQUIRES: in_call_ (this chain of polls owns it).
   void poll();
+  // Whether the chain of polls is to end (stopped, paused, or the harness stopping); if
+  // so, ends it (clears in_call_ and wakes whoever waits for that).
+  bool ending();
   void on_page(const caf::expected<net::http_response>& res);
   // REQUIRES: `lock` holds mu_.
   void wait_until_idle(std::unique_lock<std::mutex>& lock);

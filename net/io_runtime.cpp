@@ -30,17 +30,18 @@ void run_logging_exceptions(boost::asio::io_context& context) {
   }
 }
 
-int hint_for(size_t threads) {
+/// The threads a runtime asked for `threads` starts (at least one), which is also what
+/// its io_context is told to expect.
+int thread_count_for(size_t threads) {
   return static_cast<int>(std::max<size_t>(threads, 1));
 }
 
 }  // namespace
 
-io_runtime::io_runtime(size_t threads) : impl_(std::make_unique<impl>(hint_for(threads))) {
+io_runtime::io_runtime(size_t threads) : impl_(std::make_unique<impl>(thread_count_for(threads))) {
   impl_->work.emplace(impl_->context.get_executor());
-  if (threads == 0) threads = 1;
   std::lock_guard<std::mutex> guard{impl_->mutex};
-  for (size_t i = 0; i < threads; ++i)
+  for (int i = 0; i < thread_count_for(threads); ++i)
     impl_->threads.emplace_back([ctx = &impl_->context] { run_logging_exceptions(*ctx); });
 }
 

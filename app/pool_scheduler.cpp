@@ -31,11 +31,14 @@ thread_local caf::execution_unit* current_unit = nullptr;
 }  // namespace
 
 pool_coordinator::~pool_coordinator() {
-  // stop() joined them when the system started; a system that never started has none.
-  if (clock_thread_.joinable()) {
-    clock_.stop();
-    clock_thread_.join();
-  }
+  // stop() ended the clock's thread when the system started; one that never started has none.
+  stop_clock();
+}
+
+void pool_coordinator::stop_clock() {
+  if (!clock_thread_.joinable()) return;
+  clock_.stop();
+  clock_thread_.join();
 }
 
 void pool_coordinator::enqueue(caf::resumable* job) {
@@ -113,8 +116,7 @@ void pool_coordinator::stop() {
   // handle after this returns: they go now, not with the runtime after the system.
   closed_.store(true, std::memory_order_release);
   io_.close();
-  clock_.stop();
-  if (clock_thread_.joinable()) clock_thread_.join();
+  stop_clock();
   // Anything scheduled in between is dropped too.
   clock_.cancel_all();
 }

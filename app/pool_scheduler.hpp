@@ -43,6 +43,8 @@ class pool_coordinator final : public caf::scheduler::abstract_coordinator {
  private:
   class unit;
   static void run_job(void* job);
+  // Ends the clock's thread, if it runs (dropping what the clock still holds).
+  void stop_clock();
 
   net::io_runtime& io_;
   quiet_clock clock_;

@@ -274,7 +274,7 @@ submit_result submitter::open_loop(size_t n, double rate, steady::time_point unt
 }
 
 int64_t submitter::due_ns(size_t seq) const {
-  return start_ns_ + static_cast<int64_t>(ns_per_event_ * static_cast<double>(seq));
+  return stamp_of(start_ns_, ns_per_event_, seq);
 }
 
 void submitter::send_due() {

@@ -39,12 +39,11 @@ TEST(PoolSchedulerTest, ActorsRunOnThePoolThreads) {
   caf::scoped_actor self{rt.system()};
   auto namer = rt.system().spawn(thread_namer);
   // Asked from outside the pool, from a detached actor, and from another pooled actor.
-  auto detached = rt.system().spawn<caf::detached>([namer](caf::event_based_actor* me) {
+  auto asking_namer = [namer](caf::event_based_actor* me) {
     return caf::behavior{[me, namer](caf::get_atom g) { return me->delegate(namer, g); }};
-  });
-  auto pooled = rt.system().spawn([namer](caf::event_based_actor* me) {
-    return caf::behavior{[me, namer](caf::get_atom g) { return me->delegate(namer, g); }};
-  });
+  };
+  auto detached = rt.system().spawn<caf::detached>(asking_namer);
+  auto pooled = rt.system().spawn(asking_namer);
   for (const auto& target : {namer, detached, pooled}) {
     std::string name;
     self->request(target, 10s, caf::get_atom::value)

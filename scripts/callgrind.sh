@@ -3,7 +3,8 @@
 # relay_bench's throughput run twice, both nodes under callgrind (about 50 times slower),
 # the second run with EVENTS more events than the first, so that starting, setting up the
 # room and stopping cancel out. Prints the instructions per event of node A (the sender)
-# and node B (the receiver), and per actor handler and background thread of each.
+# and node B (the receiver), split into parts: the handlers of each actor behaviour,
+# RocksDB's background work, HTTP parsing and routing, and the rest.
 # Instruction counts do not move with the machine's load, as times do; they count user
 # space only, and Valgrind's CPU has no AVX-512 and counts each step of a rep-prefixed
 # copy or fill as an instruction (docs/PERFORMANCE.md, "Counting instructions").
@@ -14,6 +15,9 @@ size=${1:-256}
 batch=${2:-100}
 events=${3:-20000}
 base=2000
+for n in "$size" "$batch" "$events"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "callgrind.sh: '$n' is not a positive number" >&2; exit 2; }
+done
 node_bin="$root/build/app/fedrelay"
 bench_bin="$root/build/bench/relay_bench"
 for b in "$node_bin" "$bench_bin"; do
@@ -52,16 +56,23 @@ run() {
   fi
   local f
   for f in "$work"/out/*.out; do
+    [ -e "$f" ] || continue
     if grep -q "a.test/node.toml" "$f"; then cp "$f" "$work/a.$n.out"; else cp "$f" "$work/b.$n.out"; fi
+  done
+  # A node that was killed, not stopped, leaves no profile.
+  for f in "$work/a.$n.out" "$work/b.$n.out"; do
+    [ -s "$f" ] || { echo "callgrind.sh: no profile $(basename "$f") from the run of $n events" >&2; exit 1; }
   done
 }
 
-# parts FILE: "count name" for the whole program, each actor's handlers (named by the
-# function that defines the actor), RocksDB's flushes and compactions and Beast's HTTP
-# parsing, inclusive (a part only in the longer run counts from 0).
+# parts FILE: "count name" for the whole program; the handlers of each actor behaviour,
+# named by the function that defines it (a peer's show as `connected` and `send`);
+# RocksDB's flushes and compactions; Beast's parsing of HTTP requests and answers; the
+# routing of requests and the handing on of answers. Inclusive counts; a part only in
+# the longer run counts from 0.
 parts() {
   echo "$(sed -n 's/^totals: //p' "$1") total"
-  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+  callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$1" |
     sed -n -E \
       -e 's/^ *([0-9,]+) .*caf::trivial_match_case<fedrelay::[a-z]+::(\(anonymous namespace\)::)?([a-z_]+)\(.*/\1 handlers of \3/p' \
       -e 's/^ *([0-9,]+) .*rocksdb::DBImpl::BackgroundCall(Flush|Compaction)\(.*/\1 RocksDB \2/p' \
@@ -76,10 +87,13 @@ echo "callgrind.sh: ${size} B texts, batches of ${batch}, runs of ${base} and $(
 run "$base"
 run "$((base + events))"
 for node in a b; do
+  # Into files first: a failure inside a process substitution would not stop the script.
+  for n in "$base" "$((base + events))"; do
+    parts "$work/$node.$n.out" | sed 's/ /|/' | sort -t '|' -k 2 >"$work/$node.$n.parts"
+  done
   echo "node ${node^^} ($([ $node = a ] && echo sender || echo receiver)), instructions per event:"
-  join -t '|' -j 2 -a 2 -e 0 -o 0,1.1,2.1 \
-    <(parts "$work/$node.$base.out" | sed 's/ /|/' | sort -t '|' -k 2) \
-    <(parts "$work/$node.$((base + events)).out" | sed 's/ /|/' | sort -t '|' -k 2) |
+  join -t '|' -j 2 -a 2 -e 0 -o 0,1.1,2.1 "$work/$node.$base.parts" \
+    "$work/$node.$((base + events)).parts" |
     awk -F'|' -v n="$events" '
       { d = ($3 - $2) / n; if ($1 == "total") total = d; else if (d >= 500) part[$1] = d }
       END {

@@ -510,6 +510,61 @@ TEST(HttpServerTest, AnswersMalformedRequestsWith400) {
   EXPECT_EQ(res->status, 200u);
 }
 
+// The bytes of an answer: the status line, the server's fields, the route's fields (any
+// that could forge a field of its own dropped), the framing, and the body. A HEAD gets the
+// head alone, a 204 no body even when the route gave one; HTTP/1.0 asks to be kept alive
+// and HTTP/1.1 to be closed.
+TEST(HttpServerTest, WritesAnswersByteForByte) {
+  io_runtime runtime{1};
+  auto handler = [](http_request&& req, responder respond) {
+    http_response res;
+    if (req.path() == "/text") {
+      res.content_type = "text/plain";
+      res.headers = {
+          {"X-One", "1"}, {"Bad\r\nName", "x"}, {"X-Two", "v\r\nForged: y"}, {"Retry-After", "30"}};
+      res.body = "hi";
+    } else if (req.path() == "/nothing") {
+      res.status = 204;
+      res.body = "a body a 204 must not have";
+    } else {
+      res.status = 404;
+      res.content_type.clear();
+    }
+    respond(std::move(res));
+  };
+  auto server = http_server::start(runtime, loopback_options(), handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  const std::string text_head =
+      "Server: fedrelay\r\nContent-Type: text/plain\r\nX-One: 1\r\nRetry-After: 30\r\n";
+
+  raw_socket kept{(*server)->port()};
+  ASSERT_TRUE(kept.connected());
+  ASSERT_TRUE(
+      kept.send("GET /text HTTP/1.1\r\nHost: x\r\n\r\n"
+                "HEAD /text HTTP/1.1\r\nHost: x\r\n\r\n"
+                "DELETE /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  // No body and no Content-Length for the 204 (RFC 9110 section 8.6): the answer after it
+  // on the same connection must start right after its head.
+  EXPECT_EQ(kept.read_all(5s),
+            "HTTP/1.1 200 OK\r\n" + text_head + "Content-Length: 2\r\n\r\nhi" +
+                "HTTP/1.1 200 OK\r\n" + text_head + "Content-Length: 2\r\n\r\n" +
+                "HTTP/1.1 204 No Content\r\nServer: fedrelay\r\n"
+                "Content-Type: application/json\r\n\r\n"
+                "HTTP/1.1 404 Not Found\r\nServer: fedrelay\r\nConnection: close\r\n"
+                "Content-Length: 0\r\n\r\n");
+
+  raw_socket old{(*server)->port()};
+  ASSERT_TRUE(old.connected());
+  ASSERT_TRUE(
+      old.send("GET /text HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+               "GET /text HTTP/1.0\r\n\r\n"));
+  EXPECT_EQ(old.read_all(5s), "HTTP/1.0 200 OK\r\n" + text_head +
+                                  "Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi" +
+                                  "HTTP/1.0 200 OK\r\n" + text_head +
+                                  "Content-Length: 2\r\n\r\nhi");
+}
+
 TEST(HttpServerTest, SendsContinueBeforeTheBody) {
   io_runtime runtime{1};
   auto server = http_server::start(runtime, loopback_options(), echo_handler);

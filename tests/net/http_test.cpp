@@ -511,17 +511,24 @@ TEST(HttpServerTest, AnswersMalformedRequestsWith400) {
 }
 
 // The bytes of an answer: the status line, the server's fields, the route's fields (any
-// that could forge a field of its own dropped), the framing, and the body. A HEAD gets the
-// head alone, a 204 no body even when the route gave one; HTTP/1.0 asks to be kept alive
-// and HTTP/1.1 to be closed.
+// that could forge a field of its own or that frames the message dropped, values trimmed),
+// the framing, and the body. A HEAD gets the head alone, a 204 no body even when the route
+// gave one; HTTP/1.0 asks to be kept alive and HTTP/1.1 to be closed.
 TEST(HttpServerTest, WritesAnswersByteForByte) {
   io_runtime runtime{1};
   auto handler = [](http_request&& req, responder respond) {
     http_response res;
     if (req.path() == "/text") {
       res.content_type = "text/plain";
-      res.headers = {
-          {"X-One", "1"}, {"Bad\r\nName", "x"}, {"X-Two", "v\r\nForged: y"}, {"Retry-After", "30"}};
+      res.headers = {{"X-One", " 1\t"},
+                     {"Bad\r\nName", "x"},
+                     {"X-Two", "v\r\nForged: y"},
+                     {":", "x"},
+                     {"", "x"},
+                     {"Content-Length", "99"},
+                     {"transfer-encoding", "chunked"},
+                     {"Connection", "keep-alive"},
+                     {"Retry-After", "30"}};
       res.body = "hi";
     } else if (req.path() == "/nothing") {
       res.status = 204;
@@ -553,6 +560,7 @@ TEST(HttpServerTest, WritesAnswersByteForByte) {
                 "Content-Type: application/json\r\n\r\n"
                 "HTTP/1.1 404 Not Found\r\nServer: fedrelay\r\nConnection: close\r\n"
                 "Content-Length: 0\r\n\r\n");
+  EXPECT_TRUE(kept.wait_closed(0ms));
 
   raw_socket old{(*server)->port()};
   ASSERT_TRUE(old.connected());
@@ -563,6 +571,18 @@ TEST(HttpServerTest, WritesAnswersByteForByte) {
                                   "Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi" +
                                   "HTTP/1.0 200 OK\r\n" + text_head +
                                   "Content-Length: 2\r\n\r\nhi");
+  EXPECT_TRUE(old.wait_closed(0ms));
+
+  // A request that cannot be read, after a HEAD: its 400 carries its body.
+  raw_socket after_head{(*server)->port()};
+  ASSERT_TRUE(after_head.connected());
+  ASSERT_TRUE(after_head.send("HEAD /text HTTP/1.1\r\nHost: x\r\n\r\nTHIS IS NOT HTTP\r\n\r\n"));
+  auto answers = after_head.read_all(5s);
+  auto second = answers.find("HTTP/1.1 400 Bad Request\r\n");
+  ASSERT_NE(second, std::string::npos) << answers;
+  EXPECT_EQ(answers.substr(0, second),
+            "HTTP/1.1 200 OK\r\n" + text_head + "Content-Length: 2\r\n\r\n");
+  EXPECT_NE(answers.find("\"success\":false", second), std::string::npos) << answers;
 }
 
 TEST(HttpServerTest, SendsContinueBeforeTheBody) {

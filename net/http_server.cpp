@@ -106,12 +106,13 @@ bool bodiless_status(unsigned status) {
   return status < 200 || status == 204 || status == 304;
 }
 
-/// The head of an answer with a body of `length` bytes (HttpServerTest.WritesAnswersByteForByte):
-/// the status line, Server, Content-Type, the route's fields in their order, Connection
-/// where the version needs it, and Content-Length. What Beast's serializer wrote for the
-/// same answer, but that a status without a body gets no Content-Length (RFC 9110 section
-/// 8.6) and that a route's fields of one name are not gathered together. Written into one
-/// buffer here, answers one by one cost the sender a tenth fewer instructions than Beast's
+/// The head of an answer whose body (a text, or a file's bytes) is `length` bytes: the
+/// status line, Server, Content-Type, the route's fields in their order, Connection where
+/// the version needs it, and Content-Length (HttpServerTest.WritesAnswersByteForByte,
+/// SendsFileBodiesAndRangesFromDisk). What Beast's serializer wrote for the same answer,
+/// but that a status without a body gets no Content-Length (RFC 9110 section 8.6) and
+/// that a route's fields of one name are not gathered together. Written into one buffer
+/// here, answers one by one cost the sender a tenth fewer instructions than Beast's
 /// serializer, which built a list of fields and a chain of buffers for each
 /// (docs/PERFORMANCE.md, twenty-sixth round).
 std::string response_head(const http_response& res, unsigned version, bool keep_alive,
@@ -495,26 +496,18 @@ class http_session : public session_base {
     derived().do_eof();
   }
 
-  template <class Message>
-  void fill_head(Message& out, const http_response& res, bool error_close) {
-    out.version(version_);
-    out.result(res.status);
-    out.set(http::field::server, "fedrelay");
-    if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
-    for (const auto& [name, value] : res.headers)
-      if (safe_field(name, value)) out.insert(name, value);
-    out.keep_alive(keep_alive_ && !error_close);
-    close_after_write_ = !out.keep_alive();
+  /// Whether the connection stays open after this answer; records what on_write does next.
+  bool settle_connection(bool error_close) {
+    close_after_write_ = !(keep_alive_ && !error_close);
     error_close_ = error_close;
+    return !close_after_write_;
   }
 
   void do_write(http_response res, bool error_close) {
     if (closing_) return;
     if (res.status < 100 || res.status > 999) res = error_response(500, "bad response status");
     if (res.file && !head_request_) return do_write_file(std::move(res));
-    auto keep_alive = keep_alive_ && !error_close;
-    close_after_write_ = !keep_alive;
-    error_close_ = error_close;
+    auto keep_alive = settle_connection(error_close);
     // A status that has no body gets none, even when the route gave one (Beast's
     // prepare_payload threw std::invalid_argument, and the answer was never written).
     if (bodiless_status(res.status)) res.body.clear();
@@ -528,8 +521,8 @@ class http_session : public session_base {
         beast::bind_front_handler(&http_session::on_write, derived().shared_from_this()));
   }
 
-  // A file body, a piece at a time, so a large download is never held in memory; the
-  // deadline is per piece.
+  // A file body, a piece at a time after the head, so a large download is never held in
+  // memory; the deadline is per piece.
   void do_write_file(http_response res) {
     file_ = std::make_unique<open_file>(res.file->path);
     if (!file_->ok()) {
@@ -538,57 +531,37 @@ class http_session : public session_base {
     }
     file_offset_ = res.file->offset;
     file_left_ = res.file->length;
-    file_res_.emplace();
-    fill_head(*file_res_, res, false);
-    file_res_->content_length(file_left_);
-    file_res_->body().data = nullptr;
-    file_res_->body().more = true;
-    file_sr_.emplace(*file_res_);
+    out_head_ = response_head(res, version_, settle_connection(false), file_left_);
     socket_layer().expires_after(core_->options.read_timeout);
-    http::async_write_header(
-        stream(), *file_sr_,
+    asio::async_write(
+        stream(), asio::buffer(out_head_),
         beast::bind_front_handler(&http_session::on_write_file, derived().shared_from_this()));
   }
 
   void on_write_file(beast::error_code ec, size_t) {
-    if (ec == http::error::need_buffer) ec = {};
     if (ec || closing_) return end_file();
-    auto& body = file_res_->body();
-    if (file_sr_->is_done()) {
+    if (file_left_ == 0) {
       end_file();
       return on_write({}, 0);
     }
-    if (file_left_ == 0) {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
-    } else {
-      piece_.resize(static_cast<size_t>(std::min<uint64_t>(file_left_, 256u << 10)));
-      auto n = file_->read_at(piece_.data(), piece_.size(), file_offset_);
-      if (n <= 0) {
-        spdlog::error("http_server: the file sent to {} ended early", remote_);
-        end_file();
-        beast::error_code ignored;
-        socket_layer().socket().close(ignored);
-        return;
-      }
-      file_offset_ += static_cast<uint64_t>(n);
-      file_left_ -= static_cast<uint64_t>(n);
-      body.data = piece_.data();
-      body.size = static_cast<size_t>(n);
-      body.more = true;
+    piece_.resize(static_cast<size_t>(std::min<uint64_t>(file_left_, 256u << 10)));
+    auto n = file_->read_at(piece_.data(), piece_.size(), file_offset_);
+    if (n <= 0) {
+      spdlog::error("http_server: the file sent to {} ended early", remote_);
+      end_file();
+      beast::error_code ignored;
+      socket_layer().socket().close(ignored);
+      return;
     }
+    file_offset_ += static_cast<uint64_t>(n);
+    file_left_ -= static_cast<uint64_t>(n);
     socket_layer().expires_after(core_->options.read_timeout);
-    http::async_write(
-        stream(), *file_sr_,
+    asio::async_write(
+        stream(), asio::buffer(piece_.data(), static_cast<size_t>(n)),
         beast::bind_front_handler(&http_session::on_write_file, derived().shared_from_this()));
   }
 
-  void end_file() {
-    file_sr_.reset();
-    file_res_.reset();
-    file_.reset();
-  }
+  void end_file() { file_.reset(); }
 
   void on_write(beast::error_code ec, size_t) {
     out_head_.clear();
@@ -617,8 +590,6 @@ class http_session : public session_base {
   std::vector<char> piece_;          // one piece of a streamed body or of a file response
   std::string out_head_;             // the answer being written: its head, then its body
   std::string out_body_;
-  std::optional<http::response<http::buffer_body>> file_res_;
-  std::optional<http::response_serializer<http::buffer_body>> file_sr_;
   std::unique_ptr<open_file> file_;
   uint64_t file_offset_ = 0;
   uint64_t file_left_ = 0;

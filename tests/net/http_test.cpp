@@ -475,6 +475,16 @@ TEST(HttpServerTest, SendsFileBodiesAndRangesFromDisk) {
   EXPECT_EQ(gone->status, 404u);
   // The connection is still good for the next request.
   EXPECT_EQ(send(client, origin_of(**server), get("/whole"))->body.size(), content.size());
+  // Byte for byte: the head as any answer's, then the file's bytes.
+  raw_socket raw{(*server)->port()};
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(raw.send("GET /part HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(raw.read_all(5s),
+            "HTTP/1.1 206 Partial Content\r\nServer: fedrelay\r\n"
+            "Content-Type: application/octet-stream\r\nConnection: close\r\n"
+            "Content-Length: 70000\r\n\r\n" +
+                content.substr(1000, 70000));
+  EXPECT_TRUE(raw.wait_closed(0ms));
 }
 
 TEST(HttpServerTest, RefusesOversizedHeadersWith431) {

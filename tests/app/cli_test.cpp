@@ -1,5 +1,6 @@
 // The operator's first steps through the real binary: keygen, dns-records, status, run,
-// configuration errors, and a second node on the same data directory.
+// configuration errors, a second node on the same data directory, and the allocator's
+// settings the binary carries.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -173,6 +174,17 @@ TEST_F(CliTest, SecondNodeOnTheSameDirectoryGetsAClearError) {
   // The first node is unharmed.
   EXPECT_TRUE(first.running());
   EXPECT_EQ(fedrelay({"status", "-c", config}).output, "Running\n");
+}
+
+// The allocator settings the binary carries (app/main.cpp): jemalloc prints the options it
+// took when asked for its statistics at exit. Without the binary's own settings it would
+// report an arena per core and a decay of 10000 ms.
+TEST_F(CliTest, BinaryRunsJemallocWithOneArenaThatKeepsItsFreedPages) {
+  auto result = run_command({"/usr/bin/env", "MALLOC_CONF=stats_print:true", FEDRELAY_BINARY,
+                             "--help"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("opt.narenas: 1\n"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("opt.dirty_decay_ms: -1 "), std::string::npos) << result.output;
 }
 
 }  // namespace

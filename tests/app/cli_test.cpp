@@ -180,8 +180,8 @@ TEST_F(CliTest, SecondNodeOnTheSameDirectoryGetsAClearError) {
 // took when asked for its statistics at exit. Without the binary's own settings it would
 // report an arena per core and a decay of 10000 ms.
 TEST_F(CliTest, BinaryRunsJemallocWithOneArenaThatKeepsItsFreedPages) {
-  auto result = run_command({"/usr/bin/env", "MALLOC_CONF=stats_print:true", FEDRELAY_BINARY,
-                             "--help"});
+  auto result =
+      run_command({"/usr/bin/env", "MALLOC_CONF=stats_print:true", FEDRELAY_BINARY, "--help"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("opt.narenas: 1\n"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("opt.dirty_decay_ms: -1 "), std::string::npos) << result.output;

@@ -14,6 +14,7 @@
 #include "actors/local_bridge_actor.hpp"
 #include "actors/peer_manager_actor.hpp"
 #include "actors/room_manager_actor.hpp"
+#include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "app/settings_screen.hpp"
@@ -94,6 +95,11 @@ struct node::impl {
   actors::files_actor files;
   std::unique_ptr<net::http_server> federation_server;
   std::unique_ptr<net::http_server> local_server;
+  // Hands freed memory back to the kernel when the node idles (app/idle_memory_return.hpp).
+  idle_memory_return memory_return{
+      rt.io(),
+      {},
+      std::shared_ptr<std::atomic<uint64_t>>(metrics, &metrics->memory_returned_bytes)};
   std::atomic<config::status> status{config::status::booting};  // read by the local API
   std::mutex status_mutex;
   std::string status_reason;    // why the status is what it is (Hub registration), if anything

@@ -1,0 +1,54 @@
+// Hands the allocator's freed pages back to the kernel once the node has gone idle. The
+// binary runs jemalloc keeping the pages it frees for reuse (app/main.cpp): under load that
+// spares a page fault per reused page, but after a burst (a drain, a crowd of rooms stopped
+// for idleness) the pages would stay with the process for good. Every `check_every`, the
+// CPU the process used since the last check says whether it is idle; when it is and jemalloc
+// holds at least `min_freed_bytes` of freed pages, they go back. In a process without
+// jemalloc (the tests that link the app library) nothing is handed back.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "net/io_runtime.hpp"
+
+namespace fedrelay::app {
+
+struct memory_return_options {
+  std::chrono::milliseconds check_every{10'000};
+  double idle_cpu_share = 0.02;  // of one core over check_every, at most
+  size_t min_freed_bytes = 1u << 20;
+};
+
+/// Whether to hand freed pages back: the process used at most `o.idle_cpu_share` of one core
+/// over `interval`, and the allocator holds at least `o.min_freed_bytes` freed.
+bool should_return_memory(std::chrono::nanoseconds cpu_used, std::chrono::nanoseconds interval,
+                          size_t freed_bytes, const memory_return_options& o);
+
+/// The bytes of pages jemalloc holds freed and not handed back; nullopt without jemalloc.
+std::optional<size_t> allocator_freed_bytes();
+
+/// Hands jemalloc's freed pages back to the kernel; false without jemalloc.
+bool return_freed_memory();
+
+struct idle_memory_state;  // app/idle_memory_return.cpp
+
+/// Checks on `io` every o.check_every until destroyed, adding what it hands back to
+/// `returned_bytes` (may be null).
+class idle_memory_return {
+ public:
+  idle_memory_return(net::io_runtime& io, memory_return_options o,
+                     std::shared_ptr<std::atomic<uint64_t>> returned_bytes);
+  ~idle_memory_return();
+  idle_memory_return(const idle_memory_return&) = delete;
+  idle_memory_return& operator=(const idle_memory_return&) = delete;
+
+ private:
+  std::shared_ptr<idle_memory_state> state_;
+};
+
+}  // namespace fedrelay::app

@@ -32,4 +32,9 @@ void node_metrics::rejected(event_source from, uint64_t n) {
       .fetch_add(n, std::memory_order_relaxed);
 }
 
+std::atomic<uint64_t>& memory_returned_bytes() {
+  static std::atomic<uint64_t> bytes{0};
+  return bytes;
+}
+
 }  // namespace fedrelay::actors

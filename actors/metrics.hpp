@@ -54,14 +54,15 @@ struct node_metrics {
   // again). Both climbing under load say the member falls behind its hosts.
   std::atomic<uint64_t> catchup_requests{0};
   std::atomic<uint64_t> dropped_ahead{0};
-  // Bytes of freed pages the allocator handed back to the kernel while the node idled
-  // (app/idle_memory_return.hpp).
-  std::atomic<uint64_t> memory_returned_bytes{0};
   // The journal's synced RocksDB writes (each a group commit of one or more appends).
   latency_histogram store_write;
 
   void accepted(event_source from, uint64_t n = 1);
   void rejected(event_source from, uint64_t n = 1);
 };
+
+/// Bytes of freed pages the allocator handed back to the kernel while the process idled
+/// (app/idle_memory_return.hpp): one count per process, however many nodes it runs.
+std::atomic<uint64_t>& memory_returned_bytes();
 
 }  // namespace fedrelay::actors

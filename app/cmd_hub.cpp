@@ -9,6 +9,7 @@
 
 #include "actors/hub_registry.hpp"
 #include "app/commands.hpp"
+#include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "net/http_server.hpp"
@@ -73,6 +74,8 @@ int cmd_hub(const std::string& config_path) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Freed memory goes back to the kernel while the Hub idles, as a node's does.
+  auto memory_return = share_idle_memory_return();
 
   // Destroyed in reverse order: the server, then the runtime (its scheduler destroys the
   // handlers still queued, which hold actor handles, before the actor system waits until

@@ -1,16 +1,18 @@
 #include "app/idle_memory_return.hpp"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
-#include <string>
-
+#include "actors/metrics.hpp"
 #include "net/logger.hpp"
 
 namespace fedrelay::app {
 namespace {
 
-using namespace std::chrono;
+using std::chrono::nanoseconds;
+using std::chrono::steady_clock;
 
 /// jemalloc's mallctl, looked up in the process: only the fedrelay binary links jemalloc,
 /// and the app library is linked into tests without it.
@@ -21,14 +23,15 @@ mallctl_fn mallctl() {
   return fn;
 }
 
-// Every arena at once (MALLCTL_ARENAS_ALL); the binary has one.
+// Every arena at once (MALLCTL_ARENAS_ALL): the threads' one, and the one jemalloc keeps
+// for requests of 8 MiB and more (opt.oversize_threshold).
 constexpr const char* freed_pages_stat = "stats.arenas.4096.pdirty";
 constexpr const char* purge_all = "arena.4096.purge";
 
 nanoseconds process_cpu() {
   timespec t{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return seconds(t.tv_sec) + nanoseconds(t.tv_nsec);
+  return std::chrono::seconds(t.tv_sec) + nanoseconds(t.tv_nsec);
 }
 
 }  // namespace
@@ -61,56 +64,67 @@ bool return_freed_memory() {
   return ctl && ctl(purge_all, nullptr, nullptr, nullptr, 0) == 0;
 }
 
-struct idle_memory_state {
-  net::io_runtime* io = nullptr;
-  memory_return_options options;
-  std::shared_ptr<std::atomic<uint64_t>> returned;
-  std::atomic<bool> stopped{false};
-  steady_clock::time_point last_check;
-  nanoseconds last_cpu{};
-};
-
-namespace {
-
-void schedule(const std::shared_ptr<idle_memory_state>& s);
-
-void check(const std::shared_ptr<idle_memory_state>& s) {
-  if (s->stopped.load()) return;
-  auto now = steady_clock::now();
-  auto cpu = process_cpu();
-  auto freed = allocator_freed_bytes();
-  if (freed && should_return_memory(cpu - s->last_cpu, now - s->last_check, *freed, s->options) &&
-      return_freed_memory()) {
-    if (s->returned) s->returned->fetch_add(*freed, std::memory_order_relaxed);
-    net::log()->debug("memory: idle, handed {} bytes of freed pages back", *freed);
-    // What handing them back cost is not counted against the next interval.
-    cpu = process_cpu();
-  }
-  s->last_check = now;
-  s->last_cpu = cpu;
-  schedule(s);
-}
-
-void schedule(const std::shared_ptr<idle_memory_state>& s) {
-  s->io->run_at(steady_clock::now() + s->options.check_every, [s] { check(s); });
-}
-
-}  // namespace
-
-idle_memory_return::idle_memory_return(net::io_runtime& io, memory_return_options o,
-                                       std::shared_ptr<std::atomic<uint64_t>> returned_bytes)
-    : state_(std::make_shared<idle_memory_state>()) {
-  state_->io = &io;
-  state_->options = o;
-  state_->returned = std::move(returned_bytes);
-  state_->last_check = steady_clock::now();
-  state_->last_cpu = process_cpu();
+idle_memory_return::idle_memory_return(memory_return_options o, std::atomic<uint64_t>& returned)
+    : options_(o), returned_(returned) {
   // Without jemalloc there is nothing to hand back, and nothing to wake up for.
-  if (mallctl()) schedule(state_);
+  if (!mallctl()) return;
+  // The thread takes the signal mask it is started with: none of the signals a command
+  // waits for (sigwait) may be delivered to it.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  thread_ = std::thread([this] { run(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 idle_memory_return::~idle_memory_return() {
-  state_->stopped.store(true);
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void idle_memory_return::run() {
+  auto last_check = steady_clock::now();
+  auto last_cpu = process_cpu();
+  bool failure_logged = false;
+  std::unique_lock<std::mutex> lock{mutex_};
+  while (!wake_.wait_for(lock, options_.check_every, [this] { return stopping_; })) {
+    auto now = steady_clock::now();
+    auto cpu = process_cpu();
+    auto freed = allocator_freed_bytes();
+    if (freed && should_return_memory(cpu - last_cpu, now - last_check, *freed, options_)) {
+      if (return_freed_memory()) {
+        // What is left freed now was freed or reused meanwhile, not handed back.
+        auto left = allocator_freed_bytes().value_or(0);
+        auto handed_back = *freed > left ? *freed - left : 0;
+        returned_.fetch_add(handed_back, std::memory_order_relaxed);
+        net::log()->debug("memory: idle, handed {} bytes of freed pages back", handed_back);
+      } else if (!failure_logged) {
+        failure_logged = true;
+        net::log()->warn("memory: jemalloc refused to hand freed pages back ({})", purge_all);
+      }
+      // What handing them back cost is not counted against the next interval.
+      cpu = process_cpu();
+    }
+    last_check = now;
+    last_cpu = cpu;
+  }
+}
+
+std::shared_ptr<idle_memory_return> share_idle_memory_return() {
+  static std::mutex mutex;
+  static std::weak_ptr<idle_memory_return> shared;
+  std::lock_guard<std::mutex> guard{mutex};
+  auto current = shared.lock();
+  if (!current) {
+    current = std::make_shared<idle_memory_return>(memory_return_options{},
+                                                   actors::memory_returned_bytes());
+    shared = current;
+  }
+  return current;
 }
 
 }  // namespace fedrelay::app

@@ -1,20 +1,21 @@
-// Hands the allocator's freed pages back to the kernel once the node has gone idle. The
+// Hands the allocator's freed pages back to the kernel once the process has gone idle. The
 // binary runs jemalloc keeping the pages it frees for reuse (app/main.cpp): under load that
 // spares a page fault per reused page, but after a burst (a drain, a crowd of rooms stopped
 // for idleness) the pages would stay with the process for good. Every `check_every`, the
-// CPU the process used since the last check says whether it is idle; when it is and jemalloc
-// holds at least `min_freed_bytes` of freed pages, they go back. In a process without
-// jemalloc (the tests that link the app library) nothing is handed back.
+// CPU the process used since the last check says whether it is idle; when it is and
+// jemalloc holds at least `min_freed_bytes` of freed pages, they go back. In a process
+// without jemalloc (the tests that link the app library) nothing is handed back.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
-
-#include "net/io_runtime.hpp"
+#include <thread>
 
 namespace fedrelay::app {
 
@@ -35,20 +36,30 @@ std::optional<size_t> allocator_freed_bytes();
 /// Hands jemalloc's freed pages back to the kernel; false without jemalloc.
 bool return_freed_memory();
 
-struct idle_memory_state;  // app/idle_memory_return.cpp
-
-/// Checks on `io` every o.check_every until destroyed, adding what it hands back to
-/// `returned_bytes` (may be null).
+/// Checks on a thread of its own (one wake-up per check, no signal delivered to it) until
+/// destroyed, adding the bytes it hands back to `returned`. Does not start without jemalloc.
 class idle_memory_return {
  public:
-  idle_memory_return(net::io_runtime& io, memory_return_options o,
-                     std::shared_ptr<std::atomic<uint64_t>> returned_bytes);
+  idle_memory_return(memory_return_options o, std::atomic<uint64_t>& returned);
   ~idle_memory_return();
   idle_memory_return(const idle_memory_return&) = delete;
   idle_memory_return& operator=(const idle_memory_return&) = delete;
 
  private:
-  std::shared_ptr<idle_memory_state> state_;
+  void run();
+
+  memory_return_options options_;
+  std::atomic<uint64_t>& returned_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
 };
+
+/// The process's one idle_memory_return, with the default options and counting into
+/// actors::memory_returned_bytes(): made by the first caller, shared with the others (a
+/// process running several nodes, as `fedrelay demo` does), stopped with the last handle.
+/// The CPU it measures and the pages it hands back are the whole process's.
+std::shared_ptr<idle_memory_return> share_idle_memory_return();
 
 }  // namespace fedrelay::app

@@ -95,11 +95,8 @@ struct node::impl {
   actors::files_actor files;
   std::unique_ptr<net::http_server> federation_server;
   std::unique_ptr<net::http_server> local_server;
-  // Hands freed memory back to the kernel when the node idles (app/idle_memory_return.hpp).
-  idle_memory_return memory_return{
-      rt.io(),
-      {},
-      std::shared_ptr<std::atomic<uint64_t>>(metrics, &metrics->memory_returned_bytes)};
+  // Hands freed memory back to the kernel when the process idles (app/idle_memory_return.hpp).
+  std::shared_ptr<idle_memory_return> memory_return = share_idle_memory_return();
   std::atomic<config::status> status{config::status::booting};  // read by the local API
   std::mutex status_mutex;
   std::string status_reason;    // why the status is what it is (Hub registration), if anything

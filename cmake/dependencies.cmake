@@ -15,7 +15,7 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
 # The fedrelay binary allocates with jemalloc: measured with relay_bench, glibc's malloc
 # and free were 10-15 % of each node's CPU, and jemalloc gave 5-10 % more relay and drain
-# throughput (docs/PERFORMANCE.md).
+# throughput (docs/PERFORMANCE.md). Its settings are in app/main.cpp.
 pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
 
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)

@@ -117,9 +117,9 @@ void render_probe(exposition& x, const actors::node_metrics& m) {
            "catch-up.");
   x.sample({}, load(m.dropped_ahead));
   x.family("fedrelay_memory_returned_bytes_total", "counter",
-           "Bytes of freed memory handed back to the kernel while the node was idle (the node "
+           "Bytes of freed memory the process handed back to the kernel while it was idle (it "
            "keeps what it frees for reuse while it is busy).");
-  x.sample({}, load(m.memory_returned_bytes));
+  x.sample({}, load(actors::memory_returned_bytes()));
   auto h = m.store_write.read();
   x.family("fedrelay_store_write_seconds", "histogram",
            "Latency of the journal's synced RocksDB writes (one group commit each).");

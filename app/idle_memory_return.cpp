@@ -38,6 +38,7 @@ nanoseconds process_cpu() {
 
 bool should_return_memory(nanoseconds cpu_used, nanoseconds interval, size_t freed_bytes,
                           const memory_return_options& o) {
+  if (freed_bytes > o.max_kept_bytes) return true;
   if (interval <= nanoseconds::zero() || freed_bytes < o.min_freed_bytes) return false;
   return static_cast<double>(cpu_used.count()) <=
          o.idle_cpu_share * static_cast<double>(interval.count());
@@ -101,7 +102,7 @@ void idle_memory_return::run() {
         auto left = allocator_freed_bytes().value_or(0);
         auto handed_back = *freed > left ? *freed - left : 0;
         returned_.fetch_add(handed_back, std::memory_order_relaxed);
-        net::log()->debug("memory: idle, handed {} bytes of freed pages back", handed_back);
+        net::log()->debug("memory: handed {} bytes of freed pages back", handed_back);
       } else if (!failure_logged) {
         failure_logged = true;
         net::log()->warn("memory: jemalloc refused to hand freed pages back ({})", purge_all);

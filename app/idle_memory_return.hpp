@@ -3,8 +3,9 @@
 // spares a page fault per reused page, but after a burst (a drain, a crowd of rooms stopped
 // for idleness) the pages would stay with the process for good. Every `check_every`, the
 // CPU the process used since the last check says whether it is idle; when it is and
-// jemalloc holds at least `min_freed_bytes` of freed pages, they go back. In a process
-// without jemalloc (the tests that link the app library) nothing is handed back.
+// jemalloc holds at least `min_freed_bytes` of freed pages, they go back, and so they do
+// busy or not once it holds more than `max_kept_bytes`. In a process without jemalloc (the
+// tests that link the app library) nothing is handed back.
 #pragma once
 
 #include <atomic>
@@ -23,10 +24,14 @@ struct memory_return_options {
   std::chrono::milliseconds check_every{10'000};
   double idle_cpu_share = 0.02;  // of one core over check_every, at most
   size_t min_freed_bytes = 1u << 20;
+  // Handed back busy or not past this: a receiver under a long load of 4 KiB messages came
+  // to keep 150-330 MiB freed that it did not reuse (docs/PERFORMANCE.md).
+  size_t max_kept_bytes = 128u << 20;
 };
 
 /// Whether to hand freed pages back: the process used at most `o.idle_cpu_share` of one core
-/// over `interval`, and the allocator holds at least `o.min_freed_bytes` freed.
+/// over `interval` and the allocator holds at least `o.min_freed_bytes` freed, or it holds
+/// more than `o.max_kept_bytes` freed.
 bool should_return_memory(std::chrono::nanoseconds cpu_used, std::chrono::nanoseconds interval,
                           size_t freed_bytes, const memory_return_options& o);
 

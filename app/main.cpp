@@ -3,17 +3,18 @@
 #include "app/cli.hpp"
 
 // jemalloc reads this at its first allocation; MALLOC_CONF in the environment still
-// overrides any of it. One arena for all threads (jemalloc keeps another for requests of
-// 8 MiB and more), so memory freed on one thread is reused by any other, and freed pages
-// kept for reuse instead of handed back to the kernel after about ten seconds (jemalloc's
-// default decay); app/idle_memory_return.hpp hands them back once the process idles. With an arena
-// per thread and that decay, each node kept touching pages the kernel had to map afresh, which
-// costs about 14 µs a fault on the VM the benchmarks run on: 0.5-0.7 faults per event with 4 KiB
-// texts, a tenth of each node's CPU. With decay alone turned off, memory freed in one arena sat
-// unused while another grew (a receiver passed 1 GB). With both, faults all but stopped and the
-// peak RSS came out lower than with the defaults (docs/PERFORMANCE.md, twenty-seventh round).
+// overrides any of it. One arena for all threads and all sizes (by default requests of
+// 8 MiB and more get an arena of their own), so memory freed on one thread is reused by any
+// other, and freed pages kept for reuse instead of handed back to the kernel after about
+// ten seconds (jemalloc's default decay); app/idle_memory_return.hpp hands them back when
+// the process idles or keeps too many. With an arena per thread and that decay, each node
+// kept touching pages the kernel had to map afresh, which costs about 14 µs a fault on the
+// VM the benchmarks run on: 0.5-0.7 faults per event with 4 KiB texts, a tenth of each
+// node's CPU. With decay alone turned off, memory freed in one arena sat unused while
+// another grew (a receiver passed 1 GB). With both, faults all but stopped
+// (docs/PERFORMANCE.md, twenty-seventh round).
 extern "C" {
-const char* malloc_conf = "narenas:1,dirty_decay_ms:-1";
+const char* malloc_conf = "narenas:1,oversize_threshold:0,dirty_decay_ms:-1";
 }
 
 int main(int argc, char** argv) {

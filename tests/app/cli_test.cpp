@@ -184,6 +184,7 @@ TEST_F(CliTest, BinaryRunsJemallocWithOneArenaThatKeepsItsFreedPages) {
       run_command({"/usr/bin/env", "MALLOC_CONF=stats_print:true", FEDRELAY_BINARY, "--help"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("opt.narenas: 1\n"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("opt.oversize_threshold: 0\n"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("opt.dirty_decay_ms: -1 "), std::string::npos) << result.output;
 }
 

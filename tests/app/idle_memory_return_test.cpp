@@ -28,6 +28,14 @@ TEST(IdleMemoryReturnTest, ReturnsOnlyWhenIdleAndThereIsEnoughToReturn) {
   EXPECT_FALSE(should_return_memory(0ms, 0s, 8u << 20, o));
 }
 
+TEST(IdleMemoryReturnTest, ReturnsBusyOrNotPastWhatItMayKeep) {
+  memory_return_options o;
+  o.max_kept_bytes = 128u << 20;
+  EXPECT_FALSE(should_return_memory(10s, 10s, 128u << 20, o));
+  EXPECT_TRUE(should_return_memory(10s, 10s, (128u << 20) + 1, o));
+  EXPECT_TRUE(should_return_memory(0ms, 0s, 1u << 30, o));
+}
+
 TEST(IdleMemoryReturnTest, WithoutJemallocThereIsNothingToReturn) {
   EXPECT_FALSE(allocator_freed_bytes().has_value());
   EXPECT_FALSE(return_freed_memory());

@@ -61,8 +61,9 @@ struct node_metrics {
   void rejected(event_source from, uint64_t n = 1);
 };
 
-/// Bytes of freed pages the allocator handed back to the kernel while the process idled
-/// (app/idle_memory_return.hpp): one count per process, however many nodes it runs.
+/// Bytes of freed pages the allocator handed back to the kernel, when the process idled or
+/// kept too many (app/idle_memory_return.hpp): one count per process, however many nodes
+/// it runs.
 std::atomic<uint64_t>& memory_returned_bytes();
 
 }  // namespace fedrelay::actors

@@ -23,8 +23,8 @@ mallctl_fn mallctl() {
   return fn;
 }
 
-// Every arena at once (MALLCTL_ARENAS_ALL): the threads' one, and the one jemalloc keeps
-// for requests of 8 MiB and more (opt.oversize_threshold).
+// Every arena at once (MALLCTL_ARENAS_ALL): the binary makes one (app/main.cpp), but
+// MALLOC_CONF may make more.
 constexpr const char* freed_pages_stat = "stats.arenas.4096.pdirty";
 constexpr const char* purge_all = "arena.4096.purge";
 

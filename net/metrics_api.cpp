@@ -117,8 +117,8 @@ void render_probe(exposition& x, const actors::node_metrics& m) {
            "catch-up.");
   x.sample({}, load(m.dropped_ahead));
   x.family("fedrelay_memory_returned_bytes_total", "counter",
-           "Bytes of freed memory the process handed back to the kernel while it was idle (it "
-           "keeps what it frees for reuse while it is busy).");
+           "Bytes of freed memory the process handed back to the kernel: when it idled, or "
+           "when it kept more than 128 MiB freed (it keeps what it frees for reuse).");
   x.sample({}, load(actors::memory_returned_bytes()));
   auto h = m.store_write.read();
   x.family("fedrelay_store_write_seconds", "histogram",

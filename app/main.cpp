@@ -9,7 +9,7 @@
 // ten seconds (jemalloc's default decay); app/idle_memory_return.hpp hands them back when
 // the process idles or keeps too many. With an arena per thread and that decay, each node
 // kept touching pages the kernel had to map afresh, which costs about 14 µs a fault on the
-// VM the benchmarks run on: 0.5-0.7 faults per event with 4 KiB texts, a tenth of each
+// VM the benchmarks run on: 0.5-0.7 faults per event with 4 KiB texts, 4-11 % of each
 // node's CPU. With decay alone turned off, memory freed in one arena sat unused while
 // another grew (a receiver passed 1 GB). With both, faults all but stopped
 // (docs/PERFORMANCE.md, twenty-seventh round).

@@ -25,7 +25,7 @@ struct memory_return_options {
   double idle_cpu_share = 0.02;  // of one core over check_every, at most
   size_t min_freed_bytes = 1u << 20;
   // Handed back busy or not past this: a receiver under a long load of 4 KiB messages came
-  // to keep 150-330 MiB freed that it did not reuse (docs/PERFORMANCE.md).
+  // to keep up to 354 MiB freed that it did not reuse (docs/PERFORMANCE.md).
   size_t max_kept_bytes = 128u << 20;
 };
 

@@ -20,6 +20,10 @@
 
 namespace fedrelay::app {
 
+/// The jemalloc options the fedrelay binary runs with (its malloc_conf, app/main.cpp, where
+/// the reasons are); the allocator's test binary runs with them too.
+inline constexpr char jemalloc_options[] = "narenas:1,oversize_threshold:0,dirty_decay_ms:-1";
+
 struct memory_return_options {
   std::chrono::milliseconds check_every{10'000};
   double idle_cpu_share = 0.02;  // of one core over check_every, at most

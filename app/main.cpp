@@ -1,6 +1,7 @@
 // The fedrelay executable: hands the command line to the app library, and tells jemalloc
 // (linked into this binary only, cmake/dependencies.cmake) how to manage the memory.
 #include "app/cli.hpp"
+#include "app/idle_memory_return.hpp"
 
 // jemalloc reads this at its first allocation; MALLOC_CONF in the environment still
 // overrides any of it. One arena for all threads and all sizes (by default requests of
@@ -14,7 +15,7 @@
 // another grew (a receiver passed 1 GB). With both, faults all but stopped
 // (docs/PERFORMANCE.md, twenty-seventh round).
 extern "C" {
-const char* malloc_conf = "narenas:1,oversize_threshold:0,dirty_decay_ms:-1";
+const char* malloc_conf = fedrelay::app::jemalloc_options;
 }
 
 int main(int argc, char** argv) {

@@ -16,7 +16,7 @@
 #include "app/idle_memory_return.hpp"
 
 extern "C" {
-const char* malloc_conf = "narenas:1,oversize_threshold:0,dirty_decay_ms:-1";
+const char* malloc_conf = fedrelay::app::jemalloc_options;
 }
 
 namespace fedrelay::app {

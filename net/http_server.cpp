@@ -511,7 +511,8 @@ class http_session : public session_base {
     // A status that has no body gets none, even when the route gave one (Beast's
     // prepare_payload threw std::invalid_argument, and the answer was never written).
     if (bodiless_status(res.status)) res.body.clear();
-    auto length = head_request_ && res.file ? res.file->length : res.body.size();
+    // A file here is the answer to a HEAD (the others went to do_write_file).
+    auto length = res.file ? res.file->length : res.body.size();
     out_head_ = response_head(res, version_, keep_alive, length);
     if (!head_request_) out_body_ = std::move(res.body);
     socket_layer().expires_after(core_->options.read_timeout);

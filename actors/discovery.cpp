@@ -30,11 +30,17 @@ struct cache_entry {
   time_point expires;  // on the actor clock, so tests can advance it
 };
 
+/// Expired entries are swept from the cache once it holds this many, and after that
+/// whenever it has doubled since the last sweep.
+constexpr size_t min_sweep_size = 1024;
+
 struct discovery_state {
   discovery_options options;
   discovery_ports ports;
   std::unordered_map<std::string, peer_record> static_table;
   std::unordered_map<std::string, cache_entry> cache;
+  // The cache's size at which expired entries are swept next (see remember).
+  size_t sweep_at = min_sweep_size;
   std::unordered_map<std::string, std::vector<caf::typed_response_promise<peer_record>>> pending;
   uint64_t lookups = 0;
   uint64_t cache_hits = 0;
@@ -125,14 +131,26 @@ void remember(discovery_pointer self, const std::string& domain, cached_answer a
     st.cache.erase(domain);
     return;
   }
-  if (st.ports.store != nullptr) {
+  // Failures are kept in memory only: anyone may name a made-up origin in a request, and
+  // each would otherwise stay in the store for good. What the store holds for the domain
+  // has expired (or a lookup would not have run), so a restart looks it up afresh.
+  if (st.ports.store != nullptr && answer.record) {
     storage::write_batch batch;
     batch.put(storage::column::discovery, domain, encode_cached_answer(answer));
     // A lost cache entry only costs one more lookup after a crash: no fsync.
     if (auto err = st.ports.store->write(batch, storage::durability::buffered))
       log()->warn("discovery cache for {} not persisted: {}", domain, describe(err));
   }
-  st.cache[domain] = cache_entry{std::move(answer), self->clock().now() + ttl};
+  auto now = self->clock().now();
+  st.cache[domain] = cache_entry{std::move(answer), now + ttl};
+  // An expired entry goes when its domain is asked for again; those of domains never asked
+  // for again (a stream of made-up origins) go here, so the cache holds at most about
+  // twice what lookups of the last max_ttl left.
+  if (st.cache.size() >= st.sweep_at) {
+    for (auto i = st.cache.begin(); i != st.cache.end();)
+      i = i->second.expires <= now ? st.cache.erase(i) : std::next(i);
+    st.sweep_at = std::max(min_sweep_size, 2 * st.cache.size());
+  }
 }
 
 void settle(discovery_pointer self, const std::string& domain,

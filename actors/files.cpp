@@ -28,6 +28,7 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/file_references.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
@@ -279,7 +280,7 @@ void on_range(files_pointer self, const std::string& id, uint64_t run, json meta
     return fetch_next(self, id);
   }
   std::string why = "the origin answered HTTP " + std::to_string(reply.status);
-  auto detail = json::parse(reply.body, nullptr, false);
+  auto detail = parse_json(reply.body);
   if (!detail.is_discarded() && detail.is_object() && detail["error"].is_string())
     why += ": " + detail["error"].get<std::string>();
   log()->warn("files: fetching {}: {}", id, why);

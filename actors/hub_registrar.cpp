@@ -11,6 +11,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/hub_registry.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/transaction.hpp"
@@ -44,7 +45,7 @@ std::string path_prefix(const std::string& hub_url) {
 
 // The "error" of a {"success":false,"error":...} answer, or the start of the body.
 std::string error_text(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = parse_json(body);
   if (j.is_object() && j.contains("error") && j["error"].is_string())
     return j["error"].get<std::string>();
   return body.substr(0, 200);
@@ -114,7 +115,7 @@ void on_reply(registrar_pointer self, const inbound_reply& reply) {
   const auto& hub = self->state.options.hub_url;
   auto http = "HTTP " + std::to_string(reply.status);
   if (reply.status == 200) {
-    auto j = nlohmann::json::parse(reply.body, nullptr, false);
+    auto j = parse_json(reply.body);
     auto state = j.is_object() ? j.value("status", "") : "";
     if (j.is_object() && j.value("success", false) &&
         (state == "pending" || state == "confirmed")) {
@@ -126,7 +127,7 @@ void on_reply(registrar_pointer self, const inbound_reply& reply) {
   }
   if (reply.status == 429 || reply.status >= 500) {
     std::chrono::milliseconds at_least{0};
-    auto j = nlohmann::json::parse(reply.body, nullptr, false);
+    auto j = parse_json(reply.body);
     if (j.is_object() && j.contains("retry_after") && j["retry_after"].is_number_unsigned())
       at_least = std::chrono::seconds{j["retry_after"].get<uint32_t>()};
     failed(self, false,

@@ -19,7 +19,9 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
+#include "actors/request_auth.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/sealing.hpp"
 #include "storage/keys.hpp"
@@ -78,12 +80,6 @@ struct inbound_state {
 };
 
 using inbound_pointer = inbound_actor::stateful_pointer<inbound_state>;
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 inbound_reply failure(uint16_t status, const std::string& message) {
   json body = {{"success", false}, {"error", message}};
@@ -205,8 +201,7 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
         403, "transaction is for " + txn->destination + ", this node is " + st.options.own_domain));
     return;
   }
-  auto skew = std::chrono::milliseconds{unix_ms() - txn->created_ms};
-  if (skew > st.options.clock_skew || -skew > st.options.clock_skew) {
+  if (!within_skew(unix_ms_now(), txn->created_ms, st.options.clock_skew)) {
     promise.deliver(failure(422, "transaction time outside the accepted window"));
     return;
   }
@@ -282,7 +277,7 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
 void answer_since(inbound_pointer self, const std::string& origin, const crypto::box_key& key,
                   const std::string& plaintext, reply_promise promise) {
   auto& st = self->state;
-  auto doc = json::parse(plaintext, nullptr, false);
+  auto doc = parse_json(plaintext);
   auto field = [&doc](const char* name) { return doc.is_object() ? doc.find(name) : doc.end(); };
   auto room = field("room_id");
   auto after = field("after");

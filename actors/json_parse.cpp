@@ -83,6 +83,31 @@ bool convert_element(dom::element element, std::string_view text, json& out) {
   return convert(element, doc, out);
 }
 
+bool nesting_within(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return false;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
 json parse_json(std::string_view text) {
   dom::parser own;
   auto& parser = dom_parser_for(text.size(), own);
@@ -90,6 +115,9 @@ json parse_json(std::string_view text) {
   json out;
   if (!parser.parse(text.data(), text.size()).get(root) && convert_element(root, text, out))
     return out;
+  // nlohmann's parser takes any depth, and what is done with the document later would not
+  // (simdjson counts a level more than this in some documents, so the count is ours).
+  if (!nesting_within(text, max_json_depth)) return json(json::value_t::discarded);
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 

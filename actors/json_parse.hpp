@@ -9,9 +9,20 @@
 
 namespace fedrelay::actors {
 
+/// Objects and arrays nested deeper than this are refused by parse_json (about where
+/// simdjson's parsers stop). nlohmann parses any depth without recursion, but copies and
+/// writes a value recursively: a document of a million levels, a megabyte of brackets from
+/// a peer or a socket, would overflow the stack of whatever copied or wrote it.
+inline constexpr size_t max_json_depth = 1024;
+
+/// Whether no object or array in `text` is nested deeper than `limit` (strings skipped).
+/// Counts brackets only: for text that may not be JSON at all, before parsing it.
+bool nesting_within(std::string_view text, size_t limit);
+
 /// nlohmann::json::parse(text, nullptr, false): the document, or a discarded value when
-/// `text` is not JSON. Text simdjson refuses (deeper than 1024 levels, integers beyond 64
-/// bits, ...) is handed to nlohmann's parser, so the result is always nlohmann's.
+/// `text` is not JSON or is nested deeper than max_json_depth. Text simdjson refuses
+/// (integers beyond 64 bits, ...) is handed to nlohmann's parser, so the result is
+/// always nlohmann's. Every text from outside the node is parsed with this.
 nlohmann::json parse_json(std::string_view text);
 
 }  // namespace fedrelay::actors

@@ -15,6 +15,14 @@ int64_t unix_ms_now() {
       .count();
 }
 
+bool within_skew(int64_t now_ms, int64_t then_ms, std::chrono::milliseconds skew) {
+  if (skew.count() < 0) return false;
+  // The distance in unsigned arithmetic, where it is exact for any two int64 values.
+  auto distance = then_ms > now_ms ? static_cast<uint64_t>(then_ms) - static_cast<uint64_t>(now_ms)
+                                   : static_cast<uint64_t>(now_ms) - static_cast<uint64_t>(then_ms);
+  return distance <= static_cast<uint64_t>(skew.count());
+}
+
 std::string signing_string(std::string_view method, std::string_view target, int64_t time_ms,
                            std::string_view body) {
   std::string out;
@@ -47,7 +55,7 @@ caf::error verify_request(std::string_view key, std::string_view method, std::st
   auto [end, ec] = std::from_chars(time_text.data(), time_text.data() + time_text.size(), time_ms);
   if (ec != std::errc{} || end != time_text.data() + time_text.size())
     return caf::make_error(errc::bad_request, std::string{time_header} + " is not a number");
-  if (std::abs(unix_ms_now() - time_ms) > skew.count())
+  if (!within_skew(unix_ms_now(), time_ms, skew))
     return caf::make_error(errc::rejected, "request time outside the accepted window");
   auto sig = crypto::signature_from_base64(signature_b64);
   if (!sig || key.size() != crypto::public_key{}.size())

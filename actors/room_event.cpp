@@ -30,7 +30,17 @@ constexpr std::array<std::string_view, 17> type_names = {
     "file.shared",    "room.deleted",
 };
 
-enum class field_kind { text, nonempty_text, user, room_type, role, notice_kind, file_id, size };
+enum class field_kind {
+  text,
+  nonempty_text,
+  user,
+  room_type,
+  role,
+  notice_kind,
+  file_id,
+  media_type,
+  size
+};
 
 struct field {
   std::string_view name;
@@ -69,7 +79,7 @@ std::vector<field> fields_of(event_type t) {
     case event_type::file_shared:
       return {{"file_id", field_kind::file_id},
               {"name", field_kind::text},
-              {"mime", field_kind::text},
+              {"mime", field_kind::media_type},
               {"size", field_kind::size}};
     case event_type::user_joined:
     case event_type::user_left:
@@ -123,6 +133,9 @@ bool one_of(const std::string& value, std::initializer_list<std::string_view> al
       return {};
     case field_kind::file_id:
       if (!storage::file_store::valid_id(s)) return bad(name + " must be 64 lower-case hex digits");
+      return {};
+    case field_kind::media_type:
+      if (!valid_media_type(s)) return bad(name + " must be a media type such as text/plain");
       return {};
     case field_kind::size:
       break;
@@ -517,6 +530,13 @@ std::string_view domain_of_id(std::string_view id) {
 
 bool valid_room_id(std::string_view id) {
   return id.size() > 33 && id[32] == ':' && is_hex(id.substr(0, 32)) && valid_domain(id.substr(33));
+}
+
+bool valid_media_type(std::string_view mime) {
+  auto slash = mime.find('/');
+  return mime.size() >= 3 && mime.size() <= 255 && slash != 0 && slash != std::string_view::npos &&
+         slash + 1 < mime.size() &&
+         std::all_of(mime.begin(), mime.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 std::optional<std::string> qualify_user(std::string_view user, std::string_view own) {

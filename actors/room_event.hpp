@@ -140,6 +140,11 @@ std::string_view domain_of_id(std::string_view id);
 /// Whether `id` is "<32 lower-case hex>:<domain>".
 bool valid_room_id(std::string_view id);
 
+/// A file's media type as it may go into a Content-Type field: "type/subtype" with any
+/// parameters, 3 to 255 bytes of printable ASCII (no CR or LF that would end the field
+/// and start one of the sender's choosing).
+bool valid_media_type(std::string_view mime);
+
 /// The wire form of a user the local API names: "name" becomes "name@own", "name@domain"
 /// stays; nullopt when it is neither.
 std::optional<std::string> qualify_user(std::string_view user, std::string_view own);

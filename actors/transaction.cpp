@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/kept_parsers.hpp"
 #include "actors/room_event.hpp"
 #include "crypto/keys.hpp"
@@ -27,31 +28,6 @@ constexpr size_t max_depth = 64;
 std::string json_string(std::string_view text) {
   // Invalid UTF-8 must not throw: it is replaced, and the receiver sees U+FFFD.
   return json(std::string{text}).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-bool nesting_within(std::string_view text, size_t limit) {
-  size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return false;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return true;
 }
 
 caf::error bad(const std::string& what, const std::string& detail) {

@@ -8,6 +8,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/self_check.hpp"
 #include "actors/transaction.hpp"
@@ -250,7 +251,7 @@ void check_public_url(const context& c, report& r) {
                 : start_or_proxy);
     return;
   }
-  auto body = nlohmann::json::parse(res->body, nullptr, false);
+  auto body = actors::parse_json(res->body);
   auto field = [&](const char* name) {
     return body.is_object() && body[name].is_string() ? body[name].get<std::string>()
                                                       : std::string{};

@@ -49,8 +49,14 @@ bool peer_filter::note_refusal(const std::string& domain, verdict why,
   auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> guard{mutex_};
   (why == verdict::denied ? refused_by_deny_ : refused_by_allow_) += 1;
-  refused_per_domain_[domain] += 1;
-  auto [it, fresh] = last_logged_.try_emplace(domain, now);
+  // Anyone may name any origin: past max_counted_domains the others share one count and
+  // one line in the log, so made-up names cannot grow these maps without bound.
+  const auto& counted =
+      refused_per_domain_.size() < max_counted_domains || refused_per_domain_.count(domain) > 0
+          ? domain
+          : other_domains;
+  refused_per_domain_[counted] += 1;
+  auto [it, fresh] = last_logged_.try_emplace(counted, now);
   if (fresh) return true;
   if (now - it->second < period) return false;
   it->second = now;

@@ -34,6 +34,11 @@ class peer_filter {
   bool note_refusal(const std::string& domain, verdict why,
                     std::chrono::seconds period = std::chrono::seconds(60));
 
+  /// Domains whose refusals are counted, and logged, each on its own; the refusals of any
+  /// further domain are counted (and logged once a period) under other_domains.
+  static constexpr size_t max_counted_domains = 1000;
+  static inline const std::string other_domains = "(other domains)";
+
   struct stats {
     std::vector<std::string> allow;
     std::vector<std::string> deny;

@@ -13,7 +13,10 @@ namespace fedrelay::net {
 http_response error_reply(unsigned status, std::string_view message) {
   http_response res;
   res.status = status;
-  res.body = nlohmann::json{{"success", false}, {"error", message}}.dump();
+  // A message may quote what a request carried, a query's bytes decoded as they came: bytes
+  // that are not UTF-8 are replaced, where dump() would throw and leave no answer at all.
+  res.body = nlohmann::json{{"success", false}, {"error", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
   return res;
 }
 

@@ -4,6 +4,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/request_auth.hpp"
+#include "actors/room_event.hpp"
 #include "actors/self_check.hpp"
 #include "actors/transaction.hpp"
 #include "net/actor_call.hpp"
@@ -22,6 +23,13 @@ std::string admitted_origin(const federation_api_context& ctx, const http_reques
   std::string origin{req.header(actors::origin_header)};
   if (origin.empty()) {
     respond(error_reply(400, "missing header "s + std::string{actors::origin_header}));
+    return {};
+  }
+  // Checked before anything keeps or looks up the name: a header of 16 KiB of anything
+  // would otherwise go into the refusal counts, the logs and a DNS query.
+  if (!actors::valid_domain(origin)) {
+    respond(error_reply(400,
+                        "header "s + std::string{actors::origin_header} + " is not a domain name"));
     return {};
   }
   if (ctx.filter) {

@@ -1,5 +1,8 @@
 #include "net/files_api.hpp"
 
+#include <algorithm>
+
+#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
@@ -50,7 +53,18 @@ std::optional<http_response> upload_problem(const files_api_context& ctx, const 
   auto at = user.find('@');
   if (at != std::string::npos && user.substr(at + 1) != ctx.own_domain)
     return error_reply(400, "user " + user + " is not a user of " + ctx.own_domain);
+  for (const char* name : {"room_id", "user", "name"}) {
+    auto value = *req.query(name);
+    // They go into the file.shared event, which is JSON: UTF-8 text only.
+    if (!simdjson::validate_utf8(value.data(), value.size()) ||
+        std::any_of(value.begin(), value.end(),
+                    [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      return error_reply(400, std::string{"query parameter "} + name +
+                                  " must be UTF-8 text without control characters");
+  }
   auto mime = mime_of(req);
+  if (!actors::valid_media_type(mime))
+    return error_reply(415, "Content-Type " + mime + " is not a media type such as text/plain");
   if (!config::file_type_allowed(ctx.settings, mime))
     return error_reply(415, "file type " + mime + " is not allowed (files.allowed_types)");
   auto length = req.header("Content-Length");
@@ -164,6 +178,9 @@ void upload(const files_api_context& ctx, http_request&& req, responder respond)
   }
   auto id = crypto::to_hex(sink->hash.finish());
   auto size = sink->writer.size();
+  // Nothing to share, and a member's fetch asks for ranges of at least a byte.
+  if (size == 0)
+    return respond(error_reply(400, "the file is empty: a shared file has a byte at least"));
   if (auto err = ctx.store->publish(sink->writer, id)) {
     log()->error("files.upload: {}", actors::describe(err));
     return respond(error_reply(500, "cannot store the file: " + actors::detail_of(err)));

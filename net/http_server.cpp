@@ -125,7 +125,10 @@ std::string response_head(const http_response& res, unsigned version, bool keep_
   out += ' ';
   out.append(reason.data(), reason.size());
   out += "\r\nServer: fedrelay\r\n";
-  if (!res.content_type.empty()) out.append("Content-Type: ").append(res.content_type) += "\r\n";
+  // A type with CR or LF (one stored from a peer before types were checked) would end the
+  // field and start others: such a type is not written.
+  if (!res.content_type.empty() && safe_field("Content-Type", res.content_type))
+    out.append("Content-Type: ").append(res.content_type) += "\r\n";
   for (const auto& [name, value] : res.headers)
     if (safe_field(name, value)) out.append(name).append(": ").append(trimmed(value)) += "\r\n";
   // HTTP/1.1 connections stay open unless told, HTTP/1.0 ones close unless told.

@@ -12,6 +12,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/pem.hpp"
@@ -158,7 +159,7 @@ checked_registration check_registration(const hub_api_context& ctx, const http_r
     return out;
   };
   if (req.body.size() > ctx.max_body_bytes) return fail(413, "the registration is too large");
-  auto j = json::parse(req.body, nullptr, false);
+  auto j = actors::parse_json(req.body);
   if (j.is_discarded() || !j.is_object()) return fail(400, "the body is not a JSON object");
   for (const char* field : {"domain", "url", "public_key"})
     if (!j.contains(field) || !j[field].is_string())

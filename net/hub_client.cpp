@@ -5,6 +5,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/json_parse.hpp"
 #include "crypto/pem.hpp"
 #include "net/http_port.hpp"
 
@@ -26,7 +27,7 @@ caf::expected<actors::peer_record> hub_record_from_reply(const std::string& doma
   if (res.status != 200)
     return caf::make_error(actors::errc::unavailable,
                            "the Hub answered HTTP " + std::to_string(res.status));
-  auto j = nlohmann::json::parse(res.body, nullptr, false);
+  auto j = actors::parse_json(res.body);
   if (j.is_discarded() || !j.is_object() || !j.value("success", false) || !j["url"].is_string() ||
       !j["public_key"].is_string())
     return caf::make_error(actors::errc::unavailable,

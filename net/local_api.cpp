@@ -1,5 +1,8 @@
 #include "net/local_api.hpp"
 
+#include <atomic>
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
@@ -307,16 +310,22 @@ std::vector<submission_spec> submission_specs() {
   };
 }
 
-uint64_t number_param(const http_request& req, const char* name, uint64_t fallback, uint64_t max) {
+/// Query parameter `name` as a decimal number, at most `max`; `fallback` when it is absent
+/// or empty; nullopt for anything else (a sign, letters, more than 64 bits), which the
+/// route refuses: read as the fallback, `events?after=abc` would replay the whole inbox.
+std::optional<uint64_t> number_param(const http_request& req, const char* name, uint64_t fallback,
+                                     uint64_t max) {
   auto text = req.query(name);
   if (!text || text->empty()) return fallback;
-  try {
-    return std::min<uint64_t>(std::stoull(*text), max);
-  } catch (const std::exception&) {
-    return fallback;
-  }
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc{} || end != text->data() + text->size()) return std::nullopt;
+  return std::min(value, max);
 }
 
+http_response bad_number(const char* name) {
+  return error_reply(400, std::string{"query parameter "} + name + " must be a decimal number");
+}
 void search_remote(const ctx_ptr& ctx, const std::string& name, const std::string& domain,
                    responder respond) {
   ask<actors::peer_record>(
@@ -339,16 +348,23 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
                 respond(error_reply(503, actors::detail_of(res.error())));
                 return;
               }
-              auto j = json::parse(res->body, nullptr, false);
-              if (res->status != 200 || j.is_discarded() || !j["users"].is_array()) {
-                respond(error_reply(502, domain + " answered HTTP " + std::to_string(res->status)));
+              auto j = actors::parse_json(res->body);
+              // The peer's answer is read as untrusted: a wrong shape is the peer's fault
+              // (502), never an exception on this thread.
+              auto found = j.is_object() ? j.find("users") : j.end();
+              if (res->status != 200 || found == j.end() || !found->is_array()) {
+                respond(error_reply(502, domain + " answered HTTP " + std::to_string(res->status) +
+                                             (res->status == 200 ? " without a users list" : "")));
                 return;
               }
               json users = json::array();
-              for (auto& u : j["users"]) {
-                if (!u.is_object() || !u["username"].is_string()) continue;
-                users.push_back({{"username", u["username"].get<std::string>() + "@" + domain},
-                                 {"name", u.value("name", "")}});
+              for (const auto& u : *found) {
+                auto username = u.is_object() ? u.find("username") : u.end();
+                if (username == u.end() || !username->is_string()) continue;
+                auto name = u.find("name");
+                users.push_back(
+                    {{"username", username->get<std::string>() + "@" + domain},
+                     {"name", name != u.end() && name->is_string() ? *name : json("")}});
               }
               respond(success_reply(json{{"users", users}}.dump()));
             });
@@ -381,17 +397,50 @@ struct event_pump : std::enable_shared_from_this<event_pump> {
   }
 };
 
+/// Calls of one WebSocket that may be under way at once. Each frame starts its call at
+/// once and reading goes on, so without a bound one socket could queue any amount of work
+/// (a thousand-message chat.sendBatch a frame) faster than the node does it.
+constexpr size_t max_websocket_calls_in_flight = 64;
+
+/// One of a socket's calls under way: counted until it is answered, or until its answer
+/// can no longer come (the responder dropped unanswered), so a lost answer cannot keep
+/// the slot for good.
+class websocket_call_slot {
+ public:
+  explicit websocket_call_slot(std::shared_ptr<std::atomic<size_t>> in_flight)
+      : in_flight_(std::move(in_flight)) {}
+  ~websocket_call_slot() { release(); }
+  websocket_call_slot(const websocket_call_slot&) = delete;
+  websocket_call_slot& operator=(const websocket_call_slot&) = delete;
+  void release() {
+    if (!released_.exchange(true)) --*in_flight_;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<size_t>> in_flight_;
+  std::atomic<bool> released_{false};
+};
+
 /// Answers one API call made over the WebSocket through the ordinary route table.
+/// `in_flight` counts the socket's calls not yet answered.
 void call_over_websocket(const request_handler& calls,
                          const std::shared_ptr<websocket_connection>& conn,
+                         const std::shared_ptr<std::atomic<size_t>>& in_flight,
                          const std::string& message) {
-  auto j = json::parse(message, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j["call"].is_string()) {
-    conn->send(json{
-        {"status", 400},
-        {"reply", {{"success", false}, {"error", "a message is {\"call\", \"body\", \"ref\"}"}}}}
-                   .dump());
-    return;
+  auto refuse = [&conn](unsigned status, const std::string& error, const json& ref) {
+    conn->send(
+        json{{"ref", ref}, {"status", status}, {"reply", {{"success", false}, {"error", error}}}}
+            .dump());
+  };
+  auto j = actors::parse_json(message);
+  if (j.is_discarded() || !j.is_object() || !j["call"].is_string())
+    return refuse(400, "a message is {\"call\", \"body\", \"ref\"}", json{});
+  if (in_flight->fetch_add(1) >= max_websocket_calls_in_flight) {
+    --*in_flight;
+    return refuse(429,
+                  "too many calls under way on this socket (" +
+                      std::to_string(max_websocket_calls_in_flight) + "): wait for their answers",
+                  j.value("ref", json{}));
   }
   auto call = j["call"].get<std::string>();
   bool read = call.rfind("rooms.info", 0) == 0 || call.rfind("rooms.history", 0) == 0 ||
@@ -402,7 +451,9 @@ void call_over_websocket(const request_handler& calls,
   req.headers = {{"Authorization", std::string{conn->request().header("Authorization")}}};
   req.body = j.value("body", json::object()).dump();
   auto ref = j.value("ref", json{});
-  calls(std::move(req), [conn, ref](http_response res) {
+  auto slot = std::make_shared<websocket_call_slot>(in_flight);
+  calls(std::move(req), [conn, ref, slot](http_response res) {
+    slot->release();
     auto reply = json::parse(res.body, nullptr, false);
     conn->send(
         json{{"ref", ref}, {"status", res.status}, {"reply", reply.is_discarded() ? json{} : reply}}
@@ -430,17 +481,23 @@ upgrade_decider make_local_upgrade(local_api_context context, request_handler ca
       return;
     }
     auto after = number_param(req, "after", 0, UINT64_MAX);
-    decide(websocket_handler{[ctx, calls, after](std::shared_ptr<websocket_connection> conn) {
-      std::weak_ptr<websocket_connection> weak = conn;
-      conn->on_message([calls, weak](std::string message) {
-        if (auto c = weak.lock()) call_over_websocket(calls, c, message);
-      });
-      auto pump = std::make_shared<event_pump>();
-      pump->ctx = ctx;
-      pump->conn = conn;
-      pump->after = after;
-      pump->next();
-    }});
+    if (!after) {
+      decide(bad_number("after"));
+      return;
+    }
+    decide(
+        websocket_handler{[ctx, calls, after = *after](std::shared_ptr<websocket_connection> conn) {
+          std::weak_ptr<websocket_connection> weak = conn;
+          auto in_flight = std::make_shared<std::atomic<size_t>>(0);
+          conn->on_message([calls, weak, in_flight](std::string message) {
+            if (auto c = weak.lock()) call_over_websocket(calls, c, in_flight, message);
+          });
+          auto pump = std::make_shared<event_pump>();
+          pump->ctx = ctx;
+          pump->conn = conn;
+          pump->after = after;
+          pump->next();
+        }});
   };
 }
 
@@ -463,7 +520,14 @@ request_handler make_local_handler(local_api_context context) {
     if (!body) return;
     auto username = field(*body, "username", respond);
     if (!username) return;
-    auto name = body->value("name", *username);
+    auto name = *username;
+    if (auto given = body->find("name"); given != body->end()) {
+      if (!given->is_string()) {
+        respond(error_reply(400, "\"name\" must be a string"));
+        return;
+      }
+      name = given->get<std::string>();
+    }
     ask<bool>(
         *ctx->system, ctx->bridge, ctx->timeout,
         [respond](bool created) {
@@ -551,22 +615,27 @@ request_handler make_local_handler(local_api_context context) {
   add("GET", "/api/v1/rooms.history", [ctx](http_request&& req, responder respond) {
     auto room = req.query("room_id").value_or("");
     auto after = number_param(req, "after", 0, UINT64_MAX);
-    auto limit = static_cast<uint32_t>(number_param(req, "limit", 100, 1000));
+    auto limit = number_param(req, "limit", 100, 1000);
+    if (!after || !limit) return respond(bad_number(after ? "limit" : "after"));
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::string& events) { respond(success_reply(R"({"events":)" + events + "}")); },
-        fail_with(respond), actors::history_atom::value, room, after, limit);
+        fail_with(respond), actors::history_atom::value, room, *after,
+        static_cast<uint32_t>(*limit));
   });
 
   add("GET", "/api/v1/events", [ctx](http_request&& req, responder respond) {
     auto after = number_param(req, "after", 0, UINT64_MAX);
-    auto limit = static_cast<uint32_t>(number_param(req, "limit", 100, 10'000));
+    auto limit = number_param(req, "limit", 100, 10'000);
     auto wait_s = number_param(req, "wait", 0, 60);
-    auto wait_ms = static_cast<uint32_t>(wait_s * 1000);
+    if (!after || !limit || !wait_s)
+      return respond(bad_number(!after ? "after" : !limit ? "limit" : "wait"));
+    auto wait_ms = static_cast<uint32_t>(*wait_s * 1000);
     ask<std::string>(
         *ctx->system, ctx->bridge, ctx->timeout + std::chrono::milliseconds(wait_ms),
         [respond](std::string& page) { respond(success_reply(std::move(page))); },
-        fail_with(respond), actors::fetch_atom::value, after, limit, wait_ms);
+        fail_with(respond), actors::fetch_atom::value, *after, static_cast<uint32_t>(*limit),
+        wait_ms);
   });
 
   add("GET", "/api/v1/federation.status", [ctx](http_request&&, responder respond) {

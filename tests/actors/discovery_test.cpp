@@ -208,6 +208,25 @@ TEST_F(DiscoveryActorTest, FailuresAreCachedForTheNegativeTtl) {
   EXPECT_EQ(zone->queries, 2);
 }
 
+// Anyone may name a made-up origin in a request, and each is looked up: failures stay in
+// memory for the negative TTL, never in the store, where each would stay for good.
+TEST_F(DiscoveryActorTest, FailuresAreNotKeptInTheStore) {
+  zone->records["b.example"] = published(peer.public_key(), 3600);
+  auto d = start();
+  for (int i = 0; i < 50; ++i) EXPECT_FALSE(resolve(d, "r" + std::to_string(i) + ".invalid"));
+  ASSERT_TRUE(resolve(d, "b.example"));
+  std::vector<std::string> stored;
+  ASSERT_FALSE(db->scan(storage::column::discovery, "", "", 0, [&](std::string_view key, auto) {
+    stored.emplace_back(key);
+    return true;
+  }));
+  EXPECT_EQ(stored, std::vector<std::string>{"b.example"});
+  // Still cached in memory: asked again within the negative TTL, no new query.
+  auto queries = zone->queries;
+  EXPECT_FALSE(resolve(d, "r7.invalid"));
+  EXPECT_EQ(zone->queries, queries);
+}
+
 TEST_F(DiscoveryActorTest, DeadResolverGivesTimeoutWithinTheBound) {
   zone->silent = true;
   discovery_options options;

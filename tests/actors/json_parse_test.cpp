@@ -65,8 +65,34 @@ TEST(JsonParseTest, TrickyTextsParseAsNlohmannParsesThem) {
                            "[-0,0]",
                            R"({"date":"2026-01-05","n":0})"})
     expect_like_nlohmann(text);
-  // Nesting deeper than simdjson's 1024 levels goes to nlohmann.
-  expect_like_nlohmann(std::string(2000, '[') + std::string(2000, ']'));
+  // Nesting up to the bound parses as nlohmann's parser has it, in arrays and objects.
+  expect_like_nlohmann(std::string(max_json_depth, '[') + std::string(max_json_depth, ']'));
+  std::string objects;
+  for (size_t i = 0; i < max_json_depth; ++i) objects += R"({"a":)";
+  objects += "1" + std::string(max_json_depth, '}');
+  expect_like_nlohmann(objects);
+}
+
+// A document nested past the bound is refused though nlohmann's parser takes it: copying
+// or writing it (both recursive) would overflow the stack. A peer's catch-up reply, or a
+// WebSocket frame, of a million levels in a few megabytes brought the node down so.
+TEST(JsonParseTest, DocumentsNestedPastTheBoundAreRefused) {
+  for (size_t depth : {max_json_depth + 1, size_t{100'000}, size_t{1'000'000}}) {
+    auto arrays = std::string(depth, '[') + std::string(depth, ']');
+    ASSERT_FALSE(json::parse(arrays, nullptr, false).is_discarded());
+    EXPECT_TRUE(parse_json(arrays).is_discarded()) << depth;
+    EXPECT_FALSE(nesting_within(arrays, max_json_depth)) << depth;
+    EXPECT_TRUE(nesting_within(arrays, depth)) << depth;
+  }
+  // Past the bound in a value, and with texts that only look like brackets, which the
+  // count skips.
+  auto deep = R"({"text":"[[[[{{{{\"","x":)" + std::string(max_json_depth, '[') + "1" +
+              std::string(max_json_depth, ']') + "}";
+  EXPECT_FALSE(json::parse(deep, nullptr, false).is_discarded());
+  EXPECT_TRUE(parse_json(deep).is_discarded());
+  auto brackets_in_text = R"({"text":")" + std::string(5000, '[') + R"("})";
+  EXPECT_TRUE(nesting_within(brackets_in_text, 1));
+  expect_like_nlohmann(brackets_in_text);
 }
 
 TEST(JsonParseTest, TextsOverAMiBParseAlikeAndTheThreadsParserStillServesSmallOnes) {

@@ -357,6 +357,18 @@ TEST(RoomEventTest, ContentIsCheckedPerType) {
   file["size"] = 10;
   file["file_id"] = "abc";
   EXPECT_FALSE(ok(event_type::file_shared, file));
+  // A type that would end the Content-Type field of the file's answers and start fields
+  // of the sender's choosing, or that is no media type at all.
+  file["file_id"] = std::string(64, 'a');
+  for (const char* mime :
+       {"text/html\r\nX-Injected: 1", "text/plain\n", "plain", "/x", "x/", "", "image/\xffpng"}) {
+    file["mime"] = mime;
+    EXPECT_FALSE(ok(event_type::file_shared, file)) << mime;
+  }
+  file["mime"] = "text/plain; charset=utf-8";
+  EXPECT_TRUE(ok(event_type::file_shared, file));
+  file["mime"] = std::string(256, 'a') + "/b";
+  EXPECT_FALSE(ok(event_type::file_shared, file));
   EXPECT_TRUE(ok(event_type::user_left, json::object()));
   EXPECT_TRUE(ok(event_type::room_deleted, {{"extra", 1}}));
 }

@@ -390,6 +390,21 @@ TEST_F(FilesTest, UploadsOverTheLimitOrOfRefusedTypesAreRefusedAndNothingIsStore
   EXPECT_EQ(status, 400u);
   EXPECT_NE(unnamed.value("error", "").find("name"), std::string::npos);
 
+  // A name that is not UTF-8 could not be written into the file.shared event: refused
+  // before anything is stored (it used to be stored, then answered 500).
+  auto binary_name = upload(a, room, "alice", "a\xff.txt", "text/plain", "hi", &status);
+  EXPECT_EQ(status, 400u) << binary_name.dump();
+  EXPECT_NE(binary_name.value("error", "").find("name must be UTF-8"), std::string::npos);
+  // A Content-Type that is no media type never reaches the event, nor the Content-Type of
+  // the file's answers on other servers.
+  auto typeless = upload(a, room, "alice", "a.txt", "plain", "hi", &status);
+  EXPECT_EQ(status, 415u) << typeless.dump();
+  EXPECT_NE(typeless.value("error", "").find("is not a media type"), std::string::npos);
+  // Nothing to share: other servers would ask for a range of nothing.
+  auto empty = upload(a, room, "alice", "empty.txt", "text/plain", "", &status);
+  EXPECT_EQ(status, 400u) << empty.dump();
+  EXPECT_NE(empty.value("error", "").find("the file is empty"), std::string::npos);
+
   net::http_request wrong_token;
   wrong_token.method = "POST";
   wrong_token.target = "/api/v1/files.upload?room_id=" + room + "&user=alice&name=a.txt";

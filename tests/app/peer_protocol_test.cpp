@@ -220,5 +220,19 @@ TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {
   EXPECT_EQ(res.status, 400u);
 }
 
+// An origin that is no domain name is refused before it is counted, logged or looked up:
+// kilobytes of anything, under a new name each time, would otherwise be kept for each.
+TEST_F(PeerProtocolTest, AnOriginThatIsNoDomainNameIsABadRequest) {
+  for (const std::string& origin :
+       {std::string(4000, 'x') + ".test", std::string{"not a domain"}, std::string{"a.test/x"},
+        std::string{"-"} + std::string(300, 'a')}) {
+    auto res = dispatch("anything", origin);
+    EXPECT_EQ(res.status, 400u) << res.body;
+    EXPECT_NE(res.body.find("is not a domain name"), std::string::npos) << res.body;
+  }
+  EXPECT_EQ(a.log().find("refusing federation requests from"), std::string::npos) << a.log();
+  expect_still_serving();
+}
+
 }  // namespace
 }  // namespace fedrelay::test

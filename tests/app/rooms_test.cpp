@@ -291,6 +291,23 @@ TEST_F(RoomsTest, BadCallsChangeNothing) {
   EXPECT_EQ(status, 400u) << r.dump();  // a local server speaks only for its own users
   r = a.get("/api/v1/no.such.call", &status);
   EXPECT_EQ(status, 404u);
+  // Bytes that are not UTF-8, quoted back in the error: replaced, and still a JSON answer
+  // (the reply used to be lost, the connection closed without one).
+  r = a.get("/api/v1/rooms.info?room_id=%FF", &status);
+  EXPECT_EQ(status, 404u) << r.dump();
+  EXPECT_EQ(r.value("error", ""), "no such room \xEF\xBF\xBD") << r.dump();
+  // Numbers that are not numbers are refused, not read as the default (after=0 would
+  // replay the whole inbox).
+  for (const char* query :
+       {"events?after=abc", "events?after=-1", "events?limit=1x",
+        "events?wait=99999999999999999999", "rooms.history?room_id=x&limit=-5"}) {
+    r = a.get(std::string{"/api/v1/"} + query, &status);
+    EXPECT_EQ(status, 400u) << query << " " << r.dump();
+    EXPECT_NE(r.value("error", "").find("must be a decimal number"), std::string::npos) << query;
+  }
+  r = a.post("/api/v1/users.register", {{"username", "carol"}, {"name", 5}}, &status);
+  EXPECT_EQ(status, 400u) << r.dump();
+  EXPECT_EQ(r.value("error", ""), "\"name\" must be a string");
 }
 
 TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {

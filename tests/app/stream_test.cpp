@@ -2,8 +2,11 @@
 // cursor order, resuming after a cursor, and API calls made over the same socket.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "net/websocket_client.hpp"
 #include "tests/app/cluster.hpp"
+#include "tests/support/ports.hpp"
 
 namespace fedrelay::test {
 namespace {
@@ -83,6 +86,63 @@ TEST_F(StreamTest, CallsOverTheSocketAreAnswered) {
   }
   EXPECT_TRUE(replied);
   EXPECT_TRUE(streamed);
+}
+
+// A socket's calls under way are bounded: past 64, a call is answered 429 at once instead
+// of queueing more work, and once answers come the socket takes calls again. The calls
+// held here ask a peer that takes the connection and never answers.
+TEST(StreamCallsTest, CallsUnderWayOnOneSocketAreBounded) {
+  temp_dir root;
+  test_node a{"a.test", root.path()};
+  test_node silent{"b.test", root.path()};
+  a.configure({&silent});
+  std::optional<listening_socket> peer{std::in_place, silent.federation_port()};
+  ASSERT_TRUE(peer->listening());
+  a.start();
+  auto stream = net::websocket_client::connect("ws://127.0.0.1:" + std::to_string(a.local_port()),
+                                               "/api/v1/events.stream?after=0",
+                                               {{"Authorization", "Bearer token-a.test"}}, 10s);
+  ASSERT_TRUE(stream) << caf::to_string(stream.error());
+  auto& ws = **stream;
+  constexpr int held = 64, over = 6;
+  for (int i = 0; i < held + over; ++i)
+    ASSERT_FALSE(ws.send(json{{"call", "users.search?q=bob@b.test"}, {"ref", i}}.dump()));
+  // The last six are refused at once, by ref, while the first 64 wait on the peer.
+  std::vector<int> refused;
+  while (refused.size() < size_t{over}) {
+    auto msg = ws.receive(10s);
+    ASSERT_TRUE(msg) << "refused so far: " << refused.size();
+    auto j = json::parse(*msg);
+    ASSERT_EQ(j.value("status", 0), 429) << *msg;
+    EXPECT_NE(j["reply"].value("error", "").find("too many calls"), std::string::npos) << *msg;
+    refused.push_back(j["ref"].get<int>());
+  }
+  EXPECT_EQ(refused, (std::vector<int>{64, 65, 66, 67, 68, 69}));
+  // The peer goes: each held call is answered with an error, and the slots are free again.
+  peer.reset();
+  int answered = 0;
+  while (answered < held) {
+    auto msg = ws.receive(40s);
+    ASSERT_TRUE(msg) << "held calls answered: " << answered;
+    auto j = json::parse(*msg);
+    if (!j.contains("ref")) continue;  // an inbox event
+    EXPECT_NE(j.value("status", 0), 429) << *msg;
+    EXPECT_LT(j["ref"].get<int>(), held) << *msg;
+    ++answered;
+  }
+  ASSERT_FALSE(ws.send(json{{"call", "rooms.create"},
+                            {"ref", "after"},
+                            {"body", {{"name", "r"}, {"type", "private"}, {"owner", "alice"}}}}
+                           .dump()));
+  for (;;) {
+    auto msg = ws.receive(10s);
+    ASSERT_TRUE(msg);
+    auto j = json::parse(*msg);
+    if (j.value("ref", json{}) != "after") continue;
+    EXPECT_EQ(j.value("status", 0), 200) << *msg;
+    break;
+  }
+  EXPECT_TRUE(a.stop());
 }
 
 TEST_F(StreamTest, AWrongTokenIsRefused) {

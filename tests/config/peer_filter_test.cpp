@@ -55,5 +55,23 @@ TEST(PeerFilterTest, RefusalsAreLoggedOncePerPeriodButAllCounted) {
   EXPECT_EQ(s.allow, std::vector<std::string>{"a.example"});
 }
 
+// Anyone may name any origin: made-up names past max_counted_domains share one count and
+// one line in the log instead of growing the maps without bound.
+TEST(PeerFilterTest, RefusalsOfManyDomainsAreCountedInABoundedMap) {
+  peer_filter f{{"a.example"}, {}};
+  const auto cap = peer_filter::max_counted_domains;
+  for (size_t i = 0; i < cap + 500; ++i)
+    EXPECT_EQ(f.note_refusal("r" + std::to_string(i) + ".example", verdict::not_allowed), i <= cap)
+        << i;  // the first of the others is logged once, the rest within the period not
+  auto s = f.snapshot();
+  EXPECT_EQ(s.refused_by_allow, cap + 500);
+  EXPECT_EQ(s.refused_per_domain.size(), cap + 1);
+  EXPECT_EQ(s.refused_per_domain[peer_filter::other_domains], 500u);
+  EXPECT_EQ(s.refused_per_domain["r0.example"], 1u);
+  // A domain counted before the map filled is still counted on its own.
+  f.note_refusal("r0.example", verdict::not_allowed);
+  EXPECT_EQ(f.snapshot().refused_per_domain["r0.example"], 2u);
+}
+
 }  // namespace
 }  // namespace fedrelay::config

@@ -595,6 +595,26 @@ TEST(HttpServerTest, WritesAnswersByteForByte) {
   EXPECT_NE(answers.find("\"success\":false", second), std::string::npos) << answers;
 }
 
+// A Content-Type with CR or LF (a file's type a peer gave, stored before types were
+// checked) is not written: it would end the field and start others of the peer's choosing.
+TEST(HttpServerTest, AContentTypeThatWouldForgeFieldsIsNotWritten) {
+  io_runtime runtime{1};
+  auto handler = [](http_request&&, responder respond) {
+    http_response res;
+    res.content_type = "text/html\r\nX-Forged: 1\r\n\r\n<script>";
+    res.body = "hi";
+    respond(std::move(res));
+  };
+  auto server = http_server::start(runtime, loopback_options(), handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  raw_socket sock{(*server)->port()};
+  ASSERT_TRUE(sock.connected());
+  ASSERT_TRUE(sock.send("GET /f HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(sock.read_all(5s),
+            "HTTP/1.1 200 OK\r\nServer: fedrelay\r\nConnection: close\r\n"
+            "Content-Length: 2\r\n\r\nhi");
+}
+
 TEST(HttpServerTest, SendsContinueBeforeTheBody) {
   io_runtime runtime{1};
   auto server = http_server::start(runtime, loopback_options(), echo_handler);

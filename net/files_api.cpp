@@ -107,7 +107,11 @@ std::optional<std::pair<uint64_t, uint64_t>> parse_range(std::string_view text, 
 /// The content (or a range of it) as a response read from its file while it is sent.
 http_response file_reply(const actors::file_info& info, std::string_view range) {
   http_response res;
-  res.content_type = info.mime.empty() ? "application/octet-stream" : info.mime;
+  // The type a peer gave in its file.shared event, unless it is no media type: events are
+  // not refused for it (servers of older versions shared any Content-Type), but nothing
+  // else than a media type goes into the field.
+  res.content_type =
+      actors::valid_media_type(info.mime) ? info.mime : std::string{"application/octet-stream"};
   res.headers = {{"Accept-Ranges", "bytes"}, {"ETag", "\"" + info.id + "\""}};
   if (range.empty()) {
     res.file = file_part{info.path, 0, info.size};

@@ -52,6 +52,17 @@ TEST(RoomEventTest, EveryTypeHasItsWireName) {
   EXPECT_FALSE(parse_event_type("message"));
 }
 
+// What may go into a Content-Type field: a file's type as uploaded, and as served.
+TEST(RoomEventTest, MediaTypesAreTypeSlashSubtypeInPrintableAscii) {
+  for (const char* mime : {"text/plain", "image/png", "text/plain; charset=utf-8", "a/b"})
+    EXPECT_TRUE(valid_media_type(mime)) << mime;
+  for (const char* mime : {"text/html\r\nX-Injected: 1", "text/plain\n", "plain", "/x", "x/", "",
+                           "image/\xffpng", "a/\tb"})
+    EXPECT_FALSE(valid_media_type(mime)) << mime;
+  EXPECT_TRUE(valid_media_type(std::string(251, 'a') + "/bcd"));
+  EXPECT_FALSE(valid_media_type(std::string(252, 'a') + "/bcd"));
+}
+
 TEST(RoomEventTest, ASignedEventSurvivesTheWire) {
   auto id = crypto::identity::generate();
   auto e = message();
@@ -357,18 +368,11 @@ TEST(RoomEventTest, ContentIsCheckedPerType) {
   file["size"] = 10;
   file["file_id"] = "abc";
   EXPECT_FALSE(ok(event_type::file_shared, file));
-  // A type that would end the Content-Type field of the file's answers and start fields
-  // of the sender's choosing, or that is no media type at all.
+  // Any text as the type: servers of older versions shared any Content-Type, and their
+  // events must still apply. What is written into a Content-Type is checked when served.
   file["file_id"] = std::string(64, 'a');
-  for (const char* mime :
-       {"text/html\r\nX-Injected: 1", "text/plain\n", "plain", "/x", "x/", "", "image/\xffpng"}) {
-    file["mime"] = mime;
-    EXPECT_FALSE(ok(event_type::file_shared, file)) << mime;
-  }
-  file["mime"] = "text/plain; charset=utf-8";
+  file["mime"] = "not a type";
   EXPECT_TRUE(ok(event_type::file_shared, file));
-  file["mime"] = std::string(256, 'a') + "/b";
-  EXPECT_FALSE(ok(event_type::file_shared, file));
   EXPECT_TRUE(ok(event_type::user_left, json::object()));
   EXPECT_TRUE(ok(event_type::room_deleted, {{"extra", 1}}));
 }

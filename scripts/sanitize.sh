@@ -13,6 +13,6 @@ FEDRELAY_BUILD_DIR=build-sanitize "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=De
 # Leaks are not checked: CAF and RocksDB keep process-wide objects they never free, and a
 # node killed on purpose (SIGKILL tests) never gets to free anything.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/scripts/ubsan.supp
 cd "$root/build-sanitize"
 ctest -j "$(nproc)" --output-on-failure --timeout 600 "$@"

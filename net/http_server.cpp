@@ -125,8 +125,9 @@ std::string response_head(const http_response& res, unsigned version, bool keep_
   out += ' ';
   out.append(reason.data(), reason.size());
   out += "\r\nServer: fedrelay\r\n";
-  // A type with CR or LF (one stored from a peer before types were checked) would end the
-  // field and start others: such a type is not written.
+  // A type with CR or LF would end the field and start others: such a type is not written,
+  // whatever route gave it (files.get serves a peer's file type only when it is a media
+  // type, net/files_api.cpp).
   if (!res.content_type.empty() && safe_field("Content-Type", res.content_type))
     out.append("Content-Type: ").append(res.content_type) += "\r\n";
   for (const auto& [name, value] : res.headers)

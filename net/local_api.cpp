@@ -402,14 +402,16 @@ struct event_pump : std::enable_shared_from_this<event_pump> {
 /// (a thousand-message chat.sendBatch a frame) faster than the node does it.
 constexpr size_t max_websocket_calls_in_flight = 64;
 
-/// One of a socket's calls under way: counted until it is answered, or until its answer
-/// can no longer come (the responder dropped unanswered), so a lost answer cannot keep
-/// the slot for good.
+/// One of a socket's calls under way: counted from its making until it is answered, or
+/// until its answer can no longer come (refused, or the responder dropped unanswered), so
+/// a lost answer cannot keep the slot for good.
 class websocket_call_slot {
  public:
   explicit websocket_call_slot(std::shared_ptr<std::atomic<size_t>> in_flight)
-      : in_flight_(std::move(in_flight)) {}
+      : in_flight_(std::move(in_flight)), calls_before_(in_flight_->fetch_add(1)) {}
   ~websocket_call_slot() { release(); }
+  /// The socket's calls under way when this one was counted.
+  size_t calls_before() const { return calls_before_; }
   websocket_call_slot(const websocket_call_slot&) = delete;
   websocket_call_slot& operator=(const websocket_call_slot&) = delete;
   void release() {
@@ -418,6 +420,7 @@ class websocket_call_slot {
 
  private:
   std::shared_ptr<std::atomic<size_t>> in_flight_;
+  size_t calls_before_;
   std::atomic<bool> released_{false};
 };
 
@@ -435,13 +438,13 @@ void call_over_websocket(const request_handler& calls,
   auto j = actors::parse_json(message);
   if (j.is_discarded() || !j.is_object() || !j["call"].is_string())
     return refuse(400, "a message is {\"call\", \"body\", \"ref\"}", json{});
-  if (in_flight->fetch_add(1) >= max_websocket_calls_in_flight) {
-    --*in_flight;
+  auto ref = j.value("ref", json{});
+  auto slot = std::make_shared<websocket_call_slot>(in_flight);
+  if (slot->calls_before() >= max_websocket_calls_in_flight)
     return refuse(429,
                   "too many calls under way on this socket (" +
                       std::to_string(max_websocket_calls_in_flight) + "): wait for their answers",
-                  j.value("ref", json{}));
-  }
+                  ref);
   auto call = j["call"].get<std::string>();
   bool read = call.rfind("rooms.info", 0) == 0 || call.rfind("rooms.history", 0) == 0 ||
               call.rfind("users.search", 0) == 0 || call.rfind("federation.status", 0) == 0;
@@ -450,8 +453,6 @@ void call_over_websocket(const request_handler& calls,
   req.target = "/api/v1/" + call;
   req.headers = {{"Authorization", std::string{conn->request().header("Authorization")}}};
   req.body = j.value("body", json::object()).dump();
-  auto ref = j.value("ref", json{});
-  auto slot = std::make_shared<websocket_call_slot>(in_flight);
   calls(std::move(req), [conn, ref, slot](http_response res) {
     slot->release();
     auto reply = json::parse(res.body, nullptr, false);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
+#include "actors/json_parse.hpp"
 #include "actors/published_records.hpp"
 #include "config/settings_file.hpp"
 #include "config/status.hpp"
@@ -59,7 +60,7 @@ json settings_json(const config::settings& s) {
 /// The body's changes, or nullopt after answering 400.
 std::optional<std::vector<config::setting_change>> changes_of(const http_request& req,
                                                               const responder& respond) {
-  auto body = json::parse(req.body, nullptr, false);
+  auto body = actors::parse_json(req.body);
   if (body.is_discarded() || !body.is_object()) {
     respond(error_reply(400, "the body must be a JSON object of settings to change"));
     return std::nullopt;

@@ -1,6 +1,6 @@
 // The discovery actor: static table, then DNS or the Hub, with one query in flight per
-// domain, answers cached for their TTL (failures for the negative TTL) in memory and in
-// the store.
+// domain, answers cached for their TTL in memory and in the store (failures for the
+// negative TTL, in memory only).
 #include "actors/discovery_actor.hpp"
 
 #include <chrono>
@@ -225,6 +225,42 @@ void ask_hub(discovery_pointer self, const std::string& domain) {
           });
 }
 
+/// Whether a stored answer may still be given: a record that has not expired. Nothing
+/// else is worth keeping in the store: failures are not written there any more, but older
+/// versions wrote one for every domain a lookup failed for (made-up origins included).
+bool still_usable(const std::optional<cached_answer>& answer, int64_t now) {
+  return answer && answer->record && answer->expires_at > now;
+}
+
+void drop_stored(storage::store& store, storage::write_batch& batch) {
+  if (batch.empty()) return;
+  // Only costs a lookup more if lost: no fsync.
+  if (auto err = store.write(batch, storage::durability::buffered))
+    log()->warn("discovery: stale cached answers not dropped: {}", describe(err));
+  batch.clear();
+}
+
+/// Deletes what the store holds and will never give again (see still_usable), once at
+/// start, so that answers of domains never asked for again do not stay for good.
+void sweep_store(storage::store& store) {
+  constexpr size_t per_write = 1024;
+  auto now = unix_now();
+  storage::write_batch batch;
+  size_t dropped = 0;
+  auto err = store.scan(storage::column::discovery, "", "", 0,
+                        [&](std::string_view key, std::string_view value) {
+                          if (still_usable(decode_cached_answer(std::string{value}), now))
+                            return true;
+                          batch.del(storage::column::discovery, key);
+                          ++dropped;
+                          if (batch.count() >= per_write) drop_stored(store, batch);
+                          return true;
+                        });
+  drop_stored(store, batch);
+  if (err) log()->warn("discovery: stored answers not all read: {}", describe(err));
+  if (dropped > 0) log()->info("discovery: dropped {} expired or failed stored answers", dropped);
+}
+
 /// A cached answer from memory, or after a restart from the store.
 const cached_answer* cached(discovery_pointer self, const std::string& domain) {
   auto& st = self->state;
@@ -239,11 +275,16 @@ const cached_answer* cached(discovery_pointer self, const std::string& domain) {
   auto bytes = st.ports.store->get(storage::column::discovery, domain);
   if (!bytes || !*bytes) return nullptr;
   auto answer = decode_cached_answer(**bytes);
-  auto left = answer ? answer->expires_at - unix_now() : 0;
-  if (left <= 0) return nullptr;
+  auto unix = unix_now();
+  if (!still_usable(answer, unix)) {
+    storage::write_batch batch;
+    batch.del(storage::column::discovery, domain);
+    drop_stored(*st.ports.store, batch);
+    return nullptr;
+  }
   auto& entry = st.cache[domain];
+  entry.expires = now + std::chrono::seconds{answer->expires_at - unix};
   entry.answer = std::move(*answer);
-  entry.expires = now + std::chrono::seconds{left};
   return &entry.answer;
 }
 
@@ -254,6 +295,7 @@ discovery_actor::behavior_type discovery(discovery_pointer self, discovery_optio
   auto& st = self->state;
   st.options = std::move(options);
   st.ports = ports;
+  if (st.ports.store != nullptr) sweep_store(*st.ports.store);
   for (const auto& peer : st.options.static_peers) {
     peer_record rec;
     rec.domain = peer.domain;

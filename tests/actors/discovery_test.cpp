@@ -9,6 +9,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/discovery_actor.hpp"
+#include "actors/discovery_cache.hpp"
 #include "actors/errc.hpp"
 #include "crypto/identity.hpp"
 #include "crypto/pem.hpp"
@@ -59,6 +60,24 @@ dns_records published(const crypto::public_key& key, uint32_t ttl, std::string t
   r.key_strings = {line.substr(0, 37), line.substr(37)};
   r.ttl = ttl;
   return r;
+}
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A record for `domain` as the store's discovery column keeps it.
+std::string stored_record(const std::string& domain, int64_t expires_at) {
+  cached_answer answer;
+  answer.record = peer_record{};
+  answer.record->domain = domain;
+  answer.record->base_url = "https://chat:8443";
+  answer.record->protocol = "https";
+  answer.record->public_key = std::string(32, 'k');
+  answer.expires_at = expires_at;
+  return encode_cached_answer(answer);
 }
 
 class DiscoveryActorTest : public testing::Test {
@@ -225,6 +244,55 @@ TEST_F(DiscoveryActorTest, FailuresAreNotKeptInTheStore) {
   auto queries = zone->queries;
   EXPECT_FALSE(resolve(d, "r7.invalid"));
   EXPECT_EQ(zone->queries, queries);
+}
+
+TEST_F(DiscoveryActorTest, StoredAnswersThatWillNeverBeGivenAreDroppedAtStart) {
+  auto unix_now = unix_seconds();
+  // What older versions left: a failure for every domain a lookup failed for (each still
+  // valid for an hour), besides an expired record and bytes that are no answer at all.
+  storage::write_batch batch;
+  for (int i = 0; i < 3000; ++i) {
+    cached_answer failure;
+    failure.failure = caf::make_error(errc::nxdomain, "no such domain");
+    failure.expires_at = unix_now + 3600;
+    batch.put(storage::column::discovery, "r" + std::to_string(i) + ".invalid",
+              encode_cached_answer(failure));
+  }
+  batch.put(storage::column::discovery, "expired.example",
+            stored_record("expired.example", unix_now - 1));
+  batch.put(storage::column::discovery, "garbage.example", "{not json");
+  batch.put(storage::column::discovery, "b.example", stored_record("b.example", unix_now + 3600));
+  ASSERT_FALSE(db->write(batch));
+
+  auto d = start();
+  sched.run();
+  std::vector<std::string> stored;
+  ASSERT_FALSE(db->scan(storage::column::discovery, "", "", 0, [&](std::string_view key, auto) {
+    stored.emplace_back(key);
+    return true;
+  }));
+  EXPECT_EQ(stored, std::vector<std::string>{"b.example"});
+  // The record still valid is given from the store; the dropped failure is looked up.
+  auto rec = resolve(d, "b.example");
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->source, record_source::cache);
+  EXPECT_EQ(zone->queries, 0);
+  EXPECT_FALSE(resolve(d, "r7.invalid"));
+  EXPECT_GT(zone->queries, 0);
+}
+
+TEST_F(DiscoveryActorTest, AnExpiredStoredAnswerIsDroppedWhenRead) {
+  auto d = start();
+  sched.run();  // the start's sweep
+  // Written after the start's sweep, as one that expired while the node ran would be.
+  storage::write_batch batch;
+  batch.put(storage::column::discovery, "c.example",
+            stored_record("c.example", unix_seconds() - 10));
+  ASSERT_FALSE(db->write(batch));
+  EXPECT_FALSE(resolve(d, "c.example"));  // not in the zone: looked up, and it fails
+  auto still = db->get(storage::column::discovery, "c.example");
+  ASSERT_TRUE(still);
+  EXPECT_FALSE(*still);
 }
 
 TEST_F(DiscoveryActorTest, DeadResolverGivesTimeoutWithinTheBound) {

@@ -92,8 +92,12 @@ std::optional<std::pair<uint64_t, uint64_t>> parse_range(std::string_view text, 
       return std::nullopt;
     return std::stoull(std::string{s});
   };
-  auto first = number(text.substr(0, dash));
-  auto last = number(text.substr(dash + 1));
+  auto first_text = text.substr(0, dash);
+  auto last_text = text.substr(dash + 1);
+  auto first = number(first_text);
+  auto last = number(last_text);
+  // Only an empty end means "to the end": "bytes=0-abc" is no range, not "bytes=0-".
+  if ((!first && !first_text.empty()) || (!last && !last_text.empty())) return std::nullopt;
   if (!first) {  // a suffix: the last n bytes
     if (!last || *last == 0) return std::nullopt;
     return std::make_pair(size - std::min(*last, size), size - 1);

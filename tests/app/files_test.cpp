@@ -244,6 +244,15 @@ TEST_F(FilesTest, SmallAndLargeFilesReachEveryMemberServerVerified) {
   EXPECT_EQ(part.status, 206u);
   EXPECT_EQ(part.body, "hello");
   EXPECT_EQ(part.header("Content-Range"), "bytes 0-4/12");
+  EXPECT_EQ(download(c, content_id(small), "bytes=7-").body, "files");
+  EXPECT_EQ(download(c, content_id(small), "bytes=-5").body, "files");
+  EXPECT_EQ(download(c, content_id(small), "bytes=7-99").header("Content-Range"), "bytes 7-11/12");
+  // Ends that are no numbers make no range, rather than an open one.
+  for (std::string bad : {"bytes=0-abc", "bytes=x-4", "bytes=0-4,6-7", "bytes=12-", "items=0-4"}) {
+    auto refused = download(c, content_id(small), bad);
+    EXPECT_EQ(refused.status, 416u) << bad;
+    EXPECT_EQ(refused.header("Content-Range"), "bytes */12") << bad;
+  }
   EXPECT_EQ(download(c, content_id(small)).content_type, "text/plain");
   auto info = file_info(c, large_id);
   EXPECT_EQ(info["file"]["state"], "ready") << info.dump();

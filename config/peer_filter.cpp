@@ -44,28 +44,52 @@ peer_filter::verdict peer_filter::check(const std::string& domain) const {
   return verdict::allowed;
 }
 
-bool peer_filter::note_refusal(const std::string& domain, verdict why,
-                               std::chrono::seconds period) {
-  auto now = std::chrono::steady_clock::now();
+peer_filter::refusal_note peer_filter::note_refusal(const std::string& domain, verdict why,
+                                                    std::chrono::seconds period,
+                                                    std::chrono::steady_clock::time_point now) {
   std::lock_guard<std::mutex> guard{mutex_};
   (why == verdict::denied ? refused_by_deny_ : refused_by_allow_) += 1;
   // Anyone may name any origin: past max_counted_domains the others share one count and
-  // one line in the log, so made-up names cannot grow these maps without bound.
-  const auto& counted =
-      refused_per_domain_.size() < max_counted_domains || refused_per_domain_.count(domain) > 0
-          ? domain
-          : other_domains;
-  refused_per_domain_[counted] += 1;
-  auto [it, fresh] = last_logged_.try_emplace(counted, now);
-  if (fresh) return true;
-  if (now - it->second < period) return false;
-  it->second = now;
-  return true;
+  // one line in the log, so made-up names cannot grow the map without bound.
+  auto named = [&] {
+    return refused_per_domain_.size() - refused_per_domain_.count(other_domains);
+  };
+  bool known = refused_per_domain_.count(domain) > 0;
+  // At most once a period, so that a flood of new names does not walk the map each time.
+  if (!known && named() >= max_counted_domains && now - last_forgetting_ >= period)
+    forget_quiet_domains(now);
+  bool alone = known || named() < max_counted_domains;
+  auto [it, fresh] = refused_per_domain_.try_emplace(alone ? domain : other_domains);
+  auto& entry = it->second;
+  entry.count += 1;
+  entry.last_refused = now;
+  refusal_note note{fresh || now - entry.last_logged >= period, !alone};
+  if (note.log) entry.last_logged = now;
+  return note;
+}
+
+void peer_filter::forget_quiet_domains(std::chrono::steady_clock::time_point now) {
+  last_forgetting_ = now;
+  uint64_t forgotten = 0;
+  for (auto i = refused_per_domain_.begin(); i != refused_per_domain_.end();) {
+    if (i->first != other_domains && now - i->second.last_refused >= forget_after) {
+      forgotten += i->second.count;
+      i = refused_per_domain_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (forgotten == 0) return;
+  auto& others = refused_per_domain_[other_domains];
+  others.count += forgotten;
+  others.last_refused = now;
 }
 
 peer_filter::stats peer_filter::snapshot() const {
   std::lock_guard<std::mutex> guard{mutex_};
-  return {allow_, deny_, refused_by_deny_, refused_by_allow_, refused_per_domain_};
+  std::map<std::string, uint64_t> counts;
+  for (const auto& [name, entry] : refused_per_domain_) counts.emplace(name, entry.count);
+  return {allow_, deny_, refused_by_deny_, refused_by_allow_, std::move(counts)};
 }
 
 }  // namespace fedrelay::config

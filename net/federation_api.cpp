@@ -35,11 +35,20 @@ std::string admitted_origin(const federation_api_context& ctx, const http_reques
   if (ctx.filter) {
     auto verdict = ctx.filter->check(origin);
     if (verdict != config::peer_filter::verdict::allowed) {
-      if (ctx.filter->note_refusal(origin, verdict))
+      auto why = verdict == config::peer_filter::verdict::denied ? "denied" : "not allowed";
+      auto note = ctx.filter->note_refusal(origin, verdict);
+      if (note && note.among_others)
+        log()->warn(
+            "refusing federation requests from {} ({} by [peers]) and other domains past the "
+            "{} counted by name; further refusals of any of them are counted together as {}, "
+            "not logged, for a minute",
+            origin, why, config::peer_filter::max_counted_domains,
+            config::peer_filter::other_domains);
+      else if (note)
         log()->warn(
             "refusing federation requests from {} ({} by [peers]); further refusals "
             "of it are counted, not logged, for a minute",
-            origin, verdict == config::peer_filter::verdict::denied ? "denied" : "not allowed");
+            origin, why);
       respond(error_reply(403, "domain not allowed: " + origin));
       return {};
     }

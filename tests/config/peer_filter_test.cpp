@@ -60,9 +60,12 @@ TEST(PeerFilterTest, RefusalsAreLoggedOncePerPeriodButAllCounted) {
 TEST(PeerFilterTest, RefusalsOfManyDomainsAreCountedInABoundedMap) {
   peer_filter f{{"a.example"}, {}};
   const auto cap = peer_filter::max_counted_domains;
-  for (size_t i = 0; i < cap + 500; ++i)
-    EXPECT_EQ(f.note_refusal("r" + std::to_string(i) + ".example", verdict::not_allowed), i <= cap)
-        << i;  // the first of the others is logged once, the rest within the period not
+  for (size_t i = 0; i < cap + 500; ++i) {
+    auto note = f.note_refusal("r" + std::to_string(i) + ".example", verdict::not_allowed);
+    // The first of the others is logged once, the rest within the period not.
+    EXPECT_EQ(note.log, i <= cap) << i;
+    EXPECT_EQ(note.among_others, i >= cap) << i;
+  }
   auto s = f.snapshot();
   EXPECT_EQ(s.refused_by_allow, cap + 500);
   EXPECT_EQ(s.refused_per_domain.size(), cap + 1);
@@ -71,6 +74,33 @@ TEST(PeerFilterTest, RefusalsOfManyDomainsAreCountedInABoundedMap) {
   // A domain counted before the map filled is still counted on its own.
   f.note_refusal("r0.example", verdict::not_allowed);
   EXPECT_EQ(f.snapshot().refused_per_domain["r0.example"], 2u);
+}
+
+// Once the flood has passed, a domain refused later is counted and logged by name again.
+TEST(PeerFilterTest, DomainsNotRefusedForAnHourGiveTheirPlaceUp) {
+  peer_filter f{{"a.example"}, {}};
+  const auto cap = peer_filter::max_counted_domains;
+  auto start = std::chrono::steady_clock::now();
+  const std::chrono::seconds minute{60};
+  for (size_t i = 0; i < cap + 10; ++i)
+    f.note_refusal("r" + std::to_string(i) + ".example", verdict::not_allowed, minute, start);
+  auto later = start + peer_filter::forget_after - std::chrono::minutes(1);
+  f.note_refusal("r5.example", verdict::not_allowed, minute, later);  // still refused
+  // Within the hour the names keep their places, and a new one is among the others.
+  EXPECT_TRUE(f.note_refusal("late.example", verdict::not_allowed, minute, later).among_others);
+  auto after_an_hour = start + peer_filter::forget_after + std::chrono::minutes(1);
+  auto note = f.note_refusal("real.example", verdict::not_allowed, minute, after_an_hour);
+  EXPECT_TRUE(note.log);
+  EXPECT_FALSE(note.among_others);
+  auto s = f.snapshot();
+  EXPECT_EQ(s.refused_per_domain["real.example"], 1u);
+  EXPECT_EQ(s.refused_per_domain["r5.example"], 2u);  // refused within the hour: kept
+  EXPECT_EQ(s.refused_per_domain.count("r6.example"), 0u);
+  // Nothing is lost: the forgotten names' counts went to the others.
+  uint64_t total = 0;
+  for (const auto& [name, count] : s.refused_per_domain) total += count;
+  EXPECT_EQ(total, s.refused_by_allow);
+  EXPECT_EQ(s.refused_per_domain.size(), 3u);
 }
 
 }  // namespace

@@ -113,6 +113,7 @@ TEST(StreamCallsTest, CallsUnderWayOnOneSocketAreBounded) {
     auto msg = ws.receive(10s);
     ASSERT_TRUE(msg) << "refused so far: " << refused.size();
     auto j = json::parse(*msg);
+    if (!j.contains("ref")) continue;  // an inbox event
     ASSERT_EQ(j.value("status", 0), 429) << *msg;
     EXPECT_NE(j["reply"].value("error", "").find("too many calls"), std::string::npos) << *msg;
     refused.push_back(j["ref"].get<int>());

@@ -42,20 +42,34 @@ class PeerProtocolTest : public testing::Test {
                     .value("success", false));
   }
 
-  /// A message by `user`, signed by x.test, wrapped as a submission to the host.
-  std::string submission(const std::string& user, const std::string& text) {
+  /// An event by `user`, signed by x.test, wrapped as a submission to the host.
+  std::string submission_of(actors::event_type type, const std::string& user, json content) {
     actors::room_event e;
     e.id = actors::random_hex(8) + ":x.test";
-    e.type = actors::event_type::message_sent;
+    e.type = type;
     e.room_id = room;
     e.origin = "x.test";
     e.user = user;
     e.ts = std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
                .count();
-    e.content = {{"text", text}};
+    e.content = std::move(content);
     actors::sign_event(e, x);
     return actors::submit_message(e);
+  }
+
+  /// A message by `user`, signed by x.test, wrapped as a submission to the host.
+  std::string submission(const std::string& user, const std::string& text) {
+    return submission_of(actors::event_type::message_sent, user, {{"text", text}});
+  }
+
+  /// A request to a's local API with its bearer token.
+  net::http_response local_call(net::http_request req) {
+    req.headers.emplace_back("Authorization", "Bearer token-a.test");
+    auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.local_port(), {}},
+                                          std::move(req), 30s);
+    EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));
+    return res ? *res : net::http_response{};
   }
 
   actors::transaction transaction_of(std::vector<std::string> events) {
@@ -222,6 +236,42 @@ TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {
 
 // An origin that is no domain name is refused before it is counted, logged or looked up:
 // kilobytes of anything, under a new name each time, would otherwise be kept for each.
+// Servers of older versions shared files of any Content-Type, so a peer's file.shared
+// event is applied whatever its type; what is written into a Content-Type is checked when
+// the file is served. A type with CR and LF would otherwise forge fields of the answer.
+TEST_F(PeerProtocolTest, APeersFileTypeThatIsNoMediaTypeIsServedAsBytes) {
+  net::http_request up;
+  up.method = "POST";
+  up.target = "/api/v1/files.upload?room_id=" + room + "&user=alice&name=h.txt";
+  up.headers = {{"Content-Type", "text/plain"}};
+  up.body = "hello";
+  auto uploaded = local_call(std::move(up));
+  ASSERT_EQ(uploaded.status, 200u) << uploaded.body;
+  std::string id = json::parse(uploaded.body)["file_id"];
+  auto served_type = [&] {
+    net::http_request get;
+    get.target = "/api/v1/files.get?id=" + id;
+    auto res = local_call(std::move(get));
+    EXPECT_EQ(res.status, 200u) << res.body;
+    EXPECT_EQ(res.body, "hello");
+    EXPECT_EQ(res.header("X-Injected"), "");
+    return res.content_type;
+  };
+  ASSERT_EQ(served_type(), "text/plain");
+  // x.test shares the same bytes under a type that is no media type.
+  json file = {
+      {"file_id", id}, {"name", "h.html"}, {"mime", "text/html\r\nX-Injected: 1"}, {"size", 5}};
+  auto res = dispatch(box.seal(actors::encode_transaction(
+      transaction_of({submission_of(actors::event_type::file_shared, "xavier@x.test", file)}))));
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto receipt = actors::decode_receipt(*box.open(res.body));
+  ASSERT_TRUE(receipt);
+  ASSERT_EQ(receipt->results.size(), 1u);
+  EXPECT_TRUE(receipt->results[0].accepted) << receipt->results[0].reason;
+  EXPECT_TRUE(wait_until([&] { return served_type() == "application/octet-stream"; }, 10s))
+      << a.log();
+}
+
 TEST_F(PeerProtocolTest, AnOriginThatIsNoDomainNameIsABadRequest) {
   for (const std::string& origin :
        {std::string(4000, 'x') + ".test", std::string{"not a domain"}, std::string{"a.test/x"},

@@ -140,9 +140,10 @@ void collect(files_pointer self, const std::string& id) {
 
 // -- telling the local server ---------------------------------------------------------------
 
-/// Writes the content's new metadata with the inbox event that tells the local server, in
-/// one append.
-void announce(files_pointer self, const std::string& id, json meta, std::string_view type) {
+/// Writes the content's new metadata (unless `record_meta` is false) with the inbox event
+/// that tells the local server, in one append.
+void announce(files_pointer self, const std::string& id, json meta, std::string_view type,
+              bool record_meta = true) {
   auto& st = self->state;
   json event = {{"type", type},
                 {"room_id", meta.value("room_id", "")},
@@ -155,8 +156,9 @@ void announce(files_pointer self, const std::string& id, json meta, std::string_
                 {"size", meta.value("size", uint64_t{0})}};
   if (type == file_failed_type) event["reason"] = meta.value("error", "");
   journal_entry entry;
-  entry.puts.push_back(
-      journal_put{static_cast<uint8_t>(storage::column::files), meta_key(id), dump(meta)});
+  if (record_meta)
+    entry.puts.push_back(
+        journal_put{static_cast<uint8_t>(storage::column::files), meta_key(id), dump(meta)});
   entry.inbox.push_back(dump(event));
   self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
       .then([](std::vector<uint64_t>&) {},
@@ -370,11 +372,19 @@ void start_fetch(files_pointer self, const std::string& id) {
 
 // -- following the inbox -------------------------------------------------------------------
 
+/// What a page of the inbox has the local server told: a content now here (or given up).
+struct announcement {
+  std::string id;
+  json meta;
+  std::string_view type;
+  bool record_meta = true;  // false: the stored metadata stays (see on_shared)
+};
+
 /// A file.shared event: the reference, and a fetch when the content is another server's
 /// and not here yet.
 void on_shared(files_pointer self, storage::write_batch& batch, reference_batch& refs,
                const json& e, std::vector<std::string>& to_fetch,
-               std::vector<std::pair<std::string, json>>& ready) {
+               std::vector<announcement>& ready) {
   auto& st = self->state;
   auto id = e.value("file_id", "");
   auto room = e.value("room_id", "");
@@ -395,14 +405,18 @@ void on_shared(files_pointer self, storage::write_batch& batch, reference_batch&
   if (known && known->value("state", "") == "fetching") return;  // one fetch per content
   if (st.ctx.files->size(id) == size) {
     meta["state"] = "ready";  // the same content came before, through another room
-    ready.emplace_back(id, std::move(meta));
+    // The type and name it is served with stay those of its first share: a peer that
+    // shares bytes held here already does not change how they are served (a local
+    // upload's type included), as a local share of them does not either.
+    bool first = !known || known->value("state", "") != "ready";
+    ready.push_back({id, std::move(meta), file_available_type, first});
     return;
   }
   if (size > st.ctx.settings.max_bytes) {
     meta["state"] = "failed";
     meta["error"] = "the file is larger than files.max_bytes (" +
                     std::to_string(st.ctx.settings.max_bytes) + " bytes)";
-    ready.emplace_back(id, std::move(meta));
+    ready.push_back({id, std::move(meta), file_failed_type});
     return;
   }
   meta["state"] = "fetching";
@@ -475,7 +489,7 @@ void on_page(files_pointer self, const std::string& page) {
   storage::write_batch batch;
   reference_batch refs{*st.ctx.store, batch};
   std::vector<std::string> to_fetch, dropped;
-  std::vector<std::pair<std::string, json>> ready;
+  std::vector<announcement> ready;
   caf::error unreadable;
   auto take_one = [&](caf::expected<std::string> id) {
     if (!id)
@@ -519,10 +533,7 @@ void on_page(files_pointer self, const std::string& page) {
   auto moved = next - st.cursor;
   st.cursor = next;
   st.cursor_stored = next;
-  for (auto& [id, meta] : ready) {
-    auto type = meta.value("state", "") == "ready" ? file_available_type : file_failed_type;
-    announce(self, id, std::move(meta), type);
-  }
+  for (auto& a : ready) announce(self, a.id, std::move(a.meta), a.type, a.record_meta);
   // Contents the page dropped go first: one shared and deleted in the same page is then
   // not fetched at all.
   for (const auto& id : dropped) collect(self, id);

@@ -5,10 +5,15 @@
 
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/pem.hpp"
 #include "crypto/sealing.hpp"
 #include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "net/io_runtime.hpp"
 #include "tests/app/cluster.hpp"
+#include "tests/support/ports.hpp"
 
 namespace fedrelay::test {
 namespace {
@@ -23,14 +28,18 @@ class PeerProtocolTest : public testing::Test {
   crypto::public_key a_key = *crypto::parse_public_key_pem(a.public_key_pem());
   crypto::box_key box = *crypto::box_key::derive(x, a_key);
   std::string room;
+  // x.test's federation port: nobody answers there, unless a test serves it.
+  uint16_t x_port = free_tcp_port();
 
   void SetUp() override {
     // x.test is a static peer whose URL nobody answers: what a sends it just waits.
     a.configure({},
                 "[limits]\nmax_body_bytes = 65536\nmax_content_bytes = 32768\n[peers]\ndeny = "
                 "[\"z.test\"]\n"
-                "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:9\"\n"
-                "public_key = \"\"\"" +
+                "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:" +
+                    std::to_string(x_port) +
+                    "\"\n"
+                    "public_key = \"\"\"" +
                     crypto::public_key_pem(x.public_key()) + "\"\"\"\n");
     a.start();
     auto r =
@@ -109,6 +118,36 @@ class PeerProtocolTest : public testing::Test {
     unsigned status = 0;
     a.get("/api/v1/federation.status", &status);
     EXPECT_EQ(status, 200u);
+  }
+
+  /// Submits, as x.test, a file.shared event of `bytes` under `name` and `mime`, and checks
+  /// that the host took it.
+  void share_from_x(const std::string& bytes, const std::string& name, const std::string& mime) {
+    json file = {{"file_id", crypto::to_hex(crypto::blake2b_256(bytes))},
+                 {"name", name},
+                 {"mime", mime},
+                 {"size", bytes.size()}};
+    auto res = dispatch(box.seal(actors::encode_transaction(
+        transaction_of({submission_of(actors::event_type::file_shared, "xavier@x.test", file)}))));
+    ASSERT_EQ(res.status, 200u) << res.body;
+    auto receipt = actors::decode_receipt(*box.open(res.body));
+    ASSERT_TRUE(receipt);
+    ASSERT_EQ(receipt->results.size(), 1u);
+    EXPECT_TRUE(receipt->results[0].accepted) << receipt->results[0].reason;
+  }
+
+  /// files.get of `bytes` at a: the answer, once the content is there (or after 10 s).
+  net::http_response served(const std::string& bytes) {
+    net::http_response res;
+    wait_until(
+        [&] {
+          net::http_request get;
+          get.target = "/api/v1/files.get?id=" + crypto::to_hex(crypto::blake2b_256(bytes));
+          res = local_call(std::move(get));
+          return res.status == 200;
+        },
+        10s);
+    return res;
   }
 };
 
@@ -236,10 +275,34 @@ TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {
 
 // An origin that is no domain name is refused before it is counted, logged or looked up:
 // kilobytes of anything, under a new name each time, would otherwise be kept for each.
+
 // Servers of older versions shared files of any Content-Type, so a peer's file.shared
 // event is applied whatever its type; what is written into a Content-Type is checked when
 // the file is served. A type with CR and LF would otherwise forge fields of the answer.
 TEST_F(PeerProtocolTest, APeersFileTypeThatIsNoMediaTypeIsServedAsBytes) {
+  // x.test serves the bytes when a fetches them from it.
+  net::io_runtime io{1};
+  net::server_options options;
+  options.listen = config::endpoint{"127.0.0.1", x_port};
+  auto origin =
+      net::http_server::start(io, options, [](net::http_request&&, net::responder respond) {
+        net::http_response res;
+        res.content_type = "application/octet-stream";
+        res.body = "hello";
+        respond(std::move(res));
+      });
+  ASSERT_TRUE(origin) << caf::to_string(origin.error());
+  share_from_x("hello", "h.html", "text/html\r\nX-Injected: 1");
+  auto res = served("hello");
+  ASSERT_EQ(res.status, 200u) << res.body << a.log();
+  EXPECT_EQ(res.body, "hello");
+  EXPECT_EQ(res.content_type, "application/octet-stream");
+  EXPECT_EQ(res.header("X-Injected"), "");
+}
+
+// A content is served with the type and name of its first share: a peer that shares bytes
+// held here already (a local upload's) does not change how they are served.
+TEST_F(PeerProtocolTest, APeersShareOfBytesHeldHereLeavesTheirTypeAndName) {
   net::http_request up;
   up.method = "POST";
   up.target = "/api/v1/files.upload?room_id=" + room + "&user=alice&name=h.txt";
@@ -248,28 +311,26 @@ TEST_F(PeerProtocolTest, APeersFileTypeThatIsNoMediaTypeIsServedAsBytes) {
   auto uploaded = local_call(std::move(up));
   ASSERT_EQ(uploaded.status, 200u) << uploaded.body;
   std::string id = json::parse(uploaded.body)["file_id"];
-  auto served_type = [&] {
-    net::http_request get;
-    get.target = "/api/v1/files.get?id=" + id;
-    auto res = local_call(std::move(get));
-    EXPECT_EQ(res.status, 200u) << res.body;
-    EXPECT_EQ(res.body, "hello");
-    EXPECT_EQ(res.header("X-Injected"), "");
-    return res.content_type;
-  };
-  ASSERT_EQ(served_type(), "text/plain");
-  // x.test shares the same bytes under a type that is no media type.
-  json file = {
-      {"file_id", id}, {"name", "h.html"}, {"mime", "text/html\r\nX-Injected: 1"}, {"size", 5}};
-  auto res = dispatch(box.seal(actors::encode_transaction(
-      transaction_of({submission_of(actors::event_type::file_shared, "xavier@x.test", file)}))));
-  ASSERT_EQ(res.status, 200u) << res.body;
-  auto receipt = actors::decode_receipt(*box.open(res.body));
-  ASSERT_TRUE(receipt);
-  ASSERT_EQ(receipt->results.size(), 1u);
-  EXPECT_TRUE(receipt->results[0].accepted) << receipt->results[0].reason;
-  EXPECT_TRUE(wait_until([&] { return served_type() == "application/octet-stream"; }, 10s))
-      << a.log();
+  share_from_x("hello", "setup.exe", "application/x-msdownload");
+  // The share is applied, and the local server is told of the bytes under its own name.
+  std::vector<json> available;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        available.clear();
+        for (const auto& e : a.all_events())
+          if (e.value("type", "") == "file.available" && e.value("file_id", "") == id)
+            available.push_back(e);
+        return !available.empty();
+      },
+      10s));
+  ASSERT_EQ(available.size(), 1u);
+  EXPECT_EQ(available[0]["name"], "setup.exe");
+  EXPECT_EQ(available[0]["origin"], "x.test");
+  auto res = served("hello");
+  EXPECT_EQ(res.content_type, "text/plain");
+  auto info = a.get("/api/v1/files.info?id=" + id);
+  EXPECT_EQ(info["file"]["name"], "h.txt") << info.dump();
+  EXPECT_EQ(info["file"]["origin"], "a.test") << info.dump();
 }
 
 TEST_F(PeerProtocolTest, AnOriginThatIsNoDomainNameIsABadRequest) {

@@ -112,6 +112,10 @@ int cmd_hub(const std::string& config_path) {
   ctx.system = &sys;
   ctx.registry = registry;
   ctx.clock_skew = s->limits.clock_skew;
+  ctx.limits.registrations_per_minute = s->hub.registrations_per_minute;
+  ctx.limits.registration_burst = s->hub.registrations_per_minute;
+  ctx.limits.lookups_per_minute = s->hub.lookups_per_minute;
+  ctx.limits.lookup_burst = s->hub.lookups_per_minute;
   net::server_options server_options;
   server_options.listen = *listen;
   server_options.max_body_bytes = ctx.max_body_bytes;

@@ -56,7 +56,9 @@ const section_schema schema[] = {
     {"files",
      {"max_bytes", "allowed_types", "fetch_chunk_bytes", "fetch_max_bytes_per_s",
       "fetch_attempts"}},
-    {"hub", {"listen", "public_url", "dir", "smtp_url", "mail_from"}},
+    {"hub",
+     {"listen", "public_url", "dir", "smtp_url", "mail_from", "registrations_per_minute",
+      "lookups_per_minute"}},
 };
 
 const key_list static_peer_keys = {"domain", "url", "public_key"};
@@ -932,6 +934,12 @@ class settings_reader {
       else
         h.mail_from = address;
     }
+    // Bounded so that the token buckets' arithmetic stays exact; far above any real need.
+    constexpr int64_t max_per_minute = 1'000'000;
+    if (auto v = t.integer("registrations_per_minute", 1, max_per_minute))
+      h.registrations_per_minute = static_cast<uint32_t>(*v);
+    if (auto v = t.integer("lookups_per_minute", 1, max_per_minute))
+      h.lookups_per_minute = static_cast<uint32_t>(*v);
   }
 
   checker& c_;

@@ -140,6 +140,9 @@ struct hub_settings {
   std::string dir;         // the Hub's own data directory
   std::string smtp_url;    // "smtp://127.0.0.1:2525" or "smtps://…"
   std::string mail_from;   // "hub@hub.example"
+  // Per client address, each also the burst (a minute's worth at once). Optional.
+  uint32_t registrations_per_minute = 10;  // each may mail a stranger's webmaster: few
+  uint32_t lookups_per_minute = 120;       // hub.lookup and hub.confirm
 };
 
 struct settings {

@@ -352,6 +352,20 @@ TEST_F(HubTest, RegistrationsAndLookupsAreRateLimited) {
   EXPECT_GE(answered, 120);
 }
 
+// A Hub behind a proxy sees every client at one address: its operator raises the limits
+// (or lowers them) in [hub].
+TEST_F(HubTest, RateLimitsAreTakenFromTheSettings) {
+  start_hub(hub_config(smtp->url(), "registrations_per_minute = 2\nlookups_per_minute = 3\n"));
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(register_domain("b.test", key).status, 200) << i;
+  EXPECT_EQ(register_domain("b.test", key).status, 429);
+  // Three at once, then one every 20 s: the fourth within the test's few milliseconds is
+  // refused.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(lookup("b.test").status, 404) << i;
+  auto refused = lookup("b.test");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_GT(json::parse(refused.body)["retry_after"].get<int>(), 1);
+}
+
 TEST_F(HubTest, MailThatCannotBeSentFailsTheRegistrationCleanly) {
   start_smtp({"", "", "", true});
   start_hub();

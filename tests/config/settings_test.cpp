@@ -85,6 +85,8 @@ public_url = "http://hub.example:8600"
 dir = "/var/lib/fedrelay-hub"
 smtp_url = "smtps://user:pass@mail.example:465"
 mail_from = "hub@Hub.Example"
+registrations_per_minute = 3
+lookups_per_minute = 600
 )";
 }
 
@@ -136,6 +138,8 @@ TEST(SettingsTest, ReadsEveryField) {
   EXPECT_EQ(s->hub.dir, "/var/lib/fedrelay-hub");
   EXPECT_EQ(s->hub.smtp_url, "smtps://user:pass@mail.example:465");
   EXPECT_EQ(s->hub.mail_from, "hub@hub.example");
+  EXPECT_EQ(s->hub.registrations_per_minute, 3u);
+  EXPECT_EQ(s->hub.lookups_per_minute, 600u);
   EXPECT_EQ(s->source_path, "/etc/fedrelay/node.toml");
   EXPECT_TRUE(missing_keys(*s).empty());
 }
@@ -164,6 +168,8 @@ TEST(SettingsTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(s->limits.max_body_bytes, defaults.limits.max_body_bytes);
   EXPECT_EQ(s->limits.max_content_bytes, 1048576u);
   EXPECT_EQ(s->hub.listen, "");
+  EXPECT_EQ(s->hub.registrations_per_minute, 10u);
+  EXPECT_EQ(s->hub.lookups_per_minute, 120u);
   EXPECT_THAT(missing_keys(*s), ElementsAre("federation.domain", "federation.public_url",
                                             "storage.dir", "local_api.token"));
 }

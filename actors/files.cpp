@@ -372,6 +372,12 @@ void start_fetch(files_pointer self, const std::string& id) {
 
 // -- following the inbox -------------------------------------------------------------------
 
+/// Whether metadata read for a content says its bytes are here: then it is the metadata of
+/// the content's first share, and later shares leave it as it is.
+bool held_here(const std::optional<json>& meta) {
+  return meta && meta->value("state", "") == "ready";
+}
+
 /// What a page of the inbox has the local server told: a content now here (or given up).
 struct announcement {
   std::string id;
@@ -403,13 +409,25 @@ void on_shared(files_pointer self, storage::write_batch& batch, reference_batch&
   auto known = read_meta(self, id);
   auto size = meta["size"].get<uint64_t>();
   if (known && known->value("state", "") == "fetching") return;  // one fetch per content
-  if (st.ctx.files->size(id) == size) {
-    meta["state"] = "ready";  // the same content came before, through another room
-    // The type and name it is served with stay those of its first share: a peer that
-    // shares bytes held here already does not change how they are served (a local
-    // upload's type included), as a local share of them does not either.
-    bool first = !known || known->value("state", "") != "ready";
-    ready.push_back({id, std::move(meta), file_available_type, first});
+  auto held = st.ctx.files->size(id);
+  if (held_here(known) && held) {
+    // The local server is told; the type, name and origin the content is served with stay
+    // those of its first share (a local upload's included), whatever this one declares, its
+    // size too: the id is the hash of the bytes here, so a size that differs is the event's.
+    meta["state"] = "ready";
+    meta["size"] = *held;
+    ready.push_back({id, std::move(meta), file_available_type, false});
+    return;
+  }
+  if (held == size) {
+    meta["state"] = "ready";  // here, with no metadata of its own yet
+    ready.push_back({id, std::move(meta), file_available_type});
+    return;
+  }
+  if (size == 0) {  // nothing to fetch: a member asks for ranges of a byte at least
+    meta["state"] = "failed";
+    meta["error"] = "the share names an empty file";
+    ready.push_back({id, std::move(meta), file_failed_type});
     return;
   }
   if (size > st.ctx.settings.max_bytes) {
@@ -640,7 +658,7 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
                      {"user", user}};
         storage::write_batch batch;
         reference_batch{*st.ctx.store, batch}.add(id, sub.room_id, event);
-        if (auto known = read_meta(self, id); !known || known->value("state", "") != "ready")
+        if (!held_here(read_meta(self, id)))
           batch.put(storage::column::files, meta_key(id), dump(meta));
         if (auto err = write(self, batch))
           return caf::make_error(errc::storage_failed, "files: " + describe(err));

@@ -122,11 +122,13 @@ class PeerProtocolTest : public testing::Test {
 
   /// Submits, as x.test, a file.shared event of `bytes` under `name` and `mime`, and checks
   /// that the host took it.
-  void share_from_x(const std::string& bytes, const std::string& name, const std::string& mime) {
+  /// `size` stands for the bytes' size when given.
+  void share_from_x(const std::string& bytes, const std::string& name, const std::string& mime,
+                    std::optional<uint64_t> size = std::nullopt) {
     json file = {{"file_id", crypto::to_hex(crypto::blake2b_256(bytes))},
                  {"name", name},
                  {"mime", mime},
-                 {"size", bytes.size()}};
+                 {"size", size.value_or(bytes.size())}};
     auto res = dispatch(box.seal(actors::encode_transaction(
         transaction_of({submission_of(actors::event_type::file_shared, "xavier@x.test", file)}))));
     ASSERT_EQ(res.status, 200u) << res.body;
@@ -311,26 +313,46 @@ TEST_F(PeerProtocolTest, APeersShareOfBytesHeldHereLeavesTheirTypeAndName) {
   auto uploaded = local_call(std::move(up));
   ASSERT_EQ(uploaded.status, 200u) << uploaded.body;
   std::string id = json::parse(uploaded.body)["file_id"];
+  auto available = [&] {
+    std::vector<json> found;
+    for (const auto& e : a.all_events())
+      if (e.value("type", "") == "file.available" && e.value("file_id", "") == id)
+        found.push_back(e);
+    return found;
+  };
   share_from_x("hello", "setup.exe", "application/x-msdownload");
-  // The share is applied, and the local server is told of the bytes under its own name.
-  std::vector<json> available;
-  EXPECT_TRUE(wait_until(
-      [&] {
-        available.clear();
-        for (const auto& e : a.all_events())
-          if (e.value("type", "") == "file.available" && e.value("file_id", "") == id)
-            available.push_back(e);
-        return !available.empty();
-      },
-      10s));
-  ASSERT_EQ(available.size(), 1u);
-  EXPECT_EQ(available[0]["name"], "setup.exe");
-  EXPECT_EQ(available[0]["origin"], "x.test");
+  // The share is applied, and the local server is told of the bytes under its name.
+  EXPECT_TRUE(wait_until([&] { return available().size() == 1; }, 10s));
+  // Again, declaring another size: the bytes here are those of the id all the same.
+  share_from_x("hello", "big.exe", "application/x-msdownload", 999);
+  EXPECT_TRUE(wait_until([&] { return available().size() == 2; }, 10s));
+  auto told = available();
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told[0]["name"], "setup.exe");
+  EXPECT_EQ(told[0]["origin"], "x.test");
+  EXPECT_EQ(told[1]["size"], 5);
   auto res = served("hello");
+  EXPECT_EQ(res.status, 200u);
   EXPECT_EQ(res.content_type, "text/plain");
   auto info = a.get("/api/v1/files.info?id=" + id);
+  EXPECT_EQ(info["file"]["state"], "ready") << info.dump();
   EXPECT_EQ(info["file"]["name"], "h.txt") << info.dump();
   EXPECT_EQ(info["file"]["origin"], "a.test") << info.dump();
+}
+
+// A share that names an empty file has nothing to fetch: it fails at once.
+TEST_F(PeerProtocolTest, AShareOfAnEmptyFileFailsWithoutAFetch) {
+  share_from_x("never sent", "empty.txt", "text/plain", 0);
+  auto id = crypto::to_hex(crypto::blake2b_256("never sent"));
+  json info;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        info = a.get("/api/v1/files.info?id=" + id).value("file", json::object());
+        return info.value("state", "") == "failed";
+      },
+      10s))
+      << info.dump();
+  EXPECT_EQ(info.value("error", ""), "the share names an empty file") << info.dump();
 }
 
 TEST_F(PeerProtocolTest, AnOriginThatIsNoDomainNameIsABadRequest) {

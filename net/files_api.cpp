@@ -1,6 +1,8 @@
 #include "net/files_api.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
@@ -79,33 +81,46 @@ std::optional<http_response> upload_problem(const files_api_context& ctx, const 
   return std::nullopt;
 }
 
-/// "bytes=a-b", "bytes=a-" or "bytes=-n" within `size`: the first and last byte.
-std::optional<std::pair<uint64_t, uint64_t>> parse_range(std::string_view text, uint64_t size) {
+/// What a Range field asks of a file (RFC 9110, section 14.2).
+struct range_request {
+  enum { whole, part, unsatisfiable } kind = whole;
+  uint64_t first = 0, last = 0;  // of a part: its first and last byte
+};
+
+/// "bytes=a-b", "bytes=a-" or "bytes=-n" of a file of `size` bytes. Anything else is
+/// ignored, and the whole file served, as RFC 9110 asks: another unit, several ranges
+/// (this server sends no multipart answers) or no valid range at all. A valid range that
+/// starts past the end (or asks for the last 0 bytes) is unsatisfiable, 416.
+range_request parse_range(std::string_view text, uint64_t size) {
   constexpr std::string_view unit = "bytes=";
-  if (text.substr(0, unit.size()) != unit || size == 0) return std::nullopt;
+  if (text.substr(0, unit.size()) != unit) return {};
   text.remove_prefix(unit.size());
   auto dash = text.find('-');
-  if (dash == std::string_view::npos || text.find(',') != std::string_view::npos)
-    return std::nullopt;
-  auto number = [](std::string_view s) -> std::optional<uint64_t> {
-    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
-      return std::nullopt;
-    return std::stoull(std::string{s});
+  if (dash == std::string_view::npos || text.find(',') != std::string_view::npos) return {};
+  auto first_text = text.substr(0, dash), last_text = text.substr(dash + 1);
+  auto digits = [](std::string_view s) {
+    return s.find_first_not_of("0123456789") == std::string_view::npos;
   };
-  auto first_text = text.substr(0, dash);
-  auto last_text = text.substr(dash + 1);
-  auto first = number(first_text);
-  auto last = number(last_text);
-  // Only an empty end means "to the end": "bytes=0-abc" is no range, not "bytes=0-".
-  if ((!first && !first_text.empty()) || (!last && !last_text.empty())) return std::nullopt;
-  if (!first) {  // a suffix: the last n bytes
-    if (!last || *last == 0) return std::nullopt;
-    return std::make_pair(size - std::min(*last, size), size - 1);
+  if (!digits(first_text) || !digits(last_text) || (first_text.empty() && last_text.empty()))
+    return {};
+  // A position past 64 bits is past any file's end, so it is read as the largest.
+  auto number = [](std::string_view s) {
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    return ec == std::errc::result_out_of_range ? std::numeric_limits<uint64_t>::max() : n;
+  };
+  range_request r;
+  r.kind = range_request::unsatisfiable;
+  if (first_text.empty()) {  // a suffix: the last n bytes
+    auto n = number(last_text);
+    if (n == 0 || size == 0) return r;
+    return {range_request::part, size - std::min(n, size), size - 1};
   }
-  if (*first >= size) return std::nullopt;
-  uint64_t end = last ? std::min(*last, size - 1) : size - 1;
-  if (end < *first) return std::nullopt;
-  return std::make_pair(*first, end);
+  auto first = number(first_text);
+  auto last = last_text.empty() ? std::numeric_limits<uint64_t>::max() : number(last_text);
+  if (last < first) return {};  // not a valid range: ignored
+  if (first >= size) return r;
+  return {range_request::part, first, std::min(last, size - 1)};
 }
 
 /// The content (or a range of it) as a response read from its file while it is sent.
@@ -117,22 +132,22 @@ http_response file_reply(const actors::file_info& info, std::string_view range) 
   res.content_type =
       actors::valid_media_type(info.mime) ? info.mime : std::string{"application/octet-stream"};
   res.headers = {{"Accept-Ranges", "bytes"}, {"ETag", "\"" + info.id + "\""}};
-  if (range.empty()) {
+  auto r = parse_range(range, info.size);  // no Range field: the whole file
+  if (r.kind == range_request::whole) {
     res.file = file_part{info.path, 0, info.size};
     return res;
   }
-  auto r = parse_range(range, info.size);
-  if (!r) {
+  if (r.kind == range_request::unsatisfiable) {
     res = error_reply(416, "range " + std::string{range} + " is not within the file's " +
                                std::to_string(info.size) + " bytes");
     res.headers.emplace_back("Content-Range", "bytes */" + std::to_string(info.size));
     return res;
   }
   res.status = 206;
-  res.headers.emplace_back("Content-Range", "bytes " + std::to_string(r->first) + "-" +
-                                                std::to_string(r->second) + "/" +
+  res.headers.emplace_back("Content-Range", "bytes " + std::to_string(r.first) + "-" +
+                                                std::to_string(r.last) + "/" +
                                                 std::to_string(info.size));
-  res.file = file_part{info.path, r->first, r->second - r->first + 1};
+  res.file = file_part{info.path, r.first, r.last - r.first + 1};
   return res;
 }
 

@@ -247,11 +247,22 @@ TEST_F(FilesTest, SmallAndLargeFilesReachEveryMemberServerVerified) {
   EXPECT_EQ(download(c, content_id(small), "bytes=7-").body, "files");
   EXPECT_EQ(download(c, content_id(small), "bytes=-5").body, "files");
   EXPECT_EQ(download(c, content_id(small), "bytes=7-99").header("Content-Range"), "bytes 7-11/12");
-  // Ends that are no numbers make no range, rather than an open one.
-  for (std::string bad : {"bytes=0-abc", "bytes=x-4", "bytes=0-4,6-7", "bytes=12-", "items=0-4"}) {
-    auto refused = download(c, content_id(small), bad);
-    EXPECT_EQ(refused.status, 416u) << bad;
-    EXPECT_EQ(refused.header("Content-Range"), "bytes */12") << bad;
+  // Positions past 64 bits are past the end.
+  EXPECT_EQ(download(c, content_id(small), "bytes=0-99999999999999999999").body, small);
+  EXPECT_EQ(download(c, content_id(small), "bytes=-99999999999999999999").body, small);
+  // What is not one valid byte range is ignored (RFC 9110): the whole file. Ends that are
+  // no numbers are not an open range.
+  for (std::string ignored : {"bytes=0-abc", "bytes=x-4", "bytes=4-2", "bytes=0-4,6-7", "items=0-4",
+                              "bytes=-", "bytes=0 -4"}) {
+    auto whole = download(c, content_id(small), ignored);
+    EXPECT_EQ(whole.status, 200u) << ignored;
+    EXPECT_EQ(whole.body, small) << ignored;
+  }
+  // A valid range that starts past the end cannot be served.
+  for (std::string past : {"bytes=12-", "bytes=99999999999999999999-", "bytes=-0"}) {
+    auto refused = download(c, content_id(small), past);
+    EXPECT_EQ(refused.status, 416u) << past;
+    EXPECT_EQ(refused.header("Content-Range"), "bytes */12") << past;
   }
   EXPECT_EQ(download(c, content_id(small)).content_type, "text/plain");
   auto info = file_info(c, large_id);

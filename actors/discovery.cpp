@@ -232,12 +232,21 @@ bool still_usable(const std::optional<cached_answer>& answer, int64_t now) {
   return answer && answer->record && answer->expires_at > now;
 }
 
-void drop_stored(storage::store& store, storage::write_batch& batch) {
-  if (batch.empty()) return;
+/// Writes the deletions of `batch` and empties it; false when the store refused them.
+bool drop_stored(storage::store& store, storage::write_batch& batch) {
+  if (batch.empty()) return true;
   // Only costs a lookup more if lost: no fsync.
-  if (auto err = store.write(batch, storage::durability::buffered))
-    log()->warn("discovery: stale cached answers not dropped: {}", describe(err));
+  auto err = store.write(batch, storage::durability::buffered);
+  if (err) log()->warn("discovery: cached answers not dropped from the store: {}", describe(err));
   batch.clear();
+  return !err;
+}
+
+/// Deletes what the store holds for `domain`.
+void drop_stored(storage::store& store, const std::string& domain) {
+  storage::write_batch batch;
+  batch.del(storage::column::discovery, domain);
+  drop_stored(store, batch);
 }
 
 /// Deletes what the store holds and will never give again (see still_usable), once at
@@ -247,16 +256,17 @@ void sweep_store(storage::store& store) {
   auto now = unix_now();
   storage::write_batch batch;
   size_t dropped = 0;
+  bool writing = true;  // a store that refused a write refuses every later one
   auto err = store.scan(storage::column::discovery, "", "", 0,
                         [&](std::string_view key, std::string_view value) {
                           if (still_usable(decode_cached_answer(std::string{value}), now))
                             return true;
                           batch.del(storage::column::discovery, key);
                           ++dropped;
-                          if (batch.count() >= per_write) drop_stored(store, batch);
-                          return true;
+                          if (batch.count() >= per_write) writing = drop_stored(store, batch);
+                          return writing;
                         });
-  drop_stored(store, batch);
+  if (!writing || !drop_stored(store, batch)) return;
   if (err) log()->warn("discovery: stored answers not all read: {}", describe(err));
   if (dropped > 0) log()->info("discovery: dropped {} expired or failed stored answers", dropped);
 }
@@ -267,7 +277,8 @@ const cached_answer* cached(discovery_pointer self, const std::string& domain) {
   auto now = self->clock().now();
   if (auto i = st.cache.find(domain); i != st.cache.end()) {
     if (i->second.expires > now) return &i->second.answer;
-    // Expired in memory: the store's copy is the same answer, so it is not consulted.
+    // Expired in memory: the store's copy of a record is the same answer, expired too.
+    if (i->second.answer.record && st.ports.store != nullptr) drop_stored(*st.ports.store, domain);
     st.cache.erase(i);
     return nullptr;
   }
@@ -277,9 +288,7 @@ const cached_answer* cached(discovery_pointer self, const std::string& domain) {
   auto answer = decode_cached_answer(**bytes);
   auto unix = unix_now();
   if (!still_usable(answer, unix)) {
-    storage::write_batch batch;
-    batch.del(storage::column::discovery, domain);
-    drop_stored(*st.ports.store, batch);
+    drop_stored(*st.ports.store, domain);
     return nullptr;
   }
   auto& entry = st.cache[domain];
@@ -351,12 +360,7 @@ discovery_actor::behavior_type discovery(discovery_pointer self, discovery_optio
       [self](forget_atom, const std::string& domain) {
         auto& st = self->state;
         bool had = st.cache.erase(domain) > 0;
-        if (st.ports.store != nullptr) {
-          storage::write_batch batch;
-          batch.del(storage::column::discovery, domain);
-          if (auto err = st.ports.store->write(batch, storage::durability::buffered))
-            log()->warn("discovery cache for {} not dropped: {}", domain, describe(err));
-        }
+        if (st.ports.store != nullptr) drop_stored(*st.ports.store, domain);
         return had;
       },
       [self](stats_atom) -> caf::result<uint64_t, uint64_t> {

@@ -295,6 +295,21 @@ TEST_F(DiscoveryActorTest, AnExpiredStoredAnswerIsDroppedWhenRead) {
   EXPECT_FALSE(*still);
 }
 
+TEST_F(DiscoveryActorTest, ARecordExpiredInMemoryGoesFromTheStoreToo) {
+  zone->records["b.example"] = published(peer.public_key(), 300);
+  auto d = start();
+  ASSERT_TRUE(resolve(d, "b.example"));
+  auto stored = db->get(storage::column::discovery, "b.example");
+  ASSERT_TRUE(stored && *stored);
+  // Expired; the domain's records are gone, so the next lookup fails and writes nothing.
+  sched.advance_time(301s);
+  zone->records.erase("b.example");
+  EXPECT_FALSE(resolve(d, "b.example"));
+  stored = db->get(storage::column::discovery, "b.example");
+  ASSERT_TRUE(stored);
+  EXPECT_FALSE(*stored);
+}
+
 TEST_F(DiscoveryActorTest, DeadResolverGivesTimeoutWithinTheBound) {
   zone->silent = true;
   discovery_options options;

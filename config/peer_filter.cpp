@@ -56,7 +56,8 @@ peer_filter::refusal_note peer_filter::note_refusal(const std::string& domain, v
   };
   bool known = refused_per_domain_.count(domain) > 0;
   // At most once a period, so that a flood of new names does not walk the map each time.
-  if (!known && named() >= max_counted_domains && now - last_forgetting_ >= period)
+  if (!known && named() >= max_counted_domains &&
+      (!last_forgetting_ || now - *last_forgetting_ >= period))
     forget_quiet_domains(now);
   bool alone = known || named() < max_counted_domains;
   auto [it, fresh] = refused_per_domain_.try_emplace(alone ? domain : other_domains);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,7 @@ class peer_filter {
   void forget_quiet_domains(std::chrono::steady_clock::time_point now);
 
   std::map<std::string, refusals> refused_per_domain_;
-  std::chrono::steady_clock::time_point last_forgetting_;
+  std::optional<std::chrono::steady_clock::time_point> last_forgetting_;
 };
 
 }  // namespace fedrelay::config

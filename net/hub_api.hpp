@@ -15,8 +15,8 @@ namespace fedrelay::net {
 
 /// Token buckets per client address (IP, port ignored): each holds `burst` requests and
 /// refills at `per_minute`. Behind a reverse proxy every client shares the proxy's bucket.
-/// Per client address. `fedrelay hub` takes the rates and bursts from [hub]
-/// registrations_per_minute and lookups_per_minute (config::hub_settings).
+/// `fedrelay hub` takes the rates and bursts from [hub] registrations_per_minute and
+/// lookups_per_minute (config::hub_settings).
 struct hub_rate_limits {
   // POST hub.register: each may mail a stranger's webmaster, so few.
   double registrations_per_minute = 10;

@@ -45,10 +45,8 @@ std::string path_prefix(const std::string& hub_url) {
 
 // The "error" of a {"success":false,"error":...} answer, or the start of the body.
 std::string error_text(const std::string& body) {
-  auto j = parse_json(body);
-  if (j.is_object() && j.contains("error") && j["error"].is_string())
-    return j["error"].get<std::string>();
-  return body.substr(0, 200);
+  // Bounded: it goes into the status reason and the log.
+  return string_member(parse_json(body), "error", body).substr(0, 200);
 }
 
 void set_status(registrar_pointer self, config::status status, std::string reason) {
@@ -116,10 +114,9 @@ void on_reply(registrar_pointer self, const inbound_reply& reply) {
   auto http = "HTTP " + std::to_string(reply.status);
   if (reply.status == 200) {
     auto j = parse_json(reply.body);
-    auto state = j.is_object() ? j.value("status", "") : "";
-    if (j.is_object() && j.value("success", false) &&
-        (state == "pending" || state == "confirmed")) {
-      succeeded(self, state == "confirmed", j.value("mail_to", ""));
+    auto state = string_member(j, "status");
+    if (bool_member(j, "success", false) && (state == "pending" || state == "confirmed")) {
+      succeeded(self, state == "confirmed", string_member(j, "mail_to"));
       return;
     }
     failed(self, true, "the Hub at " + hub + " gave an answer that is not a registration");
@@ -127,9 +124,12 @@ void on_reply(registrar_pointer self, const inbound_reply& reply) {
   }
   if (reply.status == 429 || reply.status >= 500) {
     std::chrono::milliseconds at_least{0};
-    auto j = parse_json(reply.body);
-    if (j.is_object() && j.contains("retry_after") && j["retry_after"].is_number_unsigned())
-      at_least = std::chrono::seconds{j["retry_after"].get<uint32_t>()};
+    // As long as the Hub asks, but no longer than the longest backoff: a Hub that asked
+    // for years would leave the node unregistered for good.
+    if (auto wait = unsigned_member(parse_json(reply.body), "retry_after"))
+      at_least = std::min<std::chrono::milliseconds>(
+          std::chrono::seconds{std::min<uint64_t>(*wait, UINT32_MAX)},
+          self->state.options.backoff_max);
     failed(self, false,
            "the Hub at " + hub + " could not take the registration now (" + http + ": " +
                error_text(reply.body) + ")",

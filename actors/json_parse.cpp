@@ -121,4 +121,31 @@ json parse_json(std::string_view text) {
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 
+namespace {
+
+/// `key`'s member of `doc` when `doc` is an object holding one, else null.
+const json* member(const json& doc, std::string_view key) {
+  if (!doc.is_object()) return nullptr;
+  auto i = doc.find(key);
+  return i == doc.end() ? nullptr : &*i;
+}
+
+}  // namespace
+
+bool bool_member(const json& doc, std::string_view key, bool fallback) {
+  auto* m = member(doc, key);
+  return m != nullptr && m->is_boolean() ? m->get<bool>() : fallback;
+}
+
+std::string string_member(const json& doc, std::string_view key, std::string fallback) {
+  auto* m = member(doc, key);
+  return m != nullptr && m->is_string() ? m->get<std::string>() : std::move(fallback);
+}
+
+std::optional<uint64_t> unsigned_member(const json& doc, std::string_view key) {
+  auto* m = member(doc, key);
+  if (m == nullptr || !m->is_number_unsigned()) return std::nullopt;
+  return m->get<uint64_t>();
+}
+
 }  // namespace fedrelay::actors

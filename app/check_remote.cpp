@@ -252,10 +252,7 @@ void check_public_url(const context& c, report& r) {
     return;
   }
   auto body = actors::parse_json(res->body);
-  auto field = [&](const char* name) {
-    return body.is_object() && body[name].is_string() ? body[name].get<std::string>()
-                                                      : std::string{};
-  };
+  auto field = [&](const char* name) { return actors::string_member(body, name); };
   if (res->status != 200) {
     auto why = field("error");
     r.error("public_url",

@@ -61,7 +61,18 @@ std::vector<net::route> settings_screen::routes() const {
   // The checks look at the file as it is now, as `fedrelay check` does, with this node
   // running.
   ctx.run_checks = [checks = checks_, path = config_path_](std::function<void(std::string)> done) {
-    return checks->start([path, done = std::move(done)] { done(to_json(check_file(path, true))); });
+    return checks->start([path, done = std::move(done)] {
+      // An exception must not leave this thread, which would end the node: the page asks
+      // for the checks by itself, and they read what other servers answer.
+      std::vector<check_result> results;
+      try {
+        results = check_file(path, true);
+      } catch (const std::exception& e) {
+        results = {{"checks", "error", std::string{"the checks stopped: "} + e.what(),
+                    "run fedrelay check -c " + path + " and report what it prints"}};
+      }
+      done(to_json(results));
+    });
   };
   return net::settings_routes(std::move(ctx));
 }

@@ -1,5 +1,8 @@
 #include "net/hub_client.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
@@ -28,21 +31,29 @@ caf::expected<actors::peer_record> hub_record_from_reply(const std::string& doma
     return caf::make_error(actors::errc::unavailable,
                            "the Hub answered HTTP " + std::to_string(res.status));
   auto j = actors::parse_json(res.body);
-  if (j.is_discarded() || !j.is_object() || !j.value("success", false) || !j["url"].is_string() ||
-      !j["public_key"].is_string())
+  auto url = actors::string_member(j, "url");
+  auto pem = actors::string_member(j, "public_key");
+  if (!actors::bool_member(j, "success", false) || url.empty() || pem.empty())
     return caf::make_error(actors::errc::unavailable,
                            "the Hub's answer for " + domain + " is malformed");
-  auto key = crypto::parse_public_key_pem(j["public_key"].get<std::string>());
+  // What the node will send this domain's traffic to: an http(s) URL, or nothing.
+  if (auto parsed = parse_url(url); !parsed)
+    return caf::make_error(
+        actors::errc::unavailable,
+        domain + ": the Hub's URL \"" + url.substr(0, 200) + "\" is not an http(s) URL");
+  auto key = crypto::parse_public_key_pem(pem);
   if (!key)
     return caf::make_error(actors::errc::bad_key_record, domain + ": the Hub's key is not valid: " +
                                                              actors::detail_of(key.error()));
   actors::peer_record rec;
   rec.domain = domain;
-  rec.base_url = j["url"].get<std::string>();
+  rec.base_url = std::move(url);
   while (!rec.base_url.empty() && rec.base_url.back() == '/') rec.base_url.pop_back();
   rec.protocol = rec.base_url.rfind("https://", 0) == 0 ? "https" : "http";
   rec.public_key.assign(reinterpret_cast<const char*>(key->data()), key->size());
-  rec.ttl = j.value("ttl", 300u);
+  // Discovery caps the TTL at its max_ttl; one past 32 bits is taken as the largest.
+  rec.ttl = static_cast<uint32_t>(
+      std::min<uint64_t>(actors::unsigned_member(j, "ttl").value_or(300), UINT32_MAX));
   rec.source = actors::record_source::hub;
   return rec;
 }

@@ -529,6 +529,42 @@ TEST_F(HubRegistrarTest, RateLimitedAttemptWaitsForRetryAfter) {
   EXPECT_EQ(hub->requests.size(), 2u);
 }
 
+// A Hub that asks to wait for years is waited for the longest backoff (5 minutes here).
+TEST_F(HubRegistrarTest, AHubsRetryAfterIsBoundedByTheLongestBackoff) {
+  hub->reply = {429, R"({"success":false,"error":"slow down","retry_after":4000000000})"};
+  start();
+  sched.run();
+  sched.advance_time(std::chrono::minutes(5) - 1s);
+  sched.run();
+  EXPECT_EQ(hub->requests.size(), 1u);
+  sched.advance_time(1001ms);
+  sched.run();
+  EXPECT_EQ(hub->requests.size(), 2u);
+}
+
+// Members of the wrong type are not a registration, and the registrar lives on: nlohmann's
+// value() threw on them, which ended the actor, and the node never registered again.
+TEST_F(HubRegistrarTest, AnAnswerWithMembersOfTheWrongTypeIsRefusedAndTheRegistrarGoesOn) {
+  for (std::string body :
+       {R"({"success":"yes","status":"confirmed"})", R"({"success":true,"status":1})",
+        R"({"success":true,"status":"pending","mail_to":["x"]})"}) {
+    hub->reply = {200, body};
+    auto registrar = start();
+    sched.run();
+    if (body.find("mail_to") != std::string::npos) {
+      EXPECT_EQ(last(), config::status::running) << body;  // mail_to is only shown
+    } else {
+      EXPECT_EQ(last(), config::status::hub_failed) << body;
+      EXPECT_NE(reports.back().second.find("not a registration"), std::string::npos) << body;
+    }
+    EXPECT_TRUE(ask<hub_registrar_report>(registrar, stats_atom::value)) << body;
+  }
+  hub->reply = {429, R"({"success":false,"error":["slow"],"retry_after":"soon"})"};
+  auto registrar = start();
+  sched.run();
+  EXPECT_TRUE(ask<hub_registrar_report>(registrar, stats_atom::value));
+}
+
 TEST_F(HubRegistrarTest, PendingRegistrationIsPolledUntilConfirmed) {
   auto registrar = start();
   sched.run();

@@ -76,6 +76,27 @@ TEST(JsonParseTest, TrickyTextsParseAsNlohmannParsesThem) {
 // A document nested past the bound is refused though nlohmann's parser takes it: copying
 // or writing it (both recursive) would overflow the stack. A peer's catch-up reply, or a
 // WebSocket frame, of a million levels in a few megabytes brought the node down so.
+TEST(JsonParseTest, MembersOfAnotherTypeGiveTheFallbackInsteadOfThrowing) {
+  auto doc = parse_json(R"({"flag":true,"name":"x","count":7,"wrong":"yes","neg":-1,"f":1.5})");
+  EXPECT_TRUE(bool_member(doc, "flag", false));
+  EXPECT_TRUE(bool_member(doc, "wrong", true));
+  EXPECT_FALSE(bool_member(doc, "name", false));
+  EXPECT_FALSE(bool_member(doc, "missing", false));
+  EXPECT_EQ(string_member(doc, "name"), "x");
+  EXPECT_EQ(string_member(doc, "count", "none"), "none");
+  EXPECT_EQ(unsigned_member(doc, "count"), 7u);
+  EXPECT_EQ(unsigned_member(doc, "neg"), std::nullopt);
+  EXPECT_EQ(unsigned_member(doc, "f"), std::nullopt);
+  EXPECT_EQ(unsigned_member(doc, "wrong"), std::nullopt);
+  // Not an object at all: every member is missing.
+  for (const char* text : {"[1,2]", "\"text\"", "null", "not json"}) {
+    auto other = parse_json(text);
+    EXPECT_FALSE(bool_member(other, "flag", false)) << text;
+    EXPECT_EQ(string_member(other, "name", "-"), "-") << text;
+    EXPECT_EQ(unsigned_member(other, "count"), std::nullopt) << text;
+  }
+}
+
 TEST(JsonParseTest, DocumentsNestedPastTheBoundAreRefused) {
   for (size_t depth : {max_json_depth + 1, size_t{100'000}, size_t{1'000'000}}) {
     auto arrays = std::string(depth, '[') + std::string(depth, ']');

@@ -12,6 +12,7 @@
 #include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
+#include "config/settings.hpp"
 #include "net/http_server.hpp"
 #include "net/http_types.hpp"
 #include "net/hub_api.hpp"
@@ -131,7 +132,7 @@ int cmd_hub(const std::string& config_path) {
   }
   std::cout << "Hub listening on " << config::endpoint{listen->host, (*server)->port()}.to_string()
             << (s->tls.enabled() ? " (https)" : "") << "; confirmation links point to "
-            << s->hub.public_url << "; mail through " << net::redacted_smtp_url(mail.url)
+            << s->hub.public_url << "; mail through " << config::redacted_url(mail.url)
             << std::endl;
   int received = 0;
   sigwait(&stop_signals, &received);

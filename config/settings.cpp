@@ -617,7 +617,7 @@ class settings_reader {
     if (!v || v->empty()) return;
     std::string url = *v;
     if (auto why = url_problem(url, rules); !why.empty())
-      c_.report(*t.find(key), t.key_name(key), quote(*v) + " " + why, expected);
+      c_.report(*t.find(key), t.key_name(key), quote(redacted_url(*v)) + " " + why, expected);
     else
       out = url;
   }
@@ -1061,6 +1061,18 @@ std::vector<std::string> error_lines(const caf::error& err) {
     if (context.match_element<std::string>(i)) lines.push_back(context.get_as<std::string>(i));
   if (lines.empty()) lines.push_back("config: " + to_string(static_cast<errc>(err.code())));
   return lines;
+}
+
+std::string redacted_url(const std::string& url) {
+  auto start = url.find("://");
+  if (start == std::string::npos) return url;
+  start += 3;
+  auto end = std::min(url.find_first_of("/?#", start), url.size());
+  auto at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < start) return url;
+  auto colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
 }  // namespace fedrelay::config

@@ -202,6 +202,11 @@ std::vector<std::string> missing_keys(const settings& s);
 /// matched by `allow` unless `allow` is empty.
 bool peer_allowed(const settings& s, const std::string& domain);
 
+/// `url` with the password of its user info replaced by "***" ("smtp://u:***@host"), for
+/// messages and logs. The user info runs to the last '@' of the authority, as the URL is
+/// read.
+std::string redacted_url(const std::string& url);
+
 /// One line per problem of an error from load_settings()/parse_settings(), for printing;
 /// any other error gives the single line caf::to_string(err).
 std::vector<std::string> error_lines(const caf::error& err);

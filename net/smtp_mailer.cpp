@@ -15,6 +15,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "config/settings.hpp"
 #include "crypto/keys.hpp"
 #include "net/logger.hpp"
 
@@ -103,18 +104,6 @@ size_t read_upload(char* buffer, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-std::string redacted_smtp_url(const std::string& url) {
-  auto start = url.find("://");
-  if (start == std::string::npos) return url;
-  start += 3;
-  auto at = url.find('@', start);
-  auto end = url.find_first_of("/?#", start);
-  if (at == std::string::npos || (end != std::string::npos && at > end)) return url;
-  auto colon = url.find(':', start);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
-
 std::string format_mail(const actors::mail_message& mail, const std::string& message_id_host) {
   std::string out;
   out += "Date: " + rfc5322_date() + "\r\n";
@@ -140,7 +129,7 @@ std::string format_mail(const actors::mail_message& mail, const std::string& mes
 }
 
 caf::error send_mail(const smtp_options& options, const actors::mail_message& mail) {
-  auto server = redacted_smtp_url(options.url);
+  auto server = config::redacted_url(options.url);
   if (has_line_break(mail.from) || has_line_break(mail.to) || has_line_break(mail.subject))
     return caf::make_error(actors::errc::bad_request, "a mail header holds a line break");
   if (!curl_ready())
@@ -207,7 +196,7 @@ actors::mailer_actor spawn_smtp_mailer(caf::actor_system& sys, smtp_options opti
             log()->warn("mail to {} failed: {}", mail.to, actors::describe(err));
             return err;
           }
-          log()->info("mail to {} accepted by {}", mail.to, redacted_smtp_url(o.url));
+          log()->info("mail to {} accepted by {}", mail.to, config::redacted_url(o.url));
           return true;
         },
     };

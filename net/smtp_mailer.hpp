@@ -34,9 +34,6 @@ struct smtp_options {
   std::chrono::milliseconds timeout{30'000};
 };
 
-/// The URL with its password replaced by "***", for messages and logs.
-std::string redacted_smtp_url(const std::string& url);
-
 /// Sends `mail` and returns when the server accepted it; blocks up to options.timeout, so
 /// call it off the io threads. Adds Date, Message-ID and MIME headers; lines end in CRLF.
 /// Errors: actors::errc::unavailable naming the server (password redacted) and libcurl's

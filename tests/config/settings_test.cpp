@@ -406,5 +406,21 @@ TEST(SettingsTest, ErrorLinesOfOtherErrors) {
   EXPECT_FALSE(out[0].empty());
 }
 
+TEST(SettingsTest, PasswordsInUrlsAreRedactedUpToTheLastAt) {
+  EXPECT_EQ(redacted_url("smtp://user:secret@mail.example:587"),
+            "smtp://user:***@mail.example:587");
+  EXPECT_EQ(redacted_url("smtp://user:p@ss@mail.example/x@y"), "smtp://user:***@mail.example/x@y");
+  EXPECT_EQ(redacted_url("smtps://user@mail.example"), "smtps://user@mail.example");
+  EXPECT_EQ(redacted_url("smtp://mail.example:25"), "smtp://mail.example:25");
+  EXPECT_EQ(redacted_url("not a url"), "not a url");
+  // A setting that is refused is quoted without its password.
+  auto s = parse_settings("[hub]\nsmtp_url = \"ftp://u:hunter2@mail.example\"\n", "hub.toml");
+  ASSERT_FALSE(s);
+  auto lines = error_lines(s.error());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].find("hunter2"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("ftp://u:***@mail.example"), std::string::npos) << lines[0];
+}
+
 }  // namespace
 }  // namespace fedrelay::config

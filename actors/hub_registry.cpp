@@ -18,6 +18,7 @@
 #include "actors/errc.hpp"
 #include "actors/logger.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/pem.hpp"
 #include "storage/store.hpp"
 
@@ -228,8 +229,8 @@ mail_message hub_registry::confirmation_mail(const hub_registration& reg,
            "Chat servers that look " +
            domain +
            " up on this Hub will send its federation\n"
-           "traffic to that URL, encrypted for that key. If this is right, confirm it by\n"
-           "opening this link before " +
+           "traffic to that URL, encrypted for that key. If this is right, open this link\n"
+           "and press its Confirm button before " +
            utc_text(now() + options_.token_ttl.count()) +
            ":\n\n"
            "  " +
@@ -257,39 +258,67 @@ caf::error hub_registry::abandon(const std::string& domain_text, const std::stri
   return caf::none;
 }
 
-caf::expected<std::string> hub_registry::confirm(std::string_view token) {
+struct hub_registry::token_check {
+  json token;  // the entry in column dedup
+  std::string token_key;
+  std::string domain;
+  json pending;  // the domain's pending registration
+  std::string pending_key;
+};
+
+caf::expected<hub_registry::token_check> hub_registry::check_token(std::string_view token) const {
   const auto invalid =
       "this confirmation link is not valid: it was mistyped, or a newer "
       "registration of the domain replaced it";
   if (!is_token_text(token)) return caf::make_error(errc::not_found, invalid);
   auto hash = token_hash(token);
-  auto token_key = key_of(token_prefix, hash);
-  auto entry = read_json(db_, column::dedup, token_key);
+  token_check out;
+  out.token_key = key_of(token_prefix, hash);
+  auto entry = read_json(db_, column::dedup, out.token_key);
   if (!entry) return entry.error();
   if (!*entry) return caf::make_error(errc::not_found, invalid);
-  auto tok = std::move(**entry);
-  auto domain = tok.value("domain", "");
-  if (tok.value("used", false))
-    return caf::make_error(errc::rejected,
-                           "this confirmation link was already used: " + domain + " is confirmed");
-  if (now() >= tok.value("expires_ms", int64_t{0}))
+  out.token = std::move(**entry);
+  out.domain = out.token.value("domain", "");
+  if (out.token.value("used", false))
+    return caf::make_error(
+        errc::rejected, "this confirmation link was already used: " + out.domain + " is confirmed");
+  if (now() >= out.token.value("expires_ms", int64_t{0}))
     return caf::make_error(errc::rejected, "this confirmation link has expired; the node of " +
-                                               domain + " sends a new one when it registers again");
-  auto pending_key = key_of(pending_prefix, domain);
-  auto pending = read_json(db_, column::meta, pending_key);
+                                               out.domain +
+                                               " sends a new one when it registers again");
+  out.pending_key = key_of(pending_prefix, out.domain);
+  auto pending = read_json(db_, column::meta, out.pending_key);
   if (!pending) return pending.error();
   if (!*pending || (**pending).value("token", "") != hash)
     return caf::make_error(errc::not_found, invalid);
-  const auto& p = **pending;
-  json confirmed{{"url", p.value("url", "")}, {"key", p.value("key", "")}, {"confirmed_ms", now()}};
-  tok["used"] = true;
+  out.pending = std::move(**pending);
+  return out;
+}
+
+caf::expected<hub_registration> hub_registry::pending_for(std::string_view token) const {
+  auto checked = check_token(token);
+  if (!checked) return checked.error();
+  auto key = crypto::from_hex(checked->pending.value("key", ""), 32);
+  if (!key)
+    return caf::make_error(errc::storage_failed, "a pending registration's key is unreadable");
+  return hub_registration{checked->domain, checked->pending.value("url", ""), std::move(*key)};
+}
+
+caf::expected<std::string> hub_registry::confirm(std::string_view token) {
+  auto checked = check_token(token);
+  if (!checked) return checked.error();
+  auto& c = *checked;
+  json confirmed{{"url", c.pending.value("url", "")},
+                 {"key", c.pending.value("key", "")},
+                 {"confirmed_ms", now()}};
+  c.token["used"] = true;
   storage::write_batch batch;
-  batch.put(column::meta, key_of(confirmed_prefix, domain), confirmed.dump());
-  batch.del(column::meta, pending_key);
+  batch.put(column::meta, key_of(confirmed_prefix, c.domain), confirmed.dump());
+  batch.del(column::meta, c.pending_key);
   // Kept, marked used, until it expires: a second click is told what happened.
-  batch.put(column::dedup, token_key, tok.dump());
+  batch.put(column::dedup, c.token_key, c.token.dump());
   if (auto err = db_.write(batch)) return storage_error(err);
-  return domain;
+  return c.domain;
 }
 
 caf::expected<hub_record> hub_registry::lookup(std::string_view domain_text) const {
@@ -388,6 +417,11 @@ hub_registry_actor::behavior_type hub_registry_behavior(
                                                       " could not be sent: " + detail_of(err)));
                 });
         return promise;
+      },
+      [=](hub_peek_atom, const std::string& token) -> caf::result<hub_registration> {
+        auto reg = self->state.registry->pending_for(token);
+        if (!reg) return std::move(reg.error());
+        return std::move(*reg);
       },
       [=](hub_confirm_atom, const std::string& token) -> caf::result<std::string> {
         auto domain = self->state.registry->confirm(token);

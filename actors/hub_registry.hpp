@@ -29,6 +29,7 @@ inline constexpr std::string_view hub_confirm_path = "/api/v1/hub.confirm";
 
 using hub_register_atom = caf::atom_constant<caf::atom("hubreg")>;
 using hub_confirm_atom = caf::atom_constant<caf::atom("hubconfirm")>;
+using hub_peek_atom = caf::atom_constant<caf::atom("hubpeek")>;
 using mail_atom = caf::atom_constant<caf::atom("mail")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
@@ -159,6 +160,10 @@ class hub_registry {
   /// registration), rejected (expired, or already used: the detail says which).
   [[nodiscard]] caf::expected<std::string> confirm(std::string_view token);
 
+  /// What confirm(token) would confirm, without confirming it: the page a link opens shows
+  /// it and asks for a click. The same errors as confirm.
+  [[nodiscard]] caf::expected<hub_registration> pending_for(std::string_view token) const;
+
   /// The confirmed record of `domain` (any case). not_found when there is none, whether
   /// or not a registration is pending: lookups do not reveal what waits for confirmation.
   [[nodiscard]] caf::expected<hub_record> lookup(std::string_view domain) const;
@@ -169,6 +174,10 @@ class hub_registry {
   const hub_registry_options& options() const { return options_; }
 
  private:
+  /// A token's entry and the pending registration it confirms (hub_registry.cpp).
+  struct token_check;
+  [[nodiscard]] caf::expected<token_check> check_token(std::string_view token) const;
+
   int64_t now() const;
   storage::store& db_;
   hub_registry_options options_;
@@ -188,6 +197,8 @@ using hub_registry_actor = caf::typed_actor<
     caf::replies_to<hub_register_atom, hub_registration>::with<hub_register_outcome>,
     // Confirms a token; replies the domain. Errors: not_found, rejected, storage_failed.
     caf::replies_to<hub_confirm_atom, std::string>::with<std::string>,
+    // What a token would confirm, unconfirmed. The same errors.
+    caf::replies_to<hub_peek_atom, std::string>::with<hub_registration>,
     // The confirmed record of a domain. Errors: not_found, bad_request, storage_failed.
     caf::replies_to<lookup_atom, std::string>::with<hub_record>,
     // Drops expired entries (also sent to itself every sweep_interval).

@@ -189,7 +189,7 @@ void check_hub(const context& c, report& r) {
   auto res = net::http_get_blocking(target, http_timeout, {}, client_options(c.s));
   auto confirm = "run the node (fedrelay run -c " + c.config_path +
                  "): it registers at start; then open the link the Hub mails to webmaster@" +
-                 c.s.domain;
+                 c.s.domain + " and press Confirm";
   if (!res) {
     r.error("hub",
             "the Hub at " + c.s.hub_url + " cannot be reached: " + actors::describe(res.error()),

@@ -123,16 +123,25 @@ std::string html_escape(const std::string& text) {
   return out;
 }
 
-// The confirmation link is opened by a person in a browser: answer a page, not JSON.
-http_response page(unsigned status, const std::string& title, const std::string& text) {
+/// The confirmation link is opened by a person in a browser: a page, not JSON, with
+/// `title`, `text` and, when given, a button that posts `token` to confirm it.
+http_response page(unsigned status, const std::string& title, const std::string& text,
+                   const std::string& token = {}) {
   http_response res;
   res.status = status;
   res.content_type = "text/html; charset=utf-8";
   res.headers.emplace_back("Cache-Control", "no-store");
   res.headers.emplace_back("Referrer-Policy", "no-referrer");  // the token is in the URL
+  res.headers.emplace_back("X-Frame-Options", "DENY");         // no click under another page
   res.body = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
              "</title></head>\n<body><h1>" + html_escape(title) + "</h1>\n<p>" + html_escape(text) +
-             "</p></body></html>\n";
+             "</p>\n";
+  if (!token.empty())  // relative: the Hub may be served below a path prefix
+    res.body +=
+        "<form method=\"post\" action=\"hub.confirm\"><input type=\"hidden\" "
+        "name=\"token\" value=\"" +
+        html_escape(token) + "\"><button type=\"submit\">Confirm</button></form>\n";
+  res.body += "</body></html>\n";
   return res;
 }
 
@@ -217,6 +226,35 @@ request_handler register_route(hub_api_context ctx, std::shared_ptr<rate_limiter
   };
 }
 
+/// The registry's raw 32-byte key as the key type (zero-padded or cut at 32 bytes).
+crypto::public_key key_from_raw(const std::string& raw) {
+  crypto::public_key key{};
+  std::copy_n(raw.begin(), std::min(raw.size(), key.size()), key.begin());
+  return key;
+}
+
+/// The answer to a link whose token the registry refused (unknown, used, expired).
+http_response refused_link(const caf::error& err) {
+  if (is_code(err, actors::errc::not_found))
+    return page(404, "Unknown link", actors::detail_of(err));
+  if (is_code(err, actors::errc::rejected))
+    return page(410, "Link no longer valid", actors::detail_of(err));
+  return page(503, "Try again later", "The Hub could not look at the link right now.");
+}
+
+/// The link's token: in the query of the link, or in the form its page posts (a form body
+/// is written as a query is).
+std::optional<std::string> token_of(const http_request& req) {
+  if (req.method != "POST") return req.query("token");
+  http_request form;
+  form.target = "/?" + req.body;
+  return form.query("token");
+}
+
+/// GET: the page the mailed link opens shows what it would confirm and a button; POST (the
+/// button) confirms. A GET confirms nothing, since mail gateways fetch every link in a
+/// mail to scan it, and a link they opened would otherwise confirm an impostor's
+/// registration of the domain without anyone's click.
 request_handler confirm_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
   return [ctx, limiter](http_request&& req, responder respond) {
     if (auto wait = limiter->take(client_address(req.remote_address))) {
@@ -225,25 +263,32 @@ request_handler confirm_route(hub_api_context ctx, std::shared_ptr<rate_limiter>
       res.headers.emplace_back("Retry-After", std::to_string(wait));
       return respond(std::move(res));
     }
-    auto token = req.query("token");
+    auto token = token_of(req);
     if (!token || token->empty())
       return respond(page(400, "No confirmation token",
                           "The link lacks its token; copy the "
                           "whole link from the mail."));
-    ask<std::string>(
+    if (req.method == "POST")
+      return ask<std::string>(
+          *ctx.system, ctx.registry, ctx.timeout,
+          [respond](std::string& domain) {
+            respond(page(200, "Confirmed",
+                         domain + " is confirmed: peers that look it up on this Hub now find it."));
+          },
+          [respond](caf::error& err) { respond(refused_link(err)); },
+          actors::hub_confirm_atom::value, std::move(*token));
+    ask<actors::hub_registration>(
         *ctx.system, ctx.registry, ctx.timeout,
-        [respond](std::string& domain) {
-          respond(page(200, "Confirmed",
-                       domain + " is confirmed: peers that look it up on this Hub now find it."));
+        [respond, token = *token](actors::hub_registration& reg) {
+          respond(page(200, "Confirm " + reg.domain,
+                       "Confirm that peers finding " + reg.domain + " on this Hub reach it at " +
+                           reg.url + " and trust the key " +
+                           crypto::fingerprint(key_from_raw(reg.public_key)) +
+                           ", as the mail said. Confirm only if you asked for it.",
+                       token));
         },
-        [respond](caf::error& err) {
-          if (is_code(err, actors::errc::not_found))
-            return respond(page(404, "Unknown link", actors::detail_of(err)));
-          if (is_code(err, actors::errc::rejected))
-            return respond(page(410, "Link no longer valid", actors::detail_of(err)));
-          respond(page(503, "Try again later", "The Hub could not confirm right now."));
-        },
-        actors::hub_confirm_atom::value, std::move(*token));
+        [respond](caf::error& err) { respond(refused_link(err)); }, actors::hub_peek_atom::value,
+        std::move(*token));
   };
 }
 
@@ -257,11 +302,9 @@ request_handler lookup_route(hub_api_context ctx, std::shared_ptr<rate_limiter> 
     ask<actors::hub_record>(
         *ctx.system, ctx.registry, ctx.timeout,
         [respond](actors::hub_record& rec) {
-          crypto::public_key key{};
-          std::copy(rec.public_key.begin(), rec.public_key.end(), key.begin());
           json body{{"domain", rec.domain},
                     {"url", rec.url},
-                    {"public_key", crypto::public_key_pem(key)},
+                    {"public_key", crypto::public_key_pem(key_from_raw(rec.public_key))},
                     {"ttl", rec.ttl}};
           respond(success_reply(body.dump()));
         },
@@ -286,6 +329,7 @@ request_handler make_hub_handler(hub_api_context ctx) {
   return route_table({
       {"POST", std::string{actors::hub_register_path}, register_route(ctx, registrations)},
       {"GET", std::string{actors::hub_confirm_path}, confirm_route(ctx, lookups)},
+      {"POST", std::string{actors::hub_confirm_path}, confirm_route(ctx, lookups)},
       {"GET", hub_lookup_path, lookup_route(ctx, lookups)},
   });
 }

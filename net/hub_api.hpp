@@ -45,8 +45,11 @@ struct hub_api_context {
 ///        -> 200 {"success":true,"status":"pending"|"confirmed","mail_to","mailed","expires"}
 ///        400 malformed, 401 bad signature or time, 429 rate or mail limit (with
 ///        "retry_after" seconds and Retry-After), 503 mail or store failed.
-///   GET  /api/v1/hub.confirm?token=T -> text/html page: 200 confirmed, 404 unknown
-///        link, 410 expired or used.
+///   GET  /api/v1/hub.confirm?token=T -> text/html page: 200 naming what the link would
+///        confirm, with a button that posts the token; 404 unknown link, 410 expired or
+///        used. It confirms nothing.
+///   POST /api/v1/hub.confirm, form body token=T -> text/html page: 200 confirmed, 404,
+///        410.
 ///   GET  /api/v1/hub.lookup?domain=D -> 200 {"success":true,"domain","url","public_key"
 ///        (PEM),"ttl"}; 404 the same for unknown and unconfirmed domains; 429.
 request_handler make_hub_handler(hub_api_context ctx);

@@ -352,12 +352,27 @@ TEST_F(HubRegistryActorTest, MailsTheLinkBeforeReplyingAndConfirmsIt) {
   ASSERT_FALSE(token.empty()) << po->sent[0].text;
   EXPECT_EQ(code_of(ask<hub_record>(registry, lookup_atom::value, std::string{"b.test"}).error()),
             errc::not_found);
+  // What the link would confirm, shown before its button is pressed: nothing confirmed yet.
+  for (int i = 0; i < 2; ++i) {
+    auto shown = ask<hub_registration>(registry, hub_peek_atom::value, token);
+    ASSERT_TRUE(shown) << describe(shown.error());
+    EXPECT_EQ(shown->domain, "b.test");
+    EXPECT_EQ(shown->url, "http://127.0.0.1:9000");
+    EXPECT_EQ(shown->public_key, reg().public_key);
+  }
+  EXPECT_EQ(code_of(ask<hub_record>(registry, lookup_atom::value, std::string{"b.test"}).error()),
+            errc::not_found);
+  EXPECT_EQ(
+      code_of(ask<hub_registration>(registry, hub_peek_atom::value, std::string(64, '0')).error()),
+      errc::not_found);
   auto domain = ask<std::string>(registry, hub_confirm_atom::value, token);
   ASSERT_TRUE(domain) << describe(domain.error());
   EXPECT_EQ(*domain, "b.test");
   auto rec = ask<hub_record>(registry, lookup_atom::value, std::string{"b.test"});
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->url, "http://127.0.0.1:9000");
+  EXPECT_EQ(code_of(ask<hub_registration>(registry, hub_peek_atom::value, token).error()),
+            errc::rejected);  // used
   // The node registering again at its next boot costs no mail.
   auto again = ask<hub_register_outcome>(registry, hub_register_atom::value, reg());
   ASSERT_TRUE(again);

@@ -184,10 +184,18 @@ class HubTest : public testing::Test {
     return http(port, "GET", "/api/v1/hub.lookup?domain=" + domain);
   }
 
-  /// Opens a link from a mail, as a browser would.
+  /// Opens a link from a mail, as a browser would, and presses the page's button: the
+  /// page's answer when it has no button, the button's otherwise.
   http_reply open(const std::string& link) {
     auto target = link.substr(link.find("/api/"));
-    return http(port, "GET", target);
+    auto shown = http(port, "GET", target);
+    // The form the page holds: posted to hub.confirm, relative to the page.
+    static const std::regex field{
+        R"re(<form method="post" action="hub\.confirm"><input type="hidden" name="token" value="([0-9a-f]+)">)re"};
+    std::smatch m;
+    if (shown.status != 200 || !std::regex_search(shown.body, m, field)) return shown;
+    return http(port, "POST", "/api/v1/hub.confirm",
+                {{"Content-Type", "application/x-www-form-urlencoded"}}, "token=" + m[1].str());
   }
 
   std::string node_config_using_hub(const std::string& data_dir) {
@@ -255,6 +263,36 @@ TEST_F(HubTest, RegisterConfirmByMailLookUpAndResolve) {
   ASSERT_EQ(again.status, 200);
   EXPECT_EQ(json::parse(again.body)["status"], "confirmed");
   EXPECT_EQ(smtp->mails().size(), 1u);
+}
+
+// Mail gateways fetch every link of a mail to scan it: the link's page only shows what it
+// would confirm, and the registration waits for the page's button.
+TEST_F(HubTest, OpeningTheLinkConfirmsNothingUntilItsButtonIsPressed) {
+  start_hub();
+  ASSERT_EQ(register_domain("b.test", key).status, 200);
+  auto link = link_in(smtp->wait_for_mails(1).at(0).content);
+  auto target = link.substr(link.find("/api/"));
+  for (int i = 0; i < 3; ++i) {
+    auto shown = http(port, "GET", target);
+    ASSERT_EQ(shown.status, 200) << shown.body;
+    EXPECT_NE(shown.body.find("Confirm b.test"), std::string::npos) << shown.body;
+    EXPECT_NE(shown.body.find("http://127.0.0.1:9443"), std::string::npos) << shown.body;
+    EXPECT_NE(shown.body.find(crypto::fingerprint(key.public_key())), std::string::npos);
+    EXPECT_NE(shown.body.find("method=\"post\""), std::string::npos) << shown.body;
+    EXPECT_NE(shown.head.find("X-Frame-Options: DENY"), std::string::npos) << shown.head;
+  }
+  EXPECT_EQ(lookup("b.test").status, 404);
+  // A posted token that is not the link's confirms nothing either.
+  auto wrong = http(port, "POST", "/api/v1/hub.confirm",
+                    {{"Content-Type", "application/x-www-form-urlencoded"}},
+                    "token=" + std::string(64, '0'));
+  EXPECT_EQ(wrong.status, 404);
+  EXPECT_EQ(http(port, "POST", "/api/v1/hub.confirm", {}, "").status, 400);
+  EXPECT_EQ(lookup("b.test").status, 404);
+  auto confirmed = open(link);
+  EXPECT_EQ(confirmed.status, 200) << confirmed.body;
+  EXPECT_NE(confirmed.body.find("b.test is confirmed"), std::string::npos) << confirmed.body;
+  EXPECT_EQ(lookup("b.test").status, 200);
 }
 
 TEST_F(HubTest, WrongOrUsedLinksAreRefused) {

@@ -279,16 +279,17 @@ request_handler confirm_route(hub_api_context ctx, std::shared_ptr<rate_limiter>
           actors::hub_confirm_atom::value, std::move(*token));
     ask<actors::hub_registration>(
         *ctx.system, ctx.registry, ctx.timeout,
-        [respond, token = *token](actors::hub_registration& reg) {
+        [respond, shown = *token](actors::hub_registration& reg) {
           respond(page(200, "Confirm " + reg.domain,
                        "Confirm that peers finding " + reg.domain + " on this Hub reach it at " +
                            reg.url + " and trust the key " +
                            crypto::fingerprint(key_from_raw(reg.public_key)) +
                            ", as the mail said. Confirm only if you asked for it.",
-                       token));
+                       shown));
         },
+        // Not moved: the capture above copies it, in an order of arguments C++ leaves open.
         [respond](caf::error& err) { respond(refused_link(err)); }, actors::hub_peek_atom::value,
-        std::move(*token));
+        *token);
   };
 }
 

@@ -442,6 +442,17 @@ class HubRegistrarTest : public HubActorTest {
 
   config::status last() const { return reports.back().first; }
 
+  /// Runs the clock to a second before `due`, then past it: the second attempt (and only
+  /// it) comes then.
+  void expect_second_attempt_at(std::chrono::milliseconds due) {
+    sched.advance_time(due - 1s);
+    sched.run();
+    EXPECT_EQ(hub->requests.size(), 1u);
+    sched.advance_time(1001ms);
+    sched.run();
+    EXPECT_EQ(hub->requests.size(), 2u);
+  }
+
   /// Fires the next retry timer and runs what it starts.
   void next_attempt() {
     sched.trigger_timeouts();
@@ -536,12 +547,7 @@ TEST_F(HubRegistrarTest, RateLimitedAttemptWaitsForRetryAfter) {
   start();
   sched.run();
   EXPECT_EQ(last(), config::status::hub_registering);  // transient, not yet failed
-  sched.advance_time(29s);
-  sched.run();
-  EXPECT_EQ(hub->requests.size(), 1u);
-  sched.advance_time(1001ms);
-  sched.run();
-  EXPECT_EQ(hub->requests.size(), 2u);
+  expect_second_attempt_at(30s);
 }
 
 // A Hub that asks to wait for years is waited for the longest backoff (5 minutes here).
@@ -549,12 +555,7 @@ TEST_F(HubRegistrarTest, AHubsRetryAfterIsBoundedByTheLongestBackoff) {
   hub->reply = {429, R"({"success":false,"error":"slow down","retry_after":4000000000})"};
   start();
   sched.run();
-  sched.advance_time(std::chrono::minutes(5) - 1s);
-  sched.run();
-  EXPECT_EQ(hub->requests.size(), 1u);
-  sched.advance_time(1001ms);
-  sched.run();
-  EXPECT_EQ(hub->requests.size(), 2u);
+  expect_second_attempt_at(std::chrono::minutes(5));
 }
 
 // Members of the wrong type are not a registration, and the registrar lives on: nlohmann's

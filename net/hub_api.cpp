@@ -3,6 +3,7 @@
 #include "net/hub_api.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <mutex>
 #include <unordered_map>
@@ -188,6 +189,15 @@ checked_registration check_registration(const hub_api_context& ctx, const http_r
   if (!parsed) return fail(400, "url: " + actors::detail_of(parsed.error()));
   if (!parsed->path.empty() && parsed->path != "/")
     return fail(400, "url: a node's public URL has no path");
+  // It goes into the mail as it is: a fragment would be text of the registrant's choosing
+  // there ("#Visit-https://..."), and the host must be a name or an address.
+  if (url_text.find('#') != std::string::npos)
+    return fail(400, "url: a node's public URL has no fragment");
+  auto host_char = [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '.' || ch == '-' || ch == ':';  // ':' in IPv6 addresses
+  };
+  if (!std::all_of(parsed->host.begin(), parsed->host.end(), host_char))
+    return fail(400, "url: the host is not a domain name or an address");
   while (!url_text.empty() && url_text.back() == '/') url_text.pop_back();
   auto key = crypto::parse_public_key_pem(j["public_key"].get<std::string>());
   if (!key) return fail(400, "public_key: " + actors::detail_of(key.error()));

@@ -343,6 +343,13 @@ TEST_F(HubTest, UnsignedOrForgedRegistrationsAreRefusedAndMailNobody) {
   EXPECT_EQ(unsigned_reg.status, 400) << unsigned_reg.body;
   auto not_json = post_registration("{nope", key, "b.test");
   EXPECT_EQ(not_json.status, 400);
+  // The URL goes into the mail as it is: no fragment (a line of text for the reader), no
+  // path, and a host that is a name or an address.
+  for (std::string url : {"https://b.test#Visit-https://phish.example", "https://b.test/x",
+                          "https://b.te<st>:8443", "https://b_test"}) {
+    auto bad_url = register_domain("b.test", key, url);
+    EXPECT_EQ(bad_url.status, 400) << url << ": " << bad_url.body;
+  }
   auto with_path = register_domain("b.test", key, "http://127.0.0.1:9443/some/path");
   EXPECT_EQ(with_path.status, 400) << with_path.body;
   EXPECT_EQ(http(port, "GET", "/api/v1/hub.register").status, 405);

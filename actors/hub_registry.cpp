@@ -20,6 +20,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/pem.hpp"
+#include "crypto/raw_key.hpp"
 #include "storage/store.hpp"
 
 namespace fedrelay::actors {
@@ -208,8 +209,7 @@ caf::expected<hub_register_step> hub_registry::register_domain(const hub_registr
 mail_message hub_registry::confirmation_mail(const hub_registration& reg,
                                              const std::string& token) const {
   auto domain = lowercase(reg.domain);
-  crypto::public_key key{};
-  std::copy(reg.public_key.begin(), reg.public_key.end(), key.begin());
+  auto key = crypto::public_key_of_raw(reg.public_key);
   auto hours = std::chrono::duration_cast<std::chrono::hours>(options_.token_ttl).count();
   mail_message m;
   m.from = options_.mail_from;

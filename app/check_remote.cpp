@@ -14,6 +14,7 @@
 #include "actors/transaction.hpp"
 #include "app/check_internal.hpp"
 #include "crypto/pem.hpp"
+#include "crypto/raw_key.hpp"
 #include "net/dns_client.hpp"
 #include "net/errc.hpp"
 #include "net/http_client.hpp"
@@ -28,12 +29,6 @@ std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   return text;
-}
-
-crypto::public_key key_of(const std::string& raw) {
-  crypto::public_key key{};
-  std::copy_n(raw.begin(), std::min(raw.size(), key.size()), key.begin());
-  return key;
 }
 
 net::client_options client_options(const config::settings& s) {
@@ -210,8 +205,9 @@ void check_hub(const context& c, report& r) {
     wrong.push_back("its URL is " + rec->base_url + ", not public_url " + c.s.public_url);
   if (!c.identity)
     r.warning("hub", "key not compared: this node's key is not usable", c.fix_key_first());
-  else if (key_of(rec->public_key) != c.identity->public_key())
-    wrong.push_back("its key is " + crypto::fingerprint(key_of(rec->public_key)) +
+  else if (crypto::public_key_of_raw(rec->public_key) != c.identity->public_key())
+    wrong.push_back("its key is " +
+                    crypto::fingerprint(crypto::public_key_of_raw(rec->public_key)) +
                     ", not this node's " + crypto::fingerprint(c.identity->public_key()));
   if (wrong.empty()) {
     r.ok("hub", "the Hub's confirmed record for " + c.s.domain + " matches this node (" +

@@ -10,6 +10,7 @@
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "crypto/pem.hpp"
+#include "crypto/raw_key.hpp"
 #include "net/dns_resolver.hpp"
 #include "net/http_client.hpp"
 #include "net/hub_client.hpp"
@@ -19,8 +20,7 @@ namespace fedrelay::app {
 namespace {
 
 void print_record(const actors::peer_record& rec) {
-  crypto::public_key key{};
-  std::copy(rec.public_key.begin(), rec.public_key.end(), key.begin());
+  auto key = crypto::public_key_of_raw(rec.public_key);
   std::cout << "domain:      " << rec.domain << '\n'
             << "url:         " << rec.base_url << '\n'
             << "protocol:    " << rec.protocol << '\n'

@@ -17,6 +17,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/pem.hpp"
+#include "crypto/raw_key.hpp"
 #include "net/actor_call.hpp"
 #include "net/api_support.hpp"
 #include "net/hub_client.hpp"
@@ -236,13 +237,6 @@ request_handler register_route(hub_api_context ctx, std::shared_ptr<rate_limiter
   };
 }
 
-/// The registry's raw 32-byte key as the key type (zero-padded or cut at 32 bytes).
-crypto::public_key key_from_raw(const std::string& raw) {
-  crypto::public_key key{};
-  std::copy_n(raw.begin(), std::min(raw.size(), key.size()), key.begin());
-  return key;
-}
-
 /// The answer to a link whose token the registry refused (unknown, used, expired).
 http_response refused_link(const caf::error& err) {
   if (is_code(err, actors::errc::not_found))
@@ -293,7 +287,7 @@ request_handler confirm_route(hub_api_context ctx, std::shared_ptr<rate_limiter>
           respond(page(200, "Confirm " + reg.domain,
                        "Confirm that peers finding " + reg.domain + " on this Hub reach it at " +
                            reg.url + " and trust the key " +
-                           crypto::fingerprint(key_from_raw(reg.public_key)) +
+                           crypto::fingerprint(crypto::public_key_of_raw(reg.public_key)) +
                            ", as the mail said. Confirm only if you asked for it.",
                        shown));
         },
@@ -313,10 +307,11 @@ request_handler lookup_route(hub_api_context ctx, std::shared_ptr<rate_limiter> 
     ask<actors::hub_record>(
         *ctx.system, ctx.registry, ctx.timeout,
         [respond](actors::hub_record& rec) {
-          json body{{"domain", rec.domain},
-                    {"url", rec.url},
-                    {"public_key", crypto::public_key_pem(key_from_raw(rec.public_key))},
-                    {"ttl", rec.ttl}};
+          json body{
+              {"domain", rec.domain},
+              {"url", rec.url},
+              {"public_key", crypto::public_key_pem(crypto::public_key_of_raw(rec.public_key))},
+              {"ttl", rec.ttl}};
           respond(success_reply(body.dump()));
         },
         [respond](caf::error& err) {

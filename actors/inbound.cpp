@@ -22,16 +22,14 @@
 #include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
 #include "actors/request_auth.hpp"
+#include "actors/stored_receipts.hpp"
 #include "actors/transaction.hpp"
+#include "crypto/raw_key.hpp"
 #include "crypto/sealing.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 
 namespace fedrelay::actors {
-
-std::string transaction_receipt_key(std::string_view origin, std::string_view transaction_id) {
-  return storage::joined_key({"t", origin, transaction_id});
-}
 
 std::string dedup_event_key(std::string_view event_id) {
   return storage::joined_key({"e", event_id});
@@ -40,17 +38,6 @@ std::string dedup_event_key(std::string_view event_id) {
 namespace {
 
 using json = nlohmann::json;
-
-/// The receipt stored for a transaction already applied, if any. Receipts go to column
-/// `receipts`; earlier versions kept them among the event marks in column `dedup`, where
-/// their keys (random ids until then) made every compaction of that column rewrite it
-/// whole, so the old place is looked at too.
-caf::expected<std::optional<std::string>> stored_receipt(const storage::store& store,
-                                                         const std::string& txn_key) {
-  auto stored = store.get(storage::column::receipts, txn_key);
-  if (!stored || *stored) return stored;
-  return store.get(storage::column::dedup, txn_key);
-}
 
 using reply_promise = caf::typed_response_promise<inbound_reply>;
 
@@ -111,12 +98,10 @@ bool speaks(const std::string& header) {
   auto& st = self->state;
   if (auto i = st.keys.find(origin); i != st.keys.end() && i->second.public_key == public_key)
     return i->second.key;
-  crypto::public_key peer{};
-  if (public_key.size() != peer.size())
+  if (public_key.size() != crypto::public_key{}.size())
     return caf::make_error(errc::bad_key_record, "discovery gave a key of " +
                                                      std::to_string(public_key.size()) + " bytes");
-  std::copy(public_key.begin(), public_key.end(), peer.begin());
-  auto key = crypto::box_key::derive(*st.options.identity, peer);
+  auto key = crypto::box_key::derive(*st.options.identity, crypto::public_key_of_raw(public_key));
   if (!key) return key.error();
   st.keys.insert_or_assign(origin, cached_key{public_key, *key});
   return key;
@@ -158,7 +143,7 @@ void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
   // had only held back for a gap, which a resend then could not bring.
   storage::write_batch batch;
   auto encoded = encode_receipt(a->r);
-  batch.put(storage::column::receipts, a->txn_key, encoded);
+  batch.put(storage::column::receipts, a->txn_key, stored_receipt_value(encoded, unix_ms_now()));
   // Not synced: the rooms' appends are, so a receipt lost with the machine only makes a
   // resent transaction reach the rooms again, which answer from their logs (by seq) and
   // marks. A second fsync per transaction on the receiving side bought nothing but latency.

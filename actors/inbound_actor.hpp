@@ -75,9 +75,6 @@ using inbound_actor = caf::typed_actor<
 /// each way per transaction.
 inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inbound_ports ports);
 
-/// The key of an applied transaction's receipt ("t\0" origin "\0" id -> its receipt JSON)
-/// in column `receipts` (versions before kept it in `dedup`, where it is still looked up).
-std::string transaction_receipt_key(std::string_view origin, std::string_view transaction_id);
 /// The key in column `dedup` of a handled room message ("e\0" message id -> the room id),
 /// which the rooms write with the message's effect and this actor reads before handing
 /// over a message that is not a sequenced event (those a room drops by their seq).

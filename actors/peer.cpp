@@ -24,6 +24,7 @@
 #include "actors/logger.hpp"
 #include "actors/outbox.hpp"
 #include "actors/transaction.hpp"
+#include "crypto/raw_key.hpp"
 #include "crypto/sealing.hpp"
 #include "storage/store.hpp"
 
@@ -488,9 +489,7 @@ void pump(peer_pointer self) {
                                                      std::to_string(rec.public_key.size()) +
                                                      " bytes");
   if (!st.key || st.key_of != rec.public_key) {
-    crypto::public_key peer_key;
-    std::copy(rec.public_key.begin(), rec.public_key.end(), peer_key.begin());
-    auto key = crypto::box_key::derive(*st.ctx.identity, peer_key);
+    auto key = crypto::box_key::derive(*st.ctx.identity, crypto::public_key_of_raw(rec.public_key));
     if (!key) return key.error();
     st.key = std::move(*key);
     st.key_of = rec.public_key;

@@ -32,6 +32,7 @@
 #include "actors/logger.hpp"
 #include "actors/room_event.hpp"
 #include "actors/room_state.hpp"
+#include "crypto/raw_key.hpp"
 #include "crypto/sealing.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
@@ -482,7 +483,7 @@ void fetch_key(room_pointer self, const std::string& domain) {
             st.fetching = false;
             if (rec.public_key.size() == crypto::public_key{}.size()) {
               cached_key k;
-              std::copy(rec.public_key.begin(), rec.public_key.end(), k.key.begin());
+              k.key = crypto::public_key_of_raw(rec.public_key);
               k.fetched = self->clock().now();
               st.keys.insert_or_assign(domain, k);
               st.head_key = k.key;  // the head uses it, however short key_ttl is
@@ -1118,9 +1119,7 @@ void send_catchup(room_pointer self, peer_record& rec) {
     return;
   }
   if (!st.host_box || st.host_box_of != rec.public_key) {
-    crypto::public_key host_key;
-    std::copy(rec.public_key.begin(), rec.public_key.end(), host_key.begin());
-    auto box = crypto::box_key::derive(*st.ctx.identity, host_key);
+    auto box = crypto::box_key::derive(*st.ctx.identity, crypto::public_key_of_raw(rec.public_key));
     if (!box) {
       catchup_failed(self, describe(box.error()));
       return;

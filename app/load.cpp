@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "actors/describe.hpp"
+#include "actors/request_auth.hpp"
+#include "actors/stored_receipts.hpp"
 #include "config/status.hpp"
 #include "storage/errc.hpp"
 
@@ -53,6 +55,8 @@ caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings
                                std::filesystem::perm_options::replace, ec);
   storage::store_options opts;
   if (s.storage_sync == config::sync_mode::periodic) opts.wal_sync_period = s.storage_sync_period;
+  opts.expiries.push_back({storage::column::receipts,
+                           actors::expired_receipts(s.storage_receipts_kept, actors::unix_ms_now)});
   return storage::store::open(s.storage_dir + "/db", std::move(opts));
 }
 

@@ -43,7 +43,7 @@ struct section_schema {
 const section_schema schema[] = {
     {"federation", {"enabled", "domain", "discovery", "hub_url", "public_url"}},
     {"listen", {"federation", "local"}},
-    {"storage", {"dir", "sync", "sync_period_ms"}},
+    {"storage", {"dir", "sync", "sync_period_ms", "receipts_kept_hours"}},
     {"dns", {"resolver", "timeout_ms", "negative_ttl_s"}},
     {"local_api", {"token"}},
     {"tls", {"cert", "key", "ca"}},
@@ -674,6 +674,10 @@ class settings_reader {
     constexpr int64_t max_period_ms = 60'000;
     if (auto v = t.integer("sync_period_ms", 1, max_period_ms))
       s_.storage_sync_period = std::chrono::milliseconds(*v);
+    // At least an hour: far longer than the clock-skew window in which a copy of a
+    // transaction is taken at all. At most ten years.
+    if (auto v = t.integer("receipts_kept_hours", 1, 87'600))
+      s_.storage_receipts_kept = std::chrono::hours(*v);
   }
 
   void read_dns(table_view& t) {

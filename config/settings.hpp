@@ -159,6 +159,7 @@ struct settings {
   std::string storage_dir;  // dir (required); relative paths are relative to the file
   sync_mode storage_sync = sync_mode::always;           // sync
   std::chrono::milliseconds storage_sync_period{1000};  // sync_period_ms: with "periodic"
+  std::chrono::hours storage_receipts_kept{168};        // receipts_kept_hours
   // [dns]
   std::optional<endpoint> dns_resolver;         // resolver; nullopt: the system's resolv.conf
   std::chrono::milliseconds dns_timeout{2000};  // timeout: the bound on one lookup

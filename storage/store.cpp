@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -166,6 +167,20 @@ class sequenced_prefix final : public rocksdb::SliceTransform {
   std::atomic<bool> on_{false};
 };
 
+// Drops the entries a store_options::expiry finds expired as compactions pass them.
+class expiry_filter final : public rocksdb::CompactionFilter {
+ public:
+  explicit expiry_filter(entry_expired expired) : expired_(std::move(expired)) {}
+  const char* Name() const override { return "fedrelay.expiry"; }
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    return expired_(view(key), view(value));
+  }
+
+ private:
+  entry_expired expired_;
+};
+
 // RocksDB counts comparisons, reads and timings into a per-thread perf context unless the
 // thread's perf level says not to; nothing here reads those counts, and keeping them was
 // about 1 % of each node's samples (docs/PERFORMANCE.md, tenth round). The level belongs
@@ -218,8 +233,14 @@ rocksdb::Options db_options(const store_options& opts, rocksdb::Env* env) {
 }
 
 rocksdb::ColumnFamilyOptions column_options(column c, const std::shared_ptr<rocksdb::Cache>& cache,
-                                            const std::shared_ptr<sequenced_prefix>& hints) {
+                                            const std::shared_ptr<sequenced_prefix>& hints,
+                                            const expiry_filter* expiry,
+                                            std::chrono::seconds expiry_revisit) {
   rocksdb::ColumnFamilyOptions o;
+  if (expiry) {
+    o.compaction_filter = expiry;
+    o.periodic_compaction_seconds = static_cast<uint64_t>(expiry_revisit.count());
+  }
   // Level compaction with dynamic level sizes keeps space amplification near 1.1 however
   // large the queues grew once; a memtable smaller than the default 64 MiB, since nine
   // share db_write_buffer_size. Not smaller still: 4 MiB memtables lowered the p99 at
@@ -278,8 +299,9 @@ std::string_view column_name(column c) {
 
 struct store::impl {
   std::string dir;
-  // Declared before `db` so it is destroyed after it: RocksDB uses it until the end.
+  // Declared before `db` so they are destroyed after it: RocksDB uses them until the end.
   std::unique_ptr<rocksdb::Env> env;
+  std::vector<std::unique_ptr<expiry_filter>> expiry_filters;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // "default", then each column
   // True when every column's family id is logical_id(column): batches then go to
@@ -347,7 +369,12 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
   for (size_t i = 0; i < column_count; ++i) {
     auto c = static_cast<column>(i);
-    families.emplace_back(std::string{column_name(c)}, column_options(c, cache, hints));
+    const expiry_filter* filter = nullptr;
+    for (auto& e : opts.expiries)
+      if (e.where == c && e.expired)
+        filter = p->expiry_filters.emplace_back(std::make_unique<expiry_filter>(e.expired)).get();
+    families.emplace_back(std::string{column_name(c)},
+                          column_options(c, cache, hints, filter, opts.expiry_revisit));
   }
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(options, dir, families, &p->handles, &raw);
@@ -525,6 +552,21 @@ caf::expected<std::optional<std::pair<std::string, std::string>>> store::last_in
       }))
     return err;
   return last;
+}
+
+caf::error store::compact(column c) {
+  without_perf_counters();
+  rocksdb::CompactRangeOptions o;
+  // The last level too: compacting only what overlaps would leave a column that sits in
+  // one file untouched, expired entries and all.
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  auto status = impl_->db->CompactRange(o, impl_->handle(c), nullptr, nullptr);
+  if (!status.ok())
+    return caf::make_error(
+        errc::write_failed,
+        "compacting " + std::string{column_name(c)} + " in " + impl_->dir + " failed",
+        status.ToString());
+  return caf::none;
 }
 
 uint64_t store::approximate_bytes(column c) const {

@@ -93,6 +93,16 @@ inline constexpr int64_t background_write_limit = 128 << 20;
 /// What store_options::fail_wal_io is asked about.
 enum class wal_io { append, sync };
 
+/// Whether an entry (key, value) has expired and may go. Called on RocksDB's background
+/// threads, many at once: it must be thread-safe and must not throw.
+using entry_expired = std::function<bool(std::string_view key, std::string_view value)>;
+
+/// Entries of one column that go once they have expired (see store_options::expiries).
+struct expiry {
+  column where;
+  entry_expired expired;
+};
+
 struct store_options {
   /// Create the directory and the column families when missing. Default: true.
   bool create_if_missing = true;
@@ -122,6 +132,13 @@ struct store_options {
   /// column, and `true` makes that read fail as an unreadable table file would.
   /// Thread-safe, as above.
   std::function<bool(column)> fail_reads;
+  /// Columns whose expired entries compactions drop as they pass (a RocksDB compaction
+  /// filter), so a column that only grows, such as the receipts of received transactions,
+  /// does not keep them for good. Such a column's table files are also compacted at least
+  /// every `expiry_revisit`, or files that nothing else rewrites would keep their expired
+  /// entries. An entry still in a memtable stays until it is flushed and compacted.
+  std::vector<expiry> expiries;
+  std::chrono::seconds expiry_revisit{std::chrono::hours{24}};
 };
 
 /// Durability of one write: `synced` returns after the WAL is on disk (RocksDB groups
@@ -177,6 +194,12 @@ class store {
   /// (finds the next sequence number of a log without scanning it).
   [[nodiscard]] caf::expected<std::optional<std::pair<std::string, std::string>>> last_in_range(
       column c, std::string_view from, std::string_view to) const;
+
+  /// Flushes and compacts the whole column down to its last level now, dropping what
+  /// deletions and store_options::expiries leave behind (maintenance; RocksDB does it on
+  /// its own schedule otherwise). errc::write_failed naming the column when it fails; the
+  /// store still takes writes.
+  [[nodiscard]] caf::error compact(column c);
 
   /// Size of the live data in a column in bytes (estimate, from RocksDB's properties).
   uint64_t approximate_bytes(column c) const;

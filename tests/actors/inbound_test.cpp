@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
+#include "actors/request_auth.hpp"
+#include "actors/stored_receipts.hpp"
 #include "tests/actors/transport_fixture.hpp"
 
 namespace fedrelay::actors {
@@ -213,6 +215,38 @@ TEST_F(InboundTest, AReceiptThatCannotBeLookedUpIsAStorageFailureAndNothingIsApp
   ASSERT_EQ(send(t, &d).first, 200);
   ASSERT_EQ(send(t, &d).first, 200);
   EXPECT_EQ(d.recorder.applied.size(), 1u);
+}
+
+// A receipt is kept for a while, not for good: once its time is over a compaction drops
+// it, and a copy of the transaction sent after that is still applied no more than once,
+// the rooms' marks answering for it.
+TEST_F(InboundTest, AReceiptGoesAfterItsTimeAndACopySentLaterIsStillAppliedOnce) {
+  auto ahead_ms = std::make_shared<std::atomic<int64_t>>(0);
+  storage::store_options opts;
+  opts.expiries.push_back(
+      {storage::column::receipts, expired_receipts(std::chrono::hours{1}, [ahead_ms] {
+         return unix_ms_now() + ahead_ms->load();
+       })});
+  auto& d = add_node("d.example", std::move(opts));
+  start_discovery(d);
+  start_inbound(d);
+  auto t = txn({event("a.example:1"), event("a.example:2")}, "d.example");
+  ASSERT_EQ(send(t, &d).first, 200);
+  auto key = transaction_receipt_key("a.example", t.id);
+  auto stored = [&] {
+    EXPECT_EQ(d.store->compact(storage::column::receipts), caf::none);
+    auto value = d.store->get(storage::column::receipts, key);
+    EXPECT_TRUE(value) << describe(value.error());
+    return value && *value;
+  };
+  EXPECT_TRUE(stored());
+  ahead_ms->store(std::chrono::milliseconds(std::chrono::hours{1}).count() + 60'000);
+  EXPECT_FALSE(stored());
+  auto [status, r] = send(t, &d);
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(r->results.size(), 2u);
+  EXPECT_TRUE(r->results[0].accepted && r->results[1].accepted);
+  EXPECT_EQ(d.recorder.ids(), (std::vector<std::string>{"a.example:1", "a.example:2"}));
 }
 
 TEST_F(InboundTest, AnEventSeenBeforeIsAcceptedButAppliedOnce) {

@@ -263,6 +263,15 @@ TEST(SettingsTest, StorageSyncsEveryWriteUnlessPeriodic) {
   EXPECT_EQ(to_string(sync_mode::periodic), "periodic");
 }
 
+TEST(SettingsTest, ReceiptsAreKeptAWeekUnlessSaidOtherwise) {
+  auto defaults = parse_settings("", "/x/node.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->storage_receipts_kept, std::chrono::hours{168});
+  auto s = parse_settings(lines({"[storage]", "receipts_kept_hours = 2"}), "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->storage_receipts_kept, std::chrono::hours{2});
+}
+
 TEST(SettingsTest, RelativePathsAreRelativeToTheFile) {
   fedrelay::test::temp_dir dir;
   std::filesystem::create_directories(dir / "etc");

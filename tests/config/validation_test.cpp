@@ -108,6 +108,15 @@ TEST(ValidationTest, StorageSyncIsAModeAndItsPeriodAtMostAMinute) {
   EXPECT_THAT(problems_of("storage", "sync = \"periodic\""), IsEmpty());
 }
 
+TEST(ValidationTest, ReceiptsAreKeptFromAnHourToTenYears) {
+  EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 0"),
+              ElementsAre(HasSubstr("storage.receipts_kept_hours: 0 is too small")));
+  EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 87601"),
+              ElementsAre(HasSubstr("storage.receipts_kept_hours: 87601 is too large")));
+  EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 1"), IsEmpty());
+  EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 87600"), IsEmpty());
+}
+
 TEST(ValidationTest, BackoffMaxMustNotBeBelowInitial) {
   EXPECT_THAT(
       problems(lines({"[transport]", "backoff_initial_ms = 2000", "backoff_max_ms = 1000"})),
@@ -462,7 +471,7 @@ TEST(ValidationTest, UnknownKeysAreProblems) {
                           "storage.dir)"));
   EXPECT_THAT(problems(lines({"[storage]", "compression = \"zstd\""})),
               ElementsAre("node.toml:2: storage.compression: unknown key (expected one of dir, "
-                          "sync, sync_period_ms)"));
+                          "sync, sync_period_ms, receipts_kept_hours)"));
   EXPECT_THAT(problems(lines({"[federation.extra]", "x = 1"})),
               ElementsAre(HasSubstr("node.toml:1: federation.extra: unknown key")));
 }

@@ -100,6 +100,47 @@ TEST_F(StoreTest, OpenCreatesEveryColumnFamily) {
         << column_name(c);
 }
 
+// An expiry drops what it names when its column is compacted, in that column only, and
+// that column's files are compacted on a schedule of their own.
+TEST_F(StoreTest, ExpiredEntriesGoWhenTheirColumnIsCompacted) {
+  std::atomic<bool> old_expired{false};  // outlives the store, which asks it
+  store_options opts;
+  opts.expiries.push_back({column::receipts, [&](std::string_view key, std::string_view value) {
+                             return old_expired.load() && key.substr(0, 4) == "old." &&
+                                    value == "v";
+                           }});
+  opts.expiry_revisit = std::chrono::hours{2};
+  {
+    auto s = open_store(std::move(opts));
+    ASSERT_TRUE(s);
+    for (auto c : {column::receipts, column::dedup}) {
+      put(*s, c, "old.1", "v");
+      put(*s, c, "old.2", "v");
+      put(*s, c, "new.1", "v");
+    }
+    ASSERT_EQ(s->compact(column::receipts), caf::none);
+    EXPECT_EQ(keys(*s, column::receipts, "", ""),
+              (std::vector<std::string>{"new.1", "old.1", "old.2"}));
+    old_expired = true;
+    put(*s, column::receipts, "old.3", "v");  // still in the memtable: flushed first
+    put(*s, column::receipts, "old.4", "kept");
+    for (auto c : {column::receipts, column::dedup}) ASSERT_EQ(s->compact(c), caf::none);
+    EXPECT_EQ(keys(*s, column::receipts, "", ""), (std::vector<std::string>{"new.1", "old.4"}));
+    EXPECT_EQ(keys(*s, column::dedup, "", ""),
+              (std::vector<std::string>{"new.1", "old.1", "old.2"}));
+  }
+  rocksdb::ConfigOptions config;
+  rocksdb::DBOptions db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> columns;
+  ASSERT_TRUE(rocksdb::LoadLatestOptions(config, dir.path(), &db, &columns).ok());
+  for (const auto& c : columns) {
+    if (c.name == column_name(column::receipts))
+      EXPECT_EQ(c.options.periodic_compaction_seconds, 7200u);
+    else
+      EXPECT_NE(c.options.periodic_compaction_seconds, 7200u) << c.name;
+  }
+}
+
 // What RocksDB wrote into its OPTIONS file is what it ran with. The rate limiter is not
 // written there; its info LOG names it, or prints (nil) for none, but not its rate, so
 // only its presence is checked.

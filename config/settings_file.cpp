@@ -188,17 +188,30 @@ caf::expected<std::string> read_text_file(const std::string& path) {
   return text.str();
 }
 
-caf::error replace_file(const std::string& path, const std::string& text) {
+caf::error replace_file(const std::string& link_or_path, const std::string& text) {
   namespace fs = std::filesystem;
+  // A settings file kept elsewhere and linked to is replaced where it is, and the link
+  // stays a link.
+  std::error_code ec;
+  auto target = fs::is_symlink(link_or_path, ec) ? fs::canonical(link_or_path, ec) : fs::path{};
+  const std::string path = ec || target.empty() ? link_or_path : target.string();
   struct stat old_stat {};
-  mode_t mode = ::stat(path.c_str(), &old_stat) == 0 ? (old_stat.st_mode & 07777) : 0600;
+  bool existed = ::stat(path.c_str(), &old_stat) == 0;
+  mode_t mode = existed ? (old_stat.st_mode & 07777) : 0600;
   auto dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
-  std::string tmp = (dir / ("." + fs::path(path).filename().string() + ".tmp")).string();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A name of its own, created afresh (mkostemp opens with O_EXCL): a name fixed in
+  // advance could be a link someone else placed there, and the write would follow it.
+  std::string tmp = (dir / ("." + fs::path(path).filename().string() + ".XXXXXX")).string();
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return os_error("cannot create", tmp);
-  // The umask may have narrowed the mode; the file keeps exactly the old one.
+  // mkostemp creates it 0600; the file keeps exactly the old mode, and the old owner when
+  // this process may give it (root editing a file of the node's user).
   bool ok = ::fchmod(fd, mode) == 0;
+  if (ok && existed && (old_stat.st_uid != ::geteuid() || old_stat.st_gid != ::getegid()) &&
+      ::fchown(fd, old_stat.st_uid, old_stat.st_gid) != 0) {
+    // Not allowed: the file is this process's, as a file it creates would be.
+  }
   for (size_t done = 0; ok && done < text.size();) {
     auto n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;

@@ -34,9 +34,10 @@ std::string toml_string(const std::string& text, size_t max_shown = std::string:
 [[nodiscard]] caf::expected<std::string> read_text_file(const std::string& path);
 
 /// Replaces `path` with `text` so that a reader sees the old or the new file, never a
-/// part: a temporary file in the same directory with the old file's mode, fsynced, renamed
-/// over `path`, then the directory fsynced. Errors: errc::write_failed with the OS reason
-/// (`path` is then unchanged).
+/// part: a new temporary file of a unique name in the same directory with the old file's
+/// mode (and owner, when allowed), fsynced, renamed over `path`, then the directory
+/// fsynced. When `path` is a symbolic link, the file it points to is replaced and the link
+/// stays. Errors: errc::write_failed with the OS reason (`path` is then unchanged).
 [[nodiscard]] caf::error replace_file(const std::string& path, const std::string& text);
 
 }  // namespace fedrelay::config

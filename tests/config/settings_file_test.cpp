@@ -105,12 +105,36 @@ TEST(SettingsFileTest, ReplaceFileKeepsTheModeAndLeavesNoTemporaryFile) {
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/.node.toml.tmp"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().filename(), "node.toml");
   // A directory that cannot be written leaves the file as it was and says why.
   auto err = replace_file(dir.path() + "/missing/node.toml", "x");
   ASSERT_TRUE(err);
   EXPECT_EQ(err, errc::write_failed);
   EXPECT_NE(caf::to_string(err).find("cannot create"), std::string::npos);
+}
+
+// The temporary file's name is new each time and created afresh, so a link someone placed
+// under a name the node would use leads nowhere; a settings file that is a link to the
+// real one is replaced where it points, and stays a link.
+TEST(SettingsFileTest, ReplaceFileFollowsNoPlacedLinkAndKeepsALinkedFileALink) {
+  namespace fs = std::filesystem;
+  fedrelay::test::temp_dir dir{"settings-file"};
+  fs::create_directories(dir / "real");
+  auto real = dir / "real/node.toml";
+  fedrelay::test::write_file(real, "old\n");
+  auto link = dir / "node.toml";
+  fs::create_symlink(real, link);
+  fs::create_symlink(dir / "victim", dir / ".node.toml.tmp");
+  fs::create_symlink(dir / "victim", dir / "real/.node.toml.tmp");
+  ASSERT_FALSE(replace_file(link, "new\n"));
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(fedrelay::test::read_file(real), "new\n");
+  EXPECT_EQ(fedrelay::test::read_file(link), "new\n");
+  EXPECT_FALSE(fs::exists(dir / "victim"));
+  size_t in_real = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir / "real")) ++in_real;
+  EXPECT_EQ(in_real, 2u);  // node.toml and the placed link, nothing left over
 }
 
 }  // namespace

@@ -372,8 +372,31 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
       fail_with(respond), actors::resolve_atom::value, domain);
 }
 
+/// Sends `messages`, in order, once the socket's queue has room for all of them
+/// (websocket_connection::when_drained). Every message of the local API's sockets goes this
+/// way: the checks and sends of the waiters run one after the other on the socket's strand,
+/// so however slowly a chat server reads, the queue never passes its limit and the socket
+/// is not dropped for it. What waits is held here, at most a page of events and the
+/// answers of the socket's calls under way (64).
+void send_when_room(const std::shared_ptr<websocket_connection>& conn,
+                    std::vector<std::string> messages, std::function<void()> then = {}) {
+  size_t bytes = 0;
+  for (const auto& m : messages) bytes += m.size();
+  auto limit = conn->queue_limit();
+  conn->when_drained(limit > bytes ? limit - bytes : 0,
+                     [conn, messages = std::move(messages), then = std::move(then)]() mutable {
+                       for (auto& m : messages) conn->send(std::move(m));
+                       if (then) then();
+                     });
+}
+
+/// Bytes of a socket's queue under which the pump reads the inbox's next page. A page is at
+/// most about 4 MiB, so the queue stays well under its limit (8 MiB) with call answers
+/// beside it, and a chat server reading slower than the inbox fills is waited for.
+constexpr size_t pump_resume_bytes = 1u << 20;
+
 /// Feeds one WebSocket from the inbox: long-polls the bridge and sends what comes, until
-/// the connection ends.
+/// the connection ends, each page once the socket has written most of the one before.
 struct event_pump : std::enable_shared_from_this<event_pump> {
   ctx_ptr ctx;
   std::shared_ptr<websocket_connection> conn;
@@ -388,9 +411,12 @@ struct event_pump : std::enable_shared_from_this<event_pump> {
         [self](std::string& page) {
           auto j = json::parse(page, nullptr, false);
           if (j.is_discarded()) return self->conn->close("inbox unreadable");
-          for (const auto& e : j["events"]) self->conn->send(e.dump());
+          std::vector<std::string> events;
+          for (const auto& e : j["events"]) events.push_back(e.dump());
           self->after = j.value("next", self->after);
-          self->next();
+          send_when_room(self->conn, std::move(events), [self] {
+            self->conn->when_drained(pump_resume_bytes, [self] { self->next(); });
+          });
         },
         [self](caf::error& err) { self->conn->close(actors::detail_of(err)); },
         actors::fetch_atom::value, after, uint32_t{500}, wait_ms);
@@ -402,9 +428,9 @@ struct event_pump : std::enable_shared_from_this<event_pump> {
 /// (a thousand-message chat.sendBatch a frame) faster than the node does it.
 constexpr size_t max_websocket_calls_in_flight = 64;
 
-/// One of a socket's calls under way: counted from its making until it is answered, or
-/// until its answer can no longer come (refused, or the responder dropped unanswered), so
-/// a lost answer cannot keep the slot for good.
+/// One of a socket's calls under way: counted from its making until its answer is sent, or
+/// until its answer can no longer come (refused, the responder dropped unanswered, the
+/// socket ended), so a lost answer cannot keep the slot for good.
 class websocket_call_slot {
  public:
   explicit websocket_call_slot(std::shared_ptr<std::atomic<size_t>> in_flight)
@@ -431,9 +457,10 @@ void call_over_websocket(const request_handler& calls,
                          const std::shared_ptr<std::atomic<size_t>>& in_flight,
                          const std::string& message) {
   auto refuse = [&conn](unsigned status, const std::string& error, const json& ref) {
-    conn->send(
-        json{{"ref", ref}, {"status", status}, {"reply", {{"success", false}, {"error", error}}}}
-            .dump());
+    send_when_room(
+        conn,
+        {json{{"ref", ref}, {"status", status}, {"reply", {{"success", false}, {"error", error}}}}
+             .dump()});
   };
   auto j = actors::parse_json(message);
   if (j.is_discarded() || !j.is_object() || !j["call"].is_string())
@@ -454,11 +481,21 @@ void call_over_websocket(const request_handler& calls,
   req.headers = {{"Authorization", std::string{conn->request().header("Authorization")}}};
   req.body = j.value("body", json::object()).dump();
   calls(std::move(req), [conn, ref, slot](http_response res) {
-    slot->release();
     auto reply = json::parse(res.body, nullptr, false);
-    conn->send(
+    auto text =
         json{{"ref", ref}, {"status", res.status}, {"reply", reply.is_discarded() ? json{} : reply}}
-            .dump());
+            .dump();
+    if (auto limit = conn->queue_limit(); text.size() > limit) {
+      json error = {{"success", false},
+                    {"error", "the answer (" + std::to_string(text.size()) +
+                                  " bytes) is larger than this socket queues (" +
+                                  std::to_string(limit) + "): make this call over HTTP"}};
+      text = json{{"ref", ref}, {"status", 413}, {"reply", error}}.dump();
+    }
+    // Answers to calls made together (several pages of rooms.history, say) wait for a slow
+    // reader instead of dropping the socket. The call counts as under way until its answer
+    // is sent, so a reader that never reads has at most 64 answers held for it.
+    send_when_room(conn, {std::move(text)}, [slot] { slot->release(); });
   });
 }
 

@@ -39,6 +39,17 @@ class websocket_connection {
   /// Bytes queued by send() and not yet written, so a producer can slow down early.
   virtual size_t pending_bytes() const = 0;
 
+  /// server_options::max_websocket_queue_bytes: past it send() drops the connection.
+  virtual size_t queue_limit() const = 0;
+
+  /// Runs `callback` once on an io thread when pending_bytes() is at most `at_most`: soon
+  /// (posted) when it is already, else once writes have brought it down. A producer that
+  /// sends its next message from there never has more than `at_most` plus that message
+  /// queued, so a reader slower than the producer is waited for instead of dropped.
+  /// Dropped unrun when the connection ends first (or has ended). A callback that throws
+  /// is logged; the connection goes on.
+  virtual void when_drained(size_t at_most, std::function<void()> callback) = 0;
+
   /// The peer, "127.0.0.1:54321" or "[::1]:54321".
   virtual const std::string& remote_address() const = 0;
 

@@ -8,6 +8,7 @@
 #include <exception>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
@@ -39,8 +40,10 @@ template <class Stream>
 class connection_handle final : public websocket_connection {
  public:
   connection_handle(std::weak_ptr<websocket_session<Stream>> session,
-                    std::shared_ptr<const http_request> request)
-      : session_(std::move(session)), request_(std::move(request)) {}
+                    std::shared_ptr<const http_request> request, size_t max_queue_bytes)
+      : session_(std::move(session)),
+        request_(std::move(request)),
+        max_queue_bytes_(max_queue_bytes) {}
 
   ~connection_handle() override {
     if (auto s = session_.lock()) s->handle_dropped();
@@ -64,6 +67,12 @@ class connection_handle final : public websocket_connection {
     return s ? s->pending_bytes() : 0;
   }
 
+  size_t queue_limit() const override { return max_queue_bytes_; }
+
+  void when_drained(size_t at_most, std::function<void()> callback) override {
+    if (auto s = session_.lock()) s->add_drain_waiter(at_most, std::move(callback));
+  }
+
   const std::string& remote_address() const override { return request_->remote_address; }
 
   const http_request& request() const override { return *request_; }
@@ -81,6 +90,7 @@ class connection_handle final : public websocket_connection {
  private:
   std::weak_ptr<websocket_session<Stream>> session_;
   std::shared_ptr<const http_request> request_;
+  size_t max_queue_bytes_;
 };
 
 template <class Stream>
@@ -158,6 +168,16 @@ class websocket_session final : public session_base,
                    });
   }
 
+  // Posted, so a callback that asks again from inside one is looked at after the others.
+  void add_drain_waiter(size_t at_most, std::function<void()> callback) {
+    asio::post(executor_,
+               [self = shared_from_this(), at_most, callback = std::move(callback)]() mutable {
+                 if (self->finished_ || !callback) return;
+                 self->drain_waiters_.emplace_back(at_most, std::move(callback));
+                 self->run_drain_waiters();
+               });
+  }
+
   void set_on_close(std::function<void()> callback) {
     asio::dispatch(executor_,
                    [self = shared_from_this(), callback = std::move(callback)]() mutable {
@@ -194,7 +214,8 @@ class websocket_session final : public session_base,
     auto handler = std::move(handler_);
     handler_ = nullptr;
     try {
-      handler(std::make_shared<connection_handle<Stream>>(this->weak_from_this(), request_));
+      handler(std::make_shared<connection_handle<Stream>>(this->weak_from_this(), request_,
+                                                          limits_.max_queue_bytes));
     } catch (const std::exception& e) {
       spdlog::error("websocket {} {}: handler threw: {}", request_->remote_address,
                     request_->path(), e.what());
@@ -300,6 +321,21 @@ class websocket_session final : public session_base,
       return finish();
     }
     do_write();
+    run_drain_waiters();
+  }
+
+  // Each waiter is checked as its turn comes: one run before it may have sent (pending_
+  // grows at once) and so keep the next waiting.
+  void run_drain_waiters() {
+    for (size_t i = 0; i < drain_waiters_.size() && !finished_;) {
+      if (pending_ > drain_waiters_[i].first) {
+        ++i;
+        continue;
+      }
+      auto callback = std::move(drain_waiters_[i].second);
+      drain_waiters_.erase(drain_waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+      run_callback("drain", callback);
+    }
   }
 
   // Drops what is queued, except a message being written (its buffer is in use).
@@ -359,18 +395,22 @@ class websocket_session final : public session_base,
     self_.reset();
     slot_.reset();
     on_message_.reset();
+    drain_waiters_.clear();  // what they hold (the producer) may hold the handle
     auto callback = std::move(on_close_);
     on_close_ = nullptr;
     if (callback) run_on_close(std::move(callback));
   }
 
-  void run_on_close(std::function<void()> callback) {
+  void run_on_close(std::function<void()> callback) { run_callback("close", callback); }
+
+  void run_callback(const char* what, const std::function<void()>& callback) {
     try {
       callback();
     } catch (const std::exception& e) {
-      spdlog::error("websocket {}: close callback threw: {}", request_->remote_address, e.what());
+      spdlog::error("websocket {}: {} callback threw: {}", request_->remote_address, what,
+                    e.what());
     } catch (...) {
-      spdlog::error("websocket {}: close callback threw", request_->remote_address);
+      spdlog::error("websocket {}: {} callback threw", request_->remote_address, what);
     }
   }
 
@@ -389,6 +429,7 @@ class websocket_session final : public session_base,
   std::deque<std::string> queue_;  // front: being written while writing_
   std::shared_ptr<std::function<void(std::string)>> on_message_;
   std::function<void()> on_close_;
+  std::vector<std::pair<size_t, std::function<void()>>> drain_waiters_;  // (at_most, callback)
   std::optional<std::string> held_;
   std::shared_ptr<websocket_session> self_;  // only while reading is paused
   bool handle_gone_ = false;

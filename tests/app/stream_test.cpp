@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <thread>
 
 #include "net/websocket_client.hpp"
 #include "tests/app/cluster.hpp"
@@ -86,6 +87,61 @@ TEST_F(StreamTest, CallsOverTheSocketAreAnswered) {
   }
   EXPECT_TRUE(replied);
   EXPECT_TRUE(streamed);
+}
+
+// A chat server that reads its socket more slowly than the node fills it is waited for: a
+// backlog of inbox events and the answers of calls made together, far more than the
+// socket queues (8 MiB), all arrive, in order, on the one socket.
+TEST_F(StreamTest, AChatServerThatReadsSlowlyIsWaitedForNotDropped) {
+  auto room =
+      a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
+  auto room_id = room.value("room_id", "");
+  constexpr int batches = 6, per_batch = 1000;
+  const std::string filler(3000, 'x');
+  for (int b = 0; b < batches; ++b) {
+    json messages = json::array();
+    for (int i = 0; i < per_batch; ++i)
+      messages.push_back({{"room_id", room_id},
+                          {"user", "alice"},
+                          {"text", std::to_string(b * per_batch + i) + " " + filler}});
+    unsigned status = 0;
+    auto r = a.post("/api/v1/chat.sendBatch", {{"messages", messages}}, &status);
+    ASSERT_EQ(status, 200u) << r.dump().substr(0, 500);
+  }
+  auto stream = open_stream(0);
+  ASSERT_TRUE(stream);
+  constexpr int history_calls = 3;
+  for (int i = 0; i < history_calls; ++i)
+    ASSERT_FALSE(stream->send(json{
+        {"call", "rooms.history?room_id=" + room_id + "&after=0&limit=1000"},
+        {"ref", i}}.dump()));
+  // Nothing is read for a while: about 22 MB wait for the socket.
+  std::this_thread::sleep_for(2s);
+  int next_text = 0, answers = 0;
+  uint64_t last_cursor = 0;
+  for (int n = 0; n < batches * per_batch + 1 + history_calls; ++n) {
+    auto msg = stream->receive(20s);
+    ASSERT_TRUE(msg) << caf::to_string(msg.error()) << " after " << next_text << " events and "
+                     << answers << " answers\n"
+                     << a.log();
+    auto j = json::parse(*msg);
+    if (j.contains("ref")) {
+      EXPECT_EQ(j.value("status", 0), 200) << msg->substr(0, 300);
+      EXPECT_EQ(j["reply"]["events"].size(), 1000u);
+      ++answers;
+      continue;
+    }
+    auto cursor = j.value("cursor", uint64_t{0});
+    EXPECT_EQ(cursor, last_cursor + 1);
+    last_cursor = cursor;
+    if (j.value("type", "") != "message.sent") continue;
+    auto text = j.value("text", "");
+    ASSERT_EQ(text.substr(0, text.find(' ')), std::to_string(next_text));
+    ++next_text;
+  }
+  EXPECT_EQ(next_text, batches * per_batch);
+  EXPECT_EQ(answers, history_calls);
+  EXPECT_EQ(a.log().find("peer too slow"), std::string::npos);
 }
 
 // A socket's calls under way are bounded: past 64, a call is answered 429 at once instead

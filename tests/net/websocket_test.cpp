@@ -404,6 +404,52 @@ TEST_F(WebsocketTest, SlowConsumerIsDroppedAndOthersAreServed) {
   EXPECT_TRUE(test::wait_until([&] { return server_->open_connections() == 1; }, 5s));
 }
 
+// when_drained runs its callback once the queue is down to the mark: soon when it is, once
+// the reader has read when it is not, and never when the connection ends first.
+TEST_F(WebsocketTest, WhenDrainedWaitsForTheReaderAndLetsGoWhenTheConnectionEnds) {
+  auto o = options();
+  o.max_websocket_queue_bytes = 64u << 20;
+  start(o);
+  auto client = connect("/push");
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(probe_->wait([](probe& p) { return !p.connections.empty(); }));
+  auto conn = probe_->connection(0);
+  EXPECT_EQ(conn->queue_limit(), o.max_websocket_queue_bytes);
+  std::atomic<int> at_once{0};
+  conn->when_drained(0, [&at_once] { ++at_once; });
+  EXPECT_TRUE(test::wait_until([&] { return at_once == 1; }, 5s));
+
+  // Past what the socket buffers take, the queue grows while nobody reads.
+  const std::string chunk(64u << 10, 'z');
+  auto fill = [&] {
+    int sent = 0;
+    for (; sent < 2048 && conn->pending_bytes() < (4u << 20); ++sent) {
+      conn->send(chunk);
+      if (sent % 64 == 63) std::this_thread::sleep_for(1ms);
+    }
+    return sent;
+  };
+  int sent = fill();
+  ASSERT_GE(conn->pending_bytes(), 4u << 20);
+  auto drained = std::make_shared<std::atomic<bool>>(false);
+  conn->when_drained(1u << 20, [drained] { *drained = true; });
+  std::this_thread::sleep_for(200ms);
+  EXPECT_FALSE(*drained);
+  for (int i = 0; i < sent; ++i) ASSERT_TRUE(client->receive(5s)) << i << " of " << sent;
+  EXPECT_TRUE(test::wait_until([&] { return drained->load(); }, 5s));
+
+  fill();
+  ASSERT_GE(conn->pending_bytes(), 4u << 20);
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  std::weak_ptr<std::atomic<bool>> held = ran;
+  conn->when_drained(0, [ran] { *ran = true; });
+  client.reset();
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
+  EXPECT_FALSE(*ran);
+  ran.reset();
+  EXPECT_TRUE(test::wait_until([&] { return held.expired(); }, 5s));
+}
+
 TEST_F(WebsocketTest, CountsWebSocketsAgainstTheConnectionCap) {
   auto o = options();
   o.max_connections = 1;

@@ -121,6 +121,13 @@ struct node::impl {
     net::client_options o;
     o.ca_file = s.tls.ca;
     o.max_response_body_bytes = s.limits.max_body_bytes;
+    // Where DNS and Hub records send the node is checked against peers.addresses; where
+    // the operator sends it is not.
+    o.reach = s.peer_addresses;
+    for (const auto& peer : s.static_peers)
+      if (auto u = net::parse_url(peer.url)) o.trusted_hosts.push_back(u->host);
+    if (auto u = net::parse_url(s.hub_url); u && !s.hub_url.empty())
+      o.trusted_hosts.push_back(u->host);
     return o;
   }
 

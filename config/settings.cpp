@@ -47,7 +47,7 @@ const section_schema schema[] = {
     {"dns", {"resolver", "timeout_ms", "negative_ttl_s"}},
     {"local_api", {"token"}},
     {"tls", {"cert", "key", "ca"}},
-    {"peers", {"allow", "deny", "static"}},
+    {"peers", {"allow", "deny", "static", "addresses"}},
     {"transport",
      {"batch_max_events", "batch_max_bytes", "window", "backoff_initial_ms", "backoff_max_ms",
       "request_timeout_ms"}},
@@ -785,6 +785,11 @@ class settings_reader {
     read_peer_patterns(t, "allow", s_.allow);
     read_peer_patterns(t, "deny", s_.deny);
     if (auto* v = t.find("static")) read_static_peers(*v);
+    read_choice(t, "addresses", "a choice of peer addresses",
+                {{"public", address_reach::public_only},
+                 {"private", address_reach::private_networks},
+                 {"any", address_reach::any}},
+                s_.peer_addresses);
   }
 
   void read_static_peers(const toml::value& v) {
@@ -993,6 +998,18 @@ caf::expected<settings> parse_at(const std::string& text, const std::string& nam
 
 std::string to_string(sync_mode m) {
   return m == sync_mode::periodic ? "periodic" : "always";
+}
+
+std::string to_string(address_reach r) {
+  switch (r) {
+    case address_reach::public_only:
+      return "public";
+    case address_reach::private_networks:
+      return "private";
+    case address_reach::any:
+      break;
+  }
+  return "any";
 }
 
 std::string to_string(discovery_method m) {

@@ -48,6 +48,16 @@ enum class sync_mode { always, periodic };
 /// "always" or "periodic".
 std::string to_string(sync_mode m);
 
+/// peers.addresses: which addresses a peer that DNS or a Hub names may be reached at.
+/// Records are anyone's to write, and a node that sent its requests wherever they point
+/// could be made to reach services inside its own network. `private_networks`: public
+/// addresses and private networks' (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7);
+/// `public_only`: public ones; `any`: loopback and link-local too.
+enum class address_reach { public_only, private_networks, any };
+
+/// "public", "private" or "any".
+std::string to_string(address_reach r);
+
 /// A host and port to listen on or to ask, written "host:port" ("[::1]:53" for IPv6).
 struct endpoint {
   std::string host;
@@ -174,6 +184,7 @@ struct settings {
   std::vector<std::string> allow;         // allow: empty means every domain
   std::vector<std::string> deny;          // deny: always wins
   std::vector<static_peer> static_peers;  // [[peers.static]]
+  address_reach peer_addresses = address_reach::private_networks;  // addresses
   transport_settings transport;
   limit_settings limits;
   file_settings files;

@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -22,6 +23,7 @@
 
 #include "net/errc.hpp"
 #include "net/http_internal.hpp"
+#include "net/ip_scope.hpp"
 
 namespace fedrelay::net {
 
@@ -216,6 +218,25 @@ class client_op : public std::enable_shared_from_this<client_op> {
     if (ec)
       return fail(errc::connect_failed,
                   "cannot resolve " + base_.host + " for " + where() + ": " + ec.message());
+    // What was resolved is what is connected to, so a name that resolves to a public
+    // address when checked and to an inner one when used gains nothing.
+    const auto& o = core_->options;
+    bool trusted = std::find(o.trusted_hosts.begin(), o.trusted_hosts.end(), base_.host) !=
+                   o.trusted_hosts.end();
+    endpoints_.clear();
+    std::string refused;
+    for (const auto& entry : results) {
+      auto address = entry.endpoint().address().to_string();
+      auto scope = scope_of(address);
+      if (trusted || (scope && reachable(*scope, o.reach)))
+        endpoints_.push_back(entry.endpoint());
+      else
+        refused += (refused.empty() ? "" : ", ") + address;
+    }
+    if (endpoints_.empty())
+      return fail(errc::connect_failed,
+                  base_.host + " is at " + refused + ", which peers.addresses = \"" +
+                      config::to_string(o.reach) + "\" refuses (" + where() + ")");
     conn_ = std::make_unique<connection>();
     if (base_.tls())
       conn_->secure.emplace(core_->strand, *core_->tls);
@@ -223,7 +244,7 @@ class client_op : public std::enable_shared_from_this<client_op> {
       conn_->plain.emplace(core_->strand);
     conn_->socket_layer().expires_after(core_->options.connect_timeout);
     conn_->socket_layer().async_connect(
-        results, beast::bind_front_handler(&client_op::on_connect, shared_from_this()));
+        endpoints_, beast::bind_front_handler(&client_op::on_connect, shared_from_this()));
   }
 
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
@@ -357,6 +378,7 @@ class client_op : public std::enable_shared_from_this<client_op> {
   response_callback done_;
   asio::steady_timer timer_;
   tcp::resolver resolver_;
+  std::vector<tcp::endpoint> endpoints_;  // the resolved ones that options.reach allows
   http::request<http::string_body> req_;
   std::optional<http::response_parser<http::string_body>> parser_;
   std::unique_ptr<connection> conn_;

@@ -8,8 +8,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/expected.hpp>
+
+#include "config/settings.hpp"
 
 #include "net/http_types.hpp"
 #include "net/io_runtime.hpp"
@@ -31,6 +34,13 @@ struct client_options {
   // origin) instead of reused; keep it below the servers' keep-alive timeout (fedrelay's
   // default is 60 s) so reuse rarely meets a socket the server has closed.
   std::chrono::seconds idle_timeout{30};
+  // Which addresses a host may be connected at (peers.addresses); the addresses a host
+  // name resolves to that it refuses are skipped, and a host with none left fails with
+  // connect_failed naming them. Default: any.
+  config::address_reach reach = config::address_reach::any;
+  // Hosts (as in their URLs) connected to at any address, whatever `reach` says: the ones
+  // the operator named (static peers, the Hub).
+  std::vector<std::string> trusted_hosts;
 };
 
 using response_callback = std::function<void(caf::expected<http_response>)>;

@@ -56,6 +56,10 @@ void test_node::use_storage_settings(std::string lines) {
   storage_lines_ = std::move(lines);
 }
 
+void test_node::use_peer_settings(std::string lines) {
+  peer_lines_ = std::move(lines);
+}
+
 void test_node::configure(const std::vector<const test_node*>& peers, const std::string& extra) {
   std::string text =
       "[federation]\ndomain = \"" + domain_ + "\"\ndiscovery = \"" + discovery_ + "\"\n" +
@@ -65,7 +69,7 @@ void test_node::configure(const std::vector<const test_node*>& peers, const std:
       "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port_) + "\"\n[storage]\ndir = \"data\"\n" +
       storage_lines_ + "[local_api]\ntoken = \"token-" + domain_ + "\"\n" +
       "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" + tls_section_ +
-      dns_section_ + extra;
+      dns_section_ + "[peers]\n" + peer_lines_ + extra;
   for (const auto* p : peers)
     text += "\n[[peers.static]]\ndomain = \"" + p->domain() + "\"\nurl = \"" + p->scheme() +
             "://127.0.0.1:" + std::to_string(p->federation_port()) + "\"\npublic_key = \"\"\"" +

@@ -42,6 +42,9 @@ class test_node {
   void use_hub(std::string url);
   /// TOML lines for its [storage] table besides `dir`, e.g. "sync = \"periodic\"\n".
   void use_storage_settings(std::string lines);
+  /// Lines for the [peers] table of the next configure(), instead of the default
+  /// `addresses = "any"`, which lets DNS and Hub records name peers on 127.0.0.1.
+  void use_peer_settings(std::string lines);
 
   /// Writes the settings: this node plus `peers` as its static table, then `extra`.
   void configure(const std::vector<const test_node*>& peers, const std::string& extra = {});
@@ -88,6 +91,7 @@ class test_node {
   std::string dns_section_;
   std::string hub_url_;
   std::string storage_lines_;
+  std::string peer_lines_ = "addresses = \"any\"\n";
 };
 
 /// N nodes that know each other through static peer tables.

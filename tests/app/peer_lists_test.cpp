@@ -18,7 +18,10 @@ class PeerListsTest : public testing::Test {
   test_node& c = nodes[2];
   std::string room;
 
-  void set_lists_of_a(const std::string& lists) { a.configure({&b, &c}, lists); }
+  void set_lists_of_a(const std::string& lists) {
+    a.use_peer_settings(lists);
+    a.configure({&b, &c});
+  }
 
   void reload_a() {
     auto r = run_command({FEDRELAY_BINARY, "reload", "-c", a.config_path()});
@@ -36,7 +39,7 @@ class PeerListsTest : public testing::Test {
 };
 
 TEST_F(PeerListsTest, ADeniedDomainIsRefusedEverywhereWhileOthersGoOn) {
-  set_lists_of_a("[peers]\ndeny = [\"c.test\"]\n");
+  set_lists_of_a("deny = [\"c.test\"]\n");
   nodes.start_all();
   c.post("/api/v1/users.register", {{"username", "carol"}});
   auto r = a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
@@ -97,7 +100,7 @@ TEST_F(PeerListsTest, ABacklogIsDroppedWhenItsDomainIsDeniedAndTheConversationGo
                     .value("success", false));
   ASSERT_TRUE(wait_until([&] { return queued_for("c.test") == 25; }, 10s))
       << queued_for("c.test") << " " << status_of_a().dump();
-  set_lists_of_a("[peers]\ndeny = [\"c.test\"]\n");
+  set_lists_of_a("deny = [\"c.test\"]\n");
   reload_a();
   ASSERT_TRUE(wait_until([&] { return queued_for("c.test") == 0; }, 10s)) << status_of_a().dump();
   EXPECT_TRUE(wait_until(

@@ -33,9 +33,9 @@ class PeerProtocolTest : public testing::Test {
 
   void SetUp() override {
     // x.test is a static peer whose URL nobody answers: what a sends it just waits.
+    a.use_peer_settings("deny = [\"z.test\"]\n");
     a.configure({},
-                "[limits]\nmax_body_bytes = 65536\nmax_content_bytes = 32768\n[peers]\ndeny = "
-                "[\"z.test\"]\n"
+                "[limits]\nmax_body_bytes = 65536\nmax_content_bytes = 32768\n"
                 "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:" +
                     std::to_string(x_port) +
                     "\"\n"

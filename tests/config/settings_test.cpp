@@ -263,6 +263,21 @@ TEST(SettingsTest, StorageSyncsEveryWriteUnlessPeriodic) {
   EXPECT_EQ(to_string(sync_mode::periodic), "periodic");
 }
 
+TEST(SettingsTest, PeersAreReachedAtPublicAndPrivateAddressesUnlessSaidOtherwise) {
+  auto defaults = parse_settings("", "/x/node.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->peer_addresses, address_reach::private_networks);
+  for (auto [text, reach] : {std::pair{"public", address_reach::public_only},
+                             std::pair{"private", address_reach::private_networks},
+                             std::pair{"any", address_reach::any}}) {
+    auto line = std::string("addresses = \"") + text + "\"";
+    auto s = parse_settings(lines({"[peers]", line.c_str()}), "/x/node.toml");
+    ASSERT_TRUE(s) << text;
+    EXPECT_EQ(s->peer_addresses, reach);
+    EXPECT_EQ(to_string(reach), text);
+  }
+}
+
 TEST(SettingsTest, ReceiptsAreKeptAWeekUnlessSaidOtherwise) {
   auto defaults = parse_settings("", "/x/node.toml");
   ASSERT_TRUE(defaults);

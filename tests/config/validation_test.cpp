@@ -108,6 +108,13 @@ TEST(ValidationTest, StorageSyncIsAModeAndItsPeriodAtMostAMinute) {
   EXPECT_THAT(problems_of("storage", "sync = \"periodic\""), IsEmpty());
 }
 
+TEST(ValidationTest, PeerAddressesAreOneOfThreeChoices) {
+  EXPECT_THAT(problems_of("peers", "addresses = \"everywhere\""),
+              ElementsAre("node.toml:2: peers.addresses: \"everywhere\" is not a choice of peer "
+                          "addresses (expected \"public\", \"private\" or \"any\")"));
+  EXPECT_THAT(problems_of("peers", "addresses = \"any\""), IsEmpty());
+}
+
 TEST(ValidationTest, ReceiptsAreKeptFromAnHourToTenYears) {
   EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 0"),
               ElementsAre(HasSubstr("storage.receipts_kept_hours: 0 is too small")));

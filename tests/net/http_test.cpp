@@ -854,6 +854,35 @@ TEST(HttpClientTest, GetsBlockingForTheCommandLine) {
   EXPECT_TRUE(has_code(bad.error(), errc::bad_url));
 }
 
+// peers.addresses: a host whose addresses the setting refuses is not connected to, and
+// says why; an address it allows, or a host the operator named, is.
+TEST(HttpClientTest, ConnectsOnlyToAddressesTheReachAllows) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto base = origin_of(**server);
+  http_request req;
+  req.target = "/x";
+  for (auto reach : {config::address_reach::private_networks, config::address_reach::public_only}) {
+    client_options o;
+    o.reach = reach;
+    auto refused = http_request_blocking(base, req, 5s, o);
+    ASSERT_FALSE(refused);
+    EXPECT_TRUE(has_code(refused.error(), errc::connect_failed));
+    auto why = caf::to_string(refused.error());  // its quotes escaped
+    EXPECT_NE(why.find("127.0.0.1 is at 127.0.0.1, which peers.addresses = "), std::string::npos)
+        << why;
+    EXPECT_NE(why.find(config::to_string(reach) + "\\\" refuses"), std::string::npos) << why;
+    o.trusted_hosts = {"127.0.0.1"};
+    auto trusted = http_request_blocking(base, req, 5s, o);
+    EXPECT_TRUE(trusted) << caf::to_string(trusted.error());
+  }
+  client_options any;
+  any.reach = config::address_reach::any;
+  auto allowed = http_request_blocking(base, req, 5s, any);
+  EXPECT_TRUE(allowed) << caf::to_string(allowed.error());
+}
+
 // ---- HTTPS ---------------------------------------------------------------------------------
 
 // A CA and a server certificate for 127.0.0.1 and localhost, plus an unrelated CA, made

@@ -1,0 +1,62 @@
+// Which network an address is in, and which of them each peers.addresses choice reaches.
+#include "net/ip_scope.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fedrelay::net {
+namespace {
+
+using config::address_reach;
+
+TEST(IpScopeTest, AddressesAreSortedByTheNetworkTheyAreIn) {
+  struct expectation {
+    const char* address;
+    ip_scope scope;
+  };
+  for (auto [address, scope] : std::initializer_list<expectation>{
+           {"93.184.216.34", ip_scope::global},
+           {"2001:db8::1", ip_scope::global},
+           {"172.32.0.1", ip_scope::global},
+           {"100.128.0.1", ip_scope::global},
+           {"10.1.2.3", ip_scope::private_network},
+           {"172.16.0.1", ip_scope::private_network},
+           {"172.31.255.255", ip_scope::private_network},
+           {"192.168.1.1", ip_scope::private_network},
+           {"100.64.0.1", ip_scope::private_network},
+           {"fd12:3456::1", ip_scope::private_network},
+           {"127.0.0.1", ip_scope::loopback},
+           {"127.255.0.9", ip_scope::loopback},
+           {"::1", ip_scope::loopback},
+           {"::ffff:127.0.0.1", ip_scope::loopback},
+           {"169.254.169.254", ip_scope::link_local},
+           {"::ffff:169.254.169.254", ip_scope::link_local},
+           {"fe80::1", ip_scope::link_local},
+           {"0.0.0.0", ip_scope::unroutable},
+           {"::", ip_scope::unroutable},
+           {"224.0.0.1", ip_scope::unroutable},
+           {"255.255.255.255", ip_scope::unroutable},
+           {"ff02::1", ip_scope::unroutable},
+       }) {
+    auto found = scope_of(address);
+    ASSERT_TRUE(found) << address;
+    EXPECT_EQ(*found, scope) << address;
+  }
+  EXPECT_FALSE(scope_of("b.example"));
+  EXPECT_FALSE(scope_of("300.1.1.1"));
+  EXPECT_FALSE(scope_of(""));
+}
+
+TEST(IpScopeTest, EachReachTakesItsNetworks) {
+  EXPECT_TRUE(reachable(ip_scope::global, address_reach::public_only));
+  EXPECT_FALSE(reachable(ip_scope::private_network, address_reach::public_only));
+  EXPECT_TRUE(reachable(ip_scope::global, address_reach::private_networks));
+  EXPECT_TRUE(reachable(ip_scope::private_network, address_reach::private_networks));
+  for (auto inner : {ip_scope::loopback, ip_scope::link_local, ip_scope::unroutable}) {
+    EXPECT_FALSE(reachable(inner, address_reach::public_only));
+    EXPECT_FALSE(reachable(inner, address_reach::private_networks));
+    EXPECT_TRUE(reachable(inner, address_reach::any));
+  }
+}
+
+}  // namespace
+}  // namespace fedrelay::net

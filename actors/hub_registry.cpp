@@ -2,12 +2,17 @@
 //   meta  "hub/confirmed/<domain>" -> {"url","key"(hex),"confirmed_ms"}   what lookups serve
 //   meta  "hub/pending/<domain>"   -> {"url","key","token"(hex hash),"expires_ms","mailed_ms"}
 //   dedup "hub/token/<hex hash>"   -> {"domain","expires_ms","used"}
+//   meta  "hub/mailed/<domain>"    -> {"sent":[Unix ms of each mail of the last 24 hours]}
+//   meta  "hub/mail_day"           -> {"day": days since 1970 (UTC), "count": mails that day}
 #include "actors/hub_registry.hpp"
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <optional>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -32,6 +37,9 @@ using json = nlohmann::json;
 constexpr std::string_view confirmed_prefix = "hub/confirmed/";
 constexpr std::string_view pending_prefix = "hub/pending/";
 constexpr std::string_view token_prefix = "hub/token/";
+constexpr std::string_view mailed_prefix = "hub/mailed/";
+constexpr std::string_view mail_day_key = "hub/mail_day";
+constexpr int64_t day_ms = 24 * 3600 * 1000;
 constexpr size_t token_bytes = 32;
 
 std::string key_of(std::string_view prefix, std::string_view name) {
@@ -89,6 +97,18 @@ caf::expected<std::optional<json>> read_json(const storage::store& db, column c,
     return std::optional<json>{};
   }
   return std::optional<json>{std::move(j)};
+}
+
+// The times in a "hub/mailed/" entry from `since` on, oldest first.
+std::vector<int64_t> mails_since(const std::optional<json>& entry, int64_t since) {
+  std::vector<int64_t> out;
+  if (!entry) return out;
+  auto sent = entry->find("sent");
+  if (sent == entry->end() || !sent->is_array()) return out;
+  for (const auto& t : *sent)
+    if (t.is_number_integer() && t.get<int64_t>() >= since) out.push_back(t.get<int64_t>());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace
@@ -156,6 +176,13 @@ caf::expected<hub_register_step> hub_registry::register_domain(const hub_registr
   auto t = now();
   hub_register_step step;
   step.outcome.mail_to = "webmaster@" + domain;
+  auto throttled = [&](int64_t until, std::string reason) {
+    step.outcome.state = hub_registration_state::throttled;
+    step.outcome.retry_after_s =
+        static_cast<uint32_t>(std::max<int64_t>(1, (until - t + 999) / 1000));
+    step.outcome.reason = std::move(reason);
+    return step;
+  };
 
   auto confirmed = read_json(db_, column::meta, key_of(confirmed_prefix, domain));
   if (!confirmed) return confirmed.error();
@@ -176,12 +203,27 @@ caf::expected<hub_register_step> hub_registry::register_domain(const hub_registr
       return step;
     }
     auto next_mail = p.value("mailed_ms", int64_t{0}) + options_.min_mail_interval.count();
-    if (t < next_mail) {
-      step.outcome.state = hub_registration_state::throttled;
-      step.outcome.retry_after_s = static_cast<uint32_t>((next_mail - t + 999) / 1000);
-      return step;
-    }
+    if (t < next_mail)
+      return throttled(next_mail, "a confirmation mail for this domain was sent moments ago");
   }
+  auto mailed_key = key_of(mailed_prefix, domain);
+  auto mailed = read_json(db_, column::meta, mailed_key);
+  if (!mailed) return mailed.error();
+  auto sent = mails_since(*mailed, t - day_ms + 1);
+  if (sent.size() >= options_.mails_per_domain_per_day)
+    return throttled(sent.front() + day_ms, "this domain was sent " + std::to_string(sent.size()) +
+                                                " confirmation mails in the last 24 hours, "
+                                                "as many as the Hub sends it");
+  auto day = read_json(db_, column::meta, std::string{mail_day_key});
+  if (!day) return day.error();
+  auto today = t / day_ms;
+  int64_t mails_today =
+      *day && (**day).value("day", int64_t{-1}) == today ? (**day).value("count", int64_t{0}) : 0;
+  if (mails_today >= static_cast<int64_t>(options_.mails_per_day))
+    return throttled((today + 1) * day_ms, "the Hub has sent the " +
+                                               std::to_string(options_.mails_per_day) +
+                                               " confirmation mails it sends in a day");
+  sent.push_back(t);
   auto token = crypto::to_hex(options_.random_bytes(token_bytes));
   auto hash = token_hash(token);
   auto expires = t + options_.token_ttl.count();
@@ -198,6 +240,8 @@ caf::expected<hub_register_step> hub_registry::register_domain(const hub_registr
   batch.put(column::meta, pending_key, p.dump());
   json tok{{"domain", domain}, {"expires_ms", expires}, {"used", false}};
   batch.put(column::dedup, key_of(token_prefix, hash), tok.dump());
+  batch.put(column::meta, mailed_key, json{{"sent", sent}}.dump());
+  batch.put(column::meta, mail_day_key, json{{"day", today}, {"count", mails_today + 1}}.dump());
   if (auto err = db_.write(batch)) return storage_error(err);
   step.outcome.state = hub_registration_state::pending;
   step.outcome.mailed = true;
@@ -253,7 +297,24 @@ caf::error hub_registry::abandon(const std::string& domain_text, const std::stri
   auto pending = read_json(db_, column::meta, pending_key);
   if (!pending) return pending.error();
   // A newer registration may have replaced this one while the mail was being sent.
-  if (*pending && (**pending).value("token", "") == hash) batch.del(column::meta, pending_key);
+  if (*pending && (**pending).value("token", "") == hash) {
+    batch.del(column::meta, pending_key);
+    // The mail did not go: it counts against neither the domain's nor the Hub's day.
+    auto mailed_ms = (**pending).value("mailed_ms", int64_t{0});
+    auto mailed_key = key_of(mailed_prefix, domain);
+    auto mailed = read_json(db_, column::meta, mailed_key);
+    if (!mailed) return mailed.error();
+    auto sent = mails_since(*mailed, now() - day_ms + 1);
+    if (auto at = std::find(sent.begin(), sent.end(), mailed_ms); at != sent.end()) sent.erase(at);
+    batch.put(column::meta, mailed_key, json{{"sent", sent}}.dump());
+    auto day = read_json(db_, column::meta, std::string{mail_day_key});
+    if (!day) return day.error();
+    if (*day && (**day).value("day", int64_t{-1}) == mailed_ms / day_ms) {
+      auto count = (**day).value("count", int64_t{0});
+      (**day)["count"] = count > 0 ? count - 1 : 0;
+      batch.put(column::meta, mail_day_key, (**day).dump());
+    }
+  }
   if (auto err = db_.write(batch)) return storage_error(err);
   return caf::none;
 }
@@ -345,19 +406,23 @@ caf::expected<hub_record> hub_registry::lookup(std::string_view domain_text) con
 caf::expected<size_t> hub_registry::sweep() {
   auto t = now();
   storage::write_batch batch;
-  auto collect = [&](column c, std::string_view prefix) -> caf::error {
+  auto collect = [&](column c, std::string_view prefix, auto expired) -> caf::error {
     auto from = std::string{prefix};
     auto to = from;
     to.back() = static_cast<char>(to.back() + 1);  // every key starting with the prefix
     return db_.scan(c, from, to, 0, [&](std::string_view key, std::string_view value) {
       auto j = json::parse(value, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || t >= j.value("expires_ms", int64_t{0}))
-        batch.del(c, key);
+      if (j.is_discarded() || !j.is_object() || expired(j)) batch.del(c, key);
       return true;
     });
   };
-  if (auto err = collect(column::meta, pending_prefix)) return storage_error(err);
-  if (auto err = collect(column::dedup, token_prefix)) return storage_error(err);
+  auto past_expiry = [t](const json& j) { return t >= j.value("expires_ms", int64_t{0}); };
+  auto no_mail_for_a_day = [t](const json& j) {
+    return mails_since(std::optional<json>{j}, t - day_ms + 1).empty();
+  };
+  if (auto err = collect(column::meta, pending_prefix, past_expiry)) return storage_error(err);
+  if (auto err = collect(column::dedup, token_prefix, past_expiry)) return storage_error(err);
+  if (auto err = collect(column::meta, mailed_prefix, no_mail_for_a_day)) return storage_error(err);
   auto removed = batch.count();
   if (removed == 0) return size_t{0};
   if (auto err = db_.write(batch)) return storage_error(err);

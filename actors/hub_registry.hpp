@@ -65,7 +65,7 @@ typename Inspector::result_type inspect(Inspector& f, hub_record& x) {
 enum class hub_registration_state : uint8_t {
   pending,    // waiting for webmaster@domain to open the link
   confirmed,  // exactly this {url, key} is what lookups serve
-  throttled,  // a different registration of the domain was mailed moments ago: retry later
+  throttled,  // no mail may go to the domain now (see hub_register_outcome::reason): retry later
 };
 
 /// "pending", "confirmed" or "throttled".
@@ -77,12 +77,13 @@ struct hub_register_outcome {
   bool mailed = false;         // this request sent a new confirmation mail
   int64_t expires_ms = 0;      // pending: when the link stops working (Unix ms)
   uint32_t retry_after_s = 0;  // throttled: when a new mail may go out
+  std::string reason;          // throttled: which bound held it back, for the registrant
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hub_register_outcome& x) {
   return f(caf::meta::type_name("hub_register_outcome"), x.state, x.mail_to, x.mailed, x.expires_ms,
-           x.retry_after_s);
+           x.retry_after_s, x.reason);
 }
 
 /// One plain-text mail.
@@ -114,6 +115,11 @@ struct hub_registry_options {
   // stranger's webmaster. The same registration again never mails again until its link
   // expired, so a node polling its pending registration costs no mail.
   std::chrono::milliseconds min_mail_interval = std::chrono::minutes(5);
+  // Confirmation mails to one domain in any 24 hours, and from the Hub in one UTC day, at
+  // most: registrations of a domain by others (each a new key) could otherwise mail its
+  // webmaster every min_mail_interval for good, and many domains the Hub's mail server.
+  uint32_t mails_per_domain_per_day = 6;
+  uint32_t mails_per_day = 1000;
   // The TTL lookups carry; a peer re-asks after it, so a new key spreads within it.
   std::chrono::seconds record_ttl{300};
   // How often the actor drops expired pending registrations and tokens.
@@ -144,15 +150,17 @@ class hub_registry {
   /// once (a node re-registering at every boot mails nobody); the same as a pending,
   /// unexpired one is `pending` without a new mail; anything else becomes the domain's
   /// pending registration with a new token (the older link stops working), unless another
-  /// mail went to the domain less than min_mail_interval ago (`throttled`). The confirmed
-  /// record keeps serving until the new one is confirmed.
+  /// mail went to the domain less than min_mail_interval ago, or the domain's or the Hub's
+  /// mails of the day are used up (`throttled`, with a reason). The confirmed record keeps
+  /// serving until the new one is confirmed.
   [[nodiscard]] caf::expected<hub_register_step> register_domain(const hub_registration& reg);
 
   /// The mail for a token register_domain() returned.
   mail_message confirmation_mail(const hub_registration& reg, const std::string& token) const;
 
   /// Drops the pending registration made with `token` when its mail could not be sent, so
-  /// the node's next attempt mails again instead of waiting for the link to expire.
+  /// the node's next attempt mails again instead of waiting for the link to expire; the
+  /// mail counts no more against the day's mails.
   [[nodiscard]] caf::error abandon(const std::string& domain, const std::string& token);
 
   /// Confirms the pending registration of the link's token and returns its domain. The
@@ -168,7 +176,8 @@ class hub_registry {
   /// or not a registration is pending: lookups do not reveal what waits for confirmation.
   [[nodiscard]] caf::expected<hub_record> lookup(std::string_view domain) const;
 
-  /// Deletes expired pending registrations and tokens; returns how many entries went.
+  /// Deletes expired pending registrations and tokens, and the mail counts of domains not
+  /// mailed for a day; returns how many entries went.
   [[nodiscard]] caf::expected<size_t> sweep();
 
   const hub_registry_options& options() const { return options_; }

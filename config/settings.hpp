@@ -153,6 +153,10 @@ struct hub_settings {
   // Per client address, each also the burst (a minute's worth at once). Optional.
   uint32_t registrations_per_minute = 10;  // each may mail a stranger's webmaster: few
   uint32_t lookups_per_minute = 120;       // hub.lookup and hub.confirm
+  // Confirmation mails, at most: to one domain in any 24 hours (1-288: one every 5
+  // minutes is the most the Hub sends a domain anyway), and in all in one UTC day.
+  uint32_t mails_per_domain_per_day = 6;
+  uint32_t mails_per_day = 1000;
 };
 
 struct settings {

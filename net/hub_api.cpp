@@ -224,9 +224,7 @@ request_handler register_route(hub_api_context ctx, std::shared_ptr<rate_limiter
         *ctx.system, ctx.registry, ctx.timeout,
         [respond](actors::hub_register_outcome& out) {
           if (out.state == actors::hub_registration_state::throttled)
-            return respond(too_many(out.retry_after_s,
-                                    "a confirmation mail for this domain was sent "
-                                    "moments ago"));
+            return respond(too_many(out.retry_after_s, out.reason));
           json body{{"status", to_string(out.state)}, {"mailed", out.mailed}};
           if (!out.mail_to.empty()) body["mail_to"] = out.mail_to;
           if (out.expires_ms > 0) body["expires_at"] = out.expires_ms / 1000;

@@ -200,6 +200,62 @@ TEST_F(HubRegistryTest, ADifferentRegistrationSoonAfterAMailIsThrottled) {
   EXPECT_FALSE(register_token(reg(key2, "https://c.test", "c.test")).empty());
 }
 
+// Registrations of a domain with ever new keys mail its webmaster a few times a day, not
+// every 5 minutes for good; a mail that could not be sent does not count.
+TEST_F(HubRegistryTest, ADomainIsMailedAtMostSoManyTimesInADay) {
+  auto o = options();
+  o.mails_per_domain_per_day = 3;
+  hub_registry limited{*db, o};
+  auto fresh = [&] {
+    auto step = limited.register_domain(reg(crypto::identity::generate()));
+    EXPECT_TRUE(step) << describe(step.error());
+    return step ? *step : hub_register_step{};
+  };
+  auto abandoned = fresh();
+  ASSERT_TRUE(abandoned.token);
+  ASSERT_FALSE(limited.abandon("b.test", *abandoned.token));
+  now += 6 * 60 * 1000;
+  auto first = now;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(fresh().token) << i;
+    now += 6 * 60 * 1000;
+  }
+  auto held = fresh();
+  EXPECT_EQ(held.outcome.state, hub_registration_state::throttled);
+  EXPECT_FALSE(held.token);
+  EXPECT_NE(held.outcome.reason.find("3 confirmation mails in the last 24 hours"),
+            std::string::npos)
+      << held.outcome.reason;
+  EXPECT_EQ(held.outcome.retry_after_s, (first + 24 * 3600 * 1000 - now) / 1000);
+  // Other domains are not held back; once a day has passed since the first mail, one more
+  // goes to this one.
+  EXPECT_TRUE(limited.register_domain(reg(key1, "https://c.test", "c.test"))->token);
+  now = first + 24 * 3600 * 1000 - 1;
+  EXPECT_FALSE(fresh().token);
+  now = first + 24 * 3600 * 1000;
+  EXPECT_TRUE(fresh().token);
+}
+
+// All domains together get at most so many mails in a UTC day.
+TEST_F(HubRegistryTest, TheHubMailsAtMostSoManyInADay) {
+  auto o = options();
+  o.mails_per_day = 2;
+  hub_registry limited{*db, o};
+  EXPECT_TRUE(limited.register_domain(reg(key1, "https://b.test", "b.test"))->token);
+  EXPECT_TRUE(limited.register_domain(reg(key1, "https://c.test", "c.test"))->token);
+  auto held = limited.register_domain(reg(key1, "https://d.test", "d.test"));
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->outcome.state, hub_registration_state::throttled);
+  EXPECT_NE(held->outcome.reason.find("the 2 confirmation mails it sends in a day"),
+            std::string::npos)
+      << held->outcome.reason;
+  constexpr int64_t day = 24 * 3600 * 1000;
+  auto next_day = (now / day + 1) * day;
+  EXPECT_EQ(held->outcome.retry_after_s, (next_day - now + 999) / 1000);
+  now = next_day;
+  EXPECT_TRUE(limited.register_domain(reg(key1, "https://d.test", "d.test"))->token);
+}
+
 TEST_F(HubRegistryTest, NewerRegistrationReplacesTheOlderLink) {
   auto token1 = register_token(reg(key1));
   now += 6 * 60 * 1000;
@@ -230,7 +286,8 @@ TEST_F(HubRegistryTest, SweepDropsExpiredEntries) {
   now += 25 * 3600 * 1000;
   auto removed = registry.sweep();
   ASSERT_TRUE(removed);
-  EXPECT_EQ(*removed, 3u);  // b.test's pending and token, c.test's used token
+  // b.test's pending and token, c.test's used token, and the mail counts of both
+  EXPECT_EQ(*removed, 5u);
   EXPECT_TRUE(registry.lookup("c.test"));
   EXPECT_EQ(code_of(registry.confirm(token).error()), errc::not_found);
 }

@@ -411,6 +411,20 @@ TEST_F(HubTest, RateLimitsAreTakenFromTheSettings) {
   EXPECT_GT(json::parse(refused.body)["retry_after"].get<int>(), 1);
 }
 
+// The Hub's mails of a day are bounded by its settings: past them a registration that would
+// mail is answered 429, saying which bound held it back, and nobody is mailed.
+TEST_F(HubTest, TheDaysMailsAreBoundedByTheSettings) {
+  start_hub(hub_config(smtp->url(), "mails_per_day = 1\n"));
+  ASSERT_EQ(register_domain("b.test", key).status, 200);
+  auto other = crypto::identity::generate();
+  auto held = register_domain("c.test", other);
+  EXPECT_EQ(held.status, 429) << held.body;
+  EXPECT_NE(held.body.find("the 1 confirmation mails it sends in a day"), std::string::npos)
+      << held.body;
+  EXPECT_GT(json::parse(held.body)["retry_after"].get<int>(), 0);
+  EXPECT_EQ(smtp->wait_for_mails(1).size(), 1u);
+}
+
 TEST_F(HubTest, MailThatCannotBeSentFailsTheRegistrationCleanly) {
   start_smtp({"", "", "", true});
   start_hub();

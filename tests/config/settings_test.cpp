@@ -87,6 +87,8 @@ smtp_url = "smtps://user:pass@mail.example:465"
 mail_from = "hub@Hub.Example"
 registrations_per_minute = 3
 lookups_per_minute = 600
+mails_per_domain_per_day = 2
+mails_per_day = 50
 )";
 }
 
@@ -140,6 +142,8 @@ TEST(SettingsTest, ReadsEveryField) {
   EXPECT_EQ(s->hub.mail_from, "hub@hub.example");
   EXPECT_EQ(s->hub.registrations_per_minute, 3u);
   EXPECT_EQ(s->hub.lookups_per_minute, 600u);
+  EXPECT_EQ(s->hub.mails_per_domain_per_day, 2u);
+  EXPECT_EQ(s->hub.mails_per_day, 50u);
   EXPECT_EQ(s->source_path, "/etc/fedrelay/node.toml");
   EXPECT_TRUE(missing_keys(*s).empty());
 }
@@ -170,6 +174,8 @@ TEST(SettingsTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(s->hub.listen, "");
   EXPECT_EQ(s->hub.registrations_per_minute, 10u);
   EXPECT_EQ(s->hub.lookups_per_minute, 120u);
+  EXPECT_EQ(s->hub.mails_per_domain_per_day, 6u);
+  EXPECT_EQ(s->hub.mails_per_day, 1000u);
   EXPECT_THAT(missing_keys(*s), ElementsAre("federation.domain", "federation.public_url",
                                             "storage.dir", "local_api.token"));
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <boost/asio/ip/address.hpp>
 #include <caf/sec.hpp>
 #include <nlohmann/json.hpp>
 
@@ -82,7 +83,7 @@ class rate_limiter {
 };
 
 /// "127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "::1".
-std::string client_address(const std::string& remote) {
+std::string address_part(const std::string& remote) {
   if (!remote.empty() && remote.front() == '[') {
     auto close = remote.find(']');
     return remote.substr(1, close == std::string::npos ? std::string::npos : close - 1);
@@ -216,7 +217,7 @@ checked_registration check_registration(const hub_api_context& ctx, const http_r
 
 request_handler register_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
   return [ctx, limiter](http_request&& req, responder respond) {
-    if (auto wait = limiter->take(client_address(req.remote_address)))
+    if (auto wait = limiter->take(rate_limit_client(req.remote_address)))
       return respond(too_many(wait, "too many registrations from this address"));
     auto checked = check_registration(ctx, req);
     if (checked.problem) return respond(std::move(*checked.problem));
@@ -259,7 +260,7 @@ std::optional<std::string> token_of(const http_request& req) {
 /// registration of the domain without anyone's click.
 request_handler confirm_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
   return [ctx, limiter](http_request&& req, responder respond) {
-    if (auto wait = limiter->take(client_address(req.remote_address))) {
+    if (auto wait = limiter->take(rate_limit_client(req.remote_address))) {
       auto res = page(429, "Too many requests",
                       "Please try again in " + std::to_string(wait) + " seconds.");
       res.headers.emplace_back("Retry-After", std::to_string(wait));
@@ -297,7 +298,7 @@ request_handler confirm_route(hub_api_context ctx, std::shared_ptr<rate_limiter>
 
 request_handler lookup_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
   return [ctx, limiter](http_request&& req, responder respond) {
-    if (auto wait = limiter->take(client_address(req.remote_address)))
+    if (auto wait = limiter->take(rate_limit_client(req.remote_address)))
       return respond(too_many(wait, "too many lookups from this address"));
     auto domain = req.query("domain");
     if (!domain || domain->empty())
@@ -324,6 +325,19 @@ request_handler lookup_route(hub_api_context ctx, std::shared_ptr<rate_limiter> 
 }
 
 }  // namespace
+
+std::string rate_limit_client(const std::string& remote_address) {
+  auto text = address_part(remote_address);
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(text, ec);
+  if (ec || address.is_v4()) return text;
+  auto v6 = address.to_v6();
+  if (v6.is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
 
 request_handler make_hub_handler(hub_api_context ctx) {
   auto registrations = std::make_shared<rate_limiter>(

@@ -54,4 +54,10 @@ struct hub_api_context {
 ///        (PEM),"ttl"}; 404 the same for unknown and unconfirmed domains; 429.
 request_handler make_hub_handler(hub_api_context ctx);
 
+/// The client a request counts against in the Hub's rate limits, from its remote address
+/// ("192.0.2.7:5000" -> "192.0.2.7"): an IPv6 address's /64 ("[2001:db8:0:1::7]:5000" ->
+/// "2001:db8:0:1::/64"), since one subscriber commonly holds a whole /64 and could
+/// otherwise use a bucket per address; an IPv4 address mapped into IPv6 counts as itself.
+std::string rate_limit_client(const std::string& remote_address);
+
 }  // namespace fedrelay::net

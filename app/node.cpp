@@ -125,9 +125,9 @@ struct node::impl {
     // the operator sends it is not.
     o.reach = s.peer_addresses;
     for (const auto& peer : s.static_peers)
-      if (auto u = net::parse_url(peer.url)) o.trusted_hosts.push_back(u->host);
+      if (auto u = net::parse_url(peer.url)) o.trusted_origins.push_back(u->origin());
     if (auto u = net::parse_url(s.hub_url); u && !s.hub_url.empty())
-      o.trusted_hosts.push_back(u->host);
+      o.trusted_origins.push_back(u->origin());
     return o;
   }
 

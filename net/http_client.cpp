@@ -221,8 +221,8 @@ class client_op : public std::enable_shared_from_this<client_op> {
     // What was resolved is what is connected to, so a name that resolves to a public
     // address when checked and to an inner one when used gains nothing.
     const auto& o = core_->options;
-    bool trusted = std::find(o.trusted_hosts.begin(), o.trusted_hosts.end(), base_.host) !=
-                   o.trusted_hosts.end();
+    bool trusted = std::find(o.trusted_origins.begin(), o.trusted_origins.end(), key_) !=
+                   o.trusted_origins.end();
     endpoints_.clear();
     std::string refused;
     for (const auto& entry : results) {

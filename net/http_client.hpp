@@ -38,9 +38,10 @@ struct client_options {
   // name resolves to that it refuses are skipped, and a host with none left fails with
   // connect_failed naming them. Default: any.
   config::address_reach reach = config::address_reach::any;
-  // Hosts (as in their URLs) connected to at any address, whatever `reach` says: the ones
-  // the operator named (static peers, the Hub).
-  std::vector<std::string> trusted_hosts;
+  // Origins (url::origin(): scheme, host and port) connected to at any address, whatever
+  // `reach` says: the ones the operator named (static peers, the Hub). Only the origin as
+  // named: a record naming another port of the same host is checked like any other.
+  std::vector<std::string> trusted_origins;
 };
 
 using response_callback = std::function<void(caf::expected<http_response>)>;

@@ -22,6 +22,7 @@
 #include "net/actor_call.hpp"
 #include "net/api_support.hpp"
 #include "net/hub_client.hpp"
+#include "net/ip_scope.hpp"
 #include "net/logger.hpp"
 
 namespace fedrelay::net {
@@ -331,10 +332,8 @@ std::string rate_limit_client(const std::string& remote_address) {
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(text, ec);
   if (ec || address.is_v4()) return text;
-  auto v6 = address.to_v6();
-  if (v6.is_v4_mapped())
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
-  auto bytes = v6.to_bytes();
+  if (auto v4 = ipv4_inside(text)) return *v4;
+  auto bytes = address.to_v6().to_bytes();
   std::fill(bytes.begin() + 8, bytes.end(), 0);
   return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }

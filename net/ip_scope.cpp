@@ -8,15 +8,18 @@
 namespace fedrelay::net {
 namespace {
 
+using v6_bytes = boost::asio::ip::address_v6::bytes_type;
+
 bool in(uint32_t address, uint32_t network, int prefix_bits) {
   uint32_t mask = prefix_bits == 0 ? 0 : ~uint32_t{0} << (32 - prefix_bits);
   return (address & mask) == network;
 }
 
-ip_scope scope_of_v4(const boost::asio::ip::address_v4& v4) {
-  auto a = v4.to_uint();
+ip_scope scope_of_v4(uint32_t a) {
   if (in(a, 0x7F000000, 8)) return ip_scope::loopback;
-  if (in(a, 0xA9FE0000, 16)) return ip_scope::link_local;
+  // Alibaba Cloud's metadata service sits in the carrier-NAT range; it counts with the
+  // link-local address the other clouds use, as what a record must never reach.
+  if (in(a, 0xA9FE0000, 16) || a == 0x646464C8) return ip_scope::link_local;
   if (in(a, 0x0A000000, 8) || in(a, 0xAC100000, 12) || in(a, 0xC0A80000, 16) ||
       in(a, 0x64400000, 10))
     return ip_scope::private_network;
@@ -26,22 +29,57 @@ ip_scope scope_of_v4(const boost::asio::ip::address_v4& v4) {
   return ip_scope::global;
 }
 
+uint32_t v4_at(const v6_bytes& b, size_t at) {
+  return uint32_t{b[at]} << 24 | uint32_t{b[at + 1]} << 16 | uint32_t{b[at + 2]} << 8 | b[at + 3];
+}
+
+bool zeros(const v6_bytes& b, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i)
+    if (b[i] != 0) return false;
+  return true;
+}
+
+// The IPv4 address an IPv6 address stands for: mapped (::ffff:a.b.c.d), compatible
+// (::a.b.c.d, not :: or ::1), NAT64 (64:ff9b::a.b.c.d, reached through a translator) and
+// 6to4 (2002:aabb:ccdd::/48).
+std::optional<uint32_t> v4_inside(const v6_bytes& b) {
+  if (zeros(b, 0, 10) && b[10] == 0xFF && b[11] == 0xFF) return v4_at(b, 12);
+  if (zeros(b, 0, 12) && v4_at(b, 12) > 1) return v4_at(b, 12);
+  if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && zeros(b, 4, 12))
+    return v4_at(b, 12);
+  if (b[0] == 0x20 && b[1] == 0x02) return v4_at(b, 2);
+  return std::nullopt;
+}
+
+ip_scope scope_of_v6(const boost::asio::ip::address_v6& v6) {
+  auto b = v6.to_bytes();
+  if (auto v4 = v4_inside(b)) return scope_of_v4(*v4);
+  if (v6.is_loopback()) return ip_scope::loopback;
+  // AWS's metadata service over IPv6, fd00:ec2::254, inside the private range.
+  const v6_bytes aws_metadata{0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
+  if (v6.is_link_local() || b == aws_metadata) return ip_scope::link_local;
+  // fc00::/7 (unique local) and the deprecated site-local fec0::/10
+  if ((b[0] & 0xFE) == 0xFC || v6.is_site_local()) return ip_scope::private_network;
+  if (v6.is_unspecified() || v6.is_multicast()) return ip_scope::unroutable;
+  return ip_scope::global;
+}
+
 }  // namespace
 
 std::optional<ip_scope> scope_of(std::string_view text) {
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(std::string{text}, ec);
   if (ec) return std::nullopt;
-  if (address.is_v4()) return scope_of_v4(address.to_v4());
-  auto v6 = address.to_v6();
-  if (v6.is_v4_mapped())
-    return scope_of_v4(boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6));
-  if (v6.is_loopback()) return ip_scope::loopback;
-  if (v6.is_link_local()) return ip_scope::link_local;
-  auto bytes = v6.to_bytes();
-  if ((bytes[0] & 0xFE) == 0xFC) return ip_scope::private_network;
-  if (v6.is_unspecified() || v6.is_multicast()) return ip_scope::unroutable;
-  return ip_scope::global;
+  return address.is_v4() ? scope_of_v4(address.to_v4().to_uint()) : scope_of_v6(address.to_v6());
+}
+
+std::optional<std::string> ipv4_inside(std::string_view text) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(std::string{text}, ec);
+  if (ec || !address.is_v6()) return std::nullopt;
+  auto v4 = v4_inside(address.to_v6().to_bytes());
+  if (!v4) return std::nullopt;
+  return boost::asio::ip::address_v4(*v4).to_string();
 }
 
 bool reachable(ip_scope scope, config::address_reach reach) {

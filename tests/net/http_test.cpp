@@ -873,7 +873,12 @@ TEST(HttpClientTest, ConnectsOnlyToAddressesTheReachAllows) {
     EXPECT_NE(why.find("127.0.0.1 is at 127.0.0.1, which peers.addresses = "), std::string::npos)
         << why;
     EXPECT_NE(why.find(config::to_string(reach) + "\\\" refuses"), std::string::npos) << why;
-    o.trusted_hosts = {"127.0.0.1"};
+    // Trusted is the origin the operator named, not every port of its host.
+    auto other_port = base;
+    other_port.port = static_cast<uint16_t>(base.port == 65535 ? 1 : base.port + 1);
+    o.trusted_origins = {other_port.origin()};
+    EXPECT_FALSE(http_request_blocking(base, req, 5s, o));
+    o.trusted_origins = {base.origin()};
     auto trusted = http_request_blocking(base, req, 5s, o);
     EXPECT_TRUE(trusted) << caf::to_string(trusted.error());
   }

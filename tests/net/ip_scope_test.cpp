@@ -31,6 +31,15 @@ TEST(IpScopeTest, AddressesAreSortedByTheNetworkTheyAreIn) {
            {"169.254.169.254", ip_scope::link_local},
            {"::ffff:169.254.169.254", ip_scope::link_local},
            {"fe80::1", ip_scope::link_local},
+           {"fd00:ec2::254", ip_scope::link_local},
+           {"100.100.100.200", ip_scope::link_local},
+           {"64:ff9b::a9fe:a9fe", ip_scope::link_local},
+           {"64:ff9b::10.0.0.1", ip_scope::private_network},
+           {"64:ff9b::93.184.216.34", ip_scope::global},
+           {"2002:7f00:1::1", ip_scope::loopback},
+           {"::127.0.0.1", ip_scope::loopback},
+           {"fec0::1", ip_scope::private_network},
+           {"fd00:ec2::253", ip_scope::private_network},
            {"0.0.0.0", ip_scope::unroutable},
            {"::", ip_scope::unroutable},
            {"224.0.0.1", ip_scope::unroutable},
@@ -44,6 +53,18 @@ TEST(IpScopeTest, AddressesAreSortedByTheNetworkTheyAreIn) {
   EXPECT_FALSE(scope_of("b.example"));
   EXPECT_FALSE(scope_of("300.1.1.1"));
   EXPECT_FALSE(scope_of(""));
+}
+
+TEST(IpScopeTest, TheIpv4AddressAnIpv6OneStandsFor) {
+  EXPECT_EQ(ipv4_inside("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ipv4_inside("::192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ipv4_inside("64:ff9b::c000:207"), "192.0.2.7");
+  EXPECT_EQ(ipv4_inside("2002:c000:207::1"), "192.0.2.7");
+  EXPECT_FALSE(ipv4_inside("::1"));
+  EXPECT_FALSE(ipv4_inside("::"));
+  EXPECT_FALSE(ipv4_inside("2001:db8::1"));
+  EXPECT_FALSE(ipv4_inside("192.0.2.7"));
+  EXPECT_FALSE(ipv4_inside("b.example"));
 }
 
 TEST(IpScopeTest, EachReachTakesItsNetworks) {

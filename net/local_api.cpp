@@ -372,15 +372,19 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
       fail_with(respond), actors::resolve_atom::value, domain);
 }
 
-/// Sends `messages`, in order, once the socket's queue has room for all of them
-/// (websocket_connection::when_drained). Every message of the local API's sockets goes this
-/// way: the checks and sends of the waiters run one after the other on the socket's strand,
-/// so however slowly a chat server reads, the queue never passes its limit and the socket
-/// is not dropped for it. What waits is held here, at most a page of events and the
-/// answers of the socket's calls under way (64).
+/// Room a socket's queue keeps for refusals, which are small and go at once: about 200 of
+/// them. A client that sends more calls than that without reading is dropped, as one that
+/// reads nothing should be.
+constexpr size_t refusal_headroom = 64u << 10;
+
+/// Sends `messages`, in order, once the socket's queue has room for all of them and the
+/// refusals' headroom (websocket_connection::when_drained). Pages of events and answers
+/// go this way: the checks and sends of the waiters run one after the other on the
+/// socket's strand, so however slowly a chat server reads, they never take the queue past
+/// its limit and the socket is not dropped for them.
 void send_when_room(const std::shared_ptr<websocket_connection>& conn,
                     std::vector<std::string> messages, std::function<void()> then = {}) {
-  size_t bytes = 0;
+  size_t bytes = refusal_headroom;
   for (const auto& m : messages) bytes += m.size();
   auto limit = conn->queue_limit();
   conn->when_drained(limit > bytes ? limit - bytes : 0,
@@ -450,23 +454,38 @@ class websocket_call_slot {
   std::atomic<bool> released_{false};
 };
 
+/// Bytes of answers a socket's calls may have waiting for room in its queue: past it an
+/// answer is replaced by a short 503, so a chat server that makes many large calls (64
+/// pages of rooms.history) and reads nothing pins no more memory than this.
+constexpr size_t max_held_answer_bytes = 32u << 20;
+
+/// What one socket's calls share: how many are under way, and the bytes of their answers
+/// that wait for room in the queue.
+struct websocket_calls {
+  std::atomic<size_t> in_flight{0};
+  std::atomic<size_t> held_bytes{0};
+};
+
+/// The message answering call `ref` with an error.
+std::string call_error(const json& ref, unsigned status, const std::string& error) {
+  return json{{"ref", ref}, {"status", status}, {"reply", {{"success", false}, {"error", error}}}}
+      .dump();
+}
+
 /// Answers one API call made over the WebSocket through the ordinary route table.
-/// `in_flight` counts the socket's calls not yet answered.
 void call_over_websocket(const request_handler& calls,
                          const std::shared_ptr<websocket_connection>& conn,
-                         const std::shared_ptr<std::atomic<size_t>>& in_flight,
+                         const std::shared_ptr<websocket_calls>& socket_calls,
                          const std::string& message) {
   auto refuse = [&conn](unsigned status, const std::string& error, const json& ref) {
-    send_when_room(
-        conn,
-        {json{{"ref", ref}, {"status", status}, {"reply", {{"success", false}, {"error", error}}}}
-             .dump()});
+    conn->send(call_error(ref, status, error));
   };
   auto j = actors::parse_json(message);
   if (j.is_discarded() || !j.is_object() || !j["call"].is_string())
     return refuse(400, "a message is {\"call\", \"body\", \"ref\"}", json{});
   auto ref = j.value("ref", json{});
-  auto slot = std::make_shared<websocket_call_slot>(in_flight);
+  auto slot = std::make_shared<websocket_call_slot>(
+      std::shared_ptr<std::atomic<size_t>>(socket_calls, &socket_calls->in_flight));
   if (slot->calls_before() >= max_websocket_calls_in_flight)
     return refuse(429,
                   "too many calls under way on this socket (" +
@@ -480,22 +499,31 @@ void call_over_websocket(const request_handler& calls,
   req.target = "/api/v1/" + call;
   req.headers = {{"Authorization", std::string{conn->request().header("Authorization")}}};
   req.body = j.value("body", json::object()).dump();
-  calls(std::move(req), [conn, ref, slot](http_response res) {
+  calls(std::move(req), [conn, ref, slot, socket_calls](http_response res) {
     auto reply = json::parse(res.body, nullptr, false);
     auto text =
         json{{"ref", ref}, {"status", res.status}, {"reply", reply.is_discarded() ? json{} : reply}}
             .dump();
-    if (auto limit = conn->queue_limit(); text.size() > limit) {
-      json error = {{"success", false},
-                    {"error", "the answer (" + std::to_string(text.size()) +
-                                  " bytes) is larger than this socket queues (" +
-                                  std::to_string(limit) + "): make this call over HTTP"}};
-      text = json{{"ref", ref}, {"status", 413}, {"reply", error}}.dump();
+    if (auto limit = conn->queue_limit(); text.size() + refusal_headroom > limit)
+      text = call_error(ref, 413,
+                        "the answer (" + std::to_string(text.size()) +
+                            " bytes) is larger than this socket queues: make this call over HTTP");
+    if (socket_calls->held_bytes.fetch_add(text.size()) + text.size() > max_held_answer_bytes) {
+      socket_calls->held_bytes -= text.size();
+      text = call_error(ref, 503,
+                        "the answers waiting for this socket to read are over " +
+                            std::to_string(max_held_answer_bytes >> 20) +
+                            " MiB: read them, then call again");
+      socket_calls->held_bytes += text.size();
     }
     // Answers to calls made together (several pages of rooms.history, say) wait for a slow
     // reader instead of dropping the socket. The call counts as under way until its answer
     // is sent, so a reader that never reads has at most 64 answers held for it.
-    send_when_room(conn, {std::move(text)}, [slot] { slot->release(); });
+    auto size = text.size();
+    send_when_room(conn, {std::move(text)}, [slot, socket_calls, size] {
+      socket_calls->held_bytes -= size;
+      slot->release();
+    });
   });
 }
 
@@ -526,9 +554,9 @@ upgrade_decider make_local_upgrade(local_api_context context, request_handler ca
     decide(
         websocket_handler{[ctx, calls, after = *after](std::shared_ptr<websocket_connection> conn) {
           std::weak_ptr<websocket_connection> weak = conn;
-          auto in_flight = std::make_shared<std::atomic<size_t>>(0);
-          conn->on_message([calls, weak, in_flight](std::string message) {
-            if (auto c = weak.lock()) call_over_websocket(calls, c, in_flight, message);
+          auto socket_calls = std::make_shared<websocket_calls>();
+          conn->on_message([calls, weak, socket_calls](std::string message) {
+            if (auto c = weak.lock()) call_over_websocket(calls, c, socket_calls, message);
           });
           auto pump = std::make_shared<event_pump>();
           pump->ctx = ctx;

@@ -111,6 +111,35 @@ std::vector<int64_t> mails_since(const std::optional<json>& entry, int64_t since
   return out;
 }
 
+// The confirmation mails that count against the budgets at time `t`: a domain's of the
+// last 24 hours, and the Hub's of the UTC day.
+struct mail_counts {
+  std::string domain_key;
+  std::vector<int64_t> to_domain;  // oldest first
+  int64_t day = 0;                 // days since 1970
+  int64_t that_day = 0;            // mails of `day`
+};
+
+caf::expected<mail_counts> read_mail_counts(const storage::store& db, const std::string& domain,
+                                            int64_t t) {
+  mail_counts c;
+  c.domain_key = key_of(mailed_prefix, domain);
+  auto mailed = read_json(db, column::meta, c.domain_key);
+  if (!mailed) return mailed.error();
+  c.to_domain = mails_since(*mailed, t - day_ms + 1);
+  auto day = read_json(db, column::meta, std::string{mail_day_key});
+  if (!day) return day.error();
+  c.day = t / day_ms;
+  if (*day && (**day).value("day", int64_t{-1}) == c.day)
+    c.that_day = (**day).value("count", int64_t{0});
+  return c;
+}
+
+void write_mail_counts(storage::write_batch& batch, const mail_counts& c) {
+  batch.put(column::meta, c.domain_key, json{{"sent", c.to_domain}}.dump());
+  batch.put(column::meta, mail_day_key, json{{"day", c.day}, {"count", c.that_day}}.dump());
+}
+
 }  // namespace
 
 std::string to_string(hub_registration_state s) {
@@ -152,6 +181,9 @@ std::string confirmation_link(const std::string& public_url, const std::string& 
 hub_registry::hub_registry(storage::store& db, hub_registry_options options)
     : db_(db), options_(std::move(options)) {
   if (!options_.random_bytes) options_.random_bytes = system_random_bytes;
+  // A budget of no mail would refuse every registration; one is the least that works.
+  options_.mails_per_domain_per_day = std::max<uint32_t>(options_.mails_per_domain_per_day, 1);
+  options_.mails_per_day = std::max<uint32_t>(options_.mails_per_day, 1);
 }
 
 int64_t hub_registry::now() const {
@@ -206,24 +238,21 @@ caf::expected<hub_register_step> hub_registry::register_domain(const hub_registr
     if (t < next_mail)
       return throttled(next_mail, "a confirmation mail for this domain was sent moments ago");
   }
-  auto mailed_key = key_of(mailed_prefix, domain);
-  auto mailed = read_json(db_, column::meta, mailed_key);
-  if (!mailed) return mailed.error();
-  auto sent = mails_since(*mailed, t - day_ms + 1);
-  if (sent.size() >= options_.mails_per_domain_per_day)
-    return throttled(sent.front() + day_ms, "this domain was sent " + std::to_string(sent.size()) +
-                                                " confirmation mails in the last 24 hours, "
-                                                "as many as the Hub sends it");
-  auto day = read_json(db_, column::meta, std::string{mail_day_key});
-  if (!day) return day.error();
-  auto today = t / day_ms;
-  int64_t mails_today =
-      *day && (**day).value("day", int64_t{-1}) == today ? (**day).value("count", int64_t{0}) : 0;
-  if (mails_today >= static_cast<int64_t>(options_.mails_per_day))
-    return throttled((today + 1) * day_ms, "the Hub has sent the " +
-                                               std::to_string(options_.mails_per_day) +
-                                               " confirmation mails it sends in a day");
-  sent.push_back(t);
+  auto counts = read_mail_counts(db_, domain, t);
+  if (!counts) return counts.error();
+  const auto& sent = counts->to_domain;
+  if (auto limit = options_.mails_per_domain_per_day; sent.size() >= limit)
+    // Free again once all but limit - 1 of them are a day old (the limit may have been
+    // lowered since they went).
+    return throttled(sent[sent.size() - limit] + day_ms,
+                     "this domain was sent " + std::to_string(sent.size()) +
+                         " confirmation mails in the last 24 hours, as many as the Hub sends it");
+  if (counts->that_day >= static_cast<int64_t>(options_.mails_per_day))
+    return throttled((counts->day + 1) * day_ms, "the Hub has sent the " +
+                                                     std::to_string(options_.mails_per_day) +
+                                                     " confirmation mails it sends in a day");
+  counts->to_domain.push_back(t);
+  ++counts->that_day;
   auto token = crypto::to_hex(options_.random_bytes(token_bytes));
   auto hash = token_hash(token);
   auto expires = t + options_.token_ttl.count();
@@ -240,8 +269,7 @@ caf::expected<hub_register_step> hub_registry::register_domain(const hub_registr
   batch.put(column::meta, pending_key, p.dump());
   json tok{{"domain", domain}, {"expires_ms", expires}, {"used", false}};
   batch.put(column::dedup, key_of(token_prefix, hash), tok.dump());
-  batch.put(column::meta, mailed_key, json{{"sent", sent}}.dump());
-  batch.put(column::meta, mail_day_key, json{{"day", today}, {"count", mails_today + 1}}.dump());
+  write_mail_counts(batch, *counts);
   if (auto err = db_.write(batch)) return storage_error(err);
   step.outcome.state = hub_registration_state::pending;
   step.outcome.mailed = true;
@@ -288,32 +316,28 @@ mail_message hub_registry::confirmation_mail(const hub_registration& reg,
   return m;
 }
 
-caf::error hub_registry::abandon(const std::string& domain_text, const std::string& token) {
+caf::error hub_registry::abandon(const std::string& domain_text, const hub_register_step& step) {
+  if (!step.token) return caf::none;
   auto domain = lowercase(domain_text);
-  auto hash = token_hash(token);
+  auto hash = token_hash(*step.token);
   storage::write_batch batch;
   batch.del(column::dedup, key_of(token_prefix, hash));
   auto pending_key = key_of(pending_prefix, domain);
   auto pending = read_json(db_, column::meta, pending_key);
   if (!pending) return pending.error();
   // A newer registration may have replaced this one while the mail was being sent.
-  if (*pending && (**pending).value("token", "") == hash) {
-    batch.del(column::meta, pending_key);
-    // The mail did not go: it counts against neither the domain's nor the Hub's day.
-    auto mailed_ms = (**pending).value("mailed_ms", int64_t{0});
-    auto mailed_key = key_of(mailed_prefix, domain);
-    auto mailed = read_json(db_, column::meta, mailed_key);
-    if (!mailed) return mailed.error();
-    auto sent = mails_since(*mailed, now() - day_ms + 1);
-    if (auto at = std::find(sent.begin(), sent.end(), mailed_ms); at != sent.end()) sent.erase(at);
-    batch.put(column::meta, mailed_key, json{{"sent", sent}}.dump());
-    auto day = read_json(db_, column::meta, std::string{mail_day_key});
-    if (!day) return day.error();
-    if (*day && (**day).value("day", int64_t{-1}) == mailed_ms / day_ms) {
-      auto count = (**day).value("count", int64_t{0});
-      (**day)["count"] = count > 0 ? count - 1 : 0;
-      batch.put(column::meta, mail_day_key, (**day).dump());
-    }
+  if (*pending && (**pending).value("token", "") == hash) batch.del(column::meta, pending_key);
+  // The mail did not go, whether or not its registration was replaced meanwhile: it counts
+  // against neither the domain's day nor the Hub's. It was counted when the link was made,
+  // its expiry less the link's lifetime.
+  auto mailed_ms = step.outcome.expires_ms - options_.token_ttl.count();
+  auto counts = read_mail_counts(db_, domain, now());
+  if (!counts) return counts.error();
+  auto& sent = counts->to_domain;
+  if (auto at = std::find(sent.begin(), sent.end(), mailed_ms); at != sent.end()) {
+    sent.erase(at);
+    if (counts->day == mailed_ms / day_ms && counts->that_day > 0) --counts->that_day;
+    write_mail_counts(batch, *counts);
   }
   if (auto err = db_.write(batch)) return storage_error(err);
   return caf::none;
@@ -463,7 +487,7 @@ hub_registry_actor::behavior_type hub_registry_behavior(
         auto mail = registry.confirmation_mail(reg, *step->token);
         auto promise = self->make_response_promise<hub_register_outcome>();
         auto outcome = step->outcome;
-        auto token = std::move(*step->token);
+        auto made = *step;
         self->request(self->state.mailer, mail_wait, mail_atom::value, std::move(mail))
             .then(
                 [=](bool) mutable {
@@ -474,7 +498,7 @@ hub_registry_actor::behavior_type hub_registry_behavior(
                 [=](caf::error& err) mutable {
                   log()->warn("hub: confirmation mail to {} failed: {}", outcome.mail_to,
                               describe(err));
-                  if (auto e = self->state.registry->abandon(reg.domain, token))
+                  if (auto e = self->state.registry->abandon(reg.domain, made))
                     log()->error("hub: pending registration of {} not dropped: {}", reg.domain,
                                  describe(e));
                   promise.deliver(caf::make_error(errc::unavailable,

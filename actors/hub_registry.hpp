@@ -161,7 +161,8 @@ class hub_registry {
   /// Drops the pending registration made with `token` when its mail could not be sent, so
   /// the node's next attempt mails again instead of waiting for the link to expire; the
   /// mail counts no more against the day's mails.
-  [[nodiscard]] caf::error abandon(const std::string& domain, const std::string& token);
+  /// `step` is what register_domain() returned with the token.
+  [[nodiscard]] caf::error abandon(const std::string& domain, const hub_register_step& step);
 
   /// Confirms the pending registration of the link's token and returns its domain. The
   /// token works once. Errors: not_found (unknown, malformed, or replaced by a newer

@@ -209,8 +209,11 @@ caf::error replace_file(const std::string& link_or_path, const std::string& text
   // this process may give it (root editing a file of the node's user).
   bool ok = ::fchmod(fd, mode) == 0;
   if (ok && existed && (old_stat.st_uid != ::geteuid() || old_stat.st_gid != ::getegid()) &&
-      ::fchown(fd, old_stat.st_uid, old_stat.st_gid) != 0) {
-    // Not allowed: the file is this process's, as a file it creates would be.
+      ::fchown(fd, old_stat.st_uid, old_stat.st_gid) != 0 &&
+      ::fchown(fd, static_cast<uid_t>(-1), old_stat.st_gid) != 0) {
+    // Neither the owner nor the group could be kept (only root may give a file away, and
+    // a member of the group may keep the group): the file is this process's, as a file it
+    // creates would be.
   }
   for (size_t done = 0; ok && done < text.size();) {
     auto n = ::write(fd, text.data() + done, text.size() - done);

@@ -2,6 +2,7 @@
 // and the translation of rocksdb::Status into storage::errc at this folder's edge.
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -369,10 +370,21 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
   for (size_t i = 0; i < column_count; ++i) {
     auto c = static_cast<column>(i);
-    const expiry_filter* filter = nullptr;
+    // Several expiries of one column: an entry goes when any of them says so.
+    std::vector<entry_expired> of_column;
     for (auto& e : opts.expiries)
-      if (e.where == c && e.expired)
-        filter = p->expiry_filters.emplace_back(std::make_unique<expiry_filter>(e.expired)).get();
+      if (e.where == c && e.expired) of_column.push_back(e.expired);
+    const expiry_filter* filter = nullptr;
+    if (of_column.size() == 1)
+      filter = p->expiry_filters.emplace_back(std::make_unique<expiry_filter>(of_column[0])).get();
+    else if (!of_column.empty())
+      filter = p->expiry_filters
+                   .emplace_back(std::make_unique<expiry_filter>(
+                       [all = std::move(of_column)](std::string_view key, std::string_view value) {
+                         return std::any_of(all.begin(), all.end(),
+                                            [&](const auto& e) { return e(key, value); });
+                       }))
+                   .get();
     families.emplace_back(std::string{column_name(c)},
                           column_options(c, cache, hints, filter, opts.expiry_revisit));
   }

@@ -136,7 +136,8 @@ struct store_options {
   /// filter), so a column that only grows, such as the receipts of received transactions,
   /// does not keep them for good. Such a column's table files are also compacted at least
   /// every `expiry_revisit`, or files that nothing else rewrites would keep their expired
-  /// entries. An entry still in a memtable stays until it is flushed and compacted.
+  /// entries. An entry still in a memtable stays until it is flushed and compacted. Several
+  /// expiries of one column: an entry goes when any of them says so.
   std::vector<expiry> expiries;
   std::chrono::seconds expiry_revisit{std::chrono::hours{24}};
 };

@@ -213,7 +213,7 @@ TEST_F(HubRegistryTest, ADomainIsMailedAtMostSoManyTimesInADay) {
   };
   auto abandoned = fresh();
   ASSERT_TRUE(abandoned.token);
-  ASSERT_FALSE(limited.abandon("b.test", *abandoned.token));
+  ASSERT_FALSE(limited.abandon("b.test", abandoned));
   now += 6 * 60 * 1000;
   auto first = now;
   for (int i = 0; i < 3; ++i) {
@@ -234,6 +234,45 @@ TEST_F(HubRegistryTest, ADomainIsMailedAtMostSoManyTimesInADay) {
   EXPECT_FALSE(fresh().token);
   now = first + 24 * 3600 * 1000;
   EXPECT_TRUE(fresh().token);
+}
+
+// A mail that could not be sent gives its place back in both budgets, also when a newer
+// registration replaced its own meanwhile; and a budget lowered below what was sent frees
+// a place once enough of the mails are a day old.
+TEST_F(HubRegistryTest, AMailNotSentCountsAgainstNoBudget) {
+  auto o = options();
+  o.mails_per_domain_per_day = 2;
+  o.mails_per_day = 2;
+  hub_registry limited{*db, o};
+  auto first = limited.register_domain(reg(key1));
+  ASSERT_TRUE(first && first->token);
+  now += 6 * 60 * 1000;
+  auto second = limited.register_domain(reg(key2));
+  ASSERT_TRUE(second && second->token);
+  // The first mail failed after the second registration had replaced it.
+  ASSERT_FALSE(limited.abandon("b.test", *first));
+  now += 6 * 60 * 1000;
+  auto third = limited.register_domain(reg(crypto::identity::generate()));
+  ASSERT_TRUE(third);
+  EXPECT_TRUE(third->token) << third->outcome.reason;
+  EXPECT_FALSE(limited.register_domain(reg(key1, "https://c.test", "c.test"))->token);
+  ASSERT_FALSE(limited.abandon("b.test", *third));
+  EXPECT_TRUE(limited.register_domain(reg(key1, "https://c.test", "c.test"))->token);
+
+  // With the defaults b.test gets one more mail, its second of the day; with the budget
+  // then lowered to one a day, it is free once the later of the two is a day old.
+  now += 6 * 60 * 1000;
+  hub_registry roomy{*db, options()};
+  ASSERT_TRUE(roomy.register_domain(reg(crypto::identity::generate()))->token);
+  auto last = now;
+  auto lowered_options = options();
+  lowered_options.mails_per_domain_per_day = 1;
+  hub_registry lowered{*db, lowered_options};
+  now += 6 * 60 * 1000;
+  auto held = lowered.register_domain(reg(crypto::identity::generate()));
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->outcome.state, hub_registration_state::throttled);
+  EXPECT_EQ(held->outcome.retry_after_s, (last + 24 * 3600 * 1000 - now) / 1000);
 }
 
 // All domains together get at most so many mails in a UTC day.
@@ -269,8 +308,10 @@ TEST_F(HubRegistryTest, NewerRegistrationReplacesTheOlderLink) {
 }
 
 TEST_F(HubRegistryTest, AbandonedRegistrationLeavesNothingBehind) {
-  auto token = register_token(reg(key1));
-  ASSERT_FALSE(registry.abandon("b.test", token));
+  auto step = registry.register_domain(reg(key1));
+  ASSERT_TRUE(step && step->token);
+  auto token = *step->token;
+  ASSERT_FALSE(registry.abandon("b.test", *step));
   EXPECT_EQ(code_of(registry.confirm(token).error()), errc::not_found);
   // Not throttled: that mail never went out.
   auto again = register_token(reg(key1));

@@ -109,6 +109,10 @@ TEST_F(StoreTest, ExpiredEntriesGoWhenTheirColumnIsCompacted) {
                              return old_expired.load() && key.substr(0, 4) == "old." &&
                                     value == "v";
                            }});
+  // A second expiry of the column: what either names goes.
+  opts.expiries.push_back({column::receipts, [](std::string_view key, std::string_view) {
+                             return key.substr(0, 5) == "gone.";
+                           }});
   opts.expiry_revisit = std::chrono::hours{2};
   {
     auto s = open_store(std::move(opts));
@@ -124,6 +128,7 @@ TEST_F(StoreTest, ExpiredEntriesGoWhenTheirColumnIsCompacted) {
     old_expired = true;
     put(*s, column::receipts, "old.3", "v");  // still in the memtable: flushed first
     put(*s, column::receipts, "old.4", "kept");
+    put(*s, column::receipts, "gone.1", "v");
     for (auto c : {column::receipts, column::dedup}) ASSERT_EQ(s->compact(c), caf::none);
     EXPECT_EQ(keys(*s, column::receipts, "", ""), (std::vector<std::string>{"new.1", "old.4"}));
     EXPECT_EQ(keys(*s, column::dedup, "", ""),

@@ -168,18 +168,21 @@ class sequenced_prefix final : public rocksdb::SliceTransform {
   std::atomic<bool> on_{false};
 };
 
-// Drops the entries a store_options::expiry finds expired as compactions pass them.
+// Drops the entries that any of a column's store_options::expiries finds expired as
+// compactions pass them.
 class expiry_filter final : public rocksdb::CompactionFilter {
  public:
-  explicit expiry_filter(entry_expired expired) : expired_(std::move(expired)) {}
+  explicit expiry_filter(std::vector<entry_expired> expiries) : expiries_(std::move(expiries)) {}
   const char* Name() const override { return "fedrelay.expiry"; }
   bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string* /*new_value*/, bool* /*value_changed*/) const override {
-    return expired_(view(key), view(value));
+    return std::any_of(expiries_.begin(), expiries_.end(), [&](const entry_expired& expired) {
+      return expired(view(key), view(value));
+    });
   }
 
  private:
-  entry_expired expired_;
+  std::vector<entry_expired> expiries_;
 };
 
 // RocksDB counts comparisons, reads and timings into a per-thread perf context unless the
@@ -370,20 +373,12 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
   for (size_t i = 0; i < column_count; ++i) {
     auto c = static_cast<column>(i);
-    // Several expiries of one column: an entry goes when any of them says so.
     std::vector<entry_expired> of_column;
     for (auto& e : opts.expiries)
       if (e.where == c && e.expired) of_column.push_back(e.expired);
     const expiry_filter* filter = nullptr;
-    if (of_column.size() == 1)
-      filter = p->expiry_filters.emplace_back(std::make_unique<expiry_filter>(of_column[0])).get();
-    else if (!of_column.empty())
-      filter = p->expiry_filters
-                   .emplace_back(std::make_unique<expiry_filter>(
-                       [all = std::move(of_column)](std::string_view key, std::string_view value) {
-                         return std::any_of(all.begin(), all.end(),
-                                            [&](const auto& e) { return e(key, value); });
-                       }))
+    if (!of_column.empty())
+      filter = p->expiry_filters.emplace_back(std::make_unique<expiry_filter>(std::move(of_column)))
                    .get();
     families.emplace_back(std::string{column_name(c)},
                           column_options(c, cache, hints, filter, opts.expiry_revisit));

@@ -1,8 +1,13 @@
 // The Hub's registry and its actor. Keys (the Hub's own store, nothing of a node's):
 //   meta  "hub/confirmed/<domain>" -> {"url","key"(hex),"confirmed_ms"}   what lookups serve
-//   meta  "hub/pending/<domain>"   -> {"url","key","token"(hex hash),"expires_ms","mailed_ms"}
+//   meta  "hub/pending/<domain>"   -> {"links":[{"url","key","token"(hex hash),"expires_ms",
+//                                               "mailed_ms"}, one per pending registration]}
+//                                     (an earlier Hub stored one such link as the entry)
 //   dedup "hub/token/<hex hash>"   -> {"domain","expires_ms","used"}
-//   meta  "hub/mailed/<domain>"    -> {"sent":[Unix ms of each mail of the last 24 hours]}
+//   meta  "hub/mailed/<domain>"    -> {"sent":[[Unix ms, client] of each mail of the last
+//                                      24 hours]} (an earlier Hub: [Unix ms])
+//   meta  "hub/client_mailed/<client>" -> {"sent":[[Unix ms, domain] ...]}, the same for one
+//                                      client (net::rate_limit_client)
 //   meta  "hub/mail_day"           -> {"day": days since 1970 (UTC), "count": mails that day}
 #include "actors/hub_registry.hpp"
 
@@ -38,6 +43,7 @@ constexpr std::string_view confirmed_prefix = "hub/confirmed/";
 constexpr std::string_view pending_prefix = "hub/pending/";
 constexpr std::string_view token_prefix = "hub/token/";
 constexpr std::string_view mailed_prefix = "hub/mailed/";
+constexpr std::string_view client_mailed_prefix = "hub/client_mailed/";
 constexpr std::string_view mail_day_key = "hub/mail_day";
 constexpr int64_t day_ms = 24 * 3600 * 1000;
 constexpr size_t token_bytes = 32;
@@ -99,34 +105,76 @@ caf::expected<std::optional<json>> read_json(const storage::store& db, column c,
   return std::optional<json>{std::move(j)};
 }
 
-// The times in a "hub/mailed/" entry from `since` on, oldest first.
-std::vector<int64_t> mails_since(const std::optional<json>& entry, int64_t since) {
-  std::vector<int64_t> out;
+// One confirmation mail in a budget's list: when, and for whom (the client that caused a
+// domain's mail, the domain a client's mail went to; "" in lists an earlier Hub wrote).
+struct sent_mail {
+  int64_t at = 0;
+  std::string by;
+};
+
+// The mails in a "hub/mailed/" or "hub/client_mailed/" entry from `since` on, oldest first.
+std::vector<sent_mail> mails_since(const std::optional<json>& entry, int64_t since) {
+  std::vector<sent_mail> out;
   if (!entry) return out;
   auto sent = entry->find("sent");
   if (sent == entry->end() || !sent->is_array()) return out;
-  for (const auto& t : *sent)
-    if (t.is_number_integer() && t.get<int64_t>() >= since) out.push_back(t.get<int64_t>());
-  std::sort(out.begin(), out.end());
+  for (const auto& m : *sent) {
+    sent_mail mail;
+    if (m.is_number_integer()) {
+      mail.at = m.get<int64_t>();
+    } else if (m.is_array() && m.size() == 2 && m[0].is_number_integer() && m[1].is_string()) {
+      mail.at = m[0].get<int64_t>();
+      mail.by = m[1].get<std::string>();
+    } else {
+      continue;
+    }
+    if (mail.at >= since) out.push_back(std::move(mail));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const sent_mail& a, const sent_mail& b) { return a.at < b.at; });
   return out;
 }
 
-// The confirmation mails that count against the budgets at time `t`: a domain's of the
-// last 24 hours, and the Hub's of the UTC day.
+json sent_json(const std::vector<sent_mail>& mails) {
+  auto out = json::array();
+  for (const auto& m : mails) out.push_back(json::array({m.at, m.by}));
+  return json{{"sent", std::move(out)}};
+}
+
+// Removes the mail sent at `at` for `by` from `mails`; whether there was one.
+bool forget_mail(std::vector<sent_mail>& mails, int64_t at, const std::string& by) {
+  auto it = std::find_if(mails.begin(), mails.end(),
+                         [&](const sent_mail& m) { return m.at == at && m.by == by; });
+  if (it == mails.end()) return false;
+  mails.erase(it);
+  return true;
+}
+
+// The confirmation mails that count against the budgets at time `t`: a domain's and a
+// client's of the last 24 hours, and the Hub's of the UTC day.
 struct mail_counts {
   std::string domain_key;
-  std::vector<int64_t> to_domain;  // oldest first
-  int64_t day = 0;                 // days since 1970
-  int64_t that_day = 0;            // mails of `day`
+  std::vector<sent_mail> to_domain;  // oldest first
+  std::string client_key;            // empty: no client known
+  std::vector<sent_mail> by_client;  // oldest first
+  int64_t day = 0;                   // days since 1970
+  int64_t that_day = 0;              // mails of `day`
 };
 
 caf::expected<mail_counts> read_mail_counts(const storage::store& db, const std::string& domain,
-                                            int64_t t) {
+                                            const std::string& client, int64_t t) {
   mail_counts c;
+  auto since = t - day_ms + 1;
   c.domain_key = key_of(mailed_prefix, domain);
   auto mailed = read_json(db, column::meta, c.domain_key);
   if (!mailed) return mailed.error();
-  c.to_domain = mails_since(*mailed, t - day_ms + 1);
+  c.to_domain = mails_since(*mailed, since);
+  if (!client.empty()) {
+    c.client_key = key_of(client_mailed_prefix, client);
+    auto by_client = read_json(db, column::meta, c.client_key);
+    if (!by_client) return by_client.error();
+    c.by_client = mails_since(*by_client, since);
+  }
   auto day = read_json(db, column::meta, std::string{mail_day_key});
   if (!day) return day.error();
   c.day = t / day_ms;
@@ -136,8 +184,42 @@ caf::expected<mail_counts> read_mail_counts(const storage::store& db, const std:
 }
 
 void write_mail_counts(storage::write_batch& batch, const mail_counts& c) {
-  batch.put(column::meta, c.domain_key, json{{"sent", c.to_domain}}.dump());
+  batch.put(column::meta, c.domain_key, sent_json(c.to_domain).dump());
+  if (!c.client_key.empty()) batch.put(column::meta, c.client_key, sent_json(c.by_client).dump());
   batch.put(column::meta, mail_day_key, json{{"day", c.day}, {"count", c.that_day}}.dump());
+}
+
+// The links of a "hub/pending/" entry (an earlier Hub stored its one link as the entry).
+std::vector<json> links_of(const std::optional<json>& entry) {
+  std::vector<json> out;
+  if (!entry) return out;
+  if (auto links = entry->find("links"); links != entry->end() && links->is_array()) {
+    for (const auto& link : *links)
+      if (link.is_object()) out.push_back(link);
+  } else if (entry->contains("token")) {
+    out.push_back(*entry);
+  }
+  return out;
+}
+
+bool link_expired(const json& link, int64_t t) {
+  return t >= link.value("expires_ms", int64_t{0});
+}
+
+std::vector<json> unexpired(std::vector<json> links, int64_t t) {
+  links.erase(std::remove_if(links.begin(), links.end(),
+                             [t](const json& link) { return link_expired(link, t); }),
+              links.end());
+  return links;
+}
+
+// Puts a domain's pending links, or deletes its entry when none is left.
+void write_links(storage::write_batch& batch, std::string_view key,
+                 const std::vector<json>& links) {
+  if (links.empty())
+    batch.del(column::meta, key);
+  else
+    batch.put(column::meta, key, json{{"links", links}}.dump());
 }
 
 }  // namespace
@@ -184,6 +266,7 @@ hub_registry::hub_registry(storage::store& db, hub_registry_options options)
   // A budget of no mail would refuse every registration; one is the least that works.
   options_.mails_per_domain_per_day = std::max<uint32_t>(options_.mails_per_domain_per_day, 1);
   options_.mails_per_day = std::max<uint32_t>(options_.mails_per_day, 1);
+  options_.mails_per_client_per_day = std::max<uint32_t>(options_.mails_per_client_per_day, 1);
 }
 
 int64_t hub_registry::now() const {
@@ -226,51 +309,72 @@ caf::expected<hub_register_step> hub_registry::register_domain(const hub_registr
   auto pending_key = key_of(pending_prefix, domain);
   auto pending = read_json(db_, column::meta, pending_key);
   if (!pending) return pending.error();
-  if (*pending) {
-    const auto& p = **pending;
-    auto expires = p.value("expires_ms", int64_t{0});
-    if (same(p) && t < expires) {
+  auto links = unexpired(links_of(*pending), t);
+  int64_t last_mail = 0;
+  for (const auto& link : links) {
+    if (same(link)) {
       step.outcome.state = hub_registration_state::pending;
-      step.outcome.expires_ms = expires;
+      step.outcome.expires_ms = link.value("expires_ms", int64_t{0});
       return step;
     }
-    auto next_mail = p.value("mailed_ms", int64_t{0}) + options_.min_mail_interval.count();
-    if (t < next_mail)
-      return throttled(next_mail, "a confirmation mail for this domain was sent moments ago");
+    last_mail = std::max(last_mail, link.value("mailed_ms", int64_t{0}));
   }
-  auto counts = read_mail_counts(db_, domain, t);
+  if (auto next_mail = last_mail + options_.min_mail_interval.count(); t < next_mail)
+    return throttled(next_mail, "a confirmation mail for this domain was sent moments ago");
+  auto counts = read_mail_counts(db_, domain, reg.client, t);
   if (!counts) return counts.error();
+  // Each budget is free again once all but limit - 1 of its mails are a day old (the limit
+  // may have been lowered since they went).
+  auto free_again = [](const std::vector<sent_mail>& sent, size_t limit) {
+    return sent[sent.size() - limit].at + day_ms;
+  };
   const auto& sent = counts->to_domain;
-  if (auto limit = options_.mails_per_domain_per_day; sent.size() >= limit)
-    // Free again once all but limit - 1 of them are a day old (the limit may have been
-    // lowered since they went).
-    return throttled(sent[sent.size() - limit] + day_ms,
+  if (size_t limit = options_.mails_per_domain_per_day; sent.size() >= limit)
+    return throttled(free_again(sent, limit),
                      "this domain was sent " + std::to_string(sent.size()) +
                          " confirmation mails in the last 24 hours, as many as the Hub sends it");
+  if (!reg.client.empty()) {
+    std::vector<sent_mail> for_client;
+    std::copy_if(sent.begin(), sent.end(), std::back_inserter(for_client),
+                 [&](const sent_mail& m) { return m.by == reg.client; });
+    if (size_t share = (options_.mails_per_domain_per_day + 1) / 2; for_client.size() >= share)
+      return throttled(free_again(for_client, share),
+                       "registrations from this address caused " +
+                           std::to_string(for_client.size()) +
+                           " of this domain's confirmation mails in the last 24 hours, as many "
+                           "as the Hub sends it for one address");
+    const auto& by_client = counts->by_client;
+    if (size_t limit = options_.mails_per_client_per_day; by_client.size() >= limit)
+      return throttled(free_again(by_client, limit),
+                       "registrations from this address caused " +
+                           std::to_string(by_client.size()) +
+                           " confirmation mails in the last 24 hours, as many as the Hub sends "
+                           "for one address");
+  }
   if (counts->that_day >= static_cast<int64_t>(options_.mails_per_day))
     return throttled((counts->day + 1) * day_ms, "the Hub has sent the " +
                                                      std::to_string(options_.mails_per_day) +
                                                      " confirmation mails it sends in a day");
-  counts->to_domain.push_back(t);
+  counts->to_domain.push_back({t, reg.client});
+  if (!reg.client.empty()) counts->by_client.push_back({t, domain});
   ++counts->that_day;
   auto token = crypto::to_hex(options_.random_bytes(token_bytes));
   auto hash = token_hash(token);
   auto expires = t + options_.token_ttl.count();
+  // The domain's other pending registrations stay: a stranger's registration must not
+  // break the owner's link. The webmaster confirms the one the mail names.
+  links.push_back(json{{"url", reg.url},
+                       {"key", key_hex},
+                       {"token", hash},
+                       {"expires_ms", expires},
+                       {"mailed_ms", t}});
   storage::write_batch batch;
-  if (*pending) {
-    // Only the newest link works: the older one would confirm what is no longer asked.
-    batch.del(column::dedup, key_of(token_prefix, (**pending).value("token", "")));
-  }
-  json p{{"url", reg.url},
-         {"key", key_hex},
-         {"token", hash},
-         {"expires_ms", expires},
-         {"mailed_ms", t}};
-  batch.put(column::meta, pending_key, p.dump());
+  write_links(batch, pending_key, links);
   json tok{{"domain", domain}, {"expires_ms", expires}, {"used", false}};
   batch.put(column::dedup, key_of(token_prefix, hash), tok.dump());
   write_mail_counts(batch, *counts);
   if (auto err = db_.write(batch)) return storage_error(err);
+  step.client = reg.client;
   step.outcome.state = hub_registration_state::pending;
   step.outcome.mailed = true;
   step.outcome.expires_ms = expires;
@@ -325,17 +429,21 @@ caf::error hub_registry::abandon(const std::string& domain_text, const hub_regis
   auto pending_key = key_of(pending_prefix, domain);
   auto pending = read_json(db_, column::meta, pending_key);
   if (!pending) return pending.error();
-  // A newer registration may have replaced this one while the mail was being sent.
-  if (*pending && (**pending).value("token", "") == hash) batch.del(column::meta, pending_key);
-  // The mail did not go, whether or not its registration was replaced meanwhile: it counts
-  // against neither the domain's day nor the Hub's. It was counted when the link was made,
-  // its expiry less the link's lifetime.
+  auto links = links_of(*pending);
+  auto ours = [&](const json& link) { return link.value("token", "") == hash; };
+  // Another registration may have been confirmed while the mail was being sent, taking
+  // this one with it.
+  if (std::any_of(links.begin(), links.end(), ours)) {
+    links.erase(std::remove_if(links.begin(), links.end(), ours), links.end());
+    write_links(batch, pending_key, links);
+  }
+  // The mail did not go: it counts against none of the budgets. It was counted when the
+  // link was made, its expiry less the link's lifetime.
   auto mailed_ms = step.outcome.expires_ms - options_.token_ttl.count();
-  auto counts = read_mail_counts(db_, domain, now());
+  auto counts = read_mail_counts(db_, domain, step.client, now());
   if (!counts) return counts.error();
-  auto& sent = counts->to_domain;
-  if (auto at = std::find(sent.begin(), sent.end(), mailed_ms); at != sent.end()) {
-    sent.erase(at);
+  if (forget_mail(counts->to_domain, mailed_ms, step.client)) {
+    forget_mail(counts->by_client, mailed_ms, domain);
     if (counts->day == mailed_ms / day_ms && counts->that_day > 0) --counts->that_day;
     write_mail_counts(batch, *counts);
   }
@@ -347,14 +455,15 @@ struct hub_registry::token_check {
   json token;  // the entry in column dedup
   std::string token_key;
   std::string domain;
-  json pending;  // the domain's pending registration
+  json link;                // the pending registration the token confirms
+  std::vector<json> links;  // all of the domain's pending registrations
   std::string pending_key;
 };
 
 caf::expected<hub_registry::token_check> hub_registry::check_token(std::string_view token) const {
   const auto invalid =
-      "this confirmation link is not valid: it was mistyped, or a newer "
-      "registration of the domain replaced it";
+      "this confirmation link is not valid: it was mistyped, or another registration of the "
+      "domain was confirmed since";
   if (!is_token_text(token)) return caf::make_error(errc::not_found, invalid);
   auto hash = token_hash(token);
   token_check out;
@@ -374,31 +483,35 @@ caf::expected<hub_registry::token_check> hub_registry::check_token(std::string_v
   out.pending_key = key_of(pending_prefix, out.domain);
   auto pending = read_json(db_, column::meta, out.pending_key);
   if (!pending) return pending.error();
-  if (!*pending || (**pending).value("token", "") != hash)
-    return caf::make_error(errc::not_found, invalid);
-  out.pending = std::move(**pending);
+  out.links = links_of(*pending);
+  auto link = std::find_if(out.links.begin(), out.links.end(),
+                           [&](const json& l) { return l.value("token", "") == hash; });
+  if (link == out.links.end()) return caf::make_error(errc::not_found, invalid);
+  out.link = *link;
   return out;
 }
 
 caf::expected<hub_registration> hub_registry::pending_for(std::string_view token) const {
   auto checked = check_token(token);
   if (!checked) return checked.error();
-  auto key = crypto::from_hex(checked->pending.value("key", ""), 32);
+  auto key = crypto::from_hex(checked->link.value("key", ""), crypto::public_key{}.size());
   if (!key)
     return caf::make_error(errc::storage_failed, "a pending registration's key is unreadable");
-  return hub_registration{checked->domain, checked->pending.value("url", ""), std::move(*key)};
+  return hub_registration{checked->domain, checked->link.value("url", ""), std::move(*key), {}};
 }
 
 caf::expected<std::string> hub_registry::confirm(std::string_view token) {
   auto checked = check_token(token);
   if (!checked) return checked.error();
   auto& c = *checked;
-  json confirmed{{"url", c.pending.value("url", "")},
-                 {"key", c.pending.value("key", "")},
-                 {"confirmed_ms", now()}};
+  json confirmed{
+      {"url", c.link.value("url", "")}, {"key", c.link.value("key", "")}, {"confirmed_ms", now()}};
   c.token["used"] = true;
   storage::write_batch batch;
   batch.put(column::meta, key_of(confirmed_prefix, c.domain), confirmed.dump());
+  // The webmaster chose: the domain's other links would undo the choice, so they end.
+  for (const auto& link : c.links)
+    if (link != c.link) batch.del(column::dedup, key_of(token_prefix, link.value("token", "")));
   batch.del(column::meta, c.pending_key);
   // Kept, marked used, until it expires: a second click is told what happened.
   batch.put(column::dedup, c.token_key, c.token.dump());
@@ -436,17 +549,26 @@ caf::expected<size_t> hub_registry::sweep() {
     to.back() = static_cast<char>(to.back() + 1);  // every key starting with the prefix
     return db_.scan(c, from, to, 0, [&](std::string_view key, std::string_view value) {
       auto j = json::parse(value, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || expired(j)) batch.del(c, key);
+      if (j.is_discarded() || !j.is_object() || expired(key, j)) batch.del(c, key);
       return true;
     });
   };
-  auto past_expiry = [t](const json& j) { return t >= j.value("expires_ms", int64_t{0}); };
-  auto no_mail_for_a_day = [t](const json& j) {
+  auto past_expiry = [t](std::string_view, const json& j) { return link_expired(j, t); };
+  auto no_mail_for_a_day = [t](std::string_view, const json& j) {
     return mails_since(std::optional<json>{j}, t - day_ms + 1).empty();
   };
-  if (auto err = collect(column::meta, pending_prefix, past_expiry)) return storage_error(err);
+  // A domain's expired links go one by one; its entry goes with the last.
+  auto pending_expired = [&](std::string_view key, const json& j) {
+    auto links = links_of(std::optional<json>{j});
+    auto live = unexpired(links, t);
+    if (live.empty()) return true;
+    if (live.size() < links.size()) write_links(batch, key, live);
+    return false;
+  };
+  if (auto err = collect(column::meta, pending_prefix, pending_expired)) return storage_error(err);
   if (auto err = collect(column::dedup, token_prefix, past_expiry)) return storage_error(err);
-  if (auto err = collect(column::meta, mailed_prefix, no_mail_for_a_day)) return storage_error(err);
+  for (auto prefix : {mailed_prefix, client_mailed_prefix})
+    if (auto err = collect(column::meta, prefix, no_mail_for_a_day)) return storage_error(err);
   auto removed = batch.count();
   if (removed == 0) return size_t{0};
   if (auto err = db_.write(batch)) return storage_error(err);

@@ -39,11 +39,14 @@ struct hub_registration {
   std::string domain;      // "b.example", any case (stored lower case)
   std::string url;         // the node's public URL, "https://chat.b.example:8443"
   std::string public_key;  // the raw 32-byte Ed25519 key
+  // Who asked, as the rate limits count clients (net::rate_limit_client: an IPv4 address
+  // or an IPv6 /64); empty when unknown, which no per-client budget bounds.
+  std::string client;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hub_registration& x) {
-  return f(caf::meta::type_name("hub_registration"), x.domain, x.url, x.public_key);
+  return f(caf::meta::type_name("hub_registration"), x.domain, x.url, x.public_key, x.client);
 }
 
 /// A confirmed record, as lookups serve it.
@@ -118,8 +121,13 @@ struct hub_registry_options {
   // Confirmation mails to one domain in any 24 hours, and from the Hub in one UTC day, at
   // most: registrations of a domain by others (each a new key) could otherwise mail its
   // webmaster every min_mail_interval for good, and many domains the Hub's mail server.
+  // One client may cause at most half (rounded up) of a domain's mails, so a stranger
+  // alone cannot use up the day's mails to a domain before its owner registers.
   uint32_t mails_per_domain_per_day = 6;
   uint32_t mails_per_day = 1000;
+  // Confirmation mails one client may cause in any 24 hours: one client alone cannot
+  // use up the Hub's mails of the day.
+  uint32_t mails_per_client_per_day = 20;
   // The TTL lookups carry; a peer re-asks after it, so a new key spreads within it.
   std::chrono::seconds record_ttl{300};
   // How often the actor drops expired pending registrations and tokens.
@@ -134,6 +142,7 @@ struct hub_registry_options {
 struct hub_register_step {
   hub_register_outcome outcome;
   std::optional<std::string> token;  // set when a new link was made: mail it, never log it
+  std::string client;                // whose budget the mail was counted against
 };
 
 /// The registry's records over a storage::store (column meta for records, column dedup for
@@ -148,11 +157,12 @@ class hub_registry {
 
   /// Takes a registration: the same {url, key} as the confirmed record is `confirmed` at
   /// once (a node re-registering at every boot mails nobody); the same as a pending,
-  /// unexpired one is `pending` without a new mail; anything else becomes the domain's
-  /// pending registration with a new token (the older link stops working), unless another
-  /// mail went to the domain less than min_mail_interval ago, or the domain's or the Hub's
-  /// mails of the day are used up (`throttled`, with a reason). The confirmed record keeps
-  /// serving until the new one is confirmed.
+  /// unexpired one is `pending` without a new mail; anything else becomes one more pending
+  /// registration of the domain with its own token, unless another mail went to the
+  /// domain less than min_mail_interval ago, or the client's, the domain's or the Hub's
+  /// mails of the day are used up (`throttled`, with a reason). Pending registrations do
+  /// not replace each other: a stranger's registration of a domain leaves its owner's link
+  /// working. The confirmed record keeps serving until another one is confirmed.
   [[nodiscard]] caf::expected<hub_register_step> register_domain(const hub_registration& reg);
 
   /// The mail for a token register_domain() returned.
@@ -160,13 +170,14 @@ class hub_registry {
 
   /// Drops the pending registration made with `token` when its mail could not be sent, so
   /// the node's next attempt mails again instead of waiting for the link to expire; the
-  /// mail counts no more against the day's mails.
+  /// mail counts no more against the client's, the domain's or the Hub's mails.
   /// `step` is what register_domain() returned with the token.
   [[nodiscard]] caf::error abandon(const std::string& domain, const hub_register_step& step);
 
-  /// Confirms the pending registration of the link's token and returns its domain. The
-  /// token works once. Errors: not_found (unknown, malformed, or replaced by a newer
-  /// registration), rejected (expired, or already used: the detail says which).
+  /// Confirms the pending registration of the link's token and returns its domain; the
+  /// domain's other pending registrations end with it (the webmaster chose). The token
+  /// works once. Errors: not_found (unknown, malformed, or another registration of the
+  /// domain was confirmed), rejected (expired, or already used: the detail says which).
   [[nodiscard]] caf::expected<std::string> confirm(std::string_view token);
 
   /// What confirm(token) would confirm, without confirming it: the page a link opens shows
@@ -177,8 +188,8 @@ class hub_registry {
   /// or not a registration is pending: lookups do not reveal what waits for confirmation.
   [[nodiscard]] caf::expected<hub_record> lookup(std::string_view domain) const;
 
-  /// Deletes expired pending registrations and tokens, and the mail counts of domains not
-  /// mailed for a day; returns how many entries went.
+  /// Deletes expired pending registrations and tokens, and the mail counts of domains and
+  /// clients not mailed for a day; returns how many entries were deleted or rewritten.
   [[nodiscard]] caf::expected<size_t> sweep();
 
   const hub_registry_options& options() const { return options_; }

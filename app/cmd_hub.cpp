@@ -99,6 +99,7 @@ int cmd_hub(const std::string& config_path) {
   reg.mail_from = s->hub.mail_from;
   reg.mails_per_domain_per_day = s->hub.mails_per_domain_per_day;
   reg.mails_per_day = s->hub.mails_per_day;
+  reg.mails_per_client_per_day = s->hub.mails_per_client_per_day;
   auto registry = actors::spawn_hub_registry(sys, **db, reg, mailer, true);
   // Waits for every actor, the helpers of requests in flight included, so that no answer
   // is posted to the io runtime once it stops. A mail being sent finishes first.

@@ -58,7 +58,8 @@ const section_schema schema[] = {
       "fetch_attempts"}},
     {"hub",
      {"listen", "public_url", "dir", "smtp_url", "mail_from", "registrations_per_minute",
-      "lookups_per_minute", "mails_per_domain_per_day", "mails_per_day"}},
+      "lookups_per_minute", "mails_per_domain_per_day", "mails_per_day",
+      "mails_per_client_per_day"}},
 };
 
 const key_list static_peer_keys = {"domain", "url", "public_key"};
@@ -953,6 +954,8 @@ class settings_reader {
       h.mails_per_domain_per_day = static_cast<uint32_t>(*v);
     if (auto v = t.integer("mails_per_day", 1, max_per_minute))
       h.mails_per_day = static_cast<uint32_t>(*v);
+    if (auto v = t.integer("mails_per_client_per_day", 1, max_per_minute))
+      h.mails_per_client_per_day = static_cast<uint32_t>(*v);
   }
 
   checker& c_;

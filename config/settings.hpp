@@ -157,6 +157,10 @@ struct hub_settings {
   // minutes is the most the Hub sends a domain anyway), and in all in one UTC day.
   uint32_t mails_per_domain_per_day = 6;
   uint32_t mails_per_day = 1000;
+  // Confirmation mails one client address (an IPv6 /64) may cause in any 24 hours; also,
+  // one client may cause at most half of a domain's. Behind a reverse proxy every client
+  // is the proxy.
+  uint32_t mails_per_client_per_day = 20;
 };
 
 struct settings {

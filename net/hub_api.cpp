@@ -212,16 +212,19 @@ checked_registration check_registration(const hub_api_context& ctx, const http_r
                                         req.header(actors::signature_header), ctx.clock_skew)) {
     return fail(is_code(err, actors::errc::bad_request) ? 400 : 401, actors::detail_of(err));
   }
-  out.reg = actors::hub_registration{domain, url_text, std::move(raw_key)};
+  out.reg = actors::hub_registration{domain, url_text, std::move(raw_key), {}};
   return out;
 }
 
 request_handler register_route(hub_api_context ctx, std::shared_ptr<rate_limiter> limiter) {
   return [ctx, limiter](http_request&& req, responder respond) {
-    if (auto wait = limiter->take(rate_limit_client(req.remote_address)))
+    auto client = rate_limit_client(req.remote_address);
+    if (auto wait = limiter->take(client))
       return respond(too_many(wait, "too many registrations from this address"));
     auto checked = check_registration(ctx, req);
     if (checked.problem) return respond(std::move(*checked.problem));
+    // The registry's per-client mail budgets count clients as the rate limits do.
+    checked.reg.client = std::move(client);
     ask<actors::hub_register_outcome>(
         *ctx.system, ctx.registry, ctx.timeout,
         [respond](actors::hub_register_outcome& out) {

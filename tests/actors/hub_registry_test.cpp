@@ -60,7 +60,14 @@ class HubRegistryTest : public testing::Test {
 
   hub_registration reg(const crypto::identity& id, std::string url = "https://chat.b.test:8443",
                        std::string domain = "b.test") {
-    return hub_registration{std::move(domain), std::move(url), raw(id.public_key())};
+    return hub_registration{std::move(domain), std::move(url), raw(id.public_key()), {}};
+  }
+
+  /// A registration of `domain` with a new key from `client`.
+  hub_registration from(std::string client, std::string domain = "b.test") {
+    auto r = reg(crypto::identity::generate(), "https://" + domain, std::move(domain));
+    r.client = std::move(client);
+    return r;
   }
 
   /// Registers and returns the token that was to be mailed ("" when none).
@@ -236,8 +243,8 @@ TEST_F(HubRegistryTest, ADomainIsMailedAtMostSoManyTimesInADay) {
   EXPECT_TRUE(fresh().token);
 }
 
-// A mail that could not be sent gives its place back in both budgets, also when a newer
-// registration replaced its own meanwhile; and a budget lowered below what was sent frees
+// A mail that could not be sent gives its place back in both budgets, also when another
+// registration was confirmed meanwhile; and a budget lowered below what was sent frees
 // a place once enough of the mails are a day old.
 TEST_F(HubRegistryTest, AMailNotSentCountsAgainstNoBudget) {
   auto o = options();
@@ -249,7 +256,8 @@ TEST_F(HubRegistryTest, AMailNotSentCountsAgainstNoBudget) {
   now += 6 * 60 * 1000;
   auto second = limited.register_domain(reg(key2));
   ASSERT_TRUE(second && second->token);
-  // The first mail failed after the second registration had replaced it.
+  // The first mail failed after the webmaster had confirmed the second registration.
+  ASSERT_TRUE(limited.confirm(*second->token));
   ASSERT_FALSE(limited.abandon("b.test", *first));
   now += 6 * 60 * 1000;
   auto third = limited.register_domain(reg(crypto::identity::generate()));
@@ -295,15 +303,139 @@ TEST_F(HubRegistryTest, TheHubMailsAtMostSoManyInADay) {
   EXPECT_TRUE(limited.register_domain(reg(key1, "https://d.test", "d.test"))->token);
 }
 
-TEST_F(HubRegistryTest, NewerRegistrationReplacesTheOlderLink) {
-  auto token1 = register_token(reg(key1));
+// Anyone may register any domain, so a stranger's registration must not break the
+// owner's link: each link confirms what its mail named until the webmaster chose one.
+TEST_F(HubRegistryTest, AStrangersRegistrationLeavesTheOwnersLinkWorking) {
+  auto owners = register_token(reg(key1));
   now += 6 * 60 * 1000;
-  auto token2 = register_token(reg(key2));
-  ASSERT_FALSE(token2.empty());
-  auto old = registry.confirm(token1);
-  ASSERT_FALSE(old);
-  EXPECT_EQ(code_of(old.error()), errc::not_found);
-  ASSERT_TRUE(registry.confirm(token2));
+  auto strangers = register_token(reg(key2, "https://elsewhere.test"));
+  ASSERT_FALSE(owners.empty());
+  ASSERT_FALSE(strangers.empty());
+  auto shown = registry.pending_for(owners);
+  ASSERT_TRUE(shown) << describe(shown.error());
+  EXPECT_EQ(shown->url, "https://chat.b.test:8443");
+  EXPECT_EQ(shown->public_key, raw(key1.public_key()));
+  shown = registry.pending_for(strangers);
+  ASSERT_TRUE(shown) << describe(shown.error());
+  EXPECT_EQ(shown->url, "https://elsewhere.test");
+  // The owner's node registering again is still pending without a new mail.
+  auto again = registry.register_domain(reg(key1));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->outcome.state, hub_registration_state::pending);
+  EXPECT_FALSE(again->token);
+
+  ASSERT_TRUE(registry.confirm(owners));
+  EXPECT_EQ(registry.lookup("b.test")->public_key, raw(key1.public_key()));
+  // The webmaster chose; the other link would undo the choice, so it ends with it.
+  auto late = registry.confirm(strangers);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(code_of(late.error()), errc::not_found);
+  EXPECT_NE(detail_of(late.error()).find("another registration"), std::string::npos);
+  EXPECT_EQ(registry.lookup("b.test")->public_key, raw(key1.public_key()));
+}
+
+// One client alone cannot use up a domain's mails of the day before its owner registers.
+TEST_F(HubRegistryTest, OneClientCausesAtMostHalfOfADomainsMails) {
+  auto mailed = [&](const hub_registration& r) {
+    auto step = registry.register_domain(r);
+    EXPECT_TRUE(step) << describe(step.error());
+    now += 6 * 60 * 1000;
+    return step ? *step : hub_register_step{};
+  };
+  auto first = now;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(mailed(from("198.51.100.7")).token) << i;
+  auto held = mailed(from("198.51.100.7"));
+  EXPECT_EQ(held.outcome.state, hub_registration_state::throttled);
+  EXPECT_NE(held.outcome.reason.find("caused 3 of this domain's confirmation mails"),
+            std::string::npos)
+      << held.outcome.reason;
+  EXPECT_EQ(held.outcome.retry_after_s, (first + 24 * 3600 * 1000 - (now - 6 * 60 * 1000)) / 1000);
+  // The same client may still mail other domains, and other clients this one.
+  EXPECT_TRUE(mailed(from("198.51.100.7", "c.test")).token);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(mailed(from("2001:db8:1:2::/64")).token) << i;
+  auto full = mailed(from("203.0.113.9"));
+  EXPECT_EQ(full.outcome.state, hub_registration_state::throttled);
+  EXPECT_NE(full.outcome.reason.find("6 confirmation mails in the last 24 hours"),
+            std::string::npos)
+      << full.outcome.reason;
+}
+
+// One client alone cannot use up the Hub's mails of the day.
+TEST_F(HubRegistryTest, OneClientCausesAtMostSoManyMailsInADay) {
+  auto o = options();
+  o.mails_per_client_per_day = 2;
+  hub_registry limited{*db, o};
+  auto first = now;
+  auto b = limited.register_domain(from("198.51.100.7", "b.test"));
+  ASSERT_TRUE(b && b->token);
+  EXPECT_TRUE(limited.register_domain(from("198.51.100.7", "c.test"))->token);
+  auto held = limited.register_domain(from("198.51.100.7", "d.test"));
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->outcome.state, hub_registration_state::throttled);
+  EXPECT_NE(held->outcome.reason.find("caused 2 confirmation mails in the last 24 hours"),
+            std::string::npos)
+      << held->outcome.reason;
+  EXPECT_EQ(held->outcome.retry_after_s, 24u * 3600);
+  EXPECT_TRUE(limited.register_domain(from("198.51.100.8", "d.test"))->token);
+  // A mail that could not be sent gives the client its place back.
+  ASSERT_FALSE(limited.abandon("b.test", *b));
+  EXPECT_TRUE(limited.register_domain(from("198.51.100.7", "e.test"))->token);
+  EXPECT_FALSE(limited.register_domain(from("198.51.100.7", "f.test"))->token);
+  now = first + 24 * 3600 * 1000;
+  EXPECT_TRUE(limited.register_domain(from("198.51.100.7", "f.test"))->token);
+}
+
+// A Hub upgraded with a registration pending keeps its link working and its mail counted.
+TEST_F(HubRegistryTest, APendingRegistrationOfTheVersionBeforeStillConfirms) {
+  auto o = options();
+  o.mails_per_domain_per_day = 2;
+  hub_registry limited{*db, o};
+  auto token = std::string(64, 'c');
+  auto hash = crypto::to_hex(crypto::blake2b_256(token));
+  nlohmann::json pending{{"url", "https://old.b.test"},
+                         {"key", crypto::to_hex(raw(key1.public_key()))},
+                         {"token", hash},
+                         {"expires_ms", now + 3600 * 1000},
+                         {"mailed_ms", now}};
+  nlohmann::json entry{{"domain", "b.test"}, {"expires_ms", now + 3600 * 1000}, {"used", false}};
+  storage::write_batch batch;
+  batch.put(storage::column::meta, "hub/pending/b.test", pending.dump());
+  batch.put(storage::column::dedup, "hub/token/" + hash, entry.dump());
+  batch.put(storage::column::meta, "hub/mailed/b.test", nlohmann::json{{"sent", {now}}}.dump());
+  ASSERT_FALSE(db->write(batch));
+
+  auto same = limited.register_domain(reg(key1, "https://old.b.test"));
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->outcome.state, hub_registration_state::pending);
+  EXPECT_FALSE(same->token);
+  now += 60 * 1000;
+  EXPECT_EQ(limited.register_domain(reg(key2))->outcome.state, hub_registration_state::throttled);
+  now += 6 * 60 * 1000;
+  auto second = limited.register_domain(reg(key2));
+  ASSERT_TRUE(second && second->token);
+  now += 6 * 60 * 1000;
+  auto third = limited.register_domain(reg(crypto::identity::generate()));
+  ASSERT_TRUE(third);
+  EXPECT_NE(third->outcome.reason.find("2 confirmation mails"), std::string::npos)
+      << third->outcome.reason;
+  auto domain = limited.confirm(token);
+  ASSERT_TRUE(domain) << describe(domain.error());
+  EXPECT_EQ(limited.lookup("b.test")->url, "https://old.b.test");
+  EXPECT_EQ(code_of(limited.confirm(*second->token).error()), errc::not_found);
+}
+
+// An expired link goes at the sweep while the domain's newer one keeps working.
+TEST_F(HubRegistryTest, SweepDropsExpiredLinksOneByOne) {
+  auto first = register_token(reg(key1));
+  now += 6 * 60 * 1000;
+  auto second = register_token(reg(key2));
+  now += 24 * 3600 * 1000 - 6 * 60 * 1000;
+  auto removed = registry.sweep();
+  ASSERT_TRUE(removed) << describe(removed.error());
+  // The first link's token, and the domain's entry rewritten without it.
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ(code_of(registry.confirm(first).error()), errc::not_found);
+  ASSERT_TRUE(registry.confirm(second));
   EXPECT_EQ(registry.lookup("b.test")->public_key, raw(key2.public_key()));
 }
 
@@ -435,7 +567,7 @@ class HubRegistryActorTest : public HubActorTest {
   }
 
   hub_registration reg() {
-    return hub_registration{"b.test", "http://127.0.0.1:9000", raw(key.public_key())};
+    return hub_registration{"b.test", "http://127.0.0.1:9000", raw(key.public_key()), {}};
   }
 };
 

@@ -425,6 +425,18 @@ TEST_F(HubTest, TheDaysMailsAreBoundedByTheSettings) {
   EXPECT_EQ(smtp->wait_for_mails(1).size(), 1u);
 }
 
+// One client address may cause only so many mails a day, whatever domains it registers.
+TEST_F(HubTest, OneAddressCausesAtMostSoManyMailsADay) {
+  start_hub(hub_config(smtp->url(), "mails_per_client_per_day = 1\n"));
+  ASSERT_EQ(register_domain("b.test", key).status, 200);
+  auto held = register_domain("c.test", crypto::identity::generate());
+  EXPECT_EQ(held.status, 429) << held.body;
+  EXPECT_NE(held.body.find("registrations from this address caused 1 confirmation mails"),
+            std::string::npos)
+      << held.body;
+  EXPECT_EQ(smtp->wait_for_mails(1).size(), 1u);
+}
+
 TEST_F(HubTest, MailThatCannotBeSentFailsTheRegistrationCleanly) {
   start_smtp({"", "", "", true});
   start_hub();

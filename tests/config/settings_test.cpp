@@ -89,6 +89,7 @@ registrations_per_minute = 3
 lookups_per_minute = 600
 mails_per_domain_per_day = 2
 mails_per_day = 50
+mails_per_client_per_day = 7
 )";
 }
 
@@ -144,6 +145,7 @@ TEST(SettingsTest, ReadsEveryField) {
   EXPECT_EQ(s->hub.lookups_per_minute, 600u);
   EXPECT_EQ(s->hub.mails_per_domain_per_day, 2u);
   EXPECT_EQ(s->hub.mails_per_day, 50u);
+  EXPECT_EQ(s->hub.mails_per_client_per_day, 7u);
   EXPECT_EQ(s->source_path, "/etc/fedrelay/node.toml");
   EXPECT_TRUE(missing_keys(*s).empty());
 }
@@ -176,6 +178,7 @@ TEST(SettingsTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(s->hub.lookups_per_minute, 120u);
   EXPECT_EQ(s->hub.mails_per_domain_per_day, 6u);
   EXPECT_EQ(s->hub.mails_per_day, 1000u);
+  EXPECT_EQ(s->hub.mails_per_client_per_day, 20u);
   EXPECT_THAT(missing_keys(*s), ElementsAre("federation.domain", "federation.public_url",
                                             "storage.dir", "local_api.token"));
 }

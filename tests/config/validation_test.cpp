@@ -84,7 +84,8 @@ TEST(ValidationTest, IntegersMustBeInRange) {
        {"max_body_bytes", "max_content_bytes", "max_connections", "read_timeout_s", "clock_skew_s"})
     EXPECT_THAT(problems_of("limits", std::string(key) + " = 0"),
                 ElementsAre(HasSubstr(std::string("limits.") + key + ": 0 is too small")));
-  for (const char* key : {"registrations_per_minute", "lookups_per_minute"}) {
+  for (const char* key : {"registrations_per_minute", "lookups_per_minute", "mails_per_day",
+                          "mails_per_client_per_day"}) {
     EXPECT_THAT(problems_of("hub", std::string(key) + " = 0"),
                 ElementsAre(HasSubstr(std::string("hub.") + key + ": 0 is too small")));
     EXPECT_THAT(problems_of("hub", std::string(key) + " = 1000001"),

@@ -225,13 +225,17 @@ class client_op : public std::enable_shared_from_this<client_op> {
                    o.trusted_origins.end();
     endpoints_.clear();
     std::string refused;
+    // Read at each new connection: a machine's addresses change (DHCP, a new interface).
+    std::vector<std::string> machine;
+    if (!trusted && o.reach != config::address_reach::any) machine = machine_addresses();
     for (const auto& entry : results) {
       auto address = entry.endpoint().address().to_string();
-      auto scope = scope_of(address);
-      if (trusted || (scope && reachable(*scope, o.reach)))
+      auto verdict = trusted ? reach_verdict::allowed : judge(address, o.reach, machine);
+      if (verdict == reach_verdict::allowed)
         endpoints_.push_back(entry.endpoint());
       else
-        refused += (refused.empty() ? "" : ", ") + address;
+        refused += (refused.empty() ? "" : ", ") + address +
+                   (verdict == reach_verdict::refused_as_this_machine ? " (this machine)" : "");
     }
     if (endpoints_.empty())
       return fail(errc::connect_failed,

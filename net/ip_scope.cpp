@@ -1,6 +1,12 @@
 #include "net/ip_scope.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <boost/asio/ip/address.hpp>
@@ -51,6 +57,18 @@ std::optional<uint32_t> v4_inside(const v6_bytes& b) {
   return std::nullopt;
 }
 
+// `text` as an address to compare: an IPv4 one for an IPv6 one that stands for it, IPv6
+// without its zone.
+std::optional<boost::asio::ip::address> comparable(std::string_view text) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(std::string{text}, ec);
+  if (ec) return std::nullopt;
+  if (address.is_v4()) return address;
+  auto bytes = address.to_v6().to_bytes();
+  if (auto v4 = v4_inside(bytes)) return boost::asio::ip::address{boost::asio::ip::address_v4(*v4)};
+  return boost::asio::ip::address{boost::asio::ip::address_v6(bytes)};
+}
+
 ip_scope scope_of_v6(const boost::asio::ip::address_v6& v6) {
   auto b = v6.to_bytes();
   if (auto v4 = v4_inside(b)) return scope_of_v4(*v4);
@@ -92,6 +110,41 @@ bool reachable(ip_scope scope, config::address_reach reach) {
       break;
   }
   return scope == ip_scope::global;
+}
+
+std::vector<std::string> machine_addresses() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return {};
+  std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> owned{list, freeifaddrs};
+  std::vector<std::string> out;
+  char text[INET6_ADDRSTRLEN];
+  for (auto* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    const void* raw = nullptr;
+    if (i->ifa_addr->sa_family == AF_INET)
+      raw = &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr;
+    else if (i->ifa_addr->sa_family == AF_INET6)
+      raw = &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr;
+    if (raw != nullptr && inet_ntop(i->ifa_addr->sa_family, raw, text, sizeof text) != nullptr)
+      out.emplace_back(text);
+  }
+  return out;
+}
+
+bool among(std::string_view address, const std::vector<std::string>& addresses) {
+  auto wanted = comparable(address);
+  if (!wanted) return false;
+  return std::any_of(addresses.begin(), addresses.end(),
+                     [&](const std::string& a) { return comparable(a) == wanted; });
+}
+
+reach_verdict judge(std::string_view address, config::address_reach reach,
+                    const std::vector<std::string>& machine) {
+  auto scope = scope_of(address);
+  if (!scope || !reachable(*scope, reach)) return reach_verdict::refused;
+  if (reach != config::address_reach::any && among(address, machine))
+    return reach_verdict::refused_as_this_machine;
+  return reach_verdict::allowed;
 }
 
 }  // namespace fedrelay::net

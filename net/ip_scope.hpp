@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/settings.hpp"
 
@@ -30,5 +31,22 @@ std::optional<std::string> ipv4_inside(std::string_view address);
 
 /// Whether `reach` lets the node connect to an address of `scope`.
 bool reachable(ip_scope scope, config::address_reach reach);
+
+/// The addresses of this machine's network interfaces (getifaddrs), loopback included, as
+/// text; empty when they cannot be read.
+std::vector<std::string> machine_addresses();
+
+/// Whether `address` is one of `addresses` (either side may be an IPv6 address that
+/// stands for an IPv4 one, see ipv4_inside; IPv6 zones are ignored).
+bool among(std::string_view address, const std::vector<std::string>& addresses);
+
+enum class reach_verdict { allowed, refused, refused_as_this_machine };
+
+/// Whether peers.addresses = `reach` lets the node connect to `address`, one a peer's
+/// record led to: by its network, and, short of "any", never to one of `machine`, the
+/// machine's own addresses (machine_addresses()): a record naming the machine's public or
+/// private address reaches the services listening on all addresses, as loopback would.
+reach_verdict judge(std::string_view address, config::address_reach reach,
+                    const std::vector<std::string>& machine);
 
 }  // namespace fedrelay::net

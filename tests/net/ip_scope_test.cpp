@@ -79,5 +79,37 @@ TEST(IpScopeTest, EachReachTakesItsNetworks) {
   }
 }
 
+TEST(IpScopeTest, TheMachinesAddressesIncludeItsLoopback) {
+  auto machine = machine_addresses();
+  EXPECT_TRUE(among("127.0.0.1", machine)) << machine.size();
+  EXPECT_FALSE(among("192.0.2.250", {"192.0.2.2", "2001:db8::2"}));
+  EXPECT_TRUE(among("::ffff:192.0.2.2", {"192.0.2.2"}));
+  EXPECT_TRUE(among("192.0.2.2", {"::ffff:192.0.2.2"}));
+  EXPECT_TRUE(among("fe80::1%2", {"fe80::1"}));
+  EXPECT_TRUE(among("2001:DB8::2", {"2001:db8:0::2"}));
+  EXPECT_FALSE(among("b.example", {"b.example"}));
+}
+
+// A record that names the machine's own public or private address reaches its services as
+// loopback would: only "any" allows it.
+TEST(IpScopeTest, TheMachinesOwnAddressesAreReachedOnlyWithAny) {
+  const std::vector<std::string> machine{"127.0.0.1", "::1", "10.1.2.3", "203.0.113.5",
+                                         "2001:db8::5"};
+  for (auto reach : {address_reach::private_networks, address_reach::public_only}) {
+    EXPECT_EQ(judge("203.0.113.5", reach, machine), reach_verdict::refused_as_this_machine);
+    EXPECT_EQ(judge("2001:db8::5", reach, machine), reach_verdict::refused_as_this_machine);
+    EXPECT_EQ(judge("::ffff:203.0.113.5", reach, machine), reach_verdict::refused_as_this_machine);
+    EXPECT_EQ(judge("203.0.113.6", reach, machine), reach_verdict::allowed);
+    EXPECT_EQ(judge("127.0.0.1", reach, machine), reach_verdict::refused);
+  }
+  EXPECT_EQ(judge("10.1.2.3", address_reach::private_networks, machine),
+            reach_verdict::refused_as_this_machine);
+  EXPECT_EQ(judge("10.1.2.4", address_reach::private_networks, machine), reach_verdict::allowed);
+  EXPECT_EQ(judge("10.1.2.4", address_reach::public_only, machine), reach_verdict::refused);
+  for (auto address : {"127.0.0.1", "10.1.2.3", "203.0.113.5"})
+    EXPECT_EQ(judge(address, address_reach::any, machine), reach_verdict::allowed) << address;
+  EXPECT_EQ(judge("not an address", address_reach::any, machine), reach_verdict::refused);
+}
+
 }  // namespace
 }  // namespace fedrelay::net

@@ -428,28 +428,41 @@ struct event_pump : std::enable_shared_from_this<event_pump> {
 };
 
 /// Calls of one WebSocket that may be under way at once. Each frame starts its call at
-/// once and reading goes on, so without a bound one socket could queue any amount of work
-/// (a thousand-message chat.sendBatch a frame) faster than the node does it.
+/// once, so without a bound one socket could queue any amount of work (a thousand-message
+/// chat.sendBatch a frame) faster than the node does it. At the bound the socket stops
+/// reading until a call is done: the chat server's further calls wait in TCP, as its
+/// sends block, instead of being refused.
 constexpr size_t max_websocket_calls_in_flight = 64;
+
+/// What one socket's calls share: how many are under way, the bytes of their answers that
+/// wait for room in the queue, and the socket, to read again once one is done.
+struct websocket_calls {
+  std::atomic<size_t> in_flight{0};
+  std::atomic<size_t> held_bytes{0};
+  std::weak_ptr<websocket_connection> conn;  // set before the first call
+};
 
 /// One of a socket's calls under way: counted from its making until its answer is sent, or
 /// until its answer can no longer come (refused, the responder dropped unanswered, the
 /// socket ended), so a lost answer cannot keep the slot for good.
 class websocket_call_slot {
  public:
-  explicit websocket_call_slot(std::shared_ptr<std::atomic<size_t>> in_flight)
-      : in_flight_(std::move(in_flight)), calls_before_(in_flight_->fetch_add(1)) {}
+  explicit websocket_call_slot(std::shared_ptr<websocket_calls> calls)
+      : calls_(std::move(calls)), calls_before_(calls_->in_flight.fetch_add(1)) {}
   ~websocket_call_slot() { release(); }
   /// The socket's calls under way when this one was counted.
   size_t calls_before() const { return calls_before_; }
   websocket_call_slot(const websocket_call_slot&) = delete;
   websocket_call_slot& operator=(const websocket_call_slot&) = delete;
   void release() {
-    if (!released_.exchange(true)) --*in_flight_;
+    if (released_.exchange(true)) return;
+    // The socket paused reading when its calls reached the bound (call_over_websocket).
+    if (calls_->in_flight.fetch_sub(1) >= max_websocket_calls_in_flight)
+      if (auto conn = calls_->conn.lock()) conn->resume_reading();
   }
 
  private:
-  std::shared_ptr<std::atomic<size_t>> in_flight_;
+  std::shared_ptr<websocket_calls> calls_;
   size_t calls_before_;
   std::atomic<bool> released_{false};
 };
@@ -458,13 +471,6 @@ class websocket_call_slot {
 /// answer is replaced by a short 503, so a chat server that makes many large calls (64
 /// pages of rooms.history) and reads nothing pins no more memory than this.
 constexpr size_t max_held_answer_bytes = 32u << 20;
-
-/// What one socket's calls share: how many are under way, and the bytes of their answers
-/// that wait for room in the queue.
-struct websocket_calls {
-  std::atomic<size_t> in_flight{0};
-  std::atomic<size_t> held_bytes{0};
-};
 
 /// The message answering call `ref` with an error.
 std::string call_error(const json& ref, unsigned status, const std::string& error) {
@@ -484,13 +490,16 @@ void call_over_websocket(const request_handler& calls,
   if (j.is_discarded() || !j.is_object() || !j["call"].is_string())
     return refuse(400, "a message is {\"call\", \"body\", \"ref\"}", json{});
   auto ref = j.value("ref", json{});
-  auto slot = std::make_shared<websocket_call_slot>(
-      std::shared_ptr<std::atomic<size_t>>(socket_calls, &socket_calls->in_flight));
+  auto slot = std::make_shared<websocket_call_slot>(socket_calls);
+  // Reading pauses at the bound (below), so no call should come past it; one that did would
+  // be refused rather than let the count grow.
   if (slot->calls_before() >= max_websocket_calls_in_flight)
     return refuse(429,
                   "too many calls under way on this socket (" +
                       std::to_string(max_websocket_calls_in_flight) + "): wait for their answers",
                   ref);
+  // On the socket's strand, from its message callback: holds before the next frame is read.
+  if (slot->calls_before() + 1 >= max_websocket_calls_in_flight) conn->pause_reading();
   auto call = j["call"].get<std::string>();
   bool read = call.rfind("rooms.info", 0) == 0 || call.rfind("rooms.history", 0) == 0 ||
               call.rfind("users.search", 0) == 0 || call.rfind("federation.status", 0) == 0;
@@ -555,6 +564,7 @@ upgrade_decider make_local_upgrade(local_api_context context, request_handler ca
         websocket_handler{[ctx, calls, after = *after](std::shared_ptr<websocket_connection> conn) {
           std::weak_ptr<websocket_connection> weak = conn;
           auto socket_calls = std::make_shared<websocket_calls>();
+          socket_calls->conn = weak;
           conn->on_message([calls, weak, socket_calls](std::string message) {
             if (auto c = weak.lock()) call_over_websocket(calls, c, socket_calls, message);
           });

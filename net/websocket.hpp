@@ -66,6 +66,17 @@ class websocket_connection {
   /// connection. A callback that throws closes the connection (code 1011).
   virtual void on_message(std::function<void(std::string)> callback) = 0;
 
+  /// Stops reading the peer's messages after the one being delivered, until
+  /// resume_reading(): a consumer that has taken all the work it will lets the peer's
+  /// further messages wait in TCP, so the peer's sends block instead of being refused.
+  /// Called from the on_message callback, it holds before the next message is read. While
+  /// paused, the peer's pings and close frame are seen only once reading resumes; writes
+  /// go on. Idempotent; a connection whose handles are all gone while paused ends.
+  virtual void pause_reading() = 0;
+
+  /// Reads the peer's messages again after pause_reading(). Any thread; idempotent.
+  virtual void resume_reading() = 0;
+
   /// Sets the callback run once when the connection has ended, for whatever reason, on an
   /// io thread; set after the end, it runs at once (on an io thread, or on the calling
   /// thread once the connection's session is gone). Both callbacks are released after it

@@ -81,6 +81,14 @@ class connection_handle final : public websocket_connection {
     if (auto s = session_.lock()) s->set_on_message(std::move(callback));
   }
 
+  void pause_reading() override {
+    if (auto s = session_.lock()) s->pause_reading();
+  }
+
+  void resume_reading() override {
+    if (auto s = session_.lock()) s->resume_reading();
+  }
+
   void on_close(std::function<void()> callback) override {
     if (auto s = session_.lock()) return s->set_on_close(std::move(callback));
     // The session is gone, so it had finished; its io threads may be gone too.
@@ -189,11 +197,26 @@ class websocket_session final : public session_base,
                    });
   }
 
-  // Nobody can set on_message any more, so a paused connection would stay paused for good.
+  // Dispatched, so that from inside the message callback (on the strand) it holds before
+  // the next read starts.
+  void pause_reading() {
+    asio::dispatch(executor_, [self = shared_from_this()] { self->read_paused_ = true; });
+  }
+
+  void resume_reading() {
+    asio::post(executor_, [self = shared_from_this()] {
+      if (!self->read_paused_) return;
+      self->read_paused_ = false;
+      if (self->on_message_) self->read_next();
+    });
+  }
+
+  // Nobody can set on_message or resume reading any more, so a paused connection would stay
+  // paused for good.
   void handle_dropped() {
     asio::post(executor_, [self = shared_from_this()] {
       self->handle_gone_ = true;
-      if (self->held_ && !self->on_message_) self->finish();
+      if ((self->held_ && !self->on_message_) || self->read_paused_) self->finish();
     });
   }
 
@@ -223,10 +246,22 @@ class websocket_session final : public session_base,
     } catch (...) {
       begin_close(websocket::close_code::internal_error, "internal error", false);
     }
-    if (!finished_ && !reading_) do_read();
+    read_next();
   }
 
   // ---- reading ----
+
+  // Reads the next message unless reading is paused: then nothing but self_ holds the
+  // session until resume_reading().
+  void read_next() {
+    if (finished_ || reading_) return;
+    if (read_paused_) {
+      self_ = shared_from_this();
+      return;
+    }
+    auto keep_alive = std::move(self_);
+    do_read();
+  }
 
   void do_read() {
     reading_ = true;
@@ -260,7 +295,7 @@ class websocket_session final : public session_base,
       return;
     }
     deliver(std::move(text));
-    if (!finished_ && !reading_) do_read();
+    read_next();
   }
 
   void install_on_message(std::function<void(std::string)> callback) {
@@ -272,7 +307,7 @@ class websocket_session final : public session_base,
     held_.reset();
     auto keep_alive = std::move(self_);
     deliver(std::move(text));
-    if (!finished_ && !reading_) do_read();
+    read_next();
   }
 
   // Through a shared copy: the callback may replace itself via on_message().
@@ -433,6 +468,7 @@ class websocket_session final : public session_base,
   std::optional<std::string> held_;
   std::shared_ptr<websocket_session> self_;  // only while reading is paused
   bool handle_gone_ = false;
+  bool read_paused_ = false;  // pause_reading() until resume_reading()
   websocket::close_reason reason_;
   bool reading_ = false;
   bool writing_ = false;

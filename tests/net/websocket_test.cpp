@@ -105,6 +105,7 @@ struct probe {
 //   /echo  answers "echo:<text>" to every message and greets with "welcome"
 //   /push  keeps the connection for the test to send on; ignores what it receives
 //   /later sets no on_message (the test sets it later)
+//   /pause pauses reading after each message it receives
 //   /async decides on another thread
 upgrade_decider make_decider(std::shared_ptr<probe> p) {
   return [p](http_request&& req, upgrade_responder respond) {
@@ -129,6 +130,15 @@ upgrade_decider make_decider(std::shared_ptr<probe> p) {
       return respond(websocket_handler{[p](connection_ptr c) {
         p->add(c);
         c->on_message([](std::string) {});
+        c->on_close([p] { p->closed(); });
+      }});
+    if (path == "/pause")
+      return respond(websocket_handler{[p](connection_ptr c) {
+        p->add(c);
+        c->on_message([p, weak = std::weak_ptr<websocket_connection>(c)](std::string text) {
+          p->got(std::move(text));
+          if (auto conn = weak.lock()) conn->pause_reading();
+        });
         c->on_close([p] { p->closed(); });
       }});
     if (path == "/later")
@@ -346,6 +356,44 @@ TEST_F(WebsocketTest, HoldsMessagesUntilOnMessageIsSet) {
   conn->on_message([p](std::string text) { p->got(std::move(text)); });
   ASSERT_TRUE(probe_->wait([](probe& p) { return p.received.size() == 3; }));
   EXPECT_EQ(probe_->received, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// A consumer that took all the work it will pauses reading: the peer's next messages wait
+// (in TCP) and come in order once it resumes, while writes go on.
+TEST_F(WebsocketTest, PausedReadingHoldsTheNextMessagesUntilResumed) {
+  start(options());
+  auto client = connect("/pause");
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(probe_->wait([](probe& p) { return !p.connections.empty(); }));
+  auto conn = probe_->connection(0);
+  for (const char* text : {"a", "b", "c"}) ASSERT_FALSE(client->send(text));
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.received.size() == 1; }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(probe_->received, (std::vector<std::string>{"a"}));
+  conn->send("writes go on");
+  auto written = client->receive(5s);
+  ASSERT_TRUE(written);
+  EXPECT_EQ(*written, "writes go on");
+  conn->resume_reading();
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.received.size() == 2; }));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(probe_->received.size(), 2u);
+  std::thread other{[conn] { conn->resume_reading(); }};
+  other.join();
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.received.size() == 3; }));
+  EXPECT_EQ(probe_->received, (std::vector<std::string>{"a", "b", "c"}));
+
+  // Paused with nobody left to resume it, the connection ends.
+  conn->resume_reading();
+  ASSERT_FALSE(client->send("d"));
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.received.size() == 4; }));
+  {
+    std::lock_guard<std::mutex> guard{probe_->mutex};
+    probe_->connections.clear();
+  }
+  conn.reset();
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
+  EXPECT_FALSE(client->receive(5s));
 }
 
 TEST_F(WebsocketTest, MessageOverTheSizeLimitClosesTheConnection) {

@@ -146,6 +146,39 @@ TEST_F(StoreTest, ExpiredEntriesGoWhenTheirColumnIsCompacted) {
   }
 }
 
+// A column's table files older than expiry_revisit are compacted again without being asked,
+// so expired entries in files nothing else rewrites go too. RocksDB looks at the files'
+// ages when the column's files change, at the latest when the store opens.
+TEST_F(StoreTest, OldTableFilesOfAColumnWithExpiriesAreCompactedWithoutBeingAsked) {
+  auto expired = std::make_shared<std::atomic<bool>>(false);
+  auto options = [expired] {
+    store_options opts;
+    opts.expiries.push_back({column::receipts, [expired](std::string_view key, std::string_view) {
+                               return expired->load() && key.substr(0, 4) == "old.";
+                             }});
+    opts.expiry_revisit = std::chrono::seconds{1};
+    return opts;
+  };
+  {
+    auto s = open_store(options());
+    ASSERT_TRUE(s);
+    for (auto c : {column::receipts, column::dedup}) {
+      put(*s, c, "old.1", "v");
+      put(*s, c, "new.1", "v");
+      ASSERT_EQ(s->compact(c), caf::none);
+    }
+  }
+  *expired = true;
+  // The files' ages count in whole seconds.
+  std::this_thread::sleep_for(std::chrono::milliseconds{2500});
+  auto s = open_store(options());
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(fedrelay::test::wait_until(
+      [&] { return keys(*s, column::receipts, "", "") == std::vector<std::string>{"new.1"}; },
+      std::chrono::seconds{20}));
+  EXPECT_EQ(keys(*s, column::dedup, "", ""), (std::vector<std::string>{"new.1", "old.1"}));
+}
+
 // What RocksDB wrote into its OPTIONS file is what it ran with. The rate limiter is not
 // written there; its info LOG names it, or prints (nil) for none, but not its rate, so
 // only its presence is checked.

@@ -30,6 +30,7 @@
 #include "actors/inbox.hpp"
 #include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
+#include "actors/previous_keys.hpp"
 #include "actors/room_event.hpp"
 #include "actors/room_state.hpp"
 #include "crypto/raw_key.hpp"
@@ -123,12 +124,34 @@ struct cached_key {
   caf::actor_clock::time_point fetched;
 };
 
+/// Where a step stands with looking again for the key of an event whose signature did
+/// not hold (look_again_for_key): its origin's key anew, then the keys the origin had
+/// before.
+enum class key_refresh : uint8_t { none, wanted, done, previous_wanted, previous_done };
+
+/// The keys a domain had before its current one, as its federation.keys says.
+struct origin_previous_keys {
+  std::vector<crypto::public_key> keys;
+  caf::actor_clock::time_point fetched;
+};
+
 /// One step of the room's queue. `run` gets the key of `key_domain` (null when the
 /// step needs none, or when looking it up failed: then the error).
 struct room_op {
   std::string key_domain;
   std::function<void(const crypto::public_key*, const caf::error&)> run;
+  key_refresh refresh = key_refresh::none;
 };
+
+/// Why check_relayed or a host's check refuses an event whose signature does not hold.
+constexpr std::string_view bad_signature = "bad signature";
+
+/// The least time between two lookups of one origin's key anew after bad signatures, so
+/// a peer that sends them cannot make every event a lookup.
+constexpr auto key_refresh_interval = std::chrono::seconds{10};
+
+/// How long a room trusts the previous keys it fetched of an origin.
+constexpr auto previous_keys_ttl = std::chrono::minutes{10};
 
 /// A chat.send (or any single local submission), built and checked, waiting for the
 /// others that arrived with it.
@@ -181,6 +204,12 @@ struct room_actor_state {
   caf::error key_error;                        // why the last lookup failed, for the head of `ops`
   std::optional<crypto::public_key> head_key;  // what the last lookup gave, for the head
   std::map<std::string, cached_key> keys;
+  // Where the step being run stands with looking again for a key, and what it asks for
+  // next (look_again_for_key): none when it asks nothing.
+  key_refresh head_refresh = key_refresh::none;
+  key_refresh wants_refresh = key_refresh::none;
+  std::map<std::string, caf::actor_clock::time_point> key_refreshed_at;  // by domain
+  std::map<std::string, origin_previous_keys> previous_keys;             // by domain
   // A member's sequenced events that came before their turn, verified, by seq.
   std::map<uint64_t, held_event> ahead;
   // The furthest seq hold_ahead dropped (ctx.max_ahead): the room misses every seq up to
@@ -501,10 +530,111 @@ void fetch_key(room_pointer self, const std::string& domain) {
           });
 }
 
+/// Looks the key of `domain` up anew: discovery forgets what it cached first.
+void refetch_key(room_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  st.keys.erase(domain);
+  st.head_key.reset();
+  st.fetching = true;
+  auto fetch = [self, domain] {
+    self->state.fetching = false;
+    fetch_key(self, domain);
+  };
+  self->request(st.ctx.discovery, st.ctx.settings.request_timeout, forget_atom::value, domain)
+      .then([fetch](bool) { fetch(); }, [fetch](caf::error&) { fetch(); });
+}
+
+/// Fetches the keys `domain` had before (GET federation.keys from it, signed by its
+/// current key): none when it cannot say (an older version, unreachable). Then runs the
+/// queue again.
+void fetch_previous_keys(room_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  st.fetching = true;
+  auto done = [self, domain](std::vector<crypto::public_key> keys, const std::string& why) {
+    auto& st = self->state;
+    if (!why.empty()) log()->info("room {}: no previous keys of {}: {}", st.room_id, domain, why);
+    st.previous_keys[domain] = origin_previous_keys{std::move(keys), self->clock().now()};
+    st.fetching = false;
+    run_ops(self);
+  };
+  auto timeout = st.ctx.settings.request_timeout;
+  self->request(st.ctx.discovery, timeout, resolve_atom::value, domain)
+      .then(
+          [self, domain, done, timeout](peer_record& rec) {
+            if (rec.public_key.size() != crypto::public_key{}.size())
+              return done({}, "discovery gave no key");
+            auto current = crypto::public_key_of_raw(rec.public_key);
+            outbound_request req;
+            req.base_url = rec.base_url;
+            req.path = std::string{previous_keys_path};
+            req.method = "GET";
+            self->request(self->state.ctx.transport, timeout, send_atom::value, std::move(req))
+                .then(
+                    [domain, done, current](inbound_reply& reply) {
+                      if (reply.status != 200)
+                        return done({}, "federation.keys answered " + std::to_string(reply.status));
+                      auto read = read_previous_keys(reply.body, domain, current);
+                      if (!read) return done({}, describe(read.error()));
+                      std::vector<crypto::public_key> keys;
+                      for (const auto& k : *read) keys.push_back(k.key);
+                      done(std::move(keys), {});
+                    },
+                    [done](caf::error& err) { done({}, describe(err)); });
+          },
+          [done](caf::error& err) { done({}, describe(err)); });
+}
+
+/// Whether an event of `domain` whose signature did not hold under its origin's key may
+/// be looked at again: the origin may have changed its key since the cache here (and
+/// discovery's, for its TTL) took it, or the event may have been signed before the change.
+/// Then the caller returns at once, having changed nothing, and run_ops runs the step
+/// again once the key is looked up anew, or, after that, once the origin's previous keys
+/// are in (signed_by_previous_key). Each at most once a step, the key anew once per
+/// domain in key_refresh_interval and the previous keys once in previous_keys_ttl.
+bool look_again_for_key(room_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  if (domain.empty()) return false;
+  auto now = self->clock().now();
+  if (st.head_refresh == key_refresh::none) {
+    auto last = st.key_refreshed_at.find(domain);
+    if (last == st.key_refreshed_at.end() || now - last->second >= key_refresh_interval) {
+      st.key_refreshed_at[domain] = now;
+      st.wants_refresh = key_refresh::wanted;
+      return true;
+    }
+  }
+  if (st.head_refresh == key_refresh::previous_done) return false;
+  auto known = st.previous_keys.find(domain);
+  if (known != st.previous_keys.end() && now - known->second.fetched < previous_keys_ttl)
+    return false;
+  st.wants_refresh = key_refresh::previous_wanted;
+  return true;
+}
+
+/// Whether `e` is signed by a key its origin had before, as the origin's federation.keys
+/// said (fetched by look_again_for_key).
+bool signed_by_previous_key(room_pointer self, const room_event& e) {
+  auto& st = self->state;
+  auto known = st.previous_keys.find(e.origin);
+  if (known == st.previous_keys.end()) return false;
+  return std::any_of(known->second.keys.begin(), known->second.keys.end(),
+                     [&](const crypto::public_key& k) { return !verify_event(e, k); });
+}
+
 void run_ops(room_pointer self) {
   auto& st = self->state;
   while (!st.ops.empty() && !st.fetching) {
     auto& head = st.ops.front();
+    if (head.refresh == key_refresh::wanted) {
+      head.refresh = key_refresh::done;
+      refetch_key(self, head.key_domain);
+      return;
+    }
+    if (head.refresh == key_refresh::previous_wanted) {
+      head.refresh = key_refresh::previous_done;
+      fetch_previous_keys(self, head.key_domain);
+      return;
+    }
     crypto::public_key key{};
     bool have_key = false;
     caf::error err;
@@ -526,7 +656,14 @@ void run_ops(room_pointer self) {
     st.head_key.reset();
     auto op = std::move(st.ops.front());
     st.ops.pop_front();
+    st.head_refresh = op.refresh;
     op.run(have_key ? &key : nullptr, err);
+    st.head_refresh = key_refresh::none;
+    if (st.wants_refresh != key_refresh::none) {
+      // The step changed nothing: it goes first again, and waits for the keys.
+      op.refresh = std::exchange(st.wants_refresh, key_refresh::none);
+      st.ops.push_front(std::move(op));
+    }
   }
   stop_once_answered(self);
 }
@@ -539,16 +676,18 @@ void queue_singles(room_pointer self) {
   if (st.singles.empty()) return;
   auto group = std::make_shared<std::vector<single_submission>>(std::move(st.singles));
   st.singles.clear();
-  st.ops.push_back(room_op{{}, [self, group](const crypto::public_key*, const caf::error&) {
+  st.ops.push_back(room_op{{},
+                           [self, group](const crypto::public_key*, const caf::error&) {
                              local_submit_group(self, std::move(*group));
-                           }});
+                           },
+                           key_refresh::none});
 }
 
 void enqueue(room_pointer self, std::string key_domain,
              std::function<void(const crypto::public_key*, const caf::error&)> run) {
   // Single submissions that came first keep their place.
   queue_singles(self);
-  self->state.ops.push_back(room_op{std::move(key_domain), std::move(run)});
+  self->state.ops.push_back(room_op{std::move(key_domain), std::move(run), key_refresh::none});
   run_ops(self);
 }
 
@@ -698,8 +837,9 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
             auto done = [message_id, promise](const caf::error& err) mutable {
               deliver(promise, message_id, err);
             };
-            if (verify_event(e, *key)) {
-              refuse_submit(self, origin, e, "bad signature", message_id, done);
+            if (verify_event(e, *key) && !signed_by_previous_key(self, e)) {
+              if (look_again_for_key(self, origin)) return;
+              refuse_submit(self, origin, e, std::string{bad_signature}, message_id, done);
               return;
             }
             if (auto err = validate(st.room, e, stored_authors(self))) {
@@ -824,8 +964,20 @@ std::string relayed_key_domain(room_pointer self, const room_event& e) {
 /// origin's key; null for the host's own events, see relayed_key_domain). Empty when it may.
 std::string check_relayed(const room_event& e, const crypto::public_key* key) {
   if (domain_of_user(e.user) != e.origin) return "user " + e.user + " is not of origin " + e.origin;
-  if (key != nullptr && verify_event(e, *key)) return "bad signature";
+  if (key != nullptr && verify_event(e, *key)) return std::string{bad_signature};
   return {};
+}
+
+/// Why the room refuses a sequenced event from the host (check_relayed; empty when it
+/// does not), a bad signature settled by the origin's previous keys; nullopt when the step
+/// is to run again once keys are looked up (look_again_for_key), and the caller returns.
+std::optional<std::string> relayed_refusal(room_pointer self, const room_event& e,
+                                           const crypto::public_key* key) {
+  auto why = check_relayed(e, key);
+  if (why != bad_signature) return why;
+  if (signed_by_previous_key(self, e)) return std::string{};
+  if (look_again_for_key(self, e.origin)) return std::nullopt;
+  return why;
 }
 
 /// Why a sequenced event (of message `message_id` from `origin`) cannot come from this
@@ -855,10 +1007,12 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
               promise.deliver(key_err);
               return;
             }
-            if (auto why = check_relayed(e, key); !why.empty()) {
-              log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, why);
+            auto why = relayed_refusal(self, e, key);
+            if (!why) return;  // run again once the keys are looked up
+            if (!why->empty()) {
+              log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, *why);
               count_events(self, event_source::peer, false);
-              promise.deliver(refused(message_id, why));
+              promise.deliver(refused(message_id, *why));
               return;
             }
             ++st.from_queue;
@@ -922,10 +1076,12 @@ void on_event_run(room_pointer self, const std::string& origin, std::vector<std:
                 if (!run->failure) run->failure = key_err;
                 return;
               }
-              if (auto why = check_relayed(e, key); !why.empty()) {
-                log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, why);
+              auto why = relayed_refusal(self, e, key);
+              if (!why) return;  // run again once the keys are looked up
+              if (!why->empty()) {
+                log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, *why);
                 count_events(self, event_source::peer, false);
-                run->results[i] = refused(run->results[i].id, why);
+                run->results[i] = refused(run->results[i].id, *why);
                 return;
               }
               ++st.from_queue;
@@ -1075,8 +1231,10 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
                 *unresolved = detail_of(key_err);
                 return;
               }
-              if (auto why = check_relayed(e, key); !why.empty()) {
-                log()->error("room {}: catch-up event {} refused: {}", st.room_id, e.id, why);
+              auto why = relayed_refusal(self, e, key);
+              if (!why) return;  // run again once the keys are looked up
+              if (!why->empty()) {
+                log()->error("room {}: catch-up event {} refused: {}", st.room_id, e.id, *why);
                 return;
               }
               hold_ahead(st, std::move(e));

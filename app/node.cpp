@@ -13,6 +13,8 @@
 #include "actors/journal_actor.hpp"
 #include "actors/local_bridge_actor.hpp"
 #include "actors/peer_manager_actor.hpp"
+#include "actors/previous_keys.hpp"
+#include "actors/request_auth.hpp"
 #include "actors/room_manager_actor.hpp"
 #include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
@@ -276,6 +278,13 @@ struct node::impl {
     fed.clock_skew = settings.limits.clock_skew;
     fed.own_domain = settings.domain;
     fed.identity = identity;
+    // A key the node ran with before stays verifiable for peers: federation.keys.
+    auto previous = actors::note_own_key(*store, identity->public_key(), actors::unix_ms_now());
+    if (!previous) return previous.error();
+    if (!previous->empty())
+      net::log()->info("federation.keys names {} previous key(s) of this node", previous->size());
+    fed.previous_keys = std::make_shared<const std::string>(
+        actors::previous_keys_body(*identity, settings.domain, *previous));
     auto server = net::http_server::start(
         rt.io(), listener(settings, settings.listen_federation, settings.tls.enabled()),
         net::make_federation_handler(std::move(fed)));

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
+#include "actors/previous_keys.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
 #include "actors/self_check.hpp"
@@ -122,6 +123,11 @@ request_handler make_federation_handler(federation_api_context ctx) {
                                   fail_with(respond), actors::search_atom::value, query);
                             });
        }});
+  if (ctx.previous_keys)
+    routes.push_back({"GET", std::string{actors::previous_keys_path},
+                      [body = ctx.previous_keys](http_request&&, responder respond) {
+                        respond(success_reply(*body));
+                      }});
   if (ctx.identity)
     routes.push_back({"GET", std::string{actors::self_path},
                       make_self_check_handler(ctx.own_domain, ctx.identity, ctx.clock_skew)});

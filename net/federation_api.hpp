@@ -30,9 +30,11 @@ struct federation_api_context {
   std::shared_ptr<config::peer_filter> filter;
   std::string own_domain;                            // answers federation.self
   std::shared_ptr<const crypto::identity> identity;  // signs federation.self; may be null
-  std::chrono::milliseconds timeout{30'000};         // bound on one actor call
-  std::chrono::milliseconds clock_skew{300'000};     // accepted age of a signed request
-  std::optional<files_api_context> files;            // federation.files.get; none: 404
+  /// What GET federation.keys answers (actors/previous_keys.hpp); null: 404.
+  std::shared_ptr<const std::string> previous_keys;
+  std::chrono::milliseconds timeout{30'000};      // bound on one actor call
+  std::chrono::milliseconds clock_skew{300'000};  // accepted age of a signed request
+  std::optional<files_api_context> files;         // federation.files.get; none: 404
 };
 
 /// POST federation.events.dispatch, POST federation.events.since (sealed bodies, opened

@@ -24,6 +24,26 @@ class KeyRotationTest : public testing::Test {
   void publish(const test_node& n, const std::string& key) {
     publish_records(dns, n, "localhost", key);
   }
+
+  /// Stops `n`, gives it a new identity, as an operator would, and returns its key line.
+  std::string new_identity(test_node& n) {
+    EXPECT_TRUE(n.stop());
+    std::filesystem::remove(std::filesystem::path(n.config_path()).parent_path() / "data/node.key");
+    auto keygen = run_command({FEDRELAY_BINARY, "keygen", "-c", n.config_path()});
+    EXPECT_EQ(keygen.exit_code, 0) << keygen.output;
+    auto key = crypto::parse_public_key_pem(keygen.output.substr(keygen.output.find("-----BEGIN")));
+    EXPECT_TRUE(key) << keygen.output;
+    return key ? crypto::public_key_pem_line(*key) : std::string{};
+  }
+
+  /// Serves `nodes`' records again, with `keys` (one key line each), as the operator's
+  /// DNS would once the new TXT record is published.
+  void republish(const std::vector<std::pair<const test_node*, std::string>>& nodes) {
+    dns.stop();
+    dns.clear_records();
+    for (const auto& [n, key] : nodes) publish(*n, key);
+    dns.start();
+  }
 };
 
 TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
@@ -45,18 +65,9 @@ TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
   ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << a.log() << b.log();
 
   // b gets a new identity and publishes it; a still has the old key cached (TTL 3600).
-  ASSERT_TRUE(b.stop());
-  std::filesystem::remove(std::filesystem::path(b.config_path()).parent_path() / "data/node.key");
-  auto keygen = run_command({FEDRELAY_BINARY, "keygen", "-c", b.config_path()});
-  ASSERT_EQ(keygen.exit_code, 0) << keygen.output;
-  auto new_key = crypto::public_key_pem_line(
-      *crypto::parse_public_key_pem(keygen.output.substr(keygen.output.find("-----BEGIN"))));
+  auto new_key = new_identity(b);
   ASSERT_NE(new_key, public_key_line(b));
-  dns.stop();
-  dns.clear_records();
-  publish(a, public_key_line(a));
-  publish(b, new_key);
-  dns.start();
+  republish({{&a, public_key_line(a)}, {&b, new_key}});
   b.start();
   ASSERT_TRUE(
       a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "still there?"}})
@@ -64,6 +75,94 @@ TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
   auto on_b = b.wait_for_room_events(room, 2, 30s);
   ASSERT_EQ(on_b.size(), 2u) << a.log();
   EXPECT_EQ(on_b.back().value("text", ""), "still there?");
+}
+
+// After a member server's new key: its users' posts still reach the host, which opens them
+// with the key DNS now gives, and a member that was down meanwhile catches up with the
+// events signed under the old key as well as the new.
+TEST_F(KeyRotationTest, EventsFromBeforeAndAfterAKeyChangeReachEveryMember) {
+  test_node c{"c.test", root.path()};
+  publish(a, public_key_line(a));
+  publish(b, public_key_line(b));
+  publish(c, public_key_line(c));
+  dns.start();
+  for (auto* n : {&a, &b, &c}) {
+    n->use_dns(dns.port());
+    n->configure({});
+    n->start();
+  }
+  auto room =
+      a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "private"}, {"owner", "alice"}})
+          .value("room_id", "");
+  for (const auto* user : {"bob@b.test", "carol@c.test"})
+    ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", user}, {"by", "alice"}})
+                    .value("success", false));
+  // b joined at seq 2, c at seq 3.
+  ASSERT_EQ(b.wait_for_room_events(room, 2, 30s).size(), 2u) << b.log();
+  ASSERT_EQ(c.wait_for_room_events(room, 1, 30s).size(), 1u) << c.log();
+  ASSERT_TRUE(c.stop());
+  auto post = [&](const char* text) {
+    return b.post("/api/v1/chat.send", {{"room_id", room}, {"user", "bob"}, {"text", text}})
+        .value("success", false);
+  };
+  ASSERT_TRUE(post("under the old key"));
+  ASSERT_EQ(a.wait_for_room_events(room, 4, 30s).size(), 4u) << a.log() << b.log();
+
+  auto new_key = new_identity(b);
+  republish({{&a, public_key_line(a)}, {&b, new_key}, {&c, public_key_line(c)}});
+  b.start();
+  ASSERT_TRUE(post("under the new key"));
+  auto on_a = a.wait_for_room_events(room, 5, 30s);
+  ASSERT_EQ(on_a.size(), 5u) << a.log() << b.log();
+  EXPECT_EQ(on_a.back().value("text", ""), "under the new key");
+
+  c.start();
+  auto on_c = c.wait_for_room_events(room, 3, 30s);
+  ASSERT_EQ(on_c.size(), 3u) << c.log() << a.log();
+  EXPECT_EQ(on_c[1].value("text", ""), "under the old key");
+  EXPECT_EQ(on_c[2].value("text", ""), "under the new key");
+  // b itself still sees both, and a reply from the host.
+  ASSERT_TRUE(a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "ok"}})
+                  .value("success", false));
+  EXPECT_EQ(b.wait_for_room_events(room, 5, 30s).size(), 5u) << b.log();
+}
+
+// Events a member server signed and queued before its key changed, sent after: the host
+// verifies them with the keys the member's federation.keys names, signed by its new key.
+TEST_F(KeyRotationTest, EventsQueuedUnderTheOldKeyAreTakenAfterTheChange) {
+  publish(a, public_key_line(a));
+  publish(b, public_key_line(b));
+  dns.start();
+  a.use_dns(dns.port());
+  b.use_dns(dns.port());
+  a.configure({});
+  b.configure({});
+  a.start();
+  b.start();
+  auto room =
+      a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "private"}, {"owner", "alice"}})
+          .value("room_id", "");
+  ASSERT_TRUE(
+      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
+          .value("success", false));
+  ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << b.log();
+  ASSERT_TRUE(a.stop());
+  for (const char* text : {"queued 1", "queued 2"})
+    ASSERT_TRUE(b.post("/api/v1/chat.send", {{"room_id", room}, {"user", "bob"}, {"text", text}})
+                    .value("success", false));
+
+  auto new_key = new_identity(b);
+  republish({{&a, public_key_line(a)}, {&b, new_key}});
+  b.start();
+  ASSERT_TRUE(b.post("/api/v1/chat.send", {{"room_id", room}, {"user", "bob"}, {"text", "new"}})
+                  .value("success", false));
+  a.start();
+  auto on_a = a.wait_for_room_events(room, 5, 30s);
+  ASSERT_EQ(on_a.size(), 5u) << a.log() << b.log();
+  EXPECT_EQ(on_a[2].value("text", ""), "queued 1");
+  EXPECT_EQ(on_a[3].value("text", ""), "queued 2");
+  EXPECT_EQ(on_a[4].value("text", ""), "new");
+  EXPECT_NE(b.log().find("federation.keys names 1 previous key(s)"), std::string::npos);
 }
 
 }  // namespace

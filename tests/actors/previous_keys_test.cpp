@@ -1,0 +1,85 @@
+// A node's previous keys: kept in its store when its identity changes, and served signed by
+// the current key, which is all a peer trusts them by.
+#include "actors/previous_keys.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/describe.hpp"
+#include "actors/errc.hpp"
+#include "storage/store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fedrelay::actors {
+namespace {
+
+errc code_of(const caf::error& err) {
+  return static_cast<errc>(err.code());
+}
+
+TEST(PreviousKeysTest, AKeyTheNodeRanWithBeforeIsKeptWhenItsIdentityChanges) {
+  test::temp_dir dir;
+  auto db = std::move(*storage::store::open(dir / "db"));
+  auto first = crypto::identity::generate();
+  auto second = crypto::identity::generate();
+  auto none = note_own_key(*db, first.public_key(), 1000);
+  ASSERT_TRUE(none) << describe(none.error());
+  EXPECT_TRUE(none->empty());
+  EXPECT_TRUE(note_own_key(*db, first.public_key(), 2000)->empty());
+
+  auto one = note_own_key(*db, second.public_key(), 3000);
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].key, first.public_key());
+  EXPECT_EQ((*one)[0].until_ms, 3000);
+  EXPECT_EQ(note_own_key(*db, second.public_key(), 4000)->size(), 1u);
+
+  // Back to the first key: it is current again, not previous; the second is previous.
+  auto back = note_own_key(*db, first.public_key(), 5000);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0].key, second.public_key());
+  EXPECT_EQ((*back)[0].until_ms, 5000);
+
+  // The newest are kept, at most max_previous_keys.
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(note_own_key(*db, crypto::identity::generate().public_key(), 6000 + i));
+  auto kept = note_own_key(*db, crypto::identity::generate().public_key(), 7000);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->size(), max_previous_keys);
+  EXPECT_EQ(kept->front().until_ms, 7000);
+}
+
+TEST(PreviousKeysTest, TheListIsTakenOnlySignedByTheDomainsCurrentKey) {
+  auto current = crypto::identity::generate();
+  auto old = crypto::identity::generate();
+  std::vector<previous_key> keys{{old.public_key(), 1'764'075'600'123}};
+  auto body = previous_keys_body(current, "b.example", keys);
+  auto read = read_previous_keys(body, "b.example", current.public_key());
+  ASSERT_TRUE(read) << describe(read.error());
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].key, old.public_key());
+  EXPECT_EQ((*read)[0].until_ms, 1'764'075'600'123);
+  EXPECT_TRUE(read_previous_keys(previous_keys_body(current, "b.example", {}), "b.example",
+                                 current.public_key())
+                  ->empty());
+
+  // Another domain's list, one signed by another key, or one changed after signing.
+  EXPECT_EQ(code_of(read_previous_keys(body, "c.example", current.public_key()).error()),
+            errc::rejected);
+  EXPECT_EQ(code_of(read_previous_keys(body, "b.example", old.public_key()).error()),
+            errc::rejected);
+  auto changed = nlohmann::json::parse(body);
+  changed["previous"][0]["until"] = 1;
+  EXPECT_EQ(code_of(read_previous_keys(changed.dump(), "b.example", current.public_key()).error()),
+            errc::rejected);
+  for (std::string bad : {"", "[]", "{}", R"({"domain":"b.example","previous":[1],"signature":""})",
+                          R"({"domain":"b.example","previous":[{"key":"zz","until":1}],)"
+                          R"("signature":""})"})
+    EXPECT_EQ(code_of(read_previous_keys(bad, "b.example", current.public_key()).error()),
+              errc::bad_request)
+        << bad;
+}
+
+}  // namespace
+}  // namespace fedrelay::actors

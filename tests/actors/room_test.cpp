@@ -13,6 +13,7 @@
 #include "actors/inbox.hpp"
 #include "actors/local_bridge_actor.hpp"
 #include "actors/outbox.hpp"
+#include "actors/previous_keys.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
 #include "tests/actors/transport_fixture.hpp"
@@ -1230,6 +1231,55 @@ TEST_F(RoomTest, AMemberRefusesAForgedEventFromTheHost) {
   auto real = send(*c_, room, "carol", "the real one");
   EXPECT_EQ(room_inbox(*b_, room).back()["event_id"], real);
   EXPECT_EQ(sequenced(*b_, room), from_seq(sequenced(*a_, room), 2));
+}
+
+// An event signed with a key its origin had before (its federation.keys names it, signed
+// by its current key) is taken; the origin is asked for them seldom, however many events
+// with bad signatures come.
+TEST_F(RoomTest, AMemberTakesAnEventSignedWithAPreviousKeyOfItsOriginAndAsksForThemSeldom) {
+  auto room = room_of_three();
+  auto old_c = crypto::identity::generate();
+  int asked = 0;
+  net_.intercept = [&](const outbound_request& req) -> std::optional<inbound_reply> {
+    if (req.path != previous_keys_path) return std::nullopt;
+    ++asked;
+    EXPECT_EQ(req.base_url, c_->url);
+    return inbound_reply{200,
+                         previous_keys_body(*c_->identity, "c.example", {{old_c.public_key(), 1}})};
+  };
+  auto carols = [&](const crypto::identity& by, const std::string& id, uint64_t seq) {
+    room_event e;
+    e.seq = seq;
+    e.id = id + ":c.example";
+    e.type = event_type::message_sent;
+    e.room_id = room;
+    e.origin = "c.example";
+    e.user = carol_at_c;
+    e.ts = 1;
+    e.content = {{"text", id}};
+    sign_event(e, by);
+    return e;
+  };
+  enqueue(*a_, "b.example", {event_message(carols(old_c, "old", 4))});
+  sched_->run();
+  EXPECT_EQ(info(*b_, room)["last_seq"], 4);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(room_inbox(*b_, room).back()["text"], "old");
+
+  // Events no key of carol's signed: refused, and the keys are not asked for again soon.
+  for (int i = 0; i < 3; ++i) {
+    enqueue(*a_, "b.example",
+            {event_message(carols(crypto::identity::generate(), "forged" + std::to_string(i), 5))});
+    sched_->run();
+  }
+  EXPECT_EQ(info(*b_, room)["last_seq"], 4);
+  EXPECT_EQ(asked, 1);
+  pass(std::chrono::minutes{11});
+  enqueue(*a_, "b.example", {event_message(carols(crypto::identity::generate(), "later", 5))});
+  sched_->run();
+  EXPECT_EQ(info(*b_, room)["last_seq"], 4);
+  EXPECT_EQ(asked, 2);
+  net_.intercept = nullptr;
 }
 
 TEST_F(RoomTest, OnlyTheHostSendsARoomsEventsAndState) {

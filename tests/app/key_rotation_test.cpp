@@ -44,25 +44,39 @@ class KeyRotationTest : public testing::Test {
     for (const auto& [n, key] : nodes) publish(*n, key);
     dns.start();
   }
+
+  /// `nodes` (a first) finding each other through DNS, and a room of a's with `users`
+  /// invited; its id.
+  std::string room_of_a(const std::vector<test_node*>& nodes,
+                        const std::vector<std::string>& users) {
+    for (auto* n : nodes) publish(*n, public_key_line(*n));
+    dns.start();
+    for (auto* n : nodes) {
+      n->use_dns(dns.port());
+      n->configure({});
+      n->start();
+    }
+    auto room =
+        a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "private"}, {"owner", "alice"}})
+            .value("room_id", "");
+    for (const auto& user : users)
+      EXPECT_TRUE(
+          a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", user}, {"by", "alice"}})
+              .value("success", false));
+    return room;
+  }
+
+  /// a and b, and a room of a's that bob is in; its id.
+  std::string room_of_a_with_bob() {
+    auto room = room_of_a({&a, &b}, {"bob@b.test"});
+    EXPECT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << a.log() << b.log();
+    return room;
+  }
 };
 
 TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
-  publish(a, public_key_line(a));
-  publish(b, public_key_line(b));
-  dns.start();
-  a.use_dns(dns.port());
-  b.use_dns(dns.port());
-  a.configure({});
-  b.configure({});
-  a.start();
-  b.start();
-  auto r =
-      a.post("/api/v1/rooms.create", {{"name", "dns"}, {"type", "private"}, {"owner", "alice"}});
-  auto room = r.value("room_id", "");
-  ASSERT_TRUE(
-      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
-          .value("success", false));
-  ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << a.log() << b.log();
+  auto room = room_of_a_with_bob();
+  ASSERT_FALSE(HasFailure());
 
   // b gets a new identity and publishes it; a still has the old key cached (TTL 3600).
   auto new_key = new_identity(b);
@@ -82,21 +96,8 @@ TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
 // events signed under the old key as well as the new.
 TEST_F(KeyRotationTest, EventsFromBeforeAndAfterAKeyChangeReachEveryMember) {
   test_node c{"c.test", root.path()};
-  publish(a, public_key_line(a));
-  publish(b, public_key_line(b));
-  publish(c, public_key_line(c));
-  dns.start();
-  for (auto* n : {&a, &b, &c}) {
-    n->use_dns(dns.port());
-    n->configure({});
-    n->start();
-  }
-  auto room =
-      a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "private"}, {"owner", "alice"}})
-          .value("room_id", "");
-  for (const auto* user : {"bob@b.test", "carol@c.test"})
-    ASSERT_TRUE(a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", user}, {"by", "alice"}})
-                    .value("success", false));
+  auto room = room_of_a({&a, &b, &c}, {"bob@b.test", "carol@c.test"});
+  ASSERT_FALSE(HasFailure());
   // b joined at seq 2, c at seq 3.
   ASSERT_EQ(b.wait_for_room_events(room, 2, 30s).size(), 2u) << b.log();
   ASSERT_EQ(c.wait_for_room_events(room, 1, 30s).size(), 1u) << c.log();
@@ -130,22 +131,8 @@ TEST_F(KeyRotationTest, EventsFromBeforeAndAfterAKeyChangeReachEveryMember) {
 // Events a member server signed and queued before its key changed, sent after: the host
 // verifies them with the keys the member's federation.keys names, signed by its new key.
 TEST_F(KeyRotationTest, EventsQueuedUnderTheOldKeyAreTakenAfterTheChange) {
-  publish(a, public_key_line(a));
-  publish(b, public_key_line(b));
-  dns.start();
-  a.use_dns(dns.port());
-  b.use_dns(dns.port());
-  a.configure({});
-  b.configure({});
-  a.start();
-  b.start();
-  auto room =
-      a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "private"}, {"owner", "alice"}})
-          .value("room_id", "");
-  ASSERT_TRUE(
-      a.post("/api/v1/rooms.invite", {{"room_id", room}, {"user", "bob@b.test"}, {"by", "alice"}})
-          .value("success", false));
-  ASSERT_EQ(b.wait_for_room_events(room, 1, 30s).size(), 1u) << b.log();
+  auto room = room_of_a_with_bob();
+  ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(a.stop());
   for (const char* text : {"queued 1", "queued 2"})
     ASSERT_TRUE(b.post("/api/v1/chat.send", {{"room_id", room}, {"user", "bob"}, {"text", text}})

@@ -42,6 +42,8 @@ struct discovery_state {
   // The cache's size at which expired entries are swept next (see remember).
   size_t sweep_at = min_sweep_size;
   std::unordered_map<std::string, std::vector<caf::typed_response_promise<peer_record>>> pending;
+  // When each domain was last forgotten (forget_atom), to bound how often that happens.
+  std::unordered_map<std::string, caf::actor_clock::time_point> forgotten;
   uint64_t lookups = 0;
   uint64_t cache_hits = 0;
   std::minstd_rand rng{std::random_device{}()};
@@ -359,6 +361,18 @@ discovery_actor::behavior_type discovery(discovery_pointer self, discovery_optio
       },
       [self](forget_atom, const std::string& domain) {
         auto& st = self->state;
+        // Many callers may ask at once (each room that met a bad signature, the inbound
+        // actor): the answer looked up after the first is fresh enough for the others, and
+        // a peer sending bad signatures cannot make every event a lookup.
+        auto now = self->clock().now();
+        if (auto last = st.forgotten.find(domain);
+            last != st.forgotten.end() && now - last->second < st.options.forget_interval)
+          return false;
+        if (st.forgotten.size() >= 1024)
+          for (auto i = st.forgotten.begin(); i != st.forgotten.end();)
+            i = now - i->second >= st.options.forget_interval ? st.forgotten.erase(i)
+                                                              : std::next(i);
+        st.forgotten[domain] = now;
         bool had = st.cache.erase(domain) > 0;
         if (st.ports.store != nullptr) drop_stored(*st.ports.store, domain);
         return had;

@@ -32,17 +32,19 @@ using discovery_actor = caf::typed_actor<
     // domain_not_allowed (refused by [peers]).
     caf::replies_to<resolve_atom, std::string>::with<peer_record>,
     // Drops what is cached for a domain, so the next resolve asks again (a peer's key
-    // may have rotated). Replies true when something was cached.
+    // may have rotated). Replies true when something was cached. At most once per domain
+    // in discovery_options::forget_interval; within it, nothing is dropped (false).
     caf::replies_to<forget_atom, std::string>::with<bool>,
     // Counters: lookups asked of DNS or the Hub, answers served from the cache.
     caf::replies_to<stats_atom>::with<uint64_t, uint64_t>>;
 
 struct discovery_options {
   config::discovery_method method = config::discovery_method::dns;
-  std::vector<config::static_peer> static_peers;   // always answer first, for their domains
-  std::chrono::seconds negative_ttl{60};           // how long a failed lookup is cached
-  std::chrono::seconds max_ttl{86400};             // published TTLs are capped at this
-  std::chrono::milliseconds lookup_timeout{3000};  // bound on one DNS or Hub request
+  std::vector<config::static_peer> static_peers;      // always answer first, for their domains
+  std::chrono::seconds negative_ttl{60};              // how long a failed lookup is cached
+  std::chrono::seconds max_ttl{86400};                // published TTLs are capped at this
+  std::chrono::milliseconds lookup_timeout{3000};     // bound on one DNS or Hub request
+  std::chrono::milliseconds forget_interval{10'000};  // least time between forgets of a domain
   /// [peers] allow/deny: a refused domain is answered domain_not_allowed before any
   /// lookup. Null: every domain.
   std::function<bool(const std::string&)> allowed;

@@ -37,9 +37,10 @@ json to_json(const std::vector<previous_key>& keys) {
   return out;
 }
 
-// The keys of a JSON array as to_json writes it; nullopt when it is not one.
+// The keys of a JSON array as to_json writes it; nullopt when it is not one, or one of
+// more keys than any node keeps (a later version may keep more than this one).
 std::optional<std::vector<previous_key>> keys_of(const json& array) {
-  if (!array.is_array() || array.size() > max_previous_keys) return std::nullopt;
+  if (!array.is_array() || array.size() > 64 * max_previous_keys) return std::nullopt;
   std::vector<previous_key> out;
   for (const auto& k : array) {
     if (!k.is_object() || !k.contains("key") || !k["key"].is_string() || !k.contains("until") ||
@@ -67,6 +68,7 @@ caf::expected<std::vector<previous_key>> note_own_key(storage::store& store,
   if (*stored) {
     // Only this code writes it; a value that does not read is started afresh.
     if (auto read = keys_of(json::parse(**stored, nullptr, false))) keys = std::move(*read);
+    if (keys.size() > max_previous_keys) keys.resize(max_previous_keys);
   }
   auto last = store.get(storage::column::meta, own_key_key());
   if (!last) return storage_error(last.error());
@@ -121,6 +123,8 @@ caf::expected<std::vector<previous_key>> read_previous_keys(std::string_view bod
   if (!sig || crypto::verify(current, previous_keys_message(domain, *keys), *sig))
     return caf::make_error(errc::rejected,
                            "federation.keys: not signed by the key of " + std::string{domain});
+  // The newest are first: this version checks events against those it keeps itself.
+  if (keys->size() > max_previous_keys) keys->resize(max_previous_keys);
   return std::move(*keys);
 }
 

@@ -131,7 +131,12 @@ enum class key_refresh : uint8_t { none, wanted, done, previous_wanted, previous
 
 /// The keys a domain had before its current one, as its federation.keys says.
 struct origin_previous_keys {
-  std::vector<crypto::public_key> keys;
+  std::vector<previous_key> keys;
+  // Whether the domain said (a list signed by its key, or a 404 from a version without
+  // federation.keys); if not, `why` it could not be asked, and what its keys would settle
+  // waits (previous_keys_unknown).
+  bool known = false;
+  std::string why;
   caf::actor_clock::time_point fetched;
 };
 
@@ -152,6 +157,13 @@ constexpr auto key_refresh_interval = std::chrono::seconds{10};
 
 /// How long a room trusts the previous keys it fetched of an origin.
 constexpr auto previous_keys_ttl = std::chrono::minutes{10};
+
+/// The longest a federation.keys request may take: the room's queue waits for it.
+constexpr auto previous_keys_timeout = std::chrono::seconds{5};
+
+/// How much later than the time a key was replaced an event signed with it may say it
+/// was made (the origin's clock and ours differ).
+constexpr int64_t previous_key_grace_ms = 5 * 60 * 1000;
 
 /// A chat.send (or any single local submission), built and checked, waiting for the
 /// others that arrived with it.
@@ -545,43 +557,45 @@ void refetch_key(room_pointer self, const std::string& domain) {
 }
 
 /// Fetches the keys `domain` had before (GET federation.keys from it, signed by its
-/// current key): none when it cannot say (an older version, unreachable). Then runs the
-/// queue again.
+/// current key), then runs the queue again.
 void fetch_previous_keys(room_pointer self, const std::string& domain) {
   auto& st = self->state;
   st.fetching = true;
-  auto done = [self, domain](std::vector<crypto::public_key> keys, const std::string& why) {
+  auto done = [self, domain](std::vector<previous_key> keys, bool known, std::string why) {
     auto& st = self->state;
-    if (!why.empty()) log()->info("room {}: no previous keys of {}: {}", st.room_id, domain, why);
-    st.previous_keys[domain] = origin_previous_keys{std::move(keys), self->clock().now()};
+    if (!known) log()->info("room {}: no previous keys of {}: {}", st.room_id, domain, why);
+    st.previous_keys[domain] =
+        origin_previous_keys{std::move(keys), known, std::move(why), self->clock().now()};
     st.fetching = false;
     run_ops(self);
   };
-  auto timeout = st.ctx.settings.request_timeout;
-  self->request(st.ctx.discovery, timeout, resolve_atom::value, domain)
+  auto wait = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(previous_keys_timeout),
+                       st.ctx.settings.request_timeout);
+  self->request(st.ctx.discovery, wait, resolve_atom::value, domain)
       .then(
-          [self, domain, done, timeout](peer_record& rec) {
+          [self, domain, done, wait](peer_record& rec) {
             if (rec.public_key.size() != crypto::public_key{}.size())
-              return done({}, "discovery gave no key");
+              return done({}, false, "discovery gave no key");
             auto current = crypto::public_key_of_raw(rec.public_key);
             outbound_request req;
             req.base_url = rec.base_url;
             req.path = std::string{previous_keys_path};
             req.method = "GET";
-            self->request(self->state.ctx.transport, timeout, send_atom::value, std::move(req))
+            self->request(self->state.ctx.transport, wait, send_atom::value, std::move(req))
                 .then(
                     [domain, done, current](inbound_reply& reply) {
+                      // A version without federation.keys has none to name.
+                      if (reply.status == 404) return done({}, true, {});
                       if (reply.status != 200)
-                        return done({}, "federation.keys answered " + std::to_string(reply.status));
+                        return done({}, false,
+                                    "federation.keys answered " + std::to_string(reply.status));
                       auto read = read_previous_keys(reply.body, domain, current);
-                      if (!read) return done({}, describe(read.error()));
-                      std::vector<crypto::public_key> keys;
-                      for (const auto& k : *read) keys.push_back(k.key);
-                      done(std::move(keys), {});
+                      if (!read) return done({}, false, describe(read.error()));
+                      done(std::move(*read), true, {});
                     },
-                    [done](caf::error& err) { done({}, describe(err)); });
+                    [done](caf::error& err) { done({}, false, describe(err)); });
           },
-          [done](caf::error& err) { done({}, describe(err)); });
+          [done](caf::error& err) { done({}, false, describe(err)); });
 }
 
 /// Whether an event of `domain` whose signature did not hold under its origin's key may
@@ -589,11 +603,13 @@ void fetch_previous_keys(room_pointer self, const std::string& domain) {
 /// discovery's, for its TTL) took it, or the event may have been signed before the change.
 /// Then the caller returns at once, having changed nothing, and run_ops runs the step
 /// again once the key is looked up anew, or, after that, once the origin's previous keys
-/// are in (signed_by_previous_key). Each at most once a step, the key anew once per
-/// domain in key_refresh_interval and the previous keys once in previous_keys_ttl.
+/// are in (signed_by_previous_key). Each at most once a step; the key anew once per
+/// domain in key_refresh_interval, the previous keys once in previous_keys_ttl (once in
+/// key_refresh_interval after they could not be fetched). Never for this node's own
+/// events: its keys are known here.
 bool look_again_for_key(room_pointer self, const std::string& domain) {
   auto& st = self->state;
-  if (domain.empty()) return false;
+  if (domain.empty() || domain == st.ctx.own_domain) return false;
   auto now = self->clock().now();
   if (st.head_refresh == key_refresh::none) {
     auto last = st.key_refreshed_at.find(domain);
@@ -605,20 +621,42 @@ bool look_again_for_key(room_pointer self, const std::string& domain) {
   }
   if (st.head_refresh == key_refresh::previous_done) return false;
   auto known = st.previous_keys.find(domain);
-  if (known != st.previous_keys.end() && now - known->second.fetched < previous_keys_ttl)
+  if (known != st.previous_keys.end() &&
+      now - known->second.fetched < (known->second.known ? caf::timespan{previous_keys_ttl}
+                                                         : caf::timespan{key_refresh_interval}))
     return false;
   st.wants_refresh = key_refresh::previous_wanted;
   return true;
 }
 
-/// Whether `e` is signed by a key its origin had before, as the origin's federation.keys
-/// said (fetched by look_again_for_key).
+/// Whether `e` is signed by a key its origin had before, and says it was made before the
+/// key was replaced: the keys this node had (room_context::own_previous_keys), or the
+/// ones another origin's federation.keys named (fetched by look_again_for_key).
 bool signed_by_previous_key(room_pointer self, const room_event& e) {
   auto& st = self->state;
-  auto known = st.previous_keys.find(e.origin);
-  if (known == st.previous_keys.end()) return false;
-  return std::any_of(known->second.keys.begin(), known->second.keys.end(),
-                     [&](const crypto::public_key& k) { return !verify_event(e, k); });
+  const std::vector<previous_key>* keys = nullptr;
+  if (e.origin == st.ctx.own_domain) {
+    keys = st.ctx.own_previous_keys.get();
+  } else if (auto known = st.previous_keys.find(e.origin); known != st.previous_keys.end()) {
+    keys = &known->second.keys;
+  }
+  if (keys == nullptr) return false;
+  return std::any_of(keys->begin(), keys->end(), [&](const previous_key& k) {
+    return e.ts <= k.until_ms + previous_key_grace_ms && !verify_event(e, k.key);
+  });
+}
+
+/// The error that holds an event whose signature did not hold under its origin's key
+/// back, when the origin's previous keys could not be fetched: it may be signed with one
+/// of them, and its sender sends it again. None when there is nothing to wait for.
+caf::error previous_keys_unknown(room_pointer self, const std::string& domain) {
+  auto& st = self->state;
+  auto known = st.previous_keys.find(domain);
+  if (known == st.previous_keys.end() || known->second.known || domain == st.ctx.own_domain)
+    return caf::none;
+  return caf::make_error(errc::unavailable, "cannot check a signature of " + domain +
+                                                " yet: its previous keys " +
+                                                "could not be fetched: " + known->second.why);
 }
 
 void run_ops(room_pointer self) {
@@ -642,9 +680,11 @@ void run_ops(room_pointer self) {
       if (st.head_key) {
         key = *st.head_key;
         have_key = true;
+        st.key_error = caf::error{};
       } else if (auto k = fresh_key(self, head.key_domain)) {
         key = *k;
         have_key = true;
+        st.key_error = caf::error{};
       } else if (st.key_error) {
         err = std::move(st.key_error);
         st.key_error = caf::error{};
@@ -839,6 +879,10 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
             };
             if (verify_event(e, *key) && !signed_by_previous_key(self, e)) {
               if (look_again_for_key(self, origin)) return;
+              if (auto err = previous_keys_unknown(self, origin)) {
+                promise.deliver(std::move(err));
+                return;
+              }
               refuse_submit(self, origin, e, std::string{bad_signature}, message_id, done);
               return;
             }
@@ -968,16 +1012,28 @@ std::string check_relayed(const room_event& e, const crypto::public_key* key) {
   return {};
 }
 
-/// Why the room refuses a sequenced event from the host (check_relayed; empty when it
-/// does not), a bad signature settled by the origin's previous keys; nullopt when the step
-/// is to run again once keys are looked up (look_again_for_key), and the caller returns.
-std::optional<std::string> relayed_refusal(room_pointer self, const room_event& e,
-                                           const crypto::public_key* key) {
-  auto why = check_relayed(e, key);
-  if (why != bad_signature) return why;
-  if (signed_by_previous_key(self, e)) return std::string{};
-  if (look_again_for_key(self, e.origin)) return std::nullopt;
-  return why;
+/// What a room does with a sequenced event from the host (relayed_check).
+struct relayed_verdict {
+  bool run_again = false;  // keys are being looked up: the caller returns at once
+  caf::error unknown;      // cannot be judged yet (previous_keys_unknown): it comes again
+  std::string refusal;     // why it is refused; empty: it passes
+};
+
+/// check_relayed, with a bad signature looked at again (look_again_for_key) and settled
+/// by the origin's previous keys.
+relayed_verdict relayed_check(room_pointer self, const room_event& e,
+                              const crypto::public_key* key) {
+  relayed_verdict v;
+  v.refusal = check_relayed(e, key);
+  if (v.refusal != bad_signature) return v;
+  if (signed_by_previous_key(self, e)) {
+    v.refusal.clear();
+  } else if (look_again_for_key(self, e.origin)) {
+    v.run_again = true;
+  } else if (auto err = previous_keys_unknown(self, e.origin)) {
+    v.unknown = std::move(err);
+  }
+  return v;
 }
 
 /// Why a sequenced event (of message `message_id` from `origin`) cannot come from this
@@ -1007,12 +1063,17 @@ void on_event(room_pointer self, const std::string& message_id, room_event e,
               promise.deliver(key_err);
               return;
             }
-            auto why = relayed_refusal(self, e, key);
-            if (!why) return;  // run again once the keys are looked up
-            if (!why->empty()) {
-              log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, *why);
+            auto v = relayed_check(self, e, key);
+            if (v.run_again) return;
+            if (v.unknown) {
+              promise.deliver(std::move(v.unknown));
+              return;
+            }
+            if (!v.refusal.empty()) {
+              log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id,
+                          v.refusal);
               count_events(self, event_source::peer, false);
-              promise.deliver(refused(message_id, *why));
+              promise.deliver(refused(message_id, v.refusal));
               return;
             }
             ++st.from_queue;
@@ -1076,12 +1137,17 @@ void on_event_run(room_pointer self, const std::string& origin, std::vector<std:
                 if (!run->failure) run->failure = key_err;
                 return;
               }
-              auto why = relayed_refusal(self, e, key);
-              if (!why) return;  // run again once the keys are looked up
-              if (!why->empty()) {
-                log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id, *why);
+              auto v = relayed_check(self, e, key);
+              if (v.run_again) return;
+              if (v.unknown) {
+                if (!run->failure) run->failure = std::move(v.unknown);
+                return;
+              }
+              if (!v.refusal.empty()) {
+                log()->warn("room {}: refused event {} from the host: {}", st.room_id, e.id,
+                            v.refusal);
                 count_events(self, event_source::peer, false);
-                run->results[i] = refused(run->results[i].id, *why);
+                run->results[i] = refused(run->results[i].id, v.refusal);
                 return;
               }
               ++st.from_queue;
@@ -1231,10 +1297,14 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
                 *unresolved = detail_of(key_err);
                 return;
               }
-              auto why = relayed_refusal(self, e, key);
-              if (!why) return;  // run again once the keys are looked up
-              if (!why->empty()) {
-                log()->error("room {}: catch-up event {} refused: {}", st.room_id, e.id, *why);
+              auto v = relayed_check(self, e, key);
+              if (v.run_again) return;
+              if (v.unknown) {
+                *unresolved = detail_of(v.unknown);
+                return;
+              }
+              if (!v.refusal.empty()) {
+                log()->error("room {}: catch-up event {} refused: {}", st.room_id, e.id, v.refusal);
                 return;
               }
               hold_ahead(st, std::move(e));

@@ -20,6 +20,7 @@
 #include "actors/discovery_actor.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/metrics.hpp"
+#include "actors/previous_keys.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 #include "actors/transport_actor.hpp"
@@ -136,6 +137,10 @@ using room_manager_actor = caf::typed_actor<
 struct room_context {
   std::string own_domain;                            // hosts the rooms whose id ends in it
   std::shared_ptr<const crypto::identity> identity;  // signs our events. REQUIRES: not null
+  /// The keys this node had before `identity`'s (note_own_key): its own events signed
+  /// before a key change, which a host relays back, are checked against them here,
+  /// never looked up. Null: none.
+  std::shared_ptr<const std::vector<previous_key>> own_previous_keys;
   /// request_timeout bounds a catch-up request; backoff_initial and backoff_max pace the
   /// retries of a failed catch-up.
   config::transport_settings settings;

@@ -76,6 +76,7 @@ struct node::impl {
   config::settings settings;
   std::shared_ptr<config::peer_filter> filter;
   std::shared_ptr<const crypto::identity> identity;
+  std::shared_ptr<const std::vector<actors::previous_key>> previous_keys;  // spawn_actors
   std::unique_ptr<storage::store> store;
   std::shared_ptr<actors::node_metrics> metrics = std::make_shared<actors::node_metrics>();
   std::shared_ptr<storage::file_store> file_store;
@@ -187,9 +188,16 @@ struct node::impl {
     // The journal blocks on fsync: it gets a thread of its own.
     journal = actors::spawn_journal(sys, *store, peers, caf::actor_cast<caf::actor>(bridge), true,
                                     metrics, cfg.transport.batch_max_events);
+    // The keys the node had before, for its rooms and for federation.keys.
+    auto previous = actors::note_own_key(*store, identity->public_key(), actors::unix_ms_now());
+    if (!previous) return previous.error();
+    if (!previous->empty())
+      net::log()->info("federation.keys names {} previous key(s) of this node", previous->size());
+    previous_keys = std::make_shared<const std::vector<actors::previous_key>>(std::move(*previous));
     actors::room_context room_ctx;
     room_ctx.own_domain = cfg.domain;
     room_ctx.identity = identity;
+    room_ctx.own_previous_keys = previous_keys;
     room_ctx.settings = cfg.transport;
     room_ctx.store = store.get();
     room_ctx.journal = journal;
@@ -279,12 +287,8 @@ struct node::impl {
     fed.own_domain = settings.domain;
     fed.identity = identity;
     // A key the node ran with before stays verifiable for peers: federation.keys.
-    auto previous = actors::note_own_key(*store, identity->public_key(), actors::unix_ms_now());
-    if (!previous) return previous.error();
-    if (!previous->empty())
-      net::log()->info("federation.keys names {} previous key(s) of this node", previous->size());
     fed.previous_keys = std::make_shared<const std::string>(
-        actors::previous_keys_body(*identity, settings.domain, *previous));
+        actors::previous_keys_body(*identity, settings.domain, *previous_keys));
     auto server = net::http_server::start(
         rt.io(), listener(settings, settings.listen_federation, settings.tls.enabled()),
         net::make_federation_handler(std::move(fed)));

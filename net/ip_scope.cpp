@@ -5,11 +5,16 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include <boost/asio/ip/address.hpp>
+
+#include "net/logger.hpp"
 
 namespace fedrelay::net {
 namespace {
@@ -58,14 +63,16 @@ std::optional<uint32_t> v4_inside(const v6_bytes& b) {
 }
 
 // `text` as an address to compare: an IPv4 one for an IPv6 one that stands for it, IPv6
-// without its zone.
+// without its zone. Not for 6to4: its /48 is a whole network, not the one IPv4 address.
 std::optional<boost::asio::ip::address> comparable(std::string_view text) {
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(std::string{text}, ec);
   if (ec) return std::nullopt;
   if (address.is_v4()) return address;
   auto bytes = address.to_v6().to_bytes();
-  if (auto v4 = v4_inside(bytes)) return boost::asio::ip::address{boost::asio::ip::address_v4(*v4)};
+  bool six_to_four = bytes[0] == 0x20 && bytes[1] == 0x02;
+  if (auto v4 = v4_inside(bytes); v4 && !six_to_four)
+    return boost::asio::ip::address{boost::asio::ip::address_v4(*v4)};
   return boost::asio::ip::address{boost::asio::ip::address_v6(bytes)};
 }
 
@@ -114,7 +121,15 @@ bool reachable(ip_scope scope, config::address_reach reach) {
 
 std::vector<std::string> machine_addresses() {
   ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return {};
+  if (getifaddrs(&list) != 0) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true))
+      log()->warn(
+          "cannot read this machine's addresses (getifaddrs: {}): records naming them "
+          "are not refused as this machine's",
+          std::strerror(errno));
+    return {};
+  }
   std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> owned{list, freeifaddrs};
   std::vector<std::string> out;
   char text[INET6_ADDRSTRLEN];

@@ -456,8 +456,10 @@ class websocket_call_slot {
   websocket_call_slot& operator=(const websocket_call_slot&) = delete;
   void release() {
     if (released_.exchange(true)) return;
-    // The socket paused reading when its calls reached the bound (call_over_websocket).
-    if (calls_->in_flight.fetch_sub(1) >= max_websocket_calls_in_flight)
+    // The socket paused reading when its calls reached the bound (call_over_websocket); a
+    // call counted past it (refused) frees no place under it.
+    if (calls_->in_flight.fetch_sub(1) >= max_websocket_calls_in_flight &&
+        calls_before_ < max_websocket_calls_in_flight)
       if (auto conn = calls_->conn.lock()) conn->resume_reading();
   }
 

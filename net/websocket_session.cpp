@@ -207,7 +207,8 @@ class websocket_session final : public session_base,
     asio::post(executor_, [self = shared_from_this()] {
       if (!self->read_paused_) return;
       self->read_paused_ = false;
-      if (self->on_message_) self->read_next();
+      // Without a callback, on_read holds the message that comes and stops (held_).
+      if (!self->held_) self->read_next();
     });
   }
 

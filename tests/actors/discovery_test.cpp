@@ -388,6 +388,23 @@ TEST_F(DiscoveryActorTest, ForgetAsksAgain) {
   auto restarted = resolve(start(), "b.example");
   ASSERT_TRUE(restarted);
   EXPECT_EQ(restarted->public_key, rec->public_key);
+
+  // Asked again within forget_interval (10 s), it keeps the answer it just looked up.
+  auto queries = zone->queries;
+  auto forget = [&] {
+    bool forgot = false;
+    auto again = self->request(d, caf::infinite, forget_atom::value, std::string{"b.example"});
+    sched.run();
+    again.receive([&](bool had) { forgot = had; }, [](caf::error&) { FAIL(); });
+    return forgot;
+  };
+  EXPECT_FALSE(forget());
+  ASSERT_TRUE(resolve(d, "b.example"));
+  EXPECT_EQ(zone->queries, queries);
+  sched.advance_time(std::chrono::seconds{10});
+  EXPECT_TRUE(forget());
+  ASSERT_TRUE(resolve(d, "b.example"));
+  EXPECT_EQ(zone->queries, queries + 1);
 }
 
 }  // namespace

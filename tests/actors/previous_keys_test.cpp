@@ -20,34 +20,33 @@ errc code_of(const caf::error& err) {
 TEST(PreviousKeysTest, AKeyTheNodeRanWithBeforeIsKeptWhenItsIdentityChanges) {
   test::temp_dir dir;
   auto db = std::move(*storage::store::open(dir / "db"));
+  auto noted = [&](const crypto::identity& id, int64_t now) {
+    auto keys = note_own_key(*db, id.public_key(), now);
+    EXPECT_TRUE(keys) << describe(keys.error());
+    return keys ? *keys : std::vector<previous_key>{{}, {}, {}};
+  };
   auto first = crypto::identity::generate();
   auto second = crypto::identity::generate();
-  auto none = note_own_key(*db, first.public_key(), 1000);
-  ASSERT_TRUE(none) << describe(none.error());
-  EXPECT_TRUE(none->empty());
-  EXPECT_TRUE(note_own_key(*db, first.public_key(), 2000)->empty());
+  EXPECT_TRUE(noted(first, 1000).empty());
+  EXPECT_TRUE(noted(first, 2000).empty());
 
-  auto one = note_own_key(*db, second.public_key(), 3000);
-  ASSERT_TRUE(one);
-  ASSERT_EQ(one->size(), 1u);
-  EXPECT_EQ((*one)[0].key, first.public_key());
-  EXPECT_EQ((*one)[0].until_ms, 3000);
-  EXPECT_EQ(note_own_key(*db, second.public_key(), 4000)->size(), 1u);
+  auto one = noted(second, 3000);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].key, first.public_key());
+  EXPECT_EQ(one[0].until_ms, 3000);
+  EXPECT_EQ(noted(second, 4000).size(), 1u);
 
   // Back to the first key: it is current again, not previous; the second is previous.
-  auto back = note_own_key(*db, first.public_key(), 5000);
-  ASSERT_TRUE(back);
-  ASSERT_EQ(back->size(), 1u);
-  EXPECT_EQ((*back)[0].key, second.public_key());
-  EXPECT_EQ((*back)[0].until_ms, 5000);
+  auto back = noted(first, 5000);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].key, second.public_key());
+  EXPECT_EQ(back[0].until_ms, 5000);
 
   // The newest are kept, at most max_previous_keys.
-  for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(note_own_key(*db, crypto::identity::generate().public_key(), 6000 + i));
-  auto kept = note_own_key(*db, crypto::identity::generate().public_key(), 7000);
-  ASSERT_TRUE(kept);
-  EXPECT_EQ(kept->size(), max_previous_keys);
-  EXPECT_EQ(kept->front().until_ms, 7000);
+  for (int i = 0; i < 20; ++i) noted(crypto::identity::generate(), 6000 + i);
+  auto kept = noted(crypto::identity::generate(), 7000);
+  EXPECT_EQ(kept.size(), max_previous_keys);
+  EXPECT_EQ(kept.front().until_ms, 7000);
 }
 
 TEST(PreviousKeysTest, TheListIsTakenOnlySignedByTheDomainsCurrentKey) {
@@ -60,9 +59,16 @@ TEST(PreviousKeysTest, TheListIsTakenOnlySignedByTheDomainsCurrentKey) {
   ASSERT_EQ(read->size(), 1u);
   EXPECT_EQ((*read)[0].key, old.public_key());
   EXPECT_EQ((*read)[0].until_ms, 1'764'075'600'123);
-  EXPECT_TRUE(read_previous_keys(previous_keys_body(current, "b.example", {}), "b.example",
-                                 current.public_key())
-                  ->empty());
+  auto none = read_previous_keys(previous_keys_body(current, "b.example", {}), "b.example",
+                                 current.public_key());
+  ASSERT_TRUE(none) << describe(none.error());
+  EXPECT_TRUE(none->empty());
+  // A longer list than this version keeps: the first max_previous_keys of it.
+  std::vector<previous_key> many(max_previous_keys + 4, previous_key{old.public_key(), 1});
+  auto first_ones = read_previous_keys(previous_keys_body(current, "b.example", many), "b.example",
+                                       current.public_key());
+  ASSERT_TRUE(first_ones) << describe(first_ones.error());
+  EXPECT_EQ(first_ones->size(), max_previous_keys);
 
   // Another domain's list, one signed by another key, or one changed after signing.
   EXPECT_EQ(code_of(read_previous_keys(body, "c.example", current.public_key()).error()),

@@ -159,6 +159,8 @@ inline transport_actor::behavior_type test_transport(transport_actor::pointer se
         auto route = net->routes.find(req.base_url);
         if (route == net->routes.end())
           return caf::make_error(errc::unavailable, "no route to " + req.base_url);
+        // The fixture's nodes never changed their keys: none to name.
+        if (req.path == previous_keys_path) return inbound_reply{404, {}};
         if (req.path == since_path)
           return self->delegate(route->second, since_atom::value, header_of(req, origin_header),
                                 header_of(req, version_header), std::move(req.body));

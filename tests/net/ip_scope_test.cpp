@@ -87,6 +87,8 @@ TEST(IpScopeTest, TheMachinesAddressesIncludeItsLoopback) {
   EXPECT_TRUE(among("192.0.2.2", {"::ffff:192.0.2.2"}));
   EXPECT_TRUE(among("fe80::1%2", {"fe80::1"}));
   EXPECT_TRUE(among("2001:DB8::2", {"2001:db8:0::2"}));
+  // A 6to4 network is not its one IPv4 address.
+  EXPECT_FALSE(among("2002:c000:202::1", {"192.0.2.2"}));
   EXPECT_FALSE(among("b.example", {"b.example"}));
 }
 

@@ -650,7 +650,7 @@ hub_registry_actor::behavior_type hub_registry_behavior(
         if (!removed)
           log()->warn("hub: sweep failed: {}", describe(removed.error()));
         else if (*removed > 0)
-          log()->info("hub: dropped {} expired registrations and links", *removed);
+          log()->info("hub: dropped or trimmed {} expired registrations and links", *removed);
         self->delayed_send(self, interval, sweep_atom::value);
       },
   };

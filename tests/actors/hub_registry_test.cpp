@@ -334,6 +334,25 @@ TEST_F(HubRegistryTest, AStrangersRegistrationLeavesTheOwnersLinkWorking) {
   EXPECT_EQ(registry.lookup("b.test")->public_key, raw(key1.public_key()));
 }
 
+// A mail that could not be sent drops its own link only; the domain's other pending
+// registration still confirms. And the least time between mails counts from the newest.
+TEST_F(HubRegistryTest, AnAbandonedLinkLeavesTheDomainsOtherLinkWorking) {
+  auto first = registry.register_domain(reg(key1));
+  ASSERT_TRUE(first && first->token);
+  now += 6 * 60 * 1000;
+  auto second = registry.register_domain(reg(key2, "https://elsewhere.test"));
+  ASSERT_TRUE(second && second->token);
+  now += 60 * 1000;
+  auto soon = registry.register_domain(reg(crypto::identity::generate()));
+  ASSERT_TRUE(soon);
+  EXPECT_EQ(soon->outcome.state, hub_registration_state::throttled);
+  EXPECT_EQ(soon->outcome.retry_after_s, 240u);
+  ASSERT_FALSE(registry.abandon("b.test", *first));
+  EXPECT_EQ(code_of(registry.confirm(*first->token).error()), errc::not_found);
+  ASSERT_TRUE(registry.confirm(*second->token));
+  EXPECT_EQ(registry.lookup("b.test")->url, "https://elsewhere.test");
+}
+
 // One client alone cannot use up a domain's mails of the day before its owner registers.
 TEST_F(HubRegistryTest, OneClientCausesAtMostHalfOfADomainsMails) {
   auto mailed = [&](const hub_registration& r) {

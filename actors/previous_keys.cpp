@@ -92,6 +92,13 @@ caf::expected<std::vector<previous_key>> note_own_key(storage::store& store,
   return keys;
 }
 
+caf::error forget_previous_keys(storage::store& store) {
+  storage::write_batch batch;
+  batch.del(storage::column::meta, previous_keys_key());
+  if (auto err = store.write(batch)) return storage_error(err);
+  return caf::none;
+}
+
 std::string previous_keys_message(std::string_view domain, const std::vector<previous_key>& keys) {
   std::string out = "fedrelay-previous-keys\n";
   out.append(domain).append("\n");

@@ -36,6 +36,9 @@ struct previous_key {
 [[nodiscard]] caf::expected<std::vector<previous_key>> note_own_key(
     storage::store& store, const crypto::public_key& current, int64_t now_ms);
 
+/// Forgets the previous keys (after a leak of one): federation.keys then names none.
+[[nodiscard]] caf::error forget_previous_keys(storage::store& store);
+
 /// What the current key signs: "fedrelay-previous-keys\n<domain>\n", then "<hex key>
 /// <until_ms>\n" per key. The prefix keeps the signature from standing for anything else.
 std::string previous_keys_message(std::string_view domain, const std::vector<previous_key>& keys);

@@ -21,6 +21,14 @@ int run_cli(int argc, char** argv) {
   auto* keygen =
       cli.add_subcommand("keygen", "create the node identity if absent; print the public key PEM");
   add_config(keygen);
+  bool new_key = false;
+  bool forget_previous = false;
+  keygen->add_flag("--new", new_key,
+                   "replace the identity with a new one; the old key stays verifiable for peers "
+                   "(federation.keys). The node must be stopped");
+  keygen->add_flag("--forget-previous", forget_previous,
+                   "stop vouching for the keys the node had before, after one leaked. The node "
+                   "must be stopped");
   auto* status = cli.add_subcommand("status", "print the federation status of the node");
   add_config(status);
   auto* records = cli.add_subcommand("dns-records", "print the DNS records to publish");
@@ -76,7 +84,7 @@ int run_cli(int argc, char** argv) {
   if (tail->parsed()) return cmd_tail(config_path, after, follow);
   if (demo->parsed()) return cmd_demo(keep);
   if (run->parsed()) return cmd_run(config_path);
-  if (keygen->parsed()) return cmd_keygen(config_path);
+  if (keygen->parsed()) return cmd_keygen(config_path, new_key, forget_previous);
   if (status->parsed()) return cmd_status(config_path);
   if (records->parsed()) return cmd_dns_records(config_path);
   if (reload->parsed()) return cmd_reload(config_path);

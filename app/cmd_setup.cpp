@@ -6,7 +6,9 @@
 #include <iostream>
 
 #include "actors/describe.hpp"
+#include "actors/previous_keys.hpp"
 #include "actors/published_records.hpp"
+#include "actors/request_auth.hpp"
 #include "app/commands.hpp"
 #include "app/load.hpp"
 #include "app/status_file.hpp"
@@ -15,14 +17,62 @@
 
 namespace fedrelay::app {
 
-int cmd_keygen(const std::string& config_path) {
+namespace {
+
+/// Replaces the identity of `s`'s node and records the old key as previous (when `renew`),
+/// and forgets the previous keys (when `forget_previous`); the identity now.
+std::optional<crypto::identity> change_keys(const config::settings& s, bool renew,
+                                            bool forget_previous) {
+  auto db = open_store(s);
+  if (!db) {
+    report(db.error());
+    std::cerr << "(a running node holds its store: stop it first)\n";
+    return std::nullopt;
+  }
+  auto id = identity_or_report(s);
+  if (!id) return std::nullopt;
+  auto now = actors::unix_ms_now();
+  if (renew) {
+    // Recorded as the key the node ran with, so that it becomes the previous one even for
+    // a node that never ran with this version.
+    if (auto noted = actors::note_own_key(**db, id->public_key(), now); !noted) {
+      report(noted.error());
+      return std::nullopt;
+    }
+    auto fresh = crypto::identity::generate();
+    if (auto err = crypto::save_identity(s.storage_dir, fresh)) {
+      report(err);
+      return std::nullopt;
+    }
+    id = std::move(fresh);
+    if (auto noted = actors::note_own_key(**db, id->public_key(), now); !noted) {
+      report(noted.error());
+      return std::nullopt;
+    }
+    std::cerr << "a new identity replaced the old one, whose key peers can still verify "
+                 "events with (federation.keys); publish the new key: fedrelay dns-records\n";
+  }
+  if (forget_previous) {
+    if (auto err = actors::forget_previous_keys(**db)) {
+      report(err);
+      return std::nullopt;
+    }
+    std::cerr << "the node vouches for none of its previous keys any more\n";
+  }
+  return id;
+}
+
+}  // namespace
+
+int cmd_keygen(const std::string& config_path, bool renew, bool forget_previous) {
   auto s = load_or_report(config_path);
   if (!s) return exit_error;
   if (s->storage_dir.empty()) {
     std::cerr << "error: " << config_path << ": storage.dir: not set (the key is kept there)\n";
     return exit_not_fully_set;
   }
-  auto id = identity_or_report(*s);
+  auto id =
+      renew || forget_previous ? change_keys(*s, renew, forget_previous) : identity_or_report(*s);
   if (!id) return exit_error;
   std::cout << crypto::public_key_pem(id->public_key());
   return exit_ok;

@@ -14,7 +14,10 @@ inline constexpr int exit_not_fully_set = 2;  // settings are not fully set
 inline constexpr int exit_lookup_failed = 3;  // `resolve` found nothing usable
 
 int cmd_run(const std::string& config_path);
-int cmd_keygen(const std::string& config_path);
+/// `fedrelay keygen`: the identity, created when absent; `renew` replaces it, keeping the
+/// old key in the store as previous; `forget_previous` drops the previous keys. Both open
+/// the node's store, so the node must be stopped.
+int cmd_keygen(const std::string& config_path, bool renew = false, bool forget_previous = false);
 int cmd_status(const std::string& config_path);
 int cmd_dns_records(const std::string& config_path);
 int cmd_reload(const std::string& config_path);

@@ -7,7 +7,9 @@
 
 #include <csignal>
 
+#include "actors/previous_keys.hpp"
 #include "crypto/pem.hpp"
+#include "storage/store.hpp"
 #include "tests/app/cli_support.hpp"
 #include "tests/support/ports.hpp"
 
@@ -45,6 +47,58 @@ TEST_F(CliTest, KeygenCreatesAPrivateKeyAndPrintsAPemOpensslReads) {
   EXPECT_NE(openssl.output.find("ED25519 Public-Key"), std::string::npos) << openssl.output;
   // The secret never appears in what keygen prints.
   EXPECT_EQ(out.output.find("PRIVATE"), std::string::npos);
+}
+
+// A new identity for a stopped node: the old key is kept in its store as previous (so
+// federation.keys names it), and can be forgotten after a leak; a running node's store
+// is refused.
+TEST_F(CliTest, KeygenNewReplacesTheKeyAndKeepsTheOldOneAsPrevious) {
+  write_config();
+  auto key_of = [](const std::string& output) {
+    auto begin = output.find("-----BEGIN PUBLIC KEY-----");
+    constexpr std::string_view end_line = "-----END PUBLIC KEY-----";
+    auto end = output.find(end_line, begin);
+    EXPECT_NE(end, std::string::npos) << output;
+    auto key = crypto::parse_public_key_pem(output.substr(begin, end + end_line.size() - begin));
+    EXPECT_TRUE(key) << output;
+    return key ? *key : crypto::public_key{};
+  };
+  auto previous_keys = [&](const crypto::public_key& current) {
+    auto db = storage::store::open(dir / "data/db");
+    EXPECT_TRUE(db);
+    std::vector<crypto::public_key> out;
+    if (!db) return out;
+    auto keys = actors::note_own_key(**db, current, 0);
+    EXPECT_TRUE(keys);
+    if (keys)
+      for (const auto& k : *keys) out.push_back(k.key);
+    return out;
+  };
+  auto first = fedrelay({"keygen", "-c", config});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto old_key = key_of(first.output);
+
+  {
+    // A running node holds its store: nothing changes.
+    auto held = storage::store::open(dir / "data/db");
+    ASSERT_TRUE(held);
+    auto refused = fedrelay({"keygen", "--new", "-c", config});
+    EXPECT_EQ(refused.exit_code, 1) << refused.output;
+    EXPECT_NE(refused.output.find("stop it first"), std::string::npos) << refused.output;
+  }
+  EXPECT_EQ(key_of(fedrelay({"keygen", "-c", config}).output), old_key);
+
+  auto renewed = fedrelay({"keygen", "--new", "-c", config});
+  ASSERT_EQ(renewed.exit_code, 0) << renewed.output;
+  auto new_key = key_of(renewed.output);
+  EXPECT_NE(new_key, old_key);
+  EXPECT_EQ(key_of(fedrelay({"keygen", "-c", config}).output), new_key);
+  EXPECT_EQ(previous_keys(new_key), std::vector<crypto::public_key>{old_key});
+
+  auto forgot = fedrelay({"keygen", "--forget-previous", "-c", config});
+  ASSERT_EQ(forgot.exit_code, 0) << forgot.output;
+  EXPECT_EQ(key_of(forgot.output), new_key);
+  EXPECT_TRUE(previous_keys(new_key).empty());
 }
 
 TEST_F(CliTest, KeygenKeepsTheExistingIdentity) {

@@ -26,13 +26,23 @@ class KeyRotationTest : public testing::Test {
     publish_records(dns, n, "localhost", key);
   }
 
-  /// Stops `n`, gives it a new identity, as an operator would, and returns its key line.
-  std::string new_identity(test_node& n) {
+  /// Stops `n`, gives it a new identity, as an operator would (`keygen --new`, or by hand:
+  /// the key file removed, then keygen), and returns its key line.
+  std::string new_identity(test_node& n, bool by_hand = false) {
     EXPECT_TRUE(n.stop());
-    std::filesystem::remove(std::filesystem::path(n.config_path()).parent_path() / "data/node.key");
-    auto keygen = run_command({FEDRELAY_BINARY, "keygen", "-c", n.config_path()});
+    if (by_hand)
+      std::filesystem::remove(std::filesystem::path(n.config_path()).parent_path() /
+                              "data/node.key");
+    auto keygen = by_hand
+                      ? run_command({FEDRELAY_BINARY, "keygen", "-c", n.config_path()})
+                      : run_command({FEDRELAY_BINARY, "keygen", "--new", "-c", n.config_path()});
     EXPECT_EQ(keygen.exit_code, 0) << keygen.output;
-    auto key = crypto::parse_public_key_pem(keygen.output.substr(keygen.output.find("-----BEGIN")));
+    constexpr std::string_view end_line = "-----END PUBLIC KEY-----";
+    auto begin = keygen.output.find("-----BEGIN");
+    auto end = keygen.output.find(end_line, begin);
+    if (begin == std::string::npos || end == std::string::npos) return {};
+    auto key =
+        crypto::parse_public_key_pem(keygen.output.substr(begin, end + end_line.size() - begin));
     EXPECT_TRUE(key) << keygen.output;
     return key ? crypto::public_key_pem_line(*key) : std::string{};
   }
@@ -80,7 +90,7 @@ TEST_F(KeyRotationTest, ARotatedKeyIsPickedUpFromDns) {
   ASSERT_FALSE(HasFailure());
 
   // b gets a new identity and publishes it; a still has the old key cached (TTL 3600).
-  auto new_key = new_identity(b);
+  auto new_key = new_identity(b, true);
   ASSERT_NE(new_key, public_key_line(b));
   republish({{&a, public_key_line(a)}, {&b, new_key}});
   b.start();

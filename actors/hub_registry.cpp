@@ -510,8 +510,10 @@ caf::expected<std::string> hub_registry::confirm(std::string_view token) {
   storage::write_batch batch;
   batch.put(column::meta, key_of(confirmed_prefix, c.domain), confirmed.dump());
   // The webmaster chose: the domain's other links would undo the choice, so they end.
+  auto chosen = c.link.value("token", "");
   for (const auto& link : c.links)
-    if (link != c.link) batch.del(column::dedup, key_of(token_prefix, link.value("token", "")));
+    if (auto token = link.value("token", ""); token != chosen)
+      batch.del(column::dedup, key_of(token_prefix, token));
   batch.del(column::meta, c.pending_key);
   // Kept, marked used, until it expires: a second click is told what happened.
   batch.put(column::dedup, c.token_key, c.token.dump());

@@ -50,6 +50,19 @@ bool zeros(const v6_bytes& b, size_t from, size_t to) {
   return true;
 }
 
+// 6to4 (2002:aabb:ccdd::/48): a whole network behind the IPv4 address aa.bb.cc.dd.
+bool is_6to4(const v6_bytes& b) {
+  return b[0] == 0x20 && b[1] == 0x02;
+}
+
+// `text` as an IP address; nullopt when it is not one.
+std::optional<boost::asio::ip::address> parse_address(std::string_view text) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(std::string{text}, ec);
+  if (ec) return std::nullopt;
+  return address;
+}
+
 // The IPv4 address an IPv6 address stands for: mapped (::ffff:a.b.c.d), compatible
 // (::a.b.c.d, not :: or ::1), NAT64 (64:ff9b::a.b.c.d, reached through a translator) and
 // 6to4 (2002:aabb:ccdd::/48).
@@ -58,20 +71,17 @@ std::optional<uint32_t> v4_inside(const v6_bytes& b) {
   if (zeros(b, 0, 12) && v4_at(b, 12) > 1) return v4_at(b, 12);
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && zeros(b, 4, 12))
     return v4_at(b, 12);
-  if (b[0] == 0x20 && b[1] == 0x02) return v4_at(b, 2);
+  if (is_6to4(b)) return v4_at(b, 2);
   return std::nullopt;
 }
 
 // `text` as an address to compare: an IPv4 one for an IPv6 one that stands for it, IPv6
 // without its zone. Not for 6to4: its /48 is a whole network, not the one IPv4 address.
 std::optional<boost::asio::ip::address> comparable(std::string_view text) {
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(std::string{text}, ec);
-  if (ec) return std::nullopt;
-  if (address.is_v4()) return address;
-  auto bytes = address.to_v6().to_bytes();
-  bool six_to_four = bytes[0] == 0x20 && bytes[1] == 0x02;
-  if (auto v4 = v4_inside(bytes); v4 && !six_to_four)
+  auto address = parse_address(text);
+  if (!address || address->is_v4()) return address;
+  auto bytes = address->to_v6().to_bytes();
+  if (auto v4 = v4_inside(bytes); v4 && !is_6to4(bytes))
     return boost::asio::ip::address{boost::asio::ip::address_v4(*v4)};
   return boost::asio::ip::address{boost::asio::ip::address_v6(bytes)};
 }
@@ -92,17 +102,15 @@ ip_scope scope_of_v6(const boost::asio::ip::address_v6& v6) {
 }  // namespace
 
 std::optional<ip_scope> scope_of(std::string_view text) {
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(std::string{text}, ec);
-  if (ec) return std::nullopt;
-  return address.is_v4() ? scope_of_v4(address.to_v4().to_uint()) : scope_of_v6(address.to_v6());
+  auto address = parse_address(text);
+  if (!address) return std::nullopt;
+  return address->is_v4() ? scope_of_v4(address->to_v4().to_uint()) : scope_of_v6(address->to_v6());
 }
 
 std::optional<std::string> ipv4_inside(std::string_view text) {
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(std::string{text}, ec);
-  if (ec || !address.is_v6()) return std::nullopt;
-  auto v4 = v4_inside(address.to_v6().to_bytes());
+  auto address = parse_address(text);
+  if (!address || !address->is_v6()) return std::nullopt;
+  auto v4 = v4_inside(address->to_v6().to_bytes());
   if (!v4) return std::nullopt;
   return boost::asio::ip::address_v4(*v4).to_string();
 }

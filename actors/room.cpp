@@ -31,6 +31,7 @@
 #include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
 #include "actors/previous_keys.hpp"
+#include "actors/previous_keys_book.hpp"
 #include "actors/room_event.hpp"
 #include "actors/room_state.hpp"
 #include "crypto/raw_key.hpp"
@@ -129,17 +130,6 @@ struct cached_key {
 /// before.
 enum class key_refresh : uint8_t { none, wanted, done, previous_wanted, previous_done };
 
-/// The keys a domain had before its current one, as its federation.keys says.
-struct origin_previous_keys {
-  std::vector<previous_key> keys;
-  // Whether the domain said (a list signed by its key, or a 404 from a version without
-  // federation.keys); if not, `why` it could not be asked, and what its keys would settle
-  // waits (previous_keys_unknown).
-  bool known = false;
-  std::string why;
-  caf::actor_clock::time_point fetched;
-};
-
 /// One step of the room's queue. `run` gets the key of `key_domain` (null when the
 /// step needs none, or when looking it up failed: then the error).
 struct room_op {
@@ -221,7 +211,8 @@ struct room_actor_state {
   key_refresh head_refresh = key_refresh::none;
   key_refresh wants_refresh = key_refresh::none;
   std::map<std::string, caf::actor_clock::time_point> key_refreshed_at;  // by domain
-  std::map<std::string, origin_previous_keys> previous_keys;             // by domain
+  // Other domains' previous keys, shared by the node's rooms (room_context).
+  std::shared_ptr<previous_keys_book> previous_keys;
   // A member's sequenced events that came before their turn, verified, by seq.
   std::map<uint64_t, held_event> ahead;
   // The furthest seq hold_ahead dropped (ctx.max_ahead): the room misses every seq up to
@@ -556,21 +547,36 @@ void refetch_key(room_pointer self, const std::string& domain) {
       .then([fetch](bool) { fetch(); }, [fetch](caf::error&) { fetch(); });
 }
 
+/// The longest a room waits for federation.keys: previous_keys_timeout, or less when
+/// the node's requests time out sooner.
+caf::timespan previous_keys_wait(room_pointer self) {
+  return std::min<caf::timespan>(previous_keys_timeout, self->state.ctx.settings.request_timeout);
+}
+
+/// How long after a room began to ask a domain for its previous keys the others take it
+/// as still asking: its discovery lookup and its request, each bounded by the wait.
+caf::timespan previous_keys_asking(room_pointer self) {
+  return 2 * previous_keys_wait(self);
+}
+
 /// Fetches the keys `domain` had before (GET federation.keys from it, signed by its
-/// current key), then runs the queue again.
-void fetch_previous_keys(room_pointer self, const std::string& domain) {
+/// current key) into the node's book, then runs the queue again. False, asking nothing,
+/// when another room of the node asks `domain` now: the step then runs without waiting
+/// (previous_keys_unknown holds its event back).
+bool fetch_previous_keys(room_pointer self, const std::string& domain) {
   auto& st = self->state;
+  auto wait = previous_keys_wait(self);
+  if (!st.previous_keys->begin_fetch(domain, self->clock().now(), previous_keys_asking(self)))
+    return false;
   st.fetching = true;
   auto done = [self, domain](std::vector<previous_key> keys, bool known, std::string why) {
     auto& st = self->state;
     if (!known) log()->info("room {}: no previous keys of {}: {}", st.room_id, domain, why);
-    st.previous_keys[domain] =
-        origin_previous_keys{std::move(keys), known, std::move(why), self->clock().now()};
+    st.previous_keys->record(
+        domain, origin_previous_keys{std::move(keys), known, std::move(why), self->clock().now()});
     st.fetching = false;
     run_ops(self);
   };
-  auto wait = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(previous_keys_timeout),
-                       st.ctx.settings.request_timeout);
   self->request(st.ctx.discovery, wait, resolve_atom::value, domain)
       .then(
           [self, domain, done, wait](peer_record& rec) {
@@ -596,6 +602,7 @@ void fetch_previous_keys(room_pointer self, const std::string& domain) {
                     [done](caf::error& err) { done({}, false, describe(err)); });
           },
           [done](caf::error& err) { done({}, false, describe(err)); });
+  return true;
 }
 
 /// Whether an event of `domain` whose signature did not hold under its origin's key may
@@ -620,10 +627,9 @@ bool look_again_for_key(room_pointer self, const std::string& domain) {
     }
   }
   if (st.head_refresh == key_refresh::previous_done) return false;
-  auto known = st.previous_keys.find(domain);
-  if (known != st.previous_keys.end() &&
-      now - known->second.fetched < (known->second.known ? caf::timespan{previous_keys_ttl}
-                                                         : caf::timespan{key_refresh_interval}))
+  auto known = st.previous_keys->find(domain);
+  if (known && now - known->fetched < (known->known ? caf::timespan{previous_keys_ttl}
+                                                    : caf::timespan{key_refresh_interval}))
     return false;
   st.wants_refresh = key_refresh::previous_wanted;
   return true;
@@ -635,10 +641,11 @@ bool look_again_for_key(room_pointer self, const std::string& domain) {
 bool signed_by_previous_key(room_pointer self, const room_event& e) {
   auto& st = self->state;
   const std::vector<previous_key>* keys = nullptr;
+  std::shared_ptr<const origin_previous_keys> known;  // keeps `keys` alive
   if (e.origin == st.ctx.own_domain) {
     keys = st.ctx.own_previous_keys.get();
-  } else if (auto known = st.previous_keys.find(e.origin); known != st.previous_keys.end()) {
-    keys = &known->second.keys;
+  } else if ((known = st.previous_keys->find(e.origin))) {
+    keys = &known->keys;
   }
   if (keys == nullptr) return false;
   return std::any_of(keys->begin(), keys->end(), [&](const previous_key& k) {
@@ -647,16 +654,21 @@ bool signed_by_previous_key(room_pointer self, const room_event& e) {
 }
 
 /// The error that holds an event whose signature did not hold under its origin's key
-/// back, when the origin's previous keys could not be fetched: it may be signed with one
-/// of them, and its sender sends it again. None when there is nothing to wait for.
+/// back, when the origin's previous keys could not be fetched, or another room of the
+/// node is fetching them: it may be signed with one of them, and its sender sends it
+/// again. None when there is nothing to wait for.
 caf::error previous_keys_unknown(room_pointer self, const std::string& domain) {
   auto& st = self->state;
-  auto known = st.previous_keys.find(domain);
-  if (known == st.previous_keys.end() || known->second.known || domain == st.ctx.own_domain)
-    return caf::none;
-  return caf::make_error(errc::unavailable, "cannot check a signature of " + domain +
-                                                " yet: its previous keys " +
-                                                "could not be fetched: " + known->second.why);
+  if (domain == st.ctx.own_domain) return caf::none;
+  auto why = [&domain](const std::string& what) {
+    return caf::make_error(errc::unavailable, "cannot check a signature of " + domain +
+                                                  " yet: its previous keys " + what);
+  };
+  if (st.previous_keys->fetching(domain, self->clock().now(), previous_keys_asking(self)))
+    return why("are being fetched");
+  auto known = st.previous_keys->find(domain);
+  if (!known || known->known) return caf::none;
+  return why("could not be fetched: " + known->why);
 }
 
 void run_ops(room_pointer self) {
@@ -670,8 +682,7 @@ void run_ops(room_pointer self) {
     }
     if (head.refresh == key_refresh::previous_wanted) {
       head.refresh = key_refresh::previous_done;
-      fetch_previous_keys(self, head.key_domain);
-      return;
+      if (fetch_previous_keys(self, head.key_domain)) return;
     }
     crypto::public_key key{};
     bool have_key = false;
@@ -1615,6 +1626,8 @@ bool idle(const room_actor_state& st) {
 room_impl::behavior_type room(room_pointer self, room_context ctx, std::string room_id) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
+  st.previous_keys =
+      st.ctx.previous_keys ? st.ctx.previous_keys : std::make_shared<previous_keys_book>();
   st.room_id = std::move(room_id);
   st.host = std::string{domain_of_id(st.room_id)};
   st.hosted = st.host == st.ctx.own_domain;

@@ -21,6 +21,7 @@
 #include "actors/journal_actor.hpp"
 #include "actors/metrics.hpp"
 #include "actors/previous_keys.hpp"
+#include "actors/previous_keys_book.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 #include "actors/transport_actor.hpp"
@@ -141,6 +142,9 @@ struct room_context {
   /// before a key change, which a host relays back, are checked against them here,
   /// never looked up. Null: none.
   std::shared_ptr<const std::vector<previous_key>> own_previous_keys;
+  /// Other domains' previous keys, fetched by any room and kept for all of them, so an
+  /// origin is asked once however many rooms meet its events. Null: a book per room.
+  std::shared_ptr<previous_keys_book> previous_keys;
   /// request_timeout bounds a catch-up request; backoff_initial and backoff_max pace the
   /// retries of a failed catch-up.
   config::transport_settings settings;

@@ -14,6 +14,7 @@
 #include "actors/local_bridge_actor.hpp"
 #include "actors/peer_manager_actor.hpp"
 #include "actors/previous_keys.hpp"
+#include "actors/previous_keys_book.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_manager_actor.hpp"
 #include "app/idle_memory_return.hpp"
@@ -198,6 +199,7 @@ struct node::impl {
     room_ctx.own_domain = cfg.domain;
     room_ctx.identity = identity;
     room_ctx.own_previous_keys = previous_keys;
+    room_ctx.previous_keys = std::make_shared<actors::previous_keys_book>();
     room_ctx.settings = cfg.transport;
     room_ctx.store = store.get();
     room_ctx.journal = journal;

@@ -7,6 +7,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "actors/previous_keys_book.hpp"
 #include "storage/store.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -85,6 +86,60 @@ TEST(PreviousKeysTest, TheListIsTakenOnlySignedByTheDomainsCurrentKey) {
     EXPECT_EQ(code_of(read_previous_keys(bad, "b.example", current.public_key()).error()),
               errc::bad_request)
         << bad;
+}
+
+// One room asks a domain at a time; a request that outlived its wait was lost and may be
+// made again; what was recorded serves every room; the book keeps so many domains.
+TEST(PreviousKeysBookTest, OneRoomAsksAtATimeAndWhatItFoundServesAll) {
+  previous_keys_book book;
+  previous_keys_book::time_point t0{};
+  auto wait = std::chrono::seconds{10};
+  EXPECT_EQ(book.find("c.example"), nullptr);
+  EXPECT_FALSE(book.fetching("c.example", t0, wait));
+  EXPECT_TRUE(book.begin_fetch("c.example", t0, wait));
+  EXPECT_TRUE(book.fetching("c.example", t0 + std::chrono::seconds{9}, wait));
+  EXPECT_FALSE(book.begin_fetch("c.example", t0 + std::chrono::seconds{9}, wait));
+  EXPECT_TRUE(book.begin_fetch("d.example", t0, wait));  // another domain is asked beside
+  // Not recorded within the wait: lost, asked again.
+  EXPECT_FALSE(book.fetching("c.example", t0 + wait, wait));
+  EXPECT_TRUE(book.begin_fetch("c.example", t0 + wait, wait));
+
+  origin_previous_keys found;
+  found.keys.push_back({crypto::identity::generate().public_key(), 5});
+  found.known = true;
+  found.fetched = t0 + wait + std::chrono::seconds{1};
+  book.record("c.example", found);
+  EXPECT_FALSE(book.fetching("c.example", t0 + wait + std::chrono::seconds{1}, wait));
+  auto known = book.find("c.example");
+  ASSERT_NE(known, nullptr);
+  EXPECT_TRUE(known->known);
+  ASSERT_EQ(known->keys.size(), 1u);
+  EXPECT_EQ(known->keys[0].key, found.keys[0].key);
+  // Asking again (the list grew old) leaves what is known readable meanwhile.
+  EXPECT_TRUE(book.begin_fetch("c.example", t0 + std::chrono::minutes{11}, wait));
+  EXPECT_NE(book.find("c.example"), nullptr);
+}
+
+TEST(PreviousKeysBookTest, KeepsAtMostSoManyDomainsDroppingTheOneFetchedLongestAgo) {
+  previous_keys_book book;
+  previous_keys_book::time_point t0{};
+  auto wait = std::chrono::seconds{10};
+  auto name = [](size_t i) { return "d" + std::to_string(i) + ".example"; };
+  for (size_t i = 0; i < previous_keys_book::max_domains; ++i) {
+    origin_previous_keys found;
+    found.known = true;
+    found.fetched = t0 + std::chrono::seconds{static_cast<int64_t>(i) + 1};
+    book.record(name(i), found);
+  }
+  // One being asked is never dropped, however old what it had.
+  ASSERT_TRUE(book.begin_fetch(name(0), t0 + std::chrono::hours{1}, wait));
+  origin_previous_keys newest;
+  newest.fetched = t0 + std::chrono::hours{2};
+  book.record("new.example", newest);
+  EXPECT_NE(book.find("new.example"), nullptr);
+  EXPECT_NE(book.find(name(0)), nullptr);
+  EXPECT_EQ(book.find(name(1)), nullptr);  // fetched longest ago of those not being asked
+  EXPECT_NE(book.find(name(2)), nullptr);
 }
 
 }  // namespace

@@ -785,10 +785,10 @@ std::string leaver_of(const room_event& e) {
   return {};
 }
 
-/// Sequences a validated event into `entry`: the next seq, the state, the log, the inbox,
-/// the dedup mark of `message_id` (the submission) and a copy for every other member
-/// server (the room's state first for a server that joins with this event). Marks
-/// `message_id` as being written. `canonical`: canonical_form(e) when the caller has it
+/// Sequences a validated event into `entry`: the next seq, the state, the log, the inbox
+/// and a copy for every other member server (the room's state first for a server that
+/// joins with this event). Marks `message_id` (the submission) as being written; its
+/// dedup mark is the caller's to add (mark_handled). `canonical`: canonical_form(e) when the caller has it
 /// from signing, so the log entry is made from it (empty: written from the event).
 void sequence_into(room_pointer self, journal_entry& entry, room_event e,
                    const std::string& message_id, std::string_view canonical = {}) {
@@ -802,7 +802,6 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
   apply_event(self, e);
   record_applied(self, entry, e,
                  canonical.empty() ? std::string{} : encode_from_canonical(canonical, e));
-  mark_handled(self, entry, message_id);
   if (changes_stored_state(e.type)) record_state(self, entry);
   // Each member server's outbox refers to the log entry record_applied put, so the event
   // is stored once however many servers get it.
@@ -823,6 +822,7 @@ void sequence_into(room_pointer self, journal_entry& entry, room_event e,
 void sequence(room_pointer self, room_event e, const std::string& message_id, done_fn done) {
   journal_entry entry;
   sequence_into(self, entry, std::move(e), message_id);
+  mark_handled(self, entry, message_id);
   commit_marked(self, std::move(entry), {message_id}, std::move(done));
 }
 
@@ -1419,7 +1419,10 @@ void request_catchup(room_pointer self) {
 /// appends it to `ids`. Returns false, adding nothing, when the id was handled before: the
 /// submission then answers it once the appends sent so far are on disk, its own included
 /// (after_appends), as its first copy may be in one of them. `made_id`: the id was made here
-/// (random), so no earlier copy can exist and the dedup read, a RocksDB lookup, is skipped.
+/// (random), so no earlier copy can exist and the dedup read, a RocksDB lookup, is skipped;
+/// nor can a later one (the chat server gave no id to send again, and no peer may send an
+/// event id of this node's domain), so the submission gets no dedup mark either: a put
+/// fewer per message, and a dedup column that does not grow with such messages.
 /// `canonical`: the event's canonical form from sign_events.
 caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_event e, bool made_id,
                               std::vector<std::string>& ids, std::string_view canonical) {
@@ -1432,6 +1435,7 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
       return err;
     }
     sequence_into(self, entry, std::move(e), message_id, canonical);
+    if (!made_id) mark_handled(self, entry, message_id);
   } else {
     if (st.room.created()) {
       if (auto err = validate(st.room, e, stored_authors(self))) {
@@ -1442,7 +1446,7 @@ caf::expected<bool> add_local(room_pointer self, journal_entry& entry, room_even
       return caf::make_error(errc::not_found, "no such room " + st.room_id);
     }
     entry.outbound.push_back({st.host, submit_message(e)});
-    mark_handled(self, entry, message_id);
+    if (!made_id) mark_handled(self, entry, message_id);
     st.writing.insert(message_id);
   }
   ids.push_back(message_id);

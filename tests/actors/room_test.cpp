@@ -1094,10 +1094,14 @@ TEST_F(RoomTest, AMemberLogsAHostEventAsItCameWhereItsEndIsCertainAndWritesItAga
 
 TEST_F(RoomTest, SubmissionsAreMarkedForDedupButAMemberMarksNoneOfTheHostsEvents) {
   auto room = room_of_three();
-  auto from_b = send(*b_, room, "bob", "from a member");
-  auto from_a = send(*a_, room, alice, "from the host");
-  // Each member has every event from its own invitation on, both messages among them.
+  auto from_b = accepted(*b_, room, "message.sent", "bob", {{"text", "from a member"}}, "b-1");
+  auto from_a = accepted(*a_, room, "message.sent", alice, {{"text", "from the host"}}, "a-1");
+  // Without an id from the chat server: the node makes the event id.
+  auto made_b = send(*b_, room, "bob", "made at a member");
+  auto made_a = send(*a_, room, alice, "made at the host");
+  // Each member has every event from its own invitation on, the messages among them.
   auto all = sequenced(*a_, room);
+  ASSERT_EQ(all.size(), 7u);
   ASSERT_EQ(sequenced(*b_, room), from_seq(all, 2));
   ASSERT_EQ(sequenced(*c_, room), from_seq(all, 3));
   auto marked = [](const test_node& n, const std::string& message_id) {
@@ -1105,15 +1109,20 @@ TEST_F(RoomTest, SubmissionsAreMarkedForDedupButAMemberMarksNoneOfTheHostsEvents
     EXPECT_TRUE(mark) << describe(mark.error());
     return mark && mark->has_value();
   };
-  // A submission stays idempotent: the host marks every one it sequenced, and a member
-  // the ones it sent.
+  // A submission with the chat server's id stays idempotent: the node that made it marks
+  // it, and the host marks every submission a member sent, whatever its id.
   EXPECT_TRUE(marked(*a_, submit_message_id(room, from_a)));
   EXPECT_TRUE(marked(*a_, submit_message_id(room, from_b)));
   EXPECT_TRUE(marked(*b_, submit_message_id(room, from_b)));
+  EXPECT_TRUE(marked(*a_, submit_message_id(room, made_b)));
+  // An id the node made cannot come again from its chat server, nor from a peer (an event
+  // id names its origin's domain): no mark where it was made.
+  EXPECT_FALSE(marked(*a_, submit_message_id(room, made_a)));
+  EXPECT_FALSE(marked(*b_, submit_message_id(room, made_b)));
   // The events the host sent its members are dropped by seq when they come again (the
   // resend tests above), so a member keeps no mark per event.
   for (const auto* member : {b_, c_})
-    for (const auto& id : {from_a, from_b})
+    for (const auto& id : {from_a, from_b, made_a, made_b})
       EXPECT_FALSE(marked(*member, event_message_id(room, id))) << member->domain << " " << id;
 }
 

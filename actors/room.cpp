@@ -788,8 +788,9 @@ std::string leaver_of(const room_event& e) {
 /// Sequences a validated event into `entry`: the next seq, the state, the log, the inbox
 /// and a copy for every other member server (the room's state first for a server that
 /// joins with this event). Marks `message_id` (the submission) as being written; its
-/// dedup mark is the caller's to add (mark_handled). `canonical`: canonical_form(e) when the caller has it
-/// from signing, so the log entry is made from it (empty: written from the event).
+/// dedup mark is the caller's to add (mark_handled). `canonical`: canonical_form(e) when
+/// the caller has it from signing, so the log entry is made from it (empty: written from
+/// the event).
 void sequence_into(room_pointer self, journal_entry& entry, room_event e,
                    const std::string& message_id, std::string_view canonical = {}) {
   auto& st = self->state;

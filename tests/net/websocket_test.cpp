@@ -135,9 +135,11 @@ upgrade_decider make_decider(std::shared_ptr<probe> p) {
     if (path == "/pause")
       return respond(websocket_handler{[p](connection_ptr c) {
         p->add(c);
+        // Paused before the message is counted: a test that drops the connection once it
+        // has seen the message finds it paused.
         c->on_message([p, weak = std::weak_ptr<websocket_connection>(c)](std::string text) {
-          p->got(std::move(text));
           if (auto conn = weak.lock()) conn->pause_reading();
+          p->got(std::move(text));
         });
         c->on_close([p] { p->closed(); });
       }});

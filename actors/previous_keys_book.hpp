@@ -39,7 +39,7 @@ class previous_keys_book {
   /// Domains kept at most; past it, the one fetched longest ago goes first.
   static constexpr size_t max_domains = 4096;
 
-  /// What is known of `domain`'s previous keys; null when it was never asked.
+  /// What asking `domain` last gave; null before any answer was recorded.
   std::shared_ptr<const origin_previous_keys> find(const std::string& domain) const;
 
   /// Whether the caller is to ask `domain` now, and if so notes that it does. Not while

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include "actors/describe.hpp"
@@ -16,6 +17,7 @@
 #include "app/local_client.hpp"
 #include "app/node.hpp"
 #include "crypto/pem.hpp"
+#include "net/errc.hpp"
 
 namespace fedrelay::app {
 namespace {
@@ -23,16 +25,33 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-uint16_t free_port() {
+bool port_free(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(port);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+/// A loopback port from 10000 to 19999 that is free now, well below Linux's ephemeral
+/// range (32768-60999): a port the kernel picked could be picked again, before the node
+/// binds it, as the local port of any program's outgoing connection (the demo's own nodes
+/// included). 0 when none was found.
+uint16_t free_port(std::minstd_rand& rng) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto port = static_cast<uint16_t>(10000 + rng() % 10000);
+    if (port_free(port)) return port;
+  }
+  return 0;
+}
+
+bool bind_failed(const caf::error& err) {
+  return err.category() == caf::atom("net") &&
+         err.code() == static_cast<uint8_t>(net::errc::bind_failed);
 }
 
 struct demo_node {
@@ -62,9 +81,6 @@ int cmd_demo(bool keep) {
     s.discovery = config::discovery_method::static_table;
     s.storage_dir = (root / domains[i]).string();
     s.local_api_token = "demo";
-    s.listen_federation = {"127.0.0.1", free_port()};
-    s.listen_local = {"127.0.0.1", free_port()};
-    s.public_url = "http://127.0.0.1:" + std::to_string(s.listen_federation.port);
     s.transport.backoff_initial = 100ms;
     nodes[i].user = users[i];
     auto id = crypto::load_or_create_identity(s.storage_dir);
@@ -74,21 +90,44 @@ int cmd_demo(bool keep) {
     }
     keys.push_back(crypto::public_key_pem(id->public_key()));
   }
-  for (size_t i = 0; i < nodes.size(); ++i)
-    for (size_t j = 0; j < nodes.size(); ++j)
-      if (i != j)
-        nodes[i].settings.static_peers.push_back(
-            {domains[j], nodes[j].settings.public_url, keys[j]});
-  for (auto& n : nodes) {
-    auto started = node::start(n.settings);
-    if (!started) {
-      report(started.error());
+  // Ports free when chosen may be taken by another program before a node binds them:
+  // then every node stops and all start again on other ports, a few times at most.
+  std::minstd_rand rng{std::random_device{}()};
+  constexpr int attempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    for (auto& n : nodes) {
+      auto& s = n.settings;
+      s.listen_federation = {"127.0.0.1", free_port(rng)};
+      s.listen_local = {"127.0.0.1", free_port(rng)};
+      s.public_url = "http://127.0.0.1:" + std::to_string(s.listen_federation.port);
+      s.static_peers.clear();
+    }
+    for (size_t i = 0; i < nodes.size(); ++i)
+      for (size_t j = 0; j < nodes.size(); ++j)
+        if (i != j)
+          nodes[i].settings.static_peers.push_back(
+              {domains[j], nodes[j].settings.public_url, keys[j]});
+    caf::error failed;
+    for (auto& n : nodes) {
+      auto started = node::start(n.settings);
+      if (!started) {
+        failed = std::move(started.error());
+        break;
+      }
+      n.running = std::move(*started);
+    }
+    if (!failed) break;
+    for (auto& n : nodes) n.running.reset();
+    if (!bind_failed(failed) || attempt == attempts) {
+      report(failed);
+      std::filesystem::remove_all(root);
       return exit_error;
     }
-    n.running = std::move(*started);
+    std::cerr << "demo: " << actors::describe(failed) << "; starting again on other ports\n";
+  }
+  for (auto& n : nodes)
     std::cout << n.settings.domain << ": " << config::status_text(n.running->status())
               << "  (local API http://" << n.settings.listen_local.to_string() << ", token demo)\n";
-  }
   std::vector<local_client> clients;
   for (auto& n : nodes) clients.emplace_back(n.settings);
   for (size_t i = 0; i < nodes.size(); ++i)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <filesystem>
 
 #include "actors/previous_keys.hpp"
 #include "crypto/pem.hpp"
@@ -243,6 +244,30 @@ TEST_F(CliTest, BinaryRunsJemallocWithOneArenaThatKeepsItsFreedPages) {
   EXPECT_NE(result.output.find("opt.narenas: 1\n"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("opt.oversize_threshold: 0\n"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("opt.dirty_decay_ms: -1 "), std::string::npos) << result.output;
+}
+
+// The README's first command: three nodes in one process share a room, and every chat
+// server gets the three messages; the demo leaves no data behind.
+TEST_F(CliTest, DemoShowsEveryChatServerTheThreeMessagesAndCleansUp) {
+  auto result =
+      run_command({"/usr/bin/env", "TMPDIR=" + dir.path(), FEDRELAY_BINARY, "demo"}, 120s);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto count = [&](const std::string& text) {
+    size_t n = 0;
+    for (auto at = result.output.find(text); at != std::string::npos;
+         at = result.output.find(text, at + 1))
+      ++n;
+    return n;
+  };
+  for (const char* domain : {"a.demo", "b.demo", "c.demo"})
+    EXPECT_EQ(count(std::string{"what the chat server of "} + domain + " received:"), 1u)
+        << result.output;
+  for (const char* line :
+       {"Hello from a.demo!", "Hi alice, bob here on b.demo.", "carol on c.demo, all ears."})
+    EXPECT_EQ(count(line), 3u) << line << "\n" << result.output;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().filename().string().rfind("fedrelay-demo-", 0), std::string::npos)
+        << entry.path();
 }
 
 }  // namespace

@@ -671,6 +671,28 @@ caf::error previous_keys_unknown(room_pointer self, const std::string& domain) {
   return why("could not be fetched: " + known->why);
 }
 
+/// What a room does with an event after checking its signature (signature_check).
+struct key_verdict {
+  bool run_again = false;  // keys are being looked up: the caller returns at once
+  caf::error unknown;      // cannot be judged yet (previous_keys_unknown): it comes again
+  std::string refusal;     // why it is refused; empty: it passes
+};
+
+/// Whether `e`'s signature holds under `key`, its origin's key, or else under a key the
+/// origin had before; one that holds under neither is looked at again
+/// (look_again_for_key) before it is refused.
+key_verdict signature_check(room_pointer self, const room_event& e, const crypto::public_key& key) {
+  key_verdict v;
+  if (!verify_event(e, key) || signed_by_previous_key(self, e)) return v;
+  if (look_again_for_key(self, e.origin))
+    v.run_again = true;
+  else if (auto err = previous_keys_unknown(self, e.origin))
+    v.unknown = std::move(err);
+  else
+    v.refusal = std::string{bad_signature};
+  return v;
+}
+
 void run_ops(room_pointer self) {
   auto& st = self->state;
   while (!st.ops.empty() && !st.fetching) {
@@ -889,13 +911,14 @@ void on_submit(room_pointer self, const std::string& origin, const std::string& 
             auto done = [message_id, promise](const caf::error& err) mutable {
               deliver(promise, message_id, err);
             };
-            if (verify_event(e, *key) && !signed_by_previous_key(self, e)) {
-              if (look_again_for_key(self, origin)) return;
-              if (auto err = previous_keys_unknown(self, origin)) {
-                promise.deliver(std::move(err));
-                return;
-              }
-              refuse_submit(self, origin, e, std::string{bad_signature}, message_id, done);
+            auto v = signature_check(self, e, *key);
+            if (v.run_again) return;
+            if (v.unknown) {
+              promise.deliver(std::move(v.unknown));
+              return;
+            }
+            if (!v.refusal.empty()) {
+              refuse_submit(self, origin, e, v.refusal, message_id, done);
               return;
             }
             if (auto err = validate(st.room, e, stored_authors(self))) {
@@ -1024,27 +1047,12 @@ std::string check_relayed(const room_event& e, const crypto::public_key* key) {
   return {};
 }
 
-/// What a room does with a sequenced event from the host (relayed_check).
-struct relayed_verdict {
-  bool run_again = false;  // keys are being looked up: the caller returns at once
-  caf::error unknown;      // cannot be judged yet (previous_keys_unknown): it comes again
-  std::string refusal;     // why it is refused; empty: it passes
-};
-
-/// check_relayed, with a bad signature looked at again (look_again_for_key) and settled
-/// by the origin's previous keys.
-relayed_verdict relayed_check(room_pointer self, const room_event& e,
-                              const crypto::public_key* key) {
-  relayed_verdict v;
-  v.refusal = check_relayed(e, key);
-  if (v.refusal != bad_signature) return v;
-  if (signed_by_previous_key(self, e)) {
-    v.refusal.clear();
-  } else if (look_again_for_key(self, e.origin)) {
-    v.run_again = true;
-  } else if (auto err = previous_keys_unknown(self, e.origin)) {
-    v.unknown = std::move(err);
-  }
+/// check_relayed, with a bad signature looked at again (signature_check).
+key_verdict relayed_check(room_pointer self, const room_event& e, const crypto::public_key* key) {
+  auto why = check_relayed(e, key);
+  if (why == bad_signature) return signature_check(self, e, *key);
+  key_verdict v;
+  v.refusal = std::move(why);
   return v;
 }
 

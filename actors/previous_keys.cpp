@@ -27,13 +27,14 @@ std::string previous_keys_key() {
   return storage::joined_key({"self", "previous_keys"});
 }
 
-std::string hex_of(const crypto::public_key& key) {
-  return crypto::to_hex(key);
+/// Keeps the newest max_previous_keys of `keys` (newest first).
+void keep_newest(std::vector<previous_key>& keys) {
+  if (keys.size() > max_previous_keys) keys.resize(max_previous_keys);
 }
 
 json to_json(const std::vector<previous_key>& keys) {
   auto out = json::array();
-  for (const auto& k : keys) out.push_back({{"key", hex_of(k.key)}, {"until", k.until_ms}});
+  for (const auto& k : keys) out.push_back({{"key", crypto::to_hex(k.key)}, {"until", k.until_ms}});
   return out;
 }
 
@@ -68,11 +69,11 @@ caf::expected<std::vector<previous_key>> note_own_key(storage::store& store,
   if (*stored) {
     // Only this code writes it; a value that does not read is started afresh.
     if (auto read = keys_of(json::parse(**stored, nullptr, false))) keys = std::move(*read);
-    if (keys.size() > max_previous_keys) keys.resize(max_previous_keys);
+    keep_newest(keys);
   }
   auto last = store.get(storage::column::meta, own_key_key());
   if (!last) return storage_error(last.error());
-  auto current_hex = hex_of(current);
+  auto current_hex = crypto::to_hex(current);
   if (*last && **last == current_hex) return keys;
   storage::write_batch batch;
   if (*last) {
@@ -83,7 +84,7 @@ caf::expected<std::vector<previous_key>> note_own_key(storage::store& store,
                                 [&](const previous_key& k) { return k.key == current; }),
                  keys.end());
       keys.insert(keys.begin(), previous_key{old, now_ms});
-      if (keys.size() > max_previous_keys) keys.resize(max_previous_keys);
+      keep_newest(keys);
       batch.put(storage::column::meta, previous_keys_key(), to_json(keys).dump());
     }
   }
@@ -102,7 +103,7 @@ caf::error forget_previous_keys(storage::store& store) {
 std::string previous_keys_message(std::string_view domain, const std::vector<previous_key>& keys) {
   std::string out = "fedrelay-previous-keys\n";
   out.append(domain).append("\n");
-  for (const auto& k : keys) out += hex_of(k.key) + " " + std::to_string(k.until_ms) + "\n";
+  for (const auto& k : keys) out += crypto::to_hex(k.key) + " " + std::to_string(k.until_ms) + "\n";
   return out;
 }
 
@@ -131,7 +132,7 @@ caf::expected<std::vector<previous_key>> read_previous_keys(std::string_view bod
     return caf::make_error(errc::rejected,
                            "federation.keys: not signed by the key of " + std::string{domain});
   // The newest are first: this version checks events against those it keeps itself.
-  if (keys->size() > max_previous_keys) keys->resize(max_previous_keys);
+  keep_newest(*keys);
   return std::move(*keys);
 }
 

@@ -99,6 +99,11 @@ int cmd_demo(bool keep) {
       auto& s = n.settings;
       s.listen_federation = {"127.0.0.1", free_port(rng)};
       s.listen_local = {"127.0.0.1", free_port(rng)};
+      if (s.listen_federation.port == 0 || s.listen_local.port == 0) {
+        std::cerr << "error: demo: no free loopback port from 10000 to 19999\n";
+        std::filesystem::remove_all(root);
+        return exit_error;
+      }
       s.public_url = "http://127.0.0.1:" + std::to_string(s.listen_federation.port);
       s.static_peers.clear();
     }

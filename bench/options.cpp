@@ -41,7 +41,7 @@ void usage() {
       "                   [--room-members N] [--rooms N]\n"
       "                   [--scenarios throughput,latency,fanout,recovery,kill,files]\n"
       "                   [--out FILE.md] [--dir PARENT] [--binary PATH] [--keep]\n"
-      "                   [--sync always|periodic] [--sync-period-ms MS]\n"
+      "                   [--sync always|periodic] [--sync-period-ms MS] [--trace FILE]\n"
       "--out FILE.md also writes FILE.png (gnuplot) next to it.\n"
       "--max-rate EV_PER_S: the latency runs offer their --rates percentages of this rate\n"
       "instead of the rate a throughput run measured (so runs of different builds or at\n"
@@ -52,7 +52,11 @@ void usage() {
       "--rooms N spreads the events of those runs over N rooms (event i to room i mod N),\n"
       "each hosted on A with bob of B and the --room-members in it.\n"
       "--sync periodic runs the nodes with storage.sync = \"periodic\": events are answered\n"
-      "before the fsync (a row's notes say so); the default is every event synced.\n");
+      "before the fsync (a row's notes say so); the default is every event synced.\n"
+      "--trace FILE writes a line per event of each latency run: the scenario, when it was\n"
+      "sent (Unix time, ms, as the nodes' RocksDB LOG files stamp theirs), its latency to\n"
+      "B's local server and its wait for A's answer (ms), to set the slowest against what\n"
+      "the nodes did then (--keep keeps their data dirs).\n");
 }
 
 }  // namespace
@@ -114,6 +118,8 @@ options parse_options(int argc, char** argv, const std::string& default_binary) 
       o.binary = value();
     } else if (arg == "--keep") {
       o.keep = true;
+    } else if (arg == "--trace") {
+      o.trace = value();
     } else if (arg == "--sync") {
       o.sync = value();
       if (o.sync != "always" && o.sync != "periodic")

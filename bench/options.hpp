@@ -25,6 +25,7 @@ struct options {
   std::string parent_dir;        // where the temp dir is made; $TMPDIR or /tmp
   std::string binary;            // the fedrelay binary
   bool keep = false;             // keep the temp dir (node logs and data) for a look after
+  std::string trace;             // latency runs write each event's times here when set
   std::string sync = "always";   // the nodes' storage.sync: "always" or "periodic"
   size_t sync_period_ms = 1000;  // their storage.sync_period_ms, with "periodic"
 };

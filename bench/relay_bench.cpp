@@ -283,7 +283,31 @@ class harness {
     fill_latencies(accepted, m.submitted.accept_latencies_ns);
     note(r, "accepted at A p50 " + fixed(accepted.p50, 2) + " ms, p99 " + fixed(accepted.p99, 2) +
                 " ms, p99.9 " + fixed(accepted.p999, 2) + " ms");
+    if (!o_.trace.empty()) write_trace(r.name, m);
     add(std::move(r));
+  }
+
+  // One line per event seen at B: scenario, sent (Unix ms), latency and wait for A's answer
+  // (ms). The send times are of the steady clock, moved onto the wall clock the nodes'
+  // RocksDB LOG files use.
+  void write_trace(const std::string& scenario, const measured& m) {
+    std::FILE* f = std::fopen(o_.trace.c_str(), "a");
+    if (!f) throw std::runtime_error("--trace: cannot open " + o_.trace);
+    const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    const int64_t to_wall_ns = wall_ns - now_ns();
+    const auto& seen = m.seen;
+    const auto& waits = m.submitted.accept_ns_by_seq;
+    for (size_t i = 0; i < seen.latencies_ns.size(); ++i) {
+      const size_t seq = seen.seqs[i];
+      const int64_t waited = seq < waits.size() ? waits[seq] : 0;
+      std::fprintf(f, "%s %.3f %.3f %.3f\n", scenario.c_str(),
+                   static_cast<double>(seen.sent_ns[i] + to_wall_ns) / 1e6,
+                   static_cast<double>(seen.latencies_ns[i]) / 1e6,
+                   static_cast<double>(waited) / 1e6);
+    }
+    std::fclose(f);
   }
 
   // One room on A with members on B and the other fan-out servers (A itself holds only the

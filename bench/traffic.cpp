@@ -97,6 +97,8 @@ void inbox_reader::begin_run(int run, size_t expected) {
   missing_ = 0;
   result_ = seen_result{};
   result_.latencies_ns.reserve(expected);
+  result_.seqs.reserve(expected);
+  result_.sent_ns.reserve(expected);
 }
 
 seen_result inbox_reader::wait_for(size_t want, steady::time_point until) {
@@ -230,6 +232,8 @@ void inbox_reader::take_event(std::string_view text, int64_t seen_ns) {
   if (result_.count++ == 0) result_.first_ns = seen_ns;
   result_.last_ns = seen_ns;
   result_.latencies_ns.push_back(seen_ns - t->sent_ns);
+  result_.seqs.push_back(t->seq);
+  result_.sent_ns.push_back(t->sent_ns);
   if (!required_.empty() && required_[t->seq]) --missing_;
 }
 
@@ -252,6 +256,7 @@ submit_result submitter::closed_loop(size_t n, size_t connections, steady::time_
     total_ = n;
     chain_ = true;
     result_.acked.assign(n, 0);
+    result_.accept_ns_by_seq.assign(n, 0);
     result_.first_ns = now_ns();
   }
   for (size_t i = 0; i < connections; ++i) send_next();
@@ -264,6 +269,7 @@ submit_result submitter::open_loop(size_t n, double rate, steady::time_point unt
     total_ = n;
     chain_ = false;
     result_.acked.assign(n, 0);
+    result_.accept_ns_by_seq.assign(n, 0);
     result_.first_ns = start_ns_ = now_ns();
     ns_per_event_ = 1e9 / rate;
     until_ = until;
@@ -421,7 +427,9 @@ void submitter::on_answer(size_t first, size_t count, int64_t stamp_ns, double n
         ++result_.accepted;
         result_.acked[first + i] = 1;
         result_.last_accept_ns = answered_ns;
-        result_.accept_latencies_ns.push_back(answered_ns - stamp_of(stamp_ns, ns_per_event, i));
+        const auto waited = answered_ns - stamp_of(stamp_ns, ns_per_event, i);
+        result_.accept_latencies_ns.push_back(waited);
+        result_.accept_ns_by_seq[first + i] = waited;
         continue;
       }
       ++result_.failed;

@@ -37,6 +37,8 @@ struct seen_result {
   int64_t first_ns = 0;
   int64_t last_ns = 0;
   std::vector<int64_t> latencies_ns;  // seen minus submitted, one per distinct event
+  std::vector<size_t> seqs;           // the events of latencies_ns, in the same order
+  std::vector<int64_t> sent_ns;       // and when each was sent (now_ns)
 };
 
 // A local server: long-polls a node's `events` from cursor 0 on, counting the tagged events
@@ -125,6 +127,8 @@ struct submit_result {
   std::string first_error;
   bool batch_unsupported = false;  // the node answered 404 to chat.sendBatch
   std::vector<char> acked;
+  // Submitted (or due) to accepted at A by sequence number; 0 where not accepted.
+  std::vector<int64_t> accept_ns_by_seq;
   // Submitted (or due, in an open loop) to accepted at A, one per accepted event: the part
   // of the end-to-end latency spent before A answered.
   std::vector<int64_t> accept_latencies_ns;

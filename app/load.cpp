@@ -54,6 +54,7 @@ caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings
   std::filesystem::permissions(s.storage_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   storage::store_options opts;
+  opts.memtable_bytes = storage::memtable_bytes_for(s.domain);
   if (s.storage_sync == config::sync_mode::periodic) opts.wal_sync_period = s.storage_sync_period;
   opts.expiries.push_back({storage::column::receipts,
                            actors::expired_receipts(s.storage_receipts_kept, actors::unix_ms_now)});

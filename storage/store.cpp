@@ -239,11 +239,11 @@ rocksdb::Options db_options(const store_options& opts, rocksdb::Env* env) {
 rocksdb::ColumnFamilyOptions column_options(column c, const std::shared_ptr<rocksdb::Cache>& cache,
                                             const std::shared_ptr<sequenced_prefix>& hints,
                                             const expiry_filter* expiry,
-                                            std::chrono::seconds expiry_revisit) {
+                                            const store_options& opts) {
   rocksdb::ColumnFamilyOptions o;
   if (expiry) {
     o.compaction_filter = expiry;
-    o.periodic_compaction_seconds = static_cast<uint64_t>(expiry_revisit.count());
+    o.periodic_compaction_seconds = static_cast<uint64_t>(opts.expiry_revisit.count());
   }
   // Level compaction with dynamic level sizes keeps space amplification near 1.1 however
   // large the queues grew once; a memtable smaller than the default 64 MiB, since nine
@@ -252,7 +252,7 @@ rocksdb::ColumnFamilyOptions column_options(column c, const std::shared_ptr<rock
   // the drain and the batched latency a third (docs/PERFORMANCE.md, sixth round).
   o.compaction_style = rocksdb::kCompactionStyleLevel;
   o.level_compaction_dynamic_level_bytes = true;
-  o.write_buffer_size = memtable_bytes;
+  o.write_buffer_size = opts.memtable_bytes;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   // Point lookups (dedup, rooms, discovery) mostly hit or miss whole keys: a 10-bit
@@ -296,6 +296,14 @@ rocksdb::ColumnFamilyOptions column_options(column c, const std::shared_ptr<rock
 }
 
 }  // namespace
+
+size_t memtable_bytes_for(std::string_view name) {
+  // FNV-1a: any spread of the names will do, and it must not change between versions.
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ull;
+  constexpr size_t step = memtable_bytes / 256;  // 64 KiB
+  return memtable_bytes + static_cast<size_t>(h % 65) * step;
+}
 
 std::string_view column_name(column c) {
   return column_names[static_cast<size_t>(c)];
@@ -381,7 +389,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
       filter = p->expiry_filters.emplace_back(std::make_unique<expiry_filter>(std::move(of_column)))
                    .get();
     families.emplace_back(std::string{column_name(c)},
-                          column_options(c, cache, hints, filter, opts.expiry_revisit));
+                          column_options(c, cache, hints, filter, opts));
   }
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(options, dir, families, &p->handles, &raw);

@@ -83,8 +83,17 @@ class write_batch {
   std::unique_ptr<impl> impl_;
 };
 
-/// Each column's memtable; a full one is flushed to a table file.
+/// Each column's memtable by default (store_options::memtable_bytes); a full one is
+/// flushed to a table file.
 inline constexpr size_t memtable_bytes = 16u << 20;
+
+/// memtable_bytes and up to a quarter more, in steps of 64 KiB, picked by `name` (a
+/// node's domain): the same name, the same size. Two nodes on one machine that relay the
+/// same events fill their memtables at the same pace, so with one size they flush at the
+/// same moment, and two flushes at once take both cores from the relay (at half load one
+/// by one, two thirds of the slowest 1 % of events came in those moments;
+/// docs/PERFORMANCE.md, thirty-third round). Sizes apart move their flushes apart.
+size_t memtable_bytes_for(std::string_view name);
 /// Table files being written are synced every this many bytes, not all at once at the end.
 inline constexpr uint64_t background_sync_bytes = 1u << 20;
 /// Flushes and compactions together write at most this many bytes a second.
@@ -109,6 +118,9 @@ struct store_options {
   /// Block cache in bytes shared by all columns. Default 32 MiB: the queues are read
   /// once, front to back, so a large cache buys little.
   size_t block_cache_bytes = 32u << 20;
+  /// Each column's memtable, in bytes (all of them together stay within 64 MiB).
+  /// Default: memtable_bytes; a node takes memtable_bytes_for(its domain).
+  size_t memtable_bytes = storage::memtable_bytes;
   /// 0 (the default): a `durability::synced` write returns after the fsync of the
   /// write-ahead log. Above 0 (storage.sync = "periodic"): it returns once the operating
   /// system has the write, and a thread of the store syncs the log every this long when

@@ -1,8 +1,11 @@
 // The store a node opens from its settings: received transactions' receipts are kept for
-// storage.receipts_kept_hours, then go at a compaction.
+// storage.receipts_kept_hours, then go at a compaction; its memtables are of the size its
+// domain picks.
 #include "app/load.hpp"
 
 #include <chrono>
+#include <filesystem>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -43,6 +46,27 @@ TEST(LoadTest, TheNodesStoreDropsReceiptsKeptLongerThanTheSettingsSay) {
   EXPECT_FALSE(present(old_key));
   EXPECT_TRUE(present(new_key));
   EXPECT_TRUE(present(mark_key));
+}
+
+TEST(LoadTest, TheNodesMemtablesAreOfTheSizeItsDomainPicks) {
+  fedrelay::test::temp_dir dir{"fedrelay-load"};
+  config::settings s;
+  s.storage_dir = dir.path();
+  s.domain = "b.test";
+  const auto bytes = storage::memtable_bytes_for(s.domain);
+  ASSERT_NE(bytes, storage::memtable_bytes);
+  { ASSERT_TRUE(open_store(s)); }
+  // RocksDB writes the options it opened with into OPTIONS-<number>, one section a column.
+  std::string options;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/db"))
+    if (entry.path().filename().string().rfind("OPTIONS-", 0) == 0)
+      options = fedrelay::test::read_file(entry.path().string());
+  ASSERT_FALSE(options.empty());
+  const std::string setting = "write_buffer_size=" + std::to_string(bytes) + "\n";
+  size_t columns = 0;
+  for (auto at = options.find(setting); at != std::string::npos; at = options.find(setting, at + 1))
+    ++columns;
+  EXPECT_EQ(columns, storage::column_count);
 }
 
 }  // namespace

@@ -203,6 +203,40 @@ TEST_F(StoreTest, TableFilesAreSyncedAsTheyAreWrittenAndBackgroundWritesCapped) 
   EXPECT_EQ(line.find("(nil)"), std::string::npos) << line;
 }
 
+TEST_F(StoreTest, EveryColumnTakesTheMemtableSizeItIsOpenedWith) {
+  store_options opts;
+  opts.memtable_bytes = memtable_bytes_for("b.test");
+  ASSERT_NE(opts.memtable_bytes, memtable_bytes);
+  { auto s = open_store(opts); }
+  rocksdb::ConfigOptions config;
+  rocksdb::DBOptions db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> columns;
+  ASSERT_TRUE(rocksdb::LoadLatestOptions(config, dir.path(), &db, &columns).ok());
+  size_t seen = 0;
+  for (const auto& c : columns) {
+    if (c.name == rocksdb::kDefaultColumnFamilyName) continue;
+    EXPECT_EQ(c.options.write_buffer_size, opts.memtable_bytes) << c.name;
+    ++seen;
+  }
+  EXPECT_EQ(seen, column_count);
+}
+
+TEST(MemtableBytesForTest, OneNameOneSizeAndNamesSpreadOverAQuarterMore) {
+  EXPECT_EQ(memtable_bytes_for("a.test"), memtable_bytes_for("a.test"));
+  // The two nodes of the benchmarks, which must not flush together.
+  EXPECT_NE(memtable_bytes_for("a.test"), memtable_bytes_for("b.test"));
+  std::set<size_t> sizes;
+  for (int i = 0; i < 1000; ++i) {
+    auto bytes = memtable_bytes_for("node" + std::to_string(i) + ".example");
+    EXPECT_GE(bytes, memtable_bytes);
+    EXPECT_LE(bytes, memtable_bytes + memtable_bytes / 4);
+    EXPECT_EQ(bytes % (64u << 10), 0u);
+    sizes.insert(bytes);
+  }
+  // 65 sizes in all; a thousand names reach nearly every one.
+  EXPECT_GE(sizes.size(), 60u);
+}
+
 TEST_F(StoreTest, DataInEveryColumnSurvivesReopen) {
   {
     auto s = open_store();

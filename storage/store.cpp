@@ -298,7 +298,7 @@ rocksdb::ColumnFamilyOptions column_options(column c, const std::shared_ptr<rock
 }  // namespace
 
 size_t memtable_bytes_for(std::string_view name) {
-  // FNV-1a: any spread of the names will do, and it must not change between versions.
+  // FNV-1a: any spread of the names will do, and a node gets the same size every run.
   uint64_t h = 14695981039346656037ull;
   for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ull;
   constexpr size_t step = memtable_bytes / 256;  // 64 KiB

@@ -94,6 +94,7 @@ inline constexpr size_t memtable_bytes = 16u << 20;
 /// by one, two thirds of the slowest 1 % of events came in those moments;
 /// docs/PERFORMANCE.md, thirty-third round). Sizes apart move their flushes apart.
 size_t memtable_bytes_for(std::string_view name);
+
 /// Table files being written are synced every this many bytes, not all at once at the end.
 inline constexpr uint64_t background_sync_bytes = 1u << 20;
 /// Flushes and compactions together write at most this many bytes a second.

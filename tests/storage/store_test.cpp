@@ -182,20 +182,28 @@ TEST_F(StoreTest, OldTableFilesOfAColumnWithExpiriesAreCompactedWithoutBeingAske
 // What RocksDB wrote into its OPTIONS file is what it ran with. The rate limiter is not
 // written there; its info LOG names it, or prints (nil) for none, but not its rate, so
 // only its presence is checked.
+/// The options RocksDB recorded for the store in `dir` when it was last opened: the
+/// database's, and each column's memtable size (the default column left out).
+struct recorded_options {
+  rocksdb::DBOptions db;
+  std::vector<size_t> memtable_bytes;
+};
+recorded_options options_recorded(const std::string& dir) {
+  rocksdb::ConfigOptions config;
+  recorded_options out;
+  std::vector<rocksdb::ColumnFamilyDescriptor> columns;
+  EXPECT_TRUE(rocksdb::LoadLatestOptions(config, dir, &out.db, &columns).ok());
+  for (const auto& c : columns)
+    if (c.name != rocksdb::kDefaultColumnFamilyName)
+      out.memtable_bytes.push_back(c.options.write_buffer_size);
+  return out;
+}
+
 TEST_F(StoreTest, TableFilesAreSyncedAsTheyAreWrittenAndBackgroundWritesCapped) {
   { auto s = open_store(); }
-  rocksdb::ConfigOptions config;
-  rocksdb::DBOptions db;
-  std::vector<rocksdb::ColumnFamilyDescriptor> columns;
-  ASSERT_TRUE(rocksdb::LoadLatestOptions(config, dir.path(), &db, &columns).ok());
-  EXPECT_EQ(db.bytes_per_sync, 1u << 20);
-  size_t seen = 0;
-  for (const auto& c : columns) {
-    if (c.name == rocksdb::kDefaultColumnFamilyName) continue;
-    EXPECT_EQ(c.options.write_buffer_size, 16u << 20) << c.name;
-    ++seen;
-  }
-  EXPECT_EQ(seen, column_count);
+  auto recorded = options_recorded(dir.path());
+  EXPECT_EQ(recorded.db.bytes_per_sync, 1u << 20);
+  EXPECT_EQ(recorded.memtable_bytes, std::vector<size_t>(column_count, 16u << 20));
   auto log = fedrelay::test::read_file(dir / "LOG");
   auto at = log.find("Options.rate_limiter:");
   ASSERT_NE(at, std::string::npos);
@@ -208,17 +216,8 @@ TEST_F(StoreTest, EveryColumnTakesTheMemtableSizeItIsOpenedWith) {
   opts.memtable_bytes = memtable_bytes_for("b.test");
   ASSERT_NE(opts.memtable_bytes, memtable_bytes);
   { auto s = open_store(opts); }
-  rocksdb::ConfigOptions config;
-  rocksdb::DBOptions db;
-  std::vector<rocksdb::ColumnFamilyDescriptor> columns;
-  ASSERT_TRUE(rocksdb::LoadLatestOptions(config, dir.path(), &db, &columns).ok());
-  size_t seen = 0;
-  for (const auto& c : columns) {
-    if (c.name == rocksdb::kDefaultColumnFamilyName) continue;
-    EXPECT_EQ(c.options.write_buffer_size, opts.memtable_bytes) << c.name;
-    ++seen;
-  }
-  EXPECT_EQ(seen, column_count);
+  EXPECT_EQ(options_recorded(dir.path()).memtable_bytes,
+            std::vector<size_t>(column_count, opts.memtable_bytes));
 }
 
 TEST(MemtableBytesForTest, OneNameOneSizeAndNamesSpreadOverAQuarterMore) {

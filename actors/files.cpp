@@ -9,6 +9,10 @@
 //                                            (actors/file_references.hpp)
 //   "meta\0" id                           -> {"state","size","mime","name","origin",
 //                                              "room_id","event_id","user","error"}
+//   "wait\0" id "\0" event                -> a share that came while the content was being
+//                                            fetched ({"size","mime","name","origin",
+//                                            "room_id","event_id","user"}): told to the local
+//                                            server with the fetch's outcome
 #include "actors/files_actor.hpp"
 
 #include <algorithm>
@@ -56,6 +60,11 @@ using storage::joined_key;
 
 std::string meta_key(std::string_view id) {
   return joined_key({"meta", id});
+}
+
+/// The key of a share of content `id` that waits for its fetch: "wait\0" id "\0" event.
+std::string waiting_key(std::string_view id, std::string_view event) {
+  return joined_key({"wait", id, event});
 }
 
 /// One fetch from an origin, in ranges appended to the partial file.
@@ -120,8 +129,26 @@ file_info info_of(files_pointer self, const std::string& id, const json& meta) {
   return info;
 }
 
+/// The shares of content `id` that wait for its fetch: key and share, in key order. A read
+/// error is logged and ends the list.
+std::vector<std::pair<std::string, json>> waiting_shares(files_pointer self,
+                                                         const std::string& id) {
+  std::vector<std::pair<std::string, json>> out;
+  auto of_id = joined_key({"wait", id});
+  auto err = self->state.ctx.store->scan(storage::column::files, storage::sequenced_begin(of_id),
+                                         storage::sequenced_end(of_id), 0,
+                                         [&](std::string_view k, std::string_view v) {
+                                           auto share = json::parse(v, nullptr, false);
+                                           if (!share.is_discarded() && share.is_object())
+                                             out.emplace_back(std::string{k}, share);
+                                           return true;
+                                         });
+  if (err) log()->error("files: reading the shares waiting for {}: {}", id, describe(err));
+  return out;
+}
+
 /// Removes content `id` when no event refers to it any more: the bytes, the partial file,
-/// the metadata and a fetch in progress.
+/// the metadata, the shares waiting for it and a fetch in progress.
 void collect(files_pointer self, const std::string& id) {
   auto& st = self->state;
   if (!references_of(*st.ctx.store, id, 1).empty()) return;
@@ -132,6 +159,7 @@ void collect(files_pointer self, const std::string& id) {
   }
   storage::write_batch batch;
   batch.del(storage::column::files, meta_key(id));
+  for (const auto& [key, share] : waiting_shares(self, id)) batch.del(storage::column::files, key);
   if (auto err = write(self, batch))
     log()->error("files: removing the metadata of {}: {}", id, describe(err));
   else
@@ -140,31 +168,78 @@ void collect(files_pointer self, const std::string& id) {
 
 // -- telling the local server ---------------------------------------------------------------
 
-/// Writes the content's new metadata (unless `record_meta` is false) with the inbox event
-/// that tells the local server, in one append.
-void announce(files_pointer self, const std::string& id, json meta, std::string_view type,
-              bool record_meta = true) {
-  auto& st = self->state;
+/// The inbox event that tells the local server about share `share` (a file.shared event's
+/// fields, as "meta" keeps them) of content `id`: `type`, with `size`, and for a failure
+/// `reason`.
+json share_event(files_pointer self, const std::string& id, const json& share,
+                 std::string_view type, uint64_t size, const std::string& reason) {
   json event = {{"type", type},
-                {"room_id", meta.value("room_id", "")},
-                {"event_id", meta.value("event_id", "")},
-                {"origin", meta.value("origin", "")},
-                {"user", localize_user(meta.value("user", ""), st.ctx.own_domain)},
+                {"room_id", share.value("room_id", "")},
+                {"event_id", share.value("event_id", "")},
+                {"origin", share.value("origin", "")},
+                {"user", localize_user(share.value("user", ""), self->state.ctx.own_domain)},
                 {"file_id", id},
-                {"name", meta.value("name", "")},
-                {"mime", meta.value("mime", "")},
-                {"size", meta.value("size", uint64_t{0})}};
-  if (type == file_failed_type) event["reason"] = meta.value("error", "");
+                {"name", share.value("name", "")},
+                {"mime", share.value("mime", "")},
+                {"size", size}};
+  if (type == file_failed_type) event["reason"] = reason;
+  return event;
+}
+
+void forget_told(files_pointer self, const std::string& id, std::vector<std::string> told);
+
+/// Writes the content's new metadata (unless `record_meta` is false) with the inbox event
+/// that tells the local server (unless `tell_share` is false), in one append; the shares
+/// that waited for the content's fetch (waiting_key) hear the same outcome in it, each
+/// with its own name and type, and are forgotten once it is written.
+void announce(files_pointer self, const std::string& id, json meta, std::string_view type,
+              bool record_meta = true, bool tell_share = true) {
+  auto& st = self->state;
+  const auto size = meta.value("size", uint64_t{0});
+  const auto reason = meta.value("error", "");
   journal_entry entry;
+  if (tell_share) entry.inbox.push_back(dump(share_event(self, id, meta, type, size, reason)));
+  // A share whose message went meanwhile is forgotten untold.
+  std::set<std::string> referring;
+  for (auto& [room, event] : references_of(*st.ctx.store, id, 0)) referring.insert(event);
+  std::vector<std::string> told;
+  for (auto& [key, share] : waiting_shares(self, id)) {
+    if (referring.count(share.value("event_id", "")) > 0) {
+      auto own_size = type == file_failed_type ? share.value("size", size) : size;
+      entry.inbox.push_back(dump(share_event(self, id, share, type, own_size, reason)));
+    }
+    told.push_back(key);
+  }
   if (record_meta)
     entry.puts.push_back(
         journal_put{static_cast<uint8_t>(storage::column::files), meta_key(id), dump(meta)});
-  entry.inbox.push_back(dump(event));
+  if (entry.inbox.empty() && entry.puts.empty()) return forget_told(self, id, std::move(told));
   self->request(st.ctx.journal, caf::infinite, append_atom::value, std::move(entry))
-      .then([](std::vector<uint64_t>&) {},
+      .then([self, id,
+             told](std::vector<uint64_t>&) mutable { forget_told(self, id, std::move(told)); },
             [id](caf::error& err) {
               log()->error("files: recording the state of {}: {}", id, describe(err));
             });
+}
+
+/// Forgets the waiting shares an announcement told, then tells those that came while it
+/// was written (they saw the content still being fetched) the outcome it recorded.
+void forget_told(files_pointer self, const std::string& id, std::vector<std::string> told) {
+  if (!told.empty()) {
+    storage::write_batch batch;
+    for (const auto& key : told) batch.del(storage::column::files, key);
+    if (auto err = write(self, batch)) {
+      log()->error("files: forgetting the shares told about {}: {}", id, describe(err));
+      return;
+    }
+  }
+  auto meta = read_meta(self, id);
+  if (!meta || waiting_shares(self, id).empty()) return;
+  auto state = meta->value("state", "");
+  if (state == "ready")
+    announce(self, id, std::move(*meta), file_available_type, false, false);
+  else if (state == "failed")
+    announce(self, id, std::move(*meta), file_failed_type, false, false);
 }
 
 // -- fetching ------------------------------------------------------------------------------
@@ -408,9 +483,20 @@ void on_shared(files_pointer self, storage::write_batch& batch, reference_batch&
                {"user", qualify_user(e.value("user", ""), st.ctx.own_domain).value_or("")}};
   auto known = read_meta(self, id);
   auto size = meta["size"].get<uint64_t>();
-  if (known && known->value("state", "") == "fetching") return;  // one fetch per content
+  // One fetch per content: a share that comes while it is fetched (begun by an earlier page
+  // or an earlier share of this one) waits for it, and hears its outcome with the share
+  // that began it (announce).
+  bool fetching_here = std::find(to_fetch.begin(), to_fetch.end(), id) != to_fetch.end();
+  if (fetching_here || (known && known->value("state", "") == "fetching")) {
+    batch.put(storage::column::files, waiting_key(id, event), dump(meta));
+    return;
+  }
+  // A share earlier in this page that records the content's metadata is its first share.
+  bool recorded_here = std::any_of(ready.begin(), ready.end(), [&id](const announcement& a) {
+    return a.id == id && a.record_meta;
+  });
   auto held = st.ctx.files->size(id);
-  if (held_here(known) && held) {
+  if ((held_here(known) || recorded_here) && held) {
     // The local server is told; the type, name and origin the content is served with stay
     // those of its first share (a local upload's included), whatever this one declares, its
     // size too: the id is the hash of the bytes here, so a size that differs is the event's.
@@ -574,8 +660,9 @@ void poll_inbox(files_pointer self) {
 
 // -- start ---------------------------------------------------------------------------------
 
-/// The cursor, the fetches to resume, and contents no event refers to (an upload whose
-/// process died before its event was recorded) or partial files no fetch owns.
+/// The cursor, the fetches to resume, the shares still to tell of a fetch's outcome, and
+/// contents no event refers to (an upload whose process died before its event was
+/// recorded) or partial files no fetch owns.
 void recover(files_pointer self) {
   auto& st = self->state;
   auto c = st.ctx.store->get(storage::column::files, "cursor");
@@ -594,6 +681,11 @@ void recover(files_pointer self) {
                                 });
   if (err) log()->error("files: reading the file states: {}", describe(err));
   for (const auto& id : all) collect(self, id);
+  // Shares that waited for a fetch whose outcome was recorded before the process ended,
+  // but not yet told.
+  for (const auto& id : all)
+    if (std::find(fetching.begin(), fetching.end(), id) == fetching.end())
+      forget_told(self, id, {});
   for (const auto& id : st.ctx.files->contents())
     if (!read_meta(self, id)) collect(self, id);
   for (const auto& id : st.ctx.files->partials()) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <regex>
 #include <thread>
@@ -184,6 +185,8 @@ class FilesTest : public testing::Test {
     return room;
   }
 
+  void every_share_told(bool kill_b);
+
   /// Starts the nodes, makes a room of alice's (a.test) with bob (b.test), and alice
   /// shares `bytes` in it.
   void share_with_bob(cluster& nodes, const std::string& bytes, const std::string& name) {
@@ -330,6 +333,79 @@ TEST_F(FilesTest, ABrokenTransferResumesFromThePartialFileAfterACrash) {
   EXPECT_EQ(received + resumed_at, bytes.size());
   EXPECT_NE(log.find("resuming the fetch of " + id + " at byte " + std::to_string(resumed_at)),
             std::string::npos);
+}
+
+/// Alice shares the same 1 MiB three times while bob's server fetches it (ranges of 64 KiB
+/// at 256 KB/s, about 4 s): the second right after the first (one inbox page of b's may
+/// hold both), the third once the fetch is under way; with `kill_b`, b is then killed
+/// with SIGKILL and started again before the fetch ends. Each share must be told with its
+/// own name and type, and the content keep its first share's.
+void FilesTest::every_share_told(bool kill_b) {
+  cluster nodes{{"a.test", "b.test"},
+                "[files]\nfetch_chunk_bytes = 65536\nfetch_max_bytes_per_s = 256000\n"};
+  auto& b = nodes[1];
+  start(nodes);
+  auto room = room_with(nodes[0], {"bob@b.test"});
+  ASSERT_GE(b.wait_for_room_events(room, 1, settle).size(), 1u);
+  auto bytes = random_bytes(1u << 20, 21);
+  auto id = content_id(bytes);
+  std::vector<std::pair<std::string, std::string>> shares = {
+      {"first.bin", "application/octet-stream"}, {"second.txt", "text/plain"}};
+  std::vector<std::string> events;
+  for (const auto& [name, mime] : shares) {
+    unsigned status = 0;
+    auto up = upload(nodes[0], room, "alice", name, mime, bytes, &status);
+    ASSERT_EQ(status, 200u) << up.dump();
+    events.push_back(up.value("event_id", ""));
+  }
+  ASSERT_TRUE(wait_until([&] { return file_size_or_zero(partial_path(b, id)) > 0; }, settle))
+      << b.log();
+  shares.emplace_back("third.png", "image/png");
+  unsigned status = 0;
+  auto up = upload(nodes[0], room, "alice", "third.png", "image/png", bytes, &status);
+  ASSERT_EQ(status, 200u) << up.dump();
+  events.push_back(up.value("event_id", ""));
+  EXPECT_EQ(download(b, id).status, 202u);  // still being fetched
+  if (kill_b) {
+    // Once b has read the third share, so that what it knows of it lives in its store.
+    ASSERT_TRUE(wait_until([&] { return file_events(b, "file.shared", id).size() == 3; }, settle));
+    b.kill_hard();
+    b.start();
+  }
+
+  ASSERT_EQ(wait_for_file(b, id), bytes) << b.log();
+  std::vector<json> available;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        available = file_events(b, "file.available", id);
+        return available.size() >= shares.size();
+      },
+      settle))
+      << available.size() << " file.available events\n"
+      << b.log();
+  // One for each share, under its own event, name and type, with the size of the bytes.
+  std::map<std::string, json> by_event;
+  for (const auto& e : available) by_event[e.value("event_id", "")] = e;
+  ASSERT_EQ(by_event.size(), shares.size()) << json(available).dump();
+  for (size_t i = 0; i < shares.size(); ++i) {
+    auto& e = by_event[events[i]];
+    EXPECT_EQ(e.value("name", ""), shares[i].first) << e.dump();
+    EXPECT_EQ(e.value("mime", ""), shares[i].second) << e.dump();
+    EXPECT_EQ(e.value("size", uint64_t{0}), bytes.size()) << e.dump();
+  }
+  EXPECT_EQ(available.size(), shares.size());
+  // The content is served as its first share named it.
+  auto info = file_info(b, id);
+  EXPECT_EQ(info["file"].value("name", ""), "first.bin") << info.dump();
+  EXPECT_EQ(info["file"].value("mime", ""), "application/octet-stream") << info.dump();
+}
+
+TEST_F(FilesTest, EveryShareOfAContentBeingFetchedIsToldWithItsOwnNameAndTheFirstKeepsTheFile) {
+  every_share_told(false);
+}
+
+TEST_F(FilesTest, SharesWaitingForAFetchAreStillToldAfterTheServerWasKilledMidFetch) {
+  every_share_told(true);
 }
 
 TEST_F(FilesTest, ATamperedTransferIsDiscardedAndRetriedUntilTheBytesMatch) {

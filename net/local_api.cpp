@@ -310,13 +310,15 @@ std::vector<submission_spec> submission_specs() {
   };
 }
 
-/// Query parameter `name` as a decimal number, at most `max`; `fallback` when it is absent
-/// or empty; nullopt for anything else (a sign, letters, more than 64 bits), which the
-/// route refuses: read as the fallback, `events?after=abc` would replay the whole inbox.
+/// Query parameter `name` as a decimal number, at most `max`; `fallback` when it is absent;
+/// nullopt for anything else (empty, a sign, letters, more than 64 bits), which the route
+/// refuses: read as the fallback, `events?after=abc` or `events?after=` would replay the
+/// whole inbox.
 std::optional<uint64_t> number_param(const http_request& req, const char* name, uint64_t fallback,
                                      uint64_t max) {
   auto text = req.query(name);
-  if (!text || text->empty()) return fallback;
+  if (!text) return fallback;
+  if (text->empty()) return std::nullopt;
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc{} || end != text->data() + text->size()) return std::nullopt;

@@ -299,7 +299,7 @@ TEST_F(RoomsTest, BadCallsChangeNothing) {
   // Numbers that are not numbers are refused, not read as the default (after=0 would
   // replay the whole inbox).
   for (const char* query :
-       {"events?after=abc", "events?after=-1", "events?limit=1x",
+       {"events?after=abc", "events?after=-1", "events?after=", "events?limit=1x",
         "events?wait=99999999999999999999", "rooms.history?room_id=x&limit=-5"}) {
     r = a.get(std::string{"/api/v1/"} + query, &status);
     EXPECT_EQ(status, 400u) << query << " " << r.dump();

@@ -205,5 +205,18 @@ TEST_F(StreamTest, AWrongTokenIsRefused) {
   EXPECT_FALSE(open_stream(0, "wrong"));
 }
 
+TEST_F(StreamTest, ACursorThatIsNoNumberIsRefusedNotReadAsTheStart) {
+  for (const char* after : {"", "abc", "-1"}) {
+    auto client =
+        net::websocket_client::connect("ws://127.0.0.1:" + std::to_string(a.local_port()),
+                                       std::string{"/api/v1/events.stream?after="} + after,
+                                       {{"Authorization", "Bearer token-a.test"}}, 10s);
+    ASSERT_FALSE(client) << "after=" << after;
+    EXPECT_NE(caf::to_string(client.error()).find("400"), std::string::npos)
+        << "after=" << after << ": " << caf::to_string(client.error());
+  }
+  EXPECT_TRUE(open_stream(0));
+}
+
 }  // namespace
 }  // namespace fedrelay::test

@@ -15,6 +15,7 @@
 #include "actors/describe.hpp"
 #include "actors/discovery_cache.hpp"
 #include "actors/errc.hpp"
+#include "actors/log_budget.hpp"
 #include "actors/logger.hpp"
 #include "crypto/pem.hpp"
 #include "storage/store.hpp"
@@ -47,6 +48,9 @@ struct discovery_state {
   uint64_t lookups = 0;
   uint64_t cache_hits = 0;
   std::minstd_rand rng{std::random_device{}()};
+  // Lookups that fail: a federation request can name any domain, so their lines in the
+  // log are bounded.
+  log_budget failure_lines{10, std::chrono::seconds(60)};
   static inline const char* name = "discovery";
 };
 
@@ -178,7 +182,10 @@ void finish_lookup(discovery_pointer self, const std::string& domain,
   } else {
     answer.failure = result.error();
     ttl = self->state.options.negative_ttl;
-    log()->info("discovery of {} failed: {}", domain, describe(result.error()));
+    uint64_t held_back = 0;
+    if (self->state.failure_lines.take(self->clock().now(), held_back))
+      log()->info("discovery of {} failed: {}{}", domain, describe(result.error()),
+                  not_logged(held_back));
   }
   remember(self, domain, std::move(answer), ttl);
   settle(self, domain, result);

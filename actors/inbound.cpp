@@ -20,6 +20,7 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/json_parse.hpp"
+#include "actors/log_budget.hpp"
 #include "actors/logger.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
@@ -63,6 +64,9 @@ struct inbound_state {
   std::unordered_map<std::string, cached_key> keys;
   std::unordered_map<std::string, caf::actor_clock::time_point> refreshed;
   std::unordered_map<std::string, std::shared_ptr<applying>> in_flight;  // by txn_key
+  // Requests from origins that cannot be resolved: anyone can send them, naming made-up
+  // domains, so their lines in the log are bounded.
+  log_budget unresolved_lines{10, std::chrono::seconds(60)};
   static inline const char* name = "inbound";
 };
 
@@ -331,7 +335,10 @@ void open_from(inbound_pointer self, std::string origin, std::shared_ptr<const s
                                              " by the key of " + origin));
           },
           [self, origin, promise](caf::error& err) mutable {
-            log()->info("request from {}: cannot resolve it: {}", origin, describe(err));
+            uint64_t held_back = 0;
+            if (self->state.unresolved_lines.take(self->clock().now(), held_back))
+              log()->info("request from {}: cannot resolve it: {}{}", origin, describe(err),
+                          not_logged(held_back));
             promise.deliver(failure(503, "cannot resolve " + origin + ": " + detail_of(err)));
           });
 }

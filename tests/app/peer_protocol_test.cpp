@@ -256,18 +256,33 @@ TEST_F(PeerProtocolTest, OversizedBodyIsRefusedWith413) {
   expect_still_serving();
 }
 
+/// How many times `text` occurs in `log`.
+size_t occurrences(const std::string& log, const std::string& text) {
+  size_t n = 0;
+  for (auto pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + 1)) ++n;
+  return n;
+}
+
 TEST_F(PeerProtocolTest, DeniedDomainIsRefusedWith403BeforeAnyWork) {
   auto res = dispatch("anything", "z.test");
   EXPECT_EQ(res.status, 403u);
   EXPECT_NE(res.body.find("domain not allowed: z.test"), std::string::npos) << res.body;
   for (int i = 0; i < 5; ++i) dispatch("anything", "z.test");
   // Logged once for the domain, not once per request.
-  size_t logged = 0;
-  for (size_t pos = a.log().find("refusing federation requests from z.test");
-       pos != std::string::npos;
-       pos = a.log().find("refusing federation requests from z.test", pos + 1))
-    ++logged;
-  EXPECT_EQ(logged, 1u) << a.log();
+  EXPECT_EQ(occurrences(a.log(), "refusing federation requests from z.test"), 1u) << a.log();
+}
+
+TEST_F(PeerProtocolTest, RequestsFromMadeUpDomainsLeaveABoundedNumberOfLogLines) {
+  // Anyone can name any domain: each request below is a lookup that fails (503), and each
+  // used to leave two lines in the log.
+  for (int i = 0; i < 40; ++i) {
+    auto res = dispatch("anything", "made-up-" + std::to_string(i) + ".test");
+    EXPECT_EQ(res.status, 503u) << res.body;
+  }
+  expect_still_serving();
+  auto log = a.log();
+  EXPECT_EQ(occurrences(log, "cannot resolve it"), 10u) << log;
+  EXPECT_EQ(occurrences(log, "discovery of made-up-"), 10u) << log;
 }
 
 TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {

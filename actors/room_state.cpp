@@ -82,9 +82,18 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
         return refuse("only an owner may remove an owner");
       return {};
     }
-    case event_type::role_changed:
+    case event_type::role_changed: {
       if (role_of(s, e.user) != "owner") return refuse("only an owner may change roles");
-      return need_member_target(s, content_text(e, "target"));
+      auto target = content_text(e, "target");
+      if (auto err = need_member_target(s, target)) return err;
+      // Only owners change roles and delete the room: without one, nobody ever could again.
+      bool other_owner = std::any_of(s.members.begin(), s.members.end(), [&](const auto& m) {
+        return m.second == "owner" && m.first != target;
+      });
+      if (role_of(s, target) == "owner" && content_text(e, "role") != "owner" && !other_owner)
+        return refuse("the room's last owner keeps the role: make another member owner first");
+      return {};
+    }
     case event_type::message_sent:
     case event_type::file_shared:
       return may_post(s, e);

@@ -208,6 +208,24 @@ TEST_F(RoomStateTest, OnlyOwnersChangeRoles) {
   EXPECT_EQ(state_.members.at(carol), "owner");
 }
 
+TEST_F(RoomStateTest, TheLastOwnerKeepsTheRoleUntilAnotherMemberIsOwner) {
+  create_with_members("public");
+  const std::string last_owner =
+      "the room's last owner keeps the role: make another member owner first";
+  // Only owners change roles and delete the room: an ownerless room could do neither again.
+  EXPECT_EQ(refusal(ev(event_type::role_changed, alice, {{"target", alice}, {"role", "member"}})),
+            last_owner);
+  EXPECT_EQ(
+      refusal(ev(event_type::role_changed, alice, {{"target", alice}, {"role", "moderator"}})),
+      last_owner);
+  accept(ev(event_type::role_changed, alice, {{"target", alice}, {"role", "owner"}}));
+  accept(ev(event_type::role_changed, alice, {{"target", bob}, {"role", "owner"}}));
+  accept(ev(event_type::role_changed, alice, {{"target", alice}, {"role", "member"}}));
+  EXPECT_EQ(state_.members.at(alice), "member");
+  EXPECT_EQ(refusal(ev(event_type::role_changed, bob, {{"target", bob}, {"role", "member"}})),
+            last_owner);
+}
+
 TEST_F(RoomStateTest, EditsByTheAuthorDeletesByTheAuthorOrAModerator) {
   create_with_members("public");
   auto by_bob = post(bob);

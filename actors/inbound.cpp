@@ -128,8 +128,22 @@ inbound_reply storage_failure(const std::string& origin, const caf::error& err) 
 
 /// Every answer is in: stores the receipt, and answers the dispatch and any replay that
 /// waited for it.
+/// Gives each repeat of an event id in one transaction the result of its first copy, the
+/// one the rooms were handed: a receipt that accepts and refuses the same id would leave
+/// the sender to guess.
+void same_result_for_repeats(std::vector<event_result>& results) {
+  std::unordered_map<std::string_view, size_t> first;
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto [at, fresh] = first.try_emplace(results[i].id, i);
+    if (fresh) continue;
+    results[i].accepted = results[at->second].accepted;
+    results[i].reason = results[at->second].reason;
+  }
+}
+
 void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
   auto& st = self->state;
+  same_result_for_repeats(a->r.results);
   st.in_flight.erase(a->txn_key);
   auto answer = [&a](const inbound_reply& reply) {
     for (auto& p : a->promises) p.deliver(reply);

@@ -135,6 +135,19 @@ TEST_F(InboundTest, ARefusalOfTheRoomsIsInTheReceiptAndNotMarkedSeen) {
             (std::vector<std::string>{"a.example:1", "a.example:2", "a.example:2"}));
 }
 
+TEST_F(InboundTest, AnEventIdTwiceInOneTransactionGetsTheResultOfItsFirstCopyTwice) {
+  b_->recorder.refuse["a.example:2"] = "bad signature";
+  auto [status, r] = send(txn({event("a.example:2"), event("a.example:1"), event("a.example:2")}));
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(r->results.size(), 3u);
+  EXPECT_FALSE(r->results[0].accepted);
+  EXPECT_TRUE(r->results[1].accepted);
+  EXPECT_FALSE(r->results[2].accepted);  // not accepted as the first copy was refused
+  EXPECT_EQ(r->results[2].reason, "bad signature");
+  // The rooms were handed each id once.
+  EXPECT_EQ(b_->recorder.ids(), (std::vector<std::string>{"a.example:2", "a.example:1"}));
+}
+
 TEST_F(InboundTest, AReplayWhileTheFirstIsAppliedWaitsForTheSameReceipt) {
   auto t = txn({event("a.example:1"), event("a.example:2")});
   auto key = box_between(*a_, *b_);

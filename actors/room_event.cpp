@@ -493,10 +493,22 @@ bool valid_user_name(std::string_view name) {
 
 bool valid_domain(std::string_view domain) {
   if (domain.empty() || domain.size() > 253) return false;
-  return std::all_of(domain.begin(), domain.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.';
-  });
+  // Labels of 1 to 63 letters, digits and hyphens, no hyphen first or last (RFC 1123): a
+  // name such as ".." or "-.-" can be no server's, and would only cost a lookup.
+  for (size_t start = 0; start <= domain.size();) {
+    auto dot = domain.find('.', start);
+    auto label = domain.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    if (!std::all_of(label.begin(), label.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-';
+        }))
+      return false;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return true;
 }
 
 bool valid_qualified_user(std::string_view user) {

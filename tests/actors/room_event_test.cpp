@@ -53,6 +53,20 @@ TEST(RoomEventTest, EveryTypeHasItsWireName) {
 }
 
 // What may go into a Content-Type field: a file's type as uploaded, and as served.
+TEST(RoomEventTest, DomainsAreLabelsOfLettersDigitsAndInnerHyphens) {
+  for (const char* good :
+       {"a.test", "b", "chat.example.com", "xn--bcher-kva.example", "A-1.b2", "123.example"})
+    EXPECT_TRUE(valid_domain(good)) << good;
+  const std::string label_63(63, 'a'), label_64(64, 'a');
+  EXPECT_TRUE(valid_domain(label_63 + ".example"));
+  for (const std::string& bad :
+       {std::string{}, std::string{".."}, std::string{"-.-"}, std::string{".example"},
+        std::string{"example."}, std::string{"a..b"}, std::string{"-a.example"},
+        std::string{"a-.example"}, std::string{"a_b.example"}, std::string{"a b"},
+        label_64 + ".example", std::string(254, 'a')})
+    EXPECT_FALSE(valid_domain(bad)) << bad;
+}
+
 TEST(RoomEventTest, MediaTypesAreTypeSlashSubtypeInPrintableAscii) {
   for (const char* mime : {"text/plain", "image/png", "text/plain; charset=utf-8", "a/b"})
     EXPECT_TRUE(valid_media_type(mime)) << mime;

@@ -355,6 +355,11 @@ caf::error judge(const transaction_fields& f, transaction& t, const std::string&
   for (const auto& [s, name] : strings)
     if (auto err = judge_string(*s, name, what)) return err;
   if (f.id.value->empty()) return bad(what, "field \"id\" is empty");
+  // The receiver keeps each receipt under its transaction id for days (ids a node makes
+  // are its domain and 32 hex digits).
+  if (f.id.value->size() > max_transaction_id_bytes)
+    return bad(what, "field \"id\" is longer than " + std::to_string(max_transaction_id_bytes) +
+                         " bytes");
   t.id = *f.id.value;
   t.origin = *f.origin.value;
   t.destination = *f.destination.value;

@@ -85,6 +85,9 @@ std::string encode_receipt(const receipt& r);
 /// A fresh transaction id for `origin`.
 std::string make_transaction_id(const std::string& origin);
 
+/// The longest transaction id decode_transaction takes.
+inline constexpr size_t max_transaction_id_bytes = 512;
+
 /// The "id" field of an event JSON, or empty when there is none.
 std::string event_id_of(std::string_view event_json);
 

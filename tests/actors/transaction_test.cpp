@@ -97,6 +97,9 @@ TEST(TransactionTest, MalformedTransactionsNameTheField) {
   expect_bad_transaction(with("version", -1), "\"version\"");
   expect_bad_transaction(without("id"), "\"id\"");
   expect_bad_transaction(with("id", ""), "\"id\"");
+  // The receiver keeps each receipt under its transaction id for days.
+  expect_bad_transaction(with("id", std::string(513, 'x')), "\"id\" is longer than 512 bytes");
+  EXPECT_TRUE(decode_transaction(with("id", std::string(512, 'x'))));
   expect_bad_transaction(with("origin", 7), "\"origin\"");
   expect_bad_transaction(without("destination"), "\"destination\"");
   expect_bad_transaction(with("created_ms", "now"), "\"created_ms\"");

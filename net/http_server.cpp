@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -79,6 +80,16 @@ http_response error_response(unsigned status, std::string_view message) {
   r.status = status;
   r.body = "{\"success\":false,\"error\":\"" + json_escape(message) + "\"}";
   return r;
+}
+
+/// Whether `key` is a Sec-WebSocket-Key as RFC 6455 has it: 16 bytes in base64, so 22
+/// characters of the base64 alphabet and "==". Beast takes any key it is given.
+bool websocket_key_ok(std::string_view key) {
+  if (key.size() != 24 || key.substr(22) != "==") return false;
+  return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+  });
 }
 
 /// A route's field that may be written as it is. One that could forge a field of its own
@@ -413,6 +424,10 @@ class http_session : public session_base {
       return do_write(std::move(res), true);
     }
     bool upgrade = core_->options.websocket_upgrade && beast::websocket::is_upgrade(msg);
+    auto key = msg[http::field::sec_websocket_key];
+    if (upgrade && !websocket_key_ok({key.data(), key.size()}))
+      return do_write(
+          error_response(400, "Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455)"), true);
     auto req = head_of(msg);
     req.body = std::move(msg.body());
     // The handler may take as long as it likes (long-polls); no timer runs meanwhile.

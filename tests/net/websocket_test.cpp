@@ -532,43 +532,75 @@ TEST_F(WebsocketTest, StopClosesOpenWebSockets) {
 }
 
 // A hand-made client for what websocket_client never sends: a binary frame.
-TEST_F(WebsocketTest, BinaryFrameClosesWithPolicyError) {
-  start(options());
+/// What arrives on `fd` within `timeout`: one read's bytes, or "" (nothing, or closed).
+std::string read_some(int fd, std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  std::string out;
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return out;
+  char buf[4096];
+  auto n = ::recv(fd, buf, sizeof buf, 0);
+  if (n > 0) out.assign(buf, static_cast<size_t>(n));
+  return out;
+}
+
+/// A socket connected to 127.0.0.1:`port` that sent an upgrade request to /push with
+/// `key`; the answer's head (and whatever came with it) in `head`. -1 if it failed.
+int raw_upgrade(uint16_t port, const std::string& key, std::string& head) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(server_->port());
+  addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  auto read_some = [fd](std::chrono::milliseconds timeout) {
-    pollfd p{fd, POLLIN, 0};
-    std::string out;
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return out;
-    char buf[4096];
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) out.assign(buf, static_cast<size_t>(n));
-    return out;
-  };
   std::string upgrade =
       "GET /push HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-      "Authorization: Bearer secret\r\n\r\n";
-  ASSERT_EQ(::send(fd, upgrade.data(), upgrade.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(upgrade.size()));
-  std::string head;
+      "Sec-WebSocket-Key: " +
+      key + "\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer secret\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::send(fd, upgrade.data(), upgrade.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(upgrade.size())) {
+    ::close(fd);
+    return -1;
+  }
+  head.clear();
   while (head.find("\r\n\r\n") == std::string::npos) {
-    auto more = read_some(5s);
-    ASSERT_FALSE(more.empty()) << head;
+    auto more = read_some(fd, 5s);
+    if (more.empty()) break;
     head += more;
   }
+  return fd;
+}
+
+TEST_F(WebsocketTest, AnUpgradeWithoutAKeyOf16BytesInBase64IsABadRequest) {
+  start(options());
+  for (const std::string key : {"", "abc", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ=!",
+                                "dGhlIHNhbXBsZSBub25jZQ===", "dGhlIHNhbXBsZSBub2*jZQ=="}) {
+    std::string head;
+    int fd = raw_upgrade(server_->port(), key, head);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(head.rfind("HTTP/1.1 400", 0), 0u) << "key '" << key << "': " << head;
+    EXPECT_NE(head.find("Sec-WebSocket-Key must be 16 bytes in base64"), std::string::npos) << head;
+    ::close(fd);
+  }
+  std::string head;
+  int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  ::close(fd);
+}
+
+TEST_F(WebsocketTest, BinaryFrameClosesWithPolicyError) {
+  start(options());
+  std::string head;
+  int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
+  ASSERT_GE(fd, 0);
   EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
   // FIN + binary, masked, 3 bytes; the mask is zero so the payload is as written.
   const unsigned char frame[] = {0x82, 0x83, 0, 0, 0, 0, 1, 2, 3};
   ASSERT_EQ(::send(fd, frame, sizeof frame, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof frame));
   auto reply = head.substr(head.find("\r\n\r\n") + 4);
   while (reply.size() < 4) {
-    auto more = read_some(5s);
+    auto more = read_some(fd, 5s);
     ASSERT_FALSE(more.empty());
     reply += more;
   }

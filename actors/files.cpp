@@ -199,11 +199,13 @@ void announce(files_pointer self, const std::string& id, json meta, std::string_
   const auto reason = meta.value("error", "");
   journal_entry entry;
   if (tell_share) entry.inbox.push_back(dump(share_event(self, id, meta, type, size, reason)));
+  auto waiting = waiting_shares(self, id);
   // A share whose message went meanwhile is forgotten untold.
   std::set<std::string> referring;
-  for (auto& [room, event] : references_of(*st.ctx.store, id, 0)) referring.insert(event);
+  if (!waiting.empty())
+    for (auto& [room, event] : references_of(*st.ctx.store, id, 0)) referring.insert(event);
   std::vector<std::string> told;
-  for (auto& [key, share] : waiting_shares(self, id)) {
+  for (auto& [key, share] : waiting) {
     if (referring.count(share.value("event_id", "")) > 0) {
       auto own_size = type == file_failed_type ? share.value("size", size) : size;
       entry.inbox.push_back(dump(share_event(self, id, share, type, own_size, reason)));
@@ -682,10 +684,17 @@ void recover(files_pointer self) {
   if (err) log()->error("files: reading the file states: {}", describe(err));
   for (const auto& id : all) collect(self, id);
   // Shares that waited for a fetch whose outcome was recorded before the process ended,
-  // but not yet told.
-  for (const auto& id : all)
-    if (std::find(fetching.begin(), fetching.end(), id) == fetching.end())
-      forget_told(self, id, {});
+  // but not yet told (forget_told tells them once the content's state is final).
+  std::set<std::string> with_waiting;
+  auto wait_err = st.ctx.store->scan(storage::column::files, storage::sequenced_begin("wait"),
+                                     storage::sequenced_end("wait"), 0,
+                                     [&](std::string_view k, std::string_view) {
+                                       auto id = k.substr(5);  // "wait\0" id "\0" event
+                                       with_waiting.emplace(id.substr(0, id.find('\0')));
+                                       return true;
+                                     });
+  if (wait_err) log()->error("files: reading the waiting shares: {}", describe(wait_err));
+  for (const auto& id : with_waiting) forget_told(self, id, {});
   for (const auto& id : st.ctx.files->contents())
     if (!read_meta(self, id)) collect(self, id);
   for (const auto& id : st.ctx.files->partials()) {

@@ -704,6 +704,14 @@ request_handler make_local_handler(local_api_context context) {
         static_cast<uint32_t>(*limit));
   });
 
+  // The stream is a WebSocket (the server hands upgrades to the stream's decider before
+  // any route): a plain request for it is told so, and other methods get 405 from here.
+  add("GET", "/api/v1/events.stream", [](http_request&&, responder respond) {
+    auto res = error_reply(426, "events.stream is a WebSocket: send an upgrade request");
+    res.headers.emplace_back("Upgrade", "websocket");
+    respond(std::move(res));
+  });
+
   add("GET", "/api/v1/events", [ctx](http_request&& req, responder respond) {
     auto after = number_param(req, "after", 0, UINT64_MAX);
     auto limit = number_param(req, "limit", 100, 10'000);

@@ -205,6 +205,15 @@ TEST_F(StreamTest, AWrongTokenIsRefused) {
   EXPECT_FALSE(open_stream(0, "wrong"));
 }
 
+TEST_F(StreamTest, APlainRequestForTheStreamIsToldToUpgradeAndOtherMethodsAreRefused) {
+  unsigned status = 0;
+  auto r = a.get("/api/v1/events.stream?after=0", &status);
+  EXPECT_EQ(status, 426u) << r.dump();
+  EXPECT_EQ(r.value("error", ""), "events.stream is a WebSocket: send an upgrade request");
+  r = a.post("/api/v1/events.stream", json::object(), &status);
+  EXPECT_EQ(status, 405u) << r.dump();
+}
+
 TEST_F(StreamTest, ACursorThatIsNoNumberIsRefusedNotReadAsTheStart) {
   for (const char* after : {"", "abc", "-1"}) {
     auto client =

@@ -92,6 +92,23 @@ bool websocket_key_ok(std::string_view key) {
   });
 }
 
+/// Whether a Transfer-Encoding names no coding but chunked: a body gzipped or deflated on
+/// the way would otherwise reach the route as if it were the bytes sent.
+bool chunked_only(std::string_view codings) {
+  while (!codings.empty()) {
+    auto comma = codings.find(',');
+    auto coding = codings.substr(0, comma);
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+      coding.remove_prefix(1);
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+      coding.remove_suffix(1);
+    if (!beast::iequals(beast::string_view{coding.data(), coding.size()}, "chunked")) return false;
+    if (comma == std::string_view::npos) break;
+    codings.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
 /// A route's field that may be written as it is. One that could forge a field of its own
 /// (a CR or LF in it, a ':' in its name) is dropped, and so is one that frames the message
 /// (Content-Length, Transfer-Encoding, Connection): that is the server's to write, and a
@@ -313,6 +330,9 @@ class http_session : public session_base {
     head_request_ = head.method() == http::verb::head;
     bool expect_continue =
         !header_parser_->is_done() && beast::iequals(head[http::field::expect], "100-continue");
+    auto codings = head[http::field::transfer_encoding];
+    if (!codings.empty() && !chunked_only({codings.data(), codings.size()}))
+      return do_write(error_response(501, "no transfer coding but chunked is taken"), true);
     auto declared = header_parser_->content_length();
     body_limit_ = core_->options.max_body_bytes;
     sink_.reset();

@@ -520,6 +520,29 @@ TEST(HttpServerTest, AnswersMalformedRequestsWith400) {
   EXPECT_EQ(res->status, 200u);
 }
 
+// A body coded other than chunked (gzip) would reach the route as if it were the bytes
+// sent: refused with 501 (RFC 9112 6.1), as a server that does not decode it should.
+TEST(HttpServerTest, AnswersTransferCodingsOtherThanChunkedWith501) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  for (const char* coding : {"gzip, chunked", "deflate,chunked", "x-unknown, chunked"}) {
+    raw_socket sock{(*server)->port()};
+    ASSERT_TRUE(sock.connected());
+    ASSERT_TRUE(sock.send(std::string{"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "} +
+                          coding + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    auto reply = sock.read_all(5s);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 501", 0), 0u) << coding << ": " << reply;
+  }
+  raw_socket plain{(*server)->port()};
+  ASSERT_TRUE(plain.send(
+      "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n"));
+  auto reply = plain.read_all(5s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("hello"), std::string::npos) << reply;
+}
+
 // The bytes of an answer: the status line, the server's fields, the route's fields (any
 // that could forge a field of its own or that frames the message dropped, values trimmed),
 // the framing, and the body. A HEAD gets the head alone, a 204 no body even when the route

@@ -1,5 +1,9 @@
 #include "net/federation_api.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
@@ -18,6 +22,15 @@ namespace {
 
 using namespace std::string_literals;
 
+/// Whether two domain names are one (DNS names ignore case).
+bool same_domain(std::string_view a, std::string_view b) {
+  return !a.empty() && a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 /// Answers 403 for a refused origin and 400 for a missing one; returns the origin or "".
 std::string admitted_origin(const federation_api_context& ctx, const http_request& req,
                             const responder& respond) {
@@ -31,6 +44,13 @@ std::string admitted_origin(const federation_api_context& ctx, const http_reques
   if (!actors::valid_domain(origin)) {
     respond(error_reply(400,
                         "header "s + std::string{actors::origin_header} + " is not a domain name"));
+    return {};
+  }
+  // Nothing of a node's comes to it over federation: such a request is forged, or another
+  // node runs under this domain, which its operator needs to hear rather than a failed
+  // lookup of the own name.
+  if (same_domain(origin, ctx.own_domain)) {
+    respond(error_reply(403, "origin " + origin + " is this node's own domain"));
     return {};
   }
   if (ctx.filter) {

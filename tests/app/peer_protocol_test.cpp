@@ -285,6 +285,15 @@ TEST_F(PeerProtocolTest, RequestsFromMadeUpDomainsLeaveABoundedNumberOfLogLines)
   EXPECT_EQ(occurrences(log, "discovery of made-up-"), 10u) << log;
 }
 
+TEST_F(PeerProtocolTest, ARequestNamingTheNodesOwnDomainIsRefusedWith403) {
+  for (const char* origin : {"a.test", "A.Test"}) {
+    auto res = dispatch("anything", origin);
+    EXPECT_EQ(res.status, 403u) << res.body;
+    EXPECT_NE(res.body.find("is this node's own domain"), std::string::npos) << res.body;
+  }
+  expect_still_serving();
+}
+
 TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {
   auto res = dispatch("anything", "");
   EXPECT_EQ(res.status, 400u);

@@ -56,6 +56,7 @@ struct applying {
   receipt r;
   caf::error failure;  // the room manager did not answer one of them
   std::vector<reply_promise> promises;
+  std::vector<size_t> repeats;  // results of event ids seen earlier in the transaction
 };
 
 struct inbound_state {
@@ -128,22 +129,23 @@ inbound_reply storage_failure(const std::string& origin, const caf::error& err) 
 
 /// Every answer is in: stores the receipt, and answers the dispatch and any replay that
 /// waited for it.
-/// Gives each repeat of an event id in one transaction the result of its first copy, the
-/// one the rooms were handed: a receipt that accepts and refuses the same id would leave
-/// the sender to guess.
-void same_result_for_repeats(std::vector<event_result>& results) {
-  std::unordered_map<std::string_view, size_t> first;
-  for (size_t i = 0; i < results.size(); ++i) {
-    auto [at, fresh] = first.try_emplace(results[i].id, i);
-    if (fresh) continue;
-    results[i].accepted = results[at->second].accepted;
-    results[i].reason = results[at->second].reason;
+/// Gives each repeat of an event id in one transaction (`repeats`, indices of `results`) the
+/// result of its first copy, the one the rooms were handed: a receipt that accepts and
+/// refuses the same id would leave the sender to guess. Repeats are rare; each finds its
+/// first copy by a walk.
+void same_result_for_repeats(std::vector<event_result>& results,
+                             const std::vector<size_t>& repeats) {
+  for (auto i : repeats) {
+    auto first = std::find_if(results.begin(), results.begin() + static_cast<ptrdiff_t>(i),
+                              [&](const event_result& r) { return r.id == results[i].id; });
+    results[i].accepted = first->accepted;
+    results[i].reason = first->reason;
   }
 }
 
 void finish(inbound_pointer self, const std::shared_ptr<applying>& a) {
   auto& st = self->state;
-  same_result_for_repeats(a->r.results);
+  same_result_for_repeats(a->r.results, a->repeats);
   st.in_flight.erase(a->txn_key);
   auto answer = [&a](const inbound_reply& reply) {
     for (auto& p : a->promises) p.deliver(reply);
@@ -227,7 +229,7 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
     promise.deliver(inbound_reply{200, key.seal(**stored)});
     return;
   }
-  auto a = std::make_shared<applying>(applying{origin, txn_key, key, {}, {}, {}});
+  auto a = std::make_shared<applying>(applying{origin, txn_key, key, {}, {}, {}, {}});
   a->r.transaction_id = txn->id;
   a->promises.push_back(promise);
   // One request for the whole transaction: the room manager hands each room its share in
@@ -239,7 +241,10 @@ void apply(inbound_pointer self, const std::string& origin, const crypto::box_ke
   for (size_t i = 0; i < txn->events.size(); ++i) {
     const auto& id = txn->event_ids[i];
     a->r.results.push_back(event_result{id, true, {}});
-    if (!seen_here.insert(id).second) continue;
+    if (!seen_here.insert(id).second) {
+      a->repeats.push_back(i);
+      continue;
+    }
     // A sequenced event (event_rooms names its room) needs no lookup: its room drops every
     // seq it applied, and one of a room the sender does not host is refused. Saves a store
     // read per event of the bulk of the traffic.

@@ -494,21 +494,21 @@ bool valid_user_name(std::string_view name) {
 bool valid_domain(std::string_view domain) {
   if (domain.empty() || domain.size() > 253) return false;
   // Labels of 1 to 63 letters, digits and hyphens, no hyphen first or last (RFC 1123): a
-  // name such as ".." or "-.-" can be no server's, and would only cost a lookup.
-  for (size_t start = 0; start <= domain.size();) {
-    auto dot = domain.find('.', start);
-    auto label = domain.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
-      return false;
-    if (!std::all_of(label.begin(), label.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-';
-        }))
-      return false;
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
+  // name such as ".." or "-.-" can be no server's, and would only cost a lookup. One pass:
+  // every event names three domains.
+  size_t label = 0;
+  char prev = '.';
+  for (char c : domain) {
+    if (c == '.') {
+      if (label == 0 || prev == '-') return false;
+      label = 0;
+    } else {
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if ((!alnum && (c != '-' || label == 0)) || ++label > 63) return false;
+    }
+    prev = c;
   }
-  return true;
+  return label > 0 && prev != '-';
 }
 
 bool valid_qualified_user(std::string_view user) {

@@ -358,8 +358,16 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::functi
         period.count());
   else
     net::log()->info("storage: every accepted event is synced to disk before it is answered");
-  auto id = crypto::load_or_create_identity(s.storage_dir);
+  bool created = false;
+  auto id = crypto::load_or_create_identity(s.storage_dir, &created);
   if (!id) return id.error();
+  // A node that ran before keeps its key there: a new one here is a first start, or a
+  // storage.dir that names the wrong place (peers would then refuse the node's key).
+  if (created)
+    net::log()->warn(
+        "created a new node identity in {}/{}: its key is new to every peer; if "
+        "this node ran before, storage.dir names the wrong directory",
+        s.storage_dir, crypto::identity_file_name);
   write_status_file(s.storage_dir, config::status::booting);
   auto p = std::make_unique<impl>(std::move(s), std::move(*id), std::move(*db));
   p->apply = std::move(apply);

@@ -280,7 +280,7 @@ class harness {
     // Where the time went: before A's answer (its WAL sync) or after it (A to B, B's sync,
     // B's local server).
     row accepted;
-    fill_latencies(accepted, m.submitted.accept_latencies_ns);
+    fill_latencies(accepted, m.submitted.accept_latencies_ns());
     note(r, "accepted at A p50 " + fixed(accepted.p50, 2) + " ms, p99 " + fixed(accepted.p99, 2) +
                 " ms, p99.9 " + fixed(accepted.p999, 2) + " ms");
     if (!o_.trace.empty()) write_trace(r.name, m);

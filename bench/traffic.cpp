@@ -240,6 +240,13 @@ void inbox_reader::take_event(std::string_view text, int64_t seen_ns) {
 // ---------------------------------------------------------------------------------------
 // submitter
 
+std::vector<int64_t> submit_result::accept_latencies_ns() const {
+  std::vector<int64_t> out;
+  for (size_t seq = 0; seq < acked.size(); ++seq)
+    if (acked[seq]) out.push_back(accept_ns_by_seq[seq]);
+  return out;
+}
+
 double accepted_per_s(const submit_result& s) {
   return per_second(s.accepted, s.first_ns, s.last_accept_ns);
 }
@@ -427,9 +434,7 @@ void submitter::on_answer(size_t first, size_t count, int64_t stamp_ns, double n
         ++result_.accepted;
         result_.acked[first + i] = 1;
         result_.last_accept_ns = answered_ns;
-        const auto waited = answered_ns - stamp_of(stamp_ns, ns_per_event, i);
-        result_.accept_latencies_ns.push_back(waited);
-        result_.accept_ns_by_seq[first + i] = waited;
+        result_.accept_ns_by_seq[first + i] = answered_ns - stamp_of(stamp_ns, ns_per_event, i);
         continue;
       }
       ++result_.failed;

@@ -127,11 +127,11 @@ struct submit_result {
   std::string first_error;
   bool batch_unsupported = false;  // the node answered 404 to chat.sendBatch
   std::vector<char> acked;
-  // Submitted (or due) to accepted at A by sequence number; 0 where not accepted.
+  // Submitted (or due, in an open loop) to accepted at A, by sequence number, for the events
+  // `acked` marks: the part of the end-to-end latency spent before A answered.
   std::vector<int64_t> accept_ns_by_seq;
-  // Submitted (or due, in an open loop) to accepted at A, one per accepted event: the part
-  // of the end-to-end latency spent before A answered.
-  std::vector<int64_t> accept_latencies_ns;
+  /// accept_ns_by_seq of the accepted events, in seq order.
+  std::vector<int64_t> accept_latencies_ns() const;
 };
 
 // Accepted events per second, from the first submit to the last acceptance.

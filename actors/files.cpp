@@ -62,9 +62,16 @@ std::string meta_key(std::string_view id) {
   return joined_key({"meta", id});
 }
 
-/// The key of a share of content `id` that waits for its fetch: "wait\0" id "\0" event.
+/// The keys of shares that wait for their content's fetch begin with this part:
+/// waiting_key(id, event) is "wait\0" id "\0" event.
+constexpr std::string_view waiting_part = "wait";
 std::string waiting_key(std::string_view id, std::string_view event) {
-  return joined_key({"wait", id, event});
+  return joined_key({waiting_part, id, event});
+}
+/// The content id of waiting_key(id, event).
+std::string_view content_of_waiting_key(std::string_view key) {
+  key.remove_prefix(waiting_part.size() + 1);
+  return key.substr(0, key.find('\0'));
 }
 
 /// One fetch from an origin, in ranges appended to the partial file.
@@ -134,7 +141,7 @@ file_info info_of(files_pointer self, const std::string& id, const json& meta) {
 std::vector<std::pair<std::string, json>> waiting_shares(files_pointer self,
                                                          const std::string& id) {
   std::vector<std::pair<std::string, json>> out;
-  auto of_id = joined_key({"wait", id});
+  auto of_id = joined_key({waiting_part, id});
   auto err = self->state.ctx.store->scan(storage::column::files, storage::sequenced_begin(of_id),
                                          storage::sequenced_end(of_id), 0,
                                          [&](std::string_view k, std::string_view v) {
@@ -686,11 +693,10 @@ void recover(files_pointer self) {
   // Shares that waited for a fetch whose outcome was recorded before the process ended,
   // but not yet told (forget_told tells them once the content's state is final).
   std::set<std::string> with_waiting;
-  auto wait_err = st.ctx.store->scan(storage::column::files, storage::sequenced_begin("wait"),
-                                     storage::sequenced_end("wait"), 0,
+  auto wait_err = st.ctx.store->scan(storage::column::files, storage::sequenced_begin(waiting_part),
+                                     storage::sequenced_end(waiting_part), 0,
                                      [&](std::string_view k, std::string_view) {
-                                       auto id = k.substr(5);  // "wait\0" id "\0" event
-                                       with_waiting.emplace(id.substr(0, id.find('\0')));
+                                       with_waiting.emplace(content_of_waiting_key(k));
                                        return true;
                                      });
   if (wait_err) log()->error("files: reading the waiting shares: {}", describe(wait_err));

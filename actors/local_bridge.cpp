@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <caf/stateful_actor.hpp>
@@ -61,10 +63,22 @@ struct local_bridge_state {
   std::map<uint64_t, waiter> waiters;  // by waiter id
   uint64_t next_waiter = 0;
   std::set<time_point> sweeps;  // when the sweeps scheduled on the clock come
+  // The newest inbox cursor the bridge knows of: read from the inbox's last key on first
+  // use, then moved by the journal's wakes. It may lag what a scan sees, never lead it.
+  std::optional<uint64_t> newest;
   static inline const char* name = "local_bridge";
 };
 
 using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
+
+[[nodiscard]] caf::expected<uint64_t> newest_cursor(bridge_pointer self) {
+  auto& st = self->state;
+  if (st.newest) return *st.newest;
+  auto last = st.store->last_in_range(storage::column::inbox, "", "");
+  if (!last) return last.error();
+  st.newest = *last ? storage::decode_u64((*last)->first).value_or(0) : 0;
+  return *st.newest;
+}
 
 /// How the local server sees room log entry `logged`, which an inbox reference at `cursor`
 /// names; the parse error when the entry does not parse, which a write in one batch with
@@ -211,6 +225,14 @@ struct inbox_page {
   }
   if (!err) err = std::move(unreadable);
   if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
+  // A cursor past the newest (one kept from before the node's data was replaced, say) is
+  // answered with the newest: a reader waiting there would skip every event numbered up
+  // to it. Only what the bridge knows to be written counts, so none written meanwhile is.
+  if (count == 0 && next == after && after > 0) {
+    auto newest = newest_cursor(self);
+    if (!newest) return caf::make_error(errc::storage_failed, "inbox: " + describe(newest.error()));
+    next = std::min(next, *newest);
+  }
   // With storage.sync = "periodic" the page may hold events not yet on disk: the chat
   // server must not see what an OS crash could take back (it would move its cursor past
   // numbers the node then hands out again).
@@ -244,7 +266,7 @@ caf::result<std::string> fetch(bridge_pointer self, uint64_t after, uint32_t lim
   auto page = read_page(self, after, limit, resolve);
   if (!page) return page.error();
   // A page of skipped entries only still moves the reader on.
-  if (page->count > 0 || page->next > after || wait_ms == 0) return std::move(page->reply);
+  if (page->count > 0 || page->next != after || wait_ms == 0) return std::move(page->reply);
   auto& st = self->state;
   auto id = st.next_waiter++;
   auto promise = self->make_response_promise<std::string>();
@@ -274,6 +296,7 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
       },
       [self](inbox_atom, uint64_t last_cursor) {
         auto& st = self->state;
+        st.newest = std::max(st.newest.value_or(0), last_cursor);
         for (auto i = st.waiters.begin(); i != st.waiters.end();) {
           if (i->second.after >= last_cursor) {
             ++i;

@@ -78,7 +78,7 @@ int cmd_run(const std::string& config_path) {
       continue;
     }
     auto changes = n->reload(*fresh);
-    if (changes.empty()) std::cerr << "reload: nothing that can change at run time changed\n";
+    if (changes.empty()) std::cerr << "reload: nothing changed in the file\n";
     for (const auto& change : changes) std::cerr << "reload: " << change << '\n';
   }
 }

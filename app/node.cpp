@@ -22,6 +22,7 @@
 #include "app/runtime.hpp"
 #include "app/settings_screen.hpp"
 #include "app/status_file.hpp"
+#include "config/settings_changes.hpp"
 #include "net/dns_resolver.hpp"
 #include "net/federation_api.hpp"
 #include "net/http_client.hpp"
@@ -404,6 +405,15 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
     apply(impl_->rooms, uint32_t{0}, "members of refused domains removed from rooms hosted here",
           "rooms not checked");
   }
+  // The rest is read only at start; saying so beats "nothing changed" for a key the
+  // operator just edited.
+  std::string at_start;
+  for (const auto& key : config::changed_keys(current, fresh))
+    if (key != "peers.allow" && key != "peers.deny")
+      at_start += (at_start.empty() ? "" : ", ") + key;
+  if (!at_start.empty())
+    changes.push_back("read only at start, not applied: " + at_start +
+                      " (restart the node to apply: kill -USR1 PID restarts it from the file)");
   return changes;
 }
 

@@ -29,7 +29,8 @@ class node {
   node& operator=(const node&) = delete;
 
   /// Applies what can change without a restart from freshly loaded settings: the
-  /// [peers] allow and deny lists. Returns a line per change for the log.
+  /// [peers] allow and deny lists. Returns a line per change for the log, and one naming
+  /// the keys that changed but take a restart.
   std::vector<std::string> reload(const config::settings& fresh);
 
   config::status status() const;

@@ -130,5 +130,30 @@ TEST_F(PeerListsTest, ABacklogIsDroppedWhenItsDomainIsDeniedAndTheConversationGo
       << c.log();
 }
 
+// A reload names what changed in the file that only a restart applies, instead of
+// saying nothing changed, and applies the lists beside it.
+TEST_F(PeerListsTest, AReloadNamesTheChangesThatTakeARestart) {
+  nodes.start_all();
+  reload_a();
+  EXPECT_TRUE(wait_until(
+      [&] { return a.log().find("reload: nothing changed in the file") != std::string::npos; },
+      10s))
+      << a.log();
+  a.use_peer_settings("deny = [\"c.test\"]\naddresses = \"any\"\n");
+  a.use_storage_settings("receipts_kept_hours = 24\n");
+  a.configure({&b});
+  reload_a();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return a.log().find(
+                   "reload: read only at start, not applied: "
+                   "storage.receipts_kept_hours, peers.static (restart the node") !=
+               std::string::npos;
+      },
+      10s))
+      << a.log();
+  EXPECT_EQ(status_of_a()["peer_lists"]["deny"], json::array({"c.test"}));
+}
+
 }  // namespace
 }  // namespace fedrelay::test

@@ -1,5 +1,7 @@
 #include "app/node.hpp"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -17,11 +19,13 @@
 #include "actors/previous_keys_book.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_manager_actor.hpp"
+#include "app/check_internal.hpp"
 #include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "app/settings_screen.hpp"
 #include "app/status_file.hpp"
+#include "config/errc.hpp"
 #include "config/settings_changes.hpp"
 #include "net/dns_resolver.hpp"
 #include "net/federation_api.hpp"
@@ -338,6 +342,23 @@ struct node::impl {
   }
 };
 
+namespace {
+
+/// A TLS key that every account of the machine may read is refused, as `fedrelay check`
+/// calls it an error and the node refuses such a node.key. A key the node cannot stat is
+/// left to the listener, which names the OS's reason.
+caf::error refuse_tls_key_anyone_reads(const config::settings& s) {
+  struct stat st {};
+  if (!s.tls.enabled() || ::stat(s.tls.key.c_str(), &st) != 0 || (st.st_mode & S_IROTH) == 0)
+    return caf::none;
+  return caf::make_error(config::errc::invalid, "tls.key: " + s.tls.key + " has mode " +
+                                                    check_detail::mode_text(st.st_mode) +
+                                                    ": anyone can read the TLS key (chmod 600 " +
+                                                    s.tls.key + ")");
+}
+
+}  // namespace
+
 node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 node::~node() {
@@ -345,6 +366,7 @@ node::~node() {
 }
 
 caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::function<void()> apply) {
+  if (auto err = refuse_tls_key_anyone_reads(s)) return err;
   auto db = open_store(s);
   if (!db) return db.error();
   net::log()->info("storage: RocksDB's checksums run on {}",

@@ -1,5 +1,7 @@
 // Two real nodes over HTTPS: certificates of a CA made for the test, peers verified
 // against it, and a node that trusts another CA refusing to deliver.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "tests/app/cluster.hpp"
@@ -59,6 +61,26 @@ TEST_F(TlsTest, APeerWhoseCertificateIsNotTrustedGetsNothing) {
       20s));
   EXPECT_NE(last_error.find("certificate verify failed"), std::string::npos) << last_error;
   EXPECT_TRUE(b.wait_for_room_events(room, 1, 1s).empty());
+}
+
+// A TLS key every account of the machine may read is refused at start, as `fedrelay
+// check` calls it an error; one its group may read only is a warning of check's.
+TEST_F(TlsTest, ANodeRefusesToStartWithATlsKeyAnyoneCanRead) {
+  ASSERT_TRUE(ca.ok());
+  a.use_tls(ca.cert_file(), ca.key_file(), ca.ca_file());
+  a.configure({});
+  ASSERT_EQ(::chmod(ca.key_file().c_str(), 0644), 0);
+  auto out = run_command({FEDRELAY_BINARY, "run", "-c", a.config_path()}, 20s);
+  EXPECT_EQ(out.exit_code, 1) << out.output;
+  EXPECT_NE(out.output.find("invalid: tls.key: " + ca.key_file() +
+                            " has mode 0644: anyone can read the TLS key (chmod 600 " +
+                            ca.key_file() + ")"),
+            std::string::npos)
+      << out.output;
+  EXPECT_EQ(out.output.find("Running"), std::string::npos) << out.output;
+  ASSERT_EQ(::chmod(ca.key_file().c_str(), 0640), 0);
+  a.start();
+  EXPECT_TRUE(a.stop());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Parses the command line with CLI11 and dispatches to app/commands.hpp.
 #include "app/cli.hpp"
 
+#include <iostream>
+
 #include <CLI/CLI.hpp>
 
 #include "app/commands.hpp"
@@ -77,7 +79,26 @@ int run_cli(int argc, char** argv) {
       cli.add_subcommand("demo", "three nodes on loopback sharing a room, for a first look");
   demo->add_flag("--keep", keep, "leave the nodes running until Ctrl-C");
 
-  CLI11_PARSE(cli, argc, argv);
+  // CLI11's exit codes (106 and up) would reach scripts as numbers no page explains: a
+  // command line not understood is exit_usage, and an unknown command lists the known.
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return cli.exit(e);  // --help
+    std::string known;
+    bool named_known = false;
+    for (const auto* sub : cli.get_subcommands([](const CLI::App*) { return true; })) {
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+      named_known |= argc > 1 && sub->get_name() == argv[1];
+    }
+    if (argc > 1 && argv[1][0] != '-' && !named_known) {
+      std::cerr << "error: unknown command \"" << argv[1] << "\" (commands: " << known
+                << "; fedrelay --help says what each does)\n";
+      return exit_usage;
+    }
+    cli.exit(e);
+    return exit_usage;
+  }
   if (room_create->parsed()) return cmd_room_create(config_path, name, type, user);
   if (room_invite->parsed()) return cmd_room_invite(config_path, room, user, by);
   if (send->parsed()) return cmd_send(config_path, room, user, text);

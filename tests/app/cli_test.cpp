@@ -138,6 +138,22 @@ TEST_F(CliTest, DnsRecordsShowsBothForms) {
             std::string::npos);
 }
 
+// A command line not understood exits 64 (EX_USAGE), one of the documented codes, and an
+// unknown command is named with the known ones; --help is still a success.
+TEST_F(CliTest, ACommandLineNotUnderstoodExits64AndAnUnknownCommandListsTheKnown) {
+  auto unknown = fedrelay({"frobnicate", "-c", config});
+  EXPECT_EQ(unknown.exit_code, 64) << unknown.output;
+  EXPECT_NE(unknown.output.find("error: unknown command \"frobnicate\" (commands: run, keygen, "),
+            std::string::npos)
+      << unknown.output;
+  for (std::vector<std::string> args : {std::vector<std::string>{}, {"run"}, {"run", "--bogus"}}) {
+    auto out = fedrelay(args);
+    EXPECT_EQ(out.exit_code, 64) << out.output;
+    EXPECT_EQ(out.output.find("unknown command"), std::string::npos) << out.output;
+  }
+  EXPECT_EQ(fedrelay({"--help"}).exit_code, 0);
+}
+
 TEST_F(CliTest, StatusOfAFileWithoutDomainIsNotFullySet) {
   write_file(config, "[storage]\ndir = \"data\"\n");
   for (const char* cmd : {"status", "run"}) {

@@ -6,6 +6,7 @@
 #include "actors/describe.hpp"
 #include "actors/discovery_actor.hpp"
 #include "actors/errc.hpp"
+#include "actors/logger.hpp"
 #include "app/commands.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
@@ -36,6 +37,9 @@ void print_record(const actors::peer_record& rec) {
 int cmd_resolve(const std::string& config_path, const std::string& domain) {
   auto s = load_or_report(config_path);
   if (!s) return exit_error;
+  // The answer, or the failure, is what this command prints; discovery's own info line
+  // about it would say the same a second time.
+  actors::log()->set_level(spdlog::level::warn);
   // The running node holds the store; then resolve asks without the persisted cache.
   // Declared first, so it outlives the actors that use it.
   std::unique_ptr<storage::store> db;

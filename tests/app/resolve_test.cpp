@@ -69,6 +69,9 @@ TEST_F(ResolveTest, EachFailureIsNamed) {
   auto missing = fedrelay({"resolve", "missing.b.test", "-c", config});
   EXPECT_EQ(missing.exit_code, 3);
   EXPECT_NE(missing.output.find("nxdomain"), std::string::npos) << missing.output;
+  // Said once, as the command's error, not again as a log line of discovery's.
+  for (const auto* out : {&nokey, &badkey, &missing})
+    EXPECT_EQ(out->output.find("discovery of"), std::string::npos) << out->output;
 }
 
 TEST_F(ResolveTest, DeadDnsServerTimesOutWithinTheBound) {

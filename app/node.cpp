@@ -261,11 +261,8 @@ struct node::impl {
     o.public_url = settings.public_url;
     o.identity = identity;
     o.transport = transport;
-    o.on_status = [this](config::status s, const std::string& reason) {
-      if (!reason.empty())
-        net::log()->info("hub registration: {}: {}", config::status_text(s), reason);
-      set_status(s, reason);
-    };
+    // The registrar logs each change itself.
+    o.on_status = [this](config::status s, const std::string& reason) { set_status(s, reason); };
     set_status(config::status::hub_registering);
     registrar = actors::spawn_hub_registrar(rt.system(), std::move(o));
   }

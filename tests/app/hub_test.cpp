@@ -610,6 +610,13 @@ TEST_F(HubTest, TwoNodesFindEachOtherThroughTheHubAndTalk) {
   ASSERT_TRUE(b.post("/api/v1/chat.send", {{"room_id", room}, {"user", "bob"}, {"text", "hello"}})
                   .value("success", false));
   EXPECT_EQ(a.wait_for_room_events(room, 4, 30s).size(), 4u) << a.log();
+  // Each change of the registration is logged once.
+  auto log = a.log();
+  size_t lines = 0;
+  for (auto at = log.find("waiting for webmaster@a.test"); at != std::string::npos;
+       at = log.find("waiting for webmaster@a.test", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 1u) << log;
 }
 
 TEST_F(HubTest, MissingHubSettingsAreNamed) {

@@ -1,6 +1,10 @@
 #include "app/check.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include <nlohmann/json.hpp>
 
@@ -75,12 +79,31 @@ std::vector<check_result> run_checks(const config::settings& settings,
   return r.take();
 }
 
+namespace {
+
+/// What to do about a settings file that does not load: a line to correct, unless the
+/// file itself cannot be read.
+std::string settings_fix(const std::string& config_path) {
+  struct stat st {};
+  if (::stat(config_path.c_str(), &st) != 0)
+    return errno == ENOENT ? "pass the node's settings file with -c (examples/node.toml shows "
+                             "every key)"
+                           : "run fedrelay check as the account that runs the node";
+  if (S_ISDIR(st.st_mode)) return "pass the settings file itself with -c, not its directory";
+  if (::access(config_path.c_str(), R_OK) != 0)
+    return "run fedrelay check as the account that runs the node";
+  return "correct that line of " + config_path;
+}
+
+}  // namespace
+
 std::vector<check_result> check_file(const std::string& config_path, bool running_node) {
   auto s = config::load_settings(config_path);
   if (s) return run_checks(*s, config_path, running_node);
   std::vector<check_result> results;
+  auto fix = settings_fix(config_path);
   for (const auto& line : config::error_lines(s.error()))
-    results.push_back({"settings", "error", line, "correct that line of " + config_path});
+    results.push_back({"settings", "error", line, fix});
   return results;
 }
 

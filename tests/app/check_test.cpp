@@ -214,6 +214,38 @@ TEST_F(CheckTest, MissingKeyNamesKeygen) {
   EXPECT_TRUE(has(line, "fix: fedrelay keygen -c " + node.config_path())) << line;
 }
 
+// A node.key this account may not read is no damaged key to restore: check runs as
+// another account than the node's (as root, the test runs it as nobody).
+TEST_F(CheckTest, AKeyThisAccountMayNotReadSaysWhoShouldRunCheck) {
+  publish_correct();
+  std::vector<std::string> args{FEDRELAY_BINARY, "check", "-c", node.config_path()};
+  if (geteuid() == 0) {
+    // nobody reaches the settings file, not the data directory keygen made 0700.
+    for (const auto& dir : {root.path(), root.path() + "/a.test"})
+      ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+    ASSERT_EQ(chmod(node.config_path().c_str(), 0644), 0);
+    args.insert(args.begin(), {"runuser", "-u", "nobody", "--"});
+  } else {
+    ASSERT_EQ(chmod(key_path().c_str(), 0), 0);
+  }
+  auto out = run_command(args, std::chrono::seconds(30));
+  auto line = error_line(out, "node.key");
+  EXPECT_TRUE(has(line, key_path() + ": Permission denied")) << line;
+  EXPECT_TRUE(has(line, "fix: run fedrelay check as the account that runs the node")) << line;
+  EXPECT_FALSE(has(line, "restore")) << line;
+}
+
+// A settings file that cannot be read has no line to correct.
+TEST_F(CheckTest, AMissingSettingsFileIsToBePassedNotCorrected) {
+  auto missing = fedrelay({"check", "-c", root.path() + "/nowhere.toml"});
+  auto line = error_line(missing, "settings");
+  EXPECT_TRUE(has(line, "No such file or directory")) << line;
+  EXPECT_TRUE(has(line, "fix: pass the node's settings file with -c")) << line;
+  auto directory = fedrelay({"check", "-c", root.path()});
+  line = error_line(directory, "settings");
+  EXPECT_TRUE(has(line, "fix: pass the settings file itself with -c, not its directory")) << line;
+}
+
 TEST_F(CheckTest, ATakenListenAddressIsAnError) {
   publish_correct();
   std::optional<listening_socket> taken{std::in_place, node.local_port()};

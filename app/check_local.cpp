@@ -117,7 +117,8 @@ std::string this_binary() {
   return n > 0 ? std::string{path, static_cast<size_t>(n)} : std::string{"fedrelay"};
 }
 
-void check_one_listen(const context& c, report& r, const std::string& key,
+/// Checks one listen address; true when it could be bound now.
+bool check_one_listen(const context& c, report& r, const std::string& key,
                       const config::endpoint& where, std::optional<pid_t> live_pid) {
   auto name = "listen." + key;
   auto text = where.to_string();
@@ -126,7 +127,9 @@ void check_one_listen(const context& c, report& r, const std::string& key,
   int rc = try_bind(where, detail);
   if (rc == 0) {
     r.ok(name, text + " can be bound");
-  } else if (rc == EADDRINUSE && c.running_node) {
+    return true;
+  }
+  if (rc == EADDRINUSE && c.running_node) {
     r.ok(name, text + " is in use by this node");
   } else if (rc == EADDRINUSE && live_pid) {
     r.ok(name, text + " is in use by the running node (pid " + std::to_string(*live_pid) + ")");
@@ -147,6 +150,7 @@ void check_one_listen(const context& c, report& r, const std::string& key,
   } else {
     r.error(name, "cannot bind " + text + ": " + (rc < 0 ? detail : std::strerror(rc)), change);
   }
+  return false;
 }
 
 }  // namespace
@@ -213,13 +217,23 @@ void check_files(context& c, report& r) {
 
 void check_listen(const context& c, report& r) {
   auto live_pid = c.s.storage_dir.empty() ? std::nullopt : read_live_pid(c.s.storage_dir);
-  check_one_listen(c, r, "federation", c.s.listen_federation, live_pid);
+  bool free = check_one_listen(c, r, "federation", c.s.listen_federation, live_pid);
   if (c.s.listen_local.to_string() == c.s.listen_federation.to_string()) {
     r.error("listen.local", "is the same address as listen.federation",
             "give listen.local its own port in " + c.config_path);
-    return;
+  } else {
+    free |= check_one_listen(c, r, "local", c.s.listen_local, live_pid);
   }
-  check_one_listen(c, r, "local", c.s.listen_local, live_pid);
+  // A node runs on this storage.dir but not on these addresses: it was started from
+  // another file (or before this one changed), and a node started from this one would
+  // find the store locked.
+  if (live_pid && free && !c.running_node)
+    r.error("storage.dir",
+            c.s.storage_dir + " is in use by a running node (pid " + std::to_string(*live_pid) +
+                ") that does not listen where " + c.config_path +
+                " says: it was started from another settings file, or before this one changed",
+            "give " + c.config_path +
+                " its own storage.dir, or stop that node and start it from this file");
 }
 
 void check_certificate(const context& c, report& r) {

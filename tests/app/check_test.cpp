@@ -246,6 +246,27 @@ TEST_F(CheckTest, AMissingSettingsFileIsToBePassedNotCorrected) {
   EXPECT_TRUE(has(line, "fix: pass the settings file itself with -c, not its directory")) << line;
 }
 
+// A second settings file naming the storage.dir of a running node, on other ports: check
+// says so, instead of finding the ports free and all well (run would find the store locked).
+TEST_F(CheckTest, AnotherFileOnARunningNodesStorageDirIsAnError) {
+  publish_correct();
+  node.start();
+  auto other = root.path() + "/other.toml";
+  write_file(other,
+             node_config("a.test", root.path() + "/a.test/data", free_tcp_port(), free_tcp_port()));
+  auto out = fedrelay({"check", "-c", other});
+  EXPECT_EQ(out.exit_code, 1) << out.output;
+  bool named = false;
+  for (const auto& l : lines_of(out.output))
+    named |= has(l, "error   storage.dir: " + root.path() +
+                        "/a.test/data is in use by a running "
+                        "node (pid ") &&
+             has(l, "fix: give " + other + " its own storage.dir");
+  EXPECT_TRUE(named) << out.output;
+  // The node's own file is all well.
+  EXPECT_EQ(check().exit_code, 0);
+}
+
 TEST_F(CheckTest, ATakenListenAddressIsAnError) {
   publish_correct();
   std::optional<listening_socket> taken{std::in_place, node.local_port()};

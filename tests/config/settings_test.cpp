@@ -16,6 +16,7 @@ namespace {
 
 using test::lines;
 using test::problems;
+using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -392,8 +393,21 @@ TEST(SettingsTest, ExampleFileLoadsAndIsComplete) {
   EXPECT_FALSE(s->hub.listen.empty());
 }
 
+// An operator who lowers only max_body_bytes in the example gets a file that loads: the
+// example leaves max_content_bytes to follow it.
+TEST(SettingsTest, TheExampleWithALowerBodyLimitAloneStillLoads) {
+  auto text = fedrelay::test::read_file(std::string(FEDRELAY_SOURCE_DIR) + "/examples/node.toml");
+  auto at = text.find("max_body_bytes = 16777216");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 25, "max_body_bytes = 65536");
+  auto s = parse_settings(text, std::string(FEDRELAY_SOURCE_DIR) + "/examples/node.toml");
+  ASSERT_TRUE(s) << ::testing::PrintToString(error_lines(s.error()));
+  EXPECT_EQ(s->limits.max_content_bytes, 65536u - event_overhead_bytes);
+}
+
 TEST(SettingsTest, ExampleFileUsesEveryKey) {
-  // Every key the reader knows appears in the example, so the example documents them all.
+  // Every key the reader knows appears in the example, set or commented out, so the
+  // example documents them all.
   auto text = fedrelay::test::read_file(std::string(FEDRELAY_SOURCE_DIR) + "/examples/node.toml");
   for (const char* key : {"enabled",
                           "domain",
@@ -429,7 +443,9 @@ TEST(SettingsTest, ExampleFileUsesEveryKey) {
                           "listen",
                           "smtp_url",
                           "mail_from"})
-    EXPECT_THAT(text, HasSubstr(std::string("\n") + key)) << key;
+    EXPECT_THAT(text,
+                AnyOf(HasSubstr(std::string("\n") + key), HasSubstr(std::string("\n# ") + key)))
+        << key;  // a key shown commented out keeps its default
 }
 
 TEST(SettingsTest, ErrorLinesOfOtherErrors) {

@@ -136,6 +136,24 @@ TEST_F(CliTest, DnsRecordsShowsBothForms) {
             std::string::npos);
   EXPECT_NE(out.output.find("rocketchat-public-key.a.example  TXT  \"" + line + "\""),
             std::string::npos);
+  EXPECT_EQ(out.output.find("warning"), std::string::npos) << out.output;
+}
+
+// An SRV target must be a host name: a public_url naming an address gets the records and
+// a warning saying what to do, for IPv4 and IPv6 alike.
+TEST_F(CliTest, DnsRecordsWarnsThatAnAddressIsNoSrvTarget) {
+  for (const char* host : {"192.0.2.7", "[2001:db8::7]"}) {
+    write_file(config,
+               std::string("[federation]\ndomain = \"a.example\"\npublic_url = \"https://") + host +
+                   ":8443\"\n[storage]\ndir = \"data\"\n[local_api]\ntoken = \"t\"\n");
+    ASSERT_EQ(fedrelay({"keygen", "-c", config}).exit_code, 0);
+    auto out = fedrelay({"dns-records", "-c", config});
+    EXPECT_EQ(out.exit_code, 0) << out.output;
+    EXPECT_NE(out.output.find("warning: public_url names the address"), std::string::npos)
+        << out.output;
+    EXPECT_NE(out.output.find("an A or AAAA record such as relay.a.example"), std::string::npos)
+        << out.output;
+  }
 }
 
 // A command line not understood exits 64 (EX_USAGE), one of the documented codes, and an

@@ -41,8 +41,10 @@ caf::expected<json> local_client::call(const std::string& method, const std::str
   if (reply.is_discarded() || !reply.is_object())
     return caf::make_error(actors::errc::bad_request, "not a JSON answer: " + res->body);
   if (!reply.value("success", false))
-    return caf::make_error(actors::errc::rejected, "HTTP " + std::to_string(res->status) + ": " +
-                                                       reply.value("error", res->body));
+    // 503: the node is there but its federation part is not (booting, restarting).
+    return caf::make_error(
+        res->status == 503 ? actors::errc::unavailable : actors::errc::rejected,
+        "HTTP " + std::to_string(res->status) + ": " + reply.value("error", res->body));
   return reply;
 }
 

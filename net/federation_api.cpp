@@ -133,6 +133,9 @@ request_handler make_federation_handler(federation_api_context ctx) {
   routes.push_back(
       {"GET", std::string{actors::users_search_path}, [ctx](http_request&& req, responder respond) {
          auto query = req.query("q").value_or("");
+         // An empty prefix would list the registered users to any signed peer.
+         if (query.empty())
+           return respond(error_reply(400, "query parameter q must hold the start of a user name"));
          with_signed_origin(ctx, std::move(req), std::move(respond),
                             [ctx, query](const std::string&, responder respond) {
                               ask<std::string>(

@@ -625,6 +625,11 @@ request_handler make_local_handler(local_api_context context) {
     }
     if (at != std::string::npos && q.substr(at + 1) != ctx->own_domain) {
       auto domain = q.substr(at + 1);
+      if (at == 0) {  // peers answer only a search by the start of a name
+        respond(error_reply(
+            400, "query parameter q must name the start of a user name before @" + domain));
+        return;
+      }
       if (ctx->filter && !ctx->filter->allowed(domain)) {
         respond(error_reply(403, "domain not allowed: " + domain));
         return;

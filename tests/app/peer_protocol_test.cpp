@@ -3,6 +3,7 @@
 // refused domains, each answered as docs/PROTOCOL.md says, with the node still serving.
 #include <gtest/gtest.h>
 
+#include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/hash.hpp"
@@ -292,6 +293,37 @@ TEST_F(PeerProtocolTest, ARequestNamingTheNodesOwnDomainIsRefusedWith403) {
     EXPECT_NE(res.body.find("is this node's own domain"), std::string::npos) << res.body;
   }
   expect_still_serving();
+}
+
+// A peer searches users by the start of their names; an empty start, which would list
+// them all, is refused.
+TEST_F(PeerProtocolTest, AUserSearchOfAPeerNeedsTheStartOfAName) {
+  ASSERT_TRUE(a.post("/api/v1/users.register", {{"username", "alice"}}).value("success", false));
+  auto search = [&](const std::string& q) {
+    net::http_request req;
+    req.method = "GET";
+    req.target = std::string{actors::users_search_path} + "?q=" + q;
+    for (auto& h : actors::signed_headers(x, "x.test", "GET", req.target, ""))
+      req.headers.push_back(std::move(h));
+    req.headers.emplace_back(std::string{actors::version_header}, "1");
+    auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.federation_port(), {}},
+                                          std::move(req), 30s);
+    EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));
+    return res ? *res : net::http_response{};
+  };
+  auto found = search("al");
+  EXPECT_EQ(found.status, 200u) << found.body;
+  EXPECT_NE(found.body.find("\"username\":\"alice\""), std::string::npos) << found.body;
+  auto all = search("");
+  EXPECT_EQ(all.status, 400u) << all.body;
+  EXPECT_EQ(all.body.find("alice"), std::string::npos) << all.body;
+  // A chat server asking for all users of a peer is told so by its own node.
+  unsigned status = 0;
+  auto local = a.get("/api/v1/users.search?q=@x.test", &status);
+  EXPECT_EQ(status, 400u) << local.dump();
+  EXPECT_NE(local.value("error", "").find("the start of a user name before @x.test"),
+            std::string::npos)
+      << local.dump();
 }
 
 TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {

@@ -1,5 +1,4 @@
 // The operator's first steps: keygen, dns-records and status.
-#include <arpa/inet.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -79,19 +78,6 @@ int cmd_keygen(const std::string& config_path, bool renew, bool forget_previous)
   return exit_ok;
 }
 
-namespace {
-
-/// Whether `host` is an IPv4 or IPv6 address (with or without brackets), not a name.
-bool is_ip_address(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned char bytes[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), bytes) == 1 ||
-         inet_pton(AF_INET6, host.c_str(), bytes) == 1;
-}
-
-}  // namespace
-
 int cmd_dns_records(const std::string& config_path) {
   auto s = load_or_report(config_path);
   if (!s) return exit_error;
@@ -112,12 +98,6 @@ int cmd_dns_records(const std::string& config_path) {
     return exit_error;
   }
   std::cout << actors::printed_form(*records, s->domain);
-  if (is_ip_address(records->srv_target))
-    std::cerr << "warning: public_url names the address " << records->srv_target
-              << ", but an SRV record's target must be a host name (RFC 2782), and many DNS "
-                 "servers and resolvers refuse an address there: give it a name (an A or AAAA "
-                 "record such as relay."
-              << s->domain << ") and use that name in public_url\n";
   return exit_ok;
 }
 

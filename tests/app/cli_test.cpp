@@ -149,7 +149,7 @@ TEST_F(CliTest, DnsRecordsWarnsThatAnAddressIsNoSrvTarget) {
     ASSERT_EQ(fedrelay({"keygen", "-c", config}).exit_code, 0);
     auto out = fedrelay({"dns-records", "-c", config});
     EXPECT_EQ(out.exit_code, 0) << out.output;
-    EXPECT_NE(out.output.find("warning: public_url names the address"), std::string::npos)
+    EXPECT_NE(out.output.find("\n; warning: public_url names the address"), std::string::npos)
         << out.output;
     EXPECT_NE(out.output.find("an A or AAAA record such as relay.a.example"), std::string::npos)
         << out.output;

@@ -57,6 +57,12 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
   return refuse("no such message " + target);
 }
 
+/// Whether a member other than `user` is an owner.
+bool other_owner(const room_state& s, const std::string& user) {
+  return std::any_of(s.members.begin(), s.members.end(),
+                     [&](const auto& m) { return m.second == "owner" && m.first != user; });
+}
+
 /// The rules of each type once the room exists and the user is a member.
 [[nodiscard]] caf::error validate_member_event(const room_state& s, const room_event& e,
                                                const author_lookup& stored) {
@@ -73,6 +79,14 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
       return {};
     }
     case event_type::user_left:
+      // Only owners change roles and delete the room: a last owner who left the others
+      // behind would leave a room nobody could ever manage again. A direct room has nothing
+      // to manage, and either of its two may leave it.
+      if (s.type != "direct" && role_of(s, e.user) == "owner" && s.members.size() > 1 &&
+          !other_owner(s, e.user))
+        return refuse(
+            "the room's last owner may not leave while others are members: make another member "
+            "owner first");
       return {};
     case event_type::user_removed: {
       if (!moderates(s, e.user)) return refuse("only owners and moderators may remove users");
@@ -87,10 +101,8 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
       auto target = content_text(e, "target");
       if (auto err = need_member_target(s, target)) return err;
       // Only owners change roles and delete the room: without one, nobody ever could again.
-      bool other_owner = std::any_of(s.members.begin(), s.members.end(), [&](const auto& m) {
-        return m.second == "owner" && m.first != target;
-      });
-      if (role_of(s, target) == "owner" && content_text(e, "role") != "owner" && !other_owner)
+      if (role_of(s, target) == "owner" && content_text(e, "role") != "owner" &&
+          !other_owner(s, target))
         return refuse("the room's last owner keeps the role: make another member owner first");
       return {};
     }
@@ -118,6 +130,8 @@ std::optional<std::string> author_of(const room_state& s, const std::string& tar
         return author.error();
       return {};
     case event_type::read_receipt:
+      // `up_to` is not checked: a read up to a message deleted meanwhile still counts, and
+      // a member whose state came in a snapshot knows no deleted message to tell it by.
       return {};
     case event_type::notification:
       return need_member_target(s, content_text(e, "to"));

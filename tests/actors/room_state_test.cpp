@@ -226,6 +226,30 @@ TEST_F(RoomStateTest, TheLastOwnerKeepsTheRoleUntilAnotherMemberIsOwner) {
             last_owner);
 }
 
+TEST_F(RoomStateTest, TheLastOwnerLeavesOnlyOnceAnotherIsOwnerOrNobodyIsLeft) {
+  create_with_members("public");
+  EXPECT_EQ(refusal(ev(event_type::user_left, alice, {})),
+            "the room's last owner may not leave while others are members: make another member "
+            "owner first");
+  EXPECT_TRUE(state_.members.count(alice));
+  accept(ev(event_type::user_left, carol, {}));  // others leave as they like
+  accept(ev(event_type::role_changed, alice, {{"target", bob}, {"role", "owner"}}));
+  accept(ev(event_type::user_left, alice, {}));
+  // bob, now the last owner and with others gone, may leave the room empty.
+  for (const auto& [member, role] : std::map<std::string, std::string>{state_.members})
+    if (member != bob) accept(ev(event_type::user_left, member, {}));
+  accept(ev(event_type::user_left, bob, {}));
+  EXPECT_TRUE(state_.members.empty());
+}
+
+TEST_F(RoomStateTest, TheOwnerOfADirectRoomLeavesItLikeTheOther) {
+  accept(
+      ev(event_type::room_created, alice, {{"name", ""}, {"room_type", "direct"}, {"with", bob}}));
+  ASSERT_EQ(state_.members.at(alice), "owner");
+  accept(ev(event_type::user_left, alice, {}));
+  EXPECT_FALSE(state_.members.count(alice));
+}
+
 TEST_F(RoomStateTest, EditsByTheAuthorDeletesByTheAuthorOrAModerator) {
   create_with_members("public");
   auto by_bob = post(bob);

@@ -64,7 +64,9 @@ struct local_bridge_state {
   uint64_t next_waiter = 0;
   std::set<time_point> sweeps;  // when the sweeps scheduled on the clock come
   // The newest inbox cursor the bridge knows of: read from the inbox's last key on first
-  // use, then moved by the journal's wakes. It may lag what a scan sees, never lead it.
+  // use, then moved on by the journal's wakes and by every page. Once read, it is at least
+  // every cursor this bridge handed out (a wake can come after the page that showed its
+  // events), so a reader's cursor past it is past anything written.
   std::optional<uint64_t> newest;
   static inline const char* name = "local_bridge";
 };
@@ -225,6 +227,8 @@ struct inbox_page {
   }
   if (!err) err = std::move(unreadable);
   if (err && count == 0) return caf::make_error(errc::storage_failed, "inbox: " + describe(err));
+  auto& newest_known = self->state.newest;
+  if (newest_known && next > after) newest_known = std::max(*newest_known, next);
   // A cursor past the newest (one kept from before the node's data was replaced, say) is
   // answered with the newest: a reader waiting there would skip every event numbered up
   // to it. Only what the bridge knows to be written counts, so none written meanwhile is.
@@ -296,7 +300,7 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
       },
       [self](inbox_atom, uint64_t last_cursor) {
         auto& st = self->state;
-        st.newest = std::max(st.newest.value_or(0), last_cursor);
+        if (st.newest) st.newest = std::max(*st.newest, last_cursor);
         for (auto i = st.waiters.begin(); i != st.waiters.end();) {
           if (i->second.after >= last_cursor) {
             ++i;

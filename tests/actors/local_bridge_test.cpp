@@ -372,6 +372,22 @@ TEST_F(LocalBridgeTest, ACursorPastTheNewestIsAnsweredAtOnceWithTheNewest) {
   EXPECT_EQ(fetch(std::numeric_limits<uint64_t>::max(), 10)["next"], 6);
 }
 
+// A page can show events before the journal's wake about them reaches the bridge: the
+// cursor that page handed out is never taken for one past the newest, which would send
+// the reader back over the same events.
+TEST_F(LocalBridgeTest, ACursorHandedOutBeforeItsWakeIsNotMovedBack) {
+  EXPECT_EQ(fetch(3, 10)["next"], 0);  // the newest is read: nothing yet
+  storage::write_batch b;              // written as the journal does, its wake still to come
+  for (uint64_t c = 1; c <= 3; ++c)
+    b.put(storage::column::inbox, storage::encode_u64(c),
+          json{{"cursor", c}, {"text", std::to_string(c)}}.dump());
+  ASSERT_EQ(node_->store->write(b), caf::none);
+  auto page = fetch(0, 10);
+  EXPECT_EQ(texts(page), (std::vector<std::string>{"1", "2", "3"}));
+  ASSERT_EQ(page["next"], 3);
+  EXPECT_EQ(fetch(3, 10), (json{{"events", json::array()}, {"next", 3}}));
+}
+
 // The newest cursor is read from the store when the bridge starts, not only learnt from
 // the journal's wakes.
 TEST_F(LocalBridgeTest, ABridgeStartedOverAnInboxKnowsItsNewestCursor) {

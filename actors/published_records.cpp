@@ -1,7 +1,5 @@
 #include "actors/published_records.hpp"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 
 #include "actors/errc.hpp"
@@ -113,26 +111,13 @@ std::string provider_form(const published_records& r) {
          "  TXT  " + quote_txt_strings({r.protocol}) + "\n";
 }
 
-namespace {
-
-/// Whether `host` is an IPv4 or IPv6 address (with or without brackets), not a name.
-bool is_ip_address(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned char bytes[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), bytes) == 1 ||
-         inet_pton(AF_INET6, host.c_str(), bytes) == 1;
-}
-
-}  // namespace
-
 std::string printed_form(const published_records& r, const std::string& domain) {
   auto text = "; DNS records for " + domain + ": add these to the zone of " + domain +
               "\n; zone-file form\n" + zone_file_form(r) +
               "\n; provider form (name, type, value as quoted strings; e.g. Route 53)\n" +
               provider_form(r);
   // A comment, so the text can still be pasted into a zone file whole.
-  if (is_ip_address(r.srv_target))
+  if (config::is_ip_address(r.srv_target))
     text += "\n; warning: public_url names the address " + r.srv_target +
             ", but an SRV record's target must be a host name (RFC 2782), and many DNS servers "
             "and resolvers refuse an address there: give it a name (an A or AAAA record such as "

@@ -1037,6 +1037,12 @@ std::string endpoint::to_string() const {
   return host + ":" + port_text;
 }
 
+bool is_ip_address(const std::string& host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    return is_ipv6(host.substr(1, host.size() - 2));
+  return is_ipv4(host) || is_ipv6(host);
+}
+
 std::optional<endpoint> parse_endpoint(const std::string& text) {
   endpoint ep;
   if (!endpoint_problem(text, ep).empty()) return std::nullopt;

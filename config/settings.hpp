@@ -70,6 +70,10 @@ struct endpoint {
 /// (load_settings rejects it).
 std::optional<endpoint> parse_endpoint(const std::string& text);
 
+/// Whether `host` is an IPv4 or IPv6 address (an IPv6 one with or without brackets), not a
+/// name.
+bool is_ip_address(const std::string& host);
+
 /// One entry of [[peers.static]]: answers discovery for `domain` without DNS or Hub.
 struct static_peer {
   std::string domain;          // "b.example"

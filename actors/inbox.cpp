@@ -1,5 +1,8 @@
 #include "actors/inbox.hpp"
 
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+
 namespace fedrelay::actors {
 namespace {
 
@@ -36,6 +39,12 @@ std::optional<std::string_view> inbox_reference(std::string_view value) {
 
 bool is_message_reference(std::string_view value) {
   return !value.empty() && value.front() == message_mark;
+}
+
+caf::expected<uint64_t> last_inbox_cursor(const storage::store& store) {
+  auto last = store.last_in_range(storage::column::inbox, "", "");
+  if (!last) return last.error();
+  return *last ? storage::decode_u64((*last)->first).value_or(0) : 0;
 }
 
 }  // namespace fedrelay::actors

@@ -15,6 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include <caf/expected.hpp>
+
+namespace fedrelay::storage {
+class store;
+}
+
 namespace fedrelay::actors {
 
 /// `event` (a compact JSON object) with "cursor" as its first member.
@@ -30,5 +36,9 @@ std::optional<std::string_view> inbox_reference(std::string_view value);
 /// Whether the value is a reference that encode_inbox_reference wrote (to a message), and
 /// not one of an earlier version.
 bool is_message_reference(std::string_view value);
+
+/// The last cursor in `store`'s inbox (0 when it is empty): the last one ever given, as the
+/// inbox is never trimmed.
+[[nodiscard]] caf::expected<uint64_t> last_inbox_cursor(const storage::store& store);
 
 }  // namespace fedrelay::actors

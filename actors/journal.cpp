@@ -110,9 +110,9 @@ bool looks_like_object(std::string_view text) {
 [[nodiscard]] caf::expected<uint64_t> load_last_cursor(journal_pointer self) {
   auto& st = self->state;
   if (st.cursor_loaded) return st.last_cursor;
-  auto last = st.store->last_in_range(storage::column::inbox, "", "");
+  auto last = last_inbox_cursor(*st.store);
   if (!last) return last.error();
-  st.last_cursor = *last ? storage::decode_u64((*last)->first).value_or(0) : 0;
+  st.last_cursor = *last;
   st.cursor_loaded = true;
   return st.last_cursor;
 }

@@ -76,10 +76,10 @@ using bridge_pointer = bridge_impl::stateful_pointer<local_bridge_state>;
 [[nodiscard]] caf::expected<uint64_t> newest_cursor(bridge_pointer self) {
   auto& st = self->state;
   if (st.newest) return *st.newest;
-  auto last = st.store->last_in_range(storage::column::inbox, "", "");
+  auto last = last_inbox_cursor(*st.store);
   if (!last) return last.error();
-  st.newest = *last ? storage::decode_u64((*last)->first).value_or(0) : 0;
-  return *st.newest;
+  st.newest = *last;
+  return *last;
 }
 
 /// How the local server sees room log entry `logged`, which an inbox reference at `cursor`

@@ -88,10 +88,9 @@ std::string settings_fix(const std::string& config_path) {
   if (::stat(config_path.c_str(), &st) != 0)
     return errno == ENOENT ? "pass the node's settings file with -c (examples/node.toml shows "
                              "every key)"
-                           : "run fedrelay check as the account that runs the node";
+                           : check_detail::run_as_node_account;
   if (S_ISDIR(st.st_mode)) return "pass the settings file itself with -c, not its directory";
-  if (::access(config_path.c_str(), R_OK) != 0)
-    return "run fedrelay check as the account that runs the node";
+  if (::access(config_path.c_str(), R_OK) != 0) return check_detail::run_as_node_account;
   return "correct that line of " + config_path;
 }
 

@@ -49,4 +49,8 @@ void check_public_url(const context& c, report& r);
 /// "chmod 600 PATH" style mode text: "0644".
 std::string mode_text(unsigned mode);
 
+/// The fix when this account may not read a file the node reads.
+inline constexpr const char* run_as_node_account =
+    "run fedrelay check as the account that runs the node";
+
 }  // namespace fedrelay::app::check_detail

@@ -54,7 +54,7 @@ void check_node_key(context& c, report& r) {
   // A key this account may not read is no damaged key: check runs as someone else.
   if (st.error == EACCES || (st.error == 0 && ::access(path.c_str(), R_OK) != 0)) {
     r.error("node.key", path + ": " + std::strerror(st.error != 0 ? st.error : errno),
-            "run fedrelay check as the account that runs the node");
+            run_as_node_account);
     return;
   }
   auto id = crypto::load_identity(c.s.storage_dir);

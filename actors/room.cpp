@@ -92,15 +92,6 @@ std::string direct_room_key(std::string_view user_a, std::string_view user_b) {
   return storage::joined_key({"dm", user_a, user_b});
 }
 
-std::string room_message_key(std::string_view message_id) {
-  return dedup_event_key(message_id);
-}
-
-journal_put room_message_mark(std::string_view message_id, std::string_view room_id) {
-  return journal_put{static_cast<uint8_t>(storage::column::dedup), room_message_key(message_id),
-                     std::string{room_id}};
-}
-
 namespace {
 
 using json = nlohmann::json;

@@ -15,6 +15,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/message_marks.hpp"
 #include "actors/room_manager_actor.hpp"
 #include "actors/room_state.hpp"
 
@@ -102,18 +103,5 @@ struct stored_room {
 /// Column `meta`: the direct room of two users ("dm\0" lower "\0" higher -> room id), so
 /// the same pair reuses its room.
 std::string direct_room_key(std::string_view user_a, std::string_view user_b);
-
-/// Column `dedup`, the same key the inbound actor checks for the message ids of all but
-/// sequenced events (dedup_event_key): written with the effect of a message, so a
-/// message already handled is never handled again, even when the process died between
-/// the two writes. The host and a member mark a submitted event with its submit message
-/// id, which makes local submissions idempotent too. The host's sequenced events get no
-/// mark on a member: its room drops every seq it applied, and the inbound actor looks
-/// none of them up.
-std::string room_message_key(std::string_view message_id);
-
-/// The put that marks `message_id` handled in room `room_id` (room_message_key -> room
-/// id), for the journal entry that holds the message's effect.
-journal_put room_message_mark(std::string_view message_id, std::string_view room_id);
 
 }  // namespace fedrelay::actors

@@ -1,21 +1,14 @@
 #include "actors/stored_receipts.hpp"
 
-#include <algorithm>
 #include <utility>
 
+#include "actors/stamped_value.hpp"
 #include "storage/keys.hpp"
 
 namespace fedrelay::actors {
 namespace {
 
 constexpr std::string_view receipt_prefix{"t\0", 2};
-constexpr size_t time_bytes = sizeof(uint64_t);
-
-// A receipt's JSON opens with '{'; the time before it opens with a zero byte for the next
-// two million years, so the two forms never look alike.
-bool carries_time(std::string_view value) {
-  return value.size() > time_bytes && value.front() == '\0';
-}
 
 }  // namespace
 
@@ -24,13 +17,11 @@ std::string transaction_receipt_key(std::string_view origin, std::string_view tr
 }
 
 std::string stored_receipt_value(std::string_view receipt, int64_t stored_ms) {
-  auto value = storage::encode_u64(static_cast<uint64_t>(std::max<int64_t>(stored_ms, 0)));
-  value.append(receipt);
-  return value;
+  return stamped_value(receipt, stored_ms);
 }
 
 std::string_view receipt_of_stored(std::string_view value) {
-  return carries_time(value) ? value.substr(time_bytes) : value;
+  return payload_of(value);
 }
 
 caf::expected<std::optional<std::string>> stored_receipt(const storage::store& store,
@@ -48,10 +39,8 @@ storage::entry_expired expired_receipts(std::chrono::milliseconds kept,
   return [kept = kept.count(), now_ms = std::move(now_ms)](std::string_view key,
                                                            std::string_view value) {
     if (key.substr(0, receipt_prefix.size()) != receipt_prefix) return false;
-    if (!carries_time(value)) return true;
-    auto stored = storage::decode_u64(value.substr(0, time_bytes)).value_or(0);
-    auto now = now_ms();
-    return now > kept && stored < static_cast<uint64_t>(now - kept);
+    auto stored = stamp_of(value);
+    return !stored || stored_longer_ago_than(*stored, kept, now_ms());
   };
 }
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "actors/describe.hpp"
+#include "actors/message_marks.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
 #include "config/status.hpp"
@@ -58,6 +59,8 @@ caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings
   if (s.storage_sync == config::sync_mode::periodic) opts.wal_sync_period = s.storage_sync_period;
   opts.expiries.push_back({storage::column::receipts,
                            actors::expired_receipts(s.storage_receipts_kept, actors::unix_ms_now)});
+  opts.expiries.push_back({storage::column::dedup, actors::expired_message_marks(
+                                                       s.storage_marks_kept, actors::unix_ms_now)});
   return storage::store::open(s.storage_dir + "/db", std::move(opts));
 }
 

@@ -43,7 +43,7 @@ struct section_schema {
 const section_schema schema[] = {
     {"federation", {"enabled", "domain", "discovery", "hub_url", "public_url"}},
     {"listen", {"federation", "local"}},
-    {"storage", {"dir", "sync", "sync_period_ms", "receipts_kept_hours"}},
+    {"storage", {"dir", "sync", "sync_period_ms", "receipts_kept_hours", "marks_kept_hours"}},
     {"dns", {"resolver", "timeout_ms", "negative_ttl_s"}},
     {"local_api", {"token"}},
     {"tls", {"cert", "key", "ca"}},
@@ -679,6 +679,10 @@ class settings_reader {
     // transaction is taken at all. At most ten years.
     if (auto v = t.integer("receipts_kept_hours", 1, 87'600))
       s_.storage_receipts_kept = std::chrono::hours(*v);
+    // The same bounds: a resend of a message after its mark went is handled again, and
+    // peers resend for as long as they are kept from delivering.
+    if (auto v = t.integer("marks_kept_hours", 1, 87'600))
+      s_.storage_marks_kept = std::chrono::hours(*v);
   }
 
   void read_dns(table_view& t) {

@@ -182,6 +182,7 @@ struct settings {
   sync_mode storage_sync = sync_mode::always;           // sync
   std::chrono::milliseconds storage_sync_period{1000};  // sync_period_ms: with "periodic"
   std::chrono::hours storage_receipts_kept{168};        // receipts_kept_hours
+  std::chrono::hours storage_marks_kept{720};           // marks_kept_hours
   // [dns]
   std::optional<endpoint> dns_resolver;         // resolver; nullopt: the system's resolv.conf
   std::chrono::milliseconds dns_timeout{2000};  // timeout: the bound on one lookup

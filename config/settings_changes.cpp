@@ -56,6 +56,7 @@ const std::vector<key_of_file>& keys_of_file() {
       key("storage.sync", [](const settings& s) -> auto& { return s.storage_sync; }),
       key("storage.sync_period_ms", [](const settings& s) -> auto& { return s.storage_sync_period; }),
       key("storage.receipts_kept_hours", [](const settings& s) -> auto& { return s.storage_receipts_kept; }),
+      key("storage.marks_kept_hours", [](const settings& s) -> auto& { return s.storage_marks_kept; }),
       key("dns.resolver", [](const settings& s) -> auto& { return s.dns_resolver; }),
       key("dns.timeout_ms", [](const settings& s) -> auto& { return s.dns_timeout; }),
       key("dns.negative_ttl_s", [](const settings& s) -> auto& { return s.dns_negative_ttl; }),

@@ -1,17 +1,21 @@
 // The store a node opens from its settings: received transactions' receipts are kept for
-// storage.receipts_kept_hours, then go at a compaction; its memtables are of the size its
-// domain picks.
+// storage.receipts_kept_hours and the marks of handled messages for storage.marks_kept_hours,
+// then go at a compaction; its memtables are of the size its domain picks.
 #include "app/load.hpp"
 
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "actors/describe.hpp"
+#include "actors/message_marks.hpp"
 #include "actors/outbox.hpp"
 #include "actors/request_auth.hpp"
+#include "actors/stamped_value.hpp"
 #include "actors/stored_receipts.hpp"
 #include "storage/keys.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -19,33 +23,62 @@
 namespace fedrelay::app {
 namespace {
 
+int64_t hours_ago(int hours) {
+  return actors::unix_ms_now() - std::chrono::milliseconds(std::chrono::hours{hours}).count();
+}
+
+// Writes `entries` into column `c` of the store `s` opens, compacts that column, and tells
+// which of the keys are still there.
+std::vector<bool> present_after_compaction(
+    const config::settings& s, storage::column c,
+    const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::vector<bool> present;
+  auto store = open_store(s);
+  EXPECT_TRUE(store) << actors::describe(store.error());
+  if (!store) return present;
+  storage::write_batch batch;
+  for (const auto& [key, value] : entries) batch.put(c, key, value);
+  EXPECT_EQ((*store)->write(batch), caf::none);
+  EXPECT_EQ((*store)->compact(c), caf::none);
+  for (const auto& entry : entries) {
+    auto value = (*store)->get(c, entry.first);
+    EXPECT_TRUE(value);
+    present.push_back(value && *value);
+  }
+  return present;
+}
+
 TEST(LoadTest, TheNodesStoreDropsReceiptsKeptLongerThanTheSettingsSay) {
   fedrelay::test::temp_dir dir{"fedrelay-load"};
   config::settings s;
   s.storage_dir = dir.path();
   s.storage_receipts_kept = std::chrono::hours{2};
-  auto store = open_store(s);
-  ASSERT_TRUE(store) << actors::describe(store.error());
-  auto hours_ago = [](int hours) {
-    return actors::unix_ms_now() - std::chrono::milliseconds(std::chrono::hours{hours}).count();
-  };
-  auto old_key = actors::transaction_receipt_key("a.example", "a.example:old");
-  auto new_key = actors::transaction_receipt_key("a.example", "a.example:new");
-  auto mark_key = actors::outbox_high_water_key("a.example");
-  storage::write_batch batch;
-  batch.put(storage::column::receipts, old_key, actors::stored_receipt_value("{}", hours_ago(3)));
-  batch.put(storage::column::receipts, new_key, actors::stored_receipt_value("{}", hours_ago(1)));
-  batch.put(storage::column::receipts, mark_key, storage::encode_u64(7));
-  ASSERT_EQ((*store)->write(batch), caf::none);
-  ASSERT_EQ((*store)->compact(storage::column::receipts), caf::none);
-  auto present = [&](const std::string& key) {
-    auto value = (*store)->get(storage::column::receipts, key);
-    EXPECT_TRUE(value);
-    return value && *value;
-  };
-  EXPECT_FALSE(present(old_key));
-  EXPECT_TRUE(present(new_key));
-  EXPECT_TRUE(present(mark_key));
+  auto present = present_after_compaction(
+      s, storage::column::receipts,
+      {{actors::transaction_receipt_key("a.example", "a.example:old"),
+        actors::stored_receipt_value("{}", hours_ago(3))},
+       {actors::transaction_receipt_key("a.example", "a.example:new"),
+        actors::stored_receipt_value("{}", hours_ago(1))},
+       {actors::outbox_high_water_key("a.example"), storage::encode_u64(7)}});
+  EXPECT_EQ(present, (std::vector<bool>{false, true, true}));
+}
+
+TEST(LoadTest, TheNodesStoreDropsMarksOfHandledMessagesKeptLongerThanTheSettingsSay) {
+  fedrelay::test::temp_dir dir{"fedrelay-load"};
+  config::settings s;
+  s.storage_dir = dir.path();
+  s.storage_marks_kept = std::chrono::hours{2};
+  const std::string room = "!r:a.example";
+  auto just_written = actors::room_message_mark("a.example:now", room);
+  auto present = present_after_compaction(
+      s, storage::column::dedup,
+      {{actors::room_message_key("a.example:old"), actors::stamped_value(room, hours_ago(3))},
+       {actors::room_message_key("a.example:new"), actors::stamped_value(room, hours_ago(1))},
+       {just_written.key, just_written.value},
+       // A mark of an earlier version carries no time; the Hub's tokens share the column.
+       {actors::room_message_key("a.example:earlier"), room},
+       {"hub/token/abc", actors::stamped_value("{}", hours_ago(3))}});
+  EXPECT_EQ(present, (std::vector<bool>{false, true, true, true, true}));
 }
 
 TEST(LoadTest, TheNodesMemtablesAreOfTheSizeItsDomainPicks) {

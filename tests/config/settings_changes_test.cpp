@@ -39,6 +39,7 @@ TEST(ChangedKeysTest, EachKeyOfTheFileIsNamedWhenItAloneChanges) {
       {"[storage]\nsync = \"periodic\"", "storage.sync"},
       {"[storage]\nsync_period_ms = 50", "storage.sync_period_ms"},
       {"[storage]\nreceipts_kept_hours = 24", "storage.receipts_kept_hours"},
+      {"[storage]\nmarks_kept_hours = 24", "storage.marks_kept_hours"},
       {"[dns]\nresolver = \"127.0.0.1:5353\"", "dns.resolver"},
       {"[dns]\ntimeout_ms = 750", "dns.timeout_ms"},
       {"[dns]\nnegative_ttl_s = 5", "dns.negative_ttl_s"},

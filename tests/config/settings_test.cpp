@@ -297,6 +297,15 @@ TEST(SettingsTest, ReceiptsAreKeptAWeekUnlessSaidOtherwise) {
   EXPECT_EQ(s->storage_receipts_kept, std::chrono::hours{2});
 }
 
+TEST(SettingsTest, MarksOfHandledMessagesAreKeptThirtyDaysUnlessSaidOtherwise) {
+  auto defaults = parse_settings("", "/x/node.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->storage_marks_kept, std::chrono::hours{720});
+  auto s = parse_settings(lines({"[storage]", "marks_kept_hours = 48"}), "/x/node.toml");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->storage_marks_kept, std::chrono::hours{48});
+}
+
 TEST(SettingsTest, RelativePathsAreRelativeToTheFile) {
   fedrelay::test::temp_dir dir;
   std::filesystem::create_directories(dir / "etc");

@@ -116,13 +116,18 @@ TEST(ValidationTest, PeerAddressesAreOneOfThreeChoices) {
   EXPECT_THAT(problems_of("peers", "addresses = \"any\""), IsEmpty());
 }
 
-TEST(ValidationTest, ReceiptsAreKeptFromAnHourToTenYears) {
+TEST(ValidationTest, ReceiptsAndMarksAreKeptFromAnHourToTenYears) {
   EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 0"),
               ElementsAre(HasSubstr("storage.receipts_kept_hours: 0 is too small")));
   EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 87601"),
               ElementsAre(HasSubstr("storage.receipts_kept_hours: 87601 is too large")));
   EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 1"), IsEmpty());
   EXPECT_THAT(problems_of("storage", "receipts_kept_hours = 87600"), IsEmpty());
+  EXPECT_THAT(problems_of("storage", "marks_kept_hours = 0"),
+              ElementsAre(HasSubstr("storage.marks_kept_hours: 0 is too small")));
+  EXPECT_THAT(problems_of("storage", "marks_kept_hours = 87601"),
+              ElementsAre(HasSubstr("storage.marks_kept_hours: 87601 is too large")));
+  EXPECT_THAT(problems_of("storage", "marks_kept_hours = 1"), IsEmpty());
 }
 
 TEST(ValidationTest, BackoffMaxMustNotBeBelowInitial) {
@@ -479,7 +484,7 @@ TEST(ValidationTest, UnknownKeysAreProblems) {
                           "storage.dir)"));
   EXPECT_THAT(problems(lines({"[storage]", "compression = \"zstd\""})),
               ElementsAre("node.toml:2: storage.compression: unknown key (expected one of dir, "
-                          "sync, sync_period_ms, receipts_kept_hours)"));
+                          "sync, sync_period_ms, receipts_kept_hours, marks_kept_hours)"));
   EXPECT_THAT(problems(lines({"[federation.extra]", "x = 1"})),
               ElementsAre(HasSubstr("node.toml:1: federation.extra: unknown key")));
 }

@@ -412,15 +412,15 @@ void fetch_next(files_pointer self, const std::string& id) {
   self->request(st.ctx.discovery, st.ctx.transport_settings.request_timeout, resolve_atom::value,
                 origin)
       .then(
-          [self, id, run, meta = *meta, offset, want](peer_record& rec) {
+          [self, id, run, meta = *meta, origin, offset, want](peer_record& rec) {
             auto& st = self->state;
             if (job_of_run(self, id, run) == nullptr) return;  // collected meanwhile
             outbound_request req;
             req.method = "GET";
             req.base_url = rec.base_url;
             req.path = std::string{files_get_path} + "?id=" + id;
-            req.headers =
-                signed_headers(*st.ctx.identity, st.ctx.own_domain, req.method, req.path, "");
+            req.headers = signed_headers(*st.ctx.identity, st.ctx.own_domain, origin, req.method,
+                                         req.path, "");
             req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
                                                   std::to_string(offset + want - 1));
             self->request(st.ctx.transport, st.ctx.transport_settings.request_timeout,

@@ -150,7 +150,8 @@ void attempt(registrar_pointer self) {
   req.path = path_prefix(o.hub_url) + std::string{hub_register_path};
   // The signature covers the API path, not the prefix: a reverse proxy that strips the
   // prefix does not break it.
-  req.headers = signed_headers(*o.identity, o.domain, "POST", hub_register_path, body);
+  // The Hub has no domain of its own to name: its registrations are signed without one.
+  req.headers = signed_headers(*o.identity, o.domain, "", "POST", hub_register_path, body);
   req.body = std::move(body);
   ++st.report.attempts;
   self->request(o.transport, o.request_timeout, send_atom::value, std::move(req))

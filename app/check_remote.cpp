@@ -236,7 +236,8 @@ void check_public_url(const context& c, report& r) {
   net::http_request req;
   req.method = "GET";
   req.target = net::make_target(actors::self_path, {{"nonce", nonce}});
-  req.headers = actors::signed_headers(*c.identity, c.s.domain, req.method, req.target, req.body);
+  req.headers =
+      actors::signed_headers(*c.identity, c.s.domain, c.s.domain, req.method, req.target, req.body);
   auto res = net::http_request_blocking(*base, std::move(req), http_timeout, client_options(c.s));
   if (!res) {
     bool tls = res.error() == net::errc::tls_failed;

@@ -1,7 +1,5 @@
 #include "net/federation_api.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -22,15 +20,6 @@ namespace {
 
 using namespace std::string_literals;
 
-/// Whether two domain names are one (DNS names ignore case).
-bool same_domain(std::string_view a, std::string_view b) {
-  return !a.empty() && a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 /// Answers 403 for a refused origin and 400 for a missing one; returns the origin or "".
 std::string admitted_origin(const federation_api_context& ctx, const http_request& req,
                             const responder& respond) {
@@ -49,7 +38,7 @@ std::string admitted_origin(const federation_api_context& ctx, const http_reques
   // Nothing of a node's comes to it over federation: such a request is forged, or another
   // node runs under this domain, which its operator needs to hear rather than a failed
   // lookup of the own name.
-  if (same_domain(origin, ctx.own_domain)) {
+  if (actors::same_domain(origin, ctx.own_domain)) {
     respond(error_reply(403, "origin " + origin + " is this node's own domain"));
     return {};
   }
@@ -109,9 +98,10 @@ void with_signed_origin(const federation_api_context& ctx, http_request&& req, r
   ask<actors::peer_record>(
       *ctx.system, ctx.discovery, ctx.timeout,
       [ctx, shared, respond, then, origin](actors::peer_record& rec) {
-        auto err = actors::verify_request(rec.public_key, shared->method, shared->target,
-                                          shared->header(actors::time_header), shared->body,
-                                          shared->header(actors::signature_header), ctx.clock_skew);
+        auto err = actors::verify_request(
+            rec.public_key, shared->method, shared->target, shared->header(actors::time_header),
+            shared->body, shared->header(actors::signature_header), ctx.clock_skew,
+            shared->header(actors::destination_header), ctx.own_domain);
         if (err) {
           respond(error_reply(401, actors::detail_of(err)));
           return;

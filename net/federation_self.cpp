@@ -33,7 +33,7 @@ request_handler make_self_check_handler(std::string own_domain,
     auto err = actors::verify_request(
         std::string_view{reinterpret_cast<const char*>(key.data()), key.size()}, req.method,
         req.target, req.header(actors::time_header), req.body, req.header(actors::signature_header),
-        clock_skew);
+        clock_skew, req.header(actors::destination_header), own_domain);
     if (err) {
       respond(error_reply(401, actors::detail_of(err)));
       return;

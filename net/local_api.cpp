@@ -341,8 +341,8 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
         http_request req;
         req.method = "GET";
         req.target = make_target(actors::users_search_path, {{"q", name}});
-        req.headers =
-            actors::signed_headers(*ctx->identity, ctx->own_domain, req.method, req.target, "");
+        req.headers = actors::signed_headers(*ctx->identity, ctx->own_domain, domain, req.method,
+                                             req.target, "");
         ctx->client->request(
             *base, std::move(req), ctx->timeout,
             [domain, respond](caf::expected<http_response> res) {

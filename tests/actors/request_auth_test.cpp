@@ -1,5 +1,5 @@
 // Signed requests between nodes (actors/request_auth.hpp): the accepted time window, for
-// any time a request may name.
+// any time a request may name, and the server a request is for.
 #include "actors/request_auth.hpp"
 
 #include <limits>
@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/errc.hpp"
+#include "actors/transaction.hpp"
 #include "crypto/identity.hpp"
 
 namespace fedrelay::actors {
@@ -44,6 +45,56 @@ TEST(RequestAuthTest, ARequestTimedAtTheEndsOfTheRangeIsRefusedBeforeItsSignatur
   auto now = unix_ms_now();
   EXPECT_FALSE(verify_request(key, "GET", "/x", std::to_string(now), "",
                               sign_request(id, "GET", "/x", now, ""), 300s));
+}
+
+// The destination is signed: a server that received a read cannot ask a third server the
+// same in the caller's name, nor drop the destination to make it the older form.
+TEST(RequestAuthTest, ARequestSignedForOneServerIsRefusedByAnother) {
+  auto id = crypto::identity::generate();
+  auto pk = id.public_key();
+  std::string key(pk.begin(), pk.end());
+  auto now = unix_ms_now();
+  auto time = std::to_string(now);
+  auto for_b = sign_request(id, "GET", "/x", now, "", "b.example");
+  EXPECT_FALSE(verify_request(key, "GET", "/x", time, "", for_b, 300s, "b.example", "b.example"));
+  // The name is signed as written, and compared with the node's own without regard to case.
+  EXPECT_FALSE(verify_request(key, "GET", "/x", time, "",
+                              sign_request(id, "GET", "/x", now, "", "B.Example"), 300s,
+                              "B.Example", "b.example"));
+  auto elsewhere =
+      verify_request(key, "GET", "/x", time, "", for_b, 300s, "b.example", "c.example");
+  EXPECT_EQ(elsewhere, caf::make_error(errc::rejected));
+  EXPECT_NE(caf::to_string(elsewhere).find("signed for b.example, not for c.example"),
+            std::string::npos)
+      << caf::to_string(elsewhere);
+  // Naming c.example instead, or nothing, leaves a signature that does not verify.
+  EXPECT_EQ(verify_request(key, "GET", "/x", time, "", for_b, 300s, "c.example", "c.example"),
+            caf::make_error(errc::rejected));
+  EXPECT_EQ(verify_request(key, "GET", "/x", time, "", for_b, 300s, "", "c.example"),
+            caf::make_error(errc::rejected));
+  // The form without a destination, which servers before it send, is still taken.
+  EXPECT_FALSE(verify_request(key, "GET", "/x", time, "", sign_request(id, "GET", "/x", now, ""),
+                              300s, "", "c.example"));
+}
+
+TEST(RequestAuthTest, TheSignedHeadersNameTheDestinationUnlessThereIsNone) {
+  auto id = crypto::identity::generate();
+  auto header = [](const std::vector<std::pair<std::string, std::string>>& headers,
+                   std::string_view name) {
+    for (const auto& [k, v] : headers)
+      if (k == name) return v;
+    return std::string{};
+  };
+  auto to_b = signed_headers(id, "a.example", "b.example", "GET", "/x", "");
+  EXPECT_EQ(header(to_b, origin_header), "a.example");
+  EXPECT_EQ(header(to_b, destination_header), "b.example");
+  auto pk = id.public_key();
+  std::string key(pk.begin(), pk.end());
+  EXPECT_FALSE(verify_request(key, "GET", "/x", header(to_b, time_header), "",
+                              header(to_b, signature_header), 300s, "b.example", "b.example"));
+  auto to_hub = signed_headers(id, "a.example", "", "POST", "/x", "{}");
+  EXPECT_EQ(header(to_hub, destination_header), "");
+  EXPECT_EQ(to_hub.size(), 3u);
 }
 
 }  // namespace

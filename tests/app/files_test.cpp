@@ -141,15 +141,14 @@ net::http_response peer_get(const test_node& to, const test_node& as, const std:
                             const std::string& range, bool sign = true) {
   net::http_request req;
   req.target = std::string{actors::files_get_path} + "?id=" + id;
-  auto now = actors::unix_ms_now();
-  req.headers = {{std::string{actors::origin_header}, as.domain()}, {"Range", range}};
+  req.headers = {{std::string{actors::origin_header}, as.domain()}};
   if (sign) {
     auto identity = crypto::load_identity(data_dir(as));
     EXPECT_TRUE(identity);
-    req.headers.emplace_back(std::string{actors::time_header}, std::to_string(now));
-    req.headers.emplace_back(std::string{actors::signature_header},
-                             actors::sign_request(*identity, "GET", req.target, now, ""));
+    req.headers =
+        actors::signed_headers(*identity, as.domain(), to.domain(), "GET", req.target, "");
   }
+  req.headers.emplace_back("Range", range);
   return send_to(to.federation_port(), std::move(req));
 }
 

@@ -1,6 +1,9 @@
 // A real node facing a peer that the test plays itself (x.test, with a key the test holds):
 // sealed transactions, replays, forgeries, tampering, stale times, versions, sizes and
 // refused domains, each answered as docs/PROTOCOL.md says, with the node still serving.
+#include <mutex>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "actors/request_auth.hpp"
@@ -303,7 +306,7 @@ TEST_F(PeerProtocolTest, AUserSearchOfAPeerNeedsTheStartOfAName) {
     net::http_request req;
     req.method = "GET";
     req.target = std::string{actors::users_search_path} + "?q=" + q;
-    for (auto& h : actors::signed_headers(x, "x.test", "GET", req.target, ""))
+    for (auto& h : actors::signed_headers(x, "x.test", "a.test", "GET", req.target, ""))
       req.headers.push_back(std::move(h));
     req.headers.emplace_back(std::string{actors::version_header}, "1");
     auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.federation_port(), {}},
@@ -324,6 +327,69 @@ TEST_F(PeerProtocolTest, AUserSearchOfAPeerNeedsTheStartOfAName) {
   EXPECT_NE(local.value("error", "").find("the start of a user name before @x.test"),
             std::string::npos)
       << local.dump();
+}
+
+// A signed read names the server it is for: one that received it cannot ask another the
+// same in the caller's name. Reads signed in the form of servers before, without a
+// destination, are still answered.
+TEST_F(PeerProtocolTest, ASignedReadForAnotherServerIsRefusedWith401) {
+  ASSERT_TRUE(a.post("/api/v1/users.register", {{"username", "alice"}}).value("success", false));
+  auto search_signed_for = [&](const std::string& destination) {
+    net::http_request req;
+    req.method = "GET";
+    req.target = std::string{actors::users_search_path} + "?q=al";
+    req.headers = actors::signed_headers(x, "x.test", destination, "GET", req.target, "");
+    auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.federation_port(), {}},
+                                          std::move(req), 30s);
+    EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));
+    return res ? *res : net::http_response{};
+  };
+  auto elsewhere = search_signed_for("c.test");
+  EXPECT_EQ(elsewhere.status, 401u) << elsewhere.body;
+  EXPECT_NE(elsewhere.body.find("request signed for c.test, not for a.test"), std::string::npos)
+      << elsewhere.body;
+  EXPECT_EQ(elsewhere.body.find("alice"), std::string::npos) << elsewhere.body;
+  auto here = search_signed_for("a.test");
+  EXPECT_EQ(here.status, 200u) << here.body;
+  EXPECT_NE(here.body.find("\"username\":\"alice\""), std::string::npos) << here.body;
+  auto older_form = search_signed_for("");
+  EXPECT_EQ(older_form.status, 200u) << older_form.body;
+}
+
+// What a node asks a peer in a signed read names that peer, under its signature.
+TEST_F(PeerProtocolTest, ANodesSignedReadsNameThePeerTheyAreFor) {
+  std::mutex m;
+  std::vector<net::http_request> asked;
+  net::io_runtime io{1};
+  net::server_options options;
+  options.listen = config::endpoint{"127.0.0.1", x_port};
+  auto x_server =
+      net::http_server::start(io, options, [&](net::http_request&& req, net::responder respond) {
+        // a also sends x.test the room's events (xavier's invitation); only the search counts.
+        if (req.target.rfind(actors::users_search_path, 0) == 0) {
+          std::lock_guard<std::mutex> lock{m};
+          asked.push_back(std::move(req));
+        }
+        net::http_response res;
+        res.body = R"({"success":true,"users":[]})";
+        respond(std::move(res));
+      });
+  ASSERT_TRUE(x_server) << caf::to_string(x_server.error());
+  unsigned status = 0;
+  auto found = a.get("/api/v1/users.search?q=xa@x.test", &status);
+  ASSERT_EQ(status, 200u) << found.dump();
+  std::lock_guard<std::mutex> lock{m};
+  ASSERT_EQ(asked.size(), 1u);
+  const auto& req = asked.front();
+  EXPECT_EQ(req.header(actors::destination_header), "x.test");
+  std::string key(a_key.begin(), a_key.end());
+  auto check_at = [&](const std::string& own_domain) {
+    return actors::verify_request(key, req.method, req.target, req.header(actors::time_header),
+                                  req.body, req.header(actors::signature_header), 300s,
+                                  req.header(actors::destination_header), own_domain);
+  };
+  EXPECT_EQ(check_at("x.test"), caf::none);
+  EXPECT_NE(check_at("c.test"), caf::none);
 }
 
 TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {

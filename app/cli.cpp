@@ -36,7 +36,9 @@ int run_cli(int argc, char** argv) {
   auto* records = cli.add_subcommand("dns-records", "print the DNS records to publish");
   add_config(records);
   auto* reload = cli.add_subcommand(
-      "reload", "make the running node re-read its settings (the [peers] lists); same as SIGHUP");
+      "reload",
+      "make the running node re-read its settings (the [peers] lists, the TLS certificate); "
+      "same as SIGHUP");
   add_config(reload);
   auto* resolve = cli.add_subcommand("resolve", "show what discovery finds for a peer domain");
   resolve->add_option("domain", domain, "the peer's domain")->required();

@@ -9,6 +9,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/describe.hpp"
 #include "actors/files_actor.hpp"
 #include "actors/hub_registrar.hpp"
 #include "actors/inbound_actor.hpp"
@@ -423,6 +424,21 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
           "queues not checked");
     apply(impl_->rooms, uint32_t{0}, "members of refused domains removed from rooms hosted here",
           "rooms not checked");
+  }
+  // A renewed certificate is written over the files the node read: load them again
+  // whether or not their names changed, for the connections accepted from now on.
+  if (fresh.tls.enabled() && current.tls.enabled() && impl_->federation_server) {
+    auto err = refuse_tls_key_anyone_reads(fresh);
+    if (!err) err = impl_->federation_server->reload_tls(fresh.tls.cert, fresh.tls.key);
+    if (err) {
+      changes.push_back("TLS certificate not loaded again, still serving the one loaded before: " +
+                        actors::describe(err));
+    } else {
+      current.tls.cert = fresh.tls.cert;
+      current.tls.key = fresh.tls.key;
+      changes.push_back("TLS certificate " + fresh.tls.cert + " and key " + fresh.tls.key +
+                        " loaded again for new connections");
+    }
   }
   // The rest is read only at start; saying so beats "nothing changed" for a key the
   // operator just edited.

@@ -201,13 +201,39 @@ class open_file {
   int fd_;
 };
 
+// A server context with the certificate chain and key of those files; errc::tls_failed
+// naming the file that does not load (OpenSSL also refuses a key that is not the
+// certificate's), or when only one of them is set.
+caf::expected<std::shared_ptr<ssl::context>> load_tls(const std::string& cert_file,
+                                                      const std::string& key_file) {
+  if (cert_file.empty() || key_file.empty())
+    return caf::make_error(errc::tls_failed, "TLS needs both a certificate file and a key file");
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec)
+    return caf::make_error(errc::tls_failed,
+                           "cannot load certificate " + cert_file + ": " + ec.message());
+  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec)
+    return caf::make_error(errc::tls_failed,
+                           "cannot load private key " + key_file + ": " + ec.message());
+  return ctx;
+}
+
 }  // namespace
 
 // What the listener and every session share; sessions hold it, so it outlives them.
 struct server_core {
   server_options options;
   request_handler handler;
-  std::optional<ssl::context> tls;
+  // The certificate new connections get; reload_tls() replaces it, while the sessions
+  // that began with the one before keep theirs. Guarded by tls_mutex once serving.
+  std::shared_ptr<ssl::context> tls;
+  std::mutex tls_mutex;
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> accepted{0};
   std::atomic<size_t> open{0};    // every live session
@@ -693,9 +719,11 @@ class plain_session : public http_session<plain_session>,
 class tls_session : public http_session<tls_session>,
                     public std::enable_shared_from_this<tls_session> {
  public:
-  tls_session(tcp::socket&& socket, std::shared_ptr<server_core> core, std::string remote,
-              bool refuse)
-      : http_session(core, std::move(remote), refuse), stream_(std::move(socket), *core->tls) {
+  tls_session(tcp::socket&& socket, std::shared_ptr<server_core> core,
+              std::shared_ptr<ssl::context> tls, std::string remote, bool refuse)
+      : http_session(core, std::move(remote), refuse),
+        tls_(std::move(tls)),
+        stream_(std::move(socket), *tls_) {
     executor_ = stream_.get_executor();
   }
 
@@ -731,6 +759,8 @@ class tls_session : public http_session<tls_session>,
   void on_shutdown(beast::error_code) {}
 
   friend class http_session<tls_session>;
+  // Before the stream, which uses it: the certificate this connection began with.
+  std::shared_ptr<ssl::context> tls_;
   beast::ssl_stream<beast::tcp_stream> stream_;
 };
 
@@ -816,11 +846,17 @@ class listener : public std::enable_shared_from_this<listener> {
     bool refuse = core_->served >= core_->options.max_connections;
     beast::error_code remote_ec;
     auto remote = endpoint_text(socket.remote_endpoint(remote_ec));
-    if (core_->tls)
-      start_session(std::make_shared<tls_session>(std::move(socket), core_, remote, refuse));
+    if (auto tls = current_tls())
+      start_session(
+          std::make_shared<tls_session>(std::move(socket), core_, std::move(tls), remote, refuse));
     else
       start_session(std::make_shared<plain_session>(std::move(socket), core_, remote, refuse));
     do_accept();
+  }
+
+  std::shared_ptr<ssl::context> current_tls() {
+    std::lock_guard<std::mutex> guard{core_->tls_mutex};
+    return core_->tls;
   }
 
   template <class Session>
@@ -851,22 +887,9 @@ caf::expected<std::unique_ptr<http_server>> http_server::start(io_runtime& runti
   const auto& o = core->options;
   if (o.max_connections == 0) core->options.max_connections = 1;
   if (!o.tls_cert_file.empty() || !o.tls_key_file.empty()) {
-    if (o.tls_cert_file.empty() || o.tls_key_file.empty())
-      return caf::make_error(errc::tls_failed, "TLS needs both a certificate file and a key file");
-    core->tls.emplace(ssl::context::tls_server);
-    auto& ctx = *core->tls;
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                    ssl::context::single_dh_use);
-    beast::error_code ec;
-    ctx.use_certificate_chain_file(o.tls_cert_file, ec);
-    if (ec)
-      return caf::make_error(errc::tls_failed,
-                             "cannot load certificate " + o.tls_cert_file + ": " + ec.message());
-    ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
-    if (ec)
-      return caf::make_error(errc::tls_failed,
-                             "cannot load private key " + o.tls_key_file + ": " + ec.message());
+    auto tls = load_tls(o.tls_cert_file, o.tls_key_file);
+    if (!tls) return tls.error();
+    core->tls = std::move(*tls);
   }
   auto& ioc = io_context_of(runtime);
   auto accept_loop = std::make_shared<listener>(ioc, core);
@@ -877,6 +900,21 @@ caf::expected<std::unique_ptr<http_server>> http_server::start(io_runtime& runti
 }
 
 http_server::http_server(std::shared_ptr<state> st) : state_(std::move(st)) {}
+
+caf::error http_server::reload_tls(const std::string& cert_file, const std::string& key_file) {
+  auto& core = *state_->core;
+  {
+    std::lock_guard<std::mutex> guard{core.tls_mutex};
+    if (!core.tls)
+      return caf::make_error(errc::tls_failed,
+                             "this port was started without TLS; a restart turns it on");
+  }
+  auto tls = load_tls(cert_file, key_file);
+  if (!tls) return tls.error();
+  std::lock_guard<std::mutex> guard{core.tls_mutex};
+  core.tls = std::move(*tls);
+  return caf::none;
+}
 
 http_server::~http_server() {
   stop();

@@ -105,6 +105,12 @@ class http_server {
   /// them. Idempotent.
   void stop();
 
+  /// Loads the certificate chain and key of these files for the connections accepted from
+  /// now on (a renewed certificate); those open keep theirs. errc::tls_failed when they do
+  /// not load, do not match, or the server was started without TLS; the server then keeps
+  /// the certificate it had. Thread-safe.
+  [[nodiscard]] caf::error reload_tls(const std::string& cert_file, const std::string& key_file);
+
   /// Connections accepted since start (for tests and metrics).
   uint64_t accepted_connections() const;
   /// Connections open right now.

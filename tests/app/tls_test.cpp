@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "net/http_client.hpp"
 #include "tests/app/cluster.hpp"
 #include "tests/net/tls_test_support.hpp"
 
@@ -80,6 +81,54 @@ TEST_F(TlsTest, ANodeRefusesToStartWithATlsKeyAnyoneCanRead) {
   EXPECT_EQ(out.output.find("Running"), std::string::npos) << out.output;
   ASSERT_EQ(::chmod(ca.key_file().c_str(), 0640), 0);
   a.start();
+  EXPECT_TRUE(a.stop());
+}
+
+// A renewed certificate written over the files a node serves is taken by `fedrelay
+// reload` for new connections, without a restart; one that does not load leaves the node
+// serving the one it had.
+TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
+  ASSERT_TRUE(ca.ok());
+  const std::string cert = root.path() + "/a-cert.pem", key = root.path() + "/a-key.pem";
+  auto install = [&](const std::string& from_cert, const std::string& from_key) {
+    write_file(cert, read_file(from_cert));
+    write_file(key, read_file(from_key));
+    ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  };
+  install(ca.cert_file(), ca.key_file());
+  a.use_tls(cert, key, ca.ca_file());
+  a.configure({});
+  a.start();
+  // Whether a new connection to a's federation port verifies against `trusted_ca`.
+  auto verifies_with = [&](const std::string& trusted_ca) {
+    net::client_options options;
+    options.ca_file = trusted_ca;
+    net::http_request req;
+    req.target = "/api/v1/federation.keys";
+    auto res = net::http_request_blocking(net::url{"https", "127.0.0.1", a.federation_port(), {}},
+                                          std::move(req), 10s, options);
+    return static_cast<bool>(res);
+  };
+  auto reload = [&](const std::string& expected_line) {
+    auto r = run_command({FEDRELAY_BINARY, "reload", "-c", a.config_path()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(wait_until([&] { return a.log().find(expected_line) != std::string::npos; }, 10s))
+        << a.log();
+  };
+  EXPECT_TRUE(verifies_with(ca.ca_file()));
+  EXPECT_FALSE(verifies_with(ca.other_ca_file()));
+  install(ca.other_cert_file(), ca.other_key_file());
+  reload("reload: TLS certificate " + cert + " and key " + key +
+         " loaded again for new connections");
+  EXPECT_TRUE(verifies_with(ca.other_ca_file()));
+  EXPECT_FALSE(verifies_with(ca.ca_file()));
+  // A half-written renewal: the certificate of one pair, the key of the other.
+  write_file(cert, read_file(ca.cert_file()));
+  reload("reload: TLS certificate not loaded again, still serving the one loaded before: ");
+  EXPECT_NE(a.log().find("cannot load private key " + key + ": key values mismatch"),
+            std::string::npos)
+      << a.log();
+  EXPECT_TRUE(verifies_with(ca.other_ca_file()));
   EXPECT_TRUE(a.stop());
 }
 

@@ -1,5 +1,6 @@
 // A throwaway certificate authority for TLS tests: a CA, a server certificate for
-// 127.0.0.1 and localhost signed by it, and an unrelated CA, made with the openssl command.
+// 127.0.0.1 and localhost signed by it, and an unrelated CA with a server certificate of
+// its own, made with the openssl command.
 #pragma once
 
 #include <chrono>
@@ -13,8 +14,9 @@
 
 namespace fedrelay::test {
 
-/// Files in a temp dir removed with the object: ca.pem, other-ca.pem, server.pem and
-/// server.key. Fails the running test (ok() is then false) when openssl fails.
+/// Files in a temp dir removed with the object: ca.pem, other-ca.pem, server.pem,
+/// server.key, other-server.pem and other-server.key. Fails the running test (ok() is then
+/// false) when openssl fails.
 class test_ca {
  public:
   test_ca() : dir_{"fedrelay-tls"} {
@@ -28,15 +30,19 @@ class test_ca {
       run(with({"openssl", "req", "-x509", "-keyout", dir_ / (std::string{ca} + ".key"), "-out",
                 dir_ / (std::string{ca} + ".pem"), "-days", "2", "-subj", "/CN=fedrelay test CA"},
                ec_key));
-    run(with({"openssl", "req", "-keyout", dir_ / "server.key", "-out", dir_ / "server.csr",
-              "-subj", "/CN=127.0.0.1"},
-             ec_key));
     write_file(dir_ / "ext.cnf",
                "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
                "extendedKeyUsage=serverAuth\n");
-    run({"openssl", "x509", "-req", "-in", dir_ / "server.csr", "-CA", dir_ / "ca.pem", "-CAkey",
-         dir_ / "ca.key", "-CAcreateserial", "-out", dir_ / "server.pem", "-days", "2", "-extfile",
-         dir_ / "ext.cnf"});
+    for (const char* ca : {"ca", "other-ca"}) {
+      std::string server = ca == std::string{"ca"} ? "server" : "other-server";
+      run(with({"openssl", "req", "-keyout", dir_ / (server + ".key"), "-out",
+                dir_ / (server + ".csr"), "-subj", "/CN=127.0.0.1"},
+               ec_key));
+      run({"openssl", "x509", "-req", "-in", dir_ / (server + ".csr"), "-CA",
+           dir_ / (std::string{ca} + ".pem"), "-CAkey", dir_ / (std::string{ca} + ".key"),
+           "-CAcreateserial", "-out", dir_ / (server + ".pem"), "-days", "2", "-extfile",
+           dir_ / "ext.cnf"});
+    }
   }
 
   bool ok() const { return ok_; }
@@ -44,6 +50,9 @@ class test_ca {
   std::string other_ca_file() const { return dir_ / "other-ca.pem"; }
   std::string cert_file() const { return dir_ / "server.pem"; }
   std::string key_file() const { return dir_ / "server.key"; }
+  /// A server certificate for the same names, signed by the other CA.
+  std::string other_cert_file() const { return dir_ / "other-server.pem"; }
+  std::string other_key_file() const { return dir_ / "other-server.key"; }
 
  private:
   void run(const std::vector<std::string>& argv) {

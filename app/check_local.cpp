@@ -275,7 +275,9 @@ void check_certificate(const context& c, report& r) {
   auto until = actors::utc_text(info->not_after * 1000);
   if (now >= info->not_after)
     fail(what + " expired on " + until,
-         "renew it (e.g. certbot renew), point tls.cert at the new one, restart the node");
+         "renew it (e.g. certbot renew) over the old files or point tls.cert and tls.key at the "
+         "new ones, then fedrelay reload -c " +
+             c.config_path);
   else if (now < info->not_before)
     fail(what + " is not valid before " + actors::utc_text(info->not_before * 1000),
          "check this machine's clock (date -u), or use a certificate valid now");
@@ -287,7 +289,7 @@ void check_certificate(const context& c, report& r) {
     r.warning("tls.cert",
               what + " expires in " + std::to_string(days_left) +
                   (days_left == 1 ? " day (" : " days (") + until + ")",
-              "renew it before " + until + " and restart the node");
+              "renew it before " + until + ", then fedrelay reload -c " + c.config_path);
   else
     r.ok("tls.cert", what + " is valid until " + until + ", names " +
                          (url ? url->host : std::string{}) + " and matches tls.key");

@@ -324,6 +324,7 @@ TEST_F(CheckTlsTest, AShortLivedCertificateWarnsAndAForeignKeyIsAnError) {
   EXPECT_EQ(line.rfind("warning", 0), 0u) << out.output;
   EXPECT_TRUE(has(line, "expires in 1 day (") || has(line, "expires in 2 days (")) << line;
   EXPECT_TRUE(has(line, "fix: renew it before")) << line;
+  EXPECT_TRUE(has(line, ", then fedrelay reload -c " + node.config_path())) << line;
   EXPECT_EQ(check_line(out.output, "public_url").rfind("ok", 0), 0u) << out.output;
   EXPECT_EQ(check_line(out.output, "dns.protocol").rfind("ok", 0), 0u) << out.output;
   node.stop();

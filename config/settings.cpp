@@ -1062,6 +1062,14 @@ caf::expected<settings> load_settings(const std::string& path) {
   return parse_at(*text, path, absolute_path(path));
 }
 
+std::vector<std::string> node_file_keys() {
+  std::vector<std::string> keys;
+  for (const auto& section : schema)
+    if (section.name != std::string_view{"hub"})
+      for (const char* key : section.keys) keys.push_back(std::string{section.name} + "." + key);
+  return keys;
+}
+
 caf::expected<settings> parse_settings(const std::string& text, const std::string& name) {
   return parse_at(text, name, absolute_path(name));
 }

@@ -218,6 +218,10 @@ struct settings {
 [[nodiscard]] caf::expected<settings> parse_settings(const std::string& text,
                                                      const std::string& name);
 
+/// Every key a node's file may hold, as "table.key" in file order ([[peers.static]] as
+/// "peers.static"; not [hub], which `fedrelay hub` reads).
+std::vector<std::string> node_file_keys();
+
 /// The required keys that are unset, in file order, from federation.domain,
 /// federation.hub_url (only with discovery = "hub"), federation.public_url, storage.dir
 /// and local_api.token; empty when the node can enable federation.

@@ -66,8 +66,8 @@ const std::vector<key_of_file>& keys_of_file() {
       key("tls.ca", [](const settings& s) -> auto& { return s.tls.ca; }),
       key("peers.allow", [](const settings& s) -> auto& { return s.allow; }),
       key("peers.deny", [](const settings& s) -> auto& { return s.deny; }),
-      key("peers.addresses", [](const settings& s) -> auto& { return s.peer_addresses; }),
       key("peers.static", [](const settings& s) -> auto& { return s.static_peers; }),
+      key("peers.addresses", [](const settings& s) -> auto& { return s.peer_addresses; }),
       key("transport.batch_max_events", [](const settings& s) -> auto& { return s.transport.batch_max_events; }),
       key("transport.batch_max_bytes", [](const settings& s) -> auto& { return s.transport.batch_max_bytes; }),
       key("transport.window", [](const settings& s) -> auto& { return s.transport.window; }),
@@ -90,6 +90,12 @@ const std::vector<key_of_file>& keys_of_file() {
 }
 
 }  // namespace
+
+std::vector<std::string> compared_keys() {
+  std::vector<std::string> names;
+  for (const auto& k : keys_of_file()) names.emplace_back(k.name);
+  return names;
+}
 
 std::vector<std::string> changed_keys(const settings& before, const settings& after) {
   std::vector<std::string> changed;

@@ -15,4 +15,7 @@ namespace fedrelay::config {
 /// as one key.
 std::vector<std::string> changed_keys(const settings& before, const settings& after);
 
+/// The keys changed_keys compares, in its order: node_file_keys(), which a test holds.
+std::vector<std::string> compared_keys();
+
 }  // namespace fedrelay::config

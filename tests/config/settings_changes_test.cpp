@@ -76,6 +76,12 @@ TEST(ChangedKeysTest, EachKeyOfTheFileIsNamedWhenItAloneChanges) {
   }
 }
 
+// A key added to the file's reader and not to the comparison would never be named by a
+// reload: the two lists are one.
+TEST(ChangedKeysTest, EveryKeyOfANodesFileIsCompared) {
+  EXPECT_EQ(compared_keys(), node_file_keys());
+}
+
 TEST(ChangedKeysTest, AKeyWrittenAtItsDefaultIsNoChange) {
   EXPECT_EQ(
       changed_keys(parsed(""), parsed("[transport]\nwindow = 4\n[storage]\nsync = \"always\"")),

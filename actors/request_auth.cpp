@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "actors/errc.hpp"
+#include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/hash.hpp"
 
@@ -72,6 +73,10 @@ caf::error verify_request(std::string_view key, std::string_view method, std::st
     return caf::make_error(errc::bad_request, std::string{time_header} + " is not a number");
   if (!within_skew(unix_ms_now(), time_ms, skew))
     return caf::make_error(errc::rejected, "request time outside the accepted window");
+  // Checked before it is named in an answer: a header of kilobytes of anything is no name.
+  if (!destination_text.empty() && !valid_domain(destination_text))
+    return caf::make_error(errc::bad_request,
+                           std::string{destination_header} + " is not a domain name");
   if (!destination_text.empty() && !same_domain(destination_text, own_domain))
     return caf::make_error(errc::rejected, "request signed for " + std::string{destination_text} +
                                                ", not for " + std::string{own_domain});

@@ -72,6 +72,11 @@ TEST(RequestAuthTest, ARequestSignedForOneServerIsRefusedByAnother) {
             caf::make_error(errc::rejected));
   EXPECT_EQ(verify_request(key, "GET", "/x", time, "", for_b, 300s, "", "c.example"),
             caf::make_error(errc::rejected));
+  // A destination that is no domain name is not repeated in the answer.
+  auto junk = std::string(4000, 'x') + "\r\n";
+  auto not_a_name = verify_request(key, "GET", "/x", time, "", for_b, 300s, junk, "c.example");
+  EXPECT_EQ(not_a_name, caf::make_error(errc::bad_request));
+  EXPECT_EQ(caf::to_string(not_a_name).find("xxxx"), std::string::npos);
   // The form without a destination, which servers before it send, is still taken.
   EXPECT_FALSE(verify_request(key, "GET", "/x", time, "", sign_request(id, "GET", "/x", now, ""),
                               300s, "", "c.example"));

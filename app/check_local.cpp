@@ -184,6 +184,20 @@ void check_sync(const context& c, report& r) {
       "set storage.sync = \"always\" in " + c.config_path + " unless that loss is acceptable here");
 }
 
+/// storage.marks_kept_hours: a warning when the marks of handled messages go before the
+/// receipts do. A peer's resend under the same transaction id still finds its receipt,
+/// but one under a new id (a restarted peer's) then finds no mark and is handled again.
+void check_marks(const context& c, report& r) {
+  const auto marks = c.s.storage_marks_kept.count(), receipts = c.s.storage_receipts_kept.count();
+  if (marks >= receipts) return;
+  r.warning("storage.marks_kept_hours",
+            std::to_string(marks) + " is below receipts_kept_hours (" + std::to_string(receipts) +
+                "): a restarted peer's resend of a message handled more than " +
+                std::to_string(marks) + " hours ago is handled again",
+            "set storage.marks_kept_hours to at least " + std::to_string(receipts) + " in " +
+                c.config_path);
+}
+
 void check_files(context& c, report& r) {
   const auto& dir = c.s.storage_dir;
   if (!dir.empty()) {
@@ -212,6 +226,7 @@ void check_files(context& c, report& r) {
     }
   }
   check_sync(c, r);
+  check_marks(c, r);
   if (c.s.tls.enabled()) check_tls_key(c, r);
 }
 

@@ -99,6 +99,20 @@ TEST_F(CheckTest, PeriodicSyncIsAWarningNamingThePeriod) {
   EXPECT_TRUE(has(line, "storage.sync = \"always\"")) << line;
 }
 
+TEST_F(CheckTest, MarksKeptShorterThanReceiptsAreAWarning) {
+  publish_correct();
+  EXPECT_EQ(check_line(check().output, "storage.marks_kept_hours"), "");
+  node.use_storage_settings("receipts_kept_hours = 48\nmarks_kept_hours = 24\n");
+  node.configure({});
+  auto out = check();
+  auto line = check_line(out.output, "storage.marks_kept_hours");
+  EXPECT_EQ(line.rfind("warning", 0), 0u) << out.output;
+  EXPECT_TRUE(has(line, "24 is below receipts_kept_hours (48)")) << line;
+  EXPECT_TRUE(
+      has(line, "fix: set storage.marks_kept_hours to at least 48 in " + node.config_path()))
+      << line;
+}
+
 TEST_F(CheckTest, NoNodeRunningIsAnErrorOnThePublicUrl) {
   publish_correct();
   auto out = check();

@@ -56,6 +56,9 @@ struct node_metrics {
   std::atomic<uint64_t> dropped_ahead{0};
   // The journal's synced RocksDB writes (each a group commit of one or more appends).
   latency_histogram store_write;
+  // When the TLS certificate the federation port serves expires (Unix seconds), as read at
+  // start and at each reload that loaded it; 0 without TLS.
+  std::atomic<int64_t> tls_not_after{0};
 
   void accepted(event_source from, uint64_t n = 1);
   void rejected(event_source from, uint64_t n = 1);

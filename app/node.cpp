@@ -28,6 +28,7 @@
 #include "app/status_file.hpp"
 #include "config/errc.hpp"
 #include "config/settings_changes.hpp"
+#include "net/certificate.hpp"
 #include "net/dns_resolver.hpp"
 #include "net/federation_api.hpp"
 #include "net/http_client.hpp"
@@ -251,6 +252,13 @@ struct node::impl {
   }
 
   /// With discovery = hub the node registers with the Hub; the status follows it.
+  /// Shows when the certificate of `s` expires in the metrics; a certificate the server
+  /// just loaded reads here too, so a failure only leaves the metric as it was.
+  void note_certificate_expiry(const config::settings& s) {
+    auto info = net::inspect_certificate(s.tls.cert, s.tls.key, "");
+    if (info) metrics->tls_not_after.store(info->not_after, std::memory_order_relaxed);
+  }
+
   void register_with_hub() {
     if (settings.discovery != config::discovery_method::hub) {
       set_status(config::status::running);
@@ -299,6 +307,7 @@ struct node::impl {
         net::make_federation_handler(std::move(fed)));
     if (!server) return server.error();
     federation_server = std::move(*server);
+    if (settings.tls.enabled()) note_certificate_expiry(settings);
     net::local_api_context local;
     local.system = &rt.system();
     local.token = settings.local_api_token;
@@ -436,6 +445,7 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
     } else {
       current.tls.cert = fresh.tls.cert;
       current.tls.key = fresh.tls.key;
+      impl_->note_certificate_expiry(current);
       changes.push_back("TLS certificate " + fresh.tls.cert + " and key " + fresh.tls.key +
                         " loaded again for new connections");
     }

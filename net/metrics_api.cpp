@@ -120,6 +120,12 @@ void render_probe(exposition& x, const actors::node_metrics& m) {
            "Bytes of freed memory the process handed back to the kernel: when it idled, or "
            "when it kept more than 128 MiB freed (it keeps what it frees for reuse).");
   x.sample({}, load(actors::memory_returned_bytes()));
+  if (auto not_after = m.tls_not_after.load(std::memory_order_relaxed); not_after > 0) {
+    x.family("fedrelay_tls_certificate_expiry_timestamp_seconds", "gauge",
+             "When the TLS certificate the federation port serves expires (Unix time); "
+             "fedrelay reload loads a renewed one.");
+    x.sample({}, static_cast<uint64_t>(not_after));
+  }
   auto h = m.store_write.read();
   x.family("fedrelay_store_write_seconds", "histogram",
            "Latency of the journal's synced RocksDB writes (one group commit each).");

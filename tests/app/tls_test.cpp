@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "net/certificate.hpp"
 #include "net/http_client.hpp"
 #include "tests/app/cluster.hpp"
 #include "tests/net/tls_test_support.hpp"
@@ -115,6 +116,25 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
     EXPECT_TRUE(wait_until([&] { return a.log().find(expected_line) != std::string::npos; }, 10s))
         << a.log();
   };
+  // The metrics say when the served certificate expires.
+  auto expiry_in_metrics = [&] {
+    net::http_request req;
+    req.target = "/metrics";
+    req.headers = {{"Authorization", "Bearer token-a.test"}};
+    auto res =
+        net::http_request_blocking({"http", "127.0.0.1", a.local_port(), {}}, std::move(req), 10s);
+    std::string text = res ? res->body : std::string{};
+    const std::string name = "\nfedrelay_tls_certificate_expiry_timestamp_seconds ";
+    auto at = text.find(name);
+    return at == std::string::npos ? int64_t{-1} : std::stoll(text.substr(at + name.size()));
+  };
+  auto expiry_of = [](const std::string& file) {
+    auto info = net::inspect_certificate(file, "", "");
+    EXPECT_TRUE(info);
+    return info ? info->not_after : int64_t{0};
+  };
+  ASSERT_NE(expiry_of(ca.cert_file()), expiry_of(ca.other_cert_file()));
+  EXPECT_EQ(expiry_in_metrics(), expiry_of(ca.cert_file()));
   EXPECT_TRUE(verifies_with(ca.ca_file()));
   EXPECT_FALSE(verifies_with(ca.other_ca_file()));
   install(ca.other_cert_file(), ca.other_key_file());
@@ -122,6 +142,7 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
          " loaded again for new connections");
   EXPECT_TRUE(verifies_with(ca.other_ca_file()));
   EXPECT_FALSE(verifies_with(ca.ca_file()));
+  EXPECT_EQ(expiry_in_metrics(), expiry_of(ca.other_cert_file()));
   // A half-written renewal: the certificate of one pair, the key of the other.
   write_file(cert, read_file(ca.cert_file()));
   reload("reload: TLS certificate not loaded again, still serving the one loaded before: ");
@@ -129,6 +150,7 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
             std::string::npos)
       << a.log();
   EXPECT_TRUE(verifies_with(ca.other_ca_file()));
+  EXPECT_EQ(expiry_in_metrics(), expiry_of(ca.other_cert_file()));
   EXPECT_TRUE(a.stop());
 }
 

@@ -34,14 +34,15 @@ class test_ca {
                "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
                "extendedKeyUsage=serverAuth\n");
     for (const char* ca : {"ca", "other-ca"}) {
-      std::string server = ca == std::string{"ca"} ? "server" : "other-server";
+      bool first = ca == std::string{"ca"};
+      std::string server = first ? "server" : "other-server";
       run(with({"openssl", "req", "-keyout", dir_ / (server + ".key"), "-out",
                 dir_ / (server + ".csr"), "-subj", "/CN=127.0.0.1"},
                ec_key));
       run({"openssl", "x509", "-req", "-in", dir_ / (server + ".csr"), "-CA",
            dir_ / (std::string{ca} + ".pem"), "-CAkey", dir_ / (std::string{ca} + ".key"),
-           "-CAcreateserial", "-out", dir_ / (server + ".pem"), "-days", "2", "-extfile",
-           dir_ / "ext.cnf"});
+           "-CAcreateserial", "-out", dir_ / (server + ".pem"), "-days", first ? "2" : "3",
+           "-extfile", dir_ / "ext.cnf"});
     }
   }
 
@@ -50,7 +51,7 @@ class test_ca {
   std::string other_ca_file() const { return dir_ / "other-ca.pem"; }
   std::string cert_file() const { return dir_ / "server.pem"; }
   std::string key_file() const { return dir_ / "server.key"; }
-  /// A server certificate for the same names, signed by the other CA.
+  /// A server certificate for the same names, signed by the other CA, valid a day longer.
   std::string other_cert_file() const { return dir_ / "other-server.pem"; }
   std::string other_key_file() const { return dir_ / "other-server.key"; }
 

@@ -374,7 +374,10 @@ void on_range(files_pointer self, const std::string& id, uint64_t run, json meta
     if (auto err = st.ctx.files->remove_partial(id))
       log()->error("files: removing the partial file of {}: {}", id, describe(err));
   }
-  if (reply.status >= 500) {  // the origin is in trouble, not wrong: retry without limit
+  // The origin is in trouble (5xx), or does not take this node's signed read yet (401: an
+  // origin of an earlier version, or one whose record of this node's key is stale): not
+  // wrong, so retry without limit. A refusal (403, 404) counts toward fetch_attempts.
+  if (reply.status >= 500 || reply.status == 401) {
     job.last_error = why;
     return retry_later(self, id, backoff(self, ++job.failures));
   }

@@ -75,9 +75,10 @@ using inbound_actor = caf::typed_actor<
 /// each way per transaction.
 inbound_actor spawn_inbound(caf::actor_system& sys, inbound_options options, inbound_ports ports);
 
-/// The key in column `dedup` of a handled room message ("e\0" message id -> the room id),
-/// which the rooms write with the message's effect and this actor reads before handing
-/// over a message that is not a sequenced event (those a room drops by their seq).
+/// The key in column `dedup` of a handled room message ("e\0" message id; the value is the
+/// room id with the time of the mark, actors/message_marks.hpp), which the rooms write with
+/// the message's effect and this actor reads before handing over a message that is not a
+/// sequenced event (those a room drops by their seq).
 std::string dedup_event_key(std::string_view event_id);
 
 }  // namespace fedrelay::actors

@@ -1,7 +1,8 @@
 // Authentication of federation reads that carry no sealed body (GET users.search,
 // files.get): the caller signs method, target, time, a digest of the body and the domain
-// of the server it asks with its domain's Ed25519 key (DESIGN.md section 4), so a server
-// that received a signed read cannot ask a third server the same in the caller's name.
+// of the server it asks with its domain's Ed25519 key (docs/PROTOCOL.md, "Signed reads"),
+// so a server that received a signed read cannot ask a third server the same in the
+// caller's name.
 #pragma once
 
 #include <chrono>

@@ -9,8 +9,9 @@ namespace {
 
 constexpr size_t stamp_bytes = sizeof(uint64_t);
 
+// An empty payload is a stamp alone, and still goes when it is old.
 bool carries_stamp(std::string_view value) {
-  return value.size() > stamp_bytes && value.front() == '\0';
+  return value.size() >= stamp_bytes && value.front() == '\0';
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "app/load.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -59,8 +60,14 @@ caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings
   if (s.storage_sync == config::sync_mode::periodic) opts.wal_sync_period = s.storage_sync_period;
   opts.expiries.push_back({storage::column::receipts,
                            actors::expired_receipts(s.storage_receipts_kept, actors::unix_ms_now)});
-  opts.expiries.push_back({storage::column::dedup, actors::expired_message_marks(
-                                                       s.storage_marks_kept, actors::unix_ms_now)});
+  // Marks live for weeks: their files are revisited every quarter of that (a day at least),
+  // not daily, which would rewrite the whole column some thirty times over a mark's life.
+  // A mark thus goes up to a quarter of marks_kept_hours late.
+  auto marks_revisit =
+      std::max<std::chrono::seconds>(std::chrono::hours{24}, s.storage_marks_kept / 4);
+  opts.expiries.push_back({storage::column::dedup,
+                           actors::expired_message_marks(s.storage_marks_kept, actors::unix_ms_now),
+                           marks_revisit});
   return storage::store::open(s.storage_dir + "/db", std::move(opts));
 }
 

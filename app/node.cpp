@@ -28,7 +28,6 @@
 #include "app/status_file.hpp"
 #include "config/errc.hpp"
 #include "config/settings_changes.hpp"
-#include "net/certificate.hpp"
 #include "net/dns_resolver.hpp"
 #include "net/federation_api.hpp"
 #include "net/http_client.hpp"
@@ -251,14 +250,14 @@ struct node::impl {
     return caf::none;
   }
 
-  /// With discovery = hub the node registers with the Hub; the status follows it.
-  /// Shows when the certificate of `s` expires in the metrics; a certificate the server
-  /// just loaded reads here too, so a failure only leaves the metric as it was.
-  void note_certificate_expiry(const config::settings& s) {
-    auto info = net::inspect_certificate(s.tls.cert, s.tls.key, "");
-    if (info) metrics->tls_not_after.store(info->not_after, std::memory_order_relaxed);
+  /// Shows in the metrics when the certificate the federation port serves expires: the one
+  /// it loaded, not the file, which a renewal may have changed again since.
+  void note_certificate_expiry() {
+    if (auto expiry = federation_server ? federation_server->certificate_expiry() : std::nullopt)
+      metrics->tls_not_after.store(*expiry, std::memory_order_relaxed);
   }
 
+  /// With discovery = hub the node registers with the Hub; the status follows it.
   void register_with_hub() {
     if (settings.discovery != config::discovery_method::hub) {
       set_status(config::status::running);
@@ -307,7 +306,7 @@ struct node::impl {
         net::make_federation_handler(std::move(fed)));
     if (!server) return server.error();
     federation_server = std::move(*server);
-    if (settings.tls.enabled()) note_certificate_expiry(settings);
+    note_certificate_expiry();
     net::local_api_context local;
     local.system = &rt.system();
     local.token = settings.local_api_token;
@@ -436,7 +435,9 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
   }
   // A renewed certificate is written over the files the node read: load them again
   // whether or not their names changed, for the connections accepted from now on.
-  if (fresh.tls.enabled() && current.tls.enabled() && impl_->federation_server) {
+  const bool tls_reloaded =
+      fresh.tls.enabled() && current.tls.enabled() && impl_->federation_server;
+  if (tls_reloaded) {
     auto err = refuse_tls_key_anyone_reads(fresh);
     if (!err) err = impl_->federation_server->reload_tls(fresh.tls.cert, fresh.tls.key);
     if (err) {
@@ -445,7 +446,7 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
     } else {
       current.tls.cert = fresh.tls.cert;
       current.tls.key = fresh.tls.key;
-      impl_->note_certificate_expiry(current);
+      impl_->note_certificate_expiry();
       changes.push_back("TLS certificate " + fresh.tls.cert + " and key " + fresh.tls.key +
                         " loaded again for new connections");
     }
@@ -454,7 +455,8 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
   // operator just edited.
   std::string at_start;
   for (const auto& key : config::changed_keys(current, fresh))
-    if (key != "peers.allow" && key != "peers.deny")
+    if (key != "peers.allow" && key != "peers.deny" &&
+        !(tls_reloaded && (key == "tls.cert" || key == "tls.key")))
       at_start += (at_start.empty() ? "" : ", ") + key;
   if (!at_start.empty())
     changes.push_back("read only at start, not applied: " + at_start +

@@ -39,6 +39,14 @@ int64_t unix_seconds(const ASN1_TIME* t) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
+}  // namespace
+
+int64_t certificate_expiry(const X509* cert) {
+  return unix_seconds(X509_get0_notAfter(cert));
+}
+
+namespace {
+
 std::string one_line_subject(X509* cert) {
   bio_ptr out{BIO_new(BIO_s_mem())};
   if (!out) return {};
@@ -65,7 +73,7 @@ caf::expected<certificate_info> inspect_certificate(const std::string& cert_file
   certificate_info info;
   info.subject = one_line_subject(cert.get());
   info.not_before = unix_seconds(X509_get0_notBefore(cert.get()));
-  info.not_after = unix_seconds(X509_get0_notAfter(cert.get()));
+  info.not_after = certificate_expiry(cert.get());
   info.names_host = is_ip_literal(host)
                         ? X509_check_ip_asc(cert.get(), host.c_str(), 0) == 1
                         : X509_check_host(cert.get(), host.data(), host.size(), 0, nullptr) == 1;

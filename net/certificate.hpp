@@ -7,7 +7,12 @@
 
 #include <caf/expected.hpp>
 
+struct x509_st;  // OpenSSL's X509
+
 namespace fedrelay::net {
+
+/// When `cert` expires, in Unix seconds; 0 when its date cannot be read.
+int64_t certificate_expiry(const x509_st* cert);
 
 struct certificate_info {
   std::string subject;      // one line, e.g. "CN = chat.a.example"

@@ -29,6 +29,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "net/certificate.hpp"
 #include "net/errc.hpp"
 #include "net/http_internal.hpp"
 #include "net/websocket_session.hpp"
@@ -900,6 +901,13 @@ caf::expected<std::unique_ptr<http_server>> http_server::start(io_runtime& runti
 }
 
 http_server::http_server(std::shared_ptr<state> st) : state_(std::move(st)) {}
+
+std::optional<int64_t> http_server::certificate_expiry() const {
+  auto& core = *state_->core;
+  std::lock_guard<std::mutex> guard{core.tls_mutex};
+  if (!core.tls) return std::nullopt;
+  return net::certificate_expiry(SSL_CTX_get0_certificate(core.tls->native_handle()));
+}
 
 caf::error http_server::reload_tls(const std::string& cert_file, const std::string& key_file) {
   auto& core = *state_->core;

@@ -111,6 +111,9 @@ class http_server {
   /// the certificate it had. Thread-safe.
   [[nodiscard]] caf::error reload_tls(const std::string& cert_file, const std::string& key_file);
 
+  /// When the certificate new connections get expires (Unix seconds); nullopt without TLS.
+  std::optional<int64_t> certificate_expiry() const;
+
   /// Connections accepted since start (for tests and metrics).
   uint64_t accepted_connections() const;
   /// Connections open right now.

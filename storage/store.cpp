@@ -172,7 +172,10 @@ class sequenced_prefix final : public rocksdb::SliceTransform {
 // compactions pass them.
 class expiry_filter final : public rocksdb::CompactionFilter {
  public:
-  explicit expiry_filter(std::vector<entry_expired> expiries) : expiries_(std::move(expiries)) {}
+  expiry_filter(std::vector<entry_expired> expiries, std::chrono::seconds revisit)
+      : expiries_(std::move(expiries)), revisit_(revisit) {}
+  // How often the column's files are compacted again at least.
+  std::chrono::seconds revisit() const { return revisit_; }
   const char* Name() const override { return "fedrelay.expiry"; }
   bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string* /*new_value*/, bool* /*value_changed*/) const override {
@@ -183,6 +186,7 @@ class expiry_filter final : public rocksdb::CompactionFilter {
 
  private:
   std::vector<entry_expired> expiries_;
+  std::chrono::seconds revisit_;
 };
 
 // RocksDB counts comparisons, reads and timings into a per-thread perf context unless the
@@ -243,7 +247,7 @@ rocksdb::ColumnFamilyOptions column_options(column c, const std::shared_ptr<rock
   rocksdb::ColumnFamilyOptions o;
   if (expiry) {
     o.compaction_filter = expiry;
-    o.periodic_compaction_seconds = static_cast<uint64_t>(opts.expiry_revisit.count());
+    o.periodic_compaction_seconds = static_cast<uint64_t>(expiry->revisit().count());
   }
   // Level compaction with dynamic level sizes keeps space amplification near 1.1 however
   // large the queues grew once; a memtable smaller than the default 64 MiB, since nine
@@ -382,11 +386,16 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   for (size_t i = 0; i < column_count; ++i) {
     auto c = static_cast<column>(i);
     std::vector<entry_expired> of_column;
+    auto revisit = std::chrono::seconds::max();
     for (auto& e : opts.expiries)
-      if (e.where == c && e.expired) of_column.push_back(e.expired);
+      if (e.where == c && e.expired) {
+        of_column.push_back(e.expired);
+        revisit = std::min(revisit, e.revisit);
+      }
     const expiry_filter* filter = nullptr;
     if (!of_column.empty())
-      filter = p->expiry_filters.emplace_back(std::make_unique<expiry_filter>(std::move(of_column)))
+      filter = p->expiry_filters
+                   .emplace_back(std::make_unique<expiry_filter>(std::move(of_column), revisit))
                    .get();
     families.emplace_back(std::string{column_name(c)},
                           column_options(c, cache, hints, filter, opts));

@@ -108,9 +108,14 @@ enum class wal_io { append, sync };
 using entry_expired = std::function<bool(std::string_view key, std::string_view value)>;
 
 /// Entries of one column that go once they have expired (see store_options::expiries).
+/// The column's table files are compacted at least every `revisit` (the shortest of its
+/// expiries'), or files that nothing else rewrites would keep their expired entries; each
+/// such compaction rewrites the column's files, so a column whose entries live for weeks
+/// needs no daily one.
 struct expiry {
   column where;
   entry_expired expired;
+  std::chrono::seconds revisit{std::chrono::hours{24}};
 };
 
 struct store_options {
@@ -147,12 +152,10 @@ struct store_options {
   std::function<bool(column)> fail_reads;
   /// Columns whose expired entries compactions drop as they pass (a RocksDB compaction
   /// filter), so a column that only grows, such as the receipts of received transactions,
-  /// does not keep them for good. Such a column's table files are also compacted at least
-  /// every `expiry_revisit`, or files that nothing else rewrites would keep their expired
-  /// entries. An entry still in a memtable stays until it is flushed and compacted. Several
-  /// expiries of one column: an entry goes when any of them says so.
+  /// does not keep them for good (see expiry::revisit). An entry still in a memtable stays
+  /// until it is flushed and compacted. Several expiries of one column: an entry goes when
+  /// any of them says so.
   std::vector<expiry> expiries;
-  std::chrono::seconds expiry_revisit{std::chrono::hours{24}};
 };
 
 /// Durability of one write: `synced` returns after the WAL is on disk (RocksDB groups

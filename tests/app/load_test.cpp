@@ -23,6 +23,15 @@
 namespace fedrelay::app {
 namespace {
 
+// RocksDB writes the options it opened with into OPTIONS-<number>, one section a column.
+std::string options_file_of(const std::string& storage_dir) {
+  std::string options;
+  for (const auto& entry : std::filesystem::directory_iterator(storage_dir + "/db"))
+    if (entry.path().filename().string().rfind("OPTIONS-", 0) == 0)
+      options = fedrelay::test::read_file(entry.path().string());
+  return options;
+}
+
 int64_t hours_ago(int hours) {
   return actors::unix_ms_now() - std::chrono::milliseconds(std::chrono::hours{hours}).count();
 }
@@ -81,6 +90,28 @@ TEST(LoadTest, TheNodesStoreDropsMarksOfHandledMessagesKeptLongerThanTheSettings
   EXPECT_EQ(present, (std::vector<bool>{false, true, true, true, true}));
 }
 
+// Receipts' files are revisited daily; marks, kept for weeks, every quarter of that.
+TEST(LoadTest, MarksAreRevisitedLessOftenThanReceipts) {
+  fedrelay::test::temp_dir dir{"fedrelay-load"};
+  config::settings s;
+  s.storage_dir = dir.path();
+  s.storage_marks_kept = std::chrono::hours{720};
+  { ASSERT_TRUE(open_store(s)); }
+  auto options = options_file_of(dir.path());
+  // The value of `name` in the [CFOptions "column"] section.
+  auto setting = [&](const std::string& column, const std::string& name) {
+    auto section = options.find("[CFOptions \"" + column + "\"]");
+    if (section == std::string::npos) return std::string{};
+    auto end = options.find("\n[", section + 1);
+    auto at = options.find("\n  " + name + "=", section);
+    if (at == std::string::npos || at > end) return std::string{};
+    at += name.size() + 4;
+    return options.substr(at, options.find('\n', at) - at);
+  };
+  EXPECT_EQ(setting("receipts", "periodic_compaction_seconds"), "86400");
+  EXPECT_EQ(setting("dedup", "periodic_compaction_seconds"), std::to_string(180 * 3600));
+}
+
 TEST(LoadTest, TheNodesMemtablesAreOfTheSizeItsDomainPicks) {
   fedrelay::test::temp_dir dir{"fedrelay-load"};
   config::settings s;
@@ -89,11 +120,7 @@ TEST(LoadTest, TheNodesMemtablesAreOfTheSizeItsDomainPicks) {
   const auto bytes = storage::memtable_bytes_for(s.domain);
   ASSERT_NE(bytes, storage::memtable_bytes);
   { ASSERT_TRUE(open_store(s)); }
-  // RocksDB writes the options it opened with into OPTIONS-<number>, one section a column.
-  std::string options;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/db"))
-    if (entry.path().filename().string().rfind("OPTIONS-", 0) == 0)
-      options = fedrelay::test::read_file(entry.path().string());
+  auto options = options_file_of(dir.path());
   ASSERT_FALSE(options.empty());
   const std::string setting = "write_buffer_size=" + std::to_string(bytes) + "\n";
   size_t columns = 0;

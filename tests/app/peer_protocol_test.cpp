@@ -1,6 +1,7 @@
 // A real node facing a peer that the test plays itself (x.test, with a key the test holds):
 // sealed transactions, replays, forgeries, tampering, stale times, versions, sizes and
 // refused domains, each answered as docs/PROTOCOL.md says, with the node still serving.
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -38,13 +39,7 @@ class PeerProtocolTest : public testing::Test {
   void SetUp() override {
     // x.test is a static peer whose URL nobody answers: what a sends it just waits.
     a.use_peer_settings("deny = [\"z.test\"]\n");
-    a.configure({},
-                "[limits]\nmax_body_bytes = 65536\nmax_content_bytes = 32768\n"
-                "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:" +
-                    std::to_string(x_port) +
-                    "\"\n"
-                    "public_key = \"\"\"" +
-                    crypto::public_key_pem(x.public_key()) + "\"\"\"\n");
+    configure_a("");
     a.start();
     auto r =
         a.post("/api/v1/rooms.create", {{"name", "r"}, {"type", "public"}, {"owner", "alice"}});
@@ -53,6 +48,17 @@ class PeerProtocolTest : public testing::Test {
     ASSERT_TRUE(a.post("/api/v1/rooms.invite",
                        {{"room_id", room}, {"user", "xavier@x.test"}, {"by", "alice"}})
                     .value("success", false));
+  }
+
+  /// Writes a's settings: x.test as a static peer, small limits, then `extra` TOML.
+  void configure_a(const std::string& extra) {
+    a.configure({},
+                "[limits]\nmax_body_bytes = 65536\nmax_content_bytes = 32768\n"
+                "[[peers.static]]\ndomain = \"x.test\"\nurl = \"http://127.0.0.1:" +
+                    std::to_string(x_port) +
+                    "\"\n"
+                    "public_key = \"\"\"" +
+                    crypto::public_key_pem(x.public_key()) + "\"\"\"\n" + extra);
   }
 
   /// An event by `user`, signed by x.test, wrapped as a submission to the host.
@@ -422,6 +428,47 @@ TEST_F(PeerProtocolTest, APeersFileTypeThatIsNoMediaTypeIsServedAsBytes) {
   EXPECT_EQ(res.body, "hello");
   EXPECT_EQ(res.content_type, "application/octet-stream");
   EXPECT_EQ(res.header("X-Injected"), "");
+}
+
+// An origin that answers a fetch with 401 (one of an earlier version, which does not take
+// the destination this node signs) is asked again for as long as it takes, without using up
+// the attempts a refusal has: the file is fetched once the origin takes the reads.
+TEST_F(PeerProtocolTest, AFetchAnswered401IsAskedAgainWithoutUsingUpItsAttempts) {
+  ASSERT_TRUE(a.stop());
+  // The test nodes' backoff runs from 100 ms to 1 s.
+  configure_a("[files]\nfetch_attempts = 1\n");
+  a.start();
+  std::atomic<int> asked{0};
+  std::atomic<bool> takes_reads{false};
+  net::io_runtime io{1};
+  net::server_options options;
+  options.listen = config::endpoint{"127.0.0.1", x_port};
+  auto x_server =
+      net::http_server::start(io, options, [&](net::http_request&& req, net::responder respond) {
+        net::http_response res;
+        if (req.target.rfind(actors::files_get_path, 0) == 0) {
+          ++asked;
+          if (!takes_reads) {
+            res.status = 401;
+            res.body = R"({"success":false,"error":"signature does not verify"})";
+            return respond(std::move(res));
+          }
+          res.content_type = "application/octet-stream";
+          res.body = "hello";
+        }
+        respond(std::move(res));
+      });
+  ASSERT_TRUE(x_server) << caf::to_string(x_server.error());
+  share_from_x("hello", "h.txt", "text/plain");
+  ASSERT_TRUE(wait_until([&] { return asked >= 4; }, 20s)) << asked << a.log();
+  net::http_request info;
+  info.target = "/api/v1/files.info?id=" + crypto::to_hex(crypto::blake2b_256("hello"));
+  auto fetching = local_call(std::move(info));
+  EXPECT_NE(fetching.body.find("\"state\":\"fetching\""), std::string::npos) << fetching.body;
+  takes_reads = true;
+  auto res = served("hello");
+  EXPECT_EQ(res.status, 200u) << res.body << a.log();
+  EXPECT_EQ(res.body, "hello");
 }
 
 // A content is served with the type and name of its first share: a peer that shares bytes

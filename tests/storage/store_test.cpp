@@ -105,15 +105,18 @@ TEST_F(StoreTest, OpenCreatesEveryColumnFamily) {
 TEST_F(StoreTest, ExpiredEntriesGoWhenTheirColumnIsCompacted) {
   std::atomic<bool> old_expired{false};  // outlives the store, which asks it
   store_options opts;
-  opts.expiries.push_back({column::receipts, [&](std::string_view key, std::string_view value) {
+  opts.expiries.push_back({column::receipts,
+                           [&](std::string_view key, std::string_view value) {
                              return old_expired.load() && key.substr(0, 4) == "old." &&
                                     value == "v";
-                           }});
-  // A second expiry of the column: what either names goes.
-  opts.expiries.push_back({column::receipts, [](std::string_view key, std::string_view) {
-                             return key.substr(0, 5) == "gone.";
-                           }});
-  opts.expiry_revisit = std::chrono::hours{2};
+                           },
+                           std::chrono::hours{3}});
+  // A second expiry of the column: what either names goes, and the column's files are
+  // revisited as often as the more frequent of the two asks.
+  opts.expiries.push_back(
+      {column::receipts,
+       [](std::string_view key, std::string_view) { return key.substr(0, 5) == "gone."; },
+       std::chrono::hours{2}});
   {
     auto s = open_store(std::move(opts));
     ASSERT_TRUE(s);
@@ -146,17 +149,18 @@ TEST_F(StoreTest, ExpiredEntriesGoWhenTheirColumnIsCompacted) {
   }
 }
 
-// A column's table files older than expiry_revisit are compacted again without being asked,
+// A column's table files older than its expiry's revisit are compacted again without being asked,
 // so expired entries in files nothing else rewrites go too. RocksDB looks at the files'
 // ages when the column's files change, at the latest when the store opens.
 TEST_F(StoreTest, OldTableFilesOfAColumnWithExpiriesAreCompactedWithoutBeingAsked) {
   auto expired = std::make_shared<std::atomic<bool>>(false);
   auto options = [expired] {
     store_options opts;
-    opts.expiries.push_back({column::receipts, [expired](std::string_view key, std::string_view) {
+    opts.expiries.push_back({column::receipts,
+                             [expired](std::string_view key, std::string_view) {
                                return expired->load() && key.substr(0, 4) == "old.";
-                             }});
-    opts.expiry_revisit = std::chrono::seconds{1};
+                             },
+                             std::chrono::seconds{1}});
     return opts;
   };
   {

@@ -151,6 +151,18 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
       << a.log();
   EXPECT_TRUE(verifies_with(ca.other_ca_file()));
   EXPECT_EQ(expiry_in_metrics(), expiry_of(ca.other_cert_file()));
+  // New file names in the settings are loaded too, and whether they load or not, they are
+  // not named among the keys read only at start.
+  a.use_tls(ca.other_cert_file(), ca.key_file(), ca.ca_file());
+  a.configure({});
+  reload("cannot load private key " + ca.key_file() + ": key values mismatch");
+  EXPECT_EQ(a.log().find("not applied: tls."), std::string::npos) << a.log();
+  a.use_tls(ca.cert_file(), ca.key_file(), ca.ca_file());
+  a.configure({});
+  reload("reload: TLS certificate " + ca.cert_file() + " and key " + ca.key_file() +
+         " loaded again for new connections");
+  EXPECT_EQ(a.log().find("not applied: tls."), std::string::npos) << a.log();
+  EXPECT_TRUE(verifies_with(ca.ca_file()));
   EXPECT_TRUE(a.stop());
 }
 

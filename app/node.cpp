@@ -435,9 +435,9 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
   }
   // A renewed certificate is written over the files the node read: load them again
   // whether or not their names changed, for the connections accepted from now on.
-  const bool tls_reloaded =
+  const bool tls_reload_tried =
       fresh.tls.enabled() && current.tls.enabled() && impl_->federation_server;
-  if (tls_reloaded) {
+  if (tls_reload_tried) {
     auto err = refuse_tls_key_anyone_reads(fresh);
     if (!err) err = impl_->federation_server->reload_tls(fresh.tls.cert, fresh.tls.key);
     if (err) {
@@ -456,7 +456,7 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
   std::string at_start;
   for (const auto& key : config::changed_keys(current, fresh))
     if (key != "peers.allow" && key != "peers.deny" &&
-        !(tls_reloaded && (key == "tls.cert" || key == "tls.key")))
+        !(tls_reload_tried && (key == "tls.cert" || key == "tls.key")))
       at_start += (at_start.empty() ? "" : ", ") + key;
   if (!at_start.empty())
     changes.push_back("read only at start, not applied: " + at_start +

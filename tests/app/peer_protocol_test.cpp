@@ -61,6 +61,21 @@ class PeerProtocolTest : public testing::Test {
                     crypto::public_key_pem(x.public_key()) + "\"\"\"\n" + extra);
   }
 
+  /// federation.users.search for `q` at a, signed by x.test for `destination` (none: the
+  /// form of servers before the destination was signed).
+  net::http_response signed_user_search(const std::string& q,
+                                        const std::string& destination = "a.test") {
+    net::http_request req;
+    req.method = "GET";
+    req.target = std::string{actors::users_search_path} + "?q=" + q;
+    req.headers = actors::signed_headers(x, "x.test", destination, "GET", req.target, "");
+    req.headers.emplace_back(std::string{actors::version_header}, "1");
+    auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.federation_port(), {}},
+                                          std::move(req), 30s);
+    EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));
+    return res ? *res : net::http_response{};
+  }
+
   /// An event by `user`, signed by x.test, wrapped as a submission to the host.
   std::string submission_of(actors::event_type type, const std::string& user, json content) {
     actors::room_event e;
@@ -308,22 +323,10 @@ TEST_F(PeerProtocolTest, ARequestNamingTheNodesOwnDomainIsRefusedWith403) {
 // them all, is refused.
 TEST_F(PeerProtocolTest, AUserSearchOfAPeerNeedsTheStartOfAName) {
   ASSERT_TRUE(a.post("/api/v1/users.register", {{"username", "alice"}}).value("success", false));
-  auto search = [&](const std::string& q) {
-    net::http_request req;
-    req.method = "GET";
-    req.target = std::string{actors::users_search_path} + "?q=" + q;
-    for (auto& h : actors::signed_headers(x, "x.test", "a.test", "GET", req.target, ""))
-      req.headers.push_back(std::move(h));
-    req.headers.emplace_back(std::string{actors::version_header}, "1");
-    auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.federation_port(), {}},
-                                          std::move(req), 30s);
-    EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));
-    return res ? *res : net::http_response{};
-  };
-  auto found = search("al");
+  auto found = signed_user_search("al");
   EXPECT_EQ(found.status, 200u) << found.body;
   EXPECT_NE(found.body.find("\"username\":\"alice\""), std::string::npos) << found.body;
-  auto all = search("");
+  auto all = signed_user_search("");
   EXPECT_EQ(all.status, 400u) << all.body;
   EXPECT_EQ(all.body.find("alice"), std::string::npos) << all.body;
   // A chat server asking for all users of a peer is told so by its own node.
@@ -340,25 +343,15 @@ TEST_F(PeerProtocolTest, AUserSearchOfAPeerNeedsTheStartOfAName) {
 // destination, are still answered.
 TEST_F(PeerProtocolTest, ASignedReadForAnotherServerIsRefusedWith401) {
   ASSERT_TRUE(a.post("/api/v1/users.register", {{"username", "alice"}}).value("success", false));
-  auto search_signed_for = [&](const std::string& destination) {
-    net::http_request req;
-    req.method = "GET";
-    req.target = std::string{actors::users_search_path} + "?q=al";
-    req.headers = actors::signed_headers(x, "x.test", destination, "GET", req.target, "");
-    auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.federation_port(), {}},
-                                          std::move(req), 30s);
-    EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));
-    return res ? *res : net::http_response{};
-  };
-  auto elsewhere = search_signed_for("c.test");
+  auto elsewhere = signed_user_search("al", "c.test");
   EXPECT_EQ(elsewhere.status, 401u) << elsewhere.body;
   EXPECT_NE(elsewhere.body.find("request signed for c.test, not for a.test"), std::string::npos)
       << elsewhere.body;
   EXPECT_EQ(elsewhere.body.find("alice"), std::string::npos) << elsewhere.body;
-  auto here = search_signed_for("a.test");
+  auto here = signed_user_search("al", "a.test");
   EXPECT_EQ(here.status, 200u) << here.body;
   EXPECT_NE(here.body.find("\"username\":\"alice\""), std::string::npos) << here.body;
-  auto older_form = search_signed_for("");
+  auto older_form = signed_user_search("al", "");
   EXPECT_EQ(older_form.status, 200u) << older_form.body;
 }
 

@@ -37,8 +37,8 @@ int run_cli(int argc, char** argv) {
   add_config(records);
   auto* reload = cli.add_subcommand(
       "reload",
-      "make the running node re-read its settings (the [peers] lists, the TLS certificate); "
-      "same as SIGHUP");
+      "make the running node re-read its settings (the [peers] lists, the TLS certificate, "
+      "tls.ca), or the running Hub its certificate; same as SIGHUP");
   add_config(reload);
   auto* resolve = cli.add_subcommand("resolve", "show what discovery finds for a peer domain");
   resolve->add_option("domain", domain, "the peer's domain")->required();

@@ -1,5 +1,5 @@
 // `fedrelay hub`: runs a Hub (DESIGN.md section 5, docs/HUB.md) from the [hub] section and
-// serves until SIGINT or SIGTERM.
+// serves until SIGINT or SIGTERM; SIGHUP (`fedrelay reload`) loads its certificate again.
 #include <signal.h>
 
 #include <filesystem>
@@ -12,6 +12,8 @@
 #include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
+#include "app/status_file.hpp"
+#include "app/tls_reload.hpp"
 #include "config/settings.hpp"
 #include "net/http_server.hpp"
 #include "net/http_types.hpp"
@@ -53,6 +55,29 @@ caf::expected<std::unique_ptr<storage::store>> open_hub_store(const std::string&
   return storage::store::open(dir + "/db");
 }
 
+/// SIGHUP: the certificate and key named in the file, loaded again (a renewal); every
+/// other key is read at start. A file that does not load changes nothing.
+void reload_hub(const std::string& config_path, const config::tls_settings& serving,
+                net::http_server& server) {
+  auto fresh = load_or_report(config_path);
+  if (!fresh) {
+    std::cerr << "reload refused: the settings above are not valid; nothing changed\n";
+    return;
+  }
+  if (fresh->tls.enabled() != serving.enabled()) {
+    std::cerr << "reload: turning TLS on or off takes a restart of the Hub; nothing changed\n";
+    return;
+  }
+  if (!serving.enabled()) {
+    std::cerr << "reload: the Hub serves no TLS of its own, so there is nothing to load again; "
+                 "its other settings are read at start only\n";
+    return;
+  }
+  std::cerr << "reload: "
+            << certificate_reload_line(reload_served_certificate(server, fresh->tls), fresh->tls)
+            << '\n';
+}
+
 }  // namespace
 
 int cmd_hub(const std::string& config_path) {
@@ -74,6 +99,7 @@ int cmd_hub(const std::string& config_path) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // Freed memory goes back to the kernel while the Hub idles, as a node's does.
   auto memory_return = share_idle_memory_return();
@@ -81,6 +107,10 @@ int cmd_hub(const std::string& config_path) {
   // Destroyed in reverse order: the server, then the runtime (its scheduler destroys the
   // handlers still queued, which hold actor handles, before the actor system waits until
   // no handle is left), the store last (the registry writes to it until it exits).
+  if (auto err = refuse_tls_key_anyone_reads(s->tls)) {
+    report(err);
+    return exit_error;
+  }
   auto db = open_hub_store(s->hub.dir);
   if (!db) {
     report(db.error());
@@ -137,9 +167,13 @@ int cmd_hub(const std::string& config_path) {
             << (s->tls.enabled() ? " (https)" : "") << "; confirmation links point to "
             << s->hub.public_url << "; mail through " << config::redacted_url(mail.url)
             << std::endl;
+  // Names this process to `fedrelay reload`.
+  write_status_file(s->hub.dir, config::status::running);
   int received = 0;
-  sigwait(&stop_signals, &received);
+  while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP)
+    reload_hub(config_path, s->tls, **server);
   std::cerr << "stopping on signal " << received << '\n';
+  remove_status_file(s->hub.dir);
   (*server)->stop();
   stop_actors();
   return exit_ok;

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "actors/describe.hpp"
 #include "actors/previous_keys.hpp"
@@ -125,16 +127,23 @@ int cmd_status(const std::string& config_path) {
 int cmd_reload(const std::string& config_path) {
   auto s = load_or_report(config_path);
   if (!s) return exit_error;
-  auto pid = read_live_pid(s->storage_dir);
-  if (!pid) {
-    std::cerr << "error: no node is running on " << s->storage_dir << '\n';
+  // A node on storage.dir, a Hub on hub.dir, or both when one file sets up both.
+  std::vector<std::pair<std::string, pid_t>> running;
+  if (auto pid = read_live_pid(s->storage_dir)) running.emplace_back("node", *pid);
+  if (!s->hub.dir.empty())
+    if (auto pid = read_live_pid(s->hub.dir)) running.emplace_back("Hub", *pid);
+  if (running.empty()) {
+    std::cerr << "error: no node is running on " << s->storage_dir
+              << (s->hub.dir.empty() ? std::string{} : ", and no Hub on " + s->hub.dir) << '\n';
     return exit_error;
   }
-  if (kill(*pid, SIGHUP) != 0) {
-    std::cerr << "error: cannot signal process " << *pid << ": " << std::strerror(errno) << '\n';
-    return exit_error;
+  for (const auto& [what, pid] : running) {
+    if (kill(pid, SIGHUP) != 0) {
+      std::cerr << "error: cannot signal process " << pid << ": " << std::strerror(errno) << '\n';
+      return exit_error;
+    }
+    std::cout << "asked " << what << ' ' << pid << " to reload " << config_path << '\n';
   }
-  std::cout << "asked node " << *pid << " to reload " << config_path << '\n';
   return exit_ok;
 }
 

@@ -1,7 +1,5 @@
 #include "app/node.hpp"
 
-#include <sys/stat.h>
-
 #include <atomic>
 #include <mutex>
 
@@ -20,12 +18,12 @@
 #include "actors/previous_keys_book.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_manager_actor.hpp"
-#include "app/check_internal.hpp"
 #include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "app/settings_screen.hpp"
 #include "app/status_file.hpp"
+#include "app/tls_reload.hpp"
 #include "config/errc.hpp"
 #include "config/settings_changes.hpp"
 #include "net/dns_resolver.hpp"
@@ -348,23 +346,6 @@ struct node::impl {
   }
 };
 
-namespace {
-
-/// A TLS key that every account of the machine may read is refused, as `fedrelay check`
-/// calls it an error and the node refuses such a node.key. A key the node cannot stat is
-/// left to the listener, which names the OS's reason.
-caf::error refuse_tls_key_anyone_reads(const config::settings& s) {
-  struct stat st {};
-  if (!s.tls.enabled() || ::stat(s.tls.key.c_str(), &st) != 0 || (st.st_mode & S_IROTH) == 0)
-    return caf::none;
-  return caf::make_error(config::errc::invalid, "tls.key: " + s.tls.key + " has mode " +
-                                                    check_detail::mode_text(st.st_mode) +
-                                                    ": anyone can read the TLS key (chmod 600 " +
-                                                    s.tls.key + ")");
-}
-
-}  // namespace
-
 node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 node::~node() {
@@ -372,7 +353,7 @@ node::~node() {
 }
 
 caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::function<void()> apply) {
-  if (auto err = refuse_tls_key_anyone_reads(s)) return err;
+  if (auto err = refuse_tls_key_anyone_reads(s.tls)) return err;
   auto db = open_store(s);
   if (!db) return db.error();
   net::log()->info("storage: RocksDB's checksums run on {}",
@@ -438,24 +419,34 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
   const bool tls_reload_tried =
       fresh.tls.enabled() && current.tls.enabled() && impl_->federation_server;
   if (tls_reload_tried) {
-    auto err = refuse_tls_key_anyone_reads(fresh);
-    if (!err) err = impl_->federation_server->reload_tls(fresh.tls.cert, fresh.tls.key);
-    if (err) {
-      changes.push_back("TLS certificate not loaded again, still serving the one loaded before: " +
-                        actors::describe(err));
-    } else {
+    auto err = reload_served_certificate(*impl_->federation_server, fresh.tls);
+    changes.push_back(certificate_reload_line(err, fresh.tls));
+    if (!err) {
       current.tls.cert = fresh.tls.cert;
       current.tls.key = fresh.tls.key;
       impl_->note_certificate_expiry();
-      changes.push_back("TLS certificate " + fresh.tls.cert + " and key " + fresh.tls.key +
-                        " loaded again for new connections");
     }
+  }
+  // The CAs peers are verified against, loaded again for the same reason: a bundle is
+  // rewritten in place. Said only when the file names a bundle or its name changed.
+  if (auto err = impl_->client.reload_ca(fresh.tls.ca)) {
+    changes.push_back(
+        "tls.ca not loaded again, peers are still verified against the CAs "
+        "loaded before: " +
+        actors::describe(err));
+  } else {
+    if (!fresh.tls.ca.empty() || fresh.tls.ca != current.tls.ca)
+      changes.push_back(
+          "peers verified against " +
+          (fresh.tls.ca.empty() ? std::string{"the system's CAs"} : "the CAs of " + fresh.tls.ca) +
+          " from their next connection");
+    current.tls.ca = fresh.tls.ca;
   }
   // The rest is read only at start; saying so beats "nothing changed" for a key the
   // operator just edited.
   std::string at_start;
   for (const auto& key : config::changed_keys(current, fresh))
-    if (key != "peers.allow" && key != "peers.deny" &&
+    if (key != "peers.allow" && key != "peers.deny" && key != "tls.ca" &&
         !(tls_reload_tried && (key == "tls.cert" || key == "tls.key")))
       at_start += (at_start.empty() ? "" : ", ") + key;
   if (!at_start.empty())

@@ -55,6 +55,9 @@ bool is_stale_connection_error(const beast::error_code& ec) {
 // One pooled connection: a plain or a TLS stream on the client's strand, with the buffer
 // that may hold bytes read past a response.
 struct connection {
+  // The CAs this connection was verified with; declared before the stream, so that it
+  // outlives it when reload_ca() has put another context in the core.
+  std::shared_ptr<ssl::context> tls_context;
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
@@ -90,7 +93,8 @@ struct http_client::core {
   asio::io_context& ioc;
   client_options options;
   strand_type strand;
-  std::optional<ssl::context> tls;
+  // The CAs new https connections are verified with; reload_ca() replaces it.
+  std::shared_ptr<ssl::context> tls;
   caf::error tls_error;  // why `tls` could not be set up; fails https requests
   std::map<std::string, host_pool> pools;
   bool closed = false;
@@ -242,9 +246,10 @@ class client_op : public std::enable_shared_from_this<client_op> {
                   base_.host + " is at " + refused + ", which peers.addresses = \"" +
                       config::to_string(o.reach) + "\" refuses (" + where() + ")");
     conn_ = std::make_unique<connection>();
-    if (base_.tls())
-      conn_->secure.emplace(core_->strand, *core_->tls);
-    else
+    if (base_.tls()) {
+      conn_->tls_context = core_->tls;
+      conn_->secure.emplace(core_->strand, *conn_->tls_context);
+    } else
       conn_->plain.emplace(core_->strand);
     conn_->socket_layer().expires_after(core_->options.connect_timeout);
     conn_->socket_layer().async_connect(
@@ -396,6 +401,8 @@ class client_op : public std::enable_shared_from_this<client_op> {
 void http_client::core::release(const std::string& key, std::unique_ptr<connection> conn,
                                 bool reusable) {
   auto& pool = pools[key];
+  // A connection verified against CAs that reload_ca() has since replaced is not reused.
+  if (conn && conn->tls_context && conn->tls_context != tls) reusable = false;
   if (!reusable || closed) {
     conn.reset();
     --pool.open;
@@ -416,24 +423,56 @@ void http_client::core::release(const std::string& key, std::unique_ptr<connecti
   }
 }
 
+namespace {
+
+/// A client context that verifies peers against `ca_file`, or the system's CAs when it is
+/// empty.
+caf::expected<std::shared_ptr<ssl::context>> load_client_tls(const std::string& ca_file) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ctx->set_verify_mode(ssl::verify_peer);
+  beast::error_code ec;
+  if (ca_file.empty()) {
+    ctx->set_default_verify_paths(ec);
+    if (ec)
+      return caf::make_error(errc::tls_failed, "cannot load the system CA paths: " + ec.message());
+  } else {
+    ctx->load_verify_file(ca_file, ec);
+    if (ec)
+      return caf::make_error(errc::tls_failed,
+                             "cannot load CA file " + ca_file + ": " + ec.message());
+  }
+  return ctx;
+}
+
+}  // namespace
+
 http_client::http_client(io_runtime& runtime, client_options options)
     : core_(std::make_shared<core>(io_context_of(runtime), std::move(options))) {
-  auto& ctx = core_->tls.emplace(ssl::context::tls_client);
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  ctx.set_verify_mode(ssl::verify_peer);
-  beast::error_code ec;
-  if (core_->options.ca_file.empty()) {
-    ctx.set_default_verify_paths(ec);
-    if (ec)
-      core_->tls_error =
-          caf::make_error(errc::tls_failed, "cannot load the system CA paths: " + ec.message());
-  } else {
-    ctx.load_verify_file(core_->options.ca_file, ec);
-    if (ec)
-      core_->tls_error = caf::make_error(
-          errc::tls_failed, "cannot load CA file " + core_->options.ca_file + ": " + ec.message());
-  }
+  if (auto tls = load_client_tls(core_->options.ca_file))
+    core_->tls = std::move(*tls);
+  else
+    core_->tls_error = std::move(tls.error());
+}
+
+caf::error http_client::reload_ca(const std::string& ca_file) {
+  auto tls = load_client_tls(ca_file);
+  if (!tls) return std::move(tls.error());
+  auto c = core_;
+  asio::post(c->strand, [c, ca_file, tls = std::move(*tls)]() mutable {
+    c->tls = std::move(tls);
+    c->tls_error = caf::none;
+    c->options.ca_file = ca_file;
+    // Idle connections were verified against the CAs just replaced (perhaps removed for a
+    // reason): the next request to their origin connects anew. Busy ones finish their
+    // request and close instead of going back to the pool.
+    for (auto& [key, pool] : c->pools) {
+      pool.open -= pool.idle.size();
+      pool.idle.clear();
+    }
+  });
+  return caf::none;
 }
 
 http_client::~http_client() {

@@ -77,6 +77,11 @@ class http_client {
   void request(const url& base, http_request req, std::chrono::milliseconds timeout,
                response_callback done);
 
+  /// Verifies https servers against `ca_file` (empty: the system's CAs) from the next
+  /// connection on; idle connections are closed and busy ones not reused. A file that does
+  /// not load changes nothing and is the error (net::errc::tls_failed).
+  [[nodiscard]] caf::error reload_ca(const std::string& ca_file);
+
   struct core;
 
  private:

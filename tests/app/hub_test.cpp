@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,6 +28,7 @@
 #include "net/transport.hpp"
 #include "tests/app/cli_support.hpp"
 #include "tests/app/cluster.hpp"
+#include "tests/net/tls_test_support.hpp"
 #include "tests/support/dns_server.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/smtp_server.hpp"
@@ -617,6 +619,59 @@ TEST_F(HubTest, TwoNodesFindEachOtherThroughTheHubAndTalk) {
        at = log.find("waiting for webmaster@a.test", at + 1))
     ++lines;
   EXPECT_EQ(lines, 1u) << log;
+}
+
+// A Hub serving TLS itself takes a renewed certificate at `fedrelay reload`, keeps the one
+// it had when the renewal does not load, and refuses to start with a key anyone can read.
+TEST_F(HubTest, AReloadServesARenewedCertificate) {
+  using namespace std::chrono_literals;
+  test_ca ca;
+  ASSERT_TRUE(ca.ok());
+  const std::string cert = dir / "hub-cert.pem", cert_key = dir / "hub-key.pem";
+  auto install = [&](const std::string& from_cert, const std::string& from_key) {
+    write_file(cert, read_file(from_cert));
+    write_file(cert_key, read_file(from_key));
+    ASSERT_EQ(::chmod(cert_key.c_str(), 0600), 0);
+  };
+  install(ca.cert_file(), ca.key_file());
+  const auto text =
+      hub_config(smtp->url(), "[tls]\ncert = \"" + cert + "\"\nkey = \"" + cert_key + "\"\n");
+  start_hub(text);
+  EXPECT_TRUE(https_verifies(port, ca.ca_file()));
+  EXPECT_FALSE(https_verifies(port, ca.other_ca_file()));
+  auto reload = [&](const std::string& expected_line) {
+    auto r = fedrelay({"reload", "-c", config});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("asked Hub " + std::to_string(hub->pid()) + " to reload"),
+              std::string::npos)
+        << r.output;
+    EXPECT_TRUE(wait_until(
+        [&] { return read_file(dir / "hub.log").find(expected_line) != std::string::npos; }, 10s))
+        << read_file(dir / "hub.log");
+  };
+  install(ca.other_cert_file(), ca.other_key_file());
+  reload("reload: TLS certificate " + cert + " and key " + cert_key +
+         " loaded again for new connections");
+  EXPECT_TRUE(https_verifies(port, ca.other_ca_file()));
+  EXPECT_FALSE(https_verifies(port, ca.ca_file()));
+  // A half-written renewal: the certificate of one pair, the key of the other.
+  write_file(cert, read_file(ca.cert_file()));
+  reload("reload: TLS certificate not loaded again, still serving the one loaded before: ");
+  EXPECT_NE(read_file(dir / "hub.log").find("key values mismatch"), std::string::npos);
+  EXPECT_TRUE(https_verifies(port, ca.other_ca_file()));
+  EXPECT_TRUE(hub->running());
+
+  hub->stop();
+  hub.reset();
+  auto after = fedrelay({"reload", "-c", config});
+  EXPECT_EQ(after.exit_code, 1) << after.output;
+  EXPECT_NE(after.output.find("and no Hub on "), std::string::npos) << after.output;
+  install(ca.other_cert_file(), ca.other_key_file());
+  ASSERT_EQ(::chmod(cert_key.c_str(), 0644), 0);
+  auto refused = fedrelay({"hub", "-c", config});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("anyone can read the TLS key"), std::string::npos)
+      << refused.output;
 }
 
 TEST_F(HubTest, MissingHubSettingsAreNamed) {

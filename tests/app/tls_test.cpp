@@ -39,6 +39,38 @@ class TlsTest : public testing::Test {
     a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "over https"}});
     return room;
   }
+
+  // `fedrelay reload` of a, and waits for `expected_line` in its log.
+  void reload_a(const std::string& expected_line) {
+    auto r = run_command({FEDRELAY_BINARY, "reload", "-c", a.config_path()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(wait_until([&] { return a.log().find(expected_line) != std::string::npos; }, 10s))
+        << a.log();
+  }
+
+  // What a's federation.status says of its queue towards b.test.
+  nlohmann::json a_towards_b() {
+    auto status = a.get("/api/v1/federation.status");
+    for (const auto& p : status["peers"])
+      if (p.value("domain", "") == "b.test") return p;
+    return nlohmann::json::object();
+  }
+
+  // The last error of a's queue towards b.test once it has failed more than
+  // `failures_before` times, the last time with an error containing `part` (waiting 20 s
+  // at most).
+  std::string failure_towards_b(const std::string& part, uint64_t failures_before = 0) {
+    std::string last_error;
+    wait_until(
+        [&] {
+          auto peer = a_towards_b();
+          last_error = peer.value("last_error", "");
+          return peer.value("failures", uint64_t{0}) > failures_before &&
+                 last_error.find(part) != std::string::npos;
+        },
+        20s);
+    return last_error;
+  }
 };
 
 TEST_F(TlsTest, NodesTalkOverVerifiedHttps) {
@@ -52,17 +84,48 @@ TEST_F(TlsTest, NodesTalkOverVerifiedHttps) {
 TEST_F(TlsTest, APeerWhoseCertificateIsNotTrustedGetsNothing) {
   start(ca.other_ca_file());
   auto room = shared_room();
-  std::string last_error;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto status = a.get("/api/v1/federation.status");
-        for (const auto& p : status["peers"])
-          if (p.value("domain", "") == "b.test") last_error = p.value("last_error", "");
-        return !last_error.empty();
-      },
-      20s));
+  auto last_error = failure_towards_b("certificate verify failed");
   EXPECT_NE(last_error.find("certificate verify failed"), std::string::npos) << last_error;
   EXPECT_TRUE(b.wait_for_room_events(room, 1, 1s).empty());
+}
+
+// `tls.ca` is loaded again at each reload: peers are verified against the new CAs from
+// their next connection, pooled ones included, and a bundle that does not load leaves the
+// CAs loaded before.
+TEST_F(TlsTest, AReloadVerifiesPeersAgainstTheNewCas) {
+  start(ca.other_ca_file());
+  auto room = shared_room();
+  auto last_error = failure_towards_b("certificate verify failed");
+  ASSERT_NE(last_error.find("certificate verify failed"), std::string::npos) << last_error;
+  a.use_tls(ca.cert_file(), ca.key_file(), ca.ca_file());
+  a.configure({&b});
+  reload_a("reload: peers verified against the CAs of " + ca.ca_file() +
+           " from their next connection");
+  EXPECT_EQ(a.log().find("not applied: tls."), std::string::npos) << a.log();
+  ASSERT_EQ(b.wait_for_room_events(room, 2, 30s).size(), 2u) << a.log();
+
+  const std::string broken = root.path() + "/broken-ca.pem";
+  write_file(broken, "not a certificate\n");
+  a.use_tls(ca.cert_file(), ca.key_file(), broken);
+  a.configure({&b});
+  reload_a(
+      "reload: tls.ca not loaded again, peers are still verified against the CAs "
+      "loaded before: ");
+  EXPECT_NE(a.log().find("cannot load CA file " + broken), std::string::npos) << a.log();
+  a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "still trusted"}});
+  ASSERT_EQ(b.wait_for_room_events(room, 3, 30s).size(), 3u) << a.log();
+
+  // Back to a CA that did not sign b's certificate: the connection a keeps open to b is
+  // not used again.
+  a.use_tls(ca.cert_file(), ca.key_file(), ca.other_ca_file());
+  a.configure({&b});
+  const auto failures_before = a_towards_b().value("failures", uint64_t{0});
+  reload_a("reload: peers verified against the CAs of " + ca.other_ca_file() +
+           " from their next connection");
+  a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", "not trusted"}});
+  last_error = failure_towards_b("certificate verify failed", failures_before);
+  EXPECT_NE(last_error.find("certificate verify failed"), std::string::npos) << last_error;
+  EXPECT_EQ(b.wait_for_room_events(room, 4, 2s).size(), 3u);
 }
 
 // A TLS key every account of the machine may read is refused at start, as `fedrelay
@@ -102,19 +165,7 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
   a.start();
   // Whether a new connection to a's federation port verifies against `trusted_ca`.
   auto verifies_with = [&](const std::string& trusted_ca) {
-    net::client_options options;
-    options.ca_file = trusted_ca;
-    net::http_request req;
-    req.target = "/api/v1/federation.keys";
-    auto res = net::http_request_blocking(net::url{"https", "127.0.0.1", a.federation_port(), {}},
-                                          std::move(req), 10s, options);
-    return static_cast<bool>(res);
-  };
-  auto reload = [&](const std::string& expected_line) {
-    auto r = run_command({FEDRELAY_BINARY, "reload", "-c", a.config_path()});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_TRUE(wait_until([&] { return a.log().find(expected_line) != std::string::npos; }, 10s))
-        << a.log();
+    return https_verifies(a.federation_port(), trusted_ca, "/api/v1/federation.keys");
   };
   // The metrics say when the served certificate expires.
   auto expiry_in_metrics = [&] {
@@ -138,14 +189,14 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
   EXPECT_TRUE(verifies_with(ca.ca_file()));
   EXPECT_FALSE(verifies_with(ca.other_ca_file()));
   install(ca.other_cert_file(), ca.other_key_file());
-  reload("reload: TLS certificate " + cert + " and key " + key +
-         " loaded again for new connections");
+  reload_a("reload: TLS certificate " + cert + " and key " + key +
+           " loaded again for new connections");
   EXPECT_TRUE(verifies_with(ca.other_ca_file()));
   EXPECT_FALSE(verifies_with(ca.ca_file()));
   EXPECT_EQ(expiry_in_metrics(), expiry_of(ca.other_cert_file()));
   // A half-written renewal: the certificate of one pair, the key of the other.
   write_file(cert, read_file(ca.cert_file()));
-  reload("reload: TLS certificate not loaded again, still serving the one loaded before: ");
+  reload_a("reload: TLS certificate not loaded again, still serving the one loaded before: ");
   EXPECT_NE(a.log().find("cannot load private key " + key + ": key values mismatch"),
             std::string::npos)
       << a.log();
@@ -155,12 +206,12 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
   // not named among the keys read only at start.
   a.use_tls(ca.other_cert_file(), ca.key_file(), ca.ca_file());
   a.configure({});
-  reload("cannot load private key " + ca.key_file() + ": key values mismatch");
+  reload_a("cannot load private key " + ca.key_file() + ": key values mismatch");
   EXPECT_EQ(a.log().find("not applied: tls."), std::string::npos) << a.log();
   a.use_tls(ca.cert_file(), ca.key_file(), ca.ca_file());
   a.configure({});
-  reload("reload: TLS certificate " + ca.cert_file() + " and key " + ca.key_file() +
-         " loaded again for new connections");
+  reload_a("reload: TLS certificate " + ca.cert_file() + " and key " + ca.key_file() +
+           " loaded again for new connections");
   EXPECT_EQ(a.log().find("not applied: tls."), std::string::npos) << a.log();
   EXPECT_TRUE(verifies_with(ca.ca_file()));
   EXPECT_TRUE(a.stop());

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "net/http_client.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -65,5 +66,17 @@ class test_ca {
   temp_dir dir_;
   bool ok_ = true;
 };
+
+/// Whether a new HTTPS connection to 127.0.0.1:`port` verifies against the CAs of
+/// `ca_file`; any answer to its GET of `target` counts.
+inline bool https_verifies(uint16_t port, const std::string& ca_file,
+                           const std::string& target = "/") {
+  net::client_options options;
+  options.ca_file = ca_file;
+  net::http_request req;
+  req.target = target;
+  return static_cast<bool>(net::http_request_blocking(
+      net::url{"https", "127.0.0.1", port, {}}, std::move(req), std::chrono::seconds(10), options));
+}
 
 }  // namespace fedrelay::test

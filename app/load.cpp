@@ -40,10 +40,15 @@ std::optional<crypto::identity> identity_or_report(const config::settings& s) {
     report(id.error());
     return std::nullopt;
   }
-  if (created)
-    std::cerr << "created a new node identity in " << s.storage_dir << "/"
-              << crypto::identity_file_name << '\n';
+  if (created) std::cerr << new_identity_notice(s) << '\n';
   return std::move(*id);
+}
+
+std::string new_identity_notice(const config::settings& s) {
+  return "created a new node identity in " + s.storage_dir + "/" +
+         std::string{crypto::identity_file_name} +
+         ": its key is new to every peer; if this node ran before, storage.dir names the wrong "
+         "directory";
 }
 
 caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings& s) {

@@ -19,6 +19,11 @@ std::optional<config::settings> load_or_report(const std::string& path);
 /// true when the settings are complete.
 bool report_if_not_fully_set(const config::settings& s);
 
+/// What is said when a node identity was created in storage.dir: a node that ran before
+/// keeps its key there, so a new one is a first start or a storage.dir that names the wrong
+/// place (peers would then refuse the node's key).
+std::string new_identity_notice(const config::settings& s);
+
 /// Loads (or creates, saying so on stderr) the identity in storage.dir.
 std::optional<crypto::identity> identity_or_report(const config::settings& s);
 

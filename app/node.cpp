@@ -371,13 +371,7 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::functi
   bool created = false;
   auto id = crypto::load_or_create_identity(s.storage_dir, &created);
   if (!id) return id.error();
-  // A node that ran before keeps its key there: a new one here is a first start, or a
-  // storage.dir that names the wrong place (peers would then refuse the node's key).
-  if (created)
-    net::log()->warn(
-        "created a new node identity in {}/{}: its key is new to every peer; if "
-        "this node ran before, storage.dir names the wrong directory",
-        s.storage_dir, crypto::identity_file_name);
+  if (created) net::log()->warn("{}", new_identity_notice(s));
   write_status_file(s.storage_dir, config::status::booting);
   auto p = std::make_unique<impl>(std::move(s), std::move(*id), std::move(*db));
   p->apply = std::move(apply);

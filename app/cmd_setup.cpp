@@ -106,22 +106,29 @@ int cmd_dns_records(const std::string& config_path) {
 int cmd_status(const std::string& config_path) {
   auto s = load_or_report(config_path);
   if (!s) return exit_error;
-  auto initial = config::initial_status(*s);
-  if (initial != config::status::booting) {
-    std::cout << config::status_text(initial) << '\n';
-    if (initial == config::status::not_fully_set)
-      for (const auto& key : config::missing_keys(*s)) std::cerr << "missing: " << key << '\n';
-    return initial == config::status::not_fully_set ? exit_not_fully_set : exit_ok;
-  }
+  // What the running node says wins over the file, which may have been edited since.
   if (auto live = read_live_status(s->storage_dir)) {
     std::cout << *live << '\n';
-    return exit_ok;
+    return *live == config::status_text(config::status::not_fully_set) ? exit_not_fully_set
+                                                                       : exit_ok;
   }
-  // Enabled and fully set, but no node runs on this data directory: federation is off.
+  if (auto why = live_status_unreadable(s->storage_dir); !why.empty()) {
+    std::cerr << "error: " << why << " (run fedrelay status as the node's account)\n";
+    return exit_error;
+  }
+  auto initial = config::initial_status(*s);
+  if (initial == config::status::not_fully_set) {
+    std::cout << config::status_text(initial) << '\n';
+    for (const auto& key : config::missing_keys(*s)) std::cerr << "missing: " << key << '\n';
+    return exit_not_fully_set;
+  }
   std::cout << config::status_text(config::status::disabled) << '\n';
+  if (initial == config::status::disabled) return exit_ok;  // as the file says, and none runs
+  // Enabled and fully set, but no node runs on this data directory: federation is off,
+  // which a script watching the node must be able to tell from a node set to be off.
   std::cerr << "no node is running on " << s->storage_dir << " (start it with fedrelay run -c "
             << config_path << ")\n";
-  return exit_ok;
+  return exit_not_running;
 }
 
 int cmd_reload(const std::string& config_path) {
@@ -133,16 +140,23 @@ int cmd_reload(const std::string& config_path) {
   if (!s->hub.dir.empty())
     if (auto pid = read_live_pid(s->hub.dir)) running.emplace_back("Hub", *pid);
   if (running.empty()) {
+    for (const auto& dir : {s->storage_dir, s->hub.dir})
+      if (auto why = live_status_unreadable(dir); !dir.empty() && !why.empty()) {
+        std::cerr << "error: " << why << " (run fedrelay reload as the node's account)\n";
+        return exit_error;
+      }
     std::cerr << "error: no node is running on " << s->storage_dir
               << (s->hub.dir.empty() ? std::string{} : ", and no Hub on " + s->hub.dir) << '\n';
-    return exit_error;
+    return exit_not_running;
   }
   for (const auto& [what, pid] : running) {
     if (kill(pid, SIGHUP) != 0) {
       std::cerr << "error: cannot signal process " << pid << ": " << std::strerror(errno) << '\n';
       return exit_error;
     }
-    std::cout << "asked " << what << ' ' << pid << " to reload " << config_path << '\n';
+    // The process reads the file it was started with, whichever file named its directory.
+    std::cout << "asked " << what << ' ' << pid
+              << " to read again the settings file it was started with\n";
   }
   return exit_ok;
 }

@@ -12,6 +12,7 @@ inline constexpr int exit_ok = 0;
 inline constexpr int exit_error = 1;          // bad input, failed operation
 inline constexpr int exit_not_fully_set = 2;  // settings are not fully set
 inline constexpr int exit_lookup_failed = 3;  // `resolve` found nothing usable
+inline constexpr int exit_not_running = 4;    // `status`, `reload`: no node (or Hub) runs
 inline constexpr int exit_usage = 64;         // a command line not understood (sysexits' EX_USAGE)
 
 int cmd_run(const std::string& config_path);

@@ -7,15 +7,17 @@
 #include "net/http_server.hpp"
 #include "net/io_runtime.hpp"
 #include "net/local_api.hpp"
+#include "net/metrics_api.hpp"
 
 namespace fedrelay::app {
 namespace {
 
-/// Lets through the calls a stand-by answers; the others get 503 naming the status.
+/// Lets through the calls a stand-by answers; the others get 503 naming the status. The
+/// metrics stay, so that a scrape shows the status instead of failing.
 net::request_handler only_screen_calls(net::request_handler calls, config::status status) {
   return [calls = std::move(calls), status](net::http_request&& req, net::responder respond) {
     auto path = req.path();
-    bool screen = path == net::settings_page_path ||
+    bool screen = path == net::settings_page_path || path == "/metrics" ||
                   path.rfind("/api/v1/federation.", 0) == 0;  // status, settings, records, checks
     if (!screen) {
       respond(net::error_reply(
@@ -68,6 +70,11 @@ caf::expected<std::unique_ptr<standby>> standby::start(config::settings s,
   auto status = p->status;
   local.status_text = [status] { return std::string{config::status_text(status)}; };
   local.settings_routes = p->screen->routes();
+  net::metrics_context metrics;
+  metrics.system = &p->rt.system();
+  metrics.own_domain = p->settings.domain;
+  metrics.status_text = local.status_text;
+  local.metrics = net::make_metrics_handler(std::move(metrics));
   net::server_options options;
   options.listen = p->settings.listen_local;
   options.max_body_bytes = p->settings.limits.max_body_bytes;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -45,6 +46,12 @@ std::optional<pid_t> read_live_pid(const std::string& dir) {
   auto live = read_live(dir);
   if (!live) return std::nullopt;
   return live->first;
+}
+
+std::string live_status_unreadable(const std::string& dir) {
+  auto path = dir + "/" + status_file_name;
+  if (::access(path.c_str(), R_OK) == 0 || errno != EACCES) return {};
+  return "cannot read " + path + ": " + std::strerror(EACCES);
 }
 
 std::optional<std::string> read_live_status(const std::string& dir) {

@@ -24,4 +24,8 @@ std::optional<pid_t> read_live_pid(const std::string& dir);
 /// The status text of the node that wrote dir/status, when that process still runs.
 std::optional<std::string> read_live_status(const std::string& dir);
 
+/// Why this account cannot tell whether a node runs on `dir`: dir/status may not be read
+/// (the data directory is another account's, mode 0700). Empty when it can tell.
+std::string live_status_unreadable(const std::string& dir);
+
 }  // namespace fedrelay::app

@@ -177,6 +177,7 @@ request_handler make_metrics_handler(metrics_context ctx) {
         self->quit();
       };
       auto ask_discovery = [self, shared, sample, finish] {
+        if (!shared->discovery) return finish();
         self->request(shared->discovery, shared->timeout, actors::stats_atom::value)
             .then(
                 [sample, finish](uint64_t lookups, uint64_t hits) {
@@ -185,6 +186,7 @@ request_handler make_metrics_handler(metrics_context ctx) {
                 },
                 [finish](caf::error&) { finish(); });
       };
+      if (!shared->peers) return ask_discovery();
       self->request(shared->peers, shared->timeout, actors::stats_atom::value)
           .then(
               [sample, ask_discovery](std::vector<actors::peer_stats>& peers) {

@@ -21,9 +21,9 @@ namespace fedrelay::net {
 struct metrics_context {
   caf::actor_system* system = nullptr;  // REQUIRES: not null, outlives the handler
   std::string own_domain;
-  std::function<std::string()> status_text;  // the node's status string; may be null
-  actors::peer_manager_actor peers;
-  actors::discovery_actor discovery;
+  std::function<std::string()> status_text;             // the node's status string; may be null
+  actors::peer_manager_actor peers;                     // none while federation is not running
+  actors::discovery_actor discovery;                    // none while federation is not running
   std::string discovery_method;                         // "dns", "hub" or "static"
   std::shared_ptr<const actors::node_metrics> metrics;  // may be null
   std::chrono::milliseconds timeout{5'000};             // bound on each actor's answer

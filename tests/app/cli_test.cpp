@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -222,9 +223,46 @@ TEST_F(CliTest, RunBootsThenRunsAndStatusFollows) {
       << read_file(log);
   auto status = fedrelay({"status", "-c", config});
   EXPECT_EQ(status.output, "Running\n");
+  EXPECT_EQ(status.exit_code, 0);
+  // The running node says what it does, whatever the file says since it was edited.
+  auto text = read_file(config);
+  write_file(config, "[federation]\nenabled = false\n" + text.substr(text.find('\n') + 1));
+  EXPECT_EQ(fedrelay({"status", "-c", config}).output, "Running\n");
+  write_file(config, text);
   EXPECT_EQ(node.stop(SIGTERM), 0);
+  // Stopped, a node set to run is told apart from one set to be off by the exit code.
   auto after = fedrelay({"status", "-c", config});
   EXPECT_NE(after.output.find("Disabled\n"), std::string::npos) << after.output;
+  EXPECT_NE(after.output.find("no node is running on"), std::string::npos) << after.output;
+  EXPECT_EQ(after.exit_code, 4);
+  EXPECT_EQ(fedrelay({"reload", "-c", config}).exit_code, 4);
+}
+
+// An account that may not look into the node's data directory cannot tell whether the
+// node runs: it is told so, not that no node runs.
+TEST_F(CliTest, StatusFromAnotherAccountSaysItCannotTell) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a command as another account";
+  write_config();
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
+  std::string log = dir / "node.log";
+  child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+      << read_file(log);
+  for (const char* cmd : {"status", "reload"}) {
+    auto out = run_command({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            FEDRELAY_BINARY, cmd, "-c", config});
+    EXPECT_EQ(out.exit_code, 1) << out.output;
+    EXPECT_NE(out.output.find("cannot read " + dir / "data" +
+                              "/status: Permission denied (run "
+                              "fedrelay " +
+                              cmd + " as the node's account)"),
+              std::string::npos)
+        << out.output;
+    EXPECT_EQ(out.output.find("no node is running"), std::string::npos) << out.output;
+  }
+  EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
 TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {

@@ -106,6 +106,19 @@ TEST_F(MetricsTest, NeedsTheBearerToken) {
   EXPECT_EQ(get_metrics(a, "wrong").status, 401u);
 }
 
+// A node whose federation is off still answers a scrape, with its status, so that
+// monitoring sees "Disabled" rather than a failed scrape.
+TEST_F(MetricsTest, ANodeSetOffIsScrapedWithItsStatus) {
+  auto r = a.post("/api/v1/federation.settings", {{"enabled", false}});
+  ASSERT_TRUE(r.value("applying", false)) << r.dump();
+  ASSERT_TRUE(wait_until(
+      [&] { return a.get("/api/v1/federation.status").value("status", "") == "Disabled"; }, 20s))
+      << a.log();
+  auto s = read(a);
+  EXPECT_EQ(s.value("fedrelay_node_info", {{"domain", "a.test"}, {"status", "Disabled"}}), 1);
+  EXPECT_EQ(get_metrics(a, "").status, 401u);
+}
+
 TEST_F(MetricsTest, FiguresMatchWhatHappened) {
   constexpr int from_a = 5, from_b = 3;
   auto room =

@@ -63,6 +63,10 @@ struct peer_context {
   /// [peers] allow/deny: the queue of a refused domain is dropped, never sent. Null:
   /// every domain.
   std::function<bool(const std::string&)> allowed;
+  /// Puts new [peers] allow and deny lists in force (a reload); the manager calls it in the
+  /// same step that drops the queues they refuse, so that its count is all they dropped.
+  /// May be null.
+  std::function<void(std::vector<std::string>, std::vector<std::string>)> replace_lists;
   /// Seeds the backoff jitter; 0 seeds from std::random_device (tests fix it).
   uint64_t rng_seed = 0;
   /// Events in flight at most past the first of the oldest unacknowledged transaction,

@@ -119,7 +119,12 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self, peer_c
         }
         self->send(peer_of(self, domain), wake_atom::value, seq);
       },
-      [self](forget_atom) -> uint64_t {
+      [self](forget_atom, std::vector<std::string>& allow,
+             std::vector<std::string>& deny) -> uint64_t {
+        // In this step, not before it: a wake between the two would drop a queue this
+        // count then misses.
+        if (self->state.ctx.replace_lists)
+          self->state.ctx.replace_lists(std::move(allow), std::move(deny));
         uint64_t dropped = 0;
         auto domains = outbox_domains(*self->state.ctx.store);
         if (!domains) return 0;

@@ -21,9 +21,11 @@ using peer_manager_actor = caf::typed_actor<
     caf::reacts_to<wake_atom, std::string, uint64_t>,
     // Replies with the metrics of every peer, ordered by domain.
     caf::replies_to<stats_atom>::with<std::vector<peer_stats>>,
-    // The [peers] lists changed: stops the peers of domains now refused and drops their
-    // queues (never retried). Replies with the number of events dropped.
-    caf::replies_to<forget_atom>::with<uint64_t>>;
+    // New [peers] allow and deny lists: puts them in force (peer_context::replace_lists),
+    // stops the peers of domains now refused and drops their queues (never retried).
+    // Replies with the number of events dropped.
+    caf::replies_to<forget_atom, std::vector<std::string>,
+                    std::vector<std::string>>::with<uint64_t>>;
 
 /// Spawns the manager; it scans the outbox column and starts a peer for every domain
 /// that has queued events (replay after a restart), dropping the queues of refused ones. Its peers

@@ -1,5 +1,7 @@
 #include "app/node.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -186,6 +188,10 @@ struct node::impl {
     peer_ctx.discovery = discovery;
     peer_ctx.transport = transport;
     peer_ctx.allowed = allowed();
+    peer_ctx.replace_lists = [f = filter](std::vector<std::string> allow,
+                                          std::vector<std::string> deny) {
+      f->replace(std::move(allow), std::move(deny));
+    };
     refusals = sys.spawn(rejection_relay);
     peer_ctx.rejection_sink = refusals;
     peers = actors::spawn_peer_manager(sys, peer_ctx);
@@ -385,28 +391,36 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
   std::vector<std::string> changes;
   auto& current = impl_->settings;
   if (fresh.allow != current.allow || fresh.deny != current.deny) {
-    impl_->filter->replace(fresh.allow, fresh.deny);
     current.allow = fresh.allow;
     current.deny = fresh.deny;
     changes.push_back("peers.allow and peers.deny replaced (" + std::to_string(fresh.allow.size()) +
                       " allowed, " + std::to_string(fresh.deny.size()) + " denied)");
     // The queues of domains refused from now on are dropped, never retried, and their
-    // users leave the rooms hosted here (the other members see the removal).
+    // users leave the rooms hosted here (the other members see the removal). The peer
+    // manager puts the lists in force in the step that drops the queues, so that its
+    // count is the whole backlog; the removals the rooms then queue for refused domains
+    // are dropped as they arrive.
     caf::scoped_actor self{impl_->rt.system()};
-    // Asks `handle` to apply the new lists and notes how many things it changed.
-    auto apply = [&](const auto& handle, auto count, const std::string& what,
-                     const std::string& unchecked) {
-      self->request(handle, std::chrono::seconds(30), actors::forget_atom::value)
-          .receive(
-              [&](decltype(count) n) { changes.push_back(std::to_string(n) + " " + what); },
-              [&](caf::error& err) { changes.push_back(unchecked + ": " + caf::to_string(err)); });
-    };
-    // The backlog first, so its count is what was queued before the reload; the removals
-    // the rooms then queue for refused domains are dropped as they arrive.
-    apply(impl_->peers, uint64_t{0}, "queued events of domains now refused dropped",
-          "queues not checked");
-    apply(impl_->rooms, uint32_t{0}, "members of refused domains removed from rooms hosted here",
-          "rooms not checked");
+    constexpr auto wait = std::chrono::seconds(30);
+    self->request(impl_->peers, wait, actors::forget_atom::value, fresh.allow, fresh.deny)
+        .receive(
+            [&](uint64_t n) {
+              changes.push_back(std::to_string(n) +
+                                " queued events of domains now refused dropped");
+            },
+            [&](caf::error& err) {
+              impl_->filter->replace(fresh.allow, fresh.deny);  // in force all the same
+              changes.push_back("queues not checked: " + caf::to_string(err));
+            });
+    self->request(impl_->rooms, wait, actors::forget_atom::value)
+        .receive(
+            [&](uint32_t n) {
+              changes.push_back(std::to_string(n) +
+                                " members of refused domains removed from rooms hosted here");
+            },
+            [&](caf::error& err) {
+              changes.push_back("rooms not checked: " + caf::to_string(err));
+            });
   }
   // A renewed certificate is written over the files the node read: load them again
   // whether or not their names changed, for the connections accepted from now on.
@@ -445,7 +459,8 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
       at_start += (at_start.empty() ? "" : ", ") + key;
   if (!at_start.empty())
     changes.push_back("read only at start, not applied: " + at_start +
-                      " (restart the node to apply: kill -USR1 PID restarts it from the file)");
+                      " (restart the node to apply: kill -USR1 " + std::to_string(::getpid()) +
+                      " restarts it from the file)");
   return changes;
 }
 

@@ -544,8 +544,10 @@ void call_over_websocket(const request_handler& calls,
 
 bool bearer_ok(const http_request& req, const std::string& token) {
   auto auth = req.header("Authorization");
+  // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
   constexpr std::string_view scheme = "Bearer ";
-  return auth.substr(0, scheme.size()) == scheme && same_secret(auth.substr(scheme.size()), token);
+  return iequals(auth.substr(0, scheme.size()), scheme) &&
+         same_secret(auth.substr(scheme.size()), token);
 }
 
 upgrade_decider make_local_upgrade(local_api_context context, request_handler calls) {

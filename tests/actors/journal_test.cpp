@@ -29,7 +29,9 @@ peer_manager_actor::behavior_type recording_manager(peer_manager_actor::pointer,
         log->wakes.emplace_back(domain, seq);
       },
       [](stats_atom) { return std::vector<peer_stats>{}; },
-      [](forget_atom) { return uint64_t{0}; },
+      [](forget_atom, const std::vector<std::string>&, const std::vector<std::string>&) {
+        return uint64_t{0};
+      },
   };
 }
 

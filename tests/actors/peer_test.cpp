@@ -533,6 +533,9 @@ TEST_F(PeerFilterTest, ARefusedDomainsQueueIsDroppedAndNeverSent) {
   auto refused = std::make_shared<bool>(false);
   auto ctx = context_of(*a_);
   ctx.allowed = [refused](const std::string& d) { return !(*refused && d == "b.example"); };
+  ctx.replace_lists = [refused](std::vector<std::string> allow, std::vector<std::string> deny) {
+    *refused = allow.empty() && deny == std::vector<std::string>{"b.example"};
+  };
   net_.routes.erase(b_->url);
   a_->peers = keep(spawn_peer_manager(*sys_, ctx));
   a_->journal = keep(spawn_journal(*sys_, *a_->store, a_->peers));
@@ -540,8 +543,8 @@ TEST_F(PeerFilterTest, ARefusedDomainsQueueIsDroppedAndNeverSent) {
   sched_->run();
   EXPECT_EQ(count_keys(*a_, storage::column::outbox), 3u);
   // The lists change (a reload): the backlog of b is dropped and counted.
-  *refused = true;
-  auto dropped = ask<uint64_t>(a_->peers, forget_atom::value);
+  auto dropped = ask<uint64_t>(a_->peers, forget_atom::value, std::vector<std::string>{},
+                               std::vector<std::string>{"b.example"});
   ASSERT_TRUE(dropped.value);
   EXPECT_EQ(*dropped.value, 3u);
   EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);

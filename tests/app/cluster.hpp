@@ -56,6 +56,8 @@ class test_node {
   /// SIGKILL: a crash.
   void kill_hard();
   bool running();
+  /// The running node's process id; -1 before start().
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
 
   /// Calls the local API with the bearer token (or `token` when given); the reply's JSON (or
   /// {"success":false, "http_error":…} when no answer came). `status` (optional) receives the HTTP

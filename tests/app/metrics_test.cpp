@@ -104,6 +104,15 @@ class MetricsTest : public testing::Test {
 TEST_F(MetricsTest, NeedsTheBearerToken) {
   EXPECT_EQ(get_metrics(a, "").status, 401u);
   EXPECT_EQ(get_metrics(a, "wrong").status, 401u);
+  EXPECT_EQ(get_metrics(a, "TOKEN-a.test").status, 401u);
+  // The scheme's case does not matter (RFC 9110), the token's does.
+  net::http_request req;
+  req.target = "/metrics";
+  req.headers = {{"Authorization", "bearer token-a.test"}};
+  auto res =
+      net::http_request_blocking({"http", "127.0.0.1", a.local_port(), {}}, std::move(req), 10s);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200u) << res->body;
 }
 
 // A node whose federation is off still answers a scrape, with its status, so that

@@ -106,6 +106,14 @@ TEST_F(PeerListsTest, ABacklogIsDroppedWhenItsDomainIsDeniedAndTheConversationGo
   EXPECT_TRUE(wait_until(
       [&] { return a.log().find("dropped 25 queued events for c.test") != std::string::npos; }, 5s))
       << a.log();
+  // The reload's count is the same backlog, not what was left after others dropped it.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return a.log().find("reload: 25 queued events of domains now refused dropped") !=
+               std::string::npos;
+      },
+      5s))
+      << a.log();
   // carol is removed from the room hosted here, and the other members see it.
   auto on_b = b.wait_for_room_events(room, 27, 20s);
   ASSERT_EQ(on_b.size(), 27u) << a.log();
@@ -151,6 +159,10 @@ TEST_F(PeerListsTest, AReloadNamesTheChangesThatTakeARestart) {
                std::string::npos;
       },
       10s))
+      << a.log();
+  // The line names the process to restart.
+  EXPECT_NE(a.log().find("kill -USR1 " + std::to_string(a.pid()) + " restarts it from the file"),
+            std::string::npos)
       << a.log();
   EXPECT_EQ(status_of_a()["peer_lists"]["deny"], json::array({"c.test"}));
 }

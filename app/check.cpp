@@ -65,6 +65,7 @@ std::vector<check_result> run_checks(const config::settings& settings,
   context c{settings, config_path, running_node, std::nullopt, std::nullopt};
   if (check_settings(c, r)) {
     check_files(c, r);
+    check_local_api(c, r);
     check_listen(c, r);
     check_certificate(c, r);
     // Without a usable key the records are still known but for the key's value, which

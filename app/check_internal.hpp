@@ -41,6 +41,8 @@ bool check_settings(context& c, report& r);
 /// storage.dir, node.key (loads the identity into `c`), tls.key.
 void check_files(context& c, report& r);
 void check_listen(const context& c, report& r);
+/// What guards the local API: its token, the file that holds it, where it listens.
+void check_local_api(const context& c, report& r);
 void check_certificate(const context& c, report& r);
 void check_dns(const context& c, report& r);
 void check_hub(const context& c, report& r);
@@ -48,6 +50,9 @@ void check_public_url(const context& c, report& r);
 
 /// "chmod 600 PATH" style mode text: "0644".
 std::string mode_text(unsigned mode);
+
+/// The local API token examples/node.toml carries, which a node must not keep.
+inline constexpr const char* example_token = "change-me";
 
 /// The fix when this account may not read a file the node reads.
 inline constexpr const char* run_as_node_account =

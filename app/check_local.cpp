@@ -24,12 +24,13 @@ struct file_mode {
   int error = 0;
   unsigned mode = 0;
   bool is_dir = false;
+  uid_t owner = 0;
 };
 
 file_mode stat_file(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {errno, 0, false};
-  return {0, static_cast<unsigned>(st.st_mode), S_ISDIR(st.st_mode)};
+  if (::stat(path.c_str(), &st) != 0) return {errno, 0, false, 0};
+  return {0, static_cast<unsigned>(st.st_mode), S_ISDIR(st.st_mode), st.st_uid};
 }
 
 std::string keygen_fix(const context& c) {
@@ -133,6 +134,11 @@ bool check_one_listen(const context& c, report& r, const std::string& key,
     r.ok(name, text + " is in use by this node");
   } else if (rc == EADDRINUSE && live_pid) {
     r.ok(name, text + " is in use by the running node (pid " + std::to_string(*live_pid) + ")");
+  } else if (rc == EADDRINUSE && !live_status_unreadable(c.s.storage_dir).empty()) {
+    r.warning(name,
+              text + " is in use, perhaps by this file's node: this account cannot read " +
+                  c.s.storage_dir + "/status to tell",
+              run_as_node_account);
   } else if (rc == EADDRINUSE) {
     r.error(name, text + " is in use by another process",
             "stop what listens there (ss -ltnp 'sport = :" + std::to_string(where.port) +
@@ -212,7 +218,14 @@ void check_files(context& c, report& r) {
       r.error("storage.dir", dir + " is not a directory",
               "set storage.dir in " + c.config_path + " to a directory");
     } else {
-      if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
+      // Another account's directory is the node's, seen by monitoring or an operator: the
+      // fix is to check as the node's account, never to hand the node's data over.
+      if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0 && st.owner != ::geteuid())
+        r.error("storage.dir",
+                dir + " is another account's (uid " + std::to_string(st.owner) +
+                    "): this one cannot look into it",
+                run_as_node_account);
+      else if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
         r.error("storage.dir", dir + " is not writable by this user",
                 "run fedrelay as the owner of " + dir + ", or: chown -R $(id -un) " + dir);
       else if ((st.mode & 077) != 0)
@@ -228,6 +241,40 @@ void check_files(context& c, report& r) {
   check_sync(c, r);
   check_marks(c, r);
   if (c.s.tls.enabled()) check_tls_key(c, r);
+}
+
+void check_local_api(const context& c, report& r) {
+  const auto& token = c.s.local_api_token;
+  const std::string new_token = "set local_api.token in " + c.config_path +
+                                " to a secret of your own, e.g. the output of openssl rand -hex 32";
+  if (token == example_token)
+    r.error("local_api.token", "is examples/node.toml's value, which anyone can read there",
+            new_token);
+  else if (token.size() < 16)
+    r.warning("local_api.token",
+              "is " + std::to_string(token.size()) +
+                  " characters long: the local API and the settings screen are guarded by it",
+              new_token);
+  else
+    r.ok("local_api.token", "is " + std::to_string(token.size()) + " characters long");
+  auto st = stat_file(c.config_path);
+  if (st.error == 0 && (st.mode & S_IROTH) != 0)
+    r.warning("settings",
+              c.config_path + " has mode " + mode_text(st.mode) +
+                  ": every account of this machine can read local_api.token",
+              "chmod o-r " + c.config_path);
+  // The chat server runs beside the node: anything else reaching the local API has only
+  // the token in its way.
+  const auto& host = c.s.listen_local.host;
+  bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (!loopback)
+    r.warning("listen.local",
+              c.s.listen_local.to_string() +
+                  " may be reached from other machines: the local API and the settings screen "
+                  "are then guarded by local_api.token alone",
+              "set listen.local in " + c.config_path +
+                  " to 127.0.0.1:" + std::to_string(c.s.listen_local.port) +
+                  " and reach the screen through an SSH tunnel (docs/OPERATIONS.md)");
 }
 
 void check_listen(const context& c, report& r) {
@@ -269,6 +316,14 @@ void check_certificate(const context& c, report& r) {
                 " tells peers http",
             "set federation.public_url to https://... in " + c.config_path +
                 " and republish the records fedrelay dns-records prints");
+  // A key this account may not read says nothing of the key: check runs as someone else.
+  if (::access(c.s.tls.key.c_str(), R_OK) != 0 && errno == EACCES) {
+    r.error("tls.cert",
+            "cannot read " + c.s.tls.key + " to match it with " + c.s.tls.cert + ": " +
+                std::strerror(EACCES),
+            run_as_node_account);
+    return;
+  }
   auto info = net::inspect_certificate(c.s.tls.cert, c.s.tls.key, url ? url->host : "");
   if (!info) {
     r.error("tls.cert", actors::describe(info.error()),

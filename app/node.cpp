@@ -20,6 +20,7 @@
 #include "actors/previous_keys_book.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_manager_actor.hpp"
+#include "app/check_internal.hpp"
 #include "app/idle_memory_return.hpp"
 #include "app/load.hpp"
 #include "app/runtime.hpp"
@@ -378,6 +379,10 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::functi
   auto id = crypto::load_or_create_identity(s.storage_dir, &created);
   if (!id) return id.error();
   if (created) net::log()->warn("{}", new_identity_notice(s));
+  if (s.local_api_token == check_detail::example_token)
+    net::log()->warn(
+        "local_api.token is examples/node.toml's value, which anyone can read there: set a "
+        "secret of your own (openssl rand -hex 32)");
   write_status_file(s.storage_dir, config::status::booting);
   auto p = std::make_unique<impl>(std::move(s), std::move(*id), std::move(*db));
   p->apply = std::move(apply);

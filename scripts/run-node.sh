@@ -6,8 +6,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
 mkdir -p "$root/run"
 if [ ! -f "$root/run/node.toml" ]; then
-  cp "$root/examples/node.toml" "$root/run/node.toml"
-  echo "wrote $root/run/node.toml (edit it to join the real network)"
+  # A token of its own: the example's is known to anyone who reads it.
+  token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  sed "s/^token = \"change-me\"/token = \"$token\"/" "$root/examples/node.toml" >"$root/run/node.toml"
+  chmod 600 "$root/run/node.toml"
+  echo "wrote $root/run/node.toml with a local API token of its own (edit it to join the real network)"
 fi
 "$root/build/app/fedrelay" keygen -c "$root/run/node.toml" >/dev/null
 "$root/build/app/fedrelay" dns-records -c "$root/run/node.toml"

@@ -209,6 +209,50 @@ TEST_F(CheckTest, JsonIsOneObjectWithEveryCheck) {
   EXPECT_EQ(by_name["settings"]["level"], "ok");
 }
 
+// The local API is guarded by its token alone: the example's token, a short one, a file
+// anyone may read and a listener other machines may reach are named.
+TEST_F(CheckTest, WhatGuardsTheLocalApiIsChecked) {
+  publish_correct();
+  const auto text = read_file(node.config_path());
+  auto with = [&](const std::string& from, const std::string& to) {
+    auto changed = text;
+    auto at = changed.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) changed.replace(at, from.size(), to);
+    write_file(node.config_path(), changed);
+    ::chmod(node.config_path().c_str(), 0600);
+  };
+  auto out = check();
+  EXPECT_TRUE(has(check_line(out.output, "local_api.token"), "ok ")) << out.output;
+  EXPECT_FALSE(has(out.output, "can read local_api.token")) << out.output;
+  EXPECT_FALSE(has(out.output, "may be reached from other machines")) << out.output;
+
+  with("token = \"" + node.token() + "\"", "token = \"change-me\"");
+  out = check();
+  EXPECT_EQ(out.exit_code, 1) << out.output;
+  EXPECT_TRUE(has(check_line(out.output, "local_api.token"),
+                  "error   local_api.token: is examples/node.toml's value"))
+      << out.output;
+  EXPECT_TRUE(has(out.output, "openssl rand -hex 32")) << out.output;
+
+  with("token = \"" + node.token() + "\"", "token = \"short\"");
+  out = check();
+  EXPECT_TRUE(
+      has(check_line(out.output, "local_api.token"), "warning local_api.token: is 5 characters"))
+      << out.output;
+
+  with("local = \"127.0.0.1:", "local = \"0.0.0.0:");
+  ASSERT_EQ(::chmod(node.config_path().c_str(), 0644), 0);
+  out = check();
+  EXPECT_TRUE(has(out.output, "warning settings: " + node.config_path() +
+                                  " has mode 0644: every account of this machine can read "
+                                  "local_api.token -- fix: chmod o-r " +
+                                  node.config_path()))
+      << out.output;
+  EXPECT_TRUE(has(out.output, "warning listen.local: 0.0.0.0:")) << out.output;
+  EXPECT_TRUE(has(out.output, "may be reached from other machines")) << out.output;
+}
+
 TEST_F(CheckTest, KeyFileReadableByOthersIsAnErrorWithChmod) {
   publish_correct();
   ASSERT_EQ(chmod(key_path().c_str(), 0644), 0);

@@ -1,5 +1,7 @@
 #include "tests/app/cluster.hpp"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <stdexcept>
 
@@ -67,7 +69,7 @@ void test_node::configure(const std::vector<const test_node*>& peers, const std:
       "://127.0.0.1:" + std::to_string(federation_port_) +
       "\"\n[listen]\nfederation = \"127.0.0.1:" + std::to_string(federation_port_) +
       "\"\nlocal = \"127.0.0.1:" + std::to_string(local_port_) + "\"\n[storage]\ndir = \"data\"\n" +
-      storage_lines_ + "[local_api]\ntoken = \"token-" + domain_ + "\"\n" +
+      storage_lines_ + "[local_api]\ntoken = \"" + token() + "\"\n" +
       "[transport]\nbackoff_initial_ms = 100\nbackoff_max_ms = 1000\n" + tls_section_ +
       dns_section_ + "[peers]\n" + peer_lines_ + extra;
   for (const auto* p : peers)
@@ -75,6 +77,8 @@ void test_node::configure(const std::vector<const test_node*>& peers, const std:
             "://127.0.0.1:" + std::to_string(p->federation_port()) + "\"\npublic_key = \"\"\"" +
             p->public_key_pem() + "\"\"\"\n";
   write_file(config_path_, text);
+  // As an operator keeps it: it holds the token.
+  ::chmod(config_path_.c_str(), 0600);
 }
 
 void test_node::start() {
@@ -115,7 +119,7 @@ json test_node::call(const std::string& method, const std::string& path, const j
   net::http_request req;
   req.method = method;
   req.target = path;
-  req.headers = {{"Authorization", "Bearer " + (token.empty() ? "token-" + domain_ : token)},
+  req.headers = {{"Authorization", "Bearer " + (token.empty() ? this->token() : token)},
                  {"Content-Type", "application/json"}};
   if (method != "GET") req.body = body.dump();
   net::url base{"http", "127.0.0.1", local_port_, {}};

@@ -26,6 +26,8 @@ class test_node {
   ~test_node();
 
   const std::string& domain() const { return domain_; }
+  /// The local API's bearer token, as a production node's: long enough for `check`.
+  std::string token() const { return "local-api-token-of-" + domain_; }
   const std::string& config_path() const { return config_path_; }
   const std::string& public_key_pem() const { return public_key_pem_; }
   uint16_t federation_port() const { return federation_port_; }

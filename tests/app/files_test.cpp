@@ -76,7 +76,7 @@ net::http_response send_to(uint16_t port, net::http_request req) {
 }
 
 net::http_response local_call(const test_node& n, net::http_request req) {
-  req.headers.emplace_back("Authorization", "Bearer token-" + n.domain());
+  req.headers.emplace_back("Authorization", "Bearer " + n.token());
   return send_to(n.local_port(), std::move(req));
 }
 

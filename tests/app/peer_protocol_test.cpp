@@ -99,7 +99,7 @@ class PeerProtocolTest : public testing::Test {
 
   /// A request to a's local API with its bearer token.
   net::http_response local_call(net::http_request req) {
-    req.headers.emplace_back("Authorization", "Bearer token-a.test");
+    req.headers.emplace_back("Authorization", "Bearer " + a.token());
     auto res = net::http_request_blocking(net::url{"http", "127.0.0.1", a.local_port(), {}},
                                           std::move(req), 30s);
     EXPECT_TRUE(res) << (res ? "" : caf::to_string(res.error()));

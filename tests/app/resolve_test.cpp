@@ -100,8 +100,9 @@ TEST(ResolveTtlTest, AnAnswerExpiresWithItsTtl) {
   dns.add_txt("rocketchat-public-key.b.test", {line});
   dns.start();
   auto config = dir / "node.toml";
-  write_file(config, node_config("a.test", dir / "data", free_tcp_port(), free_tcp_port(),
-                                 "[dns]\nresolver = \"127.0.0.1:" + std::to_string(dns.port()) + "\"\n"));
+  write_file(config,
+             node_config("a.test", dir / "data", free_tcp_port(), free_tcp_port(),
+                         "[dns]\nresolver = \"127.0.0.1:" + std::to_string(dns.port()) + "\"\n"));
   auto first = fedrelay({"resolve", "b.test", "-c", config});
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_NE(first.output.find("ttl:         1\n"), std::string::npos) << first.output;

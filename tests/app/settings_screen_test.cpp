@@ -59,7 +59,7 @@ class SettingsScreenTest : public testing::Test {
 
   void log_in() {
     page->open(url);
-    page->type("#token-input", "token-" + a().domain());
+    page->type("#token-input", a().token());
     page->click("#token-submit");
     auto status = page->wait_for_text(
         "#status", [](const std::string& s) { return s == "Running"; }, 15s);

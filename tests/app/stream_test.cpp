@@ -26,7 +26,7 @@ class StreamTest : public testing::Test {
     auto client = net::websocket_client::connect(
         "ws://127.0.0.1:" + std::to_string(a.local_port()),
         "/api/v1/events.stream?after=" + std::to_string(after),
-        {{"Authorization", "Bearer " + (token.empty() ? "token-a.test" : token)}}, 10s);
+        {{"Authorization", "Bearer " + (token.empty() ? a.token() : token)}}, 10s);
     if (!client) return nullptr;
     return std::move(*client);
   }
@@ -157,7 +157,7 @@ TEST(StreamCallsTest, CallsPastTheBoundWaitForOnesUnderWay) {
   a.start();
   auto stream = net::websocket_client::connect("ws://127.0.0.1:" + std::to_string(a.local_port()),
                                                "/api/v1/events.stream?after=0",
-                                               {{"Authorization", "Bearer token-a.test"}}, 10s);
+                                               {{"Authorization", "Bearer " + a.token()}}, 10s);
   ASSERT_TRUE(stream) << caf::to_string(stream.error());
   auto& ws = **stream;
   constexpr int held = 64, over = 6;
@@ -219,7 +219,7 @@ TEST_F(StreamTest, ACursorThatIsNoNumberIsRefusedNotReadAsTheStart) {
     auto client =
         net::websocket_client::connect("ws://127.0.0.1:" + std::to_string(a.local_port()),
                                        std::string{"/api/v1/events.stream?after="} + after,
-                                       {{"Authorization", "Bearer token-a.test"}}, 10s);
+                                       {{"Authorization", "Bearer " + a.token()}}, 10s);
     ASSERT_FALSE(client) << "after=" << after;
     EXPECT_NE(caf::to_string(client.error()).find("400"), std::string::npos)
         << "after=" << after << ": " << caf::to_string(client.error());

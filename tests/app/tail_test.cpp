@@ -27,8 +27,8 @@ TEST(TailTest, FollowingWaitsForARestartingNodeAndGoesOnWhereItWas) {
   ASSERT_TRUE(create("before-restart"));
   std::string out = root.path() + "/tail.out";
   child_process tail({FEDRELAY_BINARY, "tail", "-f", "-c", a.config_path()}, out);
-  ASSERT_TRUE(wait_until([&] { return read_file(out).find("before-restart") != std::string::npos; },
-                         20s))
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(out).find("before-restart") != std::string::npos; }, 20s))
       << read_file(out);
   ASSERT_TRUE(a.stop());
   ASSERT_TRUE(wait_until(
@@ -37,8 +37,8 @@ TEST(TailTest, FollowingWaitsForARestartingNodeAndGoesOnWhereItWas) {
   EXPECT_TRUE(tail.running()) << read_file(out);
   a.start();
   ASSERT_TRUE(create("after-restart"));
-  EXPECT_TRUE(wait_until([&] { return read_file(out).find("after-restart") != std::string::npos; },
-                         20s))
+  EXPECT_TRUE(
+      wait_until([&] { return read_file(out).find("after-restart") != std::string::npos; }, 20s))
       << read_file(out);
   auto said = read_file(out);
   EXPECT_NE(said.find("tail: the node answers again"), std::string::npos) << said;

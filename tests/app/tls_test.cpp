@@ -171,7 +171,7 @@ TEST_F(TlsTest, AReloadServesARenewedCertificateToNewConnections) {
   auto expiry_in_metrics = [&] {
     net::http_request req;
     req.target = "/metrics";
-    req.headers = {{"Authorization", "Bearer token-a.test"}};
+    req.headers = {{"Authorization", "Bearer " + a.token()}};
     auto res =
         net::http_request_blocking({"http", "127.0.0.1", a.local_port(), {}}, std::move(req), 10s);
     std::string text = res ? res->body : std::string{};

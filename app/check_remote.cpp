@@ -40,7 +40,14 @@ net::client_options client_options(const config::settings& s) {
 void check_srv(const context& c, report& r, const actors::dns_records& dns, bool required,
                const std::string& peers_note) {
   const auto& want = *c.expected;
-  auto add = "add: " + actors::srv_zone_line(want);
+  // As dns-records warns: the record to publish names an address, which many DNS servers
+  // and resolvers refuse as a target.
+  std::string name_it;
+  if (config::is_ip_address(want.srv_target))
+    name_it = "; but an SRV record's target must be a host name (RFC 2782): give " +
+              want.srv_target + " a name (an A or AAAA record such as relay." + c.s.domain +
+              ") and use that name in public_url";
+  auto add = "add: " + actors::srv_zone_line(want) + name_it;
   if (dns.srv.empty()) {
     r.problem(required, "dns.srv",
               "no SRV record " + want.srv_name + (dns.nxdomain ? " (NXDOMAIN)" : "") + peers_note,
@@ -57,7 +64,7 @@ void check_srv(const context& c, report& r, const actors::dns_records& dns, bool
     r.error("dns.srv",
             want.srv_name + " points to " + wrong + ", but public_url " + c.s.public_url +
                 " means " + wanted,
-            "replace it with: " + actors::srv_zone_line(want));
+            "replace it with: " + actors::srv_zone_line(want) + name_it);
     return;
   }
   r.ok("dns.srv", want.srv_name + " points to " + wanted + ", as public_url says");

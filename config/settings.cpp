@@ -901,11 +901,17 @@ class settings_reader {
       l.max_content_bytes = l.max_body_bytes - event_overhead_bytes;
     if ((body || content) && !fits()) {
       const char* key = content ? "max_content_bytes" : "max_body_bytes";
-      c_.report(*t.find(key), t.key_name(key),
-                std::to_string(l.max_content_bytes) + " bytes of max_content_bytes and " +
-                    std::to_string(event_overhead_bytes) + " for the event around it exceed the " +
-                    std::to_string(l.max_body_bytes) + " of max_body_bytes",
-                "max_content_bytes <= max_body_bytes - " + std::to_string(event_overhead_bytes));
+      c_.report(
+          *t.find(key), t.key_name(key),
+          std::to_string(l.max_content_bytes) + " bytes of max_content_bytes and " +
+              std::to_string(event_overhead_bytes) + " for the event around it exceed the " +
+              std::to_string(l.max_body_bytes) + " of max_body_bytes",
+          // Alone, max_body_bytes sets the content limit too, down to its least.
+          content
+              ? "max_content_bytes <= max_body_bytes - " + std::to_string(event_overhead_bytes)
+              : "max_body_bytes >= " + std::to_string(event_overhead_bytes + min_content_bytes) +
+                    " (the least max_content_bytes, " + std::to_string(min_content_bytes) +
+                    ", and the event around it)");
     }
     if (auto v = t.integer("max_connections", 1)) l.max_connections = static_cast<size_t>(*v);
     if (auto v = t.integer("read_timeout_s", 1)) l.read_timeout = std::chrono::seconds(*v);

@@ -173,6 +173,11 @@ TEST_F(CheckTest, MissingSrvIsAnError) {
   EXPECT_TRUE(has(line, "fix: add: " + srv_name + ". 3600 IN SRV 1 1 " +
                             std::to_string(node.federation_port()) + " 127.0.0.1."))
       << line;
+  // As dns-records warns, an address is no SRV target.
+  EXPECT_TRUE(has(line,
+                  "; but an SRV record's target must be a host name (RFC 2782): give "
+                  "127.0.0.1 a name (an A or AAAA record such as relay.a.test)"))
+      << line;
   EXPECT_EQ(check_line(out.output, "dns.key").rfind("ok", 0), 0u) << out.output;
 }
 

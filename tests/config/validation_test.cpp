@@ -12,6 +12,7 @@ namespace {
 
 using test::lines;
 using test::problems;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -157,7 +158,9 @@ TEST(ValidationTest, TheLargestContentMustFitInOneRequest) {
   ASSERT_TRUE(lowered) << caf::to_string(lowered.error());
   EXPECT_EQ(lowered->limits.max_content_bytes, 61440u);
   EXPECT_THAT(problems(lines({"[limits]", "max_body_bytes = 4096"})),
-              ElementsAre(HasSubstr("node.toml:2: limits.max_body_bytes: 1048576 bytes")));
+              ElementsAre(AllOf(HasSubstr("node.toml:2: limits.max_body_bytes: 1048576 bytes"),
+                                HasSubstr("(expected max_body_bytes >= 4352 (the least "
+                                          "max_content_bytes, 256, and the event around it))"))));
   EXPECT_THAT(problems(lines({"[limits]", "max_body_bytes = 65536", "max_content_bytes = 61440"})),
               IsEmpty());
 }

@@ -24,6 +24,7 @@
 #include "actors/inbox.hpp"
 #include "actors/logger.hpp"
 #include "actors/room_event.hpp"
+#include "actors/transaction.hpp"
 #include "storage/keys.hpp"
 #include "storage/sequenced_read.hpp"
 #include "storage/store.hpp"
@@ -47,7 +48,6 @@ constexpr uint32_t max_page = 1000;
 constexpr size_t max_page_bytes = 4u << 20;
 // References a page reads before it knows how large their views are (see read_page).
 constexpr size_t first_chunk = 16;
-constexpr size_t max_search_results = 50;
 
 struct waiter {
   uint64_t after = 0;
@@ -354,7 +354,7 @@ bridge_impl::behavior_type local_bridge(bridge_pointer self, storage::store* sto
                                                return false;
                                              auto user = json::parse(value, nullptr, false);
                                              if (user.is_object()) users.push_back(std::move(user));
-                                             return users.size() < max_search_results;
+                                             return users.size() < users_search_limit;
                                            });
         if (err) return caf::make_error(errc::storage_failed, describe(err));
         return dump(users);

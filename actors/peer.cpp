@@ -23,6 +23,7 @@
 #include "actors/errc.hpp"
 #include "actors/logger.hpp"
 #include "actors/outbox.hpp"
+#include "actors/printable.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/raw_key.hpp"
 #include "crypto/sealing.hpp"
@@ -193,10 +194,12 @@ void note_refused(peer_pointer self, const std::string& id, const std::string& r
                   const std::string& text) {
   auto& st = self->state;
   ++st.refused;
-  log()->info("peer {} rejected event {}: {}", st.domain, id, reason);
+  // The peer wrote the reason: one line of bounded length, whatever it holds.
+  auto shown = printable_excerpt(reason, max_quoted_bytes);
+  log()->info("peer {} rejected event {}: {}", st.domain, id, shown);
   if (st.ctx.rejection_sink)
     // The sink is dynamically typed (any actor may collect rejections): anon_send.
-    caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, id, reason, text);
+    caf::anon_send(st.ctx.rejection_sink, rejected_atom::value, st.domain, id, shown, text);
 }
 
 /// Whether a transaction other than `p` holds an event stored under outbox key `key_seq`.
@@ -336,8 +339,8 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
       // One event alone is larger than the peer takes in a request: sending it again
       // cannot help, and it would hold back everything queued behind it.
       note_refused(self, p->ids.front(),
-                   "larger than " + st.domain +
-                       " takes in one request (HTTP 413: " + reply.body.substr(0, 200) + ")",
+                   "larger than " + st.domain + " takes in one request (HTTP 413: " +
+                       printable_excerpt(reply.body, 200) + ")",
                    p->txn.events.front());
       leave_queue(self, *p);
       forget_transaction(self, id);
@@ -346,7 +349,9 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
     return;
   }
   if (reply.status != 200) {
-    send_failed(self, round, "HTTP " + std::to_string(reply.status) + ": " + reply.body);
+    send_failed(self, round,
+                "HTTP " + std::to_string(reply.status) + ": " +
+                    printable_excerpt(reply.body, max_quoted_bytes));
     return;
   }
   auto opened = key.open(reply.body);

@@ -32,6 +32,7 @@
 #include "actors/logger.hpp"
 #include "actors/previous_keys.hpp"
 #include "actors/previous_keys_book.hpp"
+#include "actors/printable.hpp"
 #include "actors/room_event.hpp"
 #include "actors/room_state.hpp"
 #include "crypto/raw_key.hpp"
@@ -1278,7 +1279,8 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
     return;
   }
   if (reply.status != 200) {
-    catchup_failed(self, "HTTP " + std::to_string(reply.status) + ": " + reply.body);
+    catchup_failed(self, "HTTP " + std::to_string(reply.status) + ": " +
+                             printable_excerpt(reply.body, max_quoted_bytes));
     return;
   }
   auto opened = key.open(reply.body);

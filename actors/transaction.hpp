@@ -25,6 +25,8 @@ inline constexpr std::string_view version_header = "X-Fedrelay-Version";
 inline constexpr std::string_view dispatch_path = "/api/v1/federation.events.dispatch";
 inline constexpr std::string_view since_path = "/api/v1/federation.events.since";
 inline constexpr std::string_view users_search_path = "/api/v1/federation.users.search";
+/// The most users one search answers with, here and from a peer.
+inline constexpr size_t users_search_limit = 50;
 inline constexpr std::string_view files_get_path = "/api/v1/federation.files.get";
 
 /// How many events a member's room holds ahead of a gap (room_context::max_ahead); past

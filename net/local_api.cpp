@@ -359,10 +359,15 @@ void search_remote(const ctx_ptr& ctx, const std::string& name, const std::strin
                                              (res->status == 200 ? " without a users list" : "")));
                 return;
               }
+              // As many as a node answers, each a user name of that domain: a peer cannot
+              // pass off another domain's users or flood the chat server.
               json users = json::array();
               for (const auto& u : *found) {
+                if (users.size() == actors::users_search_limit) break;
                 auto username = u.is_object() ? u.find("username") : u.end();
-                if (username == u.end() || !username->is_string()) continue;
+                if (username == u.end() || !username->is_string() ||
+                    !actors::valid_user_name(username->get_ref<const std::string&>()))
+                  continue;
                 auto name = u.find("name");
                 users.push_back(
                     {{"username", username->get<std::string>() + "@" + domain},
@@ -752,7 +757,7 @@ request_handler make_local_handler(local_api_context context) {
           {"public_key", crypto::public_key_pem(key)},
           {"fingerprint", crypto::fingerprint(key)},
           {"peers", peers},
-          {"peer_lists", lists}}.dump()));
+          {"peer_lists", lists}}.dump(-1, ' ', false, json::error_handler_t::replace)));
     };
     ask<std::vector<actors::peer_stats>>(
         *ctx->system, ctx->peers, ctx->timeout,

@@ -391,6 +391,67 @@ TEST_F(PeerProtocolTest, ANodesSignedReadsNameThePeerTheyAreFor) {
   EXPECT_NE(check_at("c.test"), caf::none);
 }
 
+// What a peer answers is passed on only as far as it is what a node answers: at most as
+// many users, each a name of that peer's domain.
+TEST_F(PeerProtocolTest, APeersSearchAnswerIsPassedOnOnlyAsFarAsItIsWellFormed) {
+  net::io_runtime io{1};
+  net::server_options options;
+  options.listen = config::endpoint{"127.0.0.1", x_port};
+  auto x_server =
+      net::http_server::start(io, options, [&](net::http_request&&, net::responder respond) {
+        json users = json::array({json{{"username", "evil@c.test"}},
+                                  json{{"username", std::string{"a b\0", 4}}},
+                                  json{{"username", "xavier"}, {"name", "Xavier"}}});
+        for (int i = 0; i < 100; ++i) users.push_back({{"username", "x" + std::to_string(i)}});
+        net::http_response res;
+        res.body = json{{"success", true}, {"users", users}}.dump();
+        respond(std::move(res));
+      });
+  ASSERT_TRUE(x_server) << caf::to_string(x_server.error());
+  unsigned status = 0;
+  auto found = a.get("/api/v1/users.search?q=x@x.test", &status);
+  ASSERT_EQ(status, 200u) << found.dump();
+  ASSERT_EQ(found["users"].size(), 50u) << found.dump();
+  EXPECT_EQ(found["users"][0], (json{{"username", "xavier@x.test"}, {"name", "Xavier"}}));
+  for (const auto& u : found["users"])
+    EXPECT_EQ(u["username"].get<std::string>().find("@x.test"),
+              u["username"].get<std::string>().size() - 7)
+        << u;
+}
+
+// A peer's answer is quoted in its queue's last error and the log as one line of bounded
+// length, whatever bytes it holds: federation.status still answers.
+TEST_F(PeerProtocolTest, APeersAnswerIsQuotedAsOneBoundedLine) {
+  const std::string forged = "\n[2099-01-01 00:00:00.000] [net] [error] FORGED LOG LINE\n";
+  net::io_runtime io{1};
+  net::server_options options;
+  options.listen = config::endpoint{"127.0.0.1", x_port};
+  auto x_server =
+      net::http_server::start(io, options, [&](net::http_request&&, net::responder respond) {
+        net::http_response res;
+        res.status = 400;
+        res.body = "\xff\xfe" + forged + std::string(5000, 'y');
+        respond(std::move(res));
+      });
+  ASSERT_TRUE(x_server) << caf::to_string(x_server.error());
+  std::string last_error;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        unsigned status = 0;
+        auto s = a.get("/api/v1/federation.status", &status);
+        EXPECT_EQ(status, 200u) << s.dump();
+        for (const auto& p : s["peers"])
+          if (p.value("domain", "") == "x.test") last_error = p.value("last_error", "");
+        return !last_error.empty();
+      },
+      20s))
+      << a.log();
+  EXPECT_EQ(last_error.rfind("HTTP 400: \xEF\xBF\xBD\xEF\xBF\xBD\\n[2099-01-01", 0), 0u)
+      << last_error;
+  EXPECT_LE(last_error.size(), 1100u);
+  EXPECT_EQ(a.log().find("\n[2099-01-01"), std::string::npos) << a.log();
+}
+
 TEST_F(PeerProtocolTest, MissingOriginIsABadRequest) {
   auto res = dispatch("anything", "");
   EXPECT_EQ(res.status, 400u);

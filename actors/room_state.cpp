@@ -94,6 +94,12 @@ bool other_owner(const room_state& s, const std::string& user) {
       if (auto err = need_member_target(s, target)) return err;
       if (role_of(s, target) == "owner" && role_of(s, e.user) != "owner")
         return refuse("only an owner may remove an owner");
+      // An owner removing herself leaves as user.left does, by the same rule.
+      if (s.type != "direct" && role_of(s, target) == "owner" && s.members.size() > 1 &&
+          !other_owner(s, target))
+        return refuse(
+            "the room's last owner may not be removed while others are members: make another "
+            "member owner first");
       return {};
     }
     case event_type::role_changed: {

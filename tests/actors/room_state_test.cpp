@@ -242,6 +242,19 @@ TEST_F(RoomStateTest, TheLastOwnerLeavesOnlyOnceAnotherIsOwnerOrNobodyIsLeft) {
   EXPECT_TRUE(state_.members.empty());
 }
 
+// Removing herself is leaving: the last owner may not, while others are members.
+TEST_F(RoomStateTest, TheLastOwnerCannotRemoveHerselfEither) {
+  create_with_members("public");
+  EXPECT_EQ(refusal(ev(event_type::user_removed, alice, {{"target", alice}})),
+            "the room's last owner may not be removed while others are members: make another "
+            "member owner first");
+  EXPECT_TRUE(state_.members.count(alice));
+  accept(ev(event_type::role_changed, alice, {{"target", bob}, {"role", "owner"}}));
+  accept(ev(event_type::user_removed, alice, {{"target", alice}}));
+  EXPECT_FALSE(state_.members.count(alice));
+  EXPECT_EQ(state_.members.at(bob), "owner");
+}
+
 TEST_F(RoomStateTest, TheOwnerOfADirectRoomLeavesItLikeTheOther) {
   accept(
       ev(event_type::room_created, alice, {{"name", ""}, {"room_type", "direct"}, {"with", bob}}));

@@ -54,8 +54,14 @@ std::optional<json> json_body(const http_request& req, const responder& respond)
 /// The string field `name`, or nullopt after answering 400.
 std::optional<std::string> field(const json& body, const char* name, const responder& respond) {
   auto i = body.find(name);
-  if (i == body.end() || !i->is_string() || i->get<std::string>().empty()) {
+  if (i == body.end()) {
     respond(error_reply(400, std::string{"missing field \""} + name + "\" (a non-empty string)"));
+    return std::nullopt;
+  }
+  if (!i->is_string() || i->get<std::string>().empty()) {
+    respond(error_reply(400, std::string{"field \""} + name +
+                                 "\" must be a non-empty string, not " +
+                                 (i->is_string() ? "an empty one" : i->type_name())));
     return std::nullopt;
   }
   return i->get<std::string>();
@@ -149,8 +155,13 @@ std::optional<actors::local_submission> to_submission(const local_api_context& c
     respond(error_reply(413, why));
     return std::nullopt;
   }
-  if (auto id = body.find("id"); id != body.end() && id->is_string())
-    sub.id = id->get<std::string>();
+  // An id the node would not take must not be dropped quietly: the message sent again
+  // under it would be a second message.
+  if (auto id = body.find("id"); id != body.end()) {
+    auto value = field(body, "id", respond);
+    if (!value) return std::nullopt;
+    sub.id = std::move(*value);
+  }
   return sub;
 }
 

@@ -308,6 +308,20 @@ TEST_F(RoomsTest, BadCallsChangeNothing) {
   r = a.post("/api/v1/users.register", {{"username", "carol"}, {"name", 5}}, &status);
   EXPECT_EQ(status, 400u) << r.dump();
   EXPECT_EQ(r.value("error", ""), "\"name\" must be a string");
+  // A field of the wrong type is named as such, and an id the node would not take is
+  // refused, not dropped: sent again, the message would be a second one.
+  auto room = create_room();
+  r = a.post("/api/v1/chat.send", {{"room_id", room}, {"user", "alice"}, {"text", 5}}, &status);
+  EXPECT_EQ(status, 400u) << r.dump();
+  EXPECT_EQ(r.value("error", ""), "field \"text\" must be a non-empty string, not number");
+  for (const json& id : {json(5), json(true), json("")}) {
+    r = a.post("/api/v1/chat.send",
+               {{"room_id", room}, {"user", "alice"}, {"text", "x"}, {"id", id}}, &status);
+    EXPECT_EQ(status, 400u) << id << " " << r.dump();
+    EXPECT_EQ(r.value("error", "").rfind("field \"id\" must be a non-empty string", 0), 0u)
+        << r.dump();
+  }
+  EXPECT_EQ(a.get("/api/v1/rooms.history?room_id=" + room)["events"].size(), 1u);
 }
 
 TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {

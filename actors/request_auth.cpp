@@ -80,6 +80,8 @@ caf::error verify_request(std::string_view key, std::string_view method, std::st
   if (!destination_text.empty() && !same_domain(destination_text, own_domain))
     return caf::make_error(errc::rejected, "request signed for " + std::string{destination_text} +
                                                ", not for " + std::string{own_domain});
+  if (signature_b64.empty())
+    return caf::make_error(errc::bad_request, std::string{signature_header} + " is missing");
   auto sig = crypto::signature_from_base64(signature_b64);
   if (!sig || key.size() != crypto::public_key{}.size())
     return caf::make_error(errc::bad_request, std::string{signature_header} + " is malformed");

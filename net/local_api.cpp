@@ -648,6 +648,10 @@ request_handler make_local_handler(local_api_context context) {
             400, "query parameter q must name the start of a user name before @" + domain));
         return;
       }
+      if (!actors::valid_domain(domain)) {
+        respond(error_reply(400, "query parameter q: \"" + domain + "\" after @ is no domain"));
+        return;
+      }
       if (ctx->filter && !ctx->filter->allowed(domain)) {
         respond(error_reply(403, "domain not allowed: " + domain));
         return;
@@ -709,6 +713,7 @@ request_handler make_local_handler(local_api_context context) {
 
   add("GET", "/api/v1/rooms.info", [ctx](http_request&& req, responder respond) {
     auto room = req.query("room_id").value_or("");
+    if (room.empty()) return respond(error_reply(400, "missing query parameter room_id"));
     ask<std::string>(
         *ctx->system, ctx->rooms, ctx->timeout,
         [respond](std::string& info) { respond(success_reply(R"({"room":)" + info + "}")); },
@@ -717,6 +722,7 @@ request_handler make_local_handler(local_api_context context) {
 
   add("GET", "/api/v1/rooms.history", [ctx](http_request&& req, responder respond) {
     auto room = req.query("room_id").value_or("");
+    if (room.empty()) return respond(error_reply(400, "missing query parameter room_id"));
     auto after = number_param(req, "after", 0, UINT64_MAX);
     auto limit = number_param(req, "limit", 100, 1000);
     if (!after || !limit) return respond(bad_number(after ? "limit" : "after"));

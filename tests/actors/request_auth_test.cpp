@@ -82,6 +82,22 @@ TEST(RequestAuthTest, ARequestSignedForOneServerIsRefusedByAnother) {
                               300s, "", "c.example"));
 }
 
+TEST(RequestAuthTest, AMissingSignatureIsSaidToBeMissing) {
+  auto id = crypto::identity::generate();
+  auto pk = id.public_key();
+  std::string key(pk.begin(), pk.end());
+  auto now = std::to_string(unix_ms_now());
+  auto missing = verify_request(key, "GET", "/x", now, "", "", 300s, "", "c.example");
+  EXPECT_EQ(missing, caf::make_error(errc::bad_request));
+  EXPECT_NE(caf::to_string(missing).find(std::string{signature_header} + " is missing"),
+            std::string::npos)
+      << caf::to_string(missing);
+  auto malformed = verify_request(key, "GET", "/x", now, "", "!!", 300s, "", "c.example");
+  EXPECT_NE(caf::to_string(malformed).find(std::string{signature_header} + " is malformed"),
+            std::string::npos)
+      << caf::to_string(malformed);
+}
+
 TEST(RequestAuthTest, TheSignedHeadersNameTheDestinationUnlessThereIsNone) {
   auto id = crypto::identity::generate();
   auto header = [](const std::vector<std::pair<std::string, std::string>>& headers,

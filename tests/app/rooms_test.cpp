@@ -322,6 +322,12 @@ TEST_F(RoomsTest, BadCallsChangeNothing) {
         << r.dump();
   }
   EXPECT_EQ(a.get("/api/v1/rooms.history?room_id=" + room)["events"].size(), 1u);
+  // A query that names nothing to look for is a bad request, not a search that found none.
+  for (const char* query : {"rooms.info", "rooms.history?limit=5", "users.search?q=bo@",
+                            "users.search?q=bo@..", "users.search?q=bo@a%20b"}) {
+    r = a.get(std::string{"/api/v1/"} + query, &status);
+    EXPECT_EQ(status, 400u) << query << " " << r.dump();
+  }
 }
 
 TEST_F(RoomsTest, ABatchOfMessagesIsDeliveredInOrderWithOneResultEach) {

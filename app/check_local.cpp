@@ -13,6 +13,7 @@
 #include "actors/describe.hpp"
 #include "app/check_internal.hpp"
 #include "app/status_file.hpp"
+#include "config/storage_domain.hpp"
 #include "crypto/pem.hpp"
 #include "net/certificate.hpp"
 
@@ -228,6 +229,9 @@ void check_files(context& c, report& r) {
       else if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
         r.error("storage.dir", dir + " is not writable by this user",
                 "run fedrelay as the owner of " + dir + ", or: chown -R $(id -un) " + dir);
+      else if (auto err = config::storage_fits_domain(dir, c.s.domain))
+        r.error("storage.dir", actors::detail_of(err),
+                "set storage.dir or federation.domain in " + c.config_path);
       else if ((st.mode & 077) != 0)
         r.warning("storage.dir",
                   dir + " has mode " + mode_text(st.mode) +

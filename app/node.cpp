@@ -29,6 +29,7 @@
 #include "app/tls_reload.hpp"
 #include "config/errc.hpp"
 #include "config/settings_changes.hpp"
+#include "config/storage_domain.hpp"
 #include "net/dns_resolver.hpp"
 #include "net/federation_api.hpp"
 #include "net/http_client.hpp"
@@ -363,6 +364,8 @@ caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::functi
   if (auto err = refuse_tls_key_anyone_reads(s.tls)) return err;
   auto db = open_store(s);
   if (!db) return db.error();
+  // Under the store's lock: no other node records another domain meanwhile.
+  if (auto err = config::claim_storage_dir(s.storage_dir, s.domain)) return err;
   net::log()->info("storage: RocksDB's checksums run on {}",
                    storage::store::checksums_use_cpu_instruction() ? "the CPU's crc32 instruction"
                                                                    : "RocksDB's own tables");

@@ -15,6 +15,7 @@
 #include "actors/published_records.hpp"
 #include "config/settings_file.hpp"
 #include "config/status.hpp"
+#include "config/storage_domain.hpp"
 
 namespace fedrelay::net {
 namespace {
@@ -132,6 +133,13 @@ void post_settings(const ctx_ptr& ctx, http_request&& req, responder respond) {
                                    ": not set (the node serving this screen needs it)"}));
       return;
     }
+  }
+  // A node whose data is another domain's would not start again: refused before the file
+  // is written, while the node serving this screen still runs.
+  if (auto err = config::storage_fits_domain(s->storage_dir, s->domain)) {
+    respond(
+        problems_reply(409, {ctx->config_path + ": federation.domain: " + actors::detail_of(err)}));
+    return;
   }
   bool changed = *candidate != *text;
   if (changed) {

@@ -265,6 +265,31 @@ TEST_F(CliTest, StatusFromAnotherAccountSaysItCannotTell) {
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
+// A data directory is its domain's: a node of another name is not started on it.
+TEST_F(CliTest, ANodeIsNotStartedOnAnotherDomainsData) {
+  write_config();
+  std::string log = dir / "node.log";
+  {
+    child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
+    ASSERT_TRUE(
+        wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+        << read_file(log);
+    EXPECT_EQ(node.stop(SIGTERM), 0);
+  }
+  auto text = read_file(config);
+  auto at = text.find("a.example");
+  ASSERT_NE(at, std::string::npos);
+  write_file(config, text.substr(0, at) + "b.example" + text.substr(at + 9));
+  auto refused = fedrelay({"run", "-c", config});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("holds the data of a.example, not of b.example"), std::string::npos)
+      << refused.output;
+  EXPECT_EQ(refused.output.find("Running"), std::string::npos) << refused.output;
+  auto checked = fedrelay({"check", "-c", config});
+  EXPECT_NE(check_line(checked.output, "storage.dir").find("error"), std::string::npos)
+      << checked.output;
+}
+
 TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
   write_config();
   auto text = read_file(config);

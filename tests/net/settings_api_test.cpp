@@ -3,10 +3,13 @@
 #include "net/settings_api.hpp"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "actors/published_records.hpp"
 #include "config/settings.hpp"
+#include "config/storage_domain.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fedrelay::net {
@@ -93,6 +96,22 @@ TEST_F(SettingsApiTest, AValidChangeIsWrittenInPlaceAndApplied) {
       call("POST", "federation.settings", R"({"discovery":"hub","hub_url":"https://hub.test/"})");
   EXPECT_FALSE(again.second["changed"].get<bool>());
   EXPECT_EQ(applied, 1);
+}
+
+// A data directory that holds a.test's rooms and queues stays a.test's: the screen refuses
+// another domain before it writes the file, since the node would not start again.
+TEST_F(SettingsApiTest, AnotherDomainOverAnotherDomainsDataIsRefused) {
+  std::filesystem::create_directories(dir / "data");
+  ASSERT_FALSE(config::claim_storage_dir(dir / "data", "a.test"));
+  auto [status, reply] = call("POST", "federation.settings", R"({"domain":"c.test"})");
+  EXPECT_EQ(status, 409u) << reply.dump();
+  EXPECT_NE(reply.value("error", "").find("holds the data of a.test, not of c.test"),
+            std::string::npos)
+      << reply.dump();
+  EXPECT_EQ(test::read_file(path), original);
+  EXPECT_EQ(applied, 0);
+  // The same domain in other letters is the same domain.
+  EXPECT_EQ(call("POST", "federation.settings", R"({"domain":"A.Test"})").first, 200u);
 }
 
 TEST_F(SettingsApiTest, AnEmptiedKeyIsSavedAndReportedMissing) {

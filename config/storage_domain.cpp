@@ -1,0 +1,50 @@
+#include "config/storage_domain.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+
+#include "config/errc.hpp"
+#include "config/settings_file.hpp"
+
+namespace fedrelay::config {
+namespace {
+
+std::string path_in(const std::string& storage_dir) {
+  return storage_dir + "/" + storage_domain_file;
+}
+
+bool same_name(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+std::optional<std::string> storage_domain(const std::string& storage_dir) {
+  std::ifstream in{path_in(storage_dir)};
+  std::string domain;
+  if (!(in >> domain) || domain.empty()) return std::nullopt;
+  return domain;
+}
+
+caf::error storage_fits_domain(const std::string& storage_dir, const std::string& domain) {
+  // No domain yet is a node not fully set, which does not run: nothing to hold it to.
+  auto recorded = storage_domain(storage_dir);
+  if (domain.empty() || !recorded || same_name(*recorded, domain)) return caf::none;
+  return caf::make_error(
+      errc::invalid,
+      "storage.dir " + storage_dir + " holds the data of " + *recorded + ", not of " + domain +
+          " (federation.domain): its rooms, queues and keys are " + *recorded + "'s. Give " +
+          domain + " a storage.dir of its own, or set federation.domain back to " + *recorded);
+}
+
+caf::error claim_storage_dir(const std::string& storage_dir, const std::string& domain) {
+  if (auto err = storage_fits_domain(storage_dir, domain)) return err;
+  if (storage_domain(storage_dir)) return caf::none;
+  return replace_file(path_in(storage_dir), domain + "\n");
+}
+
+}  // namespace fedrelay::config

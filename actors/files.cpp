@@ -125,6 +125,7 @@ file_info info_of(files_pointer self, const std::string& id, const json& meta) {
   info.name = meta.value("name", "");
   info.origin = meta.value("origin", "");
   info.error = meta.value("error", "");
+  info.attempts = meta.value("attempts", uint32_t{0});
   if (info.state == "ready") info.path = st.ctx.files->path(id);
   if (info.state == "fetching") {
     info.fetched = st.ctx.files->partial_size(id);
@@ -275,6 +276,8 @@ void retry_later(files_pointer self, const std::string& id, std::chrono::millise
 void give_up(files_pointer self, const std::string& id, json meta, const std::string& why) {
   auto& st = self->state;
   log()->warn("files: giving up on {} from {}: {}", id, meta.value("origin", ""), why);
+  // Kept with the failure, so that files.info still counts what its error names.
+  if (auto j = st.jobs.find(id); j != st.jobs.end()) meta["attempts"] = j->second.attempts;
   st.jobs.erase(id);
   if (auto err = st.ctx.files->remove_partial(id))
     log()->error("files: removing the partial file of {}: {}", id, describe(err));

@@ -458,6 +458,11 @@ TEST_F(FilesTest, AFetchThatNeverMatchesIsGivenUpAfterBoundedAttempts) {
   EXPECT_NE(res.body.find("could not be fetched from a.test"), std::string::npos) << res.body;
   EXPECT_EQ(file_size_or_zero(partial_path(b, id)), 0u);
   EXPECT_EQ(file_size_or_zero(blob_path(b, id)), 0u);
+  // files.info still counts the attempts its error names.
+  auto info = file_info(b, id);
+  EXPECT_EQ(info["file"].value("state", ""), "failed") << info.dump();
+  EXPECT_EQ(info["file"].value("attempts", 0), 2) << info.dump();
+  EXPECT_NE(info["file"].value("error", "").find("(2 attempts)"), std::string::npos) << info.dump();
 }
 
 TEST_F(FilesTest, UploadsOverTheLimitOrOfRefusedTypesAreRefusedAndNothingIsStored) {

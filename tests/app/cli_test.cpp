@@ -25,6 +25,18 @@ class CliTest : public testing::Test {
   temp_dir dir;
   std::string config = dir / "node.toml";
 
+  /// `fedrelay run` of the settings file, its output appended to `log`, once it says
+  /// Running (a fatal failure when it does not within 20 s).
+  child_process run_until_running(const std::string& log) {
+    child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
+    [&] {
+      ASSERT_TRUE(
+          wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
+          << read_file(log);
+    }();
+    return node;
+  }
+
   void write_config(const std::string& extra = {}) {
     write_file(config,
                node_config("a.example", dir / "data", free_tcp_port(), free_tcp_port(), extra));
@@ -207,10 +219,8 @@ TEST_F(CliTest, ConfigMistakesNameFileLineAndKey) {
 TEST_F(CliTest, RunBootsThenRunsAndStatusFollows) {
   write_config();
   std::string log = dir / "node.log";
-  child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
-  ASSERT_TRUE(
-      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
-      << read_file(log);
+  auto node = run_until_running(log);
+  ASSERT_FALSE(HasFatalFailure());
   EXPECT_EQ(read_file(log).find("Booting...\n"), 0u) << read_file(log);
   // The real binary's librocksdb computes its checksums with the program's CRC32C.
   if (__builtin_cpu_supports("sse4.2")) {
@@ -246,10 +256,8 @@ TEST_F(CliTest, StatusFromAnotherAccountSaysItCannotTell) {
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
   ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
   std::string log = dir / "node.log";
-  child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
-  ASSERT_TRUE(
-      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
-      << read_file(log);
+  auto node = run_until_running(log);
+  ASSERT_FALSE(HasFatalFailure());
   for (const char* cmd : {"status", "reload"}) {
     auto out = run_command({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                             FEDRELAY_BINARY, cmd, "-c", config});
@@ -270,10 +278,8 @@ TEST_F(CliTest, ANodeIsNotStartedOnAnotherDomainsData) {
   write_config();
   std::string log = dir / "node.log";
   {
-    child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
-    ASSERT_TRUE(
-        wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
-        << read_file(log);
+    auto node = run_until_running(log);
+    ASSERT_FALSE(HasFatalFailure());
     EXPECT_EQ(node.stop(SIGTERM), 0);
   }
   auto text = read_file(config);
@@ -298,10 +304,8 @@ TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
   text.insert(storage + 10, "sync = \"periodic\"\nsync_period_ms = 250\n");
   write_file(config, text);
   std::string log = dir / "node.log";
-  child_process node({FEDRELAY_BINARY, "run", "-c", config}, log);
-  ASSERT_TRUE(
-      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
-      << read_file(log);
+  auto node = run_until_running(log);
+  ASSERT_FALSE(HasFatalFailure());
   auto said = read_file(log);
   EXPECT_NE(said.find("sync = \"periodic\": events are accepted before they are on disk, and "
                       "the log is synced every 250 ms"),
@@ -314,10 +318,8 @@ TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
 TEST_F(CliTest, SecondNodeOnTheSameDirectoryGetsAClearError) {
   write_config();
   std::string log = dir / "node.log";
-  child_process first({FEDRELAY_BINARY, "run", "-c", config}, log);
-  ASSERT_TRUE(
-      wait_until([&] { return read_file(log).find("Running\n") != std::string::npos; }, 20s))
-      << read_file(log);
+  auto first = run_until_running(log);
+  ASSERT_FALSE(HasFatalFailure());
   auto second = fedrelay({"run", "-c", config});
   EXPECT_EQ(second.exit_code, 1) << second.output;
   EXPECT_NE(second.output.find("in use by another fedrelay process"), std::string::npos)

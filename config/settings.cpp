@@ -260,6 +260,10 @@ std::string endpoint_problem(const std::string& text, endpoint& out) {
   return {};
 }
 
+/// The longest URL a setting takes: far above any real one, far below what would make a
+/// record, a message or the settings screen unwieldy.
+constexpr size_t max_url_bytes = 2048;
+
 struct url_rules {
   key_list schemes;
   bool path_allowed;      // a base URL below a path prefix (hub_url)
@@ -616,6 +620,14 @@ class settings_reader {
                 const std::string& expected) {
     auto v = t.string(key, expected);
     if (!v || v->empty()) return;
+    // Named by its length, not quoted: it goes into messages, records and the screen.
+    if (v->size() > max_url_bytes) {
+      c_.report(*t.find(key), t.key_name(key),
+                "is " + std::to_string(v->size()) + " bytes long, more than a URL here may be (" +
+                    std::to_string(max_url_bytes) + ")",
+                expected);
+      return;
+    }
     std::string url = *v;
     if (auto why = url_problem(url, rules); !why.empty())
       c_.report(*t.find(key), t.key_name(key), quote(redacted_url(*v)) + " " + why, expected);

@@ -146,6 +146,16 @@ TEST(ValidationTest, BackoffMaxMustNotBeBelowInitial) {
       IsEmpty());
 }
 
+TEST(ValidationTest, AUrlIsNamedByItsLengthPastTheLongestTaken) {
+  auto long_url =
+      "[federation]\nhub_url = \"https://hub.example/" + std::string(3000, 'x') + "\"\n";
+  EXPECT_THAT(problems(long_url),
+              ElementsAre("node.toml:2: federation.hub_url: is 3020 bytes long, more than a URL "
+                          "here may be (2048) (expected \"https://host[:port][/path]\")"));
+  auto taken = "[federation]\nhub_url = \"https://hub.example/" + std::string(2000, 'x') + "\"\n";
+  EXPECT_THAT(problems(taken), IsEmpty());
+}
+
 TEST(ValidationTest, TheLargestContentMustFitInOneRequest) {
   EXPECT_THAT(
       problems(lines({"[limits]", "max_body_bytes = 65536", "max_content_bytes = 65536"})),

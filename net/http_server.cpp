@@ -475,6 +475,16 @@ class http_session : public session_base {
     if (upgrade && !websocket_key_ok({key.data(), key.size()}))
       return do_write(
           error_response(400, "Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455)"), true);
+    // What Beast's accept would refuse with a plain-text answer, refused here in JSON as
+    // every other refusal is.
+    if (upgrade && msg[http::field::host].empty())
+      return do_write(error_response(400, "a WebSocket handshake needs a Host header (RFC 6455)"),
+                      true);
+    if (upgrade && msg[http::field::sec_websocket_version] != "13") {
+      auto res = error_response(426, "Sec-WebSocket-Version must be 13 (RFC 6455)");
+      res.headers.emplace_back("Sec-WebSocket-Version", "13");
+      return do_write(std::move(res), true);
+    }
     auto req = head_of(msg);
     req.body = std::move(msg.body());
     // The handler may take as long as it likes (long-polls); no timer runs meanwhile.

@@ -544,18 +544,20 @@ std::string read_some(int fd, std::chrono::milliseconds timeout) {
 }
 
 /// A socket connected to 127.0.0.1:`port` that sent an upgrade request to /push with
-/// `key`; the answer's head (and whatever came with it) in `head`. -1 if it failed.
-int raw_upgrade(uint16_t port, const std::string& key, std::string& head) {
+/// `key`, `version` and (unless `host` is empty) a Host header; the answer's head (and
+/// whatever came with it) in `head`. -1 if it failed.
+int raw_upgrade(uint16_t port, const std::string& key, std::string& head,
+                const std::string& version = "13", const std::string& host = "127.0.0.1") {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string upgrade =
-      "GET /push HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: " +
-      key + "\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer secret\r\n\r\n";
+  std::string upgrade = "GET /push HTTP/1.1\r\n" + (host.empty() ? "" : "Host: " + host + "\r\n") +
+                        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+                        "\r\nSec-WebSocket-Version: " + version +
+                        "\r\nAuthorization: Bearer secret\r\n\r\n";
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::send(fd, upgrade.data(), upgrade.size(), MSG_NOSIGNAL) !=
           static_cast<ssize_t>(upgrade.size())) {
@@ -586,6 +588,26 @@ TEST_F(WebsocketTest, AnUpgradeWithoutAKeyOf16BytesInBase64IsABadRequest) {
   int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
   ASSERT_GE(fd, 0);
   EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  ::close(fd);
+}
+
+// The other handshakes RFC 6455 refuses are answered as every refusal is, in JSON: a
+// version other than 13 with 426 and the version spoken, no Host with 400.
+TEST_F(WebsocketTest, AnUpgradeOfAnotherVersionOrWithoutHostIsRefusedInJson) {
+  start(options());
+  const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+  std::string head;
+  int fd = raw_upgrade(server_->port(), key, head, "8");
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(head.rfind("HTTP/1.1 426", 0), 0u) << head;
+  EXPECT_NE(head.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Type: application/json"), std::string::npos) << head;
+  EXPECT_NE(head.find("Sec-WebSocket-Version must be 13"), std::string::npos) << head;
+  ::close(fd);
+  fd = raw_upgrade(server_->port(), key, head, "13", "");
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(head.rfind("HTTP/1.1 400", 0), 0u) << head;
+  EXPECT_NE(head.find("Content-Type: application/json"), std::string::npos) << head;
   ::close(fd);
 }
 

@@ -177,7 +177,7 @@ void check_dns(const context& c, report& r) {
     r.problem(required, "dns",
               "cannot ask " + client.server_name() + ": " + actors::describe(dns.error()),
               "make dns.resolver in " + c.config_path + " a server that answers (try: " + dig +
-                  "SRV " + c.expected->srv_name + ")");
+                  "SRV " + c.expected->srv_name + "; dig is in Debian's bind9-dnsutils)");
     return;
   }
   check_srv(c, r, *dns, required, peers_note);

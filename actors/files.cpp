@@ -34,6 +34,7 @@
 #include "actors/file_references.hpp"
 #include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
+#include "actors/printable.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
@@ -371,7 +372,7 @@ void on_range(files_pointer self, const std::string& id, uint64_t run, json meta
   std::string why = "the origin answered HTTP " + std::to_string(reply.status);
   auto detail = parse_json(reply.body);
   if (!detail.is_discarded() && detail.is_object() && detail["error"].is_string())
-    why += ": " + detail["error"].get<std::string>();
+    why += ": " + printable_excerpt(detail["error"].get<std::string>(), max_quoted_bytes);
   log()->warn("files: fetching {}: {}", id, why);
   if (reply.status == 416) {  // our partial file is longer than the content: start over
     if (auto err = st.ctx.files->remove_partial(id))

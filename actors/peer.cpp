@@ -320,7 +320,7 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
     }
     if (!st.forgot) {
       st.forgot = true;
-      note_failure(self, "HTTP 401: " + reply.body);
+      note_failure(self, "HTTP 401: " + printable_excerpt(reply.body, max_quoted_bytes));
       log()->info("peer {} could not open our transaction; resolving its key again", st.domain);
       self->request(st.ctx.discovery, st.ctx.settings.request_timeout, forget_atom::value,
                     st.domain)
@@ -329,7 +329,7 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
       self->become(resolving(self));
       return;
     }
-    send_failed(self, round, "HTTP 401: " + reply.body);
+    send_failed(self, round, "HTTP 401: " + printable_excerpt(reply.body, max_quoted_bytes));
     return;
   }
   if (reply.status == 413) {

@@ -45,22 +45,39 @@ std::string written_out(std::string_view s, size_t i, size_t n) {
     std::snprintf(buffer, sizeof buffer, "\\u%04X", static_cast<uint8_t>(s[i + 1]));
     return buffer;
   }
+  if (n == 3) {
+    // Line and paragraph separators, and the marks that turn text around: a line that
+    // shows other than it reads.
+    unsigned c = (b & 0x0Fu) << 12 | (static_cast<uint8_t>(s[i + 1]) & 0x3Fu) << 6 |
+                 (static_cast<uint8_t>(s[i + 2]) & 0x3Fu);
+    if (c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) ||
+        (c >= 0x2066 && c <= 0x2069)) {
+      std::snprintf(buffer, sizeof buffer, "\\u%04X", c);
+      return buffer;
+    }
+  }
   return std::string{s.substr(i, n)};
 }
 
 }  // namespace
 
 std::string printable_excerpt(std::string_view text, size_t max_bytes) {
+  constexpr std::string_view more = "\xE2\x80\xA6";  // …
   std::string out;
+  size_t with_more = 0;  // the longest `out` (at a character's end) that "…" still fits after
   size_t i = 0;
   while (i < text.size()) {
     auto n = sequence_length(text, i);
     auto piece = written_out(text, i, n);
     if (out.size() + piece.size() > max_bytes) break;
     out += piece;
+    if (out.size() + more.size() <= max_bytes) with_more = out.size();
     i += n == 0 ? 1 : n;
   }
-  if (i < text.size()) out += "\xE2\x80\xA6";  // …
+  if (i < text.size()) {
+    out.resize(with_more);
+    if (more.size() <= max_bytes) out += more;
+  }
   return out;
 }
 

@@ -8,10 +8,12 @@
 
 namespace fedrelay::actors {
 
-/// `text` with bytes that are not UTF-8 replaced by U+FFFD, control characters written
-/// out (\n, \r, \t, \xNN for the other C0 ones and DEL, \u00NN for C1), so that it cannot
-/// start a line of its own in a log nor break a JSON dump; cut at a character boundary to
-/// at most `max_bytes` of the text, then "…" when something was left out.
+/// `text` with bytes that are not UTF-8 replaced by U+FFFD (one per byte), control
+/// characters written out (\n, \r, \t, \xNN for the other C0 ones and DEL, \u00NN for C1,
+/// \uNNNN for the line and paragraph separators and the bidirectional marks), so that it
+/// cannot start a line of its own in a log, show other than it reads, nor break a JSON
+/// dump. At most `max_bytes` long, written-out characters counted: when the text does not
+/// fit, it is cut at a character's end and "…" ends what is kept.
 std::string printable_excerpt(std::string_view text, size_t max_bytes);
 
 /// How much of a peer's answer or reason a log line or a status field quotes.

@@ -1273,7 +1273,7 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
     // The host says we have no member in the room, or does not know it: asking again
     // will not change that. The next event from the host starts over.
     log()->info("room {}: the host refuses catch-up: HTTP {}: {}", st.room_id, reply.status,
-                reply.body);
+                printable_excerpt(reply.body, max_quoted_bytes));
     st.catching_up = false;
     st.catchup_failures = 0;
     return;

@@ -163,12 +163,12 @@ int cmd_hub(const std::string& config_path) {
     stop_actors();
     return exit_error;
   }
+  // Names this process to `fedrelay reload`, before the line a script waits for.
+  write_status_file(s->hub.dir, config::status::running);
   std::cout << "Hub listening on " << config::endpoint{listen->host, (*server)->port()}.to_string()
             << (s->tls.enabled() ? " (https)" : "") << "; confirmation links point to "
             << s->hub.public_url << "; mail through " << config::redacted_url(mail.url)
             << std::endl;
-  // Names this process to `fedrelay reload`.
-  write_status_file(s->hub.dir, config::status::running);
   int received = 0;
   while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP)
     reload_hub(config_path, s->tls, **server);

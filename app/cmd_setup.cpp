@@ -113,7 +113,7 @@ int cmd_status(const std::string& config_path) {
                                                                        : exit_ok;
   }
   if (auto why = live_status_unreadable(s->storage_dir); !why.empty()) {
-    std::cerr << "error: " << why << " (run fedrelay status as the node's account)\n";
+    std::cerr << "error: " << why << " (run fedrelay status as the account that runs it)\n";
     return exit_error;
   }
   auto initial = config::initial_status(*s);
@@ -136,17 +136,21 @@ int cmd_reload(const std::string& config_path) {
   if (!s) return exit_error;
   // A node on storage.dir, a Hub on hub.dir, or both when one file sets up both.
   std::vector<std::pair<std::string, pid_t>> running;
-  if (auto pid = read_live_pid(s->storage_dir)) running.emplace_back("node", *pid);
+  if (!s->storage_dir.empty())
+    if (auto pid = read_live_pid(s->storage_dir)) running.emplace_back("node", *pid);
   if (!s->hub.dir.empty())
     if (auto pid = read_live_pid(s->hub.dir)) running.emplace_back("Hub", *pid);
   if (running.empty()) {
     for (const auto& dir : {s->storage_dir, s->hub.dir})
       if (auto why = live_status_unreadable(dir); !dir.empty() && !why.empty()) {
-        std::cerr << "error: " << why << " (run fedrelay reload as the node's account)\n";
+        std::cerr << "error: " << why << " (run fedrelay reload as the account that runs it)\n";
         return exit_error;
       }
-    std::cerr << "error: no node is running on " << s->storage_dir
-              << (s->hub.dir.empty() ? std::string{} : ", and no Hub on " + s->hub.dir) << '\n';
+    std::string where;
+    if (!s->storage_dir.empty()) where = "no node is running on " + s->storage_dir;
+    if (!s->hub.dir.empty())
+      where += (where.empty() ? "no Hub is running on " : ", and no Hub on ") + s->hub.dir;
+    std::cerr << "error: " << where << '\n';
     return exit_not_running;
   }
   for (const auto& [what, pid] : running) {

@@ -9,6 +9,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
 #include "config/status.hpp"
+#include "config/storage_domain.hpp"
 #include "storage/errc.hpp"
 
 namespace fedrelay::app {
@@ -34,6 +35,12 @@ bool report_if_not_fully_set(const config::settings& s) {
 }
 
 std::optional<crypto::identity> identity_or_report(const config::settings& s) {
+  // Another domain's data holds another domain's key: not to be printed or published
+  // under this one.
+  if (auto err = config::storage_fits_domain(s.storage_dir, s.domain)) {
+    report(err);
+    return std::nullopt;
+  }
   bool created = false;
   auto id = crypto::load_or_create_identity(s.storage_dir, &created);
   if (!id) {

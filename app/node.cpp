@@ -444,19 +444,20 @@ std::vector<std::string> node::reload(const config::settings& fresh) {
     }
   }
   // The CAs peers are verified against, loaded again for the same reason: a bundle is
-  // rewritten in place. Said only when the file names a bundle or its name changed.
-  if (auto err = impl_->client.reload_ca(fresh.tls.ca)) {
-    changes.push_back(
-        "tls.ca not loaded again, peers are still verified against the CAs "
-        "loaded before: " +
-        actors::describe(err));
-  } else {
-    if (!fresh.tls.ca.empty() || fresh.tls.ca != current.tls.ca)
+  // rewritten in place. Without a bundle before or now (the system's CAs) nothing is
+  // loaded again, and the connections kept to peers stay.
+  if (!fresh.tls.ca.empty() || !current.tls.ca.empty()) {
+    if (auto err = impl_->client.reload_ca(fresh.tls.ca)) {
+      changes.push_back(
+          "tls.ca not loaded again, peers are still verified against the CAs loaded before: " +
+          actors::describe(err));
+    } else {
       changes.push_back(
           "peers verified against " +
           (fresh.tls.ca.empty() ? std::string{"the system's CAs"} : "the CAs of " + fresh.tls.ca) +
           " from their next connection");
-    current.tls.ca = fresh.tls.ca;
+      current.tls.ca = fresh.tls.ca;
+    }
   }
   // The rest is read only at start; saying so beats "nothing changed" for a key the
   // operator just edited.

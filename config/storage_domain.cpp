@@ -1,7 +1,11 @@
 #include "config/storage_domain.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cctype>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "config/errc.hpp"
@@ -32,8 +36,15 @@ std::optional<std::string> storage_domain(const std::string& storage_dir) {
 
 caf::error storage_fits_domain(const std::string& storage_dir, const std::string& domain) {
   // No domain yet is a node not fully set, which does not run: nothing to hold it to.
+  if (domain.empty()) return caf::none;
   auto recorded = storage_domain(storage_dir);
-  if (domain.empty() || !recorded || same_name(*recorded, domain)) return caf::none;
+  // A record this account cannot read is no missing record: it must not be written over.
+  if (!recorded && ::access(path_in(storage_dir).c_str(), F_OK) == 0 &&
+      ::access(path_in(storage_dir).c_str(), R_OK) != 0)
+    return caf::make_error(errc::invalid,
+                           "cannot read " + path_in(storage_dir) + ": " + std::strerror(errno) +
+                               " (it names the domain whose data storage.dir holds)");
+  if (!recorded || same_name(*recorded, domain)) return caf::none;
   return caf::make_error(
       errc::invalid,
       "storage.dir " + storage_dir + " holds the data of " + *recorded + ", not of " + domain +

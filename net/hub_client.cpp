@@ -9,6 +9,7 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/json_parse.hpp"
+#include "actors/printable.hpp"
 #include "crypto/pem.hpp"
 #include "net/http_port.hpp"
 
@@ -38,9 +39,9 @@ caf::expected<actors::peer_record> hub_record_from_reply(const std::string& doma
                            "the Hub's answer for " + domain + " is malformed");
   // What the node will send this domain's traffic to: an http(s) URL, or nothing.
   if (auto parsed = parse_url(url); !parsed)
-    return caf::make_error(
-        actors::errc::unavailable,
-        domain + ": the Hub's URL \"" + url.substr(0, 200) + "\" is not an http(s) URL");
+    return caf::make_error(actors::errc::unavailable, domain + ": the Hub's URL \"" +
+                                                          actors::printable_excerpt(url, 200) +
+                                                          "\" is not an http(s) URL");
   auto key = crypto::parse_public_key_pem(pem);
   if (!key)
     return caf::make_error(actors::errc::bad_key_record, domain + ": the Hub's key is not valid: " +

@@ -29,7 +29,7 @@ bool read_item(dom::object object, send_batch_item& item) {
     else if (key == "text")
       ok = take(value, text, item.text, false);
     else if (key == "id")
-      ok = take(value, id, item.id, true);
+      ok = take(value, id, item.id, false);  // "" is refused on the general path
     if (!ok) return false;
   }
   return room && user && text;

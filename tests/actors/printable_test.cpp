@@ -36,14 +36,32 @@ TEST(PrintableExcerptTest, BytesThatAreNoUtf8AreReplacedSoJsonTakesThem) {
   EXPECT_NO_THROW(nlohmann::json(text).dump());
 }
 
-TEST(PrintableExcerptTest, ALongTextIsCutAtACharacterBoundary) {
-  EXPECT_EQ(printable_excerpt("abcdef", 4), "abcd\xE2\x80\xA6");
-  EXPECT_EQ(printable_excerpt("abcd", 4), "abcd");
+TEST(PrintableExcerptTest, ALongTextIsCutAtACharacterBoundaryWithinTheBound) {
+  const std::string more = "\xE2\x80\xA6";
+  EXPECT_EQ(printable_excerpt("abcdefgh", 6), "abc" + more);
+  EXPECT_EQ(printable_excerpt("abcdef", 6), "abcdef");
   // "é" takes two bytes: it is left out whole rather than cut in two.
-  EXPECT_EQ(printable_excerpt("abc\xC3\xA9", 4), "abc\xE2\x80\xA6");
+  EXPECT_EQ(printable_excerpt("ab\xC3\xA9"
+                              "cdef",
+                              6),
+            "ab" + more);
   // A written-out control character is not cut either.
-  EXPECT_EQ(printable_excerpt("abc\n", 4), "abc\xE2\x80\xA6");
-  EXPECT_EQ(printable_excerpt(std::string(100'000, 'x'), 500).size(), 503u);
+  EXPECT_EQ(printable_excerpt("abc\ndefg", 7), "abc" + more);
+  EXPECT_EQ(printable_excerpt(std::string(100'000, 'x'), 500).size(), 500u);
+  EXPECT_EQ(printable_excerpt("abcdef", 2), "");
+}
+
+TEST(PrintableExcerptTest, SeparatorsAndBidirectionalMarksAreWrittenOut) {
+  EXPECT_EQ(printable_excerpt("a\xE2\x80\xA8"
+                              "b\xE2\x80\xA9",
+                              100),
+            "a\\u2028b\\u2029");
+  EXPECT_EQ(printable_excerpt("\xE2\x80\xAE"
+                              "evil\xE2\x81\xA6",
+                              100),
+            "\\u202Eevil\\u2066");
+  EXPECT_EQ(printable_excerpt("\xE2\x80\x8F", 100), "\\u200F");
+  EXPECT_EQ(printable_excerpt("\xE2\x80\x94", 100), "\xE2\x80\x94");  // an em dash stays
 }
 
 }  // namespace

@@ -265,7 +265,7 @@ TEST_F(CliTest, StatusFromAnotherAccountSaysItCannotTell) {
     EXPECT_NE(out.output.find("cannot read " + dir / "data" +
                               "/status: Permission denied (run "
                               "fedrelay " +
-                              cmd + " as the node's account)"),
+                              cmd + " as the account that runs it)"),
               std::string::npos)
         << out.output;
     EXPECT_EQ(out.output.find("no node is running"), std::string::npos) << out.output;

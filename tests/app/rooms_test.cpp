@@ -321,6 +321,16 @@ TEST_F(RoomsTest, BadCallsChangeNothing) {
     EXPECT_EQ(r.value("error", "").rfind("field \"id\" must be a non-empty string", 0), 0u)
         << r.dump();
   }
+  // In a batch too, on its fast path for plain messages.
+  r = a.post(
+      "/api/v1/chat.sendBatch",
+      {{"messages",
+        json::array({json{{"room_id", room}, {"user", "alice"}, {"text", "x"}, {"id", ""}}})}},
+      &status);
+  EXPECT_EQ(status, 400u) << r.dump();
+  EXPECT_EQ(r.value("error", "").rfind("messages[0]: field \"id\" must be a non-empty string", 0),
+            0u)
+      << r.dump();
   EXPECT_EQ(a.get("/api/v1/rooms.history?room_id=" + room)["events"].size(), 1u);
   // A query that names nothing to look for is a bad request, not a search that found none.
   for (const char* query : {"rooms.info", "rooms.history?limit=5", "users.search?q=bo@",

@@ -17,15 +17,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// The [Service] settings of a unit file, by name (the last of a name that repeats).
-std::map<std::string, std::string> service_settings(const std::string& unit) {
+/// The settings of one section of a unit file, by name (the last of a name that repeats).
+std::map<std::string, std::string> service_settings(const std::string& unit,
+                                                    const std::string& section = "[Service]") {
   std::map<std::string, std::string> out;
   std::istringstream in{read_file(std::string{FEDRELAY_SOURCE_DIR} + "/examples/" + unit)};
   bool in_service = false;
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#') continue;
     if (line[0] == '[') {
-      in_service = line == "[Service]";
+      in_service = line == section;
       continue;
     }
     auto eq = line.find('=');
@@ -116,6 +117,13 @@ TEST_F(ServiceUnitTest, TheUnitsDoNotRestartOnWhatAnotherTryWouldMeetAgain) {
       EXPECT_NE(std::find(kept.begin(), kept.end(), std::to_string(code)), kept.end())
           << unit << ": exit code " << code << " is not in RestartPreventExitStatus";
     }
+  }
+  // Failures that restarts do not mend (settings that do not load, another domain's data
+  // directory) exit 1 like passing ones: the retries stop after a few.
+  for (const char* unit : {"fedrelay.service", "fedrelay-hub.service"}) {
+    auto limits = service_settings(unit, "[Unit]");
+    EXPECT_GT(seconds_of(limits["StartLimitIntervalSec"]), 0) << unit;
+    EXPECT_GT(seconds_of(limits["StartLimitBurst"]), 0) << unit;
   }
   auto hub_config = dir / "hub.toml";
   write_file(hub_config, "[hub]\nlisten = \"127.0.0.1:1\"\n");

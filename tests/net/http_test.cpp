@@ -1005,6 +1005,35 @@ TEST_F(HttpsTest, WrongCaFailsWithTlsFailed) {
   EXPECT_FALSE(res2);
 }
 
+// Other CAs loaded by reload_ca() verify from the next request on, the connection kept
+// from before included: it is not used again. A bundle that does not load changes nothing.
+TEST_F(HttpsTest, ReloadedCasVerifyTheNextRequestEvenOnAKeptConnection) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, tls_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  client_options copts;
+  copts.ca_file = *dir_ / "ca.pem";
+  http_client client{runtime, copts};
+  auto base = origin_of(**server, "https");
+  ASSERT_TRUE(send(client, base, get("/")));
+  ASSERT_TRUE(send(client, base, get("/")));
+  EXPECT_EQ((*server)->accepted_connections(), 1u);  // kept and used again
+
+  auto broken = client.reload_ca(*dir_ / "server.key");
+  EXPECT_TRUE(has_code(broken, errc::tls_failed)) << caf::to_string(broken);
+  ASSERT_TRUE(send(client, base, get("/")));
+  EXPECT_EQ((*server)->accepted_connections(), 1u);  // nothing changed
+
+  ASSERT_FALSE(client.reload_ca(*dir_ / "other-ca.pem"));
+  auto refused = send(client, base, get("/"));
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(has_code(refused.error(), errc::tls_failed)) << caf::to_string(refused.error());
+  EXPECT_EQ((*server)->accepted_connections(), 2u);  // a new connection, refused
+
+  ASSERT_FALSE(client.reload_ca(*dir_ / "ca.pem"));
+  EXPECT_TRUE(send(client, base, get("/")));
+}
+
 TEST_F(HttpsTest, RejectsAHostNameTheCertificateDoesNotName) {
   io_runtime runtime{1};
   auto options = tls_options();

@@ -14,6 +14,14 @@ json message(const std::string& text) {
   return {{"room_id", "r1:a.test"}, {"user", "alice"}, {"text", text}};
 }
 
+// An empty id is left to the general path, which refuses it: read here, it would be
+// taken for no id and a message sent again under it would be a second one.
+TEST(SendBatchBodyTest, AnEmptyIdIsNotPlain) {
+  json messages = json::array({message("x")});
+  messages.back()["id"] = "";
+  EXPECT_FALSE(read_plain_send_batch(json{{"messages", messages}}.dump(), 10));
+}
+
 TEST(SendBatchBodyTest, PlainMessagesAreReadWithTheirTextsUnescaped) {
   json messages = json::array();
   messages.push_back(message("hello"));
@@ -22,7 +30,6 @@ TEST(SendBatchBodyTest, PlainMessagesAreReadWithTheirTextsUnescaped) {
   messages.back()["extra"] = {{"nested", {1, 2, 3}}};  // passed over, as the general path does
   messages.push_back(message("x"));
   messages.back()["user"] = "bob@a.test";
-  messages.back()["id"] = "";
   auto items = read_plain_send_batch(json{{"messages", messages}, {"other", true}}.dump(), 10);
   ASSERT_TRUE(items);
   ASSERT_EQ(items->size(), 3u);

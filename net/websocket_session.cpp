@@ -29,6 +29,8 @@ namespace websocket = beast::websocket;
 
 // RFC 6455 5.5: a control frame's payload is at most 125 bytes, two of them the code.
 constexpr size_t max_close_reason = 123;
+// How long a stopping server waits for a client to answer its close frame.
+constexpr std::chrono::milliseconds stop_close_timeout{1000};
 
 template <class Stream>
 class websocket_session;
@@ -223,8 +225,14 @@ class websocket_session final : public session_base,
 
   // ---- session_base ----
 
+  // The server stops: the client is told (1001) rather than cut off, but not waited for
+  // long, since the node is going.
   void close_from_server() override {
-    asio::post(executor_, [self = shared_from_this()] { self->finish(); });
+    asio::post(executor_, [self = shared_from_this()] {
+      if (!self->open_) return self->finish();
+      self->begin_close(websocket::close_code::going_away, "the node is stopping", false,
+                        stop_close_timeout);
+    });
   }
 
  private:
@@ -388,6 +396,11 @@ class websocket_session final : public session_base,
   // `drain`: write what is queued first (a close() by the application); otherwise the
   // close frame follows the message being written, if any.
   void begin_close(websocket::close_code code, std::string reason, bool drain) {
+    begin_close(code, std::move(reason), drain, limits_.close_timeout);
+  }
+
+  void begin_close(websocket::close_code code, std::string reason, bool drain,
+                   std::chrono::milliseconds timeout) {
     if (finished_ || close_pending_) return;
     open_ = false;
     close_pending_ = true;
@@ -395,7 +408,7 @@ class websocket_session final : public session_base,
     reason_ = websocket::close_reason{code, reason};
     if (!drain) discard_queue();
     // A peer that neither reads the queue nor answers the close frame is cut off.
-    timer_.expires_after(limits_.close_timeout);
+    timer_.expires_after(timeout);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->finished_) return;
       spdlog::debug("websocket {}: close handshake timed out", self->request_->remote_address);

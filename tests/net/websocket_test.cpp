@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
 #include <caf/error.hpp>
 
 #include "net/errc.hpp"
@@ -523,11 +525,16 @@ TEST_F(WebsocketTest, StopClosesOpenWebSockets) {
   auto client = connect("/echo");
   ASSERT_TRUE(client);
   ASSERT_TRUE(client->receive(5s));
+  // The client reads, as a chat server does, while the server stops: it is told why.
+  auto reading = std::async(std::launch::async, [&] { return client->receive(5s); });
   server_->stop();
   ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
-  auto end = client->receive(5s);
+  auto end = reading.get();
   ASSERT_FALSE(end);
   EXPECT_TRUE(has_code(end.error(), errc::connect_failed)) << text_of(end.error());
+  EXPECT_NE(text_of(end.error()).find("1001"), std::string::npos) << text_of(end.error());
+  EXPECT_NE(text_of(end.error()).find("the node is stopping"), std::string::npos)
+      << text_of(end.error());
   EXPECT_EQ(server_->open_connections(), 0u);
 }
 

@@ -956,6 +956,13 @@ class HttpsTest : public ::testing::Test {
     return o;
   }
 
+  /// A client that verifies servers against the CAs of `ca_file` in the test's directory.
+  static client_options trusting(const char* ca_file) {
+    client_options o;
+    o.ca_file = *dir_ / ca_file;
+    return o;
+  }
+
   static test::temp_dir* dir_;
 };
 
@@ -965,9 +972,7 @@ TEST_F(HttpsTest, RoundTripVerifiedAgainstTheTestCa) {
   io_runtime runtime{1};
   auto server = http_server::start(runtime, tls_options(), echo_handler);
   ASSERT_TRUE(server) << caf::to_string(server.error());
-  client_options copts;
-  copts.ca_file = *dir_ / "ca.pem";
-  http_client client{runtime, copts};
+  http_client client{runtime, trusting("ca.pem")};
   for (const char* host : {"127.0.0.1", "localhost"}) {
     auto base = parse_url(std::string{"https://"} + host + ":" + std::to_string((*server)->port()));
     ASSERT_TRUE(base);
@@ -990,9 +995,7 @@ TEST_F(HttpsTest, WrongCaFailsWithTlsFailed) {
   io_runtime runtime{1};
   auto server = http_server::start(runtime, tls_options(), echo_handler);
   ASSERT_TRUE(server) << caf::to_string(server.error());
-  client_options copts;
-  copts.ca_file = *dir_ / "other-ca.pem";
-  http_client client{runtime, copts};
+  http_client client{runtime, trusting("other-ca.pem")};
   auto res = send(client, origin_of(**server, "https"), get("/"));
   ASSERT_FALSE(res);
   EXPECT_TRUE(has_code(res.error(), errc::tls_failed)) << caf::to_string(res.error());
@@ -1011,9 +1014,7 @@ TEST_F(HttpsTest, ReloadedCasVerifyTheNextRequestEvenOnAKeptConnection) {
   io_runtime runtime{1};
   auto server = http_server::start(runtime, tls_options(), echo_handler);
   ASSERT_TRUE(server) << caf::to_string(server.error());
-  client_options copts;
-  copts.ca_file = *dir_ / "ca.pem";
-  http_client client{runtime, copts};
+  http_client client{runtime, trusting("ca.pem")};
   auto base = origin_of(**server, "https");
   ASSERT_TRUE(send(client, base, get("/")));
   ASSERT_TRUE(send(client, base, get("/")));
@@ -1040,9 +1041,7 @@ TEST_F(HttpsTest, RejectsAHostNameTheCertificateDoesNotName) {
   options.listen.host = "127.0.0.2";
   auto server = http_server::start(runtime, options, echo_handler);
   ASSERT_TRUE(server) << caf::to_string(server.error());
-  client_options copts;
-  copts.ca_file = *dir_ / "ca.pem";
-  http_client client{runtime, copts};
+  http_client client{runtime, trusting("ca.pem")};
   auto base = parse_url("https://127.0.0.2:" + std::to_string((*server)->port()));
   ASSERT_TRUE(base);
   auto res = send(client, *base, get("/"));

@@ -7,16 +7,13 @@
 #include "actors/errc.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
+#include "config/ascii_case.hpp"
 #include "crypto/hash.hpp"
 
 namespace fedrelay::actors {
 
 bool same_domain(std::string_view a, std::string_view b) {
-  return !a.empty() && a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+  return !a.empty() && config::equal_ignoring_case(a, b);
 }
 
 int64_t unix_ms_now() {

@@ -1,13 +1,12 @@
 #include "config/storage_domain.hpp"
 
 #include <unistd.h>
-#include <algorithm>
-#include <cctype>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
+#include "config/ascii_case.hpp"
 #include "config/errc.hpp"
 #include "config/settings_file.hpp"
 
@@ -16,13 +15,6 @@ namespace {
 
 std::string path_in(const std::string& storage_dir) {
   return storage_dir + "/" + storage_domain_file;
-}
-
-bool same_name(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 }  // namespace
@@ -44,7 +36,7 @@ caf::error storage_fits_domain(const std::string& storage_dir, const std::string
     return caf::make_error(errc::invalid,
                            "cannot read " + path_in(storage_dir) + ": " + std::strerror(errno) +
                                " (it names the domain whose data storage.dir holds)");
-  if (!recorded || same_name(*recorded, domain)) return caf::none;
+  if (!recorded || equal_ignoring_case(*recorded, domain)) return caf::none;
   return caf::make_error(
       errc::invalid,
       "storage.dir " + storage_dir + " holds the data of " + *recorded + ", not of " + domain +

@@ -6,6 +6,7 @@
 
 #include <cctype>
 
+#include "config/ascii_case.hpp"
 #include "net/errc.hpp"
 
 namespace fedrelay::net {
@@ -25,18 +26,9 @@ caf::error bad_url(std::string_view text, std::string_view what) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 std::string_view find_header(const header_list& headers, std::string_view name) {
   for (const auto& [key, value] : headers)
-    if (iequals(key, name)) return value;
+    if (config::equal_ignoring_case(key, name)) return value;
   return {};
 }
 

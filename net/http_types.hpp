@@ -18,9 +18,6 @@ namespace fedrelay::net {
 /// spelling, lookups ignore case.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
-/// Whether `a` and `b` are equal but for the case of ASCII letters (header names, schemes).
-bool iequals(std::string_view a, std::string_view b);
-
 /// Case-insensitive lookup of a header; "" when absent (the first one wins when repeated).
 std::string_view find_header(const header_list& headers, std::string_view name);
 

@@ -11,6 +11,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
+#include "config/ascii_case.hpp"
 #include "crypto/pem.hpp"
 #include "net/actor_call.hpp"
 #include "net/api_support.hpp"
@@ -562,7 +563,7 @@ bool bearer_ok(const http_request& req, const std::string& token) {
   auto auth = req.header("Authorization");
   // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
   constexpr std::string_view scheme = "Bearer ";
-  return iequals(auth.substr(0, scheme.size()), scheme) &&
+  return config::equal_ignoring_case(auth.substr(0, scheme.size()), scheme) &&
          same_secret(auth.substr(scheme.size()), token);
 }
 

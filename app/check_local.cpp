@@ -16,6 +16,7 @@
 #include "config/storage_domain.hpp"
 #include "crypto/pem.hpp"
 #include "net/certificate.hpp"
+#include "net/ip_scope.hpp"
 
 namespace fedrelay::app::check_detail {
 namespace {
@@ -221,12 +222,13 @@ void check_files(context& c, report& r) {
     } else {
       // Another account's directory is the node's, seen by monitoring or an operator: the
       // fix is to check as the node's account, never to hand the node's data over.
-      if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0 && st.owner != ::geteuid())
+      const bool usable = ::access(dir.c_str(), R_OK | W_OK | X_OK) == 0;
+      if (!usable && st.owner != ::geteuid())
         r.error("storage.dir",
                 dir + " is another account's (uid " + std::to_string(st.owner) +
                     "): this one cannot look into it",
                 run_as_node_account);
-      else if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
+      else if (!usable)
         r.error("storage.dir", dir + " is not writable by this user",
                 "run fedrelay as the owner of " + dir + ", or: chown -R $(id -un) " + dir);
       else if (auto err = config::storage_fits_domain(dir, c.s.domain))
@@ -270,8 +272,7 @@ void check_local_api(const context& c, report& r) {
   // The chat server runs beside the node: anything else reaching the local API has only
   // the token in its way.
   const auto& host = c.s.listen_local.host;
-  bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-  if (!loopback)
+  if (host != "localhost" && net::scope_of(host) != net::ip_scope::loopback)
     r.warning("listen.local",
               c.s.listen_local.to_string() +
                   " may be reached from other machines: the local API and the settings screen "

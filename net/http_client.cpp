@@ -99,6 +99,14 @@ struct http_client::core {
   std::map<std::string, host_pool> pools;
   bool closed = false;
 
+  // Closes the idle connections (their slots free again); busy ones are not touched.
+  void close_idle() {
+    for (auto& [key, pool] : pools) {
+      pool.open -= pool.idle.size();
+      pool.idle.clear();
+    }
+  }
+
   // Gives a slot (and, when reusable, its connection) back: to the first request still
   // waiting for this origin, else to the idle list, else closes it.
   void release(const std::string& key, std::unique_ptr<connection> conn, bool reusable);
@@ -467,10 +475,7 @@ caf::error http_client::reload_ca(const std::string& ca_file) {
     // Idle connections were verified against the CAs just replaced (perhaps removed for a
     // reason): the next request to their origin connects anew. Busy ones finish their
     // request and close instead of going back to the pool.
-    for (auto& [key, pool] : c->pools) {
-      pool.open -= pool.idle.size();
-      pool.idle.clear();
-    }
+    c->close_idle();
   });
   return caf::none;
 }
@@ -479,10 +484,7 @@ http_client::~http_client() {
   auto c = core_;
   auto close_idle = [c] {
     c->closed = true;
-    for (auto& [key, pool] : c->pools) {
-      pool.open -= pool.idle.size();
-      pool.idle.clear();
-    }
+    c->close_idle();
   };
   if (c->ioc.stopped())
     close_idle();

@@ -320,7 +320,7 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
     }
     if (!st.forgot) {
       st.forgot = true;
-      note_failure(self, "HTTP 401: " + printable_excerpt(reply.body, max_quoted_bytes));
+      note_failure(self, answer_excerpt(reply.status, reply.body));
       log()->info("peer {} could not open our transaction; resolving its key again", st.domain);
       self->request(st.ctx.discovery, st.ctx.settings.request_timeout, forget_atom::value,
                     st.domain)
@@ -329,7 +329,7 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
       self->become(resolving(self));
       return;
     }
-    send_failed(self, round, "HTTP 401: " + printable_excerpt(reply.body, max_quoted_bytes));
+    send_failed(self, round, answer_excerpt(reply.status, reply.body));
     return;
   }
   if (reply.status == 413) {
@@ -349,9 +349,7 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
     return;
   }
   if (reply.status != 200) {
-    send_failed(self, round,
-                "HTTP " + std::to_string(reply.status) + ": " +
-                    printable_excerpt(reply.body, max_quoted_bytes));
+    send_failed(self, round, answer_excerpt(reply.status, reply.body));
     return;
   }
   auto opened = key.open(reply.body);

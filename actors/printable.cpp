@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 namespace fedrelay::actors {
 namespace {
@@ -79,6 +80,10 @@ std::string printable_excerpt(std::string_view text, size_t max_bytes) {
     if (more.size() <= max_bytes) out += more;
   }
   return out;
+}
+
+std::string answer_excerpt(unsigned status, std::string_view body) {
+  return "HTTP " + std::to_string(status) + ": " + printable_excerpt(body, max_quoted_bytes);
 }
 
 }  // namespace fedrelay::actors

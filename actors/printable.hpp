@@ -19,4 +19,7 @@ std::string printable_excerpt(std::string_view text, size_t max_bytes);
 /// How much of a peer's answer or reason a log line or a status field quotes.
 inline constexpr size_t max_quoted_bytes = 1000;
 
+/// "HTTP <status>: <the body's excerpt>", a peer's answer as a failure names it.
+std::string answer_excerpt(unsigned status, std::string_view body);
+
 }  // namespace fedrelay::actors

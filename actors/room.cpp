@@ -1272,15 +1272,14 @@ void on_catchup_reply(room_pointer self, const crypto::box_key& key, uint64_t as
   if (reply.status == 403 || reply.status == 404) {
     // The host says we have no member in the room, or does not know it: asking again
     // will not change that. The next event from the host starts over.
-    log()->info("room {}: the host refuses catch-up: HTTP {}: {}", st.room_id, reply.status,
-                printable_excerpt(reply.body, max_quoted_bytes));
+    log()->info("room {}: the host refuses catch-up: {}", st.room_id,
+                answer_excerpt(reply.status, reply.body));
     st.catching_up = false;
     st.catchup_failures = 0;
     return;
   }
   if (reply.status != 200) {
-    catchup_failed(self, "HTTP " + std::to_string(reply.status) + ": " +
-                             printable_excerpt(reply.body, max_quoted_bytes));
+    catchup_failed(self, answer_excerpt(reply.status, reply.body));
     return;
   }
   auto opened = key.open(reply.body);

@@ -26,10 +26,13 @@ std::optional<std::string> storage_domain(const std::string& storage_dir) {
   return domain;
 }
 
-caf::error storage_fits_domain(const std::string& storage_dir, const std::string& domain) {
+namespace {
+
+/// Whether `recorded`, read from storage_dir, lets `domain` use it (see storage_fits_domain).
+caf::error fits(const std::string& storage_dir, const std::optional<std::string>& recorded,
+                const std::string& domain) {
   // No domain yet is a node not fully set, which does not run: nothing to hold it to.
   if (domain.empty()) return caf::none;
-  auto recorded = storage_domain(storage_dir);
   // A record this account cannot read is no missing record: it must not be written over.
   if (!recorded && ::access(path_in(storage_dir).c_str(), F_OK) == 0 &&
       ::access(path_in(storage_dir).c_str(), R_OK) != 0)
@@ -44,9 +47,16 @@ caf::error storage_fits_domain(const std::string& storage_dir, const std::string
           domain + " a storage.dir of its own, or set federation.domain back to " + *recorded);
 }
 
+}  // namespace
+
+caf::error storage_fits_domain(const std::string& storage_dir, const std::string& domain) {
+  return fits(storage_dir, storage_domain(storage_dir), domain);
+}
+
 caf::error claim_storage_dir(const std::string& storage_dir, const std::string& domain) {
-  if (auto err = storage_fits_domain(storage_dir, domain)) return err;
-  if (storage_domain(storage_dir)) return caf::none;
+  auto recorded = storage_domain(storage_dir);
+  if (auto err = fits(storage_dir, recorded, domain)) return err;
+  if (recorded) return caf::none;
   return replace_file(path_in(storage_dir), domain + "\n");
 }
 

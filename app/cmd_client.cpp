@@ -29,7 +29,7 @@ int print_reply(const caf::expected<json>& reply, const char* field) {
 int cmd_room_create(const std::string& config_path, const std::string& name,
                     const std::string& type, const std::string& owner) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   return print_reply(local_client{*s}.post("/api/v1/rooms.create",
                                            {{"name", name}, {"type", type}, {"owner", owner}}),
                      "room_id");
@@ -38,7 +38,7 @@ int cmd_room_create(const std::string& config_path, const std::string& name,
 int cmd_room_invite(const std::string& config_path, const std::string& room,
                     const std::string& user, const std::string& by) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   return print_reply(local_client{*s}.post("/api/v1/rooms.invite",
                                            {{"room_id", room}, {"user", user}, {"by", by}}),
                      "event_id");
@@ -47,7 +47,7 @@ int cmd_room_invite(const std::string& config_path, const std::string& room,
 int cmd_send(const std::string& config_path, const std::string& room, const std::string& user,
              const std::string& text) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   return print_reply(local_client{*s}.post("/api/v1/chat.send",
                                            {{"room_id", room}, {"user", user}, {"text", text}}),
                      "event_id");
@@ -59,7 +59,7 @@ constexpr auto follow_patience = std::chrono::minutes(5);
 
 int cmd_tail(const std::string& config_path, uint64_t after, bool follow) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   local_client client{*s};
   bool unanswered = false;
   auto unanswered_since = std::chrono::steady_clock::now();

@@ -82,7 +82,7 @@ void reload_hub(const std::string& config_path, const config::tls_settings& serv
 
 int cmd_hub(const std::string& config_path) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   auto missing = missing_hub_keys(s->hub);
   if (!missing.empty()) {
     for (const auto& key : missing) std::cerr << "error: " << key << " is not set\n";
@@ -92,7 +92,7 @@ int cmd_hub(const std::string& config_path) {
   auto public_url = net::parse_url(s->hub.public_url);
   if (!listen || !public_url) {
     std::cerr << "error: hub.listen or hub.public_url cannot be used\n";
-    return exit_error;
+    return exit_bad_settings;
   }
   // Block the stop signals before any thread starts, so only sigwait below sees them.
   sigset_t stop_signals;
@@ -109,7 +109,7 @@ int cmd_hub(const std::string& config_path) {
   // no handle is left), the store last (the registry writes to it until it exits).
   if (auto err = refuse_tls_key_anyone_reads(s->tls)) {
     report(err);
-    return exit_error;
+    return exit_bad_settings;
   }
   auto db = open_hub_store(s->hub.dir);
   if (!db) {

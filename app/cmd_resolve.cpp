@@ -36,7 +36,7 @@ void print_record(const actors::peer_record& rec) {
 
 int cmd_resolve(const std::string& config_path, const std::string& domain) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   // The answer, or the failure, is what this command prints; discovery's own info line
   // about it would say the same a second time.
   actors::log()->set_level(spdlog::level::warn);

@@ -16,7 +16,7 @@ namespace fedrelay::app {
 
 int cmd_run(const std::string& config_path) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   switch (config::initial_status(*s)) {
     case config::status::disabled:
       std::cout << config::status_text(config::status::disabled) << std::endl;
@@ -41,7 +41,7 @@ int cmd_run(const std::string& config_path) {
   auto n = serving::start(std::move(*s), apply);
   if (!n) {
     report(n.error());
-    return exit_error;
+    return start_failure_exit_code(n.error());
   }
   std::cout << config::status_text(n->status()) << std::endl;
   for (;;) {
@@ -62,7 +62,7 @@ int cmd_run(const std::string& config_path) {
       n = serving::start(std::move(*fresh), apply);
       if (!n) {
         report(n.error());
-        return exit_error;
+        return start_failure_exit_code(n.error());
       }
       std::cout << config::status_text(n->status()) << std::endl;
       continue;

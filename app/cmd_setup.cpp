@@ -68,7 +68,7 @@ std::optional<crypto::identity> change_keys(const config::settings& s, bool rene
 
 int cmd_keygen(const std::string& config_path, bool renew, bool forget_previous) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   if (s->storage_dir.empty()) {
     std::cerr << "error: " << config_path << ": storage.dir: not set (the key is kept there)\n";
     return exit_not_fully_set;
@@ -82,7 +82,7 @@ int cmd_keygen(const std::string& config_path, bool renew, bool forget_previous)
 
 int cmd_dns_records(const std::string& config_path) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   for (const char* key : {"federation.domain", "federation.public_url", "storage.dir"}) {
     for (const auto& missing : config::missing_keys(*s)) {
       if (missing == key) {
@@ -105,7 +105,7 @@ int cmd_dns_records(const std::string& config_path) {
 
 int cmd_status(const std::string& config_path) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   // What the running node says wins over the file, which may have been edited since.
   if (auto live = read_live_status(s->storage_dir)) {
     std::cout << *live << '\n';
@@ -133,7 +133,7 @@ int cmd_status(const std::string& config_path) {
 
 int cmd_reload(const std::string& config_path) {
   auto s = load_or_report(config_path);
-  if (!s) return exit_error;
+  if (!s) return exit_bad_settings;
   // A node on storage.dir, a Hub on hub.dir, or both when one file sets up both.
   std::vector<std::pair<std::string, pid_t>> running;
   if (!s->storage_dir.empty())

@@ -14,6 +14,9 @@ inline constexpr int exit_not_fully_set = 2;  // settings are not fully set
 inline constexpr int exit_lookup_failed = 3;  // `resolve` found nothing usable
 inline constexpr int exit_not_running = 4;    // `status`, `reload`: no node (or Hub) runs
 inline constexpr int exit_usage = 64;         // a command line not understood (sysexits' EX_USAGE)
+// The settings file does not load, or holds what a node or Hub refuses to start on (another
+// domain's data, a TLS key anyone may read): another try would meet it again (EX_CONFIG).
+inline constexpr int exit_bad_settings = 78;
 
 int cmd_run(const std::string& config_path);
 /// `fedrelay keygen`: the identity, created when absent; `renew` replaces it, keeping the

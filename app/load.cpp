@@ -8,6 +8,7 @@
 #include "actors/message_marks.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
+#include "app/commands.hpp"
 #include "config/status.hpp"
 #include "config/storage_domain.hpp"
 #include "storage/errc.hpp"
@@ -16,6 +17,10 @@ namespace fedrelay::app {
 
 void report(const caf::error& err) {
   std::cerr << "error: " << actors::describe(err) << '\n';
+}
+
+int start_failure_exit_code(const caf::error& err) {
+  return err.category() == caf::atom("config") ? exit_bad_settings : exit_error;
 }
 
 std::optional<config::settings> load_or_report(const std::string& path) {

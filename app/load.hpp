@@ -34,4 +34,9 @@ std::optional<crypto::identity> identity_or_report(const config::settings& s);
 /// Prints "error: <describe(err)>" on stderr.
 void report(const caf::error& err);
 
+/// The exit code for a node or Hub that failed to start with `err`: exit_bad_settings for a
+/// mistake of the settings (config errors), exit_error for what may pass (a port or store
+/// still held by a process that is stopping).
+int start_failure_exit_code(const caf::error& err);
+
 }  // namespace fedrelay::app

@@ -210,7 +210,7 @@ TEST_F(CliTest, ConfigMistakesNameFileLineAndKey) {
              "[federation]\ndomain = \"a.example\"\ndiscovery = \"carrier-pigeon\"\n"
              "[listen]\nfederation = \"0.0.0.0\"\n");
   auto out = fedrelay({"run", "-c", config});
-  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(out.exit_code, 78);
   EXPECT_NE(out.output.find("node.toml:3: federation.discovery"), std::string::npos) << out.output;
   EXPECT_NE(out.output.find("node.toml:5: listen.federation"), std::string::npos) << out.output;
   EXPECT_EQ(out.output.find("Booting"), std::string::npos) << "must not start half-configured";
@@ -287,7 +287,7 @@ TEST_F(CliTest, ANodeIsNotStartedOnAnotherDomainsData) {
   ASSERT_NE(at, std::string::npos);
   write_file(config, text.substr(0, at) + "b.example" + text.substr(at + 9));
   auto refused = fedrelay({"run", "-c", config});
-  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_EQ(refused.exit_code, 78) << refused.output;
   EXPECT_NE(refused.output.find("holds the data of a.example, not of b.example"), std::string::npos)
       << refused.output;
   EXPECT_EQ(refused.output.find("Running"), std::string::npos) << refused.output;

@@ -669,7 +669,7 @@ TEST_F(HubTest, AReloadServesARenewedCertificate) {
   install(ca.other_cert_file(), ca.other_key_file());
   ASSERT_EQ(::chmod(cert_key.c_str(), 0644), 0);
   auto refused = fedrelay({"hub", "-c", config});
-  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_EQ(refused.exit_code, 78) << refused.output;
   EXPECT_NE(refused.output.find("anyone can read the TLS key"), std::string::npos)
       << refused.output;
 }

@@ -101,25 +101,30 @@ TEST_F(ServiceUnitTest, TheHubsUnitStartsReloadsAndStopsAHub) {
                     "reload: the Hub serves no TLS of its own");
 }
 
-// A file that is not fully set, or a command line the binary does not take, would fail
-// again on every restart: the units do not restart on those exit codes.
+// A file that is not fully set or does not load, or a command line the binary does not take,
+// would fail again on every restart: the units do not restart on those exit codes.
 TEST_F(ServiceUnitTest, TheUnitsDoNotRestartOnWhatAnotherTryWouldMeetAgain) {
   auto config = dir / "partial.toml";
   write_file(config, "[federation]\ndomain = \"a.example\"\n");
   auto not_fully_set = fedrelay({"run", "-c", config});
   auto wrong_command_line = fedrelay({"run", "--no-such-option"});
+  auto broken = dir / "broken.toml";
+  write_file(broken, "[federation]\ndomain = 3\n[hub]\nlisten = [\n");
+  auto node_broken = fedrelay({"run", "-c", broken});
+  auto hub_broken = fedrelay({"hub", "-c", broken});
   for (const char* unit : {"fedrelay.service", "fedrelay-hub.service"}) {
     auto service = service_settings(unit);
     EXPECT_EQ(service["Restart"], "on-failure") << unit;
     auto kept = words(service["RestartPreventExitStatus"]);
-    for (int code : {not_fully_set.exit_code, wrong_command_line.exit_code}) {
+    for (int code : {not_fully_set.exit_code, wrong_command_line.exit_code, node_broken.exit_code,
+                     hub_broken.exit_code}) {
       EXPECT_NE(code, 0);
       EXPECT_NE(std::find(kept.begin(), kept.end(), std::to_string(code)), kept.end())
           << unit << ": exit code " << code << " is not in RestartPreventExitStatus";
     }
   }
-  // Failures that restarts do not mend (settings that do not load, another domain's data
-  // directory) exit 1 like passing ones: the retries stop after a few.
+  // Other failures exit 1, passing ones and any a restart would not mend that is not told
+  // apart: the retries stop after a few.
   for (const char* unit : {"fedrelay.service", "fedrelay-hub.service"}) {
     auto limits = service_settings(unit, "[Unit]");
     EXPECT_GT(seconds_of(limits["StartLimitIntervalSec"]), 0) << unit;

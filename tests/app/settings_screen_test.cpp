@@ -178,7 +178,7 @@ TEST_F(SettingsScreenTest, ShowsWhatTheCommandLineShowsAndAppliesChanges) {
   write_file(a().config_path(), bad);
   auto cli = run_command({FEDRELAY_BINARY, "status", "-c", a().config_path()});
   write_file(a().config_path(), original);
-  ASSERT_EQ(cli.exit_code, 1);
+  ASSERT_EQ(cli.exit_code, 78);
   ASSERT_EQ(cli.output.rfind("error: ", 0), 0u) << cli.output;
   page->type("#hub-url", "ftp://hub.test");
   page->click("#save");

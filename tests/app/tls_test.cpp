@@ -136,7 +136,7 @@ TEST_F(TlsTest, ANodeRefusesToStartWithATlsKeyAnyoneCanRead) {
   a.configure({});
   ASSERT_EQ(::chmod(ca.key_file().c_str(), 0644), 0);
   auto out = run_command({FEDRELAY_BINARY, "run", "-c", a.config_path()}, 20s);
-  EXPECT_EQ(out.exit_code, 1) << out.output;
+  EXPECT_EQ(out.exit_code, 78) << out.output;
   EXPECT_NE(out.output.find("invalid: tls.key: " + ca.key_file() +
                             " has mode 0644: anyone can read the TLS key (chmod 600 " +
                             ca.key_file() + ")"),

@@ -326,6 +326,9 @@ class client_op : public std::enable_shared_from_this<client_op> {
     parser_->body_limit(core_->options.max_response_body_bytes);
     if (head_) parser_->skip(true);
     conn_->buffer.reserve(response_read_bytes);
+    // Beast keeps a chunked response's trailer whole in the buffer before parsing it, bound
+    // by nothing else: a peer could fill our memory with one until the request's deadline.
+    conn_->buffer.max_size(response_header_limit + response_read_bytes);
     conn_->visit([this](auto& stream) {
       http::async_read(stream, conn_->buffer, *parser_,
                        beast::bind_front_handler(&client_op::on_read, shared_from_this()));
@@ -340,6 +343,10 @@ class client_op : public std::enable_shared_from_this<client_op> {
       if (ec == http::error::body_limit)
         return fail(errc::bad_response, where() + ": response body over " +
                                             std::to_string(core_->options.max_response_body_bytes) +
+                                            " bytes");
+      if (ec == http::error::buffer_overflow || ec == http::error::header_limit)
+        return fail(errc::bad_response, where() + ": response header, trailer or chunk header " +
+                                            "over " + std::to_string(response_header_limit) +
                                             " bytes");
       if (is_stale_connection_error(ec) || ec == http::error::partial_message)
         return fail(

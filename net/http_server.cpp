@@ -289,7 +289,12 @@ class http_session : public session_base {
       : core_(std::move(core)),
         slot_(std::make_unique<server_slot>(core_, refuse)),
         remote_(std::move(remote)),
-        refuse_(refuse) {}
+        refuse_(refuse) {
+    // Beast holds a chunked body's trailer whole in this buffer before it parses it, and
+    // bounds it by nothing else: a client sent 100 MB of trailer in a second, all kept.
+    // A head fails header_limit before this, and a body is moved out as it is read.
+    buffer_.max_size(core_->options.max_header_bytes + body_read_bytes);
+  }
 
   server_slot& slot() { return *slot_; }
 
@@ -563,6 +568,10 @@ class http_session : public session_base {
     if (ec == http::error::header_limit)
       return do_write(error_response(431, "request header too large (limit " +
                                               std::to_string(o.max_header_bytes) + " bytes)"),
+                      true);
+    if (ec == http::error::buffer_overflow)
+      return do_write(error_response(431, "request trailer or chunk header too large (limit " +
+                                              std::to_string(buffer_.max_size()) + " bytes)"),
                       true);
     // end_of_stream and partial_message are a client going away, not a bad request.
     if (is_http_parse_error(ec) && ec != http::error::end_of_stream &&

@@ -543,6 +543,39 @@ TEST(HttpServerTest, AnswersTransferCodingsOtherThanChunkedWith501) {
   EXPECT_NE(reply.find("hello"), std::string::npos) << reply;
 }
 
+// Trailer fields of a chunked body, as many as fill this many bytes.
+std::string trailer_of(size_t bytes) {
+  std::string out;
+  for (size_t i = 0; out.size() < bytes; ++i)
+    out += "X-Trailer-" + std::to_string(i) + ": " + std::string(90, 't') + "\r\n";
+  return out;
+}
+
+// Beast holds a chunked body's trailer whole before parsing it and bounds it by nothing of
+// its own: 100 MB of trailer were kept in memory. A trailer past the head's room is 431,
+// and a small one still passes.
+TEST(HttpServerTest, RefusesATrailerPastItsRoomWith431) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_header_bytes = 1024;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  const std::string head = "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  raw_socket large{(*server)->port()};
+  ASSERT_TRUE(large.connected());
+  large.send(head + "5\r\nhello\r\n0\r\n" + trailer_of(200u << 10) + "\r\n");
+  auto reply = large.read_all(5s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply.substr(0, 300);
+  EXPECT_NE(reply.find("trailer"), std::string::npos) << reply.substr(0, 300);
+  EXPECT_EQ(reply.find("body=hello"), std::string::npos) << reply.substr(0, 300);
+
+  raw_socket small{(*server)->port()};
+  ASSERT_TRUE(small.send(head + "5\r\nhello\r\n0\r\n" + trailer_of(500) + "\r\n"));
+  reply = small.read_all(2s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 300);
+  EXPECT_NE(reply.find("body=hello"), std::string::npos) << reply.substr(0, 300);
+}
+
 // The bytes of an answer: the status line, the server's fields, the route's fields (any
 // that could forge a field of its own or that frames the message dropped, values trimmed),
 // the framing, and the body. A HEAD gets the head alone, a 204 no body even when the route
@@ -800,6 +833,55 @@ TEST(HttpClientTest, TimesOutWhenTheServerNeverAnswers) {
   (*server)->stop();
   std::lock_guard<std::mutex> guard{mutex};
   parked.clear();
+}
+
+// A peer answering with a chunked body and an endless trailer: the client gives up at its
+// bound (the response head's limit and one read) instead of keeping what comes until the
+// request's deadline.
+TEST(HttpClientTest, RefusesAResponseTrailerPastItsBound) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<size_t> trailer_sent{0};
+  std::thread peer{[&] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) return;
+    std::string request;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      request.append(buf, static_cast<size_t>(n));
+    }
+    std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n";
+    ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+    // 8 MB at most, until the client closes.
+    auto piece = trailer_of(64u << 10);
+    while (trailer_sent < (8u << 20) && ::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL) ==
+                                            static_cast<ssize_t>(piece.size()))
+      trailer_sent += piece.size();
+    ::close(fd);
+  }};
+  io_runtime runtime{1};
+  {
+    http_client client{runtime};
+    auto base = parse_url("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+    ASSERT_TRUE(base);
+    auto res = send(client, *base, get("/"), 10s);
+    ASSERT_FALSE(res) << res->status;
+    EXPECT_TRUE(has_code(res.error(), errc::bad_response)) << caf::to_string(res.error());
+    EXPECT_NE(caf::to_string(res.error()).find("trailer"), std::string::npos)
+        << caf::to_string(res.error());
+  }
+  peer.join();
+  ::close(listener);
+  EXPECT_LT(trailer_sent.load(), 8u << 20);
 }
 
 TEST(HttpClientTest, RetriesAStalePooledConnectionOnce) {

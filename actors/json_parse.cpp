@@ -3,6 +3,7 @@
 #include "actors/json_parse.hpp"
 
 #include <optional>
+#include <set>
 
 #include "actors/json_convert.hpp"
 #include "actors/kept_parsers.hpp"
@@ -119,6 +120,17 @@ json parse_json(std::string_view text) {
   // (simdjson counts a level more than this in some documents, so the count is ours).
   if (!nesting_within(text, max_json_depth)) return json(json::value_t::discarded);
   return json::parse(text.begin(), text.end(), nullptr, false);
+}
+
+std::optional<std::string> repeated_member(std::string_view text) {
+  dom::parser own;
+  auto& parser = dom_parser_for(text.size(), own);
+  dom::object object;
+  if (parser.parse(text.data(), text.size()).get(object)) return std::nullopt;
+  std::set<std::string_view> seen;
+  for (auto field : object)
+    if (!seen.insert(field.key).second) return std::string{field.key};
+  return std::nullopt;
 }
 
 namespace {

@@ -28,6 +28,11 @@ bool nesting_within(std::string_view text, size_t limit);
 /// always nlohmann's. Every text from outside the node is parsed with this.
 nlohmann::json parse_json(std::string_view text);
 
+/// The first member name that appears twice in `text`'s outermost object, which
+/// parse_json gives the last value of; nullopt when there is none or `text` is no JSON
+/// object. For bodies whose every member is an instruction (the settings screen's).
+std::optional<std::string> repeated_member(std::string_view text);
+
 // Members of a document from outside the node, read without exceptions. nlohmann's
 // value() throws when the member holds another type ({"success":"yes"}), and in an
 // actor's handler that ends the actor, in a plain thread the process.

@@ -66,6 +66,11 @@ std::optional<std::vector<config::setting_change>> changes_of(const http_request
     respond(error_reply(400, "the body must be a JSON object of settings to change"));
     return std::nullopt;
   }
+  // Which of two values was meant cannot be told; the file is not written on a guess.
+  if (auto twice = actors::repeated_member(req.body)) {
+    respond(error_reply(400, "setting \"" + *twice + "\" is given twice"));
+    return std::nullopt;
+  }
   std::vector<config::setting_change> changes;
   for (auto& [key, value] : body.items()) {
     auto known = std::find_if(std::begin(editable_keys), std::end(editable_keys),

@@ -76,6 +76,15 @@ TEST(JsonParseTest, TrickyTextsParseAsNlohmannParsesThem) {
 // A document nested past the bound is refused though nlohmann's parser takes it: copying
 // or writing it (both recursive) would overflow the stack. A peer's catch-up reply, or a
 // WebSocket frame, of a million levels in a few megabytes brought the node down so.
+TEST(JsonParseTest, TheFirstRepeatedMemberOfTheOutermostObjectIsNamed) {
+  EXPECT_EQ(repeated_member(R"({"a":1,"b":2,"a":3,"b":4})"), "a");
+  EXPECT_EQ(repeated_member(R"({"a":{"x":1,"x":2},"b":2})"), std::nullopt);  // inner objects aside
+  EXPECT_EQ(repeated_member(R"({"a":1,"b":2})"), std::nullopt);
+  EXPECT_EQ(repeated_member(R"({"\u0061":1,"a":2})"), "a");  // the same name, escaped
+  EXPECT_EQ(repeated_member(R"([{"a":1,"a":2}])"), std::nullopt);
+  EXPECT_EQ(repeated_member("{\"a\":1,"), std::nullopt);  // not JSON
+}
+
 TEST(JsonParseTest, MembersOfAnotherTypeGiveTheFallbackInsteadOfThrowing) {
   auto doc = parse_json(R"({"flag":true,"name":"x","count":7,"wrong":"yes","neg":-1,"f":1.5})");
   EXPECT_TRUE(bool_member(doc, "flag", false));

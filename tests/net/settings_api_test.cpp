@@ -147,6 +147,11 @@ TEST_F(SettingsApiTest, RefusesWhatTheScreenDoesNotChange) {
     EXPECT_EQ(status, 400u) << body;
     EXPECT_FALSE(reply["success"].get<bool>()) << body;
   }
+  // Two values for one key: which was meant cannot be told (the last one used to win).
+  auto [twice_status, twice] = call("POST", "federation.settings",
+                                    R"({"domain":"x.test","discovery":"dns","domain":"y.test"})");
+  EXPECT_EQ(twice_status, 400u);
+  EXPECT_EQ(twice["error"], "setting \"domain\" is given twice");
   EXPECT_EQ(test::read_file(path), original);
   // A file whose token went missing by hand would leave no node to serve the screen.
   auto no_token = original.substr(0, original.find("[local_api]"));

@@ -50,6 +50,8 @@ net::server_options listener(const config::settings& s, const config::endpoint& 
   net::server_options o;
   o.listen = where;
   o.max_body_bytes = s.limits.max_body_bytes;
+  // Room for two of the largest bodies at least, whatever the operator set.
+  o.max_pending_body_bytes = std::max(o.max_pending_body_bytes, 2 * s.limits.max_body_bytes);
   o.max_connections = s.limits.max_connections;
   o.read_timeout = s.limits.read_timeout;
   if (tls) {
@@ -344,7 +346,8 @@ struct node::impl {
     local.files = files;
     auto calls = net::make_local_handler(local);
     auto local_options = listener(settings, settings.listen_local, false);
-    local_options.stream_body = net::make_upload_streamer(files);
+    local_options.stream_body =
+        net::bearer_before_body(settings.local_api_token, net::make_upload_streamer(files));
     local_options.websocket_upgrade = net::make_local_upgrade(std::move(local), calls);
     auto local_listener =
         net::http_server::start(rt.io(), std::move(local_options), std::move(calls));

@@ -79,6 +79,7 @@ caf::expected<std::unique_ptr<standby>> standby::start(config::settings s,
   options.listen = p->settings.listen_local;
   options.max_body_bytes = p->settings.limits.max_body_bytes;
   options.read_timeout = p->settings.limits.read_timeout;
+  options.stream_body = net::bearer_before_body(p->settings.local_api_token);
   auto server = net::http_server::start(
       p->rt.io(), options, only_screen_calls(net::make_local_handler(std::move(local)), status));
   if (!server) return server.error();

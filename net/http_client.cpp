@@ -37,6 +37,8 @@ using strand_type = asio::strand<asio::io_context::executor_type>;
 namespace {
 
 constexpr std::uint32_t response_header_limit = 64u << 10;
+// Interim answers (1xx) taken before the answer to one request, at most.
+constexpr int max_interim_answers = 8;
 // Beast reads into what the buffer has room for, at least 512 bytes and at most 64 KiB a
 // call: an empty buffer read a 4 MiB response 512 bytes (one system call) at a time. The
 // room is given back with the response, so a pooled idle connection holds none.
@@ -324,6 +326,7 @@ class client_op : public std::enable_shared_from_this<client_op> {
     parser_.emplace();
     parser_->header_limit(response_header_limit);
     parser_->body_limit(core_->options.max_response_body_bytes);
+    parser_->on_chunk_header(on_chunk_header_);
     if (head_) parser_->skip(true);
     conn_->buffer.reserve(response_read_bytes);
     // Beast keeps a chunked response's trailer whole in the buffer before parsing it, bound
@@ -344,8 +347,9 @@ class client_op : public std::enable_shared_from_this<client_op> {
         return fail(errc::bad_response, where() + ": response body over " +
                                             std::to_string(core_->options.max_response_body_bytes) +
                                             " bytes");
-      if (ec == http::error::buffer_overflow || ec == http::error::header_limit)
-        return fail(errc::bad_response, where() + ": response header, trailer or chunk header " +
+      if (ec == http::error::buffer_overflow || ec == http::error::header_limit ||
+          extension_bytes_ > response_header_limit)
+        return fail(errc::bad_response, where() + ": response head, trailer or chunk extensions " +
                                             "over " + std::to_string(response_header_limit) +
                                             " bytes");
       if (is_stale_connection_error(ec) || ec == http::error::partial_message)
@@ -355,6 +359,16 @@ class client_op : public std::enable_shared_from_this<client_op> {
       return fail(errc::bad_response, where() + ": bad response: " + ec.message());
     }
     auto msg = parser_->release();
+    // An interim answer (100 Continue, 103 Early Hints) comes before the answer: taken as
+    // the answer, it left the real one in the pooled connection for the next request.
+    if (msg.result_int() >= 100 && msg.result_int() < 200) {
+      if (msg.result_int() == 101 || ++interim_answers_ > max_interim_answers)
+        return fail(errc::bad_response, where() + ": answered HTTP " +
+                                            std::to_string(msg.result_int()) +
+                                            (msg.result_int() == 101 ? "" : " again and again") +
+                                            " instead of an answer");
+      return do_read();
+    }
     http_response res;
     res.status = msg.result_int();
     res.content_type = std::string{msg[http::field::content_type]};
@@ -405,6 +419,14 @@ class client_op : public std::enable_shared_from_this<client_op> {
   std::vector<tcp::endpoint> endpoints_;  // the resolved ones that options.reach allows
   http::request<http::string_body> req_;
   std::optional<http::response_parser<http::string_body>> parser_;
+  // The chunk extensions of the answer, which no body limit counts, bounded as its head is.
+  size_t extension_bytes_ = 0;
+  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_ =
+      [this](std::uint64_t, beast::string_view extensions, beast::error_code& ec) {
+        extension_bytes_ += extensions.size();
+        if (extension_bytes_ > response_header_limit) ec = http::error::bad_chunk_extension;
+      };
+  int interim_answers_ = 0;
   std::unique_ptr<connection> conn_;
   bool head_ = false;
   bool has_slot_ = false;

@@ -237,9 +237,10 @@ struct server_core {
   std::mutex tls_mutex;
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> accepted{0};
-  std::atomic<size_t> open{0};    // every live session
-  std::atomic<size_t> served{0};  // live sessions that are not refusals
-  std::mutex mutex;               // guards next_id and sessions
+  std::atomic<size_t> open{0};                // every live session
+  std::atomic<size_t> served{0};              // live sessions that are not refusals
+  std::atomic<size_t> pending_body_bytes{0};  // see server_options::max_pending_body_bytes
+  std::mutex mutex;                           // guards next_id and sessions
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, std::weak_ptr<session_base>> sessions;
 };
@@ -295,6 +296,8 @@ class http_session : public session_base {
     // A head fails header_limit before this, and a body is moved out as it is read.
     buffer_.max_size(core_->options.max_header_bytes + body_read_bytes);
   }
+
+  ~http_session() override { release_body(); }
 
   server_slot& slot() { return *slot_; }
 
@@ -377,14 +380,21 @@ class http_session : public session_base {
       }
     }
     if (declared && *declared > body_limit_) return on_read_error(http::error::body_limit);
+    // Past the connection limit: refused before the body is read, which would hold memory.
+    if (refuse_) return do_write(too_many_connections(), true);
+    if (!sink_ && declared && !reserve_body(*declared)) return do_write(bodies_pending(), true);
     bool body_unread = !header_parser_->is_done() && (!declared || *declared > buffer_.size());
     if (body_unread && buffer_.capacity() < body_read_bytes) buffer_.reserve(body_read_bytes);
+    chunk_refusal_ = chunk_refusal::none;
+    extension_bytes_ = 0;
     if (sink_) {
       stream_parser_.emplace(std::move(*header_parser_));
       stream_parser_->body_limit(body_limit_);
+      stream_parser_->on_chunk_header(on_chunk_header_);
     } else {
       parser_.emplace(std::move(*header_parser_));
       parser_->body_limit(body_limit_);
+      parser_->on_chunk_header(on_chunk_header_);
     }
     header_parser_.reset();
     if (expect_continue) return do_continue();
@@ -469,12 +479,7 @@ class http_session : public session_base {
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     head_request_ = msg.method() == http::verb::head;
-    if (refuse_) {
-      auto res = error_response(503, "too many connections (limit " +
-                                         std::to_string(core_->options.max_connections) + ")");
-      res.headers.emplace_back("Retry-After", "1");
-      return do_write(std::move(res), true);
-    }
+    if (refuse_) return do_write(too_many_connections(), true);
     bool upgrade = core_->options.websocket_upgrade && beast::websocket::is_upgrade(msg);
     auto key = msg[http::field::sec_websocket_key];
     if (upgrade && !websocket_key_ok({key.data(), key.size()}))
@@ -561,6 +566,11 @@ class http_session : public session_base {
   void on_read_error(beast::error_code ec) {
     if (closing_) return;
     const auto& o = core_->options;
+    if (chunk_refusal_ == chunk_refusal::bodies_pending) return do_write(bodies_pending(), true);
+    if (chunk_refusal_ == chunk_refusal::extensions)
+      return do_write(error_response(431, "chunk extensions too large (limit " +
+                                              std::to_string(o.max_header_bytes) + " bytes)"),
+                      true);
     if (ec == http::error::body_limit)
       return do_write(error_response(413, "request body too large (limit " +
                                               std::to_string(body_limit_) + " bytes)"),
@@ -579,6 +589,53 @@ class http_session : public session_base {
       return do_write(error_response(400, "bad request: " + ec.message()), true);
     // Timeouts (Beast has closed the socket already), resets, EOF: nothing to answer.
     derived().do_eof();
+  }
+
+  http_response too_many_connections() const {
+    auto res = error_response(
+        503, "too many connections (limit " + std::to_string(core_->options.max_connections) + ")");
+    res.headers.emplace_back("Retry-After", "1");
+    return res;
+  }
+
+  http_response bodies_pending() const {
+    auto res = error_response(503, "too many request bodies in memory (limit " +
+                                       std::to_string(core_->options.max_pending_body_bytes) +
+                                       " bytes); try again");
+    res.headers.emplace_back("Retry-After", "1");
+    return res;
+  }
+
+  /// Counts `bytes` more of this request's body against max_pending_body_bytes; false
+  /// (nothing counted) when they would pass it.
+  bool reserve_body(uint64_t bytes) {
+    auto& pending = core_->pending_body_bytes;
+    const auto limit = core_->options.max_pending_body_bytes;
+    size_t now = pending.load();
+    do {
+      if (bytes > limit || now > limit - bytes) return false;
+    } while (!pending.compare_exchange_weak(now, now + static_cast<size_t>(bytes)));
+    reserved_body_ += static_cast<size_t>(bytes);
+    return true;
+  }
+
+  void release_body() {
+    if (reserved_body_ == 0) return;
+    core_->pending_body_bytes -= reserved_body_;
+    reserved_body_ = 0;
+  }
+
+  /// Beast calls this at each chunk's header: a chunked body's size counts as its chunks
+  /// are announced, and its extensions, which no body limit counts, are bounded too.
+  void on_chunk_header(std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {
+    extension_bytes_ += extensions.size();
+    if (extension_bytes_ > core_->options.max_header_bytes) {
+      chunk_refusal_ = chunk_refusal::extensions;
+      ec = http::error::bad_chunk_extension;
+    } else if (!sink_ && size > 0 && !reserve_body(size)) {
+      chunk_refusal_ = chunk_refusal::bodies_pending;
+      ec = http::error::body_limit;
+    }
   }
 
   /// Whether the connection stays open after this answer; records what on_write does next.
@@ -650,6 +707,7 @@ class http_session : public session_base {
   void end_file() { file_.reset(); }
 
   void on_write(beast::error_code ec, size_t) {
+    release_body();  // the answer is out: the request's body is no longer held
     out_head_.clear();
     out_body_ = std::string{};   // a large answer's memory is not kept for the next one
     if (ec || closing_) return;  // the client is gone; the session ends with this handler
@@ -673,8 +731,17 @@ class http_session : public session_base {
   std::optional<http::request_parser<http::buffer_body>> stream_parser_;
   std::shared_ptr<body_sink> sink_;  // while a streamed body is read
   uint64_t body_limit_ = 0;          // of the request being read
-  std::vector<char> piece_;          // one piece of a streamed body or of a file response
-  std::string out_head_;             // the answer being written: its head, then its body
+  size_t reserved_body_ = 0;         // counted in core_->pending_body_bytes for it
+  enum class chunk_refusal { none, extensions, bodies_pending };
+  chunk_refusal chunk_refusal_ = chunk_refusal::none;  // why on_chunk_header stopped a read
+  size_t extension_bytes_ = 0;                         // of the request being read
+  // Beast keeps a reference to it, not a copy, so it lives as long as the parsers.
+  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_ =
+      [this](std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {
+        on_chunk_header(size, extensions, ec);
+      };
+  std::vector<char> piece_;  // one piece of a streamed body or of a file response
+  std::string out_head_;     // the answer being written: its head, then its body
   std::string out_body_;
   std::unique_ptr<open_file> file_;
   uint64_t file_offset_ = 0;

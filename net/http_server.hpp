@@ -47,7 +47,15 @@ struct server_options {
   // a larger one closes that connection (code 1009).
   size_t max_body_bytes = 16u << 20;
   // Request line plus header fields; more is answered 431 and the connection is closed.
+  // Also the most bytes of chunk extensions one request may carry (431 past it).
   size_t max_header_bytes = 16u << 10;
+  // Bytes of request bodies held in memory at once, over all connections: each body from
+  // its head (its Content-Length, or its chunks as they are announced) until its answer
+  // is written. A request whose body would pass it gets 503 with Retry-After before its
+  // body is read. Bodies are read before anyone can tell who sent them (a signature
+  // covers the body), so without it max_connections bodies of max_body_bytes each could
+  // fill the memory. Streamed bodies (stream_body) go to their sink and do not count.
+  size_t max_pending_body_bytes = 256u << 20;
   // Open connections at most, WebSockets included. The next ones are accepted, read one
   // request and get 503 with Retry-After (so a peer backs off instead of hanging in the
   // backlog); past max_connections + 64 a new connection is closed at once without a word.

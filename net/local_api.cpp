@@ -567,6 +567,17 @@ bool bearer_ok(const http_request& req, const std::string& token) {
          same_secret(auth.substr(scheme.size()), token);
 }
 
+body_stream_decider bearer_before_body(std::string token, body_stream_decider next) {
+  return [token = std::move(token), next = std::move(next)](const http_request& head) {
+    if (!bearer_ok(head, token)) {
+      body_stream refused;
+      refused.refusal = error_reply(401, "missing or wrong bearer token");
+      return refused;
+    }
+    return next ? next(head) : body_stream{};
+  };
+}
+
 upgrade_decider make_local_upgrade(local_api_context context, request_handler calls) {
   auto ctx = std::make_shared<const local_api_context>(std::move(context));
   return [ctx, calls](http_request&& req, upgrade_responder decide) {

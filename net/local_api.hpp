@@ -52,6 +52,12 @@ request_handler make_local_handler(local_api_context ctx);
 /// Whether `req` carries "Authorization: Bearer <token>" (compared in constant time).
 bool bearer_ok(const http_request& req, const std::string& token);
 
+/// The local listener's server_options::stream_body: a request with a body but without the
+/// bearer token is refused with 401 from its head, before its body is read (every call
+/// that takes a body needs the token, and a body read for nothing holds memory); the
+/// others go on to `next` (the uploads' streamer), or are read whole when it is null.
+body_stream_decider bearer_before_body(std::string token, body_stream_decider next = {});
+
 /// GET /api/v1/events.stream?after=CURSOR as a WebSocket (bearer token as for every call):
 /// each inbox event after the cursor is sent as one text message (the event's JSON, with
 /// "cursor"), for as long as the connection lasts. The local server may also call the API

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <set>
@@ -23,6 +24,7 @@
 #include "net/http_server.hpp"
 #include "net/http_types.hpp"
 #include "net/io_runtime.hpp"
+#include "net/local_api.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -576,6 +578,114 @@ TEST(HttpServerTest, RefusesATrailerPastItsRoomWith431) {
   EXPECT_NE(reply.find("body=hello"), std::string::npos) << reply.substr(0, 300);
 }
 
+// Bodies are read before a route can tell who sent them: a hundred connections announcing
+// 16 MiB each and sending all but the last byte held 1.7 GB. Over every connection, the
+// bodies held are bounded from their heads (Content-Length, or each chunk's size) until
+// their answers are written; past that a request gets 503 before its body is read.
+TEST(HttpServerTest, BodiesHeldInMemoryAreBoundedOverAllConnections) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_pending_body_bytes = 1u << 20;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto port = (*server)->port();
+  auto post_head = [](size_t length) {
+    return "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
+  };
+  // 800 KB announced, all but a byte sent: held until its answer.
+  raw_socket holder{port};
+  ASSERT_TRUE(holder.send(post_head(800'000) + std::string(799'999, 'b')));
+  // Poll until the holder's head is counted: a request over what is left is refused.
+  std::string refused;
+  for (int i = 0; i < 50 && refused.rfind("HTTP/1.1 503", 0) != 0; ++i) {
+    raw_socket over{port};
+    over.send(post_head(400'000));
+    refused = over.read_all(2s);
+  }
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("too many request bodies in memory (limit 1048576 bytes)"),
+            std::string::npos)
+      << refused;
+  // A chunked body counts as its chunks are announced.
+  raw_socket chunked{port};
+  ASSERT_TRUE(
+      chunked.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n61a80\r\n"));
+  refused = chunked.read_all(2s);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  // A small body still fits beside it.
+  raw_socket small{port};
+  ASSERT_TRUE(small.send(post_head(5) + "hello"));
+  auto reply = small.read_all(1s);
+  EXPECT_NE(reply.find("body=hello"), std::string::npos) << reply;
+  // Once the held body is answered, its room is free again.
+  ASSERT_TRUE(holder.send("b"));
+  reply = holder.read_all(1s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+  raw_socket after{port};
+  ASSERT_TRUE(after.send(post_head(400'000) + std::string(400'000, 'a')));
+  reply = after.read_all(2s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+}
+
+// The local listener asks for the token from a request's head: a body without it is not
+// read (50 connections announcing 16 MiB each held 860 MB before the route said 401).
+TEST(HttpServerTest, ALocalBodyWithoutTheTokenIsRefusedFromItsHead) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  const std::string token = "a-token-of-thirty-two-characters";
+  options.stream_body = bearer_before_body(token);
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  raw_socket stranger{(*server)->port()};
+  ASSERT_TRUE(stranger.send(
+      "POST /api/v1/chat.send HTTP/1.1\r\nHost: x\r\nContent-Length: 16000000\r\n\r\n"));
+  auto reply = stranger.read_all(2s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 401", 0), 0u) << reply;
+  EXPECT_NE(reply.find("missing or wrong bearer token"), std::string::npos) << reply;
+  raw_socket wrong{(*server)->port()};
+  ASSERT_TRUE(wrong.send("POST /x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                         "x\r\nContent-Length: 16000000\r\n\r\n"));
+  reply = wrong.read_all(2s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 401", 0), 0u) << reply;
+  raw_socket known{(*server)->port()};
+  ASSERT_TRUE(known.send("POST /x HTTP/1.1\r\nHost: x\r\nAuthorization: bearer " + token +
+                         "\r\nContent-Length: 5\r\n\r\nhello"));
+  reply = known.read_all(1s);
+  EXPECT_NE(reply.find("body=hello"), std::string::npos) << reply;
+  // A request without a body is the route's to judge (the settings screen's page).
+  raw_socket page{(*server)->port()};
+  ASSERT_TRUE(page.send("GET /admin HTTP/1.1\r\nHost: x\r\n\r\n"));
+  reply = page.read_all(1s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+}
+
+// Chunk extensions count against no body limit: a client sent 1.9 GB of them for a body of
+// 28 bytes. Over a request they are bounded as its head is (431).
+TEST(HttpServerTest, ChunkExtensionsAreBoundedLikeTheHead) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_header_bytes = 1024;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  std::string body;
+  for (int i = 0; i < 20; ++i) body += "1;ext=" + std::string(100, 'e') + "\r\nx\r\n";
+  raw_socket sock{(*server)->port()};
+  ASSERT_TRUE(sock.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body +
+                        "0\r\n\r\n"));
+  auto reply = sock.read_all(2s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply;
+  EXPECT_NE(reply.find("chunk extensions too large (limit 1024 bytes)"), std::string::npos)
+      << reply;
+  // A few short ones pass.
+  raw_socket few{(*server)->port()};
+  ASSERT_TRUE(
+      few.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "2;a=b\r\nhi\r\n0\r\n\r\n"));
+  reply = few.read_all(1s);
+  EXPECT_NE(reply.find("body=hi"), std::string::npos) << reply;
+}
+
 // The bytes of an answer: the status line, the server's fields, the route's fields (any
 // that could forge a field of its own or that frames the message dropped, values trimmed),
 // the framing, and the body. A HEAD gets the head alone, a 204 no body even when the route
@@ -752,6 +862,11 @@ TEST(HttpServerTest, CapsConcurrentConnectionsWith503) {
   EXPECT_EQ(res->status, 503u);
   EXPECT_EQ(res->header("retry-after"), "1");
   EXPECT_NE(res->body.find("too many connections (limit 2)"), std::string::npos) << res->body;
+  // Refused from its head: a body it announces is not waited for (nor held).
+  raw_socket over{srv.port()};
+  ASSERT_TRUE(over.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"));
+  auto refused = over.read_all(2s);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
 
   idle1.reset();
   ASSERT_TRUE(test::wait_until([&] { return srv.open_connections() == 1; }, 5s));
@@ -835,53 +950,117 @@ TEST(HttpClientTest, TimesOutWhenTheServerNeverAnswers) {
   parked.clear();
 }
 
-// A peer answering with a chunked body and an endless trailer: the client gives up at its
-// bound (the response head's limit and one read) instead of keeping what comes until the
-// request's deadline.
-TEST(HttpClientTest, RefusesAResponseTrailerPastItsBound) {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  std::atomic<size_t> trailer_sent{0};
-  std::thread peer{[&] {
-    int fd = ::accept(listener, nullptr, nullptr);
-    if (fd < 0) return;
-    std::string request;
-    char buf[4096];
-    while (request.find("\r\n\r\n") == std::string::npos) {
-      auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      request.append(buf, static_cast<size_t>(n));
+// A peer on 127.0.0.1 that gives answers no real server would: `serve` gets each accepted
+// connection in turn (on the peer's thread) and the connection closes when it returns.
+class raw_peer {
+ public:
+  explicit raw_peer(std::function<void(int fd)> serve) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 4) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      return;
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread{[this, serve = std::move(serve)] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int conn = ::accept(fd_, nullptr, nullptr);
+        if (conn < 0) continue;
+        serve(conn);
+        ::close(conn);
+      }
+    }};
+  }
+  ~raw_peer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  raw_peer(const raw_peer&) = delete;
+  raw_peer& operator=(const raw_peer&) = delete;
+
+  url origin() const { return *parse_url("http://127.0.0.1:" + std::to_string(port_)); }
+
+  // Reads one request head (the client's requests here have no body); false at EOF.
+  static bool read_head(int fd) {
+    std::string head;
+    char c;
+    while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
+      if (::recv(fd, &c, 1, 0) != 1) return false;
+      head.push_back(c);
     }
-    std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n";
-    ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
-    // 8 MB at most, until the client closes.
-    auto piece = trailer_of(64u << 10);
-    while (trailer_sent < (8u << 20) && ::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL) ==
-                                            static_cast<ssize_t>(piece.size()))
-      trailer_sent += piece.size();
-    ::close(fd);
+    return true;
+  }
+  static bool write(int fd, std::string_view data) {
+    return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+
+ private:
+  int fd_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A peer answering with a chunked body and an endless trailer, or endless chunk
+// extensions: the client gives up at its bound (the response head's limit and one read)
+// instead of keeping what comes, or parsing it, until the request's deadline.
+TEST(HttpClientTest, RefusesAResponseTrailerOrChunkExtensionsPastTheirBound) {
+  for (bool trailer : {true, false}) {
+    std::atomic<size_t> sent{0};
+    raw_peer peer{[&](int fd) {
+      if (!raw_peer::read_head(fd)) return;
+      raw_peer::write(fd, std::string{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"} +
+                              (trailer ? "2\r\nok\r\n0\r\n" : ""));
+      // 8 MB at most, until the client closes.
+      auto piece =
+          trailer ? trailer_of(64u << 10) : "1;" + std::string(64u << 10, 'e') + "\r\nx\r\n";
+      while (sent < (8u << 20) && raw_peer::write(fd, piece)) sent += piece.size();
+    }};
+    io_runtime runtime{1};
+    {
+      http_client client{runtime};
+      auto res = send(client, peer.origin(), get("/"), 10s);
+      ASSERT_FALSE(res) << res->status;
+      EXPECT_TRUE(has_code(res.error(), errc::bad_response)) << caf::to_string(res.error());
+      EXPECT_NE(caf::to_string(res.error()).find("trailer or chunk extensions over 65536 bytes"),
+                std::string::npos)
+          << caf::to_string(res.error());
+    }
+    EXPECT_LT(sent.load(), 8u << 20) << (trailer ? "trailer" : "chunk extensions");
+  }
+}
+
+// Interim answers (1xx) come before the answer: the client reads past them, and the next
+// request on the kept connection gets its own answer, not the one before's.
+TEST(HttpClientTest, ReadsPastInterimAnswers) {
+  raw_peer peer{[](int fd) {
+    if (!raw_peer::read_head(fd)) return;
+    raw_peer::write(fd,
+                    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+    if (!raw_peer::read_head(fd)) return;
+    raw_peer::write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
+    if (!raw_peer::read_head(fd)) return;
+    for (int i = 0; i < 20; ++i) raw_peer::write(fd, "HTTP/1.1 100 Continue\r\n\r\n");
   }};
   io_runtime runtime{1};
-  {
-    http_client client{runtime};
-    auto base = parse_url("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
-    ASSERT_TRUE(base);
-    auto res = send(client, *base, get("/"), 10s);
-    ASSERT_FALSE(res) << res->status;
-    EXPECT_TRUE(has_code(res.error(), errc::bad_response)) << caf::to_string(res.error());
-    EXPECT_NE(caf::to_string(res.error()).find("trailer"), std::string::npos)
-        << caf::to_string(res.error());
-  }
-  peer.join();
-  ::close(listener);
-  EXPECT_LT(trailer_sent.load(), 8u << 20);
+  http_client client{runtime};
+  auto first = send(client, peer.origin(), get("/1"));
+  ASSERT_TRUE(first) << caf::to_string(first.error());
+  EXPECT_EQ(first->status, 200u);
+  EXPECT_EQ(first->body, "first");
+  auto second = send(client, peer.origin(), get("/2"));
+  ASSERT_TRUE(second) << caf::to_string(second.error());
+  EXPECT_EQ(second->body, "second");
+  auto endless = send(client, peer.origin(), get("/3"));
+  ASSERT_FALSE(endless);
+  EXPECT_NE(caf::to_string(endless.error()).find("answered HTTP 100 again and again"),
+            std::string::npos)
+      << caf::to_string(endless.error());
 }
 
 TEST(HttpClientTest, RetriesAStalePooledConnectionOnce) {

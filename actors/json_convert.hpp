@@ -9,11 +9,15 @@
 #include <simdjson.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/json_parse.hpp"
+
 namespace fedrelay::actors {
 
 /// `element`, of the document simdjson parsed from `text`, as parse_json would have built
 /// it, into `out`; false where parse_json would leave `text` to nlohmann's parser, as the
 /// two might type a value differently ("-0").
-bool convert_element(simdjson::dom::element element, std::string_view text, nlohmann::json& out);
+/// More than `max_values` values in `element` give false as well.
+bool convert_element(simdjson::dom::element element, std::string_view text, nlohmann::json& out,
+                     size_t max_values = max_json_values);
 
 }  // namespace fedrelay::actors

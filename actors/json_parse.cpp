@@ -18,6 +18,8 @@ namespace dom = simdjson::dom;
 /// its first integer zero).
 struct source {
   std::string_view text;
+  size_t values_left = 0;  // values the conversion may still make
+  bool too_many = false;   // it stopped there
   std::optional<bool> minus_zero = std::nullopt;
 
   bool has_minus_zero() {
@@ -29,6 +31,11 @@ struct source {
 /// `e` (of document `doc`) as nlohmann's parser would have built it; false where the two
 /// might differ.
 bool convert(dom::element e, source& doc, json& out) {
+  if (doc.values_left == 0) {
+    doc.too_many = true;
+    return false;
+  }
+  --doc.values_left;
   switch (e.type()) {
     case dom::element_type::OBJECT: {
       out = json::object();
@@ -79,8 +86,8 @@ bool convert(dom::element e, source& doc, json& out) {
 
 }  // namespace
 
-bool convert_element(dom::element element, std::string_view text, json& out) {
-  source doc{text};
+bool convert_element(dom::element element, std::string_view text, json& out, size_t max_values) {
+  source doc{text, max_values};
   return convert(element, doc, out);
 }
 
@@ -109,16 +116,42 @@ bool nesting_within(std::string_view text, size_t limit) {
   return true;
 }
 
-json parse_json(std::string_view text) {
+bool values_within(std::string_view text, size_t limit) {
+  size_t values = 1;  // a document is one value, and each bracket or comma may start one more
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"')
+      in_string = true;
+    else if ((c == '{' || c == '[' || c == ',') && ++values > limit)
+      return false;
+  }
+  return true;
+}
+
+json parse_json(std::string_view text, size_t max_values) {
   dom::parser own;
   auto& parser = dom_parser_for(text.size(), own);
   dom::element root;
   json out;
-  if (!parser.parse(text.data(), text.size()).get(root) && convert_element(root, text, out))
-    return out;
+  if (!parser.parse(text.data(), text.size()).get(root)) {
+    source doc{text, max_values};
+    if (convert(root, doc, out)) return out;
+    if (doc.too_many) return json(json::value_t::discarded);
+  }
   // nlohmann's parser takes any depth, and what is done with the document later would not
   // (simdjson counts a level more than this in some documents, so the count is ours).
-  if (!nesting_within(text, max_json_depth)) return json(json::value_t::discarded);
+  if (!nesting_within(text, max_json_depth) || !values_within(text, max_values))
+    return json(json::value_t::discarded);
   return json::parse(text.begin(), text.end(), nullptr, false);
 }
 

@@ -18,15 +18,26 @@ namespace fedrelay::actors {
 /// a peer or a socket, would overflow the stack of whatever copied or wrote it.
 inline constexpr size_t max_json_depth = 1024;
 
+/// Values (objects, arrays, strings, numbers, literals) in one document parse_json takes,
+/// at most. nlohmann's value of an empty object or array takes some 60 bytes for the 2 or
+/// 3 of its text: 16 MB of `[{},{},...]` from a peer's answer made a GB. Far over what a
+/// call, an answer or an event holds (a batch of 1000 messages is some 5000).
+inline constexpr size_t max_json_values = 100'000;
+
 /// Whether no object or array in `text` is nested deeper than `limit` (strings skipped).
 /// Counts brackets only: for text that may not be JSON at all, before parsing it.
 bool nesting_within(std::string_view text, size_t limit);
 
+/// Whether `text` holds at most `limit` values, counted from above by its brackets and
+/// commas outside strings: for text that may not be JSON at all, before parsing it.
+bool values_within(std::string_view text, size_t limit);
+
 /// nlohmann::json::parse(text, nullptr, false): the document, or a discarded value when
-/// `text` is not JSON or is nested deeper than max_json_depth. Text simdjson refuses
-/// (integers beyond 64 bits, ...) is handed to nlohmann's parser, so the result is
-/// always nlohmann's. Every text from outside the node is parsed with this.
-nlohmann::json parse_json(std::string_view text);
+/// `text` is not JSON, is nested deeper than max_json_depth, or holds more values than
+/// `max_values`. Text simdjson refuses (integers beyond 64 bits, ...) is handed to
+/// nlohmann's parser, so the result is always nlohmann's. Every text from outside the node
+/// is parsed with this.
+nlohmann::json parse_json(std::string_view text, size_t max_values = max_json_values);
 
 /// The first member name that appears twice in `text`'s outermost object, which
 /// parse_json gives the last value of; nullopt when there is none or `text` is no JSON

@@ -46,7 +46,9 @@ request_handler authorized(const ctx_ptr& ctx, request_handler next) {
 std::optional<json> json_body(const http_request& req, const responder& respond) {
   auto j = actors::parse_json(req.body);
   if (j.is_discarded() || !j.is_object()) {
-    respond(error_reply(400, "the body must be a JSON object"));
+    respond(error_reply(400, "the body must be a JSON object (nested " +
+                                 std::to_string(actors::max_json_depth) + " levels deep and of " +
+                                 std::to_string(actors::max_json_values) + " values at most)"));
     return std::nullopt;
   }
   return j;

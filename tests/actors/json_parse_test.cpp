@@ -125,6 +125,25 @@ TEST(JsonParseTest, DocumentsNestedPastTheBoundAreRefused) {
   expect_like_nlohmann(brackets_in_text);
 }
 
+// 16 MB of `[{},{},...]` made a GB of nlohmann's values: a document of more values than
+// the bound is refused, whichever parser reads it.
+TEST(JsonParseTest, DocumentsOfMoreValuesThanTheBoundAreRefused) {
+  std::string objects = "[";
+  for (size_t i = 0; i < max_json_values; ++i) objects += "{},";
+  objects += "{}]";  // the array and max_json_values + 1 objects
+  ASSERT_FALSE(json::parse(objects, nullptr, false).is_discarded());
+  EXPECT_TRUE(parse_json(objects).is_discarded());
+  EXPECT_FALSE(parse_json(objects, max_json_values + 2).is_discarded());
+  // At the bound and past it, on simdjson's way and on nlohmann's ("-0" goes that way).
+  EXPECT_EQ(parse_json("[1,2,3]", 4), json::parse("[1,2,3]"));
+  EXPECT_TRUE(parse_json("[1,2,3]", 3).is_discarded());
+  EXPECT_EQ(parse_json(R"({"a":-0,"b":[1]})", 4).dump(), json::parse(R"({"a":-0,"b":[1]})").dump());
+  EXPECT_TRUE(parse_json(R"({"a":-0,"b":[1,2]})", 4).is_discarded());
+  // Brackets and commas in strings are no values.
+  EXPECT_TRUE(values_within(R"(["a,b,[c]{"])", 2));
+  EXPECT_FALSE(values_within(R"(["a",["b"]])", 2));
+}
+
 TEST(JsonParseTest, TextsOverAMiBParseAlikeAndTheThreadsParserStillServesSmallOnes) {
   // Over kept_parser_bytes a text gets a parser of its own instead of the thread's.
   json big = json::array();

@@ -127,6 +127,12 @@ caf::expected<peer_record> record_from_dns(const std::string& domain, const dns_
 
 namespace {
 
+void sweep_expired(discovery_state& st, time_point now) {
+  for (auto i = st.cache.begin(); i != st.cache.end();)
+    i = i->second.expires <= now ? st.cache.erase(i) : std::next(i);
+  st.sweep_at = std::max(min_sweep_size, 2 * st.cache.size());
+}
+
 void remember(discovery_pointer self, const std::string& domain, cached_answer answer,
               std::chrono::seconds ttl) {
   auto& st = self->state;
@@ -136,6 +142,11 @@ void remember(discovery_pointer self, const std::string& domain, cached_answer a
   if (ttl.count() <= 0) {
     st.cache.erase(domain);
     return;
+  }
+  auto now = self->clock().now();
+  if (st.cache.size() >= st.options.max_cached_domains && st.cache.count(domain) == 0) {
+    sweep_expired(st, now);
+    if (st.cache.size() >= st.options.max_cached_domains) return;
   }
   // Failures are kept in memory only: anyone may name a made-up origin in a request, and
   // each would otherwise stay in the store for good. What the store holds for the domain
@@ -147,16 +158,11 @@ void remember(discovery_pointer self, const std::string& domain, cached_answer a
     if (auto err = st.ports.store->write(batch, storage::durability::buffered))
       log()->warn("discovery cache for {} not persisted: {}", domain, describe(err));
   }
-  auto now = self->clock().now();
   st.cache[domain] = cache_entry{std::move(answer), now + ttl};
   // An expired entry goes when its domain is asked for again; those of domains never asked
   // for again (a stream of made-up origins) go here, so the cache holds at most about
-  // twice what lookups of the last max_ttl left.
-  if (st.cache.size() >= st.sweep_at) {
-    for (auto i = st.cache.begin(); i != st.cache.end();)
-      i = i->second.expires <= now ? st.cache.erase(i) : std::next(i);
-    st.sweep_at = std::max(min_sweep_size, 2 * st.cache.size());
-  }
+  // twice what lookups of the last max_ttl left, and max_cached_domains in any case.
+  if (st.cache.size() >= st.sweep_at) sweep_expired(st, now);
 }
 
 void settle(discovery_pointer self, const std::string& domain,

@@ -45,6 +45,10 @@ struct discovery_options {
   std::chrono::seconds max_ttl{86400};                // published TTLs are capped at this
   std::chrono::milliseconds lookup_timeout{3000};     // bound on one DNS or Hub request
   std::chrono::milliseconds forget_interval{10'000};  // least time between forgets of a domain
+  // Domains whose answers are cached in memory, at most (about 520 bytes each): requests
+  // may name any number of made-up origins, and a flood of 230,000 in 25 s held 120 MB.
+  // Past it (expired entries swept first) an answer is given but not kept.
+  size_t max_cached_domains = 65'536;
   /// [peers] allow/deny: a refused domain is answered domain_not_allowed before any
   /// lookup. Null: every domain.
   std::function<bool(const std::string&)> allowed;

@@ -246,6 +246,31 @@ TEST_F(DiscoveryActorTest, FailuresAreNotKeptInTheStore) {
   EXPECT_EQ(zone->queries, queries);
 }
 
+// A flood of made-up origins held 120 MB of failures for a minute and more: past
+// max_cached_domains answers are given but not kept, until expired ones make room.
+TEST_F(DiscoveryActorTest, TheCacheHoldsAtMostMaxCachedDomains) {
+  zone->records["b.example"] = published(peer.public_key(), 3600);
+  discovery_options options;
+  options.max_cached_domains = 10;
+  options.negative_ttl = 30s;
+  auto d = start(options);
+  ASSERT_TRUE(resolve(d, "b.example"));
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(resolve(d, "r" + std::to_string(i) + ".invalid"));
+  auto queries = zone->queries;
+  EXPECT_FALSE(resolve(d, "r3.invalid"));  // among the first nine: kept
+  EXPECT_EQ(zone->queries, queries);
+  EXPECT_FALSE(resolve(d, "r15.invalid"));  // past the bound: asked again
+  EXPECT_EQ(zone->queries, queries + 1);
+  ASSERT_TRUE(resolve(d, "b.example"));  // a kept record is still given from the cache
+  EXPECT_EQ(zone->queries, queries + 1);
+  // Once the failures expired, new answers are kept again.
+  sched.advance_time(31s);
+  EXPECT_FALSE(resolve(d, "r15.invalid"));
+  queries = zone->queries;
+  EXPECT_FALSE(resolve(d, "r15.invalid"));
+  EXPECT_EQ(zone->queries, queries);
+}
+
 TEST_F(DiscoveryActorTest, StoredAnswersThatWillNeverBeGivenAreDroppedAtStart) {
   auto unix_now = unix_seconds();
   // What older versions left: a failure for every domain a lookup failed for (each still

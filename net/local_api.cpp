@@ -510,9 +510,10 @@ void call_over_websocket(const request_handler& calls,
     conn->send(call_error(ref, status, error));
   };
   auto j = actors::parse_json(message);
+  // The ref a refusal names, whenever the message has one, so the caller knows which failed.
+  auto ref = j.is_object() ? j.value("ref", json{}) : json{};
   if (j.is_discarded() || !j.is_object() || !j["call"].is_string())
-    return refuse(400, "a message is {\"call\", \"body\", \"ref\"}", json{});
-  auto ref = j.value("ref", json{});
+    return refuse(400, "a message is {\"call\", \"body\", \"ref\"}", ref);
   auto slot = std::make_shared<websocket_call_slot>(socket_calls);
   // Reading pauses at the bound (below), so no call should come past it; one that did would
   // be refused rather than let the count grow.

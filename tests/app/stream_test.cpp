@@ -87,6 +87,13 @@ TEST_F(StreamTest, CallsOverTheSocketAreAnswered) {
   }
   EXPECT_TRUE(replied);
   EXPECT_TRUE(streamed);
+  // A message that names no call is refused under its ref, so the caller knows which.
+  ASSERT_FALSE(stream->send(json{{"body", json::object()}, {"ref", 16}}.dump()));
+  auto refused = stream->receive(10s);
+  ASSERT_TRUE(refused);
+  auto j = json::parse(*refused);
+  EXPECT_EQ(j["ref"], 16) << *refused;
+  EXPECT_EQ(j["status"], 400) << *refused;
 }
 
 // A chat server that reads its socket more slowly than the node fills it is waited for: a

@@ -55,7 +55,11 @@ std::optional<http_response> upload_problem(const files_api_context& ctx, const 
   auto at = user.find('@');
   if (at != std::string::npos && user.substr(at + 1) != ctx.own_domain)
     return error_reply(400, "user " + user + " is not a user of " + ctx.own_domain);
-  for (const char* name : {"room_id", "user", "name"}) {
+  // As for every submission: the same id again is the same share (a retried upload).
+  if (auto id = req.query("id"); id && (id->empty() || id->size() > 255))
+    return error_reply(400, "query parameter id must be 1 to 255 bytes");
+  for (const char* name : {"room_id", "user", "name", "id"}) {
+    if (!req.query(name)) continue;
     auto value = *req.query(name);
     // They go into the file.shared event, which is JSON: UTF-8 text only.
     if (!simdjson::validate_utf8(value.data(), value.size()) ||
@@ -212,7 +216,8 @@ void upload(const files_api_context& ctx, http_request&& req, responder respond)
   user = user.substr(0, user.find('@'));
   json content = {
       {"file_id", id}, {"name", *req.query("name")}, {"mime", mime_of(req)}, {"size", size}};
-  actors::local_submission sub{*req.query("room_id"), "file.shared", user, content.dump(), {}};
+  actors::local_submission sub{*req.query("room_id"), "file.shared", user, content.dump(),
+                               req.query("id").value_or("")};
   ask<std::string>(
       *ctx.system, ctx.files, ctx.timeout,
       [respond, id, size](std::string& event_id) {

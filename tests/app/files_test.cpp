@@ -86,13 +86,16 @@ json parsed(const net::http_response& res) {
 }
 
 /// POST files.upload with a raw body; the reply as JSON, the status in `status`.
+/// `id`: the submission's id (none when empty).
 json upload(const test_node& n, const std::string& room, const std::string& user,
             const std::string& name, const std::string& mime, const std::string& bytes,
-            unsigned* status = nullptr) {
+            unsigned* status = nullptr, const std::string& id = {}) {
   net::http_request req;
   req.method = "POST";
-  req.target =
-      net::make_target("/api/v1/files.upload", {{"room_id", room}, {"user", user}, {"name", name}});
+  std::vector<std::pair<std::string, std::string>> query{
+      {"room_id", room}, {"user", user}, {"name", name}};
+  if (!id.empty()) query.emplace_back("id", id);
+  req.target = net::make_target("/api/v1/files.upload", query);
   req.headers = {{"Content-Type", mime}};
   req.body = bytes;
   auto res = local_call(n, std::move(req));
@@ -528,6 +531,24 @@ TEST_F(FilesTest, UploadsOverTheLimitOrOfRefusedTypesAreRefusedAndNothingIsStore
     if (e.value("type", "") == "file.shared") {
       EXPECT_EQ(e.value("name", ""), "p.png");
     }
+
+  // An upload retried with its id (its answer was lost, say) is one share, as any
+  // submission with an id; an empty id is refused as in a JSON body.
+  auto first = upload(a, room, "alice", "r.txt", "text/plain", "retried", &status, "up-1");
+  ASSERT_EQ(status, 200u) << first.dump();
+  auto again = upload(a, room, "alice", "r.txt", "text/plain", "retried", &status, "up-1");
+  ASSERT_EQ(status, 200u) << again.dump();
+  EXPECT_EQ(again["event_id"], first["event_id"]);
+  size_t shares = 0;
+  for (const auto& e : room_events(a.all_events(), room))
+    if (e.value("type", "") == "file.shared" && e.value("name", "") == "r.txt") ++shares;
+  EXPECT_EQ(shares, 1u);
+  net::http_request empty_id;
+  empty_id.method = "POST";
+  empty_id.target = "/api/v1/files.upload?room_id=" + room + "&user=alice&name=a.txt&id=";
+  empty_id.headers = {{"Content-Type", "text/plain"}};
+  empty_id.body = "hi";
+  EXPECT_EQ(local_call(a, std::move(empty_id)).status, 400u);
 }
 
 TEST_F(FilesTest, OnlyMemberServersOfARoomThatSharesTheFileMayFetchIt) {

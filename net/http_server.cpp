@@ -556,6 +556,7 @@ class http_session : public session_base {
     limits.max_message_bytes = core_->options.max_body_bytes;
     limits.max_queue_bytes = core_->options.max_websocket_queue_bytes;
     limits.close_timeout = core_->options.read_timeout;
+    limits.message_timeout = core_->options.read_timeout;
     successor_ = start_websocket_session(std::move(stream()), std::move(*upgrade_msg_),
                                          std::move(*upgrade_req_), std::move(*handler), limits,
                                          std::move(slot_));

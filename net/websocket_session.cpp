@@ -29,6 +29,8 @@ namespace websocket = beast::websocket;
 
 // RFC 6455 5.5: a control frame's payload is at most 125 bytes, two of them the code.
 constexpr size_t max_close_reason = 123;
+// Room a read of a message's next piece asks for.
+constexpr size_t message_piece_bytes = 64u << 10;
 // How long a stopping server waits for a client to answer its close frame.
 constexpr std::chrono::milliseconds stop_close_timeout{1000};
 
@@ -112,6 +114,7 @@ class websocket_session final : public session_base,
       : ws_(std::move(stream)),
         executor_(ws_.get_executor()),
         timer_(executor_),
+        message_timer_(executor_),
         request_(std::make_shared<const http_request>(std::move(request))),
         handler_(std::move(handler)),
         limits_(limits),
@@ -272,10 +275,46 @@ class websocket_session final : public session_base,
     do_read();
   }
 
+  // A message is read a piece at a time, so the time it takes and the reads it needs are
+  // bounded (websocket_limits::message_timeout, max_message_pieces); read_message_max
+  // bounds its size as with a whole read.
   void do_read() {
     reading_ = true;
-    ws_.async_read(buffer_,
-                   beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+    ws_.async_read_some(
+        buffer_, message_piece_bytes,
+        beast::bind_front_handler(&websocket_session::on_read_piece, shared_from_this()));
+  }
+
+  void on_read_piece(beast::error_code ec, size_t n) {
+    if (!ec && !finished_ && !ws_.is_message_done()) {
+      if (message_pieces_++ == 0) start_message_timer();
+      if (message_pieces_ <= limits_.max_message_pieces) {
+        ws_.async_read_some(
+            buffer_, message_piece_bytes,
+            beast::bind_front_handler(&websocket_session::on_read_piece, shared_from_this()));
+        return;
+      }
+      spdlog::info("websocket {}: a message in over {} pieces; closed", request_->remote_address,
+                   limits_.max_message_pieces);
+      buffer_.consume(buffer_.size());
+      reading_ = false;
+      return begin_close(websocket::close_code::policy_error, "a message in too many pieces",
+                         false);
+    }
+    message_pieces_ = 0;
+    message_timer_.cancel();
+    on_read(ec, n);
+  }
+
+  // The message under way is not whole in time: its bytes go with the connection.
+  void start_message_timer() {
+    message_timer_.expires_after(limits_.message_timeout);
+    message_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->finished_ || self->message_pieces_ == 0) return;
+      spdlog::info("websocket {}: a message did not arrive whole within {} s; closed",
+                   self->request_->remote_address, self->limits_.message_timeout.count());
+      self->finish();
+    });
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -437,6 +476,7 @@ class websocket_session final : public session_base,
     finished_ = true;
     open_ = false;
     timer_.cancel();
+    message_timer_.cancel();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
     discard_queue();
@@ -466,6 +506,8 @@ class websocket_session final : public session_base,
   websocket::stream<Stream, false> ws_;  // no permessage-deflate: less code, no zlib state
   asio::any_io_executor executor_;       // the connection's strand; fixed, so any thread may post
   asio::steady_timer timer_;
+  asio::steady_timer message_timer_;                   // while a message is read in pieces
+  size_t message_pieces_ = 0;                          // reads of the message being read
   const std::shared_ptr<const http_request> request_;  // shared with the handle
   websocket_handler handler_;
   const websocket_limits limits_;

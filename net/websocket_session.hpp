@@ -36,6 +36,11 @@ struct websocket_limits {
   size_t max_message_bytes = 0;            // incoming; larger closes with 1009
   size_t max_queue_bytes = 0;              // outgoing, not yet written; larger drops the connection
   std::chrono::seconds close_timeout{30};  // a close handshake that takes longer drops it
+  // An incoming message must arrive whole within this once its first bytes did, in at
+  // most max_message_pieces reads: a message trickled a fragment at a time would hold
+  // its bytes (and a core, at a few µs a fragment) for as long as the peer likes.
+  std::chrono::seconds message_timeout{30};
+  size_t max_message_pieces = 65'536;
 };
 
 using upgrade_message = boost::beast::http::request<boost::beast::http::string_body>;

@@ -640,6 +640,73 @@ TEST_F(WebsocketTest, BinaryFrameClosesWithPolicyError) {
   ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
 }
 
+/// A masked client frame (mask zero, so the payload is as written) of `opcode`, final or not.
+std::string client_frame(unsigned char opcode, bool fin, const std::string& payload) {
+  std::string out{static_cast<char>((fin ? 0x80 : 0) | opcode),
+                  static_cast<char>(0x80 | payload.size())};  // payloads under 126 bytes here
+  out.append(4, '\0');
+  return out + payload;
+}
+
+// A message trickled a fragment at a time, each resetting the idle timer, held its bytes
+// for as long as the client liked: it must be whole within read_timeout of its start.
+TEST_F(WebsocketTest, AMessageNotWholeWithinTheReadTimeoutClosesTheConnection) {
+  auto o = options();
+  o.read_timeout = 1s;
+  start(o);
+  std::string head;
+  int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  auto start_time = std::chrono::steady_clock::now();
+  auto first = client_frame(0x1, false, "abc");
+  ASSERT_EQ(::send(fd, first.data(), first.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(first.size()));
+  bool closed = false;
+  for (int i = 0; i < 20 && !closed; ++i) {  // a fragment every 250 ms, 5 s at most
+    auto more = client_frame(0x0, false, "x");
+    if (::send(fd, more.data(), more.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(more.size()))
+      closed = true;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 250) > 0) {
+      char buf[256];
+      closed = ::recv(fd, buf, sizeof buf, 0) <= 0;
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start_time, 4s);
+  ::close(fd);
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
+}
+
+// Each fragment costs a read of a few µs: a message of more than 65,536 pieces is closed
+// with a policy error (1008), and one of a few fragments is taken.
+TEST_F(WebsocketTest, AMessageInTooManyPiecesClosesWithPolicyError) {
+  start(options());
+  std::string head;
+  int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  auto few =
+      client_frame(0x1, false, "a") + client_frame(0x0, false, "b") + client_frame(0x0, true, "c");
+  ASSERT_EQ(::send(fd, few.data(), few.size(), MSG_NOSIGNAL), static_cast<ssize_t>(few.size()));
+  EXPECT_TRUE(read_some(fd, 500ms).empty());  // taken: no close frame
+  std::string many = client_frame(0x1, false, "a");
+  for (int i = 0; i < 70'000; ++i) many += client_frame(0x0, false, "b");
+  (void)::send(fd, many.data(), many.size(), MSG_NOSIGNAL);
+  auto reply = head.substr(head.find("\r\n\r\n") + 4);
+  while (reply.size() < 4) {
+    auto more = read_some(fd, 10s);
+    ASSERT_FALSE(more.empty());
+    reply += more;
+  }
+  EXPECT_EQ(static_cast<unsigned char>(reply[0]), 0x88);  // FIN + close
+  auto code = (static_cast<unsigned char>(reply[2]) << 8) | static_cast<unsigned char>(reply[3]);
+  EXPECT_EQ(code, 1008);
+  ::close(fd);
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
+}
+
 // ---- wss ---------------------------------------------------------------------------------
 
 class WebsocketTlsTest : public WebsocketTest {

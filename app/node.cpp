@@ -53,6 +53,9 @@ net::server_options listener(const config::settings& s, const config::endpoint& 
   // Room for two of the largest bodies at least, whatever the operator set.
   o.max_pending_body_bytes = std::max(o.max_pending_body_bytes, 2 * s.limits.max_body_bytes);
   o.max_connections = s.limits.max_connections;
+  // An eighth of the places for any one address (a peer's pool uses a few), so that one
+  // client cannot hold them all; loopback is not bounded.
+  o.max_connections_per_address = std::max<size_t>(8, s.limits.max_connections / 8);
   o.read_timeout = s.limits.read_timeout;
   if (tls) {
     o.tls_cert_file = s.tls.cert;

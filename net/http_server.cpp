@@ -243,6 +243,11 @@ struct server_core {
   std::mutex mutex;                           // guards next_id and sessions
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, std::weak_ptr<session_base>> sessions;
+  // Open connections per remote address, those bounded by max_connections_per_address.
+  std::unordered_map<std::string, size_t> per_address;
+  // Connections closed past that bound: logged once a minute, with the count since.
+  std::chrono::steady_clock::time_point last_address_log{};
+  uint64_t closed_unlogged = 0;
 };
 
 // Counts a connection from accept until its last session (HTTP, then maybe WebSocket) ends.
@@ -259,13 +264,20 @@ class server_slot final : public connection_slot {
     if (!refuse_) --core_->served;
     std::lock_guard<std::mutex> guard{core_->mutex};
     core_->sessions.erase(id_);
+    if (!address_.empty())
+      if (auto i = core_->per_address.find(address_);
+          i != core_->per_address.end() && --i->second == 0)
+        core_->per_address.erase(i);
   }
 
-  // Called by the listener before the session runs.
-  void register_session(std::weak_ptr<session_base> session) {
+  // Called by the listener before the session runs; `address`: the remote address when
+  // its connections are counted (see server_options::max_connections_per_address).
+  void register_session(std::weak_ptr<session_base> session, std::string address) {
     std::lock_guard<std::mutex> guard{core_->mutex};
     id_ = ++core_->next_id;
     core_->sessions.emplace(id_, std::move(session));
+    address_ = std::move(address);
+    if (!address_.empty()) ++core_->per_address[address_];
   }
 
   void attach(std::weak_ptr<session_base> session) override {
@@ -277,6 +289,7 @@ class server_slot final : public connection_slot {
   std::shared_ptr<server_core> core_;
   bool refuse_;
   uint64_t id_ = 0;
+  std::string address_;
 };
 
 // One connection: the request/response loop shared by the plain and TLS sessions (CRTP,
@@ -933,13 +946,59 @@ class listener : public std::enable_shared_from_this<listener> {
     }
     bool refuse = core_->served >= core_->options.max_connections;
     beast::error_code remote_ec;
-    auto remote = endpoint_text(socket.remote_endpoint(remote_ec));
+    auto endpoint = socket.remote_endpoint(remote_ec);
+    auto remote = endpoint_text(endpoint);
+    auto counted = counted_address(endpoint);
+    if (!counted.empty() && over_address_bound(counted)) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      return do_accept();
+    }
     if (auto tls = current_tls())
       start_session(
-          std::make_shared<tls_session>(std::move(socket), core_, std::move(tls), remote, refuse));
+          std::make_shared<tls_session>(std::move(socket), core_, std::move(tls), remote, refuse),
+          counted);
     else
-      start_session(std::make_shared<plain_session>(std::move(socket), core_, remote, refuse));
+      start_session(std::make_shared<plain_session>(std::move(socket), core_, remote, refuse),
+                    counted);
     do_accept();
+  }
+
+  /// The address whose connections count against max_connections_per_address; empty
+  /// when there is no bound or the address is the machine's own (127.0.0.1 or ::1).
+  std::string counted_address(const tcp::endpoint& endpoint) const {
+    if (core_->options.max_connections_per_address == 0) return {};
+    auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+    if (address == boost::asio::ip::address_v4::loopback() ||
+        address == boost::asio::ip::address_v6::loopback())
+      return {};
+    return address.to_string();
+  }
+
+  /// Whether `address` has its bound of connections open already (then logged, at most
+  /// once a minute).
+  bool over_address_bound(const std::string& address) {
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    auto i = core_->per_address.find(address);
+    if (i == core_->per_address.end() || i->second < core_->options.max_connections_per_address)
+      return false;
+    auto now = std::chrono::steady_clock::now();
+    if (now - core_->last_address_log < std::chrono::minutes(1)) {
+      ++core_->closed_unlogged;
+      return true;
+    }
+    spdlog::warn(
+        "http_server: {} has {} connections open on port {}, the most one address may; further "
+        "ones are closed at once{}",
+        address, i->second, port_,
+        core_->closed_unlogged > 0
+            ? " (" + std::to_string(core_->closed_unlogged) + " closed so since the last line)"
+            : "");
+    core_->last_address_log = now;
+    core_->closed_unlogged = 0;
+    return true;
   }
 
   std::shared_ptr<ssl::context> current_tls() {
@@ -948,8 +1007,8 @@ class listener : public std::enable_shared_from_this<listener> {
   }
 
   template <class Session>
-  void start_session(std::shared_ptr<Session> session) {
-    session->slot().register_session(session);
+  void start_session(std::shared_ptr<Session> session, std::string counted_address) {
+    session->slot().register_session(session, std::move(counted_address));
     session->run();
   }
 

@@ -60,6 +60,11 @@ struct server_options {
   // request and get 503 with Retry-After (so a peer backs off instead of hanging in the
   // backlog); past max_connections + 64 a new connection is closed at once without a word.
   size_t max_connections = 1024;
+  // Open connections from one address, at most (0: no bound; 127.0.0.1 and ::1, where a
+  // local chat server or a reverse proxy connects from, are never bounded). A connection
+  // past it is closed at once: one client sending a byte a second on a thousand
+  // connections otherwise held every place for read_timeout, again and again.
+  size_t max_connections_per_address = 0;
   // A whole request (headers and body) must arrive within this once its first byte did
   // (on a new connection: once it was accepted); also bounds the TLS handshake and the
   // write of each response. A client sending byte by byte is cut off by it.

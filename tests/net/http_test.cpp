@@ -71,7 +71,15 @@ caf::expected<http_response> send(http_client& client, const url& base, http_req
 // A blocking POSIX socket to 127.0.0.1, for clients that misbehave on purpose.
 class raw_socket {
  public:
-  explicit raw_socket(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  /// `from`: the local address to connect from (another of 127.0.0.0/8, say).
+  explicit raw_socket(uint16_t port, const char* from = nullptr)
+      : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    if (from) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, from, &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) return;
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -873,6 +881,39 @@ TEST(HttpServerTest, CapsConcurrentConnectionsWith503) {
   res = send(client, origin_of(srv), get("/fourth"));
   ASSERT_TRUE(res) << caf::to_string(res.error());
   EXPECT_EQ(res->status, 200u);
+}
+
+// One client on a thousand connections, each sending a byte a second, held every place for
+// read_timeout, again and again: one address holds max_connections_per_address at most,
+// past which a connection is closed at once; 127.0.0.1 is never bounded.
+TEST(HttpServerTest, BoundsTheConnectionsOfOneAddress) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_connections_per_address = 2;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto& srv = **server;
+  auto first = std::make_unique<raw_socket>(srv.port(), "127.0.0.2");
+  raw_socket second{srv.port(), "127.0.0.2"};
+  ASSERT_TRUE(first->connected() && second.connected());
+  ASSERT_TRUE(test::wait_until([&] { return srv.open_connections() == 2; }, 5s));
+  raw_socket third{srv.port(), "127.0.0.2"};
+  EXPECT_TRUE(third.wait_closed(2s));
+  raw_socket other{srv.port(), "127.0.0.3"};
+  ASSERT_TRUE(other.send("GET /other HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(other.read_all(1s).find("path=/other"), std::string::npos);
+  std::vector<std::unique_ptr<raw_socket>> local;
+  for (int i = 0; i < 4; ++i) {
+    local.push_back(std::make_unique<raw_socket>(srv.port(), "127.0.0.1"));
+    ASSERT_TRUE(local.back()->send("GET /local HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  for (auto& sock : local) EXPECT_NE(sock->read_all(1s).find("path=/local"), std::string::npos);
+  // Once one of the address's connections is gone, it may open another.
+  first.reset();
+  ASSERT_TRUE(test::wait_until([&] { return srv.open_connections() == 6; }, 5s));
+  raw_socket again{srv.port(), "127.0.0.2"};
+  ASSERT_TRUE(again.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(again.read_all(1s).find("path=/again"), std::string::npos);
 }
 
 TEST(HttpServerTest, ReportsBindFailureWithAddressAndReason) {

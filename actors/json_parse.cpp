@@ -91,8 +91,12 @@ bool convert_element(dom::element element, std::string_view text, json& out, siz
   return convert(element, doc, out);
 }
 
-bool nesting_within(std::string_view text, size_t limit) {
-  size_t depth = 0;
+namespace {
+
+/// Calls `take` with each character of `text` outside its strings, quotes aside, until it
+/// returns false; false then. For counts of text that may not be JSON at all.
+template <class Take>
+bool each_outside_strings(std::string_view text, Take&& take) {
   bool in_string = false;
   bool escaped = false;
   for (char c : text) {
@@ -103,39 +107,30 @@ bool nesting_within(std::string_view text, size_t limit) {
         escaped = true;
       else if (c == '"')
         in_string = false;
-      continue;
-    }
-    if (c == '"') {
+    } else if (c == '"') {
       in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return false;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
+    } else if (!take(c)) {
+      return false;
     }
   }
   return true;
 }
 
+}  // namespace
+
+bool nesting_within(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  return each_outside_strings(text, [&](char c) {
+    if (c == '{' || c == '[') return ++depth <= limit;
+    if ((c == '}' || c == ']') && depth > 0) --depth;
+    return true;
+  });
+}
+
 bool values_within(std::string_view text, size_t limit) {
   size_t values = 1;  // a document is one value, and each bracket or comma may start one more
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if ((c == '{' || c == '[' || c == ',') && ++values > limit)
-      return false;
-  }
-  return true;
+  return each_outside_strings(
+      text, [&](char c) { return !(c == '{' || c == '[' || c == ',') || ++values <= limit; });
 }
 
 json parse_json(std::string_view text, size_t max_values) {

@@ -618,34 +618,39 @@ TEST_F(WebsocketTest, AnUpgradeOfAnotherVersionOrWithoutHostIsRefusedInJson) {
   ::close(fd);
 }
 
-TEST_F(WebsocketTest, BinaryFrameClosesWithPolicyError) {
-  start(options());
-  std::string head;
-  int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
-  ASSERT_GE(fd, 0);
-  EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
-  // FIN + binary, masked, 3 bytes; the mask is zero so the payload is as written.
-  const unsigned char frame[] = {0x82, 0x83, 0, 0, 0, 0, 1, 2, 3};
-  ASSERT_EQ(::send(fd, frame, sizeof frame, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof frame));
-  auto reply = head.substr(head.find("\r\n\r\n") + 4);
-  while (reply.size() < 4) {
-    auto more = read_some(fd, 5s);
-    ASSERT_FALSE(more.empty());
-    reply += more;
-  }
-  EXPECT_EQ(static_cast<unsigned char>(reply[0]), 0x88);  // FIN + close
-  auto code = (static_cast<unsigned char>(reply[2]) << 8) | static_cast<unsigned char>(reply[3]);
-  EXPECT_EQ(code, 1008);
-  ::close(fd);
-  ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
-}
-
 /// A masked client frame (mask zero, so the payload is as written) of `opcode`, final or not.
 std::string client_frame(unsigned char opcode, bool fin, const std::string& payload) {
   std::string out{static_cast<char>((fin ? 0x80 : 0) | opcode),
                   static_cast<char>(0x80 | payload.size())};  // payloads under 126 bytes here
   out.append(4, '\0');
   return out + payload;
+}
+
+/// The code of the close frame the server sent first after the upgrade answered in `head`
+/// (-1 when its first frame is no close frame or none comes within 10 s).
+int first_close_code(int fd, const std::string& head) {
+  auto reply = head.substr(head.find("\r\n\r\n") + 4);
+  while (reply.size() < 4) {
+    auto more = read_some(fd, 10s);
+    if (more.empty()) return -1;
+    reply += more;
+  }
+  if (static_cast<unsigned char>(reply[0]) != 0x88) return -1;  // FIN + close
+  return (static_cast<unsigned char>(reply[2]) << 8) | static_cast<unsigned char>(reply[3]);
+}
+
+TEST_F(WebsocketTest, BinaryFrameClosesWithPolicyError) {
+  start(options());
+  std::string head;
+  int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  auto frame = client_frame(0x2, true, "\x01\x02\x03");  // binary
+  ASSERT_EQ(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(frame.size()));
+  EXPECT_EQ(first_close_code(fd, head), 1008);
+  ::close(fd);
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
 }
 
 // A message trickled a fragment at a time, each resetting the idle timer, held its bytes
@@ -694,15 +699,7 @@ TEST_F(WebsocketTest, AMessageInTooManyPiecesClosesWithPolicyError) {
   std::string many = client_frame(0x1, false, "a");
   for (int i = 0; i < 70'000; ++i) many += client_frame(0x0, false, "b");
   (void)::send(fd, many.data(), many.size(), MSG_NOSIGNAL);
-  auto reply = head.substr(head.find("\r\n\r\n") + 4);
-  while (reply.size() < 4) {
-    auto more = read_some(fd, 10s);
-    ASSERT_FALSE(more.empty());
-    reply += more;
-  }
-  EXPECT_EQ(static_cast<unsigned char>(reply[0]), 0x88);  // FIN + close
-  auto code = (static_cast<unsigned char>(reply[2]) << 8) | static_cast<unsigned char>(reply[3]);
-  EXPECT_EQ(code, 1008);
+  EXPECT_EQ(first_close_code(fd, head), 1008);
   ::close(fd);
   ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
 }

@@ -3,6 +3,7 @@
 // negative TTL, in memory only).
 #include "actors/discovery_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <unordered_map>
@@ -42,6 +43,7 @@ struct discovery_state {
   std::unordered_map<std::string, cache_entry> cache;
   // The cache's size at which expired entries are swept next (see remember).
   size_t sweep_at = min_sweep_size;
+  time_point last_full_sweep{};  // when a full cache was last swept (see make_room)
   std::unordered_map<std::string, std::vector<caf::typed_response_promise<peer_record>>> pending;
   // When each domain was last forgotten (forget_atom), to bound how often that happens.
   std::unordered_map<std::string, caf::actor_clock::time_point> forgotten;
@@ -133,6 +135,23 @@ void sweep_expired(discovery_state& st, time_point now) {
   st.sweep_at = std::max(min_sweep_size, 2 * st.cache.size());
 }
 
+/// Whether the full cache has room for one more answer: expired entries are swept (at
+/// most once a second, a sweep walks the whole cache), and a record takes the place of a
+/// failure, so made-up origins cannot keep real peers' answers out.
+bool make_room(discovery_state& st, time_point now, bool for_record) {
+  if (now - st.last_full_sweep >= std::chrono::seconds(1)) {
+    st.last_full_sweep = now;
+    sweep_expired(st, now);
+    if (st.cache.size() < st.options.max_cached_domains) return true;
+  }
+  if (!for_record) return false;
+  auto failure = std::find_if(st.cache.begin(), st.cache.end(),
+                              [](const auto& entry) { return !entry.second.answer.record; });
+  if (failure == st.cache.end()) return false;
+  st.cache.erase(failure);
+  return true;
+}
+
 void remember(discovery_pointer self, const std::string& domain, cached_answer answer,
               std::chrono::seconds ttl) {
   auto& st = self->state;
@@ -144,10 +163,9 @@ void remember(discovery_pointer self, const std::string& domain, cached_answer a
     return;
   }
   auto now = self->clock().now();
-  if (st.cache.size() >= st.options.max_cached_domains && st.cache.count(domain) == 0) {
-    sweep_expired(st, now);
-    if (st.cache.size() >= st.options.max_cached_domains) return;
-  }
+  if (st.cache.size() >= st.options.max_cached_domains && st.cache.count(domain) == 0 &&
+      !make_room(st, now, answer.record.has_value()))
+    return;
   // Failures are kept in memory only: anyone may name a made-up origin in a request, and
   // each would otherwise stay in the store for good. What the store holds for the domain
   // has expired (or a lookup would not have run), so a restart looks it up afresh.

@@ -47,7 +47,8 @@ struct discovery_options {
   std::chrono::milliseconds forget_interval{10'000};  // least time between forgets of a domain
   // Domains whose answers are cached in memory, at most (about 520 bytes each): requests
   // may name any number of made-up origins, and a flood of 230,000 in 25 s held 120 MB.
-  // Past it (expired entries swept first) an answer is given but not kept.
+  // Past it (expired entries swept first, a record taking a failure's place) an answer
+  // is given but not kept.
   size_t max_cached_domains = 65'536;
   /// [peers] allow/deny: a refused domain is answered domain_not_allowed before any
   /// lookup. Null: every domain.

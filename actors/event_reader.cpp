@@ -187,15 +187,10 @@ std::optional<room_event> read_event(std::string_view text) {
   return e;
 }
 
-namespace {
-constexpr size_t max_catchup_values = size_t{1} << 21;
-}  // namespace
-
 std::optional<std::vector<caf::expected<room_event>>> read_event_array(std::string_view text) {
   using events = std::vector<caf::expected<room_event>>;
   auto as_json = [text]() -> std::optional<events> {
-    // A catch-up answer holds up to 16 MiB of events, some 15 values each.
-    auto doc = parse_json(text, max_catchup_values);
+    auto doc = parse_json(text, max_room_json_values);
     if (!doc.is_array()) return std::nullopt;
     events out;
     out.reserve(doc.size());

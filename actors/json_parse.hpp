@@ -23,6 +23,9 @@ inline constexpr size_t max_json_depth = 1024;
 /// 3 of its text: 16 MB of `[{},{},...]` from a peer's answer made a GB. Far over what a
 /// call, an answer or an event holds (a batch of 1000 messages is some 5000).
 inline constexpr size_t max_json_values = 100'000;
+/// The bound for what a peer sends that may be as large as a request: a room's state (a
+/// value per member) or a catch-up answer (some 15 values an event), up to 16 MiB.
+inline constexpr size_t max_room_json_values = size_t{1} << 21;
 
 /// Whether no object or array in `text` is nested deeper than `limit` (strings skipped).
 /// Counts brackets only: for text that may not be JSON at all, before parsing it.

@@ -1669,7 +1669,7 @@ room_impl::behavior_type room(room_pointer self, room_context ctx, std::string r
       [self](apply_atom, const std::string& origin,
              const std::string& text) -> caf::result<event_result> {
         auto& st = self->state;
-        auto doc = parse_json(text);
+        auto doc = parse_json(text, max_room_json_values);  // a room's state holds every member
         if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string() ||
             !doc.contains("kind") || !doc["kind"].is_string())
           return refused("", "a room message is a JSON object with a string kind and id");

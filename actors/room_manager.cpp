@@ -241,7 +241,7 @@ caf::result<event_result> on_rejected(room_manager_pointer self, const std::stri
 /// the local server learns it as from a host's rejection; nothing else is told.
 caf::result<event_result> on_refused_by_peer(room_manager_pointer self, const std::string& domain,
                                              const std::string& reason, const std::string& text) {
-  auto doc = parse_json(text);
+  auto doc = parse_json(text, max_room_json_values);
   if (!doc.is_object() || doc.value("kind", "") != submit_kind || !doc.contains("event") ||
       !doc["event"].is_object())
     return event_result{};
@@ -278,7 +278,7 @@ caf::result<event_result> no_such_hosted_room(room_manager_pointer self, const s
 caf::result<event_result> on_apply(room_manager_pointer self, const std::string& origin,
                                    const std::string& text) {
   auto& st = self->state;
-  auto doc = parse_json(text);
+  auto doc = parse_json(text, max_room_json_values);  // a room's state holds every member
   if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string() || !doc.contains("kind") ||
       !doc["kind"].is_string())
     return refused(doc.is_object() && doc.contains("id") && doc["id"].is_string()

@@ -9,6 +9,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
 #include "app/commands.hpp"
+#include "config/errc.hpp"
 #include "config/status.hpp"
 #include "config/storage_domain.hpp"
 #include "storage/errc.hpp"
@@ -20,7 +21,11 @@ void report(const caf::error& err) {
 }
 
 int start_failure_exit_code(const caf::error& err) {
-  return err.category() == caf::atom("config") ? exit_bad_settings : exit_error;
+  // A file that could not be written (config::errc::write_failed: a full disk) may pass.
+  bool mistake = err.category() == caf::atom("config") &&
+                 (err.code() == static_cast<uint8_t>(config::errc::invalid) ||
+                  err.code() == static_cast<uint8_t>(config::errc::parse_failed));
+  return mistake ? exit_bad_settings : exit_error;
 }
 
 std::optional<config::settings> load_or_report(const std::string& path) {

@@ -53,9 +53,6 @@ net::server_options listener(const config::settings& s, const config::endpoint& 
   // Room for two of the largest bodies at least, whatever the operator set.
   o.max_pending_body_bytes = std::max(o.max_pending_body_bytes, 2 * s.limits.max_body_bytes);
   o.max_connections = s.limits.max_connections;
-  // An eighth of the places for any one address (a peer's pool uses a few), so that one
-  // client cannot hold them all; loopback is not bounded.
-  o.max_connections_per_address = std::max<size_t>(8, s.limits.max_connections / 8);
   o.read_timeout = s.limits.read_timeout;
   if (tls) {
     o.tls_cert_file = s.tls.cert;
@@ -312,9 +309,15 @@ struct node::impl {
     // A key the node ran with before stays verifiable for peers: federation.keys.
     fed.previous_keys = std::make_shared<const std::string>(
         actors::previous_keys_body(*identity, settings.domain, *previous_keys));
-    auto server = net::http_server::start(
-        rt.io(), listener(settings, settings.listen_federation, settings.tls.enabled()),
-        net::make_federation_handler(std::move(fed)));
+    auto federation_options =
+        listener(settings, settings.listen_federation, settings.tls.enabled());
+    // An eighth of the places for any one address (a peer's pool uses a few), so that one
+    // client cannot hold them all. The local listener serves the chat server, which may
+    // come from one address on many connections.
+    federation_options.max_connections_per_address =
+        std::max<size_t>(8, settings.limits.max_connections / 8);
+    auto server = net::http_server::start(rt.io(), std::move(federation_options),
+                                          net::make_federation_handler(std::move(fed)));
     if (!server) return server.error();
     federation_server = std::move(*server);
     note_certificate_expiry();

@@ -341,17 +341,24 @@ class client_op : public std::enable_shared_from_this<client_op> {
   void on_read(beast::error_code ec, size_t) {
     if (finished_) return drop_slot();
     if (ec) {
-      if (reused_ && !retried_ && !parser_->got_some() && is_stale_connection_error(ec))
+      // Not after an interim answer: the peer has the request then.
+      if (reused_ && !retried_ && interim_answers_ == 0 && !parser_->got_some() &&
+          is_stale_connection_error(ec))
         return retry_fresh();
       if (ec == http::error::body_limit)
         return fail(errc::bad_response, where() + ": response body over " +
                                             std::to_string(core_->options.max_response_body_bytes) +
                                             " bytes");
-      if (ec == http::error::buffer_overflow || ec == http::error::header_limit ||
-          extension_bytes_ > response_header_limit)
-        return fail(errc::bad_response, where() + ": response head, trailer or chunk extensions " +
-                                            "over " + std::to_string(response_header_limit) +
-                                            " bytes");
+      if (ec == http::error::header_limit)
+        return fail(errc::bad_response, where() + ": response head over " +
+                                            std::to_string(response_header_limit) + " bytes");
+      if (ec == http::error::buffer_overflow)
+        return fail(errc::bad_response,
+                    where() + ": response trailer or chunk header over " +
+                        std::to_string(response_header_limit + response_read_bytes) + " bytes");
+      if (extension_bytes_ > response_header_limit)
+        return fail(errc::bad_response, where() + ": response chunk extensions over " +
+                                            std::to_string(response_header_limit) + " bytes");
       if (is_stale_connection_error(ec) || ec == http::error::partial_message)
         return fail(
             errc::bad_response,

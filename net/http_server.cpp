@@ -395,10 +395,9 @@ class http_session : public session_base {
     if (declared && *declared > body_limit_) return on_read_error(http::error::body_limit);
     // Past the connection limit: refused before the body is read, which would hold memory.
     if (refuse_) return do_write(too_many_connections(), true);
-    if (!sink_ && declared && !reserve_body(*declared)) return do_write(bodies_pending(), true);
     bool body_unread = !header_parser_->is_done() && (!declared || *declared > buffer_.size());
     if (body_unread && buffer_.capacity() < body_read_bytes) buffer_.reserve(body_read_bytes);
-    chunk_refusal_ = chunk_refusal::none;
+    extensions_refused_ = false;
     extension_bytes_ = 0;
     if (sink_) {
       stream_parser_.emplace(std::move(*header_parser_));
@@ -427,12 +426,30 @@ class http_session : public session_base {
     do_read_body();
   }
 
+  // Read a piece at a time, each counted against max_pending_body_bytes as it arrives:
+  // counted from the head's Content-Length instead, a few heads announcing large bodies
+  // and sending nothing held the whole budget, and every peer's transaction got 503.
   void do_read_body() {
     if (sink_) return do_read_piece();
     if (parser_->is_done()) return on_read({}, 0);
-    http::async_read(
+    http::async_read_some(
         stream(), buffer_, *parser_,
-        beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
+        beast::bind_front_handler(&http_session::on_read_body_piece, derived().shared_from_this()));
+  }
+
+  void on_read_body_piece(beast::error_code ec, size_t) {
+    if (ec || closing_) return on_read(ec, 0);
+    auto held = parser_->get().body().size();
+    if (held > reserved_body_ && !reserve_body(held - reserved_body_)) {
+      if (held > core_->options.max_pending_body_bytes)  // would never fit: no use trying again
+        return do_write(
+            error_response(413, "request body too large (limit " +
+                                    std::to_string(core_->options.max_pending_body_bytes) +
+                                    " bytes)"),
+            true);
+      return do_write(bodies_pending(), true);
+    }
+    do_read_body();
   }
 
   // A streamed body: each piece goes to the sink as it arrives; the deadline is per piece.
@@ -570,6 +587,8 @@ class http_session : public session_base {
     limits.max_queue_bytes = core_->options.max_websocket_queue_bytes;
     limits.close_timeout = core_->options.read_timeout;
     limits.message_timeout = core_->options.read_timeout;
+    // A large frame arriving over a slow link takes a read per TCP segment or TLS record.
+    limits.max_message_pieces = std::max<size_t>(65'536, core_->options.max_body_bytes / 256);
     successor_ = start_websocket_session(std::move(stream()), std::move(*upgrade_msg_),
                                          std::move(*upgrade_req_), std::move(*handler), limits,
                                          std::move(slot_));
@@ -580,8 +599,7 @@ class http_session : public session_base {
   void on_read_error(beast::error_code ec) {
     if (closing_) return;
     const auto& o = core_->options;
-    if (chunk_refusal_ == chunk_refusal::bodies_pending) return do_write(bodies_pending(), true);
-    if (chunk_refusal_ == chunk_refusal::extensions)
+    if (extensions_refused_)
       return do_write(error_response(431, "chunk extensions too large (limit " +
                                               std::to_string(o.max_header_bytes) + " bytes)"),
                       true);
@@ -639,16 +657,13 @@ class http_session : public session_base {
     reserved_body_ = 0;
   }
 
-  /// Beast calls this at each chunk's header: a chunked body's size counts as its chunks
-  /// are announced, and its extensions, which no body limit counts, are bounded too.
-  void on_chunk_header(std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {
+  /// Beast calls this at each chunk's header: chunk extensions, which no body limit
+  /// counts, are bounded as a head is.
+  void on_chunk_header(std::uint64_t, beast::string_view extensions, beast::error_code& ec) {
     extension_bytes_ += extensions.size();
     if (extension_bytes_ > core_->options.max_header_bytes) {
-      chunk_refusal_ = chunk_refusal::extensions;
+      extensions_refused_ = true;
       ec = http::error::bad_chunk_extension;
-    } else if (!sink_ && size > 0 && !reserve_body(size)) {
-      chunk_refusal_ = chunk_refusal::bodies_pending;
-      ec = http::error::body_limit;
     }
   }
 
@@ -746,9 +761,8 @@ class http_session : public session_base {
   std::shared_ptr<body_sink> sink_;  // while a streamed body is read
   uint64_t body_limit_ = 0;          // of the request being read
   size_t reserved_body_ = 0;         // counted in core_->pending_body_bytes for it
-  enum class chunk_refusal { none, extensions, bodies_pending };
-  chunk_refusal chunk_refusal_ = chunk_refusal::none;  // why on_chunk_header stopped a read
-  size_t extension_bytes_ = 0;                         // of the request being read
+  bool extensions_refused_ = false;  // on_chunk_header stopped the read
+  size_t extension_bytes_ = 0;       // of the request being read
   // Beast keeps a reference to it, not a copy, so it lives as long as the parsers.
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_ =
       [this](std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {
@@ -964,17 +978,19 @@ class listener : public std::enable_shared_from_this<listener> {
     do_accept();
   }
 
-  /// The address whose connections count against max_connections_per_address; empty
-  /// when there is no bound or the address is the machine's own (127.0.0.1 or ::1).
+  /// The address whose connections count against max_connections_per_address (an IPv6
+  /// address by its /64); empty when there is no bound or the address is loopback.
   std::string counted_address(const tcp::endpoint& endpoint) const {
-    if (core_->options.max_connections_per_address == 0) return {};
+    const auto& o = core_->options;
+    if (o.max_connections_per_address == 0) return {};
     auto address = endpoint.address();
     if (address.is_v6() && address.to_v6().is_v4_mapped())
       address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-    if (address == boost::asio::ip::address_v4::loopback() ||
-        address == boost::asio::ip::address_v6::loopback())
-      return {};
-    return address.to_string();
+    if (address.is_loopback() && !o.bound_loopback) return {};
+    if (address.is_v4()) return address.to_string();
+    auto bytes = address.to_v6().to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return boost::asio::ip::address_v6{bytes}.to_string() + "/64";
   }
 
   /// Whether `address` has its bound of connections open already (then logged, at most
@@ -1084,6 +1100,10 @@ uint64_t http_server::accepted_connections() const {
 
 size_t http_server::open_connections() const {
   return state_->core->open;
+}
+
+size_t http_server::pending_body_bytes() const {
+  return state_->core->pending_body_bytes;
 }
 
 void http_server::stop() {

@@ -49,22 +49,24 @@ struct server_options {
   // Request line plus header fields; more is answered 431 and the connection is closed.
   // Also the most bytes of chunk extensions one request may carry (431 past it).
   size_t max_header_bytes = 16u << 10;
-  // Bytes of request bodies held in memory at once, over all connections: each body from
-  // its head (its Content-Length, or its chunks as they are announced) until its answer
-  // is written. A request whose body would pass it gets 503 with Retry-After before its
-  // body is read. Bodies are read before anyone can tell who sent them (a signature
-  // covers the body), so without it max_connections bodies of max_body_bytes each could
-  // fill the memory. Streamed bodies (stream_body) go to their sink and do not count.
+  // Bytes of request bodies held in memory at once, over all connections: each body's
+  // bytes as they arrive, until its answer is written. A request whose body passes it
+  // gets 503 with Retry-After (413 when it alone is larger) and the connection closes.
+  // Bodies are read before anyone can tell who sent them (a signature covers the body),
+  // so without it max_connections bodies of max_body_bytes each could fill the memory.
+  // Streamed bodies (stream_body) go to their sink and do not count.
   size_t max_pending_body_bytes = 256u << 20;
   // Open connections at most, WebSockets included. The next ones are accepted, read one
   // request and get 503 with Retry-After (so a peer backs off instead of hanging in the
   // backlog); past max_connections + 64 a new connection is closed at once without a word.
   size_t max_connections = 1024;
-  // Open connections from one address, at most (0: no bound; 127.0.0.1 and ::1, where a
-  // local chat server or a reverse proxy connects from, are never bounded). A connection
-  // past it is closed at once: one client sending a byte a second on a thousand
-  // connections otherwise held every place for read_timeout, again and again.
+  // Open connections from one address (an IPv6 one by its /64, which one client has
+  // whole), at most (0: no bound). A connection past it is closed at once: one client
+  // sending a byte a second on a thousand connections otherwise held every place for
+  // read_timeout, again and again. Loopback (127.0.0.0/8, ::1), where a reverse proxy
+  // connects from, is not bounded unless bound_loopback (for tests).
   size_t max_connections_per_address = 0;
+  bool bound_loopback = false;
   // A whole request (headers and body) must arrive within this once its first byte did
   // (on a new connection: once it was accepted); also bounds the TLS handshake and the
   // write of each response. A client sending byte by byte is cut off by it.
@@ -131,6 +133,8 @@ class http_server {
   uint64_t accepted_connections() const;
   /// Connections open right now.
   size_t open_connections() const;
+  /// Bytes of request bodies held right now (see server_options::max_pending_body_bytes).
+  size_t pending_body_bytes() const;
 
   struct state;
 

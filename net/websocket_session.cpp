@@ -288,7 +288,7 @@ class websocket_session final : public session_base,
   void on_read_piece(beast::error_code ec, size_t n) {
     if (!ec && !finished_ && !ws_.is_message_done()) {
       if (message_pieces_++ == 0) start_message_timer();
-      if (message_pieces_ <= limits_.max_message_pieces) {
+      if (message_pieces_ < limits_.max_message_pieces) {
         ws_.async_read_some(
             buffer_, message_piece_bytes,
             beast::bind_front_handler(&websocket_session::on_read_piece, shared_from_this()));
@@ -298,6 +298,8 @@ class websocket_session final : public session_base,
                    limits_.max_message_pieces);
       buffer_.consume(buffer_.size());
       reading_ = false;
+      message_pieces_ = 0;
+      message_timer_.cancel();
       return begin_close(websocket::close_code::policy_error, "a message in too many pieces",
                          false);
     }

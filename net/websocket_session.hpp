@@ -37,8 +37,9 @@ struct websocket_limits {
   size_t max_queue_bytes = 0;              // outgoing, not yet written; larger drops the connection
   std::chrono::seconds close_timeout{30};  // a close handshake that takes longer drops it
   // An incoming message must arrive whole within this once its first bytes did, in at
-  // most max_message_pieces reads: a message trickled a fragment at a time would hold
-  // its bytes (and a core, at a few µs a fragment) for as long as the peer likes.
+  // most max_message_pieces reads (a read takes one frame, or what came of one): a message
+  // trickled a fragment at a time would hold its bytes (and a core, at a few µs a
+  // fragment) for as long as the peer likes.
   std::chrono::seconds message_timeout{30};
   size_t max_message_pieces = 65'536;
 };

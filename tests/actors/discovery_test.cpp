@@ -263,6 +263,12 @@ TEST_F(DiscoveryActorTest, TheCacheHoldsAtMostMaxCachedDomains) {
   EXPECT_EQ(zone->queries, queries + 1);
   ASSERT_TRUE(resolve(d, "b.example"));  // a kept record is still given from the cache
   EXPECT_EQ(zone->queries, queries + 1);
+  // A real peer's record takes a failure's place: made-up origins cannot keep it out.
+  zone->records["c.example"] = published(peer.public_key(), 3600);
+  ASSERT_TRUE(resolve(d, "c.example"));
+  queries = zone->queries;
+  ASSERT_TRUE(resolve(d, "c.example"));
+  EXPECT_EQ(zone->queries, queries);
   // Once the failures expired, new answers are kept again.
   sched.advance_time(31s);
   EXPECT_FALSE(resolve(d, "r15.invalid"));

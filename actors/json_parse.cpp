@@ -93,6 +93,9 @@ bool convert_element(dom::element element, std::string_view text, json& out, siz
 
 namespace {
 
+/// Texts over this many bytes have their values counted before they are parsed.
+constexpr size_t large_json_bytes = 1u << 20;
+
 /// Calls `take` with each character of `text` outside its strings, quotes aside, until it
 /// returns false; false then. For counts of text that may not be JSON at all.
 template <class Take>
@@ -134,6 +137,10 @@ bool values_within(std::string_view text, size_t limit) {
 }
 
 json parse_json(std::string_view text, size_t max_values) {
+  // simdjson's document of a large text takes many times its size, before its values
+  // could be counted: a count of the text's commas and brackets comes first.
+  if (text.size() > large_json_bytes && !values_within(text, max_values))
+    return json(json::value_t::discarded);
   dom::parser own;
   auto& parser = dom_parser_for(text.size(), own);
   dom::element root;

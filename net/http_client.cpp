@@ -382,9 +382,12 @@ class client_op : public std::enable_shared_from_this<client_op> {
     for (const auto& field : msg)
       res.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
     res.body = std::move(msg.body());
-    if (conn_->buffer.size() == 0) conn_->buffer.shrink_to_fit();
+    // Bytes past the answer are no answer to anything we asked: a connection holding them
+    // would hand them to the next request as its answer.
+    bool in_step = conn_->buffer.size() == 0;
+    if (in_step) conn_->buffer.shrink_to_fit();
     has_slot_ = false;
-    core_->release(key_, std::move(conn_), msg.keep_alive());
+    core_->release(key_, std::move(conn_), msg.keep_alive() && in_step);
     finish(std::move(res));
   }
 

@@ -397,8 +397,9 @@ class http_session : public session_base {
     if (refuse_) return do_write(too_many_connections(), true);
     bool body_unread = !header_parser_->is_done() && (!declared || *declared > buffer_.size());
     if (body_unread && buffer_.capacity() < body_read_bytes) buffer_.reserve(body_read_bytes);
-    extensions_refused_ = false;
+    chunk_refusal_.clear();
     extension_bytes_ = 0;
+    chunks_ = 0;
     if (sink_) {
       stream_parser_.emplace(std::move(*header_parser_));
       stream_parser_->body_limit(body_limit_);
@@ -439,7 +440,9 @@ class http_session : public session_base {
 
   void on_read_body_piece(beast::error_code ec, size_t) {
     if (ec || closing_) return on_read(ec, 0);
-    auto held = parser_->get().body().size();
+    // A chunked body grows its string as it comes, to up to twice what it holds.
+    const auto& body = parser_->get().body();
+    auto held = parser_->chunked() ? body.capacity() : body.size();
     if (held > reserved_body_ && !reserve_body(held - reserved_body_)) {
       if (held > core_->options.max_pending_body_bytes)  // would never fit: no use trying again
         return do_write(
@@ -599,10 +602,7 @@ class http_session : public session_base {
   void on_read_error(beast::error_code ec) {
     if (closing_) return;
     const auto& o = core_->options;
-    if (extensions_refused_)
-      return do_write(error_response(431, "chunk extensions too large (limit " +
-                                              std::to_string(o.max_header_bytes) + " bytes)"),
-                      true);
+    if (!chunk_refusal_.empty()) return do_write(error_response(431, chunk_refusal_), true);
     if (ec == http::error::body_limit)
       return do_write(error_response(413, "request body too large (limit " +
                                               std::to_string(body_limit_) + " bytes)"),
@@ -659,13 +659,21 @@ class http_session : public session_base {
 
   /// Beast calls this at each chunk's header: chunk extensions, which no body limit
   /// counts, are bounded as a head is.
+  /// Chunks are bounded too: each costs a parse of a few µs, and a body of 1-byte chunks
+  /// took half a minute of a core before any route saw it.
   void on_chunk_header(std::uint64_t, beast::string_view extensions, beast::error_code& ec) {
     extension_bytes_ += extensions.size();
     if (extension_bytes_ > core_->options.max_header_bytes) {
-      extensions_refused_ = true;
+      chunk_refusal_ = "chunk extensions too large (limit " +
+                       std::to_string(core_->options.max_header_bytes) + " bytes)";
       ec = http::error::bad_chunk_extension;
+    } else if (++chunks_ > max_chunks()) {
+      chunk_refusal_ = "too many chunks (limit " + std::to_string(max_chunks()) + ")";
+      ec = http::error::bad_chunk;
     }
   }
+
+  size_t max_chunks() const { return std::max<size_t>(65'536, body_limit_ / 256); }
 
   /// Whether the connection stays open after this answer; records what on_write does next.
   bool settle_connection(bool error_close) {
@@ -761,8 +769,9 @@ class http_session : public session_base {
   std::shared_ptr<body_sink> sink_;  // while a streamed body is read
   uint64_t body_limit_ = 0;          // of the request being read
   size_t reserved_body_ = 0;         // counted in core_->pending_body_bytes for it
-  bool extensions_refused_ = false;  // on_chunk_header stopped the read
+  std::string chunk_refusal_;        // why on_chunk_header stopped the read
   size_t extension_bytes_ = 0;       // of the request being read
+  size_t chunks_ = 0;                // of the request being read
   // Beast keeps a reference to it, not a copy, so it lives as long as the parsers.
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_ =
       [this](std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {

@@ -708,6 +708,16 @@ TEST(HttpServerTest, ChunkExtensionsAreBoundedLikeTheHead) {
   EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply;
   EXPECT_NE(reply.find("chunk extensions too large (limit 1024 bytes)"), std::string::npos)
       << reply;
+  // Each chunk costs a parse: a body of more than 65,536 chunks (one per 256 bytes of a
+  // larger body limit) is refused the same way.
+  std::string tiny;
+  for (int i = 0; i < 70'000; ++i) tiny += "1\r\nx\r\n";
+  raw_socket many{(*server)->port()};
+  many.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + tiny +
+            "0\r\n\r\n");
+  reply = many.read_all(2s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply.substr(0, 300);
+  EXPECT_NE(reply.find("too many chunks (limit 65536)"), std::string::npos) << reply.substr(0, 300);
   // A few short ones pass.
   raw_socket few{(*server)->port()};
   ASSERT_TRUE(
@@ -1105,6 +1115,29 @@ TEST(HttpClientTest, RefusesAResponseTrailerOrChunkExtensionsPastTheirBound) {
     }
     EXPECT_LT(sent.load(), 8u << 20) << (trailer ? "trailer" : "chunk extensions");
   }
+}
+
+// An answer followed by bytes that answer nothing asked: the connection is not kept, so
+// the next request gets its own answer, not those bytes.
+TEST(HttpClientTest, AConnectionWithBytesPastTheAnswerIsNotKept) {
+  std::atomic<int> connections{0};
+  raw_peer peer{[&](int fd) {
+    auto n = ++connections;
+    while (raw_peer::read_head(fd)) {
+      raw_peer::write(fd, n == 1 ? "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+                                   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+                                 : "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
+    }
+  }};
+  io_runtime runtime{1};
+  http_client client{runtime};
+  auto first = send(client, peer.origin(), get("/1"));
+  ASSERT_TRUE(first) << caf::to_string(first.error());
+  EXPECT_EQ(first->body, "first");
+  auto second = send(client, peer.origin(), get("/2"));
+  ASSERT_TRUE(second) << caf::to_string(second.error());
+  EXPECT_EQ(second->body, "second");
+  EXPECT_EQ(connections.load(), 2);
 }
 
 // Interim answers (1xx) come before the answer: the client reads past them, and the next

@@ -316,6 +316,10 @@ struct node::impl {
     // come from one address on many connections.
     federation_options.max_connections_per_address =
         std::max<size_t>(8, settings.limits.max_connections / 8);
+    // And a quarter of the bodies held in memory (one of the largest at least), so that a
+    // few connections of one client cannot fill them all.
+    federation_options.max_pending_body_bytes_per_address =
+        std::max(federation_options.max_pending_body_bytes / 4, settings.limits.max_body_bytes);
     auto server = net::http_server::start(rt.io(), std::move(federation_options),
                                           net::make_federation_handler(std::move(fed)));
     if (!server) return server.error();

@@ -243,8 +243,12 @@ struct server_core {
   std::mutex mutex;                           // guards next_id and sessions
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, std::weak_ptr<session_base>> sessions;
-  // Open connections per remote address, those bounded by max_connections_per_address.
-  std::unordered_map<std::string, size_t> per_address;
+  // What each remote address holds, for those bounded by max_connections_per_address.
+  struct address_use {
+    size_t connections = 0;
+    size_t body_bytes = 0;  // counted in pending_body_bytes too
+  };
+  std::unordered_map<std::string, address_use> per_address;
   // Connections closed past that bound: logged once a minute, with the count since.
   std::chrono::steady_clock::time_point last_address_log{};
   uint64_t closed_unlogged = 0;
@@ -265,8 +269,9 @@ class server_slot final : public connection_slot {
     std::lock_guard<std::mutex> guard{core_->mutex};
     core_->sessions.erase(id_);
     if (!address_.empty())
-      if (auto i = core_->per_address.find(address_);
-          i != core_->per_address.end() && --i->second == 0)
+      if (auto i = core_->per_address.find(address_); i != core_->per_address.end() &&
+                                                      --i->second.connections == 0 &&
+                                                      i->second.body_bytes == 0)
         core_->per_address.erase(i);
   }
 
@@ -277,7 +282,26 @@ class server_slot final : public connection_slot {
     id_ = ++core_->next_id;
     core_->sessions.emplace(id_, std::move(session));
     address_ = std::move(address);
-    if (!address_.empty()) ++core_->per_address[address_];
+    if (!address_.empty()) ++core_->per_address[address_].connections;
+  }
+
+  /// Counts `bytes` of a body against the address's share; false (nothing counted) when
+  /// they would pass it.
+  bool add_body_bytes(size_t bytes) {
+    auto share = core_->options.max_pending_body_bytes_per_address;
+    if (address_.empty() || share == 0) return true;
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    auto& use = core_->per_address[address_];
+    if (bytes > share || use.body_bytes > share - bytes) return false;
+    use.body_bytes += bytes;
+    return true;
+  }
+
+  void remove_body_bytes(size_t bytes) {
+    if (address_.empty() || core_->options.max_pending_body_bytes_per_address == 0) return;
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    if (auto i = core_->per_address.find(address_); i != core_->per_address.end())
+      i->second.body_bytes -= std::min(bytes, i->second.body_bytes);
   }
 
   void attach(std::weak_ptr<session_base> session) override {
@@ -643,9 +667,13 @@ class http_session : public session_base {
   bool reserve_body(uint64_t bytes) {
     auto& pending = core_->pending_body_bytes;
     const auto limit = core_->options.max_pending_body_bytes;
+    if (bytes > limit || !slot_->add_body_bytes(static_cast<size_t>(bytes))) return false;
     size_t now = pending.load();
     do {
-      if (bytes > limit || now > limit - bytes) return false;
+      if (now > limit - bytes) {
+        slot_->remove_body_bytes(static_cast<size_t>(bytes));
+        return false;
+      }
     } while (!pending.compare_exchange_weak(now, now + static_cast<size_t>(bytes)));
     reserved_body_ += static_cast<size_t>(bytes);
     return true;
@@ -654,6 +682,7 @@ class http_session : public session_base {
   void release_body() {
     if (reserved_body_ == 0) return;
     core_->pending_body_bytes -= reserved_body_;
+    if (slot_) slot_->remove_body_bytes(reserved_body_);
     reserved_body_ = 0;
   }
 
@@ -1007,7 +1036,8 @@ class listener : public std::enable_shared_from_this<listener> {
   bool over_address_bound(const std::string& address) {
     std::lock_guard<std::mutex> guard{core_->mutex};
     auto i = core_->per_address.find(address);
-    if (i == core_->per_address.end() || i->second < core_->options.max_connections_per_address)
+    if (i == core_->per_address.end() ||
+        i->second.connections < core_->options.max_connections_per_address)
       return false;
     auto now = std::chrono::steady_clock::now();
     if (now - core_->last_address_log < std::chrono::minutes(1)) {
@@ -1017,7 +1047,7 @@ class listener : public std::enable_shared_from_this<listener> {
     spdlog::warn(
         "http_server: {} has {} connections open on port {}, the most one address may; further "
         "ones are closed at once{}",
-        address, i->second, port_,
+        address, i->second.connections, port_,
         core_->closed_unlogged > 0
             ? " (" + std::to_string(core_->closed_unlogged) + " closed so since the last line)"
             : "");

@@ -56,6 +56,10 @@ struct server_options {
   // so without it max_connections bodies of max_body_bytes each could fill the memory.
   // Streamed bodies (stream_body) go to their sink and do not count.
   size_t max_pending_body_bytes = 256u << 20;
+  // Of those, the bytes one address may hold (an address as max_connections_per_address
+  // counts it; 0: no share; nothing when that bound is off): one client with a few
+  // connections otherwise filled them all, and every peer's transaction got 503.
+  size_t max_pending_body_bytes_per_address = 0;
   // Open connections at most, WebSockets included. The next ones are accepted, read one
   // request and get 503 with Retry-After (so a peer backs off instead of hanging in the
   // backlog); past max_connections + 64 a new connection is closed at once without a word.

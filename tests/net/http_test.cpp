@@ -956,6 +956,43 @@ TEST(HttpServerTest, BoundsTheConnectionsOfOneAddress) {
   for (auto& sock : proxied) EXPECT_NE(sock->read_all(1s).find("path=/proxied"), std::string::npos);
 }
 
+// Sixteen connections of one client filled the bodies' budget, and every peer got 503: one
+// address holds its share of it at most, and others still have theirs.
+TEST(HttpServerTest, OneAddressHoldsItsShareOfTheBodiesAtMost) {
+  io_runtime runtime{1};
+  auto options = loopback_options();
+  options.max_connections_per_address = 100;
+  options.bound_loopback = true;
+  options.max_pending_body_bytes = 1u << 20;
+  options.max_pending_body_bytes_per_address = 512u << 10;
+  auto server = http_server::start(runtime, options, echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto port = (*server)->port();
+  auto post = [](size_t length, size_t sent) {
+    return "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n" +
+           std::string(sent, 'b');
+  };
+  raw_socket holder{port, "127.0.0.2"};
+  ASSERT_TRUE(holder.send(post(400'000, 399'999)));
+  ASSERT_TRUE(test::wait_until([&] { return (*server)->pending_body_bytes() == 399'999; }, 5s));
+  raw_socket over{port, "127.0.0.2"};
+  over.send(post(200'000, 200'000));
+  auto reply = over.read_all(2s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 503", 0), 0u) << reply.substr(0, 200);
+  raw_socket other{port, "127.0.0.3"};
+  ASSERT_TRUE(other.send(post(400'000, 400'000)));
+  reply = other.read_all(1s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+  // The holder's answer gives its share back.
+  ASSERT_TRUE(holder.send("b"));
+  reply = holder.read_all(1s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+  raw_socket again{port, "127.0.0.2"};
+  ASSERT_TRUE(again.send(post(450'000, 450'000)));
+  reply = again.read_all(1s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+}
+
 TEST(HttpServerTest, ReportsBindFailureWithAddressAndReason) {
   io_runtime runtime{1};
   auto first = http_server::start(runtime, loopback_options(), echo_handler);

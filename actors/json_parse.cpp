@@ -139,8 +139,8 @@ bool values_within(std::string_view text, size_t limit) {
 json parse_json(std::string_view text, size_t max_values) {
   // simdjson's document of a large text takes many times its size, before its values
   // could be counted: a count of the text's commas and brackets comes first.
-  if (text.size() > large_json_bytes && !values_within(text, max_values))
-    return json(json::value_t::discarded);
+  const bool counted = text.size() > large_json_bytes;
+  if (counted && !values_within(text, max_values)) return json(json::value_t::discarded);
   dom::parser own;
   auto& parser = dom_parser_for(text.size(), own);
   dom::element root;
@@ -152,7 +152,7 @@ json parse_json(std::string_view text, size_t max_values) {
   }
   // nlohmann's parser takes any depth, and what is done with the document later would not
   // (simdjson counts a level more than this in some documents, so the count is ours).
-  if (!nesting_within(text, max_json_depth) || !values_within(text, max_values))
+  if (!nesting_within(text, max_json_depth) || (!counted && !values_within(text, max_values)))
     return json(json::value_t::discarded);
   return json::parse(text.begin(), text.end(), nullptr, false);
 }

@@ -647,19 +647,21 @@ class http_session : public session_base {
     derived().do_eof();
   }
 
-  http_response too_many_connections() const {
-    auto res = error_response(
-        503, "too many connections (limit " + std::to_string(core_->options.max_connections) + ")");
+  /// 503 for what passes once the server has room again: the client tries again in 1 s.
+  static http_response busy(const std::string& why) {
+    auto res = error_response(503, why);
     res.headers.emplace_back("Retry-After", "1");
     return res;
   }
 
+  http_response too_many_connections() const {
+    return busy("too many connections (limit " + std::to_string(core_->options.max_connections) +
+                ")");
+  }
+
   http_response bodies_pending() const {
-    auto res = error_response(503, "too many request bodies in memory (limit " +
-                                       std::to_string(core_->options.max_pending_body_bytes) +
-                                       " bytes); try again");
-    res.headers.emplace_back("Retry-After", "1");
-    return res;
+    return busy("too many request bodies in memory (limit " +
+                std::to_string(core_->options.max_pending_body_bytes) + " bytes); try again");
   }
 
   /// Counts `bytes` more of this request's body against max_pending_body_bytes; false

@@ -286,26 +286,19 @@ class websocket_session final : public session_base,
   }
 
   void on_read_piece(beast::error_code ec, size_t n) {
-    if (!ec && !finished_ && !ws_.is_message_done()) {
+    bool ended = ec || finished_ || ws_.is_message_done();  // whole, or no more to read
+    if (!ended) {
       if (message_pieces_++ == 0) start_message_timer();
-      if (message_pieces_ < limits_.max_message_pieces) {
-        ws_.async_read_some(
-            buffer_, message_piece_bytes,
-            beast::bind_front_handler(&websocket_session::on_read_piece, shared_from_this()));
-        return;
-      }
-      spdlog::info("websocket {}: a message in over {} pieces; closed", request_->remote_address,
-                   limits_.max_message_pieces);
-      buffer_.consume(buffer_.size());
-      reading_ = false;
-      message_pieces_ = 0;
-      message_timer_.cancel();
-      return begin_close(websocket::close_code::policy_error, "a message in too many pieces",
-                         false);
+      if (message_pieces_ < limits_.max_message_pieces) return do_read();
     }
     message_pieces_ = 0;
     message_timer_.cancel();
-    on_read(ec, n);
+    if (ended) return on_read(ec, n);
+    spdlog::info("websocket {}: a message in over {} pieces; closed", request_->remote_address,
+                 limits_.max_message_pieces);
+    buffer_.consume(buffer_.size());
+    reading_ = false;
+    begin_close(websocket::close_code::policy_error, "a message in too many pieces", false);
   }
 
   // The message under way is not whole in time: its bytes go with the connection.

@@ -254,11 +254,68 @@ struct server_core {
   uint64_t closed_unlogged = 0;
 };
 
+// The budget for bodies in memory of the connections of one address (all of them when
+// the address is not counted: loopback, or no bound per address).
+class address_budget final : public body_budget {
+ public:
+  address_budget(std::shared_ptr<server_core> core, std::string address)
+      : core_(std::move(core)), address_(std::move(address)) {}
+
+  bool take(size_t bytes) override {
+    const auto limit = core_->options.max_pending_body_bytes;
+    if (bytes > limit || !take_share(bytes)) return false;
+    auto& pending = core_->pending_body_bytes;
+    size_t now = pending.load();
+    do {
+      if (now > limit - bytes) {
+        give_back_share(bytes);
+        return false;
+      }
+    } while (!pending.compare_exchange_weak(now, now + bytes));
+    return true;
+  }
+
+  void give_back(size_t bytes) override {
+    core_->pending_body_bytes -= bytes;
+    give_back_share(bytes);
+  }
+
+ private:
+  bool counted() const {
+    return !address_.empty() && core_->options.max_pending_body_bytes_per_address > 0;
+  }
+
+  bool take_share(size_t bytes) {
+    if (!counted()) return true;
+    auto share = core_->options.max_pending_body_bytes_per_address;
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    auto& use = core_->per_address[address_];
+    if (bytes > share || use.body_bytes > share - bytes) return false;
+    use.body_bytes += bytes;
+    return true;
+  }
+
+  // The address's entry goes with its last connection and its last byte held.
+  void give_back_share(size_t bytes) {
+    if (!counted()) return;
+    std::lock_guard<std::mutex> guard{core_->mutex};
+    auto i = core_->per_address.find(address_);
+    if (i == core_->per_address.end()) return;
+    i->second.body_bytes -= std::min(bytes, i->second.body_bytes);
+    if (i->second.connections == 0 && i->second.body_bytes == 0) core_->per_address.erase(i);
+  }
+
+  std::shared_ptr<server_core> core_;
+  const std::string address_;
+};
+
 // Counts a connection from accept until its last session (HTTP, then maybe WebSocket) ends.
 class server_slot final : public connection_slot {
  public:
   server_slot(std::shared_ptr<server_core> core, bool refuse)
-      : core_(std::move(core)), refuse_(refuse) {
+      : core_(std::move(core)),
+        refuse_(refuse),
+        budget_(std::make_shared<address_budget>(core_, "")) {
     ++core_->open;
     if (!refuse_) ++core_->served;
   }
@@ -283,25 +340,7 @@ class server_slot final : public connection_slot {
     core_->sessions.emplace(id_, std::move(session));
     address_ = std::move(address);
     if (!address_.empty()) ++core_->per_address[address_].connections;
-  }
-
-  /// Counts `bytes` of a body against the address's share; false (nothing counted) when
-  /// they would pass it.
-  bool add_body_bytes(size_t bytes) {
-    auto share = core_->options.max_pending_body_bytes_per_address;
-    if (address_.empty() || share == 0) return true;
-    std::lock_guard<std::mutex> guard{core_->mutex};
-    auto& use = core_->per_address[address_];
-    if (bytes > share || use.body_bytes > share - bytes) return false;
-    use.body_bytes += bytes;
-    return true;
-  }
-
-  void remove_body_bytes(size_t bytes) {
-    if (address_.empty() || core_->options.max_pending_body_bytes_per_address == 0) return;
-    std::lock_guard<std::mutex> guard{core_->mutex};
-    if (auto i = core_->per_address.find(address_); i != core_->per_address.end())
-      i->second.body_bytes -= std::min(bytes, i->second.body_bytes);
+    budget_ = std::make_shared<address_budget>(core_, address_);
   }
 
   void attach(std::weak_ptr<session_base> session) override {
@@ -309,11 +348,14 @@ class server_slot final : public connection_slot {
     core_->sessions[id_] = std::move(session);
   }
 
+  std::shared_ptr<body_budget> budget() const override { return budget_; }
+
  private:
   std::shared_ptr<server_core> core_;
   bool refuse_;
   uint64_t id_ = 0;
   std::string address_;
+  std::shared_ptr<body_budget> budget_;  // set before the session runs, fixed from then on
 };
 
 // One connection: the request/response loop shared by the plain and TLS sessions (CRTP,
@@ -467,7 +509,7 @@ class http_session : public session_base {
     // A chunked body grows its string as it comes, to up to twice what it holds.
     const auto& body = parser_->get().body();
     auto held = parser_->chunked() ? body.capacity() : body.size();
-    if (held > reserved_body_ && !reserve_body(held - reserved_body_)) {
+    if (!hold_body(held)) {
       if (held > core_->options.max_pending_body_bytes)  // would never fit: no use trying again
         return do_write(
             error_response(413, "request body too large (limit " +
@@ -664,28 +706,15 @@ class http_session : public session_base {
                 std::to_string(core_->options.max_pending_body_bytes) + " bytes); try again");
   }
 
-  /// Counts `bytes` more of this request's body against max_pending_body_bytes; false
-  /// (nothing counted) when they would pass it.
-  bool reserve_body(uint64_t bytes) {
-    auto& pending = core_->pending_body_bytes;
-    const auto limit = core_->options.max_pending_body_bytes;
-    if (bytes > limit || !slot_->add_body_bytes(static_cast<size_t>(bytes))) return false;
-    size_t now = pending.load();
-    do {
-      if (now > limit - bytes) {
-        slot_->remove_body_bytes(static_cast<size_t>(bytes));
-        return false;
-      }
-    } while (!pending.compare_exchange_weak(now, now + static_cast<size_t>(bytes)));
-    reserved_body_ += static_cast<size_t>(bytes);
-    return true;
+  /// Counts this request's body as `total` bytes held (never fewer than counted already)
+  /// against max_pending_body_bytes; false (nothing more counted) when that passes it.
+  bool hold_body(size_t total) {
+    if (!body_hold_) body_hold_.emplace(slot_->budget());
+    return body_hold_->grow_to(total);
   }
 
   void release_body() {
-    if (reserved_body_ == 0) return;
-    core_->pending_body_bytes -= reserved_body_;
-    if (slot_) slot_->remove_body_bytes(reserved_body_);
-    reserved_body_ = 0;
+    if (body_hold_) body_hold_->release();
   }
 
   /// Beast calls this at each chunk's header: chunk extensions, which no body limit
@@ -797,12 +826,12 @@ class http_session : public session_base {
   std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::request_parser<http::buffer_body>> stream_parser_;
-  std::shared_ptr<body_sink> sink_;  // while a streamed body is read
-  uint64_t body_limit_ = 0;          // of the request being read
-  size_t reserved_body_ = 0;         // counted in core_->pending_body_bytes for it
-  std::string chunk_refusal_;        // why on_chunk_header stopped the read
-  size_t extension_bytes_ = 0;       // of the request being read
-  size_t chunks_ = 0;                // of the request being read
+  std::shared_ptr<body_sink> sink_;     // while a streamed body is read
+  uint64_t body_limit_ = 0;             // of the request being read
+  std::optional<body_hold> body_hold_;  // the request's body, counted while in memory
+  std::string chunk_refusal_;           // why on_chunk_header stopped the read
+  size_t extension_bytes_ = 0;          // of the request being read
+  size_t chunks_ = 0;                   // of the request being read
   // Beast keeps a reference to it, not a copy, so it lives as long as the parsers.
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_ =
       [this](std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {

@@ -514,6 +514,10 @@ void call_over_websocket(const request_handler& calls,
   auto ref = j.is_object() ? j.value("ref", json{}) : json{};
   if (j.is_discarded() || !j.is_object() || !j["call"].is_string())
     return refuse(400, "a message is {\"call\", \"body\", \"ref\"}", ref);
+  // The call's body counts with the listener's request bodies until it is answered: 64
+  // calls under way on each of a few sockets would hold gigabytes otherwise.
+  auto held = conn->hold_memory(message.size());
+  if (!held) return refuse(503, "too many request bodies in memory; try again", ref);
   auto slot = std::make_shared<websocket_call_slot>(socket_calls);
   // Reading pauses at the bound (below), so no call should come past it; one that did would
   // be refused rather than let the count grow.
@@ -532,7 +536,7 @@ void call_over_websocket(const request_handler& calls,
   req.target = "/api/v1/" + call;
   req.headers = {{"Authorization", std::string{conn->request().header("Authorization")}}};
   req.body = j.value("body", json::object()).dump();
-  calls(std::move(req), [conn, ref, slot, socket_calls](http_response res) {
+  calls(std::move(req), [conn, ref, slot, socket_calls, held](http_response res) {
     auto reply = json::parse(res.body, nullptr, false);
     auto text =
         json{{"ref", ref}, {"status", res.status}, {"reply", reply.is_discarded() ? json{} : reply}}

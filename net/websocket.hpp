@@ -83,6 +83,14 @@ class websocket_connection {
   /// ran, so they may capture the connection's shared_ptr without a cycle outliving the
   /// connection. Not run when the io_runtime stops before the connection ended.
   virtual void on_close(std::function<void()> callback) = 0;
+
+  /// Counts `bytes` the application holds for this connection (a call made over it, until
+  /// its answer) against what the listener lets bodies hold in memory
+  /// (server_options::max_pending_body_bytes, and the share of one address), until the
+  /// returned handle is dropped, which may be after the connection ended. nullptr when
+  /// they would pass it, or the connection has ended: answer 503 and let the client try
+  /// again, as the server does for a request's body.
+  virtual std::shared_ptr<void> hold_memory(size_t bytes) = 0;
 };
 
 /// Called once on an io thread when an upgrade completed; must not block. Set on_message

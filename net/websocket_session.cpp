@@ -99,6 +99,14 @@ class connection_handle final : public websocket_connection {
     if (callback) callback();
   }
 
+  std::shared_ptr<void> hold_memory(size_t bytes) override {
+    auto s = session_.lock();
+    if (!s || !s->is_open()) return nullptr;
+    auto hold = std::make_shared<body_hold>(s->budget());
+    if (!hold->grow_to(bytes)) return nullptr;
+    return hold;
+  }
+
  private:
   std::weak_ptr<websocket_session<Stream>> session_;
   std::shared_ptr<const http_request> request_;
@@ -118,6 +126,8 @@ class websocket_session final : public session_base,
         request_(std::make_shared<const http_request>(std::move(request))),
         handler_(std::move(handler)),
         limits_(limits),
+        budget_(slot->budget()),
+        message_hold_(budget_),
         slot_(std::move(slot)) {}
 
   using std::enable_shared_from_this<websocket_session<Stream>>::shared_from_this;
@@ -171,6 +181,8 @@ class websocket_session final : public session_base,
   bool is_open() const { return open_; }
 
   size_t pending_bytes() const { return pending_; }
+
+  const std::shared_ptr<body_budget>& budget() const { return budget_; }
 
   // Dispatched, so a callback set inside the handler (on the strand) is in place before
   // the handler returns and the first read starts.
@@ -287,6 +299,18 @@ class websocket_session final : public session_base,
 
   void on_read_piece(beast::error_code ec, size_t n) {
     bool ended = ec || finished_ || ws_.is_message_done();  // whole, or no more to read
+    // The message's memory counts with the listener's request bodies: 30 sockets, each
+    // sending a message of 16 MiB and holding back its last bytes, held 537 MB.
+    if (!ec && !finished_ && !message_hold_.grow_to(buffer_.capacity())) {
+      message_pieces_ = 0;
+      message_timer_.cancel();
+      spdlog::debug("websocket {}: a message past the memory for bodies; closed",
+                    request_->remote_address);
+      drop_message();
+      reading_ = false;
+      return begin_close(websocket::close_code::try_again_later,
+                         "too many request bodies in memory; try again", false);
+    }
     if (!ended) {
       if (message_pieces_++ == 0) start_message_timer();
       if (message_pieces_ < limits_.max_message_pieces) return do_read();
@@ -296,7 +320,7 @@ class websocket_session final : public session_base,
     if (ended) return on_read(ec, n);
     spdlog::info("websocket {}: a message in over {} pieces; closed", request_->remote_address,
                  limits_.max_message_pieces);
-    buffer_.consume(buffer_.size());
+    drop_message();
     reading_ = false;
     begin_close(websocket::close_code::policy_error, "a message in too many pieces", false);
   }
@@ -312,6 +336,14 @@ class websocket_session final : public session_base,
     });
   }
 
+  // Gives back the memory of the message read (or dropped): a socket that once took a
+  // large message keeps no more than a piece's room for the next.
+  void drop_message() {
+    buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > 2 * message_piece_bytes) buffer_.shrink_to_fit();
+    message_hold_.release();
+  }
+
   void on_read(beast::error_code ec, size_t) {
     reading_ = false;
     if (finished_) return;
@@ -325,11 +357,11 @@ class websocket_session final : public session_base,
     if (!ws_.got_text()) {
       // The API speaks JSON text; a binary frame is a client bug, refused by policy rather
       // than guessed at as UTF-8.
-      buffer_.consume(buffer_.size());
+      drop_message();
       return begin_close(websocket::close_code::policy_error, "text frames only", false);
     }
     auto text = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
+    drop_message();
     if (!on_message_) {
       if (handle_gone_) return finish();
       // Reading pauses until on_message is set; no operation holds the session meanwhile.
@@ -477,6 +509,7 @@ class websocket_session final : public session_base,
     discard_queue();
     held_.reset();
     self_.reset();
+    message_hold_.release();
     slot_.reset();
     on_message_.reset();
     drain_waiters_.clear();  // what they hold (the producer) may hold the handle
@@ -506,6 +539,8 @@ class websocket_session final : public session_base,
   const std::shared_ptr<const http_request> request_;  // shared with the handle
   websocket_handler handler_;
   const websocket_limits limits_;
+  const std::shared_ptr<body_budget> budget_;  // the listener's, for this connection's address
+  body_hold message_hold_;                     // the message being read (on the strand)
   std::unique_ptr<connection_slot> slot_;
   std::optional<upgrade_message> upgrade_;  // until the handshake completes
   std::atomic<bool> open_{false};

@@ -23,6 +23,47 @@ class session_base {
   virtual void close_from_server() = 0;
 };
 
+/// Where the bytes of request bodies and WebSocket messages held in memory are counted: the
+/// listener's budget (server_options::max_pending_body_bytes) and the share of the
+/// connection's address. Thread-safe; it lives as long as a hold on it, which may be past
+/// the connection.
+class body_budget {
+ public:
+  virtual ~body_budget() = default;
+  /// Counts `bytes`; false (nothing counted) when they would pass the budget or the share.
+  virtual bool take(size_t bytes) = 0;
+  virtual void give_back(size_t bytes) = 0;
+};
+
+/// Bytes counted against a budget until release() or the end of the hold.
+class body_hold {
+ public:
+  explicit body_hold(std::shared_ptr<body_budget> budget) : budget_(std::move(budget)) {}
+  ~body_hold() { release(); }
+  body_hold(const body_hold&) = delete;
+  body_hold& operator=(const body_hold&) = delete;
+
+  /// Counts up to `total` bytes in all; false (the hold as it was) when the bytes more
+  /// would pass the budget.
+  bool grow_to(size_t total) {
+    if (total <= bytes_) return true;
+    if (!budget_->take(total - bytes_)) return false;
+    bytes_ = total;
+    return true;
+  }
+
+  void release() {
+    if (bytes_ > 0) budget_->give_back(bytes_);
+    bytes_ = 0;
+  }
+
+  size_t bytes() const { return bytes_; }
+
+ private:
+  std::shared_ptr<body_budget> budget_;
+  size_t bytes_ = 0;
+};
+
 /// A connection's place in the server's accounting (open and served counts, the list that
 /// stop() closes). The session that owns it counts; destroying it gives the place back.
 class connection_slot {
@@ -30,6 +71,8 @@ class connection_slot {
   virtual ~connection_slot() = default;
   /// Makes `session` the one stop() closes for this connection.
   virtual void attach(std::weak_ptr<session_base> session) = 0;
+  /// Where the connection's bodies and messages are counted while they are in memory.
+  virtual std::shared_ptr<body_budget> budget() const = 0;
 };
 
 struct websocket_limits {

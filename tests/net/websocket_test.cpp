@@ -618,12 +618,27 @@ TEST_F(WebsocketTest, AnUpgradeOfAnotherVersionOrWithoutHostIsRefusedInJson) {
   ::close(fd);
 }
 
-/// A masked client frame (mask zero, so the payload is as written) of `opcode`, final or not.
-std::string client_frame(unsigned char opcode, bool fin, const std::string& payload) {
-  std::string out{static_cast<char>((fin ? 0x80 : 0) | opcode),
-                  static_cast<char>(0x80 | payload.size())};  // payloads under 126 bytes here
+/// The head of a masked client frame (mask zero, so the payload goes as written) of
+/// `opcode`, final or not, announcing `size` bytes of payload.
+std::string client_frame_head(unsigned char opcode, bool fin, uint64_t size) {
+  std::string out{static_cast<char>((fin ? 0x80 : 0) | opcode)};
+  if (size < 126) {
+    out += static_cast<char>(0x80 | size);
+  } else {
+    int bytes = size < 65'536 ? 2 : 8;
+    out += static_cast<char>(0x80 | (bytes == 2 ? 126 : 127));
+    for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((size >> (8 * i)) & 0xff);
+  }
   out.append(4, '\0');
-  return out + payload;
+  return out;
+}
+
+std::string client_frame(unsigned char opcode, bool fin, const std::string& payload) {
+  return client_frame_head(opcode, fin, payload.size()) + payload;
+}
+
+bool send_all(int fd, const std::string& bytes) {
+  return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
 }
 
 /// The code of the close frame the server sent first after the upgrade answered in `head`
@@ -702,6 +717,78 @@ TEST_F(WebsocketTest, AMessageInTooManyPiecesClosesWithPolicyError) {
   EXPECT_EQ(first_close_code(fd, head), 1008);
   ::close(fd);
   ASSERT_TRUE(probe_->wait([](probe& p) { return p.closes == 1; }));
+}
+
+// A message being read holds its bytes like a request's body, against the listener's
+// budget for bodies in memory: 30 sockets each holding back the last bytes of a 16 MiB
+// message held 537 MB. Past the budget a message's connection is closed with 1013 (try
+// again later); a message's bytes are given back when it is read whole, or cut off.
+TEST_F(WebsocketTest, AMessageBeingReadCountsAgainstTheBudgetForBodies) {
+  auto o = options();
+  o.max_body_bytes = 4u << 20;
+  o.max_pending_body_bytes = 1u << 20;
+  start(o);
+  auto upgrade = [&] {
+    std::string head;
+    int fd = raw_upgrade(server_->port(), "dGhlIHNhbXBsZSBub25jZQ==", head);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+    return std::make_pair(fd, head);
+  };
+  auto held_at_least = [&](size_t bytes) {
+    for (int i = 0; i < 500 && server_->pending_body_bytes() < bytes; ++i)
+      std::this_thread::sleep_for(10ms);
+    return server_->pending_body_bytes() >= bytes;
+  };
+  auto held_none = [&] {
+    for (int i = 0; i < 500 && server_->pending_body_bytes() > 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    return server_->pending_body_bytes() == 0;
+  };
+  // A message holds what its buffer took: up to twice what came, and 64 KiB more. So the
+  // first holds at most 864 KiB, and the second's mebibyte cannot fit beside it.
+  const std::string part(400u << 10, 'a');
+  auto [first, first_head] = upgrade();
+  ASSERT_GE(first, 0);
+  ASSERT_TRUE(send_all(first, client_frame_head(0x1, true, 3u << 20) + part));
+  ASSERT_TRUE(held_at_least(part.size())) << server_->pending_body_bytes();
+  auto [second, second_head] = upgrade();
+  ASSERT_GE(second, 0);
+  (void)send_all(second, client_frame_head(0x1, true, 3u << 20) + std::string(1u << 20, 'a'));
+  EXPECT_EQ(first_close_code(second, second_head), 1013);
+  ::close(second);
+  // The first holds its share still; cut off, it gives it back.
+  EXPECT_TRUE(held_at_least(part.size()));
+  ::close(first);
+  EXPECT_TRUE(held_none()) << server_->pending_body_bytes();
+  // A message read whole is taken, and its bytes given back.
+  auto client = connect("/echo");
+  ASSERT_TRUE(client);
+  ASSERT_FALSE(client->send(std::string(400u << 10, 'b')));
+  ASSERT_TRUE(probe_->wait([](probe& p) { return !p.received.empty(); }));
+  EXPECT_EQ(probe_->received.back().size(), 400u << 10);
+  EXPECT_TRUE(held_none()) << server_->pending_body_bytes();
+}
+
+// What the application holds for a connection's call (hold_memory) counts against the same
+// budget until the handle is dropped.
+TEST_F(WebsocketTest, WhatTheApplicationHoldsForAConnectionCountsUntilDropped) {
+  auto o = options();
+  o.max_pending_body_bytes = 1u << 20;
+  start(o);
+  auto client = connect("/push");
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(probe_->wait([](probe& p) { return p.connections.size() == 1; }));
+  auto conn = probe_->connection(0);
+  auto held = conn->hold_memory(600u << 10);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(server_->pending_body_bytes(), 600u << 10);
+  EXPECT_FALSE(conn->hold_memory(600u << 10));
+  EXPECT_EQ(server_->pending_body_bytes(), 600u << 10);
+  held.reset();
+  EXPECT_EQ(server_->pending_body_bytes(), 0u);
+  EXPECT_TRUE(conn->hold_memory(1u << 20));
+  EXPECT_EQ(server_->pending_body_bytes(), 0u);  // dropped at once
 }
 
 // ---- wss ---------------------------------------------------------------------------------

@@ -44,6 +44,10 @@ void register_error_names(caf::atom_value category, std::string (*name_of)(uint8
 }
 
 std::string detail_of(const caf::error& err) {
+  // CAF's name for it means nothing to a caller.
+  if (err == caf::sec::request_receiver_down)
+    return "the part of the node that takes this call has stopped (after a failure the node "
+           "starts again by itself); try again";
   std::string out;
   const auto& ctx = err.context();
   for (size_t i = 0; i < ctx.size(); ++i) {

@@ -1,9 +1,11 @@
 // `fedrelay hub`: runs a Hub (DESIGN.md section 5, docs/HUB.md) from the [hub] section and
 // serves until SIGINT or SIGTERM; SIGHUP (`fedrelay reload`) loads its certificate again.
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <caf/scoped_actor.hpp>
 
@@ -13,6 +15,7 @@
 #include "app/load.hpp"
 #include "app/runtime.hpp"
 #include "app/status_file.hpp"
+#include "app/store_recovery.hpp"
 #include "app/tls_reload.hpp"
 #include "config/settings.hpp"
 #include "net/http_server.hpp"
@@ -52,7 +55,13 @@ caf::expected<std::unique_ptr<storage::store>> open_hub_store(const std::string&
   // Registrations name mail addresses; nobody else needs to read them.
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  return storage::store::open(dir + "/db");
+  storage::store_options opts;
+  opts.on_write_failure = [](const std::string& reason) {
+    std::cerr << "storage: a write failed (" << reason
+              << "); the store refuses writes until the Hub starts again from its data\n";
+    kill(getpid(), store_failed_signal);
+  };
+  return storage::store::open(dir + "/db", std::move(opts));
 }
 
 /// SIGHUP: the certificate and key named in the file, loaded again (a renewal); every
@@ -78,6 +87,88 @@ void reload_hub(const std::string& config_path, const config::tls_settings& serv
             << '\n';
 }
 
+/// How serve_hub ended: `code` to exit with, or none when the store failed a write.
+struct hub_served {
+  std::optional<int> code;
+  bool store_unopened = false;  // the store did not open
+};
+
+/// Serves the Hub until a stop signal (or a failed write of its store) among
+/// `stop_signals`; SIGHUP loads its certificate again meanwhile.
+hub_served serve_hub(const config::settings& s, const config::endpoint& listen,
+                     const net::url& public_url, const std::string& config_path,
+                     const sigset_t& stop_signals) {
+  // Destroyed in reverse order: the server, then the runtime (its scheduler destroys the
+  // handlers still queued, which hold actor handles, before the actor system waits until
+  // no handle is left), the store last (the registry writes to it until it exits).
+  auto db = open_hub_store(s.hub.dir);
+  if (!db) {
+    report(db.error());
+    return {exit_error, true};
+  }
+  runtime rt;
+  auto& sys = rt.system();
+
+  net::smtp_options mail;
+  mail.url = s.hub.smtp_url;
+  mail.ca_file = s.tls.ca;
+  mail.helo_name = public_url.host;
+  auto mailer = net::spawn_smtp_mailer(sys, mail, true);
+  actors::hub_registry_options reg;
+  reg.public_url = s.hub.public_url;
+  reg.mail_from = s.hub.mail_from;
+  reg.mails_per_domain_per_day = s.hub.mails_per_domain_per_day;
+  reg.mails_per_day = s.hub.mails_per_day;
+  reg.mails_per_client_per_day = s.hub.mails_per_client_per_day;
+  auto registry = actors::spawn_hub_registry(sys, **db, reg, mailer, true);
+  // Waits for every actor, the helpers of requests in flight included, so that no answer
+  // is posted to the io runtime once it stops. A mail being sent finishes first.
+  auto stop_actors = [&] {
+    {
+      caf::scoped_actor self{sys};
+      self->send_exit(registry, caf::exit_reason::user_shutdown);
+      self->send_exit(mailer, caf::exit_reason::user_shutdown);
+    }
+    sys.await_all_actors_done();
+  };
+
+  net::hub_api_context ctx;
+  ctx.system = &sys;
+  ctx.registry = registry;
+  ctx.clock_skew = s.limits.clock_skew;
+  ctx.limits.registrations_per_minute = s.hub.registrations_per_minute;
+  ctx.limits.registration_burst = s.hub.registrations_per_minute;
+  ctx.limits.lookups_per_minute = s.hub.lookups_per_minute;
+  ctx.limits.lookup_burst = s.hub.lookups_per_minute;
+  net::server_options server_options;
+  server_options.listen = listen;
+  server_options.max_body_bytes = ctx.max_body_bytes;
+  server_options.max_connections = s.limits.max_connections;
+  server_options.read_timeout = s.limits.read_timeout;
+  server_options.tls_cert_file = s.tls.cert;
+  server_options.tls_key_file = s.tls.key;
+  auto server = net::http_server::start(rt.io(), server_options, net::make_hub_handler(ctx));
+  if (!server) {
+    report(server.error());
+    stop_actors();
+    return {exit_error};
+  }
+  // Names this process to `fedrelay reload`, before the line a script waits for.
+  write_status_file(s.hub.dir, config::status::running);
+  std::cout << "Hub listening on " << config::endpoint{listen.host, (*server)->port()}.to_string()
+            << (s.tls.enabled() ? " (https)" : "") << "; confirmation links point to "
+            << s.hub.public_url << "; mail through " << config::redacted_url(mail.url) << std::endl;
+  int received = 0;
+  while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP)
+    reload_hub(config_path, s.tls, **server);
+  if (received != store_failed_signal) std::cerr << "stopping on signal " << received << '\n';
+  remove_status_file(s.hub.dir);
+  (*server)->stop();
+  stop_actors();
+  if (received == store_failed_signal) return {};
+  return {exit_ok};
+}
+
 }  // namespace
 
 int cmd_hub(const std::string& config_path) {
@@ -100,83 +191,33 @@ int cmd_hub(const std::string& config_path) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGHUP);
+  sigaddset(&stop_signals, store_failed_signal);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // Freed memory goes back to the kernel while the Hub idles, as a node's does.
   auto memory_return = share_idle_memory_return();
 
-  // Destroyed in reverse order: the server, then the runtime (its scheduler destroys the
-  // handlers still queued, which hold actor handles, before the actor system waits until
-  // no handle is left), the store last (the registry writes to it until it exits).
   if (auto err = refuse_tls_key_anyone_reads(s->tls)) {
     report(err);
     return exit_bad_settings;
   }
-  auto db = open_hub_store(s->hub.dir);
-  if (!db) {
-    report(db.error());
-    return exit_error;
-  }
-  runtime rt;
-  auto& sys = rt.system();
-
-  net::smtp_options mail;
-  mail.url = s->hub.smtp_url;
-  mail.ca_file = s->tls.ca;
-  mail.helo_name = public_url->host;
-  auto mailer = net::spawn_smtp_mailer(sys, mail, true);
-  actors::hub_registry_options reg;
-  reg.public_url = s->hub.public_url;
-  reg.mail_from = s->hub.mail_from;
-  reg.mails_per_domain_per_day = s->hub.mails_per_domain_per_day;
-  reg.mails_per_day = s->hub.mails_per_day;
-  reg.mails_per_client_per_day = s->hub.mails_per_client_per_day;
-  auto registry = actors::spawn_hub_registry(sys, **db, reg, mailer, true);
-  // Waits for every actor, the helpers of requests in flight included, so that no answer
-  // is posted to the io runtime once it stops. A mail being sent finishes first.
-  auto stop_actors = [&] {
-    {
-      caf::scoped_actor self{sys};
-      self->send_exit(registry, caf::exit_reason::user_shutdown);
-      self->send_exit(mailer, caf::exit_reason::user_shutdown);
+  recovery_waits waits;
+  for (bool first = true;; first = false) {
+    auto served = serve_hub(*s, *listen, *public_url, config_path, stop_signals);
+    if (served.code) {
+      // A store that does not open at the first start is the operator's to look at; after
+      // a failure it is most likely the disk still full (see cmd_run).
+      if (first || !served.store_unopened) return *served.code;
+    } else {
+      std::cerr << "the store failed a write: starting the Hub again from its data\n";
+      waits.store_failed();
     }
-    sys.await_all_actors_done();
-  };
-
-  net::hub_api_context ctx;
-  ctx.system = &sys;
-  ctx.registry = registry;
-  ctx.clock_skew = s->limits.clock_skew;
-  ctx.limits.registrations_per_minute = s->hub.registrations_per_minute;
-  ctx.limits.registration_burst = s->hub.registrations_per_minute;
-  ctx.limits.lookups_per_minute = s->hub.lookups_per_minute;
-  ctx.limits.lookup_burst = s->hub.lookups_per_minute;
-  net::server_options server_options;
-  server_options.listen = *listen;
-  server_options.max_body_bytes = ctx.max_body_bytes;
-  server_options.max_connections = s->limits.max_connections;
-  server_options.read_timeout = s->limits.read_timeout;
-  server_options.tls_cert_file = s->tls.cert;
-  server_options.tls_key_file = s->tls.key;
-  auto server = net::http_server::start(rt.io(), server_options, net::make_hub_handler(ctx));
-  if (!server) {
-    report(server.error());
-    stop_actors();
-    return exit_error;
+    auto wait = waits.next();
+    std::cerr << "waiting " << wait.count() << " s before starting again\n";
+    if (int stop = wait_for_stop(stop_signals, wait)) {
+      std::cerr << "stopping on signal " << stop << '\n';
+      return exit_ok;
+    }
   }
-  // Names this process to `fedrelay reload`, before the line a script waits for.
-  write_status_file(s->hub.dir, config::status::running);
-  std::cout << "Hub listening on " << config::endpoint{listen->host, (*server)->port()}.to_string()
-            << (s->tls.enabled() ? " (https)" : "") << "; confirmation links point to "
-            << s->hub.public_url << "; mail through " << config::redacted_url(mail.url)
-            << std::endl;
-  int received = 0;
-  while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP)
-    reload_hub(config_path, s->tls, **server);
-  std::cerr << "stopping on signal " << received << '\n';
-  remove_status_file(s->hub.dir);
-  (*server)->stop();
-  stop_actors();
-  return exit_ok;
 }
 
 }  // namespace fedrelay::app

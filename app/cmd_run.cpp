@@ -1,5 +1,6 @@
 // `fedrelay run`: boots the node and serves until SIGINT or SIGTERM; starts it again from
-// the file when the settings screen changed it (SIGUSR1).
+// the file when the settings screen changed it (SIGUSR1), and from its data when its store
+// failed a write (SIGUSR2).
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include "app/commands.hpp"
 #include "app/load.hpp"
 #include "app/standby.hpp"
+#include "app/status_file.hpp"
+#include "app/store_recovery.hpp"
 #include "config/status.hpp"
 
 namespace fedrelay::app {
@@ -34,19 +37,49 @@ int cmd_run(const std::string& config_path) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGHUP);
   sigaddset(&stop_signals, SIGUSR1);
+  sigaddset(&stop_signals, store_failed_signal);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // The settings screen wrote the file: this thread restarts from it (see below).
   auto apply = [] { kill(getpid(), SIGUSR1); };
+  // The store failed a write: this thread starts the node again from its data.
+  auto store_failed = [](const std::string&) { kill(getpid(), store_failed_signal); };
+  auto settings = *s;  // what the node runs with, for a start after a failure
   std::cout << config::status_text(config::status::booting) << std::endl;
-  auto n = serving::start(std::move(*s), apply);
+  auto n = serving::start(std::move(*s), apply, store_failed);
   if (!n) {
     report(n.error());
     return start_failure_exit_code(n.error());
   }
   std::cout << config::status_text(n->status()) << std::endl;
+  recovery_waits waits;
   for (;;) {
     int received = 0;
     sigwait(&stop_signals, &received);
+    if (received == store_failed_signal) {
+      // Everything accepted is in the store's log, which RocksDB reads back at the next
+      // open, as after a crash; the actors reload what they keep in memory. While the
+      // store cannot open (a disk still full), it is tried again, ever less often.
+      waits.store_failed();
+      std::cerr << "the store failed a write: starting the node again from its data\n";
+      n->stop();
+      for (;;) {
+        write_status_file(settings.storage_dir, config::status::booting);
+        auto wait = waits.next();
+        std::cerr << "waiting " << wait.count() << " s before starting again\n";
+        if (int stop = wait_for_stop(stop_signals, wait)) {
+          remove_status_file(settings.storage_dir);
+          std::cerr << "stopping on signal " << stop << '\n';
+          return exit_ok;
+        }
+        std::cout << config::status_text(config::status::booting) << std::endl;
+        n = serving::start(settings, apply, store_failed);
+        if (n) break;
+        report(n.error());
+        if (auto code = start_failure_exit_code(n.error()); code == exit_bad_settings) return code;
+      }
+      std::cout << config::status_text(n->status()) << std::endl;
+      continue;
+    }
     if (received == SIGUSR1) {
       // Restart from the file; one that does not load changes nothing and says why.
       auto fresh = load_or_report(config_path);
@@ -58,8 +91,9 @@ int cmd_run(const std::string& config_path) {
       // The screen's reply is on its way out of the listener about to close.
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       n->stop();
+      settings = *fresh;
       std::cout << config::status_text(config::status::booting) << std::endl;
-      n = serving::start(std::move(*fresh), apply);
+      n = serving::start(std::move(*fresh), apply, store_failed);
       if (!n) {
         report(n.error());
         return start_failure_exit_code(n.error());
@@ -80,6 +114,8 @@ int cmd_run(const std::string& config_path) {
     auto changes = n->reload(*fresh);
     if (changes.empty()) std::cerr << "reload: nothing changed in the file\n";
     for (const auto& change : changes) std::cerr << "reload: " << change << '\n';
+    settings.allow = fresh->allow;
+    settings.deny = fresh->deny;
   }
 }
 

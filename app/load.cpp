@@ -68,7 +68,8 @@ std::string new_identity_notice(const config::settings& s) {
          "directory";
 }
 
-caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings& s) {
+caf::expected<std::unique_ptr<storage::store>> open_store(
+    const config::settings& s, std::function<void(const std::string& reason)> on_write_failure) {
   std::error_code ec;
   std::filesystem::create_directories(s.storage_dir, ec);
   if (ec)
@@ -78,6 +79,7 @@ caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings
   std::filesystem::permissions(s.storage_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   storage::store_options opts;
+  opts.on_write_failure = std::move(on_write_failure);
   opts.memtable_bytes = storage::memtable_bytes_for(s.domain);
   if (s.storage_sync == config::sync_mode::periodic) opts.wal_sync_period = s.storage_sync_period;
   opts.expiries.push_back({storage::column::receipts,

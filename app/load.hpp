@@ -2,6 +2,7 @@
 // identity, each printing one clear line per problem on stderr.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,7 +30,10 @@ std::optional<crypto::identity> identity_or_report(const config::settings& s);
 
 /// Opens the node's store in storage.dir/db, creating storage.dir (mode 0700) when
 /// missing. Errors: storage::errc::locked when another node holds it, open_failed.
-[[nodiscard]] caf::expected<std::unique_ptr<storage::store>> open_store(const config::settings& s);
+/// `on_write_failure`: see storage::store_options::on_write_failure.
+[[nodiscard]] caf::expected<std::unique_ptr<storage::store>> open_store(
+    const config::settings& s,
+    std::function<void(const std::string& reason)> on_write_failure = {});
 
 /// Prints "error: <describe(err)>" on stderr.
 void report(const caf::error& err);

@@ -1,5 +1,7 @@
 // The fedrelay executable: hands the command line to the app library, and tells jemalloc
 // (linked into this binary only, cmake/dependencies.cmake) how to manage the memory.
+#include <csignal>
+
 #include "app/cli.hpp"
 #include "app/idle_memory_return.hpp"
 
@@ -19,5 +21,9 @@ const char* malloc_conf = fedrelay::app::jemalloc_options;
 }
 
 int main(int argc, char** argv) {
+  // A file past the size limit (ulimit -f, systemd's LimitFSIZE=) is then a write that
+  // fails with EFBIG, which the store handles as a full disk, instead of a signal that
+  // kills the node and dumps its core.
+  ::signal(SIGXFSZ, SIG_IGN);
   return fedrelay::app::run_cli(argc, argv);
 }

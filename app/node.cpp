@@ -373,9 +373,17 @@ node::~node() {
   remove_status_file(impl_->settings.storage_dir);
 }
 
-caf::expected<std::unique_ptr<node>> node::start(config::settings s, std::function<void()> apply) {
+caf::expected<std::unique_ptr<node>> node::start(
+    config::settings s, std::function<void()> apply,
+    std::function<void(const std::string& reason)> store_failed) {
   if (auto err = refuse_tls_key_anyone_reads(s.tls)) return err;
-  auto db = open_store(s);
+  auto db = open_store(s, [store_failed = std::move(store_failed)](const std::string& reason) {
+    net::log()->error(
+        "storage: a write failed ({}); the store refuses writes until the node "
+        "starts again from its data, and every call that writes gets 503",
+        reason);
+    if (store_failed) store_failed(reason);
+  });
   if (!db) return db.error();
   // Under the store's lock: no other node records another domain meanwhile.
   if (auto err = config::claim_storage_dir(s.storage_dir, s.domain)) return err;

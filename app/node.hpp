@@ -21,8 +21,12 @@ class node {
   /// Boots a node. REQUIRES: missing_keys(s) is empty and s.enabled. Errors: the store is
   /// locked or cannot be opened, the identity cannot be read, a listener cannot bind.
   /// `apply`: called by the settings screen after it wrote the file (see settings_screen).
+  /// `store_failed`: called once, from any thread, when the store failed a write and so
+  /// refuses every write from then on (a full disk, a failed fsync), with the reason: the
+  /// node answers 503 until it is started again from its data (`fedrelay run` does that).
   [[nodiscard]] static caf::expected<std::unique_ptr<node>> start(
-      config::settings s, std::function<void()> apply = {});
+      config::settings s, std::function<void()> apply = {},
+      std::function<void(const std::string& reason)> store_failed = {});
 
   ~node();  // stops listeners, then actors, then closes the store
   node(const node&) = delete;

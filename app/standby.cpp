@@ -92,10 +92,11 @@ config::status standby::status() const {
   return impl_->status;
 }
 
-caf::expected<serving> serving::start(config::settings s, std::function<void()> apply) {
+caf::expected<serving> serving::start(config::settings s, std::function<void()> apply,
+                                      std::function<void(const std::string&)> store_failed) {
   serving out;
   if (config::initial_status(s) == config::status::booting) {
-    auto n = node::start(std::move(s), std::move(apply));
+    auto n = node::start(std::move(s), std::move(apply), std::move(store_failed));
     if (!n) return n.error();
     out.node_ = std::move(*n);
   } else {

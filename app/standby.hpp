@@ -40,9 +40,11 @@ class standby {
 /// The node when the settings enable federation and are fully set, the stand-by otherwise.
 class serving {
  public:
-  /// `apply`: what the settings screen calls after writing the file (see settings_screen).
-  [[nodiscard]] static caf::expected<serving> start(config::settings s,
-                                                    std::function<void()> apply);
+  /// `apply`: what the settings screen calls after writing the file (see settings_screen);
+  /// `store_failed`: see node::start.
+  [[nodiscard]] static caf::expected<serving> start(
+      config::settings s, std::function<void()> apply,
+      std::function<void(const std::string& reason)> store_failed = {});
   config::status status() const;
   /// node::reload on a node; nothing on a stand-by (it has no peers to filter).
   std::vector<std::string> reload(const config::settings& fresh);

@@ -23,6 +23,7 @@ http_response error_reply(unsigned status, std::string_view message) {
 namespace {
 
 unsigned status_of(const caf::error& err) {
+  if (err == caf::sec::request_receiver_down) return 503;
   if (err.category() == caf::atom("system")) return err == caf::sec::request_timeout ? 504 : 500;
   if (err.category() != caf::atom("actors")) return 500;
   switch (static_cast<actors::errc>(err.code())) {
@@ -46,7 +47,14 @@ unsigned status_of(const caf::error& err) {
 }  // namespace
 
 http_response error_reply(const caf::error& err) {
-  return error_reply(status_of(err), actors::detail_of(err));
+  auto res = error_reply(status_of(err), actors::detail_of(err));
+  // A failed store (the node starts again from its data within seconds) or a part of the
+  // node stopped with it: worth another try soon, as a client of 503 expects to be told.
+  if (err == caf::sec::request_receiver_down ||
+      (err.category() == caf::atom("actors") &&
+       static_cast<actors::errc>(err.code()) == actors::errc::storage_failed))
+    res.headers.emplace_back("Retry-After", "5");
+  return res;
 }
 
 std::function<void(caf::error&)> fail_with(const responder& respond) {

@@ -25,6 +25,7 @@
 
 #include "storage/crc32c.hpp"
 #include "storage/errc.hpp"
+#include "storage/info_log.hpp"
 #include "storage/keys.hpp"
 #include "storage/periodic_wal_sync.hpp"
 #include "storage/prewritten_wal.hpp"
@@ -197,9 +198,12 @@ void without_perf_counters() {
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 }
 
+// RocksDB's info LOG is moved aside as LOG.old past this, so the two take 16 MiB at most.
+constexpr size_t info_log_bytes = 8u << 20;
+
 // DB-wide options. The workload is a set of queues: small synced batches (an event plus
 // its outbox entries), read soon after, front to back, then deleted by range.
-rocksdb::Options db_options(const store_options& opts, rocksdb::Env* env) {
+rocksdb::Options db_options(const std::string& dir, const store_options& opts, rocksdb::Env* env) {
   rocksdb::Options o;
   if (env) o.env = env;
   o.create_if_missing = opts.create_if_missing;
@@ -227,9 +231,10 @@ rocksdb::Options db_options(const store_options& opts, rocksdb::Env* env) {
   // so the periodic sync may count all of it as on disk (RocksDB's default, stated for
   // the same reason).
   o.avoid_flush_during_recovery = false;
-  // RocksDB's own info LOG rolls at every open; keep a few for diagnosis, not 1000.
-  o.keep_log_file_num = 5;
-  o.max_log_file_size = 8u << 20;
+  // RocksDB's info LOG, by a logger that survives a full disk (storage/info_log.hpp).
+  auto* dirs = env ? env : rocksdb::Env::Default();
+  if (opts.create_if_missing) dirs->CreateDirIfMissing(dir).PermitUncheckedError();
+  o.info_log = open_info_log(dir + "/LOG", info_log_bytes);
   // Both nodes of a pair flush at the same moments, and each flush used to land on the
   // disk as one burst at its final fsync: the WAL syncs queued behind it and stalled the
   // events of the next 20-60 ms (docs/PERFORMANCE.md, sixth round). Written out a MiB
@@ -327,6 +332,7 @@ struct store::impl {
   std::function<bool(column)> fail_reads;  // store_options::fail_reads
   std::mutex failure_mutex;
   std::string failure;  // GUARDED_BY(failure_mutex): the reason of the first failed write
+  std::function<void(const std::string&)> on_write_failure;  // store_options'
   // Set with store_options::wal_sync_period: synced writes are answered before the fsync.
   std::unique_ptr<periodic_wal_sync> wal_sync;
 
@@ -348,8 +354,15 @@ struct store::impl {
   bool read_fault(column c) const { return fail_reads && fail_reads(c); }
 
   caf::error record_failure(const rocksdb::Status& status) {
-    std::lock_guard<std::mutex> guard{failure_mutex};
-    if (!failed.exchange(true)) failure = status.ToString();
+    bool first = false;
+    {
+      std::lock_guard<std::mutex> guard{failure_mutex};
+      if (!failed.exchange(true)) {
+        failure = status.ToString();
+        first = true;
+      }
+    }
+    if (first && on_write_failure) on_write_failure(status.ToString());
     return caf::make_error(errc::write_failed,
                            "write to " + dir + " failed; the store refuses writes until reopened",
                            status.ToString());
@@ -378,7 +391,8 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
     fs = std::make_shared<faulty_wal_file_system>(std::move(fs), std::move(opts.fail_wal_io));
   p->env = rocksdb::NewCompositeEnv(std::move(fs));
   p->fail_reads = std::move(opts.fail_reads);
-  auto options = db_options(opts, p->env.get());
+  p->on_write_failure = std::move(opts.on_write_failure);
+  auto options = db_options(dir, opts, p->env.get());
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
   auto hints = std::make_shared<sequenced_prefix>();
   std::vector<rocksdb::ColumnFamilyDescriptor> families;

@@ -150,6 +150,10 @@ struct store_options {
   /// column, and `true` makes that read fail as an unreadable table file would.
   /// Thread-safe, as above.
   std::function<bool(column)> fail_reads;
+  /// Called once, on the thread that saw it, when the first write or WAL sync fails (the
+  /// store refuses writes from then on), with RocksDB's reason: a node restarts from its
+  /// store then. Must not block or call into the store. Default: empty.
+  std::function<void(const std::string& reason)> on_write_failure;
   /// Columns whose expired entries compactions drop as they pass (a RocksDB compaction
   /// filter), so a column that only grows, such as the receipts of received transactions,
   /// does not keep them for good (see expiry::revisit). An entry still in a memtable stays

@@ -2,6 +2,8 @@
 // SIGKILL, a receiver down while the backlog grows; exact counts of what arrives. The
 // SIGKILL tests run with both storage.sync modes: "periodic" answers before the fsync,
 // and a crash of the process must still lose nothing.
+#include <sys/resource.h>
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -161,6 +163,64 @@ TEST_P(DurabilityTest, AReceiverStoppedUnderLoadExitsCleanlyAndLosesNothing) {
   auto on_b = b.wait_for_room_events(room, accepted.size() + 1, 90s);
   ASSERT_EQ(on_b.size(), accepted.size() + 1) << b.log();
   expect_each_once(on_b, accepted);
+}
+
+/// Lets each file of process `pid` grow to `bytes` only (RLIM_INFINITY: no bound). fedrelay
+/// ignores SIGXFSZ, so a write past it fails with EFBIG, as one to a full disk fails.
+bool limit_file_size(pid_t pid, rlim_t bytes) {
+  rlimit limit{bytes, RLIM_INFINITY};
+  return ::prlimit(pid, RLIMIT_FSIZE, &limit, nullptr) == 0;
+}
+
+// A disk that takes no more makes the store refuse writes; the node starts itself again from
+// its data, waiting longer each time that fails, and once the disk takes writes again it
+// serves as before: every event it accepted arrives once, none it refused arrives.
+TEST_P(DurabilityTest, AfterAFullDiskTheNodeStartsAgainByItselfAndLosesNothing) {
+  auto accepted = send_many(20, "before ");
+  ASSERT_EQ(accepted.size(), 20u);
+  ASSERT_TRUE(limit_file_size(a.pid(), 1u << 20));
+  const std::string padding(4000, 'x');
+  unsigned refused_status = 0;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (int i = 0; i < 5000 && std::chrono::steady_clock::now() < deadline; ++i) {
+    unsigned status = 0;
+    auto r =
+        a.post("/api/v1/chat.send",
+               {{"room_id", room}, {"user", "alice"}, {"text", "filling " + padding}}, &status);
+    if (status != 200 || !r.value("success", false)) {
+      refused_status = status;
+      break;
+    }
+    accepted.push_back(r["event_id"]);
+  }
+  ASSERT_NE(refused_status, 200u);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return a.log().find("the store failed a write: starting the node again") !=
+               std::string::npos;
+      },
+      30s))
+      << a.log();
+  EXPECT_TRUE(a.running());
+  ASSERT_TRUE(limit_file_size(a.pid(), RLIM_INFINITY));
+  // Back within its longest wait (a minute) of the disk's return.
+  bool back = wait_until(
+      [&] {
+        unsigned status = 0;
+        auto r = a.post("/api/v1/chat.send",
+                        {{"room_id", room}, {"user", "alice"}, {"text", "back"}}, &status);
+        if (status != 200 || !r.value("success", false)) return false;
+        accepted.push_back(r["event_id"]);
+        return true;
+      },
+      90s);
+  ASSERT_TRUE(back) << a.log();
+  auto after = send_many(20, "after ");
+  accepted.insert(accepted.end(), after.begin(), after.end());
+  auto on_b = b.wait_for_room_events(room, accepted.size() + 1, 60s);
+  EXPECT_EQ(on_b.size(), accepted.size() + 1) << b.log();
+  expect_each_once(on_b, accepted);
+  EXPECT_EQ(a.get("/api/v1/federation.status").value("status", ""), "Running");
 }
 
 }  // namespace

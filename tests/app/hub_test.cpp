@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -514,6 +515,26 @@ TEST_F(HubTest, HubDownThenUpKeepsItsRecords) {
 
 // The node side for real: the registrar posting through the HTTP transport, first to a
 // Hub that is not there, then to one that comes up; the status strings of DESIGN.md §7.
+// A write its store could not make (a full disk; here, files that may not grow) and the
+// Hub starts itself again from its data, in the same process, once the disk takes writes.
+TEST_F(HubTest, AfterAFullDiskTheHubStartsAgainByItself) {
+  start_hub();
+  // fedrelay ignores SIGXFSZ, so a write past the limit fails (EFBIG). The Hub's log is a
+  // file too: what it says meanwhile is lost.
+  rlimit none{0, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(hub->pid(), RLIMIT_FSIZE, &none, nullptr), 0);
+  EXPECT_NE(register_domain("b.test", key).status, 200);
+  rlimit unbounded{RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(hub->pid(), RLIMIT_FSIZE, &unbounded, nullptr), 0);
+  bool back = wait_until([&] { return register_domain("b.test", key).status == 200; },
+                         std::chrono::seconds(90));
+  auto log = read_file(dir / "hub.log");
+  EXPECT_TRUE(back) << log;
+  EXPECT_TRUE(hub->running());
+  // Started again inside the same process.
+  EXPECT_NE(log.find("Hub listening", log.find("Hub listening") + 1), std::string::npos) << log;
+}
+
 TEST_F(HubTest, NodeRegistrarFollowsAHubThatComesUpLater) {
   using namespace std::chrono_literals;
   net::io_runtime io{1};

@@ -5,6 +5,9 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <caf/sec.hpp>
+
+#include "actors/errc.hpp"
 
 namespace fedrelay::net {
 namespace {
@@ -36,6 +39,23 @@ TEST(SuccessReplyTest, ATextWithRoomToSpareGetsSuccessWhereItLies) {
   auto res = success_reply(std::move(page));
   EXPECT_EQ(res.body, expected);
   EXPECT_EQ(res.body.data(), where) << "the page was copied";
+}
+
+// A store that failed a write, and the actors that stopped with it, are worth another try
+// within seconds (the node starts again from its data): 503 with Retry-After, and words a
+// caller understands rather than CAF's name for a stopped actor.
+TEST(ErrorReplyTest, AFailedStoreOrAStoppedPartOfTheNodeIsA503ToTryAgain) {
+  auto stopped = error_reply(caf::make_error(caf::sec::request_receiver_down));
+  EXPECT_EQ(stopped.status, 503u);
+  EXPECT_EQ(stopped.header("Retry-After"), "5");
+  EXPECT_EQ(stopped.body.find("request_receiver_down"), std::string::npos) << stopped.body;
+  EXPECT_NE(stopped.body.find("try again"), std::string::npos) << stopped.body;
+  auto failed = error_reply(caf::make_error(actors::errc::storage_failed, "journal: disk full"));
+  EXPECT_EQ(failed.status, 503u);
+  EXPECT_EQ(failed.header("Retry-After"), "5");
+  auto missing = error_reply(caf::make_error(actors::errc::not_found, "no such room"));
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(missing.header("Retry-After"), "");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // store across processes: the LOCK seen from another process, and kill -9 in the middle
 // of synced writes, with this test binary re-executed as the child (see main below).
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -79,6 +80,33 @@ int child_write(const std::string& dir, store_options opts = {}) {
   return 0;
 }
 
+// Child role "small-files": every file it writes may grow to 16 KiB only (RLIMIT_FSIZE,
+// with SIGXFSZ ignored as fedrelay ignores it, so a write past it fails with EFBIG as on a
+// full disk). Opens the store and writes until a write fails, then writes twice more;
+// exit 0 when the store refused the open or the writes with an errc. RocksDB's own info
+// logger aborted the process here (an assertion, on its line after a failed write).
+int child_small_files(const std::string& dir) {
+  ::signal(SIGXFSZ, SIG_IGN);
+  rlimit limit{16u << 10, RLIM_INFINITY};
+  if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return child_unexpected;
+  auto s = store::open(dir);
+  if (!s) {
+    say("open: " + caf::to_string(s.error()));
+    return s.error().category() == caf::atom("storage") ? 0 : child_unexpected;
+  }
+  int failed = 0;
+  for (uint64_t i = 1; i < 10'000 && failed < 3; ++i) {
+    write_batch b;
+    b.put(column::outbox, encode_u64(i), std::string(1024, 'x'));
+    if (auto err = (*s)->write(b)) {
+      say("write " + std::to_string(i) + ": " + caf::to_string(err));
+      if (err.category() != caf::atom("storage")) return child_unexpected;
+      ++failed;
+    }
+  }
+  return failed > 0 ? 0 : child_unexpected;
+}
+
 class StoreProcessTest : public ::testing::Test {
  protected:
   fedrelay::test::child_process start_child(const std::string& role) {
@@ -91,6 +119,15 @@ class StoreProcessTest : public ::testing::Test {
   fedrelay::test::temp_dir logs{"fedrelay-storage-log"};
   std::string log = logs / "child.log";
 };
+
+// A disk that takes no more (here: files that may not grow) makes the store refuse the
+// open or its writes with an error; the process goes on.
+TEST_F(StoreProcessTest, FilesThatCannotGrowAreAnErrorNotAnAbort) {
+  auto child = start_child("small-files");
+  auto status = child.wait(60s);
+  ASSERT_TRUE(status) << "the child did not exit";
+  EXPECT_EQ(*status, 0) << fedrelay::test::read_file(log);
+}
 
 TEST_F(StoreProcessTest, SecondOpenFromAnotherProcessIsLocked) {
   auto s = store::open(dir.path());
@@ -221,6 +258,7 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], child_flag) == 0) {
     std::string role = argv[2], dir = argv[3];
     if (role == "open") return child_open(dir);
+    if (role == "small-files") return child_small_files(dir);
     if (role == "write") return child_write(dir);
     if (role == "write-appended") {
       store_options opts;

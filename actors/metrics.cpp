@@ -37,4 +37,9 @@ std::atomic<uint64_t>& memory_returned_bytes() {
   return bytes;
 }
 
+std::atomic<uint64_t>& store_write_failures() {
+  static std::atomic<uint64_t> failures{0};
+  return failures;
+}
+
 }  // namespace fedrelay::actors

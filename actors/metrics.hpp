@@ -69,4 +69,8 @@ struct node_metrics {
 /// it runs.
 std::atomic<uint64_t>& memory_returned_bytes();
 
+/// Times the store failed a write (a full disk, a failed fsync) since the process started:
+/// one count per process, so the node started again after each keeps counting them.
+std::atomic<uint64_t>& store_write_failures();
+
 }  // namespace fedrelay::actors

@@ -15,6 +15,7 @@
 #include "actors/inbound_actor.hpp"
 #include "actors/journal_actor.hpp"
 #include "actors/local_bridge_actor.hpp"
+#include "actors/metrics.hpp"
 #include "actors/peer_manager_actor.hpp"
 #include "actors/previous_keys.hpp"
 #include "actors/previous_keys_book.hpp"
@@ -378,6 +379,7 @@ caf::expected<std::unique_ptr<node>> node::start(
     std::function<void(const std::string& reason)> store_failed) {
   if (auto err = refuse_tls_key_anyone_reads(s.tls)) return err;
   auto db = open_store(s, [store_failed = std::move(store_failed)](const std::string& reason) {
+    ++actors::store_write_failures();
     net::log()->error(
         "storage: a write failed ({}); the store refuses writes until the node "
         "starts again from its data, and every call that writes gets 503",

@@ -7,6 +7,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "storage/errc.hpp"
 
 namespace fedrelay::net {
 
@@ -24,6 +25,8 @@ namespace {
 
 unsigned status_of(const caf::error& err) {
   if (err == caf::sec::request_receiver_down) return 503;
+  if (err.category() == caf::atom("storage"))
+    return static_cast<storage::errc>(err.code()) == storage::errc::no_space ? 507 : 500;
   if (err.category() == caf::atom("system")) return err == caf::sec::request_timeout ? 504 : 500;
   if (err.category() != caf::atom("actors")) return 500;
   switch (static_cast<actors::errc>(err.code())) {

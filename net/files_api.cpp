@@ -199,9 +199,9 @@ void upload(const files_api_context& ctx, http_request&& req, responder respond)
     if (req.body.size() > ctx.settings.max_bytes)
       return respond(error_reply(413, too_large(req.body.size(), ctx.settings.max_bytes)));
     auto writer = ctx.store->create_temp();
-    if (!writer) return respond(error_reply(500, actors::detail_of(writer.error())));
+    if (!writer) return respond(error_reply(writer.error()));
     sink = std::make_shared<upload_sink>(std::move(*writer));
-    if (auto err = sink->write(req.body)) return respond(error_reply(500, actors::detail_of(err)));
+    if (auto err = sink->write(req.body)) return respond(error_reply(err));
   }
   auto id = crypto::to_hex(sink->hash.finish());
   auto size = sink->writer.size();
@@ -210,7 +210,7 @@ void upload(const files_api_context& ctx, http_request&& req, responder respond)
     return respond(error_reply(400, "the file is empty: a shared file has a byte at least"));
   if (auto err = ctx.store->publish(sink->writer, id)) {
     log()->error("files.upload: {}", actors::describe(err));
-    return respond(error_reply(500, "cannot store the file: " + actors::detail_of(err)));
+    return respond(error_reply(err));  // 507 when the disk has no room
   }
   auto user = *req.query("user");
   user = user.substr(0, user.find('@'));
@@ -244,7 +244,7 @@ body_stream_decider make_upload_streamer(files_api_context ctx) {
     auto writer = ctx.store->create_temp();
     if (!writer) {
       log()->error("files.upload: {}", actors::describe(writer.error()));
-      decision.refusal = error_reply(500, "cannot store the file");
+      decision.refusal = error_reply(writer.error());
       return decision;
     }
     decision.sink = std::make_shared<upload_sink>(std::move(*writer));

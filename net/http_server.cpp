@@ -33,6 +33,7 @@
 #include "net/errc.hpp"
 #include "net/http_internal.hpp"
 #include "net/websocket_session.hpp"
+#include "storage/errc.hpp"
 
 namespace fedrelay::net {
 
@@ -542,7 +543,13 @@ class http_session : public session_base {
       if (auto err = sink_->write({piece_.data(), n})) {
         spdlog::error("http_server: storing the body from {} failed: {}", remote_,
                       caf::to_string(err));
-        return do_write(error_response(500, "cannot store the request body"), true);
+        bool no_space = err.category() == caf::atom("storage") &&
+                        static_cast<storage::errc>(err.code()) == storage::errc::no_space;
+        return do_write(no_space ? error_response(507,
+                                                  "no room on the node's disk for this body; "
+                                                  "try again once there is")
+                                 : error_response(500, "cannot store the request body"),
+                        true);
       }
     }
     do_read_piece();

@@ -120,6 +120,10 @@ void render_probe(exposition& x, const actors::node_metrics& m) {
            "Bytes of freed memory the process handed back to the kernel: when it idled, or "
            "when it kept more than 128 MiB freed (it keeps what it frees for reuse).");
   x.sample({}, load(actors::memory_returned_bytes()));
+  x.family("fedrelay_store_write_failures_total", "counter",
+           "Writes the store could not make (a full disk, a failed fsync) since the process "
+           "started; after each the node started again from its data.");
+  x.sample({}, load(actors::store_write_failures()));
   if (auto not_after = m.tls_not_after.load(std::memory_order_relaxed); not_after > 0) {
     x.family("fedrelay_tls_certificate_expiry_timestamp_seconds", "gauge",
              "When the TLS certificate the federation port serves expires (Unix time); "

@@ -16,6 +16,8 @@ std::string to_string(errc code) {
       return "corrupted";
     case errc::bad_batch:
       return "bad_batch";
+    case errc::no_space:
+      return "no_space";
   }
   return "unknown";
 }

@@ -20,6 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 [[nodiscard]] caf::error os_error(errc code, const std::string& what, const std::string& path) {
+  // Room that runs out is the operator's to make, not a fault of the file or the caller.
+  if (code == errc::write_failed && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
+    code = errc::no_space;
   return caf::make_error(code, what + " " + path + ": " + std::strerror(errno));
 }
 

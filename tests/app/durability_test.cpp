@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
+
+#include "net/http_client.hpp"
 
 #include "tests/app/cluster.hpp"
 
@@ -221,6 +224,18 @@ TEST_P(DurabilityTest, AfterAFullDiskTheNodeStartsAgainByItselfAndLosesNothing) 
   EXPECT_EQ(on_b.size(), accepted.size() + 1) << b.log();
   expect_each_once(on_b, accepted);
   EXPECT_EQ(a.get("/api/v1/federation.status").value("status", ""), "Running");
+  // The process counts the failures across the node's starts, for an alert to see.
+  net::http_request req;
+  req.target = "/metrics";
+  req.headers = {{"Authorization", "Bearer " + a.token()}};
+  auto metrics =
+      net::http_request_blocking({"http", "127.0.0.1", a.local_port(), {}}, std::move(req), 10s);
+  ASSERT_TRUE(metrics) << caf::to_string(metrics.error());
+  std::smatch failures;
+  ASSERT_TRUE(std::regex_search(metrics->body, failures,
+                                std::regex{"\nfedrelay_store_write_failures_total (\\d+)\n"}))
+      << metrics->body;
+  EXPECT_GE(std::stoi(failures[1].str()), 1);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <caf/sec.hpp>
 
 #include "actors/errc.hpp"
+#include "storage/errc.hpp"
 
 namespace fedrelay::net {
 namespace {
@@ -53,6 +54,8 @@ TEST(ErrorReplyTest, AFailedStoreOrAStoppedPartOfTheNodeIsA503ToTryAgain) {
   auto failed = error_reply(caf::make_error(actors::errc::storage_failed, "journal: disk full"));
   EXPECT_EQ(failed.status, 503u);
   EXPECT_EQ(failed.header("Retry-After"), "5");
+  auto no_room = error_reply(caf::make_error(storage::errc::no_space, "cannot write upload"));
+  EXPECT_EQ(no_room.status, 507u);
   auto missing = error_reply(caf::make_error(actors::errc::not_found, "no such room"));
   EXPECT_EQ(missing.status, 404u);
   EXPECT_EQ(missing.header("Retry-After"), "");

@@ -2,7 +2,9 @@
 // that grow in order and resume from their size, removal, and ids that never reach the file
 // system unless they are 64 hex digits.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <filesystem>
 
 #include "storage/errc.hpp"
@@ -38,6 +40,22 @@ TEST_F(FileStoreTest, PublishedContentIsStoredOnceUnderItsId) {
   EXPECT_EQ(test::read_file(files->path(id_a)), "hello world");
   EXPECT_EQ(entries(dir / "files/blobs"), 1u);
   EXPECT_EQ(entries(dir / "files/tmp"), 0u);  // the second copy was dropped
+}
+
+// A file that cannot grow (a full disk, a quota; here, this process's file size limit) is
+// errc::no_space, which the local API answers 507, not a failure of the store.
+TEST_F(FileStoreTest, AFileThatCannotGrowIsNoSpace) {
+  auto w = files->create_temp();
+  ASSERT_TRUE(w);
+  auto previous_signal = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit previous{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &previous), 0);
+  rlimit small{4096, previous.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto err = w->write(std::string(8192, 'x'));
+  ::setrlimit(RLIMIT_FSIZE, &previous);
+  std::signal(SIGXFSZ, previous_signal);
+  EXPECT_EQ(err, errc::no_space) << caf::to_string(err);
 }
 
 TEST_F(FileStoreTest, AnUnpublishedTempFileIsRemovedWithItsWriter) {

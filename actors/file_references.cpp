@@ -38,6 +38,13 @@ std::vector<std::pair<std::string, std::string>> references_of(const storage::st
   return out;
 }
 
+caf::expected<std::string> referenced_content(const storage::store& store, const std::string& room,
+                                              const std::string& event) {
+  auto v = store.get(storage::column::files, ev_key(room, event));
+  if (!v) return std::move(v.error());
+  return v->value_or(std::string{});
+}
+
 reference_batch::reference_batch(const storage::store& store, storage::write_batch& batch)
     : store_(store), batch_(batch) {}
 

@@ -26,6 +26,10 @@ namespace fedrelay::actors {
 std::vector<std::pair<std::string, std::string>> references_of(const storage::store& store,
                                                                const std::string& id, size_t limit);
 
+/// The content event `event` of `room` refers to, or "" when it refers to none.
+caf::expected<std::string> referenced_content(const storage::store& store, const std::string& room,
+                                              const std::string& event);
+
 /// References added and dropped in one write batch (an inbox page, a share). A drop sees
 /// the references added earlier in the same batch as well as the stored ones: one inbox
 /// page can hold a file.shared event and the deletion of its message or room, and the

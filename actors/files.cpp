@@ -34,6 +34,7 @@
 #include "actors/file_references.hpp"
 #include "actors/json_parse.hpp"
 #include "actors/logger.hpp"
+#include "actors/message_marks.hpp"
 #include "actors/printable.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
@@ -748,6 +749,31 @@ void check_membership(files_pointer self, std::vector<std::string> rooms, std::s
   }
 }
 
+/// Why an upload under the chat server's id (`event`, in `room`) may not share content `id`:
+/// the id named another file, or another message, in that room before. The room would
+/// answer the retry with that first event, and the new bytes would stay referenced by an
+/// event that does not show them. The same file again is a retried upload: no error.
+caf::error id_used_otherwise(files_pointer self, const std::string& room, const std::string& event,
+                             const std::string& id) {
+  auto& st = self->state;
+  auto shared = referenced_content(*st.ctx.store, room, event);
+  if (!shared) return caf::make_error(errc::storage_failed, "files: " + describe(shared.error()));
+  if (*shared == id) return caf::none;
+  auto taken = [&] {
+    auto event_id = event.substr(0, event.rfind(':'));
+    return caf::make_error(errc::bad_request,
+                           "id " + event_id + " names another " +
+                               (shared->empty() ? "message" : "file") +
+                               " in this room already: an upload sent again must be the same "
+                               "file, and a new one needs an id of its own");
+  };
+  if (!shared->empty()) return taken();
+  auto mark =
+      st.ctx.store->get(storage::column::dedup, room_message_key(submit_message_id(room, event)));
+  if (!mark) return caf::make_error(errc::storage_failed, "files: " + describe(mark.error()));
+  return mark->has_value() ? taken() : caf::none;
+}
+
 files_impl::behavior_type files(files_pointer self, files_context ctx) {
   self->state.ctx = std::move(ctx);
   recover(self);
@@ -761,6 +787,10 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
           return caf::make_error(errc::bad_request, "no such file content: " + id);
         if (sub.id.empty()) sub.id = random_hex(16);
         auto event = sub.id + ":" + st.ctx.own_domain;
+        if (auto err = id_used_otherwise(self, sub.room_id, event, id)) {
+          collect(self, id);
+          return err;
+        }
         auto user = qualify_user(sub.user, st.ctx.own_domain).value_or(sub.user);
         json meta = {{"state", "ready"},
                      {"size", content.value("size", uint64_t{0})},

@@ -543,6 +543,23 @@ TEST_F(FilesTest, UploadsOverTheLimitOrOfRefusedTypesAreRefusedAndNothingIsStore
   for (const auto& e : room_events(a.all_events(), room))
     if (e.value("type", "") == "file.shared" && e.value("name", "") == "r.txt") ++shares;
   EXPECT_EQ(shares, 1u);
+  // The id again with another file, or the id of another message, is refused, and the new
+  // bytes are not kept: the room would answer with the first event, which does not show
+  // them.
+  auto files_before = entries(blobs);
+  auto other = upload(a, room, "alice", "r.txt", "text/plain", "another file", &status, "up-1");
+  EXPECT_EQ(status, 400u) << other.dump();
+  EXPECT_NE(other.value("error", "").find("names another file in this room"), std::string::npos)
+      << other.dump();
+  ASSERT_TRUE(a.post("/api/v1/chat.send",
+                     {{"room_id", room}, {"user", "alice"}, {"text", "hi"}, {"id", "msg-1"}})
+                  .value("success", false));
+  auto over_message =
+      upload(a, room, "alice", "m.txt", "text/plain", "over a message", &status, "msg-1");
+  EXPECT_EQ(status, 400u) << over_message.dump();
+  EXPECT_NE(over_message.value("error", "").find("names another message"), std::string::npos)
+      << over_message.dump();
+  EXPECT_EQ(entries(blobs), files_before);
   net::http_request empty_id;
   empty_id.method = "POST";
   empty_id.target = "/api/v1/files.upload?room_id=" + room + "&user=alice&name=a.txt&id=";

@@ -788,7 +788,8 @@ files_impl::behavior_type files(files_pointer self, files_context ctx) {
         if (sub.id.empty()) sub.id = random_hex(16);
         auto event = sub.id + ":" + st.ctx.own_domain;
         if (auto err = id_used_otherwise(self, sub.room_id, event, id)) {
-          collect(self, id);
+          // Not after a failed read: collect could not see the other rooms' references.
+          if (err.code() == static_cast<uint8_t>(errc::bad_request)) collect(self, id);
           return err;
         }
         auto user = qualify_user(sub.user, st.ctx.own_domain).value_or(sub.user);

@@ -91,6 +91,7 @@ void reload_hub(const std::string& config_path, const config::tls_settings& serv
 struct hub_served {
   std::optional<int> code;
   bool store_unopened = false;  // the store did not open
+  bool no_space = false;        // for want of room on the disk
 };
 
 /// Serves the Hub until a stop signal (or a failed write of its store) among
@@ -104,7 +105,7 @@ hub_served serve_hub(const config::settings& s, const config::endpoint& listen,
   auto db = open_hub_store(s.hub.dir);
   if (!db) {
     report(db.error());
-    return {exit_error, true};
+    return {exit_error, true, is_no_space(db.error())};
   }
   runtime rt;
   auto& sys = rt.system();
@@ -204,9 +205,10 @@ int cmd_hub(const std::string& config_path) {
   for (bool first = true;; first = false) {
     auto served = serve_hub(*s, *listen, *public_url, config_path, stop_signals);
     if (served.code) {
-      // A store that does not open at the first start is the operator's to look at; after
-      // a failure it is most likely the disk still full (see cmd_run).
-      if (first || !served.store_unopened) return *served.code;
+      // A store that does not open at the first start is the operator's to look at, but for
+      // a full disk; after a failure it is most likely the disk still full (see cmd_run).
+      if (!served.store_unopened || (first && !served.no_space)) return *served.code;
+      if (first) waits.store_failed();
     } else {
       std::cerr << "the store failed a write: starting the Hub again from its data\n";
       waits.store_failed();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "app/commands.hpp"
@@ -44,14 +45,42 @@ int cmd_run(const std::string& config_path) {
   // The store failed a write: this thread starts the node again from its data.
   auto store_failed = [](const std::string&) { kill(getpid(), store_failed_signal); };
   auto settings = *s;  // what the node runs with, for a start after a failure
+  recovery_waits waits;
   std::cout << config::status_text(config::status::booting) << std::endl;
   auto n = serving::start(std::move(*s), apply, store_failed);
-  if (!n) {
+  // Starts the node again from its data after a wait, as often as it takes (see
+  // docs/OPERATIONS.md, "A full disk"); the exit code when a stop signal or the settings
+  // end the tries.
+  auto start_after_waits = [&]() -> std::optional<int> {
+    for (;;) {
+      write_status_file(settings.storage_dir, config::status::booting);
+      auto wait = waits.next();
+      std::cerr << "waiting " << wait.count() << " s before starting again\n";
+      if (int stop = wait_for_stop(stop_signals, wait)) {
+        remove_status_file(settings.storage_dir);
+        std::cerr << "stopping on signal " << stop << '\n';
+        return exit_ok;
+      }
+      std::cout << config::status_text(config::status::booting) << std::endl;
+      n = serving::start(settings, apply, store_failed);
+      if (n) {
+        std::cout << config::status_text(n->status()) << std::endl;
+        return std::nullopt;
+      }
+      report(n.error());
+      if (auto code = start_failure_exit_code(n.error()); code == exit_bad_settings) return code;
+    }
+  };
+  if (n) {
+    std::cout << config::status_text(n->status()) << std::endl;
+  } else {
     report(n.error());
-    return start_failure_exit_code(n.error());
+    // A disk with no room for the store to open on (a node started with it full) is
+    // waited for as after a failed write; any other failure is the operator's.
+    if (!is_no_space(n.error())) return start_failure_exit_code(n.error());
+    waits.store_failed();
+    if (auto code = start_after_waits()) return *code;
   }
-  std::cout << config::status_text(n->status()) << std::endl;
-  recovery_waits waits;
   for (;;) {
     int received = 0;
     sigwait(&stop_signals, &received);
@@ -62,22 +91,7 @@ int cmd_run(const std::string& config_path) {
       waits.store_failed();
       std::cerr << "the store failed a write: starting the node again from its data\n";
       n->stop();
-      for (;;) {
-        write_status_file(settings.storage_dir, config::status::booting);
-        auto wait = waits.next();
-        std::cerr << "waiting " << wait.count() << " s before starting again\n";
-        if (int stop = wait_for_stop(stop_signals, wait)) {
-          remove_status_file(settings.storage_dir);
-          std::cerr << "stopping on signal " << stop << '\n';
-          return exit_ok;
-        }
-        std::cout << config::status_text(config::status::booting) << std::endl;
-        n = serving::start(settings, apply, store_failed);
-        if (n) break;
-        report(n.error());
-        if (auto code = start_failure_exit_code(n.error()); code == exit_bad_settings) return code;
-      }
-      std::cout << config::status_text(n->status()) << std::endl;
+      if (auto code = start_after_waits()) return *code;
       continue;
     }
     if (received == SIGUSR1) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "storage/errc.hpp"
+
 namespace fedrelay::app {
 namespace {
 
@@ -25,6 +27,11 @@ seconds recovery_waits::next() {
   auto wait = next_;
   next_ = std::min(next_ * 2, longest_wait);
   return wait;
+}
+
+bool is_no_space(const caf::error& err) {
+  return err.category() == caf::atom("storage") &&
+         static_cast<storage::errc>(err.code()) == storage::errc::no_space;
 }
 
 int wait_for_stop(const sigset_t& signals, seconds wait) {

@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include <caf/error.hpp>
+
 namespace fedrelay::app {
 
 /// Sent to the process by the store's on_write_failure: its main thread stops what runs
@@ -26,6 +28,10 @@ class recovery_waits {
   std::chrono::seconds next_{1};
   std::chrono::steady_clock::time_point last_failure_{};
 };
+
+/// Whether `err` (of a start) is a disk with no room to open the store on: then the start
+/// is tried again after waits, as after a failed write.
+bool is_no_space(const caf::error& err);
 
 /// Waits up to `wait` for SIGINT or SIGTERM among `signals` (blocked in every thread),
 /// and returns it, or 0 when the time passed. The others (a reload, another failure) do

@@ -18,7 +18,7 @@ enum class errc : uint8_t {
   write_failed,  // a write or fsync failed; the store refuses writes from then on
   corrupted,     // a stored value does not decode
   bad_batch,     // a batch the store will not write (a range deletion where none may go)
-  no_space,      // a file of the file store cannot grow: a full disk, a quota, a size limit
+  no_space,      // a file cannot grow: a full disk, a quota, a size limit (the file store; an open)
 };
 
 /// Returns the name of an error code, e.g. "invalid".

@@ -7,10 +7,12 @@
 namespace fedrelay::storage {
 
 periodic_wal_sync::periodic_wal_sync(rocksdb::DB& db, std::chrono::milliseconds period,
-                                     std::function<void(const rocksdb::Status&)> on_failure)
+                                     std::function<void(const rocksdb::Status&)> on_failure,
+                                     const std::atomic<bool>& store_failed)
     : db_(db),
       period_(period),
       on_failure_(std::move(on_failure)),
+      store_failed_(store_failed),
       synced_(db.GetLatestSequenceNumber()),  // what the open recovered is on disk
       thread_([this] { run(); }) {}
 
@@ -43,6 +45,7 @@ bool periodic_wal_sync::sync_written() {
   // and its WAL record in the file: one SyncWAL from here on covers them all.
   auto target = db_.GetLatestSequenceNumber();
   if (synced_.load(std::memory_order_acquire) >= target) return true;
+  if (store_failed_.load(std::memory_order_acquire)) return false;
   // RocksDB lets SyncWAL run beside writers and other syncs; it syncs every WAL file not
   // yet synced.
   auto status = db_.SyncWAL();

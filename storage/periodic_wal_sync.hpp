@@ -22,10 +22,13 @@ namespace fedrelay::storage {
 class periodic_wal_sync {
  public:
   /// Starts the thread. `on_failure` runs (on the thread that synced) when a sync fails;
-  /// the store then refuses writes, as after a failed synced write.
-  /// REQUIRES: `db` outlives this object.
+  /// the store then refuses writes, as after a failed synced write. Once `store_failed`
+  /// is set (any write failed) nothing is synced any more: the log writer that failed
+  /// aborts the process at its next sync (an assertion Debian's librocksdb keeps).
+  /// REQUIRES: `db` and `store_failed` outlive this object.
   periodic_wal_sync(rocksdb::DB& db, std::chrono::milliseconds period,
-                    std::function<void(const rocksdb::Status&)> on_failure);
+                    std::function<void(const rocksdb::Status&)> on_failure,
+                    const std::atomic<bool>& store_failed);
   /// Stops the thread, then syncs what was written since the last sync, so a clean close
   /// leaves every answered write on disk (a failure goes to `on_failure`, as any).
   ~periodic_wal_sync();
@@ -45,6 +48,7 @@ class periodic_wal_sync {
   rocksdb::DB& db_;
   const std::chrono::milliseconds period_;
   std::function<void(const rocksdb::Status&)> on_failure_;
+  const std::atomic<bool>& store_failed_;
   /// The RocksDB sequence number up to which the WAL is known to be on disk.
   std::atomic<uint64_t> synced_{0};
   std::mutex mutex_;

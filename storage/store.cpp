@@ -426,6 +426,9 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
           "data directory " + dir + " is in use by " + holder + " (RocksDB LOCK held)",
           status.ToString());
     }
+    if (status.IsNoSpace())  // RocksDB writes as it opens: a new log, a MANIFEST, a flush
+      return caf::make_error(errc::no_space, "no room on the disk to open the database in " + dir,
+                             status.ToString());
     return caf::make_error(errc::open_failed, "cannot open the database in " + dir,
                            status.ToString());
   }
@@ -437,14 +440,16 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   if (opts.wal_sync_period.count() > 0) {
     auto* owner = p.get();
     p->wal_sync = std::make_unique<periodic_wal_sync>(
-        *p->db, opts.wal_sync_period, [owner](const rocksdb::Status& status) {
+        *p->db, opts.wal_sync_period,
+        [owner](const rocksdb::Status& status) {
           // No writer may be there to see it (a quiet node, or the sync at close), so it
           // is said here too: storage/ has no logger, and the node's stderr is its log.
           if (!owner->failed.load(std::memory_order_acquire))
             std::fprintf(stderr, "storage: syncing the write-ahead log of %s failed: %s\n",
                          owner->dir.c_str(), status.ToString().c_str());
           (void)owner->record_failure(status);
-        });
+        },
+        p->failed);
   }
   return std::unique_ptr<store>{new store(std::move(p))};
 }

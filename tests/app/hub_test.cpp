@@ -513,8 +513,6 @@ TEST_F(HubTest, HubDownThenUpKeepsItsRecords) {
   EXPECT_NE(up.output.find("source:      hub\n"), std::string::npos) << up.output;
 }
 
-// The node side for real: the registrar posting through the HTTP transport, first to a
-// Hub that is not there, then to one that comes up; the status strings of DESIGN.md §7.
 // A write its store could not make (a full disk; here, files that may not grow) and the
 // Hub starts itself again from its data, in the same process, once the disk takes writes.
 TEST_F(HubTest, AfterAFullDiskTheHubStartsAgainByItself) {
@@ -535,6 +533,8 @@ TEST_F(HubTest, AfterAFullDiskTheHubStartsAgainByItself) {
   EXPECT_NE(log.find("Hub listening", log.find("Hub listening") + 1), std::string::npos) << log;
 }
 
+// The node side for real: the registrar posting through the HTTP transport, first to a
+// Hub that is not there, then to one that comes up; the status strings of DESIGN.md §7.
 TEST_F(HubTest, NodeRegistrarFollowsAHubThatComesUpLater) {
   using namespace std::chrono_literals;
   net::io_runtime io{1};

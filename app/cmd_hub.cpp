@@ -22,6 +22,7 @@
 #include "net/http_types.hpp"
 #include "net/hub_api.hpp"
 #include "net/io_runtime.hpp"
+#include "net/logger.hpp"
 #include "net/smtp_mailer.hpp"
 #include "storage/errc.hpp"
 #include "storage/store.hpp"
@@ -57,8 +58,11 @@ caf::expected<std::unique_ptr<storage::store>> open_hub_store(const std::string&
                                std::filesystem::perm_options::replace, ec);
   storage::store_options opts;
   opts.on_write_failure = [](const std::string& reason) {
-    std::cerr << "storage: a write failed (" << reason
-              << "); the store refuses writes until the Hub starts again from its data\n";
+    // Not std::cerr: this is another thread than the one that writes to it.
+    net::log()->error(
+        "storage: a write failed ({}); the store refuses writes until the Hub starts again "
+        "from its data",
+        reason);
     kill(getpid(), store_failed_signal);
   };
   return storage::store::open(dir + "/db", std::move(opts));
@@ -204,6 +208,7 @@ int cmd_hub(const std::string& config_path) {
   recovery_waits waits;
   for (bool first = true;; first = false) {
     auto served = serve_hub(*s, *listen, *public_url, config_path, stop_signals);
+    clear_output_errors();
     if (served.code) {
       // A store that does not open at the first start is the operator's to look at, but for
       // a full disk; after a failure it is most likely the disk still full (see cmd_run).
@@ -216,8 +221,21 @@ int cmd_hub(const std::string& config_path) {
     auto wait = waits.next();
     std::cerr << "waiting " << wait.count() << " s before starting again\n";
     if (int stop = wait_for_stop(stop_signals, wait)) {
+      clear_output_errors();
       std::cerr << "stopping on signal " << stop << '\n';
       return exit_ok;
+    }
+    clear_output_errors();
+    // From the file as it is now (a renewed certificate, say); one that does not load, or
+    // names no usable address, changes nothing.
+    if (auto fresh = load_or_report(config_path)) {
+      auto fresh_listen = config::parse_endpoint(fresh->hub.listen);
+      auto fresh_url = net::parse_url(fresh->hub.public_url);
+      if (fresh_listen && fresh_url && missing_hub_keys(fresh->hub).empty()) {
+        *s = std::move(*fresh);
+        listen = std::move(fresh_listen);
+        public_url = std::move(fresh_url);
+      }
     }
   }
 }

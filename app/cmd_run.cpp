@@ -53,6 +53,7 @@ int cmd_run(const std::string& config_path) {
   // end the tries.
   auto start_after_waits = [&]() -> std::optional<int> {
     for (;;) {
+      clear_output_errors();
       write_status_file(settings.storage_dir, config::status::booting);
       auto wait = waits.next();
       std::cerr << "waiting " << wait.count() << " s before starting again\n";
@@ -61,6 +62,10 @@ int cmd_run(const std::string& config_path) {
         std::cerr << "stopping on signal " << stop << '\n';
         return exit_ok;
       }
+      clear_output_errors();
+      // From the file as it is now: a reload or the settings screen's restart asked for
+      // meanwhile, or before the failure, takes effect (one that does not load: as before).
+      if (auto fresh = load_or_report(config_path)) settings = std::move(*fresh);
       std::cout << config::status_text(config::status::booting) << std::endl;
       n = serving::start(settings, apply, store_failed);
       if (n) {
@@ -84,13 +89,16 @@ int cmd_run(const std::string& config_path) {
   for (;;) {
     int received = 0;
     sigwait(&stop_signals, &received);
+    clear_output_errors();
     if (received == store_failed_signal) {
       // Everything accepted is in the store's log, which RocksDB reads back at the next
       // open, as after a crash; the actors reload what they keep in memory. While the
       // store cannot open (a disk still full), it is tried again, ever less often.
       waits.store_failed();
       std::cerr << "the store failed a write: starting the node again from its data\n";
-      n->stop();
+      // The status file says so meanwhile (rewritten in place when the disk is full).
+      write_status_file(settings.storage_dir, config::status::booting);
+      n->stop(true);
       if (auto code = start_after_waits()) return *code;
       continue;
     }
@@ -110,7 +118,10 @@ int cmd_run(const std::string& config_path) {
       n = serving::start(std::move(*fresh), apply, store_failed);
       if (!n) {
         report(n.error());
-        return start_failure_exit_code(n.error());
+        if (!is_no_space(n.error())) return start_failure_exit_code(n.error());
+        waits.store_failed();
+        if (auto code = start_after_waits()) return *code;
+        continue;
       }
       std::cout << config::status_text(n->status()) << std::endl;
       continue;

@@ -371,7 +371,7 @@ struct node::impl {
 node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 node::~node() {
-  remove_status_file(impl_->settings.storage_dir);
+  if (!keep_status_file_) remove_status_file(impl_->settings.storage_dir);
 }
 
 caf::expected<std::unique_ptr<node>> node::start(

@@ -38,6 +38,8 @@ class node {
   std::vector<std::string> reload(const config::settings& fresh);
 
   config::status status() const;
+  /// Leaves the status file in place when the node goes: the process starts it again.
+  void keep_status_file() { keep_status_file_ = true; }
   const config::settings& settings() const;
   const crypto::identity& identity() const;
   actors::discovery_actor discovery() const;
@@ -46,6 +48,7 @@ class node {
   struct impl;
   explicit node(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
+  bool keep_status_file_ = false;
 };
 
 }  // namespace fedrelay::app

@@ -116,7 +116,8 @@ std::vector<std::string> serving::reload(const config::settings& fresh) {
   return {};
 }
 
-void serving::stop() {
+void serving::stop(bool keep_status_file) {
+  if (node_ && keep_status_file) node_->keep_status_file();
   node_.reset();
   standby_.reset();
 }

@@ -49,7 +49,8 @@ class serving {
   /// node::reload on a node; nothing on a stand-by (it has no peers to filter).
   std::vector<std::string> reload(const config::settings& fresh);
   /// Stops whatever runs (listeners first), releasing its ports and its store.
-  void stop();
+  /// `keep_status_file`: the process starts it again (see node::keep_status_file).
+  void stop(bool keep_status_file = false);
 
  private:
   std::unique_ptr<node> node_;

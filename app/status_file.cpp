@@ -14,12 +14,23 @@ namespace fedrelay::app {
 void write_status_file(const std::string& dir, config::status s) {
   auto path = dir + "/" + status_file_name;
   auto tmp = path + ".tmp";
+  auto line = std::to_string(getpid()) + ' ' + std::string{config::status_text(s)} + '\n';
+  bool written = false;
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << getpid() << ' ' << config::status_text(s) << '\n';
+    out << line;
+    out.close();
+    written = !out.fail();
   }
   // rename() is atomic, so a reader never sees half a line.
-  std::rename(tmp.c_str(), path.c_str());
+  if (written && std::rename(tmp.c_str(), path.c_str()) == 0) return;
+  std::remove(tmp.c_str());
+  // A full disk: the line goes over the file's first line in place, which takes no new
+  // block (a reader reads up to the first newline).
+  if (FILE* f = std::fopen(path.c_str(), "r+")) {
+    std::fputs(line.c_str(), f);
+    std::fclose(f);
+  }
 }
 
 void remove_status_file(const std::string& dir) {

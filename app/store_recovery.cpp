@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include <algorithm>
+#include <iostream>
 
 #include "storage/errc.hpp"
 
@@ -27,6 +28,11 @@ seconds recovery_waits::next() {
   auto wait = next_;
   next_ = std::min(next_ * 2, longest_wait);
   return wait;
+}
+
+void clear_output_errors() {
+  std::cout.clear();
+  std::cerr.clear();
 }
 
 bool is_no_space(const caf::error& err) {

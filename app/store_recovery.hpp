@@ -33,6 +33,10 @@ class recovery_waits {
 /// is tried again after waits, as after a failed write.
 bool is_no_space(const caf::error& err);
 
+/// Makes std::cout and std::cerr write again after a write failed (a log file on the full
+/// disk): a stream that failed once drops every later line until cleared.
+void clear_output_errors();
+
 /// Waits up to `wait` for SIGINT or SIGTERM among `signals` (blocked in every thread),
 /// and returns it, or 0 when the time passed. The others (a reload, another failure) do
 /// not end the wait.

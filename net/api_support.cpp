@@ -50,6 +50,9 @@ unsigned status_of(const caf::error& err) {
 }  // namespace
 
 http_response error_reply(const caf::error& err) {
+  // Said as the HTTP server says it for a streamed body, without the server's paths.
+  if (status_of(err) == 507)
+    return error_reply(507, "no room on the node's disk for this body; try again once there is");
   auto res = error_reply(status_of(err), actors::detail_of(err));
   // A failed store (the node starts again from its data within seconds) or a part of the
   // node stopped with it: worth another try soon, as a client of 503 expects to be told.

@@ -121,7 +121,7 @@ void render_probe(exposition& x, const actors::node_metrics& m) {
            "when it kept more than 128 MiB freed (it keeps what it frees for reuse).");
   x.sample({}, load(actors::memory_returned_bytes()));
   x.family("fedrelay_store_write_failures_total", "counter",
-           "Writes the store could not make (a full disk, a failed fsync) since the process "
+           "Times the store failed a write (a full disk, a failed fsync) since the process "
            "started; after each the node started again from its data.");
   x.sample({}, load(actors::store_write_failures()));
   if (auto not_after = m.tls_not_after.load(std::memory_order_relaxed); not_after > 0) {

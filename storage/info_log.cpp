@@ -21,21 +21,23 @@
 namespace fedrelay::storage {
 namespace {
 
-// RocksDB cuts its own lines at about this much, too.
-constexpr size_t max_line_bytes = 8u << 10;
+// RocksDB's own logger cuts its lines here too (its statistics dumps are long).
+constexpr size_t max_line_bytes = 64u << 10;
 
 class info_log final : public rocksdb::Logger {
  public:
-  info_log(std::string path, size_t max_bytes) : path_(std::move(path)), max_bytes_(max_bytes) {
+  info_log(std::string path, size_t max_bytes)
+      : path_(std::move(path)), old_path_(path_ + ".old"), max_bytes_(max_bytes) {
     std::lock_guard<std::mutex> guard{mutex_};
-    start_file();
+    open_file();
   }
 
   using rocksdb::Logger::Logv;
 
   // The level's prefix ("[WARN] ") is added by RocksDB's Logv(level, ...) before this.
+  // Nothing may throw into RocksDB: no allocation here.
   void Logv(const char* format, va_list ap) override {
-    char line[max_line_bytes];
+    static thread_local char line[max_line_bytes];
     size_t n = prefix(line, sizeof line);
     va_list copy;
     va_copy(copy, ap);
@@ -43,14 +45,18 @@ class info_log final : public rocksdb::Logger {
     va_end(copy);
     if (body < 0) body = 0;
     n = std::min(n + static_cast<size_t>(body), sizeof line - 2);
-    if (line[n - 1] != '\n') line[n++] = '\n';
+    if (n == 0 || line[n - 1] != '\n') line[n++] = '\n';
     std::lock_guard<std::mutex> guard{mutex_};
+    if (!fd_) open_file();  // a file that could not be opened before may be now
     if (!fd_ || !write_all(fd_.get(), {line, n})) {
       ++dropped_;
       return;
     }
     written_ += n;
-    if (written_ > max_bytes_) start_file();
+    if (written_ > max_bytes_) {
+      ::rename(path_.c_str(), old_path_.c_str());
+      open_file();
+    }
   }
 
   size_t GetLogFileSize() const override {
@@ -81,18 +87,17 @@ class info_log final : public rocksdb::Logger {
     return n < 0 ? 0 : std::min(static_cast<size_t>(n), room - 1);
   }
 
-  // Under mutex_. Only a regular file is moved aside: the path may name a device or a pipe
-  // an operator pointed it at.
-  void start_file() {
-    fd_.reset();
-    struct stat st {};
-    if (::lstat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-      ::rename(path_.c_str(), (path_ + ".old").c_str());
+  // Under mutex_. Appends to what is there: a store opened beside a running node (`fedrelay
+  // resolve`, which then finds it locked) writes its lines into the node's LOG instead of
+  // moving the file the node writes to aside.
+  void open_file() {
     fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    written_ = 0;
+    struct stat st {};
+    written_ = fd_ && ::fstat(fd_.get(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   }
 
   const std::string path_;
+  const std::string old_path_;
   const size_t max_bytes_;
   mutable std::mutex mutex_;
   unique_fd fd_;

@@ -17,10 +17,9 @@ class Logger;
 namespace fedrelay::storage {
 
 /// A logger for RocksDB that appends its lines to `path`, in RocksDB's own format (the
-/// time, the thread, the line). A regular file already at `path` becomes `path`.old
-/// (replacing the one before), and so does the file each time it passes `max_bytes`. A
-/// line that cannot be written (a full disk) is dropped and counted; nothing fails. When
-/// `path` cannot be opened at all, every line is dropped.
+/// time, the thread, the line). The file becomes `path`.old (replacing the one before)
+/// each time it passes `max_bytes`. A line that cannot be written (a full disk) is dropped
+/// and counted; nothing fails. While `path` cannot be opened, lines are dropped.
 std::shared_ptr<rocksdb::Logger> open_info_log(const std::string& path, size_t max_bytes);
 
 /// The lines `logger` (made by open_info_log) could not write.

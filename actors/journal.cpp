@@ -212,7 +212,8 @@ void flush(journal_pointer self) {
     if (err) {
       st.failed = true;
       st.failure = caf::make_error(errc::storage_failed, "journal: " + describe(err));
-      log()->error("journal write failed, refusing writes until restart: {}", describe(err));
+      log()->error("journal write failed, refusing writes until the node starts again: {}",
+                   describe(err));
       for (auto& w : waiting)
         if (w.promise.pending()) w.promise.deliver(st.failure);
       return;

@@ -166,8 +166,13 @@ hub_served serve_hub(const config::settings& s, const config::endpoint& listen,
   int received = 0;
   while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP)
     reload_hub(config_path, s.tls, **server);
-  if (received != store_failed_signal) std::cerr << "stopping on signal " << received << '\n';
-  remove_status_file(s.hub.dir);
+  if (received != store_failed_signal) {
+    std::cerr << "stopping on signal " << received << '\n';
+    remove_status_file(s.hub.dir);
+  } else {
+    // Said while the Hub waits to start again (rewritten in place when the disk is full).
+    write_status_file(s.hub.dir, config::status::booting);
+  }
   (*server)->stop();
   stop_actors();
   if (received == store_failed_signal) return {};
@@ -222,6 +227,7 @@ int cmd_hub(const std::string& config_path) {
     std::cerr << "waiting " << wait.count() << " s before starting again\n";
     if (int stop = wait_for_stop(stop_signals, wait)) {
       clear_output_errors();
+      remove_status_file(s->hub.dir);
       std::cerr << "stopping on signal " << stop << '\n';
       return exit_ok;
     }

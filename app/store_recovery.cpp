@@ -18,8 +18,7 @@ constexpr seconds quiet_before_first_wait_again{300};
 
 }  // namespace
 
-void recovery_waits::store_failed() {
-  auto now = std::chrono::steady_clock::now();
+void recovery_waits::store_failed(std::chrono::steady_clock::time_point now) {
   if (now - last_failure_ > quiet_before_first_wait_again) next_ = first_wait;
   last_failure_ = now;
 }

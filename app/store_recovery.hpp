@@ -19,8 +19,8 @@ inline constexpr int store_failed_signal = SIGUSR2;
 /// still full) goes on from where they were.
 class recovery_waits {
  public:
-  /// The store failed a write.
-  void store_failed();
+  /// The store failed a write (at `now`).
+  void store_failed(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
   /// The wait before the next try; the one after it is twice as long.
   std::chrono::seconds next();
 

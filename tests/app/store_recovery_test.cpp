@@ -16,5 +16,16 @@ TEST(RecoveryWaitsTest, EachWaitIsTwiceTheLastUpToAMinute) {
   EXPECT_EQ(waits.next(), seconds{60});
 }
 
+TEST(RecoveryWaitsTest, AFailureAfterFiveQuietMinutesStartsTheWaitsOver) {
+  recovery_waits waits;
+  auto start = std::chrono::steady_clock::now();
+  waits.store_failed(start);
+  for (int i = 0; i < 4; ++i) (void)waits.next();
+  waits.store_failed(start + seconds{299});
+  EXPECT_EQ(waits.next(), seconds{16});
+  waits.store_failed(start + seconds{299} + seconds{301});
+  EXPECT_EQ(waits.next(), seconds{1});
+}
+
 }  // namespace
 }  // namespace fedrelay::app

@@ -48,10 +48,11 @@ int cmd_run(const std::string& config_path) {
   recovery_waits waits;
   std::cout << config::status_text(config::status::booting) << std::endl;
   auto n = serving::start(std::move(*s), apply, store_failed);
-  // Starts the node again from its data after a wait, as often as it takes (see
-  // docs/OPERATIONS.md, "A full disk"); the exit code when a stop signal or the settings
-  // end the tries.
+  // After the store failed (or had no room to open): starts the node again from its data
+  // after a wait, as often as it takes (see docs/OPERATIONS.md, "A full disk"); the exit
+  // code when a stop signal or the settings end the tries.
   auto start_after_waits = [&]() -> std::optional<int> {
+    waits.store_failed();
     for (;;) {
       clear_output_errors();
       write_status_file(settings.storage_dir, config::status::booting);
@@ -83,7 +84,6 @@ int cmd_run(const std::string& config_path) {
     // A disk with no room for the store to open on (a node started with it full) is
     // waited for as after a failed write; any other failure is the operator's.
     if (!is_no_space(n.error())) return start_failure_exit_code(n.error());
-    waits.store_failed();
     if (auto code = start_after_waits()) return *code;
   }
   for (;;) {
@@ -94,7 +94,6 @@ int cmd_run(const std::string& config_path) {
       // Everything accepted is in the store's log, which RocksDB reads back at the next
       // open, as after a crash; the actors reload what they keep in memory. While the
       // store cannot open (a disk still full), it is tried again, ever less often.
-      waits.store_failed();
       std::cerr << "the store failed a write: starting the node again from its data\n";
       // The status file says so meanwhile (rewritten in place when the disk is full).
       write_status_file(settings.storage_dir, config::status::booting);
@@ -119,7 +118,6 @@ int cmd_run(const std::string& config_path) {
       if (!n) {
         report(n.error());
         if (!is_no_space(n.error())) return start_failure_exit_code(n.error());
-        waits.store_failed();
         if (auto code = start_after_waits()) return *code;
         continue;
       }

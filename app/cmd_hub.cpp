@@ -109,7 +109,7 @@ hub_served serve_hub(const config::settings& s, const config::endpoint& listen,
   auto db = open_hub_store(s.hub.dir);
   if (!db) {
     report(db.error());
-    return {exit_error, true, is_no_space(db.error())};
+    return {exit_error, true, storage::is_no_space(db.error())};
   }
   runtime rt;
   auto& sys = rt.system();

@@ -15,6 +15,7 @@
 #include "app/status_file.hpp"
 #include "app/store_recovery.hpp"
 #include "config/status.hpp"
+#include "storage/errc.hpp"
 
 namespace fedrelay::app {
 
@@ -83,7 +84,7 @@ int cmd_run(const std::string& config_path) {
     report(n.error());
     // A disk with no room for the store to open on (a node started with it full) is
     // waited for as after a failed write; any other failure is the operator's.
-    if (!is_no_space(n.error())) return start_failure_exit_code(n.error());
+    if (!storage::is_no_space(n.error())) return start_failure_exit_code(n.error());
     if (auto code = start_after_waits()) return *code;
   }
   for (;;) {
@@ -117,7 +118,7 @@ int cmd_run(const std::string& config_path) {
       n = serving::start(std::move(*fresh), apply, store_failed);
       if (!n) {
         report(n.error());
-        if (!is_no_space(n.error())) return start_failure_exit_code(n.error());
+        if (!storage::is_no_space(n.error())) return start_failure_exit_code(n.error());
         if (auto code = start_after_waits()) return *code;
         continue;
       }

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <iostream>
 
-#include "storage/errc.hpp"
-
 namespace fedrelay::app {
 namespace {
 
@@ -32,11 +30,6 @@ seconds recovery_waits::next() {
 void clear_output_errors() {
   std::cout.clear();
   std::cerr.clear();
-}
-
-bool is_no_space(const caf::error& err) {
-  return err.category() == caf::atom("storage") &&
-         static_cast<storage::errc>(err.code()) == storage::errc::no_space;
 }
 
 int wait_for_stop(const sigset_t& signals, seconds wait) {

@@ -29,10 +29,6 @@ class recovery_waits {
   std::chrono::steady_clock::time_point last_failure_{};
 };
 
-/// Whether `err` (of a start) is a disk with no room to open the store on: then the start
-/// is tried again after waits, as after a failed write.
-bool is_no_space(const caf::error& err);
-
 /// Makes std::cout and std::cerr write again after a write failed (a log file on the full
 /// disk): a stream that failed once drops every later line until cleared.
 void clear_output_errors();

@@ -25,8 +25,7 @@ namespace {
 
 unsigned status_of(const caf::error& err) {
   if (err == caf::sec::request_receiver_down) return 503;
-  if (err.category() == caf::atom("storage"))
-    return static_cast<storage::errc>(err.code()) == storage::errc::no_space ? 507 : 500;
+  if (err.category() == caf::atom("storage")) return storage::is_no_space(err) ? 507 : 500;
   if (err.category() == caf::atom("system")) return err == caf::sec::request_timeout ? 504 : 500;
   if (err.category() != caf::atom("actors")) return 500;
   switch (static_cast<actors::errc>(err.code())) {
@@ -51,8 +50,7 @@ unsigned status_of(const caf::error& err) {
 
 http_response error_reply(const caf::error& err) {
   // Said as the HTTP server says it for a streamed body, without the server's paths.
-  if (status_of(err) == 507)
-    return error_reply(507, "no room on the node's disk for this body; try again once there is");
+  if (status_of(err) == 507) return error_reply(507, no_room_for_body);
   auto res = error_reply(status_of(err), actors::detail_of(err));
   // A failed store (the node starts again from its data within seconds) or a part of the
   // node stopped with it: worth another try soon, as a client of 503 expects to be told.

@@ -543,12 +543,9 @@ class http_session : public session_base {
       if (auto err = sink_->write({piece_.data(), n})) {
         spdlog::error("http_server: storing the body from {} failed: {}", remote_,
                       caf::to_string(err));
-        bool no_space = err.category() == caf::atom("storage") &&
-                        static_cast<storage::errc>(err.code()) == storage::errc::no_space;
-        return do_write(no_space ? error_response(507,
-                                                  "no room on the node's disk for this body; "
-                                                  "try again once there is")
-                                 : error_response(500, "cannot store the request body"),
+        return do_write(storage::is_no_space(err)
+                            ? error_response(507, no_room_for_body)
+                            : error_response(500, "cannot store the request body"),
                         true);
       }
     }

@@ -21,6 +21,10 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 /// Case-insensitive lookup of a header; "" when absent (the first one wins when repeated).
 std::string_view find_header(const header_list& headers, std::string_view name);
 
+/// What a request whose body found no room on the node's disk is answered, with 507.
+inline constexpr const char* no_room_for_body =
+    "no room on the node's disk for this body; try again once there is";
+
 /// Receives a request body piece by piece instead of as one string, so a large upload is
 /// never held in memory (server_options::stream_body). Called on the connection's io
 /// thread, in order, never concurrently.

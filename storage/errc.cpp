@@ -22,4 +22,8 @@ std::string to_string(errc code) {
   return "unknown";
 }
 
+bool is_no_space(const caf::error& err) {
+  return err.category() == caf::atom("storage") && static_cast<errc>(err.code()) == errc::no_space;
+}
+
 }  // namespace fedrelay::storage

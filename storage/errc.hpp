@@ -24,6 +24,10 @@ enum class errc : uint8_t {
 /// Returns the name of an error code, e.g. "invalid".
 std::string to_string(errc code);
 
+/// Whether `err` is errc::no_space: a disk with no room, which frees up by itself or by an
+/// operator's hand, unlike other failures.
+bool is_no_space(const caf::error& err);
+
 }  // namespace fedrelay::storage
 
 CAF_ERROR_CODE_ENUM(fedrelay::storage::errc, "storage")

@@ -18,6 +18,7 @@
 #include "actors/errc.hpp"
 #include "actors/log_budget.hpp"
 #include "actors/logger.hpp"
+#include "actors/wall_clock.hpp"
 #include "crypto/pem.hpp"
 #include "storage/store.hpp"
 
@@ -57,12 +58,6 @@ struct discovery_state {
 };
 
 using discovery_pointer = discovery_actor::stateful_pointer<discovery_state>;
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// RFC 2782: the lowest priority wins; among equals, a weighted random pick.
 const dns_srv& pick_srv(const std::vector<dns_srv>& records, std::minstd_rand& rng) {
@@ -156,7 +151,7 @@ void remember(discovery_pointer self, const std::string& domain, cached_answer a
               std::chrono::seconds ttl) {
   auto& st = self->state;
   ttl = std::min(ttl, st.options.max_ttl);
-  answer.expires_at = unix_now() + ttl.count();
+  answer.expires_at = unix_seconds_now() + ttl.count();
   if (answer.record) answer.record->expires_at = answer.expires_at;
   if (ttl.count() <= 0) {
     st.cache.erase(domain);
@@ -286,7 +281,7 @@ void drop_stored(storage::store& store, const std::string& domain) {
 /// start, so that answers of domains never asked for again do not stay for good.
 void sweep_store(storage::store& store) {
   constexpr size_t per_write = 1024;
-  auto now = unix_now();
+  auto now = unix_seconds_now();
   storage::write_batch batch;
   size_t dropped = 0;
   bool writing = true;  // a store that refused a write refuses every later one
@@ -319,7 +314,7 @@ const cached_answer* cached(discovery_pointer self, const std::string& domain) {
   auto bytes = st.ports.store->get(storage::column::discovery, domain);
   if (!bytes || !*bytes) return nullptr;
   auto answer = decode_cached_answer(**bytes);
-  auto unix = unix_now();
+  auto unix = unix_seconds_now();
   if (!still_usable(answer, unix)) {
     drop_stored(*st.ports.store, domain);
     return nullptr;

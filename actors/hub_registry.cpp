@@ -27,6 +27,7 @@
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
 #include "actors/logger.hpp"
+#include "actors/wall_clock.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/pem.hpp"
@@ -271,9 +272,7 @@ hub_registry::hub_registry(storage::store& db, hub_registry_options options)
 
 int64_t hub_registry::now() const {
   if (options_.now_ms) return options_.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return unix_ms_now();
 }
 
 caf::expected<hub_register_step> hub_registry::register_domain(const hub_registration& reg) {

@@ -25,6 +25,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
 #include "actors/transaction.hpp"
+#include "actors/wall_clock.hpp"
 #include "crypto/raw_key.hpp"
 #include "crypto/sealing.hpp"
 #include "storage/keys.hpp"

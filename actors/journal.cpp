@@ -18,6 +18,7 @@
 #include "actors/logger.hpp"
 #include "actors/outbox.hpp"
 #include "actors/transaction.hpp"
+#include "actors/wall_clock.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 
@@ -61,12 +62,6 @@ struct journal_state {
 };
 
 using journal_pointer = journal_impl::stateful_pointer<journal_state>;
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// Whether `text` can take a spliced "cursor": our producers write compact JSON objects,
 /// so a text that starts with '{' and ends with '}' is one. Parsing each inbox event here
@@ -150,7 +145,7 @@ void flush(journal_pointer self) {
   batch.clear();
   std::map<std::string, uint64_t> last;  // tentative until the write succeeds
   std::vector<std::vector<uint64_t>> seqs(waiting.size());
-  auto now = unix_ms();
+  auto now = unix_ms_now();
   uint64_t cursor = 0;  // the last inbox cursor given in this batch; tentative too
   // A room's events for one domain go in as runs (outbox.hpp), also across the appends
   // of one write: one-by-one sends grouped into a write make a run too.

@@ -5,6 +5,7 @@
 #include "actors/inbound_actor.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/stamped_value.hpp"
+#include "actors/wall_clock.hpp"
 
 namespace fedrelay::actors {
 

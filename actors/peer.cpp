@@ -25,6 +25,7 @@
 #include "actors/outbox.hpp"
 #include "actors/printable.hpp"
 #include "actors/transaction.hpp"
+#include "actors/wall_clock.hpp"
 #include "crypto/raw_key.hpp"
 #include "crypto/sealing.hpp"
 #include "storage/store.hpp"
@@ -101,12 +102,6 @@ struct peer_state {
 
 using peer_pointer = peer_impl::stateful_pointer<peer_state>;
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 peer_impl::behavior_type resolving(peer_pointer self);
 peer_impl::behavior_type connected(peer_pointer self);
 peer_impl::behavior_type backing_off(peer_pointer self);
@@ -125,7 +120,7 @@ peer_stats stats_of(peer_pointer self) {
   s.state = name_of(st.link);
   s.queue_depth = st.depth;
   if (auto oldest = st.queue->oldest(); oldest && *oldest)
-    s.oldest_age_ms = std::max<int64_t>(0, unix_ms() - (*oldest)->enqueued_ms);
+    s.oldest_age_ms = std::max<int64_t>(0, unix_ms_now() - (*oldest)->enqueued_ms);
   s.transactions_sent = st.sent;
   s.failures = st.failures;
   s.backoff_ms = st.backoff.count();
@@ -380,7 +375,7 @@ void send(peer_pointer self, pending_transaction& p) {
   auto& st = self->state;
   // A resend gets a fresh time (the id stays), so a long outage does not make the
   // receiver refuse the batch as stale.
-  p.txn.created_ms = unix_ms();
+  p.txn.created_ms = unix_ms_now();
   outbound_request req;
   req.base_url = st.record->base_url;
   req.path = std::string{dispatch_path};

@@ -7,6 +7,7 @@
 #include "actors/errc.hpp"
 #include "actors/room_event.hpp"
 #include "actors/transaction.hpp"
+#include "actors/wall_clock.hpp"
 #include "config/ascii_case.hpp"
 #include "crypto/hash.hpp"
 
@@ -14,12 +15,6 @@ namespace fedrelay::actors {
 
 bool same_domain(std::string_view a, std::string_view b) {
   return !a.empty() && config::equal_ignoring_case(a, b);
-}
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 bool within_skew(int64_t now_ms, int64_t then_ms, std::chrono::milliseconds skew) {

@@ -58,9 +58,6 @@ std::vector<std::pair<std::string, std::string>> signed_headers(
 /// Whether two domain names are one (DNS names ignore case); an empty name is none.
 bool same_domain(std::string_view a, std::string_view b);
 
-/// Unix milliseconds now.
-int64_t unix_ms_now();
-
 /// Whether `then_ms` is within `skew` of `now_ms`, either way. Any int64 is taken: a
 /// time a peer wrote at the edge of the range (INT64_MIN, say) must not overflow.
 bool within_skew(int64_t now_ms, int64_t then_ms, std::chrono::milliseconds skew);

@@ -14,6 +14,7 @@
 #include "actors/errc.hpp"
 #include "actors/event_reader.hpp"
 #include "actors/json_parse.hpp"
+#include "actors/wall_clock.hpp"
 #include "crypto/batch_signature.hpp"
 #include "crypto/keys.hpp"
 #include "storage/file_store.hpp"
@@ -573,9 +574,7 @@ std::string time_ordered_hex() {
   // millisecond differ there too, and it wraps (breaking the order once) only after 2^31
   // ids; within a process it alone keeps the ids of one millisecond apart and in order.
   static std::atomic<uint32_t> count{static_cast<uint32_t>(std::random_device{}() >> 1)};
-  auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+  auto ms = static_cast<uint64_t>(unix_ms_now());
   auto n = count.fetch_add(1, std::memory_order_relaxed);
   std::string raw(10, '\0');
   for (int i = 0; i < 6; ++i) raw[i] = static_cast<char>((ms >> (8 * (5 - i))) & 0xff);

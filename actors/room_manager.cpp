@@ -24,6 +24,7 @@
 #include "actors/room_actor.hpp"
 #include "actors/room_event.hpp"
 #include "actors/room_state.hpp"
+#include "actors/wall_clock.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 
@@ -68,12 +69,6 @@ struct room_manager_state {
 };
 
 using room_manager_pointer = room_manager_impl::stateful_pointer<room_manager_state>;
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 event_result refused(const std::string& message_id, std::string reason) {
   return {message_id, false, std::move(reason)};
@@ -227,7 +222,7 @@ caf::result<event_result> on_rejected(room_manager_pointer self, const std::stri
                {"origin", origin},
                {"user", localize_user(doc["user"].get<std::string>(), st.ctx.own_domain)},
                {"reason", doc["reason"]},
-               {"ts", unix_ms()}};
+               {"ts", unix_ms_now()}};
   journal_entry entry;
   entry.inbox.push_back(dump(view));
   entry.puts.push_back(room_message_mark(message_id, room_id));
@@ -694,7 +689,7 @@ caf::expected<room_event> make_local_event(const local_submission& sub, const st
     e.ts = sub.ts;
   } else {
     e.id = (sub.id.empty() ? time_ordered_hex() : sub.id) + ":" + own_domain;
-    e.ts = unix_ms();
+    e.ts = unix_ms_now();
   }
   e.type = *type;
   e.room_id = room_id;

@@ -11,6 +11,7 @@
 #include "actors/previous_keys.hpp"
 #include "actors/published_records.hpp"
 #include "actors/request_auth.hpp"
+#include "actors/wall_clock.hpp"
 #include "app/commands.hpp"
 #include "app/load.hpp"
 #include "app/status_file.hpp"

@@ -8,6 +8,7 @@
 #include "actors/message_marks.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
+#include "actors/wall_clock.hpp"
 #include "app/commands.hpp"
 #include "config/errc.hpp"
 #include "config/status.hpp"

@@ -21,6 +21,7 @@
 #include "actors/previous_keys_book.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_manager_actor.hpp"
+#include "actors/wall_clock.hpp"
 #include "app/check_internal.hpp"
 #include "app/idle_memory_return.hpp"
 #include "app/load.hpp"

@@ -15,6 +15,7 @@
 #include "actors/describe.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/stored_receipts.hpp"
+#include "actors/wall_clock.hpp"
 #include "tests/actors/transport_fixture.hpp"
 
 namespace fedrelay::actors {

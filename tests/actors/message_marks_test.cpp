@@ -9,6 +9,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/stamped_value.hpp"
 #include "actors/stored_receipts.hpp"
+#include "actors/wall_clock.hpp"
 
 namespace fedrelay::actors {
 namespace {

@@ -9,6 +9,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/transaction.hpp"
+#include "actors/wall_clock.hpp"
 #include "crypto/identity.hpp"
 
 namespace fedrelay::actors {

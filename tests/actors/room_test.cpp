@@ -17,6 +17,7 @@
 #include "actors/previous_keys_book.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
+#include "actors/wall_clock.hpp"
 #include "tests/actors/transport_fixture.hpp"
 
 namespace fedrelay::actors {

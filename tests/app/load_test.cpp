@@ -17,6 +17,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/stamped_value.hpp"
 #include "actors/stored_receipts.hpp"
+#include "actors/wall_clock.hpp"
 #include "storage/keys.hpp"
 #include "tests/support/temp_dir.hpp"
 

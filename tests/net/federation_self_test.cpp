@@ -7,6 +7,7 @@
 #include "actors/request_auth.hpp"
 #include "actors/self_check.hpp"
 #include "actors/transaction.hpp"
+#include "actors/wall_clock.hpp"
 #include "net/federation_self.hpp"
 #include "net/http_types.hpp"
 

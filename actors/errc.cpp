@@ -1,5 +1,7 @@
 #include "actors/errc.hpp"
 
+#include <caf/sec.hpp>
+
 namespace fedrelay::actors {
 
 std::string to_string(errc code) {
@@ -30,8 +32,15 @@ std::string to_string(errc code) {
       return "bad_request";
     case errc::storage_failed:
       return "storage_failed";
+    case errc::timed_out:
+      return "timed_out";
   }
   return "unknown";
+}
+
+bool is_timeout(const caf::error& err) {
+  return err == caf::sec::request_timeout || (err.category() == caf::atom("actors") &&
+                                              static_cast<errc>(err.code()) == errc::timed_out);
 }
 
 }  // namespace fedrelay::actors

@@ -25,10 +25,15 @@ enum class errc : uint8_t {
   unavailable,         // a peer or port is unreachable right now
   bad_request,         // malformed input from a peer or the local server
   storage_failed,      // a write to the store failed
+  timed_out,           // a peer was reached but did not answer within the request's time
 };
 
 /// Returns the name of an error code, e.g. "invalid".
 std::string to_string(errc code);
+
+/// Whether `err` says a request took longer than its time: errc::timed_out from the
+/// transport, or CAF's own timeout of a request between actors.
+bool is_timeout(const caf::error& err);
 
 }  // namespace fedrelay::actors
 

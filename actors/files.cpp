@@ -38,6 +38,7 @@
 #include "actors/printable.hpp"
 #include "actors/request_auth.hpp"
 #include "actors/room_event.hpp"
+#include "actors/timed_size.hpp"
 #include "actors/transaction.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
@@ -88,8 +89,16 @@ struct fetch_job {
   uint64_t resumed_at = 0;
   bool started = false;
   caf::actor_clock::time_point since;  // start of this run, for the rate cap
+  // Bytes one range asks for: files.fetch_chunk_bytes, halved after a range timed out
+  // (set at the first range), and when the range in flight was asked for.
+  std::optional<timed_size> chunk;
+  caf::actor_clock::time_point asked_at;
   std::string last_error;
 };
+
+/// The least a range asks for after timeouts: below that a link is as good as down, and
+/// a range costs more in its request than it carries.
+constexpr uint64_t least_chunk_bytes = 64u << 10;
 
 struct files_state {
   files_context ctx;
@@ -356,6 +365,10 @@ void on_range(files_pointer self, const std::string& id, uint64_t run, json meta
       log()->error("files: {}: {}", id, describe(err));
       return retry_later(self, id, backoff(self, ++job.failures));
     }
+    job.chunk->answered(
+        want,
+        std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - job.asked_at),
+        st.ctx.transport_settings.request_timeout);
     job.failures = 0;
     job.received += body.size();
     st.bytes += body.size();
@@ -389,6 +402,24 @@ void on_range(files_pointer self, const std::string& id, uint64_t run, json meta
   count_failure(self, id, std::move(meta), why);
 }
 
+/// No answer came for a range of `want` bytes. A range that timed out on a link too slow
+/// to carry it within transport.request_timeout would time out at every try: the next
+/// ones ask for half as much (job.chunk). Not the origin's fault, so retried without
+/// limit; logged at the first failure of a streak and every tenth.
+void on_range_failed(files_pointer self, const std::string& id, fetch_job& job, uint64_t want,
+                     const caf::error& err) {
+  job.last_error = detail_of(err);
+  auto smaller = is_timeout(err) && job.chunk ? job.chunk->timed_out(want) : 0;
+  if (job.failures % 10 == 0) {
+    if (smaller != 0)
+      log()->warn("files: fetching {}: {}; asking for {} bytes a range", id, job.last_error,
+                  smaller);
+    else
+      log()->warn("files: fetching {}: {} (attempt {})", id, job.last_error, job.failures + 1);
+  }
+  retry_later(self, id, backoff(self, ++job.failures));
+}
+
 /// Asks the origin for the next range of `id`, from the partial file's size on.
 void fetch_next(files_pointer self, const std::string& id) {
   auto& st = self->state;
@@ -415,7 +446,9 @@ void fetch_next(files_pointer self, const std::string& id) {
     offset = 0;
   }
   if (offset == size && size > 0) return verify(self, id, std::move(*meta));
-  auto want = std::min<uint64_t>(st.ctx.settings.fetch_chunk_bytes, size - offset);
+  if (!job.chunk) job.chunk.emplace(st.ctx.settings.fetch_chunk_bytes, least_chunk_bytes);
+  auto want = std::min<uint64_t>(job.chunk->now(), size - offset);
+  job.asked_at = self->clock().now();
   auto origin = meta->value("origin", "");
   self->request(st.ctx.discovery, st.ctx.transport_settings.request_timeout, resolve_atom::value,
                 origin)
@@ -437,12 +470,10 @@ void fetch_next(files_pointer self, const std::string& id) {
                     [self, id, run, meta, offset, want](inbound_reply& reply) {
                       on_range(self, id, run, meta, offset, want, reply);
                     },
-                    [self, id, run](caf::error& err) {
+                    [self, id, run, want](caf::error& err) {
                       auto* job = job_of_run(self, id, run);
                       if (job == nullptr) return;  // collected meanwhile
-                      job->last_error = detail_of(err);
-                      log()->warn("files: fetching {}: {}", id, job->last_error);
-                      retry_later(self, id, backoff(self, ++job->failures));
+                      on_range_failed(self, id, *job, want, err);
                     });
           },
           [self, id, run](caf::error& err) {

@@ -24,6 +24,7 @@
 #include "actors/logger.hpp"
 #include "actors/outbox.hpp"
 #include "actors/printable.hpp"
+#include "actors/timed_size.hpp"
 #include "actors/transaction.hpp"
 #include "actors/wall_clock.hpp"
 #include "crypto/raw_key.hpp"
@@ -45,6 +46,7 @@ struct pending_transaction {
   std::vector<uint64_t> key_seqs;  // the outbox key each event is stored under
   std::vector<std::string> ids;    // id of each event
   bool in_flight = false;
+  caf::actor_clock::time_point sent_at{};  // when it last went out
 };
 
 enum class link_state { resolving, connected, backing_off };
@@ -84,6 +86,9 @@ struct peer_state {
   // Events in one transaction at most: transport.batch_max_events until the peer refuses
   // a transaction as too large (HTTP 413), then half of what it refused.
   size_t batch_events_cap = std::numeric_limits<size_t>::max();
+  // Events in one transaction at most as the link allows: halved after a transaction
+  // timed out, doubled back while full ones are answered quickly (timed_size).
+  timed_size events_in_time{1, 1};
   // Backoff: `streak` failures in a row; `epoch` invalidates stale retry timers.
   uint32_t streak = 0;
   std::chrono::milliseconds backoff{0};
@@ -263,15 +268,12 @@ void leave_queue(peer_pointer self, const pending_transaction& p) {
   return {};
 }
 
-/// The peer refused `p` as larger than it takes in one request (HTTP 413, its
-/// limits.max_body_bytes): `p` goes again as two transactions of half its events each,
-/// under new ids, and later transactions hold no more events than a half did. Otherwise
-/// a receiver whose limit is below what one transaction may carry (transport.batch_max_bytes
-/// and the sealing around it) refused the same transaction for ever.
-void split_refused(peer_pointer self, pending_transaction& p) {
+/// `p` goes again as two transactions of half its events each, under new ids. A receiver
+/// that applied `p` before its answer was lost (a timeout) applies none of its events
+/// twice: it marks what it applied, whatever the transaction.
+void split_in_two(peer_pointer self, pending_transaction& p) {
   auto& st = self->state;
-  auto refused = p.ids.size();
-  auto half = refused / 2;
+  auto half = p.ids.size() / 2;
   pending_transaction second;
   second.txn.origin = p.txn.origin;
   second.txn.destination = p.txn.destination;
@@ -286,6 +288,21 @@ void split_refused(peer_pointer self, pending_transaction& p) {
   take_tail(p.ids, second.ids);
   take_tail(p.txn.events, second.txn.events);
   p.txn.id = make_transaction_id(st.ctx.own_domain);
+  auto at = std::find_if(st.txns.begin(), st.txns.end(),
+                         [&p](const pending_transaction& t) { return &t == &p; });
+  st.txns.insert(std::next(at), std::move(second));
+}
+
+/// The peer refused `p` as larger than it takes in one request (HTTP 413, its
+/// limits.max_body_bytes): `p` goes again in two halves, and later transactions hold no
+/// more events than a half did. Otherwise a receiver whose limit is below what one
+/// transaction may carry (transport.batch_max_bytes and the sealing around it) refused
+/// the same transaction for ever.
+void split_refused(peer_pointer self, pending_transaction& p) {
+  auto& st = self->state;
+  auto refused = p.ids.size();
+  auto half = refused / 2;
+  split_in_two(self, p);
   if (st.batch_events_cap > half) {
     st.batch_events_cap = half;
     log()->warn(
@@ -293,9 +310,25 @@ void split_refused(peer_pointer self, pending_transaction& p) {
         "events a transaction",
         st.domain, refused, half);
   }
-  auto at = std::find_if(st.txns.begin(), st.txns.end(),
-                         [&p](const pending_transaction& t) { return &t == &p; });
-  st.txns.insert(std::next(at), std::move(second));
+}
+
+/// `p` (in flight no more) got no answer within transport.request_timeout although the
+/// peer was reached. On a link too slow to carry it in that time it would time out at
+/// every try, and hold back everything queued behind it: it goes again in two halves,
+/// and later transactions are as small as the link carries in time (events_in_time).
+/// One event alone cannot be split; it goes again as it is.
+void split_timed_out(peer_pointer self, pending_transaction& p) {
+  auto& st = self->state;
+  auto sent = p.ids.size();
+  if (sent < 2) return;
+  split_in_two(self, p);
+  auto now_at_most = st.events_in_time.timed_out(sent);
+  // Once per fault: the first timeout of a streak of failures (the rest are counted).
+  if (now_at_most != 0 && st.streak == 0)
+    log()->warn(
+        "peer {}: a transaction of {} events got no answer within {} ms; sending at most {} "
+        "events a transaction until they are answered quickly again",
+        st.domain, sent, st.ctx.settings.request_timeout.count(), now_at_most);
 }
 
 void on_reply(peer_pointer self, const std::string& id, uint64_t round, const crypto::box_key& key,
@@ -361,8 +394,16 @@ void on_reply(peer_pointer self, const std::string& id, uint64_t round, const cr
     send_failed(self, round, describe(err));
     return;
   }
+  st.events_in_time.answered(
+      p->ids.size(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - p->sent_at),
+      st.ctx.settings.request_timeout);
   forget_transaction(self, id);
   ++st.sent;
+  // Once per fault, as its first failure was: the peer answers again.
+  if (st.streak > 0)
+    log()->info("peer {} answers again (the last failure: {})", st.domain, st.last_error);
+  st.last_error.clear();
   st.streak = 0;
   st.backoff = std::chrono::milliseconds{0};
   st.forgot = false;
@@ -384,6 +425,7 @@ void send(peer_pointer self, pending_transaction& p) {
   req.body = encode_transaction(p.txn, crypto::box_key::overhead);
   st.key->seal_in_place(req.body);
   p.in_flight = true;
+  p.sent_at = self->clock().now();
   ++st.in_flight;
   auto id = p.txn.id;
   auto round = st.resolve_round;
@@ -395,6 +437,7 @@ void send(peer_pointer self, pending_transaction& p) {
               if (p == nullptr) return;
               p->in_flight = false;
               --self->state.in_flight;
+              if (is_timeout(err)) split_timed_out(self, *p);
               send_failed(self, round, describe(err));
             });
 }
@@ -404,8 +447,9 @@ bool read_next(peer_pointer self) {
   auto& st = self->state;
   const auto& cfg = st.ctx.settings;
   while (st.next_read <= st.known_last) {
-    auto batch = st.queue->read(st.next_read, std::min(cfg.batch_max_events, st.batch_events_cap),
-                                cfg.batch_max_bytes);
+    auto most = std::min(
+        {cfg.batch_max_events, st.batch_events_cap, static_cast<size_t>(st.events_in_time.now())});
+    auto batch = st.queue->read(st.next_read, most, cfg.batch_max_bytes);
     if (!batch) {
       note_failure(self, "reading the outbox: " + describe(batch.error()));
       log()->error("peer {}: {}", st.domain, st.last_error);
@@ -578,6 +622,7 @@ peer_impl::behavior_type peer(peer_pointer self, peer_context ctx, std::string d
   self->attach_functor(
       [keys = st.answered_keys, queue = *st.queue]() mutable { remove_answered(queue, *keys); });
   st.rng.seed(st.ctx.rng_seed != 0 ? st.ctx.rng_seed : std::random_device{}());
+  st.events_in_time = timed_size{st.ctx.settings.batch_max_events, 1};
   if (auto last = st.queue->last_seq())
     st.known_last = st.counted_last = *last;
   else

@@ -43,7 +43,9 @@ typename Inspector::result_type inspect(Inspector& f, inbound_reply& x) {
 }
 
 /// Sends one request; replies with the peer's answer (any status), or an error when no
-/// answer came (connection refused, TLS failure, timeout): actors::errc::unavailable.
+/// answer came: actors::errc::timed_out when the peer was reached and the exchange took
+/// longer than the request's time, actors::errc::unavailable otherwise (connection refused
+/// or timed out, TLS failure, a connection broken).
 using transport_actor =
     caf::typed_actor<caf::replies_to<send_atom, outbound_request>::with<inbound_reply>>;
 

@@ -40,6 +40,7 @@ unsigned status_of(const caf::error& err) {
     case actors::errc::storage_failed:
       return 503;
     case actors::errc::resolver_timeout:
+    case actors::errc::timed_out:
       return 504;
     default:
       return 502;  // discovery of a peer failed: the upstream is at fault

@@ -4,6 +4,7 @@
 
 #include "actors/describe.hpp"
 #include "actors/errc.hpp"
+#include "net/errc.hpp"
 #include "net/http_port.hpp"
 
 namespace fedrelay::net {
@@ -48,7 +49,10 @@ caf::behavior transport(caf::stateful_actor<transport_state>* self, http_client*
       },
       [=](http_done_atom, uint64_t id, caf::error& err) {
         auto promise = self->state.pending.take(id);
-        promise.deliver(caf::make_error(actors::errc::unavailable, actors::detail_of(err)));
+        // A timeout after the connection was made says the exchange is too slow for its
+        // time (a large transaction on a slow link), which a smaller one may not be.
+        auto code = err == errc::timeout ? actors::errc::timed_out : actors::errc::unavailable;
+        promise.deliver(caf::make_error(code, actors::detail_of(err)));
       },
   };
 }

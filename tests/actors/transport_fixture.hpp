@@ -140,6 +140,9 @@ struct test_network {
   std::vector<outbound_request> requests;       // every request, in order
   /// When set and returning a reply, answers instead of the route (faults, forgeries).
   std::function<std::optional<inbound_reply>(const outbound_request&)> intercept;
+  /// When set and returning an error, the request fails with it before reaching the route
+  /// (a timeout on a slow link).
+  std::function<caf::error(const outbound_request&)> fail;
 };
 
 inline std::string header_of(const outbound_request& req, std::string_view name) {
@@ -154,6 +157,8 @@ inline transport_actor::behavior_type test_transport(transport_actor::pointer se
       [self, net](send_atom, outbound_request& req) -> caf::result<inbound_reply> {
         net->requests.push_back(req);
         if (net->down) return caf::make_error(errc::unavailable, "connection refused");
+        if (net->fail)
+          if (auto err = net->fail(req)) return err;
         if (net->intercept)
           if (auto reply = net->intercept(req)) return *reply;
         auto route = net->routes.find(req.base_url);

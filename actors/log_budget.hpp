@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace fedrelay::actors {
@@ -44,6 +46,26 @@ class log_budget {
   time_point window_start_;
   size_t used_ = 0;
   uint64_t held_back_ = 0;
+};
+
+/// A log_budget for each of several kinds of line (say one per peer), shared by actors
+/// on any thread: for a fault many actors meet at once, such as a host that every one of
+/// its rooms' replicas fails to reach.
+class shared_log_budgets {
+ public:
+  shared_log_budgets(size_t lines, std::chrono::seconds period) : lines_(lines), period_(period) {}
+
+  /// log_budget::take of the budget of `kind`.
+  bool take(const std::string& kind, log_budget::time_point now, uint64_t& held_back) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return budgets_.try_emplace(kind, lines_, period_).first->second.take(now, held_back);
+  }
+
+ private:
+  size_t lines_;
+  std::chrono::seconds period_;
+  std::mutex mutex_;
+  std::map<std::string, log_budget> budgets_;
 };
 
 /// The tail of a line that log_budget::take let out after holding back `held_back`: ""

@@ -451,8 +451,11 @@ bool read_next(peer_pointer self) {
         {cfg.batch_max_events, st.batch_events_cap, static_cast<size_t>(st.events_in_time.now())});
     auto batch = st.queue->read(st.next_read, most, cfg.batch_max_bytes);
     if (!batch) {
+      // A part of the store that cannot be read (a damaged table file): tried again after
+      // a backoff, as a failed send is, and shown as the peer's last error. Left as it was,
+      // nothing tried again and the peer looked connected while its queue stood still.
       note_failure(self, "reading the outbox: " + describe(batch.error()));
-      log()->error("peer {}: {}", st.domain, st.last_error);
+      enter_backoff(self);
       return false;
     }
     if (!batch->corrupt.empty()) {
@@ -471,7 +474,7 @@ bool read_next(peer_pointer self) {
       // not hold events that an OS crash could take back (a host would reuse their seqs).
       if (auto err = st.ctx.store->make_durable()) {
         note_failure(self, "syncing the outbox before sending: " + describe(err));
-        log()->error("peer {}: {}", st.domain, st.last_error);
+        enter_backoff(self);
         return false;
       }
     st.next_read = batch->last_seq + 1;

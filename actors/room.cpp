@@ -1259,10 +1259,14 @@ void catchup_failed(room_pointer self, const std::string& what) {
   st.catching_up = false;
   ++st.catchup_failures;
   auto delay = st.ctx.settings.backoff_after(st.catchup_failures);
-  if (st.catchup_failures == 1 || st.catchup_failures % 10 == 0)
-    log()->warn("room {}: catch-up from {} failed (attempt {}, retrying in {} ms): {}", st.room_id,
-                st.host, st.catchup_failures,
-                std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), what);
+  uint64_t held_back = 0;
+  if ((st.catchup_failures == 1 || st.catchup_failures % 10 == 0) &&
+      (!st.ctx.catchup_lines ||
+       st.ctx.catchup_lines->take(st.host, std::chrono::steady_clock::now(), held_back)))
+    log()->warn("room {}: catch-up from {} failed (attempt {}, retrying in {} ms): {}{}",
+                st.room_id, st.host, st.catchup_failures,
+                std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), what,
+                not_logged(held_back));
   self->delayed_send(self, delay, catchup_atom::value, st.catchup_epoch);
 }
 

@@ -497,16 +497,26 @@ std::string existing_direct_room(room_manager_pointer self, const std::string& k
   return **room_id;
 }
 
-/// Starts the actor of every replica in the store, so each asks its host what it missed.
+/// Whether the entry `key`, `value` of column rooms is the state of a deleted room.
+bool is_deleted_room(std::string_view key, std::string_view value) {
+  if (key.find('\0') != std::string_view::npos) return false;  // a member or an author
+  auto doc = nlohmann::json::parse(value, nullptr, false);
+  return doc.is_object() && doc.value("deleted", false);
+}
+
+/// Starts a replica of each room of another host that is not deleted: each asks its host
+/// for what it missed while this node was down (catch-up).
 void start_replicas(room_manager_pointer self) {
   auto& st = self->state;
   std::string from;
   for (;;) {
     std::string found;
+    bool deleted = false;
     // One seek per room: the keys after a room id up to room id + 0x01 are its authors.
     auto err = st.ctx.store->scan(storage::column::rooms, from, "", 1,
-                                  [&found](std::string_view key, std::string_view) {
+                                  [&found, &deleted](std::string_view key, std::string_view value) {
                                     found = std::string{key};
+                                    deleted = is_deleted_room(key, value);
                                     return false;
                                   });
     if (err) {
@@ -515,7 +525,8 @@ void start_replicas(room_manager_pointer self) {
     }
     if (found.empty()) return;
     auto room_id = found.substr(0, found.find('\0'));
-    if (domain_of_id(room_id) != st.ctx.own_domain) room_of(self, room_id, false);
+    // A deleted room gets no more events: nothing to catch up on.
+    if (domain_of_id(room_id) != st.ctx.own_domain && !deleted) room_of(self, room_id, false);
     from = room_id + '\x01';
   }
 }

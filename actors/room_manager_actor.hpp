@@ -19,6 +19,7 @@
 #include "actors/atoms.hpp"
 #include "actors/discovery_actor.hpp"
 #include "actors/journal_actor.hpp"
+#include "actors/log_budget.hpp"
 #include "actors/metrics.hpp"
 #include "actors/previous_keys.hpp"
 #include "actors/previous_keys_book.hpp"
@@ -186,6 +187,11 @@ struct room_context {
   bool catch_up_at_start = true;
   /// Counts the events rooms accept and reject, for GET /metrics; may be null.
   std::shared_ptr<node_metrics> metrics;
+  /// Lines of failed catch-ups, per host, shared by the rooms: a host that cannot be
+  /// reached fails the catch-up of every replica of its rooms at once, which logged a
+  /// line per room (thousands, for a node in thousands of rooms).
+  std::shared_ptr<shared_log_budgets> catchup_lines =
+      std::make_shared<shared_log_budgets>(10, std::chrono::seconds(60));
 };
 
 /// Spawns the room manager. It spawns a room actor for every room replica in the store

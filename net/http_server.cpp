@@ -29,6 +29,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "actors/log_budget.hpp"
 #include "net/certificate.hpp"
 #include "net/errc.hpp"
 #include "net/http_internal.hpp"
@@ -1018,7 +1019,10 @@ class listener : public std::enable_shared_from_this<listener> {
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (core_->stopped || ec == asio::error::operation_aborted) return;
     if (ec) {
-      spdlog::warn("http_server: accept on port {} failed: {}", port_, ec.message());
+      uint64_t held_back = 0;
+      if (accept_failure_lines_.take(std::chrono::steady_clock::now(), held_back))
+        spdlog::warn("http_server: accept on port {} failed: {}{}", port_, ec.message(),
+                     actors::not_logged(held_back));
       retry_.expires_after(accept_retry_delay);
       retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec && !self->core_->stopped) self->do_accept();
@@ -1107,6 +1111,9 @@ class listener : public std::enable_shared_from_this<listener> {
   asio::steady_timer retry_;
   std::shared_ptr<server_core> core_;
   uint16_t port_ = 0;
+  // Failed accepts (no descriptor left, say) are tried again every accept_retry_delay for
+  // as long as they fail, which anyone who opens enough connections can make last.
+  actors::log_budget accept_failure_lines_{10, std::chrono::seconds(60)};
 };
 
 struct http_server::state {

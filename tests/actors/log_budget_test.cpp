@@ -28,5 +28,17 @@ TEST(LogBudgetTest, LetsSoManyLinesOutAPeriodAndCountsTheRestForTheNextOne) {
   EXPECT_EQ(not_logged(held_back), "");
 }
 
+TEST(LogBudgetTest, SharedBudgetsCountEachKindApart) {
+  shared_log_budgets budgets{2, 60s};
+  log_budget::time_point t0{};
+  uint64_t held_back = 0;
+  EXPECT_TRUE(budgets.take("a.example", t0, held_back));
+  EXPECT_TRUE(budgets.take("a.example", t0, held_back));
+  EXPECT_FALSE(budgets.take("a.example", t0, held_back));
+  EXPECT_TRUE(budgets.take("b.example", t0, held_back));
+  EXPECT_TRUE(budgets.take("a.example", t0 + 60s, held_back));
+  EXPECT_EQ(held_back, 1u);
+}
+
 }  // namespace
 }  // namespace fedrelay::actors

@@ -4,14 +4,17 @@
 #include "actors/room_actor.hpp"
 
 #include <chrono>
+#include <sstream>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <nlohmann/json.hpp>
 
 #include "actors/describe.hpp"
 #include "actors/event_reader.hpp"
 #include "actors/inbox.hpp"
 #include "actors/local_bridge_actor.hpp"
+#include "actors/logger.hpp"
 #include "actors/outbox.hpp"
 #include "actors/previous_keys.hpp"
 #include "actors/previous_keys_book.hpp"
@@ -792,6 +795,43 @@ TEST_F(RoomTest, IdleRoomsStopAndTheirNextMessageBringsThemBackFromTheStore) {
   // After a restart of the node a replica does ask.
   restart_rooms({c_});
   EXPECT_EQ(since_requests(a_->url), asked + 1);
+}
+
+// A node's start brought back a replica of every room it ever joined, each asking its
+// host what it missed: after a year of rooms made and deleted, thousands of requests and
+// room actors for nothing.
+TEST_F(RoomTest, AReplicaOfADeletedRoomIsNotStartedAfterARestart) {
+  auto running = [this](const test_node& n) { return metrics_of(n)->rooms_running.load(); };
+  auto room = room_of_three();
+  accepted(*a_, room, "room.deleted", alice);
+  EXPECT_EQ(info(*c_, room)["deleted"], true);
+  auto asked = since_requests(a_->url);
+  restart_rooms({c_});
+  EXPECT_EQ(since_requests(a_->url), asked);
+  EXPECT_EQ(running(*c_), 0);
+  // Still there for whoever asks.
+  EXPECT_EQ(info(*c_, room)["deleted"], true);
+}
+
+// A host that cannot be reached fails the catch-up of every replica of its rooms at once:
+// one line each was thousands of lines for a node in thousands of rooms.
+TEST_F(RoomTest, FailedCatchUpsOfManyRoomsLogAFewLinesPerHost) {
+  std::vector<std::string> rooms;
+  for (int i = 0; i < 15; ++i) rooms.push_back(room_of_three());
+  std::ostringstream lines;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+  log()->sinks().push_back(sink);
+  cut_off(*a_);
+  auto asked = since_requests(a_->url);
+  restart_rooms({c_});
+  log()->sinks().pop_back();
+  EXPECT_EQ(since_requests(a_->url) - asked, rooms.size());
+  size_t logged = 0;
+  std::string line;
+  for (std::istringstream in{lines.str()}; std::getline(in, line);)
+    if (line.find("catch-up from a.example failed") != std::string::npos) ++logged;
+  EXPECT_EQ(logged, 10u) << lines.str();
+  restore();
 }
 
 TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {

@@ -3,20 +3,27 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <caf/error.hpp>
 
 #include "net/errc.hpp"
@@ -292,6 +299,67 @@ TEST(HttpServerTest, LargeBodiesAndThePipelinedRequestsBehindThemArriveWhole) {
     EXPECT_NE(res->body.find("body=" + req.body + "\nremote="), std::string::npos) << size;
   }
   EXPECT_EQ((*server)->accepted_connections(), 2u);
+}
+
+/// The highest descriptor this process has open.
+int highest_open_descriptor() {
+  int highest = 0;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (auto* entry = readdir(dir)) highest = std::max(highest, std::atoi(entry->d_name));
+    closedir(dir);
+  }
+  return highest;
+}
+
+// A listener out of descriptors tries its accept again every 100 ms for as long as that
+// lasts, which anyone who opens enough connections decides: a line each time was ten
+// lines a second.
+TEST(HttpServerTest, AcceptsThatFailForWantOfDescriptorsLogAFewLinesAMinute) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(), echo_handler);
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  auto port = (*server)->port();
+  // Connections from another process, which has descriptors of its own.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::this_thread::sleep_for(300ms);  // until the server's limit is set
+    std::vector<int> sockets;
+    for (int i = 0; i < 20; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(port);
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0)
+        sockets.push_back(fd);
+    }
+    sleep(10);
+    _exit(0);
+  }
+  std::ostringstream lines;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+  spdlog::default_logger()->sinks().push_back(sink);
+  rlimit before{};
+  getrlimit(RLIMIT_NOFILE, &before);
+  rlimit tight = before;
+  tight.rlim_cur = static_cast<rlim_t>(highest_open_descriptor() + 3);
+  setrlimit(RLIMIT_NOFILE, &tight);
+  // Every descriptor below the limit taken: the next accept finds none.
+  std::vector<int> fillers;
+  for (int fd = dup(0); fd >= 0; fd = dup(0)) fillers.push_back(fd);
+  std::this_thread::sleep_for(3s);
+  for (int fd : fillers) close(fd);
+  setrlimit(RLIMIT_NOFILE, &before);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  spdlog::default_logger()->sinks().pop_back();
+  size_t logged = 0;
+  std::string line;
+  for (std::istringstream in{lines.str()}; std::getline(in, line);)
+    if (line.find("accept on port " + std::to_string(port) + " failed") != std::string::npos)
+      ++logged;
+  EXPECT_EQ(logged, 10u) << lines.str();
 }
 
 TEST(HttpServerTest, HandlerMayAnswerLaterFromAnotherThread) {

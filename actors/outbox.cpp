@@ -257,7 +257,8 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
   // consecutive seqs: a host's references name its log entries in order, and one scan of
   // a run cost less than a point lookup per entry (5 % of a sending host's CPU).
   std::vector<outbox_entry> queued;
-  std::vector<uint64_t> corrupt;
+  std::vector<std::pair<uint64_t, uint64_t>> corrupt;  // key seq, events under it
+  uint64_t left_out = 0;                               // events of runs taken without them
   uint64_t last_visited = 0;
   size_t inline_bytes = 0;
   auto visit = [&](std::string_view key, std::string_view value) {
@@ -266,7 +267,7 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
     auto before = queued.size();
     if (!decode_outbox_entries(value, split->second, queued)) {
       last_visited = split->second;
-      corrupt.push_back(split->second);
+      corrupt.emplace_back(split->second, events_in(value));
       return true;
     }
     if (before > 0 && queued.size() > max_events) {
@@ -306,13 +307,14 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
         ++present;
       }
     if (present == 0) {  // the journal writes both in one batch: this is damage
-      corrupt.push_back(queued[begin].key_seq);
+      corrupt.emplace_back(queued[begin].key_seq, end - begin);
     } else {
       if (!batch.entries.empty() && batch.bytes + bytes > max_bytes) break;
       batch.bytes += bytes;
       for (auto i = begin; i < end; ++i)
         if (!queued[i].event.empty()) batch.entries.push_back(std::move(queued[i]));
       last_taken = queued[end - 1].seq;
+      left_out += (end - begin) - present;
       // A batch of 1 MiB messages holds four: resolving 128 at a time read 128 MiB of
       // the room log for each.
       auto average = batch.bytes / batch.entries.size();
@@ -324,10 +326,13 @@ caf::expected<outbox_batch> outbox::read(uint64_t from_seq, size_t max_events,
   // A key that did not fit was visited but not taken: the batch ends before it.
   if (!batch.entries.empty()) batch.last_seq = last_taken;
   std::sort(corrupt.begin(), corrupt.end());
-  if (!batch.entries.empty())
+  batch.passed_over = left_out;
+  for (const auto& [key_seq, events] : corrupt) {
     // Only corrupt keys before the last one taken were passed over for good.
-    corrupt.erase(std::lower_bound(corrupt.begin(), corrupt.end(), last_taken), corrupt.end());
-  batch.corrupt = std::move(corrupt);
+    if (!batch.entries.empty() && key_seq >= last_taken) break;
+    batch.corrupt.push_back(key_seq);
+    batch.passed_over += events;
+  }
   return batch;
 }
 

@@ -111,6 +111,10 @@ struct outbox_batch {
                                       // events all refer to no room log entry (to drop)
   uint64_t last_seq = 0;              // the last event seq visited (0: none)
   size_t bytes = 0;                   // event bytes in `entries`
+  /// Events up to last_seq that are neither in `entries` nor to be read again: those of
+  /// the `corrupt` keys, and those of a run left out for want of their log entry. A
+  /// count of queued events goes down by these as by the entries' once answered.
+  uint64_t passed_over = 0;
 };
 
 /// One domain's queue. Cheap to make; holds a reference to the store.

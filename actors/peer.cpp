@@ -463,8 +463,9 @@ bool read_next(peer_pointer self) {
                    batch->corrupt.size());
       if (auto err = st.queue->remove(batch->corrupt))
         log()->error("peer {}: {}", st.domain, describe(err));
-      st.depth -= std::min<uint64_t>(st.depth, batch->corrupt.size());
     }
+    // Counted when queued, and never answered.
+    st.depth -= std::min<uint64_t>(st.depth, batch->passed_over);
     if (batch->last_seq == 0) {
       st.next_read = st.known_last + 1;
       return false;

@@ -333,7 +333,12 @@ void commit(room_pointer self, journal_entry entry, done_fn done) {
             auto& st = self->state;
             st.appends_in_flight.erase(number);
             if (!st.journal_failed) {
-              log()->error("room {}: the journal failed; stopping: {}", st.room_id, describe(err));
+              // The journal ends before the rooms when the node stops: no failure to report.
+              if (err == caf::sec::request_receiver_down)
+                log()->info("room {}: the journal has stopped; stopping", st.room_id);
+              else
+                log()->error("room {}: the journal failed; stopping: {}", st.room_id,
+                             describe(err));
               st.journal_failed = err;
             }
             done(err);

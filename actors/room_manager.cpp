@@ -583,7 +583,10 @@ room_manager_impl::behavior_type room_manager(room_manager_pointer self, room_co
     bool normal = !msg.reason || msg.reason == caf::exit_reason::normal;
     for (auto i = st.rooms.begin(); i != st.rooms.end(); ++i) {
       if (i->second.actor.address() != msg.source) continue;
-      if (!normal) log()->error("room {} stopped: {}", i->first, describe(msg.reason));
+      // A room stops with request_receiver_down when the journal ended first, as it does
+      // when the node stops; the room said so itself.
+      if (!normal && msg.reason != caf::sec::request_receiver_down)
+        log()->error("room {} stopped: {}", i->first, describe(msg.reason));
       st.rooms.erase(i);
       return;
     }

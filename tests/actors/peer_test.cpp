@@ -517,6 +517,29 @@ TEST_F(PeerTest, ARunsKeyStaysUntilEveryTransactionHoldingItsEventsIsAnswered) {
   EXPECT_EQ(stats_of_b().queue_depth, 0u);
 }
 
+// An event of a run whose room log entry is gone is left out of every transaction, so no
+// receipt answers it: the peer's queue_depth went down only by the events answered, and
+// stayed above 0 with nothing queued.
+TEST_F(PeerTest, EventsLeftOutForWantOfTheirLogEntryLeaveTheQueuesDepth) {
+  journal_entry entry;
+  std::vector<std::string> ids;
+  for (uint64_t seq = 1; seq <= 4; ++seq) {
+    auto log_key = storage::sequenced_key("r:a.example", seq);
+    if (seq != 3)
+      entry.puts.push_back({static_cast<uint8_t>(storage::column::room_log), log_key,
+                            R"({"seq":)" + std::to_string(seq) + "}"});
+    ids.push_back("event:" + std::to_string(seq));
+    entry.outbound.push_back({"b.example", {}, ids.back(), log_key});
+  }
+  start_sender(*a_);
+  auto reply = ask<std::vector<uint64_t>>(a_->journal, append_atom::value, entry);
+  ASSERT_TRUE(reply.value) << describe(reply.error);
+  sched_->run();
+  EXPECT_EQ(ids_applied(*b_), (std::vector<std::string>{ids[0], ids[1], ids[3]}));
+  EXPECT_EQ(count_keys(*a_, storage::column::outbox), 0u);
+  EXPECT_EQ(stats_of_b().queue_depth, 0u);
+}
+
 TEST_F(PeerTest, AReceiptForAnotherTransactionIsAFailure) {
   start_sender(*a_);
   net_.intercept = [this](const outbound_request& req) -> std::optional<inbound_reply> {

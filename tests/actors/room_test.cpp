@@ -834,6 +834,21 @@ TEST_F(RoomTest, FailedCatchUpsOfManyRoomsLogAFewLinesPerHost) {
   restore();
 }
 
+// The journal ends before the rooms when a node stops; a submission between the two is
+// refused, and logged as what it is rather than as an error.
+TEST_F(RoomTest, ASubmissionAfterTheJournalStoppedIsRefusedWithoutAnErrorLine) {
+  auto room = room_of_three();
+  std::ostringstream lines;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+  log()->sinks().push_back(sink);
+  stop(caf::actor_cast<caf::actor>(a_->journal));
+  auto reply = submit(*a_, room, "message.sent", alice, {{"text", "too late"}});
+  log()->sinks().pop_back();
+  EXPECT_FALSE(reply.value);
+  EXPECT_NE(lines.str().find("the journal has stopped"), std::string::npos) << lines.str();
+  EXPECT_EQ(lines.str().find("[error]"), std::string::npos) << lines.str();
+}
+
 TEST_F(RoomTest, AMemberThatMissedARangeCatchesUpFromTheHost) {
   auto room = room_of_three();
   // Transactions to C are swallowed: a receipt comes back, so A forgets them for good.

@@ -624,6 +624,7 @@ TEST_F(OutboxStoreTest, AReferenceToAMissingLogEntryIsReportedForRemoval) {
   EXPECT_EQ(read->entries[0].log_key, log_key);
   EXPECT_EQ(read->entries[1].seq, 5u);
   EXPECT_EQ(read->corrupt, (std::vector<uint64_t>{2, 3, 4}));
+  EXPECT_EQ(read->passed_over, 3u);
 }
 
 TEST_F(OutboxStoreTest, ReferencesToManyRoomsAndSeqsReadTheirOwnLogEntries) {
@@ -774,6 +775,7 @@ TEST_F(OutboxStoreTest, ARunsEventsWithoutTheirLogEntryAreLeftOut) {
   ASSERT_TRUE(read);
   EXPECT_EQ(seqs_of(*read), (std::vector<uint64_t>{1, 3, 4, 8, 9}));
   EXPECT_EQ(read->corrupt, (std::vector<uint64_t>{5}));
+  EXPECT_EQ(read->passed_over, 4u);  // seq 2, and the run 5-7
   EXPECT_EQ(read->last_seq, 9u);
 }
 

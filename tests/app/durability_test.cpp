@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -178,6 +180,56 @@ bool limit_file_size(pid_t pid, rlim_t bytes) {
 // A disk that takes no more makes the store refuse writes; the node starts itself again from
 // its data, waiting longer each time that fails, and once the disk takes writes again it
 // serves as before: every event it accepted arrives once, none it refused arrives.
+/// B's entry in A's federation.status.
+json status_of_b(const test_node& a) {
+  auto status = a.get("/api/v1/federation.status");
+  for (const auto& p : status["peers"])
+    if (p.value("domain", "") == "b.test") return p;
+  return json::object();
+}
+
+/// Overwrites 64 bytes a quarter into the largest RocksDB table file under `db`, where
+/// its data blocks are: a disk that gives back other bytes than it was given.
+void damage_largest_table_file(const std::string& db) {
+  std::filesystem::path largest;
+  uintmax_t size = 0;
+  for (const auto& entry : std::filesystem::directory_iterator{db})
+    if (entry.path().extension() == ".sst" && entry.file_size() > size) {
+      largest = entry.path();
+      size = entry.file_size();
+    }
+  ASSERT_GT(size, 0u) << "no table file in " << db;
+  std::fstream f{largest, std::ios::in | std::ios::out | std::ios::binary};
+  f.seekp(static_cast<std::streamoff>(size / 4));
+  f << std::string(64, '\xA5');
+}
+
+// A part of the store that cannot be read stopped the queue to a peer for good: nothing
+// tried again, and the peer looked connected while nothing moved.
+TEST_P(DurabilityTest, AQueueInADamagedPartOfTheStoreIsTriedAgainAndShown) {
+  ASSERT_TRUE(b.stop());
+  ASSERT_EQ(send_many(200, "queued ").size(), 200u);
+  ASSERT_TRUE(a.stop());
+  a.start();  // which writes what its log held into table files
+  ASSERT_TRUE(a.stop());
+  auto dir = a.config_path().substr(0, a.config_path().rfind('/'));
+  damage_largest_table_file(dir + "/data/db");
+  a.start();
+  b.start();
+  ASSERT_TRUE(wait_until(
+      [&] { return status_of_b(a).value("last_error", "").find("orrupt") != std::string::npos; },
+      30s))
+      << a.get("/api/v1/federation.status").dump() << "\n"
+      << a.log();
+  auto failures = status_of_b(a).value("failures", 0u);
+  // Tried again after a backoff (500 ms, then doubling), as a failed send is.
+  EXPECT_TRUE(wait_until([&] { return status_of_b(a).value("failures", 0u) > failures + 1; }, 20s))
+      << status_of_b(a).dump();
+  // Not "connected" with a queue that stands still: backing off (or resolving, as each
+  // retry begins).
+  EXPECT_NE(status_of_b(a).value("state", ""), "connected") << status_of_b(a).dump();
+}
+
 TEST_P(DurabilityTest, AfterAFullDiskTheNodeStartsAgainByItselfAndLosesNothing) {
   auto accepted = send_many(20, "before ");
   ASSERT_EQ(accepted.size(), 20u);

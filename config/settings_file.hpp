@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -29,6 +30,16 @@ struct setting_change {
 /// `text` as a TOML basic string: quoted, with '"', '\\' and control characters escaped.
 /// With `max_shown`, cut after that many characters and marked "..." (for messages).
 std::string toml_string(const std::string& text, size_t max_shown = std::string::npos);
+
+/// How deep arrays and inline tables may nest in the settings file: a node's settings
+/// nest 2 levels at most, and toml11 needs a stack frame chain per level.
+inline constexpr size_t max_value_nesting = 64;
+
+/// The line (from 1) where `text` opens an array or inline table more than `max_nesting`
+/// levels deep, or 0 when it does not. Brackets and braces in strings ("...", '...', and
+/// their multi-line forms) and comments do not count; table headers count as the one or two
+/// levels their brackets open.
+size_t line_nested_too_deep(std::string_view text, size_t max_nesting = max_value_nesting);
 
 /// Reads the whole file; errc::parse_failed with the OS reason when it cannot.
 [[nodiscard]] caf::expected<std::string> read_text_file(const std::string& path);

@@ -296,6 +296,53 @@ TEST_F(CliTest, ANodeIsNotStartedOnAnotherDomainsData) {
       << checked.output;
 }
 
+// toml11 reads each level of nesting with a call of its own: thousands of levels would
+// overflow its stack. Such a file does not load, for every command and for a running
+// node's reload and restart alike, which keep the node as it was.
+TEST_F(CliTest, ADeeplyNestedFileIsRefusedNotACrash) {
+  write_config();
+  const std::string good = read_file(config);
+  const std::string deep = good + "x = " + std::string(8000, '[') + std::string(8000, ']') + "\n";
+  const std::string said = "values nested more than 64 levels deep";
+  write_file(config, deep);
+  for (const char* cmd : {"status", "run", "keygen"}) {
+    auto out = fedrelay({cmd, "-c", config});
+    EXPECT_EQ(out.exit_code, 78) << cmd << ": " << out.output;
+    EXPECT_NE(out.output.find(said), std::string::npos) << cmd << ": " << out.output;
+  }
+  auto checked = fedrelay({"check", "-c", config});
+  EXPECT_EQ(checked.exit_code, 1) << checked.output;
+  EXPECT_NE(checked.output.find(said), std::string::npos) << checked.output;
+
+  write_file(config, good);
+  std::string log = dir / "node.log";
+  auto node = run_until_running(log);
+  ASSERT_FALSE(HasFatalFailure());
+  write_file(config, deep);
+  ASSERT_EQ(::kill(node.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return read_file(log).find(
+                   "reload refused: the settings above are not valid; nothing "
+                   "changed") != std::string::npos;
+      },
+      10s))
+      << read_file(log);
+  ASSERT_EQ(::kill(node.pid(), SIGUSR1), 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return read_file(log).find(
+                   "restart refused: the settings above are not valid; "
+                   "nothing changed") != std::string::npos;
+      },
+      10s))
+      << read_file(log);
+  EXPECT_NE(read_file(log).find(said), std::string::npos) << read_file(log);
+  write_file(config, good);
+  EXPECT_EQ(fedrelay({"status", "-c", config}).output, "Running\n");
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+}
+
 TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
   write_config();
   auto text = read_file(config);

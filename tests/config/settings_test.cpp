@@ -377,6 +377,26 @@ TEST(SettingsTest, SyntaxErrorInFileNamesTheFile) {
   EXPECT_THAT(error_lines(s.error())[0], StartsWith(dir / "node.toml:3: "));
 }
 
+// toml11 parses each level of an array or inline table with a call of its own: a file
+// nested thousands deep would overflow the stack and kill the process reading it.
+TEST(SettingsTest, DeeplyNestedValuesAreParseFailedNotACrash) {
+  const std::string arrays = "x = " + std::string(8000, '[') + std::string(8000, ']') + "\n";
+  std::string tables = "x = ";
+  for (int i = 0; i < 8000; ++i) tables += "{a=";
+  tables += "1" + std::string(8000, '}') + "\n";
+  for (const auto& deep : {arrays, tables}) {
+    auto s = parse_settings(lines({"[federation]", "enabled = true"}) + deep, "node.toml");
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), errc::parse_failed);
+    EXPECT_THAT(error_lines(s.error()),
+                ElementsAre("node.toml:3: values nested more than 64 levels deep (arrays and "
+                            "inline tables); no setting needs more than 2"));
+  }
+  // The bound leaves room for any list a node's file holds.
+  EXPECT_THAT(problems("x = " + std::string(64, '[') + std::string(64, ']') + "\n"),
+              ElementsAre(HasSubstr("x: unknown key")));
+}
+
 TEST(SettingsTest, DuplicateKeyIsParseFailed) {
   auto s = parse_settings(lines({"[storage]", "dir = \"a\"", "dir = \"b\""}), "node.toml");
   ASSERT_FALSE(s);

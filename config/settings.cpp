@@ -1056,9 +1056,6 @@ std::optional<endpoint> parse_endpoint(const std::string& text) {
 }
 
 caf::expected<settings> load_settings(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec))
-    return make_config_error(errc::parse_failed, {path + ": cannot read: it is a directory"});
   auto text = read_text_file(path);
   if (!text) return text.error();
   return parse_at(*text, path, absolute_path(path));

@@ -12,8 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <toml.hpp>
 
@@ -225,15 +223,53 @@ std::string toml_string(const std::string& text, size_t max_shown) {
   return out + "\"";
 }
 
+namespace {
+
+caf::error unreadable(const std::string& path, const std::string& why) {
+  return caf::make_error(errc::parse_failed, path + ": cannot read: " + why);
+}
+
+// What a path that is not a regular file is, for the message.
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "it is a directory";
+  if (S_ISFIFO(mode)) return "it is a FIFO, not a regular file";
+  if (S_ISSOCK(mode)) return "it is a socket, not a regular file";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "it is a device, not a regular file";
+  return "it is not a regular file";
+}
+
+std::string too_large(const std::string& path) {
+  return path + ": cannot read: larger than " + std::to_string(max_settings_file_bytes >> 20) +
+         " MiB, the most a settings file may hold (a node's settings take a few KiB)";
+}
+
+}  // namespace
+
 caf::expected<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return caf::make_error(errc::parse_failed, path + ": cannot read: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    return caf::make_error(errc::parse_failed, path + ": cannot read: " + std::strerror(errno));
-  return text.str();
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return unreadable(path, std::strerror(errno));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_at_return{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return unreadable(path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return unreadable(path, kind_of(st.st_mode));
+  if (st.st_size > static_cast<off_t>(max_settings_file_bytes))
+    return caf::make_error(errc::parse_failed, too_large(path));
+  std::string text;
+  char chunk[1 << 16];
+  for (;;) {
+    auto n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return unreadable(path, std::strerror(errno));
+    if (n == 0) return text;
+    text.append(chunk, static_cast<size_t>(n));
+    // A file that grew since fstat is read no further than the cap.
+    if (text.size() > max_settings_file_bytes)
+      return caf::make_error(errc::parse_failed, too_large(path));
+  }
 }
 
 caf::error replace_file(const std::string& link_or_path, const std::string& text) {

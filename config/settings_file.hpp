@@ -41,7 +41,14 @@ inline constexpr size_t max_value_nesting = 64;
 /// levels their brackets open.
 size_t line_nested_too_deep(std::string_view text, size_t max_nesting = max_value_nesting);
 
-/// Reads the whole file; errc::parse_failed with the OS reason when it cannot.
+/// The largest settings file read_text_file() reads. A node's settings take a few KiB; the
+/// bound keeps a file filled by mistake from holding up every command (toml11 parses a
+/// long one-line list in time that grows with the square of its length).
+inline constexpr size_t max_settings_file_bytes = size_t{1} << 20;
+
+/// Reads the whole settings file. Errors: errc::parse_failed with the OS reason when it
+/// cannot, or saying why when `path` is not a regular file (a FIFO would block the reader
+/// forever) or holds more than max_settings_file_bytes, checked before it is read.
 [[nodiscard]] caf::expected<std::string> read_text_file(const std::string& path);
 
 /// Replaces `path` with `text` so that a reader sees the old or the new file, never a

@@ -343,6 +343,16 @@ TEST_F(CliTest, ADeeplyNestedFileIsRefusedNotACrash) {
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
+// A FIFO would hold every command until someone wrote to it.
+TEST_F(CliTest, ASettingsFileThatIsNotARegularFileIsRefused) {
+  ASSERT_EQ(::mkfifo(config.c_str(), 0600), 0);
+  auto out = fedrelay({"status", "-c", config});
+  EXPECT_EQ(out.exit_code, 78) << out.output;
+  EXPECT_NE(out.output.find(config + ": cannot read: it is a FIFO, not a regular file"),
+            std::string::npos)
+      << out.output;
+}
+
 TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
   write_config();
   auto text = read_file(config);

@@ -12,6 +12,7 @@
 
 #include "actors/describe.hpp"
 #include "app/check_internal.hpp"
+#include "app/load.hpp"
 #include "app/status_file.hpp"
 #include "config/storage_domain.hpp"
 #include "crypto/pem.hpp"
@@ -234,6 +235,8 @@ void check_files(context& c, report& r) {
       else if (auto err = config::storage_fits_domain(dir, c.s.domain))
         r.error("storage.dir", actors::detail_of(err),
                 "set storage.dir or federation.domain in " + c.config_path);
+      else if (auto problem = lost_store_problem(dir); !problem.empty())
+        r.error("storage.dir", problem, lost_store_fix(dir));
       else if ((st.mode & 077) != 0)
         r.warning("storage.dir",
                   dir + " has mode " + mode_text(st.mode) +

@@ -353,6 +353,44 @@ TEST_F(CliTest, ASettingsFileThatIsNotARegularFileIsRefused) {
       << out.output;
 }
 
+// A data directory a node ran on whose store is gone (db/ removed, a volume not mounted)
+// is not given an empty store: every queued event would be lost while the node said it
+// runs. A new directory still gets its store.
+TEST_F(CliTest, ANodeIsNotStartedOnADataDirectoryThatLostItsStore) {
+  write_config();
+  std::string log = dir / "node.log";
+  {
+    auto node = run_until_running(log);
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(node.stop(SIGTERM), 0);
+  }
+  std::filesystem::remove_all(dir / "data/db");
+  auto refused = fedrelay({"run", "-c", config});
+  EXPECT_EQ(refused.exit_code, 78) << refused.output;
+  EXPECT_NE(refused.output.find("holds the data of a.example (its domain file) but not its "
+                                "store: " +
+                                dir / "data/db/CURRENT" + " is missing"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("restore " + dir / "data/db" +
+                                " from a backup; or, to start afresh on purpose, remove " +
+                                dir / "data/domain"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_EQ(refused.output.find("Running"), std::string::npos) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "data/db/CURRENT"));
+  auto checked = fedrelay({"check", "-c", config});
+  EXPECT_NE(check_line(checked.output, "storage.dir").find("error"), std::string::npos)
+      << checked.output;
+  EXPECT_NE(check_line(checked.output, "storage.dir").find("but not its store"), std::string::npos)
+      << checked.output;
+  // Starting afresh on purpose.
+  std::filesystem::remove(dir / "data/domain");
+  auto node = run_until_running(dir / "afresh.log");
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+}
+
 TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
   write_config();
   auto text = read_file(config);

@@ -391,6 +391,31 @@ TEST_F(CliTest, ANodeIsNotStartedOnADataDirectoryThatLostItsStore) {
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
+// A key kept elsewhere and linked to, whose file is gone, is not replaced by a new
+// identity: peers know the node by that key.
+TEST_F(CliTest, ALinkToAMissingKeyIsRefusedNotReplaced) {
+  write_config();
+  ASSERT_EQ(fedrelay({"keygen", "-c", config}).exit_code, 0);
+  auto key = dir / "data/node.key";
+  auto kept = dir / "kept.key";
+  std::filesystem::rename(key, kept);
+  ASSERT_EQ(::symlink((dir / "gone/node.key").c_str(), key.c_str()), 0);
+  for (const char* cmd : {"keygen", "run"}) {
+    auto out = fedrelay({cmd, "-c", config});
+    EXPECT_EQ(out.exit_code, 1) << cmd << ": " << out.output;
+    EXPECT_NE(out.output.find(key + " is a symbolic link to " + dir / "gone/node.key" +
+                              ", which does not exist"),
+              std::string::npos)
+        << cmd << ": " << out.output;
+    EXPECT_EQ(out.output.find("created a new node identity"), std::string::npos)
+        << cmd << ": " << out.output;
+    EXPECT_TRUE(std::filesystem::is_symlink(key)) << cmd;
+  }
+  auto checked = fedrelay({"check", "-c", config});
+  EXPECT_NE(check_line(checked.output, "node.key").find("is a symbolic link to"), std::string::npos)
+      << checked.output;
+}
+
 TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
   write_config();
   auto text = read_file(config);

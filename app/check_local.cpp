@@ -12,6 +12,7 @@
 
 #include "actors/describe.hpp"
 #include "app/check_internal.hpp"
+#include "app/load.hpp"
 #include "app/status_file.hpp"
 #include "config/storage_domain.hpp"
 #include "crypto/pem.hpp"
@@ -35,6 +36,16 @@ file_mode stat_file(const std::string& path) {
   return {0, static_cast<unsigned>(st.st_mode), S_ISDIR(st.st_mode), st.st_uid};
 }
 
+// Where a symbolic link at `path` points; empty when `path` is no link.
+std::string link_target(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return {};
+  std::string target(4096, '\0');
+  auto n = ::readlink(path.c_str(), target.data(), target.size());
+  target.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return target;
+}
+
 std::string keygen_fix(const context& c) {
   return "fedrelay keygen -c " + c.config_path + ", then publish what fedrelay dns-records -c " +
          c.config_path + " prints";
@@ -43,6 +54,12 @@ std::string keygen_fix(const context& c) {
 void check_node_key(context& c, report& r) {
   auto path = c.s.storage_dir + "/" + std::string{crypto::identity_file_name};
   auto st = stat_file(path);
+  if (auto target = link_target(path); st.error == ENOENT && !target.empty()) {
+    // keygen would refuse it too: the node's key is wherever the link pointed.
+    r.error("node.key", path + " is a symbolic link to " + target + ", which does not exist",
+            "put the node's key back at " + target);
+    return;
+  }
   if (st.error == ENOENT) {
     r.error("node.key", path + " is missing: the node has no identity", keygen_fix(c));
     return;
@@ -234,6 +251,8 @@ void check_files(context& c, report& r) {
       else if (auto err = config::storage_fits_domain(dir, c.s.domain))
         r.error("storage.dir", actors::detail_of(err),
                 "set storage.dir or federation.domain in " + c.config_path);
+      else if (auto problem = lost_store_problem(dir); !problem.empty())
+        r.error("storage.dir", problem, lost_store_fix(dir));
       else if ((st.mode & 077) != 0)
         r.warning("storage.dir",
                   dir + " has mode " + mode_text(st.mode) +

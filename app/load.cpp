@@ -69,6 +69,25 @@ std::string new_identity_notice(const config::settings& s) {
          "directory";
 }
 
+std::string lost_store_problem(const std::string& storage_dir) {
+  auto recorded = config::storage_domain(storage_dir);
+  if (!recorded) return {};
+  // CURRENT names the store's manifest: RocksDB writes it when it creates a store and
+  // never removes it. A store this account cannot look at is reported when it is opened.
+  std::error_code ec;
+  auto current = storage_dir + "/db/CURRENT";
+  if (std::filesystem::exists(current, ec) || ec) return {};
+  return "storage.dir " + storage_dir + " holds the data of " + *recorded +
+         " (its domain file) but not its store: " + current +
+         " is missing. Starting would make an empty store in its place, and the rooms, "
+         "queued events and receipts it held would be lost";
+}
+
+std::string lost_store_fix(const std::string& storage_dir) {
+  return "restore " + storage_dir + "/db from a backup; or, to start afresh on purpose, remove " +
+         storage_dir + "/" + config::storage_domain_file;
+}
+
 caf::expected<std::unique_ptr<storage::store>> open_store(
     const config::settings& s, std::function<void(const std::string& reason)> on_write_failure) {
   std::error_code ec;
@@ -79,6 +98,11 @@ caf::expected<std::unique_ptr<storage::store>> open_store(
   // The directory holds the secret key: nobody else needs to look inside.
   std::filesystem::permissions(s.storage_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
+  // Not created empty where a node ran before: its store is lost (removed by mistake, a
+  // volume not mounted) and a node that started on an empty one would drop every queued
+  // event while saying it runs.
+  if (auto problem = lost_store_problem(s.storage_dir); !problem.empty())
+    return caf::make_error(config::errc::invalid, problem + ": " + lost_store_fix(s.storage_dir));
   storage::store_options opts;
   opts.on_write_failure = std::move(on_write_failure);
   opts.memtable_bytes = storage::memtable_bytes_for(s.domain);

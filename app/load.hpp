@@ -28,8 +28,16 @@ std::string new_identity_notice(const config::settings& s);
 /// Loads (or creates, saying so on stderr) the identity in storage.dir.
 std::optional<crypto::identity> identity_or_report(const config::settings& s);
 
+/// What is wrong when `storage_dir` belongs to a node that ran (its domain file is there)
+/// but holds no store (no db/CURRENT); empty when nothing is.
+std::string lost_store_problem(const std::string& storage_dir);
+
+/// The ways out of a lost_store_problem(): restore db/, or remove the domain file.
+std::string lost_store_fix(const std::string& storage_dir);
+
 /// Opens the node's store in storage.dir/db, creating storage.dir (mode 0700) when
-/// missing. Errors: storage::errc::locked when another node holds it, open_failed.
+/// missing, and the store when the directory is new. Errors: storage::errc::locked when
+/// another node holds it, open_failed; config::errc::invalid for a lost_store_problem().
 /// `on_write_failure`: see storage::store_options::on_write_failure.
 [[nodiscard]] caf::expected<std::unique_ptr<storage::store>> open_store(
     const config::settings& s,

@@ -16,7 +16,6 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -25,6 +24,7 @@
 
 #include "config/errc.hpp"
 #include "config/settings_file.hpp"
+#include "config/toml_text.hpp"
 
 namespace fedrelay::config {
 namespace {
@@ -989,15 +989,6 @@ caf::error make_config_error(errc code, const std::vector<std::string>& problems
   return caf::make_error(code, caf::message_builder(problems.begin(), problems.end()).to_message());
 }
 
-// toml11's own message already shows the offending line; the prefix makes it greppable in
-// the same "FILE:LINE:" form as every other problem.
-std::string syntax_problem(const std::string& name, const toml::exception& e) {
-  std::string what = e.what();
-  if (starts_with(what, "[error] ")) what = what.substr(8);
-  while (!what.empty() && what.back() == '\n') what.pop_back();
-  return name + ":" + std::to_string(e.location().line()) + ": " + what;
-}
-
 fs::path absolute_path(const std::string& path) {
   std::error_code ec;
   auto p = fs::absolute(path, ec);
@@ -1006,19 +997,12 @@ fs::path absolute_path(const std::string& path) {
 
 caf::expected<settings> parse_at(const std::string& text, const std::string& name,
                                  const fs::path& source) {
-  toml::value root;
-  try {
-    std::istringstream in(text);
-    root = toml::parse(in, name);
-  } catch (const toml::exception& e) {
-    return make_config_error(errc::parse_failed, {syntax_problem(name, e)});
-  } catch (const std::exception& e) {
-    return make_config_error(errc::parse_failed, {name + ": " + e.what()});
-  }
+  auto root = parse_toml(text, name);
+  if (!root) return root.error();
   settings s;
   s.source_path = source.string();
   checker c(name);
-  settings_reader(c, s, source.parent_path()).read(root);
+  settings_reader(c, s, source.parent_path()).read(*root);
   if (!c.ok()) return make_config_error(errc::invalid, c.take_problems());
   return s;
 }
@@ -1072,9 +1056,6 @@ std::optional<endpoint> parse_endpoint(const std::string& text) {
 }
 
 caf::expected<settings> load_settings(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec))
-    return make_config_error(errc::parse_failed, {path + ": cannot read: it is a directory"});
   auto text = read_text_file(path);
   if (!text) return text.error();
   return parse_at(*text, path, absolute_path(path));

@@ -12,12 +12,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <toml.hpp>
 
 #include "config/errc.hpp"
+#include "config/toml_text.hpp"
 
 namespace fedrelay::config {
 namespace {
@@ -82,17 +81,64 @@ size_t last_line_of(const toml::value& table, size_t header, size_t line_count) 
   return one_line ? last : header;
 }
 
+// Where the string that starts at text[i] (a quote) ends: one past its closing quote, or
+// the end of the line for an unclosed one-line string (toml11 then names the mistake).
+// Lines inside a multi-line string are counted into `line`.
+size_t skip_string(std::string_view text, size_t i, size_t& line) {
+  const char quote = text[i];
+  const bool escapes = quote == '"';
+  const bool multi_line = text.compare(i, 3, std::string(3, quote)) == 0;
+  i += multi_line ? 3 : 1;
+  for (; i < text.size(); ++i) {
+    char ch = text[i];
+    if (ch == '\n') {
+      if (!multi_line) return i;
+      ++line;
+    } else if (escapes && ch == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+      ++i;  // an escaped quote does not end the string; a line break is counted above
+    } else if (ch == quote && !multi_line) {
+      return i + 1;
+    } else if (ch == quote && text.compare(i, 3, std::string(3, quote)) == 0) {
+      // Up to two more quotes right before the closing three belong to the string.
+      size_t end = i + 3;
+      for (int extra = 0; extra < 2 && end < text.size() && text[end] == quote; ++extra) ++end;
+      return end;
+    }
+  }
+  return i;
+}
+
 }  // namespace
+
+size_t line_nested_too_deep(std::string_view text, size_t max_nesting) {
+  size_t line = 1;
+  size_t depth = 0;
+  for (size_t i = 0; i < text.size();) {
+    char ch = text[i];
+    if (ch == '"' || ch == '\'') {
+      i = skip_string(text, i, line);
+      continue;
+    }
+    if (ch == '#') {
+      i = std::min(text.find('\n', i), text.size());
+      continue;
+    }
+    if (ch == '\n') ++line;
+    if (ch == '[' || ch == '{') {
+      if (++depth > max_nesting) return line;
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      --depth;
+    }
+    ++i;
+  }
+  return 0;
+}
 
 caf::expected<std::string> edit_settings_text(const std::string& text, const std::string& name,
                                               const std::vector<setting_change>& changes) {
-  toml::value root;
-  try {
-    std::istringstream in(text);
-    root = toml::parse(in, name);
-  } catch (const std::exception& e) {
-    return caf::make_error(errc::parse_failed, name + ": " + e.what());
-  }
+  auto parsed = parse_toml(text, name);
+  if (!parsed) return parsed.error();
+  const toml::value& root = *parsed;
   auto starts = line_starts(text);
   std::vector<edit> edits;
   std::string appended;  // new tables, after everything else
@@ -177,15 +223,53 @@ std::string toml_string(const std::string& text, size_t max_shown) {
   return out + "\"";
 }
 
+namespace {
+
+caf::error unreadable(const std::string& path, const std::string& why) {
+  return caf::make_error(errc::parse_failed, path + ": cannot read: " + why);
+}
+
+// What a path that is not a regular file is, for the message.
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "it is a directory";
+  if (S_ISFIFO(mode)) return "it is a FIFO, not a regular file";
+  if (S_ISSOCK(mode)) return "it is a socket, not a regular file";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "it is a device, not a regular file";
+  return "it is not a regular file";
+}
+
+std::string too_large(const std::string& path) {
+  return path + ": cannot read: larger than " + std::to_string(max_settings_file_bytes >> 20) +
+         " MiB, the most a settings file may hold (a node's settings take a few KiB)";
+}
+
+}  // namespace
+
 caf::expected<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return caf::make_error(errc::parse_failed, path + ": cannot read: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    return caf::make_error(errc::parse_failed, path + ": cannot read: " + std::strerror(errno));
-  return text.str();
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return unreadable(path, std::strerror(errno));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_at_return{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return unreadable(path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return unreadable(path, kind_of(st.st_mode));
+  if (st.st_size > static_cast<off_t>(max_settings_file_bytes))
+    return caf::make_error(errc::parse_failed, too_large(path));
+  std::string text;
+  char chunk[1 << 16];
+  for (;;) {
+    auto n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return unreadable(path, std::strerror(errno));
+    if (n == 0) return text;
+    text.append(chunk, static_cast<size_t>(n));
+    // A file that grew since fstat is read no further than the cap.
+    if (text.size() > max_settings_file_bytes)
+      return caf::make_error(errc::parse_failed, too_large(path));
+  }
 }
 
 caf::error replace_file(const std::string& link_or_path, const std::string& text) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -30,7 +31,24 @@ struct setting_change {
 /// With `max_shown`, cut after that many characters and marked "..." (for messages).
 std::string toml_string(const std::string& text, size_t max_shown = std::string::npos);
 
-/// Reads the whole file; errc::parse_failed with the OS reason when it cannot.
+/// How deep arrays and inline tables may nest in the settings file: a node's settings
+/// nest 2 levels at most, and toml11 needs a stack frame chain per level.
+inline constexpr size_t max_value_nesting = 64;
+
+/// The line (from 1) where `text` opens an array or inline table more than `max_nesting`
+/// levels deep, or 0 when it does not. Brackets and braces in strings ("...", '...', and
+/// their multi-line forms) and comments do not count; table headers count as the one or two
+/// levels their brackets open.
+size_t line_nested_too_deep(std::string_view text, size_t max_nesting = max_value_nesting);
+
+/// The largest settings file read_text_file() reads. A node's settings take a few KiB; the
+/// bound keeps a file filled by mistake from holding up every command (toml11 parses a
+/// long one-line list in time that grows with the square of its length).
+inline constexpr size_t max_settings_file_bytes = size_t{1} << 20;
+
+/// Reads the whole settings file. Errors: errc::parse_failed with the OS reason when it
+/// cannot, or saying why when `path` is not a regular file (a FIFO would block the reader
+/// forever) or holds more than max_settings_file_bytes, checked before it is read.
 [[nodiscard]] caf::expected<std::string> read_text_file(const std::string& path);
 
 /// Replaces `path` with `text` so that a reader sees the old or the new file, never a

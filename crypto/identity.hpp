@@ -61,7 +61,8 @@ inline constexpr std::string_view identity_file_name = "node.key";
 [[nodiscard]] caf::error save_identity(const std::string& dir, const identity& id);
 
 /// Loads the identity, or creates and saves a new one when the file does not exist.
-/// `created` (optional) tells which happened.
+/// `created` (optional) tells which happened. errc::io_failed naming the target when
+/// node.key is a symbolic link to a file that does not exist: no new key replaces it.
 [[nodiscard]] caf::expected<identity> load_or_create_identity(const std::string& dir,
                                                               bool* created = nullptr);
 

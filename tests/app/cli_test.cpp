@@ -296,6 +296,126 @@ TEST_F(CliTest, ANodeIsNotStartedOnAnotherDomainsData) {
       << checked.output;
 }
 
+// toml11 reads each level of nesting with a call of its own: thousands of levels would
+// overflow its stack. Such a file does not load, for every command and for a running
+// node's reload and restart alike, which keep the node as it was.
+TEST_F(CliTest, ADeeplyNestedFileIsRefusedNotACrash) {
+  write_config();
+  const std::string good = read_file(config);
+  const std::string deep = good + "x = " + std::string(8000, '[') + std::string(8000, ']') + "\n";
+  const std::string said = "values nested more than 64 levels deep";
+  write_file(config, deep);
+  for (const char* cmd : {"status", "run", "keygen"}) {
+    auto out = fedrelay({cmd, "-c", config});
+    EXPECT_EQ(out.exit_code, 78) << cmd << ": " << out.output;
+    EXPECT_NE(out.output.find(said), std::string::npos) << cmd << ": " << out.output;
+  }
+  auto checked = fedrelay({"check", "-c", config});
+  EXPECT_EQ(checked.exit_code, 1) << checked.output;
+  EXPECT_NE(checked.output.find(said), std::string::npos) << checked.output;
+
+  write_file(config, good);
+  std::string log = dir / "node.log";
+  auto node = run_until_running(log);
+  ASSERT_FALSE(HasFatalFailure());
+  write_file(config, deep);
+  ASSERT_EQ(::kill(node.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return read_file(log).find(
+                   "reload refused: the settings above are not valid; nothing "
+                   "changed") != std::string::npos;
+      },
+      10s))
+      << read_file(log);
+  ASSERT_EQ(::kill(node.pid(), SIGUSR1), 0);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return read_file(log).find(
+                   "restart refused: the settings above are not valid; "
+                   "nothing changed") != std::string::npos;
+      },
+      10s))
+      << read_file(log);
+  EXPECT_NE(read_file(log).find(said), std::string::npos) << read_file(log);
+  write_file(config, good);
+  EXPECT_EQ(fedrelay({"status", "-c", config}).output, "Running\n");
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+}
+
+// A FIFO would hold every command until someone wrote to it.
+TEST_F(CliTest, ASettingsFileThatIsNotARegularFileIsRefused) {
+  ASSERT_EQ(::mkfifo(config.c_str(), 0600), 0);
+  auto out = fedrelay({"status", "-c", config});
+  EXPECT_EQ(out.exit_code, 78) << out.output;
+  EXPECT_NE(out.output.find(config + ": cannot read: it is a FIFO, not a regular file"),
+            std::string::npos)
+      << out.output;
+}
+
+// A data directory a node ran on whose store is gone (db/ removed, a volume not mounted)
+// is not given an empty store: every queued event would be lost while the node said it
+// runs. A new directory still gets its store.
+TEST_F(CliTest, ANodeIsNotStartedOnADataDirectoryThatLostItsStore) {
+  write_config();
+  std::string log = dir / "node.log";
+  {
+    auto node = run_until_running(log);
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(node.stop(SIGTERM), 0);
+  }
+  std::filesystem::remove_all(dir / "data/db");
+  auto refused = fedrelay({"run", "-c", config});
+  EXPECT_EQ(refused.exit_code, 78) << refused.output;
+  EXPECT_NE(refused.output.find("holds the data of a.example (its domain file) but not its "
+                                "store: " +
+                                dir / "data/db/CURRENT" + " is missing"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("restore " + dir / "data/db" +
+                                " from a backup; or, to start afresh on purpose, remove " +
+                                dir / "data/domain"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_EQ(refused.output.find("Running"), std::string::npos) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "data/db/CURRENT"));
+  auto checked = fedrelay({"check", "-c", config});
+  EXPECT_NE(check_line(checked.output, "storage.dir").find("error"), std::string::npos)
+      << checked.output;
+  EXPECT_NE(check_line(checked.output, "storage.dir").find("but not its store"), std::string::npos)
+      << checked.output;
+  // Starting afresh on purpose.
+  std::filesystem::remove(dir / "data/domain");
+  auto node = run_until_running(dir / "afresh.log");
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+}
+
+// A key kept elsewhere and linked to, whose file is gone, is not replaced by a new
+// identity: peers know the node by that key.
+TEST_F(CliTest, ALinkToAMissingKeyIsRefusedNotReplaced) {
+  write_config();
+  ASSERT_EQ(fedrelay({"keygen", "-c", config}).exit_code, 0);
+  auto key = dir / "data/node.key";
+  auto kept = dir / "kept.key";
+  std::filesystem::rename(key, kept);
+  ASSERT_EQ(::symlink((dir / "gone/node.key").c_str(), key.c_str()), 0);
+  for (const char* cmd : {"keygen", "run"}) {
+    auto out = fedrelay({cmd, "-c", config});
+    EXPECT_EQ(out.exit_code, 1) << cmd << ": " << out.output;
+    EXPECT_NE(out.output.find(key + " is a symbolic link to " + dir / "gone/node.key" +
+                              ", which does not exist"),
+              std::string::npos)
+        << cmd << ": " << out.output;
+    EXPECT_EQ(out.output.find("created a new node identity"), std::string::npos)
+        << cmd << ": " << out.output;
+    EXPECT_TRUE(std::filesystem::is_symlink(key)) << cmd;
+  }
+  auto checked = fedrelay({"check", "-c", config});
+  EXPECT_NE(check_line(checked.output, "node.key").find("is a symbolic link to"), std::string::npos)
+      << checked.output;
+}
+
 TEST_F(CliTest, PeriodicSyncIsAnnouncedWithItsPeriodAndRisk) {
   write_config();
   auto text = read_file(config);

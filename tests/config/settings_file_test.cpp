@@ -139,3 +139,32 @@ TEST(SettingsFileTest, ReplaceFileFollowsNoPlacedLinkAndKeepsALinkedFileALink) {
 
 }  // namespace
 }  // namespace fedrelay::config
+
+namespace fedrelay::config {
+namespace {
+
+TEST(SettingsFileTest, NestingIsCountedOutsideStringsAndComments) {
+  const std::string deep(100, '[');
+  EXPECT_EQ(line_nested_too_deep("a = [[1], [2]]\n[t]\n[[u]]\n"), 0u);
+  EXPECT_EQ(line_nested_too_deep("a = \"" + deep + "\"\n"), 0u);
+  EXPECT_EQ(line_nested_too_deep("a = \"\\\"" + deep + "\"\n"), 0u);  // an escaped quote
+  EXPECT_EQ(line_nested_too_deep("a = '" + deep + "'\n"), 0u);
+  EXPECT_EQ(line_nested_too_deep("a = \"\"\"\n" + deep + "\n\"\"\"\n"), 0u);
+  EXPECT_EQ(line_nested_too_deep("a = '''\n" + deep + "\n'''\n"), 0u);
+  EXPECT_EQ(line_nested_too_deep("# " + deep + "\n"), 0u);
+  // Lines inside multi-line strings count toward the line named.
+  EXPECT_EQ(line_nested_too_deep("a = '''\n\n'''\nb = " + deep + "\n"), 4u);
+  EXPECT_EQ(line_nested_too_deep("a = \"\"\"x\"\"\"\"\nb = " + deep + "\n"), 2u);
+  EXPECT_EQ(line_nested_too_deep("a = " + std::string(64, '{') + "\n"), 0u);
+  EXPECT_EQ(line_nested_too_deep("a = " + std::string(65, '{') + "\n"), 1u);
+}
+
+TEST(SettingsFileTest, EditingADeeplyNestedFileIsParseFailed) {
+  auto out = edit_settings_text("x = " + std::string(8000, '[') + std::string(8000, ']') + "\n",
+                                "node.toml", {{"federation.enabled", true}});
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error(), errc::parse_failed);
+}
+
+}  // namespace
+}  // namespace fedrelay::config

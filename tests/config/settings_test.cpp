@@ -1,5 +1,7 @@
 // Tests of load_settings/parse_settings: every field read, defaults, paths, missing keys,
 // the example file, and how syntax errors and unreadable files are reported.
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include <gmock/gmock.h>
@@ -8,6 +10,7 @@
 #include <caf/sec.hpp>
 
 #include "config/settings.hpp"
+#include "config/settings_file.hpp"
 #include "tests/config/test_util.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -357,6 +360,33 @@ TEST(SettingsTest, DirectoryIsParseFailed) {
   EXPECT_THAT(error_lines(s.error()), ElementsAre(dir.path() + ": cannot read: it is a directory"));
 }
 
+// A FIFO would block the reader until someone writes to it: every command would hang.
+TEST(SettingsTest, AFileThatIsNotARegularFileIsParseFailed) {
+  fedrelay::test::temp_dir dir;
+  auto path = dir / "node.toml";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto s = load_settings(path);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  EXPECT_THAT(error_lines(s.error()),
+              ElementsAre(path + ": cannot read: it is a FIFO, not a regular file"));
+}
+
+TEST(SettingsTest, AFileLargerThanTheCapIsParseFailedUnread) {
+  fedrelay::test::temp_dir dir;
+  auto path = dir / "node.toml";
+  std::string comment = "# " + std::string(max_settings_file_bytes - 3, 'x') + "\n";
+  fedrelay::test::write_file(path, comment);
+  EXPECT_TRUE(load_settings(path)) << "a file of exactly the cap is read";
+  fedrelay::test::write_file(path, comment + "\n");
+  auto s = load_settings(path);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  EXPECT_THAT(error_lines(s.error()),
+              ElementsAre(path + ": cannot read: larger than 1 MiB, the most a settings file may "
+                                 "hold (a node's settings take a few KiB)"));
+}
+
 TEST(SettingsTest, SyntaxErrorIsParseFailedWithLine) {
   auto s =
       parse_settings(lines({"[federation]", "enabled = true", "domain = = \"a\""}), "node.toml");
@@ -375,6 +405,26 @@ TEST(SettingsTest, SyntaxErrorInFileNamesTheFile) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error(), errc::parse_failed);
   EXPECT_THAT(error_lines(s.error())[0], StartsWith(dir / "node.toml:3: "));
+}
+
+// toml11 parses each level of an array or inline table with a call of its own: a file
+// nested thousands deep would overflow the stack and kill the process reading it.
+TEST(SettingsTest, DeeplyNestedValuesAreParseFailedNotACrash) {
+  const std::string arrays = "x = " + std::string(8000, '[') + std::string(8000, ']') + "\n";
+  std::string tables = "x = ";
+  for (int i = 0; i < 8000; ++i) tables += "{a=";
+  tables += "1" + std::string(8000, '}') + "\n";
+  for (const auto& deep : {arrays, tables}) {
+    auto s = parse_settings(lines({"[federation]", "enabled = true"}) + deep, "node.toml");
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), errc::parse_failed);
+    EXPECT_THAT(error_lines(s.error()),
+                ElementsAre("node.toml:3: values nested more than 64 levels deep (arrays and "
+                            "inline tables); no setting needs more than 2"));
+  }
+  // The bound leaves room for any list a node's file holds.
+  EXPECT_THAT(problems("x = " + std::string(64, '[') + std::string(64, ']') + "\n"),
+              ElementsAre(HasSubstr("x: unknown key")));
 }
 
 TEST(SettingsTest, DuplicateKeyIsParseFailed) {

@@ -3,6 +3,7 @@
 #include "crypto/identity.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -225,6 +226,26 @@ TEST(IdentityFileTest, LoadOrCreateNeverReplacesAnUnusableFile) {
   EXPECT_TRUE(is(loaded.error(), errc::bad_key));
   EXPECT_FALSE(created);
   EXPECT_EQ(read_file(dir / "node.key"), "garbage");
+}
+
+// A key kept elsewhere and linked to, whose target is gone, is the node's identity still:
+// the link is not replaced by a new key.
+TEST(IdentityFileTest, LoadOrCreateRefusesALinkToAMissingKey) {
+  temp_dir dir;
+  auto link = dir / "node.key";
+  auto target = dir / "elsewhere/node.key";
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  bool created = true;
+  auto loaded = load_or_create_identity(dir.path(), &created);
+  ASSERT_FALSE(loaded);
+  EXPECT_TRUE(is(loaded.error(), errc::io_failed));
+  EXPECT_NE(to_string(loaded.error())
+                .find(link + " is a symbolic link to " + target + ", which does not exist"),
+            std::string::npos)
+      << to_string(loaded.error());
+  EXPECT_FALSE(created);
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_FALSE(std::filesystem::exists(target));
 }
 
 }  // namespace

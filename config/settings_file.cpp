@@ -134,6 +134,16 @@ size_t line_nested_too_deep(std::string_view text, size_t max_nesting) {
   return 0;
 }
 
+size_t line_too_long(std::string_view text, size_t max_bytes) {
+  size_t line = 1;
+  for (size_t start = 0; start < text.size(); ++line) {
+    auto end = std::min(text.find('\n', start), text.size());
+    if (end - start > max_bytes) return line;
+    start = end + 1;
+  }
+  return 0;
+}
+
 caf::expected<std::string> edit_settings_text(const std::string& text, const std::string& name,
                                               const std::vector<setting_change>& changes) {
   auto parsed = parse_toml(text, name);

@@ -41,6 +41,15 @@ inline constexpr size_t max_value_nesting = 64;
 /// levels their brackets open.
 size_t line_nested_too_deep(std::string_view text, size_t max_nesting = max_value_nesting);
 
+/// The longest line the settings file may hold. toml11 looks back to the start of the line
+/// for every value it reads, so a list of N values on one line takes time that grows with
+/// N squared: 20,000 domains in one `deny` line took 17 s to load, at every command and
+/// reload. Written one entry per line, the same list loads at once.
+inline constexpr size_t max_settings_line_bytes = size_t{64} << 10;
+
+/// The line (from 1) of `text` longer than `max_bytes`, or 0 when none is.
+size_t line_too_long(std::string_view text, size_t max_bytes = max_settings_line_bytes);
+
 /// The largest settings file read_text_file() reads. A node's settings take a few KiB; the
 /// bound keeps a file filled by mistake from holding up every command (toml11 parses a
 /// long one-line list in time that grows with the square of its length).

@@ -35,6 +35,10 @@ caf::expected<toml::value> parse_toml(const std::string& text, const std::string
     return parse_failed(name + ":" + std::to_string(line) + ": values nested more than " +
                         std::to_string(max_value_nesting) +
                         " levels deep (arrays and inline tables); no setting needs more than 2");
+  if (auto line = line_too_long(text))
+    return parse_failed(name + ":" + std::to_string(line) + ": a line longer than " +
+                        std::to_string(max_settings_line_bytes >> 10) +
+                        " KiB; write a long list one entry per line");
   try {
     std::istringstream in(text);
     return toml::parse(in, name);

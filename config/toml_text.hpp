@@ -10,7 +10,8 @@
 
 namespace fedrelay::config {
 
-/// `text` (the file named `name`) as toml11 reads it, once nesting_problem() found nothing.
+/// `text` (the file named `name`) as toml11 reads it, once line_nested_too_deep() and
+/// line_too_long() found nothing.
 /// Errors: errc::parse_failed whose context holds one line, "NAME:LINE: what is wrong".
 [[nodiscard]] caf::expected<toml::value> parse_toml(const std::string& text,
                                                     const std::string& name);

@@ -427,6 +427,28 @@ TEST(SettingsTest, DeeplyNestedValuesAreParseFailedNotACrash) {
               ElementsAre(HasSubstr("x: unknown key")));
 }
 
+// toml11 reads a long one-line list in time that grows with the square of its length.
+TEST(SettingsTest, ALineLongerThanTheBoundIsParseFailed) {
+  std::string list = "deny = [";
+  for (int i = 0; list.size() <= max_settings_line_bytes; ++i)
+    list += "\"d" + std::to_string(i) + ".example\", ";
+  list += "\"last.example\"]\n";
+  auto s = parse_settings(lines({"[peers]"}) + list, "node.toml");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::parse_failed);
+  EXPECT_THAT(error_lines(s.error()),
+              ElementsAre("node.toml:2: a line longer than 64 KiB; write a long list one entry "
+                          "per line"));
+  // The same list one entry per line loads.
+  std::string per_line = "deny = [\n";
+  for (int i = 0; per_line.size() <= max_settings_line_bytes; ++i)
+    per_line += "  \"d" + std::to_string(i) + ".example\",\n";
+  per_line += "]\n";
+  auto loaded = parse_settings(lines({"[peers]"}) + per_line, "node.toml");
+  EXPECT_TRUE(loaded || loaded.error() != errc::parse_failed) << caf::to_string(loaded.error());
+  EXPECT_EQ(line_too_long(lines({"[peers]"}) + per_line), 0u);
+}
+
 TEST(SettingsTest, DuplicateKeyIsParseFailed) {
   auto s = parse_settings(lines({"[storage]", "dir = \"a\"", "dir = \"b\""}), "node.toml");
   ASSERT_FALSE(s);

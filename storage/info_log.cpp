@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -39,6 +40,7 @@ class info_log final : public rocksdb::Logger {
   void Logv(const char* format, va_list ap) override {
     static thread_local char line[max_line_bytes];
     size_t n = prefix(line, sizeof line);
+    const size_t after_prefix = n;
     va_list copy;
     va_copy(copy, ap);
     int body = std::vsnprintf(line + n, sizeof line - n - 1, format, copy);
@@ -47,6 +49,10 @@ class info_log final : public rocksdb::Logger {
     n = std::min(n + static_cast<size_t>(body), sizeof line - 2);
     if (n == 0 || line[n - 1] != '\n') line[n++] = '\n';
     std::lock_guard<std::mutex> guard{mutex_};
+    if (damage_bytes_ == 0 && std::strstr(line + after_prefix, "Corruption") != nullptr) {
+      damage_bytes_ = std::min(n - after_prefix - 1, sizeof damage_);
+      std::memcpy(damage_, line + after_prefix, damage_bytes_);
+    }
     if (!fd_) open_file();  // a file that could not be opened before may be now
     if (!fd_ || !write_all(fd_.get(), {line, n})) {
       ++dropped_;
@@ -65,6 +71,11 @@ class info_log final : public rocksdb::Logger {
   }
 
   uint64_t dropped() const { return dropped_; }
+
+  std::string damage() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return {damage_, damage_bytes_};
+  }
 
  protected:
   rocksdb::Status CloseImpl() override {
@@ -103,6 +114,9 @@ class info_log final : public rocksdb::Logger {
   unique_fd fd_;
   size_t written_ = 0;
   std::atomic<uint64_t> dropped_{0};
+  // The first line that reported damage, kept without allocating (as every line is).
+  char damage_[1024];
+  size_t damage_bytes_ = 0;
 };
 
 }  // namespace
@@ -114,6 +128,11 @@ std::shared_ptr<rocksdb::Logger> open_info_log(const std::string& path, size_t m
 uint64_t dropped_lines(const rocksdb::Logger& logger) {
   auto* ours = dynamic_cast<const info_log*>(&logger);
   return ours ? ours->dropped() : 0;
+}
+
+std::string first_damage_line(const rocksdb::Logger& logger) {
+  auto* ours = dynamic_cast<const info_log*>(&logger);
+  return ours ? ours->damage() : std::string{};
 }
 
 }  // namespace fedrelay::storage

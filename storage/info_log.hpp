@@ -25,4 +25,10 @@ std::shared_ptr<rocksdb::Logger> open_info_log(const std::string& path, size_t m
 /// The lines `logger` (made by open_info_log) could not write.
 uint64_t dropped_lines(const rocksdb::Logger& logger);
 
+/// The first line `logger` (made by open_info_log) was given that reports damage
+/// (RocksDB's "Corruption"), without its time and thread; "" when none was. A
+/// write-ahead log damaged before its end is recovered up to the damage and the rest
+/// dropped, and RocksDB says so nowhere else.
+std::string first_damage_line(const rocksdb::Logger& logger);
+
 }  // namespace fedrelay::storage

@@ -320,6 +320,7 @@ std::string_view column_name(column c) {
 
 struct store::impl {
   std::string dir;
+  std::string damage_at_open;  // see store::damage_at_open
   // Declared before `db` so they are destroyed after it: RocksDB uses them until the end.
   std::unique_ptr<rocksdb::Env> env;
   std::vector<std::unique_ptr<expiry_filter>> expiry_filters;
@@ -434,6 +435,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
   }
   // Recovery is over: from here on every range deletion starts between keys.
   hints->turn_on();
+  if (options.info_log) p->damage_at_open = first_damage_line(*options.info_log);
   for (size_t i = 0; i < column_count; ++i)
     if (p->handle(static_cast<column>(i))->GetID() != logical_id(static_cast<column>(i)))
       p->logical_ids = false;
@@ -456,6 +458,10 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir, store_
 
 const std::string& store::dir() const noexcept {
   return impl_->dir;
+}
+
+const std::string& store::damage_at_open() const noexcept {
+  return impl_->damage_at_open;
 }
 
 caf::expected<std::optional<std::string>> store::get(column c, std::string_view key) const {

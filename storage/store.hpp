@@ -185,6 +185,11 @@ class store {
 
   const std::string& dir() const noexcept;
 
+  /// What RocksDB reported damaged while it opened the store ("" when nothing was): a
+  /// write-ahead log damaged before its end is recovered up to the damage, and what
+  /// follows it is dropped, synced writes included. The store opens all the same.
+  const std::string& damage_at_open() const noexcept;
+
   /// The value of `key`, or nullopt when absent. errc::read_failed on I/O errors.
   [[nodiscard]] caf::expected<std::optional<std::string>> get(column c, std::string_view key) const;
 

@@ -65,7 +65,13 @@ caf::expected<std::unique_ptr<storage::store>> open_hub_store(const std::string&
         reason);
     kill(getpid(), store_failed_signal);
   };
-  return storage::store::open(dir + "/db", std::move(opts));
+  auto db = storage::store::open(dir + "/db", std::move(opts));
+  if (db && !(*db)->damage_at_open().empty())
+    net::log()->error(
+        "storage: the Hub's store log was damaged; RocksDB recovered what came before the "
+        "damage, and what came after it is lost. See to the disk. RocksDB said: {}",
+        (*db)->damage_at_open());
+  return db;
 }
 
 /// SIGHUP: the certificate and key named in the file, loaded again (a renewal); every

@@ -153,6 +153,22 @@ class PeerTest : public transport_fixture {
     return holder;
   }
 
+  /// A journal entry that queues for B a run of four events of room r:a.example, one
+  /// outbox key for all (their ids go to `ids`), with their room log entries but the one
+  /// of seq `without` (0: none left out).
+  static journal_entry run_of_four(std::vector<std::string>& ids, uint64_t without = 0) {
+    journal_entry entry;
+    for (uint64_t seq = 1; seq <= 4; ++seq) {
+      auto log_key = storage::sequenced_key("r:a.example", seq);
+      if (seq != without)
+        entry.puts.push_back({static_cast<uint8_t>(storage::column::room_log), log_key,
+                              R"({"seq":)" + std::to_string(seq) + "}"});
+      ids.push_back("event:" + std::to_string(seq));
+      entry.outbound.push_back({"b.example", {}, ids.back(), log_key});
+    }
+    return entry;
+  }
+
   test_node* a_ = nullptr;
   test_node* b_ = nullptr;
   std::vector<rejection> rejections_;
@@ -493,15 +509,8 @@ TEST_F(PeerTest, ARunsKeyStaysUntilEveryTransactionHoldingItsEventsIsAnswered) {
   };
   auto holder = keep(sys_->spawn(holding_inbound, b_->inbound, size_t{1}, size_t{1}));
   net_.routes[b_->url] = caf::actor_cast<inbound_actor>(holder);
-  journal_entry entry;
   std::vector<std::string> ids;
-  for (uint64_t seq = 1; seq <= 4; ++seq) {
-    auto log_key = storage::sequenced_key("r:a.example", seq);
-    entry.puts.push_back({static_cast<uint8_t>(storage::column::room_log), log_key,
-                          R"({"seq":)" + std::to_string(seq) + "}"});
-    ids.push_back("event:" + std::to_string(seq));
-    entry.outbound.push_back({"b.example", {}, ids.back(), log_key});
-  }
+  auto entry = run_of_four(ids);
   start_sender(*a_);
   auto reply = ask<std::vector<uint64_t>>(a_->journal, append_atom::value, entry);
   ASSERT_TRUE(reply.value) << describe(reply.error);
@@ -521,16 +530,8 @@ TEST_F(PeerTest, ARunsKeyStaysUntilEveryTransactionHoldingItsEventsIsAnswered) {
 // receipt answers it: the peer's queue_depth went down only by the events answered, and
 // stayed above 0 with nothing queued.
 TEST_F(PeerTest, EventsLeftOutForWantOfTheirLogEntryLeaveTheQueuesDepth) {
-  journal_entry entry;
   std::vector<std::string> ids;
-  for (uint64_t seq = 1; seq <= 4; ++seq) {
-    auto log_key = storage::sequenced_key("r:a.example", seq);
-    if (seq != 3)
-      entry.puts.push_back({static_cast<uint8_t>(storage::column::room_log), log_key,
-                            R"({"seq":)" + std::to_string(seq) + "}"});
-    ids.push_back("event:" + std::to_string(seq));
-    entry.outbound.push_back({"b.example", {}, ids.back(), log_key});
-  }
+  auto entry = run_of_four(ids, 3);
   start_sender(*a_);
   auto reply = ask<std::vector<uint64_t>>(a_->journal, append_atom::value, entry);
   ASSERT_TRUE(reply.value) << describe(reply.error);

@@ -375,7 +375,11 @@ TEST(SettingsTest, AFileThatIsNotARegularFileIsParseFailed) {
 TEST(SettingsTest, AFileLargerThanTheCapIsParseFailedUnread) {
   fedrelay::test::temp_dir dir;
   auto path = dir / "node.toml";
-  std::string comment = "# " + std::string(max_settings_file_bytes - 3, 'x') + "\n";
+  // Comment lines of 1 KiB each, no line over max_settings_line_bytes.
+  std::string comment;
+  while (comment.size() + 2048 <= max_settings_file_bytes)
+    comment += "# " + std::string(1021, 'x') + "\n";
+  comment += "# " + std::string(max_settings_file_bytes - comment.size() - 3, 'x') + "\n";
   fedrelay::test::write_file(path, comment);
   EXPECT_TRUE(load_settings(path)) << "a file of exactly the cap is read";
   fedrelay::test::write_file(path, comment + "\n");

@@ -17,8 +17,32 @@
 
 namespace fedrelay::app {
 
+namespace {
+
+/// What to do about a store RocksDB would not open, when its reason tells; "" otherwise.
+std::string store_open_advice(const caf::error& err) {
+  if (err.category() != caf::atom("storage") ||
+      static_cast<storage::errc>(err.code()) != storage::errc::open_failed)
+    return {};
+  auto reason = actors::describe(err);
+  if (reason.find("Corruption") != std::string::npos)
+    return "the store is damaged (the disk gave back other bytes than it was given): see to "
+           "the disk, and restore storage.dir from a backup";
+  if (reason.find("No such file or directory") != std::string::npos)
+    return "a file of the store is missing (removed by hand, or a restore that was not "
+           "whole): restore storage.dir from a backup";
+  if (reason.find("Permission denied") != std::string::npos)
+    return "the account that runs fedrelay cannot read or write part of storage.dir: give it "
+           "back to that account (chown -R)";
+  return {};
+}
+
+}  // namespace
+
 void report(const caf::error& err) {
   std::cerr << "error: " << actors::describe(err) << '\n';
+  if (auto advice = store_open_advice(err); !advice.empty())
+    std::cerr << "what to do: " << advice << '\n';
 }
 
 int start_failure_exit_code(const caf::error& err) {

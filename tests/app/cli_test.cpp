@@ -391,6 +391,36 @@ TEST_F(CliTest, ANodeIsNotStartedOnADataDirectoryThatLostItsStore) {
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
+// A store RocksDB will not open says what to do, besides RocksDB's reason.
+TEST_F(CliTest, AStoreThatIsDamagedSaysWhatToDo) {
+  write_config();
+  {
+    auto node = run_until_running(dir / "node.log");
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(node.stop(SIGTERM), 0);
+  }
+  auto current = dir / "data/db/CURRENT";
+  auto manifest = read_file(current);
+  write_file(current, "MANIFEST-999999\n");
+  auto refused = fedrelay({"run", "-c", config});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("what to do: a file of the store is missing"), std::string::npos)
+      << refused.output;
+  // The manifest there, with other bytes in it.
+  write_file(current, manifest);
+  auto path = dir / "data/db/" + manifest.substr(0, manifest.find('\n'));
+  auto bytes = read_file(path);
+  ASSERT_GT(bytes.size(), 64u);
+  for (size_t i = 16; i < 48; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5A);
+  write_file(path, bytes);
+  refused = fedrelay({"run", "-c", config});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("what to do: the store is damaged"), std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("restore storage.dir from a backup"), std::string::npos)
+      << refused.output;
+}
+
 // A key kept elsewhere and linked to, whose file is gone, is not replaced by a new
 // identity: peers know the node by that key.
 TEST_F(CliTest, ALinkToAMissingKeyIsRefusedNotReplaced) {

@@ -617,6 +617,17 @@ class http_session : public session_base {
     };
     try {
       core_->handler(std::move(req), respond);
+    } catch (const std::bad_alloc&) {
+      // Short of memory (a limit on the process, a cgroup's): not the request's fault, and
+      // worth another try once what holds the memory is done. Logged a few times a minute.
+      static actors::shared_log_budgets lines{10, std::chrono::seconds(60)};
+      uint64_t held_back = 0;
+      if (lines.take("bad_alloc", std::chrono::steady_clock::now(), held_back))
+        spdlog::error("http_server: no memory to answer {}; answered 503{}", remote_,
+                      actors::not_logged(held_back));
+      auto res = error_response(503, "the node is short of memory; try again later");
+      res.headers.emplace_back("Retry-After", "5");
+      respond(std::move(res));
     } catch (const std::exception& e) {
       spdlog::error("http_server: handler threw for {}: {}", remote_, e.what());
       respond(error_response(500, "internal error"));

@@ -362,6 +362,23 @@ TEST(HttpServerTest, AcceptsThatFailForWantOfDescriptorsLogAFewLinesAMinute) {
   EXPECT_EQ(logged, 10u) << lines.str();
 }
 
+// A handler that finds no memory (a limit on the process, a cgroup's) is no fault of the
+// request's: 503 to try again, where it was 500.
+TEST(HttpServerTest, AHandlerShortOfMemoryIsA503ToTryAgain) {
+  io_runtime runtime{1};
+  auto server = http_server::start(runtime, loopback_options(),
+                                   [](http_request&&, responder) { throw std::bad_alloc{}; });
+  ASSERT_TRUE(server) << caf::to_string(server.error());
+  http_client client{runtime};
+  http_request req;
+  req.target = "/api/v1/anything";
+  auto res = send(client, origin_of(**server), req);
+  ASSERT_TRUE(res) << caf::to_string(res.error());
+  EXPECT_EQ(res->status, 503u);
+  EXPECT_EQ(res->header("Retry-After"), "5");
+  EXPECT_NE(res->body.find("short of memory"), std::string::npos) << res->body;
+}
+
 TEST(HttpServerTest, HandlerMayAnswerLaterFromAnotherThread) {
   io_runtime runtime{1};
   std::vector<std::thread> workers;

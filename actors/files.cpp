@@ -370,6 +370,7 @@ void on_range(files_pointer self, const std::string& id, uint64_t run, json meta
         std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - job.asked_at),
         st.ctx.transport_settings.request_timeout);
     job.failures = 0;
+    job.last_error.clear();  // the fetch goes on: files.info shows no error that is over
     job.received += body.size();
     st.bytes += body.size();
     if (offset + body.size() >= size) return verify(self, id, std::move(meta));

@@ -36,16 +36,6 @@ file_mode stat_file(const std::string& path) {
   return {0, static_cast<unsigned>(st.st_mode), S_ISDIR(st.st_mode), st.st_uid};
 }
 
-// Where a symbolic link at `path` points; empty when `path` is no link.
-std::string link_target(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return {};
-  std::string target(4096, '\0');
-  auto n = ::readlink(path.c_str(), target.data(), target.size());
-  target.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return target;
-}
-
 std::string keygen_fix(const context& c) {
   return "fedrelay keygen -c " + c.config_path + ", then publish what fedrelay dns-records -c " +
          c.config_path + " prints";
@@ -54,7 +44,7 @@ std::string keygen_fix(const context& c) {
 void check_node_key(context& c, report& r) {
   auto path = c.s.storage_dir + "/" + std::string{crypto::identity_file_name};
   auto st = stat_file(path);
-  if (auto target = link_target(path); st.error == ENOENT && !target.empty()) {
+  if (auto target = crypto::dangling_identity_link(c.s.storage_dir); !target.empty()) {
     // keygen would refuse it too: the node's key is wherever the link pointed.
     r.error("node.key", path + " is a symbolic link to " + target + ", which does not exist",
             "put the node's key back at " + target);

@@ -303,24 +303,16 @@ caf::error save_identity(const std::string& dir, const identity& id) {
   return caf::none;
 }
 
-namespace {
-
-// A link to a key kept elsewhere whose target is gone (a disk not mounted, a file moved)
-// still names the node's identity: a new key written over it would replace that identity
-// without a word.
-caf::error refuse_dangling_link(const std::string& path) {
+std::string dangling_identity_link(const std::string& dir) {
+  auto path = key_path(dir);
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return caf::none;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return {};
+  if (::stat(path.c_str(), &st) == 0 || errno != ENOENT) return {};
   std::string target(4096, '\0');
   auto n = ::readlink(path.c_str(), target.data(), target.size());
   target.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return caf::make_error(errc::io_failed,
-                         path + " is a symbolic link to " + target +
-                             ", which does not exist: put the node's key back there, or "
-                             "remove the link to give the node a new identity");
+  return target;
 }
-
-}  // namespace
 
 caf::expected<identity> load_or_create_identity(const std::string& dir, bool* created) {
   if (created != nullptr) *created = false;
@@ -330,7 +322,14 @@ caf::expected<identity> load_or_create_identity(const std::string& dir, bool* cr
   // Only a file that is certainly absent gets a new key: replacing a key that exists but
   // could not be stat'ed (EACCES, EIO) would silently change the node's identity.
   if (errno != ENOENT) return io_error("cannot stat identity file", path);
-  if (auto err = refuse_dangling_link(path)) return err;
+  // A link to a key kept elsewhere whose target is gone (a disk not mounted, a file moved)
+  // still names the node's identity: a new key written over it would replace that
+  // identity without a word.
+  if (auto target = dangling_identity_link(dir); !target.empty())
+    return caf::make_error(errc::io_failed,
+                           path + " is a symbolic link to " + target +
+                               ", which does not exist: put the node's key back there, or "
+                               "remove the link to give the node a new identity");
   auto id = identity::generate();
   if (auto err = save_identity(dir, id)) return err;
   if (created != nullptr) *created = true;

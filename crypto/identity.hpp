@@ -60,6 +60,10 @@ inline constexpr std::string_view identity_file_name = "node.key";
 /// Creates `dir` (mode 0700) if missing.
 [[nodiscard]] caf::error save_identity(const std::string& dir, const identity& id);
 
+/// Where node.key in `dir` points when it is a symbolic link to a file that does not
+/// exist; "" when it is not one.
+std::string dangling_identity_link(const std::string& dir);
+
 /// Loads the identity, or creates and saves a new one when the file does not exist.
 /// `created` (optional) tells which happened. errc::io_failed naming the target when
 /// node.key is a symbolic link to a file that does not exist: no new key replaces it.

@@ -1,5 +1,7 @@
 #include "config/errc.hpp"
 
+#include <caf/message_builder.hpp>
+
 namespace fedrelay::config {
 
 std::string to_string(errc code) {
@@ -14,6 +16,10 @@ std::string to_string(errc code) {
       return "write_failed";
   }
   return "unknown";
+}
+
+caf::error make_config_error(errc code, const std::vector<std::string>& problems) {
+  return caf::make_error(code, caf::message_builder(problems.begin(), problems.end()).to_message());
 }
 
 }  // namespace fedrelay::config

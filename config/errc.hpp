@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
@@ -20,6 +21,9 @@ enum class errc : uint8_t {
 
 /// Returns the name of an error code, e.g. "invalid".
 std::string to_string(errc code);
+
+/// An error of `code` whose context holds `problems`, one line each (error_lines()).
+caf::error make_config_error(errc code, const std::vector<std::string>& problems);
 
 }  // namespace fedrelay::config
 

@@ -19,7 +19,6 @@
 #include <string_view>
 #include <utility>
 
-#include <caf/message_builder.hpp>
 #include <toml.hpp>
 
 #include "config/errc.hpp"
@@ -984,10 +983,6 @@ class settings_reader {
   settings& s_;
   fs::path base_dir_;
 };
-
-caf::error make_config_error(errc code, const std::vector<std::string>& problems) {
-  return caf::make_error(code, caf::message_builder(problems.begin(), problems.end()).to_message());
-}
 
 fs::path absolute_path(const std::string& path) {
   std::error_code ec;

@@ -2,8 +2,6 @@
 
 #include <sstream>
 
-#include <caf/message_builder.hpp>
-
 #include "config/errc.hpp"
 #include "config/settings_file.hpp"
 
@@ -11,9 +9,7 @@ namespace fedrelay::config {
 namespace {
 
 caf::error parse_failed(const std::string& problem) {
-  std::vector<std::string> problems{problem};
-  return caf::make_error(errc::parse_failed,
-                         caf::message_builder(problems.begin(), problems.end()).to_message());
+  return make_config_error(errc::parse_failed, {problem});
 }
 
 // toml11's own message already shows the offending line; the prefix makes it greppable in

@@ -66,11 +66,7 @@ caf::expected<std::unique_ptr<storage::store>> open_hub_store(const std::string&
     kill(getpid(), store_failed_signal);
   };
   auto db = storage::store::open(dir + "/db", std::move(opts));
-  if (db && !(*db)->damage_at_open().empty())
-    net::log()->error(
-        "storage: the Hub's store log was damaged; RocksDB recovered what came before the "
-        "damage, and what came after it is lost. See to the disk. RocksDB said: {}",
-        (*db)->damage_at_open());
+  if (db) log_damage_at_open(**db);
   return db;
 }
 

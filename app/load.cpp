@@ -13,6 +13,7 @@
 #include "config/errc.hpp"
 #include "config/status.hpp"
 #include "config/storage_domain.hpp"
+#include "net/logger.hpp"
 #include "storage/errc.hpp"
 
 namespace fedrelay::app {
@@ -38,6 +39,16 @@ std::string store_open_advice(const caf::error& err) {
 }
 
 }  // namespace
+
+void log_damage_at_open(const storage::store& db) {
+  if (db.damage_at_open().empty()) return;
+  net::log()->error(
+      "storage: the store's log was damaged; RocksDB recovered what came before the damage, "
+      "and what came after it is lost, accepted events included. The disk gave back other "
+      "bytes than it was given: see to the disk, and restore {} from a backup if the loss "
+      "matters. RocksDB said: {}",
+      db.dir(), db.damage_at_open());
+}
 
 void report(const caf::error& err) {
   std::cerr << "error: " << actors::describe(err) << '\n';

@@ -43,6 +43,11 @@ std::string lost_store_fix(const std::string& storage_dir);
     const config::settings& s,
     std::function<void(const std::string& reason)> on_write_failure = {});
 
+/// Logs as an error the damage RocksDB found in the log of `db` as it opened it (nothing
+/// when there was none): it recovered what came before the damage and dropped the rest,
+/// which only its own LOG would say otherwise. For the node's store and the Hub's.
+void log_damage_at_open(const storage::store& db);
+
 /// Prints "error: <describe(err)>" on stderr.
 void report(const caf::error& err);
 

@@ -388,13 +388,7 @@ caf::expected<std::unique_ptr<node>> node::start(
     if (store_failed) store_failed(reason);
   });
   if (!db) return db.error();
-  if (const auto& damage = (*db)->damage_at_open(); !damage.empty())
-    net::log()->error(
-        "storage: the store's log was damaged; RocksDB recovered what came before the damage, "
-        "and what came after it is lost, accepted events included. The disk gave back other "
-        "bytes than it was given: see to the disk, and restore storage.dir from a backup if "
-        "the loss matters. RocksDB said: {}",
-        damage);
+  log_damage_at_open(**db);
   // Under the store's lock: no other node records another domain meanwhile.
   if (auto err = config::claim_storage_dir(s.storage_dir, s.domain)) return err;
   net::log()->info("storage: RocksDB's checksums run on {}",

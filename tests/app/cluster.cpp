@@ -154,6 +154,13 @@ void publish_records(dns_server& dns, const test_node& n, const std::string& tar
   dns.add_txt("rocketchat-protocol." + n.domain(), {n.scheme()});
 }
 
+json peer_status(const test_node& n, const std::string& domain) {
+  auto status = n.get("/api/v1/federation.status");  // alive while its peers are looked at
+  for (const auto& p : status.value("peers", json::array()))
+    if (p.value("domain", "") == domain) return p;
+  return json::object();
+}
+
 std::vector<json> room_events(const std::vector<json>& events, const std::string& room_id) {
   std::vector<json> out;
   for (auto e : events) {

@@ -123,6 +123,10 @@ std::string public_key_line(const test_node& n);
 void publish_records(dns_server& dns, const test_node& n, const std::string& target = "127.0.0.1",
                      std::string key_line = {});
 
+/// What `n`'s federation.status says of its queue to `domain`: the entry of its `peers`,
+/// an empty object when it names none.
+json peer_status(const test_node& n, const std::string& domain);
+
 /// The events of `room_id` among `events`, without the cursor (which differs per node).
 std::vector<json> room_events(const std::vector<json>& events, const std::string& room_id);
 

@@ -123,25 +123,13 @@ TEST_P(DurabilityTest, BacklogGrowsWhileTheReceiverIsDownThenDrains) {
   ASSERT_TRUE(b.stop());
   auto accepted = send_many(300, "backlog ");
   ASSERT_EQ(accepted.size(), 300u);
-  bool backlog_seen = wait_until(
-      [&] {
-        auto status = a.get("/api/v1/federation.status");
-        for (const auto& p : status["peers"])
-          if (p.value("domain", "") == "b.test") return p.value("queue_depth", 0u) >= 300u;
-        return false;
-      },
-      10s);
+  bool backlog_seen =
+      wait_until([&] { return peer_status(a, "b.test").value("queue_depth", 0u) >= 300u; }, 10s);
   EXPECT_TRUE(backlog_seen) << a.get("/api/v1/federation.status").dump();
   b.start();
   EXPECT_EQ(b.wait_for_room_events(room, 301, 60s).size(), 301u);
-  bool drained = wait_until(
-      [&] {
-        auto status = a.get("/api/v1/federation.status");
-        for (const auto& p : status["peers"])
-          if (p.value("domain", "") == "b.test") return p.value("queue_depth", 1u) == 0u;
-        return false;
-      },
-      30s);
+  bool drained =
+      wait_until([&] { return peer_status(a, "b.test").value("queue_depth", 1u) == 0u; }, 30s);
   EXPECT_TRUE(drained) << a.get("/api/v1/federation.status").dump();
 }
 
@@ -180,14 +168,6 @@ bool limit_file_size(pid_t pid, rlim_t bytes) {
 // A disk that takes no more makes the store refuse writes; the node starts itself again from
 // its data, waiting longer each time that fails, and once the disk takes writes again it
 // serves as before: every event it accepted arrives once, none it refused arrives.
-/// B's entry in A's federation.status.
-json status_of_b(const test_node& a) {
-  auto status = a.get("/api/v1/federation.status");
-  for (const auto& p : status["peers"])
-    if (p.value("domain", "") == "b.test") return p;
-  return json::object();
-}
-
 /// Overwrites 64 bytes a quarter into the largest RocksDB table file under `db`, where
 /// its data blocks are: a disk that gives back other bytes than it was given.
 void damage_largest_table_file(const std::string& db) {
@@ -217,17 +197,21 @@ TEST_P(DurabilityTest, AQueueInADamagedPartOfTheStoreIsTriedAgainAndShown) {
   a.start();
   b.start();
   ASSERT_TRUE(wait_until(
-      [&] { return status_of_b(a).value("last_error", "").find("orrupt") != std::string::npos; },
+      [&] {
+        return peer_status(a, "b.test").value("last_error", "").find("orrupt") != std::string::npos;
+      },
       30s))
       << a.get("/api/v1/federation.status").dump() << "\n"
       << a.log();
-  auto failures = status_of_b(a).value("failures", 0u);
+  auto failures = peer_status(a, "b.test").value("failures", 0u);
   // Tried again after a backoff (500 ms, then doubling), as a failed send is.
-  EXPECT_TRUE(wait_until([&] { return status_of_b(a).value("failures", 0u) > failures + 1; }, 20s))
-      << status_of_b(a).dump();
+  EXPECT_TRUE(wait_until(
+      [&] { return peer_status(a, "b.test").value("failures", 0u) > failures + 1; }, 20s))
+      << peer_status(a, "b.test").dump();
   // Not "connected" with a queue that stands still: backing off (or resolving, as each
   // retry begins).
-  EXPECT_NE(status_of_b(a).value("state", ""), "connected") << status_of_b(a).dump();
+  EXPECT_NE(peer_status(a, "b.test").value("state", ""), "connected")
+      << peer_status(a, "b.test").dump();
 }
 
 TEST_P(DurabilityTest, AfterAFullDiskTheNodeStartsAgainByItselfAndLosesNothing) {

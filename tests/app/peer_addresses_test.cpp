@@ -35,9 +35,7 @@ TEST(PeerAddressesTest, APeerThatDnsPutsOnLoopbackIsReachedOnlyWhenAnyAddressIs)
   std::string last_error;
   ASSERT_TRUE(wait_until(
       [&] {
-        auto status = a.get("/api/v1/federation.status");  // kept alive for the loop
-        for (const auto& p : status["peers"])
-          if (p.value("domain", "") == "b.test") last_error = p.value("last_error", "");
+        last_error = peer_status(a, "b.test").value("last_error", "");
         return last_error.find("peers.addresses") != std::string::npos;
       },
       30s))

@@ -442,13 +442,6 @@ std::string start_with_alice_and_carol(cluster& nodes) {
   return invited.value("success", false) && joined.size() == 1 ? room : std::string{};
 }
 
-/// What a's federation.status says of its queue to `domain`; null when it names none.
-json peer_status(test_node& a, const std::string& domain) {
-  for (const auto& p : a.get("/api/v1/federation.status").value("peers", json::array()))
-    if (p.value("domain", "") == domain) return p;
-  return nullptr;
-}
-
 // A server whose first user joins a room with a long history gets the room's state with
 // the authors of its most recent messages only. With every author the state of a room of
 // 40,000 messages is larger than the receiver takes in one request (2 MiB here): the host

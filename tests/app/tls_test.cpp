@@ -49,12 +49,7 @@ class TlsTest : public testing::Test {
   }
 
   // What a's federation.status says of its queue towards b.test.
-  nlohmann::json a_towards_b() {
-    auto status = a.get("/api/v1/federation.status");
-    for (const auto& p : status["peers"])
-      if (p.value("domain", "") == "b.test") return p;
-    return nlohmann::json::object();
-  }
+  nlohmann::json a_towards_b() { return peer_status(a, "b.test"); }
 
   // The last error of a's queue towards b.test once it has failed more than
   // `failures_before` times, the last time with an error containing `part` (waiting 20 s

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -81,19 +83,19 @@ class FilesActorTest : public transport_fixture {
   std::shared_ptr<storage::file_store> files_;
 };
 
-/// The ranged GETs of `bytes` as the origin answers them: 206 with the range asked for.
-std::optional<inbound_reply> range_of(const std::string& bytes, const outbound_request& req) {
-  auto range = header_of(req, "Range");
+/// The first byte and the length of the range a GET asks for; nullopt without one.
+std::optional<std::pair<uint64_t, uint64_t>> range_asked(const outbound_request& req) {
   uint64_t first = 0, last = 0;
-  if (std::sscanf(range.c_str(), "bytes=%lu-%lu", &first, &last) != 2) return std::nullopt;
-  return inbound_reply{206, bytes.substr(first, last - first + 1)};
+  if (std::sscanf(header_of(req, "Range").c_str(), "bytes=%lu-%lu", &first, &last) != 2)
+    return std::nullopt;
+  return std::pair{first, last - first + 1};
 }
 
-/// The length of the range a GET asks for.
-uint64_t range_length(const outbound_request& req) {
-  uint64_t first = 0, last = 0;
-  std::sscanf(header_of(req, "Range").c_str(), "bytes=%lu-%lu", &first, &last);
-  return last - first + 1;
+/// The ranged GETs of `bytes` as the origin answers them: 206 with the range asked for.
+std::optional<inbound_reply> range_of(const std::string& bytes, const outbound_request& req) {
+  auto range = range_asked(req);
+  if (!range) return std::nullopt;
+  return inbound_reply{206, bytes.substr(range->first, range->second)};
 }
 
 TEST_F(FilesActorTest, AShareAndTheDeletionOfItsRoomInOnePageLeaveNothing) {
@@ -135,7 +137,7 @@ TEST_F(FilesActorTest, ARangeThatTimesOutIsAskedForInHalvesUntilTheLinkCarriesIt
   const uint64_t carried = 200u << 10;
   std::vector<uint64_t> asked;
   net_.fail = [&](const outbound_request& req) -> caf::error {
-    asked.push_back(range_length(req));
+    asked.push_back(range_asked(req).value_or(std::pair<uint64_t, uint64_t>{}).second);
     if (asked.back() <= carried) return {};
     return caf::make_error(errc::timed_out, "request to b.example timed out after 30000 ms");
   };
